@@ -1,0 +1,207 @@
+//! `glassbox`: runs the textbook's experiments natively and prints one JSON object per command.
+//! `--out DIR` also writes the chapter's figures (SVG) and their data (CSV). Errors go to stderr
+//! with a non-zero exit status.
+
+use glassbox_lab::figures::{self, FeatureWeightData, Palette, TestLossData};
+use glassbox_lab::maml::{self, InnerPoints, MamlSettings};
+use glassbox_lab::{alias_toy, features};
+use serde_json::json;
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Instant;
+
+const USAGE: &str = "usage:
+  glassbox maml alias-toy [--c0 X] [--c1 Y] [--lr L] [--steps N] [--out DIR]
+  glassbox maml closed-form [--seed N] [--iterations N] [--inner-points grid|uniform]
+                            [--n-train-inner N] [--d N] [--meta-lr X] [--tasks-per-step N]
+                            [--noise X] [--frequencies 3,4,5] [--out DIR]
+  glassbox bench maml [--repeat N]";
+
+/// `--flag value` pairs after the subcommand words.
+struct Flags(HashMap<String, String>);
+
+impl Flags {
+    fn parse(args: &[String], allowed: &[&str]) -> Result<Flags, String> {
+        let mut map = HashMap::new();
+        let mut it = args.iter();
+        while let Some(a) = it.next() {
+            let key = a.strip_prefix("--").ok_or_else(|| format!("unexpected argument '{a}'"))?;
+            if !allowed.contains(&key) {
+                return Err(format!("unknown option --{key}"));
+            }
+            let v = it.next().ok_or_else(|| format!("--{key} needs a value"))?;
+            map.insert(key.to_string(), v.clone());
+        }
+        Ok(Flags(map))
+    }
+
+    fn get<T: std::str::FromStr>(&self, key: &str, default: T) -> Result<T, String> {
+        match self.0.get(key) {
+            None => Ok(default),
+            Some(v) => v.parse().map_err(|_| format!("--{key}: cannot read '{v}'")),
+        }
+    }
+
+    fn out_dir(&self) -> Result<Option<PathBuf>, String> {
+        match self.0.get("out") {
+            None => Ok(None),
+            Some(d) => {
+                std::fs::create_dir_all(d).map_err(|e| format!("--out {d}: {e}"))?;
+                Ok(Some(PathBuf::from(d)))
+            }
+        }
+    }
+}
+
+fn write(dir: &std::path::Path, name: &str, contents: &str) -> Result<(), String> {
+    std::fs::write(dir.join(name), contents).map_err(|e| format!("writing {name}: {e}"))
+}
+
+fn alias_toy_cmd(args: &[String]) -> Result<serde_json::Value, String> {
+    let f = Flags::parse(args, &["c0", "c1", "lr", "steps", "out"])?;
+    let (c0, c1) = (f.get("c0", 1.0)?, f.get("c1", 1.0)?);
+    let (lr, steps) = (f.get("lr", 0.1)?, f.get("steps", 10_000usize)?);
+    let path = alias_toy::descend(c0, c1, lr, steps)?;
+    let last = path.last().copied().ok_or("empty trajectory")?;
+    if let Some(dir) = f.out_dir()? {
+        let svg = figures::to_svg(800, 480, |a| figures::draw_alias_toy(a, &path, &Palette::LIGHT))?;
+        write(&dir, "alias_toy.svg", &svg)?;
+        write(&dir, "alias_toy.csv", &figures::toy_csv(&path))?;
+    }
+    Ok(json!({
+        "c0": last.c0, "c1": last.c1, "norm0": path[0].norm,
+        "beta0": last.beta0, "beta1": last.beta1, "error": last.error,
+    }))
+}
+
+fn maml_settings(f: &Flags) -> Result<MamlSettings, String> {
+    let def = MamlSettings::default();
+    let inner = f.get("inner-points", "grid".to_string())?;
+    let frequencies = match f.0.get("frequencies") {
+        None => def.true_frequencies.clone(),
+        Some(s) => s
+            .split(',')
+            .map(|t| t.trim().parse::<usize>().map_err(|_| format!("--frequencies: cannot read '{t}'")))
+            .collect::<Result<_, _>>()?,
+    };
+    let s = MamlSettings {
+        seed: f.get("seed", def.seed)?,
+        iterations: f.get("iterations", def.iterations)?,
+        inner_points: InnerPoints::parse(&inner).ok_or_else(|| format!("--inner-points: '{inner}' is not grid or uniform"))?,
+        n_train_inner: f.get("n-train-inner", def.n_train_inner)?,
+        d: f.get("d", def.d)?,
+        meta_lr: f.get("meta-lr", def.meta_lr)?,
+        tasks_per_step: f.get("tasks-per-step", def.tasks_per_step)?,
+        noise: f.get("noise", def.noise)?,
+        true_frequencies: frequencies,
+        ..def
+    };
+    s.validate()?;
+    Ok(s)
+}
+
+const MAML_FLAGS: &[&str] = &[
+    "seed", "iterations", "inner-points", "n-train-inner", "d", "meta-lr", "tasks-per-step", "noise", "frequencies", "out",
+];
+
+fn closed_form_cmd(args: &[String]) -> Result<serde_json::Value, String> {
+    let f = Flags::parse(args, MAML_FLAGS)?;
+    let settings = maml_settings(&f)?;
+    let r = maml::run_closed_form(&settings)?;
+    if let Some(stop) = &r.stopped {
+        eprintln!("warning: {stop}");
+    }
+    if let Some(dir) = f.out_dir()? {
+        let data = TestLossData {
+            ns: r.n_train_post.clone(),
+            meta: Some(r.meta.clone()),
+            ones: Some(r.ones.clone()),
+            oracle: Some(r.oracle.clone()),
+            noise_variance: settings.noise * settings.noise,
+            zero_level: r.zero,
+            iteration: r.meta_loss.len(),
+        };
+        let p = Palette::LIGHT;
+        write(&dir, "test_loss.svg", &figures::to_svg(800, 500, |a| figures::draw_test_loss(a, &data, &p, None))?)?;
+        write(&dir, "test_loss_zoom.svg", &figures::to_svg(800, 500, |a| figures::draw_test_loss(a, &data, &p, Some(128)))?)?;
+        write(&dir, "test_loss.csv", &data.csv())?;
+        let fw = FeatureWeightData {
+            weights: r.feature_weights.clone(),
+            true_columns: settings.true_columns(),
+            alias_columns: features::columns_of(&settings.alias_frequencies()),
+            iteration: r.meta_loss.len(),
+        };
+        write(&dir, "feature_weights.svg", &figures::to_svg(800, 440, |a| figures::draw_feature_weights(a, &fw, &p))?)?;
+        write(&dir, "feature_weights.csv", &fw.csv())?;
+        let mut ctx = maml::EvalContext::new(settings.clone())?;
+        while !ctx.prepare(u64::MAX) {}
+        let weights = ndarray::Array1::from_vec(r.feature_weights.clone());
+        let fit = maml::task_fit(&ctx, weights.view(), settings.n_train_inner, 400)?;
+        write(&dir, "task_fit.svg", &figures::to_svg(800, 440, |a| figures::draw_task_fit(a, &fit, &p))?)?;
+        write(&dir, "task_fit.csv", &fit.csv())?;
+    }
+    Ok(json!({
+        "n_train_post": r.n_train_post,
+        "test_mse": {
+            "meta": r.meta.mean, "ones": r.ones.mean, "oracle": r.oracle.mean,
+            "zero": vec![r.zero; r.n_train_post.len()],
+        },
+        "feature_weights": r.feature_weights,
+        "meta_loss": r.meta_loss,
+        "stopped": r.stopped,
+    }))
+}
+
+/// Native timings of meta-training (100 iterations) and the full evaluation sweep.
+fn bench_maml(args: &[String]) -> Result<serde_json::Value, String> {
+    let f = Flags::parse(args, &["repeat"])?;
+    let repeat = f.get("repeat", 3usize)?.max(1);
+    let settings = MamlSettings::default();
+    let mut train = Vec::new();
+    let mut sweep = Vec::new();
+    for _ in 0..repeat {
+        let t = Instant::now();
+        let mut trainer = maml::MetaTrainer::new(settings.clone())?;
+        while trainer.step() {}
+        train.push(t.elapsed().as_secs_f64());
+        let t = Instant::now();
+        let mut ctx = maml::EvalContext::new(settings.clone())?;
+        for w in [maml::Weighting::Weights(trainer.weights.clone()), maml::Weighting::Ones, maml::Weighting::Oracle] {
+            maml::SweepJob::run(w, &mut ctx)?;
+        }
+        sweep.push(t.elapsed().as_secs_f64());
+    }
+    let best = |v: &[f64]| v.iter().cloned().fold(f64::INFINITY, f64::min);
+    Ok(json!({
+        "meta_training_100_iterations_s": best(&train),
+        "meta_iterations_per_s": settings.iterations as f64 / best(&train),
+        "full_sweep_s": best(&sweep),
+        "sweep_entries": maml::n_train_post_sweep(settings.d).len(),
+        "repeat": repeat,
+    }))
+}
+
+fn run(args: &[String]) -> Result<serde_json::Value, String> {
+    let words: Vec<&str> = args.iter().take(2).map(String::as_str).collect();
+    match words.as_slice() {
+        ["maml", "alias-toy"] => alias_toy_cmd(&args[2..]),
+        ["maml", "closed-form"] => closed_form_cmd(&args[2..]),
+        ["bench", "maml"] => bench_maml(&args[2..]),
+        _ => Err(USAGE.to_string()),
+    }
+}
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    match run(&args) {
+        Ok(v) => {
+            println!("{v}");
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("glassbox: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,13 @@
+//! Glassbox's computations: plain Rust, no web dependency, deterministic given a seed.
+//!
+//! One module per topic; each opens with the mathematics it implements. The textbook (wasm) and the
+//! `glassbox` command-line program both call these functions, and the figures module draws the same
+//! figures on a canvas or into an SVG file.
+
+pub mod alias_toy;
+pub mod features;
+pub mod figures;
+pub mod linalg;
+pub mod maml;
+pub mod min_norm;
+pub mod rng;

@@ -1,0 +1,845 @@
+//! Meta-learning feature weights for 1D regression (MAML with a closed-form inner loop).
+//!
+//! A task is y(x) = sum_{s in S} a_s phi_s(x), S the true feature columns, a uniform on [-1, 1]^|S|
+//! normalised to unit length. The learner sees the weighted features c_k phi_k(x) and, given n
+//! training points (rows of Phi, n x d), fits the min-norm coefficients
+//!   beta = A^T (A A^T)^{-1} y,   A = Phi diag(c),
+//! so its prediction weights are alpha = c * beta = S Phi^T K^{-1} y with S = diag(c^2),
+//! K = Phi S Phi^T. The meta loss on held-out points (Phi_m, y_m) is L = ||Phi_m alpha - y_m||^2.
+//! Its exact gradient (differentiate alpha through K^{-1}; w = K^{-1} y, u = Phi^T w,
+//! g = 2 Phi_m^T (Phi_m alpha - y_m), v = K^{-1} Phi (s * g), h = Phi^T v):
+//!   dL/dc_k = 2 c_k u_k (g_k - h_k).
+//! The outer loop is SGD on c with the gradients of a few tasks summed.
+//!
+//! Evaluation fits each test task on n_train_post points, for n across a sweep: min-norm on the
+//! weighted features when n < d; least squares when n >= d. For n >= d the weights cancel
+//! (alpha = (Phi_J^T Phi_J)^{-1} Phi_J^T y on the columns J with c_k != 0, whatever the non-zero
+//! c_k are), so that fit is computed once and shared. The test error of coefficients alpha for a
+//! task a* is ||Phi_test (alpha - a*)||^2 / N = e^T G_test e, G_test = Phi_test^T Phi_test / N.
+
+use crate::features::{alias_frequencies, columns_of, design_matrix, grid_points, validate_dimension};
+use crate::linalg::{cholesky_with_jitter, gram_rows, gram_rows_cost, Cholesky, LinalgError};
+use crate::rng::Rng;
+use ndarray::{Array1, Array2, ArrayView1, ArrayView2, Axis};
+use serde::Serialize;
+use std::collections::HashMap;
+use std::fmt;
+
+/// Where the inner (and post-training) points lie.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum InnerPoints {
+    Grid,
+    Uniform,
+}
+
+impl InnerPoints {
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "grid" => Some(InnerPoints::Grid),
+            "uniform" => Some(InnerPoints::Uniform),
+            _ => None,
+        }
+    }
+    pub fn name(self) -> &'static str {
+        match self {
+            InnerPoints::Grid => "grid",
+            InnerPoints::Uniform => "uniform",
+        }
+    }
+}
+
+/// The experiment's settings; `Default` gives the original notebook's.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct MamlSettings {
+    pub d: usize,
+    pub true_frequencies: Vec<usize>,
+    pub inner_points: InnerPoints,
+    pub n_train_inner: usize,
+    pub n_train_meta: usize,
+    pub noise: f64,
+    pub tasks_per_step: usize,
+    pub meta_lr: f64,
+    pub iterations: usize,
+    pub n_test_tasks: usize,
+    pub n_test_points: usize,
+    pub eval_every: usize,
+    pub seed: u64,
+}
+
+impl Default for MamlSettings {
+    fn default() -> Self {
+        MamlSettings {
+            d: 501,
+            true_frequencies: vec![3, 4, 5],
+            inner_points: InnerPoints::Grid,
+            n_train_inner: 32,
+            n_train_meta: 64,
+            noise: 0.1,
+            tasks_per_step: 5,
+            meta_lr: 1e-2,
+            iterations: 100,
+            n_test_tasks: 10,
+            n_test_points: 1000,
+            eval_every: 10,
+            seed: 0,
+        }
+    }
+}
+
+impl MamlSettings {
+    /// Check every setting; the message names the parameter.
+    pub fn validate(&self) -> Result<(), String> {
+        validate_dimension(self.d).map_err(|e| format!("d: {e}"))?;
+        let max_f = (self.d - 1) / 2;
+        if self.true_frequencies.is_empty() {
+            return Err("true frequencies: give at least one".into());
+        }
+        if let Some(f) = self.true_frequencies.iter().find(|&&f| f == 0 || f > max_f) {
+            return Err(format!("true frequencies: {f} is outside 1..{max_f} (d = {})", self.d));
+        }
+        if self.n_train_inner == 0 || self.n_train_inner >= self.d {
+            return Err(format!(
+                "n_train_inner: must be between 1 and d - 1 = {} (the inner fit is under-determined)",
+                self.d - 1
+            ));
+        }
+        if self.n_train_meta == 0 {
+            return Err("n_train_meta: must be at least 1".into());
+        }
+        if !(self.noise.is_finite() && self.noise >= 0.0) {
+            return Err("noise: must be a non-negative number".into());
+        }
+        if self.tasks_per_step == 0 {
+            return Err("tasks per step: must be at least 1".into());
+        }
+        if !(self.meta_lr.is_finite() && self.meta_lr > 0.0) {
+            return Err("meta step: must be a positive number".into());
+        }
+        if self.n_test_tasks == 0 || self.n_test_points == 0 || self.eval_every == 0 {
+            return Err("test tasks, test points and evaluation interval must be positive".into());
+        }
+        Ok(())
+    }
+
+    pub fn true_columns(&self) -> Vec<usize> {
+        columns_of(&self.true_frequencies)
+    }
+
+    /// Frequencies aliasing the true ones on the n_train_inner grid.
+    pub fn alias_frequencies(&self) -> Vec<usize> {
+        alias_frequencies(&self.true_frequencies, self.n_train_inner, (self.d - 1) / 2)
+    }
+}
+
+/// The notebook's sweep: logspace(log10 1, log10 3d, 40) cast to int, plus 32, 5, 6, 7, unique.
+/// (The cast truncates; we add 1e-9 first so that rounding in `powf` cannot move a value by one
+/// between platforms.)
+pub fn n_train_post_sweep(d: usize) -> Vec<usize> {
+    logspace_ints(1.0, 3.0 * d as f64, 40, &[32, 5, 6, 7])
+}
+
+pub fn logspace_ints(from: f64, to: f64, count: usize, extra: &[usize]) -> Vec<usize> {
+    let (a, b) = (from.log10(), to.log10());
+    let mut ns: Vec<usize> = (0..count)
+        .map(|i| {
+            let e = if i + 1 == count { b } else { a + (b - a) * i as f64 / (count - 1) as f64 };
+            (10f64.powf(e) + 1e-9).floor() as usize
+        })
+        .chain(extra.iter().copied())
+        .collect();
+    ns.sort_unstable();
+    ns.dedup();
+    ns
+}
+
+/// One regression task: coefficients on the true columns.
+#[derive(Clone, Debug)]
+pub struct Task {
+    pub columns: Vec<usize>,
+    pub coefficients: Vec<f64>,
+}
+
+impl Task {
+    pub fn sample(rng: &mut Rng, columns: &[usize]) -> Task {
+        let mut a: Vec<f64> = columns.iter().map(|_| rng.uniform(-1.0, 1.0)).collect();
+        let norm = a.iter().map(|v| v * v).sum::<f64>().sqrt().max(1e-12);
+        a.iter_mut().for_each(|v| *v /= norm);
+        Task { columns: columns.to_vec(), coefficients: a }
+    }
+
+    /// y = Phi[:, S] a for the rows of a design matrix.
+    pub fn values(&self, phi: ArrayView2<f64>) -> Array1<f64> {
+        let mut y = Array1::zeros(phi.nrows());
+        for (&k, &a) in self.columns.iter().zip(&self.coefficients) {
+            y.scaled_add(a, &phi.column(k));
+        }
+        y
+    }
+
+    /// The coefficient vector over all d columns.
+    pub fn dense(&self, d: usize) -> Array1<f64> {
+        let mut a = Array1::zeros(d);
+        for (&k, &v) in self.columns.iter().zip(&self.coefficients) {
+            a[k] = v;
+        }
+        a
+    }
+}
+
+/// Noisy targets: y + noise * N(0, 1).
+pub fn add_noise(mut y: Array1<f64>, noise: f64, rng: &mut Rng) -> Array1<f64> {
+    if noise > 0.0 {
+        y.iter_mut().for_each(|v| *v += noise * rng.normal());
+    }
+    y
+}
+
+/// Prediction weights alpha = S Phi^T K^{-1} Y of the min-norm fit on weighted features
+/// (one column per task), with K factored (n < d).
+fn min_norm_alpha(phi: ArrayView2<f64>, s: &Array1<f64>, chol: &Cholesky, y: ArrayView2<f64>) -> Array2<f64> {
+    let mut w = y.to_owned();
+    chol.solve_in_place(w.view_mut());
+    let mut alpha = phi.t().dot(&w);
+    for (mut row, &sk) in alpha.axis_iter_mut(Axis(0)).zip(s) {
+        row.mapv_inplace(|v| v * sk);
+    }
+    alpha
+}
+
+/// K = Phi diag(s) Phi^T.
+fn weighted_kernel(phi: ArrayView2<f64>, c: ArrayView1<f64>) -> Array2<f64> {
+    let a = &phi * &c;
+    let mut k = Array2::zeros((phi.nrows(), phi.nrows()));
+    gram_rows(a.view(), &mut k, 0..phi.nrows());
+    k
+}
+
+/// Meta loss L = ||Phi_m alpha - y_m||^2 of one task and its exact gradient with respect to c.
+/// The inner system must be well-conditioned (cond(K) <= 1e12) or the step is refused.
+pub fn meta_loss_and_gradient(
+    c: ArrayView1<f64>,
+    phi_train: ArrayView2<f64>,
+    y_train: ArrayView1<f64>,
+    phi_meta: ArrayView2<f64>,
+    y_meta: ArrayView1<f64>,
+) -> Result<(f64, Array1<f64>), LinalgError> {
+    let s = c.mapv(|v| v * v);
+    let k = weighted_kernel(phi_train, c);
+    let chol = Cholesky::factor(k.view())?.check_condition(1e12)?;
+    let w = chol.solve_vec(y_train);
+    let u = phi_train.t().dot(&w);
+    let alpha = &s * &u;
+    let r = phi_meta.dot(&alpha) - y_meta;
+    let loss = r.dot(&r);
+    let g = phi_meta.t().dot(&r) * 2.0;
+    let v = chol.solve_vec(phi_train.dot(&(&s * &g)).view());
+    let h = phi_train.t().dot(&v);
+    let grad = Array1::from_shape_fn(c.len(), |k| 2.0 * c[k] * u[k] * (g[k] - h[k]));
+    Ok((loss, grad))
+}
+
+/// Why meta-training stopped early. The weights are those of the last good iteration.
+#[derive(Clone, Debug, PartialEq)]
+pub enum TrainingStop {
+    InnerSystem { iteration: usize, error: LinalgError },
+    Diverged { iteration: usize, max_weight: f64 },
+}
+
+impl fmt::Display for TrainingStop {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            TrainingStop::InnerSystem { iteration, error } => write!(
+                f,
+                "Meta-training stopped at iteration {iteration}: {error}. This happens when inner \
+                 points fall very close together (uniform points); use grid points, fewer inner \
+                 points, or a smaller meta step, or change the seed."
+            ),
+            TrainingStop::Diverged { iteration, max_weight } => write!(
+                f,
+                "Meta-training diverged at iteration {iteration} (a feature weight reached \
+                 {max_weight:.3e}). Lower the meta step or use grid inner points."
+            ),
+        }
+    }
+}
+
+/// Weights above this (they start at 1) or non-finite values count as divergence.
+pub const DIVERGENCE_LIMIT: f64 = 1e4;
+
+/// The outer loop, one iteration at a time, so a page can draw between iterations.
+#[derive(Clone, Debug)]
+pub struct MetaTrainer {
+    pub settings: MamlSettings,
+    pub weights: Array1<f64>,
+    pub iteration: usize,
+    pub meta_loss: Vec<f64>,
+    /// Feature weights at iteration 0 and every `eval_every` iterations.
+    pub snapshots: Vec<(usize, Array1<f64>)>,
+    pub stopped: Option<TrainingStop>,
+    rng: Rng,
+    columns: Vec<usize>,
+    grid_phi: Option<Array2<f64>>,
+}
+
+impl MetaTrainer {
+    pub fn new(settings: MamlSettings) -> Result<Self, String> {
+        settings.validate()?;
+        let weights = Array1::ones(settings.d);
+        let grid_phi = (settings.inner_points == InnerPoints::Grid)
+            .then(|| design_matrix(&grid_points(settings.n_train_inner), settings.d));
+        Ok(MetaTrainer {
+            columns: settings.true_columns(),
+            rng: Rng::stream(settings.seed, 1),
+            snapshots: vec![(0, weights.clone())],
+            weights,
+            iteration: 0,
+            meta_loss: Vec::new(),
+            stopped: None,
+            grid_phi,
+            settings,
+        })
+    }
+
+    pub fn finished(&self) -> bool {
+        self.stopped.is_some() || self.iteration >= self.settings.iterations
+    }
+
+    /// One meta-iteration: sum the gradients of `tasks_per_step` fresh tasks, take an SGD step.
+    /// Returns false when training is over (finished or stopped).
+    pub fn step(&mut self) -> bool {
+        if self.finished() {
+            return false;
+        }
+        let st = &self.settings;
+        let mut grad_sum = Array1::<f64>::zeros(st.d);
+        let mut loss_sum = 0.0;
+        for _ in 0..st.tasks_per_step {
+            let task = Task::sample(&mut self.rng, &self.columns);
+            let uniform_phi;
+            let phi_train = match &self.grid_phi {
+                Some(p) => p.view(),
+                None => {
+                    let xs = self.rng.sorted_uniform(st.n_train_inner, -1.0, 1.0);
+                    uniform_phi = design_matrix(&xs, st.d);
+                    uniform_phi.view()
+                }
+            };
+            let y_train = add_noise(task.values(phi_train), st.noise, &mut self.rng);
+            let xm = self.rng.sorted_uniform(st.n_train_meta, -1.0, 1.0);
+            let phi_meta = design_matrix(&xm, st.d);
+            let y_meta = add_noise(task.values(phi_meta.view()), st.noise, &mut self.rng);
+            match meta_loss_and_gradient(
+                self.weights.view(),
+                phi_train,
+                y_train.view(),
+                phi_meta.view(),
+                y_meta.view(),
+            ) {
+                Ok((loss, grad)) => {
+                    loss_sum += loss;
+                    grad_sum += &grad;
+                }
+                Err(error) => {
+                    self.stopped = Some(TrainingStop::InnerSystem { iteration: self.iteration + 1, error });
+                    return false;
+                }
+            }
+        }
+        let next = &self.weights - &(grad_sum * st.meta_lr);
+        let max_weight = next.iter().fold(0.0f64, |m, v| if v.is_finite() { m.max(v.abs()) } else { f64::INFINITY });
+        if !loss_sum.is_finite() || max_weight > DIVERGENCE_LIMIT {
+            self.stopped = Some(TrainingStop::Diverged { iteration: self.iteration + 1, max_weight });
+            return false;
+        }
+        self.weights = next;
+        self.iteration += 1;
+        self.meta_loss.push(loss_sum / st.tasks_per_step as f64);
+        if self.iteration % st.eval_every == 0 || self.iteration == st.iterations {
+            self.snapshots.push((self.iteration, self.weights.clone()));
+        }
+        true
+    }
+}
+
+/// Which feature weights a curve of the sweep uses.
+#[derive(Clone, Debug)]
+pub enum Weighting {
+    /// Meta-learned (or any given) weights c.
+    Weights(Array1<f64>),
+    /// c = 1 everywhere.
+    Ones,
+    /// Least squares on the true columns only.
+    Oracle,
+}
+
+/// Test tasks, test points and the Gram matrix of the test features; built in pieces.
+#[derive(Clone, Debug)]
+pub struct EvalContext {
+    pub settings: MamlSettings,
+    pub ns: Vec<usize>,
+    pub tasks: Vec<Task>,
+    phi_test_t: Array2<f64>,
+    g_test: Array2<f64>,
+    rows_done: usize,
+    /// Least-squares fits for n >= d keyed by (n index, group, columns used).
+    ls_cache: HashMap<(usize, usize, Vec<usize>), Array2<f64>>,
+}
+
+impl EvalContext {
+    pub fn new(settings: MamlSettings) -> Result<Self, String> {
+        settings.validate()?;
+        let mut rng = Rng::stream(settings.seed, 2);
+        let columns = settings.true_columns();
+        let tasks = (0..settings.n_test_tasks).map(|_| Task::sample(&mut rng, &columns)).collect();
+        let xs = rng.sorted_uniform(settings.n_test_points, -1.0, 1.0);
+        let phi_test_t = design_matrix(&xs, settings.d).t().as_standard_layout().to_owned();
+        Ok(EvalContext {
+            ns: n_train_post_sweep(settings.d),
+            tasks,
+            g_test: Array2::zeros((settings.d, settings.d)),
+            phi_test_t,
+            rows_done: 0,
+            ls_cache: HashMap::new(),
+            settings,
+        })
+    }
+
+    pub fn ready(&self) -> bool {
+        self.rows_done >= self.settings.d
+    }
+
+    /// Build the test Gram matrix for at most about `budget` multiply-adds; true when ready.
+    pub fn prepare(&mut self, budget: u64) -> bool {
+        let d = self.settings.d;
+        let len = self.settings.n_test_points;
+        let start = self.rows_done;
+        let mut end = start;
+        while end < d && (end == start || gram_rows_cost(start..end + 1, len) <= budget) {
+            end += 1;
+        }
+        gram_rows(self.phi_test_t.view(), &mut self.g_test, self.rows_done..end);
+        if end == d && self.rows_done < d {
+            self.g_test /= len as f64;
+        }
+        self.rows_done = end;
+        self.ready()
+    }
+
+    /// Test MSE of prediction weights alpha for task `t`: e^T G_test e, e = alpha - a*.
+    pub fn test_mse(&self, alpha: ArrayView1<f64>, t: usize) -> f64 {
+        let mut e = alpha.to_owned();
+        let task = &self.tasks[t];
+        for (&k, &a) in task.columns.iter().zip(&task.coefficients) {
+            e[k] -= a;
+        }
+        e.dot(&self.g_test.dot(&e))
+    }
+
+    /// Number of point groups at a sweep entry: one shared grid, or one draw per task.
+    fn groups(&self) -> usize {
+        match self.settings.inner_points {
+            InnerPoints::Grid => 1,
+            InnerPoints::Uniform => self.settings.n_test_tasks,
+        }
+    }
+
+    fn group_tasks(&self, group: usize) -> std::ops::Range<usize> {
+        match self.settings.inner_points {
+            InnerPoints::Grid => 0..self.settings.n_test_tasks,
+            InnerPoints::Uniform => group..group + 1,
+        }
+    }
+
+    /// Post-training points and noisy targets (n x tasks of the group), seeded per (n, group).
+    pub fn post_data(&self, n: usize, group: usize) -> (Vec<f64>, Array2<f64>, Array2<f64>) {
+        let mut rng = Rng::stream(self.settings.seed, 1_000_003 * (n as u64 + 1) + group as u64);
+        let xs = match self.settings.inner_points {
+            InnerPoints::Grid => grid_points(n),
+            InnerPoints::Uniform => rng.sorted_uniform(n, -1.0, 1.0),
+        };
+        let phi = design_matrix(&xs, self.settings.d);
+        let tasks = self.group_tasks(group);
+        let mut y = Array2::zeros((n, tasks.len()));
+        for (j, t) in tasks.enumerate() {
+            let clean = self.tasks[t].values(phi.view());
+            y.column_mut(j).assign(&add_noise(clean, self.settings.noise, &mut rng));
+        }
+        (xs, phi, y)
+    }
+}
+
+/// Oracle fit: least squares on the true columns with a 1e-12 ridge, dropping columns whose
+/// training norm is below 1e-6 (e.g. sin(f pi x) at x = -1 when n = 1).
+pub fn oracle_alpha(phi: ArrayView2<f64>, columns: &[usize], y: ArrayView2<f64>) -> Array2<f64> {
+    let kept: Vec<usize> = columns
+        .iter()
+        .copied()
+        .filter(|&k| phi.column(k).dot(&phi.column(k)).sqrt() >= 1e-6)
+        .collect();
+    let mut alpha = Array2::zeros((phi.ncols(), y.ncols()));
+    if kept.is_empty() {
+        return alpha;
+    }
+    let sub = phi.select(Axis(1), &kept);
+    let mut g = sub.t().dot(&sub);
+    g.diag_mut().mapv_inplace(|v| v + 1e-12);
+    let mut rhs = sub.t().dot(&y);
+    match cholesky_with_jitter(&g) {
+        Ok((chol, _)) => chol.solve_in_place(rhs.view_mut()),
+        Err(_) => return alpha,
+    }
+    for (i, &k) in kept.iter().enumerate() {
+        alpha.row_mut(k).assign(&rhs.row(i));
+    }
+    alpha
+}
+
+/// Mean and 10th/90th percentiles of the test MSE at each sweep entry.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct Curve {
+    pub mean: Vec<f64>,
+    pub p10: Vec<f64>,
+    pub p90: Vec<f64>,
+}
+
+/// Linear-interpolated percentile (numpy's default) of unsorted values.
+pub fn percentile(values: &[f64], q: f64) -> f64 {
+    let mut v = values.to_vec();
+    v.sort_by(f64::total_cmp);
+    if v.is_empty() {
+        return f64::NAN;
+    }
+    let pos = q / 100.0 * (v.len() - 1) as f64;
+    let (lo, hi) = (pos.floor() as usize, pos.ceil() as usize);
+    v[lo] + (v[hi] - v[lo]) * (pos - lo as f64)
+}
+
+impl Curve {
+    fn push(&mut self, mses: &[f64]) {
+        self.mean.push(mses.iter().sum::<f64>() / mses.len() as f64);
+        self.p10.push(percentile(mses, 10.0));
+        self.p90.push(percentile(mses, 90.0));
+    }
+}
+
+#[derive(Clone, Debug)]
+enum Stage {
+    Start,
+    /// Building the kernel (n < d: K = A A^T) or Gram (n >= d: Phi_J^T Phi_J), `row` rows done.
+    Gram { row: usize },
+}
+
+/// One curve of the sweep, computed a piece at a time.
+#[derive(Clone, Debug)]
+pub struct SweepJob {
+    weighting: Weighting,
+    n_index: usize,
+    group: usize,
+    stage: Stage,
+    phi: Array2<f64>,
+    y: Array2<f64>,
+    /// Rows whose Gram is built: A = Phi diag(c) (n < d) or Phi_J^T (n >= d).
+    rows: Array2<f64>,
+    kernel: Array2<f64>,
+    columns: Vec<usize>,
+    mses: Vec<f64>,
+    pub curve: Curve,
+}
+
+impl SweepJob {
+    pub fn new(weighting: Weighting) -> Self {
+        SweepJob {
+            weighting,
+            n_index: 0,
+            group: 0,
+            stage: Stage::Start,
+            phi: Array2::zeros((0, 0)),
+            y: Array2::zeros((0, 0)),
+            rows: Array2::zeros((0, 0)),
+            kernel: Array2::zeros((0, 0)),
+            columns: Vec::new(),
+            mses: Vec::new(),
+            curve: Curve::default(),
+        }
+    }
+
+    pub fn done(&self, ctx: &EvalContext) -> bool {
+        self.n_index >= ctx.ns.len()
+    }
+
+    /// Fraction of sweep entries finished.
+    pub fn progress(&self, ctx: &EvalContext) -> f64 {
+        self.n_index as f64 / ctx.ns.len() as f64
+    }
+
+    fn weights(&self, d: usize) -> Array1<f64> {
+        match &self.weighting {
+            Weighting::Weights(c) => c.clone(),
+            _ => Array1::ones(d),
+        }
+    }
+
+    /// Work for about `budget` multiply-adds (at least one unit); true when the curve is complete.
+    pub fn advance(&mut self, ctx: &mut EvalContext, budget: u64) -> Result<bool, String> {
+        if !ctx.ready() {
+            return Err("evaluation context is not prepared".into());
+        }
+        let d = ctx.settings.d;
+        let mut spent = 0u64;
+        while !self.done(ctx) && spent < budget.max(1) {
+            let n = ctx.ns[self.n_index];
+            match self.stage.clone() {
+                Stage::Start => {
+                    let (_, phi, y) = ctx.post_data(n, self.group);
+                    spent += (n * d) as u64;
+                    if let Weighting::Oracle = self.weighting {
+                        let alpha = oracle_alpha(phi.view(), &ctx.settings.true_columns(), y.view());
+                        self.score(ctx, &alpha);
+                        continue;
+                    }
+                    let c = self.weights(d);
+                    if n < d {
+                        self.rows = &phi * &c;
+                        self.columns.clear();
+                    } else {
+                        let max = c.iter().fold(0.0f64, |m, v| m.max(v.abs()));
+                        self.columns = (0..d).filter(|&k| c[k].abs() > 1e-12 * max).collect();
+                        let key = (self.n_index, self.group, self.columns.clone());
+                        if let Some(alpha) = ctx.ls_cache.get(&key).cloned() {
+                            self.score(ctx, &alpha);
+                            continue;
+                        }
+                        self.rows = phi.select(Axis(1), &self.columns).t().as_standard_layout().to_owned();
+                    }
+                    self.kernel = Array2::zeros((self.rows.nrows(), self.rows.nrows()));
+                    self.phi = phi;
+                    self.y = y;
+                    self.stage = Stage::Gram { row: 0 };
+                }
+                Stage::Gram { row } => {
+                    let total = self.rows.nrows();
+                    let len = self.rows.ncols();
+                    let mut end = row + 1;
+                    while end < total && gram_rows_cost(row..end + 1, len) <= budget.saturating_sub(spent) {
+                        end += 1;
+                    }
+                    gram_rows(self.rows.view(), &mut self.kernel, row..end);
+                    spent += gram_rows_cost(row..end, len);
+                    if end < total {
+                        self.stage = Stage::Gram { row: end };
+                        continue;
+                    }
+                    spent += (total * total * total / 6) as u64;
+                    let (chol, _) = cholesky_with_jitter(&self.kernel)
+                        .map_err(|e| format!("post-training fit at n = {n}: {e}"))?;
+                    let alpha = if n < d {
+                        let s = self.weights(d).mapv(|v| v * v);
+                        min_norm_alpha(self.phi.view(), &s, &chol, self.y.view())
+                    } else {
+                        let sub = self.phi.select(Axis(1), &self.columns);
+                        let mut rhs = sub.t().dot(&self.y);
+                        chol.solve_in_place(rhs.view_mut());
+                        let mut alpha = Array2::zeros((d, self.y.ncols()));
+                        for (i, &k) in self.columns.iter().enumerate() {
+                            alpha.row_mut(k).assign(&rhs.row(i));
+                        }
+                        ctx.ls_cache.insert((self.n_index, self.group, self.columns.clone()), alpha.clone());
+                        alpha
+                    };
+                    self.score(ctx, &alpha);
+                }
+            }
+        }
+        Ok(self.done(ctx))
+    }
+
+    /// Record the test MSE of each task of the current group; move to the next group or entry.
+    fn score(&mut self, ctx: &EvalContext, alpha: &Array2<f64>) {
+        for (j, t) in ctx.group_tasks(self.group).enumerate() {
+            self.mses.push(ctx.test_mse(alpha.column(j), t));
+        }
+        self.stage = Stage::Start;
+        self.group += 1;
+        if self.group >= ctx.groups() {
+            self.group = 0;
+            self.curve.push(&self.mses);
+            self.mses.clear();
+            self.n_index += 1;
+        }
+    }
+
+    /// Run the whole curve at once (the CLI and tests).
+    pub fn run(weighting: Weighting, ctx: &mut EvalContext) -> Result<Curve, String> {
+        while !ctx.prepare(u64::MAX) {}
+        let mut job = SweepJob::new(weighting);
+        while !job.advance(ctx, u64::MAX)? {}
+        Ok(job.curve)
+    }
+}
+
+/// One test task's true function and fits at n_train_post = n, on `m` plotting points.
+#[derive(Clone, Debug, Serialize)]
+pub struct TaskFit {
+    pub n: usize,
+    pub x: Vec<f64>,
+    pub truth: Vec<f64>,
+    pub meta: Vec<f64>,
+    pub ones: Vec<f64>,
+    pub train_x: Vec<f64>,
+    pub train_y: Vec<f64>,
+}
+
+/// The fit of test task 0 at n points (n < d), for the meta-learned weights and for all ones.
+pub fn task_fit(ctx: &EvalContext, weights: ArrayView1<f64>, n: usize, m: usize) -> Result<TaskFit, String> {
+    let d = ctx.settings.d;
+    if n == 0 || n >= d {
+        return Err(format!("task fit needs 1 <= n < d (n = {n})"));
+    }
+    let (xs, phi, y) = ctx.post_data(n, 0);
+    let y0 = y.column(0).to_owned().insert_axis(Axis(1));
+    let fit = |c: ArrayView1<f64>| -> Result<Array1<f64>, String> {
+        let k = weighted_kernel(phi.view(), c);
+        let (chol, _) = cholesky_with_jitter(&k).map_err(|e| e.to_string())?;
+        let s = c.mapv(|v| v * v);
+        Ok(min_norm_alpha(phi.view(), &s, &chol, y0.view()).column(0).to_owned())
+    };
+    let meta = fit(weights)?;
+    let ones = fit(Array1::ones(d).view())?;
+    let x: Vec<f64> = (0..m).map(|i| -1.0 + 2.0 * i as f64 / (m - 1).max(1) as f64).collect();
+    let phi_plot = design_matrix(&x, d);
+    Ok(TaskFit {
+        n,
+        truth: ctx.tasks[0].values(phi_plot.view()).to_vec(),
+        meta: phi_plot.dot(&meta).to_vec(),
+        ones: phi_plot.dot(&ones).to_vec(),
+        x,
+        train_x: xs,
+        train_y: y.column(0).to_vec(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn small_problem(seed: u64) -> (Array1<f64>, Array2<f64>, Array1<f64>, Array2<f64>, Array1<f64>) {
+        let mut rng = Rng::new(seed);
+        let d = 21;
+        let c = Array1::from_shape_fn(d, |_| rng.uniform(0.5, 1.5));
+        let task = Task::sample(&mut rng, &columns_of(&[2, 3]));
+        // Jittered grid points: a well-conditioned inner system, as finite differences need.
+        let xt: Vec<f64> = grid_points(8).iter().map(|x| x + rng.uniform(0.0, 0.1)).collect();
+        let xm = rng.sorted_uniform(16, -1.0, 1.0);
+        let pt = design_matrix(&xt, d);
+        let pm = design_matrix(&xm, d);
+        let yt = add_noise(task.values(pt.view()), 0.1, &mut rng);
+        let ym = add_noise(task.values(pm.view()), 0.1, &mut rng);
+        (c, pt, yt, pm, ym)
+    }
+
+    #[test]
+    fn meta_gradient_matches_central_differences() {
+        for seed in [1, 2, 3] {
+            let (c, pt, yt, pm, ym) = small_problem(seed);
+            let (_, grad) = meta_loss_and_gradient(c.view(), pt.view(), yt.view(), pm.view(), ym.view()).unwrap();
+            let h = 1e-6;
+            for k in 0..c.len() {
+                let mut cp = c.clone();
+                cp[k] += h;
+                let mut cm = c.clone();
+                cm[k] -= h;
+                let lp = meta_loss_and_gradient(cp.view(), pt.view(), yt.view(), pm.view(), ym.view()).unwrap().0;
+                let lm = meta_loss_and_gradient(cm.view(), pt.view(), yt.view(), pm.view(), ym.view()).unwrap().0;
+                let fd = (lp - lm) / (2.0 * h);
+                let scale = grad.iter().fold(0.0f64, |m, v| m.max(v.abs()));
+                let rel = (fd - grad[k]).abs() / scale;
+                assert!(rel < 1e-5, "seed {seed} k {k}: analytic {} fd {fd} rel {rel}", grad[k]);
+            }
+        }
+    }
+
+    #[test]
+    fn min_norm_fit_interpolates_the_training_data() {
+        let (c, pt, yt, _, _) = small_problem(4);
+        let k = weighted_kernel(pt.view(), c.view());
+        let chol = Cholesky::factor(k.view()).unwrap();
+        let s = c.mapv(|v| v * v);
+        let y = yt.clone().insert_axis(Axis(1));
+        let alpha = min_norm_alpha(pt.view(), &s, &chol, y.view());
+        let fitted = pt.dot(&alpha.column(0));
+        assert!((&fitted - &yt).iter().all(|v| v.abs() < 1e-9));
+    }
+
+    #[test]
+    fn sweep_matches_the_notebook() {
+        let ns = n_train_post_sweep(501);
+        assert_eq!(ns[0], 1);
+        assert_eq!(*ns.last().unwrap(), 1503);
+        for n in [5, 6, 7, 32] {
+            assert!(ns.contains(&n));
+        }
+        assert!(ns.windows(2).all(|w| w[0] < w[1]));
+        assert!(ns.len() >= 35 && ns.len() <= 44, "{}", ns.len());
+    }
+
+    #[test]
+    fn settings_are_validated_with_the_parameter_named() {
+        let bad = MamlSettings { d: 500, ..Default::default() };
+        assert!(bad.validate().unwrap_err().starts_with("d:"));
+        let bad = MamlSettings { true_frequencies: vec![300], ..Default::default() };
+        assert!(bad.validate().unwrap_err().contains("300"));
+        let bad = MamlSettings { n_train_inner: 501, ..Default::default() };
+        assert!(bad.validate().unwrap_err().starts_with("n_train_inner"));
+        assert!(MamlSettings::default().validate().is_ok());
+    }
+
+    #[test]
+    fn percentile_interpolates_like_numpy() {
+        let v = [1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0, 9.0, 10.0];
+        assert!((percentile(&v, 10.0) - 1.9).abs() < 1e-12);
+        assert!((percentile(&v, 90.0) - 9.1).abs() < 1e-12);
+    }
+}
+
+/// Everything the closed-form experiment reports: the CLI's JSON and the reproduction tests.
+#[derive(Clone, Debug, Serialize)]
+pub struct ClosedFormResult {
+    pub n_train_post: Vec<usize>,
+    pub meta: Curve,
+    pub ones: Curve,
+    pub oracle: Curve,
+    /// Test MSE of the zero predictor (mean over test tasks), the same at every n.
+    pub zero: f64,
+    pub feature_weights: Vec<f64>,
+    pub meta_loss: Vec<f64>,
+    pub stopped: Option<String>,
+}
+
+/// Meta-train for the configured iterations, then evaluate meta-learned, all-ones and oracle fits.
+pub fn run_closed_form(settings: &MamlSettings) -> Result<ClosedFormResult, String> {
+    let mut trainer = MetaTrainer::new(settings.clone())?;
+    while trainer.step() {}
+    let mut ctx = EvalContext::new(settings.clone())?;
+    let meta = SweepJob::run(Weighting::Weights(trainer.weights.clone()), &mut ctx)?;
+    let ones = SweepJob::run(Weighting::Ones, &mut ctx)?;
+    let oracle = SweepJob::run(Weighting::Oracle, &mut ctx)?;
+    Ok(ClosedFormResult {
+        n_train_post: ctx.ns.clone(),
+        zero: ctx.zero_level(),
+        meta,
+        ones,
+        oracle,
+        feature_weights: trainer.weights.to_vec(),
+        meta_loss: trainer.meta_loss.clone(),
+        stopped: trainer.stopped.as_ref().map(|s| s.to_string()),
+    })
+}
+
+impl EvalContext {
+    /// Mean test MSE of predicting zero (the task's own squared norm under the test points).
+    pub fn zero_level(&self) -> f64 {
+        let zero = Array1::zeros(self.settings.d);
+        (0..self.tasks.len()).map(|t| self.test_mse(zero.view(), t)).sum::<f64>() / self.tasks.len() as f64
+    }
+}

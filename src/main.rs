@@ -1,1 +1,31 @@
-fn main() {}
+//! Glassbox: the textbook's single-page app (Leptos, client-side rendered, built by Trunk).
+
+mod app;
+mod chapters;
+mod ui;
+mod url_state;
+mod web;
+
+fn main() {
+    install_panic_notice();
+    leptos::mount::mount_to_body(app::App);
+}
+
+/// A panic must never leave a blank or silently frozen page: log it and say so in the page.
+fn install_panic_notice() {
+    std::panic::set_hook(Box::new(|info| {
+        let msg = info.to_string();
+        web_sys::console::error_1(&msg.clone().into());
+        if let Some(doc) = web_sys::window().and_then(|w| w.document()) {
+            if let (Ok(div), Some(body)) = (doc.create_element("div"), doc.body()) {
+                div.set_class_name("notice error panic-notice");
+                let _ = div.set_attribute("role", "alert");
+                div.set_text_content(Some(&format!(
+                    "Something went wrong inside Glassbox and this page stopped computing. Reload to start \
+                     again. Details: {msg}"
+                )));
+                let _ = body.prepend_with_node_1(&div);
+            }
+        }
+    }));
+}

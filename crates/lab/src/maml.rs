@@ -409,6 +409,12 @@ impl EvalContext {
         self.rows_done >= self.settings.d
     }
 
+    /// Fraction of the preparation done (0..1); the later rows of the Gram matrix cost more.
+    pub fn prepared_fraction(&self) -> f64 {
+        let d = self.settings.d as f64;
+        (self.rows_done as f64 / d).powi(2)
+    }
+
     /// Build the test Gram matrix for at most about `budget` multiply-adds; true when ready.
     pub fn prepare(&mut self, budget: u64) -> bool {
         let d = self.settings.d;

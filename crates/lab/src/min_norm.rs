@@ -9,7 +9,7 @@ use crate::rng::Rng;
 use ndarray::{Array1, Array2};
 use serde::Serialize;
 
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Solution {
     pub label: String,
     pub norm: f64,
@@ -17,7 +17,7 @@ pub struct Solution {
     pub residual: f64,
 }
 
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct MinNormDemo {
     pub n: usize,
     pub d: usize,

@@ -1,0 +1,149 @@
+//! The textbook's shell: header (title, theme, compute backend), table of contents, and the chapter
+//! named by the URL's hash.
+
+use crate::chapters::{self, bench, meta_learning, CHAPTERS};
+use crate::ui::Theme;
+use crate::url_state::Location;
+use crate::web;
+use leptos::prelude::*;
+use wasm_bindgen::prelude::*;
+use wasm_bindgen::JsCast;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum ThemeChoice {
+    System,
+    Light,
+    Dark,
+}
+
+impl ThemeChoice {
+    fn load() -> Self {
+        match web::local_storage_get("glassbox-theme").as_deref() {
+            Some("light") => ThemeChoice::Light,
+            Some("dark") => ThemeChoice::Dark,
+            _ => ThemeChoice::System,
+        }
+    }
+    fn next(self) -> Self {
+        match self {
+            ThemeChoice::System => ThemeChoice::Light,
+            ThemeChoice::Light => ThemeChoice::Dark,
+            ThemeChoice::Dark => ThemeChoice::System,
+        }
+    }
+    fn name(self) -> &'static str {
+        match self {
+            ThemeChoice::System => "system",
+            ThemeChoice::Light => "light",
+            ThemeChoice::Dark => "dark",
+        }
+    }
+    fn is_dark(self) -> bool {
+        match self {
+            ThemeChoice::System => web::system_prefers_dark(),
+            ThemeChoice::Light => false,
+            ThemeChoice::Dark => true,
+        }
+    }
+}
+
+#[component]
+pub fn App() -> impl IntoView {
+    let choice = RwSignal::new(ThemeChoice::load());
+    let dark = RwSignal::new(choice.get_untracked().is_dark());
+    provide_context(Theme { dark });
+    Effect::new(move |_| {
+        let c = choice.get();
+        web::local_storage_set("glassbox-theme", c.name());
+        dark.set(c.is_dark());
+    });
+    Effect::new(move |_| web::apply_theme_attribute(dark.get()));
+
+    let location = RwSignal::new(Location::parse(&web::current_hash()));
+    let on_hash = Closure::<dyn Fn()>::new(move || {
+        location.set(Location::parse(&web::current_hash()));
+        if let Some(main) = window().document().and_then(|d| d.get_element_by_id("main")) {
+            if let Ok(el) = main.dyn_into::<web_sys::HtmlElement>() {
+                let _ = el.focus();
+            }
+        }
+    });
+    let _ = window().add_event_listener_with_callback("hashchange", on_hash.as_ref().unchecked_ref());
+    on_hash.forget();
+
+    let route = Memo::new(move |_| location.with(|l| l.route.clone()));
+
+    view! {
+        <a class="skip-link" href="#main" on:click=|ev| {
+            ev.prevent_default();
+            if let Some(el) = window().document().and_then(|d| d.get_element_by_id("main")) {
+                if let Ok(el) = el.dyn_into::<web_sys::HtmlElement>() { let _ = el.focus(); }
+            }
+        }>"Skip to content"</a>
+        <header class="site-header">
+            <a class="brand" href="#/">"Glassbox"</a>
+            <span class="tagline">"a deep-learning textbook that computes"</span>
+            <span class="spacer"></span>
+            <span class="badge" role="status" aria-label="Compute backend" title="Kernels run on the CPU (WebAssembly) in this version">
+                "CPU"
+            </span>
+            <button type="button" class="theme-toggle" on:click=move |_| choice.update(|c| *c = c.next())
+                aria-label=move || format!("Colour theme: {} (change)", choice.get().name())>
+                {move || format!("Theme: {}", choice.get().name())}
+            </button>
+        </header>
+        <div class="layout">
+            <nav class="toc" aria-label="Table of contents">
+                <h2>"Contents"</h2>
+                <ol>
+                    {CHAPTERS.iter().map(|(slug, title)| {
+                        let slug = *slug;
+                        view! {
+                            <li><a href=format!("#/{slug}") aria-current=move || (route.get() == slug).then_some("page")>{*title}</a></li>
+                        }
+                    }).collect_view()}
+                </ol>
+                <h2>"Appendix"</h2>
+                <ul>
+                    <li><a href=format!("#/{}", bench::SLUG) aria-current=move || (route.get() == bench::SLUG).then_some("page")>"Benchmarks"</a></li>
+                </ul>
+            </nav>
+            <main id="main" tabindex="-1">
+                {move || {
+                    let loc = location.get();
+                    match loc.route.as_str() {
+                        "" => view! { <Home/> }.into_any(),
+                        meta_learning::SLUG => view! { <meta_learning::MetaLearning location=loc/> }.into_any(),
+                        bench::SLUG => view! { <bench::Bench/> }.into_any(),
+                        other => view! {
+                            <article class="chapter">
+                                <h1>"Page not found"</h1>
+                                <p class="notice warning" role="alert">{format!("There is no chapter called '{other}'. Pick one from the contents.")}</p>
+                            </article>
+                        }.into_any(),
+                    }
+                }}
+            </main>
+        </div>
+        <footer class="site-footer">
+            <p>"Glassbox runs entirely in your browser: no server, no network requests, no tracking."</p>
+        </footer>
+    }
+}
+
+#[component]
+fn Home() -> impl IntoView {
+    view! {
+        <article class="chapter">
+            <h1>"Glassbox"</h1>
+            <p class="lede">
+                "A textbook of one graduate deep-learning problem set, in which every figure is a live \
+                 computation: change a setting and the experiment runs again, here, in your browser."
+            </p>
+            <p>"Chapters:"</p>
+            <ol>
+                {chapters::CHAPTERS.iter().map(|(slug, title)| view! { <li><a href=format!("#/{slug}")>{*title}</a></li> }).collect_view()}
+            </ol>
+        </article>
+    }
+}

@@ -1,0 +1,143 @@
+//! Appendix: benchmarks of the chapters' computations in this browser (CPU path), run in slices so
+//! the page stays responsive. The reported times are computation only (the sum of the slices), not
+//! the pauses between them.
+
+use super::{run_in_slices, Slice};
+use crate::web;
+use glassbox_lab::maml::{EvalContext, MamlSettings, MetaTrainer, SweepJob, Weighting};
+use leptos::prelude::*;
+
+pub const SLUG: &str = "bench";
+
+#[derive(Clone, Debug, Default, PartialEq)]
+struct Results {
+    train_ms: Option<f64>,
+    sweep_ms: Option<f64>,
+    status: String,
+}
+
+enum Stage {
+    Train(MetaTrainer),
+    Prepare(MetaTrainer, EvalContext),
+    Sweep(EvalContext, Vec<SweepJob>),
+    Done,
+}
+
+#[component]
+pub fn Bench() -> impl IntoView {
+    let results = RwSignal::new(Results::default());
+    let running = RwSignal::new(false);
+    let start = move |_| {
+        if running.get_untracked() {
+            return;
+        }
+        running.set(true);
+        results.set(Results { status: "Running…".into(), ..Default::default() });
+        let settings = MamlSettings::default();
+        let mut stage = match MetaTrainer::new(settings.clone()) {
+            Ok(t) => Stage::Train(t),
+            Err(e) => {
+                results.update(|r| r.status = e);
+                running.set(false);
+                return;
+            }
+        };
+        let (mut train_ms, mut sweep_ms) = (0.0f64, 0.0f64);
+        leptos::task::spawn_local(async move {
+            run_in_slices(
+                move |deadline| {
+                    let t0 = web::now_ms();
+                    let next = match std::mem::replace(&mut stage, Stage::Done) {
+                        Stage::Train(mut tr) => {
+                            while web::now_ms() < deadline && tr.step() {}
+                            train_ms += web::now_ms() - t0;
+                            if tr.finished() {
+                                results.update(|r| {
+                                    r.train_ms = Some(train_ms);
+                                    r.status = "Timing the evaluation sweep…".into();
+                                });
+                                match EvalContext::new(settings.clone()) {
+                                    Ok(ctx) => Stage::Prepare(tr, ctx),
+                                    Err(e) => {
+                                        results.update(|r| r.status = e);
+                                        Stage::Done
+                                    }
+                                }
+                            } else {
+                                Stage::Train(tr)
+                            }
+                        }
+                        Stage::Prepare(tr, mut ctx) => {
+                            while web::now_ms() < deadline && !ctx.prepare(3_000_000) {}
+                            sweep_ms += web::now_ms() - t0;
+                            if ctx.ready() {
+                                let jobs = vec![
+                                    SweepJob::new(Weighting::Weights(tr.weights.clone())),
+                                    SweepJob::new(Weighting::Ones),
+                                    SweepJob::new(Weighting::Oracle),
+                                ];
+                                Stage::Sweep(ctx, jobs)
+                            } else {
+                                Stage::Prepare(tr, ctx)
+                            }
+                        }
+                        Stage::Sweep(mut ctx, mut jobs) => {
+                            let mut failed = None;
+                            while web::now_ms() < deadline {
+                                let Some(job) = jobs.iter_mut().find(|j| !j.done(&ctx)) else { break };
+                                if let Err(e) = job.advance(&mut ctx, 3_000_000) {
+                                    failed = Some(e);
+                                    break;
+                                }
+                            }
+                            sweep_ms += web::now_ms() - t0;
+                            if let Some(e) = failed {
+                                results.update(|r| r.status = e);
+                                Stage::Done
+                            } else if jobs.iter().all(|j| j.done(&ctx)) {
+                                results.update(|r| {
+                                    r.sweep_ms = Some(sweep_ms);
+                                    r.status = "Done.".into();
+                                });
+                                Stage::Done
+                            } else {
+                                Stage::Sweep(ctx, jobs)
+                            }
+                        }
+                        Stage::Done => Stage::Done,
+                    };
+                    let idle = matches!(next, Stage::Done);
+                    stage = next;
+                    if idle {
+                        Slice::Idle
+                    } else {
+                        Slice::Continue
+                    }
+                },
+                || true,
+            )
+            .await;
+            running.set(false);
+        });
+    };
+    let fmt = |v: Option<f64>| v.map(|ms| format!("{:.0} ms", ms)).unwrap_or_else(|| "–".into());
+    view! {
+        <article class="chapter">
+            <h1>"Benchmarks"</h1>
+            <p>
+                "How long the chapters' computations take in this browser, on the CPU (WebAssembly). \
+                 Meta-training is the notebook's 100 closed-form MAML iterations; the sweep evaluates \
+                 the meta-learned, all-ones and oracle weights for every n_train_post on 10 test tasks, \
+                 including building the test set."
+            </p>
+            <button type="button" class="primary" on:click=start disabled=move || running.get()>"Run the benchmark"</button>
+            <p role="status" aria-live="polite" class="status">{move || results.get().status}</p>
+            <table class="numbers" aria-label="Benchmark results">
+                <tbody>
+                    <tr><th scope="row">"100 meta-iterations (closed form)"</th><td data-bench="train_ms">{move || fmt(results.get().train_ms)}</td></tr>
+                    <tr><th scope="row">"Full evaluation sweep (3 weightings x 10 tasks)"</th><td data-bench="sweep_ms">{move || fmt(results.get().sweep_ms)}</td></tr>
+                </tbody>
+            </table>
+        </article>
+    }
+}

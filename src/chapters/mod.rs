@@ -1,0 +1,35 @@
+//! One module per chapter. A chapter lays out prose and live figures and calls `glassbox_lab`.
+
+pub mod bench;
+pub mod meta_learning;
+
+/// The chapters that exist, in reading order: (URL slug, title).
+pub const CHAPTERS: &[(&str, &str)] = &[("meta-learning", "1. Meta-learning for learning 1D functions")];
+
+/// Run `work` in slices of about `slice_ms` milliseconds of computation, yielding to the browser
+/// between slices, until it reports `Slice::Idle` or `alive` turns false.
+pub async fn run_in_slices(mut work: impl FnMut(f64) -> Slice, alive: impl Fn() -> bool) {
+    loop {
+        if !alive() {
+            return;
+        }
+        let deadline = crate::web::now_ms() + SLICE_MS;
+        match work(deadline) {
+            Slice::Idle => return,
+            Slice::Continue => crate::web::sleep(0).await,
+            Slice::Wait(ms) => crate::web::sleep(ms).await,
+        }
+    }
+}
+
+/// Computation per slice; the page must never freeze for more than about 100 ms.
+pub const SLICE_MS: f64 = 30.0;
+
+pub enum Slice {
+    /// More to do right away.
+    Continue,
+    /// More to do after a pause (the reader chose a slow speed).
+    Wait(i32),
+    /// Nothing to do until the reader asks.
+    Idle,
+}

@@ -1,0 +1,126 @@
+//! Labelled inputs with validated ranges. A value is applied when it is committed (Enter, leaving
+//! the field, or moving the slider); an invalid one shows a message next to the field and is not
+//! applied.
+
+use crate::url_state::{fmt_num, NumField};
+use leptos::prelude::*;
+
+/// A number input (and a slider where the range is small enough) bound to one field of `S`.
+#[component]
+pub fn FieldInput<S>(field: &'static NumField<S>, settings: RwSignal<S>, #[prop(optional)] help: &'static str) -> impl IntoView
+where
+    S: Clone + Send + Sync + 'static,
+{
+    let id = format!("in-{}", field.key);
+    let err_id = format!("err-{}", field.key);
+    let error = RwSignal::new(None::<String>);
+    let value = move || fmt_num((field.get)(&settings.get()));
+    let commit = move |text: String| match field.check(&text) {
+        Ok(v) => {
+            error.set(None);
+            if (field.get)(&settings.get_untracked()) != v {
+                settings.update(|s| (field.set)(s, v));
+            }
+        }
+        Err(e) => error.set(Some(e)),
+    };
+    let slider = (field.max - field.min) / field.step <= 2000.0;
+    let commit2 = commit;
+    view! {
+        <div class="field">
+            <label for=id.clone()>{field.label}</label>
+            <div class="field-inputs">
+                <input
+                    id=id
+                    type="number"
+                    inputmode="decimal"
+                    min=field.min
+                    max=field.max
+                    step=field.step
+                    prop:value=value
+                    aria-invalid=move || if error.get().is_some() { "true" } else { "false" }
+                    aria-describedby=err_id.clone()
+                    on:change=move |ev| commit(event_target_value(&ev))
+                />
+                {slider
+                    .then(|| {
+                        view! {
+                            <input
+                                type="range"
+                                min=field.min
+                                max=field.max
+                                step=field.step
+                                prop:value=value
+                                aria-label=format!("{} slider", field.label)
+                                on:change=move |ev| commit2(event_target_value(&ev))
+                            />
+                        }
+                    })}
+            </div>
+            <p class="field-error" id=err_id role="status">{move || error.get()}</p>
+            {(!help.is_empty()).then(|| view! { <p class="field-help">{help}</p> })}
+        </div>
+    }
+}
+
+/// A select between named options.
+#[component]
+pub fn ChoiceInput(
+    label: &'static str,
+    key: &'static str,
+    options: &'static [(&'static str, &'static str)],
+    #[prop(into)] value: Signal<String>,
+    on_change: impl Fn(String) + 'static,
+) -> impl IntoView {
+    let id = format!("in-{key}");
+    view! {
+        <div class="field">
+            <label for=id.clone()>{label}</label>
+            <select id=id on:change=move |ev| on_change(event_target_value(&ev)) prop:value=move || value.get()>
+                {options
+                    .iter()
+                    .map(|(v, t)| view! { <option value=*v selected=move || value.get() == *v>{*t}</option> })
+                    .collect_view()}
+            </select>
+        </div>
+    }
+}
+
+/// A free-text input validated by `check` (for lists such as "3,4,5").
+#[component]
+pub fn TextInput(
+    label: &'static str,
+    key: &'static str,
+    #[prop(into)] value: Signal<String>,
+    check: impl Fn(&str) -> Result<(), String> + 'static,
+    on_commit: impl Fn(String) + 'static,
+    #[prop(optional)] help: &'static str,
+) -> impl IntoView {
+    let id = format!("in-{key}");
+    let err_id = format!("err-{key}");
+    let error = RwSignal::new(None::<String>);
+    view! {
+        <div class="field">
+            <label for=id.clone()>{label}</label>
+            <input
+                id=id
+                type="text"
+                prop:value=move || value.get()
+                aria-invalid=move || if error.get().is_some() { "true" } else { "false" }
+                aria-describedby=err_id.clone()
+                on:change=move |ev| {
+                    let t = event_target_value(&ev);
+                    match check(&t) {
+                        Ok(()) => {
+                            error.set(None);
+                            on_commit(t);
+                        }
+                        Err(e) => error.set(Some(e)),
+                    }
+                }
+            />
+            <p class="field-error" id=err_id role="status">{move || error.get()}</p>
+            {(!help.is_empty()).then(|| view! { <p class="field-help">{help}</p> })}
+        </div>
+    }
+}

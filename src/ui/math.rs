@@ -1,0 +1,53 @@
+//! Mathematics rendered offline: LaTeX to MathML (pulldown-latex), which the browser lays out
+//! natively. Nothing is fetched; the colours follow the theme through CSS.
+
+use leptos::prelude::*;
+use pulldown_latex::config::DisplayMode;
+use pulldown_latex::{push_mathml, Parser, RenderConfig, Storage};
+
+/// MathML for a LaTeX string; on a parse error, the source in a <code> element.
+pub fn render_mathml(tex: &str, display: bool) -> String {
+    let storage = Storage::new();
+    let parser = Parser::new(tex, &storage);
+    let config = RenderConfig {
+        display_mode: if display { DisplayMode::Block } else { DisplayMode::Inline },
+        ..Default::default()
+    };
+    let mut out = String::new();
+    match push_mathml(&mut out, parser, config) {
+        Ok(()) if !out.contains("merror") => out,
+        _ => format!("<code>{}</code>", tex.replace('&', "&amp;").replace('<', "&lt;")),
+    }
+}
+
+/// Inline mathematics.
+#[component]
+pub fn M(tex: &'static str) -> impl IntoView {
+    view! { <span class="math" inner_html=render_mathml(tex, false)></span> }
+}
+
+/// Display (block) mathematics.
+#[component]
+pub fn MathBlock(tex: &'static str) -> impl IntoView {
+    view! { <div class="math-block" inner_html=render_mathml(tex, true)></div> }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn renders_mathml_for_the_chapter_formulas() {
+        let m = render_mathml(r"\beta = A^\top (A A^\top)^{-1} y", true);
+        assert!(m.starts_with("<math") && m.contains("display=\"block\""), "{m}");
+        assert!(m.contains("<msup>"));
+        let m = render_mathml(r"E = \frac{c_1^4}{(c_0^2 + c_1^2)^2}", false);
+        assert!(m.contains("<mfrac>"), "{m}");
+    }
+
+    #[test]
+    fn bad_latex_falls_back_to_source() {
+        let m = render_mathml(r"\frac{1", false);
+        assert!(m.starts_with("<code>"), "{m}");
+    }
+}

@@ -1,0 +1,77 @@
+//! A figure: a plotters drawing on a canvas, redrawn when its data or the theme changes, with a text
+//! description for screen readers and downloads of the image (PNG) and the data (CSV).
+
+use super::Theme;
+use crate::web;
+use glassbox_lab::figures::Palette;
+use leptos::prelude::*;
+use plotters::coord::Shift;
+use plotters::prelude::DrawingArea;
+use plotters::prelude::IntoDrawingArea;
+use plotters_canvas::CanvasBackend;
+
+#[component]
+pub fn Plot<F>(
+    /// File-name stem of the downloads.
+    name: &'static str,
+    /// Short title, used in the buttons' accessible names.
+    title: &'static str,
+    #[prop(default = 800)] width: u32,
+    #[prop(default = 480)] height: u32,
+    /// What the figure shows, in words (title, axes, key numbers).
+    #[prop(into)]
+    summary: Signal<String>,
+    /// The figure's data.
+    #[prop(into)]
+    csv: Signal<String>,
+    /// Draws the figure; the signals it reads make it redraw.
+    draw: F,
+) -> impl IntoView
+where
+    F: Fn(&DrawingArea<CanvasBackend, Shift>, &Palette) -> Result<(), String> + 'static,
+{
+    let canvas_ref = NodeRef::<leptos::html::Canvas>::new();
+    let theme = use_context::<Theme>();
+    let error = RwSignal::new(None::<String>);
+    Effect::new(move |_| {
+        let dark = theme.map(|t| t.dark.get()).unwrap_or(false);
+        let Some(canvas) = canvas_ref.get() else { return };
+        let Some(backend) = CanvasBackend::with_canvas_object(canvas) else {
+            error.set(Some("this browser gives no 2D canvas to draw on".into()));
+            return;
+        };
+        let root = backend.into_drawing_area();
+        let result = draw(&root, &Palette::for_theme(dark));
+        error.set(result.err());
+    });
+    let download_png = move |_| {
+        if let Some(c) = canvas_ref.get() {
+            let _ = web::download_canvas(&c, &format!("{name}.png"));
+        }
+    };
+    let download_csv = move |_| {
+        let _ = web::download_text(&format!("{name}.csv"), "text/csv", &csv.get_untracked());
+    };
+    view! {
+        <figure class="plot" data-figure=name>
+            <canvas
+                node_ref=canvas_ref
+                width=width
+                height=height
+                role="img"
+                aria-label=move || format!("{title}. {}", summary.get())
+            ></canvas>
+            <figcaption>
+                <details class="plot-summary">
+                    <summary>"Describe this figure"</summary>
+                    <p class="summary-text">{move || summary.get()}</p>
+                </details>
+                <span class="plot-actions">
+                    <button type="button" on:click=download_png aria-label=format!("Download {title} as PNG")>"PNG"</button>
+                    <button type="button" on:click=download_csv aria-label=format!("Download the data of {title} as CSV")>"CSV"</button>
+                </span>
+                {move || error.get().map(|e| view! { <p class="notice error" role="alert">{format!("This figure could not be drawn: {e}")}</p> })}
+            </figcaption>
+        </figure>
+    }
+}

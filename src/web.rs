@@ -1,0 +1,87 @@
+//! Browser glue: yielding to the event loop, timing, downloads and the address bar.
+//! Nothing here computes; every call that can fail in a browser returns quietly or an error value.
+
+use leptos::prelude::window;
+use wasm_bindgen::{JsCast, JsValue};
+use wasm_bindgen_futures::JsFuture;
+
+/// Wait `ms` milliseconds (0: just let the browser render and handle input).
+pub async fn sleep(ms: i32) {
+    let promise = js_sys::Promise::new(&mut |resolve, _reject| {
+        let _ = window().set_timeout_with_callback_and_timeout_and_arguments_0(&resolve, ms);
+    });
+    let _ = JsFuture::from(promise).await;
+}
+
+/// Milliseconds since page load (monotonic).
+pub fn now_ms() -> f64 {
+    window().performance().map(|p| p.now()).unwrap_or_else(js_sys::Date::now)
+}
+
+fn click_download(href: &str, filename: &str) -> Result<(), JsValue> {
+    let doc = window().document().ok_or("no document")?;
+    let a: web_sys::HtmlAnchorElement = doc.create_element("a")?.dyn_into()?;
+    a.set_href(href);
+    a.set_download(filename);
+    a.click();
+    Ok(())
+}
+
+/// Offer `text` as a file download.
+pub fn download_text(filename: &str, mime: &str, text: &str) -> Result<(), JsValue> {
+    let parts = js_sys::Array::of1(&JsValue::from_str(text));
+    let opts = web_sys::BlobPropertyBag::new();
+    opts.set_type(mime);
+    let blob = web_sys::Blob::new_with_str_sequence_and_options(&parts, &opts)?;
+    let url = web_sys::Url::create_object_url_with_blob(&blob)?;
+    let r = click_download(&url, filename);
+    let _ = web_sys::Url::revoke_object_url(&url);
+    r
+}
+
+/// Offer a canvas as a PNG download.
+pub fn download_canvas(canvas: &web_sys::HtmlCanvasElement, filename: &str) -> Result<(), JsValue> {
+    let url = canvas.to_data_url_with_type("image/png")?;
+    click_download(&url, filename)
+}
+
+/// Replace the address bar's hash without adding a history entry or firing `hashchange`.
+pub fn replace_hash(hash: &str) {
+    if let Ok(history) = window().history() {
+        let current = window().location().hash().unwrap_or_default();
+        if current != hash {
+            let _ = history.replace_state_with_url(&JsValue::NULL, "", Some(hash));
+        }
+    }
+}
+
+pub fn current_hash() -> String {
+    window().location().hash().unwrap_or_default()
+}
+
+pub fn local_storage_get(key: &str) -> Option<String> {
+    window().local_storage().ok().flatten()?.get_item(key).ok().flatten()
+}
+
+pub fn local_storage_set(key: &str, value: &str) {
+    if let Some(s) = window().local_storage().ok().flatten() {
+        let _ = s.set_item(key, value);
+    }
+}
+
+/// Whether the system asks for a dark colour scheme.
+pub fn system_prefers_dark() -> bool {
+    window()
+        .match_media("(prefers-color-scheme: dark)")
+        .ok()
+        .flatten()
+        .map(|m| m.matches())
+        .unwrap_or(false)
+}
+
+/// Set `data-theme` on <html> (the stylesheet reads it).
+pub fn apply_theme_attribute(dark: bool) {
+    if let Some(el) = window().document().and_then(|d| d.document_element()) {
+        let _ = el.set_attribute("data-theme", if dark { "dark" } else { "light" });
+    }
+}

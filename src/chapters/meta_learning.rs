@@ -23,7 +23,7 @@ static MAML_FIELDS: [NumField<MamlSettings>; 8] = [
     NumField { key: "lr", label: "Meta step size", min: 1e-5, max: 1.0, step: 1e-4, integer: false, get: |s| s.meta_lr, set: |s, v| s.meta_lr = v },
     NumField { key: "tasks", label: "Tasks per meta step", min: 1.0, max: 50.0, step: 1.0, integer: true, get: |s| s.tasks_per_step as f64, set: |s, v| s.tasks_per_step = v as usize },
     NumField { key: "d", label: "Features d (odd)", min: 11.0, max: 1001.0, step: 2.0, integer: true, get: |s| s.d as f64, set: |s, v| s.d = v as usize },
-    NumField { key: "n_inner", label: "Inner training points", min: 1.0, max: 1000.0, step: 1.0, integer: true, get: |s| s.n_train_inner as f64, set: |s, v| s.n_train_inner = v as usize },
+    NumField { key: "n_inner", label: "Inner training points n", min: 1.0, max: 1000.0, step: 1.0, integer: true, get: |s| s.n_train_inner as f64, set: |s, v| s.n_train_inner = v as usize },
     NumField { key: "noise", label: "Noise std", min: 0.0, max: 1.0, step: 0.01, integer: false, get: |s| s.noise, set: |s, v| s.noise = v },
     NumField { key: "test_tasks", label: "Test tasks", min: 2.0, max: 50.0, step: 1.0, integer: true, get: |s| s.n_test_tasks as f64, set: |s, v| s.n_test_tasks = v as usize },
     NumField { key: "seed", label: "Seed", min: 0.0, max: 4294967295.0, step: 1.0, integer: true, get: |s| s.seed as f64, set: |s, v| s.seed = v as u64 },
@@ -67,7 +67,7 @@ impl Default for MinNormSettings {
 static MN_FIELDS: [NumField<MinNormSettings>; 3] = [
     NumField { key: "mn_n", label: "Equations n", min: 1.0, max: 20.0, step: 1.0, integer: true, get: |s| s.n as f64, set: |s, v| s.n = v as usize },
     NumField { key: "mn_d", label: "Unknowns d", min: 2.0, max: 40.0, step: 1.0, integer: true, get: |s| s.d as f64, set: |s, v| s.d = v as usize },
-    NumField { key: "mn_seed", label: "Seed", min: 0.0, max: 4294967295.0, step: 1.0, integer: true, get: |s| s.seed as f64, set: |s, v| s.seed = v as u64 },
+    NumField { key: "mn_seed", label: "Random system seed", min: 0.0, max: 4294967295.0, step: 1.0, integer: true, get: |s| s.seed as f64, set: |s, v| s.seed = v as u64 },
 ];
 
 /// Parse "3,4,5" into frequencies.
@@ -610,7 +610,7 @@ pub fn MetaLearning(location: Location) -> impl IntoView {
                         help="comma-separated, e.g. 3,4,5"
                     />
                     <ChoiceInput
-                        label="Inner training points"
+                        label="Inner point placement"
                         key="inner"
                         options=&[("grid", "grid (evenly spaced)"), ("uniform", "uniform random")]
                         value=inner_text

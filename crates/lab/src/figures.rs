@@ -162,7 +162,7 @@ pub fn draw_test_loss<DB: DrawingBackend>(
         .x_desc("n_train_post")
         .y_desc("test MSE")
         .axis_style(p.foreground)
-        .light_line_style(p.grid)
+        .light_line_style(p.grid.mix(0.45))
         .bold_line_style(p.grid)
         .label_style(font(p, 13))
         .axis_desc_style(font(p, 14))
@@ -261,8 +261,9 @@ pub fn draw_feature_weights<DB: DrawingBackend>(root: &Area<DB>, data: &FeatureW
         .configure_mesh()
         .x_desc("feature index k")
         .y_desc("|c_k|")
+        .x_label_formatter(&|v| format!("{v:.0}"))
         .axis_style(p.foreground)
-        .light_line_style(p.grid)
+        .light_line_style(p.grid.mix(0.45))
         .bold_line_style(p.grid)
         .label_style(font(p, 13))
         .axis_desc_style(font(p, 14))
@@ -337,7 +338,7 @@ pub fn draw_task_fit<DB: DrawingBackend>(root: &Area<DB>, fit: &TaskFit, p: &Pal
         .x_desc("x")
         .y_desc("y")
         .axis_style(p.foreground)
-        .light_line_style(p.grid)
+        .light_line_style(p.grid.mix(0.45))
         .bold_line_style(p.grid)
         .label_style(font(p, 13))
         .axis_desc_style(font(p, 14))
@@ -394,7 +395,8 @@ pub fn toy_summary(path: &[ToyState]) -> String {
 /// c0, c1, ||c||, beta0 and beta1 over gradient steps (part d).
 pub fn draw_alias_toy<DB: DrawingBackend>(root: &Area<DB>, path: &[ToyState], p: &Palette) -> Result<(), String> {
     root.fill(&p.background).map_err(err)?;
-    let steps = path.last().map(|t| t.step).unwrap_or(1).max(1) as f64;
+    // Log-scaled steps (plotted at step + 1) show both the fast start and the slow polynomial tail.
+    let steps = path.last().map(|t| t.step).unwrap_or(1).max(1) as f64 + 1.0;
     let (mut lo, mut hi) = (0.0f64, 1.0f64);
     for t in path {
         for v in [t.c0, t.c1, t.norm, t.beta0, t.beta1] {
@@ -410,31 +412,33 @@ pub fn draw_alias_toy<DB: DrawingBackend>(root: &Area<DB>, path: &[ToyState], p:
         .margin(10)
         .x_label_area_size(40)
         .y_label_area_size(50)
-        .build_cartesian_2d(0f64..steps, (lo - pad)..(hi + pad))
+        .build_cartesian_2d((1f64..steps).log_scale(), (lo - pad)..(hi + pad))
         .map_err(err)?;
     chart
         .configure_mesh()
-        .x_desc("gradient step")
+        .x_desc("gradient step + 1 (log scale)")
         .y_desc("value")
+        .x_label_formatter(&|v| format!("{v:.0}"))
         .axis_style(p.foreground)
-        .light_line_style(p.grid)
+        .light_line_style(p.grid.mix(0.45))
         .bold_line_style(p.grid)
         .label_style(font(p, 13))
         .axis_desc_style(font(p, 14))
         .draw()
         .map_err(err)?;
-    // At most ~1000 points per line, so long runs stay quick to draw.
-    let stride = (path.len() / 1000).max(1);
+    // About 1000 log-spaced points per line, so long runs stay quick to draw.
+    let mut picks: Vec<usize> = (0..=1000).map(|i| ((steps).powf(i as f64 / 1000.0) - 1.0).round() as usize).collect();
+    picks.dedup();
     let series: [(&str, fn(&ToyState) -> f64, RGBColor); 5] = [
+        ("||c||", |t| t.norm, p.muted),
         ("c0", |t| t.c0, p.series[0]),
         ("c1", |t| t.c1, p.series[1]),
-        ("||c||", |t| t.norm, p.muted),
         ("beta0", |t| t.beta0, p.series[2]),
         ("beta1", |t| t.beta1, p.series[3]),
     ];
     for (name, get, colour) in series {
         chart
-            .draw_series(LineSeries::new(path.iter().step_by(stride).chain(path.last()).map(|t| (t.step as f64, get(t))), colour.stroke_width(2)))
+            .draw_series(LineSeries::new(picks.iter().filter_map(|&i| path.get(i)).map(|t| (t.step as f64 + 1.0, get(t))), colour.stroke_width(2)))
             .map_err(err)?
             .label(name)
             .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], colour.stroke_width(2)));

@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# Install what building (and, with `test`, testing) Glassbox needs, skipping what is already there
+# at the right version. Only package registries are used: crates.io, Debian's archive, npm.
+#   scripts/setup.sh         # build tools: wasm32 target, trunk, wasm-bindgen-cli
+#   scripts/setup.sh test    # also Chromium and playwright-core for the browser tests
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export PATH="$HOME/.cargo/bin:$PATH"
+
+TRUNK_VERSION=0.21.14
+# Must match the exact wasm-bindgen pin in Cargo.toml and [tools] in Trunk.toml.
+WASM_BINDGEN_VERSION=0.2.130
+
+say() { printf '\033[1m[setup]\033[0m %s\n' "$*"; }
+
+if ! rustup target list --installed | grep -qx wasm32-unknown-unknown; then
+  say "adding the wasm32-unknown-unknown target"
+  rustup target add wasm32-unknown-unknown
+fi
+
+if ! trunk --version 2>/dev/null | grep -q " $TRUNK_VERSION"; then
+  say "installing trunk $TRUNK_VERSION (about 10 minutes on 2 cores)"
+  cargo install trunk --version "$TRUNK_VERSION" --locked
+fi
+
+if ! wasm-bindgen --version 2>/dev/null | grep -q " $WASM_BINDGEN_VERSION"; then
+  say "installing wasm-bindgen-cli $WASM_BINDGEN_VERSION (about 5 minutes)"
+  # Not --locked: its lock file names a webpki-roots release the registry no longer serves.
+  cargo install wasm-bindgen-cli --version "$WASM_BINDGEN_VERSION" --force
+fi
+
+if [ "${1:-}" = "test" ]; then
+  SUDO=""
+  if [ "$(id -u)" != 0 ]; then SUDO="sudo"; fi
+  missing=()
+  for pkg in chromium fonts-dejavu-core; do
+    dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg")
+  done
+  if [ ${#missing[@]} -gt 0 ]; then
+    say "installing Debian packages: ${missing[*]}"
+    $SUDO apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${missing[@]}"
+  fi
+  want=$(node -p "require('./package.json').devDependencies['playwright-core']")
+  have=$(node -p "try { require('./node_modules/playwright-core/package.json').version } catch { '' }")
+  if [ "$want" != "$have" ]; then
+    say "installing playwright-core $want from the npm registry (no browser download)"
+    PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund
+  fi
+fi
+say "ready"

@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# Every test: native unit and integration tests (lab and app), the wasm build of the real dist/,
+# and the browser end-to-end tests against that dist/ in headless Chromium.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/setup.sh test
+export PATH="$HOME/.cargo/bin:$PATH"
+
+echo "== native tests"
+cargo test --workspace --locked
+
+echo "== wasm build (dist/)"
+trunk build --release --offline
+
+echo "== browser end-to-end tests"
+npm run --silent e2e

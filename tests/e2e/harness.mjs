@@ -1,0 +1,88 @@
+// Shared by the browser tests: serve dist/ on 127.0.0.1 (at the root and under a sub-path, as a
+// static host would), launch Debian's Chromium through playwright-core, and watch for console
+// errors and for any request that leaves the machine.
+import http from 'node:http';
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { chromium } from 'playwright-core';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+export const dist = path.join(root, 'dist');
+export const artifacts = path.join(root, 'tests/e2e/artifacts');
+export const SUBPATH = '/course/glassbox/';
+
+const types = {
+  '.html': 'text/html; charset=utf-8', '.js': 'text/javascript', '.wasm': 'application/wasm',
+  '.css': 'text/css', '.svg': 'image/svg+xml', '.png': 'image/png', '.json': 'application/json',
+  '.bin': 'application/octet-stream', '.gz': 'application/gzip',
+};
+
+/** Start a static server for dist/; resolves to { base, subBase, close }. */
+export async function serve() {
+  if (!fs.existsSync(path.join(dist, 'index.html'))) {
+    throw new Error('dist/index.html is missing: build first (trunk build --release --offline)');
+  }
+  const server = http.createServer((req, res) => {
+    let url = decodeURIComponent(new URL(req.url, 'http://x').pathname);
+    if (url.startsWith(SUBPATH)) url = '/' + url.slice(SUBPATH.length);
+    if (url.endsWith('/')) url += 'index.html';
+    const file = path.join(dist, path.normalize(url));
+    if (!file.startsWith(dist) || !fs.existsSync(file) || fs.statSync(file).isDirectory()) {
+      res.writeHead(404).end('not found');
+      return;
+    }
+    res.writeHead(200, { 'content-type': types[path.extname(file)] || 'application/octet-stream' });
+    fs.createReadStream(file).pipe(res);
+  });
+  await new Promise((ok) => server.listen(0, '127.0.0.1', ok));
+  const { port } = server.address();
+  return {
+    base: `http://127.0.0.1:${port}/`,
+    subBase: `http://127.0.0.1:${port}${SUBPATH}`,
+    close: () => new Promise((ok) => server.close(ok)),
+  };
+}
+
+const executablePath = process.env.CHROMIUM || '/usr/bin/chromium';
+
+/** Launch headless Chromium; `webgpu` adds --enable-unsafe-webgpu. */
+export async function launch({ webgpu = false } = {}) {
+  const args = [
+    '--no-sandbox', '--disable-background-networking', '--disable-component-update', '--disable-sync',
+    '--no-first-run', '--disable-default-apps', '--disable-extensions', '--mute-audio',
+  ];
+  if (webgpu) args.push('--enable-unsafe-webgpu');
+  return chromium.launch({ executablePath, headless: true, args });
+}
+
+/**
+ * A page that records console errors, page errors and requests to anything but 127.0.0.1.
+ * `problems()` lists them; a test ends by asserting it is empty.
+ */
+export async function watchedPage(browser, { width = 1280, height = 900, colorScheme = 'light' } = {}) {
+  const context = await browser.newContext({ viewport: { width, height }, colorScheme });
+  const page = await context.newPage();
+  const issues = [];
+  page.on('console', (m) => { if (m.type() === 'error') issues.push(`console error: ${m.text()}`); });
+  page.on('pageerror', (e) => issues.push(`page error: ${e.message}`));
+  page.on('request', (r) => {
+    const u = new URL(r.url());
+    if (!['127.0.0.1', ''].includes(u.hostname) && !['data:', 'blob:'].includes(u.protocol)) {
+      issues.push(`request left the machine: ${r.url()}`);
+    }
+  });
+  page.problems = () => issues.slice();
+  return page;
+}
+
+export async function screenshot(page, name, { fullPage = false } = {}) {
+  fs.mkdirSync(artifacts, { recursive: true });
+  await page.screenshot({ path: path.join(artifacts, `${name}.png`), fullPage });
+}
+
+/** Text of the iteration counter, as a number. */
+export async function iteration(page) {
+  const t = await page.getByLabel('Iteration', { exact: true }).textContent();
+  return Number(/iteration (\d+)/.exec(t)[1]);
+}

@@ -62,13 +62,17 @@ pub fn App() -> impl IntoView {
     let location = RwSignal::new(Location::parse(&web::current_hash()));
     let on_hash = Closure::<dyn Fn()>::new(move || {
         location.set(Location::parse(&web::current_hash()));
-        if let Some(main) = window().document().and_then(|d| d.get_element_by_id("main")) {
+        if let Some(main) = window()
+            .document()
+            .and_then(|d| d.get_element_by_id("main"))
+        {
             if let Ok(el) = main.dyn_into::<web_sys::HtmlElement>() {
                 let _ = el.focus();
             }
         }
     });
-    let _ = window().add_event_listener_with_callback("hashchange", on_hash.as_ref().unchecked_ref());
+    let _ =
+        window().add_event_listener_with_callback("hashchange", on_hash.as_ref().unchecked_ref());
     on_hash.forget();
 
     let route = Memo::new(move |_| location.with(|l| l.route.clone()));

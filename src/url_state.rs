@@ -40,7 +40,9 @@ fn encode(s: &str) -> String {
     let mut out = String::new();
     for b in s.bytes() {
         match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b',' => out.push(b as char),
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b',' => {
+                out.push(b as char)
+            }
             _ => out.push_str(&format!("%{b:02X}")),
         }
     }
@@ -63,21 +65,32 @@ impl Location {
                 None => (decode(p), String::new()),
             })
             .collect();
-        Location { route: decode(route).trim_end_matches('/').to_string(), params }
+        Location {
+            route: decode(route).trim_end_matches('/').to_string(),
+            params,
+        }
     }
 
     pub fn to_hash(&self) -> String {
         let mut s = format!("#/{}", self.route);
         if !self.params.is_empty() {
             s.push('?');
-            let parts: Vec<String> = self.params.iter().map(|(k, v)| format!("{}={}", encode(k), encode(v))).collect();
+            let parts: Vec<String> = self
+                .params
+                .iter()
+                .map(|(k, v)| format!("{}={}", encode(k), encode(v)))
+                .collect();
             s.push_str(&parts.join("&"));
         }
         s
     }
 
     pub fn get(&self, key: &str) -> Option<&str> {
-        self.params.iter().rev().find(|(k, _)| k == key).map(|(_, v)| v.as_str())
+        self.params
+            .iter()
+            .rev()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.as_str())
     }
 }
 
@@ -98,13 +111,40 @@ impl<S> NumField<S> {
     pub fn check(&self, text: &str) -> Result<f64, String> {
         let t = text.trim();
         let v: f64 = t.parse().map_err(|_| {
-            format!("{} ({}): '{}' is not a {}", self.label, self.key, text, if self.integer { "whole number" } else { "number" })
+            format!(
+                "{} ({}): '{}' is not a {}",
+                self.label,
+                self.key,
+                text,
+                if self.integer {
+                    "whole number"
+                } else {
+                    "number"
+                }
+            )
         })?;
         if !v.is_finite() || (self.integer && v.fract() != 0.0) {
-            return Err(format!("{} ({}): '{}' is not a {}", self.label, self.key, text, if self.integer { "whole number" } else { "finite number" }));
+            return Err(format!(
+                "{} ({}): '{}' is not a {}",
+                self.label,
+                self.key,
+                text,
+                if self.integer {
+                    "whole number"
+                } else {
+                    "finite number"
+                }
+            ));
         }
         if v < self.min || v > self.max {
-            return Err(format!("{} ({}): {} is outside {} to {}", self.label, self.key, text, fmt_num(self.min), fmt_num(self.max)));
+            return Err(format!(
+                "{} ({}): {} is outside {} to {}",
+                self.label,
+                self.key,
+                text,
+                fmt_num(self.min),
+                fmt_num(self.max)
+            ));
         }
         Ok(v)
     }
@@ -119,19 +159,32 @@ pub fn fmt_num(v: f64) -> String {
 }
 
 /// Apply the URL's values of `fields` to `settings`; every bad value adds a notice and keeps the default.
-pub fn read_fields<S>(loc: &Location, fields: &[NumField<S>], settings: &mut S, notices: &mut Vec<String>) {
+pub fn read_fields<S>(
+    loc: &Location,
+    fields: &[NumField<S>],
+    settings: &mut S,
+    notices: &mut Vec<String>,
+) {
     for f in fields {
         if let Some(v) = loc.get(f.key) {
             match f.check(v) {
                 Ok(x) => (f.set)(settings, x),
-                Err(e) => notices.push(format!("URL parameter {e}; using the default {}.", fmt_num((f.get)(settings)))),
+                Err(e) => notices.push(format!(
+                    "URL parameter {e}; using the default {}.",
+                    fmt_num((f.get)(settings))
+                )),
             }
         }
     }
 }
 
 /// The URL parameters of `fields` whose values differ from `defaults`.
-pub fn write_fields<S>(fields: &[NumField<S>], settings: &S, defaults: &S, out: &mut Vec<(String, String)>) {
+pub fn write_fields<S>(
+    fields: &[NumField<S>],
+    settings: &S,
+    defaults: &S,
+    out: &mut Vec<(String, String)>,
+) {
     for f in fields {
         let v = (f.get)(settings);
         if v != (f.get)(defaults) {
@@ -152,14 +205,38 @@ mod tests {
 
     fn fields() -> Vec<NumField<S>> {
         vec![
-            NumField { key: "a", label: "A", min: 1.0, max: 10.0, step: 1.0, integer: true, get: |s| s.a as f64, set: |s, v| s.a = v as usize },
-            NumField { key: "b", label: "B", min: 0.0, max: 1.0, step: 0.01, integer: false, get: |s| s.b, set: |s, v| s.b = v },
+            NumField {
+                key: "a",
+                label: "A",
+                min: 1.0,
+                max: 10.0,
+                step: 1.0,
+                integer: true,
+                get: |s| s.a as f64,
+                set: |s, v| s.a = v as usize,
+            },
+            NumField {
+                key: "b",
+                label: "B",
+                min: 0.0,
+                max: 1.0,
+                step: 0.01,
+                integer: false,
+                get: |s| s.b,
+                set: |s, v| s.b = v,
+            },
         ]
     }
 
     #[test]
     fn round_trips_route_and_params() {
-        let loc = Location { route: "meta-learning".into(), params: vec![("freqs".into(), "3,4,5".into()), ("x".into(), "a b&c".into())] };
+        let loc = Location {
+            route: "meta-learning".into(),
+            params: vec![
+                ("freqs".into(), "3,4,5".into()),
+                ("x".into(), "a b&c".into()),
+            ],
+        };
         let back = Location::parse(&loc.to_hash());
         assert_eq!(back, loc);
         assert_eq!(Location::parse("").route, "");
@@ -175,7 +252,11 @@ mod tests {
         read_fields(&loc, &fields(), &mut s, &mut notices);
         assert_eq!(s, S { a: 3, b: 0.5 });
         assert_eq!(notices.len(), 1);
-        assert!(notices[0].contains("(a)") && notices[0].contains("abc"), "{}", notices[0]);
+        assert!(
+            notices[0].contains("(a)") && notices[0].contains("abc"),
+            "{}",
+            notices[0]
+        );
 
         let loc = Location::parse("#/c?a=11&b=NaN&a=2.5");
         let mut notices = Vec::new();

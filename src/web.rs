@@ -15,7 +15,10 @@ pub async fn sleep(ms: i32) {
 
 /// Milliseconds since page load (monotonic).
 pub fn now_ms() -> f64 {
-    window().performance().map(|p| p.now()).unwrap_or_else(js_sys::Date::now)
+    window()
+        .performance()
+        .map(|p| p.now())
+        .unwrap_or_else(js_sys::Date::now)
 }
 
 fn click_download(href: &str, filename: &str) -> Result<(), JsValue> {
@@ -60,7 +63,13 @@ pub fn current_hash() -> String {
 }
 
 pub fn local_storage_get(key: &str) -> Option<String> {
-    window().local_storage().ok().flatten()?.get_item(key).ok().flatten()
+    window()
+        .local_storage()
+        .ok()
+        .flatten()?
+        .get_item(key)
+        .ok()
+        .flatten()
 }
 
 pub fn local_storage_set(key: &str, value: &str) {

@@ -17,9 +17,9 @@ struct Results {
 }
 
 enum Stage {
-    Train(MetaTrainer),
-    Prepare(MetaTrainer, EvalContext),
-    Sweep(EvalContext, Vec<SweepJob>),
+    Train(Box<MetaTrainer>),
+    Prepare(Box<(MetaTrainer, EvalContext)>),
+    Sweep(Box<EvalContext>, Vec<SweepJob>),
     Done,
 }
 
@@ -32,10 +32,13 @@ pub fn Bench() -> impl IntoView {
             return;
         }
         running.set(true);
-        results.set(Results { status: "Running…".into(), ..Default::default() });
+        results.set(Results {
+            status: "Running…".into(),
+            ..Default::default()
+        });
         let settings = MamlSettings::default();
         let mut stage = match MetaTrainer::new(settings.clone()) {
-            Ok(t) => Stage::Train(t),
+            Ok(t) => Stage::Train(Box::new(t)),
             Err(e) => {
                 results.update(|r| r.status = e);
                 running.set(false);
@@ -57,7 +60,7 @@ pub fn Bench() -> impl IntoView {
                                     r.status = "Timing the evaluation sweep…".into();
                                 });
                                 match EvalContext::new(settings.clone()) {
-                                    Ok(ctx) => Stage::Prepare(tr, ctx),
+                                    Ok(ctx) => Stage::Prepare(Box::new((*tr, ctx))),
                                     Err(e) => {
                                         results.update(|r| r.status = e);
                                         Stage::Done
@@ -67,7 +70,8 @@ pub fn Bench() -> impl IntoView {
                                 Stage::Train(tr)
                             }
                         }
-                        Stage::Prepare(tr, mut ctx) => {
+                        Stage::Prepare(boxed) => {
+                            let (tr, mut ctx) = *boxed;
                             while web::now_ms() < deadline && !ctx.prepare(3_000_000) {}
                             sweep_ms += web::now_ms() - t0;
                             if ctx.ready() {
@@ -76,15 +80,17 @@ pub fn Bench() -> impl IntoView {
                                     SweepJob::new(Weighting::Ones),
                                     SweepJob::new(Weighting::Oracle),
                                 ];
-                                Stage::Sweep(ctx, jobs)
+                                Stage::Sweep(Box::new(ctx), jobs)
                             } else {
-                                Stage::Prepare(tr, ctx)
+                                Stage::Prepare(Box::new((tr, ctx)))
                             }
                         }
                         Stage::Sweep(mut ctx, mut jobs) => {
                             let mut failed = None;
                             while web::now_ms() < deadline {
-                                let Some(job) = jobs.iter_mut().find(|j| !j.done(&ctx)) else { break };
+                                let Some(job) = jobs.iter_mut().find(|j| !j.done(&ctx)) else {
+                                    break;
+                                };
                                 if let Err(e) = job.advance(&mut ctx, 3_000_000) {
                                     failed = Some(e);
                                     break;
@@ -120,7 +126,10 @@ pub fn Bench() -> impl IntoView {
             running.set(false);
         });
     };
-    let fmt = |v: Option<f64>| v.map(|ms| format!("{:.0} ms", ms)).unwrap_or_else(|| "–".into());
+    let fmt = |v: Option<f64>| {
+        v.map(|ms| format!("{:.0} ms", ms))
+            .unwrap_or_else(|| "–".into())
+    };
     view! {
         <article class="chapter">
             <h1>"Benchmarks"</h1>

@@ -12,21 +12,95 @@ use crate::ui::run_controls::{RunControls, Speed};
 use crate::url_state::{read_fields, write_fields, Location, NumField};
 use crate::web;
 use glassbox_lab::figures::{self, FeatureWeightData, TestLossData};
-use glassbox_lab::maml::{Curve, EvalContext, InnerPoints, MamlSettings, MetaTrainer, SweepJob, TaskFit, Weighting};
+use glassbox_lab::maml::{
+    Curve, EvalContext, InnerPoints, MamlSettings, MetaTrainer, SweepJob, TaskFit, Weighting,
+};
 use glassbox_lab::{alias_toy, features, min_norm};
 use leptos::prelude::*;
 
 pub const SLUG: &str = "meta-learning";
 
 static MAML_FIELDS: [NumField<MamlSettings>; 8] = [
-    NumField { key: "iters", label: "Meta-iterations", min: 1.0, max: 1000.0, step: 1.0, integer: true, get: |s| s.iterations as f64, set: |s, v| s.iterations = v as usize },
-    NumField { key: "lr", label: "Meta step size", min: 1e-5, max: 1.0, step: 1e-4, integer: false, get: |s| s.meta_lr, set: |s, v| s.meta_lr = v },
-    NumField { key: "tasks", label: "Tasks per meta step", min: 1.0, max: 50.0, step: 1.0, integer: true, get: |s| s.tasks_per_step as f64, set: |s, v| s.tasks_per_step = v as usize },
-    NumField { key: "d", label: "Features d (odd)", min: 11.0, max: 1001.0, step: 2.0, integer: true, get: |s| s.d as f64, set: |s, v| s.d = v as usize },
-    NumField { key: "n_inner", label: "Inner training points n", min: 1.0, max: 1000.0, step: 1.0, integer: true, get: |s| s.n_train_inner as f64, set: |s, v| s.n_train_inner = v as usize },
-    NumField { key: "noise", label: "Noise std", min: 0.0, max: 1.0, step: 0.01, integer: false, get: |s| s.noise, set: |s, v| s.noise = v },
-    NumField { key: "test_tasks", label: "Test tasks", min: 2.0, max: 50.0, step: 1.0, integer: true, get: |s| s.n_test_tasks as f64, set: |s, v| s.n_test_tasks = v as usize },
-    NumField { key: "seed", label: "Seed", min: 0.0, max: 4294967295.0, step: 1.0, integer: true, get: |s| s.seed as f64, set: |s, v| s.seed = v as u64 },
+    NumField {
+        key: "iters",
+        label: "Meta-iterations",
+        min: 1.0,
+        max: 1000.0,
+        step: 1.0,
+        integer: true,
+        get: |s| s.iterations as f64,
+        set: |s, v| s.iterations = v as usize,
+    },
+    NumField {
+        key: "lr",
+        label: "Meta step size",
+        min: 1e-5,
+        max: 1.0,
+        step: 1e-4,
+        integer: false,
+        get: |s| s.meta_lr,
+        set: |s, v| s.meta_lr = v,
+    },
+    NumField {
+        key: "tasks",
+        label: "Tasks per meta step",
+        min: 1.0,
+        max: 50.0,
+        step: 1.0,
+        integer: true,
+        get: |s| s.tasks_per_step as f64,
+        set: |s, v| s.tasks_per_step = v as usize,
+    },
+    NumField {
+        key: "d",
+        label: "Features d (odd)",
+        min: 11.0,
+        max: 1001.0,
+        step: 2.0,
+        integer: true,
+        get: |s| s.d as f64,
+        set: |s, v| s.d = v as usize,
+    },
+    NumField {
+        key: "n_inner",
+        label: "Inner training points n",
+        min: 1.0,
+        max: 1000.0,
+        step: 1.0,
+        integer: true,
+        get: |s| s.n_train_inner as f64,
+        set: |s, v| s.n_train_inner = v as usize,
+    },
+    NumField {
+        key: "noise",
+        label: "Noise std",
+        min: 0.0,
+        max: 1.0,
+        step: 0.01,
+        integer: false,
+        get: |s| s.noise,
+        set: |s, v| s.noise = v,
+    },
+    NumField {
+        key: "test_tasks",
+        label: "Test tasks",
+        min: 2.0,
+        max: 50.0,
+        step: 1.0,
+        integer: true,
+        get: |s| s.n_test_tasks as f64,
+        set: |s, v| s.n_test_tasks = v as usize,
+    },
+    NumField {
+        key: "seed",
+        label: "Seed",
+        min: 0.0,
+        max: 4294967295.0,
+        step: 1.0,
+        integer: true,
+        get: |s| s.seed as f64,
+        set: |s, v| s.seed = v as u64,
+    },
 ];
 
 /// The toy's settings.
@@ -40,15 +114,56 @@ pub struct ToySettings {
 
 impl Default for ToySettings {
     fn default() -> Self {
-        ToySettings { c0: 1.0, c1: 1.0, lr: 0.1, steps: 20_000 }
+        ToySettings {
+            c0: 1.0,
+            c1: 1.0,
+            lr: 0.1,
+            steps: 20_000,
+        }
     }
 }
 
 static TOY_FIELDS: [NumField<ToySettings>; 4] = [
-    NumField { key: "toy_c0", label: "Initial c0", min: -10.0, max: 10.0, step: 0.01, integer: false, get: |s| s.c0, set: |s, v| s.c0 = v },
-    NumField { key: "toy_c1", label: "Initial c1", min: -10.0, max: 10.0, step: 0.01, integer: false, get: |s| s.c1, set: |s, v| s.c1 = v },
-    NumField { key: "toy_lr", label: "Step size", min: 0.001, max: 10.0, step: 0.001, integer: false, get: |s| s.lr, set: |s, v| s.lr = v },
-    NumField { key: "toy_steps", label: "Gradient steps", min: 1.0, max: 100000.0, step: 1.0, integer: true, get: |s| s.steps as f64, set: |s, v| s.steps = v as usize },
+    NumField {
+        key: "toy_c0",
+        label: "Initial c0",
+        min: -10.0,
+        max: 10.0,
+        step: 0.01,
+        integer: false,
+        get: |s| s.c0,
+        set: |s, v| s.c0 = v,
+    },
+    NumField {
+        key: "toy_c1",
+        label: "Initial c1",
+        min: -10.0,
+        max: 10.0,
+        step: 0.01,
+        integer: false,
+        get: |s| s.c1,
+        set: |s, v| s.c1 = v,
+    },
+    NumField {
+        key: "toy_lr",
+        label: "Step size",
+        min: 0.001,
+        max: 10.0,
+        step: 0.001,
+        integer: false,
+        get: |s| s.lr,
+        set: |s, v| s.lr = v,
+    },
+    NumField {
+        key: "toy_steps",
+        label: "Gradient steps",
+        min: 1.0,
+        max: 100000.0,
+        step: 1.0,
+        integer: true,
+        get: |s| s.steps as f64,
+        set: |s, v| s.steps = v as usize,
+    },
 ];
 
 #[derive(Clone, Debug, PartialEq)]
@@ -60,14 +175,45 @@ pub struct MinNormSettings {
 
 impl Default for MinNormSettings {
     fn default() -> Self {
-        MinNormSettings { n: 3, d: 8, seed: 0 }
+        MinNormSettings {
+            n: 3,
+            d: 8,
+            seed: 0,
+        }
     }
 }
 
 static MN_FIELDS: [NumField<MinNormSettings>; 3] = [
-    NumField { key: "mn_n", label: "Equations n", min: 1.0, max: 20.0, step: 1.0, integer: true, get: |s| s.n as f64, set: |s, v| s.n = v as usize },
-    NumField { key: "mn_d", label: "Unknowns d", min: 2.0, max: 40.0, step: 1.0, integer: true, get: |s| s.d as f64, set: |s, v| s.d = v as usize },
-    NumField { key: "mn_seed", label: "Random system seed", min: 0.0, max: 4294967295.0, step: 1.0, integer: true, get: |s| s.seed as f64, set: |s, v| s.seed = v as u64 },
+    NumField {
+        key: "mn_n",
+        label: "Equations n",
+        min: 1.0,
+        max: 20.0,
+        step: 1.0,
+        integer: true,
+        get: |s| s.n as f64,
+        set: |s, v| s.n = v as usize,
+    },
+    NumField {
+        key: "mn_d",
+        label: "Unknowns d",
+        min: 2.0,
+        max: 40.0,
+        step: 1.0,
+        integer: true,
+        get: |s| s.d as f64,
+        set: |s, v| s.d = v as usize,
+    },
+    NumField {
+        key: "mn_seed",
+        label: "Random system seed",
+        min: 0.0,
+        max: 4294967295.0,
+        step: 1.0,
+        integer: true,
+        get: |s| s.seed as f64,
+        set: |s, v| s.seed = v as u64,
+    },
 ];
 
 /// Parse "3,4,5" into frequencies.
@@ -80,7 +226,9 @@ pub fn parse_frequencies(s: &str) -> Result<Vec<usize>, String> {
 }
 
 /// All of the chapter's settings as read from a URL, with a notice for each bad value.
-pub fn settings_from_location(loc: &Location) -> (MamlSettings, ToySettings, MinNormSettings, Vec<String>) {
+pub fn settings_from_location(
+    loc: &Location,
+) -> (MamlSettings, ToySettings, MinNormSettings, Vec<String>) {
     let mut notices = Vec::new();
     let mut maml = MamlSettings::default();
     read_fields(loc, &MAML_FIELDS, &mut maml, &mut notices);
@@ -93,12 +241,19 @@ pub fn settings_from_location(loc: &Location) -> (MamlSettings, ToySettings, Min
     if let Some(p) = loc.get("inner") {
         match InnerPoints::parse(p) {
             Some(v) => maml.inner_points = v,
-            None => notices.push(format!("URL parameter Inner points (inner): '{p}' is not grid or uniform; using grid.")),
+            None => notices.push(format!(
+                "URL parameter Inner points (inner): '{p}' is not grid or uniform; using grid."
+            )),
         }
     }
     if let Err(e) = maml.validate() {
-        notices.push(format!("URL parameters do not fit together ({e}); using the notebook's settings."));
-        maml = MamlSettings { seed: maml.seed, ..MamlSettings::default() };
+        notices.push(format!(
+            "URL parameters do not fit together ({e}); using the notebook's settings."
+        ));
+        maml = MamlSettings {
+            seed: maml.seed,
+            ..MamlSettings::default()
+        };
     }
     let mut toy = ToySettings::default();
     read_fields(loc, &TOY_FIELDS, &mut toy, &mut notices);
@@ -106,7 +261,10 @@ pub fn settings_from_location(loc: &Location) -> (MamlSettings, ToySettings, Min
     read_fields(loc, &MN_FIELDS, &mut mn, &mut notices);
     if mn.n >= mn.d {
         notices.push(format!("URL parameters mn_n = {} and mn_d = {}: the system needs fewer equations than unknowns; using 3 and 8.", mn.n, mn.d));
-        mn = MinNormSettings { seed: mn.seed, ..Default::default() };
+        mn = MinNormSettings {
+            seed: mn.seed,
+            ..Default::default()
+        };
     }
     (maml, toy, mn, notices)
 }
@@ -117,7 +275,11 @@ pub fn location_of(maml: &MamlSettings, toy: &ToySettings, mn: &MinNormSettings)
     write_fields(&MAML_FIELDS, maml, &MamlSettings::default(), &mut params);
     let def = MamlSettings::default();
     if maml.true_frequencies != def.true_frequencies {
-        let s: Vec<String> = maml.true_frequencies.iter().map(|f| f.to_string()).collect();
+        let s: Vec<String> = maml
+            .true_frequencies
+            .iter()
+            .map(|f| f.to_string())
+            .collect();
         params.push(("freqs".into(), s.join(",")));
     }
     if maml.inner_points != def.inner_points {
@@ -125,7 +287,10 @@ pub fn location_of(maml: &MamlSettings, toy: &ToySettings, mn: &MinNormSettings)
     }
     write_fields(&TOY_FIELDS, toy, &ToySettings::default(), &mut params);
     write_fields(&MN_FIELDS, mn, &MinNormSettings::default(), &mut params);
-    Location { route: SLUG.into(), params }
+    Location {
+        route: SLUG.into(),
+        params,
+    }
 }
 
 /// The closed-form experiment as it runs in the page.
@@ -200,7 +365,9 @@ impl View {
         let n_fit = s.n_train_inner.min(s.d - 1);
         match glassbox_lab::maml::task_fit(&live.ctx, live.trainer.weights.view(), n_fit, 400) {
             Ok(f) => self.task_fit.set(Some(f)),
-            Err(e) => self.status.set(format!("The task-fit figure could not be computed: {e}")),
+            Err(e) => self
+                .status
+                .set(format!("The task-fit figure could not be computed: {e}")),
         }
     }
 
@@ -209,14 +376,22 @@ impl View {
         while web::now_ms() < deadline {
             if !live.ctx.ready() {
                 live.ctx.prepare(MACS_PER_CHECK);
-                self.status.set("Preparing the test tasks and test points…".into());
+                self.status
+                    .set("Preparing the test tasks and test points…".into());
                 self.progress.set(live.ctx.prepared_fraction());
                 continue;
             }
             if live.ones.is_none() || live.oracle.is_none() {
                 let is_ones = live.ones.is_none();
                 let (_, job) = live.baseline.get_or_insert_with(|| {
-                    (is_ones, SweepJob::new(if is_ones { Weighting::Ones } else { Weighting::Oracle }))
+                    (
+                        is_ones,
+                        SweepJob::new(if is_ones {
+                            Weighting::Ones
+                        } else {
+                            Weighting::Oracle
+                        }),
+                    )
                 });
                 match job.advance(&mut live.ctx, MACS_PER_CHECK) {
                     Ok(done) => {
@@ -253,12 +428,15 @@ impl View {
                 match job.advance(&mut live.ctx, MACS_PER_CHECK) {
                     Ok(done) => {
                         self.progress.set(job.progress(&live.ctx));
-                        self.status.set(format!("Evaluating the meta-learned weights after {it} iterations…"));
+                        self.status.set(format!(
+                            "Evaluating the meta-learned weights after {it} iterations…"
+                        ));
                         if done {
                             let curve = job.curve.clone();
                             live.meta_eval = None;
                             self.show_meta_curve(live, it, curve);
-                            self.progress.set(it as f64 / live.trainer.settings.iterations as f64);
+                            self.progress
+                                .set(it as f64 / live.trainer.settings.iterations as f64);
                             if live.trainer.finished() {
                                 self.finish(live);
                                 return Slice::Idle;
@@ -287,16 +465,22 @@ impl View {
                 return Slice::Idle;
             }
             let s = &live.trainer.settings;
-            let eval_due = it % s.eval_every == 0 || it == s.iterations;
+            let eval_due = it.is_multiple_of(s.eval_every) || it == s.iterations;
             if eval_due || now - live.last_weights_draw > 100.0 || wants_step {
                 self.show_weights(live);
                 live.last_weights_draw = now;
             }
             self.progress.set(it as f64 / s.iterations as f64);
             if eval_due {
-                live.meta_eval = Some((it, SweepJob::new(Weighting::Weights(live.trainer.weights.clone()))));
+                live.meta_eval = Some((
+                    it,
+                    SweepJob::new(Weighting::Weights(live.trainer.weights.clone())),
+                ));
             } else if wants_step {
-                self.status.set(format!("Stepped to iteration {it}; the test-error figure updates every {} iterations.", s.eval_every));
+                self.status.set(format!(
+                    "Stepped to iteration {it}; the test-error figure updates every {} iterations.",
+                    s.eval_every
+                ));
                 return Slice::Idle;
             }
             let delay = self.speed.get_untracked().delay_ms();
@@ -313,9 +497,14 @@ impl View {
         match &live.trainer.stopped {
             Some(stop) => {
                 self.failure.set(Some(stop.to_string()));
-                self.status.set(format!("Stopped at iteration {}; the figures show the last good state.", live.trainer.iteration));
+                self.status.set(format!(
+                    "Stopped at iteration {}; the figures show the last good state.",
+                    live.trainer.iteration
+                ));
             }
-            None => self.status.set(format!("Done: {} meta-iterations.", live.trainer.iteration)),
+            None => self
+                .status
+                .set(format!("Done: {} meta-iterations.", live.trainer.iteration)),
         }
     }
 
@@ -418,7 +607,10 @@ pub fn MetaLearning(location: Location) -> impl IntoView {
     };
     let on_pause = move || {
         v.running.set(false);
-        v.status.set(format!("Paused at iteration {}.", v.iteration.get_untracked()));
+        v.status.set(format!(
+            "Paused at iteration {}.",
+            v.iteration.get_untracked()
+        ));
     };
     let on_step = move || {
         live.update_value(|l| {
@@ -444,7 +636,13 @@ pub fn MetaLearning(location: Location) -> impl IntoView {
 
     let settings = v.settings;
     let freqs_text = Signal::derive(move || {
-        settings.get().true_frequencies.iter().map(|f| f.to_string()).collect::<Vec<_>>().join(",")
+        settings
+            .get()
+            .true_frequencies
+            .iter()
+            .map(|f| f.to_string())
+            .collect::<Vec<_>>()
+            .join(",")
     });
     let inner_text = Signal::derive(move || settings.get().inner_points.name().to_string());
 
@@ -541,7 +739,9 @@ pub fn MetaLearning(location: Location) -> impl IntoView {
                     " shrinks to zero, "<M tex="c_0"/>" grows to "<M tex=r"\|c(0)\|"/>", and "
                     <M tex=r"\beta_0 \to 1/c_0"/>". Because the gradient near "<M tex="c_1 = 0"/>
                     " is of order "<M tex="c_1^3"/>", the last part of the way is slow: "<M tex="c_1"/>
-                    " decays polynomially, not geometrically. Try a larger step size, or start with "
+                    " decays polynomially, not geometrically. With a finite step the norm creeps up a little, \
+                     since each step adds "<M tex=r"\eta^2\|\nabla E\|^2"/>" to "<M tex=r"\|c\|^2"/>
+                    ". Try a larger step size, or start with "
                     <M tex="c_1 > c_0"/>"."
                 </p>
                 <div class="controls-grid">
@@ -728,22 +928,40 @@ mod tests {
 
     #[test]
     fn url_round_trip_reproduces_the_settings() {
-        let maml = MamlSettings { seed: 7, iterations: 50, true_frequencies: vec![2, 9], inner_points: InnerPoints::Uniform, ..Default::default() };
-        let toy = ToySettings { c0: 0.5, ..Default::default() };
-        let mn = MinNormSettings { n: 4, d: 9, seed: 3 };
+        let maml = MamlSettings {
+            seed: 7,
+            iterations: 50,
+            true_frequencies: vec![2, 9],
+            inner_points: InnerPoints::Uniform,
+            ..Default::default()
+        };
+        let toy = ToySettings {
+            c0: 0.5,
+            ..Default::default()
+        };
+        let mn = MinNormSettings {
+            n: 4,
+            d: 9,
+            seed: 3,
+        };
         let loc = location_of(&maml, &toy, &mn);
         let back = Location::parse(&loc.to_hash());
         let (m2, t2, n2, notices) = settings_from_location(&back);
         assert!(notices.is_empty(), "{notices:?}");
         assert_eq!((m2, t2, n2), (maml, toy, mn));
         // Defaults write nothing.
-        let loc = location_of(&MamlSettings::default(), &ToySettings::default(), &MinNormSettings::default());
+        let loc = location_of(
+            &MamlSettings::default(),
+            &ToySettings::default(),
+            &MinNormSettings::default(),
+        );
         assert!(loc.params.is_empty());
     }
 
     #[test]
     fn malformed_url_values_give_notices_and_defaults() {
-        let loc = Location::parse("#/meta-learning?d=500&seed=x&freqs=a,b&inner=spiral&mn_n=9&mn_d=4");
+        let loc =
+            Location::parse("#/meta-learning?d=500&seed=x&freqs=a,b&inner=spiral&mn_n=9&mn_d=4");
         let (m, _, mn, notices) = settings_from_location(&loc);
         assert_eq!(m, MamlSettings::default());
         assert_eq!(mn, MinNormSettings::default());

@@ -4,7 +4,8 @@ pub mod bench;
 pub mod meta_learning;
 
 /// The chapters that exist, in reading order: (URL slug, title).
-pub const CHAPTERS: &[(&str, &str)] = &[("meta-learning", "Meta-learning for learning 1D functions")];
+pub const CHAPTERS: &[(&str, &str)] =
+    &[("meta-learning", "Meta-learning for learning 1D functions")];
 
 /// Run `work` in slices of about `slice_ms` milliseconds of computation, yielding to the browser
 /// between slices, until it reports `Slice::Idle` or `alive` turns false.

@@ -7,7 +7,11 @@ use leptos::prelude::*;
 
 /// A number input (and a slider where the range is small enough) bound to one field of `S`.
 #[component]
-pub fn FieldInput<S>(field: &'static NumField<S>, settings: RwSignal<S>, #[prop(optional)] help: &'static str) -> impl IntoView
+pub fn FieldInput<S>(
+    field: &'static NumField<S>,
+    settings: RwSignal<S>,
+    #[prop(optional)] help: &'static str,
+) -> impl IntoView
 where
     S: Clone + Send + Sync + 'static,
 {

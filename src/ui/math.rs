@@ -10,13 +10,20 @@ pub fn render_mathml(tex: &str, display: bool) -> String {
     let storage = Storage::new();
     let parser = Parser::new(tex, &storage);
     let config = RenderConfig {
-        display_mode: if display { DisplayMode::Block } else { DisplayMode::Inline },
+        display_mode: if display {
+            DisplayMode::Block
+        } else {
+            DisplayMode::Inline
+        },
         ..Default::default()
     };
     let mut out = String::new();
     match push_mathml(&mut out, parser, config) {
         Ok(()) if !out.contains("merror") => out,
-        _ => format!("<code>{}</code>", tex.replace('&', "&amp;").replace('<', "&lt;")),
+        _ => format!(
+            "<code>{}</code>",
+            tex.replace('&', "&amp;").replace('<', "&lt;")
+        ),
     }
 }
 
@@ -39,7 +46,10 @@ mod tests {
     #[test]
     fn renders_mathml_for_the_chapter_formulas() {
         let m = render_mathml(r"\beta = A^\top (A A^\top)^{-1} y", true);
-        assert!(m.starts_with("<math") && m.contains("display=\"block\""), "{m}");
+        assert!(
+            m.starts_with("<math") && m.contains("display=\"block\""),
+            "{m}"
+        );
         assert!(m.contains("<msup>"));
         let m = render_mathml(r"E = \frac{c_1^4}{(c_0^2 + c_1^2)^2}", false);
         assert!(m.contains("<mfrac>"), "{m}");

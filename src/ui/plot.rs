@@ -35,7 +35,9 @@ where
     let error = RwSignal::new(None::<String>);
     Effect::new(move |_| {
         let dark = theme.map(|t| t.dark.get()).unwrap_or(false);
-        let Some(canvas) = canvas_ref.get() else { return };
+        let Some(canvas) = canvas_ref.get() else {
+            return;
+        };
         let Some(backend) = CanvasBackend::with_canvas_object(canvas) else {
             error.set(Some("this browser gives no 2D canvas to draw on".into()));
             return;

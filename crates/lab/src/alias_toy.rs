@@ -41,7 +41,15 @@ pub struct ToyState {
 impl ToyState {
     pub fn at(step: usize, c0: f64, c1: f64) -> Self {
         let [beta0, beta1] = beta(c0, c1);
-        ToyState { step, c0, c1, norm: c0.hypot(c1), beta0, beta1, error: test_error(c0, c1) }
+        ToyState {
+            step,
+            c0,
+            c1,
+            norm: c0.hypot(c1),
+            beta0,
+            beta1,
+            error: test_error(c0, c1),
+        }
     }
 }
 
@@ -69,7 +77,9 @@ pub fn descend(c0: f64, c1: f64, lr: f64, steps: usize) -> Result<Vec<ToyState>,
         a -= lr * g0;
         b -= lr * g1;
         if !(a.is_finite() && b.is_finite()) || a * a + b * b == 0.0 {
-            return Err(format!("step {step}: the iterate left the valid region; lower the step size"));
+            return Err(format!(
+                "step {step}: the iterate left the valid region; lower the step size"
+            ));
         }
         out.push(ToyState::at(step, a, b));
     }

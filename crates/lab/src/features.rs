@@ -27,7 +27,10 @@ pub fn frequency_columns(f: usize) -> [usize; 2] {
 
 /// Feature columns of a set of frequencies, in order.
 pub fn columns_of(frequencies: &[usize]) -> Vec<usize> {
-    frequencies.iter().flat_map(|&f| frequency_columns(f)).collect()
+    frequencies
+        .iter()
+        .flat_map(|&f| frequency_columns(f))
+        .collect()
 }
 
 /// Frequencies in 1..=max_f that alias one of `frequencies` on an n-point grid (k = m n +- f, m >= 1),
@@ -44,7 +47,7 @@ pub fn alias_frequencies(frequencies: &[usize], n_grid: usize, max_f: usize) -> 
         let r = k % n_grid;
         if frequencies
             .iter()
-            .any(|&f| r == f % n_grid || (r + f % n_grid) % n_grid == 0)
+            .any(|&f| r == f % n_grid || (r + f % n_grid).is_multiple_of(n_grid))
         {
             out.push(k);
         }
@@ -79,7 +82,7 @@ pub fn design_matrix(xs: &[f64], d: usize) -> Array2<f64> {
 
 /// Number of columns must be odd: the constant plus sin/cos pairs.
 pub fn validate_dimension(d: usize) -> Result<(), String> {
-    if d < 3 || d % 2 == 0 {
+    if d < 3 || d.is_multiple_of(2) {
         Err(format!("d must be an odd number of at least 3 (got {d})"))
     } else {
         Ok(())
@@ -131,7 +134,9 @@ mod tests {
                         continue;
                     }
                     for j in 0..32 {
-                        assert!((phi[[j, 2 * k - 1]] - sin_sign * phi[[j, 2 * f - 1]]).abs() < 1e-9);
+                        assert!(
+                            (phi[[j, 2 * k - 1]] - sin_sign * phi[[j, 2 * f - 1]]).abs() < 1e-9
+                        );
                         assert!((phi[[j, 2 * k]] - phi[[j, 2 * f]]).abs() < 1e-9);
                     }
                 }

@@ -25,14 +25,26 @@ impl Palette {
         grid: RGBColor(225, 225, 232),
         muted: RGBColor(150, 150, 160),
         // Colour-blind-safe (Okabe–Ito): blue, orange, green, vermillion, purple.
-        series: [RGBColor(0, 114, 178), RGBColor(213, 94, 0), RGBColor(0, 158, 115), RGBColor(204, 121, 167), RGBColor(86, 70, 160)],
+        series: [
+            RGBColor(0, 114, 178),
+            RGBColor(213, 94, 0),
+            RGBColor(0, 158, 115),
+            RGBColor(204, 121, 167),
+            RGBColor(86, 70, 160),
+        ],
     };
     pub const DARK: Palette = Palette {
         background: RGBColor(24, 26, 32),
         foreground: RGBColor(230, 230, 236),
         grid: RGBColor(58, 62, 72),
         muted: RGBColor(130, 132, 145),
-        series: [RGBColor(86, 180, 233), RGBColor(240, 160, 60), RGBColor(60, 200, 150), RGBColor(235, 140, 190), RGBColor(170, 150, 240)],
+        series: [
+            RGBColor(86, 180, 233),
+            RGBColor(240, 160, 60),
+            RGBColor(60, 200, 150),
+            RGBColor(235, 140, 190),
+            RGBColor(170, 150, 240),
+        ],
     };
     pub fn for_theme(dark: bool) -> Palette {
         if dark {
@@ -83,7 +95,7 @@ impl TestLossData {
     pub fn csv(&self) -> String {
         let mut s = String::from("n_train_post");
         for (name, _, _) in self.curves() {
-            let n = name.replace(' ', "_").replace('-', "_");
+            let n = name.replace([' ', '-'], "_");
             write!(s, ",{n}_mean,{n}_p10,{n}_p90").ok();
         }
         s.push_str(",zero_predictor,noise_variance\n");
@@ -131,7 +143,9 @@ pub fn draw_test_loss<DB: DrawingBackend>(
     max_n: Option<usize>,
 ) -> Result<(), String> {
     root.fill(&p.background).map_err(err)?;
-    let x_max = max_n.unwrap_or_else(|| data.ns.last().copied().unwrap_or(10)).max(2) as f64;
+    let x_max = max_n
+        .unwrap_or_else(|| data.ns.last().copied().unwrap_or(10))
+        .max(2) as f64;
     let visible = |i: usize| (data.ns[i] as f64) <= x_max;
     let mut lo = data.noise_variance.min(data.zero_level);
     let mut hi = data.zero_level.max(data.noise_variance);
@@ -173,21 +187,43 @@ pub fn draw_test_loss<DB: DrawingBackend>(
     for (name, c, k) in data.curves() {
         let colour = p.series[k];
         let idx: Vec<usize> = (0..c.mean.len()).filter(|&i| visible(i)).collect();
-        let mut band: Vec<(f64, f64)> = idx.iter().map(|&i| (data.ns[i] as f64, c.p90[i].max(lo))).collect();
-        band.extend(idx.iter().rev().map(|&i| (data.ns[i] as f64, c.p10[i].max(lo))));
-        chart.draw_series(std::iter::once(Polygon::new(band, colour.mix(0.18)))).map_err(err)?;
+        let mut band: Vec<(f64, f64)> = idx
+            .iter()
+            .map(|&i| (data.ns[i] as f64, c.p90[i].max(lo)))
+            .collect();
+        band.extend(
+            idx.iter()
+                .rev()
+                .map(|&i| (data.ns[i] as f64, c.p10[i].max(lo))),
+        );
         chart
-            .draw_series(LineSeries::new(idx.iter().map(|&i| (data.ns[i] as f64, c.mean[i].max(lo))), colour.stroke_width(2)))
+            .draw_series(std::iter::once(Polygon::new(band, colour.mix(0.18))))
+            .map_err(err)?;
+        chart
+            .draw_series(LineSeries::new(
+                idx.iter().map(|&i| (data.ns[i] as f64, c.mean[i].max(lo))),
+                colour.stroke_width(2),
+            ))
             .map_err(err)?
             .label(name)
-            .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], colour.stroke_width(2)));
+            .legend(move |(x, y)| {
+                PathElement::new(vec![(x, y), (x + 18, y)], colour.stroke_width(2))
+            });
     }
-    for (name, level, colour) in [("zero predictor", data.zero_level, p.muted), ("noise variance", data.noise_variance, p.series[3])] {
+    for (name, level, colour) in [
+        ("zero predictor", data.zero_level, p.muted),
+        ("noise variance", data.noise_variance, p.series[3]),
+    ] {
         chart
-            .draw_series(LineSeries::new(vec![(1.0, level), (x_max, level)], colour.stroke_width(1)))
+            .draw_series(LineSeries::new(
+                vec![(1.0, level), (x_max, level)],
+                colour.stroke_width(1),
+            ))
             .map_err(err)?
             .label(name)
-            .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], colour.stroke_width(1)));
+            .legend(move |(x, y)| {
+                PathElement::new(vec![(x, y), (x + 18, y)], colour.stroke_width(1))
+            });
     }
     chart
         .configure_series_labels()
@@ -223,13 +259,22 @@ impl FeatureWeightData {
     pub fn csv(&self) -> String {
         let mut s = String::from("feature,frequency,kind,weight\n");
         for (k, w) in self.weights.iter().enumerate() {
-            writeln!(s, "{k},{},{},{w:.6e}", crate::features::feature_frequency(k), self.kind(k)).ok();
+            writeln!(
+                s,
+                "{k},{},{},{w:.6e}",
+                crate::features::feature_frequency(k),
+                self.kind(k)
+            )
+            .ok();
         }
         s
     }
 
     fn mean_abs(&self, kind: &str) -> f64 {
-        let v: Vec<f64> = (0..self.weights.len()).filter(|&k| self.kind(k) == kind).map(|k| self.weights[k].abs()).collect();
+        let v: Vec<f64> = (0..self.weights.len())
+            .filter(|&k| self.kind(k) == kind)
+            .map(|k| self.weights[k].abs())
+            .collect();
         v.iter().sum::<f64>() / v.len().max(1) as f64
     }
 
@@ -246,12 +291,22 @@ impl FeatureWeightData {
     }
 }
 
-pub fn draw_feature_weights<DB: DrawingBackend>(root: &Area<DB>, data: &FeatureWeightData, p: &Palette) -> Result<(), String> {
+pub fn draw_feature_weights<DB: DrawingBackend>(
+    root: &Area<DB>,
+    data: &FeatureWeightData,
+    p: &Palette,
+) -> Result<(), String> {
     root.fill(&p.background).map_err(err)?;
     let d = data.weights.len().max(2);
-    let hi = data.weights.iter().fold(1.0f64, |m, v| if v.is_finite() { m.max(v.abs()) } else { m }) * 1.1;
+    let hi = data.weights.iter().fold(
+        1.0f64,
+        |m, v| if v.is_finite() { m.max(v.abs()) } else { m },
+    ) * 1.1;
     let mut chart = ChartBuilder::on(root)
-        .caption(format!("Feature weights |c_k|, iteration {}", data.iteration), font(p, 18))
+        .caption(
+            format!("Feature weights |c_k|, iteration {}", data.iteration),
+            font(p, 18),
+        )
         .margin(10)
         .x_label_area_size(40)
         .y_label_area_size(50)
@@ -271,7 +326,12 @@ pub fn draw_feature_weights<DB: DrawingBackend>(root: &Area<DB>, data: &FeatureW
         .map_err(err)?;
     for (kind, colour, size, label) in [
         ("other", p.muted, 2, "other features"),
-        ("alias", p.series[1], 3, "grid aliases of the true frequencies"),
+        (
+            "alias",
+            p.series[1],
+            3,
+            "grid aliases of the true frequencies",
+        ),
         ("true", p.series[0], 4, "true features"),
     ] {
         let pts: Vec<(f64, f64)> = (0..data.weights.len())
@@ -279,7 +339,10 @@ pub fn draw_feature_weights<DB: DrawingBackend>(root: &Area<DB>, data: &FeatureW
             .map(|k| (k as f64, data.weights[k].abs()))
             .collect();
         chart
-            .draw_series(pts.into_iter().map(move |(x, y)| Circle::new((x, y), size, colour.filled())))
+            .draw_series(
+                pts.into_iter()
+                    .map(move |(x, y)| Circle::new((x, y), size, colour.filled())),
+            )
             .map_err(err)?
             .label(label)
             .legend(move |(x, y)| Circle::new((x + 8, y), size, colour.filled()));
@@ -299,7 +362,12 @@ impl TaskFit {
     pub fn csv(&self) -> String {
         let mut s = String::from("x,truth,meta_learned_fit,all_ones_fit\n");
         for i in 0..self.x.len() {
-            writeln!(s, "{:.6},{:.6e},{:.6e},{:.6e}", self.x[i], self.truth[i], self.meta[i], self.ones[i]).ok();
+            writeln!(
+                s,
+                "{:.6},{:.6e},{:.6e},{:.6e}",
+                self.x[i], self.truth[i], self.meta[i], self.ones[i]
+            )
+            .ok();
         }
         s.push_str("\ntrain_x,train_y\n");
         for (x, y) in self.train_x.iter().zip(&self.train_y) {
@@ -310,7 +378,12 @@ impl TaskFit {
 
     pub fn summary(&self) -> String {
         let rms = |f: &[f64]| {
-            (f.iter().zip(&self.truth).map(|(a, b)| (a - b).powi(2)).sum::<f64>() / f.len().max(1) as f64).sqrt()
+            (f.iter()
+                .zip(&self.truth)
+                .map(|(a, b)| (a - b).powi(2))
+                .sum::<f64>()
+                / f.len().max(1) as f64)
+                .sqrt()
         };
         format!(
             "One test task's true function on [-1, 1] with {} noisy training points and two fits. \
@@ -322,12 +395,30 @@ impl TaskFit {
     }
 }
 
-pub fn draw_task_fit<DB: DrawingBackend>(root: &Area<DB>, fit: &TaskFit, p: &Palette) -> Result<(), String> {
+pub fn draw_task_fit<DB: DrawingBackend>(
+    root: &Area<DB>,
+    fit: &TaskFit,
+    p: &Palette,
+) -> Result<(), String> {
     root.fill(&p.background).map_err(err)?;
-    let all = fit.truth.iter().chain(&fit.meta).chain(&fit.ones).chain(&fit.train_y);
-    let hi = all.fold(1.0f64, |m, v| if v.is_finite() { m.max(v.abs()) } else { m }).min(10.0) * 1.1;
+    let all = fit
+        .truth
+        .iter()
+        .chain(&fit.meta)
+        .chain(&fit.ones)
+        .chain(&fit.train_y);
+    let hi = all
+        .fold(
+            1.0f64,
+            |m, v| if v.is_finite() { m.max(v.abs()) } else { m },
+        )
+        .min(10.0)
+        * 1.1;
     let mut chart = ChartBuilder::on(root)
-        .caption(format!("One test task, n_train_post = {}", fit.n), font(p, 18))
+        .caption(
+            format!("One test task, n_train_post = {}", fit.n),
+            font(p, 18),
+        )
         .margin(10)
         .x_label_area_size(40)
         .y_label_area_size(50)
@@ -351,14 +442,24 @@ pub fn draw_task_fit<DB: DrawingBackend>(root: &Area<DB>, fit: &TaskFit, p: &Pal
         ("fit, meta-learned weights", &fit.meta, p.series[0], 2),
     ] {
         chart
-            .draw_series(LineSeries::new(fit.x.iter().zip(ys.iter()).map(|(&x, &y)| (x, clip(y))), colour.stroke_width(w)))
+            .draw_series(LineSeries::new(
+                fit.x.iter().zip(ys.iter()).map(|(&x, &y)| (x, clip(y))),
+                colour.stroke_width(w),
+            ))
             .map_err(err)?
             .label(name)
-            .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], colour.stroke_width(w)));
+            .legend(move |(x, y)| {
+                PathElement::new(vec![(x, y), (x + 18, y)], colour.stroke_width(w))
+            });
     }
     let c = p.series[2];
     chart
-        .draw_series(fit.train_x.iter().zip(&fit.train_y).map(|(&x, &y)| Circle::new((x, clip(y)), 3, c.filled())))
+        .draw_series(
+            fit.train_x
+                .iter()
+                .zip(&fit.train_y)
+                .map(|(&x, &y)| Circle::new((x, clip(y)), 3, c.filled())),
+        )
         .map_err(err)?
         .label("training points")
         .legend(move |(x, y)| Circle::new((x + 8, y), 3, c.filled()));
@@ -376,7 +477,12 @@ pub fn draw_task_fit<DB: DrawingBackend>(root: &Area<DB>, fit: &TaskFit, p: &Pal
 pub fn toy_csv(path: &[ToyState]) -> String {
     let mut s = String::from("step,c0,c1,norm,beta0,beta1,error\n");
     for t in path {
-        writeln!(s, "{},{:.8e},{:.8e},{:.8e},{:.8e},{:.8e},{:.8e}", t.step, t.c0, t.c1, t.norm, t.beta0, t.beta1, t.error).ok();
+        writeln!(
+            s,
+            "{},{:.8e},{:.8e},{:.8e},{:.8e},{:.8e},{:.8e}",
+            t.step, t.c0, t.c1, t.norm, t.beta0, t.beta1, t.error
+        )
+        .ok();
     }
     s
 }
@@ -393,7 +499,11 @@ pub fn toy_summary(path: &[ToyState]) -> String {
 }
 
 /// c0, c1, ||c||, beta0 and beta1 over gradient steps (part d).
-pub fn draw_alias_toy<DB: DrawingBackend>(root: &Area<DB>, path: &[ToyState], p: &Palette) -> Result<(), String> {
+pub fn draw_alias_toy<DB: DrawingBackend>(
+    root: &Area<DB>,
+    path: &[ToyState],
+    p: &Palette,
+) -> Result<(), String> {
     root.fill(&p.background).map_err(err)?;
     // Log-scaled steps (plotted at step + 1) show both the fast start and the slow polynomial tail.
     let steps = path.last().map(|t| t.step).unwrap_or(1).max(1) as f64 + 1.0;
@@ -427,9 +537,12 @@ pub fn draw_alias_toy<DB: DrawingBackend>(root: &Area<DB>, path: &[ToyState], p:
         .draw()
         .map_err(err)?;
     // About 1000 log-spaced points per line, so long runs stay quick to draw.
-    let mut picks: Vec<usize> = (0..=1000).map(|i| ((steps).powf(i as f64 / 1000.0) - 1.0).round() as usize).collect();
+    let mut picks: Vec<usize> = (0..=1000)
+        .map(|i| ((steps).powf(i as f64 / 1000.0) - 1.0).round() as usize)
+        .collect();
     picks.dedup();
-    let series: [(&str, fn(&ToyState) -> f64, RGBColor); 5] = [
+    type Series = (&'static str, fn(&ToyState) -> f64, RGBColor);
+    let series: [Series; 5] = [
         ("||c||", |t| t.norm, p.muted),
         ("c0", |t| t.c0, p.series[0]),
         ("c1", |t| t.c1, p.series[1]),
@@ -438,10 +551,18 @@ pub fn draw_alias_toy<DB: DrawingBackend>(root: &Area<DB>, path: &[ToyState], p:
     ];
     for (name, get, colour) in series {
         chart
-            .draw_series(LineSeries::new(picks.iter().filter_map(|&i| path.get(i)).map(|t| (t.step as f64 + 1.0, get(t))), colour.stroke_width(2)))
+            .draw_series(LineSeries::new(
+                picks
+                    .iter()
+                    .filter_map(|&i| path.get(i))
+                    .map(|t| (t.step as f64 + 1.0, get(t))),
+                colour.stroke_width(2),
+            ))
             .map_err(err)?
             .label(name)
-            .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], colour.stroke_width(2)));
+            .legend(move |(x, y)| {
+                PathElement::new(vec![(x, y), (x + 18, y)], colour.stroke_width(2))
+            });
     }
     chart
         .configure_series_labels()
@@ -455,7 +576,11 @@ pub fn draw_alias_toy<DB: DrawingBackend>(root: &Area<DB>, path: &[ToyState], p:
 }
 
 /// Render a figure into an SVG string (the CLI and the tests).
-pub fn to_svg(width: u32, height: u32, draw: impl FnOnce(&Area<SVGBackend>) -> Result<(), String>) -> Result<String, String> {
+pub fn to_svg(
+    width: u32,
+    height: u32,
+    draw: impl FnOnce(&Area<SVGBackend>) -> Result<(), String>,
+) -> Result<String, String> {
     let mut out = String::new();
     {
         let root = SVGBackend::with_string(&mut out, (width, height)).into_drawing_area();

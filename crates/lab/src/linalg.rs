@@ -27,7 +27,10 @@ impl fmt::Display for LinalgError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             LinalgError::NotPositiveDefinite { pivot } => {
-                write!(f, "the system is singular (Cholesky pivot {pivot} is not positive)")
+                write!(
+                    f,
+                    "the system is singular (Cholesky pivot {pivot} is not positive)"
+                )
             }
             LinalgError::IllConditioned { condition_estimate } => write!(
                 f,
@@ -99,17 +102,27 @@ impl Cholesky {
     pub fn factor(k: ArrayView2<f64>) -> Result<Self, LinalgError> {
         let n = k.nrows();
         if k.ncols() != n {
-            return Err(LinalgError::Shape(format!("{}x{} is not square", n, k.ncols())));
+            return Err(LinalgError::Shape(format!(
+                "{}x{} is not square",
+                n,
+                k.ncols()
+            )));
         }
         let mut l = Array2::<f64>::zeros((n, n));
-        let scale = (0..n).map(|i| k[[i, i]].abs()).fold(0.0, f64::max).max(f64::MIN_POSITIVE);
+        let scale = (0..n)
+            .map(|i| k[[i, i]].abs())
+            .fold(0.0, f64::max)
+            .max(f64::MIN_POSITIVE);
         for j in 0..n {
             let (s, row_j) = {
                 let lj = l.row(j);
                 let row_j = lj.as_slice().expect("contiguous row");
-                (k[[j, j]] - dot(&row_j[..j], &row_j[..j]), row_j[..j].to_vec())
+                (
+                    k[[j, j]] - dot(&row_j[..j], &row_j[..j]),
+                    row_j[..j].to_vec(),
+                )
             };
-            if !(s > 1e-15 * scale) || !s.is_finite() {
+            if s.is_nan() || s <= 1e-15 * scale || !s.is_finite() {
                 return Err(LinalgError::NotPositiveDefinite { pivot: j });
             }
             let d = s.sqrt();
@@ -138,7 +151,9 @@ impl Cholesky {
         if c.is_finite() && c <= limit {
             Ok(self)
         } else {
-            Err(LinalgError::IllConditioned { condition_estimate: c })
+            Err(LinalgError::IllConditioned {
+                condition_estimate: c,
+            })
         }
     }
 
@@ -201,10 +216,16 @@ pub fn cholesky_with_jitter(k: &Array2<f64>) -> Result<(Cholesky, f64), LinalgEr
 /// Min-norm solution of A beta = y for a full-row-rank A (n <= d): beta = A^T (A A^T)^{-1} y.
 pub fn min_norm_solve(a: ArrayView2<f64>, y: ArrayView1<f64>) -> Result<Array1<f64>, LinalgError> {
     if a.nrows() != y.len() {
-        return Err(LinalgError::Shape(format!("A has {} rows, y has {}", a.nrows(), y.len())));
+        return Err(LinalgError::Shape(format!(
+            "A has {} rows, y has {}",
+            a.nrows(),
+            y.len()
+        )));
     }
     let k = gram(a);
-    let w = Cholesky::factor(k.view())?.check_condition(1e14)?.solve_vec(y);
+    let w = Cholesky::factor(k.view())?
+        .check_condition(1e14)?
+        .solve_vec(y);
     Ok(a.t().dot(&w))
 }
 
@@ -215,7 +236,11 @@ pub fn least_squares(
     lambda: f64,
 ) -> Result<Array1<f64>, LinalgError> {
     if a.nrows() != y.len() {
-        return Err(LinalgError::Shape(format!("A has {} rows, y has {}", a.nrows(), y.len())));
+        return Err(LinalgError::Shape(format!(
+            "A has {} rows, y has {}",
+            a.nrows(),
+            y.len()
+        )));
     }
     let at = a.t().as_standard_layout().to_owned();
     let mut g = gram(at.view());
@@ -254,7 +279,10 @@ mod tests {
         let k = Array2::from_shape_vec((2, 2), vec![1.0, 0.0, 0.0, 1e-13]).unwrap();
         let c = Cholesky::factor(k.view()).unwrap();
         assert!((c.condition_estimate() - 1e13).abs() < 1e3);
-        assert!(matches!(c.check_condition(1e12), Err(LinalgError::IllConditioned { .. })));
+        assert!(matches!(
+            c.check_condition(1e12),
+            Err(LinalgError::IllConditioned { .. })
+        ));
     }
 
     #[test]

@@ -17,7 +17,9 @@
 //! c_k are), so that fit is computed once and shared. The test error of coefficients alpha for a
 //! task a* is ||Phi_test (alpha - a*)||^2 / N = e^T G_test e, G_test = Phi_test^T Phi_test / N.
 
-use crate::features::{alias_frequencies, columns_of, design_matrix, grid_points, validate_dimension};
+use crate::features::{
+    alias_frequencies, columns_of, design_matrix, grid_points, validate_dimension,
+};
 use crate::linalg::{cholesky_with_jitter, gram_rows, gram_rows_cost, Cholesky, LinalgError};
 use crate::rng::Rng;
 use ndarray::{Array1, Array2, ArrayView1, ArrayView2, Axis};
@@ -96,7 +98,10 @@ impl MamlSettings {
             return Err("true frequencies: give at least one".into());
         }
         if let Some(f) = self.true_frequencies.iter().find(|&&f| f == 0 || f > max_f) {
-            return Err(format!("true frequencies: {f} is outside 1..{max_f} (d = {})", self.d));
+            return Err(format!(
+                "true frequencies: {f} is outside 1..{max_f} (d = {})",
+                self.d
+            ));
         }
         if self.n_train_inner == 0 || self.n_train_inner >= self.d {
             return Err(format!(
@@ -143,7 +148,11 @@ pub fn logspace_ints(from: f64, to: f64, count: usize, extra: &[usize]) -> Vec<u
     let (a, b) = (from.log10(), to.log10());
     let mut ns: Vec<usize> = (0..count)
         .map(|i| {
-            let e = if i + 1 == count { b } else { a + (b - a) * i as f64 / (count - 1) as f64 };
+            let e = if i + 1 == count {
+                b
+            } else {
+                a + (b - a) * i as f64 / (count - 1) as f64
+            };
             (10f64.powf(e) + 1e-9).floor() as usize
         })
         .chain(extra.iter().copied())
@@ -165,7 +174,10 @@ impl Task {
         let mut a: Vec<f64> = columns.iter().map(|_| rng.uniform(-1.0, 1.0)).collect();
         let norm = a.iter().map(|v| v * v).sum::<f64>().sqrt().max(1e-12);
         a.iter_mut().for_each(|v| *v /= norm);
-        Task { columns: columns.to_vec(), coefficients: a }
+        Task {
+            columns: columns.to_vec(),
+            coefficients: a,
+        }
     }
 
     /// y = Phi[:, S] a for the rows of a design matrix.
@@ -197,7 +209,12 @@ pub fn add_noise(mut y: Array1<f64>, noise: f64, rng: &mut Rng) -> Array1<f64> {
 
 /// Prediction weights alpha = S Phi^T K^{-1} Y of the min-norm fit on weighted features
 /// (one column per task), with K factored (n < d).
-fn min_norm_alpha(phi: ArrayView2<f64>, s: &Array1<f64>, chol: &Cholesky, y: ArrayView2<f64>) -> Array2<f64> {
+fn min_norm_alpha(
+    phi: ArrayView2<f64>,
+    s: &Array1<f64>,
+    chol: &Cholesky,
+    y: ArrayView2<f64>,
+) -> Array2<f64> {
     let mut w = y.to_owned();
     chol.solve_in_place(w.view_mut());
     let mut alpha = phi.t().dot(&w);
@@ -242,8 +259,14 @@ pub fn meta_loss_and_gradient(
 /// Why meta-training stopped early. The weights are those of the last good iteration.
 #[derive(Clone, Debug, PartialEq)]
 pub enum TrainingStop {
-    InnerSystem { iteration: usize, error: LinalgError },
-    Diverged { iteration: usize, max_weight: f64 },
+    InnerSystem {
+        iteration: usize,
+        error: LinalgError,
+    },
+    Diverged {
+        iteration: usize,
+        max_weight: f64,
+    },
 }
 
 impl fmt::Display for TrainingStop {
@@ -255,7 +278,10 @@ impl fmt::Display for TrainingStop {
                  points fall very close together (uniform points); use grid points, fewer inner \
                  points, or a smaller meta step, or change the seed."
             ),
-            TrainingStop::Diverged { iteration, max_weight } => write!(
+            TrainingStop::Diverged {
+                iteration,
+                max_weight,
+            } => write!(
                 f,
                 "Meta-training diverged at iteration {iteration} (a feature weight reached \
                  {max_weight:.3e}). Lower the meta step or use grid inner points."
@@ -341,21 +367,33 @@ impl MetaTrainer {
                     grad_sum += &grad;
                 }
                 Err(error) => {
-                    self.stopped = Some(TrainingStop::InnerSystem { iteration: self.iteration + 1, error });
+                    self.stopped = Some(TrainingStop::InnerSystem {
+                        iteration: self.iteration + 1,
+                        error,
+                    });
                     return false;
                 }
             }
         }
         let next = &self.weights - &(grad_sum * st.meta_lr);
-        let max_weight = next.iter().fold(0.0f64, |m, v| if v.is_finite() { m.max(v.abs()) } else { f64::INFINITY });
+        let max_weight = next.iter().fold(0.0f64, |m, v| {
+            if v.is_finite() {
+                m.max(v.abs())
+            } else {
+                f64::INFINITY
+            }
+        });
         if !loss_sum.is_finite() || max_weight > DIVERGENCE_LIMIT {
-            self.stopped = Some(TrainingStop::Diverged { iteration: self.iteration + 1, max_weight });
+            self.stopped = Some(TrainingStop::Diverged {
+                iteration: self.iteration + 1,
+                max_weight,
+            });
             return false;
         }
         self.weights = next;
         self.iteration += 1;
         self.meta_loss.push(loss_sum / st.tasks_per_step as f64);
-        if self.iteration % st.eval_every == 0 || self.iteration == st.iterations {
+        if self.iteration.is_multiple_of(st.eval_every) || self.iteration == st.iterations {
             self.snapshots.push((self.iteration, self.weights.clone()));
         }
         true
@@ -391,9 +429,14 @@ impl EvalContext {
         settings.validate()?;
         let mut rng = Rng::stream(settings.seed, 2);
         let columns = settings.true_columns();
-        let tasks = (0..settings.n_test_tasks).map(|_| Task::sample(&mut rng, &columns)).collect();
+        let tasks = (0..settings.n_test_tasks)
+            .map(|_| Task::sample(&mut rng, &columns))
+            .collect();
         let xs = rng.sorted_uniform(settings.n_test_points, -1.0, 1.0);
-        let phi_test_t = design_matrix(&xs, settings.d).t().as_standard_layout().to_owned();
+        let phi_test_t = design_matrix(&xs, settings.d)
+            .t()
+            .as_standard_layout()
+            .to_owned();
         Ok(EvalContext {
             ns: n_train_post_sweep(settings.d),
             tasks,
@@ -424,7 +467,11 @@ impl EvalContext {
         while end < d && (end == start || gram_rows_cost(start..end + 1, len) <= budget) {
             end += 1;
         }
-        gram_rows(self.phi_test_t.view(), &mut self.g_test, self.rows_done..end);
+        gram_rows(
+            self.phi_test_t.view(),
+            &mut self.g_test,
+            self.rows_done..end,
+        );
         if end == d && self.rows_done < d {
             self.g_test /= len as f64;
         }
@@ -459,7 +506,10 @@ impl EvalContext {
 
     /// Post-training points and noisy targets (n x tasks of the group), seeded per (n, group).
     pub fn post_data(&self, n: usize, group: usize) -> (Vec<f64>, Array2<f64>, Array2<f64>) {
-        let mut rng = Rng::stream(self.settings.seed, 1_000_003 * (n as u64 + 1) + group as u64);
+        let mut rng = Rng::stream(
+            self.settings.seed,
+            1_000_003 * (n as u64 + 1) + group as u64,
+        );
         let xs = match self.settings.inner_points {
             InnerPoints::Grid => grid_points(n),
             InnerPoints::Uniform => rng.sorted_uniform(n, -1.0, 1.0),
@@ -469,7 +519,8 @@ impl EvalContext {
         let mut y = Array2::zeros((n, tasks.len()));
         for (j, t) in tasks.enumerate() {
             let clean = self.tasks[t].values(phi.view());
-            y.column_mut(j).assign(&add_noise(clean, self.settings.noise, &mut rng));
+            y.column_mut(j)
+                .assign(&add_noise(clean, self.settings.noise, &mut rng));
         }
         (xs, phi, y)
     }
@@ -533,7 +584,9 @@ impl Curve {
 enum Stage {
     Start,
     /// Building the kernel (n < d: K = A A^T) or Gram (n >= d: Phi_J^T Phi_J), `row` rows done.
-    Gram { row: usize },
+    Gram {
+        row: usize,
+    },
 }
 
 /// One curve of the sweep, computed a piece at a time.
@@ -600,7 +653,8 @@ impl SweepJob {
                     let (_, phi, y) = ctx.post_data(n, self.group);
                     spent += (n * d) as u64;
                     if let Weighting::Oracle = self.weighting {
-                        let alpha = oracle_alpha(phi.view(), &ctx.settings.true_columns(), y.view());
+                        let alpha =
+                            oracle_alpha(phi.view(), &ctx.settings.true_columns(), y.view());
                         self.score(ctx, &alpha);
                         continue;
                     }
@@ -616,7 +670,11 @@ impl SweepJob {
                             self.score(ctx, &alpha);
                             continue;
                         }
-                        self.rows = phi.select(Axis(1), &self.columns).t().as_standard_layout().to_owned();
+                        self.rows = phi
+                            .select(Axis(1), &self.columns)
+                            .t()
+                            .as_standard_layout()
+                            .to_owned();
                     }
                     self.kernel = Array2::zeros((self.rows.nrows(), self.rows.nrows()));
                     self.phi = phi;
@@ -627,7 +685,9 @@ impl SweepJob {
                     let total = self.rows.nrows();
                     let len = self.rows.ncols();
                     let mut end = row + 1;
-                    while end < total && gram_rows_cost(row..end + 1, len) <= budget.saturating_sub(spent) {
+                    while end < total
+                        && gram_rows_cost(row..end + 1, len) <= budget.saturating_sub(spent)
+                    {
                         end += 1;
                     }
                     gram_rows(self.rows.view(), &mut self.kernel, row..end);
@@ -650,7 +710,10 @@ impl SweepJob {
                         for (i, &k) in self.columns.iter().enumerate() {
                             alpha.row_mut(k).assign(&rhs.row(i));
                         }
-                        ctx.ls_cache.insert((self.n_index, self.group, self.columns.clone()), alpha.clone());
+                        ctx.ls_cache.insert(
+                            (self.n_index, self.group, self.columns.clone()),
+                            alpha.clone(),
+                        );
                         alpha
                     };
                     self.score(ctx, &alpha);
@@ -697,7 +760,12 @@ pub struct TaskFit {
 }
 
 /// The fit of test task 0 at n points (n < d), for the meta-learned weights and for all ones.
-pub fn task_fit(ctx: &EvalContext, weights: ArrayView1<f64>, n: usize, m: usize) -> Result<TaskFit, String> {
+pub fn task_fit(
+    ctx: &EvalContext,
+    weights: ArrayView1<f64>,
+    n: usize,
+    m: usize,
+) -> Result<TaskFit, String> {
     let d = ctx.settings.d;
     if n == 0 || n >= d {
         return Err(format!("task fit needs 1 <= n < d (n = {n})"));
@@ -708,11 +776,15 @@ pub fn task_fit(ctx: &EvalContext, weights: ArrayView1<f64>, n: usize, m: usize)
         let k = weighted_kernel(phi.view(), c);
         let (chol, _) = cholesky_with_jitter(&k).map_err(|e| e.to_string())?;
         let s = c.mapv(|v| v * v);
-        Ok(min_norm_alpha(phi.view(), &s, &chol, y0.view()).column(0).to_owned())
+        Ok(min_norm_alpha(phi.view(), &s, &chol, y0.view())
+            .column(0)
+            .to_owned())
     };
     let meta = fit(weights)?;
     let ones = fit(Array1::ones(d).view())?;
-    let x: Vec<f64> = (0..m).map(|i| -1.0 + 2.0 * i as f64 / (m - 1).max(1) as f64).collect();
+    let x: Vec<f64> = (0..m)
+        .map(|i| -1.0 + 2.0 * i as f64 / (m - 1).max(1) as f64)
+        .collect();
     let phi_plot = design_matrix(&x, d);
     Ok(TaskFit {
         n,
@@ -729,13 +801,19 @@ pub fn task_fit(ctx: &EvalContext, weights: ArrayView1<f64>, n: usize, m: usize)
 mod tests {
     use super::*;
 
-    fn small_problem(seed: u64) -> (Array1<f64>, Array2<f64>, Array1<f64>, Array2<f64>, Array1<f64>) {
+    /// (c, Phi_train, y_train, Phi_meta, y_meta)
+    type Problem = (Array1<f64>, Array2<f64>, Array1<f64>, Array2<f64>, Array1<f64>);
+
+    fn small_problem(seed: u64) -> Problem {
         let mut rng = Rng::new(seed);
         let d = 21;
         let c = Array1::from_shape_fn(d, |_| rng.uniform(0.5, 1.5));
         let task = Task::sample(&mut rng, &columns_of(&[2, 3]));
         // Jittered grid points: a well-conditioned inner system, as finite differences need.
-        let xt: Vec<f64> = grid_points(8).iter().map(|x| x + rng.uniform(0.0, 0.1)).collect();
+        let xt: Vec<f64> = grid_points(8)
+            .iter()
+            .map(|x| x + rng.uniform(0.0, 0.1))
+            .collect();
         let xm = rng.sorted_uniform(16, -1.0, 1.0);
         let pt = design_matrix(&xt, d);
         let pm = design_matrix(&xm, d);
@@ -748,19 +826,31 @@ mod tests {
     fn meta_gradient_matches_central_differences() {
         for seed in [1, 2, 3] {
             let (c, pt, yt, pm, ym) = small_problem(seed);
-            let (_, grad) = meta_loss_and_gradient(c.view(), pt.view(), yt.view(), pm.view(), ym.view()).unwrap();
+            let (_, grad) =
+                meta_loss_and_gradient(c.view(), pt.view(), yt.view(), pm.view(), ym.view())
+                    .unwrap();
             let h = 1e-6;
             for k in 0..c.len() {
                 let mut cp = c.clone();
                 cp[k] += h;
                 let mut cm = c.clone();
                 cm[k] -= h;
-                let lp = meta_loss_and_gradient(cp.view(), pt.view(), yt.view(), pm.view(), ym.view()).unwrap().0;
-                let lm = meta_loss_and_gradient(cm.view(), pt.view(), yt.view(), pm.view(), ym.view()).unwrap().0;
+                let lp =
+                    meta_loss_and_gradient(cp.view(), pt.view(), yt.view(), pm.view(), ym.view())
+                        .unwrap()
+                        .0;
+                let lm =
+                    meta_loss_and_gradient(cm.view(), pt.view(), yt.view(), pm.view(), ym.view())
+                        .unwrap()
+                        .0;
                 let fd = (lp - lm) / (2.0 * h);
                 let scale = grad.iter().fold(0.0f64, |m, v| m.max(v.abs()));
                 let rel = (fd - grad[k]).abs() / scale;
-                assert!(rel < 1e-5, "seed {seed} k {k}: analytic {} fd {fd} rel {rel}", grad[k]);
+                assert!(
+                    rel < 1e-5,
+                    "seed {seed} k {k}: analytic {} fd {fd} rel {rel}",
+                    grad[k]
+                );
             }
         }
     }
@@ -791,11 +881,20 @@ mod tests {
 
     #[test]
     fn settings_are_validated_with_the_parameter_named() {
-        let bad = MamlSettings { d: 500, ..Default::default() };
+        let bad = MamlSettings {
+            d: 500,
+            ..Default::default()
+        };
         assert!(bad.validate().unwrap_err().starts_with("d:"));
-        let bad = MamlSettings { true_frequencies: vec![300], ..Default::default() };
+        let bad = MamlSettings {
+            true_frequencies: vec![300],
+            ..Default::default()
+        };
         assert!(bad.validate().unwrap_err().contains("300"));
-        let bad = MamlSettings { n_train_inner: 501, ..Default::default() };
+        let bad = MamlSettings {
+            n_train_inner: 501,
+            ..Default::default()
+        };
         assert!(bad.validate().unwrap_err().starts_with("n_train_inner"));
         assert!(MamlSettings::default().validate().is_ok());
     }
@@ -846,6 +945,9 @@ impl EvalContext {
     /// Mean test MSE of predicting zero (the task's own squared norm under the test points).
     pub fn zero_level(&self) -> f64 {
         let zero = Array1::zeros(self.settings.d);
-        (0..self.tasks.len()).map(|t| self.test_mse(zero.view(), t)).sum::<f64>() / self.tasks.len() as f64
+        (0..self.tasks.len())
+            .map(|t| self.test_mse(zero.view(), t))
+            .sum::<f64>()
+            / self.tasks.len() as f64
     }
 }

@@ -27,7 +27,11 @@ pub struct MinNormDemo {
 
 fn summarise(label: String, a: &Array2<f64>, y: &Array1<f64>, beta: &Array1<f64>) -> Solution {
     let residual = (a.dot(beta) - y).iter().fold(0.0f64, |m, v| m.max(v.abs()));
-    Solution { label, norm: beta.dot(beta).sqrt(), residual }
+    Solution {
+        label,
+        norm: beta.dot(beta).sqrt(),
+        residual,
+    }
 }
 
 /// A random Gaussian system with n equations and d unknowns, its min-norm solution and `others`
@@ -39,16 +43,28 @@ pub fn demo(seed: u64, n: usize, d: usize, others: usize) -> Result<MinNormDemo,
     let mut rng = Rng::stream(seed, 3);
     let a = Array2::from_shape_fn((n, d), |_| rng.normal());
     let y = Array1::from_shape_fn(n, |_| rng.normal());
-    let solve = |rhs: &Array1<f64>| min_norm_solve(a.view(), rhs.view()).map_err(|e: LinalgError| e.to_string());
+    let solve = |rhs: &Array1<f64>| {
+        min_norm_solve(a.view(), rhs.view()).map_err(|e: LinalgError| e.to_string())
+    };
     let beta = solve(&y)?;
     let mut out = Vec::new();
     for i in 0..others {
         let z = Array1::from_shape_fn(d, |_| rng.normal());
         // Project z onto the null space: z - A^+ A z.
         let null = &z - &solve(&a.dot(&z))?;
-        out.push(summarise(format!("min-norm + null-space vector {}", i + 1), &a, &y, &(&beta + &null)));
+        out.push(summarise(
+            format!("min-norm + null-space vector {}", i + 1),
+            &a,
+            &y,
+            &(&beta + &null),
+        ));
     }
-    Ok(MinNormDemo { n, d, min_norm: summarise("min-norm".into(), &a, &y, &beta), others: out })
+    Ok(MinNormDemo {
+        n,
+        d,
+        min_norm: summarise("min-norm".into(), &a, &y, &beta),
+        others: out,
+    })
 }
 
 #[cfg(test)]

@@ -7,11 +7,18 @@ use ndarray::Array1;
 #[test]
 fn meta_learned_weights_reproduce_the_notebook() {
     for seed in [0u64, 1, 2, 3] {
-        let settings = MamlSettings { seed, ..Default::default() };
+        let settings = MamlSettings {
+            seed,
+            ..Default::default()
+        };
         let r = run_closed_form(&settings).expect("experiment runs");
         assert!(r.stopped.is_none(), "seed {seed}: {:?}", r.stopped);
         assert_eq!(r.meta_loss.len(), 100);
-        let i32 = r.n_train_post.iter().position(|&m| m == 32).expect("32 is in the sweep");
+        let i32 = r
+            .n_train_post
+            .iter()
+            .position(|&m| m == 32)
+            .expect("32 is in the sweep");
         assert!(
             r.meta.mean[i32] * 5.0 <= r.ones.mean[i32],
             "seed {seed}: at n = 32 meta {} vs ones {}",
@@ -29,12 +36,16 @@ fn meta_learned_weights_reproduce_the_notebook() {
         let oracle = SweepJob::run(Weighting::Oracle, &mut ctx).unwrap();
         for (i, n) in ctx.ns.iter().enumerate() {
             let (o, m, a) = (oracle.mean[i], meta.mean[i], ones.mean[i]);
-            assert!(o <= m && m <= a, "seed {seed}, n = {n}: oracle {o} meta {m} ones {a}");
+            assert!(
+                o <= m && m <= a,
+                "seed {seed}, n = {n}: oracle {o} meta {m} ones {a}"
+            );
         }
 
         // Part (f): the true features' weights grow, the grid aliases' shrink.
         let w = &r.feature_weights;
-        let mean = |cols: &[usize]| cols.iter().map(|&k| w[k].abs()).sum::<f64>() / cols.len() as f64;
+        let mean =
+            |cols: &[usize]| cols.iter().map(|&k| w[k].abs()).sum::<f64>() / cols.len() as f64;
         let true_mean = mean(&settings.true_columns());
         let alias_mean = mean(&columns_of(&settings.alias_frequencies()));
         assert!(true_mean > 1.5, "seed {seed}: true weights {true_mean}");

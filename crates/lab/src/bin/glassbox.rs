@@ -26,7 +26,9 @@ impl Flags {
         let mut map = HashMap::new();
         let mut it = args.iter();
         while let Some(a) = it.next() {
-            let key = a.strip_prefix("--").ok_or_else(|| format!("unexpected argument '{a}'"))?;
+            let key = a
+                .strip_prefix("--")
+                .ok_or_else(|| format!("unexpected argument '{a}'"))?;
             if !allowed.contains(&key) {
                 return Err(format!("unknown option --{key}"));
             }
@@ -65,7 +67,9 @@ fn alias_toy_cmd(args: &[String]) -> Result<serde_json::Value, String> {
     let path = alias_toy::descend(c0, c1, lr, steps)?;
     let last = path.last().copied().ok_or("empty trajectory")?;
     if let Some(dir) = f.out_dir()? {
-        let svg = figures::to_svg(800, 480, |a| figures::draw_alias_toy(a, &path, &Palette::LIGHT))?;
+        let svg = figures::to_svg(800, 480, |a| {
+            figures::draw_alias_toy(a, &path, &Palette::LIGHT)
+        })?;
         write(&dir, "alias_toy.svg", &svg)?;
         write(&dir, "alias_toy.csv", &figures::toy_csv(&path))?;
     }
@@ -82,13 +86,18 @@ fn maml_settings(f: &Flags) -> Result<MamlSettings, String> {
         None => def.true_frequencies.clone(),
         Some(s) => s
             .split(',')
-            .map(|t| t.trim().parse::<usize>().map_err(|_| format!("--frequencies: cannot read '{t}'")))
+            .map(|t| {
+                t.trim()
+                    .parse::<usize>()
+                    .map_err(|_| format!("--frequencies: cannot read '{t}'"))
+            })
             .collect::<Result<_, _>>()?,
     };
     let s = MamlSettings {
         seed: f.get("seed", def.seed)?,
         iterations: f.get("iterations", def.iterations)?,
-        inner_points: InnerPoints::parse(&inner).ok_or_else(|| format!("--inner-points: '{inner}' is not grid or uniform"))?,
+        inner_points: InnerPoints::parse(&inner)
+            .ok_or_else(|| format!("--inner-points: '{inner}' is not grid or uniform"))?,
         n_train_inner: f.get("n-train-inner", def.n_train_inner)?,
         d: f.get("d", def.d)?,
         meta_lr: f.get("meta-lr", def.meta_lr)?,
@@ -102,7 +111,16 @@ fn maml_settings(f: &Flags) -> Result<MamlSettings, String> {
 }
 
 const MAML_FLAGS: &[&str] = &[
-    "seed", "iterations", "inner-points", "n-train-inner", "d", "meta-lr", "tasks-per-step", "noise", "frequencies", "out",
+    "seed",
+    "iterations",
+    "inner-points",
+    "n-train-inner",
+    "d",
+    "meta-lr",
+    "tasks-per-step",
+    "noise",
+    "frequencies",
+    "out",
 ];
 
 fn closed_form_cmd(args: &[String]) -> Result<serde_json::Value, String> {
@@ -123,8 +141,18 @@ fn closed_form_cmd(args: &[String]) -> Result<serde_json::Value, String> {
             iteration: r.meta_loss.len(),
         };
         let p = Palette::LIGHT;
-        write(&dir, "test_loss.svg", &figures::to_svg(800, 500, |a| figures::draw_test_loss(a, &data, &p, None))?)?;
-        write(&dir, "test_loss_zoom.svg", &figures::to_svg(800, 500, |a| figures::draw_test_loss(a, &data, &p, Some(128)))?)?;
+        write(
+            &dir,
+            "test_loss.svg",
+            &figures::to_svg(800, 500, |a| figures::draw_test_loss(a, &data, &p, None))?,
+        )?;
+        write(
+            &dir,
+            "test_loss_zoom.svg",
+            &figures::to_svg(800, 500, |a| {
+                figures::draw_test_loss(a, &data, &p, Some(128))
+            })?,
+        )?;
         write(&dir, "test_loss.csv", &data.csv())?;
         let fw = FeatureWeightData {
             weights: r.feature_weights.clone(),
@@ -132,13 +160,21 @@ fn closed_form_cmd(args: &[String]) -> Result<serde_json::Value, String> {
             alias_columns: features::columns_of(&settings.alias_frequencies()),
             iteration: r.meta_loss.len(),
         };
-        write(&dir, "feature_weights.svg", &figures::to_svg(800, 440, |a| figures::draw_feature_weights(a, &fw, &p))?)?;
+        write(
+            &dir,
+            "feature_weights.svg",
+            &figures::to_svg(800, 440, |a| figures::draw_feature_weights(a, &fw, &p))?,
+        )?;
         write(&dir, "feature_weights.csv", &fw.csv())?;
         let mut ctx = maml::EvalContext::new(settings.clone())?;
         while !ctx.prepare(u64::MAX) {}
         let weights = ndarray::Array1::from_vec(r.feature_weights.clone());
         let fit = maml::task_fit(&ctx, weights.view(), settings.n_train_inner, 400)?;
-        write(&dir, "task_fit.svg", &figures::to_svg(800, 440, |a| figures::draw_task_fit(a, &fit, &p))?)?;
+        write(
+            &dir,
+            "task_fit.svg",
+            &figures::to_svg(800, 440, |a| figures::draw_task_fit(a, &fit, &p))?,
+        )?;
         write(&dir, "task_fit.csv", &fit.csv())?;
     }
     Ok(json!({
@@ -167,7 +203,11 @@ fn bench_maml(args: &[String]) -> Result<serde_json::Value, String> {
         train.push(t.elapsed().as_secs_f64());
         let t = Instant::now();
         let mut ctx = maml::EvalContext::new(settings.clone())?;
-        for w in [maml::Weighting::Weights(trainer.weights.clone()), maml::Weighting::Ones, maml::Weighting::Oracle] {
+        for w in [
+            maml::Weighting::Weights(trainer.weights.clone()),
+            maml::Weighting::Ones,
+            maml::Weighting::Oracle,
+        ] {
             maml::SweepJob::run(w, &mut ctx)?;
         }
         sweep.push(t.elapsed().as_secs_f64());

@@ -89,6 +89,9 @@ test('meta-training runs, redraws, pauses, resumes and resets', async () => {
   const longest = await page.evaluate(() => window.__longest);
   console.log(`longest main-thread task while training: ${longest.toFixed(0)} ms`);
   assert.ok(longest < 250, `the page froze for ${longest} ms`);
+  // The observer does see a frozen page: block the main thread for 150 ms on purpose.
+  await page.evaluate(() => setTimeout(() => { const t = performance.now(); while (performance.now() - t < 150) {} }, 0));
+  await page.waitForFunction(() => window.__longest >= 140, null, { timeout: 5_000 });
 
   await page.getByRole('button', { name: 'Reset' }).click();
   assert.equal(await iteration(page), 0);
@@ -159,5 +162,25 @@ test('the page works under a sub-path, at phone width, in the dark theme', async
   assert.equal(await page.evaluate(() => document.documentElement.dataset.theme), 'light');
   await page.goto(`${server.subBase}#/no-such-chapter`);
   await page.getByRole('heading', { name: 'Page not found' }).waitFor();
+  assert.deepEqual(page.problems(), []);
+});
+
+test('a diverging run stops with a message and keeps the last good state', async () => {
+  const page = await watchedPage(browser);
+  await openChapter(page, '?d=51&n_inner=30&inner=uniform');
+  await waitReady(page);
+  await page.getByRole('button', { name: 'Run' }).click();
+  const alert = page.getByRole('alert').filter({ hasText: /diverged at iteration 7/ });
+  await alert.waitFor({ timeout: 60_000 });
+  assert.match(await alert.textContent(), /Lower the meta step/);
+  assert.equal(await iteration(page), 6);
+  for (const f of ['test_loss', 'feature_weights', 'task_fit']) {
+    const s = await page.locator(`[data-figure="${f}"] .summary-text`).textContent();
+    assert.doesNotMatch(s, /NaN|inf/i, `${f}: ${s}`);
+  }
+  assert.equal(await page.getByRole('button', { name: 'Run' }).isDisabled(), true);
+  await page.getByRole('button', { name: 'Reset' }).click();
+  await waitReady(page);
+  assert.equal(await page.getByRole('button', { name: 'Run' }).isDisabled(), false);
   assert.deepEqual(page.problems(), []);
 });

@@ -802,7 +802,13 @@ mod tests {
     use super::*;
 
     /// (c, Phi_train, y_train, Phi_meta, y_meta)
-    type Problem = (Array1<f64>, Array2<f64>, Array1<f64>, Array2<f64>, Array1<f64>);
+    type Problem = (
+        Array1<f64>,
+        Array2<f64>,
+        Array1<f64>,
+        Array2<f64>,
+        Array1<f64>,
+    );
 
     fn small_problem(seed: u64) -> Problem {
         let mut rng = Rng::new(seed);

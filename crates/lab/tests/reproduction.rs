@@ -52,3 +52,49 @@ fn meta_learned_weights_reproduce_the_notebook() {
         assert!(alias_mean < 0.7, "seed {seed}: alias weights {alias_mean}");
     }
 }
+
+#[test]
+fn diverging_runs_stop_and_keep_the_last_good_weights() {
+    use glassbox_lab::maml::{InnerPoints, MetaTrainer, TrainingStop, DIVERGENCE_LIMIT};
+    // Uniform inner points with n close to d: nearly singular inner systems blow the weights up.
+    let settings = MamlSettings {
+        d: 51,
+        n_train_inner: 30,
+        inner_points: InnerPoints::Uniform,
+        seed: 0,
+        ..Default::default()
+    };
+    let mut trainer = MetaTrainer::new(settings).unwrap();
+    let mut last_good = trainer.weights.clone();
+    while trainer.step() {
+        last_good = trainer.weights.clone();
+    }
+    let stop = trainer.stopped.clone().expect("this run diverges");
+    assert!(
+        matches!(stop, TrainingStop::Diverged { iteration: 7, .. }),
+        "{stop:?}"
+    );
+    assert_eq!(trainer.iteration, 6);
+    assert_eq!(trainer.meta_loss.len(), 6);
+    assert_eq!(trainer.weights, last_good);
+    assert!(trainer
+        .weights
+        .iter()
+        .all(|w| w.is_finite() && w.abs() <= DIVERGENCE_LIMIT));
+    assert!(!trainer.step(), "a stopped trainer stays stopped");
+
+    // A singular inner system is refused rather than solved.
+    let settings = MamlSettings {
+        d: 41,
+        n_train_inner: 40,
+        inner_points: InnerPoints::Uniform,
+        ..Default::default()
+    };
+    let mut trainer = MetaTrainer::new(settings).unwrap();
+    assert!(!trainer.step());
+    assert!(matches!(
+        trainer.stopped,
+        Some(TrainingStop::InnerSystem { iteration: 1, .. })
+    ));
+    assert!(trainer.weights.iter().all(|&w| w == 1.0));
+}

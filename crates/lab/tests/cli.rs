@@ -1,0 +1,102 @@
+//! The `glassbox` command-line program: JSON on stdout, figures with --out, errors on stderr.
+
+use std::process::Command;
+
+fn glassbox(args: &[&str]) -> (i32, serde_json::Value, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_glassbox"))
+        .args(args)
+        .output()
+        .expect("runs");
+    let stdout = String::from_utf8_lossy(&out.stdout).to_string();
+    let json = if out.status.success() {
+        serde_json::from_str(&stdout).expect("one JSON object")
+    } else {
+        serde_json::Value::Null
+    };
+    (
+        out.status.code().unwrap_or(-1),
+        json,
+        String::from_utf8_lossy(&out.stderr).to_string(),
+    )
+}
+
+#[test]
+fn alias_toy_reports_the_final_state() {
+    let (code, v, _) = glassbox(&[
+        "maml",
+        "alias-toy",
+        "--c0",
+        "1",
+        "--c1",
+        "1",
+        "--lr",
+        "0.1",
+        "--steps",
+        "20000",
+    ]);
+    assert_eq!(code, 0);
+    for key in ["c0", "c1", "norm0", "beta0", "beta1", "error"] {
+        assert!(v[key].is_number(), "{key} missing: {v}");
+    }
+    let (c0, c1) = (v["c0"].as_f64().unwrap(), v["c1"].as_f64().unwrap());
+    assert!((v["norm0"].as_f64().unwrap() - 2f64.sqrt()).abs() < 1e-12);
+    assert!(c1.abs() < 0.05 && (c0 - 2f64.sqrt()).abs() < 0.05, "{v}");
+    assert!((v["beta0"].as_f64().unwrap() - 1.0 / c0).abs() < 0.01);
+}
+
+#[test]
+fn closed_form_prints_aligned_curves_and_writes_figures() {
+    let dir = std::env::temp_dir().join(format!("glassbox-cli-{}", std::process::id()));
+    let dir_s = dir.to_string_lossy().to_string();
+    let (code, v, err) = glassbox(&[
+        "maml",
+        "closed-form",
+        "--iterations",
+        "5",
+        "--d",
+        "101",
+        "--out",
+        &dir_s,
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let ns = v["n_train_post"].as_array().unwrap();
+    for key in ["meta", "ones", "oracle", "zero"] {
+        assert_eq!(
+            v["test_mse"][key].as_array().unwrap().len(),
+            ns.len(),
+            "{key}"
+        );
+    }
+    assert_eq!(v["feature_weights"].as_array().unwrap().len(), 101);
+    assert_eq!(v["meta_loss"].as_array().unwrap().len(), 5);
+    for f in [
+        "test_loss.svg",
+        "test_loss_zoom.svg",
+        "test_loss.csv",
+        "feature_weights.svg",
+        "feature_weights.csv",
+        "task_fit.svg",
+        "task_fit.csv",
+    ] {
+        let text = std::fs::read_to_string(dir.join(f)).unwrap_or_default();
+        assert!(text.len() > 100, "{f} is missing or empty");
+        assert!(!text.contains("NaN"), "{f} has NaN");
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn bad_arguments_fail_with_a_message() {
+    for args in [
+        vec!["maml", "closed-form", "--d", "500"],
+        vec!["maml", "closed-form", "--inner-points", "spiral"],
+        vec!["maml", "closed-form", "--seed", "abc"],
+        vec!["maml", "closed-form", "--bogus", "1"],
+        vec!["maml", "alias-toy", "--lr", "-1"],
+        vec!["nothing"],
+    ] {
+        let (code, _, err) = glassbox(&args);
+        assert_ne!(code, 0, "{args:?} should fail");
+        assert!(!err.trim().is_empty(), "{args:?} should say why");
+    }
+}

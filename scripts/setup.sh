@@ -2,7 +2,7 @@
 # Install what building (and, with `test`, testing) Glassbox needs, skipping what is already there
 # at the right version. Only package registries are used: crates.io, Debian's archive, npm.
 #   scripts/setup.sh         # build tools: wasm32 target, trunk, wasm-bindgen-cli
-#   scripts/setup.sh test    # also Chromium and playwright-core for the browser tests
+#   scripts/setup.sh test    # also Chromium, playwright-core and Mesa's Vulkan drivers for the tests
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="$HOME/.cargo/bin:$PATH"
@@ -33,7 +33,7 @@ if [ "${1:-}" = "test" ]; then
   SUDO=""
   if [ "$(id -u)" != 0 ]; then SUDO="sudo"; fi
   missing=()
-  for pkg in chromium fonts-dejavu-core; do
+  for pkg in chromium fonts-dejavu-core mesa-vulkan-drivers libvulkan1; do
     dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg")
   done
   if [ ${#missing[@]} -gt 0 ]; then

@@ -7,6 +7,7 @@
 pub mod alias_toy;
 pub mod features;
 pub mod figures;
+pub mod kernels;
 pub mod linalg;
 pub mod maml;
 pub mod min_norm;

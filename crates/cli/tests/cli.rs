@@ -100,3 +100,17 @@ fn bad_arguments_fail_with_a_message() {
         assert!(!err.trim().is_empty(), "{args:?} should say why");
     }
 }
+
+#[test]
+fn gpu_selftest_passes_on_the_native_adapter() {
+    // Needs a Vulkan adapter (lavapipe in CI, see scripts/test.sh); no adapter is a failure.
+    let (code, v, err) = glassbox(&["gpu", "selftest"]);
+    assert_eq!(code, 0, "{err}");
+    let kernels = v["kernels"].as_array().expect("kernels");
+    assert!(!kernels.is_empty());
+    for k in kernels {
+        assert_eq!(k["ok"], true, "{k}");
+        assert!(k["max_rel_err"].as_f64().unwrap() <= k["tolerance"].as_f64().unwrap());
+    }
+    assert!(v["adapter"].as_str().unwrap().len() > 3);
+}

@@ -1,10 +1,14 @@
 //! `glassbox`: runs the textbook's experiments natively and prints one JSON object per command.
+//! GPU commands use any adapter wgpu finds natively (Vulkan; Mesa's lavapipe on a CPU-only machine:
+//! `VK_DRIVER_FILES=/usr/share/vulkan/icd.d/lvp_icd.x86_64.json WGPU_BACKEND=vulkan`).
 //! `--out DIR` also writes the chapter's figures (SVG) and their data (CSV). Errors go to stderr
 //! with a non-zero exit status.
 
+use glassbox_gpu::{Gpu, MatmulShape};
 use glassbox_lab::figures::{self, FeatureWeightData, Palette, TestLossData};
 use glassbox_lab::maml::{self, InnerPoints, MamlSettings};
-use glassbox_lab::{alias_toy, features};
+use glassbox_lab::rng::Rng;
+use glassbox_lab::{alias_toy, features, kernels};
 use serde_json::json;
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -16,7 +20,9 @@ const USAGE: &str = "usage:
   glassbox maml closed-form [--seed N] [--iterations N] [--inner-points grid|uniform]
                             [--n-train-inner N] [--d N] [--meta-lr X] [--tasks-per-step N]
                             [--noise X] [--frequencies 3,4,5] [--out DIR]
-  glassbox bench maml [--repeat N]";
+  glassbox bench maml [--repeat N]
+  glassbox gpu selftest
+  glassbox bench gpu [--sizes 256,512,1024] [--repeat N]";
 
 /// `--flag value` pairs after the subcommand words.
 struct Flags(HashMap<String, String>);
@@ -222,12 +228,113 @@ fn bench_maml(args: &[String]) -> Result<serde_json::Value, String> {
     }))
 }
 
+fn open_gpu() -> Result<Gpu, String> {
+    pollster::block_on(Gpu::new()).map_err(|e| format!("no GPU: {e}"))
+}
+
+fn random(n: usize, rng: &mut Rng) -> Vec<f32> {
+    (0..n).map(|_| rng.normal() as f32).collect()
+}
+
+/// Every kernel on the GPU against its CPU reference; non-zero exit when any fails.
+fn gpu_selftest(args: &[String]) -> Result<serde_json::Value, String> {
+    Flags::parse(args, &[])?;
+    let gpu = open_gpu()?;
+    let mut rng = Rng::new(17);
+    let mut kernels = Vec::new();
+    let mut all_ok = true;
+    let tolerance = 1e-5;
+    for (name, s) in [
+        ("matmul 257x63x65", MatmulShape::new(257, 63, 65)),
+        (
+            "matmul A^T 64x300x7",
+            MatmulShape {
+                a_transposed: true,
+                ..MatmulShape::new(64, 300, 7)
+            },
+        ),
+        (
+            "matmul B^T 65x65x65",
+            MatmulShape {
+                b_transposed: true,
+                ..MatmulShape::new(65, 65, 65)
+            },
+        ),
+        (
+            "matmul batched 3x33x17x129",
+            MatmulShape {
+                batch: 3,
+                ..MatmulShape::new(33, 17, 129)
+            },
+        ),
+    ] {
+        let (a, b) = (random(s.a_len(), &mut rng), random(s.b_len(), &mut rng));
+        let got = pollster::block_on(gpu.matmul(&a, &b, s)).map_err(|e| e.to_string())?;
+        let (abs, rel) = kernels::max_errors(&got, &kernels::matmul_naive(&a, &b, s));
+        let ok = rel <= tolerance;
+        all_ok &= ok;
+        kernels.push(json!({"name": name, "max_abs_err": abs, "max_rel_err": rel, "tolerance": tolerance, "ok": ok}));
+    }
+    let out = json!({"adapter": format!("{} ({}, {})", gpu.info.name, gpu.info.backend, gpu.info.device_type), "kernels": kernels});
+    if all_ok {
+        Ok(out)
+    } else {
+        println!("{out}");
+        Err("a kernel does not match its CPU reference".into())
+    }
+}
+
+/// GFLOP/s of the matrix multiply on the GPU and on the CPU path, per size.
+fn bench_gpu(args: &[String]) -> Result<serde_json::Value, String> {
+    let f = Flags::parse(args, &["sizes", "repeat"])?;
+    let sizes: Vec<usize> = f
+        .get("sizes", "256,512,1024".to_string())?
+        .split(',')
+        .map(|t| {
+            t.trim()
+                .parse::<usize>()
+                .map_err(|_| format!("--sizes: cannot read '{t}'"))
+        })
+        .collect::<Result<_, _>>()?;
+    let repeat = f.get("repeat", 10usize)?.max(1);
+    let gpu = open_gpu();
+    let mut rng = Rng::new(5);
+    let mut rows = Vec::new();
+    for &n in &sizes {
+        let s = MatmulShape::new(n, n, n);
+        let (a, b) = (random(s.a_len(), &mut rng), random(s.b_len(), &mut rng));
+        let t = Instant::now();
+        let cpu = kernels::matmul(&a, &b, s)?;
+        let cpu_s = t.elapsed().as_secs_f64();
+        let mut row = json!({"kernel": "matmul", "m": n, "k": n, "n": n, "cpu_gflops": s.flops() / cpu_s / 1e9});
+        if let Ok(gpu) = &gpu {
+            // Warm up (pipeline compilation), then time `repeat` dispatches in one submission.
+            let got = pollster::block_on(gpu.matmul(&a, &b, s)).map_err(|e| e.to_string())?;
+            let t = Instant::now();
+            pollster::block_on(gpu.matmul_repeated(&a, &b, s, repeat))
+                .map_err(|e| e.to_string())?;
+            let gpu_s = t.elapsed().as_secs_f64() / repeat as f64;
+            let (_, rel) =
+                kernels::max_errors(&got, &cpu.iter().map(|&v| v as f64).collect::<Vec<_>>());
+            row["gpu_gflops"] = json!(s.flops() / gpu_s / 1e9);
+            row["max_rel_err_vs_cpu"] = json!(rel);
+        }
+        rows.push(row);
+    }
+    Ok(json!({
+        "adapter": gpu.as_ref().map(|g| format!("{} ({}, {})", g.info.name, g.info.backend, g.info.device_type)).unwrap_or_else(|e| e.clone()),
+        "results": rows,
+    }))
+}
+
 fn run(args: &[String]) -> Result<serde_json::Value, String> {
     let words: Vec<&str> = args.iter().take(2).map(String::as_str).collect();
     match words.as_slice() {
         ["maml", "alias-toy"] => alias_toy_cmd(&args[2..]),
         ["maml", "closed-form"] => closed_form_cmd(&args[2..]),
         ["bench", "maml"] => bench_maml(&args[2..]),
+        ["gpu", "selftest"] => gpu_selftest(&args[2..]),
+        ["bench", "gpu"] => bench_gpu(&args[2..]),
         _ => Err(USAGE.to_string()),
     }
 }

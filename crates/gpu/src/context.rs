@@ -1,0 +1,260 @@
+//! Adapter and device set-up, buffers, and asynchronous read-back.
+
+use std::fmt;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use wgpu::util::DeviceExt;
+
+/// Why the GPU path is not available; the page says this in words and uses the CPU instead.
+#[derive(Clone, Debug, PartialEq)]
+pub enum GpuUnavailable {
+    /// The browser has no `navigator.gpu`.
+    NoWebGpu,
+    /// No adapter was granted.
+    NoAdapter(String),
+    /// The adapter refused to create a device.
+    DeviceRefused(String),
+}
+
+impl fmt::Display for GpuUnavailable {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            GpuUnavailable::NoWebGpu => {
+                write!(f, "this browser does not offer WebGPU (no navigator.gpu)")
+            }
+            GpuUnavailable::NoAdapter(e) => write!(f, "no GPU adapter was granted ({e})"),
+            GpuUnavailable::DeviceRefused(e) => {
+                write!(f, "the GPU adapter refused to create a device ({e})")
+            }
+        }
+    }
+}
+
+/// A failure while running a kernel.
+#[derive(Clone, Debug, PartialEq)]
+pub enum GpuError {
+    /// The device was lost (driver reset, tab in the background too long, ...).
+    DeviceLost(String),
+    /// Bad arguments (shapes that do not match the data).
+    Invalid(String),
+    /// Validation or out-of-memory error reported by wgpu, or a failed read-back.
+    Failed(String),
+}
+
+impl fmt::Display for GpuError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            GpuError::DeviceLost(e) => write!(f, "the GPU device was lost: {e}"),
+            GpuError::Invalid(e) => write!(f, "{e}"),
+            GpuError::Failed(e) => write!(f, "GPU computation failed: {e}"),
+        }
+    }
+}
+
+impl std::error::Error for GpuError {}
+
+/// What the reader's adapter is, for the badge and the "Under the hood" appendix.
+#[derive(Clone, Debug, PartialEq)]
+pub struct AdapterSummary {
+    pub name: String,
+    pub backend: String,
+    pub device_type: String,
+    pub driver: String,
+    pub max_buffer_size: u64,
+    pub max_storage_buffer_binding_size: u64,
+    pub max_compute_workgroup_storage_size: u32,
+    pub max_compute_invocations_per_workgroup: u32,
+}
+
+/// An open device with the engine's pipelines.
+pub struct Gpu {
+    pub(crate) device: wgpu::Device,
+    pub(crate) queue: wgpu::Queue,
+    pub info: AdapterSummary,
+    pub(crate) lost: Arc<AtomicBool>,
+    pub(crate) lost_reason: Arc<std::sync::Mutex<String>>,
+    pub(crate) matmul: wgpu::ComputePipeline,
+}
+
+impl Gpu {
+    /// Request an adapter and a device. Natively this uses any backend wgpu finds (set
+    /// `WGPU_BACKEND=vulkan` and `VK_DRIVER_FILES` to pick lavapipe); in the browser, WebGPU.
+    pub async fn new() -> Result<Gpu, GpuUnavailable> {
+        #[cfg(target_arch = "wasm32")]
+        {
+            let has_gpu = web_sys_has_gpu();
+            if !has_gpu {
+                return Err(GpuUnavailable::NoWebGpu);
+            }
+        }
+        let instance =
+            wgpu::Instance::new(wgpu::InstanceDescriptor::new_without_display_handle_from_env());
+        let adapter = instance
+            .request_adapter(&wgpu::RequestAdapterOptions {
+                power_preference: wgpu::PowerPreference::HighPerformance,
+                ..Default::default()
+            })
+            .await
+            .map_err(|e| GpuUnavailable::NoAdapter(e.to_string()))?;
+        let info = adapter.get_info();
+        let limits = adapter.limits();
+        let required_limits = wgpu::Limits {
+            max_buffer_size: limits.max_buffer_size,
+            max_storage_buffer_binding_size: limits.max_storage_buffer_binding_size,
+            ..wgpu::Limits::downlevel_defaults()
+        };
+        let (device, queue) = adapter
+            .request_device(&wgpu::DeviceDescriptor {
+                label: Some("glassbox"),
+                required_limits,
+                ..Default::default()
+            })
+            .await
+            .map_err(|e| GpuUnavailable::DeviceRefused(e.to_string()))?;
+        let lost = Arc::new(AtomicBool::new(false));
+        let lost_reason = Arc::new(std::sync::Mutex::new(String::new()));
+        {
+            let (lost, reason) = (lost.clone(), lost_reason.clone());
+            device.set_device_lost_callback(move |r, msg| {
+                lost.store(true, Ordering::SeqCst);
+                if let Ok(mut s) = reason.lock() {
+                    *s = format!("{r:?}: {msg}");
+                }
+            });
+        }
+        let summary = AdapterSummary {
+            name: if info.name.is_empty() {
+                "unnamed adapter".into()
+            } else {
+                info.name.clone()
+            },
+            backend: format!("{:?}", info.backend),
+            device_type: format!("{:?}", info.device_type),
+            driver: format!("{} {}", info.driver, info.driver_info)
+                .trim()
+                .to_string(),
+            max_buffer_size: limits.max_buffer_size,
+            max_storage_buffer_binding_size: limits.max_storage_buffer_binding_size as u64,
+            max_compute_workgroup_storage_size: limits.max_compute_workgroup_storage_size,
+            max_compute_invocations_per_workgroup: limits.max_compute_invocations_per_workgroup,
+        };
+        let matmul = crate::matmul::pipeline(&device);
+        Ok(Gpu {
+            device,
+            queue,
+            info: summary,
+            lost,
+            lost_reason,
+            matmul,
+        })
+    }
+
+    /// Whether the device was lost; every later call fails with `GpuError::DeviceLost`.
+    pub fn is_lost(&self) -> bool {
+        self.lost.load(Ordering::SeqCst)
+    }
+
+    pub(crate) fn check_alive(&self) -> Result<(), GpuError> {
+        if self.is_lost() {
+            let why = self
+                .lost_reason
+                .lock()
+                .map(|s| s.clone())
+                .unwrap_or_default();
+            return Err(GpuError::DeviceLost(why));
+        }
+        Ok(())
+    }
+
+    pub(crate) fn storage(&self, label: &str, data: &[f32]) -> wgpu::Buffer {
+        // wgpu refuses zero-sized bindings; an empty input gets one padding element.
+        let bytes: &[u8] = if data.is_empty() {
+            &[0u8; 4]
+        } else {
+            bytemuck::cast_slice(data)
+        };
+        self.device
+            .create_buffer_init(&wgpu::util::BufferInitDescriptor {
+                label: Some(label),
+                contents: bytes,
+                usage: wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_SRC,
+            })
+    }
+
+    pub(crate) fn output(&self, label: &str, len: usize) -> wgpu::Buffer {
+        self.device.create_buffer(&wgpu::BufferDescriptor {
+            label: Some(label),
+            size: (len.max(1) * 4) as u64,
+            usage: wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_SRC,
+            mapped_at_creation: false,
+        })
+    }
+
+    pub(crate) fn uniform(&self, label: &str, words: &[u32]) -> wgpu::Buffer {
+        self.device
+            .create_buffer_init(&wgpu::util::BufferInitDescriptor {
+                label: Some(label),
+                contents: bytemuck::cast_slice(words),
+                usage: wgpu::BufferUsages::UNIFORM,
+            })
+    }
+
+    /// Submit `encoder` after adding a copy of `src` (len f32s) to a staging buffer, and read it back.
+    pub(crate) async fn submit_and_read(
+        &self,
+        mut encoder: wgpu::CommandEncoder,
+        src: &wgpu::Buffer,
+        len: usize,
+    ) -> Result<Vec<f32>, GpuError> {
+        self.check_alive()?;
+        let size = (len.max(1) * 4) as u64;
+        let staging = self.device.create_buffer(&wgpu::BufferDescriptor {
+            label: Some("staging"),
+            size,
+            usage: wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
+            mapped_at_creation: false,
+        });
+        encoder.copy_buffer_to_buffer(src, 0, &staging, 0, size);
+        let scope = self.device.push_error_scope(wgpu::ErrorFilter::Validation);
+        self.queue.submit(Some(encoder.finish()));
+        let (tx, rx) = futures_channel::oneshot::channel();
+        staging.slice(..).map_async(wgpu::MapMode::Read, move |r| {
+            let _ = tx.send(r);
+        });
+        #[cfg(not(target_arch = "wasm32"))]
+        self.device
+            .poll(wgpu::PollType::wait_indefinitely())
+            .map_err(|e| GpuError::Failed(e.to_string()))?;
+        let mapped = rx.await;
+        if let Some(e) = scope.pop().await {
+            return Err(GpuError::Failed(e.to_string()));
+        }
+        self.check_alive()?;
+        match mapped {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => return Err(GpuError::Failed(format!("read-back: {e}"))),
+            Err(_) => return Err(GpuError::Failed("read-back was cancelled".into())),
+        }
+        let out = {
+            let view = staging
+                .slice(..)
+                .get_mapped_range()
+                .map_err(|e| GpuError::Failed(format!("{e:?}")))?;
+            let floats: &[f32] = bytemuck::cast_slice(&view);
+            floats[..len].to_vec()
+        };
+        staging.unmap();
+        Ok(out)
+    }
+}
+
+#[cfg(target_arch = "wasm32")]
+fn web_sys_has_gpu() -> bool {
+    // `navigator.gpu` exists? (Requesting an adapter can still fail; that is handled after.)
+    use wgpu::web_sys;
+    let global = web_sys::js_sys::global();
+    let nav = web_sys::js_sys::Reflect::get(&global, &"navigator".into()).ok();
+    nav.and_then(|n| web_sys::js_sys::Reflect::get(&n, &"gpu".into()).ok())
+        .map(|g| !g.is_undefined() && !g.is_null())
+        .unwrap_or(false)
+}

@@ -1,0 +1,13 @@
+//! Glassbox's compute engine: WGSL kernels run through wgpu, on WebGPU in the browser and on Vulkan
+//! natively (any GPU, or Mesa's lavapipe on a CPU). Every kernel has a CPU reference in
+//! `glassbox_lab::kernels` and a parity test.
+//!
+//! All reads from the GPU are asynchronous: a result is copied to a staging buffer and mapped with
+//! `map_async`, awaited through a channel (natively the device is polled until the copy is done;
+//! in the browser the event loop does it). A figure reads back once, not per element.
+
+mod context;
+mod matmul;
+
+pub use context::{AdapterSummary, Gpu, GpuError, GpuUnavailable};
+pub use glassbox_lab::kernels::MatmulShape;

@@ -1,7 +1,8 @@
 //! The textbook's shell: header (title, theme, compute backend), table of contents, and the chapter
 //! named by the URL's hash.
 
-use crate::chapters::{self, bench, meta_learning, CHAPTERS};
+use crate::chapters::{self, bench, meta_learning, under_the_hood, CHAPTERS};
+use crate::engine::{BackendState, Engine};
 use crate::ui::Theme;
 use crate::url_state::Location;
 use crate::web;
@@ -60,6 +61,31 @@ pub fn App() -> impl IntoView {
     Effect::new(move |_| web::apply_theme_attribute(dark.get()));
 
     let location = RwSignal::new(Location::parse(&web::current_hash()));
+    let initial = location.get_untracked();
+    let force_cpu = match initial.get("backend") {
+        Some("cpu") => true,
+        Some("auto") | None => false,
+        Some(other) => {
+            web::set_global_param("backend", None);
+            leptos::logging::warn!("backend={other} is not cpu or auto; using auto");
+            false
+        }
+    };
+    if force_cpu {
+        web::set_global_param("backend", Some("cpu"));
+    }
+    let engine = Engine::new(force_cpu);
+    provide_context(engine);
+    let set_backend = move |choice: String| {
+        let cpu = choice == "cpu";
+        engine.force_cpu.set(cpu);
+        web::set_global_param("backend", cpu.then_some("cpu"));
+        engine.detect();
+    };
+    let bad_backend = initial
+        .get("backend")
+        .filter(|v| *v != "cpu" && *v != "auto")
+        .map(|v| v.to_string());
     let on_hash = Closure::<dyn Fn()>::new(move || {
         location.set(Location::parse(&web::current_hash()));
         if let Some(main) = window()
@@ -88,14 +114,31 @@ pub fn App() -> impl IntoView {
             <a class="brand" href="#/">"Glassbox"</a>
             <span class="tagline">"a deep-learning textbook that computes"</span>
             <span class="spacer"></span>
-            <span class="badge" role="status" aria-label="Compute backend" title="Kernels run on the CPU (WebAssembly) in this version">
-                "CPU"
+            <span class="badge" role="status" aria-label="Compute backend"
+                title=move || match engine.state.get() {
+                    BackendState::Cpu(why) => format!("Computing on the CPU: {why}"),
+                    BackendState::WebGpu(a) => format!("Computing on WebGPU: {} ({})", a.name, a.backend),
+                    BackendState::Detecting => "Asking the browser for a WebGPU adapter".into(),
+                }>
+                {move || engine.state.get().badge()}
             </span>
+            <label class="backend-choice">
+                "Compute "
+                <select aria-label="Compute backend choice" on:change=move |ev| set_backend(event_target_value(&ev))
+                    prop:value=move || if engine.force_cpu.get() { "cpu" } else { "auto" }>
+                    <option value="auto">"auto (WebGPU if available)"</option>
+                    <option value="cpu">"CPU only"</option>
+                </select>
+            </label>
             <button type="button" class="theme-toggle" on:click=move |_| choice.update(|c| *c = c.next())
                 aria-label=move || format!("Colour theme: {} (change)", choice.get().name())>
                 {move || format!("Theme: {}", choice.get().name())}
             </button>
         </header>
+        {bad_backend.map(|v| view! {
+            <p class="notice warning page-notice" role="alert">{format!("URL parameter backend: '{v}' is not cpu or auto; using auto.")}</p>
+        })}
+        {move || engine.notice.get().map(|n| view! { <p class="notice page-notice" role="status">{n}</p> })}
         <div class="layout">
             <nav class="toc" aria-label="Table of contents">
                 <h2>"Contents"</h2>
@@ -109,6 +152,7 @@ pub fn App() -> impl IntoView {
                 </ol>
                 <h2>"Appendix"</h2>
                 <ul>
+                    <li><a href=format!("#/{}", under_the_hood::SLUG) aria-current=move || (route.get() == under_the_hood::SLUG).then_some("page")>"Under the hood"</a></li>
                     <li><a href=format!("#/{}", bench::SLUG) aria-current=move || (route.get() == bench::SLUG).then_some("page")>"Benchmarks"</a></li>
                 </ul>
             </nav>
@@ -119,6 +163,7 @@ pub fn App() -> impl IntoView {
                         "" => view! { <Home/> }.into_any(),
                         meta_learning::SLUG => view! { <meta_learning::MetaLearning location=loc/> }.into_any(),
                         bench::SLUG => view! { <bench::Bench/> }.into_any(),
+                        under_the_hood::SLUG => view! { <under_the_hood::UnderTheHood/> }.into_any(),
                         other => view! {
                             <article class="chapter">
                                 <h1>"Page not found"</h1>

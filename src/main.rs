@@ -2,6 +2,7 @@
 
 mod app;
 mod chapters;
+mod engine;
 mod ui;
 mod url_state;
 mod web;

@@ -48,6 +48,38 @@ pub fn download_canvas(canvas: &web_sys::HtmlCanvasElement, filename: &str) -> R
     click_download(&url, filename)
 }
 
+thread_local! {
+    /// Page-wide URL parameters (e.g. `backend=cpu`) kept in every address a chapter publishes.
+    static GLOBAL_PARAMS: std::cell::RefCell<Vec<(String, String)>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// Set (or with `None` remove) a page-wide URL parameter and update the address bar.
+pub fn set_global_param(key: &str, value: Option<&str>) {
+    GLOBAL_PARAMS.with(|g| {
+        let mut g = g.borrow_mut();
+        g.retain(|(k, _)| k != key);
+        if let Some(v) = value {
+            g.push((key.to_string(), v.to_string()));
+        }
+    });
+    let mut loc = crate::url_state::Location::parse(&current_hash());
+    loc.params.retain(|(k, _)| k != key);
+    publish(&loc);
+}
+
+/// Show `loc` (plus the page-wide parameters) in the address bar.
+pub fn publish(loc: &crate::url_state::Location) {
+    let mut loc = loc.clone();
+    GLOBAL_PARAMS.with(|g| {
+        for (k, v) in g.borrow().iter() {
+            if loc.get(k).is_none() {
+                loc.params.push((k.clone(), v.clone()));
+            }
+        }
+    });
+    replace_hash(&loc.to_hash());
+}
+
 /// Replace the address bar's hash without adding a history entry or firing `hashchange`.
 pub fn replace_hash(hash: &str) {
     if let Ok(history) = window().history() {

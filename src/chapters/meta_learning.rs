@@ -538,7 +538,7 @@ pub fn MetaLearning(location: Location) -> impl IntoView {
     // Keep the address bar in step with every control.
     Effect::new(move |_| {
         let loc = location_of(&v.settings.get(), &toy.get(), &mn.get());
-        web::replace_hash(&loc.to_hash());
+        web::publish(&loc);
     });
 
     let live = StoredValue::new_local(None::<Live>);

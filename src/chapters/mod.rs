@@ -2,6 +2,7 @@
 
 pub mod bench;
 pub mod meta_learning;
+pub mod under_the_hood;
 
 /// The chapters that exist, in reading order: (URL slug, title).
 pub const CHAPTERS: &[(&str, &str)] =

@@ -149,9 +149,28 @@ impl Gpu {
         })
     }
 
+    /// Destroy the device, as a driver reset would: the page's fallback path can be tried on purpose.
+    pub fn simulate_device_loss(&self) {
+        self.lost.store(true, Ordering::SeqCst);
+        if let Ok(mut s) = self.lost_reason.lock() {
+            *s = "destroyed on request (simulated loss)".into();
+        }
+        self.device.destroy();
+    }
+
     /// Whether the device was lost; every later call fails with `GpuError::DeviceLost`.
     pub fn is_lost(&self) -> bool {
         self.lost.load(Ordering::SeqCst)
+    }
+
+    /// Why the device was lost, if it was.
+    pub fn lost_reason(&self) -> Option<String> {
+        self.is_lost().then(|| {
+            self.lost_reason
+                .lock()
+                .map(|s| s.clone())
+                .unwrap_or_default()
+        })
     }
 
     pub(crate) fn check_alive(&self) -> Result<(), GpuError> {

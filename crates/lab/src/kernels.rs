@@ -69,43 +69,72 @@ fn op_rows(x: &[f32], rows: usize, cols: usize, t: bool) -> Vec<f32> {
     out
 }
 
-/// C = op(A) op(B), computed on the CPU: op(B) is transposed once so every output is a contiguous
-/// dot product, accumulated in blocks of 4 rows x 4 columns.
+/// C = op(A) op(B), computed on the CPU.
 pub fn matmul(a: &[f32], b: &[f32], s: MatmulShape) -> Result<Vec<f32>, String> {
     s.check(a, b)?;
     let (m, k, n) = (s.m, s.k, s.n);
     let mut c = vec![0.0f32; s.c_len()];
     for bi in 0..s.batch {
-        let a_b = op_rows(&a[bi * m * k..(bi + 1) * m * k], m, k, s.a_transposed);
+        let op = PreparedProduct::new(
+            &a[bi * m * k..(bi + 1) * m * k],
+            &b[bi * k * n..(bi + 1) * k * n],
+            s,
+        );
+        op.rows(0..m, &mut c[bi * m * n..(bi + 1) * m * n]);
+    }
+    Ok(c)
+}
+
+/// One product with its operands laid out for the CPU: op(A) row-major and op(B)^T row-major, so
+/// every output is a contiguous dot product. `rows` computes a block of output rows, so a caller can
+/// split a large product into short pieces.
+pub struct PreparedProduct {
+    a: Vec<f32>,
+    bt: Vec<f32>,
+    m: usize,
+    k: usize,
+    n: usize,
+}
+
+impl PreparedProduct {
+    /// `a` and `b` are one batch's operands, stored as `s` says.
+    pub fn new(a: &[f32], b: &[f32], s: MatmulShape) -> Self {
+        let (m, k, n) = (s.m, s.k, s.n);
+        let a = op_rows(a, m, k, s.a_transposed);
         // B^T as n x k rows: if B is stored n x k already, that is it.
-        let b_slice = &b[bi * k * n..(bi + 1) * k * n];
         let bt = if s.b_transposed {
-            b_slice.to_vec()
+            b.to_vec()
         } else {
-            op_rows(b_slice, n, k, true)
+            op_rows(b, n, k, true)
         };
-        let c_b = &mut c[bi * m * n..(bi + 1) * m * n];
-        for i0 in (0..m).step_by(4) {
+        PreparedProduct { a, bt, m, k, n }
+    }
+
+    /// Output rows `rows` into `c` (the whole m x n output), in 4 x 4 register blocks.
+    pub fn rows(&self, rows: std::ops::Range<usize>, c: &mut [f32]) {
+        let (k, n) = (self.k, self.n);
+        let end = rows.end.min(self.m);
+        for i0 in (rows.start..end).step_by(4) {
+            let ie = (i0 + 4).min(end);
             for j0 in (0..n).step_by(4) {
+                let je = (j0 + 4).min(n);
                 let mut acc = [[0.0f32; 4]; 4];
-                let (ie, je) = ((i0 + 4).min(m), (j0 + 4).min(n));
                 for p in 0..k {
                     for (ii, i) in (i0..ie).enumerate() {
-                        let av = a_b[i * k + p];
+                        let av = self.a[i * k + p];
                         for (jj, j) in (j0..je).enumerate() {
-                            acc[ii][jj] += av * bt[j * k + p];
+                            acc[ii][jj] += av * self.bt[j * k + p];
                         }
                     }
                 }
                 for (ii, i) in (i0..ie).enumerate() {
                     for (jj, j) in (j0..je).enumerate() {
-                        c_b[i * n + j] = acc[ii][jj];
+                        c[i * n + j] = acc[ii][jj];
                     }
                 }
             }
         }
     }
-    Ok(c)
 }
 
 /// Naive triple loop in f64: the reference the fast paths are checked against.

@@ -1,0 +1,115 @@
+//! Which compute backend the page uses: WebGPU when the browser grants an adapter and a device,
+//! otherwise the CPU (WebAssembly), with the reason in words. The reader can force the CPU path
+//! (header control, or `backend=cpu` in the URL). A device lost mid-computation switches the page
+//! to the CPU path with a notice.
+
+use glassbox_gpu::{AdapterSummary, Gpu, GpuError};
+use leptos::prelude::*;
+use std::rc::Rc;
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum BackendState {
+    /// Still asking the browser for an adapter.
+    Detecting,
+    WebGpu(AdapterSummary),
+    /// The CPU path, and why.
+    Cpu(String),
+}
+
+impl BackendState {
+    pub fn badge(&self) -> String {
+        match self {
+            BackendState::Detecting => "CPU (checking for WebGPU…)".into(),
+            BackendState::WebGpu(a) => format!("WebGPU ({})", a.name),
+            BackendState::Cpu(_) => "CPU".into(),
+        }
+    }
+}
+
+/// Shared through context.
+#[derive(Clone, Copy)]
+pub struct Engine {
+    pub state: RwSignal<BackendState>,
+    pub force_cpu: RwSignal<bool>,
+    /// A notice for the reader (fallback reasons, a lost device).
+    pub notice: RwSignal<Option<String>>,
+    gpu: StoredValue<Option<Rc<Gpu>>, LocalStorage>,
+}
+
+impl Engine {
+    pub fn new(force_cpu: bool) -> Engine {
+        let e = Engine {
+            state: RwSignal::new(BackendState::Detecting),
+            force_cpu: RwSignal::new(force_cpu),
+            notice: RwSignal::new(None),
+            gpu: StoredValue::new_local(None),
+        };
+        e.detect();
+        e
+    }
+
+    /// (Re)choose the backend: forced CPU, or try WebGPU.
+    pub fn detect(self) {
+        if self.force_cpu.get_untracked() {
+            self.gpu.set_value(None);
+            self.state.set(BackendState::Cpu(
+                "the CPU path was chosen on this page".into(),
+            ));
+            self.notice.set(None);
+            return;
+        }
+        if self
+            .gpu
+            .with_value(|g| g.as_ref().map(|g| !g.is_lost()).unwrap_or(false))
+        {
+            if let Some(info) = self.gpu.with_value(|g| g.as_ref().map(|g| g.info.clone())) {
+                self.state.set(BackendState::WebGpu(info));
+            }
+            return;
+        }
+        self.state.set(BackendState::Detecting);
+        leptos::task::spawn_local(async move {
+            match Gpu::new().await {
+                Ok(gpu) => {
+                    if self.force_cpu.get_untracked() {
+                        return;
+                    }
+                    self.state.set(BackendState::WebGpu(gpu.info.clone()));
+                    self.gpu.set_value(Some(Rc::new(gpu)));
+                    self.notice.set(None);
+                }
+                Err(why) => {
+                    self.state.set(BackendState::Cpu(why.to_string()));
+                    self.notice
+                        .set(Some(format!("Computing on the CPU: {why}.")));
+                }
+            }
+        });
+    }
+
+    /// The GPU, when the page is using it. Finding it lost switches the page to the CPU.
+    pub fn gpu(self) -> Option<Rc<Gpu>> {
+        if self.force_cpu.get_untracked() {
+            return None;
+        }
+        let gpu = self.gpu.with_value(|g| g.clone())?;
+        if let Some(why) = gpu.lost_reason() {
+            self.report(&GpuError::DeviceLost(why));
+            return None;
+        }
+        Some(gpu)
+    }
+
+    /// Report a failed GPU call: a lost device switches the page to the CPU path with a notice.
+    pub fn report(self, e: &GpuError) {
+        if let GpuError::DeviceLost(why) = e {
+            self.gpu.set_value(None);
+            self.state.set(BackendState::Cpu(format!(
+                "the WebGPU device was lost ({why})"
+            )));
+            self.notice.set(Some(format!(
+                "The WebGPU device was lost ({why}); Glassbox switched to the CPU and finishes the computation there."
+            )));
+        }
+    }
+}

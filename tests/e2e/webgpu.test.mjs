@@ -1,0 +1,95 @@
+// The compute engine in a real browser: Chromium with --enable-unsafe-webgpu offers a software
+// (SwiftShader) WebGPU adapter; without the flag it offers none and the page uses the CPU.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { serve, launch, watchedPage, screenshot } from './harness.mjs';
+
+let server;
+let gpuBrowser;
+let cpuBrowser;
+before(async () => {
+  server = await serve();
+  gpuBrowser = await launch({ webgpu: true });
+  cpuBrowser = await launch();
+});
+after(async () => {
+  await gpuBrowser?.close();
+  await cpuBrowser?.close();
+  await server?.close();
+});
+
+const badge = (page) => page.getByRole('status', { name: 'Compute backend' });
+
+async function runBenchmark(page) {
+  await page.getByRole('button', { name: 'Run the benchmark' }).click();
+  await page.getByRole('status').filter({ hasText: 'Done.' }).waitFor({ timeout: 180_000 });
+  return page.$$eval('table[aria-label="Kernel benchmark"] tbody tr', (rows) => rows.map((r) => ({
+    size: Number(r.dataset.size),
+    cpu: Number(r.querySelector('[data-col="cpu"]').textContent),
+    gpu: Number(r.querySelector('[data-col="gpu"]').textContent),
+    err: Number(r.querySelector('[data-col="err"]').textContent),
+    note: r.lastElementChild.textContent,
+  })));
+}
+
+test('with WebGPU the badge names the adapter and the kernels agree with the CPU', async () => {
+  const page = await watchedPage(gpuBrowser);
+  await page.goto(`${server.base}#/under-the-hood`);
+  await page.waitForFunction(() => /WebGPU \(/.test(document.querySelector('[aria-label="Compute backend"]').textContent), null, { timeout: 30_000 });
+  await page.locator('[data-backend="webgpu"]').waitFor();
+  const rows = await runBenchmark(page);
+  assert.equal(rows.length, 4);
+  for (const r of rows) {
+    assert.ok(r.cpu > 0 && r.gpu > 0, JSON.stringify(r));
+    assert.ok(r.err < 1e-4, `parity error ${r.err} at ${r.size}`);
+  }
+  console.log(`browser matmul GFLOP/s: ${rows.map((r) => `${r.size}: CPU ${r.cpu}, WebGPU ${r.gpu}`).join('; ')}`);
+  await screenshot(page, 'under-the-hood-webgpu');
+
+  // A lost device: the page says so, switches to the CPU and still finishes.
+  await page.getByRole('button', { name: 'Simulate losing the GPU device' }).click();
+  const after = await runBenchmark(page);
+  assert.equal(after.length, 4);
+  assert.ok(after.every((r) => r.cpu > 0), JSON.stringify(after));
+  await page.getByText(/device was lost/).first().waitFor();
+  assert.match(await badge(page).textContent(), /^CPU/);
+  assert.deepEqual(page.problems(), []);
+});
+
+test('without WebGPU the badge reads CPU and says why; backend=cpu forces the CPU', async () => {
+  const page = await watchedPage(cpuBrowser);
+  await page.goto(`${server.base}#/under-the-hood`);
+  await page.locator('[data-backend="cpu"]').waitFor({ timeout: 30_000 });
+  assert.equal((await badge(page).textContent()).trim(), 'CPU');
+  await page.getByText(/Computing on the CPU: /).first().waitFor();
+  const rows = await runBenchmark(page);
+  assert.ok(rows.every((r) => r.cpu > 0 && r.note === 'CPU only'), JSON.stringify(rows));
+  assert.deepEqual(page.problems(), []);
+
+  const forced = await watchedPage(gpuBrowser);
+  await forced.goto(`${server.base}#/meta-learning?backend=cpu&seed=4`);
+  await forced.getByRole('heading', { level: 1 }).waitFor();
+  await forced.waitForTimeout(500);
+  assert.equal((await badge(forced).textContent()).trim(), 'CPU');
+  assert.match(forced.url(), /backend=cpu/);
+  assert.match(forced.url(), /seed=4/);
+  // The header control switches back to WebGPU, and the URL follows.
+  await forced.getByRole('combobox', { name: 'Compute backend choice' }).selectOption('auto');
+  await forced.waitForFunction(() => /WebGPU/.test(document.querySelector('[aria-label="Compute backend"]').textContent), null, { timeout: 30_000 });
+  assert.doesNotMatch(forced.url(), /backend=cpu/);
+  assert.deepEqual(forced.problems(), []);
+});
+
+test('chapter 1 computes the same figures with WebGPU on and off', async () => {
+  const summaries = [];
+  for (const browser of [gpuBrowser, cpuBrowser]) {
+    const page = await watchedPage(browser);
+    await page.goto(`${server.base}#/meta-learning?iters=10&seed=2`);
+    await page.getByRole('status').filter({ hasText: /Ready: press Run/ }).waitFor({ timeout: 60_000 });
+    await page.getByRole('button', { name: 'Run' }).click();
+    await page.getByRole('status').filter({ hasText: /Done: 10 meta-iterations/ }).waitFor({ timeout: 60_000 });
+    summaries.push(await page.locator('[data-figure="test_loss"] .summary-text').textContent());
+    assert.deepEqual(page.problems(), []);
+  }
+  assert.equal(summaries[0], summaries[1]);
+});

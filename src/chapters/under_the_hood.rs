@@ -26,7 +26,9 @@ struct Row {
 
 /// The CPU product in row blocks of about `SLICE_MS` each; returns (C, seconds of computation).
 async fn cpu_matmul(a: &[f32], b: &[f32], s: MatmulShape) -> (Vec<f32>, f64) {
-    let op = PreparedProduct::new(a, b, s);
+    let Ok(op) = PreparedProduct::new(a, b, s) else {
+        return (Vec::new(), f64::NAN);
+    };
     let c = Rc::new(RefCell::new(vec![0.0f32; s.c_len()]));
     let next_row = Rc::new(RefCell::new(0usize));
     let busy = Rc::new(RefCell::new(0.0f64));
@@ -38,7 +40,7 @@ async fn cpu_matmul(a: &[f32], b: &[f32], s: MatmulShape) -> (Vec<f32>, f64) {
                 let mut row = next_row.borrow_mut();
                 while *row < s.m && web::now_ms() < deadline {
                     let end = (*row + 8).min(s.m);
-                    op.rows(*row..end, &mut c.borrow_mut());
+                    let _ = op.rows(*row..end, &mut c.borrow_mut());
                     *row = end;
                 }
                 *busy.borrow_mut() += web::now_ms() - t0;

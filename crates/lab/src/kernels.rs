@@ -54,21 +54,6 @@ impl MatmulShape {
     }
 }
 
-/// Row-major copy of op(X) for a stored matrix of `rows x cols` that is transposed if `t`.
-fn op_rows(x: &[f32], rows: usize, cols: usize, t: bool) -> Vec<f32> {
-    if !t {
-        return x.to_vec();
-    }
-    // Stored cols x rows; return rows x cols.
-    let mut out = vec![0.0f32; rows * cols];
-    for r in 0..rows {
-        for c in 0..cols {
-            out[r * cols + c] = x[c * rows + r];
-        }
-    }
-    out
-}
-
 /// C = op(A) op(B), computed on the CPU.
 pub fn matmul(a: &[f32], b: &[f32], s: MatmulShape) -> Result<Vec<f32>, String> {
     s.check(a, b)?;
@@ -79,61 +64,68 @@ pub fn matmul(a: &[f32], b: &[f32], s: MatmulShape) -> Result<Vec<f32>, String> 
             &a[bi * m * k..(bi + 1) * m * k],
             &b[bi * k * n..(bi + 1) * k * n],
             s,
-        );
-        op.rows(0..m, &mut c[bi * m * n..(bi + 1) * m * n]);
+        )?;
+        op.rows(0..m, &mut c[bi * m * n..(bi + 1) * m * n])?;
     }
     Ok(c)
 }
 
-/// One product with its operands laid out for the CPU: op(A) row-major and op(B)^T row-major, so
-/// every output is a contiguous dot product. `rows` computes a block of output rows, so a caller can
-/// split a large product into short pieces.
-pub struct PreparedProduct {
-    a: Vec<f32>,
-    bt: Vec<f32>,
-    m: usize,
-    k: usize,
-    n: usize,
+/// One product (one batch) whose output rows can be computed a block at a time, so a caller can
+/// split a large product into short pieces. The work is done by `matrixmultiply`'s packed, blocked
+/// SGEMM (SIMD kernels chosen at run time; natively on all cores); a transposed operand is only a
+/// change of strides.
+pub struct PreparedProduct<'a> {
+    a: &'a [f32],
+    b: &'a [f32],
+    s: MatmulShape,
 }
 
-impl PreparedProduct {
+impl<'a> PreparedProduct<'a> {
     /// `a` and `b` are one batch's operands, stored as `s` says.
-    pub fn new(a: &[f32], b: &[f32], s: MatmulShape) -> Self {
-        let (m, k, n) = (s.m, s.k, s.n);
-        let a = op_rows(a, m, k, s.a_transposed);
-        // B^T as n x k rows: if B is stored n x k already, that is it.
-        let bt = if s.b_transposed {
-            b.to_vec()
-        } else {
-            op_rows(b, n, k, true)
-        };
-        PreparedProduct { a, bt, m, k, n }
+    pub fn new(a: &'a [f32], b: &'a [f32], s: MatmulShape) -> Result<Self, String> {
+        let one = MatmulShape { batch: 1, ..s };
+        one.check(a, b)?;
+        Ok(PreparedProduct { a, b, s: one })
     }
 
-    /// Output rows `rows` into `c` (the whole m x n output), in 4 x 4 register blocks.
-    pub fn rows(&self, rows: std::ops::Range<usize>, c: &mut [f32]) {
-        let (k, n) = (self.k, self.n);
-        let end = rows.end.min(self.m);
-        for i0 in (rows.start..end).step_by(4) {
-            let ie = (i0 + 4).min(end);
-            for j0 in (0..n).step_by(4) {
-                let je = (j0 + 4).min(n);
-                let mut acc = [[0.0f32; 4]; 4];
-                for p in 0..k {
-                    for (ii, i) in (i0..ie).enumerate() {
-                        let av = self.a[i * k + p];
-                        for (jj, j) in (j0..je).enumerate() {
-                            acc[ii][jj] += av * self.bt[j * k + p];
-                        }
-                    }
-                }
-                for (ii, i) in (i0..ie).enumerate() {
-                    for (jj, j) in (j0..je).enumerate() {
-                        c[i * n + j] = acc[ii][jj];
-                    }
-                }
-            }
+    /// Output rows `rows` into `c` (the whole m x n output).
+    pub fn rows(&self, rows: std::ops::Range<usize>, c: &mut [f32]) -> Result<(), String> {
+        let MatmulShape { m, k, n, .. } = self.s;
+        let end = rows.end.min(m);
+        if rows.start >= end || n == 0 {
+            return Ok(());
         }
+        if c.len() != m * n {
+            return Err(format!("output has {} values, want {}", c.len(), m * n));
+        }
+        // Strides (row, column) of op(A) (m x k) and op(B) (k x n) in their storage.
+        let (rsa, csa) = if self.s.a_transposed { (1, m) } else { (k, 1) };
+        let (rsb, csb) = if self.s.b_transposed { (1, k) } else { (n, 1) };
+        if k == 0 {
+            c[rows.start * n..end * n].fill(0.0);
+            return Ok(());
+        }
+        // SAFETY: the shape check above guarantees a has m*k and b has k*n values and c has m*n;
+        // with these strides every index sgemm touches for rows start..end lies inside them.
+        unsafe {
+            matrixmultiply::sgemm(
+                end - rows.start,
+                k,
+                n,
+                1.0,
+                self.a.as_ptr().add(rows.start * rsa),
+                rsa as isize,
+                csa as isize,
+                self.b.as_ptr(),
+                rsb as isize,
+                csb as isize,
+                0.0,
+                c.as_mut_ptr().add(rows.start * n),
+                n as isize,
+                1,
+            );
+        }
+        Ok(())
     }
 }
 

@@ -53,10 +53,11 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid:
     let tid = lid.y * 16u + lid.x;
     let a_base = batch * dims.stride_a;
     let b_base = batch * dims.stride_b;
-    var acc: array<f32, 16>;
-    for (var i = 0u; i < 16u; i++) {
-        acc[i] = 0.0;
-    }
+    // Four rows of four accumulators, kept in registers (no dynamically indexed arrays).
+    var acc0 = vec4<f32>(0.0);
+    var acc1 = vec4<f32>(0.0);
+    var acc2 = vec4<f32>(0.0);
+    var acc3 = vec4<f32>(0.0);
     for (var k0 = 0u; k0 < dims.k; k0 += TK) {
         for (var s = 0u; s < 4u; s++) {
             let idx = tid + s * 256u;
@@ -88,22 +89,22 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid:
             let bo = kk * TN + lid.x * 4u;
             let av = vec4<f32>(a_tile[ao], a_tile[ao + 1u], a_tile[ao + 2u], a_tile[ao + 3u]);
             let bv = vec4<f32>(b_tile[bo], b_tile[bo + 1u], b_tile[bo + 2u], b_tile[bo + 3u]);
-            for (var i = 0u; i < 4u; i++) {
-                acc[i * 4u + 0u] += av[i] * bv.x;
-                acc[i * 4u + 1u] += av[i] * bv.y;
-                acc[i * 4u + 2u] += av[i] * bv.z;
-                acc[i * 4u + 3u] += av[i] * bv.w;
-            }
+            acc0 += av.x * bv;
+            acc1 += av.y * bv;
+            acc2 += av.z * bv;
+            acc3 += av.w * bv;
         }
         workgroupBarrier();
     }
     let c_base = batch * dims.stride_c;
+    let rows = array<vec4<f32>, 4>(acc0, acc1, acc2, acc3);
     for (var i = 0u; i < 4u; i++) {
         let row = row0 + lid.y * 4u + i;
+        let v = rows[i];
         for (var j = 0u; j < 4u; j++) {
             let col = col0 + lid.x * 4u + j;
             if (row < dims.m && col < dims.n) {
-                c[c_base + row * dims.n + col] = acc[i * 4u + j];
+                c[c_base + row * dims.n + col] = v[j];
             }
         }
     }

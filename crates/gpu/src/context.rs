@@ -73,7 +73,7 @@ pub struct Gpu {
     pub info: AdapterSummary,
     pub(crate) lost: Arc<AtomicBool>,
     pub(crate) lost_reason: Arc<std::sync::Mutex<String>>,
-    pub(crate) matmul: wgpu::ComputePipeline,
+    pub(crate) kernels: crate::ops::Kernels,
 }
 
 impl Gpu {
@@ -98,9 +98,19 @@ impl Gpu {
             .map_err(|e| GpuUnavailable::NoAdapter(e.to_string()))?;
         let info = adapter.get_info();
         let limits = adapter.limits();
+        // The kernels bind up to 5 storage buffers; WebGPU guarantees 8.
+        if limits.max_storage_buffers_per_shader_stage < 5 {
+            return Err(GpuUnavailable::DeviceRefused(format!(
+                "the adapter allows only {} storage buffers per shader stage",
+                limits.max_storage_buffers_per_shader_stage
+            )));
+        }
         let required_limits = wgpu::Limits {
             max_buffer_size: limits.max_buffer_size,
             max_storage_buffer_binding_size: limits.max_storage_buffer_binding_size,
+            max_storage_buffers_per_shader_stage: limits
+                .max_storage_buffers_per_shader_stage
+                .min(8),
             ..wgpu::Limits::downlevel_defaults()
         };
         let (device, queue) = adapter
@@ -138,14 +148,28 @@ impl Gpu {
             max_compute_workgroup_storage_size: limits.max_compute_workgroup_storage_size,
             max_compute_invocations_per_workgroup: limits.max_compute_invocations_per_workgroup,
         };
-        let matmul = crate::matmul::pipeline(&device);
+        // Errors not caught by a scope must never panic the page: remember them instead (every
+        // call checks its own scope, so a failed kernel still reports its error).
+        device.on_uncaptured_error(Arc::new(|e: wgpu::Error| {
+            #[cfg(not(target_arch = "wasm32"))]
+            eprintln!("uncaptured GPU error: {e}");
+            #[cfg(target_arch = "wasm32")]
+            let _ = e;
+        }));
+        let scope = device.push_error_scope(wgpu::ErrorFilter::Validation);
+        let kernels = crate::ops::Kernels::new(&device);
+        if let Some(e) = scope.pop().await {
+            return Err(GpuUnavailable::DeviceRefused(format!(
+                "the engine's kernels were rejected: {e}"
+            )));
+        }
         Ok(Gpu {
             device,
             queue,
             info: summary,
             lost,
             lost_reason,
-            matmul,
+            kernels,
         })
     }
 

@@ -8,6 +8,7 @@
 
 mod context;
 mod matmul;
+mod ops;
 
 pub use context::{AdapterSummary, Gpu, GpuError, GpuUnavailable};
 pub use glassbox_lab::kernels::MatmulShape;

@@ -4,21 +4,6 @@
 use crate::{Gpu, GpuError};
 use glassbox_lab::kernels::MatmulShape;
 
-pub(crate) fn pipeline(device: &wgpu::Device) -> wgpu::ComputePipeline {
-    let module = device.create_shader_module(wgpu::ShaderModuleDescriptor {
-        label: Some("matmul"),
-        source: wgpu::ShaderSource::Wgsl(include_str!("kernels/matmul.wgsl").into()),
-    });
-    device.create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
-        label: Some("matmul"),
-        layout: None,
-        module: &module,
-        entry_point: Some("main"),
-        compilation_options: Default::default(),
-        cache: None,
-    })
-}
-
 const TILE: usize = 64;
 
 impl Gpu {
@@ -60,7 +45,7 @@ impl Gpu {
         let cb = self.output("matmul c", s.c_len());
         let bind = self.device.create_bind_group(&wgpu::BindGroupDescriptor {
             label: Some("matmul"),
-            layout: &self.matmul.get_bind_group_layout(0),
+            layout: &self.kernels.matmul.pipeline.get_bind_group_layout(0),
             entries: &[
                 wgpu::BindGroupEntry {
                     binding: 0,
@@ -90,7 +75,7 @@ impl Gpu {
                 label: Some("matmul"),
                 timestamp_writes: None,
             });
-            pass.set_pipeline(&self.matmul);
+            pass.set_pipeline(&self.kernels.matmul.pipeline);
             pass.set_bind_group(0, &bind, &[]);
             for _ in 0..repeats.max(1) {
                 pass.dispatch_workgroups(

@@ -55,3 +55,197 @@ fn bad_shapes_are_errors_not_panics() {
         "{r:?}"
     );
 }
+
+fn randv(n: usize, rng: &mut Rng) -> Vec<f32> {
+    (0..n).map(|_| rng.normal() as f32).collect()
+}
+
+fn close(what: &str, got: &[f32], want: &[f32], tol: f64) {
+    assert_eq!(got.len(), want.len(), "{what}: length");
+    let want64: Vec<f64> = want.iter().map(|&v| v as f64).collect();
+    let (abs, rel) = max_errors(got, &want64);
+    assert!(rel <= tol, "{what}: max abs err {abs}, rel {rel} > {tol}");
+}
+
+#[test]
+fn conv2d_forward_and_backward_match_the_cpu() {
+    use glassbox_lab::nn::{
+        conv2d_backward_input, conv2d_backward_weight, conv2d_forward, ConvShape,
+    };
+    let gpu = gpu();
+    let mut rng = Rng::new(7);
+    for s in [
+        ConvShape {
+            n: 1,
+            c_in: 1,
+            c_out: 1,
+            h: 1,
+            w: 1,
+        },
+        ConvShape {
+            n: 2,
+            c_in: 3,
+            c_out: 7,
+            h: 5,
+            w: 9,
+        },
+        ConvShape {
+            n: 3,
+            c_in: 8,
+            c_out: 5,
+            h: 17,
+            w: 13,
+        },
+    ] {
+        let x = randv(s.x_len(), &mut rng);
+        let w = randv(s.w_len(), &mut rng);
+        let dy = randv(s.y_len(), &mut rng);
+        close(
+            &format!("conv2d {s:?}"),
+            &pollster::block_on(gpu.conv2d(&x, &w, s)).unwrap(),
+            &conv2d_forward(&x, &w, s),
+            1e-5,
+        );
+        close(
+            &format!("conv2d dx {s:?}"),
+            &pollster::block_on(gpu.conv2d_backward_input(&dy, &w, s)).unwrap(),
+            &conv2d_backward_input(&dy, &w, s),
+            1e-5,
+        );
+        close(
+            &format!("conv2d dw {s:?}"),
+            &pollster::block_on(gpu.conv2d_backward_weight(&x, &dy, s)).unwrap(),
+            &conv2d_backward_weight(&x, &dy, s),
+            1e-5,
+        );
+    }
+}
+
+#[test]
+fn elementwise_pooling_and_reductions_match_the_cpu() {
+    use glassbox_lab::nn;
+    let gpu = gpu();
+    let mut rng = Rng::new(8);
+    for len in [1usize, 7, 65, 257, 70_001] {
+        let x = randv(len, &mut rng);
+        let dy = randv(len, &mut rng);
+        assert_eq!(pollster::block_on(gpu.relu(&x)).unwrap(), nn::relu(&x));
+        assert_eq!(
+            pollster::block_on(gpu.relu_backward(&x, &dy)).unwrap(),
+            nn::relu_backward(&x, &dy)
+        );
+        let (g, v) = (randv(len, &mut rng), randv(len, &mut rng));
+        let (gw, gv) = pollster::block_on(gpu.sgd_momentum(&x, &g, &v, 0.05, 0.9, 5e-4)).unwrap();
+        let (mut w, mut vel) = (x.clone(), v.clone());
+        nn::sgd_momentum(&mut w, &g, &mut vel, 0.05, 0.9, 5e-4);
+        close("sgd weights", &gw, &w, 1e-6);
+        close("sgd velocity", &gv, &vel, 1e-6);
+    }
+    for (planes, h, w) in [(1, 2, 2), (3, 6, 10), (7, 32, 32)] {
+        let x = randv(planes * h * w, &mut rng);
+        let (y, arg) = pollster::block_on(gpu.maxpool2x2(&x, planes, h, w)).unwrap();
+        let (cy, carg) = nn::maxpool2x2(&x, planes, h, w);
+        assert_eq!((&y, &arg), (&cy, &carg));
+        let dy = randv(y.len(), &mut rng);
+        assert_eq!(
+            pollster::block_on(gpu.maxpool2x2_backward(&dy, &arg, planes, h, w)).unwrap(),
+            nn::maxpool2x2_backward(&dy, &carg, x.len())
+        );
+    }
+    for (n, c, hw) in [(1, 1, 1), (3, 5, 7), (16, 9, 257)] {
+        let x: Vec<f32> = randv(n * c * hw, &mut rng)
+            .iter()
+            .map(|v| 3.0 + 2.0 * v)
+            .collect();
+        let (m, v) = pollster::block_on(gpu.batchnorm_stats(&x, n, c, hw)).unwrap();
+        let (cm, cv) = nn::batchnorm_stats(&x, n, c, hw);
+        close("bn mean", &m, &cm, 1e-5);
+        close("bn var", &v, &cv, 1e-4);
+    }
+    for (n, k) in [(1, 1), (7, 10), (257, 65)] {
+        let z = randv(n * k, &mut rng);
+        let labels: Vec<u32> = (0..n).map(|i| ((i * 7 + 3) % k) as u32).collect();
+        let (loss, grad) = pollster::block_on(gpu.softmax_cross_entropy(&z, &labels, k)).unwrap();
+        let (cl, cg) = nn::softmax_cross_entropy(&z, &labels, k);
+        assert!(
+            ((loss - cl) as f64).abs() <= 1e-5 * (1.0 + cl.abs() as f64),
+            "{loss} vs {cl}"
+        );
+        close("softmax ce grad", &grad, &cg, 1e-5);
+    }
+}
+
+#[test]
+fn masked_attention_matches_the_cpu() {
+    use glassbox_lab::attention::{attention, AttentionShape};
+    let gpu = gpu();
+    let mut rng = Rng::new(9);
+    for s in [
+        AttentionShape {
+            batch: 1,
+            t_q: 1,
+            t_k: 1,
+            d: 1,
+            d_v: 1,
+        },
+        AttentionShape {
+            batch: 2,
+            t_q: 7,
+            t_k: 9,
+            d: 16,
+            d_v: 5,
+        },
+        AttentionShape {
+            batch: 3,
+            t_q: 65,
+            t_k: 63,
+            d: 32,
+            d_v: 32,
+        },
+    ] {
+        let (q, k, v) = (
+            randv(s.q_len(), &mut rng),
+            randv(s.k_len(), &mut rng),
+            randv(s.v_len(), &mut rng),
+        );
+        // A causal mask with one fully masked row.
+        let masked: Vec<bool> = (0..s.t_q * s.t_k)
+            .map(|idx| idx / s.t_k == 0 || idx % s.t_k > idx / s.t_k)
+            .collect();
+        let (w, out) = pollster::block_on(gpu.attention(&q, &k, &v, &masked, s)).unwrap();
+        let (cw, cout) = attention(&q, &k, &v, &masked, s);
+        close("attention weights", &w, &cw, 1e-5);
+        close("attention outputs", &out, &cout, 1e-5);
+        assert!(out.iter().all(|v| v.is_finite()));
+    }
+}
+
+#[test]
+fn kmeans_assignment_and_update_match_the_cpu() {
+    use glassbox_lab::kmeans;
+    let gpu = gpu();
+    let mut rng = Rng::new(10);
+    for (len, k) in [(1usize, 1usize), (65, 4), (10_007, 16), (4_099, 256)] {
+        let x = randv(len, &mut rng);
+        let c: Vec<f32> = (0..k).map(|i| -2.0 + 4.0 * i as f32 / k as f32).collect();
+        let a = pollster::block_on(gpu.kmeans_assign(&x, &c)).unwrap();
+        assert_eq!(a, kmeans::assign(&x, &c));
+        let upd = pollster::block_on(gpu.kmeans_update(&x, &a, &c)).unwrap();
+        close("kmeans update", &upd, &kmeans::update(&x, &a, &c), 1e-5);
+    }
+}
+
+#[test]
+fn gram_matches_the_cpu() {
+    let gpu = gpu();
+    let mut rng = Rng::new(12);
+    let (rows, cols) = (63, 257);
+    let m = randv(rows * cols, &mut rng);
+    let s = MatmulShape {
+        b_transposed: true,
+        ..MatmulShape::new(rows, cols, rows)
+    };
+    let got = pollster::block_on(gpu.gram(&m, rows, cols)).unwrap();
+    let (_, rel) = max_errors(&got, &matmul_naive(&m, &m, s));
+    assert!(rel < 1e-5, "{rel}");
+}

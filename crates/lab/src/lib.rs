@@ -5,10 +5,13 @@
 //! figures on a canvas or into an SVG file.
 
 pub mod alias_toy;
+pub mod attention;
 pub mod features;
 pub mod figures;
 pub mod kernels;
+pub mod kmeans;
 pub mod linalg;
 pub mod maml;
 pub mod min_norm;
+pub mod nn;
 pub mod rng;

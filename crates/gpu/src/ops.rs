@@ -1,0 +1,429 @@
+//! The engine's element-wise, reduction, convolution, pooling, attention and k-means kernels, one
+//! WGSL file each (src/kernels). CPU references: `glassbox_lab::{nn, attention, kmeans}`.
+//! Integer data (labels, arg-max indices, cluster indices, masks) travel as exact small f32 values.
+
+use crate::{Gpu, GpuError};
+use glassbox_lab::attention::AttentionShape;
+use glassbox_lab::nn::ConvShape;
+
+/// A compiled kernel: one WGSL file with one entry point `main`.
+pub(crate) struct Kernel {
+    pub(crate) name: &'static str,
+    pub(crate) pipeline: wgpu::ComputePipeline,
+}
+
+macro_rules! kernels {
+    ($($field:ident => $file:literal),* $(,)?) => {
+        /// Every kernel's pipeline, compiled once when the device opens.
+        pub(crate) struct Kernels { $(pub(crate) $field: Kernel,)* }
+        impl Kernels {
+            pub(crate) fn new(device: &wgpu::Device) -> Kernels {
+                Kernels { $($field: compile(device, $file, include_str!(concat!("kernels/", $file))),)* }
+            }
+        }
+    };
+}
+
+kernels! {
+    matmul => "matmul.wgsl",
+    relu => "relu.wgsl",
+    conv2d => "conv2d.wgsl",
+    conv2d_weight_grad => "conv2d_weight_grad.wgsl",
+    maxpool => "maxpool.wgsl",
+    maxpool_backward => "maxpool_backward.wgsl",
+    bn_stats => "bn_stats.wgsl",
+    softmax_ce => "softmax_ce.wgsl",
+    sgd => "sgd.wgsl",
+    attention => "attention.wgsl",
+    kmeans_assign => "kmeans_assign.wgsl",
+    kmeans_update => "kmeans_update.wgsl",
+}
+
+fn compile(device: &wgpu::Device, name: &'static str, source: &str) -> Kernel {
+    let module = device.create_shader_module(wgpu::ShaderModuleDescriptor {
+        label: Some(name),
+        source: wgpu::ShaderSource::Wgsl(source.into()),
+    });
+    let pipeline = device.create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
+        label: Some(name),
+        layout: None,
+        module: &module,
+        entry_point: Some("main"),
+        compilation_options: Default::default(),
+        cache: None,
+    });
+    Kernel { name, pipeline }
+}
+
+/// Workgroups for `items` threads of `size` per group, as a 2D grid within the 65,535 limit.
+pub(crate) fn grid(items: usize, size: usize) -> (u32, u32, u32) {
+    let groups = items.div_ceil(size).max(1);
+    let x = groups.min(65_535);
+    (x as u32, groups.div_ceil(x) as u32, 1)
+}
+
+fn f(v: f32) -> u32 {
+    v.to_bits()
+}
+
+impl Gpu {
+    /// Run `kernel` with `dims` as its uniform (binding 0), `inputs` as read-only storage
+    /// (bindings 1..), and an output of `out_len` floats (the last binding); read the output back.
+    pub(crate) async fn run(
+        &self,
+        kernel: &Kernel,
+        dims: &[u32],
+        inputs: &[&[f32]],
+        out_len: usize,
+        groups: (u32, u32, u32),
+    ) -> Result<Vec<f32>, GpuError> {
+        self.check_alive()?;
+        let limit = self.info.max_storage_buffer_binding_size as usize / 4;
+        if inputs
+            .iter()
+            .map(|i| i.len())
+            .chain([out_len])
+            .any(|l| l > limit)
+        {
+            return Err(GpuError::Invalid(format!(
+                "{}: data exceed this adapter's buffer limit",
+                kernel.name
+            )));
+        }
+        let mut words = dims.to_vec();
+        words.resize(dims.len().div_ceil(4).max(1) * 4, 0);
+        let uniform = self.uniform(kernel.name, &words);
+        let buffers: Vec<wgpu::Buffer> = inputs
+            .iter()
+            .map(|d| self.storage(kernel.name, d))
+            .collect();
+        let out = self.output(kernel.name, out_len);
+        let mut entries = vec![wgpu::BindGroupEntry {
+            binding: 0,
+            resource: uniform.as_entire_binding(),
+        }];
+        for (i, b) in buffers.iter().enumerate() {
+            entries.push(wgpu::BindGroupEntry {
+                binding: i as u32 + 1,
+                resource: b.as_entire_binding(),
+            });
+        }
+        entries.push(wgpu::BindGroupEntry {
+            binding: inputs.len() as u32 + 1,
+            resource: out.as_entire_binding(),
+        });
+        let bind = self.device.create_bind_group(&wgpu::BindGroupDescriptor {
+            label: Some(kernel.name),
+            layout: &kernel.pipeline.get_bind_group_layout(0),
+            entries: &entries,
+        });
+        let mut encoder = self
+            .device
+            .create_command_encoder(&wgpu::CommandEncoderDescriptor {
+                label: Some(kernel.name),
+            });
+        {
+            let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor {
+                label: Some(kernel.name),
+                timestamp_writes: None,
+            });
+            pass.set_pipeline(&kernel.pipeline);
+            pass.set_bind_group(0, &bind, &[]);
+            pass.dispatch_workgroups(groups.0, groups.1, groups.2);
+        }
+        self.submit_and_read(encoder, &out, out_len).await
+    }
+
+    pub async fn relu(&self, x: &[f32]) -> Result<Vec<f32>, GpuError> {
+        self.run(
+            &self.kernels.relu,
+            &[x.len() as u32, 0],
+            &[x, x],
+            x.len(),
+            grid(x.len(), 256),
+        )
+        .await
+    }
+
+    pub async fn relu_backward(&self, x: &[f32], dy: &[f32]) -> Result<Vec<f32>, GpuError> {
+        same_len("relu_backward", x.len(), dy.len())?;
+        self.run(
+            &self.kernels.relu,
+            &[x.len() as u32, 1],
+            &[x, dy],
+            x.len(),
+            grid(x.len(), 256),
+        )
+        .await
+    }
+
+    pub async fn conv2d(
+        &self,
+        x: &[f32],
+        weight: &[f32],
+        s: ConvShape,
+    ) -> Result<Vec<f32>, GpuError> {
+        same_len("conv2d input", x.len(), s.x_len())?;
+        same_len("conv2d weight", weight.len(), s.w_len())?;
+        let dims = [s.n, s.c_in, s.c_out, s.h, s.w].map(|v| v as u32);
+        self.run(
+            &self.kernels.conv2d,
+            &dims,
+            &[x, weight],
+            s.y_len(),
+            grid(s.y_len(), 256),
+        )
+        .await
+    }
+
+    /// dx: the forward kernel on dy with the weights flipped and input/output channels swapped.
+    pub async fn conv2d_backward_input(
+        &self,
+        dy: &[f32],
+        weight: &[f32],
+        s: ConvShape,
+    ) -> Result<Vec<f32>, GpuError> {
+        same_len("conv2d dy", dy.len(), s.y_len())?;
+        same_len("conv2d weight", weight.len(), s.w_len())?;
+        let mut flipped = vec![0.0f32; weight.len()];
+        for o in 0..s.c_out {
+            for c in 0..s.c_in {
+                for i in 0..3 {
+                    for j in 0..3 {
+                        flipped[((c * s.c_out + o) * 3 + (2 - i)) * 3 + (2 - j)] =
+                            weight[((o * s.c_in + c) * 3 + i) * 3 + j];
+                    }
+                }
+            }
+        }
+        let back = ConvShape {
+            c_in: s.c_out,
+            c_out: s.c_in,
+            ..s
+        };
+        self.conv2d(dy, &flipped, back).await
+    }
+
+    pub async fn conv2d_backward_weight(
+        &self,
+        x: &[f32],
+        dy: &[f32],
+        s: ConvShape,
+    ) -> Result<Vec<f32>, GpuError> {
+        same_len("conv2d input", x.len(), s.x_len())?;
+        same_len("conv2d dy", dy.len(), s.y_len())?;
+        let dims = [s.n, s.c_in, s.c_out, s.h, s.w].map(|v| v as u32);
+        self.run(
+            &self.kernels.conv2d_weight_grad,
+            &dims,
+            &[x, dy],
+            s.w_len(),
+            grid(s.w_len(), 64),
+        )
+        .await
+    }
+
+    /// 2 x 2 max-pooling over `planes` planes of h x w: (values, arg-max input indices).
+    pub async fn maxpool2x2(
+        &self,
+        x: &[f32],
+        planes: usize,
+        h: usize,
+        w: usize,
+    ) -> Result<(Vec<f32>, Vec<u32>), GpuError> {
+        same_len("maxpool input", x.len(), planes * h * w)?;
+        let n = planes * (h / 2) * (w / 2);
+        let out = self
+            .run(
+                &self.kernels.maxpool,
+                &[planes as u32, h as u32, w as u32],
+                &[x],
+                2 * n,
+                grid(n, 256),
+            )
+            .await?;
+        Ok((
+            out[..n].to_vec(),
+            out[n..].iter().map(|&v| v as u32).collect(),
+        ))
+    }
+
+    pub async fn maxpool2x2_backward(
+        &self,
+        dy: &[f32],
+        argmax: &[u32],
+        planes: usize,
+        h: usize,
+        w: usize,
+    ) -> Result<Vec<f32>, GpuError> {
+        same_len("maxpool dy", dy.len(), planes * (h / 2) * (w / 2))?;
+        same_len("maxpool argmax", argmax.len(), dy.len())?;
+        let arg: Vec<f32> = argmax.iter().map(|&a| a as f32).collect();
+        let len = planes * h * w;
+        self.run(
+            &self.kernels.maxpool_backward,
+            &[planes as u32, h as u32, w as u32],
+            &[dy, &arg],
+            len,
+            grid(len, 256),
+        )
+        .await
+    }
+
+    /// Per-channel mean and biased variance of an NCHW tensor.
+    pub async fn batchnorm_stats(
+        &self,
+        x: &[f32],
+        n: usize,
+        c: usize,
+        hw: usize,
+    ) -> Result<(Vec<f32>, Vec<f32>), GpuError> {
+        same_len("batchnorm input", x.len(), n * c * hw)?;
+        let out = self
+            .run(
+                &self.kernels.bn_stats,
+                &[n as u32, c as u32, hw as u32],
+                &[x],
+                2 * c,
+                (c as u32, 1, 1),
+            )
+            .await?;
+        Ok((out[..c].to_vec(), out[c..].to_vec()))
+    }
+
+    /// Mean softmax cross-entropy of logits (N x K) and its gradient.
+    pub async fn softmax_cross_entropy(
+        &self,
+        logits: &[f32],
+        labels: &[u32],
+        k: usize,
+    ) -> Result<(f32, Vec<f32>), GpuError> {
+        let n = labels.len();
+        same_len("logits", logits.len(), n * k)?;
+        if labels.iter().any(|&y| y as usize >= k) {
+            return Err(GpuError::Invalid(format!("a label is not below {k}")));
+        }
+        let y: Vec<f32> = labels.iter().map(|&v| v as f32).collect();
+        let out = self
+            .run(
+                &self.kernels.softmax_ce,
+                &[n as u32, k as u32],
+                &[logits, &y],
+                n * k + n,
+                grid(n, 64),
+            )
+            .await?;
+        let loss = out[n * k..].iter().map(|&v| v as f64).sum::<f64>() / n.max(1) as f64;
+        Ok((loss as f32, out[..n * k].to_vec()))
+    }
+
+    /// One SGD-with-momentum step: (new weights, new velocities).
+    pub async fn sgd_momentum(
+        &self,
+        w: &[f32],
+        g: &[f32],
+        v: &[f32],
+        lr: f32,
+        momentum: f32,
+        weight_decay: f32,
+    ) -> Result<(Vec<f32>, Vec<f32>), GpuError> {
+        same_len("gradient", g.len(), w.len())?;
+        same_len("velocity", v.len(), w.len())?;
+        let dims = [w.len() as u32, f(lr), f(momentum), f(weight_decay)];
+        let out = self
+            .run(
+                &self.kernels.sgd,
+                &dims,
+                &[w, g, v],
+                2 * w.len(),
+                grid(w.len(), 256),
+            )
+            .await?;
+        Ok((out[..w.len()].to_vec(), out[w.len()..].to_vec()))
+    }
+
+    /// Masked attention: (weights, outputs); `masked[i * t_k + j]` forbids query i to see key j.
+    pub async fn attention(
+        &self,
+        q: &[f32],
+        k: &[f32],
+        v: &[f32],
+        masked: &[bool],
+        s: AttentionShape,
+    ) -> Result<(Vec<f32>, Vec<f32>), GpuError> {
+        same_len("queries", q.len(), s.q_len())?;
+        same_len("keys", k.len(), s.k_len())?;
+        same_len("values", v.len(), s.v_len())?;
+        same_len("mask", masked.len(), s.t_q * s.t_k)?;
+        let mask: Vec<f32> = masked.iter().map(|&m| if m { 1.0 } else { 0.0 }).collect();
+        let nw = s.batch * s.t_q * s.t_k;
+        let dims = [s.batch, s.t_q, s.t_k, s.d, s.d_v].map(|v| v as u32);
+        let out = self
+            .run(
+                &self.kernels.attention,
+                &dims,
+                &[q, k, v, &mask],
+                nw + s.out_len(),
+                grid(s.batch * s.t_q, 64),
+            )
+            .await?;
+        Ok((out[..nw].to_vec(), out[nw..].to_vec()))
+    }
+
+    pub async fn kmeans_assign(&self, x: &[f32], centroids: &[f32]) -> Result<Vec<u32>, GpuError> {
+        if centroids.is_empty() {
+            return Err(GpuError::Invalid(
+                "k-means needs at least one centroid".into(),
+            ));
+        }
+        let dims = [x.len() as u32, centroids.len() as u32];
+        let out = self
+            .run(
+                &self.kernels.kmeans_assign,
+                &dims,
+                &[x, centroids],
+                x.len(),
+                grid(x.len(), 256),
+            )
+            .await?;
+        Ok(out.iter().map(|&v| v as u32).collect())
+    }
+
+    pub async fn kmeans_update(
+        &self,
+        x: &[f32],
+        assignment: &[u32],
+        centroids: &[f32],
+    ) -> Result<Vec<f32>, GpuError> {
+        same_len("assignment", assignment.len(), x.len())?;
+        let a: Vec<f32> = assignment.iter().map(|&v| v as f32).collect();
+        let dims = [x.len() as u32, centroids.len() as u32];
+        self.run(
+            &self.kernels.kmeans_update,
+            &dims,
+            &[x, &a, centroids],
+            centroids.len(),
+            grid(centroids.len(), 64),
+        )
+        .await
+    }
+
+    /// G = M M^T for a row-major M (rows x cols): the normal-equation product, on the matmul kernel.
+    pub async fn gram(&self, m: &[f32], rows: usize, cols: usize) -> Result<Vec<f32>, GpuError> {
+        let s = glassbox_lab::kernels::MatmulShape {
+            b_transposed: true,
+            ..glassbox_lab::kernels::MatmulShape::new(rows, cols, rows)
+        };
+        self.matmul(m, m, s).await
+    }
+}
+
+fn same_len(what: &str, got: usize, want: usize) -> Result<(), GpuError> {
+    if got == want {
+        Ok(())
+    } else {
+        Err(GpuError::Invalid(format!(
+            "{what} has {got} values, want {want}"
+        )))
+    }
+}

@@ -4,8 +4,10 @@
 use super::{run_in_slices, Slice};
 use crate::engine::{BackendState, Engine};
 use crate::web;
+use glassbox_gpu::selftest::{self, Parity};
 use glassbox_gpu::MatmulShape;
 use glassbox_lab::kernels::{max_errors, PreparedProduct};
+use glassbox_lab::nn::{conv2d_forward_im2col, ConvShape};
 use glassbox_lab::rng::Rng;
 use leptos::prelude::*;
 use std::cell::RefCell;
@@ -17,6 +19,7 @@ const SIZES: [usize; 4] = [128, 256, 512, 1024];
 
 #[derive(Clone, Debug, Default, PartialEq)]
 struct Row {
+    name: String,
     size: usize,
     cpu_gflops: Option<f64>,
     gpu_gflops: Option<f64>,
@@ -59,12 +62,53 @@ async fn cpu_matmul(a: &[f32], b: &[f32], s: MatmulShape) -> (Vec<f32>, f64) {
     (out, secs)
 }
 
+/// The CPU convolution one image at a time, in slices; returns (y, seconds of computation).
+async fn cpu_conv(x: &[f32], w: &[f32], s: ConvShape) -> (Vec<f32>, f64) {
+    let y = Rc::new(RefCell::new(vec![0.0f32; s.y_len()]));
+    let next = Rc::new(RefCell::new(0usize));
+    let busy = Rc::new(RefCell::new(0.0f64));
+    {
+        let (y, next, busy) = (y.clone(), next.clone(), busy.clone());
+        run_in_slices(
+            move |deadline| {
+                let t0 = web::now_ms();
+                let mut n = next.borrow_mut();
+                while *n < s.n && web::now_ms() < deadline {
+                    conv2d_forward_im2col(x, w, s, *n..*n + 1, &mut y.borrow_mut());
+                    *n += 1;
+                }
+                *busy.borrow_mut() += web::now_ms() - t0;
+                if *n >= s.n {
+                    Slice::Idle
+                } else {
+                    Slice::Continue
+                }
+            },
+            || true,
+        )
+        .await;
+    }
+    let out = y.borrow().clone();
+    let secs = *busy.borrow() / 1000.0;
+    (out, secs)
+}
+
+/// The convolution benchmarked: one VGG block, 8 images of 64 channels, 32 x 32.
+const CONV: ConvShape = ConvShape {
+    n: 8,
+    c_in: 64,
+    c_out: 64,
+    h: 32,
+    w: 32,
+};
+
 #[component]
 pub fn UnderTheHood() -> impl IntoView {
     let engine = expect_context::<Engine>();
     let rows = RwSignal::new(Vec::<Row>::new());
     let running = RwSignal::new(false);
     let status = RwSignal::new(String::new());
+    let parity = RwSignal::new(Vec::<Parity>::new());
 
     let run = move |_| {
         if running.get_untracked() {
@@ -72,6 +116,7 @@ pub fn UnderTheHood() -> impl IntoView {
         }
         running.set(true);
         rows.set(Vec::new());
+        parity.set(Vec::new());
         status.set("Running…".into());
         leptos::task::spawn_local(async move {
             let mut rng = Rng::new(11);
@@ -116,6 +161,56 @@ pub fn UnderTheHood() -> impl IntoView {
                 }
                 rows.update(|r| r.push(row));
                 web::sleep(0).await;
+            }
+            // The convolution.
+            let (x, w) = (
+                (0..CONV.x_len())
+                    .map(|_| rng.normal() as f32)
+                    .collect::<Vec<f32>>(),
+                (0..CONV.w_len())
+                    .map(|_| rng.normal() as f32)
+                    .collect::<Vec<f32>>(),
+            );
+            let flops = 2.0 * CONV.macs() as f64;
+            status.set("Convolution on the CPU…".into());
+            let (cpu, cpu_s) = cpu_conv(&x, &w, CONV).await;
+            let mut row = Row {
+                name: "conv2d 3×3, 8×64×32×32 → 64".into(),
+                size: 0,
+                cpu_gflops: Some(flops / cpu_s / 1e9),
+                ..Default::default()
+            };
+            if let Some(gpu) = engine.gpu() {
+                status.set("Convolution on WebGPU…".into());
+                let first = gpu.conv2d(&x, &w, CONV).await;
+                let t0 = web::now_ms();
+                let timed = match first {
+                    Ok(got) => gpu.conv2d(&x, &w, CONV).await.map(|_| got),
+                    Err(e) => Err(e),
+                };
+                let secs = (web::now_ms() - t0) / 1000.0;
+                match timed {
+                    Ok(got) => {
+                        let want: Vec<f64> = cpu.iter().map(|&v| v as f64).collect();
+                        row.gpu_gflops = Some(flops / secs / 1e9);
+                        row.max_rel_err = Some(max_errors(&got, &want).1);
+                    }
+                    Err(e) => {
+                        engine.report(&e);
+                        row.note = format!("WebGPU failed: {e}");
+                    }
+                }
+            } else {
+                row.note = "CPU only".into();
+            }
+            rows.update(|r| r.push(row));
+            // Parity of every kernel.
+            if let Some(gpu) = engine.gpu() {
+                status.set("Checking every kernel against its CPU reference…".into());
+                match selftest::run(&gpu).await {
+                    Ok(p) => parity.set(p),
+                    Err(e) => engine.report(&e),
+                }
             }
             status.set("Done.".into());
             running.set(false);
@@ -178,11 +273,30 @@ pub fn UnderTheHood() -> impl IntoView {
                 <tbody>
                     {move || rows.get().into_iter().map(|r| view! {
                         <tr data-size=r.size>
-                            <td>{format!("matmul {0}×{0}×{0}", r.size)}</td>
+                            <td>{r.name}</td>
                             <td data-col="cpu">{fmt(r.cpu_gflops, 2)}</td>
                             <td data-col="gpu">{fmt(r.gpu_gflops, 2)}</td>
                             <td data-col="err">{r.max_rel_err.map(|e| format!("{e:.1e}")).unwrap_or_else(|| "–".into())}</td>
                             <td>{r.note}</td>
+                        </tr>
+                    }).collect_view()}
+                </tbody>
+            </table>
+            <h2>"Every kernel against its CPU reference"</h2>
+            <p>
+                "With WebGPU, the benchmark also runs each of the engine's kernels once on random data of \
+                 awkward shapes and compares it with the CPU reference: the largest difference, relative to \
+                 the largest entry, must stay under the tolerance (0 where the result must be exact)."
+            </p>
+            <table class="numbers" aria-label="Kernel parity">
+                <thead><tr><th scope="col">"kernel"</th><th scope="col">"max rel. error"</th><th scope="col">"tolerance"</th><th scope="col">"ok"</th></tr></thead>
+                <tbody>
+                    {move || parity.get().into_iter().map(|p| view! {
+                        <tr data-ok=p.ok.to_string()>
+                            <td>{p.name}</td>
+                            <td>{format!("{:.1e}", p.max_rel_err)}</td>
+                            <td>{format!("{:.0e}", p.tolerance)}</td>
+                            <td>{if p.ok { "yes" } else { "NO" }}</td>
                         </tr>
                     }).collect_view()}
                 </tbody>

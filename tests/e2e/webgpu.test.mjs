@@ -38,18 +38,22 @@ test('with WebGPU the badge names the adapter and the kernels agree with the CPU
   await page.waitForFunction(() => /WebGPU \(/.test(document.querySelector('[aria-label="Compute backend"]').textContent), null, { timeout: 30_000 });
   await page.locator('[data-backend="webgpu"]').waitFor();
   const rows = await runBenchmark(page);
-  assert.equal(rows.length, 4);
+  assert.equal(rows.length, 5);
   for (const r of rows) {
     assert.ok(r.cpu > 0 && r.gpu > 0, JSON.stringify(r));
     assert.ok(r.err < 1e-4, `parity error ${r.err} at ${r.size}`);
   }
-  console.log(`browser matmul GFLOP/s: ${rows.map((r) => `${r.size}: CPU ${r.cpu}, WebGPU ${r.gpu}`).join('; ')}`);
+  console.log(`browser GFLOP/s: ${rows.map((r) => `${r.size || 'conv'}: CPU ${r.cpu}, WebGPU ${r.gpu}`).join('; ')}`);
+  // Every kernel matches its CPU reference on this adapter.
+  const parity = await page.$$eval('table[aria-label="Kernel parity"] tbody tr', (rs) => rs.map((r) => [r.firstElementChild.textContent, r.dataset.ok]));
+  assert.ok(parity.length >= 18, JSON.stringify(parity));
+  assert.deepEqual(parity.filter(([, ok]) => ok !== 'true'), []);
   await screenshot(page, 'under-the-hood-webgpu');
 
   // A lost device: the page says so, switches to the CPU and still finishes.
   await page.getByRole('button', { name: 'Simulate losing the GPU device' }).click();
   const after = await runBenchmark(page);
-  assert.equal(after.length, 4);
+  assert.equal(after.length, 5);
   assert.ok(after.every((r) => r.cpu > 0), JSON.stringify(after));
   await page.getByText(/device was lost/).first().waitFor();
   assert.match(await badge(page).textContent(), /^CPU/);

@@ -238,194 +238,18 @@ fn random(n: usize, rng: &mut Rng) -> Vec<f32> {
 
 /// Every kernel on the GPU against its CPU reference; non-zero exit when any fails.
 fn gpu_selftest(args: &[String]) -> Result<serde_json::Value, String> {
-    use glassbox_lab::attention::{attention, AttentionShape};
-    use glassbox_lab::nn::{self, ConvShape};
     Flags::parse(args, &[])?;
     let gpu = open_gpu()?;
-    let mut rng = Rng::new(17);
-    let run = |r: Result<Vec<f32>, glassbox_gpu::GpuError>| r.map_err(|e| e.to_string());
-    // (name, GPU result, CPU reference, tolerance on the error relative to the largest entry)
-    let mut cases: Vec<(String, Vec<f32>, Vec<f64>, f64)> = Vec::new();
-    let widen = |v: &[f32]| v.iter().map(|&x| x as f64).collect::<Vec<f64>>();
-    for (name, s) in [
-        ("matmul 257x63x65", MatmulShape::new(257, 63, 65)),
-        (
-            "matmul A^T 64x300x7",
-            MatmulShape {
-                a_transposed: true,
-                ..MatmulShape::new(64, 300, 7)
-            },
-        ),
-        (
-            "matmul B^T 65x65x65",
-            MatmulShape {
-                b_transposed: true,
-                ..MatmulShape::new(65, 65, 65)
-            },
-        ),
-        (
-            "matmul batched 3x33x17x129",
-            MatmulShape {
-                batch: 3,
-                ..MatmulShape::new(33, 17, 129)
-            },
-        ),
-    ] {
-        let (a, b) = (random(s.a_len(), &mut rng), random(s.b_len(), &mut rng));
-        let got = run(pollster::block_on(gpu.matmul(&a, &b, s)))?;
-        cases.push((name.into(), got, kernels::matmul_naive(&a, &b, s), 1e-5));
-    }
-    let cs = ConvShape {
-        n: 3,
-        c_in: 5,
-        c_out: 7,
-        h: 17,
-        w: 13,
-    };
-    let (x, w, dy) = (
-        random(cs.x_len(), &mut rng),
-        random(cs.w_len(), &mut rng),
-        random(cs.y_len(), &mut rng),
-    );
-    cases.push((
-        "conv2d 3x5x17x13 -> 7".into(),
-        run(pollster::block_on(gpu.conv2d(&x, &w, cs)))?,
-        widen(&nn::conv2d_forward(&x, &w, cs)),
-        1e-5,
-    ));
-    cases.push((
-        "conv2d input gradient".into(),
-        run(pollster::block_on(gpu.conv2d_backward_input(&dy, &w, cs)))?,
-        widen(&nn::conv2d_backward_input(&dy, &w, cs)),
-        1e-5,
-    ));
-    cases.push((
-        "conv2d weight gradient".into(),
-        run(pollster::block_on(gpu.conv2d_backward_weight(&x, &dy, cs)))?,
-        widen(&nn::conv2d_backward_weight(&x, &dy, cs)),
-        1e-5,
-    ));
-    let e = random(10_007, &mut rng);
-    let g = random(e.len(), &mut rng);
-    cases.push((
-        "relu".into(),
-        run(pollster::block_on(gpu.relu(&e)))?,
-        widen(&nn::relu(&e)),
-        0.0,
-    ));
-    cases.push((
-        "relu backward".into(),
-        run(pollster::block_on(gpu.relu_backward(&e, &g)))?,
-        widen(&nn::relu_backward(&e, &g)),
-        0.0,
-    ));
-    let (pooled, arg) = pollster::block_on(gpu.maxpool2x2(&e[..7 * 30 * 34], 7, 30, 34))
-        .map_err(|x| x.to_string())?;
-    let (cpooled, carg) = nn::maxpool2x2(&e[..7 * 30 * 34], 7, 30, 34);
-    let arg_ok = arg == carg;
-    cases.push(("maxpool 2x2".into(), pooled, widen(&cpooled), 0.0));
-    cases.push((
-        "maxpool backward".into(),
-        run(pollster::block_on(gpu.maxpool2x2_backward(
-            &g[..carg.len()],
-            &carg,
-            7,
-            30,
-            34,
-        )))?,
-        widen(&nn::maxpool2x2_backward(
-            &g[..carg.len()],
-            &carg,
-            7 * 30 * 34,
-        )),
-        0.0,
-    ));
-    let (mean, var) = pollster::block_on(gpu.batchnorm_stats(&e[..9 * 5 * 111], 9, 5, 111))
-        .map_err(|x| x.to_string())?;
-    let (cmean, cvar) = nn::batchnorm_stats(&e[..9 * 5 * 111], 9, 5, 111);
-    cases.push((
-        "batchnorm statistics".into(),
-        [mean, var].concat(),
-        widen(&[cmean, cvar].concat()),
-        1e-5,
-    ));
-    let labels: Vec<u32> = (0..257).map(|i| (i * 7 % 10) as u32).collect();
-    let (loss, grad) = pollster::block_on(gpu.softmax_cross_entropy(&e[..2570], &labels, 10))
-        .map_err(|x| x.to_string())?;
-    let (closs, cgrad) = nn::softmax_cross_entropy(&e[..2570], &labels, 10);
-    cases.push((
-        "softmax cross-entropy".into(),
-        [vec![loss], grad].concat(),
-        widen(&[vec![closs], cgrad].concat()),
-        1e-5,
-    ));
-    let v0 = random(e.len(), &mut rng);
-    let (nw, nv) = pollster::block_on(gpu.sgd_momentum(&e, &g, &v0, 0.05, 0.9, 5e-4))
-        .map_err(|x| x.to_string())?;
-    let (mut cw, mut cv) = (e.clone(), v0.clone());
-    nn::sgd_momentum(&mut cw, &g, &mut cv, 0.05, 0.9, 5e-4);
-    cases.push((
-        "sgd with momentum".into(),
-        [nw, nv].concat(),
-        widen(&[cw, cv].concat()),
-        1e-6,
-    ));
-    let s = AttentionShape {
-        batch: 2,
-        t_q: 9,
-        t_k: 11,
-        d: 16,
-        d_v: 8,
-    };
-    let (q, k, v) = (
-        random(s.q_len(), &mut rng),
-        random(s.k_len(), &mut rng),
-        random(s.v_len(), &mut rng),
-    );
-    let masked: Vec<bool> = (0..s.t_q * s.t_k).map(|i| i % s.t_k > i / s.t_k).collect();
-    let (aw, ao) =
-        pollster::block_on(gpu.attention(&q, &k, &v, &masked, s)).map_err(|x| x.to_string())?;
-    let (caw, cao) = attention(&q, &k, &v, &masked, s);
-    cases.push((
-        "masked attention".into(),
-        [aw, ao].concat(),
-        widen(&[caw, cao].concat()),
-        1e-5,
-    ));
-    let centroids: Vec<f32> = (0..16).map(|i| -2.0 + i as f32 * 0.25).collect();
-    let assign =
-        pollster::block_on(gpu.kmeans_assign(&e, &centroids)).map_err(|x| x.to_string())?;
-    let cassign = glassbox_lab::kmeans::assign(&e, &centroids);
-    let to_f = |a: &[u32]| a.iter().map(|&i| i as f32).collect::<Vec<f32>>();
-    cases.push((
-        "k-means assignment".into(),
-        to_f(&assign),
-        widen(&to_f(&cassign)),
-        0.0,
-    ));
-    cases.push((
-        "k-means update".into(),
-        run(pollster::block_on(
-            gpu.kmeans_update(&e, &cassign, &centroids),
-        ))?,
-        widen(&glassbox_lab::kmeans::update(&e, &cassign, &centroids)),
-        1e-5,
-    ));
-
-    let mut all_ok = arg_ok;
-    let kernels_json: Vec<serde_json::Value> = cases
+    let results =
+        pollster::block_on(glassbox_gpu::selftest::run(&gpu)).map_err(|e| e.to_string())?;
+    let all_ok = results.iter().all(|r| r.ok);
+    let kernels: Vec<serde_json::Value> = results
         .iter()
-        .map(|(name, got, want, tol)| {
-            let (abs, rel) = kernels::max_errors(got, want);
-            let ok = got.len() == want.len() && rel <= *tol;
-            all_ok &= ok;
-            json!({"name": name, "max_abs_err": abs, "max_rel_err": rel, "tolerance": tol, "ok": ok})
-        })
+        .map(|r| json!({"name": r.name, "max_abs_err": r.max_abs_err, "max_rel_err": r.max_rel_err, "tolerance": r.tolerance, "ok": r.ok}))
         .collect();
     let out = json!({
         "adapter": format!("{} ({}, {})", gpu.info.name, gpu.info.backend, gpu.info.device_type),
-        "kernels": kernels_json,
-        "maxpool_argmax_equal": arg_ok,
+        "kernels": kernels,
     });
     if all_ok {
         Ok(out)
@@ -476,6 +300,37 @@ fn bench_gpu(args: &[String]) -> Result<serde_json::Value, String> {
         }
         rows.push(row);
     }
+    // The convolution of a VGG block: 8 images, 64 -> 64 channels, 32 x 32.
+    let cs = glassbox_lab::nn::ConvShape {
+        n: 8,
+        c_in: 64,
+        c_out: 64,
+        h: 32,
+        w: 32,
+    };
+    let (x, w) = (random(cs.x_len(), &mut rng), random(cs.w_len(), &mut rng));
+    let flops = 2.0 * cs.macs() as f64;
+    let mut y = vec![0.0f32; cs.y_len()];
+    let mut cpu_s = f64::INFINITY;
+    for _ in 0..repeat.min(5) {
+        let t = Instant::now();
+        glassbox_lab::nn::conv2d_forward_im2col(&x, &w, cs, 0..cs.n, &mut y);
+        cpu_s = cpu_s.min(t.elapsed().as_secs_f64());
+    }
+    let mut row =
+        json!({"kernel": "conv2d", "shape": format!("{cs:?}"), "cpu_gflops": flops / cpu_s / 1e9});
+    if let Ok(gpu) = &gpu {
+        let got = pollster::block_on(gpu.conv2d(&x, &w, cs)).map_err(|e| e.to_string())?;
+        let t = Instant::now();
+        for _ in 0..repeat.min(3) {
+            pollster::block_on(gpu.conv2d(&x, &w, cs)).map_err(|e| e.to_string())?;
+        }
+        let gpu_s = t.elapsed().as_secs_f64() / repeat.min(3) as f64;
+        let (_, rel) = kernels::max_errors(&got, &y.iter().map(|&v| v as f64).collect::<Vec<_>>());
+        row["gpu_gflops"] = json!(flops / gpu_s / 1e9);
+        row["max_rel_err_vs_cpu"] = json!(rel);
+    }
+    rows.push(row);
     Ok(json!({
         "adapter": gpu.as_ref().map(|g| format!("{} ({}, {})", g.info.name, g.info.backend, g.info.device_type)).unwrap_or_else(|e| e.clone()),
         "results": rows,

@@ -9,6 +9,7 @@
 mod context;
 mod matmul;
 mod ops;
+pub mod selftest;
 
 pub use context::{AdapterSummary, Gpu, GpuError, GpuUnavailable};
 pub use glassbox_lab::kernels::MatmulShape;

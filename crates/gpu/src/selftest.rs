@@ -1,0 +1,217 @@
+//! Every kernel on the GPU against its CPU reference on random data of awkward shapes. Shared by
+//! `glassbox gpu selftest` and the "Under the hood" appendix.
+
+use crate::{Gpu, GpuError, MatmulShape};
+use glassbox_lab::attention::{attention, AttentionShape};
+use glassbox_lab::kernels::{matmul_naive, max_errors};
+use glassbox_lab::nn::{self, ConvShape};
+use glassbox_lab::rng::Rng;
+use glassbox_lab::{kernels, kmeans};
+
+/// One kernel's parity: the largest error relative to the largest reference entry.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Parity {
+    pub name: String,
+    pub max_abs_err: f64,
+    pub max_rel_err: f64,
+    pub tolerance: f64,
+    pub ok: bool,
+}
+
+fn parity(name: &str, got: &[f32], want: &[f64], tolerance: f64) -> Parity {
+    let (max_abs_err, max_rel_err) = max_errors(got, want);
+    let ok = got.len() == want.len() && max_rel_err <= tolerance;
+    Parity {
+        name: name.into(),
+        max_abs_err,
+        max_rel_err,
+        tolerance,
+        ok,
+    }
+}
+
+fn widen(v: &[f32]) -> Vec<f64> {
+    v.iter().map(|&x| x as f64).collect()
+}
+
+fn as_f32(a: &[u32]) -> Vec<f32> {
+    a.iter().map(|&i| i as f32).collect()
+}
+
+fn random(n: usize, rng: &mut Rng) -> Vec<f32> {
+    (0..n).map(|_| rng.normal() as f32).collect()
+}
+
+/// Run every kernel once and compare; an error from the GPU itself (a lost device) is returned.
+pub async fn run(gpu: &Gpu) -> Result<Vec<Parity>, GpuError> {
+    let mut rng = Rng::new(17);
+    let mut out = Vec::new();
+    for (name, s) in [
+        ("matmul 257x63x65", MatmulShape::new(257, 63, 65)),
+        (
+            "matmul A^T 64x300x7",
+            MatmulShape {
+                a_transposed: true,
+                ..MatmulShape::new(64, 300, 7)
+            },
+        ),
+        (
+            "matmul B^T 65x65x65",
+            MatmulShape {
+                b_transposed: true,
+                ..MatmulShape::new(65, 65, 65)
+            },
+        ),
+        (
+            "matmul batched 3x33x17x129",
+            MatmulShape {
+                batch: 3,
+                ..MatmulShape::new(33, 17, 129)
+            },
+        ),
+    ] {
+        let (a, b) = (random(s.a_len(), &mut rng), random(s.b_len(), &mut rng));
+        out.push(parity(
+            name,
+            &gpu.matmul(&a, &b, s).await?,
+            &matmul_naive(&a, &b, s),
+            1e-5,
+        ));
+    }
+    let cs = ConvShape {
+        n: 3,
+        c_in: 5,
+        c_out: 7,
+        h: 17,
+        w: 13,
+    };
+    let (x, w, dy) = (
+        random(cs.x_len(), &mut rng),
+        random(cs.w_len(), &mut rng),
+        random(cs.y_len(), &mut rng),
+    );
+    out.push(parity(
+        "conv2d 3x5x17x13 -> 7",
+        &gpu.conv2d(&x, &w, cs).await?,
+        &widen(&nn::conv2d_forward(&x, &w, cs)),
+        1e-5,
+    ));
+    out.push(parity(
+        "conv2d input gradient",
+        &gpu.conv2d_backward_input(&dy, &w, cs).await?,
+        &widen(&nn::conv2d_backward_input(&dy, &w, cs)),
+        1e-5,
+    ));
+    out.push(parity(
+        "conv2d weight gradient",
+        &gpu.conv2d_backward_weight(&x, &dy, cs).await?,
+        &widen(&nn::conv2d_backward_weight(&x, &dy, cs)),
+        1e-5,
+    ));
+    let e = random(10_007, &mut rng);
+    let g = random(e.len(), &mut rng);
+    out.push(parity(
+        "relu",
+        &gpu.relu(&e).await?,
+        &widen(&nn::relu(&e)),
+        0.0,
+    ));
+    out.push(parity(
+        "relu backward",
+        &gpu.relu_backward(&e, &g).await?,
+        &widen(&nn::relu_backward(&e, &g)),
+        0.0,
+    ));
+    let plane = &e[..7 * 30 * 34];
+    let (pooled, arg) = gpu.maxpool2x2(plane, 7, 30, 34).await?;
+    let (cpooled, carg) = nn::maxpool2x2(plane, 7, 30, 34);
+    out.push(parity(
+        "maxpool 2x2",
+        &[pooled, as_f32(&arg)].concat(),
+        &widen(&[cpooled, as_f32(&carg)].concat()),
+        0.0,
+    ));
+    let gy = &g[..carg.len()];
+    out.push(parity(
+        "maxpool backward",
+        &gpu.maxpool2x2_backward(gy, &carg, 7, 30, 34).await?,
+        &widen(&nn::maxpool2x2_backward(gy, &carg, plane.len())),
+        0.0,
+    ));
+    let bx = &e[..9 * 5 * 111];
+    let (mean, var) = gpu.batchnorm_stats(bx, 9, 5, 111).await?;
+    let (cmean, cvar) = nn::batchnorm_stats(bx, 9, 5, 111);
+    out.push(parity(
+        "batchnorm statistics",
+        &[mean, var].concat(),
+        &widen(&[cmean, cvar].concat()),
+        1e-5,
+    ));
+    let labels: Vec<u32> = (0..257).map(|i| (i * 7 % 10) as u32).collect();
+    let (loss, grad) = gpu.softmax_cross_entropy(&e[..2570], &labels, 10).await?;
+    let (closs, cgrad) = nn::softmax_cross_entropy(&e[..2570], &labels, 10);
+    out.push(parity(
+        "softmax cross-entropy",
+        &[vec![loss], grad].concat(),
+        &widen(&[vec![closs], cgrad].concat()),
+        1e-5,
+    ));
+    let v0 = random(e.len(), &mut rng);
+    let (nw, nv) = gpu.sgd_momentum(&e, &g, &v0, 0.05, 0.9, 5e-4).await?;
+    let (mut cw, mut cv) = (e.clone(), v0.clone());
+    nn::sgd_momentum(&mut cw, &g, &mut cv, 0.05, 0.9, 5e-4);
+    out.push(parity(
+        "sgd with momentum",
+        &[nw, nv].concat(),
+        &widen(&[cw, cv].concat()),
+        1e-6,
+    ));
+    let s = AttentionShape {
+        batch: 2,
+        t_q: 9,
+        t_k: 11,
+        d: 16,
+        d_v: 8,
+    };
+    let (q, k, v) = (
+        random(s.q_len(), &mut rng),
+        random(s.k_len(), &mut rng),
+        random(s.v_len(), &mut rng),
+    );
+    let masked: Vec<bool> = (0..s.t_q * s.t_k).map(|i| i % s.t_k > i / s.t_k).collect();
+    let (aw, ao) = gpu.attention(&q, &k, &v, &masked, s).await?;
+    let (caw, cao) = attention(&q, &k, &v, &masked, s);
+    out.push(parity(
+        "masked attention",
+        &[aw, ao].concat(),
+        &widen(&[caw, cao].concat()),
+        1e-5,
+    ));
+    let centroids: Vec<f32> = (0..16).map(|i| -2.0 + i as f32 * 0.25).collect();
+    let assign = gpu.kmeans_assign(&e, &centroids).await?;
+    let cassign = kmeans::assign(&e, &centroids);
+    out.push(parity(
+        "k-means assignment",
+        &as_f32(&assign),
+        &widen(&as_f32(&cassign)),
+        0.0,
+    ));
+    out.push(parity(
+        "k-means update",
+        &gpu.kmeans_update(&e, &cassign, &centroids).await?,
+        &widen(&kmeans::update(&e, &cassign, &centroids)),
+        1e-5,
+    ));
+    let gm = random(63 * 257, &mut rng);
+    let gs = MatmulShape {
+        b_transposed: true,
+        ..MatmulShape::new(63, 257, 63)
+    };
+    out.push(parity(
+        "gram 63x257",
+        &gpu.gram(&gm, 63, 257).await?,
+        &kernels::matmul_naive(&gm, &gm, gs),
+        1e-5,
+    ));
+    Ok(out)
+}

@@ -21,6 +21,8 @@ const USAGE: &str = "usage:
                             [--n-train-inner N] [--d N] [--meta-lr X] [--tasks-per-step N]
                             [--noise X] [--frequencies 3,4,5] [--out DIR]
   glassbox bench maml [--repeat N]
+  glassbox data fashion-mnist [--from /usr/share/datasets/fashion-mnist] [--out assets/fashion-mnist.gbds]
+  glassbox image stats [--arch lab|cifar-vgg] [--channel-prune R]
   glassbox gpu selftest
   glassbox bench gpu [--sizes 256,512,1024] [--repeat N]";
 
@@ -228,6 +230,36 @@ fn bench_maml(args: &[String]) -> Result<serde_json::Value, String> {
     }))
 }
 
+/// Build the committed Fashion-MNIST asset from Debian's `dataset-fashion-mnist` files.
+fn data_fashion_mnist(args: &[String]) -> Result<serde_json::Value, String> {
+    use glassbox_lab::data;
+    let f = Flags::parse(args, &["from", "out"])?;
+    let from = f.get("from", "/usr/share/datasets/fashion-mnist".to_string())?;
+    let out = f.get("out", "assets/fashion-mnist.gbds".to_string())?;
+    let d = data::from_idx_dir(std::path::Path::new(&from), 1000).map_err(|e| e.to_string())?;
+    let bytes = data::encode(&d).map_err(|e| e.to_string())?;
+    // Check what was written decodes to the same data before replacing anything.
+    if data::decode(&bytes).map_err(|e| e.to_string())? != d {
+        return Err("the encoded asset does not decode to the same data".into());
+    }
+    std::fs::write(&out, &bytes).map_err(|e| format!("{out}: {e}"))?;
+    Ok(json!({
+        "out": out, "bytes": bytes.len(), "test_images": d.test.len(), "train_images": d.train.len(),
+        "checksum": format!("{:016x}", data::fnv1a64(&bytes)),
+    }))
+}
+
+/// The layer table of a VGG-style network: parameters, size and multiply-accumulates.
+fn image_stats(args: &[String]) -> Result<serde_json::Value, String> {
+    let f = Flags::parse(args, &["arch", "channel-prune"])?;
+    let mut arch = glassbox_lab::vgg::Arch::by_name(&f.get("arch", "lab".to_string())?)?;
+    let r = f.get("channel-prune", 0.0f64)?;
+    if r != 0.0 {
+        arch = arch.channel_pruned(r)?;
+    }
+    serde_json::to_value(glassbox_lab::vgg::stats(&arch)).map_err(|e| e.to_string())
+}
+
 fn open_gpu() -> Result<Gpu, String> {
     pollster::block_on(Gpu::new()).map_err(|e| format!("no GPU: {e}"))
 }
@@ -331,6 +363,29 @@ fn bench_gpu(args: &[String]) -> Result<serde_json::Value, String> {
         row["max_rel_err_vs_cpu"] = json!(rel);
     }
     rows.push(row);
+    // Chapter 1's largest product: the Gram matrix Phi^T Phi of 1503 points and 501 features, which
+    // the CPU path computes in f64 (the least-squares systems need double precision).
+    let (d, n) = (501usize, 1503usize);
+    let m64: Vec<f64> = (0..d * n).map(|_| rng.normal()).collect();
+    let m32: Vec<f32> = m64.iter().map(|&v| v as f32).collect();
+    let flops = 2.0 * (d * d * n) as f64;
+    let mat = ndarray::Array2::from_shape_vec((d, n), m64).map_err(|e| e.to_string())?;
+    let mut cpu_s = f64::INFINITY;
+    for _ in 0..repeat.min(3) {
+        let t = Instant::now();
+        let _ = glassbox_lab::linalg::gram(mat.view());
+        cpu_s = cpu_s.min(t.elapsed().as_secs_f64());
+    }
+    let mut row = json!({"kernel": "gram (chapter 1 sweep, 501 x 1503)", "cpu_f64_gflops": flops / cpu_s / 1e9, "cpu_f64_ms": cpu_s * 1e3});
+    if let Ok(gpu) = &gpu {
+        pollster::block_on(gpu.gram(&m32, d, n)).map_err(|e| e.to_string())?;
+        let t = Instant::now();
+        pollster::block_on(gpu.gram(&m32, d, n)).map_err(|e| e.to_string())?;
+        let gpu_s = t.elapsed().as_secs_f64();
+        row["gpu_f32_gflops"] = json!(flops / gpu_s / 1e9);
+        row["gpu_f32_ms"] = json!(gpu_s * 1e3);
+    }
+    rows.push(row);
     Ok(json!({
         "adapter": gpu.as_ref().map(|g| format!("{} ({}, {})", g.info.name, g.info.backend, g.info.device_type)).unwrap_or_else(|e| e.clone()),
         "results": rows,
@@ -344,6 +399,8 @@ fn run(args: &[String]) -> Result<serde_json::Value, String> {
         ["maml", "closed-form"] => closed_form_cmd(&args[2..]),
         ["bench", "maml"] => bench_maml(&args[2..]),
         ["gpu", "selftest"] => gpu_selftest(&args[2..]),
+        ["image", "stats"] => image_stats(&args[2..]),
+        ["data", "fashion-mnist"] => data_fashion_mnist(&args[2..]),
         ["bench", "gpu"] => bench_gpu(&args[2..]),
         _ => Err(USAGE.to_string()),
     }

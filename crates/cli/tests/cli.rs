@@ -114,3 +114,31 @@ fn gpu_selftest_passes_on_the_native_adapter() {
     }
     assert!(v["adapter"].as_str().unwrap().len() > 3);
 }
+
+#[test]
+fn image_stats_reproduces_the_original_labs_totals() {
+    let (code, v, err) = glassbox(&["image", "stats", "--arch", "cifar-vgg"]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(v["params"], 9_228_362);
+    assert!((v["size_mib"].as_f64().unwrap() - 35.20).abs() < 0.005);
+    let macs = v["macs"].as_u64().unwrap();
+    assert!((605_000_000..607_000_000).contains(&macs), "{macs}");
+    let layers = v["layers"].as_array().unwrap();
+    assert_eq!(layers.len(), 9);
+    for key in ["name", "in", "out", "params", "macs"] {
+        assert!(!layers[0][key].is_null(), "{key}");
+    }
+    let (code, pruned, _) = glassbox(&[
+        "image",
+        "stats",
+        "--arch",
+        "cifar-vgg",
+        "--channel-prune",
+        "0.3",
+    ]);
+    assert_eq!(code, 0);
+    let ratio = pruned["macs"].as_f64().unwrap() / macs as f64;
+    assert!(ratio > 0.49 && ratio < 0.53, "{ratio}");
+    let (code, _, _) = glassbox(&["image", "stats", "--arch", "resnet"]);
+    assert_ne!(code, 0);
+}

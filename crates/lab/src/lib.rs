@@ -6,6 +6,7 @@
 
 pub mod alias_toy;
 pub mod attention;
+pub mod data;
 pub mod features;
 pub mod figures;
 pub mod kernels;
@@ -15,3 +16,4 @@ pub mod maml;
 pub mod min_norm;
 pub mod nn;
 pub mod rng;
+pub mod vgg;

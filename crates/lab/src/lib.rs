@@ -14,6 +14,7 @@ pub mod kmeans;
 pub mod linalg;
 pub mod maml;
 pub mod min_norm;
+pub mod network;
 pub mod nn;
 pub mod rng;
 pub mod vgg;

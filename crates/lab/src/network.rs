@@ -1,0 +1,394 @@
+//! The image lab's network on the CPU: a VGG-style stack (see `vgg`) with batch-norm, trained by
+//! SGD with momentum. Forward and backward passes, batch-norm in train and eval modes.
+//!
+//! Per convolution block, for a batch of N images:
+//!   z = W * x (3 x 3, pad 1),  x_hat = (z - mu) / sqrt(var + eps) with mu, var over (N, H, W),
+//!   y = gamma x_hat + beta,  a = relu(y),  then (where the architecture says) 2 x 2 max-pooling.
+//! Head: f = mean over space of the last block, logits = f W_fc^T + b_fc, softmax cross-entropy.
+//! Batch-norm backward (per channel, M = N H W values):
+//!   dgamma = sum dy x_hat,  dbeta = sum dy,
+//!   dz = gamma / (M sqrt(var + eps)) (M dy - sum dy - x_hat sum(dy x_hat)).
+//! Convolutions run as im2col + SGEMM: dW = sum_n dZ_n cols_n^T, dcols_n = W^T dZ_n, dx = col2im(dcols).
+
+use crate::kernels::{MatmulShape, PreparedProduct};
+use crate::nn::{maxpool2x2, maxpool2x2_backward, softmax_cross_entropy};
+use crate::rng::Rng;
+use crate::vgg::{Arch, Stage};
+
+pub const BN_EPS: f32 = 1e-5;
+pub const BN_MOMENTUM: f32 = 0.1;
+
+/// One convolution block's parameters and batch-norm running statistics.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ConvBlock {
+    pub c_in: usize,
+    pub c_out: usize,
+    /// Resolution of the block's input (square).
+    pub size: usize,
+    pub pool: bool,
+    pub weight: Vec<f32>,
+    pub gamma: Vec<f32>,
+    pub beta: Vec<f32>,
+    pub running_mean: Vec<f32>,
+    pub running_var: Vec<f32>,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Network {
+    pub arch: Arch,
+    pub blocks: Vec<ConvBlock>,
+    pub fc_weight: Vec<f32>,
+    pub fc_bias: Vec<f32>,
+}
+
+/// Gradients, laid out like the parameters (`Network::params_mut` order).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Grads {
+    pub blocks: Vec<(Vec<f32>, Vec<f32>, Vec<f32>)>,
+    pub fc_weight: Vec<f32>,
+    pub fc_bias: Vec<f32>,
+}
+
+fn im2col(x: &[f32], c_in: usize, size: usize, cols: &mut [f32]) {
+    let hw = size * size;
+    for c in 0..c_in {
+        let plane = &x[c * hw..(c + 1) * hw];
+        for i in 0..3 {
+            for j in 0..3 {
+                let row = &mut cols[(c * 9 + i * 3 + j) * hw..(c * 9 + i * 3 + j + 1) * hw];
+                for h in 0..size {
+                    let hh = h as isize + i as isize - 1;
+                    for w in 0..size {
+                        let ww = w as isize + j as isize - 1;
+                        row[h * size + w] = if hh < 0 || ww < 0 || hh >= size as isize || ww >= size as isize {
+                            0.0
+                        } else {
+                            plane[hh as usize * size + ww as usize]
+                        };
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn col2im(cols: &[f32], c_in: usize, size: usize, dx: &mut [f32]) {
+    let hw = size * size;
+    dx[..c_in * hw].fill(0.0);
+    for c in 0..c_in {
+        for i in 0..3 {
+            for j in 0..3 {
+                let row = &cols[(c * 9 + i * 3 + j) * hw..(c * 9 + i * 3 + j + 1) * hw];
+                for h in 0..size {
+                    let hh = h as isize + i as isize - 1;
+                    if hh < 0 || hh >= size as isize {
+                        continue;
+                    }
+                    for w in 0..size {
+                        let ww = w as isize + j as isize - 1;
+                        if ww >= 0 && ww < size as isize {
+                            dx[c * hw + hh as usize * size + ww as usize] += row[h * size + w];
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn gemm(a: &[f32], b: &[f32], s: MatmulShape, c: &mut [f32]) {
+    if let Ok(p) = PreparedProduct::new(a, b, s) {
+        let _ = p.rows(0..s.m, c);
+    }
+}
+
+/// What the backward pass needs from the forward pass of one block.
+struct BlockCache {
+    input: Vec<f32>,
+    x_hat: Vec<f32>,
+    y: Vec<f32>,
+    inv_std: Vec<f32>,
+    argmax: Vec<u32>,
+}
+
+impl Network {
+    /// He-normal convolution weights, batch-norm at identity, uniform linear layer; seeded.
+    pub fn new(arch: &Arch, seed: u64) -> Network {
+        let mut rng = Rng::stream(seed, 41);
+        let mut blocks = Vec::new();
+        let (mut c, mut size) = (arch.in_channels, arch.size);
+        for (i, s) in arch.stages.iter().enumerate() {
+            if let Stage::Conv(out) = *s {
+                let std = (2.0 / (c * 9) as f64).sqrt();
+                let pool = matches!(arch.stages.get(i + 1), Some(Stage::Pool));
+                blocks.push(ConvBlock {
+                    c_in: c,
+                    c_out: out,
+                    size,
+                    pool,
+                    weight: (0..out * c * 9).map(|_| (rng.normal() * std) as f32).collect(),
+                    gamma: vec![1.0; out],
+                    beta: vec![0.0; out],
+                    running_mean: vec![0.0; out],
+                    running_var: vec![1.0; out],
+                });
+                c = out;
+                if pool {
+                    size /= 2;
+                }
+            }
+        }
+        let bound = 1.0 / (c as f64).sqrt();
+        Network {
+            arch: arch.clone(),
+            blocks,
+            fc_weight: (0..arch.classes * c).map(|_| rng.uniform(-bound, bound) as f32).collect(),
+            fc_bias: (0..arch.classes).map(|_| rng.uniform(-bound, bound) as f32).collect(),
+            
+        }
+    }
+
+    pub fn classes(&self) -> usize {
+        self.arch.classes
+    }
+
+    fn features(&self) -> usize {
+        self.blocks.last().map(|b| b.c_out).unwrap_or(self.arch.in_channels)
+    }
+
+    /// Logits (N x classes) of a batch (N x C x S x S). `train` uses batch statistics (and updates
+    /// the running ones); otherwise the running statistics.
+    pub fn forward(&mut self, x: &[f32], n: usize, train: bool) -> Vec<f32> {
+        self.forward_cached(x, n, train).0
+    }
+
+    fn forward_cached(&mut self, x: &[f32], n: usize, train: bool) -> (Vec<f32>, Vec<BlockCache>, Vec<f32>) {
+        let mut act = x.to_vec();
+        let mut caches = Vec::new();
+        for b in self.blocks.iter_mut() {
+            let (hw, k) = (b.size * b.size, b.c_in * 9);
+            let mut cols = vec![0.0f32; k * hw];
+            let mut z = vec![0.0f32; n * b.c_out * hw];
+            for img in 0..n {
+                im2col(&act[img * b.c_in * hw..(img + 1) * b.c_in * hw], b.c_in, b.size, &mut cols);
+                gemm(&b.weight, &cols, MatmulShape::new(b.c_out, k, hw), &mut z[img * b.c_out * hw..(img + 1) * b.c_out * hw]);
+            }
+            let m = (n * hw) as f64;
+            let mut inv_std = vec![0.0f32; b.c_out];
+            let mut x_hat = vec![0.0f32; z.len()];
+            let mut y = vec![0.0f32; z.len()];
+            for ch in 0..b.c_out {
+                let (mean, var) = if train {
+                    let mut s = 0.0f64;
+                    let mut s2 = 0.0f64;
+                    for img in 0..n {
+                        for &v in &z[(img * b.c_out + ch) * hw..(img * b.c_out + ch + 1) * hw] {
+                            s += v as f64;
+                            s2 += (v as f64) * (v as f64);
+                        }
+                    }
+                    let mean = s / m;
+                    let var = (s2 / m - mean * mean).max(0.0);
+                    let unbiased = if m > 1.0 { var * m / (m - 1.0) } else { var };
+                    b.running_mean[ch] = (1.0 - BN_MOMENTUM) * b.running_mean[ch] + BN_MOMENTUM * mean as f32;
+                    b.running_var[ch] = (1.0 - BN_MOMENTUM) * b.running_var[ch] + BN_MOMENTUM * unbiased as f32;
+                    (mean as f32, var as f32)
+                } else {
+                    (b.running_mean[ch], b.running_var[ch])
+                };
+                let is = 1.0 / (var + BN_EPS).sqrt();
+                inv_std[ch] = is;
+                for img in 0..n {
+                    let r = (img * b.c_out + ch) * hw..(img * b.c_out + ch + 1) * hw;
+                    for idx in r {
+                        let xh = (z[idx] - mean) * is;
+                        x_hat[idx] = xh;
+                        y[idx] = b.gamma[ch] * xh + b.beta[ch];
+                    }
+                }
+            }
+            let a: Vec<f32> = y.iter().map(|&v| v.max(0.0)).collect();
+            let (next, argmax) = if b.pool {
+                let (p, arg) = maxpool2x2(&a, n * b.c_out, b.size, b.size);
+                (p, arg)
+            } else {
+                (a, Vec::new())
+            };
+            caches.push(BlockCache { input: std::mem::replace(&mut act, next), x_hat, y, inv_std, argmax });
+        }
+        // Head: mean over space, then the linear layer.
+        let c = self.features();
+        let hw = act.len() / (n * c).max(1);
+        let mut f = vec![0.0f32; n * c];
+        for i in 0..n * c {
+            f[i] = act[i * hw..(i + 1) * hw].iter().sum::<f32>() / hw as f32;
+        }
+        let k = self.classes();
+        let mut logits = vec![0.0f32; n * k];
+        gemm(&f, &self.fc_weight, MatmulShape { b_transposed: true, ..MatmulShape::new(n, c, k) }, &mut logits);
+        for r in 0..n {
+            for j in 0..k {
+                logits[r * k + j] += self.fc_bias[j];
+            }
+        }
+        (logits, caches, f)
+    }
+
+    /// Mean cross-entropy of a batch and the gradient of every parameter (train mode).
+    pub fn loss_and_grads(&mut self, x: &[f32], labels: &[u32], n: usize) -> (f32, Grads) {
+        let (logits, caches, f) = self.forward_cached(x, n, true);
+        let k = self.classes();
+        let (loss, dlogits) = softmax_cross_entropy(&logits, labels, k);
+        let c = self.features();
+        // Linear layer.
+        let mut fc_weight = vec![0.0f32; k * c];
+        gemm(&dlogits, &f, MatmulShape { a_transposed: true, ..MatmulShape::new(k, n, c) }, &mut fc_weight);
+        let fc_bias: Vec<f32> = (0..k).map(|j| (0..n).map(|r| dlogits[r * k + j]).sum()).collect();
+        let mut df = vec![0.0f32; n * c];
+        gemm(&dlogits, &self.fc_weight, MatmulShape::new(n, k, c), &mut df);
+        // Mean over space.
+        let last = self.blocks.last().expect("at least one block");
+        let out_size = if last.pool { last.size / 2 } else { last.size };
+        let hw = out_size * out_size;
+        let mut d_act: Vec<f32> = (0..n * c * hw).map(|i| df[i / hw] / hw as f32).collect();
+        let mut block_grads = Vec::new();
+        for (b, cache) in self.blocks.iter().zip(caches).rev() {
+            let hw = b.size * b.size;
+            let da = if b.pool { maxpool2x2_backward(&d_act, &cache.argmax, n * b.c_out * hw) } else { d_act };
+            let dy: Vec<f32> = da.iter().zip(&cache.y).map(|(&g, &y)| if y > 0.0 { g } else { 0.0 }).collect();
+            let m = (n * hw) as f32;
+            let mut dgamma = vec![0.0f32; b.c_out];
+            let mut dbeta = vec![0.0f32; b.c_out];
+            let mut dz = vec![0.0f32; dy.len()];
+            for ch in 0..b.c_out {
+                let (mut sdy, mut sdyx) = (0.0f64, 0.0f64);
+                for img in 0..n {
+                    for idx in (img * b.c_out + ch) * hw..(img * b.c_out + ch + 1) * hw {
+                        sdy += dy[idx] as f64;
+                        sdyx += (dy[idx] * cache.x_hat[idx]) as f64;
+                    }
+                }
+                dgamma[ch] = sdyx as f32;
+                dbeta[ch] = sdy as f32;
+                let scale = b.gamma[ch] * cache.inv_std[ch] / m;
+                for img in 0..n {
+                    for idx in (img * b.c_out + ch) * hw..(img * b.c_out + ch + 1) * hw {
+                        dz[idx] = scale * (m * dy[idx] - sdy as f32 - cache.x_hat[idx] * sdyx as f32);
+                    }
+                }
+            }
+            let kk = b.c_in * 9;
+            let mut dw = vec![0.0f32; b.c_out * kk];
+            let mut dw_img = vec![0.0f32; b.c_out * kk];
+            let mut cols = vec![0.0f32; kk * hw];
+            let mut dcols = vec![0.0f32; kk * hw];
+            let mut dx = vec![0.0f32; n * b.c_in * hw];
+            for img in 0..n {
+                let dz_img = &dz[img * b.c_out * hw..(img + 1) * b.c_out * hw];
+                im2col(&cache.input[img * b.c_in * hw..(img + 1) * b.c_in * hw], b.c_in, b.size, &mut cols);
+                gemm(dz_img, &cols, MatmulShape { b_transposed: true, ..MatmulShape::new(b.c_out, hw, kk) }, &mut dw_img);
+                dw.iter_mut().zip(&dw_img).for_each(|(a, g)| *a += g);
+                gemm(&b.weight, dz_img, MatmulShape { a_transposed: true, ..MatmulShape::new(kk, b.c_out, hw) }, &mut dcols);
+                col2im(&dcols, b.c_in, b.size, &mut dx[img * b.c_in * hw..(img + 1) * b.c_in * hw]);
+            }
+            block_grads.push((dw, dgamma, dbeta));
+            d_act = dx;
+        }
+        block_grads.reverse();
+        (loss, Grads { blocks: block_grads, fc_weight, fc_bias })
+    }
+
+    /// Parameters and their gradients, paired, in a fixed order.
+    pub fn params_and_grads<'a>(&'a mut self, g: &'a Grads) -> Vec<(&'a mut [f32], &'a [f32])> {
+        let mut out: Vec<(&mut [f32], &[f32])> = Vec::new();
+        for (b, (dw, dg, db)) in self.blocks.iter_mut().zip(&g.blocks) {
+            out.push((&mut b.weight, dw));
+            out.push((&mut b.gamma, dg));
+            out.push((&mut b.beta, db));
+        }
+        out.push((&mut self.fc_weight, &g.fc_weight));
+        out.push((&mut self.fc_bias, &g.fc_bias));
+        out
+    }
+
+    /// Number of trainable parameters.
+    pub fn param_count(&self) -> usize {
+        self.blocks.iter().map(|b| b.weight.len() + 2 * b.c_out).sum::<usize>() + self.fc_weight.len() + self.fc_bias.len()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::vgg::Stage::{Conv, Pool};
+
+    fn tiny_arch() -> Arch {
+        Arch { name: "tiny", in_channels: 2, size: 8, stages: vec![Conv(3), Pool, Conv(4), Conv(4), Pool], classes: 5 }
+    }
+
+    #[test]
+    fn parameter_count_matches_the_calculator() {
+        for arch in [tiny_arch(), Arch::lab()] {
+            let net = Network::new(&arch, 0);
+            assert_eq!(net.param_count() as u64, crate::vgg::stats(&arch).params);
+        }
+    }
+
+    #[test]
+    fn every_gradient_matches_finite_differences() {
+        let arch = tiny_arch();
+        let mut net = Network::new(&arch, 3);
+        let mut rng = Rng::new(5);
+        let n = 3;
+        let x: Vec<f32> = (0..n * 2 * 64).map(|_| rng.normal() as f32).collect();
+        let labels = vec![0u32, 3, 4];
+        // Make batch-norm non-trivial.
+        for b in net.blocks.iter_mut() {
+            b.gamma.iter_mut().for_each(|g| *g = 1.0 + rng.uniform(-0.3, 0.3) as f32);
+            b.beta.iter_mut().for_each(|g| *g = rng.uniform(-0.3, 0.3) as f32);
+        }
+        let (_, grads) = net.clone().loss_and_grads(&x, &labels, n);
+        let loss_at = |net: &Network| net.clone().loss_and_grads(&x, &labels, n).0 as f64;
+        let mut checked = 0;
+        let groups = net.clone().params_and_grads(&grads).len();
+        for group in 0..groups {
+            let len = net.clone().params_and_grads(&grads)[group].0.len();
+            for idx in (0..len).step_by((len / 6).max(1)) {
+                let h = 2e-3f32;
+                let mut plus = net.clone();
+                plus.params_and_grads(&grads)[group].0[idx] += h;
+                let mut minus = net.clone();
+                minus.params_and_grads(&grads)[group].0[idx] -= h;
+                let fd = (loss_at(&plus) - loss_at(&minus)) / (2.0 * h as f64);
+                let g = net.clone().params_and_grads(&grads)[group].1[idx] as f64;
+                assert!((fd - g).abs() <= 1e-2 * (1e-2 + fd.abs().max(g.abs())), "group {group} idx {idx}: fd {fd} analytic {g}");
+                checked += 1;
+            }
+        }
+        assert!(checked > 30);
+    }
+
+    #[test]
+    fn a_few_steps_lower_the_loss() {
+        let arch = tiny_arch();
+        let mut net = Network::new(&arch, 1);
+        let mut rng = Rng::new(2);
+        let n = 16;
+        let x: Vec<f32> = (0..n * 2 * 64).map(|_| rng.normal() as f32).collect();
+        let labels: Vec<u32> = (0..n).map(|i| (i % 5) as u32).collect();
+        let first = net.loss_and_grads(&x, &labels, n).0;
+        let mut vel: Vec<Vec<f32>> = Vec::new();
+        for _ in 0..30 {
+            let (_, g) = net.loss_and_grads(&x, &labels, n);
+            let pg = net.params_and_grads(&g);
+            if vel.is_empty() {
+                vel = pg.iter().map(|(p, _)| vec![0.0; p.len()]).collect();
+            }
+            for ((p, g), v) in pg.into_iter().zip(vel.iter_mut()) {
+                crate::nn::sgd_momentum(p, g, v, 0.05, 0.9, 0.0);
+            }
+        }
+        let last = net.loss_and_grads(&x, &labels, n).0;
+        assert!(last < 0.5 * first, "{first} -> {last}");
+    }
+}

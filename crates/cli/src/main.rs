@@ -22,6 +22,8 @@ const USAGE: &str = "usage:
                             [--noise X] [--frequencies 3,4,5] [--out DIR]
   glassbox bench maml [--repeat N]
   glassbox data fashion-mnist [--from /usr/share/datasets/fashion-mnist] [--out assets/fashion-mnist.gbds]
+  glassbox image train [--epochs N] [--seed N] [--batch N] [--lr X] [--data debian|asset] [--out FILE]
+  glassbox image eval [--weights FILE]
   glassbox image stats [--arch lab|cifar-vgg] [--channel-prune R]
   glassbox gpu selftest
   glassbox bench gpu [--sizes 256,512,1024] [--repeat N]";
@@ -249,6 +251,93 @@ fn data_fashion_mnist(args: &[String]) -> Result<serde_json::Value, String> {
     }))
 }
 
+const ASSET: &str = "assets/fashion-mnist.gbds";
+const WEIGHTS: &str = "assets/fashion-vgg.gbnet";
+
+fn load_asset() -> Result<glassbox_lab::data::FashionMnist, String> {
+    let bytes =
+        std::fs::read(ASSET).map_err(|e| format!("{ASSET}: {e} (run from the repository root)"))?;
+    glassbox_lab::data::decode(&bytes).map_err(|e| e.to_string())
+}
+
+/// Train the image lab's network; one JSON line per epoch, then the summary object.
+fn image_train(args: &[String]) -> Result<serde_json::Value, String> {
+    use glassbox_lab::{network::Network, train, vgg::Arch};
+    let f = Flags::parse(
+        args,
+        &["epochs", "seed", "batch", "lr", "data", "out", "debian-dir"],
+    )?;
+    let def = train::TrainConfig::default();
+    let config = train::TrainConfig {
+        epochs: f.get("epochs", def.epochs)?,
+        seed: f.get("seed", def.seed)?,
+        batch: f.get("batch", def.batch)?.max(1),
+        lr: f.get("lr", def.lr)?,
+        ..def
+    };
+    let asset = load_asset()?;
+    let source = f.get("data", "debian".to_string())?;
+    let train_split = match source.as_str() {
+        "asset" => asset.train.clone(),
+        "debian" => {
+            let dir = f.get(
+                "debian-dir",
+                "/usr/share/datasets/fashion-mnist".to_string(),
+            )?;
+            glassbox_lab::data::from_idx_dir(std::path::Path::new(&dir), usize::MAX)
+                .map_err(|e| format!("{e} (install dataset-fashion-mnist, or use --data asset)"))?
+                .train
+        }
+        other => return Err(format!("--data: '{other}' is not debian or asset")),
+    };
+    let started = Instant::now();
+    let mut net = Network::new(&Arch::lab(), config.seed);
+    let mut trainer = train::Trainer::new(config.clone(), train_split.len());
+    let mut reports = Vec::new();
+    for epoch in 1..=config.epochs {
+        let t = Instant::now();
+        let order = trainer.epoch_order(train_split.len());
+        let mut loss = 0.0f64;
+        let batches = order.chunks(config.batch);
+        let count = batches.len();
+        for idx in batches {
+            loss += trainer.step(&mut net, &train_split, idx) as f64;
+        }
+        let eval = train::evaluate(&mut net, &asset.test);
+        let report = train::EpochReport {
+            epoch,
+            train_loss: loss / count as f64,
+            test_accuracy: eval.accuracy,
+            seconds: t.elapsed().as_secs_f64(),
+        };
+        println!(
+            "{}",
+            serde_json::to_string(&report).map_err(|e| e.to_string())?
+        );
+        reports.push(report);
+    }
+    let out = f.get("out", WEIGHTS.to_string())?;
+    std::fs::write(&out, net.to_bytes()).map_err(|e| format!("{out}: {e}"))?;
+    Ok(json!({
+        "weights": out, "epochs": config.epochs, "seed": config.seed, "batch": config.batch, "lr": config.lr,
+        "train_images": train_split.len(), "data": source,
+        "test_accuracy": reports.last().map(|r| r.test_accuracy), "seconds": started.elapsed().as_secs_f64(),
+    }))
+}
+
+/// Accuracy, per-class accuracy and confusion matrix on the full test set.
+fn image_eval(args: &[String]) -> Result<serde_json::Value, String> {
+    let f = Flags::parse(args, &["weights"])?;
+    let path = f.get("weights", WEIGHTS.to_string())?;
+    let bytes = std::fs::read(&path).map_err(|e| format!("{path}: {e}"))?;
+    let mut net = glassbox_lab::network::Network::from_bytes(&bytes)?;
+    let asset = load_asset()?;
+    let e = glassbox_lab::train::evaluate(&mut net, &asset.test);
+    Ok(
+        json!({"accuracy": e.accuracy, "per_class": e.per_class, "confusion": e.confusion, "images": e.images}),
+    )
+}
+
 /// The layer table of a VGG-style network: parameters, size and multiply-accumulates.
 fn image_stats(args: &[String]) -> Result<serde_json::Value, String> {
     let f = Flags::parse(args, &["arch", "channel-prune"])?;
@@ -400,6 +489,8 @@ fn run(args: &[String]) -> Result<serde_json::Value, String> {
         ["bench", "maml"] => bench_maml(&args[2..]),
         ["gpu", "selftest"] => gpu_selftest(&args[2..]),
         ["image", "stats"] => image_stats(&args[2..]),
+        ["image", "train"] => image_train(&args[2..]),
+        ["image", "eval"] => image_eval(&args[2..]),
         ["data", "fashion-mnist"] => data_fashion_mnist(&args[2..]),
         ["bench", "gpu"] => bench_gpu(&args[2..]),
         _ => Err(USAGE.to_string()),

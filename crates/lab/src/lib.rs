@@ -17,4 +17,5 @@ pub mod min_norm;
 pub mod network;
 pub mod nn;
 pub mod rng;
+pub mod train;
 pub mod vgg;

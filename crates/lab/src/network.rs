@@ -60,11 +60,12 @@ fn im2col(x: &[f32], c_in: usize, size: usize, cols: &mut [f32]) {
                     let hh = h as isize + i as isize - 1;
                     for w in 0..size {
                         let ww = w as isize + j as isize - 1;
-                        row[h * size + w] = if hh < 0 || ww < 0 || hh >= size as isize || ww >= size as isize {
-                            0.0
-                        } else {
-                            plane[hh as usize * size + ww as usize]
-                        };
+                        row[h * size + w] =
+                            if hh < 0 || ww < 0 || hh >= size as isize || ww >= size as isize {
+                                0.0
+                            } else {
+                                plane[hh as usize * size + ww as usize]
+                            };
                     }
                 }
             }
@@ -126,7 +127,9 @@ impl Network {
                     c_out: out,
                     size,
                     pool,
-                    weight: (0..out * c * 9).map(|_| (rng.normal() * std) as f32).collect(),
+                    weight: (0..out * c * 9)
+                        .map(|_| (rng.normal() * std) as f32)
+                        .collect(),
                     gamma: vec![1.0; out],
                     beta: vec![0.0; out],
                     running_mean: vec![0.0; out],
@@ -142,9 +145,12 @@ impl Network {
         Network {
             arch: arch.clone(),
             blocks,
-            fc_weight: (0..arch.classes * c).map(|_| rng.uniform(-bound, bound) as f32).collect(),
-            fc_bias: (0..arch.classes).map(|_| rng.uniform(-bound, bound) as f32).collect(),
-            
+            fc_weight: (0..arch.classes * c)
+                .map(|_| rng.uniform(-bound, bound) as f32)
+                .collect(),
+            fc_bias: (0..arch.classes)
+                .map(|_| rng.uniform(-bound, bound) as f32)
+                .collect(),
         }
     }
 
@@ -153,7 +159,10 @@ impl Network {
     }
 
     fn features(&self) -> usize {
-        self.blocks.last().map(|b| b.c_out).unwrap_or(self.arch.in_channels)
+        self.blocks
+            .last()
+            .map(|b| b.c_out)
+            .unwrap_or(self.arch.in_channels)
     }
 
     /// Logits (N x classes) of a batch (N x C x S x S). `train` uses batch statistics (and updates
@@ -162,7 +171,12 @@ impl Network {
         self.forward_cached(x, n, train).0
     }
 
-    fn forward_cached(&mut self, x: &[f32], n: usize, train: bool) -> (Vec<f32>, Vec<BlockCache>, Vec<f32>) {
+    fn forward_cached(
+        &mut self,
+        x: &[f32],
+        n: usize,
+        train: bool,
+    ) -> (Vec<f32>, Vec<BlockCache>, Vec<f32>) {
         let mut act = x.to_vec();
         let mut caches = Vec::new();
         for b in self.blocks.iter_mut() {
@@ -170,8 +184,18 @@ impl Network {
             let mut cols = vec![0.0f32; k * hw];
             let mut z = vec![0.0f32; n * b.c_out * hw];
             for img in 0..n {
-                im2col(&act[img * b.c_in * hw..(img + 1) * b.c_in * hw], b.c_in, b.size, &mut cols);
-                gemm(&b.weight, &cols, MatmulShape::new(b.c_out, k, hw), &mut z[img * b.c_out * hw..(img + 1) * b.c_out * hw]);
+                im2col(
+                    &act[img * b.c_in * hw..(img + 1) * b.c_in * hw],
+                    b.c_in,
+                    b.size,
+                    &mut cols,
+                );
+                gemm(
+                    &b.weight,
+                    &cols,
+                    MatmulShape::new(b.c_out, k, hw),
+                    &mut z[img * b.c_out * hw..(img + 1) * b.c_out * hw],
+                );
             }
             let m = (n * hw) as f64;
             let mut inv_std = vec![0.0f32; b.c_out];
@@ -190,8 +214,10 @@ impl Network {
                     let mean = s / m;
                     let var = (s2 / m - mean * mean).max(0.0);
                     let unbiased = if m > 1.0 { var * m / (m - 1.0) } else { var };
-                    b.running_mean[ch] = (1.0 - BN_MOMENTUM) * b.running_mean[ch] + BN_MOMENTUM * mean as f32;
-                    b.running_var[ch] = (1.0 - BN_MOMENTUM) * b.running_var[ch] + BN_MOMENTUM * unbiased as f32;
+                    b.running_mean[ch] =
+                        (1.0 - BN_MOMENTUM) * b.running_mean[ch] + BN_MOMENTUM * mean as f32;
+                    b.running_var[ch] =
+                        (1.0 - BN_MOMENTUM) * b.running_var[ch] + BN_MOMENTUM * unbiased as f32;
                     (mean as f32, var as f32)
                 } else {
                     (b.running_mean[ch], b.running_var[ch])
@@ -214,7 +240,13 @@ impl Network {
             } else {
                 (a, Vec::new())
             };
-            caches.push(BlockCache { input: std::mem::replace(&mut act, next), x_hat, y, inv_std, argmax });
+            caches.push(BlockCache {
+                input: std::mem::replace(&mut act, next),
+                x_hat,
+                y,
+                inv_std,
+                argmax,
+            });
         }
         // Head: mean over space, then the linear layer.
         let c = self.features();
@@ -225,7 +257,15 @@ impl Network {
         }
         let k = self.classes();
         let mut logits = vec![0.0f32; n * k];
-        gemm(&f, &self.fc_weight, MatmulShape { b_transposed: true, ..MatmulShape::new(n, c, k) }, &mut logits);
+        gemm(
+            &f,
+            &self.fc_weight,
+            MatmulShape {
+                b_transposed: true,
+                ..MatmulShape::new(n, c, k)
+            },
+            &mut logits,
+        );
         for r in 0..n {
             for j in 0..k {
                 logits[r * k + j] += self.fc_bias[j];
@@ -242,10 +282,25 @@ impl Network {
         let c = self.features();
         // Linear layer.
         let mut fc_weight = vec![0.0f32; k * c];
-        gemm(&dlogits, &f, MatmulShape { a_transposed: true, ..MatmulShape::new(k, n, c) }, &mut fc_weight);
-        let fc_bias: Vec<f32> = (0..k).map(|j| (0..n).map(|r| dlogits[r * k + j]).sum()).collect();
+        gemm(
+            &dlogits,
+            &f,
+            MatmulShape {
+                a_transposed: true,
+                ..MatmulShape::new(k, n, c)
+            },
+            &mut fc_weight,
+        );
+        let fc_bias: Vec<f32> = (0..k)
+            .map(|j| (0..n).map(|r| dlogits[r * k + j]).sum())
+            .collect();
         let mut df = vec![0.0f32; n * c];
-        gemm(&dlogits, &self.fc_weight, MatmulShape::new(n, k, c), &mut df);
+        gemm(
+            &dlogits,
+            &self.fc_weight,
+            MatmulShape::new(n, k, c),
+            &mut df,
+        );
         // Mean over space.
         let last = self.blocks.last().expect("at least one block");
         let out_size = if last.pool { last.size / 2 } else { last.size };
@@ -254,8 +309,16 @@ impl Network {
         let mut block_grads = Vec::new();
         for (b, cache) in self.blocks.iter().zip(caches).rev() {
             let hw = b.size * b.size;
-            let da = if b.pool { maxpool2x2_backward(&d_act, &cache.argmax, n * b.c_out * hw) } else { d_act };
-            let dy: Vec<f32> = da.iter().zip(&cache.y).map(|(&g, &y)| if y > 0.0 { g } else { 0.0 }).collect();
+            let da = if b.pool {
+                maxpool2x2_backward(&d_act, &cache.argmax, n * b.c_out * hw)
+            } else {
+                d_act
+            };
+            let dy: Vec<f32> = da
+                .iter()
+                .zip(&cache.y)
+                .map(|(&g, &y)| if y > 0.0 { g } else { 0.0 })
+                .collect();
             let m = (n * hw) as f32;
             let mut dgamma = vec![0.0f32; b.c_out];
             let mut dbeta = vec![0.0f32; b.c_out];
@@ -273,7 +336,8 @@ impl Network {
                 let scale = b.gamma[ch] * cache.inv_std[ch] / m;
                 for img in 0..n {
                     for idx in (img * b.c_out + ch) * hw..(img * b.c_out + ch + 1) * hw {
-                        dz[idx] = scale * (m * dy[idx] - sdy as f32 - cache.x_hat[idx] * sdyx as f32);
+                        dz[idx] =
+                            scale * (m * dy[idx] - sdy as f32 - cache.x_hat[idx] * sdyx as f32);
                     }
                 }
             }
@@ -285,17 +349,50 @@ impl Network {
             let mut dx = vec![0.0f32; n * b.c_in * hw];
             for img in 0..n {
                 let dz_img = &dz[img * b.c_out * hw..(img + 1) * b.c_out * hw];
-                im2col(&cache.input[img * b.c_in * hw..(img + 1) * b.c_in * hw], b.c_in, b.size, &mut cols);
-                gemm(dz_img, &cols, MatmulShape { b_transposed: true, ..MatmulShape::new(b.c_out, hw, kk) }, &mut dw_img);
+                im2col(
+                    &cache.input[img * b.c_in * hw..(img + 1) * b.c_in * hw],
+                    b.c_in,
+                    b.size,
+                    &mut cols,
+                );
+                gemm(
+                    dz_img,
+                    &cols,
+                    MatmulShape {
+                        b_transposed: true,
+                        ..MatmulShape::new(b.c_out, hw, kk)
+                    },
+                    &mut dw_img,
+                );
                 dw.iter_mut().zip(&dw_img).for_each(|(a, g)| *a += g);
-                gemm(&b.weight, dz_img, MatmulShape { a_transposed: true, ..MatmulShape::new(kk, b.c_out, hw) }, &mut dcols);
-                col2im(&dcols, b.c_in, b.size, &mut dx[img * b.c_in * hw..(img + 1) * b.c_in * hw]);
+                gemm(
+                    &b.weight,
+                    dz_img,
+                    MatmulShape {
+                        a_transposed: true,
+                        ..MatmulShape::new(kk, b.c_out, hw)
+                    },
+                    &mut dcols,
+                );
+                col2im(
+                    &dcols,
+                    b.c_in,
+                    b.size,
+                    &mut dx[img * b.c_in * hw..(img + 1) * b.c_in * hw],
+                );
             }
             block_grads.push((dw, dgamma, dbeta));
             d_act = dx;
         }
         block_grads.reverse();
-        (loss, Grads { blocks: block_grads, fc_weight, fc_bias })
+        (
+            loss,
+            Grads {
+                blocks: block_grads,
+                fc_weight,
+                fc_bias,
+            },
+        )
     }
 
     /// Parameters and their gradients, paired, in a fixed order.
@@ -313,7 +410,128 @@ impl Network {
 
     /// Number of trainable parameters.
     pub fn param_count(&self) -> usize {
-        self.blocks.iter().map(|b| b.weight.len() + 2 * b.c_out).sum::<usize>() + self.fc_weight.len() + self.fc_bias.len()
+        self.blocks
+            .iter()
+            .map(|b| b.weight.len() + 2 * b.c_out)
+            .sum::<usize>()
+            + self.fc_weight.len()
+            + self.fc_bias.len()
+    }
+}
+
+/// Weights file, version 1: the magic `GBNET001`; u32 LE in_channels, size, classes, number of
+/// stages, then each stage (0 = 2 x 2 max-pool, else a convolution's output channels); then f32 LE
+/// per block: weight, gamma, beta, running mean, running variance; then the linear weight and bias;
+/// then a 64-bit FNV-1a checksum of everything before it.
+const WEIGHTS_MAGIC: &[u8; 8] = b"GBNET001";
+
+impl Network {
+    pub fn to_bytes(&self) -> Vec<u8> {
+        let mut out = WEIGHTS_MAGIC.to_vec();
+        let stages: Vec<u32> = self
+            .arch
+            .stages
+            .iter()
+            .map(|s| match s {
+                Stage::Pool => 0,
+                Stage::Conv(c) => *c as u32,
+            })
+            .collect();
+        for v in [
+            self.arch.in_channels as u32,
+            self.arch.size as u32,
+            self.arch.classes as u32,
+            stages.len() as u32,
+        ]
+        .into_iter()
+        .chain(stages)
+        {
+            out.extend_from_slice(&v.to_le_bytes());
+        }
+        let mut put = |v: &[f32]| {
+            v.iter()
+                .for_each(|x| out.extend_from_slice(&x.to_le_bytes()))
+        };
+        for b in &self.blocks {
+            for t in [
+                &b.weight,
+                &b.gamma,
+                &b.beta,
+                &b.running_mean,
+                &b.running_var,
+            ] {
+                put(t);
+            }
+        }
+        put(&self.fc_weight);
+        put(&self.fc_bias);
+        let sum = crate::data::fnv1a64(&out);
+        out.extend_from_slice(&sum.to_le_bytes());
+        out
+    }
+
+    pub fn from_bytes(bytes: &[u8]) -> Result<Network, String> {
+        if bytes.len() < 32 || &bytes[..8] != WEIGHTS_MAGIC {
+            return Err("not a Glassbox weights file (version 1), or truncated".into());
+        }
+        let (body, tail) = bytes.split_at(bytes.len() - 8);
+        let stored = u64::from_le_bytes(tail.try_into().map_err(|_| "checksum".to_string())?);
+        if crate::data::fnv1a64(body) != stored {
+            return Err("the weights file is corrupt (checksum mismatch)".into());
+        }
+        let mut at = 8;
+        let mut u32_at = || -> Result<usize, String> {
+            let v = body.get(at..at + 4).ok_or("header is truncated")?;
+            at += 4;
+            Ok(u32::from_le_bytes([v[0], v[1], v[2], v[3]]) as usize)
+        };
+        let (in_channels, size, classes, n) = (u32_at()?, u32_at()?, u32_at()?, u32_at()?);
+        if n > 64 || in_channels == 0 || classes == 0 || size == 0 || size > 1024 {
+            return Err("implausible architecture in the weights file".into());
+        }
+        let stages = (0..n)
+            .map(|_| u32_at().map(|c| if c == 0 { Stage::Pool } else { Stage::Conv(c) }))
+            .collect::<Result<Vec<_>, _>>()?;
+        let arch = Arch {
+            name: "loaded",
+            in_channels,
+            size,
+            stages,
+            classes,
+        };
+        let mut net = Network::new(&arch, 0);
+        let floats = &body[at..];
+        let want: usize = net
+            .blocks
+            .iter()
+            .map(|b| b.weight.len() + 4 * b.c_out)
+            .sum::<usize>()
+            + net.fc_weight.len()
+            + net.fc_bias.len();
+        if floats.len() != want * 4 {
+            return Err(format!(
+                "the weights file has {} values, the architecture needs {want}",
+                floats.len() / 4
+            ));
+        }
+        let mut vals = floats
+            .chunks_exact(4)
+            .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]));
+        let mut fill =
+            |t: &mut Vec<f32>| t.iter_mut().for_each(|x| *x = vals.next().unwrap_or(0.0));
+        for b in net.blocks.iter_mut() {
+            fill(&mut b.weight);
+            fill(&mut b.gamma);
+            fill(&mut b.beta);
+            fill(&mut b.running_mean);
+            fill(&mut b.running_var);
+        }
+        fill(&mut net.fc_weight);
+        fill(&mut net.fc_bias);
+        if arch.stages == Arch::lab().stages && arch.in_channels == 1 {
+            net.arch.name = "lab";
+        }
+        Ok(net)
     }
 }
 
@@ -322,8 +540,27 @@ mod tests {
     use super::*;
     use crate::vgg::Stage::{Conv, Pool};
 
+    #[test]
+    fn weights_round_trip_and_corruption_is_detected() {
+        let net = Network::new(&tiny_arch(), 9);
+        let bytes = net.to_bytes();
+        let back = Network::from_bytes(&bytes).unwrap();
+        assert_eq!(back.blocks, net.blocks);
+        assert_eq!(back.fc_weight, net.fc_weight);
+        let mut bad = bytes.clone();
+        bad[40] ^= 1;
+        assert!(Network::from_bytes(&bad).is_err());
+        assert!(Network::from_bytes(&bytes[..bytes.len() - 3]).is_err());
+    }
+
     fn tiny_arch() -> Arch {
-        Arch { name: "tiny", in_channels: 2, size: 8, stages: vec![Conv(3), Pool, Conv(4), Conv(4), Pool], classes: 5 }
+        Arch {
+            name: "tiny",
+            in_channels: 2,
+            size: 8,
+            stages: vec![Conv(3), Pool, Conv(4), Conv(4), Pool],
+            classes: 5,
+        }
     }
 
     #[test]
@@ -344,8 +581,12 @@ mod tests {
         let labels = vec![0u32, 3, 4];
         // Make batch-norm non-trivial.
         for b in net.blocks.iter_mut() {
-            b.gamma.iter_mut().for_each(|g| *g = 1.0 + rng.uniform(-0.3, 0.3) as f32);
-            b.beta.iter_mut().for_each(|g| *g = rng.uniform(-0.3, 0.3) as f32);
+            b.gamma
+                .iter_mut()
+                .for_each(|g| *g = 1.0 + rng.uniform(-0.3, 0.3) as f32);
+            b.beta
+                .iter_mut()
+                .for_each(|g| *g = rng.uniform(-0.3, 0.3) as f32);
         }
         let (_, grads) = net.clone().loss_and_grads(&x, &labels, n);
         let loss_at = |net: &Network| net.clone().loss_and_grads(&x, &labels, n).0 as f64;
@@ -361,7 +602,10 @@ mod tests {
                 minus.params_and_grads(&grads)[group].0[idx] -= h;
                 let fd = (loss_at(&plus) - loss_at(&minus)) / (2.0 * h as f64);
                 let g = net.clone().params_and_grads(&grads)[group].1[idx] as f64;
-                assert!((fd - g).abs() <= 1e-2 * (1e-2 + fd.abs().max(g.abs())), "group {group} idx {idx}: fd {fd} analytic {g}");
+                assert!(
+                    (fd - g).abs() <= 1e-2 * (1e-2 + fd.abs().max(g.abs())),
+                    "group {group} idx {idx}: fd {fd} analytic {g}"
+                );
                 checked += 1;
             }
         }

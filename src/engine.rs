@@ -3,7 +3,7 @@
 //! (header control, or `backend=cpu` in the URL). A device lost mid-computation switches the page
 //! to the CPU path with a notice.
 
-use glassbox_gpu::{AdapterSummary, Gpu, GpuError};
+use glassbox_gpu::{AdapterSummary, Compute, Gpu, GpuError};
 use leptos::prelude::*;
 use std::rc::Rc;
 
@@ -33,7 +33,7 @@ pub struct Engine {
     pub force_cpu: RwSignal<bool>,
     /// A notice for the reader (fallback reasons, a lost device).
     pub notice: RwSignal<Option<String>>,
-    gpu: StoredValue<Option<Rc<Gpu>>, LocalStorage>,
+    compute: StoredValue<Rc<Compute>, LocalStorage>,
 }
 
 impl Engine {
@@ -42,7 +42,7 @@ impl Engine {
             state: RwSignal::new(BackendState::Detecting),
             force_cpu: RwSignal::new(force_cpu),
             notice: RwSignal::new(None),
-            gpu: StoredValue::new_local(None),
+            compute: StoredValue::new_local(Rc::new(Compute::new(None))),
         };
         e.detect();
         e
@@ -51,20 +51,14 @@ impl Engine {
     /// (Re)choose the backend: forced CPU, or try WebGPU.
     pub fn detect(self) {
         if self.force_cpu.get_untracked() {
-            self.gpu.set_value(None);
             self.state.set(BackendState::Cpu(
                 "the CPU path was chosen on this page".into(),
             ));
             self.notice.set(None);
             return;
         }
-        if self
-            .gpu
-            .with_value(|g| g.as_ref().map(|g| !g.is_lost()).unwrap_or(false))
-        {
-            if let Some(info) = self.gpu.with_value(|g| g.as_ref().map(|g| g.info.clone())) {
-                self.state.set(BackendState::WebGpu(info));
-            }
+        if let Some(gpu) = self.compute.with_value(|c| c.gpu()) {
+            self.state.set(BackendState::WebGpu(gpu.info.clone()));
             return;
         }
         self.state.set(BackendState::Detecting);
@@ -75,7 +69,7 @@ impl Engine {
                         return;
                     }
                     self.state.set(BackendState::WebGpu(gpu.info.clone()));
-                    self.gpu.set_value(Some(Rc::new(gpu)));
+                    self.compute.set_value(Rc::new(Compute::new(Some(gpu))));
                     self.notice.set(None);
                 }
                 Err(why) => {
@@ -87,23 +81,37 @@ impl Engine {
         });
     }
 
+    /// The operations, on WebGPU or the CPU (forced CPU: a CPU-only `Compute`). After using it,
+    /// call `check_lost` so a device lost on the way is reported.
+    pub fn compute(self) -> Rc<Compute> {
+        if self.force_cpu.get_untracked() {
+            return Rc::new(Compute::new(None));
+        }
+        self.compute.with_value(|c| c.clone())
+    }
+
     /// The GPU, when the page is using it. Finding it lost switches the page to the CPU.
     pub fn gpu(self) -> Option<Rc<Gpu>> {
         if self.force_cpu.get_untracked() {
             return None;
         }
-        let gpu = self.gpu.with_value(|g| g.clone())?;
-        if let Some(why) = gpu.lost_reason() {
-            self.report(&GpuError::DeviceLost(why));
-            return None;
+        let gpu = self.compute.with_value(|c| c.gpu());
+        self.check_lost();
+        gpu
+    }
+
+    /// Tell the reader if the device was lost during a computation.
+    pub fn check_lost(self) {
+        if let Some(why) = self.compute.with_value(|c| c.lost()) {
+            if !matches!(self.state.get_untracked(), BackendState::Cpu(_)) {
+                self.report(&GpuError::DeviceLost(why));
+            }
         }
-        Some(gpu)
     }
 
     /// Report a failed GPU call: a lost device switches the page to the CPU path with a notice.
     pub fn report(self, e: &GpuError) {
         if let GpuError::DeviceLost(why) = e {
-            self.gpu.set_value(None);
             self.state.set(BackendState::Cpu(format!(
                 "the WebGPU device was lost ({why})"
             )));

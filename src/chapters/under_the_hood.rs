@@ -93,14 +93,23 @@ async fn cpu_conv(x: &[f32], w: &[f32], s: ConvShape) -> (Vec<f32>, f64) {
     (out, secs)
 }
 
-/// The convolution benchmarked: one VGG block, 8 images of 64 channels, 32 x 32.
-const CONV: ConvShape = ConvShape {
-    n: 8,
-    c_in: 64,
-    c_out: 64,
-    h: 32,
-    w: 32,
-};
+/// The convolutions benchmarked: VGG blocks of 16 and 64 channels on 8 images of 32 x 32.
+const CONVS: [ConvShape; 2] = [
+    ConvShape {
+        n: 8,
+        c_in: 16,
+        c_out: 16,
+        h: 32,
+        w: 32,
+    },
+    ConvShape {
+        n: 8,
+        c_in: 64,
+        c_out: 64,
+        h: 32,
+        w: 32,
+    },
+];
 
 #[component]
 pub fn UnderTheHood() -> impl IntoView {
@@ -136,8 +145,15 @@ pub fn UnderTheHood() -> impl IntoView {
                 };
                 if let Some(gpu) = engine.gpu() {
                     status.set(format!("Matrix multiply {size}³ on WebGPU…"));
-                    // The first call compiles and uploads; then time a few dispatches read back once.
-                    let first = gpu.matmul(&a, &b, s).await;
+                    // The first call (through the engine's one API, which finishes on the CPU if the
+                    // device is lost) compiles and uploads; then time a few dispatches read back once.
+                    let first = match engine.compute().matmul(&a, &b, s).await {
+                        Ok((got, glassbox_gpu::Ran::Gpu)) => Ok(got),
+                        Ok((_, glassbox_gpu::Ran::Cpu)) => Err(glassbox_gpu::GpuError::DeviceLost(
+                            engine.compute().lost().unwrap_or_default(),
+                        )),
+                        Err(e) => Err(glassbox_gpu::GpuError::Failed(e)),
+                    };
                     let reps = (2e9 / s.flops()).clamp(1.0, 20.0) as usize;
                     let t0 = web::now_ms();
                     let timed = match first {
@@ -162,48 +178,56 @@ pub fn UnderTheHood() -> impl IntoView {
                 rows.update(|r| r.push(row));
                 web::sleep(0).await;
             }
-            // The convolution.
-            let (x, w) = (
-                (0..CONV.x_len())
-                    .map(|_| rng.normal() as f32)
-                    .collect::<Vec<f32>>(),
-                (0..CONV.w_len())
-                    .map(|_| rng.normal() as f32)
-                    .collect::<Vec<f32>>(),
-            );
-            let flops = 2.0 * CONV.macs() as f64;
-            status.set("Convolution on the CPU…".into());
-            let (cpu, cpu_s) = cpu_conv(&x, &w, CONV).await;
-            let mut row = Row {
-                name: "conv2d 3×3, 8×64×32×32 → 64".into(),
-                size: 0,
-                cpu_gflops: Some(flops / cpu_s / 1e9),
-                ..Default::default()
-            };
-            if let Some(gpu) = engine.gpu() {
-                status.set("Convolution on WebGPU…".into());
-                let first = gpu.conv2d(&x, &w, CONV).await;
-                let t0 = web::now_ms();
-                let timed = match first {
-                    Ok(got) => gpu.conv2d(&x, &w, CONV).await.map(|_| got),
-                    Err(e) => Err(e),
+            for conv in CONVS {
+                let (x, w) = (
+                    (0..conv.x_len())
+                        .map(|_| rng.normal() as f32)
+                        .collect::<Vec<f32>>(),
+                    (0..conv.w_len())
+                        .map(|_| rng.normal() as f32)
+                        .collect::<Vec<f32>>(),
+                );
+                let flops = 2.0 * conv.macs() as f64;
+                status.set(format!(
+                    "Convolution {} → {} channels on the CPU…",
+                    conv.c_in, conv.c_out
+                ));
+                let (cpu, cpu_s) = cpu_conv(&x, &w, conv).await;
+                let mut row = Row {
+                    name: format!(
+                        "conv2d 3×3, {}×{}×{}×{} → {}",
+                        conv.n, conv.c_in, conv.h, conv.w, conv.c_out
+                    ),
+                    size: 0,
+                    cpu_gflops: Some(flops / cpu_s / 1e9),
+                    ..Default::default()
                 };
-                let secs = (web::now_ms() - t0) / 1000.0;
-                match timed {
-                    Ok(got) => {
-                        let want: Vec<f64> = cpu.iter().map(|&v| v as f64).collect();
-                        row.gpu_gflops = Some(flops / secs / 1e9);
-                        row.max_rel_err = Some(max_errors(&got, &want).1);
+                if let Some(gpu) = engine.gpu() {
+                    status.set("Convolution on WebGPU…".into());
+                    let first = gpu.conv2d(&x, &w, conv).await;
+                    let t0 = web::now_ms();
+                    let timed = match first {
+                        Ok(got) => gpu.conv2d(&x, &w, conv).await.map(|_| got),
+                        Err(e) => Err(e),
+                    };
+                    let secs = (web::now_ms() - t0) / 1000.0;
+                    match timed {
+                        Ok(got) => {
+                            let want: Vec<f64> = cpu.iter().map(|&v| v as f64).collect();
+                            row.gpu_gflops = Some(flops / secs / 1e9);
+                            row.max_rel_err = Some(max_errors(&got, &want).1);
+                        }
+                        Err(e) => {
+                            engine.report(&e);
+                            row.note = format!("WebGPU failed: {e}");
+                        }
                     }
-                    Err(e) => {
-                        engine.report(&e);
-                        row.note = format!("WebGPU failed: {e}");
-                    }
+                } else {
+                    row.note = "CPU only".into();
                 }
-            } else {
-                row.note = "CPU only".into();
+                rows.update(|r| r.push(row));
+                web::sleep(0).await;
             }
-            rows.update(|r| r.push(row));
             // Parity of every kernel.
             if let Some(gpu) = engine.gpu() {
                 status.set("Checking every kernel against its CPU reference…".into());

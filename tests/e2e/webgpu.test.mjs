@@ -38,7 +38,7 @@ test('with WebGPU the badge names the adapter and the kernels agree with the CPU
   await page.waitForFunction(() => /WebGPU \(/.test(document.querySelector('[aria-label="Compute backend"]').textContent), null, { timeout: 30_000 });
   await page.locator('[data-backend="webgpu"]').waitFor();
   const rows = await runBenchmark(page);
-  assert.equal(rows.length, 5);
+  assert.equal(rows.length, 6);
   for (const r of rows) {
     assert.ok(r.cpu > 0 && r.gpu > 0, JSON.stringify(r));
     assert.ok(r.err < 1e-4, `parity error ${r.err} at ${r.size}`);
@@ -53,7 +53,7 @@ test('with WebGPU the badge names the adapter and the kernels agree with the CPU
   // A lost device: the page says so, switches to the CPU and still finishes.
   await page.getByRole('button', { name: 'Simulate losing the GPU device' }).click();
   const after = await runBenchmark(page);
-  assert.equal(after.length, 5);
+  assert.equal(after.length, 6);
   assert.ok(after.every((r) => r.cpu > 0), JSON.stringify(after));
   await page.getByText(/device was lost/).first().waitFor();
   assert.match(await badge(page).textContent(), /^CPU/);

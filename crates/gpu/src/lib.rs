@@ -6,10 +6,12 @@
 //! `map_async`, awaited through a channel (natively the device is polled until the copy is done;
 //! in the browser the event loop does it). A figure reads back once, not per element.
 
+mod compute;
 mod context;
 mod matmul;
 mod ops;
 pub mod selftest;
 
+pub use compute::{Compute, Ran};
 pub use context::{AdapterSummary, Gpu, GpuError, GpuUnavailable};
 pub use glassbox_lab::kernels::MatmulShape;

@@ -249,3 +249,28 @@ fn gram_matches_the_cpu() {
     let (_, rel) = max_errors(&got, &matmul_naive(&m, &m, s));
     assert!(rel < 1e-5, "{rel}");
 }
+
+#[test]
+fn compute_falls_back_to_the_cpu_when_the_device_is_lost() {
+    use glassbox_gpu::{Compute, Ran};
+    let compute = Compute::new(Some(gpu()));
+    let mut rng = Rng::new(13);
+    let s = MatmulShape::new(33, 65, 17);
+    let (a, b) = (randv(s.a_len(), &mut rng), randv(s.b_len(), &mut rng));
+    let want = matmul_naive(&a, &b, s);
+    let (got, ran) = pollster::block_on(compute.matmul(&a, &b, s)).unwrap();
+    assert_eq!(ran, Ran::Gpu);
+    assert!(max_errors(&got, &want).1 < 1e-5);
+    compute.gpu().expect("gpu in use").simulate_device_loss();
+    let (got, ran) = pollster::block_on(compute.matmul(&a, &b, s)).unwrap();
+    assert_eq!(ran, Ran::Cpu);
+    assert!(max_errors(&got, &want).1 < 1e-5);
+    assert!(compute.lost().is_some());
+    assert!(compute.gpu().is_none());
+    // Without a GPU everything runs on the CPU.
+    let cpu = Compute::new(None);
+    assert_eq!(
+        pollster::block_on(cpu.relu(&[-1.0, 2.0])).unwrap(),
+        (vec![0.0, 2.0], Ran::Cpu)
+    );
+}

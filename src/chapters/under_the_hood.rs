@@ -10,8 +10,6 @@ use glassbox_lab::kernels::{max_errors, PreparedProduct};
 use glassbox_lab::nn::{conv2d_forward_im2col, ConvShape};
 use glassbox_lab::rng::Rng;
 use leptos::prelude::*;
-use std::cell::RefCell;
-use std::rc::Rc;
 
 pub const SLUG: &str = "under-the-hood";
 
@@ -27,70 +25,49 @@ struct Row {
     note: String,
 }
 
-/// The CPU product in row blocks of about `SLICE_MS` each; returns (C, seconds of computation).
+/// Run `unit(0..count)` in slices of about `SLICE_MS`, yielding between them; returns the seconds
+/// spent computing (not waiting).
+async fn timed_in_slices(count: usize, mut unit: impl FnMut(usize)) -> f64 {
+    let mut next = 0usize;
+    let mut busy_ms = 0.0f64;
+    run_in_slices(
+        |deadline| {
+            let t0 = web::now_ms();
+            while next < count && web::now_ms() < deadline {
+                unit(next);
+                next += 1;
+            }
+            busy_ms += web::now_ms() - t0;
+            if next >= count {
+                Slice::Idle
+            } else {
+                Slice::Continue
+            }
+        },
+        || true,
+    )
+    .await;
+    busy_ms / 1000.0
+}
+
+/// The CPU product, 8 output rows at a time; returns (C, seconds of computation).
 async fn cpu_matmul(a: &[f32], b: &[f32], s: MatmulShape) -> (Vec<f32>, f64) {
     let Ok(op) = PreparedProduct::new(a, b, s) else {
         return (Vec::new(), f64::NAN);
     };
-    let c = Rc::new(RefCell::new(vec![0.0f32; s.c_len()]));
-    let next_row = Rc::new(RefCell::new(0usize));
-    let busy = Rc::new(RefCell::new(0.0f64));
-    {
-        let (c, next_row, busy) = (c.clone(), next_row.clone(), busy.clone());
-        run_in_slices(
-            move |deadline| {
-                let t0 = web::now_ms();
-                let mut row = next_row.borrow_mut();
-                while *row < s.m && web::now_ms() < deadline {
-                    let end = (*row + 8).min(s.m);
-                    let _ = op.rows(*row..end, &mut c.borrow_mut());
-                    *row = end;
-                }
-                *busy.borrow_mut() += web::now_ms() - t0;
-                if *row >= s.m {
-                    Slice::Idle
-                } else {
-                    Slice::Continue
-                }
-            },
-            || true,
-        )
-        .await;
-    }
-    let out = c.borrow().clone();
-    let secs = *busy.borrow() / 1000.0;
-    (out, secs)
+    let mut c = vec![0.0f32; s.c_len()];
+    let secs = timed_in_slices(s.m.div_ceil(8), |blk| {
+        let _ = op.rows(blk * 8..(blk * 8 + 8).min(s.m), &mut c);
+    })
+    .await;
+    (c, secs)
 }
 
-/// The CPU convolution one image at a time, in slices; returns (y, seconds of computation).
+/// The CPU convolution one image at a time; returns (y, seconds of computation).
 async fn cpu_conv(x: &[f32], w: &[f32], s: ConvShape) -> (Vec<f32>, f64) {
-    let y = Rc::new(RefCell::new(vec![0.0f32; s.y_len()]));
-    let next = Rc::new(RefCell::new(0usize));
-    let busy = Rc::new(RefCell::new(0.0f64));
-    {
-        let (y, next, busy) = (y.clone(), next.clone(), busy.clone());
-        run_in_slices(
-            move |deadline| {
-                let t0 = web::now_ms();
-                let mut n = next.borrow_mut();
-                while *n < s.n && web::now_ms() < deadline {
-                    conv2d_forward_im2col(x, w, s, *n..*n + 1, &mut y.borrow_mut());
-                    *n += 1;
-                }
-                *busy.borrow_mut() += web::now_ms() - t0;
-                if *n >= s.n {
-                    Slice::Idle
-                } else {
-                    Slice::Continue
-                }
-            },
-            || true,
-        )
-        .await;
-    }
-    let out = y.borrow().clone();
-    let secs = *busy.borrow() / 1000.0;
-    (out, secs)
+    let mut y = vec![0.0f32; s.y_len()];
+    let secs = timed_in_slices(s.n, |n| conv2d_forward_im2col(x, w, s, n..n + 1, &mut y)).await;
+    (y, secs)
 }
 
 /// The convolutions benchmarked: VGG blocks of 16 and 64 channels on 8 images of 32 x 32.

@@ -326,9 +326,10 @@ impl Network {
             for ch in 0..b.c_out {
                 let (mut sdy, mut sdyx) = (0.0f64, 0.0f64);
                 for img in 0..n {
-                    for idx in (img * b.c_out + ch) * hw..(img * b.c_out + ch + 1) * hw {
-                        sdy += dy[idx] as f64;
-                        sdyx += (dy[idx] * cache.x_hat[idx]) as f64;
+                    let r = (img * b.c_out + ch) * hw..(img * b.c_out + ch + 1) * hw;
+                    for (&g, &xh) in dy[r.clone()].iter().zip(&cache.x_hat[r]) {
+                        sdy += g as f64;
+                        sdyx += (g * xh) as f64;
                     }
                 }
                 dgamma[ch] = sdyx as f32;

@@ -1,12 +1,33 @@
 #!/usr/bin/env bash
-# Benchmarks (measurements, not tests): native `glassbox bench maml`, then the same work in headless
-# Chromium's CPU (WebAssembly) path through the Benchmarks appendix of the built dist/.
+# Benchmarks (measurements, not tests): native `glassbox bench maml` and `bench gpu` (GPU side on
+# Mesa's lavapipe unless VK_DRIVER_FILES names another driver), numpy's matmul for comparison, then
+# the browser's CPU path through the Benchmarks appendix of the built dist/.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh test
 export PATH="$HOME/.cargo/bin:$PATH"
+export VK_DRIVER_FILES="${VK_DRIVER_FILES:-/usr/share/vulkan/icd.d/lvp_icd.x86_64.json}"
+export WGPU_BACKEND="${WGPU_BACKEND:-vulkan}"
+export XDG_RUNTIME_DIR="${XDG_RUNTIME_DIR:-$(mktemp -d)}"
 echo "== native"
 cargo run --release --quiet --bin glassbox -- bench maml --repeat 5
+cargo run --release --quiet --bin glassbox -- bench gpu --sizes 256,512,1024 --repeat 5
+echo "== numpy (OpenBLAS) matmul, for comparison"
+venv=target/bench-venv
+[ -x "$venv/bin/python" ] || python3 -m venv "$venv"
+"$venv/bin/python" -c "import numpy" 2>/dev/null || "$venv/bin/pip" install -q numpy
+# OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE slow a current numpy; unset them for this measurement only.
+env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE "$venv/bin/python" - <<'PY'
+import json, time
+import numpy as np
+out = {}
+for n in (256, 512, 1024):
+    a = np.random.randn(n, n).astype(np.float32); b = np.random.randn(n, n).astype(np.float32)
+    a @ b
+    best = min((lambda t: (a @ b, time.perf_counter() - t)[1])(time.perf_counter()) for _ in range(5))
+    out[f"matmul_{n}_gflops"] = 2 * n**3 / best / 1e9
+print(json.dumps({"numpy": np.__version__, **out}))
+PY
 echo "== browser (CPU path)"
 [ -f dist/index.html ] || trunk build --release --offline
 node tests/e2e/bench.mjs

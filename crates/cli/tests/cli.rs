@@ -142,3 +142,33 @@ fn image_stats_reproduces_the_original_labs_totals() {
     let (code, _, _) = glassbox(&["image", "stats", "--arch", "resnet"]);
     assert_ne!(code, 0);
 }
+
+#[test]
+fn image_eval_reports_the_committed_weights() {
+    // Runs from the repository root, where the assets live.
+    let out = Command::new(env!("CARGO_BIN_EXE_glassbox"))
+        .args(["image", "eval"])
+        .current_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/../.."))
+        .output()
+        .expect("runs");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["images"], 10_000);
+    assert!(v["accuracy"].as_f64().unwrap() >= 0.90);
+    assert_eq!(v["per_class"].as_array().unwrap().len(), 10);
+    let confusion = v["confusion"].as_array().unwrap();
+    assert_eq!(confusion.len(), 10);
+    let total: u64 = confusion
+        .iter()
+        .flat_map(|r| r.as_array().unwrap())
+        .map(|x| x.as_u64().unwrap())
+        .sum();
+    assert_eq!(total, 10_000);
+    let (code, _, err) = glassbox(&["image", "eval", "--weights", "/nonexistent.gbnet"]);
+    assert_ne!(code, 0);
+    assert!(err.contains("nonexistent"));
+}

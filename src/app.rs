@@ -1,7 +1,7 @@
 //! The textbook's shell: header (title, theme, compute backend), table of contents, and the chapter
 //! named by the URL's hash.
 
-use crate::chapters::{self, bench, meta_learning, under_the_hood, CHAPTERS};
+use crate::chapters::{self, bench, image_lab, meta_learning, under_the_hood, CHAPTERS};
 use crate::engine::{BackendState, Engine};
 use crate::ui::Theme;
 use crate::url_state::Location;
@@ -152,6 +152,7 @@ pub fn App() -> impl IntoView {
                 </ol>
                 <h2>"Appendix"</h2>
                 <ul>
+                    <li><a href=format!("#/{}", image_lab::SLUG) aria-current=move || (route.get() == image_lab::SLUG).then_some("page")>"The image lab"</a></li>
                     <li><a href=format!("#/{}", under_the_hood::SLUG) aria-current=move || (route.get() == under_the_hood::SLUG).then_some("page")>"Under the hood"</a></li>
                     <li><a href=format!("#/{}", bench::SLUG) aria-current=move || (route.get() == bench::SLUG).then_some("page")>"Benchmarks"</a></li>
                 </ul>
@@ -164,6 +165,7 @@ pub fn App() -> impl IntoView {
                         meta_learning::SLUG => view! { <meta_learning::MetaLearning location=loc/> }.into_any(),
                         bench::SLUG => view! { <bench::Bench/> }.into_any(),
                         under_the_hood::SLUG => view! { <under_the_hood::UnderTheHood/> }.into_any(),
+                        image_lab::SLUG => view! { <image_lab::ImageLab/> }.into_any(),
                         other => view! {
                             <article class="chapter">
                                 <h1>"Page not found"</h1>

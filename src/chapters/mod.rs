@@ -1,6 +1,7 @@
 //! One module per chapter. A chapter lays out prose and live figures and calls `glassbox_lab`.
 
 pub mod bench;
+pub mod image_lab;
 pub mod meta_learning;
 pub mod under_the_hood;
 

@@ -493,6 +493,13 @@ impl Network {
         let stages = (0..n)
             .map(|_| u32_at().map(|c| if c == 0 { Stage::Pool } else { Stage::Conv(c) }))
             .collect::<Result<Vec<_>, _>>()?;
+        if !stages.iter().any(|s| matches!(s, Stage::Conv(_))) {
+            return Err("the weights file describes a network without convolutions".into());
+        }
+        let pools = stages.iter().filter(|s| matches!(s, Stage::Pool)).count();
+        if pools >= usize::BITS as usize || size >> pools == 0 {
+            return Err("the weights file pools the image away to nothing".into());
+        }
         let arch = Arch {
             name: "loaded",
             in_channels,

@@ -12,6 +12,7 @@ export XDG_RUNTIME_DIR="${XDG_RUNTIME_DIR:-$(mktemp -d)}"
 echo "== native"
 cargo run --release --quiet --bin glassbox -- bench maml --repeat 5
 cargo run --release --quiet --bin glassbox -- bench gpu --sizes 256,512,1024 --repeat 5
+cargo run --release --quiet --bin glassbox -- bench image
 echo "== numpy (OpenBLAS) matmul, for comparison"
 venv=target/bench-venv
 [ -x "$venv/bin/python" ] || python3 -m venv "$venv"

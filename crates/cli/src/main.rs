@@ -21,6 +21,7 @@ const USAGE: &str = "usage:
                             [--n-train-inner N] [--d N] [--meta-lr X] [--tasks-per-step N]
                             [--noise X] [--frequencies 3,4,5] [--out DIR]
   glassbox bench maml [--repeat N]
+  glassbox bench image [--images N] [--steps N]
   glassbox data fashion-mnist [--from /usr/share/datasets/fashion-mnist] [--out assets/fashion-mnist.gbds]
   glassbox image train [--epochs N] [--seed N] [--batch N] [--lr X] [--data debian|asset] [--out FILE]
   glassbox image eval [--weights FILE]
@@ -325,6 +326,33 @@ fn image_train(args: &[String]) -> Result<serde_json::Value, String> {
     }))
 }
 
+/// Images per second of the image lab's network on the CPU path: evaluation and training.
+fn bench_image(args: &[String]) -> Result<serde_json::Value, String> {
+    use glassbox_lab::train;
+    let f = Flags::parse(args, &["images", "steps"])?;
+    let asset = load_asset()?;
+    let images = f.get("images", 2000usize)?.clamp(1, asset.test.len());
+    let steps = f.get("steps", 10usize)?.max(1);
+    let bytes = std::fs::read(WEIGHTS).map_err(|e| format!("{WEIGHTS}: {e}"))?;
+    let mut net = glassbox_lab::network::Network::from_bytes(&bytes)?;
+    let t = Instant::now();
+    train::predict(&mut net, &asset.test, 0..images);
+    let eval_s = t.elapsed().as_secs_f64();
+    let config = train::TrainConfig::default();
+    let mut trainer = train::Trainer::new(config.clone(), asset.train.len());
+    let order = trainer.epoch_order(asset.train.len());
+    let t = Instant::now();
+    for idx in order.chunks(config.batch).take(steps) {
+        trainer.step(&mut net, &asset.train, idx);
+    }
+    let train_s = t.elapsed().as_secs_f64();
+    Ok(json!({
+        "eval_images_per_s": images as f64 / eval_s,
+        "train_images_per_s": (steps * config.batch) as f64 / train_s,
+        "eval_images": images, "train_steps": steps, "batch": config.batch,
+    }))
+}
+
 /// Accuracy, per-class accuracy and confusion matrix on the full test set.
 fn image_eval(args: &[String]) -> Result<serde_json::Value, String> {
     let f = Flags::parse(args, &["weights"])?;
@@ -487,6 +515,7 @@ fn run(args: &[String]) -> Result<serde_json::Value, String> {
         ["maml", "alias-toy"] => alias_toy_cmd(&args[2..]),
         ["maml", "closed-form"] => closed_form_cmd(&args[2..]),
         ["bench", "maml"] => bench_maml(&args[2..]),
+        ["bench", "image"] => bench_image(&args[2..]),
         ["gpu", "selftest"] => gpu_selftest(&args[2..]),
         ["image", "stats"] => image_stats(&args[2..]),
         ["image", "train"] => image_train(&args[2..]),

@@ -172,3 +172,55 @@ fn image_eval_reports_the_committed_weights() {
     assert_ne!(code, 0);
     assert!(err.contains("nonexistent"));
 }
+
+#[test]
+fn attention_mask_and_cost() {
+    let (code, v, err) = glassbox(&[
+        "attention",
+        "mask",
+        "--caption",
+        "<SOS> a mountain range <PAD>",
+        "--image-tokens",
+        "3",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(v["queries"].as_array().unwrap().len(), 5);
+    assert_eq!(v["keys"].as_array().unwrap().len(), 8);
+    // Key "a" (row 1) is hidden from query <SOS> (column 0), visible to itself (column 1).
+    assert_eq!(v["masked"][1][0], true);
+    assert_eq!(v["masked"][1][1], false);
+    // Image tokens are visible to every caption query but <PAD>.
+    assert_eq!(v["masked"][5][3], false);
+    assert_eq!(v["masked"][5][4], true);
+    let (code, c, _) = glassbox(&[
+        "attention",
+        "cost",
+        "--image",
+        "224",
+        "--patch",
+        "16",
+        "--window",
+        "7",
+        "--dim",
+        "64",
+    ]);
+    assert_eq!(code, 0);
+    assert_eq!(c["tokens"], 196);
+    assert_eq!(c["global_flops"], 4 * 196 * 196 * 64);
+    assert_eq!(c["windowed_flops"], 4 * 196 * 49 * 64);
+    assert_eq!(c["ratio"], 4.0);
+    let (code, _, err) = glassbox(&[
+        "attention",
+        "cost",
+        "--image",
+        "100",
+        "--patch",
+        "16",
+        "--window",
+        "2",
+        "--dim",
+        "8",
+    ]);
+    assert_ne!(code, 0);
+    assert!(err.contains("divide"));
+}

@@ -1,4 +1,5 @@
-//! Masked scaled dot-product attention, the reference for the GPU kernel.
+//! Masked scaled dot-product attention (the reference for the GPU kernel), the combined self- and
+//! cross-attention mask of a captioning decoder, and the cost of global against windowed attention.
 //!
 //! For each batch b and query i: s_ij = q_i . k_j / sqrt(d), with s_ij = -inf where mask_ij is set
 //! (masked = may not attend), a_i = softmax_j(s_i), out_i = sum_j a_ij v_j. A query whose keys are
@@ -80,9 +81,279 @@ pub fn attention(
     (weights, out)
 }
 
+/// The mask of one layer that does causal self-attention over a caption and cross-attention to
+/// image tokens at once. Keys are rows and queries are columns (as the homework draws the grid),
+/// caption tokens first, then image tokens (which are keys only). A caption token may attend to
+/// itself, to earlier caption tokens and to every image token; a padding token is masked as a key
+/// and as a query.
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
+pub struct CaptionMask {
+    pub queries: Vec<String>,
+    pub keys: Vec<String>,
+    /// masked[key][query]
+    pub masked: Vec<Vec<bool>>,
+}
+
+pub const PAD: &str = "<PAD>";
+
+pub fn caption_mask(caption: &[String], image_tokens: usize) -> CaptionMask {
+    let queries: Vec<String> = caption.to_vec();
+    let keys: Vec<String> = caption
+        .iter()
+        .cloned()
+        .chain((1..=image_tokens).map(|i| format!("<ENC{i}>")))
+        .collect();
+    let masked = keys
+        .iter()
+        .enumerate()
+        .map(|(k, key)| {
+            queries
+                .iter()
+                .enumerate()
+                .map(|(q, query)| {
+                    let key_is_caption = k < caption.len();
+                    query == PAD || (key_is_caption && (key == PAD || k > q))
+                })
+                .collect()
+        })
+        .collect();
+    CaptionMask {
+        queries,
+        keys,
+        masked,
+    }
+}
+
+/// Split a caption such as "<SOS> a mountain range <PAD>" into tokens.
+pub fn tokenize(caption: &str) -> Vec<String> {
+    caption.split_whitespace().map(str::to_string).collect()
+}
+
+/// Cost of one head's attention over an H x H image cut into P x P patches (T = (H/P)^2 tokens of
+/// dimension D): global attention makes every token attend to all T, windowed attention to the K x K
+/// patches of its window. FLOPs of the two products QK^T and AV, a multiply-add counted as 2:
+/// global 4 T^2 D = O(D H^4 / P^4), windowed 4 T K^2 D = O(H^2 K^2 D / P^2).
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
+pub struct AttentionCost {
+    pub tokens: u64,
+    pub global_flops: u64,
+    pub windowed_flops: u64,
+    pub ratio: f64,
+}
+
+pub fn attention_cost(
+    image: usize,
+    patch: usize,
+    window: usize,
+    dim: usize,
+) -> Result<AttentionCost, String> {
+    if patch == 0 || image == 0 || image % patch != 0 {
+        return Err(format!(
+            "the patch size ({patch}) must divide the image size ({image})"
+        ));
+    }
+    let side = image / patch;
+    if window == 0 || side % window != 0 {
+        return Err(format!(
+            "the window ({window} patches) must divide the {side} patches per side"
+        ));
+    }
+    if dim == 0 {
+        return Err("the dimension must be at least 1".into());
+    }
+    let t = (side * side) as u64;
+    let (k2, d) = ((window * window) as u64, dim as u64);
+    let global_flops = 4 * t * t * d;
+    let windowed_flops = 4 * t * k2 * d;
+    Ok(AttentionCost {
+        tokens: t,
+        global_flops,
+        windowed_flops,
+        ratio: global_flops as f64 / windowed_flops as f64,
+    })
+}
+
+/// Windowed attention by running `attention` on every window: tokens (row-major on the patch grid)
+/// are grouped into windows of K x K patches; each window attends only within itself.
+pub fn windowed_attention(
+    q: &[f32],
+    k: &[f32],
+    v: &[f32],
+    side: usize,
+    window: usize,
+    d: usize,
+) -> Vec<f32> {
+    let per = window * window;
+    let windows = side / window;
+    let gather = |x: &[f32]| -> Vec<f32> {
+        let mut out = Vec::with_capacity(x.len());
+        for wy in 0..windows {
+            for wx in 0..windows {
+                for iy in 0..window {
+                    for ix in 0..window {
+                        let t = (wy * window + iy) * side + wx * window + ix;
+                        out.extend_from_slice(&x[t * d..(t + 1) * d]);
+                    }
+                }
+            }
+        }
+        out
+    };
+    let s = AttentionShape {
+        batch: windows * windows,
+        t_q: per,
+        t_k: per,
+        d,
+        d_v: d,
+    };
+    let (_, out) = attention(
+        &gather(q),
+        &gather(k),
+        &gather(v),
+        &vec![false; per * per],
+        s,
+    );
+    // Scatter back to the patch grid's order.
+    let mut result = vec![0.0f32; out.len()];
+    let mut src = 0;
+    for wy in 0..windows {
+        for wx in 0..windows {
+            for iy in 0..window {
+                for ix in 0..window {
+                    let t = (wy * window + iy) * side + wx * window + ix;
+                    result[t * d..(t + 1) * d].copy_from_slice(&out[src * d..(src + 1) * d]);
+                    src += 1;
+                }
+            }
+        }
+    }
+    result
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_homeworks_grid() {
+        let m = caption_mask(&tokenize("<SOS> a mountain range <PAD>"), 3);
+        assert_eq!(
+            m.keys,
+            vec!["<SOS>", "a", "mountain", "range", "<PAD>", "<ENC1>", "<ENC2>", "<ENC3>"]
+        );
+        assert_eq!(m.queries.len(), 5);
+        // Rows are keys, columns queries; 1 = masked. Query <PAD> (last column) is all masked.
+        let want = [
+            [0, 0, 0, 0, 1], // <SOS>
+            [1, 0, 0, 0, 1], // a
+            [1, 1, 0, 0, 1], // mountain
+            [1, 1, 1, 0, 1], // range
+            [1, 1, 1, 1, 1], // <PAD>
+            [0, 0, 0, 0, 1], // <ENC1>
+            [0, 0, 0, 0, 1],
+            [0, 0, 0, 0, 1],
+        ];
+        for (k, row) in want.iter().enumerate() {
+            let got: Vec<u8> = m.masked[k].iter().map(|&b| b as u8).collect();
+            assert_eq!(got, row.to_vec(), "key {}", m.keys[k]);
+        }
+    }
+
+    #[test]
+    fn mask_rules_hold_for_any_caption_padding_and_image_tokens() {
+        let mut rng = crate::rng::Rng::new(21);
+        for _ in 0..200 {
+            let len = 1 + rng.below(9);
+            let caption: Vec<String> = (0..len)
+                .map(|i| {
+                    if rng.below(4) == 0 {
+                        PAD.to_string()
+                    } else {
+                        format!("w{i}")
+                    }
+                })
+                .collect();
+            let images = rng.below(6);
+            let m = caption_mask(&caption, images);
+            assert_eq!(m.keys.len(), len + images);
+            for (k, key) in m.keys.iter().enumerate() {
+                for (q, query) in m.queries.iter().enumerate() {
+                    let allowed = query != PAD && (k >= len || (key != PAD && k <= q));
+                    assert_eq!(m.masked[k][q], !allowed, "{caption:?} key {k} query {q}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn cost_formulas_match_counted_operations() {
+        for (image, patch, window, dim) in [(224, 16, 7, 64), (64, 8, 2, 32), (32, 4, 8, 16)] {
+            let c = attention_cost(image, patch, window, dim).unwrap();
+            let side = image / patch;
+            let t = side * side;
+            let global = AttentionShape {
+                batch: 1,
+                t_q: t,
+                t_k: t,
+                d: dim,
+                d_v: dim,
+            }
+            .flops();
+            let windows = (side / window) * (side / window);
+            let windowed = AttentionShape {
+                batch: windows,
+                t_q: window * window,
+                t_k: window * window,
+                d: dim,
+                d_v: dim,
+            }
+            .flops();
+            assert_eq!(c.global_flops as f64, global);
+            assert_eq!(c.windowed_flops as f64, windowed);
+            assert_eq!(c.tokens as usize, t);
+        }
+        // Doubling the image multiplies global cost by 16 and windowed by 4.
+        let a = attention_cost(64, 8, 2, 8).unwrap();
+        let b = attention_cost(128, 8, 2, 8).unwrap();
+        assert_eq!(b.global_flops, 16 * a.global_flops);
+        assert_eq!(b.windowed_flops, 4 * a.windowed_flops);
+        assert!(attention_cost(100, 16, 2, 8).is_err());
+        assert!(attention_cost(64, 8, 3, 8).is_err());
+    }
+
+    #[test]
+    fn windowed_attention_equals_masked_global_attention() {
+        let mut rng = crate::rng::Rng::new(22);
+        let (side, window, d) = (4, 2, 3);
+        let t = side * side;
+        let rnd = |n: usize, rng: &mut crate::rng::Rng| {
+            (0..n).map(|_| rng.normal() as f32).collect::<Vec<f32>>()
+        };
+        let (q, k, v) = (
+            rnd(t * d, &mut rng),
+            rnd(t * d, &mut rng),
+            rnd(t * d, &mut rng),
+        );
+        let win = |tok: usize| ((tok / side) / window, (tok % side) / window);
+        let masked: Vec<bool> = (0..t * t).map(|i| win(i / t) != win(i % t)).collect();
+        let (_, global) = attention(
+            &q,
+            &k,
+            &v,
+            &masked,
+            AttentionShape {
+                batch: 1,
+                t_q: t,
+                t_k: t,
+                d,
+                d_v: d,
+            },
+        );
+        let windowed = windowed_attention(&q, &k, &v, side, window, d);
+        for (a, b) in global.iter().zip(&windowed) {
+            assert!((a - b).abs() < 1e-5);
+        }
+    }
 
     #[test]
     fn masked_keys_get_no_weight_and_rows_sum_to_one() {

@@ -147,13 +147,13 @@ pub fn attention_cost(
     window: usize,
     dim: usize,
 ) -> Result<AttentionCost, String> {
-    if patch == 0 || image == 0 || image % patch != 0 {
+    if patch == 0 || image == 0 || !image.is_multiple_of(patch) {
         return Err(format!(
             "the patch size ({patch}) must divide the image size ({image})"
         ));
     }
     let side = image / patch;
-    if window == 0 || side % window != 0 {
+    if window == 0 || !side.is_multiple_of(window) {
         return Err(format!(
             "the window ({window} patches) must divide the {side} patches per side"
         ));

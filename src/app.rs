@@ -1,7 +1,9 @@
 //! The textbook's shell: header (title, theme, compute backend), table of contents, and the chapter
 //! named by the URL's hash.
 
-use crate::chapters::{self, bench, image_lab, meta_learning, under_the_hood, CHAPTERS};
+use crate::chapters::{
+    self, attention_masks, bench, image_lab, meta_learning, under_the_hood, CHAPTERS,
+};
 use crate::engine::{BackendState, Engine};
 use crate::ui::Theme;
 use crate::url_state::Location;
@@ -164,6 +166,7 @@ pub fn App() -> impl IntoView {
                         "" => view! { <Home/> }.into_any(),
                         meta_learning::SLUG => view! { <meta_learning::MetaLearning location=loc/> }.into_any(),
                         bench::SLUG => view! { <bench::Bench/> }.into_any(),
+                        attention_masks::SLUG => view! { <attention_masks::AttentionMasks/> }.into_any(),
                         under_the_hood::SLUG => view! { <under_the_hood::UnderTheHood/> }.into_any(),
                         image_lab::SLUG => view! { <image_lab::ImageLab/> }.into_any(),
                         other => view! {

@@ -1,5 +1,6 @@
 //! One module per chapter. A chapter lays out prose and live figures and calls `glassbox_lab`.
 
+pub mod attention_masks;
 pub mod bench;
 pub mod image_lab;
 pub mod meta_learning;

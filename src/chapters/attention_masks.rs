@@ -84,7 +84,7 @@ pub fn explain(m: &CaptionMask, key: usize, query: usize) -> String {
     } else if key >= m.queries.len() {
         format!("{q} may look at every image token, {k} included (cross-attention is not causal).")
     } else if k == PAD {
-        format!("{k} (row) is padding: no query may attend to it.")
+        format!("{k} (row) is padding: it is hidden from every query.")
     } else if key > query {
         format!("{k} comes after {q}: a decoder may not look ahead, so this key is masked.")
     } else {

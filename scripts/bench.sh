@@ -6,9 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh test
 export PATH="$HOME/.cargo/bin:$PATH"
-export VK_DRIVER_FILES="${VK_DRIVER_FILES:-/usr/share/vulkan/icd.d/lvp_icd.x86_64.json}"
-export WGPU_BACKEND="${WGPU_BACKEND:-vulkan}"
-export XDG_RUNTIME_DIR="${XDG_RUNTIME_DIR:-$(mktemp -d)}"
+. scripts/gpu-env.sh
 echo "== native"
 cargo run --release --quiet --bin glassbox -- bench maml --repeat 5
 cargo run --release --quiet --bin glassbox -- bench gpu --sizes 256,512,1024 --repeat 5

@@ -6,10 +6,7 @@ cd "$(dirname "$0")/.."
 scripts/setup.sh test
 export PATH="$HOME/.cargo/bin:$PATH"
 
-# Native GPU tests run on Mesa's lavapipe (Vulkan on the CPU) unless the caller chose a driver.
-export VK_DRIVER_FILES="${VK_DRIVER_FILES:-/usr/share/vulkan/icd.d/lvp_icd.x86_64.json}"
-export WGPU_BACKEND="${WGPU_BACKEND:-vulkan}"
-export XDG_RUNTIME_DIR="${XDG_RUNTIME_DIR:-$(mktemp -d)}"
+. scripts/gpu-env.sh
 
 echo "== native tests"
 cargo test --workspace --locked --exclude glassbox-gpu

@@ -5,7 +5,7 @@ use super::{run_in_slices, Slice};
 use crate::engine::{BackendState, Engine};
 use crate::web;
 use glassbox_gpu::selftest::{self, Parity};
-use glassbox_gpu::MatmulShape;
+use glassbox_gpu::{GpuError, MatmulShape, Ran};
 use glassbox_lab::kernels::{max_errors, PreparedProduct};
 use glassbox_lab::nn::{conv2d_forward_im2col, ConvShape};
 use glassbox_lab::rng::Rng;
@@ -23,6 +23,30 @@ struct Row {
     gpu_gflops: Option<f64>,
     max_rel_err: Option<f64>,
     note: String,
+}
+
+impl Row {
+    /// Record a timed WebGPU result (speed and parity against the CPU's), or its failure.
+    fn record_gpu(
+        &mut self,
+        engine: Engine,
+        timed: Result<Vec<f32>, GpuError>,
+        secs: f64,
+        flops: f64,
+        cpu: &[f32],
+    ) {
+        match timed {
+            Ok(got) => {
+                let want: Vec<f64> = cpu.iter().map(|&v| v as f64).collect();
+                self.gpu_gflops = Some(flops / secs / 1e9);
+                self.max_rel_err = Some(max_errors(&got, &want).1);
+            }
+            Err(e) => {
+                engine.report(&e);
+                self.note = format!("WebGPU failed: {e}");
+            }
+        }
+    }
 }
 
 /// Run `unit(0..count)` in slices of about `SLICE_MS`, yielding between them; returns the seconds
@@ -125,11 +149,11 @@ pub fn UnderTheHood() -> impl IntoView {
                     // The first call (through the engine's one API, which finishes on the CPU if the
                     // device is lost) compiles and uploads; then time a few dispatches read back once.
                     let first = match engine.compute().matmul(&a, &b, s).await {
-                        Ok((got, glassbox_gpu::Ran::Gpu)) => Ok(got),
-                        Ok((_, glassbox_gpu::Ran::Cpu)) => Err(glassbox_gpu::GpuError::DeviceLost(
+                        Ok((got, Ran::Gpu)) => Ok(got),
+                        Ok((_, Ran::Cpu)) => Err(GpuError::DeviceLost(
                             engine.compute().lost().unwrap_or_default(),
                         )),
-                        Err(e) => Err(glassbox_gpu::GpuError::Failed(e)),
+                        Err(e) => Err(GpuError::Failed(e)),
                     };
                     let reps = (2e9 / s.flops()).clamp(1.0, 20.0) as usize;
                     let t0 = web::now_ms();
@@ -138,17 +162,7 @@ pub fn UnderTheHood() -> impl IntoView {
                         Err(e) => Err(e),
                     };
                     let secs = (web::now_ms() - t0) / 1000.0 / reps as f64;
-                    match timed {
-                        Ok(got) => {
-                            let want: Vec<f64> = cpu.iter().map(|&v| v as f64).collect();
-                            row.gpu_gflops = Some(s.flops() / secs / 1e9);
-                            row.max_rel_err = Some(max_errors(&got, &want).1);
-                        }
-                        Err(e) => {
-                            engine.report(&e);
-                            row.note = format!("WebGPU failed: {e}");
-                        }
-                    }
+                    row.record_gpu(engine, timed, secs, s.flops(), &cpu);
                 } else {
                     row.note = "CPU only".into();
                 }
@@ -188,17 +202,7 @@ pub fn UnderTheHood() -> impl IntoView {
                         Err(e) => Err(e),
                     };
                     let secs = (web::now_ms() - t0) / 1000.0;
-                    match timed {
-                        Ok(got) => {
-                            let want: Vec<f64> = cpu.iter().map(|&v| v as f64).collect();
-                            row.gpu_gflops = Some(flops / secs / 1e9);
-                            row.max_rel_err = Some(max_errors(&got, &want).1);
-                        }
-                        Err(e) => {
-                            engine.report(&e);
-                            row.note = format!("WebGPU failed: {e}");
-                        }
-                    }
+                    row.record_gpu(engine, timed, secs, flops, &cpu);
                 } else {
                     row.note = "CPU only".into();
                 }

@@ -1,23 +1,14 @@
 // Chapter 1 in a real browser, as a reader uses it (CPU path: Chromium without WebGPU).
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { serve, launch, watchedPage, screenshot, iteration } from './harness.mjs';
+import { useBrowsers, watchedPage, screenshot, iteration } from './harness.mjs';
 
-let server;
-let browser;
-before(async () => {
-  server = await serve();
-  browser = await launch();
-});
-after(async () => {
-  await browser?.close();
-  await server?.close();
-});
+const env = useBrowsers();
 
 const READY = /Ready: press Run/;
 
 async function openChapter(page, query = '') {
-  await page.goto(`${server.base}#/meta-learning${query}`);
+  await page.goto(`${env.server.base}#/meta-learning${query}`);
   await page.getByRole('heading', { level: 1, name: 'Meta-learning for learning 1D functions' }).waitFor();
 }
 
@@ -26,8 +17,8 @@ async function waitReady(page) {
 }
 
 test('the table of contents opens the chapter; the badge reads CPU', async () => {
-  const page = await watchedPage(browser);
-  await page.goto(server.base);
+  const page = await watchedPage(env.browser);
+  await page.goto(env.server.base);
   const nav = page.getByRole('navigation', { name: 'Table of contents' });
   await nav.getByRole('link', { name: /Meta-learning/ }).click();
   await page.getByRole('heading', { level: 1, name: 'Meta-learning for learning 1D functions' }).waitFor();
@@ -43,7 +34,7 @@ test('the table of contents opens the chapter; the badge reads CPU', async () =>
 });
 
 test('meta-training runs, redraws, pauses, resumes and resets', async () => {
-  const page = await watchedPage(browser);
+  const page = await watchedPage(env.browser);
   await openChapter(page);
   await waitReady(page);
   const summary = page.locator('[data-figure="test_loss"] .summary-text');
@@ -100,7 +91,7 @@ test('meta-training runs, redraws, pauses, resumes and resets', async () => {
 });
 
 test('a URL with parameters reproduces them; the keyboard drives the controls', async () => {
-  const page = await watchedPage(browser);
+  const page = await watchedPage(env.browser);
   await openChapter(page, '?seed=5&iters=12&n_inner=16&toy_c0=0.5');
   assert.equal(await page.getByLabel('Seed', { exact: true }).inputValue(), '5');
   assert.equal(await page.getByLabel('Meta-iterations', { exact: true }).inputValue(), '12');
@@ -114,7 +105,7 @@ test('a URL with parameters reproduces them; the keyboard drives the controls', 
   const first = await page.locator('[data-figure="test_loss"] .summary-text').textContent();
 
   // The same URL gives the same figure.
-  const again = await watchedPage(browser);
+  const again = await watchedPage(env.browser);
   await again.goto(page.url());
   await again.getByRole('heading', { level: 1 }).waitFor();
   await waitReady(again);
@@ -136,7 +127,7 @@ test('a URL with parameters reproduces them; the keyboard drives the controls', 
 });
 
 test('a malformed URL shows a notice naming the parameter and falls back to defaults', async () => {
-  const page = await watchedPage(browser);
+  const page = await watchedPage(env.browser);
   await openChapter(page, '?d=abc&inner=spiral&lr=-1');
   const notice = page.getByRole('alert').filter({ hasText: 'not usable' });
   await notice.waitFor();
@@ -150,8 +141,8 @@ test('a malformed URL shows a notice naming the parameter and falls back to defa
 });
 
 test('the page works under a sub-path, at phone width, in the dark theme', async () => {
-  const page = await watchedPage(browser, { width: 360, height: 780, colorScheme: 'dark' });
-  await page.goto(`${server.subBase}#/meta-learning`);
+  const page = await watchedPage(env.browser, { width: 360, height: 780, colorScheme: 'dark' });
+  await page.goto(`${env.server.subBase}#/meta-learning`);
   await page.getByRole('heading', { level: 1 }).waitFor();
   assert.equal(await page.evaluate(() => document.documentElement.dataset.theme), 'dark');
   const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
@@ -160,13 +151,13 @@ test('the page works under a sub-path, at phone width, in the dark theme', async
   await screenshot(page, 'chapter1-phone-dark');
   await page.getByRole('button', { name: /Colour theme/ }).click();
   assert.equal(await page.evaluate(() => document.documentElement.dataset.theme), 'light');
-  await page.goto(`${server.subBase}#/no-such-chapter`);
+  await page.goto(`${env.server.subBase}#/no-such-chapter`);
   await page.getByRole('heading', { name: 'Page not found' }).waitFor();
   assert.deepEqual(page.problems(), []);
 });
 
 test('a diverging run stops with a message and keeps the last good state', async () => {
-  const page = await watchedPage(browser);
+  const page = await watchedPage(env.browser);
   await openChapter(page, '?d=51&n_inner=30&inner=uniform');
   await waitReady(page);
   await page.getByRole('button', { name: 'Run' }).click();

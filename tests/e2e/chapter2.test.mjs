@@ -1,22 +1,13 @@
 // Chapter 2 (in progress): the combined mask exercise by mouse and keyboard, and the cost calculator.
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { serve, launch, watchedPage, screenshot } from './harness.mjs';
+import { useBrowsers, watchedPage, screenshot } from './harness.mjs';
 
-let server;
-let browser;
-before(async () => {
-  server = await serve();
-  browser = await launch();
-});
-after(async () => {
-  await browser?.close();
-  await server?.close();
-});
+const env = useBrowsers();
 
 test('the mask grid is toggled by mouse and keyboard and checked', async () => {
-  const page = await watchedPage(browser);
-  await page.goto(`${server.base}#/attention`);
+  const page = await watchedPage(env.browser);
+  await page.goto(`${env.server.base}#/attention`);
   await page.getByRole('heading', { level: 1, name: 'Attention in a captioning transformer' }).waitFor();
   const grid = page.getByRole('table', { name: /Attention mask/ });
   assert.equal(await grid.locator('tbody tr').count(), 8);

@@ -6,6 +6,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
+import { before, after } from 'node:test';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 export const dist = path.join(root, 'dist');
@@ -85,4 +86,22 @@ export async function screenshot(page, name, { fullPage = false } = {}) {
 export async function iteration(page) {
   const t = await page.getByLabel('Iteration', { exact: true }).textContent();
   return Number(/iteration (\d+)/.exec(t)[1]);
+}
+
+/**
+ * For a test file: serve dist/ and launch one browser per entry of `browsers` (name -> launch
+ * options) before its tests, close them after. Returns the object that will hold `server` and each
+ * named browser.
+ */
+export function useBrowsers(browsers = { browser: {} }) {
+  const env = {};
+  before(async () => {
+    env.server = await serve();
+    for (const [name, opts] of Object.entries(browsers)) env[name] = await launch(opts);
+  });
+  after(async () => {
+    for (const name of Object.keys(browsers)) await env[name]?.close();
+    await env.server?.close();
+  });
+  return env;
 }

@@ -1,25 +1,16 @@
 // The image lab appendix: the calculator's tables, and the committed network evaluated on the
 // full test set in the browser, matching the accuracy the CLI reported when it trained the weights.
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { serve, launch, watchedPage, screenshot, dist } from './harness.mjs';
+import { useBrowsers, watchedPage, screenshot, dist } from './harness.mjs';
 
-let server;
-let browser;
-before(async () => {
-  server = await serve();
-  browser = await launch();
-});
-after(async () => {
-  await browser?.close();
-  await server?.close();
-});
+const env = useBrowsers();
 
 test('the calculator reproduces the original lab and the evaluation matches the CLI', async () => {
-  const page = await watchedPage(browser);
-  await page.goto(`${server.base}#/image-lab`);
+  const page = await watchedPage(env.browser);
+  await page.goto(`${env.server.base}#/image-lab`);
   await page.getByRole('heading', { level: 1, name: 'The image lab' }).waitFor();
   const lab = page.getByRole('table', { name: 'Layers of our network' });
   assert.equal(await lab.locator('[data-total="params"]').textContent(), '295,002');

@@ -1,22 +1,10 @@
 // The compute engine in a real browser: Chromium with --enable-unsafe-webgpu offers a software
 // (SwiftShader) WebGPU adapter; without the flag it offers none and the page uses the CPU.
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { serve, launch, watchedPage, screenshot } from './harness.mjs';
+import { useBrowsers, watchedPage, screenshot } from './harness.mjs';
 
-let server;
-let gpuBrowser;
-let cpuBrowser;
-before(async () => {
-  server = await serve();
-  gpuBrowser = await launch({ webgpu: true });
-  cpuBrowser = await launch();
-});
-after(async () => {
-  await gpuBrowser?.close();
-  await cpuBrowser?.close();
-  await server?.close();
-});
+const env = useBrowsers({ gpuBrowser: { webgpu: true }, cpuBrowser: {} });
 
 const badge = (page) => page.getByRole('status', { name: 'Compute backend' });
 
@@ -33,9 +21,9 @@ async function runBenchmark(page) {
 }
 
 test('with WebGPU the badge names the adapter and the kernels agree with the CPU', async () => {
-  const page = await watchedPage(gpuBrowser);
-  await page.goto(`${server.base}#/under-the-hood`);
-  await page.waitForFunction(() => /WebGPU \(/.test(document.querySelector('[aria-label="Compute backend"]').textContent), null, { timeout: 30_000 });
+  const page = await watchedPage(env.gpuBrowser);
+  await page.goto(`${env.server.base}#/under-the-hood`);
+  await page.waitForFunction(() => /WebGPU \(/.test((document.querySelector('[aria-label="Compute backend"]')?.textContent ?? '')), null, { timeout: 30_000 });
   await page.locator('[data-backend="webgpu"]').waitFor();
   const rows = await runBenchmark(page);
   assert.equal(rows.length, 6);
@@ -61,8 +49,8 @@ test('with WebGPU the badge names the adapter and the kernels agree with the CPU
 });
 
 test('without WebGPU the badge reads CPU and says why; backend=cpu forces the CPU', async () => {
-  const page = await watchedPage(cpuBrowser);
-  await page.goto(`${server.base}#/under-the-hood`);
+  const page = await watchedPage(env.cpuBrowser);
+  await page.goto(`${env.server.base}#/under-the-hood`);
   await page.locator('[data-backend="cpu"]').waitFor({ timeout: 30_000 });
   assert.equal((await badge(page).textContent()).trim(), 'CPU');
   await page.getByText(/Computing on the CPU: /).first().waitFor();
@@ -70,8 +58,8 @@ test('without WebGPU the badge reads CPU and says why; backend=cpu forces the CP
   assert.ok(rows.every((r) => r.cpu > 0 && r.note === 'CPU only'), JSON.stringify(rows));
   assert.deepEqual(page.problems(), []);
 
-  const forced = await watchedPage(gpuBrowser);
-  await forced.goto(`${server.base}#/meta-learning?backend=cpu&seed=4`);
+  const forced = await watchedPage(env.gpuBrowser);
+  await forced.goto(`${env.server.base}#/meta-learning?backend=cpu&seed=4`);
   await forced.getByRole('heading', { level: 1 }).waitFor();
   await forced.waitForTimeout(500);
   assert.equal((await badge(forced).textContent()).trim(), 'CPU');
@@ -79,16 +67,16 @@ test('without WebGPU the badge reads CPU and says why; backend=cpu forces the CP
   assert.match(forced.url(), /seed=4/);
   // The header control switches back to WebGPU, and the URL follows.
   await forced.getByRole('combobox', { name: 'Compute backend choice' }).selectOption('auto');
-  await forced.waitForFunction(() => /WebGPU/.test(document.querySelector('[aria-label="Compute backend"]').textContent), null, { timeout: 30_000 });
+  await forced.waitForFunction(() => /WebGPU/.test((document.querySelector('[aria-label="Compute backend"]')?.textContent ?? '')), null, { timeout: 30_000 });
   assert.doesNotMatch(forced.url(), /backend=cpu/);
   assert.deepEqual(forced.problems(), []);
 });
 
 test('chapter 1 computes the same figures with WebGPU on and off', async () => {
   const summaries = [];
-  for (const browser of [gpuBrowser, cpuBrowser]) {
+  for (const browser of [env.gpuBrowser, env.cpuBrowser]) {
     const page = await watchedPage(browser);
-    await page.goto(`${server.base}#/meta-learning?iters=10&seed=2`);
+    await page.goto(`${env.server.base}#/meta-learning?iters=10&seed=2`);
     await page.getByRole('status').filter({ hasText: /Ready: press Run/ }).waitFor({ timeout: 60_000 });
     await page.getByRole('button', { name: 'Run' }).click();
     await page.getByRole('status').filter({ hasText: /Done: 10 meta-iterations/ }).waitFor({ timeout: 60_000 });

@@ -61,6 +61,20 @@ pub fn App() -> impl IntoView {
         dark.set(c.is_dark());
     });
     Effect::new(move |_| web::apply_theme_attribute(dark.get()));
+    // Follow the system's colour scheme live while the choice is "system".
+    if let Some(mq) = window()
+        .match_media("(prefers-color-scheme: dark)")
+        .ok()
+        .flatten()
+    {
+        let on_change = Closure::<dyn Fn()>::new(move || {
+            if choice.get_untracked() == ThemeChoice::System {
+                dark.set(web::system_prefers_dark());
+            }
+        });
+        let _ = mq.add_event_listener_with_callback("change", on_change.as_ref().unchecked_ref());
+        on_change.forget();
+    }
 
     let location = RwSignal::new(Location::parse(&web::current_hash()));
     let initial = location.get_untracked();

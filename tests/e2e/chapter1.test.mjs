@@ -149,7 +149,15 @@ test('the page works under a sub-path, at phone width, in the dark theme', async
   assert.ok(overflow <= 1, `page is ${overflow}px wider than the phone screen`);
   await waitReady(page);
   await screenshot(page, 'chapter1-phone-dark');
+  // "system" follows the system's scheme live.
+  await page.emulateMedia({ colorScheme: 'light' });
+  await page.waitForFunction(() => document.documentElement.dataset.theme === 'light');
+  await page.emulateMedia({ colorScheme: 'dark' });
+  await page.waitForFunction(() => document.documentElement.dataset.theme === 'dark');
+  // The toggle goes system -> light.
   await page.getByRole('button', { name: /Colour theme/ }).click();
+  assert.equal(await page.evaluate(() => document.documentElement.dataset.theme), 'light');
+  await page.emulateMedia({ colorScheme: 'dark' });
   assert.equal(await page.evaluate(() => document.documentElement.dataset.theme), 'light');
   await page.goto(`${env.server.subBase}#/no-such-chapter`);
   await page.getByRole('heading', { name: 'Page not found' }).waitFor();

@@ -109,32 +109,16 @@ pub struct NumField<S> {
 impl<S> NumField<S> {
     /// Check a typed or URL value; the error names the parameter and says what is allowed.
     pub fn check(&self, text: &str) -> Result<f64, String> {
-        let t = text.trim();
-        let v: f64 = t.parse().map_err(|_| {
+        let not_a = |what: &str| {
+            let kind = if self.integer { "whole number" } else { what };
             format!(
                 "{} ({}): '{}' is not a {}",
-                self.label,
-                self.key,
-                text,
-                if self.integer {
-                    "whole number"
-                } else {
-                    "number"
-                }
+                self.label, self.key, text, kind
             )
-        })?;
+        };
+        let v: f64 = text.trim().parse().map_err(|_| not_a("number"))?;
         if !v.is_finite() || (self.integer && v.fract() != 0.0) {
-            return Err(format!(
-                "{} ({}): '{}' is not a {}",
-                self.label,
-                self.key,
-                text,
-                if self.integer {
-                    "whole number"
-                } else {
-                    "finite number"
-                }
-            ));
+            return Err(not_a("finite number"));
         }
         if v < self.min || v > self.max {
             return Err(format!(

@@ -20,6 +20,9 @@ const USAGE: &str = "usage:
   glassbox maml closed-form [--seed N] [--iterations N] [--inner-points grid|uniform]
                             [--n-train-inner N] [--d N] [--meta-lr X] [--tasks-per-step N]
                             [--noise X] [--frequencies 3,4,5] [--out DIR]
+  glassbox maml gd [--steps K] [--inner-lr X] ...the closed-form options (uniform points by default)
+  glassbox maml classification [--steps K] [--inner-lr X] ...the closed-form options
+  glassbox bench maml-variants [--repeat N]
   glassbox bench maml [--repeat N]
   glassbox bench image [--images N] [--steps N]
   glassbox data fashion-mnist [--from /usr/share/datasets/fashion-mnist] [--out assets/fashion-mnist.gbds]
@@ -93,9 +96,15 @@ fn alias_toy_cmd(args: &[String]) -> Result<serde_json::Value, String> {
     }))
 }
 
-fn maml_settings(f: &Flags) -> Result<MamlSettings, String> {
-    let def = MamlSettings::default();
-    let inner = f.get("inner-points", "grid".to_string())?;
+fn maml_settings(f: &Flags, def: MamlSettings) -> Result<MamlSettings, String> {
+    let inner = f.get("inner-points", def.inner_points.name().to_string())?;
+    let inner_loop = match def.inner {
+        maml::InnerLoop::ClosedForm => maml::InnerLoop::ClosedForm,
+        maml::InnerLoop::Gradient { steps, lr } => maml::InnerLoop::Gradient {
+            steps: f.get("steps", steps)?,
+            lr: f.get("inner-lr", lr)?,
+        },
+    };
     let frequencies = match f.0.get("frequencies") {
         None => def.true_frequencies.clone(),
         Some(s) => s
@@ -118,6 +127,7 @@ fn maml_settings(f: &Flags) -> Result<MamlSettings, String> {
         tasks_per_step: f.get("tasks-per-step", def.tasks_per_step)?,
         noise: f.get("noise", def.noise)?,
         true_frequencies: frequencies,
+        inner: inner_loop,
         ..def
     };
     s.validate()?;
@@ -137,15 +147,29 @@ const MAML_FLAGS: &[&str] = &[
     "out",
 ];
 
-fn closed_form_cmd(args: &[String]) -> Result<serde_json::Value, String> {
-    let f = Flags::parse(args, MAML_FLAGS)?;
-    let settings = maml_settings(&f)?;
-    let r = maml::run_closed_form(&settings)?;
+/// `maml closed-form`, `maml gd` and `maml classification`: one driver, three defaults.
+fn maml_cmd(args: &[String], def: MamlSettings) -> Result<serde_json::Value, String> {
+    let gradient = def.inner != maml::InnerLoop::ClosedForm;
+    let extra: &[&str] = if gradient {
+        &["steps", "inner-lr"]
+    } else {
+        &[]
+    };
+    let allowed: Vec<&str> = MAML_FLAGS.iter().chain(extra).copied().collect();
+    let f = Flags::parse(args, &allowed)?;
+    let settings = maml_settings(&f, def)?;
+    let classification = settings.problem == maml::Problem::Classification;
+    let r = maml::run_experiment(&settings)?;
     if let Some(stop) = &r.stopped {
         eprintln!("warning: {stop}");
     }
     if let Some(dir) = f.out_dir()? {
         let data = TestLossData {
+            metric: if classification {
+                figures::Metric::ErrorRate
+            } else {
+                figures::Metric::Mse
+            },
             ns: r.n_train_post.clone(),
             meta: Some(r.meta.clone()),
             ones: Some(r.ones.clone()),
@@ -180,6 +204,9 @@ fn closed_form_cmd(args: &[String]) -> Result<serde_json::Value, String> {
             &figures::to_svg(800, 440, |a| figures::draw_feature_weights(a, &fw, &p))?,
         )?;
         write(&dir, "feature_weights.csv", &fw.csv())?;
+        if classification {
+            return Ok(classification_json(&r));
+        }
         let mut ctx = maml::EvalContext::new(settings.clone())?;
         while !ctx.prepare(u64::MAX) {}
         let weights = ndarray::Array1::from_vec(r.feature_weights.clone());
@@ -191,6 +218,9 @@ fn closed_form_cmd(args: &[String]) -> Result<serde_json::Value, String> {
         )?;
         write(&dir, "task_fit.csv", &fit.csv())?;
     }
+    if classification {
+        return Ok(classification_json(&r));
+    }
     Ok(json!({
         "n_train_post": r.n_train_post,
         "test_mse": {
@@ -201,6 +231,56 @@ fn closed_form_cmd(args: &[String]) -> Result<serde_json::Value, String> {
         "meta_loss": r.meta_loss,
         "stopped": r.stopped,
     }))
+}
+
+fn classification_json(r: &maml::ExperimentResult) -> serde_json::Value {
+    json!({
+        "n_train_post": r.n_train_post,
+        "test_error": {"meta": r.meta.mean, "ones": r.ones.mean, "oracle": r.oracle.mean, "chance": r.zero},
+        "feature_weights": r.feature_weights,
+        "meta_loss": r.meta_loss,
+        "stopped": r.stopped,
+    })
+}
+
+/// Native timings of the gradient-descent and classification variants: meta-iterations per second
+/// for K = 1, 5, 10, and each variant's evaluation sweep.
+fn bench_maml_variants(args: &[String]) -> Result<serde_json::Value, String> {
+    let f = Flags::parse(args, &["repeat"])?;
+    let repeat = f.get("repeat", 3usize)?.max(1);
+    let best = |v: &[f64]| v.iter().cloned().fold(f64::INFINITY, f64::min);
+    let mut rows = Vec::new();
+    for (name, make) in [
+        (
+            "gd",
+            MamlSettings::gradient_descent as fn(usize) -> MamlSettings,
+        ),
+        ("classification", |k| MamlSettings::classification(k, 1e-2)),
+    ] {
+        for k in [1usize, 5, 10] {
+            let settings = make(k);
+            let mut times = Vec::new();
+            for _ in 0..repeat {
+                let t = Instant::now();
+                let mut trainer = maml::MetaTrainer::new(settings.clone())?;
+                while trainer.step() {}
+                times.push(t.elapsed().as_secs_f64());
+            }
+            rows.push(json!({"variant": name, "steps": k,
+                "meta_iterations_per_s": settings.iterations as f64 / best(&times)}));
+        }
+        let settings = make(5);
+        let t = Instant::now();
+        let mut ctx = maml::EvalContext::new(settings.clone())?;
+        for w in [maml::Weighting::Ones, maml::Weighting::Oracle] {
+            maml::SweepJob::run(w, &mut ctx)?;
+        }
+        rows.push(
+            json!({"variant": name, "evaluation_two_curves_s": t.elapsed().as_secs_f64(),
+            "sweep_entries": ctx.ns.len()}),
+        );
+    }
+    Ok(json!({"results": rows, "repeat": repeat}))
 }
 
 /// Native timings of meta-training (100 iterations) and the full evaluation sweep.
@@ -590,7 +670,10 @@ fn run(args: &[String]) -> Result<serde_json::Value, String> {
     let words: Vec<&str> = args.iter().take(2).map(String::as_str).collect();
     match words.as_slice() {
         ["maml", "alias-toy"] => alias_toy_cmd(&args[2..]),
-        ["maml", "closed-form"] => closed_form_cmd(&args[2..]),
+        ["maml", "closed-form"] => maml_cmd(&args[2..], MamlSettings::default()),
+        ["maml", "gd"] => maml_cmd(&args[2..], MamlSettings::gradient_descent(5)),
+        ["maml", "classification"] => maml_cmd(&args[2..], MamlSettings::classification(5, 1e-2)),
+        ["bench", "maml-variants"] => bench_maml_variants(&args[2..]),
         ["bench", "maml"] => bench_maml(&args[2..]),
         ["bench", "image"] => bench_image(&args[2..]),
         ["gpu", "selftest"] => gpu_selftest(&args[2..]),

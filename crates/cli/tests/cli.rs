@@ -86,8 +86,68 @@ fn closed_form_prints_aligned_curves_and_writes_figures() {
 }
 
 #[test]
+fn gradient_descent_and_classification_variants_print_their_schemas() {
+    let (code, v, err) = glassbox(&[
+        "maml",
+        "gd",
+        "--steps",
+        "0",
+        "--iterations",
+        "3",
+        "--d",
+        "101",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let ns = v["n_train_post"].as_array().unwrap().len();
+    assert_eq!(v["test_mse"]["meta"].as_array().unwrap().len(), ns);
+    // K = 0: the weights never move.
+    assert!(v["feature_weights"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|w| w.as_f64() == Some(1.0)));
+
+    let dir = std::env::temp_dir().join(format!("glassbox-cls-{}", std::process::id()));
+    let dir_s = dir.to_string_lossy().to_string();
+    let (code, v, err) = glassbox(&[
+        "maml",
+        "classification",
+        "--steps",
+        "5",
+        "--inner-lr",
+        "0.3",
+        "--iterations",
+        "10",
+        "--d",
+        "101",
+        "--out",
+        &dir_s,
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let ns = v["n_train_post"].as_array().unwrap();
+    assert_eq!(ns[0].as_u64(), Some(24));
+    for key in ["meta", "ones", "oracle"] {
+        let curve = v["test_error"][key].as_array().unwrap();
+        assert_eq!(curve.len(), ns.len(), "{key}");
+        assert!(curve
+            .iter()
+            .all(|e| (0.0..=1.0).contains(&e.as_f64().unwrap())));
+    }
+    assert_eq!(v["feature_weights"].as_array().unwrap().len(), 101);
+    assert_eq!(v["meta_loss"].as_array().unwrap().len(), 10);
+    for f in ["test_loss.svg", "test_loss.csv", "feature_weights.svg"] {
+        let text = std::fs::read_to_string(dir.join(f)).unwrap_or_default();
+        assert!(text.len() > 100 && !text.contains("NaN"), "{f}");
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
 fn bad_arguments_fail_with_a_message() {
     for args in [
+        vec!["maml", "gd", "--steps", "1000"],
+        vec!["maml", "classification", "--inner-lr", "-1"],
+        vec!["maml", "closed-form", "--steps", "3"],
         vec!["maml", "closed-form", "--d", "500"],
         vec!["maml", "closed-form", "--inner-points", "spiral"],
         vec!["maml", "closed-form", "--seed", "abc"],

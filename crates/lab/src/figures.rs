@@ -65,9 +65,20 @@ fn font(p: &Palette, size: u32) -> TextStyle<'static> {
     ("sans-serif", size).into_font().color(&p.foreground)
 }
 
-/// Data of the test-loss figure (part e).
+/// What the test-loss figure's curves measure.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Metric {
+    /// Test mean squared error (regression), log scale, with zero-predictor and noise lines.
+    #[default]
+    Mse,
+    /// Test error rate (classification), linear scale, with the chance line at `zero_level`.
+    ErrorRate,
+}
+
+/// Data of the test-loss figure (parts e, g and i).
 #[derive(Clone, Debug, Default)]
 pub struct TestLossData {
+    pub metric: Metric,
     pub ns: Vec<usize>,
     pub meta: Option<Curve>,
     pub ones: Option<Curve>,
@@ -98,7 +109,10 @@ impl TestLossData {
             let n = name.replace([' ', '-'], "_");
             write!(s, ",{n}_mean,{n}_p10,{n}_p90").ok();
         }
-        s.push_str(",zero_predictor,noise_variance\n");
+        s.push_str(match self.metric {
+            Metric::Mse => ",zero_predictor,noise_variance\n",
+            Metric::ErrorRate => ",chance\n",
+        });
         for (i, n) in self.ns.iter().enumerate() {
             write!(s, "{n}").ok();
             for (_, c, _) in self.curves() {
@@ -107,19 +121,30 @@ impl TestLossData {
                     _ => write!(s, ",,,").ok(),
                 };
             }
-            writeln!(s, ",{:.6e},{:.6e}", self.zero_level, self.noise_variance).ok();
+            match self.metric {
+                Metric::Mse => writeln!(s, ",{:.6e},{:.6e}", self.zero_level, self.noise_variance),
+                Metric::ErrorRate => writeln!(s, ",{:.6e}", self.zero_level),
+            }
+            .ok();
         }
         s
     }
 
     /// Text for screen readers: axes, curves and the values at a few n.
     pub fn summary(&self) -> String {
-        let mut s = format!(
-            "Log-log plot of test mean squared error against the number of post-training points n, \
-             after {} meta-iterations. Zero predictor at {:.2}, noise variance {:.2}.",
-            self.iteration, self.zero_level, self.noise_variance
-        );
-        for n in [16usize, 32, 64, 128] {
+        let mut s = match self.metric {
+            Metric::Mse => format!(
+                "Log-log plot of test mean squared error against the number of post-training \
+                 points n, after {} meta-iterations. Zero predictor at {:.2}, noise variance {:.2}.",
+                self.iteration, self.zero_level, self.noise_variance
+            ),
+            Metric::ErrorRate => format!(
+                "Plot of test classification error against the number of post-training points n \
+                 (log scale), after {} meta-iterations. Chance at {:.2}.",
+                self.iteration, self.zero_level
+            ),
+        };
+        for n in [16usize, 24, 32, 64, 128] {
             if let Some(i) = self.ns.iter().position(|&m| m == n) {
                 let vals: Vec<String> = self
                     .curves()
@@ -147,6 +172,9 @@ pub fn draw_test_loss<DB: DrawingBackend>(
         .unwrap_or_else(|| data.ns.last().copied().unwrap_or(10))
         .max(2) as f64;
     let visible = |i: usize| (data.ns[i] as f64) <= x_max;
+    if data.metric == Metric::ErrorRate {
+        return draw_error_rate(root, data, p, max_n, x_max);
+    }
     let mut lo = data.noise_variance.min(data.zero_level);
     let mut hi = data.zero_level.max(data.noise_variance);
     for (_, c, _) in data.curves() {
@@ -231,6 +259,89 @@ pub fn draw_test_loss<DB: DrawingBackend>(
         .border_style(p.grid)
         .label_font(font(p, 13))
         .position(SeriesLabelPosition::LowerLeft)
+        .draw()
+        .map_err(err)?;
+    root.present().map_err(err)
+}
+
+/// The classification variant of the test-loss figure: error rate (linear) against n (log).
+fn draw_error_rate<DB: DrawingBackend>(
+    root: &Area<DB>,
+    data: &TestLossData,
+    p: &Palette,
+    max_n: Option<usize>,
+    x_max: f64,
+) -> Result<(), String> {
+    let x_min = data.ns.first().copied().unwrap_or(1).max(1) as f64;
+    let x_max = x_max.max(x_min * 1.5);
+    let visible = |i: usize| (data.ns[i] as f64) <= x_max;
+    let mut hi = data.zero_level;
+    for (_, c, _) in data.curves() {
+        for i in (0..c.mean.len()).filter(|&i| visible(i)) {
+            if c.p90[i].is_finite() {
+                hi = hi.max(c.p90[i]);
+            }
+        }
+    }
+    let title = match max_n {
+        Some(m) => format!("Test classification error, n ≤ {m}"),
+        None => "Test classification error against n_train_post".to_string(),
+    };
+    let mut chart = ChartBuilder::on(root)
+        .caption(title, font(p, 18))
+        .margin(10)
+        .x_label_area_size(40)
+        .y_label_area_size(60)
+        .build_cartesian_2d((x_min..x_max).log_scale(), 0f64..(hi * 1.1).min(1.0))
+        .map_err(err)?;
+    chart
+        .configure_mesh()
+        .x_desc("n_train_post")
+        .y_desc("test error rate")
+        .axis_style(p.foreground)
+        .light_line_style(p.grid.mix(0.45))
+        .bold_line_style(p.grid)
+        .label_style(font(p, 13))
+        .axis_desc_style(font(p, 14))
+        .x_label_formatter(&|v| format!("{v:.0}"))
+        .y_label_formatter(&|v| format!("{v:.2}"))
+        .draw()
+        .map_err(err)?;
+    for (name, c, k) in data.curves() {
+        let colour = p.series[k];
+        let idx: Vec<usize> = (0..c.mean.len()).filter(|&i| visible(i)).collect();
+        let mut band: Vec<(f64, f64)> =
+            idx.iter().map(|&i| (data.ns[i] as f64, c.p90[i])).collect();
+        band.extend(idx.iter().rev().map(|&i| (data.ns[i] as f64, c.p10[i])));
+        chart
+            .draw_series(std::iter::once(Polygon::new(band, colour.mix(0.18))))
+            .map_err(err)?;
+        chart
+            .draw_series(LineSeries::new(
+                idx.iter().map(|&i| (data.ns[i] as f64, c.mean[i])),
+                colour.stroke_width(2),
+            ))
+            .map_err(err)?
+            .label(name)
+            .legend(move |(x, y)| {
+                PathElement::new(vec![(x, y), (x + 18, y)], colour.stroke_width(2))
+            });
+    }
+    let colour = p.muted;
+    chart
+        .draw_series(LineSeries::new(
+            vec![(x_min, data.zero_level), (x_max, data.zero_level)],
+            colour.stroke_width(1),
+        ))
+        .map_err(err)?
+        .label("chance")
+        .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], colour.stroke_width(1)));
+    chart
+        .configure_series_labels()
+        .background_style(p.background.mix(0.85))
+        .border_style(p.grid)
+        .label_font(font(p, 13))
+        .position(SeriesLabelPosition::UpperRight)
         .draw()
         .map_err(err)?;
     root.present().map_err(err)

@@ -63,16 +63,20 @@ pub fn dot(a: &[f64], b: &[f64]) -> f64 {
     s
 }
 
-/// Rows `rows` of the Gram matrix G = M M^T (lower triangle and its mirror), M row-major and
-/// contiguous. Calling this for consecutive row ranges covering 0..M.nrows() fills all of G.
+/// Rows `rows` of the Gram matrix G = M M^T (lower triangle and its mirror), M row-major.
+/// Calling this for consecutive row ranges covering 0..M.nrows() fills all of G. The block
+/// M[rows] M[..end]^T is one matrix product (matrixmultiply's DGEMM, threaded natively).
 pub fn gram_rows(m: ArrayView2<f64>, g: &mut Array2<f64>, rows: std::ops::Range<usize>) {
-    let m = m.as_standard_layout();
-    let len = m.ncols();
-    let data = m.as_slice().expect("standard layout");
-    for i in rows {
-        let ri = &data[i * len..(i + 1) * len];
+    if rows.is_empty() {
+        return;
+    }
+    let (start, end) = (rows.start, rows.end);
+    let block = m
+        .slice(ndarray::s![start..end, ..])
+        .dot(&m.slice(ndarray::s![..end, ..]).t());
+    for i in start..end {
         for j in 0..=i {
-            let v = dot(ri, &data[j * len..(j + 1) * len]);
+            let v = block[[i - start, j]];
             g[[i, j]] = v;
             g[[j, i]] = v;
         }

@@ -1,4 +1,5 @@
-//! Meta-learning feature weights for 1D regression (MAML with a closed-form inner loop).
+//! Meta-learning feature weights for 1D functions: MAML with a closed-form or a gradient-descent
+//! inner loop, for regression and for classification (the outer loop is shared).
 //!
 //! A task is y(x) = sum_{s in S} a_s phi_s(x), S the true feature columns, a uniform on [-1, 1]^|S|
 //! normalised to unit length. The learner sees the weighted features c_k phi_k(x) and, given n
@@ -16,11 +17,17 @@
 //! (alpha = (Phi_J^T Phi_J)^{-1} Phi_J^T y on the columns J with c_k != 0, whatever the non-zero
 //! c_k are), so that fit is computed once and shared. The test error of coefficients alpha for a
 //! task a* is ||Phi_test (alpha - a*)||^2 / N = e^T G_test e, G_test = Phi_test^T Phi_test / N.
+//!
+//! The gradient-descent inner loop (K steps, reverse mode through them) is `inner_loop`; in
+//! classification the labels are sign(y), the inner and meta losses logistic, and evaluation fits a
+//! well-converged logistic regression (`logistic`) and counts errors on the test points.
 
 use crate::features::{
     alias_frequencies, columns_of, design_matrix, grid_points, validate_dimension,
 };
+use crate::inner_loop::{self, label, GradientSteps, PointLoss};
 use crate::linalg::{cholesky_with_jitter, gram_rows, gram_rows_cost, Cholesky, LinalgError};
+use crate::logistic::LogisticFit;
 use crate::rng::Rng;
 use ndarray::{Array1, Array2, ArrayView1, ArrayView2, Axis};
 use serde::Serialize;
@@ -51,9 +58,36 @@ impl InnerPoints {
     }
 }
 
-/// The experiment's settings; `Default` gives the original notebook's.
+/// How each task adapts in the inner loop.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum InnerLoop {
+    /// The min-norm least-squares fit (regression only).
+    ClosedForm,
+    /// K plain gradient steps from beta = 0.
+    Gradient { steps: usize, lr: f64 },
+}
+
+/// Regression (squared error) or classification (labels sign(y), logistic loss).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Problem {
+    Regression,
+    Classification,
+}
+
+/// Weight decay of the classification inner loop (the notebook's).
+pub const CLASSIFICATION_WEIGHT_DECAY: f64 = 1e-5;
+/// L2 strength of the post-training logistic regression (scikit-learn's default C = 1).
+pub const POST_LOGISTIC_LAMBDA: f64 = 1.0;
+/// Most inner gradient steps a page or command accepts.
+pub const MAX_INNER_STEPS: usize = 100;
+
+/// The experiment's settings; `Default` gives the original notebook's closed-form experiment.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct MamlSettings {
+    pub inner: InnerLoop,
+    pub problem: Problem,
     pub d: usize,
     pub true_frequencies: Vec<usize>,
     pub inner_points: InnerPoints,
@@ -72,6 +106,8 @@ pub struct MamlSettings {
 impl Default for MamlSettings {
     fn default() -> Self {
         MamlSettings {
+            inner: InnerLoop::ClosedForm,
+            problem: Problem::Regression,
             d: 501,
             true_frequencies: vec![3, 4, 5],
             inner_points: InnerPoints::Grid,
@@ -90,8 +126,69 @@ impl Default for MamlSettings {
 }
 
 impl MamlSettings {
+    /// The notebook's gradient-descent variant: uniform inner points, K steps of size 1e-2.
+    pub fn gradient_descent(steps: usize) -> Self {
+        MamlSettings {
+            inner: InnerLoop::Gradient { steps, lr: 1e-2 },
+            inner_points: InnerPoints::Uniform,
+            ..Default::default()
+        }
+    }
+
+    /// The notebook's classification variant: K logistic gradient steps of size `lr` (1e-2 or 3e-1).
+    pub fn classification(steps: usize, lr: f64) -> Self {
+        MamlSettings {
+            problem: Problem::Classification,
+            ..Self::gradient_descent(steps).with_inner_lr(lr)
+        }
+    }
+
+    fn with_inner_lr(mut self, lr: f64) -> Self {
+        if let InnerLoop::Gradient { lr: l, .. } = &mut self.inner {
+            *l = lr;
+        }
+        self
+    }
+
+    /// The inner gradient steps, when the inner loop is gradient descent.
+    pub fn gradient_steps(&self) -> Option<GradientSteps> {
+        match self.inner {
+            InnerLoop::ClosedForm => None,
+            InnerLoop::Gradient { steps, lr } => Some(match self.problem {
+                Problem::Regression => GradientSteps {
+                    loss: PointLoss::Squared,
+                    steps,
+                    lr,
+                    weight_decay: 0.0,
+                },
+                Problem::Classification => GradientSteps {
+                    loss: PointLoss::Logistic,
+                    steps,
+                    lr,
+                    weight_decay: CLASSIFICATION_WEIGHT_DECAY,
+                },
+            }),
+        }
+    }
+
     /// Check every setting; the message names the parameter.
     pub fn validate(&self) -> Result<(), String> {
+        match self.inner {
+            InnerLoop::ClosedForm if self.problem == Problem::Classification => {
+                return Err(
+                    "inner loop: classification needs gradient steps (no closed form)".into(),
+                )
+            }
+            InnerLoop::Gradient { steps, lr } => {
+                if steps > MAX_INNER_STEPS {
+                    return Err(format!("inner steps: at most {MAX_INNER_STEPS}"));
+                }
+                if !(lr.is_finite() && lr > 0.0) {
+                    return Err("inner step size: must be a positive number".into());
+                }
+            }
+            _ => {}
+        }
         validate_dimension(self.d).map_err(|e| format!("d: {e}"))?;
         let max_f = (self.d - 1) / 2;
         if self.true_frequencies.is_empty() {
@@ -103,7 +200,9 @@ impl MamlSettings {
                 self.d
             ));
         }
-        if self.n_train_inner == 0 || self.n_train_inner >= self.d {
+        if self.n_train_inner == 0
+            || (self.inner == InnerLoop::ClosedForm && self.n_train_inner >= self.d)
+        {
             return Err(format!(
                 "n_train_inner: must be between 1 and d - 1 = {} (the inner fit is under-determined)",
                 self.d - 1
@@ -142,6 +241,11 @@ impl MamlSettings {
 /// between platforms.)
 pub fn n_train_post_sweep(d: usize) -> Vec<usize> {
     logspace_ints(1.0, 3.0 * d as f64, 40, &[32, 5, 6, 7])
+}
+
+/// Classification's sweep: logspace(log10 24, log10 3d, 40) cast to int, plus 32, unique.
+pub fn classification_sweep(d: usize) -> Vec<usize> {
+    logspace_ints(24.0, 3.0 * d as f64, 40, &[32])
 }
 
 pub fn logspace_ints(from: f64, to: f64, count: usize, extra: &[usize]) -> Vec<usize> {
@@ -331,7 +435,7 @@ impl MetaTrainer {
         self.stopped.is_some() || self.iteration >= self.settings.iterations
     }
 
-    /// One meta-iteration: sum the gradients of `tasks_per_step` fresh tasks, take an SGD step.
+    /// One meta-iteration (the outer loop every variant shares): sum the gradients of `tasks_per_step` fresh tasks, take an SGD step.
     /// Returns false when training is over (finished or stopped).
     pub fn step(&mut self) -> bool {
         if self.finished() {
@@ -351,17 +455,32 @@ impl MetaTrainer {
                     uniform_phi.view()
                 }
             };
-            let y_train = add_noise(task.values(phi_train), st.noise, &mut self.rng);
+            let mut y_train = add_noise(task.values(phi_train), st.noise, &mut self.rng);
             let xm = self.rng.sorted_uniform(st.n_train_meta, -1.0, 1.0);
             let phi_meta = design_matrix(&xm, st.d);
-            let y_meta = add_noise(task.values(phi_meta.view()), st.noise, &mut self.rng);
-            match meta_loss_and_gradient(
-                self.weights.view(),
-                phi_train,
-                y_train.view(),
-                phi_meta.view(),
-                y_meta.view(),
-            ) {
+            let mut y_meta = add_noise(task.values(phi_meta.view()), st.noise, &mut self.rng);
+            if st.problem == Problem::Classification {
+                y_train.mapv_inplace(label);
+                y_meta.mapv_inplace(label);
+            }
+            let result = match st.gradient_steps() {
+                None => meta_loss_and_gradient(
+                    self.weights.view(),
+                    phi_train,
+                    y_train.view(),
+                    phi_meta.view(),
+                    y_meta.view(),
+                ),
+                Some(inner) => Ok(inner_loop::meta_loss_and_gradient(
+                    self.weights.view(),
+                    phi_train,
+                    y_train.view(),
+                    phi_meta.view(),
+                    y_meta.view(),
+                    &inner,
+                )),
+            };
+            match result {
                 Ok((loss, grad)) => {
                     loss_sum += loss;
                     grad_sum += &grad;
@@ -437,12 +556,22 @@ impl EvalContext {
             .t()
             .as_standard_layout()
             .to_owned();
+        // Classification counts errors on the test points and needs no Gram matrix.
+        let classification = settings.problem == Problem::Classification;
         Ok(EvalContext {
-            ns: n_train_post_sweep(settings.d),
+            ns: if classification {
+                classification_sweep(settings.d)
+            } else {
+                n_train_post_sweep(settings.d)
+            },
             tasks,
-            g_test: Array2::zeros((settings.d, settings.d)),
+            g_test: if classification {
+                Array2::zeros((0, 0))
+            } else {
+                Array2::zeros((settings.d, settings.d))
+            },
             phi_test_t,
-            rows_done: 0,
+            rows_done: if classification { settings.d } else { 0 },
             ls_cache: HashMap::new(),
             settings,
         })
@@ -487,6 +616,19 @@ impl EvalContext {
             e[k] -= a;
         }
         e.dot(&self.g_test.dot(&e))
+    }
+
+    /// Test error rate of prediction weights alpha for task `t`: the fraction of test points where
+    /// sign(Phi_test alpha) differs from sign(Phi_test a*).
+    pub fn test_error(&self, alpha: ArrayView1<f64>, t: usize) -> f64 {
+        let pred = self.phi_test_t.t().dot(&alpha);
+        let truth = self.tasks[t].values(self.phi_test_t.t());
+        let wrong = pred
+            .iter()
+            .zip(&truth)
+            .filter(|(&p, &y)| label(p) != label(y))
+            .count();
+        wrong as f64 / pred.len() as f64
     }
 
     /// Number of point groups at a sweep entry: one shared grid, or one draw per task.
@@ -589,9 +731,9 @@ enum Stage {
     },
 }
 
-/// One curve of the sweep, computed a piece at a time.
+/// One regression curve of the sweep, computed a piece at a time.
 #[derive(Clone, Debug)]
-pub struct SweepJob {
+struct RegressionSweep {
     weighting: Weighting,
     n_index: usize,
     group: usize,
@@ -606,9 +748,9 @@ pub struct SweepJob {
     pub curve: Curve,
 }
 
-impl SweepJob {
-    pub fn new(weighting: Weighting) -> Self {
-        SweepJob {
+impl RegressionSweep {
+    fn new(weighting: Weighting) -> Self {
+        RegressionSweep {
             weighting,
             n_index: 0,
             group: 0,
@@ -623,24 +765,15 @@ impl SweepJob {
         }
     }
 
-    pub fn done(&self, ctx: &EvalContext) -> bool {
+    fn done(&self, ctx: &EvalContext) -> bool {
         self.n_index >= ctx.ns.len()
     }
 
-    /// Fraction of sweep entries finished.
-    pub fn progress(&self, ctx: &EvalContext) -> f64 {
-        self.n_index as f64 / ctx.ns.len() as f64
-    }
-
     fn weights(&self, d: usize) -> Array1<f64> {
-        match &self.weighting {
-            Weighting::Weights(c) => c.clone(),
-            _ => Array1::ones(d),
-        }
+        self.weighting.weights(d)
     }
 
-    /// Work for about `budget` multiply-adds (at least one unit); true when the curve is complete.
-    pub fn advance(&mut self, ctx: &mut EvalContext, budget: u64) -> Result<bool, String> {
+    fn advance(&mut self, ctx: &mut EvalContext, budget: u64) -> Result<bool, String> {
         if !ctx.ready() {
             return Err("evaluation context is not prepared".into());
         }
@@ -736,6 +869,173 @@ impl SweepJob {
             self.mses.clear();
             self.n_index += 1;
         }
+    }
+}
+
+impl Weighting {
+    /// The feature weights c this curve fits with (the oracle keeps the true columns only).
+    pub fn weights(&self, d: usize) -> Array1<f64> {
+        match self {
+            Weighting::Weights(c) => c.clone(),
+            Weighting::Ones => Array1::ones(d),
+            Weighting::Oracle => Array1::zeros(d),
+        }
+    }
+}
+
+/// One classification curve: at each n, a logistic regression per test task on the weighted
+/// features (the columns with c != 0; the oracle: the true columns), then its test error rate.
+#[derive(Clone, Debug)]
+struct ClassificationSweep {
+    weighting: Weighting,
+    n_index: usize,
+    task: usize,
+    fit: Option<(Vec<usize>, Array1<f64>, LogisticFit)>,
+    errors: Vec<f64>,
+    curve: Curve,
+}
+
+impl ClassificationSweep {
+    fn advance(&mut self, ctx: &EvalContext, budget: u64) -> Result<bool, String> {
+        let d = ctx.settings.d;
+        let mut spent = 0u64;
+        while self.n_index < ctx.ns.len() && spent < budget.max(1) {
+            let n = ctx.ns[self.n_index];
+            let Some((columns, c_j, fit)) = self.fit.as_mut() else {
+                // One shared grid (group 0, a column per task) or one draw per task.
+                let (group, column) = if ctx.groups() == 1 {
+                    (0, self.task)
+                } else {
+                    (self.task, 0)
+                };
+                let (_, phi, y) = ctx.post_data(n, group);
+                let labels = y.column(column).mapv(label);
+                let (columns, c_j) = match &self.weighting {
+                    Weighting::Oracle => {
+                        let cols = ctx.settings.true_columns();
+                        let ones = Array1::ones(cols.len());
+                        (cols, ones)
+                    }
+                    w => {
+                        let c = w.weights(d);
+                        let max = c.iter().fold(0.0f64, |m, v| m.max(v.abs()));
+                        let cols: Vec<usize> =
+                            (0..d).filter(|&k| c[k].abs() > 1e-12 * max).collect();
+                        let cj = cols.iter().map(|&k| c[k]).collect();
+                        (cols, cj)
+                    }
+                };
+                let a = &phi.select(Axis(1), &columns) * &c_j;
+                spent += (n * d) as u64;
+                self.fit = Some((
+                    columns,
+                    c_j,
+                    LogisticFit::new(a, labels, POST_LOGISTIC_LAMBDA),
+                ));
+                continue;
+            };
+            let before = fit.spent;
+            let finished = fit.advance(budget.saturating_sub(spent))?;
+            spent += fit.spent - before;
+            if !finished {
+                continue;
+            }
+            let beta = fit.beta();
+            let mut alpha = Array1::zeros(d);
+            for (i, &k) in columns.iter().enumerate() {
+                alpha[k] = c_j[i] * beta[i];
+            }
+            self.fit = None;
+            self.errors.push(ctx.test_error(alpha.view(), self.task));
+            self.task += 1;
+            if self.task >= ctx.tasks.len() {
+                self.task = 0;
+                self.curve.push(&self.errors);
+                self.errors.clear();
+                self.n_index += 1;
+            }
+        }
+        Ok(self.n_index >= ctx.ns.len())
+    }
+}
+
+#[derive(Clone, Debug)]
+enum SweepKind {
+    Pending(Weighting),
+    Regression(Box<RegressionSweep>),
+    Classification(Box<ClassificationSweep>),
+}
+
+/// One curve of the sweep (test MSE, or test error rate in classification), computed a piece at a
+/// time so a page can draw between pieces.
+#[derive(Clone, Debug)]
+pub struct SweepJob {
+    kind: SweepKind,
+    pub curve: Curve,
+}
+
+impl SweepJob {
+    pub fn new(weighting: Weighting) -> Self {
+        SweepJob {
+            kind: SweepKind::Pending(weighting),
+            curve: Curve::default(),
+        }
+    }
+
+    /// Number of sweep entries finished.
+    fn entries_done(&self) -> usize {
+        match &self.kind {
+            SweepKind::Pending(_) => 0,
+            SweepKind::Regression(j) => j.n_index,
+            SweepKind::Classification(j) => j.n_index,
+        }
+    }
+
+    pub fn done(&self, ctx: &EvalContext) -> bool {
+        self.entries_done() >= ctx.ns.len()
+    }
+
+    /// Fraction of sweep entries finished.
+    pub fn progress(&self, ctx: &EvalContext) -> f64 {
+        self.entries_done() as f64 / ctx.ns.len() as f64
+    }
+
+    /// Work for about `budget` multiply-adds (at least one unit); true when the curve is complete.
+    pub fn advance(&mut self, ctx: &mut EvalContext, budget: u64) -> Result<bool, String> {
+        if let SweepKind::Pending(w) = &self.kind {
+            self.kind = match ctx.settings.problem {
+                Problem::Regression => {
+                    SweepKind::Regression(Box::new(RegressionSweep::new(w.clone())))
+                }
+                Problem::Classification => {
+                    SweepKind::Classification(Box::new(ClassificationSweep {
+                        weighting: w.clone(),
+                        n_index: 0,
+                        task: 0,
+                        fit: None,
+                        errors: Vec::new(),
+                        curve: Curve::default(),
+                    }))
+                }
+            };
+        }
+        let done = match &mut self.kind {
+            SweepKind::Pending(_) => unreachable!("replaced above"),
+            SweepKind::Regression(j) => {
+                let done = j.advance(ctx, budget)?;
+                self.curve = j.curve.clone();
+                done
+            }
+            SweepKind::Classification(j) => {
+                if !ctx.ready() {
+                    return Err("evaluation context is not prepared".into());
+                }
+                let done = j.advance(ctx, budget)?;
+                self.curve = j.curve.clone();
+                done
+            }
+        };
+        Ok(done)
     }
 
     /// Run the whole curve at once (the CLI and tests).
@@ -913,9 +1213,10 @@ mod tests {
     }
 }
 
-/// Everything the closed-form experiment reports: the CLI's JSON and the reproduction tests.
+/// Everything an experiment reports (any inner loop, either problem): the CLI's JSON and the
+/// reproduction tests. In classification the curves are test error rates and `zero` is chance.
 #[derive(Clone, Debug, Serialize)]
-pub struct ClosedFormResult {
+pub struct ExperimentResult {
     pub n_train_post: Vec<usize>,
     pub meta: Curve,
     pub ones: Curve,
@@ -927,15 +1228,16 @@ pub struct ClosedFormResult {
     pub stopped: Option<String>,
 }
 
-/// Meta-train for the configured iterations, then evaluate meta-learned, all-ones and oracle fits.
-pub fn run_closed_form(settings: &MamlSettings) -> Result<ClosedFormResult, String> {
+/// Meta-train for the configured iterations, then evaluate meta-learned, all-ones and oracle fits
+/// (the same outer loop and evaluation driver for every variant).
+pub fn run_experiment(settings: &MamlSettings) -> Result<ExperimentResult, String> {
     let mut trainer = MetaTrainer::new(settings.clone())?;
     while trainer.step() {}
     let mut ctx = EvalContext::new(settings.clone())?;
     let meta = SweepJob::run(Weighting::Weights(trainer.weights.clone()), &mut ctx)?;
     let ones = SweepJob::run(Weighting::Ones, &mut ctx)?;
     let oracle = SweepJob::run(Weighting::Oracle, &mut ctx)?;
-    Ok(ClosedFormResult {
+    Ok(ExperimentResult {
         n_train_post: ctx.ns.clone(),
         zero: ctx.zero_level(),
         meta,
@@ -948,8 +1250,12 @@ pub fn run_closed_form(settings: &MamlSettings) -> Result<ClosedFormResult, Stri
 }
 
 impl EvalContext {
-    /// Mean test MSE of predicting zero (the task's own squared norm under the test points).
+    /// The figure's reference line: the zero predictor's test MSE (regression) or chance, 0.5
+    /// (classification).
     pub fn zero_level(&self) -> f64 {
+        if self.settings.problem == Problem::Classification {
+            return 0.5;
+        }
         let zero = Array1::zeros(self.settings.d);
         (0..self.tasks.len())
             .map(|t| self.test_mse(zero.view(), t))

@@ -1,7 +1,7 @@
 //! Reproduces the notebook's closed-form MAML results at its settings, over several seeds.
 
 use glassbox_lab::features::columns_of;
-use glassbox_lab::maml::{run_closed_form, EvalContext, MamlSettings, SweepJob, Weighting};
+use glassbox_lab::maml::{run_experiment, EvalContext, MamlSettings, SweepJob, Weighting};
 use ndarray::Array1;
 
 #[test]
@@ -11,7 +11,7 @@ fn meta_learned_weights_reproduce_the_notebook() {
             seed,
             ..Default::default()
         };
-        let r = run_closed_form(&settings).expect("experiment runs");
+        let r = run_experiment(&settings).expect("experiment runs");
         assert!(r.stopped.is_none(), "seed {seed}: {:?}", r.stopped);
         assert_eq!(r.meta_loss.len(), 100);
         let i32 = r

@@ -13,14 +13,49 @@ pub const SLUG: &str = "bench";
 struct Results {
     train_ms: Option<f64>,
     sweep_ms: Option<f64>,
+    /// 100 meta-iterations of each inner-loop variant: (key, label, ms).
+    variants: Vec<(String, String, f64)>,
     status: String,
+}
+
+/// The gradient-descent and classification variants timed after the closed form: K = 1, 5, 10.
+fn variant_settings() -> Vec<(String, String, MamlSettings)> {
+    let mut v = Vec::new();
+    for k in [1usize, 5, 10] {
+        v.push((
+            format!("gd_k{k}_ms"),
+            format!("100 meta-iterations, gradient-descent inner loop, K = {k}"),
+            MamlSettings::gradient_descent(k),
+        ));
+    }
+    for k in [1usize, 5, 10] {
+        v.push((
+            format!("cls_k{k}_ms"),
+            format!("100 meta-iterations, classification, K = {k}"),
+            MamlSettings::classification(k, 1e-2),
+        ));
+    }
+    v
 }
 
 enum Stage {
     Train(Box<MetaTrainer>),
     Prepare(Box<(MetaTrainer, EvalContext)>),
     Sweep(Box<EvalContext>, Vec<SweepJob>),
+    /// Index into `variant_settings()`, its trainer and the time spent on it.
+    Variant(usize, Box<MetaTrainer>, f64),
     Done,
+}
+
+/// The stage timing variant `i`, or Done after the last.
+fn variant_stage(i: usize) -> Stage {
+    match variant_settings().into_iter().nth(i) {
+        None => Stage::Done,
+        Some((_, _, s)) => match MetaTrainer::new(s) {
+            Ok(t) => Stage::Variant(i, Box::new(t), 0.0),
+            Err(_) => Stage::Done,
+        },
+    }
 }
 
 #[component]
@@ -103,16 +138,34 @@ pub fn Bench() -> impl IntoView {
                             } else if jobs.iter().all(|j| j.done(&ctx)) {
                                 results.update(|r| {
                                     r.sweep_ms = Some(sweep_ms);
-                                    r.status = "Done.".into();
+                                    r.status = "Timing the inner-loop variants…".into();
                                 });
-                                Stage::Done
+                                variant_stage(0)
                             } else {
                                 Stage::Sweep(ctx, jobs)
+                            }
+                        }
+                        Stage::Variant(i, mut tr, ms) => {
+                            while web::now_ms() < deadline && tr.step() {}
+                            let ms = ms + web::now_ms() - t0;
+                            if tr.finished() {
+                                let (key, label, _) = variant_settings().swap_remove(i);
+                                results.update(|r| r.variants.push((key, label, ms)));
+                                variant_stage(i + 1)
+                            } else {
+                                Stage::Variant(i, tr, ms)
                             }
                         }
                         Stage::Done => Stage::Done,
                     };
                     let idle = matches!(next, Stage::Done);
+                    if idle
+                        && results.with_untracked(|r| {
+                            r.status != "Done." && r.variants.len() == variant_settings().len()
+                        })
+                    {
+                        results.update(|r| r.status = "Done.".into());
+                    }
                     stage = next;
                     if idle {
                         Slice::Idle
@@ -145,6 +198,9 @@ pub fn Bench() -> impl IntoView {
                 <tbody>
                     <tr><th scope="row">"100 meta-iterations (closed form)"</th><td data-bench="train_ms">{move || fmt(results.get().train_ms)}</td></tr>
                     <tr><th scope="row">"Full evaluation sweep (3 weightings x 10 tasks)"</th><td data-bench="sweep_ms">{move || fmt(results.get().sweep_ms)}</td></tr>
+                    {move || results.get().variants.into_iter().map(|(key, label, ms)| view! {
+                        <tr><th scope="row">{label}</th><td data-bench=key>{format!("{ms:.0} ms")}</td></tr>
+                    }).collect_view()}
                 </tbody>
             </table>
         </article>

@@ -56,6 +56,25 @@ mod tests {
     }
 
     #[test]
+    fn every_formula_in_the_chapters_renders() {
+        let sources = [
+            include_str!("../chapters/meta_learning.rs"),
+            include_str!("../chapters/attention_masks.rs"),
+            include_str!("../chapters/image_lab.rs"),
+        ];
+        let mut count = 0;
+        for src in sources {
+            for piece in src.split("tex=r\"").skip(1) {
+                let tex = &piece[..piece.find('"').expect("closing quote")];
+                let m = render_mathml(tex, false);
+                assert!(!m.starts_with("<code>"), "does not render: {tex}");
+                count += 1;
+            }
+        }
+        assert!(count > 40, "{count}");
+    }
+
+    #[test]
     fn bad_latex_falls_back_to_source() {
         let m = render_mathml(r"\frac{1", false);
         assert!(m.starts_with("<code>"), "{m}");

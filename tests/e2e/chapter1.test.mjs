@@ -12,8 +12,11 @@ async function openChapter(page, query = '') {
   await page.getByRole('heading', { level: 1, name: 'Meta-learning for learning 1D functions' }).waitFor();
 }
 
+// The closed-form experiment's section (the chapter holds three experiments).
+const cf = (page) => page.locator('section[aria-labelledby="part-e"]');
+
 async function waitReady(page) {
-  await page.getByRole('status').filter({ hasText: READY }).waitFor({ timeout: 60_000 });
+  await cf(page).getByRole('status').filter({ hasText: READY }).waitFor({ timeout: 60_000 });
 }
 
 test('the table of contents opens the chapter; the badge reads CPU', async () => {
@@ -50,25 +53,25 @@ test('meta-training runs, redraws, pauses, resumes and resets', async () => {
     }).observe({ type: 'longtask', buffered: false });
   });
 
-  await page.getByRole('button', { name: 'Run' }).click();
-  await page.waitForFunction(() => /iteration (\d+)/.exec(document.querySelector('[aria-label="Iteration"]').textContent)[1] >= 20, null, { timeout: 60_000 });
-  await page.getByRole('button', { name: 'Pause' }).click();
-  const paused = await iteration(page);
+  await cf(page).getByRole('button', { name: 'Run' }).click();
+  await page.waitForFunction(() => /iteration (\d+)/.exec(document.querySelector('section[aria-labelledby="part-e"] [aria-label="Iteration"]').textContent)[1] >= 20, null, { timeout: 60_000 });
+  await cf(page).getByRole('button', { name: 'Pause' }).click();
+  const paused = await iteration(cf(page));
   assert.ok(paused >= 20);
   await page.waitForTimeout(1500);
-  const later = await iteration(page);
+  const later = await iteration(cf(page));
   assert.ok(later - paused <= 1, `counter kept moving while paused: ${paused} -> ${later}`);
   await page.waitForFunction(() => !/after 0 meta-iterations/.test(document.querySelector('[data-figure="test_loss"] .summary-text').textContent), null, { timeout: 60_000 });
   assert.notEqual(await page.locator('[data-figure="feature_weights"] .summary-text').textContent(), weightsSummary);
 
   // Step advances by exactly one.
-  await page.getByRole('button', { name: 'Step' }).click();
-  await page.waitForFunction((p) => Number(/iteration (\d+)/.exec(document.querySelector('[aria-label="Iteration"]').textContent)[1]) === p + 1, later, { timeout: 30_000 });
+  await cf(page).getByRole('button', { name: 'Step' }).click();
+  await page.waitForFunction((p) => Number(/iteration (\d+)/.exec(document.querySelector('section[aria-labelledby="part-e"] [aria-label="Iteration"]').textContent)[1]) === p + 1, later, { timeout: 30_000 });
 
   // Resume to the end: the notebook's 100 iterations.
-  await page.getByRole('button', { name: 'Run' }).click();
-  await page.getByRole('status').filter({ hasText: /Done: 100 meta-iterations/ }).waitFor({ timeout: 120_000 });
-  assert.equal(await iteration(page), 100);
+  await cf(page).getByRole('button', { name: 'Run' }).click();
+  await cf(page).getByRole('status').filter({ hasText: /Done: 100 meta-iterations/ }).waitFor({ timeout: 120_000 });
+  assert.equal(await iteration(cf(page)), 100);
   const text = await summary.textContent();
   assert.match(text, /after 100 meta-iterations/);
   // At n = 32 the meta-learned weights beat all ones by far (read off the page).
@@ -84,8 +87,8 @@ test('meta-training runs, redraws, pauses, resumes and resets', async () => {
   await page.evaluate(() => setTimeout(() => { const t = performance.now(); while (performance.now() - t < 150) {} }, 0));
   await page.waitForFunction(() => window.__longest >= 140, null, { timeout: 5_000 });
 
-  await page.getByRole('button', { name: 'Reset' }).click();
-  assert.equal(await iteration(page), 0);
+  await cf(page).getByRole('button', { name: 'Reset' }).click();
+  assert.equal(await iteration(cf(page)), 0);
   await waitReady(page);
   assert.deepEqual(page.problems(), []);
 });
@@ -93,15 +96,15 @@ test('meta-training runs, redraws, pauses, resumes and resets', async () => {
 test('a URL with parameters reproduces them; the keyboard drives the controls', async () => {
   const page = await watchedPage(env.browser);
   await openChapter(page, '?seed=5&iters=12&n_inner=16&toy_c0=0.5');
-  assert.equal(await page.getByLabel('Seed', { exact: true }).inputValue(), '5');
-  assert.equal(await page.getByLabel('Meta-iterations', { exact: true }).inputValue(), '12');
+  assert.equal(await cf(page).getByLabel('Seed', { exact: true }).inputValue(), '5');
+  assert.equal(await cf(page).getByLabel('Meta-iterations', { exact: true }).inputValue(), '12');
   assert.equal(await page.getByLabel('Initial c0', { exact: true }).inputValue(), '0.5');
-  assert.match(await page.getByLabel('Iteration', { exact: true }).textContent(), /\/ 12/);
+  assert.match(await cf(page).getByLabel('Iteration', { exact: true }).textContent(), /\/ 12/);
   await waitReady(page);
   // Keyboard: focus Run and press Enter.
-  await page.getByRole('button', { name: 'Run' }).focus();
+  await cf(page).getByRole('button', { name: 'Run' }).focus();
   await page.keyboard.press('Enter');
-  await page.getByRole('status').filter({ hasText: /Done: 12 meta-iterations/ }).waitFor({ timeout: 60_000 });
+  await cf(page).getByRole('status').filter({ hasText: /Done: 12 meta-iterations/ }).waitFor({ timeout: 60_000 });
   const first = await page.locator('[data-figure="test_loss"] .summary-text').textContent();
 
   // The same URL gives the same figure.
@@ -109,12 +112,12 @@ test('a URL with parameters reproduces them; the keyboard drives the controls', 
   await again.goto(page.url());
   await again.getByRole('heading', { level: 1 }).waitFor();
   await waitReady(again);
-  await again.getByRole('button', { name: 'Run' }).click();
-  await again.getByRole('status').filter({ hasText: /Done: 12 meta-iterations/ }).waitFor({ timeout: 60_000 });
+  await cf(again).getByRole('button', { name: 'Run' }).click();
+  await cf(again).getByRole('status').filter({ hasText: /Done: 12 meta-iterations/ }).waitFor({ timeout: 60_000 });
   assert.equal(await again.locator('[data-figure="test_loss"] .summary-text').textContent(), first);
 
   // Typing a value updates the URL; an invalid one is refused with a message.
-  const seed = page.getByLabel('Seed', { exact: true });
+  const seed = cf(page).getByLabel('Seed', { exact: true });
   await seed.fill('9');
   await seed.press('Enter');
   await page.waitForFunction(() => location.hash.includes('seed=9'));
@@ -168,18 +171,18 @@ test('a diverging run stops with a message and keeps the last good state', async
   const page = await watchedPage(env.browser);
   await openChapter(page, '?d=51&n_inner=30&inner=uniform');
   await waitReady(page);
-  await page.getByRole('button', { name: 'Run' }).click();
+  await cf(page).getByRole('button', { name: 'Run' }).click();
   const alert = page.getByRole('alert').filter({ hasText: /diverged at iteration 7/ });
   await alert.waitFor({ timeout: 60_000 });
   assert.match(await alert.textContent(), /Lower the meta step/);
-  assert.equal(await iteration(page), 6);
+  assert.equal(await iteration(cf(page)), 6);
   for (const f of ['test_loss', 'feature_weights', 'task_fit']) {
     const s = await page.locator(`[data-figure="${f}"] .summary-text`).textContent();
     assert.doesNotMatch(s, /NaN|inf/i, `${f}: ${s}`);
   }
-  assert.equal(await page.getByRole('button', { name: 'Run' }).isDisabled(), true);
-  await page.getByRole('button', { name: 'Reset' }).click();
+  assert.equal(await cf(page).getByRole('button', { name: 'Run' }).isDisabled(), true);
+  await cf(page).getByRole('button', { name: 'Reset' }).click();
   await waitReady(page);
-  assert.equal(await page.getByRole('button', { name: 'Run' }).isDisabled(), false);
+  assert.equal(await cf(page).getByRole('button', { name: 'Run' }).isDisabled(), false);
   assert.deepEqual(page.problems(), []);
 });

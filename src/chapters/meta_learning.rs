@@ -1277,7 +1277,8 @@ mod tests {
             },
             cls: MamlSettings {
                 iterations: 40,
-                ..MamlSettings::classification(10, 0.3)
+                inner: InnerLoop::Gradient { steps: 10, lr: 0.3 },
+                ..cls_default()
             },
             toy: ToySettings {
                 c0: 0.5,

@@ -77,9 +77,10 @@ test('chapter 1 computes the same figures with WebGPU on and off', async () => {
   for (const browser of [env.gpuBrowser, env.cpuBrowser]) {
     const page = await watchedPage(browser);
     await page.goto(`${env.server.base}#/meta-learning?iters=10&seed=2`);
-    await page.getByRole('status').filter({ hasText: /Ready: press Run/ }).waitFor({ timeout: 60_000 });
-    await page.getByRole('button', { name: 'Run' }).click();
-    await page.getByRole('status').filter({ hasText: /Done: 10 meta-iterations/ }).waitFor({ timeout: 60_000 });
+    const cf = page.locator('section[aria-labelledby="part-e"]');
+    await cf.getByRole('status').filter({ hasText: /Ready: press Run/ }).waitFor({ timeout: 60_000 });
+    await cf.getByRole('button', { name: 'Run' }).click();
+    await cf.getByRole('status').filter({ hasText: /Done: 10 meta-iterations/ }).waitFor({ timeout: 60_000 });
     summaries.push(await page.locator('[data-figure="test_loss"] .summary-text').textContent());
     assert.deepEqual(page.problems(), []);
   }

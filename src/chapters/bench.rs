@@ -47,14 +47,23 @@ enum Stage {
     Done,
 }
 
-/// The stage timing variant `i`, or Done after the last.
-fn variant_stage(i: usize) -> Stage {
-    match variant_settings().into_iter().nth(i) {
-        None => Stage::Done,
-        Some((_, _, s)) => match MetaTrainer::new(s) {
-            Ok(t) => Stage::Variant(i, Box::new(t), 0.0),
-            Err(_) => Stage::Done,
-        },
+/// The stage timing variant `i`; after the last (or if one cannot start) the run is over, and the
+/// status says so.
+fn variant_stage(i: usize, results: RwSignal<Results>) -> Stage {
+    let next = variant_settings()
+        .into_iter()
+        .nth(i)
+        .map(|(_, _, s)| MetaTrainer::new(s));
+    match next {
+        Some(Ok(t)) => Stage::Variant(i, Box::new(t), 0.0),
+        Some(Err(e)) => {
+            results.update(|r| r.status = e);
+            Stage::Done
+        }
+        None => {
+            results.update(|r| r.status = "Done.".into());
+            Stage::Done
+        }
     }
 }
 
@@ -111,9 +120,9 @@ pub fn Bench() -> impl IntoView {
                             sweep_ms += web::now_ms() - t0;
                             if ctx.ready() {
                                 let jobs = vec![
-                                    SweepJob::new(Weighting::Weights(tr.weights.clone())),
-                                    SweepJob::new(Weighting::Ones),
-                                    SweepJob::new(Weighting::Oracle),
+                                    SweepJob::new(Weighting::Weights(tr.weights.clone()), &ctx),
+                                    SweepJob::new(Weighting::Ones, &ctx),
+                                    SweepJob::new(Weighting::Oracle, &ctx),
                                 ];
                                 Stage::Sweep(Box::new(ctx), jobs)
                             } else {
@@ -140,7 +149,7 @@ pub fn Bench() -> impl IntoView {
                                     r.sweep_ms = Some(sweep_ms);
                                     r.status = "Timing the inner-loop variants…".into();
                                 });
-                                variant_stage(0)
+                                variant_stage(0, results)
                             } else {
                                 Stage::Sweep(ctx, jobs)
                             }
@@ -151,7 +160,7 @@ pub fn Bench() -> impl IntoView {
                             if tr.finished() {
                                 let (key, label, _) = variant_settings().swap_remove(i);
                                 results.update(|r| r.variants.push((key, label, ms)));
-                                variant_stage(i + 1)
+                                variant_stage(i + 1, results)
                             } else {
                                 Stage::Variant(i, tr, ms)
                             }
@@ -159,13 +168,6 @@ pub fn Bench() -> impl IntoView {
                         Stage::Done => Stage::Done,
                     };
                     let idle = matches!(next, Stage::Done);
-                    if idle
-                        && results.with_untracked(|r| {
-                            r.status != "Done." && r.variants.len() == variant_settings().len()
-                        })
-                    {
-                        results.update(|r| r.status = "Done.".into());
-                    }
                     stage = next;
                     if idle {
                         Slice::Idle

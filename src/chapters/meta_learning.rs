@@ -564,11 +564,14 @@ impl View {
                 let (_, job) = live.baseline.get_or_insert_with(|| {
                     (
                         is_ones,
-                        SweepJob::new(if is_ones {
-                            Weighting::Ones
-                        } else {
-                            Weighting::Oracle
-                        }),
+                        SweepJob::new(
+                            if is_ones {
+                                Weighting::Ones
+                            } else {
+                                Weighting::Oracle
+                            },
+                            &live.ctx,
+                        ),
                     )
                 });
                 match job.advance(&mut live.ctx, MACS_PER_CHECK) {
@@ -580,7 +583,7 @@ impl View {
                             live.ctx.ns.len()
                         ));
                         if done {
-                            let curve = job.curve.clone();
+                            let curve = job.curve().clone();
                             live.baseline = None;
                             if is_ones {
                                 live.ones = Some(curve);
@@ -610,7 +613,7 @@ impl View {
                             "Evaluating the meta-learned weights after {it} iterations…"
                         ));
                         if done {
-                            let curve = job.curve.clone();
+                            let curve = job.curve().clone();
                             live.meta_eval = None;
                             self.show_meta_curve(live, it, curve);
                             self.progress
@@ -652,7 +655,7 @@ impl View {
             if eval_due {
                 live.meta_eval = Some((
                     it,
-                    SweepJob::new(Weighting::Weights(live.trainer.weights.clone())),
+                    SweepJob::new(Weighting::Weights(live.trainer.weights.clone()), &live.ctx),
                 ));
             } else if wants_step {
                 self.status.set(format!(

@@ -212,55 +212,21 @@ pub fn draw_test_loss<DB: DrawingBackend>(
         .y_label_formatter(&|v| format!("{v:.0e}"))
         .draw()
         .map_err(err)?;
-    for (name, c, k) in data.curves() {
-        let colour = p.series[k];
-        let idx: Vec<usize> = (0..c.mean.len()).filter(|&i| visible(i)).collect();
-        let mut band: Vec<(f64, f64)> = idx
-            .iter()
-            .map(|&i| (data.ns[i] as f64, c.p90[i].max(lo)))
-            .collect();
-        band.extend(
-            idx.iter()
-                .rev()
-                .map(|&i| (data.ns[i] as f64, c.p10[i].max(lo))),
-        );
-        chart
-            .draw_series(std::iter::once(Polygon::new(band, colour.mix(0.18))))
-            .map_err(err)?;
-        chart
-            .draw_series(LineSeries::new(
-                idx.iter().map(|&i| (data.ns[i] as f64, c.mean[i].max(lo))),
-                colour.stroke_width(2),
-            ))
-            .map_err(err)?
-            .label(name)
-            .legend(move |(x, y)| {
-                PathElement::new(vec![(x, y), (x + 18, y)], colour.stroke_width(2))
-            });
-    }
-    for (name, level, colour) in [
+    let lines = [
         ("zero predictor", data.zero_level, p.muted),
         ("noise variance", data.noise_variance, p.series[3]),
-    ] {
-        chart
-            .draw_series(LineSeries::new(
-                vec![(1.0, level), (x_max, level)],
-                colour.stroke_width(1),
-            ))
-            .map_err(err)?
-            .label(name)
-            .legend(move |(x, y)| {
-                PathElement::new(vec![(x, y), (x + 18, y)], colour.stroke_width(1))
-            });
-    }
-    chart
-        .configure_series_labels()
-        .background_style(p.background.mix(0.85))
-        .border_style(p.grid)
-        .label_font(font(p, 13))
-        .position(SeriesLabelPosition::LowerLeft)
-        .draw()
-        .map_err(err)?;
+    ];
+    let span = (1.0, x_max);
+    draw_curves(
+        &mut chart,
+        data,
+        p,
+        &visible,
+        lo,
+        span,
+        &lines,
+        SeriesLabelPosition::LowerLeft,
+    )?;
     root.present().map_err(err)
 }
 
@@ -307,18 +273,53 @@ fn draw_error_rate<DB: DrawingBackend>(
         .y_label_formatter(&|v| format!("{v:.2}"))
         .draw()
         .map_err(err)?;
+    let lines = [("chance", data.zero_level, p.muted)];
+    let span = (x_min, x_max);
+    draw_curves(
+        &mut chart,
+        data,
+        p,
+        &visible,
+        0.0,
+        span,
+        &lines,
+        SeriesLabelPosition::UpperRight,
+    )?;
+    root.present().map_err(err)
+}
+
+/// The curves of a test-loss figure (mean line and 10–90% band, values below `floor` drawn at
+/// it), horizontal reference `lines` across `span`, and the legend at `legend`.
+#[allow(clippy::too_many_arguments)]
+fn draw_curves<'a, DB: DrawingBackend + 'a, Y: Ranged<ValueType = f64>>(
+    chart: &mut ChartContext<'a, DB, Cartesian2d<LogCoord<f64>, Y>>,
+    data: &TestLossData,
+    p: &Palette,
+    visible: &dyn Fn(usize) -> bool,
+    floor: f64,
+    span: (f64, f64),
+    lines: &[(&'static str, f64, RGBColor)],
+    legend: SeriesLabelPosition,
+) -> Result<(), String> {
     for (name, c, k) in data.curves() {
         let colour = p.series[k];
         let idx: Vec<usize> = (0..c.mean.len()).filter(|&i| visible(i)).collect();
-        let mut band: Vec<(f64, f64)> =
-            idx.iter().map(|&i| (data.ns[i] as f64, c.p90[i])).collect();
-        band.extend(idx.iter().rev().map(|&i| (data.ns[i] as f64, c.p10[i])));
+        let mut band: Vec<(f64, f64)> = idx
+            .iter()
+            .map(|&i| (data.ns[i] as f64, c.p90[i].max(floor)))
+            .collect();
+        band.extend(
+            idx.iter()
+                .rev()
+                .map(|&i| (data.ns[i] as f64, c.p10[i].max(floor))),
+        );
         chart
             .draw_series(std::iter::once(Polygon::new(band, colour.mix(0.18))))
             .map_err(err)?;
         chart
             .draw_series(LineSeries::new(
-                idx.iter().map(|&i| (data.ns[i] as f64, c.mean[i])),
+                idx.iter()
+                    .map(|&i| (data.ns[i] as f64, c.mean[i].max(floor))),
                 colour.stroke_width(2),
             ))
             .map_err(err)?
@@ -327,24 +328,26 @@ fn draw_error_rate<DB: DrawingBackend>(
                 PathElement::new(vec![(x, y), (x + 18, y)], colour.stroke_width(2))
             });
     }
-    let colour = p.muted;
-    chart
-        .draw_series(LineSeries::new(
-            vec![(x_min, data.zero_level), (x_max, data.zero_level)],
-            colour.stroke_width(1),
-        ))
-        .map_err(err)?
-        .label("chance")
-        .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], colour.stroke_width(1)));
+    for &(name, level, colour) in lines {
+        chart
+            .draw_series(LineSeries::new(
+                vec![(span.0, level), (span.1, level)],
+                colour.stroke_width(1),
+            ))
+            .map_err(err)?
+            .label(name)
+            .legend(move |(x, y)| {
+                PathElement::new(vec![(x, y), (x + 18, y)], colour.stroke_width(1))
+            });
+    }
     chart
         .configure_series_labels()
         .background_style(p.background.mix(0.85))
         .border_style(p.grid)
         .label_font(font(p, 13))
-        .position(SeriesLabelPosition::UpperRight)
+        .position(legend)
         .draw()
-        .map_err(err)?;
-    root.present().map_err(err)
+        .map_err(err)
 }
 
 /// Data of the feature-weight figure (part f).

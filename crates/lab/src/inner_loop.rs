@@ -90,26 +90,15 @@ fn map2(z: &Array1<f64>, y: ArrayView1<f64>, f: impl Fn(f64, f64) -> f64) -> Arr
     Array1::from_shape_fn(z.len(), |i| f(z[i], y[i]))
 }
 
-/// Prediction weights a_K after the inner steps (the adapted model of one task).
-pub fn adapt(
-    c: ArrayView1<f64>,
-    phi: ArrayView2<f64>,
-    y: ArrayView1<f64>,
-    inner: &GradientSteps,
-) -> Array1<f64> {
-    unrolled(c, phi, y, inner, false).0
-}
-
 /// What the backward pass needs from step t: h_t and q'(z_t).
 type Tape = Vec<(Array1<f64>, Array1<f64>)>;
 
-/// Forward pass: a_K, and (when `keep`) the tape of every step.
+/// Forward pass: the adapted prediction weights a_K and the tape of every step.
 fn unrolled(
     c: ArrayView1<f64>,
     phi: ArrayView2<f64>,
     y: ArrayView1<f64>,
     inner: &GradientSteps,
-    keep: bool,
 ) -> (Array1<f64>, Tape) {
     let n = phi.nrows() as f64;
     let s = c.mapv(|v| v * v);
@@ -120,9 +109,7 @@ fn unrolled(
         let z = phi.dot(&a);
         let h = phi.t().dot(&map2(&z, y, |z, y| inner.loss.slope(z, y)));
         a = &a * decay - &(&s * &h) * (inner.lr / n);
-        if keep {
-            tape.push((h, map2(&z, y, |z, y| inner.loss.curvature(z, y))));
-        }
+        tape.push((h, map2(&z, y, |z, y| inner.loss.curvature(z, y))));
     }
     (a, tape)
 }
@@ -138,7 +125,7 @@ pub fn meta_loss_and_gradient(
 ) -> (f64, Array1<f64>) {
     let n = phi_train.nrows() as f64;
     let s = c.mapv(|v| v * v);
-    let (a, tape) = unrolled(c, phi_train, y_train, inner, true);
+    let (a, tape) = unrolled(c, phi_train, y_train, inner);
     let zm = phi_meta.dot(&a);
     let loss: f64 = zm
         .iter()
@@ -157,6 +144,33 @@ pub fn meta_loss_and_gradient(
         abar = &abar * decay - &inner_term * step;
     }
     (loss, &c * &sbar * 2.0)
+}
+
+/// Test helper: every component of `grad` against central differences (step 1e-6) of the scalar
+/// `f` at `c`, relative to the largest component, which must not vanish.
+#[cfg(test)]
+pub(crate) fn assert_matches_central_differences(
+    f: impl Fn(&Array1<f64>) -> f64,
+    c: &Array1<f64>,
+    grad: &Array1<f64>,
+    tolerance: f64,
+    what: &str,
+) {
+    let scale = grad.iter().fold(0.0f64, |m, v| m.max(v.abs()));
+    assert!(scale > 1e-6, "{what}: the gradient should not vanish");
+    let h = 1e-6;
+    for k in 0..c.len() {
+        let (mut cp, mut cm) = (c.clone(), c.clone());
+        cp[k] += h;
+        cm[k] -= h;
+        let fd = (f(&cp) - f(&cm)) / (2.0 * h);
+        let rel = (fd - grad[k]).abs() / scale;
+        assert!(
+            rel < tolerance,
+            "{what} k={k}: analytic {} fd {fd} rel {rel}",
+            grad[k]
+        );
+    }
 }
 
 #[cfg(test)]
@@ -188,21 +202,8 @@ mod tests {
             meta_loss_and_gradient(c.view(), pt.view(), yt.view(), pm.view(), ym.view(), &inner)
         };
         let (_, grad) = f(&c);
-        let scale = grad.iter().fold(0.0f64, |m, v| m.max(v.abs()));
-        assert!(scale > 1e-6, "{loss:?}: the gradient should not vanish");
-        let h = 1e-6;
-        for k in 0..d {
-            let (mut cp, mut cm) = (c.clone(), c.clone());
-            cp[k] += h;
-            cm[k] -= h;
-            let fd = (f(&cp).0 - f(&cm).0) / (2.0 * h);
-            let rel = (fd - grad[k]).abs() / scale;
-            assert!(
-                rel < 1e-6,
-                "{loss:?} K={steps} k={k}: analytic {} fd {fd}",
-                grad[k]
-            );
-        }
+        let what = format!("{loss:?} K={steps}");
+        assert_matches_central_differences(|c| f(c).0, &c, &grad, 1e-6, &what);
     }
 
     #[test]

@@ -769,14 +769,7 @@ impl RegressionSweep {
         self.n_index >= ctx.ns.len()
     }
 
-    fn weights(&self, d: usize) -> Array1<f64> {
-        self.weighting.weights(d)
-    }
-
     fn advance(&mut self, ctx: &mut EvalContext, budget: u64) -> Result<bool, String> {
-        if !ctx.ready() {
-            return Err("evaluation context is not prepared".into());
-        }
         let d = ctx.settings.d;
         let mut spent = 0u64;
         while !self.done(ctx) && spent < budget.max(1) {
@@ -791,7 +784,7 @@ impl RegressionSweep {
                         self.score(ctx, &alpha);
                         continue;
                     }
-                    let c = self.weights(d);
+                    let c = self.weighting.weights(&ctx.settings);
                     if n < d {
                         self.rows = &phi * &c;
                         self.columns.clear();
@@ -833,7 +826,7 @@ impl RegressionSweep {
                     let (chol, _) = cholesky_with_jitter(&self.kernel)
                         .map_err(|e| format!("post-training fit at n = {n}: {e}"))?;
                     let alpha = if n < d {
-                        let s = self.weights(d).mapv(|v| v * v);
+                        let s = self.weighting.weights(&ctx.settings).mapv(|v| v * v);
                         min_norm_alpha(self.phi.view(), &s, &chol, self.y.view())
                     } else {
                         let sub = self.phi.select(Axis(1), &self.columns);
@@ -873,12 +866,19 @@ impl RegressionSweep {
 }
 
 impl Weighting {
-    /// The feature weights c this curve fits with (the oracle keeps the true columns only).
-    pub fn weights(&self, d: usize) -> Array1<f64> {
+    /// The feature weights c this curve fits with; the oracle's are 1 on the true columns and 0
+    /// elsewhere (the regression oracle uses its own ridge fit, `oracle_alpha`).
+    pub fn weights(&self, settings: &MamlSettings) -> Array1<f64> {
         match self {
             Weighting::Weights(c) => c.clone(),
-            Weighting::Ones => Array1::ones(d),
-            Weighting::Oracle => Array1::zeros(d),
+            Weighting::Ones => Array1::ones(settings.d),
+            Weighting::Oracle => {
+                let mut c = Array1::zeros(settings.d);
+                for k in settings.true_columns() {
+                    c[k] = 1.0;
+                }
+                c
+            }
         }
     }
 }
@@ -910,21 +910,10 @@ impl ClassificationSweep {
                 };
                 let (_, phi, y) = ctx.post_data(n, group);
                 let labels = y.column(column).mapv(label);
-                let (columns, c_j) = match &self.weighting {
-                    Weighting::Oracle => {
-                        let cols = ctx.settings.true_columns();
-                        let ones = Array1::ones(cols.len());
-                        (cols, ones)
-                    }
-                    w => {
-                        let c = w.weights(d);
-                        let max = c.iter().fold(0.0f64, |m, v| m.max(v.abs()));
-                        let cols: Vec<usize> =
-                            (0..d).filter(|&k| c[k].abs() > 1e-12 * max).collect();
-                        let cj = cols.iter().map(|&k| c[k]).collect();
-                        (cols, cj)
-                    }
-                };
+                let c = self.weighting.weights(&ctx.settings);
+                let max = c.iter().fold(0.0f64, |m, v| m.max(v.abs()));
+                let columns: Vec<usize> = (0..d).filter(|&k| c[k].abs() > 1e-12 * max).collect();
+                let c_j: Array1<f64> = columns.iter().map(|&k| c[k]).collect();
                 let a = &phi.select(Axis(1), &columns) * &c_j;
                 spent += (n * d) as u64;
                 self.fit = Some((
@@ -961,7 +950,6 @@ impl ClassificationSweep {
 
 #[derive(Clone, Debug)]
 enum SweepKind {
-    Pending(Weighting),
     Regression(Box<RegressionSweep>),
     Classification(Box<ClassificationSweep>),
 }
@@ -971,79 +959,59 @@ enum SweepKind {
 #[derive(Clone, Debug)]
 pub struct SweepJob {
     kind: SweepKind,
-    pub curve: Curve,
 }
 
 impl SweepJob {
-    pub fn new(weighting: Weighting) -> Self {
-        SweepJob {
-            kind: SweepKind::Pending(weighting),
-            curve: Curve::default(),
-        }
+    /// A curve of `weighting` for the context's problem.
+    pub fn new(weighting: Weighting, ctx: &EvalContext) -> Self {
+        let kind = match ctx.settings.problem {
+            Problem::Regression => SweepKind::Regression(Box::new(RegressionSweep::new(weighting))),
+            Problem::Classification => SweepKind::Classification(Box::new(ClassificationSweep {
+                weighting,
+                n_index: 0,
+                task: 0,
+                fit: None,
+                errors: Vec::new(),
+                curve: Curve::default(),
+            })),
+        };
+        SweepJob { kind }
     }
 
-    /// Number of sweep entries finished.
-    fn entries_done(&self) -> usize {
+    /// The curve so far: one entry per finished value of n.
+    pub fn curve(&self) -> &Curve {
         match &self.kind {
-            SweepKind::Pending(_) => 0,
-            SweepKind::Regression(j) => j.n_index,
-            SweepKind::Classification(j) => j.n_index,
+            SweepKind::Regression(j) => &j.curve,
+            SweepKind::Classification(j) => &j.curve,
         }
     }
 
     pub fn done(&self, ctx: &EvalContext) -> bool {
-        self.entries_done() >= ctx.ns.len()
+        self.curve().mean.len() >= ctx.ns.len()
     }
 
     /// Fraction of sweep entries finished.
     pub fn progress(&self, ctx: &EvalContext) -> f64 {
-        self.entries_done() as f64 / ctx.ns.len() as f64
+        self.curve().mean.len() as f64 / ctx.ns.len() as f64
     }
 
     /// Work for about `budget` multiply-adds (at least one unit); true when the curve is complete.
     pub fn advance(&mut self, ctx: &mut EvalContext, budget: u64) -> Result<bool, String> {
-        if let SweepKind::Pending(w) = &self.kind {
-            self.kind = match ctx.settings.problem {
-                Problem::Regression => {
-                    SweepKind::Regression(Box::new(RegressionSweep::new(w.clone())))
-                }
-                Problem::Classification => {
-                    SweepKind::Classification(Box::new(ClassificationSweep {
-                        weighting: w.clone(),
-                        n_index: 0,
-                        task: 0,
-                        fit: None,
-                        errors: Vec::new(),
-                        curve: Curve::default(),
-                    }))
-                }
-            };
+        if !ctx.ready() {
+            return Err("evaluation context is not prepared".into());
         }
-        let done = match &mut self.kind {
-            SweepKind::Pending(_) => unreachable!("replaced above"),
-            SweepKind::Regression(j) => {
-                let done = j.advance(ctx, budget)?;
-                self.curve = j.curve.clone();
-                done
-            }
-            SweepKind::Classification(j) => {
-                if !ctx.ready() {
-                    return Err("evaluation context is not prepared".into());
-                }
-                let done = j.advance(ctx, budget)?;
-                self.curve = j.curve.clone();
-                done
-            }
-        };
-        Ok(done)
+        match &mut self.kind {
+            SweepKind::Regression(j) => j.advance(ctx, budget),
+            SweepKind::Classification(j) => j.advance(ctx, budget),
+        }
     }
 
     /// Run the whole curve at once (the CLI and tests).
     pub fn run(weighting: Weighting, ctx: &mut EvalContext) -> Result<Curve, String> {
         while !ctx.prepare(u64::MAX) {}
-        let mut job = SweepJob::new(weighting);
+        let mut job = SweepJob::new(weighting, ctx);
         while !job.advance(ctx, u64::MAX)? {}
-        Ok(job.curve)
+        Ok(job.curve().clone())
     }
 }
 
@@ -1135,29 +1103,13 @@ mod tests {
             let (_, grad) =
                 meta_loss_and_gradient(c.view(), pt.view(), yt.view(), pm.view(), ym.view())
                     .unwrap();
-            let h = 1e-6;
-            for k in 0..c.len() {
-                let mut cp = c.clone();
-                cp[k] += h;
-                let mut cm = c.clone();
-                cm[k] -= h;
-                let lp =
-                    meta_loss_and_gradient(cp.view(), pt.view(), yt.view(), pm.view(), ym.view())
-                        .unwrap()
-                        .0;
-                let lm =
-                    meta_loss_and_gradient(cm.view(), pt.view(), yt.view(), pm.view(), ym.view())
-                        .unwrap()
-                        .0;
-                let fd = (lp - lm) / (2.0 * h);
-                let scale = grad.iter().fold(0.0f64, |m, v| m.max(v.abs()));
-                let rel = (fd - grad[k]).abs() / scale;
-                assert!(
-                    rel < 1e-5,
-                    "seed {seed} k {k}: analytic {} fd {fd} rel {rel}",
-                    grad[k]
-                );
-            }
+            let loss = |c: &Array1<f64>| {
+                meta_loss_and_gradient(c.view(), pt.view(), yt.view(), pm.view(), ym.view())
+                    .unwrap()
+                    .0
+            };
+            let what = format!("seed {seed}");
+            crate::inner_loop::assert_matches_central_differences(loss, &c, &grad, 1e-5, &what);
         }
     }
 

@@ -1177,7 +1177,7 @@ pub fn MetaLearning(location: Location) -> impl IntoView {
                     "The meta loss is measured after step "<M tex="K"/>", and its gradient with respect \
                      to "<M tex="c"/>" is taken exactly by running the steps backwards (reverse mode): "
                     <M tex=r"\bar a_K = \Phi_m^\top q_m"/>", then for each step "
-                    <M tex=r"\bar s \mathrel{-}= \tfrac{\eta}{n}\, \bar a_{t+1} \odot \Phi^\top q_t"/>" and "
+                    <M tex=r"\bar s \leftarrow \bar s - \tfrac{\eta}{n}\, \bar a_{t+1} \odot \Phi^\top q_t"/>" and "
                     <M tex=r"\bar a_t = \bar a_{t+1} - \tfrac{2\eta}{n}\, \Phi^\top \Phi (c^2 \odot \bar a_{t+1})"/>
                     ", with "<M tex=r"\partial L / \partial c = 2 c \odot \bar s"/>
                     " (checked against finite differences for "<M tex="K"/>" = 1, 5 and 10). The \
@@ -1199,7 +1199,10 @@ pub fn MetaLearning(location: Location) -> impl IntoView {
                          the inner points are random, so there is no alias structure to learn, and there \
                          is no dip at "<M tex="n = 32"/>". (Occasional spikes in both curves come from two \
                          random post-training points landing almost on top of each other: the exact \
-                         interpolation of noisy targets there needs enormous coefficients.)"
+                         interpolation of noisy targets there needs enormous coefficients. The tall peak \
+                         near "<M tex="n = d"/>" is the same effect at its strongest: with random points \
+                         and a nearly square system, interpolation is at its worst conditioned, the \
+                         double-descent peak. Read the zoomed figure for "<M tex=r"n \le 128"/>".)"
                     </p>
                 </Experiment>
             </section>

@@ -129,17 +129,53 @@ pub fn apply_theme_attribute(dark: bool) {
 
 /// Fetch a file shipped beside index.html (a relative URL, so it works under any sub-path).
 pub async fn fetch_bytes(url: &str) -> Result<Vec<u8>, String> {
+    fetch_bytes_with_progress(url, |_, _| {}).await
+}
+
+/// Fetch `url`, calling `progress(bytes so far, total bytes if the server said)` as chunks arrive.
+pub async fn fetch_bytes_with_progress(
+    url: &str,
+    progress: impl Fn(usize, Option<usize>),
+) -> Result<Vec<u8>, String> {
+    let err = |e: JsValue| format!("{url}: {e:?}");
     let resp = JsFuture::from(window().fetch_with_str(url))
         .await
-        .map_err(|e| format!("{url}: {e:?}"))?;
+        .map_err(err)?;
     let resp: web_sys::Response = resp
         .dyn_into()
         .map_err(|_| format!("{url}: not a response"))?;
     if !resp.ok() {
         return Err(format!("{url}: HTTP {}", resp.status()));
     }
-    let buf = JsFuture::from(resp.array_buffer().map_err(|e| format!("{url}: {e:?}"))?)
-        .await
-        .map_err(|e| format!("{url}: {e:?}"))?;
-    Ok(js_sys::Uint8Array::new(&buf).to_vec())
+    let total = resp
+        .headers()
+        .get("content-length")
+        .ok()
+        .flatten()
+        .and_then(|v| v.parse::<usize>().ok());
+    let Some(body) = resp.body() else {
+        let buf = JsFuture::from(resp.array_buffer().map_err(err)?)
+            .await
+            .map_err(err)?;
+        return Ok(js_sys::Uint8Array::new(&buf).to_vec());
+    };
+    let reader: web_sys::ReadableStreamDefaultReader = body
+        .get_reader()
+        .dyn_into()
+        .map_err(|_| format!("{url}: the response cannot be read as a stream"))?;
+    let mut out = Vec::with_capacity(total.unwrap_or(0));
+    progress(0, total);
+    loop {
+        let chunk = JsFuture::from(reader.read()).await.map_err(err)?;
+        let done = js_sys::Reflect::get(&chunk, &"done".into())
+            .map(|d| d.is_truthy())
+            .unwrap_or(true);
+        if done {
+            break;
+        }
+        let value = js_sys::Reflect::get(&chunk, &"value".into()).map_err(err)?;
+        out.extend(js_sys::Uint8Array::new(&value).to_vec());
+        progress(out.len(), total);
+    }
+    Ok(out)
 }

@@ -24,7 +24,7 @@ const USAGE: &str = "usage:
   glassbox maml classification [--steps K] [--inner-lr X] ...the closed-form options
   glassbox bench maml-variants [--repeat N]
   glassbox bench maml [--repeat N]
-  glassbox bench image [--images N] [--steps N]
+  glassbox bench image [--images N] [--steps N] [--backend cpu|gpu]
   glassbox data fashion-mnist [--from /usr/share/datasets/fashion-mnist] [--out assets/fashion-mnist.gbds]
   glassbox image train [--epochs N] [--seed N] [--batch N] [--lr X] [--data debian|asset] [--out FILE]
   glassbox image eval [--weights FILE]
@@ -409,27 +409,67 @@ fn image_train(args: &[String]) -> Result<serde_json::Value, String> {
     }))
 }
 
-/// Images per second of the image lab's network on the CPU path: evaluation and training.
+/// Images per second of the image lab's network, evaluation and training, on the CPU path or on
+/// the GPU (the network resident on the device, one submission per batch).
 fn bench_image(args: &[String]) -> Result<serde_json::Value, String> {
     use glassbox_lab::train;
-    let f = Flags::parse(args, &["images", "steps"])?;
+    let f = Flags::parse(args, &["images", "steps", "backend"])?;
     let asset = load_asset()?;
     let images = f.get("images", 2000usize)?.clamp(1, asset.test.len());
     let steps = f.get("steps", 10usize)?.max(1);
+    let backend = f.get("backend", "cpu".to_string())?;
     let bytes = std::fs::read(WEIGHTS).map_err(|e| format!("{WEIGHTS}: {e}"))?;
     let mut net = glassbox_lab::network::Network::from_bytes(&bytes)?;
-    let t = Instant::now();
-    train::predict(&mut net, &asset.test, 0..images);
-    let eval_s = t.elapsed().as_secs_f64();
     let config = train::TrainConfig::default();
     let mut trainer = train::Trainer::new(config.clone(), asset.train.len());
     let order = trainer.epoch_order(asset.train.len());
-    let t = Instant::now();
-    for idx in order.chunks(config.batch).take(steps) {
-        trainer.step(&mut net, &asset.train, idx);
-    }
-    let train_s = t.elapsed().as_secs_f64();
+    let (eval_s, train_s, adapter) = match backend.as_str() {
+        "cpu" => {
+            let t = Instant::now();
+            train::predict(&mut net, &asset.test, 0..images);
+            let eval_s = t.elapsed().as_secs_f64();
+            let t = Instant::now();
+            for idx in order.chunks(config.batch).take(steps) {
+                trainer.step(&mut net, &asset.train, idx);
+            }
+            (eval_s, t.elapsed().as_secs_f64(), "cpu".to_string())
+        }
+        "gpu" => {
+            let gpu = pollster::block_on(Gpu::new()).map_err(|e| e.to_string())?;
+            let on_gpu = gpu.upload(&net).map_err(|e| e.to_string())?;
+            let idx: Vec<usize> = (0..images).collect();
+            let t = Instant::now();
+            for chunk in idx.chunks(250) {
+                let (x, _) = train::batch(&asset.test, chunk, None);
+                pollster::block_on(on_gpu.logits(&gpu, &x, chunk.len()))
+                    .map_err(|e| e.to_string())?;
+            }
+            let eval_s = t.elapsed().as_secs_f64();
+            let t = Instant::now();
+            for idx in order.chunks(config.batch).take(steps) {
+                let (x, y) = trainer.batch(&asset.train, idx);
+                let lr = trainer.learning_rate();
+                pollster::block_on(on_gpu.train_step(
+                    &gpu,
+                    &x,
+                    &y,
+                    lr,
+                    config.momentum,
+                    config.weight_decay,
+                ))
+                .map_err(|e| e.to_string())?;
+                trainer.step += 1;
+            }
+            (
+                eval_s,
+                t.elapsed().as_secs_f64(),
+                format!("{} ({})", gpu.info.name, gpu.info.backend),
+            )
+        }
+        other => return Err(format!("--backend: '{other}' is not cpu or gpu")),
+    };
     Ok(json!({
+        "backend": backend, "adapter": adapter,
         "eval_images_per_s": images as f64 / eval_s,
         "train_images_per_s": (steps * config.batch) as f64 / train_s,
         "eval_images": images, "train_steps": steps, "batch": config.batch,

@@ -242,22 +242,64 @@ impl Gpu {
             })
     }
 
+    /// A buffer that stays on the device between calls (weights, activations): storage, copyable
+    /// both ways, initialised with `data` (zeros when `data` is None).
+    pub(crate) fn resident(&self, label: &str, len: usize, data: Option<&[f32]>) -> wgpu::Buffer {
+        let usage = wgpu::BufferUsages::STORAGE
+            | wgpu::BufferUsages::COPY_SRC
+            | wgpu::BufferUsages::COPY_DST;
+        match data {
+            Some(d) if !d.is_empty() => {
+                self.device
+                    .create_buffer_init(&wgpu::util::BufferInitDescriptor {
+                        label: Some(label),
+                        contents: bytemuck::cast_slice(d),
+                        usage,
+                    })
+            }
+            _ => self.device.create_buffer(&wgpu::BufferDescriptor {
+                label: Some(label),
+                size: (len.max(1) * 4) as u64,
+                usage,
+                mapped_at_creation: false,
+            }),
+        }
+    }
+
     /// Submit `encoder` after adding a copy of `src` (len f32s) to a staging buffer, and read it back.
     pub(crate) async fn submit_and_read(
         &self,
-        mut encoder: wgpu::CommandEncoder,
+        encoder: wgpu::CommandEncoder,
         src: &wgpu::Buffer,
         len: usize,
     ) -> Result<Vec<f32>, GpuError> {
+        let mut out = self.submit_and_read_many(encoder, &[(src, len)]).await?;
+        Ok(out.pop().unwrap_or_default())
+    }
+
+    /// Submit `encoder` after copying the first `len` f32s of each source into one staging buffer;
+    /// read them all back with one mapping.
+    pub(crate) async fn submit_and_read_many(
+        &self,
+        mut encoder: wgpu::CommandEncoder,
+        srcs: &[(&wgpu::Buffer, usize)],
+    ) -> Result<Vec<Vec<f32>>, GpuError> {
         self.check_alive()?;
-        let size = (len.max(1) * 4) as u64;
+        let total: usize = srcs.iter().map(|(_, l)| *l).sum();
+        let size = (total.max(1) * 4) as u64;
         let staging = self.device.create_buffer(&wgpu::BufferDescriptor {
             label: Some("staging"),
             size,
             usage: wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
             mapped_at_creation: false,
         });
-        encoder.copy_buffer_to_buffer(src, 0, &staging, 0, size);
+        let mut at = 0u64;
+        for (src, len) in srcs {
+            if *len > 0 {
+                encoder.copy_buffer_to_buffer(src, 0, &staging, at, (*len * 4) as u64);
+            }
+            at += (*len * 4) as u64;
+        }
         let scope = self.device.push_error_scope(wgpu::ErrorFilter::Validation);
         self.queue.submit(Some(encoder.finish()));
         let (tx, rx) = futures_channel::oneshot::channel();
@@ -284,7 +326,14 @@ impl Gpu {
                 .get_mapped_range()
                 .map_err(|e| GpuError::Failed(format!("{e:?}")))?;
             let floats: &[f32] = bytemuck::cast_slice(&view);
-            floats[..len].to_vec()
+            let mut at = 0;
+            srcs.iter()
+                .map(|(_, len)| {
+                    let v = floats[at..at + len].to_vec();
+                    at += len;
+                    v
+                })
+                .collect()
         };
         staging.unmap();
         Ok(out)

@@ -9,9 +9,11 @@
 mod compute;
 mod context;
 mod matmul;
+mod network;
 mod ops;
 pub mod selftest;
 
 pub use compute::{Compute, Ran};
 pub use context::{AdapterSummary, Gpu, GpuError, GpuUnavailable};
 pub use glassbox_lab::kernels::MatmulShape;
+pub use network::GpuNetwork;

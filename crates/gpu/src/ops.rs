@@ -29,6 +29,12 @@ kernels! {
     relu => "relu.wgsl",
     conv2d => "conv2d.wgsl",
     conv2d_weight_grad => "conv2d_weight_grad.wgsl",
+    conv2d_backward_input => "conv2d_backward_input.wgsl",
+    bn_apply => "bn_apply.wgsl",
+    bn_running => "bn_running.wgsl",
+    bn_backward => "bn_backward.wgsl",
+    head_forward => "head_forward.wgsl",
+    head_backward => "head_backward.wgsl",
     maxpool => "maxpool.wgsl",
     maxpool_backward => "maxpool_backward.wgsl",
     bn_stats => "bn_stats.wgsl",
@@ -67,6 +73,43 @@ fn f(v: f32) -> u32 {
 }
 
 impl Gpu {
+    /// Add one dispatch of `kernel` to `encoder`: `dims` as its uniform (binding 0), then `buffers`
+    /// as bindings 1, 2, ... in order.
+    pub(crate) fn encode(
+        &self,
+        encoder: &mut wgpu::CommandEncoder,
+        kernel: &Kernel,
+        dims: &[u32],
+        buffers: &[&wgpu::Buffer],
+        groups: (u32, u32, u32),
+    ) {
+        let mut words = dims.to_vec();
+        words.resize(dims.len().div_ceil(4).max(1) * 4, 0);
+        let uniform = self.uniform(kernel.name, &words);
+        let mut entries = vec![wgpu::BindGroupEntry {
+            binding: 0,
+            resource: uniform.as_entire_binding(),
+        }];
+        for (i, b) in buffers.iter().enumerate() {
+            entries.push(wgpu::BindGroupEntry {
+                binding: i as u32 + 1,
+                resource: b.as_entire_binding(),
+            });
+        }
+        let bind = self.device.create_bind_group(&wgpu::BindGroupDescriptor {
+            label: Some(kernel.name),
+            layout: &kernel.pipeline.get_bind_group_layout(0),
+            entries: &entries,
+        });
+        let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor {
+            label: Some(kernel.name),
+            timestamp_writes: None,
+        });
+        pass.set_pipeline(&kernel.pipeline);
+        pass.set_bind_group(0, &bind, &[]);
+        pass.dispatch_workgroups(groups.0, groups.1, groups.2);
+    }
+
     /// Run `kernel` with `dims` as its uniform (binding 0), `inputs` as read-only storage
     /// (bindings 1..), and an output of `out_len` floats (the last binding); read the output back.
     pub(crate) async fn run(
@@ -90,47 +133,19 @@ impl Gpu {
                 kernel.name
             )));
         }
-        let mut words = dims.to_vec();
-        words.resize(dims.len().div_ceil(4).max(1) * 4, 0);
-        let uniform = self.uniform(kernel.name, &words);
         let buffers: Vec<wgpu::Buffer> = inputs
             .iter()
             .map(|d| self.storage(kernel.name, d))
             .collect();
         let out = self.output(kernel.name, out_len);
-        let mut entries = vec![wgpu::BindGroupEntry {
-            binding: 0,
-            resource: uniform.as_entire_binding(),
-        }];
-        for (i, b) in buffers.iter().enumerate() {
-            entries.push(wgpu::BindGroupEntry {
-                binding: i as u32 + 1,
-                resource: b.as_entire_binding(),
-            });
-        }
-        entries.push(wgpu::BindGroupEntry {
-            binding: inputs.len() as u32 + 1,
-            resource: out.as_entire_binding(),
-        });
-        let bind = self.device.create_bind_group(&wgpu::BindGroupDescriptor {
-            label: Some(kernel.name),
-            layout: &kernel.pipeline.get_bind_group_layout(0),
-            entries: &entries,
-        });
+        let mut bindings: Vec<&wgpu::Buffer> = buffers.iter().collect();
+        bindings.push(&out);
         let mut encoder = self
             .device
             .create_command_encoder(&wgpu::CommandEncoderDescriptor {
                 label: Some(kernel.name),
             });
-        {
-            let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor {
-                label: Some(kernel.name),
-                timestamp_writes: None,
-            });
-            pass.set_pipeline(&kernel.pipeline);
-            pass.set_bind_group(0, &bind, &[]);
-            pass.dispatch_workgroups(groups.0, groups.1, groups.2);
-        }
+        self.encode(&mut encoder, kernel, dims, &bindings, groups);
         self.submit_and_read(encoder, &out, out_len).await
     }
 
@@ -176,7 +191,6 @@ impl Gpu {
         .await
     }
 
-    /// dx: the forward kernel on dy with the weights flipped and input/output channels swapped.
     pub async fn conv2d_backward_input(
         &self,
         dy: &[f32],
@@ -185,23 +199,15 @@ impl Gpu {
     ) -> Result<Vec<f32>, GpuError> {
         same_len("conv2d dy", dy.len(), s.y_len())?;
         same_len("conv2d weight", weight.len(), s.w_len())?;
-        let mut flipped = vec![0.0f32; weight.len()];
-        for o in 0..s.c_out {
-            for c in 0..s.c_in {
-                for i in 0..3 {
-                    for j in 0..3 {
-                        flipped[((c * s.c_out + o) * 3 + (2 - i)) * 3 + (2 - j)] =
-                            weight[((o * s.c_in + c) * 3 + i) * 3 + j];
-                    }
-                }
-            }
-        }
-        let back = ConvShape {
-            c_in: s.c_out,
-            c_out: s.c_in,
-            ..s
-        };
-        self.conv2d(dy, &flipped, back).await
+        let dims = [s.n, s.c_in, s.c_out, s.h, s.w].map(|v| v as u32);
+        self.run(
+            &self.kernels.conv2d_backward_input,
+            &dims,
+            &[dy, weight],
+            s.x_len(),
+            grid(s.x_len(), 256),
+        )
+        .await
     }
 
     pub async fn conv2d_backward_weight(
@@ -262,7 +268,7 @@ impl Gpu {
         let len = planes * h * w;
         self.run(
             &self.kernels.maxpool_backward,
-            &[planes as u32, h as u32, w as u32],
+            &[planes as u32, h as u32, w as u32, 0],
             &[dy, &arg],
             len,
             grid(len, 256),

@@ -274,3 +274,132 @@ fn compute_falls_back_to_the_cpu_when_the_device_is_lost() {
         (vec![0.0, 2.0], Ran::Cpu)
     );
 }
+
+/// The whole network on the device against the CPU network: evaluation logits, a training step's
+/// loss and every gradient, the running statistics it updates, and the weights after SGD.
+#[test]
+fn network_forward_backward_and_step_match_the_cpu() {
+    use glassbox_lab::network::Network;
+    use glassbox_lab::nn::sgd_momentum;
+    use glassbox_lab::vgg::{Arch, Stage::*};
+    let gpu = gpu();
+    let odd = Arch {
+        name: "odd",
+        in_channels: 2,
+        size: 12,
+        stages: vec![Conv(3), Pool, Conv(5), Conv(7), Pool],
+        classes: 5,
+    };
+    for (arch, n) in [(odd, 5usize), (Arch::lab(), 6)] {
+        let mut rng = Rng::new(21);
+        let mut cpu = Network::new(&arch, 4);
+        for b in cpu.blocks.iter_mut() {
+            for g in b.gamma.iter_mut() {
+                *g = 1.0 + 0.3 * rng.normal() as f32;
+            }
+            for v in b.beta.iter_mut() {
+                *v = 0.2 * rng.normal() as f32;
+            }
+            for v in b.running_mean.iter_mut() {
+                *v = 0.1 * rng.normal() as f32;
+            }
+        }
+        let x = randv(n * arch.in_channels * arch.size * arch.size, &mut rng);
+        let labels: Vec<u32> = (0..n).map(|i| (i * 3 % arch.classes) as u32).collect();
+        let net = gpu.upload(&cpu).unwrap();
+        let what = arch.name;
+        close(
+            &format!("{what} eval logits"),
+            &pollster::block_on(net.logits(&gpu, &x, n)).unwrap(),
+            &cpu.forward(&x, n, false),
+            1e-4,
+        );
+        let (loss, grads) = pollster::block_on(net.loss_and_grads(&gpu, &x, &labels)).unwrap();
+        let (cpu_loss, cpu_grads) = cpu.loss_and_grads(&x, &labels, n);
+        assert!(
+            (loss - cpu_loss).abs() < 1e-4 * cpu_loss.abs().max(1.0),
+            "{what}: loss {loss} vs {cpu_loss}"
+        );
+        for (i, (g, c)) in grads.blocks.iter().zip(&cpu_grads.blocks).enumerate() {
+            close(&format!("{what} block {i} dW"), &g.0, &c.0, 1e-3);
+            close(&format!("{what} block {i} dgamma"), &g.1, &c.1, 1e-3);
+            close(&format!("{what} block {i} dbeta"), &g.2, &c.2, 1e-3);
+        }
+        close(
+            &format!("{what} fc dW"),
+            &grads.fc_weight,
+            &cpu_grads.fc_weight,
+            1e-4,
+        );
+        close(
+            &format!("{what} fc db"),
+            &grads.fc_bias,
+            &cpu_grads.fc_bias,
+            1e-4,
+        );
+        // Both updated their running statistics once.
+        let back = pollster::block_on(net.download(&gpu)).unwrap();
+        for (b, c) in back.blocks.iter().zip(&cpu.blocks) {
+            close(
+                &format!("{what} running mean"),
+                &b.running_mean,
+                &c.running_mean,
+                1e-4,
+            );
+            close(
+                &format!("{what} running var"),
+                &b.running_var,
+                &c.running_var,
+                1e-4,
+            );
+        }
+        // One SGD step on the device against the same step on the CPU (from zero velocity).
+        let (lr, mom, wd) = (0.05, 0.9, 5e-4);
+        let before = cpu.clone().forward(&x, n, true);
+        let (step_loss, correct) =
+            pollster::block_on(net.train_step(&gpu, &x, &labels, lr, mom, wd)).unwrap();
+        assert_eq!(
+            correct,
+            glassbox_lab::nn::count_correct(&before, &labels, arch.classes)
+        );
+        let (cl, g) = cpu.loss_and_grads(&x, &labels, n);
+        assert!(
+            (step_loss - cl).abs() < 1e-4 * cl.abs().max(1.0),
+            "{what}: step loss"
+        );
+        let mut vel: Vec<Vec<f32>> = cpu
+            .params_and_grads(&g)
+            .iter()
+            .map(|(p, _)| vec![0.0; p.len()])
+            .collect();
+        for ((p, g), v) in cpu.params_and_grads(&g).into_iter().zip(vel.iter_mut()) {
+            sgd_momentum(p, g, v, lr, mom, wd);
+        }
+        let after = pollster::block_on(net.download(&gpu)).unwrap();
+        for (b, c) in after.blocks.iter().zip(&cpu.blocks) {
+            close(
+                &format!("{what} weights after a step"),
+                &b.weight,
+                &c.weight,
+                1e-4,
+            );
+            close(
+                &format!("{what} gamma after a step"),
+                &b.gamma,
+                &c.gamma,
+                1e-4,
+            );
+            close(&format!("{what} beta after a step"), &b.beta, &c.beta, 1e-4);
+        }
+        close(
+            &format!("{what} fc after a step"),
+            &after.fc_weight,
+            &cpu.fc_weight,
+            1e-4,
+        );
+        // Bad batches are errors.
+        assert!(pollster::block_on(net.logits(&gpu, &x[1..], n)).is_err());
+        let bad: Vec<u32> = vec![99; n];
+        assert!(pollster::block_on(net.loss_and_grads(&gpu, &x, &bad)).is_err());
+    }
+}

@@ -11,11 +11,15 @@
 //! Convolutions run as im2col + SGEMM: dW = sum_n dZ_n cols_n^T, dcols_n = W^T dZ_n, dx = col2im(dcols).
 
 use crate::kernels::{MatmulShape, PreparedProduct};
-use crate::nn::{maxpool2x2, maxpool2x2_backward, softmax_cross_entropy};
+use crate::nn::{
+    batchnorm_apply, batchnorm_running_update, batchnorm_stats, count_correct, head_backward,
+    head_forward, maxpool2x2, maxpool2x2_backward, relu, relu_batchnorm_backward,
+    softmax_cross_entropy, HeadShape,
+};
 use crate::rng::Rng;
 use crate::vgg::{Arch, Stage};
 
-pub const BN_EPS: f32 = 1e-5;
+pub use crate::nn::BN_EPS;
 pub const BN_MOMENTUM: f32 = 0.1;
 
 /// One convolution block's parameters and batch-norm running statistics.
@@ -44,7 +48,7 @@ pub struct Network {
 /// Gradients, laid out like the parameters (`Network::params_mut` order).
 #[derive(Clone, Debug, PartialEq)]
 pub struct Grads {
-    pub blocks: Vec<(Vec<f32>, Vec<f32>, Vec<f32>)>,
+    pub blocks: Vec<BlockGrads>,
     pub fc_weight: Vec<f32>,
     pub fc_bias: Vec<f32>,
 }
@@ -103,13 +107,118 @@ fn gemm(a: &[f32], b: &[f32], s: MatmulShape, c: &mut [f32]) {
     }
 }
 
+/// One block's gradients: (dW, dgamma, dbeta).
+pub type BlockGrads = (Vec<f32>, Vec<f32>, Vec<f32>);
+
 /// What the backward pass needs from the forward pass of one block.
 struct BlockCache {
     input: Vec<f32>,
     x_hat: Vec<f32>,
     y: Vec<f32>,
-    inv_std: Vec<f32>,
+    var: Vec<f32>,
     argmax: Vec<u32>,
+}
+
+/// One training step's forward and backward pass, a block at a time, so that the page can yield to
+/// the browser between blocks (`advance` does one block's forward or backward pass).
+pub struct StepJob {
+    n: usize,
+    labels: Vec<u32>,
+    act: Vec<f32>,
+    caches: Vec<BlockCache>,
+    phase: Phase,
+    loss: f32,
+    correct: usize,
+    block_grads: Vec<BlockGrads>,
+    fc: Option<(Vec<f32>, Vec<f32>)>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Phase {
+    Forward(usize),
+    Backward(usize),
+    Done,
+}
+
+impl StepJob {
+    /// A step on the batch `x` (N x C x S x S) with its labels.
+    pub fn new(x: Vec<f32>, labels: Vec<u32>) -> StepJob {
+        StepJob {
+            n: labels.len(),
+            labels,
+            act: x,
+            caches: Vec::new(),
+            phase: Phase::Forward(0),
+            loss: 0.0,
+            correct: 0,
+            block_grads: Vec::new(),
+            fc: None,
+        }
+    }
+
+    pub fn done(&self) -> bool {
+        self.phase == Phase::Done
+    }
+
+    /// Run the next phase (one block forward, the head, or one block backward).
+    pub fn advance(&mut self, net: &mut Network) {
+        let n = self.n;
+        match self.phase {
+            Phase::Forward(i) if i < net.blocks.len() => {
+                let input = std::mem::take(&mut self.act);
+                let (next, cache) = net.block_forward(i, input, n, true);
+                self.act = next;
+                self.caches.push(cache);
+                self.phase = Phase::Forward(i + 1);
+            }
+            Phase::Forward(_) => {
+                let s = net.head_shape(n);
+                let logits = head_forward(&self.act, &net.fc_weight, &net.fc_bias, s);
+                let (loss, dlogits) = softmax_cross_entropy(&logits, &self.labels, s.k);
+                self.correct = count_correct(&logits, &self.labels, s.k);
+                let (dw, db, da) = head_backward(&self.act, &dlogits, &net.fc_weight, s);
+                self.loss = loss;
+                self.fc = Some((dw, db));
+                self.act = da;
+                self.phase = match net.blocks.len() {
+                    0 => Phase::Done,
+                    b => Phase::Backward(b - 1),
+                };
+            }
+            Phase::Backward(i) => {
+                let cache = self.caches.pop().expect("one cache per block");
+                let d_out = std::mem::take(&mut self.act);
+                let (dx, grads) = net.block_backward(i, cache, d_out, n, i > 0);
+                self.act = dx;
+                self.block_grads.push(grads);
+                self.phase = if i == 0 {
+                    Phase::Done
+                } else {
+                    Phase::Backward(i - 1)
+                };
+            }
+            Phase::Done => {}
+        }
+    }
+
+    /// How many images of the batch the network (before this step's update) classified right.
+    pub fn correct(&self) -> usize {
+        self.correct
+    }
+
+    /// The batch's mean loss and the gradients (once `done`).
+    pub fn finish(mut self) -> (f32, Grads) {
+        self.block_grads.reverse();
+        let (fc_weight, fc_bias) = self.fc.unwrap_or_default();
+        (
+            self.loss,
+            Grads {
+                blocks: self.block_grads,
+                fc_weight,
+                fc_bias,
+            },
+        )
+    }
 }
 
 impl Network {
@@ -165,207 +274,139 @@ impl Network {
             .unwrap_or(self.arch.in_channels)
     }
 
+    /// Shape of the head for a batch of `n`.
+    pub fn head_shape(&self, n: usize) -> HeadShape {
+        let out = self
+            .blocks
+            .last()
+            .map(|b| if b.pool { b.size / 2 } else { b.size })
+            .unwrap_or(self.arch.size);
+        HeadShape {
+            n,
+            c: self.features(),
+            hw: out * out,
+            k: self.classes(),
+        }
+    }
+
     /// Logits (N x classes) of a batch (N x C x S x S). `train` uses batch statistics (and updates
     /// the running ones); otherwise the running statistics.
     pub fn forward(&mut self, x: &[f32], n: usize, train: bool) -> Vec<f32> {
-        self.forward_cached(x, n, train).0
+        let mut act = x.to_vec();
+        for i in 0..self.blocks.len() {
+            act = self.block_forward(i, act, n, train).0;
+        }
+        head_forward(&act, &self.fc_weight, &self.fc_bias, self.head_shape(n))
     }
 
-    fn forward_cached(
+    /// Block `i` on its input: (output, what its backward pass needs).
+    fn block_forward(
         &mut self,
-        x: &[f32],
+        i: usize,
+        input: Vec<f32>,
         n: usize,
         train: bool,
-    ) -> (Vec<f32>, Vec<BlockCache>, Vec<f32>) {
-        let mut act = x.to_vec();
-        let mut caches = Vec::new();
-        for b in self.blocks.iter_mut() {
-            let (hw, k) = (b.size * b.size, b.c_in * 9);
-            let mut cols = vec![0.0f32; k * hw];
-            let mut z = vec![0.0f32; n * b.c_out * hw];
-            for img in 0..n {
-                im2col(
-                    &act[img * b.c_in * hw..(img + 1) * b.c_in * hw],
-                    b.c_in,
-                    b.size,
-                    &mut cols,
-                );
-                gemm(
-                    &b.weight,
-                    &cols,
-                    MatmulShape::new(b.c_out, k, hw),
-                    &mut z[img * b.c_out * hw..(img + 1) * b.c_out * hw],
-                );
-            }
-            let m = (n * hw) as f64;
-            let mut inv_std = vec![0.0f32; b.c_out];
-            let mut x_hat = vec![0.0f32; z.len()];
-            let mut y = vec![0.0f32; z.len()];
-            for ch in 0..b.c_out {
-                let (mean, var) = if train {
-                    let mut s = 0.0f64;
-                    let mut s2 = 0.0f64;
-                    for img in 0..n {
-                        for &v in &z[(img * b.c_out + ch) * hw..(img * b.c_out + ch + 1) * hw] {
-                            s += v as f64;
-                            s2 += (v as f64) * (v as f64);
-                        }
-                    }
-                    let mean = s / m;
-                    let var = (s2 / m - mean * mean).max(0.0);
-                    let unbiased = if m > 1.0 { var * m / (m - 1.0) } else { var };
-                    b.running_mean[ch] =
-                        (1.0 - BN_MOMENTUM) * b.running_mean[ch] + BN_MOMENTUM * mean as f32;
-                    b.running_var[ch] =
-                        (1.0 - BN_MOMENTUM) * b.running_var[ch] + BN_MOMENTUM * unbiased as f32;
-                    (mean as f32, var as f32)
-                } else {
-                    (b.running_mean[ch], b.running_var[ch])
-                };
-                let is = 1.0 / (var + BN_EPS).sqrt();
-                inv_std[ch] = is;
-                for img in 0..n {
-                    let r = (img * b.c_out + ch) * hw..(img * b.c_out + ch + 1) * hw;
-                    for idx in r {
-                        let xh = (z[idx] - mean) * is;
-                        x_hat[idx] = xh;
-                        y[idx] = b.gamma[ch] * xh + b.beta[ch];
-                    }
-                }
-            }
-            let a: Vec<f32> = y.iter().map(|&v| v.max(0.0)).collect();
-            let (next, argmax) = if b.pool {
-                let (p, arg) = maxpool2x2(&a, n * b.c_out, b.size, b.size);
-                (p, arg)
-            } else {
-                (a, Vec::new())
-            };
-            caches.push(BlockCache {
-                input: std::mem::replace(&mut act, next),
-                x_hat,
-                y,
-                inv_std,
-                argmax,
-            });
+    ) -> (Vec<f32>, BlockCache) {
+        let b = &mut self.blocks[i];
+        let (hw, k) = (b.size * b.size, b.c_in * 9);
+        let mut cols = vec![0.0f32; k * hw];
+        let mut z = vec![0.0f32; n * b.c_out * hw];
+        for img in 0..n {
+            im2col(
+                &input[img * b.c_in * hw..(img + 1) * b.c_in * hw],
+                b.c_in,
+                b.size,
+                &mut cols,
+            );
+            gemm(
+                &b.weight,
+                &cols,
+                MatmulShape::new(b.c_out, k, hw),
+                &mut z[img * b.c_out * hw..(img + 1) * b.c_out * hw],
+            );
         }
-        // Head: mean over space, then the linear layer.
-        let c = self.features();
-        let hw = act.len() / (n * c).max(1);
-        let mut f = vec![0.0f32; n * c];
-        for i in 0..n * c {
-            f[i] = act[i * hw..(i + 1) * hw].iter().sum::<f32>() / hw as f32;
-        }
-        let k = self.classes();
-        let mut logits = vec![0.0f32; n * k];
-        gemm(
-            &f,
-            &self.fc_weight,
-            MatmulShape {
-                b_transposed: true,
-                ..MatmulShape::new(n, c, k)
-            },
-            &mut logits,
-        );
-        for r in 0..n {
-            for j in 0..k {
-                logits[r * k + j] += self.fc_bias[j];
-            }
-        }
-        (logits, caches, f)
+        let (mean, var) = if train {
+            let (mean, var) = batchnorm_stats(&z, n, b.c_out, hw);
+            batchnorm_running_update(
+                &mut b.running_mean,
+                &mut b.running_var,
+                &mean,
+                &var,
+                n * hw,
+                BN_MOMENTUM,
+            );
+            (mean, var)
+        } else {
+            (b.running_mean.clone(), b.running_var.clone())
+        };
+        let (x_hat, y) = batchnorm_apply(&z, &mean, &var, &b.gamma, &b.beta, n, b.c_out, hw);
+        let a = relu(&y);
+        let (next, argmax) = if b.pool {
+            maxpool2x2(&a, n * b.c_out, b.size, b.size)
+        } else {
+            (a, Vec::new())
+        };
+        let cache = BlockCache {
+            input,
+            x_hat,
+            y,
+            var,
+            argmax,
+        };
+        (next, cache)
     }
 
-    /// Mean cross-entropy of a batch and the gradient of every parameter (train mode).
-    pub fn loss_and_grads(&mut self, x: &[f32], labels: &[u32], n: usize) -> (f32, Grads) {
-        let (logits, caches, f) = self.forward_cached(x, n, true);
-        let k = self.classes();
-        let (loss, dlogits) = softmax_cross_entropy(&logits, labels, k);
-        let c = self.features();
-        // Linear layer.
-        let mut fc_weight = vec![0.0f32; k * c];
-        gemm(
-            &dlogits,
-            &f,
-            MatmulShape {
-                a_transposed: true,
-                ..MatmulShape::new(k, n, c)
-            },
-            &mut fc_weight,
+    /// Backward through block `i` given the gradient of its output: (dx if wanted, (dW, dgamma, dbeta)).
+    fn block_backward(
+        &self,
+        i: usize,
+        cache: BlockCache,
+        d_out: Vec<f32>,
+        n: usize,
+        want_dx: bool,
+    ) -> (Vec<f32>, BlockGrads) {
+        let b = &self.blocks[i];
+        let hw = b.size * b.size;
+        let da = if b.pool {
+            maxpool2x2_backward(&d_out, &cache.argmax, n * b.c_out * hw)
+        } else {
+            d_out
+        };
+        let (dz, dgamma, dbeta) = relu_batchnorm_backward(
+            &da,
+            &cache.y,
+            &cache.x_hat,
+            &b.gamma,
+            &cache.var,
+            n,
+            b.c_out,
+            hw,
         );
-        let fc_bias: Vec<f32> = (0..k)
-            .map(|j| (0..n).map(|r| dlogits[r * k + j]).sum())
-            .collect();
-        let mut df = vec![0.0f32; n * c];
-        gemm(
-            &dlogits,
-            &self.fc_weight,
-            MatmulShape::new(n, k, c),
-            &mut df,
-        );
-        // Mean over space.
-        let last = self.blocks.last().expect("at least one block");
-        let out_size = if last.pool { last.size / 2 } else { last.size };
-        let hw = out_size * out_size;
-        let mut d_act: Vec<f32> = (0..n * c * hw).map(|i| df[i / hw] / hw as f32).collect();
-        let mut block_grads = Vec::new();
-        for (b, cache) in self.blocks.iter().zip(caches).rev() {
-            let hw = b.size * b.size;
-            let da = if b.pool {
-                maxpool2x2_backward(&d_act, &cache.argmax, n * b.c_out * hw)
-            } else {
-                d_act
-            };
-            let dy: Vec<f32> = da
-                .iter()
-                .zip(&cache.y)
-                .map(|(&g, &y)| if y > 0.0 { g } else { 0.0 })
-                .collect();
-            let m = (n * hw) as f32;
-            let mut dgamma = vec![0.0f32; b.c_out];
-            let mut dbeta = vec![0.0f32; b.c_out];
-            let mut dz = vec![0.0f32; dy.len()];
-            for ch in 0..b.c_out {
-                let (mut sdy, mut sdyx) = (0.0f64, 0.0f64);
-                for img in 0..n {
-                    let r = (img * b.c_out + ch) * hw..(img * b.c_out + ch + 1) * hw;
-                    for (&g, &xh) in dy[r.clone()].iter().zip(&cache.x_hat[r]) {
-                        sdy += g as f64;
-                        sdyx += (g * xh) as f64;
-                    }
-                }
-                dgamma[ch] = sdyx as f32;
-                dbeta[ch] = sdy as f32;
-                let scale = b.gamma[ch] * cache.inv_std[ch] / m;
-                for img in 0..n {
-                    for idx in (img * b.c_out + ch) * hw..(img * b.c_out + ch + 1) * hw {
-                        dz[idx] =
-                            scale * (m * dy[idx] - sdy as f32 - cache.x_hat[idx] * sdyx as f32);
-                    }
-                }
-            }
-            let kk = b.c_in * 9;
-            let mut dw = vec![0.0f32; b.c_out * kk];
-            let mut dw_img = vec![0.0f32; b.c_out * kk];
-            let mut cols = vec![0.0f32; kk * hw];
-            let mut dcols = vec![0.0f32; kk * hw];
-            let mut dx = vec![0.0f32; n * b.c_in * hw];
-            for img in 0..n {
-                let dz_img = &dz[img * b.c_out * hw..(img + 1) * b.c_out * hw];
-                im2col(
-                    &cache.input[img * b.c_in * hw..(img + 1) * b.c_in * hw],
-                    b.c_in,
-                    b.size,
-                    &mut cols,
-                );
-                gemm(
-                    dz_img,
-                    &cols,
-                    MatmulShape {
-                        b_transposed: true,
-                        ..MatmulShape::new(b.c_out, hw, kk)
-                    },
-                    &mut dw_img,
-                );
-                dw.iter_mut().zip(&dw_img).for_each(|(a, g)| *a += g);
+        let kk = b.c_in * 9;
+        let mut dw = vec![0.0f32; b.c_out * kk];
+        let mut dw_img = vec![0.0f32; b.c_out * kk];
+        let mut cols = vec![0.0f32; kk * hw];
+        let mut dcols = vec![0.0f32; kk * hw];
+        let mut dx = vec![0.0f32; if want_dx { n * b.c_in * hw } else { 0 }];
+        for img in 0..n {
+            let dz_img = &dz[img * b.c_out * hw..(img + 1) * b.c_out * hw];
+            im2col(
+                &cache.input[img * b.c_in * hw..(img + 1) * b.c_in * hw],
+                b.c_in,
+                b.size,
+                &mut cols,
+            );
+            gemm(
+                dz_img,
+                &cols,
+                MatmulShape {
+                    b_transposed: true,
+                    ..MatmulShape::new(b.c_out, hw, kk)
+                },
+                &mut dw_img,
+            );
+            dw.iter_mut().zip(&dw_img).for_each(|(a, g)| *a += g);
+            if want_dx {
                 gemm(
                     &b.weight,
                     dz_img,
@@ -382,18 +423,20 @@ impl Network {
                     &mut dx[img * b.c_in * hw..(img + 1) * b.c_in * hw],
                 );
             }
-            block_grads.push((dw, dgamma, dbeta));
-            d_act = dx;
         }
-        block_grads.reverse();
-        (
-            loss,
-            Grads {
-                blocks: block_grads,
-                fc_weight,
-                fc_bias,
-            },
-        )
+        (dx, (dw, dgamma, dbeta))
+    }
+
+    /// Mean cross-entropy of a batch and the gradient of every parameter (train mode).
+    pub fn loss_and_grads(&mut self, x: &[f32], labels: &[u32], n: usize) -> (f32, Grads) {
+        let mut job = StepJob::new(
+            x[..n * self.arch.in_channels * self.arch.size * self.arch.size].to_vec(),
+            labels[..n].to_vec(),
+        );
+        while !job.done() {
+            job.advance(self);
+        }
+        job.finish()
     }
 
     /// Parameters and their gradients, paired, in a fixed order.

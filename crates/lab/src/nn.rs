@@ -6,6 +6,12 @@
 //!   (out-of-range x and dy read as 0).
 //! - ReLU y = max(x, 0), dx = dy [x > 0];  2 x 2 max-pooling (stride 2) routes dy to the arg-max.
 //! - Batch-norm statistics per channel: mean and biased variance over N, H, W.
+//! - Batch-norm applied with given statistics: x_hat = (z - mu) / sqrt(var + eps), y = gamma x_hat + beta;
+//!   running statistics r <- (1 - m) r + m s (unbiased variance). Backward through a = relu(y), per
+//!   channel over its M = N H W values: dy = da [y > 0], dgamma = sum dy x_hat, dbeta = sum dy,
+//!   dz = gamma / (M sqrt(var + eps)) (M dy - sum dy - x_hat sum(dy x_hat)).
+//! - Head: f[n,c] = mean over space of a[n,c], logits = f W^T + b (W is K x C);
+//!   dW = dlogits^T f, db = sum_n dlogits, da[n,c,p] = (dlogits W)[n,c] / HW.
 //! - Softmax cross-entropy, mean over the batch: L = mean_n (logsumexp(z_n) - z_n[y_n]),
 //!   dL/dz = (softmax(z) - onehot(y)) / N.
 //! - SGD with momentum and weight decay: v <- mu v + (g + wd w), w <- w - lr v.
@@ -232,6 +238,174 @@ pub fn batchnorm_stats(x: &[f32], n: usize, c: usize, hw: usize) -> (Vec<f32>, V
         var[ch] = v as f32;
     }
     (mean, var)
+}
+
+pub const BN_EPS: f32 = 1e-5;
+
+/// Batch-norm with the given per-channel statistics (the batch's in training, the running ones in
+/// evaluation): (x_hat, y).
+#[allow(clippy::too_many_arguments)]
+pub fn batchnorm_apply(
+    z: &[f32],
+    mean: &[f32],
+    var: &[f32],
+    gamma: &[f32],
+    beta: &[f32],
+    n: usize,
+    c: usize,
+    hw: usize,
+) -> (Vec<f32>, Vec<f32>) {
+    let mut x_hat = vec![0.0f32; n * c * hw];
+    let mut y = vec![0.0f32; n * c * hw];
+    for b in 0..n {
+        for ch in 0..c {
+            let is = 1.0 / (var[ch] + BN_EPS).sqrt();
+            for idx in (b * c + ch) * hw..(b * c + ch + 1) * hw {
+                let xh = (z[idx] - mean[ch]) * is;
+                x_hat[idx] = xh;
+                y[idx] = gamma[ch] * xh + beta[ch];
+            }
+        }
+    }
+    (x_hat, y)
+}
+
+/// Running statistics after one training batch of `count` values per channel (momentum `m`).
+pub fn batchnorm_running_update(
+    running_mean: &mut [f32],
+    running_var: &mut [f32],
+    mean: &[f32],
+    var: &[f32],
+    count: usize,
+    m: f32,
+) {
+    let unbias = if count > 1 {
+        count as f32 / (count - 1) as f32
+    } else {
+        1.0
+    };
+    for ch in 0..mean.len() {
+        running_mean[ch] = (1.0 - m) * running_mean[ch] + m * mean[ch];
+        running_var[ch] = (1.0 - m) * running_var[ch] + m * var[ch] * unbias;
+    }
+}
+
+/// Gradient through a = relu(batch-norm(z)) in training mode, given da: (dz, dgamma, dbeta).
+#[allow(clippy::too_many_arguments)]
+pub fn relu_batchnorm_backward(
+    da: &[f32],
+    y: &[f32],
+    x_hat: &[f32],
+    gamma: &[f32],
+    var: &[f32],
+    n: usize,
+    c: usize,
+    hw: usize,
+) -> (Vec<f32>, Vec<f32>, Vec<f32>) {
+    let m = (n * hw) as f32;
+    let mut dz = vec![0.0f32; n * c * hw];
+    let (mut dgamma, mut dbeta) = (vec![0.0f32; c], vec![0.0f32; c]);
+    let dy = |i: usize| if y[i] > 0.0 { da[i] } else { 0.0 };
+    for ch in 0..c {
+        let (mut sdy, mut sdyx) = (0.0f64, 0.0f64);
+        for b in 0..n {
+            let r = (b * c + ch) * hw..(b * c + ch + 1) * hw;
+            for (i, &xh) in r.clone().zip(&x_hat[r]) {
+                sdy += dy(i) as f64;
+                sdyx += (dy(i) * xh) as f64;
+            }
+        }
+        dgamma[ch] = sdyx as f32;
+        dbeta[ch] = sdy as f32;
+        let scale = gamma[ch] / ((var[ch] + BN_EPS).sqrt() * m);
+        for b in 0..n {
+            for i in (b * c + ch) * hw..(b * c + ch + 1) * hw {
+                dz[i] = scale * (m * dy(i) - sdy as f32 - x_hat[i] * sdyx as f32);
+            }
+        }
+    }
+    (dz, dgamma, dbeta)
+}
+
+/// Shape of the head: N images of C channels of HW positions, K classes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct HeadShape {
+    pub n: usize,
+    pub c: usize,
+    pub hw: usize,
+    pub k: usize,
+}
+
+fn spatial_means(a: &[f32], s: HeadShape) -> Vec<f32> {
+    (0..s.n * s.c)
+        .map(|i| a[i * s.hw..(i + 1) * s.hw].iter().sum::<f32>() / s.hw as f32)
+        .collect()
+}
+
+/// Logits (N x K) of the mean-over-space + linear head.
+pub fn head_forward(a: &[f32], w: &[f32], b: &[f32], s: HeadShape) -> Vec<f32> {
+    let f = spatial_means(a, s);
+    let mut logits = vec![0.0f32; s.n * s.k];
+    for r in 0..s.n {
+        for j in 0..s.k {
+            let row = &w[j * s.c..(j + 1) * s.c];
+            logits[r * s.k + j] = b[j]
+                + row
+                    .iter()
+                    .zip(&f[r * s.c..(r + 1) * s.c])
+                    .map(|(w, f)| w * f)
+                    .sum::<f32>();
+        }
+    }
+    logits
+}
+
+/// The head's gradients: (dW, db, da).
+pub fn head_backward(
+    a: &[f32],
+    dlogits: &[f32],
+    w: &[f32],
+    s: HeadShape,
+) -> (Vec<f32>, Vec<f32>, Vec<f32>) {
+    let f = spatial_means(a, s);
+    let mut dw = vec![0.0f32; s.k * s.c];
+    let mut db = vec![0.0f32; s.k];
+    let mut da = vec![0.0f32; s.n * s.c * s.hw];
+    for j in 0..s.k {
+        for r in 0..s.n {
+            let g = dlogits[r * s.k + j];
+            db[j] += g;
+            for ch in 0..s.c {
+                dw[j * s.c + ch] += g * f[r * s.c + ch];
+            }
+        }
+    }
+    for r in 0..s.n {
+        for ch in 0..s.c {
+            let g: f32 = (0..s.k)
+                .map(|j| dlogits[r * s.k + j] * w[j * s.c + ch])
+                .sum();
+            da[(r * s.c + ch) * s.hw..(r * s.c + ch + 1) * s.hw].fill(g / s.hw as f32);
+        }
+    }
+    (dw, db, da)
+}
+
+/// The predicted class (arg-max, first on ties) of each row of logits (N x K).
+pub fn argmax_rows(logits: &[f32], k: usize) -> Vec<u32> {
+    logits
+        .chunks_exact(k.max(1))
+        .map(|row| (0..row.len()).fold(0, |b, j| if row[j] > row[b] { j } else { b }) as u32)
+        .collect()
+}
+
+/// How many rows of logits predict their label.
+pub fn count_correct(logits: &[f32], labels: &[u32], k: usize) -> usize {
+    argmax_rows(logits, k)
+        .iter()
+        .zip(labels)
+        .filter(|(p, y)| p == y)
+        .count()
 }
 
 /// Mean softmax cross-entropy of logits (N x K) against labels, and its gradient.

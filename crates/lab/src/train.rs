@@ -7,8 +7,8 @@
 //! Evaluation uses batch-norm's running statistics.
 
 use crate::data::{Split, MEAN, PADDED, SIDE, STD};
-use crate::network::Network;
-use crate::nn::sgd_momentum;
+use crate::network::{Grads, Network};
+use crate::nn::{argmax_rows, sgd_momentum};
 use crate::rng::Rng;
 use serde::Serialize;
 
@@ -95,12 +95,7 @@ pub fn predict(net: &mut Network, split: &Split, range: std::ops::Range<usize>) 
     let mut out = Vec::with_capacity(idx.len());
     for chunk in idx.chunks(250) {
         let (x, _) = batch(split, chunk, None);
-        let logits = net.forward(&x, chunk.len(), false);
-        for r in 0..chunk.len() {
-            let row = &logits[r * k..(r + 1) * k];
-            let best = (0..k).fold(0, |b, j| if row[j] > row[b] { j } else { b });
-            out.push(best as u32);
-        }
+        out.extend(argmax_rows(&net.forward(&x, chunk.len(), false), k));
     }
     out
 }
@@ -177,17 +172,20 @@ impl Trainer {
         order
     }
 
-    /// One SGD step on the images `idx`; returns the batch loss.
-    pub fn step(&mut self, net: &mut Network, split: &Split, idx: &[usize]) -> f32 {
+    /// The images `idx` as a batch, augmented with this trainer's random stream when configured.
+    pub fn batch(&mut self, split: &Split, idx: &[usize]) -> (Vec<f32>, Vec<u32>) {
         let aug = if self.config.augment {
             Some(&mut self.rng)
         } else {
             None
         };
-        let (x, y) = batch(split, idx, aug);
-        let (loss, grads) = net.loss_and_grads(&x, &y, idx.len());
+        batch(split, idx, aug)
+    }
+
+    /// Apply one SGD-with-momentum update with `grads` at the current learning rate.
+    pub fn apply(&mut self, net: &mut Network, grads: &Grads) {
         let lr = self.learning_rate();
-        let pg = net.params_and_grads(&grads);
+        let pg = net.params_and_grads(grads);
         if self.velocity.is_empty() {
             self.velocity = pg.iter().map(|(p, _)| vec![0.0; p.len()]).collect();
         }
@@ -195,6 +193,13 @@ impl Trainer {
             sgd_momentum(p, g, v, lr, self.config.momentum, self.config.weight_decay);
         }
         self.step += 1;
+    }
+
+    /// One SGD step on the images `idx`; returns the batch loss.
+    pub fn step(&mut self, net: &mut Network, split: &Split, idx: &[usize]) -> f32 {
+        let (x, y) = self.batch(split, idx);
+        let (loss, grads) = net.loss_and_grads(&x, &y, idx.len());
+        self.apply(net, &grads);
         loss
     }
 }

@@ -1,5 +1,7 @@
 // Gradient of 2 x 2 max-pooling: each input element takes dy of its window if it was the maximum.
-struct Dims { planes: u32, h: u32, w: u32 }
+// The arg-max indices start at `arg_offset` in `argmax` (the forward kernel's output holds the pooled
+// values first, then the indices).
+struct Dims { planes: u32, h: u32, w: u32, arg_offset: u32 }
 @group(0) @binding(0) var<uniform> dims: Dims;
 @group(0) @binding(1) var<storage, read> dy: array<f32>;
 @group(0) @binding(2) var<storage, read> argmax: array<f32>;
@@ -19,7 +21,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
     var g = 0.0;
     if (h / 2u < oh && w / 2u < ow) {
         let o = (p * oh + h / 2u) * ow + w / 2u;
-        if (u32(argmax[o]) == idx) {
+        if (u32(argmax[dims.arg_offset + o]) == idx) {
             g = dy[o];
         }
     }

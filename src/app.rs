@@ -182,7 +182,7 @@ pub fn App() -> impl IntoView {
                         bench::SLUG => view! { <bench::Bench/> }.into_any(),
                         attention_masks::SLUG => view! { <attention_masks::AttentionMasks/> }.into_any(),
                         under_the_hood::SLUG => view! { <under_the_hood::UnderTheHood/> }.into_any(),
-                        image_lab::SLUG => view! { <image_lab::ImageLab/> }.into_any(),
+                        image_lab::SLUG => view! { <image_lab::ImageLab location=loc/> }.into_any(),
                         other => view! {
                             <article class="chapter">
                                 <h1>"Page not found"</h1>

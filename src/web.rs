@@ -127,12 +127,8 @@ pub fn apply_theme_attribute(dark: bool) {
     }
 }
 
-/// Fetch a file shipped beside index.html (a relative URL, so it works under any sub-path).
-pub async fn fetch_bytes(url: &str) -> Result<Vec<u8>, String> {
-    fetch_bytes_with_progress(url, |_, _| {}).await
-}
-
-/// Fetch `url`, calling `progress(bytes so far, total bytes if the server said)` as chunks arrive.
+/// Fetch a file shipped beside index.html (a relative URL, so it works under any sub-path),
+/// calling `progress(bytes so far, total bytes if the server said)` as chunks arrive.
 pub async fn fetch_bytes_with_progress(
     url: &str,
     progress: impl Fn(usize, Option<usize>),

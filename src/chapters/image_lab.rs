@@ -3,33 +3,128 @@
 //! and the committed weights evaluated on the full Fashion-MNIST test set in this browser.
 
 use super::{run_in_slices, Slice};
+use crate::engine::Engine;
 use crate::ui::controls::FieldInput;
-use crate::url_state::NumField;
+use crate::ui::plot::Plot;
+use crate::ui::run_controls::{RunControls, Speed};
+use crate::url_state::{read_fields, write_fields, Location, NumField};
 use crate::web;
+use glassbox_gpu::{Gpu, GpuError, GpuNetwork};
 use glassbox_lab::data::{self, FashionMnist, CLASSES, SIDE};
-use glassbox_lab::network::Network;
-use glassbox_lab::train::{self, Evaluation};
+use glassbox_lab::figures::{self, TrainPoint};
+use glassbox_lab::network::{Network, StepJob};
+use glassbox_lab::train::{self, Evaluation, TrainConfig, Trainer};
 use glassbox_lab::vgg::{self, Arch, ArchStats};
 use leptos::prelude::*;
 use std::rc::Rc;
 
 pub const SLUG: &str = "image-lab";
 
+/// The appendix's settings, all in the URL.
 #[derive(Clone, Debug, PartialEq)]
-pub struct PruneSetting {
+pub struct LabSettings {
+    /// Channel pruning ratio of the calculator.
     pub ratio: f64,
+    /// Test images to evaluate (the first ones of the test set).
+    pub eval_images: usize,
+    pub steps: usize,
+    pub batch: usize,
+    pub lr: f64,
+    pub seed: u64,
 }
 
-static PRUNE_FIELD: [NumField<PruneSetting>; 1] = [NumField {
-    key: "prune",
-    label: "Channel pruning ratio r",
-    min: 0.0,
-    max: 0.9,
-    step: 0.05,
-    integer: false,
-    get: |s| s.ratio,
-    set: |s, v| s.ratio = v,
-}];
+impl Default for LabSettings {
+    fn default() -> Self {
+        LabSettings {
+            ratio: 0.3,
+            eval_images: 10_000,
+            steps: 200,
+            batch: 32,
+            lr: 0.01,
+            seed: 0,
+        }
+    }
+}
+
+static FIELDS: [NumField<LabSettings>; 6] = [
+    NumField {
+        key: "prune",
+        label: "Channel pruning ratio r",
+        min: 0.0,
+        max: 0.9,
+        step: 0.05,
+        integer: false,
+        get: |s| s.ratio,
+        set: |s, v| s.ratio = v,
+    },
+    NumField {
+        key: "eval_images",
+        label: "Test images to classify",
+        min: 100.0,
+        max: 10_000.0,
+        step: 100.0,
+        integer: true,
+        get: |s| s.eval_images as f64,
+        set: |s, v| s.eval_images = v as usize,
+    },
+    NumField {
+        key: "ft_steps",
+        label: "Fine-tuning steps",
+        min: 1.0,
+        max: 2000.0,
+        step: 1.0,
+        integer: true,
+        get: |s| s.steps as f64,
+        set: |s, v| s.steps = v as usize,
+    },
+    NumField {
+        key: "ft_batch",
+        label: "Batch size",
+        min: 8.0,
+        max: 128.0,
+        step: 8.0,
+        integer: true,
+        get: |s| s.batch as f64,
+        set: |s, v| s.batch = v as usize,
+    },
+    NumField {
+        key: "ft_lr",
+        label: "Learning rate (start of the cosine schedule)",
+        min: 0.0001,
+        max: 0.5,
+        step: 0.0001,
+        integer: false,
+        get: |s| s.lr,
+        set: |s, v| s.lr = v,
+    },
+    NumField {
+        key: "ft_seed",
+        label: "Seed (batch order and augmentation)",
+        min: 0.0,
+        max: 1_000_000.0,
+        step: 1.0,
+        integer: true,
+        get: |s| s.seed as f64,
+        set: |s, v| s.seed = v as u64,
+    },
+];
+
+/// Settings from the URL, with a notice per bad parameter.
+pub fn settings_from_location(loc: &Location) -> (LabSettings, Vec<String>) {
+    let mut s = LabSettings::default();
+    let mut notices = Vec::new();
+    read_fields(loc, &FIELDS, &mut s, &mut notices);
+    (s, notices)
+}
+
+pub fn location_of(s: &LabSettings) -> Location {
+    let mut params = Vec::new();
+    write_fields(&FIELDS, s, &LabSettings::default(), &mut params);
+    Location {
+        route: SLUG.into(),
+        params,
+    }
+}
 
 fn layer_table(label: String, stats: ArchStats) -> impl IntoView {
     view! {
@@ -127,113 +222,464 @@ fn short(c: usize) -> &'static str {
     .unwrap_or("?")
 }
 
+/// The data set and the committed (pretrained) weights, downloaded once per visit.
+struct Loaded {
+    data: FashionMnist,
+    pretrained: Network,
+}
+
 #[derive(Clone, Debug, PartialEq)]
-enum EvalState {
+enum LoadState {
     Idle,
-    Loading,
-    Running(f64),
-    Done(Evaluation, f64),
+    /// What is downloading, and the fraction done when the size is known.
+    Loading(String, Option<f64>),
+    Ready,
     Failed(String),
 }
 
+#[derive(Clone, Debug, PartialEq)]
+enum EvalState {
+    Idle,
+    Running(f64),
+    /// The evaluation, seconds of computation, where it ran, which network.
+    Done(Evaluation, f64, &'static str, String),
+    Failed(String),
+}
+
+/// Fine-tuning progress shown on the page.
+#[derive(Clone, Debug, Default, PartialEq)]
+struct Tuning {
+    running: bool,
+    points: Vec<TrainPoint>,
+    status: String,
+    /// Images per second of the last run segment, and where it ran.
+    speed: Option<(f64, &'static str)>,
+}
+
+/// The network being evaluated and fine-tuned: a CPU copy, and while fine-tuning on WebGPU the
+/// resident copy on the device (the newer one).
+#[derive(Default)]
+struct Model {
+    cpu: Option<Network>,
+    gpu: Option<(Rc<Gpu>, Rc<GpuNetwork>)>,
+    trainer: Option<Trainer>,
+    order: Vec<usize>,
+    /// Next position in `order`.
+    cursor: usize,
+    /// Bumped by reset, so a run in flight stops and leaves the reset model alone.
+    generation: u64,
+}
+
+fn mb(bytes: usize) -> String {
+    format!("{:.1} MB", bytes as f64 / 1e6)
+}
+
+async fn fetch_with_status(
+    url: &'static str,
+    what: &'static str,
+    load: RwSignal<LoadState>,
+) -> Result<Vec<u8>, String> {
+    web::fetch_bytes_with_progress(url, move |got, total| {
+        load.set(LoadState::Loading(
+            match total {
+                Some(t) => format!("Downloading {what}: {} of {}", mb(got), mb(t)),
+                None => format!("Downloading {what}: {}", mb(got)),
+            },
+            total.map(|t| (got as f64 / t.max(1) as f64).min(1.0)),
+        ))
+    })
+    .await
+}
+
+/// The data and weights, downloading them the first time (with byte-level progress).
+async fn ensure_loaded(
+    lab: StoredValue<Option<Rc<Loaded>>, LocalStorage>,
+    load: RwSignal<LoadState>,
+) -> Option<Rc<Loaded>> {
+    if let Some(l) = lab.get_value() {
+        return Some(l);
+    }
+    let result = async {
+        let asset =
+            fetch_with_status("fashion-mnist.gbds", "the Fashion-MNIST images", load).await?;
+        load.set(LoadState::Loading(
+            "Checking and unpacking the images…".into(),
+            None,
+        ));
+        // Decompressed a megabyte at a time (each a few milliseconds), yielding in between.
+        let (stored, gz) = data::split_asset(&asset).map_err(|e| e.to_string())?;
+        let mut unzip = data::Gunzip::new(gz);
+        while !unzip.advance(1 << 20).map_err(|e| e.to_string())? {
+            load.set(LoadState::Loading(
+                format!("Unpacking the images: {}", mb(unzip.len())),
+                None,
+            ));
+            web::sleep(0).await;
+        }
+        web::sleep(0).await;
+        let data = data::decode_payload(stored, &unzip.finish()).map_err(|e| e.to_string())?;
+        let w = fetch_with_status("fashion-vgg.gbnet", "the trained weights", load).await?;
+        let pretrained = Network::from_bytes(&w)?;
+        Ok::<_, String>(Rc::new(Loaded { data, pretrained }))
+    }
+    .await;
+    match result {
+        Ok(l) => {
+            lab.set_value(Some(l.clone()));
+            load.set(LoadState::Ready);
+            Some(l)
+        }
+        Err(e) => {
+            load.set(LoadState::Failed(format!(
+                "The data could not be loaded: {e}"
+            )));
+            None
+        }
+    }
+}
+
+/// Classify the first `count` test images with `net`: on the GPU in batches (one submission each)
+/// when `gpu` is given, else on the CPU in ~30 ms slices. A GPU failure finishes on the CPU.
+async fn classify(
+    d: &FashionMnist,
+    mut net: Network,
+    count: usize,
+    engine: Engine,
+    state: RwSignal<EvalState>,
+) -> (Vec<u32>, f64, &'static str) {
+    let mut preds: Vec<u32> = Vec::with_capacity(count);
+    let t0 = web::now_ms();
+    if let Some(gpu) = engine.gpu() {
+        let mut failed: Option<GpuError> = None;
+        match gpu.upload(&net) {
+            Err(e) => failed = Some(e),
+            Ok(g) => {
+                while preds.len() < count && failed.is_none() {
+                    let idx: Vec<usize> = (preds.len()..(preds.len() + 200).min(count)).collect();
+                    let (x, _) = train::batch(&d.test, &idx, None);
+                    match g.logits(&gpu, &x, idx.len()).await {
+                        Ok(logits) => preds.extend(glassbox_lab::nn::argmax_rows(&logits, 10)),
+                        Err(e) => failed = Some(e),
+                    }
+                    state.set(EvalState::Running(preds.len() as f64 / count as f64));
+                }
+            }
+        }
+        match failed {
+            None => return (preds, (web::now_ms() - t0) / 1000.0, "WebGPU"),
+            Some(e) => {
+                engine.report(&e);
+                preds.clear();
+            }
+        }
+    }
+    let mut busy = 0.0f64;
+    run_in_slices(
+        |deadline| {
+            let t = web::now_ms();
+            while preds.len() < count && web::now_ms() < deadline {
+                let start = preds.len();
+                preds.extend(train::predict(
+                    &mut net,
+                    &d.test,
+                    start..(start + 10).min(count),
+                ));
+            }
+            busy += web::now_ms() - t;
+            state.set(EvalState::Running(preds.len() as f64 / count as f64));
+            if preds.len() >= count {
+                Slice::Idle
+            } else {
+                Slice::Continue
+            }
+        },
+        || true,
+    )
+    .await;
+    (preds, busy / 1000.0, "CPU")
+}
+
+/// The newest weights: downloaded from the device when fine-tuning ran there.
+async fn current_network(
+    model: StoredValue<Model, LocalStorage>,
+    engine: Engine,
+) -> Option<Network> {
+    if let Some((gpu, resident)) = model.with_value(|m| m.gpu.clone()) {
+        match resident.download(&gpu).await {
+            Ok(net) => model.update_value(|m| m.cpu = Some(net)),
+            Err(e) => {
+                engine.report(&e);
+                model.update_value(|m| m.gpu = None);
+            }
+        }
+    }
+    model.with_value(|m| m.cpu.clone())
+}
+
 #[component]
-pub fn ImageLab() -> impl IntoView {
-    let prune = RwSignal::new(PruneSetting { ratio: 0.3 });
+pub fn ImageLab(location: Location) -> impl IntoView {
+    let (start, notices) = settings_from_location(&location);
+    let settings = RwSignal::new(start);
+    Effect::new(move |_| web::publish(&location_of(&settings.get())));
     let cifar = Memo::new(move |_| {
-        let r = prune.get().ratio;
+        let r = settings.get().ratio;
         Arch::cifar_vgg().channel_pruned(r).map(|a| vgg::stats(&a))
     });
     let dense_macs = vgg::stats(&Arch::cifar_vgg()).macs as f64;
+    let engine = expect_context::<Engine>();
+    let load = RwSignal::new(LoadState::Idle);
     let state = RwSignal::new(EvalState::Idle);
-    let data = StoredValue::new_local(None::<Rc<(FashionMnist, Network)>>);
+    let tuning = RwSignal::new(Tuning::default());
+    let speed = RwSignal::new(Speed::Fast);
+    let lab = StoredValue::new_local(None::<Rc<Loaded>>);
+    let model = StoredValue::new_local(Model::default());
     let canvas_ref = NodeRef::<leptos::html::Canvas>::new();
     let theme = use_context::<crate::ui::Theme>();
+    let loading = move || matches!(load.get(), LoadState::Loading(..));
 
     let evaluate = move |_| {
-        if matches!(
-            state.get_untracked(),
-            EvalState::Loading | EvalState::Running(_)
-        ) {
+        if matches!(state.get_untracked(), EvalState::Running(_)) || tuning.get_untracked().running
+        {
             return;
         }
-        state.set(EvalState::Loading);
         leptos::task::spawn_local(async move {
-            let loaded = match data.get_value() {
-                Some(d) => Ok(d),
-                None => {
-                    async {
-                        let asset = web::fetch_bytes("fashion-mnist.gbds").await?;
-                        let d = data::decode(&asset).map_err(|e| e.to_string())?;
-                        let w = web::fetch_bytes("fashion-vgg.gbnet").await?;
-                        let net = Network::from_bytes(&w)?;
-                        Ok::<_, String>(Rc::new((d, net)))
-                    }
-                    .await
-                }
+            let Some(l) = ensure_loaded(lab, load).await else {
+                return;
             };
-            let pair = match loaded {
-                Ok(p) => p,
-                Err(e) => {
-                    state.set(EvalState::Failed(format!(
-                        "The data could not be loaded: {e}"
-                    )));
-                    return;
-                }
-            };
-            data.set_value(Some(pair.clone()));
-            let (d, net) = (&pair.0, pair.1.clone());
-            let mut net = net;
-            let n = d.test.len();
-            let mut preds: Vec<u32> = Vec::with_capacity(n);
-            let mut busy = 0.0f64;
+            if model.with_value(|m| m.cpu.is_none()) {
+                model.update_value(|m| m.cpu = Some(l.pretrained.clone()));
+            }
             state.set(EvalState::Running(0.0));
-            run_in_slices(
-                |deadline| {
-                    let t0 = web::now_ms();
-                    while preds.len() < n && web::now_ms() < deadline {
-                        let start = preds.len();
-                        preds.extend(train::predict(
-                            &mut net,
-                            &d.test,
-                            start..(start + 10).min(n),
-                        ));
-                    }
-                    busy += web::now_ms() - t0;
-                    state.set(EvalState::Running(preds.len() as f64 / n as f64));
-                    if preds.len() >= n {
-                        Slice::Idle
-                    } else {
-                        Slice::Continue
-                    }
-                },
-                || true,
-            )
-            .await;
-            let e = train::summarise(&d.test, &preds, 10);
+            let Some(net) = current_network(model, engine).await else {
+                state.set(EvalState::Failed(
+                    "There is no network to evaluate; press Reset.".into(),
+                ));
+                return;
+            };
+            let which = match tuning.get_untracked().points.last() {
+                Some(p) => format!("fine-tuned for {} steps", p.step),
+                None => "the committed weights".to_string(),
+            };
+            let count = settings.get_untracked().eval_images.min(l.data.test.len());
+            let (preds, secs, ran) = classify(&l.data, net, count, engine, state).await;
+            let e = train::summarise(&l.data.test, &preds, 10);
             if let Some(c) = canvas_ref.get_untracked() {
                 draw_mistakes(
                     &c,
-                    d,
+                    &l.data,
                     &e,
                     theme.map(|t| t.dark.get_untracked()).unwrap_or(false),
                 );
             }
-            state.set(EvalState::Done(e, busy / 1000.0));
+            state.set(EvalState::Done(e, secs, ran, which));
         });
     };
     // Redraw the strip when the theme changes.
     Effect::new(move |_| {
         let dark = theme.map(|t| t.dark.get()).unwrap_or(false);
-        if let (EvalState::Done(e, _), Some(c), Some(d)) =
-            (state.get(), canvas_ref.get(), data.get_value())
+        if let (EvalState::Done(e, ..), Some(c), Some(l)) =
+            (state.get(), canvas_ref.get(), lab.get_value())
         {
-            draw_mistakes(&c, &d.0, &e, dark);
+            draw_mistakes(&c, &l.data, &e, dark);
         }
     });
+
+    // Fine-tuning: one SGD step at a time; on the CPU each step's forward and backward passes run a
+    // block at a time in ~30 ms slices; on WebGPU a step is one submission, awaited.
+    let run = move |single: bool| {
+        if tuning.get_untracked().running || matches!(state.get_untracked(), EvalState::Running(_))
+        {
+            return;
+        }
+        tuning.update(|t| t.running = true);
+        leptos::task::spawn_local(async move {
+            let Some(l) = ensure_loaded(lab, load).await else {
+                tuning.update(|t| t.running = false);
+                return;
+            };
+            let s = settings.get_untracked();
+            let generation = model.with_value(|m| m.generation);
+            model.update_value(|m| {
+                if m.cpu.is_none() {
+                    m.cpu = Some(l.pretrained.clone());
+                }
+                if m.trainer.is_none() {
+                    let config = TrainConfig {
+                        batch: s.batch,
+                        lr: s.lr as f32,
+                        seed: s.seed,
+                        ..TrainConfig::default()
+                    };
+                    let mut t = Trainer::new(config, l.data.train.len());
+                    t.total_steps = s.steps;
+                    m.order = t.epoch_order(l.data.train.len());
+                    m.cursor = 0;
+                    m.trainer = Some(t);
+                }
+            });
+            let Some(mut trainer) = model.try_update_value(|m| m.trainer.take()).flatten() else {
+                tuning.update(|t| t.running = false);
+                return;
+            };
+            let (mut order, mut cursor) = model.with_value(|m| (m.order.clone(), m.cursor));
+            let mut net = model
+                .with_value(|m| m.cpu.clone())
+                .unwrap_or_else(|| l.pretrained.clone());
+            let (mut images, mut busy, mut ran) = (0usize, 0.0f64, "CPU");
+            let mut last_yield = web::now_ms();
+            let alive = move || {
+                tuning.get_untracked().running && model.with_value(|m| m.generation) == generation
+            };
+            while alive() && trainer.step < trainer.total_steps {
+                let b = trainer.config.batch;
+                if cursor + b > order.len() {
+                    order = trainer.epoch_order(l.data.train.len());
+                    cursor = 0;
+                }
+                let idx: Vec<usize> = order[cursor..cursor + b].to_vec();
+                cursor += b;
+                let (x, y) = trainer.batch(&l.data.train, &idx);
+                let mut result = None;
+                if let Some(gpu) = engine.gpu() {
+                    if model.with_value(|m| m.gpu.is_none()) {
+                        match gpu.upload(&net) {
+                            Ok(g) => {
+                                model.update_value(|m| m.gpu = Some((gpu.clone(), Rc::new(g))))
+                            }
+                            Err(e) => engine.report(&e),
+                        }
+                    }
+                    if let Some((_, g)) = model.with_value(|m| m.gpu.clone()) {
+                        let cfg = &trainer.config;
+                        let t0 = web::now_ms();
+                        let r = g
+                            .train_step(
+                                &gpu,
+                                &x,
+                                &y,
+                                trainer.learning_rate(),
+                                cfg.momentum,
+                                cfg.weight_decay,
+                            )
+                            .await;
+                        busy += web::now_ms() - t0;
+                        match r {
+                            Ok(r) => {
+                                trainer.step += 1;
+                                result = Some(r);
+                                ran = "WebGPU";
+                            }
+                            Err(e) => {
+                                engine.report(&e);
+                                model.update_value(|m| m.gpu = None);
+                                tuning.update(|t| t.status = format!("WebGPU failed ({e}); continuing on the CPU from the last weights copied back."));
+                            }
+                        }
+                    }
+                }
+                if result.is_none() {
+                    let mut job = StepJob::new(x, y);
+                    while !job.done() {
+                        let t0 = web::now_ms();
+                        job.advance(&mut net);
+                        busy += web::now_ms() - t0;
+                        if web::now_ms() - last_yield > super::SLICE_MS {
+                            web::sleep(0).await;
+                            last_yield = web::now_ms();
+                        }
+                    }
+                    let correct = job.correct();
+                    let (loss, grads) = job.finish();
+                    trainer.apply(&mut net, &grads);
+                    result = Some((loss, correct));
+                    ran = "CPU";
+                }
+                images += b;
+                if let Some((loss, correct)) = result {
+                    let point = TrainPoint {
+                        step: trainer.step,
+                        loss: loss as f64,
+                        accuracy: correct as f64 / b as f64,
+                    };
+                    tuning.update(|t| {
+                        t.points.push(point);
+                        t.status =
+                            format!(
+                            "Step {} of {} on the {ran}: batch loss {:.3}, learning rate {:.5}.",
+                            trainer.step, trainer.total_steps, point.loss, trainer.learning_rate()
+                        );
+                    });
+                }
+                if single {
+                    break;
+                }
+                let delay = speed.get_untracked().delay_ms();
+                if delay > 0 || web::now_ms() - last_yield > super::SLICE_MS {
+                    web::sleep(delay).await;
+                    last_yield = web::now_ms();
+                }
+            }
+            if model.with_value(|m| m.generation) != generation {
+                return;
+            }
+            let on_gpu = model.with_value(|m| m.gpu.is_some());
+            model.update_value(|m| {
+                if !on_gpu {
+                    m.cpu = Some(net);
+                }
+                m.trainer = Some(trainer);
+                m.order = order;
+                m.cursor = cursor;
+            });
+            let secs = busy / 1000.0;
+            tuning.update(|t| {
+                t.running = false;
+                if images > 0 && secs > 0.0 {
+                    t.speed = Some((images as f64 / secs, ran));
+                }
+                if t.points.last().map(|p| p.step) == Some(s.steps) {
+                    t.status = format!(
+                        "Done: {} steps. Evaluate the test set to see the effect.",
+                        s.steps
+                    );
+                }
+            });
+        });
+    };
+    let reset = move || {
+        model.update_value(|m| {
+            *m = Model {
+                generation: m.generation + 1,
+                ..Model::default()
+            }
+        });
+        tuning.set(Tuning::default());
+        state.set(EvalState::Idle);
+    };
+    // Changing a fine-tuning setting starts the run over.
+    Effect::new(move |prev: Option<(usize, usize, f64, u64)>| {
+        let s = settings.get();
+        let key = (s.steps, s.batch, s.lr, s.seed);
+        if prev.is_some_and(|p| p != key) {
+            reset();
+        }
+        key
+    });
+    let points = Signal::derive(move || tuning.get().points);
+    let loss_summary = Signal::derive(move || figures::training_summary(&points.get()));
+    let loss_csv = Signal::derive(move || figures::training_csv(&points.get()));
+
+    let can_run = Signal::derive(move || {
+        !loading() && tuning.get().points.last().map(|p| p.step) != Some(settings.get().steps)
+    });
+    let step_count =
+        Signal::derive(move || tuning.get().points.last().map(|p| p.step).unwrap_or(0));
+    let total = Signal::derive(move || settings.get().steps);
 
     view! {
         <article class="chapter">
             <h1>"The image lab"</h1>
+            {notices.into_iter().map(|n| view! { <p class="notice warning" role="alert">{n}</p> }).collect_view()}
             <p>
                 "The pruning and quantization chapters work on a real trained network: the original lab's \
                  VGG pattern (3 × 3 convolutions without bias, each with batch-norm and ReLU, max-pooling \
@@ -252,7 +698,7 @@ pub fn ImageLab() -> impl IntoView {
                  by (1 − r)², 0.49 at r = 0.3."
             </p>
             <div class="controls-grid">
-                <FieldInput field=&PRUNE_FIELD[0] settings=prune/>
+                <FieldInput field=&FIELDS[0] settings=settings/>
             </div>
             {move || match cifar.get() {
                 Ok(s) => {
@@ -267,30 +713,44 @@ pub fn ImageLab() -> impl IntoView {
             <h2>"Evaluating the trained network here"</h2>
             <p>
                 "The committed weights reached 92.0% on the 10,000 test images when trained natively. \
-                 Press the button to download the test set (8.8 MB) and the weights (1.2 MB) and classify \
-                 every image in this browser, on the CPU, in short slices."
+                 Press the button to download the data set (8.8 MB: the 10,000 test images and 10,000 \
+                 training images) and the weights (1.2 MB), and classify the test images in this browser: \
+                 on WebGPU when the page uses it (one submission per 200 images), otherwise on the CPU in \
+                 short slices. After fine-tuning below, the same button evaluates the fine-tuned network."
             </p>
+            <div class="controls-grid">
+                <FieldInput field=&FIELDS[1] settings=settings/>
+            </div>
             <button type="button" class="primary" on:click=evaluate
-                disabled=move || matches!(state.get(), EvalState::Loading | EvalState::Running(_))>
+                disabled=move || loading() || tuning.get().running || matches!(state.get(), EvalState::Running(_))>
                 "Evaluate on the test set"
             </button>
             <div class="progress-row">
+                <progress max="1" aria-label="Download progress" value=move || match load.get() {
+                    LoadState::Loading(_, Some(f)) => f,
+                    LoadState::Ready => 1.0,
+                    _ => 0.0,
+                }></progress>
                 <progress max="1" aria-label="Evaluation progress" value=move || match state.get() {
                     EvalState::Running(p) => p,
                     EvalState::Done(..) => 1.0,
                     _ => 0.0,
                 }></progress>
             </div>
-            <p class="status" role="status" aria-live="polite">{move || match state.get() {
-                EvalState::Idle => String::new(),
-                EvalState::Loading => "Downloading the test set and the weights…".into(),
-                EvalState::Running(p) => format!("Classifying… {:.0}%", 100.0 * p),
-                EvalState::Done(e, secs) => format!("Done: {} images in {:.1} s of computation.", e.images, secs),
-                EvalState::Failed(e) => e,
+            <p class="status" role="status" aria-live="polite">{move || match (load.get(), state.get()) {
+                (LoadState::Loading(what, _), _) => what,
+                (LoadState::Failed(e), _) => e,
+                (_, EvalState::Idle) => String::new(),
+                (_, EvalState::Running(p)) => format!("Classifying… {:.0}%", 100.0 * p),
+                (_, EvalState::Done(e, secs, ran, which)) => format!(
+                    "Done: {} images with {which}, in {:.1} s on the {ran} ({:.0} images/s).",
+                    e.images, secs, e.images as f64 / secs.max(1e-9)
+                ),
+                (_, EvalState::Failed(e)) => e,
             }}</p>
             {move || match state.get() {
-                EvalState::Done(e, _) => view! {
-                    <p class="big-number">"Test accuracy: "<strong data-key="accuracy">{format!("{:.2}%", 100.0 * e.accuracy)}</strong></p>
+                EvalState::Done(e, _, ran, _) => view! {
+                    <p class="big-number">"Test accuracy: "<strong data-key="accuracy" data-backend=ran>{format!("{:.2}%", 100.0 * e.accuracy)}</strong></p>
                     <div class="table-scroll">
                     <table class="numbers confusion" aria-label="Confusion matrix (rows: true class, columns: predicted)">
                         <thead><tr><th scope="col">"true \\ predicted"</th>
@@ -321,9 +781,54 @@ pub fn ImageLab() -> impl IntoView {
             <h3>"Some of the images it gets wrong"</h3>
             <canvas node_ref=canvas_ref width="896" height="240" class="strip" role="img"
                 aria-label=move || match state.get() {
-                    EvalState::Done(e, _) => format!("The first {} misclassified test images, each labelled true class → predicted class.", e.mistakes.len().min(16)),
+                    EvalState::Done(e, ..) => format!("The first {} misclassified test images, each labelled true class → predicted class.", e.mistakes.len().min(16)),
                     _ => "Empty until the evaluation runs.".into(),
                 }></canvas>
+            <h2>"Fine-tuning here"</h2>
+            <p>
+                "Training continues from the committed weights on the 10,000 training images, exactly as \
+                 the command line trains: SGD with momentum 0.9 and weight decay 5·10⁻⁴, a cosine \
+                 learning-rate schedule over the chosen number of steps, batch-norm in training mode, and \
+                 augmentation (a random shift of up to two pixels and a horizontal flip). The curve shows \
+                 each batch's loss and the share of the batch the network got right before the step. On the \
+                 CPU a step runs a layer at a time between screen updates; on WebGPU the whole step is one \
+                 submission and the weights stay on the device. Evaluate the test set above to see what the \
+                 fine-tuning did; Reset returns to the committed weights."
+            </p>
+            <div class="controls-grid">
+                <FieldInput field=&FIELDS[2] settings=settings/>
+                <FieldInput field=&FIELDS[3] settings=settings/>
+                <FieldInput field=&FIELDS[4] settings=settings/>
+                <FieldInput field=&FIELDS[5] settings=settings/>
+            </div>
+            <RunControls
+                label="Fine-tuning"
+                running=Signal::derive(move || tuning.get().running)
+                can_run=can_run
+                iteration=step_count
+                total=total
+                progress=Signal::derive(move || step_count.get() as f64 / total.get().max(1) as f64)
+                status=Signal::derive(move || match (load.get(), tuning.get()) {
+                    (LoadState::Loading(what, _), _) => what,
+                    (LoadState::Failed(e), _) => e,
+                    (_, t) => match t.speed {
+                        Some((v, ran)) if !t.running => format!("{} ({v:.0} training images/s on the {ran}.)", t.status),
+                        _ => t.status,
+                    },
+                })
+                speed=speed
+                on_run=move || run(false)
+                on_pause=move || tuning.update(|t| t.running = false)
+                on_step=move || run(true)
+                on_reset=reset
+            />
+            <Plot
+                name="fine-tuning"
+                title="Fine-tuning: batch loss and accuracy"
+                summary=loss_summary
+                csv=loss_csv
+                draw=move |area, palette| figures::draw_training(area, &points.get(), palette)
+            />
         </article>
     }
 }

@@ -37,3 +37,79 @@ test('the calculator reproduces the original lab and the evaluation matches the 
   await screenshot(page, 'image-lab');
   assert.deepEqual(page.problems(), []);
 });
+
+/** Scope to the fine-tuning run controls. */
+const tuningGroup = (page) => page.getByRole('group', { name: 'Fine-tuning' });
+
+async function stepsDone(page) {
+  const t = await tuningGroup(page).getByLabel('Iteration', { exact: true }).textContent();
+  return Number(/iteration (\d+)/.exec(t)[1]);
+}
+
+test('fine-tuning on the CPU advances with a live curve, pauses, resets, and never freezes the page', async () => {
+  const page = await watchedPage(env.browser);
+  await page.goto(`${env.server.base}#/image-lab?ft_steps=400&ft_batch=32`);
+  await page.getByRole('heading', { name: 'Fine-tuning here' }).waitFor();
+  await page.evaluate(() => {
+    window.__longest = 0;
+    new PerformanceObserver((l) => {
+      for (const e of l.getEntries()) window.__longest = Math.max(window.__longest, e.duration);
+    }).observe({ type: 'longtask', buffered: false });
+  });
+  const group = tuningGroup(page);
+  await group.getByRole('button', { name: 'Run' }).click();
+  // The download reports bytes as they arrive, then training starts.
+  await page.waitForFunction(() => {
+    const n = document.querySelector('[aria-label="Fine-tuning"] .counter')?.textContent ?? '';
+    return /iteration ([4-9]|\d\d+) \//.test(n);
+  }, null, { timeout: 120_000 });
+  await group.getByRole('button', { name: 'Pause' }).click();
+  await group.getByRole('button', { name: 'Run' }).waitFor({ state: 'visible' });
+  await page.waitForFunction(() => !document.querySelector('[aria-label="Fine-tuning"] button.primary').disabled);
+  const paused = await stepsDone(page);
+  await page.waitForTimeout(1500);
+  assert.equal(await stepsDone(page), paused, 'no step after Pause');
+  const status = await group.getByRole('status').textContent();
+  const speed = /\((\d+) training images\/s on the CPU/.exec(status);
+  assert.ok(speed, status);
+  console.log(`fine-tuning on the browser's CPU: ${speed[1]} training images/s (batch 32)`);
+  // The curve has one point per step.
+  const csv = await page.evaluate(() => {
+    const fig = document.querySelector('[data-figure="fine-tuning"]');
+    return fig?.querySelector('.summary-text')?.textContent ?? '';
+  });
+  assert.match(csv, new RegExp(`over ${paused} training steps`));
+  // Continue, then evaluate the fine-tuned network on 500 test images.
+  await group.getByRole('button', { name: 'Step' }).click();
+  await page.waitForFunction((p) => {
+    const n = document.querySelector('[aria-label="Fine-tuning"] .counter')?.textContent ?? '';
+    return n.startsWith(`iteration ${p + 1} `);
+  }, paused);
+  const longest = await page.evaluate(() => window.__longest);
+  console.log(`longest main-thread task while fine-tuning: ${longest.toFixed(0)} ms`);
+  assert.ok(longest < 250, `the page froze for ${longest} ms`);
+  const n = page.getByLabel('Test images to classify', { exact: true });
+  await n.fill('500');
+  await n.press('Enter');
+  await page.getByRole('button', { name: 'Evaluate on the test set' }).click();
+  await page.getByRole('status').filter({ hasText: new RegExp(`Done: 500 images with fine-tuned for ${paused + 1} steps`) }).waitFor({ timeout: 120_000 });
+  const acc = parseFloat(await page.locator('[data-key="accuracy"]').textContent());
+  assert.ok(acc > 80, `fine-tuned accuracy ${acc}%`);
+  await screenshot(page, 'image-lab-finetune', { fullPage: false });
+  // Reset: back to the committed weights, no steps.
+  await group.getByRole('button', { name: 'Reset' }).click();
+  assert.equal(await stepsDone(page), 0);
+  assert.match(page.url(), /ft_steps=400/);
+  assert.deepEqual(page.problems(), []);
+});
+
+test('a bad fine-tuning URL parameter is a notice, and the default is used', async () => {
+  const page = await watchedPage(env.browser);
+  await page.goto(`${env.server.base}#/image-lab?ft_batch=7000&ft_lr=abc`);
+  await page.getByRole('heading', { name: 'Fine-tuning here' }).waitFor();
+  const alerts = await page.getByRole('alert').allTextContents();
+  assert.ok(alerts.some((a) => a.includes('ft_batch')), alerts.join(' | '));
+  assert.ok(alerts.some((a) => a.includes('ft_lr')), alerts.join(' | '));
+  assert.equal(await page.getByLabel('Batch size', { exact: true }).inputValue(), '32');
+  assert.deepEqual(page.problems(), []);
+});

@@ -86,3 +86,47 @@ test('chapter 1 computes the same figures with WebGPU on and off', async () => {
   }
   assert.equal(summaries[0], summaries[1]);
 });
+
+/** Fine-tune three steps and evaluate 200 test images on the image-lab page; what the page reports. */
+async function fineTuneAndEvaluate(page) {
+  await page.goto(`${env.server.base}#/image-lab?ft_steps=3&ft_batch=16&eval_images=200`);
+  await page.getByRole('heading', { name: 'Fine-tuning here' }).waitFor();
+  await page.waitForFunction(() => !/checking/.test(document.querySelector('[aria-label="Compute backend"]')?.textContent ?? 'checking'), null, { timeout: 30_000 });
+  const group = page.getByRole('group', { name: 'Fine-tuning' });
+  await group.getByRole('button', { name: 'Run' }).click();
+  await page.waitForFunction(() => (document.querySelector('[aria-label="Fine-tuning"] .counter')?.textContent ?? '').startsWith('iteration 3 '), null, { timeout: 300_000 });
+  await page.waitForFunction(() => /Done: 3 steps/.test(document.querySelector('[aria-label="Fine-tuning"] .status')?.textContent ?? ''));
+  const curve = await page.locator('[data-figure="fine-tuning"] .summary-text').textContent();
+  await page.getByRole('button', { name: 'Evaluate on the test set' }).click();
+  const done = page.getByRole('status').filter({ hasText: /Done: 200 images with fine-tuned for 3 steps/ });
+  await done.waitFor({ timeout: 300_000 });
+  const acc = page.locator('[data-key="accuracy"]');
+  return {
+    curve,
+    tuningStatus: await group.getByRole('status').textContent(),
+    evalStatus: await done.textContent(),
+    accuracy: parseFloat(await acc.textContent()),
+    backend: await acc.getAttribute('data-backend'),
+  };
+}
+
+test('the image lab fine-tunes and evaluates on WebGPU with the CPU path\'s results', async () => {
+  const gpuPage = await watchedPage(env.gpuBrowser);
+  const gpu = await fineTuneAndEvaluate(gpuPage);
+  console.log(`WebGPU image lab: ${gpu.tuningStatus} | ${gpu.evalStatus}`);
+  assert.match(gpu.tuningStatus, /on the WebGPU/);
+  assert.equal(gpu.backend, 'WebGPU');
+  await screenshot(gpuPage, 'image-lab-webgpu');
+  const cpuPage = await watchedPage(env.cpuBrowser);
+  const cpu = await fineTuneAndEvaluate(cpuPage);
+  console.log(`CPU image lab: ${cpu.tuningStatus} | ${cpu.evalStatus}`);
+  assert.equal(cpu.backend, 'CPU');
+  // Same seed, same batches: the same losses (to rounding) and the same accuracy.
+  const losses = (s) => /loss from ([\d.]+) to ([\d.]+)/.exec(s).slice(1).map(Number);
+  const [g0, g1] = losses(gpu.curve);
+  const [c0, c1] = losses(cpu.curve);
+  assert.ok(Math.abs(g0 - c0) < 0.002 && Math.abs(g1 - c1) < 0.002, `${gpu.curve} vs ${cpu.curve}`);
+  assert.ok(Math.abs(gpu.accuracy - cpu.accuracy) <= 0.5, `${gpu.accuracy} vs ${cpu.accuracy}`);
+  assert.deepEqual(gpuPage.problems(), []);
+  assert.deepEqual(cpuPage.problems(), []);
+});

@@ -87,6 +87,54 @@ pub fn fnv1a64(bytes: &[u8]) -> u64 {
     h
 }
 
+/// A gzip stream decompressed a piece at a time, so the page can yield between pieces.
+pub struct Gunzip<'a> {
+    decoder: GzDecoder<&'a [u8]>,
+    out: Vec<u8>,
+    done: bool,
+}
+
+impl<'a> Gunzip<'a> {
+    pub fn new(gz: &'a [u8]) -> Gunzip<'a> {
+        Gunzip {
+            decoder: GzDecoder::new(gz),
+            out: Vec::new(),
+            done: false,
+        }
+    }
+
+    /// Decompress about `bytes` more output bytes; true once the stream has ended.
+    pub fn advance(&mut self, bytes: usize) -> Result<bool, DataError> {
+        let mut buf = vec![0u8; 64 * 1024];
+        let mut produced = 0;
+        while !self.done && produced < bytes {
+            match self.decoder.read(&mut buf) {
+                Ok(0) => self.done = true,
+                Ok(k) => {
+                    self.out.extend_from_slice(&buf[..k]);
+                    produced += k;
+                }
+                Err(e) => return Err(DataError::Format(format!("gzip: {e}"))),
+            }
+        }
+        Ok(self.done)
+    }
+
+    /// Bytes decompressed so far.
+    pub fn len(&self) -> usize {
+        self.out.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.out.is_empty()
+    }
+
+    pub fn finish(self) -> Vec<u8> {
+        self.out
+    }
+}
+
+/// Decompress a gzip stream.
 fn gunzip(bytes: &[u8]) -> Result<Vec<u8>, DataError> {
     let mut out = Vec::new();
     GzDecoder::new(bytes)
@@ -161,7 +209,16 @@ pub fn encode(data: &FashionMnist) -> Result<Vec<u8>, DataError> {
     enc.finish().map_err(|e| DataError::Io(e.to_string()))
 }
 
+/// Decode the asset: header, gzip payload, checksum, then the two splits.
 pub fn decode(bytes: &[u8]) -> Result<FashionMnist, DataError> {
+    let (stored, gz) = split_asset(bytes)?;
+    let mut g = Gunzip::new(gz);
+    while !g.advance(1 << 20)? {}
+    decode_payload(stored, &g.finish())
+}
+
+/// The asset's header checked: (the stored checksum of the payload, the payload's gzip stream).
+pub fn split_asset(bytes: &[u8]) -> Result<(u64, &[u8]), DataError> {
     if bytes.len() < 16 || &bytes[..8] != MAGIC {
         return Err(DataError::Format(
             "wrong magic number (not a Glassbox data asset, or truncated)".into(),
@@ -172,8 +229,12 @@ pub fn decode(bytes: &[u8]) -> Result<FashionMnist, DataError> {
             .try_into()
             .map_err(|_| DataError::Format("header".into()))?,
     );
-    let payload = gunzip(&bytes[16..])?;
-    let computed = fnv1a64(&payload);
+    Ok((stored, &bytes[16..]))
+}
+
+/// The two splits from the decompressed payload, after checking it against the stored checksum.
+pub fn decode_payload(stored: u64, payload: &[u8]) -> Result<FashionMnist, DataError> {
+    let computed = fnv1a64(payload);
     if stored != computed {
         return Err(DataError::Checksum { stored, computed });
     }

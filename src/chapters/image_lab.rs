@@ -250,6 +250,8 @@ enum EvalState {
 #[derive(Clone, Debug, Default, PartialEq)]
 struct Tuning {
     running: bool,
+    /// Pause was pressed: the step in flight finishes, then the run stops.
+    pausing: bool,
     points: Vec<TrainPoint>,
     status: String,
     /// Images per second of the last run segment, and where it ran.
@@ -491,7 +493,10 @@ pub fn ImageLab(location: Location) -> impl IntoView {
         {
             return;
         }
-        tuning.update(|t| t.running = true);
+        tuning.update(|t| {
+            t.running = true;
+            t.pausing = false;
+        });
         leptos::task::spawn_local(async move {
             let Some(l) = ensure_loaded(lab, load).await else {
                 tuning.update(|t| t.running = false);
@@ -528,7 +533,7 @@ pub fn ImageLab(location: Location) -> impl IntoView {
             let (mut images, mut busy, mut ran) = (0usize, 0.0f64, "CPU");
             let mut last_yield = web::now_ms();
             let alive = move || {
-                tuning.get_untracked().running && model.with_value(|m| m.generation) == generation
+                !tuning.get_untracked().pausing && model.with_value(|m| m.generation) == generation
             };
             while alive() && trainer.step < trainer.total_steps {
                 let b = trainer.config.batch;
@@ -634,6 +639,7 @@ pub fn ImageLab(location: Location) -> impl IntoView {
             let secs = busy / 1000.0;
             tuning.update(|t| {
                 t.running = false;
+                t.pausing = false;
                 if images > 0 && secs > 0.0 {
                     t.speed = Some((images as f64 / secs, ran));
                 }
@@ -726,16 +732,20 @@ pub fn ImageLab(location: Location) -> impl IntoView {
                 "Evaluate on the test set"
             </button>
             <div class="progress-row">
-                <progress max="1" aria-label="Download progress" value=move || match load.get() {
-                    LoadState::Loading(_, Some(f)) => f,
-                    LoadState::Ready => 1.0,
-                    _ => 0.0,
-                }></progress>
-                <progress max="1" aria-label="Evaluation progress" value=move || match state.get() {
-                    EvalState::Running(p) => p,
-                    EvalState::Done(..) => 1.0,
-                    _ => 0.0,
-                }></progress>
+                <label>"Download "
+                    <progress max="1" aria-label="Download progress" value=move || match load.get() {
+                        LoadState::Loading(_, Some(f)) => f,
+                        LoadState::Ready => 1.0,
+                        _ => 0.0,
+                    }></progress>
+                </label>
+                <label>"Classification "
+                    <progress max="1" aria-label="Evaluation progress" value=move || match state.get() {
+                        EvalState::Running(p) => p,
+                        EvalState::Done(..) => 1.0,
+                        _ => 0.0,
+                    }></progress>
+                </label>
             </div>
             <p class="status" role="status" aria-live="polite">{move || match (load.get(), state.get()) {
                 (LoadState::Loading(what, _), _) => what,
@@ -818,7 +828,10 @@ pub fn ImageLab(location: Location) -> impl IntoView {
                 })
                 speed=speed
                 on_run=move || run(false)
-                on_pause=move || tuning.update(|t| t.running = false)
+                on_pause=move || tuning.update(|t| {
+                    t.pausing = true;
+                    t.status = "Pausing after this step…".into();
+                })
                 on_step=move || run(true)
                 on_reset=reset
             />

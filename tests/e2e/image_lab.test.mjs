@@ -85,6 +85,8 @@ test('fine-tuning on the CPU advances with a live curve, pauses, resets, and nev
     const n = document.querySelector('[aria-label="Fine-tuning"] .counter')?.textContent ?? '';
     return n.startsWith(`iteration ${p + 1} `);
   }, paused);
+  await page.locator('[data-figure="fine-tuning"]').scrollIntoViewIfNeeded();
+  await screenshot(page, 'image-lab-finetune-curve');
   const longest = await page.evaluate(() => window.__longest);
   console.log(`longest main-thread task while fine-tuning: ${longest.toFixed(0)} ms`);
   assert.ok(longest < 250, `the page froze for ${longest} ms`);

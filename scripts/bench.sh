@@ -11,6 +11,7 @@ echo "== native"
 cargo run --release --quiet --bin glassbox -- bench maml --repeat 5
 cargo run --release --quiet --bin glassbox -- bench gpu --sizes 256,512,1024 --repeat 5
 cargo run --release --quiet --bin glassbox -- bench image
+cargo run --release --quiet --bin glassbox -- bench image --backend gpu --images 500 --steps 2
 echo "== numpy (OpenBLAS) matmul, for comparison"
 venv=target/bench-venv
 [ -x "$venv/bin/python" ] || python3 -m venv "$venv"
@@ -30,3 +31,5 @@ PY
 echo "== browser (CPU path)"
 [ -f dist/index.html ] || trunk build --release --offline
 node tests/e2e/bench.mjs
+node tests/e2e/bench-image.mjs
+WEBGPU=1 node tests/e2e/bench-image.mjs

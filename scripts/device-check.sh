@@ -4,7 +4,8 @@
 #                copy target/release/glassbox and the parity test binary (as `parity`) into .devrun/,
 #                and the Debian packages libvulkan1 libegl1 libglvnd0 libopengl0 libgl1 libglx0 libgles2
 #                (apt-get download) into .gl/; both folders git-ignored and carried.
-# Run there:     bash scripts/device-check.sh   (writes smi.txt, selftest.json, parity.txt, bench.json to $OUT)
+# Run there:     bash scripts/device-check.sh   (writes smi.txt, selftest.json, parity.txt, bench.json,
+#                image.json to $OUT)
 for f in .gl/*.deb; do dpkg -x "$f" /; done
 ldconfig
 export WGPU_BACKEND=vulkan
@@ -23,3 +24,8 @@ tail -3 "$OUT/parity.txt"
 timeout 200 .devrun/glassbox bench gpu --sizes 256,512,1024,2048,4096 --repeat 20 >"$OUT/bench.json" 2>&1
 echo "bench rc=$?"
 cat "$OUT/bench.json"
+# The image lab's network resident on the GPU: evaluation of the 10,000 test images and training
+# (batch 128), in images per second.
+timeout 200 .devrun/glassbox bench image --backend gpu --images 10000 --steps 20 >"$OUT/image.json" 2>&1
+echo "image rc=$?"
+cat "$OUT/image.json"

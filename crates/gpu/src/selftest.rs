@@ -4,8 +4,10 @@
 use crate::{Gpu, GpuError, MatmulShape};
 use glassbox_lab::attention::{attention, AttentionShape};
 use glassbox_lab::kernels::{matmul_naive, max_errors};
+use glassbox_lab::network::{Grads, Network};
 use glassbox_lab::nn::{self, ConvShape};
 use glassbox_lab::rng::Rng;
+use glassbox_lab::vgg::{Arch, Stage};
 use glassbox_lab::{kernels, kmeans};
 
 /// One kernel's parity: the largest error relative to the largest reference entry.
@@ -212,6 +214,48 @@ pub async fn run(gpu: &Gpu) -> Result<Vec<Parity>, GpuError> {
         &gpu.gram(&gm, 63, 257).await?,
         &kernels::matmul_naive(&gm, &gm, gs),
         1e-5,
+    ));
+    // The whole network resident on the device: evaluation logits, then a training step's loss and
+    // gradients (the batch-norm, head and input-gradient kernels), against the CPU network.
+    let arch = Arch {
+        name: "selftest",
+        in_channels: 2,
+        size: 12,
+        stages: vec![
+            Stage::Conv(3),
+            Stage::Pool,
+            Stage::Conv(5),
+            Stage::Conv(6),
+            Stage::Pool,
+        ],
+        classes: 4,
+    };
+    let mut cpu = Network::new(&arch, 5);
+    let n = 3;
+    let x = random(n * 2 * 144, &mut rng);
+    let labels = [0u32, 3, 1];
+    let resident = gpu.upload(&cpu)?;
+    out.push(parity(
+        "network forward (eval)",
+        &resident.logits(gpu, &x, n).await?,
+        &widen(&cpu.forward(&x, n, false)),
+        1e-4,
+    ));
+    let (loss, grads) = resident.loss_and_grads(gpu, &x, &labels).await?;
+    let (closs, cgrads) = cpu.loss_and_grads(&x, &labels, n);
+    let flat = |l: f32, g: &Grads| {
+        let mut v = vec![l];
+        for (w, ga, b) in &g.blocks {
+            v.extend(w.iter().chain(ga).chain(b));
+        }
+        v.extend(g.fc_weight.iter().chain(&g.fc_bias));
+        v
+    };
+    out.push(parity(
+        "network loss and gradients",
+        &flat(loss, &grads),
+        &widen(&flat(closs, &cgrads)),
+        1e-3,
     ));
     Ok(out)
 }

@@ -1,0 +1,39 @@
+// Browser benchmark (not a test): the image lab's evaluation and fine-tuning throughput as the page
+// reports it, on the CPU path, or with WEBGPU=1 on the browser's WebGPU adapter. Prints JSON.
+// IMAGES (default 2000; 200 with WebGPU) test images, STEPS (default 20; 3 with WebGPU) steps of batch 32.
+import { serve, launch, watchedPage } from './harness.mjs';
+
+const webgpu = process.env.WEBGPU === '1';
+const images = Number(process.env.IMAGES || (webgpu ? 200 : 2000));
+const steps = Number(process.env.STEPS || (webgpu ? 3 : 20));
+const server = await serve();
+const browser = await launch({ webgpu });
+const page = await watchedPage(browser);
+await page.goto(`${server.base}#/image-lab?eval_images=${images}&ft_steps=${steps}&ft_batch=32`);
+await page.getByRole('heading', { name: 'Fine-tuning here' }).waitFor();
+await page.waitForFunction(() => !/checking/.test(document.querySelector('[aria-label="Compute backend"]')?.textContent ?? 'checking'), null, { timeout: 30_000 });
+const group = page.getByRole('group', { name: 'Fine-tuning' });
+await group.getByRole('button', { name: 'Run' }).click();
+await page.waitForFunction(() => /Done: \d+ steps/.test(document.querySelector('[aria-label="Fine-tuning"] .status')?.textContent ?? ''), null, { timeout: 1_800_000 });
+const tuning = await group.getByRole('status').textContent();
+await page.getByRole('button', { name: 'Evaluate on the test set' }).click();
+const done = page.getByRole('status').filter({ hasText: /Done: \d+ images/ });
+await done.waitFor({ timeout: 1_800_000 });
+const evaluation = await done.textContent();
+const num = (re, s) => Number(re.exec(s)?.[1]);
+console.log(JSON.stringify({
+  browser: `Chromium ${browser.version()} (headless)`,
+  backend: await page.locator('[aria-label="Compute backend"]').textContent(),
+  eval_images: images,
+  eval_images_per_s: num(/\((\d+) images\/s\)/, evaluation),
+  train_steps: steps,
+  batch: 32,
+  train_images_per_s: num(/\((\d+) training images\/s/, tuning),
+}));
+const problems = page.problems();
+await browser.close();
+await server.close();
+if (problems.length) {
+  console.error(problems.join('\n'));
+  process.exit(1);
+}

@@ -2,7 +2,7 @@
 //! named by the URL's hash.
 
 use crate::chapters::{
-    self, attention_masks, bench, image_lab, meta_learning, under_the_hood, CHAPTERS,
+    self, attention_masks, bench, image_lab, meta_learning, pruning, under_the_hood, CHAPTERS,
 };
 use crate::engine::{BackendState, Engine};
 use crate::ui::Theme;
@@ -183,6 +183,7 @@ pub fn App() -> impl IntoView {
                         attention_masks::SLUG => view! { <attention_masks::AttentionMasks/> }.into_any(),
                         under_the_hood::SLUG => view! { <under_the_hood::UnderTheHood/> }.into_any(),
                         image_lab::SLUG => view! { <image_lab::ImageLab location=loc/> }.into_any(),
+                        pruning::SLUG => view! { <pruning::Pruning location=loc/> }.into_any(),
                         other => view! {
                             <article class="chapter">
                                 <h1>"Page not found"</h1>

@@ -81,6 +81,14 @@ impl Engine {
         });
     }
 
+    /// Wait until the backend is chosen (the adapter request has answered), so that a computation
+    /// started as the page opens does not run on the CPU only because WebGPU was still being asked.
+    pub async fn settled(self) {
+        while matches!(self.state.get_untracked(), BackendState::Detecting) {
+            crate::web::sleep(50).await;
+        }
+    }
+
     /// The operations, on WebGPU or the CPU (forced CPU: a CPU-only `Compute`). After using it,
     /// call `check_lost` so a device lost on the way is reported.
     pub fn compute(self) -> Rc<Compute> {

@@ -2,15 +2,15 @@
 //! layers; the original lab's CIFAR-10 VGG in the same calculator (with uniform channel pruning);
 //! and the committed weights evaluated on the full Fashion-MNIST test set in this browser.
 
-use super::{run_in_slices, Slice};
+use super::image_data::{classify, ensure_loaded, LoadState, Loaded};
 use crate::engine::Engine;
 use crate::ui::controls::FieldInput;
 use crate::ui::plot::Plot;
 use crate::ui::run_controls::{RunControls, Speed};
 use crate::url_state::{read_fields, write_fields, Location, NumField};
 use crate::web;
-use glassbox_gpu::{Gpu, GpuError, GpuNetwork};
-use glassbox_lab::data::{self, FashionMnist, CLASSES, SIDE};
+use glassbox_gpu::{Gpu, GpuNetwork};
+use glassbox_lab::data::{FashionMnist, CLASSES, SIDE};
 use glassbox_lab::figures::{self, TrainPoint};
 use glassbox_lab::network::{Network, StepJob};
 use glassbox_lab::train::{self, Evaluation, TrainConfig, Trainer};
@@ -222,21 +222,6 @@ fn short(c: usize) -> &'static str {
     .unwrap_or("?")
 }
 
-/// The data set and the committed (pretrained) weights, downloaded once per visit.
-struct Loaded {
-    data: FashionMnist,
-    pretrained: Network,
-}
-
-#[derive(Clone, Debug, PartialEq)]
-enum LoadState {
-    Idle,
-    /// What is downloading, and the fraction done when the size is known.
-    Loading(String, Option<f64>),
-    Ready,
-    Failed(String),
-}
-
 #[derive(Clone, Debug, PartialEq)]
 enum EvalState {
     Idle,
@@ -270,135 +255,6 @@ struct Model {
     cursor: usize,
     /// Bumped by reset, so a run in flight stops and leaves the reset model alone.
     generation: u64,
-}
-
-fn mb(bytes: usize) -> String {
-    format!("{:.1} MB", bytes as f64 / 1e6)
-}
-
-async fn fetch_with_status(
-    url: &'static str,
-    what: &'static str,
-    load: RwSignal<LoadState>,
-) -> Result<Vec<u8>, String> {
-    web::fetch_bytes_with_progress(url, move |got, total| {
-        load.set(LoadState::Loading(
-            match total {
-                Some(t) => format!("Downloading {what}: {} of {}", mb(got), mb(t)),
-                None => format!("Downloading {what}: {}", mb(got)),
-            },
-            total.map(|t| (got as f64 / t.max(1) as f64).min(1.0)),
-        ))
-    })
-    .await
-}
-
-/// The data and weights, downloading them the first time (with byte-level progress).
-async fn ensure_loaded(
-    lab: StoredValue<Option<Rc<Loaded>>, LocalStorage>,
-    load: RwSignal<LoadState>,
-) -> Option<Rc<Loaded>> {
-    if let Some(l) = lab.get_value() {
-        return Some(l);
-    }
-    let result = async {
-        let asset =
-            fetch_with_status("fashion-mnist.gbds", "the Fashion-MNIST images", load).await?;
-        load.set(LoadState::Loading(
-            "Checking and unpacking the images…".into(),
-            None,
-        ));
-        // Decompressed a megabyte at a time (each a few milliseconds), yielding in between.
-        let (stored, gz) = data::split_asset(&asset).map_err(|e| e.to_string())?;
-        let mut unzip = data::Gunzip::new(gz);
-        while !unzip.advance(1 << 20).map_err(|e| e.to_string())? {
-            load.set(LoadState::Loading(
-                format!("Unpacking the images: {}", mb(unzip.len())),
-                None,
-            ));
-            web::sleep(0).await;
-        }
-        web::sleep(0).await;
-        let data = data::decode_payload(stored, &unzip.finish()).map_err(|e| e.to_string())?;
-        let w = fetch_with_status("fashion-vgg.gbnet", "the trained weights", load).await?;
-        let pretrained = Network::from_bytes(&w)?;
-        Ok::<_, String>(Rc::new(Loaded { data, pretrained }))
-    }
-    .await;
-    match result {
-        Ok(l) => {
-            lab.set_value(Some(l.clone()));
-            load.set(LoadState::Ready);
-            Some(l)
-        }
-        Err(e) => {
-            load.set(LoadState::Failed(format!(
-                "The data could not be loaded: {e}"
-            )));
-            None
-        }
-    }
-}
-
-/// Classify the first `count` test images with `net`: on the GPU in batches (one submission each)
-/// when `gpu` is given, else on the CPU in ~30 ms slices. A GPU failure finishes on the CPU.
-async fn classify(
-    d: &FashionMnist,
-    mut net: Network,
-    count: usize,
-    engine: Engine,
-    state: RwSignal<EvalState>,
-) -> (Vec<u32>, f64, &'static str) {
-    let mut preds: Vec<u32> = Vec::with_capacity(count);
-    let t0 = web::now_ms();
-    if let Some(gpu) = engine.gpu() {
-        let mut failed: Option<GpuError> = None;
-        match gpu.upload(&net) {
-            Err(e) => failed = Some(e),
-            Ok(g) => {
-                while preds.len() < count && failed.is_none() {
-                    let idx: Vec<usize> = (preds.len()..(preds.len() + 200).min(count)).collect();
-                    let (x, _) = train::batch(&d.test, &idx, None);
-                    match g.logits(&gpu, &x, idx.len()).await {
-                        Ok(logits) => preds.extend(glassbox_lab::nn::argmax_rows(&logits, 10)),
-                        Err(e) => failed = Some(e),
-                    }
-                    state.set(EvalState::Running(preds.len() as f64 / count as f64));
-                }
-            }
-        }
-        match failed {
-            None => return (preds, (web::now_ms() - t0) / 1000.0, "WebGPU"),
-            Some(e) => {
-                engine.report(&e);
-                preds.clear();
-            }
-        }
-    }
-    let mut busy = 0.0f64;
-    run_in_slices(
-        |deadline| {
-            let t = web::now_ms();
-            while preds.len() < count && web::now_ms() < deadline {
-                let start = preds.len();
-                preds.extend(train::predict(
-                    &mut net,
-                    &d.test,
-                    start..(start + 10).min(count),
-                ));
-            }
-            busy += web::now_ms() - t;
-            state.set(EvalState::Running(preds.len() as f64 / count as f64));
-            if preds.len() >= count {
-                Slice::Idle
-            } else {
-                Slice::Continue
-            }
-        },
-        || true,
-    )
-    .await;
-    (preds, busy / 1000.0, "CPU")
 }
 
 /// The newest weights: downloaded from the device when fine-tuning ran there.
@@ -445,9 +301,10 @@ pub fn ImageLab(location: Location) -> impl IntoView {
             return;
         }
         leptos::task::spawn_local(async move {
-            let Some(l) = ensure_loaded(lab, load).await else {
+            let Some(l) = ensure_loaded(load).await else {
                 return;
             };
+            lab.set_value(Some(l.clone()));
             if model.with_value(|m| m.cpu.is_none()) {
                 model.update_value(|m| m.cpu = Some(l.pretrained.clone()));
             }
@@ -463,7 +320,12 @@ pub fn ImageLab(location: Location) -> impl IntoView {
                 None => "the committed weights".to_string(),
             };
             let count = settings.get_untracked().eval_images.min(l.data.test.len());
-            let (preds, secs, ran) = classify(&l.data, net, count, engine, state).await;
+            let progress = move |p| state.set(EvalState::Running(p));
+            let Some((preds, secs, ran)) =
+                classify(&l.data, net, count, engine, progress, || true).await
+            else {
+                return;
+            };
             let e = train::summarise(&l.data.test, &preds, 10);
             if let Some(c) = canvas_ref.get_untracked() {
                 draw_mistakes(
@@ -498,7 +360,7 @@ pub fn ImageLab(location: Location) -> impl IntoView {
             t.pausing = false;
         });
         leptos::task::spawn_local(async move {
-            let Some(l) = ensure_loaded(lab, load).await else {
+            let Some(l) = ensure_loaded(load).await else {
                 tuning.update(|t| t.running = false);
                 return;
             };
@@ -531,6 +393,7 @@ pub fn ImageLab(location: Location) -> impl IntoView {
                 .with_value(|m| m.cpu.clone())
                 .unwrap_or_else(|| l.pretrained.clone());
             let (mut images, mut busy, mut ran) = (0usize, 0.0f64, "CPU");
+            engine.settled().await;
             let mut last_yield = web::now_ms();
             let alive = move || {
                 !tuning.get_untracked().pausing && model.with_value(|m| m.generation) == generation
@@ -733,11 +596,7 @@ pub fn ImageLab(location: Location) -> impl IntoView {
             </button>
             <div class="progress-row">
                 <label>"Download "
-                    <progress max="1" aria-label="Download progress" value=move || match load.get() {
-                        LoadState::Loading(_, Some(f)) => f,
-                        LoadState::Ready => 1.0,
-                        _ => 0.0,
-                    }></progress>
+                    <progress max="1" aria-label="Download progress" value=move || load.get().fraction()></progress>
                 </label>
                 <label>"Classification "
                     <progress max="1" aria-label="Evaluation progress" value=move || match state.get() {
@@ -747,9 +606,8 @@ pub fn ImageLab(location: Location) -> impl IntoView {
                     }></progress>
                 </label>
             </div>
-            <p class="status" role="status" aria-live="polite">{move || match (load.get(), state.get()) {
-                (LoadState::Loading(what, _), _) => what,
-                (LoadState::Failed(e), _) => e,
+            <p class="status" role="status" aria-live="polite">{move || match (load.get().message(), state.get()) {
+                (Some(m), _) => m,
                 (_, EvalState::Idle) => String::new(),
                 (_, EvalState::Running(p)) => format!("Classifying… {:.0}%", 100.0 * p),
                 (_, EvalState::Done(e, secs, ran, which)) => format!(
@@ -818,9 +676,8 @@ pub fn ImageLab(location: Location) -> impl IntoView {
                 iteration=step_count
                 total=total
                 progress=Signal::derive(move || step_count.get() as f64 / total.get().max(1) as f64)
-                status=Signal::derive(move || match (load.get(), tuning.get()) {
-                    (LoadState::Loading(what, _), _) => what,
-                    (LoadState::Failed(e), _) => e,
+                status=Signal::derive(move || match (load.get().message(), tuning.get()) {
+                    (Some(m), _) => m,
                     (_, t) => match t.speed {
                         Some((v, ran)) if !t.running => format!("{} ({v:.0} training images/s on the {ran}.)", t.status),
                         _ => t.status,

@@ -2,8 +2,10 @@
 
 pub mod attention_masks;
 pub mod bench;
+pub mod image_data;
 pub mod image_lab;
 pub mod meta_learning;
+pub mod pruning;
 pub mod under_the_hood;
 
 /// The chapters that exist, in reading order: (URL slug, title).

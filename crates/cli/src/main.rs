@@ -29,6 +29,9 @@ const USAGE: &str = "usage:
   glassbox image train [--epochs N] [--seed N] [--batch N] [--lr X] [--data debian|asset] [--out FILE]
   glassbox image eval [--weights FILE]
   glassbox image stats [--arch lab|cifar-vgg] [--channel-prune R]
+  glassbox prune sensitivity [--sparsities 0.4,0.5,...] [--images N] [--out DIR]
+  glassbox prune fine-grained --sparsity conv1=S,...,linear=S [--finetune-epochs N] [--images N] [--out DIR]
+  glassbox prune channel --ratio R [--sort] [--finetune-epochs N] [--images N]
   glassbox attention mask [--caption TOKENS] [--image-tokens 3]   (default caption: <SOS> a mountain range <PAD>)
   glassbox attention cost --image H --patch P --window K --dim D
   glassbox attention bench [--patch 8] [--window 2] [--dim 32]
@@ -489,6 +492,205 @@ fn image_eval(args: &[String]) -> Result<serde_json::Value, String> {
     )
 }
 
+fn committed_network() -> Result<glassbox_lab::network::Network, String> {
+    let bytes = std::fs::read(WEIGHTS).map_err(|e| format!("{WEIGHTS}: {e}"))?;
+    glassbox_lab::network::Network::from_bytes(&bytes)
+}
+
+/// Accuracy on the first `images` test images (all 10,000 by default).
+fn accuracy(
+    net: &glassbox_lab::network::Network,
+    test: &glassbox_lab::data::Split,
+    images: usize,
+) -> f64 {
+    let n = images.min(test.len());
+    let p = glassbox_lab::train::predict(&mut net.clone(), test, 0..n);
+    p.iter()
+        .enumerate()
+        .filter(|&(i, &y)| test.labels[i] as u32 == y)
+        .count() as f64
+        / n.max(1) as f64
+}
+
+fn parse_list(s: &str, what: &str) -> Result<Vec<f64>, String> {
+    s.split(',')
+        .map(|t| {
+            t.trim()
+                .parse::<f64>()
+                .map_err(|_| format!("--{what}: cannot read '{t}'"))
+        })
+        .collect()
+}
+
+/// Each layer pruned alone at each sparsity: accuracy on the test images.
+fn prune_sensitivity(args: &[String]) -> Result<serde_json::Value, String> {
+    use glassbox_lab::prune::Sensitivity;
+    let f = Flags::parse(args, &["sparsities", "images", "out"])?;
+    let sparsities = parse_list(
+        &f.get("sparsities", "0.4,0.5,0.6,0.7,0.8,0.9".to_string())?,
+        "sparsities",
+    )?;
+    let images = f.get("images", 10_000usize)?.max(1);
+    let asset = load_asset()?;
+    let net = committed_network()?;
+    let mut job = Sensitivity::new(&net, &sparsities)?;
+    while let Some(n) = job.next() {
+        job.record(accuracy(&n, &asset.test, images));
+    }
+    if let Some(dir) = f.out_dir()? {
+        let data = figures::SensitivityData {
+            dense_accuracy: job.dense_accuracy,
+            layers: job.layers.clone(),
+        };
+        let svg = figures::to_svg(800, 480, |a| {
+            figures::draw_sensitivity(a, &data, &Palette::LIGHT)
+        })?;
+        write(&dir, "sensitivity.svg", &svg)?;
+        write(&dir, "sensitivity.csv", &data.csv())?;
+    }
+    Ok(json!({
+        "dense_accuracy": job.dense_accuracy, "images": images.min(asset.test.len()),
+        "layers": job.layers,
+    }))
+}
+
+/// Magnitude pruning with per-layer sparsities, then fine-tuning with the masks kept.
+fn prune_fine_grained(args: &[String]) -> Result<serde_json::Value, String> {
+    use glassbox_lab::prune;
+    let f = Flags::parse(
+        args,
+        &["sparsity", "finetune-epochs", "images", "lr", "seed"],
+    )?;
+    let mut net = committed_network()?;
+    let names = prune::layer_names(&net);
+    let mut targets = vec![0.0; names.len()];
+    let spec =
+        f.0.get("sparsity")
+            .ok_or("--sparsity layer=s,... is required")?;
+    for item in spec.split(',') {
+        let (name, v) = item
+            .split_once('=')
+            .ok_or_else(|| format!("--sparsity: '{item}' is not layer=sparsity"))?;
+        let i = names.iter().position(|n| n == name.trim()).ok_or_else(|| {
+            format!(
+                "--sparsity: no layer '{name}' (layers: {})",
+                names.join(", ")
+            )
+        })?;
+        targets[i] = v
+            .trim()
+            .parse()
+            .map_err(|_| format!("--sparsity: cannot read '{v}'"))?;
+    }
+    let images = f.get("images", 10_000usize)?.max(1);
+    let epochs = f.get("finetune-epochs", 0usize)?;
+    let asset = load_asset()?;
+    let dense_bits = prune::model_bits(&net, false);
+    let dense_accuracy = accuracy(&net, &asset.test, images);
+    if let Some(dir) = f.out_dir()? {
+        // Each layer's weight histogram with its pruning threshold (before pruning).
+        for (i, name) in names.iter().enumerate() {
+            let w = prune::weights(&net, i);
+            let (_, t) = prune::magnitude_mask(w, targets[i])?;
+            let h = figures::WeightHistogram::new(name, w, t, targets[i], 60);
+            let svg = figures::to_svg(800, 480, |a| {
+                figures::draw_weight_histogram(a, &h, &Palette::LIGHT)
+            })?;
+            write(&dir, &format!("weights_{name}.svg"), &svg)?;
+            write(&dir, &format!("weights_{name}.csv"), &h.csv())?;
+        }
+    }
+    let masks = prune::prune(&mut net, &targets)?;
+    let before = accuracy(&net, &asset.test, images);
+    let losses = prune::finetune(
+        &mut net,
+        &asset.train,
+        epochs,
+        f.get("lr", 0.01f32)?,
+        f.get("seed", 0u64)?,
+        Some(&masks),
+    );
+    let after = accuracy(&net, &asset.test, images);
+    let sparse_bits = prune::model_bits(&net, true);
+    Ok(json!({
+        "layers": prune::report(&net, &targets),
+        "size_ratio": sparse_bits as f64 / dense_bits as f64,
+        "dense_size_mib": dense_bits as f64 / 8.0 / 1048576.0,
+        "sparse_size_mib": sparse_bits as f64 / 8.0 / 1048576.0,
+        "dense_accuracy": dense_accuracy,
+        "accuracy_before_finetune": before,
+        "accuracy_after_finetune": after,
+        "finetune_epochs": epochs, "finetune_losses": losses,
+        "goal": prune::check_goal(dense_bits, sparse_bits, dense_accuracy, after),
+        "images": images.min(asset.test.len()),
+    }))
+}
+
+/// Median time of a forward pass of one image, in milliseconds.
+fn latency_ms(net: &glassbox_lab::network::Network, test: &glassbox_lab::data::Split) -> f64 {
+    let mut net = net.clone();
+    let (x, _) = glassbox_lab::train::batch(test, &[0], None);
+    let mut times: Vec<f64> = (0..41)
+        .map(|_| {
+            let t = Instant::now();
+            std::hint::black_box(net.forward(&x, 1, false));
+            t.elapsed().as_secs_f64() * 1e3
+        })
+        .collect();
+    times.sort_by(f64::total_cmp);
+    times[times.len() / 2]
+}
+
+/// Uniform channel pruning (optionally sorted by importance first), then fine-tuning.
+fn prune_channel(args: &[String]) -> Result<serde_json::Value, String> {
+    use glassbox_lab::{prune, vgg};
+    let f = Flags::parse(
+        args,
+        &["ratio", "sort", "finetune-epochs", "images", "lr", "seed"],
+    )?;
+    let ratio: f64 = f.get("ratio", f64::NAN)?;
+    if ratio.is_nan() {
+        return Err("--ratio R is required".into());
+    }
+    let sort = match f.0.get("sort").map(String::as_str) {
+        None | Some("false") => false,
+        Some("true") => true,
+        Some(v) => return Err(format!("--sort: '{v}' is not true or false")),
+    };
+    let images = f.get("images", 10_000usize)?.max(1);
+    let epochs = f.get("finetune-epochs", 0usize)?;
+    let asset = load_asset()?;
+    let dense = committed_network()?;
+    let start = if sort {
+        prune::sort_channels(&dense)
+    } else {
+        dense.clone()
+    };
+    let mut pruned = prune::channel_prune(&start, ratio)?;
+    let before = accuracy(&pruned, &asset.test, images);
+    let losses = prune::finetune(
+        &mut pruned,
+        &asset.train,
+        epochs,
+        f.get("lr", 0.01f32)?,
+        f.get("seed", 0u64)?,
+        None,
+    );
+    let after = accuracy(&pruned, &asset.test, images);
+    let (sd, sp) = (vgg::stats(&dense.arch), vgg::stats(&pruned.arch));
+    Ok(json!({
+        "ratio": ratio, "sorted": sort,
+        "macs_dense": sd.macs, "macs_pruned": sp.macs,
+        "params_dense": sd.params, "params_pruned": sp.params,
+        "dense_accuracy": accuracy(&dense, &asset.test, images),
+        "accuracy_before_finetune": before, "accuracy_after_finetune": after,
+        "finetune_epochs": epochs, "finetune_losses": losses,
+        "latency_ms_dense": latency_ms(&dense, &asset.test),
+        "latency_ms_pruned": latency_ms(&pruned, &asset.test),
+        "images": images.min(asset.test.len()),
+    }))
+}
+
 /// The layer table of a VGG-style network: parameters, size and multiply-accumulates.
 fn image_stats(args: &[String]) -> Result<serde_json::Value, String> {
     let f = Flags::parse(args, &["arch", "channel-prune"])?;
@@ -723,6 +925,9 @@ fn run(args: &[String]) -> Result<serde_json::Value, String> {
         ["image", "stats"] => image_stats(&args[2..]),
         ["image", "train"] => image_train(&args[2..]),
         ["image", "eval"] => image_eval(&args[2..]),
+        ["prune", "sensitivity"] => prune_sensitivity(&args[2..]),
+        ["prune", "fine-grained"] => prune_fine_grained(&args[2..]),
+        ["prune", "channel"] => prune_channel(&args[2..]),
         ["data", "fashion-mnist"] => data_fashion_mnist(&args[2..]),
         ["bench", "gpu"] => bench_gpu(&args[2..]),
         _ => Err(USAGE.to_string()),

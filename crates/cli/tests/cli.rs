@@ -284,3 +284,109 @@ fn attention_mask_and_cost() {
     assert_ne!(code, 0);
     assert!(err.contains("divide"));
 }
+
+/// `glassbox` run from the repository root (where the assets live): (status, JSON, stderr).
+fn glassbox_at_root(args: &[&str]) -> (i32, serde_json::Value, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_glassbox"))
+        .args(args)
+        .current_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/../.."))
+        .output()
+        .expect("runs");
+    let json = if out.status.success() {
+        serde_json::from_slice(&out.stdout).expect("one JSON object")
+    } else {
+        serde_json::Value::Null
+    };
+    (
+        out.status.code().unwrap_or(-1),
+        json,
+        String::from_utf8_lossy(&out.stderr).to_string(),
+    )
+}
+
+#[test]
+fn prune_commands_print_their_schemas() {
+    let f = |v: &serde_json::Value| v.as_f64().unwrap();
+    // Sensitivity on 300 test images: every layer at both sparsities; 90% of conv1 gone hurts.
+    let (code, v, err) = glassbox_at_root(&[
+        "prune",
+        "sensitivity",
+        "--sparsities",
+        "0.4,0.9",
+        "--images",
+        "300",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let dense = f(&v["dense_accuracy"]);
+    assert!(dense > 0.85, "{v}");
+    let layers = v["layers"].as_array().unwrap();
+    assert_eq!(layers.len(), 9);
+    assert_eq!(layers[0]["name"], "conv1");
+    assert_eq!(layers[8]["name"], "linear");
+    assert!(layers
+        .iter()
+        .all(|l| l["accuracy"].as_array().unwrap().len() == 2));
+    assert!(f(&layers[0]["accuracy"][1]) < dense - 0.2, "{v}");
+
+    // Fine-grained: the achieved sparsity is the target to within one element.
+    let (code, v, err) = glassbox_at_root(&[
+        "prune",
+        "fine-grained",
+        "--sparsity",
+        "conv8=0.7,linear=0.5",
+        "--images",
+        "300",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    for l in v["layers"].as_array().unwrap() {
+        let numel = l["numel"].as_u64().unwrap() as f64;
+        let (target, achieved) = (f(&l["target"]), f(&l["achieved"]));
+        assert!((target - achieved).abs() * numel <= 1.0, "{l}");
+        assert_eq!(
+            l["zeros"].as_u64().unwrap() as f64,
+            (achieved * numel).round()
+        );
+    }
+    let ratio = f(&v["size_ratio"]);
+    assert!(ratio > 0.4 && ratio < 0.7, "{v}");
+    assert_eq!(v["goal"]["size_ok"], false);
+    for key in [
+        "accuracy_before_finetune",
+        "accuracy_after_finetune",
+        "dense_accuracy",
+    ] {
+        assert!(f(&v[key]) > 0.5, "{key}: {v}");
+    }
+
+    // Channel pruning: multiply-adds as the calculator, latency measured, sorting keeps more.
+    let (_, stats, _) = glassbox(&["image", "stats", "--arch", "lab", "--channel-prune", "0.3"]);
+    let (code, sorted, err) = glassbox_at_root(&[
+        "prune", "channel", "--ratio", "0.3", "--sort", "true", "--images", "500",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(sorted["macs_pruned"], stats["macs"]);
+    assert_eq!(sorted["params_pruned"], stats["params"]);
+    let macs = f(&sorted["macs_pruned"]) / f(&sorted["macs_dense"]);
+    assert!(macs > 0.49 && macs < 0.53, "{sorted}");
+    assert!(f(&sorted["latency_ms_dense"]) > 0.0 && f(&sorted["latency_ms_pruned"]) > 0.0);
+    let (_, plain, _) =
+        glassbox_at_root(&["prune", "channel", "--ratio", "0.3", "--images", "500"]);
+    assert!(
+        f(&sorted["accuracy_before_finetune"]) > f(&plain["accuracy_before_finetune"]),
+        "sorted {sorted} vs plain {plain}"
+    );
+
+    // Bad input: messages, not panics.
+    for args in [
+        &["prune", "fine-grained", "--sparsity", "conv9=0.5"][..],
+        &["prune", "fine-grained", "--sparsity", "conv1=1.5"],
+        &["prune", "fine-grained"],
+        &["prune", "channel", "--ratio", "1.0"],
+        &["prune", "channel"],
+        &["prune", "sensitivity", "--sparsities", "0.5,x"],
+    ] {
+        let (code, _, err) = glassbox_at_root(args);
+        assert_ne!(code, 0, "{args:?}");
+        assert!(err.starts_with("glassbox: "), "{args:?}: {err}");
+    }
+}

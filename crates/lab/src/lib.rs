@@ -18,6 +18,7 @@ pub mod maml;
 pub mod min_norm;
 pub mod network;
 pub mod nn;
+pub mod prune;
 pub mod rng;
 pub mod train;
 pub mod vgg;

@@ -5,7 +5,8 @@
 //! conv C_in C_out 9, batch-norm 2 C_out (scale and shift), linear C_last K + K. Multiply-adds per
 //! image count convolutions (C_in C_out 9 H W at the layer's resolution) and the linear layer
 //! (C_last K) only. Uniform channel pruning with ratio r keeps round(C (1 - r)) output channels of
-//! every convolution but the last (and the matching input channels of the next).
+//! every convolution but the last (and the matching input channels of the next), rounding half to
+//! even as the original lab's Python does.
 
 use serde::Serialize;
 
@@ -99,7 +100,7 @@ impl Arch {
             .enumerate()
             .map(|(i, s)| match s {
                 Conv(c) if Some(i) != last => {
-                    Conv(((*c as f64) * (1.0 - r)).round().max(1.0) as usize)
+                    Conv(((*c as f64) * (1.0 - r)).round_ties_even().max(1.0) as usize)
                 }
                 other => *other,
             })

@@ -1,0 +1,185 @@
+//! The image lab's data and committed weights, shared by the chapters that use them: downloaded once
+//! per visit (with byte-level progress, unpacked a megabyte at a time), and the network's test-set
+//! predictions on WebGPU (one submission per 200 images) or on the CPU (in ~30 ms slices).
+
+use super::{run_in_slices, Slice};
+use crate::engine::Engine;
+use crate::web;
+use glassbox_gpu::GpuError;
+use glassbox_lab::data::{self, FashionMnist};
+use glassbox_lab::network::Network;
+use glassbox_lab::train;
+use leptos::prelude::*;
+use std::cell::RefCell;
+use std::rc::Rc;
+
+/// The data set and the committed (pretrained) weights.
+pub struct Loaded {
+    pub data: FashionMnist,
+    pub pretrained: Network,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum LoadState {
+    Idle,
+    /// What is downloading, and the fraction done when the size is known.
+    Loading(String, Option<f64>),
+    Ready,
+    Failed(String),
+}
+
+impl LoadState {
+    /// What to tell the reader, if anything.
+    pub fn message(&self) -> Option<String> {
+        match self {
+            LoadState::Loading(what, _) => Some(what.clone()),
+            LoadState::Failed(e) => Some(e.clone()),
+            _ => None,
+        }
+    }
+
+    pub fn fraction(&self) -> f64 {
+        match self {
+            LoadState::Loading(_, Some(f)) => *f,
+            LoadState::Ready => 1.0,
+            _ => 0.0,
+        }
+    }
+}
+
+thread_local! {
+    static LOADED: RefCell<Option<Rc<Loaded>>> = const { RefCell::new(None) };
+}
+
+fn mb(bytes: usize) -> String {
+    format!("{:.1} MB", bytes as f64 / 1e6)
+}
+
+async fn fetch_with_status(
+    url: &'static str,
+    what: &'static str,
+    load: RwSignal<LoadState>,
+) -> Result<Vec<u8>, String> {
+    web::fetch_bytes_with_progress(url, move |got, total| {
+        load.set(LoadState::Loading(
+            match total {
+                Some(t) => format!("Downloading {what}: {} of {}", mb(got), mb(t)),
+                None => format!("Downloading {what}: {}", mb(got)),
+            },
+            total.map(|t| (got as f64 / t.max(1) as f64).min(1.0)),
+        ))
+    })
+    .await
+}
+
+/// The data and weights, downloading them the first time (with byte-level progress).
+pub async fn ensure_loaded(load: RwSignal<LoadState>) -> Option<Rc<Loaded>> {
+    if let Some(l) = LOADED.with(|c| c.borrow().clone()) {
+        load.set(LoadState::Ready);
+        return Some(l);
+    }
+    let result = async {
+        let asset =
+            fetch_with_status("fashion-mnist.gbds", "the Fashion-MNIST images", load).await?;
+        load.set(LoadState::Loading(
+            "Checking and unpacking the images…".into(),
+            None,
+        ));
+        // Decompressed a megabyte at a time (each a few milliseconds), yielding in between.
+        let (stored, gz) = data::split_asset(&asset).map_err(|e| e.to_string())?;
+        let mut unzip = data::Gunzip::new(gz);
+        while !unzip.advance(1 << 20).map_err(|e| e.to_string())? {
+            load.set(LoadState::Loading(
+                format!("Unpacking the images: {}", mb(unzip.len())),
+                None,
+            ));
+            web::sleep(0).await;
+        }
+        web::sleep(0).await;
+        let data = data::decode_payload(stored, &unzip.finish()).map_err(|e| e.to_string())?;
+        let w = fetch_with_status("fashion-vgg.gbnet", "the trained weights", load).await?;
+        let pretrained = Network::from_bytes(&w)?;
+        Ok::<_, String>(Rc::new(Loaded { data, pretrained }))
+    }
+    .await;
+    match result {
+        Ok(l) => {
+            LOADED.with(|c| *c.borrow_mut() = Some(l.clone()));
+            load.set(LoadState::Ready);
+            Some(l)
+        }
+        Err(e) => {
+            load.set(LoadState::Failed(format!(
+                "The data could not be loaded: {e}"
+            )));
+            None
+        }
+    }
+}
+
+/// Classify the first `count` test images with `net`: on the GPU in batches (one submission each)
+/// when `gpu` is given, else on the CPU in ~30 ms slices. A GPU failure finishes on the CPU.
+/// Returns (predictions, seconds of computation, where it ran), or None once `alive` turns false.
+pub async fn classify(
+    d: &FashionMnist,
+    mut net: Network,
+    count: usize,
+    engine: Engine,
+    progress: impl Fn(f64),
+    alive: impl Fn() -> bool,
+) -> Option<(Vec<u32>, f64, &'static str)> {
+    engine.settled().await;
+    let mut preds: Vec<u32> = Vec::with_capacity(count);
+    let t0 = web::now_ms();
+    if let Some(gpu) = engine.gpu() {
+        let mut failed: Option<GpuError> = None;
+        match gpu.upload(&net) {
+            Err(e) => failed = Some(e),
+            Ok(g) => {
+                while preds.len() < count && failed.is_none() {
+                    if !alive() {
+                        return None;
+                    }
+                    let idx: Vec<usize> = (preds.len()..(preds.len() + 200).min(count)).collect();
+                    let (x, _) = train::batch(&d.test, &idx, None);
+                    match g.logits(&gpu, &x, idx.len()).await {
+                        Ok(logits) => preds.extend(glassbox_lab::nn::argmax_rows(&logits, 10)),
+                        Err(e) => failed = Some(e),
+                    }
+                    progress(preds.len() as f64 / count as f64);
+                }
+            }
+        }
+        match failed {
+            None => return Some((preds, (web::now_ms() - t0) / 1000.0, "WebGPU")),
+            Some(e) => {
+                engine.report(&e);
+                preds.clear();
+            }
+        }
+    }
+    let mut busy = 0.0f64;
+    run_in_slices(
+        |deadline| {
+            let t = web::now_ms();
+            while preds.len() < count && web::now_ms() < deadline {
+                let start = preds.len();
+                preds.extend(train::predict(
+                    &mut net,
+                    &d.test,
+                    start..(start + 10).min(count),
+                ));
+            }
+            busy += web::now_ms() - t;
+            progress(preds.len() as f64 / count as f64);
+            if preds.len() >= count {
+                Slice::Idle
+            } else {
+                Slice::Continue
+            }
+        },
+        &alive,
+    )
+    .await;
+    (preds.len() >= count).then_some((preds, busy / 1000.0, "CPU"))
+}

@@ -1,0 +1,617 @@
+//! Chapter 6, "Pruning the trained network" (in progress): weight histograms with the pruning
+//! threshold, fine-grained magnitude pruning with per-layer sparsities (sizes and test accuracy
+//! recomputed as the controls move), and the sensitivity scan. Every number is computed here from
+//! the committed network and the real test images.
+
+use super::image_data::{classify, ensure_loaded, LoadState, Loaded};
+use crate::engine::Engine;
+use crate::ui::controls::FieldInput;
+use crate::ui::plot::Plot;
+use crate::url_state::{read_fields, write_fields, Location, NumField};
+use crate::web;
+use glassbox_lab::figures::{self, SensitivityData, WeightHistogram};
+use glassbox_lab::network::Network;
+use glassbox_lab::prune::{self, LayerReport, Sensitivity};
+use leptos::prelude::*;
+use std::rc::Rc;
+use std::sync::Arc;
+
+pub const SLUG: &str = "pruning";
+
+/// Prunable layers of the image lab's network: conv1..conv8, linear.
+const LAYERS: usize = 9;
+const NAMES: [&str; LAYERS] = [
+    "conv1", "conv2", "conv3", "conv4", "conv5", "conv6", "conv7", "conv8", "linear",
+];
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct PruneSettings {
+    pub sparsity: [f64; LAYERS],
+    /// The layer whose histogram (and mask) is shown.
+    pub layer: usize,
+    pub eval_images: usize,
+    pub scan_from: f64,
+    pub scan_to: f64,
+    pub scan_step: f64,
+    pub scan_images: usize,
+}
+
+impl Default for PruneSettings {
+    fn default() -> Self {
+        PruneSettings {
+            sparsity: [0.0; LAYERS],
+            layer: 1,
+            eval_images: 1000,
+            scan_from: 0.4,
+            scan_to: 0.9,
+            scan_step: 0.1,
+            scan_images: 500,
+        }
+    }
+}
+
+impl PruneSettings {
+    /// The scan's sparsities: from, from + step, ... up to `to`.
+    pub fn grid(&self) -> Vec<f64> {
+        let n = ((self.scan_to - self.scan_from) / self.scan_step + 1e-9)
+            .floor()
+            .max(0.0) as usize;
+        (0..=n)
+            .map(|i| ((self.scan_from + i as f64 * self.scan_step) * 1000.0).round() / 1000.0)
+            .collect()
+    }
+}
+
+macro_rules! sparsity_fields {
+    ($($i:literal => $key:literal, $label:literal;)*) => {
+        [$(NumField {
+            key: $key,
+            label: $label,
+            min: 0.0,
+            max: 0.99,
+            step: 0.01,
+            integer: false,
+            get: |s: &PruneSettings| s.sparsity[$i],
+            set: |s: &mut PruneSettings, v| s.sparsity[$i] = v,
+        },)*]
+    };
+}
+
+static SPARSITY_FIELDS: [NumField<PruneSettings>; LAYERS] = sparsity_fields! {
+    0 => "s_conv1", "conv1 sparsity";
+    1 => "s_conv2", "conv2 sparsity";
+    2 => "s_conv3", "conv3 sparsity";
+    3 => "s_conv4", "conv4 sparsity";
+    4 => "s_conv5", "conv5 sparsity";
+    5 => "s_conv6", "conv6 sparsity";
+    6 => "s_conv7", "conv7 sparsity";
+    7 => "s_conv8", "conv8 sparsity";
+    8 => "s_linear", "linear sparsity";
+};
+
+static OTHER_FIELDS: [NumField<PruneSettings>; 5] = [
+    NumField {
+        key: "eval_images",
+        label: "Test images for the accuracy",
+        min: 100.0,
+        max: 10_000.0,
+        step: 100.0,
+        integer: true,
+        get: |s| s.eval_images as f64,
+        set: |s, v| s.eval_images = v as usize,
+    },
+    NumField {
+        key: "scan_from",
+        label: "Scan from sparsity",
+        min: 0.05,
+        max: 0.95,
+        step: 0.05,
+        integer: false,
+        get: |s| s.scan_from,
+        set: |s, v| s.scan_from = v,
+    },
+    NumField {
+        key: "scan_to",
+        label: "Scan to sparsity",
+        min: 0.05,
+        max: 0.99,
+        step: 0.01,
+        integer: false,
+        get: |s| s.scan_to,
+        set: |s, v| s.scan_to = v,
+    },
+    NumField {
+        key: "scan_step",
+        label: "Scan step",
+        min: 0.05,
+        max: 0.5,
+        step: 0.05,
+        integer: false,
+        get: |s| s.scan_step,
+        set: |s, v| s.scan_step = v,
+    },
+    NumField {
+        key: "scan_images",
+        label: "Test images per scan point",
+        min: 100.0,
+        max: 10_000.0,
+        step: 100.0,
+        integer: true,
+        get: |s| s.scan_images as f64,
+        set: |s, v| s.scan_images = v as usize,
+    },
+];
+
+/// Settings from the URL, with a notice per bad parameter.
+pub fn settings_from_location(loc: &Location) -> (PruneSettings, Vec<String>) {
+    let mut s = PruneSettings::default();
+    let mut notices = Vec::new();
+    read_fields(loc, &SPARSITY_FIELDS, &mut s, &mut notices);
+    read_fields(loc, &OTHER_FIELDS, &mut s, &mut notices);
+    if let Some(v) = loc.get("layer") {
+        match NAMES.iter().position(|n| *n == v) {
+            Some(i) => s.layer = i,
+            None => notices.push(format!(
+                "URL parameter layer: '{v}' is not one of {}; using conv2.",
+                NAMES.join(", ")
+            )),
+        }
+    }
+    if s.scan_to < s.scan_from {
+        notices.push("URL parameters scan_from and scan_to: the scan must end at or after its start; using the defaults.".into());
+        let d = PruneSettings::default();
+        (s.scan_from, s.scan_to) = (d.scan_from, d.scan_to);
+    }
+    (s, notices)
+}
+
+pub fn location_of(s: &PruneSettings) -> Location {
+    let mut params = Vec::new();
+    let d = PruneSettings::default();
+    write_fields(&SPARSITY_FIELDS, s, &d, &mut params);
+    if s.layer != d.layer {
+        params.push(("layer".into(), NAMES[s.layer].into()));
+    }
+    write_fields(&OTHER_FIELDS, s, &d, &mut params);
+    Location {
+        route: SLUG.into(),
+        params,
+    }
+}
+
+/// The pruned network and what pruning did, for the current sparsities.
+#[derive(Clone, PartialEq)]
+struct Pruned {
+    net: Network,
+    report: Vec<LayerReport>,
+    thresholds: Vec<f32>,
+    dense_bits: u64,
+    sparse_bits: u64,
+}
+
+fn prune_all(dense: &Network, sparsity: &[f64; LAYERS]) -> Result<Pruned, String> {
+    let mut net = dense.clone();
+    let (_, thresholds) = prune::prune_layers(&mut net, sparsity)?;
+    Ok(Pruned {
+        report: prune::report(&net, sparsity),
+        dense_bits: prune::model_bits(dense, false),
+        sparse_bits: prune::model_bits(&net, true),
+        thresholds,
+        net,
+    })
+}
+
+/// Share of `preds` (for the first test images) that match the labels.
+fn accuracy_of(test: &glassbox_lab::data::Split, preds: &[u32]) -> f64 {
+    preds
+        .iter()
+        .enumerate()
+        .filter(|&(i, &y)| test.labels[i] as u32 == y)
+        .count() as f64
+        / preds.len().max(1) as f64
+}
+
+fn mib(bits: u64) -> String {
+    format!("{:.3} MiB", bits as f64 / 8.0 / 1_048_576.0)
+}
+
+/// The keep-mask of a small tensor as an image: one cell per weight, a row per output channel.
+fn draw_mask(canvas: &web_sys::HtmlCanvasElement, net: &Network, layer: usize, dark: bool) {
+    use wasm_bindgen::JsCast;
+    let Some(ctx) = canvas
+        .get_context("2d")
+        .ok()
+        .flatten()
+        .and_then(|c| c.dyn_into::<web_sys::CanvasRenderingContext2d>().ok())
+    else {
+        return;
+    };
+    let w = prune::weights(net, layer);
+    let rows = net
+        .blocks
+        .get(layer)
+        .map(|b| b.c_out)
+        .unwrap_or(net.classes());
+    let cols = w.len() / rows.max(1);
+    let (cw, ch) = (canvas.width() as f64, canvas.height() as f64);
+    let cell = (cw / cols.max(1) as f64)
+        .min(ch / rows.max(1) as f64)
+        .max(1.0);
+    ctx.set_fill_style_str(if dark { "#181a20" } else { "#ffffff" });
+    ctx.fill_rect(0.0, 0.0, cw, ch);
+    ctx.set_fill_style_str(if dark { "#56b4e9" } else { "#0072b2" });
+    for r in 0..rows {
+        for c in 0..cols {
+            if w[r * cols + c] != 0.0 {
+                ctx.fill_rect(
+                    c as f64 * cell,
+                    r as f64 * cell,
+                    cell.max(1.0),
+                    cell.max(1.0),
+                );
+            }
+        }
+    }
+}
+
+/// Largest tensor drawn as a mask image.
+const MASK_MAX: usize = 4608;
+
+#[derive(Clone, Debug, PartialEq)]
+enum Accuracy {
+    Idle,
+    Running(f64),
+    /// (dense, pruned, images, where it ran)
+    Done(f64, f64, usize, &'static str),
+}
+
+#[component]
+pub fn Pruning(location: Location) -> impl IntoView {
+    let (start, notices) = settings_from_location(&location);
+    let settings = RwSignal::new(start);
+    Effect::new(move |_| web::publish(&location_of(&settings.get())));
+    let engine = expect_context::<Engine>();
+    let theme = use_context::<crate::ui::Theme>();
+    let load = RwSignal::new(LoadState::Idle);
+    let lab = RwSignal::new_local(None::<Rc<Loaded>>);
+    leptos::task::spawn_local(async move {
+        if let Some(l) = ensure_loaded(load).await {
+            lab.set(Some(l));
+        }
+    });
+
+    let sparsity = Memo::new(move |_| settings.get().sparsity);
+    let pruned = Memo::new(move |_| {
+        lab.get()
+            .map(|l| prune_all(&l.pretrained, &sparsity.get()).map(Arc::new))
+    });
+    let eval_images = Memo::new(move |_| settings.get().eval_images);
+    let layer = Memo::new(move |_| settings.get().layer);
+    let histogram = Memo::new(move |_| {
+        let l = lab.get()?;
+        let i = layer.get();
+        let s = sparsity.get()[i];
+        let w = prune::weights(&l.pretrained, i);
+        let t = pruned
+            .get()
+            .and_then(|p| p.ok())
+            .map(|p| p.thresholds[i])
+            .unwrap_or(0.0);
+        Some(WeightHistogram::new(NAMES[i], w, t, s, 60))
+    });
+
+    // Test accuracy of the dense and pruned networks, recomputed (after a pause) when they change.
+    let accuracy = RwSignal::new(Accuracy::Idle);
+    let dense_acc = StoredValue::new_local(None::<(usize, f64)>);
+    let generation = StoredValue::new_local(0u64);
+    Effect::new(move |_| {
+        let (Some(l), Some(Ok(p))) = (lab.get(), pruned.get()) else {
+            return;
+        };
+        let count = eval_images.get().min(l.data.test.len());
+        let g = generation.get_value() + 1;
+        generation.set_value(g);
+        let alive = move || generation.get_value() == g;
+        leptos::task::spawn_local(async move {
+            web::sleep(250).await;
+            if !alive() {
+                return;
+            }
+            let acc = |preds: &[u32]| accuracy_of(&l.data.test, preds);
+            let dense = match dense_acc.get_value() {
+                Some((n, a)) if n == count => a,
+                _ => {
+                    let progress = move |f: f64| accuracy.set(Accuracy::Running(f / 2.0));
+                    let Some((preds, ..)) = classify(
+                        &l.data,
+                        l.pretrained.clone(),
+                        count,
+                        engine,
+                        progress,
+                        alive,
+                    )
+                    .await
+                    else {
+                        return;
+                    };
+                    let a = acc(&preds);
+                    dense_acc.set_value(Some((count, a)));
+                    a
+                }
+            };
+            let progress = move |f: f64| accuracy.set(Accuracy::Running(0.5 + f / 2.0));
+            let Some((preds, _, ran)) =
+                classify(&l.data, p.net.clone(), count, engine, progress, alive).await
+            else {
+                return;
+            };
+            accuracy.set(Accuracy::Done(dense, acc(&preds), count, ran));
+        });
+    });
+
+    // The sensitivity scan, resumable, in slices.
+    let scan = RwSignal::new(SensitivityData::default());
+    let scan_state = RwSignal::new((false, 0usize, 0usize)); // (running, finished, total)
+    let scan_generation = StoredValue::new_local(0u64);
+    let scan_error = RwSignal::new(None::<String>);
+    let run_scan = move |_| {
+        let Some(l) = lab.get_untracked() else {
+            return;
+        };
+        let s = settings.get_untracked();
+        let mut job = match Sensitivity::new(&l.pretrained, &s.grid()) {
+            Ok(j) => j,
+            Err(e) => {
+                scan_error.set(Some(e));
+                return;
+            }
+        };
+        scan_error.set(None);
+        let g = scan_generation.get_value() + 1;
+        scan_generation.set_value(g);
+        let alive = move || scan_generation.get_value() == g;
+        let count = s.scan_images.min(l.data.test.len());
+        scan_state.set((true, 0, job.progress().1));
+        scan.set(SensitivityData::default());
+        leptos::task::spawn_local(async move {
+            // Each network of the scan classifies the test images on WebGPU or the CPU.
+            while let Some(net) = job.next() {
+                let Some((preds, ..)) = classify(&l.data, net, count, engine, |_| {}, alive).await
+                else {
+                    return;
+                };
+                job.record(accuracy_of(&l.data.test, &preds));
+                let (done, total) = job.progress();
+                scan_state.set((!job.done(), done, total));
+                scan.set(SensitivityData {
+                    dense_accuracy: job.dense_accuracy,
+                    layers: job.partial(),
+                });
+                // Let the figure redraw in its own task before the next network's first slice.
+                web::sleep(0).await;
+            }
+        });
+    };
+    let stop_scan = move |_| {
+        scan_generation.update_value(|g| *g += 1);
+        scan_state.update(|s| s.0 = false);
+    };
+    let suggest = move |_| {
+        let (Some(l), d) = (lab.get_untracked(), scan.get_untracked()) else {
+            return;
+        };
+        let (Some(dense), true) = (d.dense_accuracy, d.layers.len() == LAYERS) else {
+            return;
+        };
+        let s = prune::suggest(&l.pretrained, &d.layers, dense);
+        settings.update(|st| {
+            for (i, v) in s.into_iter().enumerate() {
+                st.sparsity[i] = v;
+            }
+        });
+    };
+
+    let mask_ref = NodeRef::<leptos::html::Canvas>::new();
+    Effect::new(move |_| {
+        let dark = theme.map(|t| t.dark.get()).unwrap_or(false);
+        let i = layer.get();
+        if let (Some(c), Some(Ok(p))) = (mask_ref.get(), pruned.get()) {
+            if prune::weights(&p.net, i).len() <= MASK_MAX {
+                draw_mask(&c, &p.net, i, dark);
+            }
+        }
+    });
+
+    let hist_summary =
+        Signal::derive(move || histogram.get().map(|h| h.summary()).unwrap_or_default());
+    let hist_csv = Signal::derive(move || histogram.get().map(|h| h.csv()).unwrap_or_default());
+    let scan_summary = Signal::derive(move || scan.get().summary());
+    let scan_csv = Signal::derive(move || scan.get().csv());
+
+    view! {
+        <article class="chapter">
+            <h1>"Pruning the trained network"</h1>
+            <p class="notice">"This chapter is in progress: the fine-tuning exercise and channel pruning come next."</p>
+            {notices.into_iter().map(|n| view! { <p class="notice warning" role="alert">{n}</p> }).collect_view()}
+            <p>
+                "A trained network holds many weights it hardly uses. Pruning removes them: set a weight \
+                 to zero and it no longer needs storing (with sparse storage) or multiplying (with hardware \
+                 that skips zeros). Everything below runs on the network of the image lab, trained on \
+                 Fashion-MNIST, and its real test images, in this browser."
+            </p>
+            <p class="status" role="status" aria-live="polite">{move || load.get().message().unwrap_or_default()}</p>
+            <progress max="1" aria-label="Download progress" value=move || load.get().fraction()></progress>
+
+            <section aria-labelledby="hist">
+                <h2 id="hist">"Where the weights are"</h2>
+                <p>
+                    "Pick a layer: its weights pile up around zero and thin out fast towards the tails. \
+                     Removing the smallest ones changes each output a little, which is why a trained \
+                     network tolerates a lot of pruning. The shaded bars are the weights the layer's \
+                     sparsity below would remove; the orange lines mark the threshold ±t."
+                </p>
+                <label class="field">"Layer "
+                    <select aria-label="Layer" prop:value=move || NAMES[layer.get()]
+                        on:change=move |ev| {
+                            let v = event_target_value(&ev);
+                            if let Some(i) = NAMES.iter().position(|n| *n == v) {
+                                settings.update(|s| s.layer = i);
+                            }
+                        }>
+                        {NAMES.iter().map(|n| view! { <option value=*n>{*n}</option> }).collect_view()}
+                    </select>
+                </label>
+                <Plot name="weight-histogram" title="Weight histogram" summary=hist_summary csv=hist_csv
+                    draw=move |area, palette| match histogram.get() {
+                        Some(h) => figures::draw_weight_histogram(area, &h, palette),
+                        None => area.fill(&palette.background).map_err(|e| e.to_string()),
+                    }/>
+                {move || {
+                    let i = layer.get();
+                    let small = lab.get().map(|l| prune::weights(&l.pretrained, i).len() <= MASK_MAX).unwrap_or(false);
+                    small.then(|| view! {
+                        <p>"The mask of this small layer: one cell per weight, a row per output channel; coloured cells are kept."</p>
+                    })
+                }}
+                <canvas node_ref=mask_ref width="720" height="160" class="strip" role="img"
+                    style=move || if lab.get().map(|l| prune::weights(&l.pretrained, layer.get()).len() <= MASK_MAX).unwrap_or(false) { "" } else { "display: none" }
+                    aria-label=move || format!("Keep-mask of {}: coloured cells are kept weights.", NAMES[layer.get()])></canvas>
+            </section>
+
+            <section aria-labelledby="fine">
+                <h2 id="fine">"Fine-grained pruning"</h2>
+                <p>
+                    "The rule, per tensor: to reach sparsity s, set the round(s · n) weights of smallest \
+                     magnitude to zero (n = the tensor's number of weights). Choose a sparsity per layer; \
+                     the table, the sizes and the test accuracy follow. Dense size counts every parameter \
+                     at 32 bits; sparse size counts only the nonzero ones at 32 bits, as the original lab \
+                     does (real sparse formats also store where the nonzeros are, which this ignores)."
+                </p>
+                <div class="controls-grid">
+                    {SPARSITY_FIELDS.iter().map(|f| view! { <FieldInput field=f settings=settings/> }).collect_view()}
+                    <FieldInput field=&OTHER_FIELDS[0] settings=settings/>
+                </div>
+                {move || match pruned.get() {
+                    None => ().into_any(),
+                    Some(Err(e)) => view! { <p class="notice error" role="alert">{e}</p> }.into_any(),
+                    Some(Ok(p)) => view! {
+                        <div class="table-scroll">
+                        <table class="numbers" aria-label="Pruned layers">
+                            <thead><tr>
+                                <th scope="col">"layer"</th><th scope="col">"weights"</th><th scope="col">"target"</th>
+                                <th scope="col">"achieved"</th><th scope="col">"zeros"</th><th scope="col">"threshold t"</th>
+                            </tr></thead>
+                            <tbody>
+                                {p.report.iter().zip(&p.thresholds).map(|(r, t)| view! {
+                                    <tr data-layer=r.name.clone()>
+                                        <th scope="row">{r.name.clone()}</th><td>{r.numel}</td>
+                                        <td>{format!("{:.2}", r.target)}</td><td data-col="achieved">{format!("{:.4}", r.achieved)}</td>
+                                        <td>{r.zeros}</td><td>{format!("{t:.4}")}</td>
+                                    </tr>
+                                }).collect_view()}
+                            </tbody>
+                        </table>
+                        </div>
+                        <p data-key="size">{format!(
+                            "Size: {} dense, {} sparse ({:.1}% of dense).",
+                            mib(p.dense_bits), mib(p.sparse_bits), 100.0 * p.sparse_bits as f64 / p.dense_bits as f64
+                        )}</p>
+                    }.into_any(),
+                }}
+                <p class="big-number" data-key="accuracy">{move || match accuracy.get() {
+                    Accuracy::Idle => "Test accuracy: waiting for the data…".to_string(),
+                    Accuracy::Running(f) => format!("Test accuracy: computing… {:.0}%", 100.0 * f),
+                    Accuracy::Done(d, a, n, ran) => format!(
+                        "Test accuracy on the first {n} test images: {:.2}% pruned, {:.2}% dense ({ran}).",
+                        100.0 * a, 100.0 * d
+                    ),
+                }}</p>
+            </section>
+
+            <section aria-labelledby="scan">
+                <h2 id="scan">"Sensitivity scan"</h2>
+                <p>
+                    "Which layers can lose the most? Prune one layer at a time, leave the others dense, and \
+                     measure the accuracy at each sparsity of the scan. In the original lab (a VGG on \
+                     CIFAR-10) the first convolution was the most sensitive: it has the fewest weights, and \
+                     everything after it depends on its few features."
+                </p>
+                <div class="controls-grid">
+                    {OTHER_FIELDS[1..].iter().map(|f| view! { <FieldInput field=f settings=settings/> }).collect_view()}
+                </div>
+                <div class="buttons">
+                    <button type="button" class="primary" on:click=run_scan
+                        disabled=move || lab.get().is_none() || scan_state.get().0>"Run the scan"</button>
+                    <button type="button" on:click=stop_scan disabled=move || !scan_state.get().0>"Stop"</button>
+                    <button type="button" on:click=suggest
+                        disabled=move || scan_state.get().0 || scan.get().layers.len() != LAYERS || scan.get().layers.iter().any(|l| l.accuracy.len() != settings.get().grid().len())>
+                        "Use the scan's suggestion"</button>
+                </div>
+                {move || scan_error.get().map(|e| view! { <p class="notice error" role="alert">{e}</p> })}
+                <div class="progress-row">
+                    <progress max="1" aria-label="Scan progress" value=move || {
+                        let (_, d, t) = scan_state.get();
+                        if t == 0 { 0.0 } else { d as f64 / t as f64 }
+                    }></progress>
+                    <span class="counter" data-key="scan-progress">{move || {
+                        let (_, d, t) = scan_state.get();
+                        format!("{d} / {t} evaluations")
+                    }}</span>
+                </div>
+                <Plot name="sensitivity" title="Sensitivity scan" summary=scan_summary csv=scan_csv
+                    draw=move |area, palette| figures::draw_sensitivity(area, &scan.get(), palette)/>
+                <p data-key="most-sensitive">{move || {
+                    let d = scan.get();
+                    let (running, ..) = scan_state.get();
+                    match (running, d.dense_accuracy, d.most_sensitive()) {
+                        (false, Some(_), Some((name, a))) if d.layers.len() == LAYERS => format!(
+                            "In our network the most sensitive layer is {name} ({:.1}% at the scan's largest sparsity){}.",
+                            100.0 * a,
+                            if name == "conv1" { ", as in the original lab" } else { "; in the original lab it was the first convolution" }
+                        ),
+                        _ => String::new(),
+                    }
+                }}</p>
+                <p>
+                    "The suggestion takes, for every layer, the largest scanned sparsity that costs at most \
+                     half a point of accuracy on its own, and allows more loss, half a point at a time, until \
+                     the model is at most a quarter of its dense size."
+                </p>
+            </section>
+        </article>
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_url_round_trips_and_bad_values_are_notices() {
+        let mut s = PruneSettings::default();
+        s.sparsity[2] = 0.55;
+        s.layer = 8;
+        s.scan_step = 0.2;
+        let loc = location_of(&s);
+        let (back, notices) = settings_from_location(&Location::parse(&loc.to_hash()));
+        assert_eq!(back, s);
+        assert!(notices.is_empty());
+        let (d, notices) = settings_from_location(&Location::parse(
+            "#/pruning?s_conv1=2&layer=conv99&scan_from=0.9&scan_to=0.5",
+        ));
+        assert_eq!(d, PruneSettings::default());
+        assert_eq!(notices.len(), 3, "{notices:?}");
+    }
+
+    #[test]
+    fn the_scan_grid() {
+        let s = PruneSettings::default();
+        assert_eq!(s.grid(), vec![0.4, 0.5, 0.6, 0.7, 0.8, 0.9]);
+        let s = PruneSettings {
+            scan_from: 0.5,
+            scan_to: 0.5,
+            ..s
+        };
+        assert_eq!(s.grid(), vec![0.5]);
+    }
+}

@@ -1,0 +1,107 @@
+// Chapter 6 (pruning), on the CPU path: the controls change the pruned network and the accuracy
+// readout follows; the mask of a small layer is drawn; the sensitivity scan runs to the end, can be
+// stopped, and its suggestion fills the sparsities.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { useBrowsers, watchedPage, screenshot } from './harness.mjs';
+
+const env = useBrowsers();
+
+const accuracyText = (page) => page.locator('[data-key="accuracy"]').textContent();
+const achieved = (page, layer) => page.locator(`tr[data-layer="${layer}"] [data-col="achieved"]`).textContent();
+
+async function waitForAccuracy(page, previous = null) {
+  await page.waitForFunction((prev) => {
+    const t = document.querySelector('[data-key="accuracy"]')?.textContent ?? '';
+    return /pruned/.test(t) && t !== prev;
+  }, previous, { timeout: 120_000 });
+  const t = await accuracyText(page);
+  const m = /: ([\d.]+)% pruned, ([\d.]+)% dense/.exec(t);
+  return { pruned: Number(m[1]), dense: Number(m[2]), text: t };
+}
+
+test('sparsity controls change the pruned network and the accuracy readout follows', async () => {
+  const page = await watchedPage(env.browser);
+  await page.goto(`${env.server.base}#/pruning?eval_images=300&layer=conv1`);
+  await page.getByRole('heading', { level: 1, name: 'Pruning the trained network' }).waitFor();
+  const first = await waitForAccuracy(page);
+  assert.equal(first.pruned, first.dense, 'nothing pruned yet');
+  assert.ok(first.dense > 85, first.text);
+  assert.match(await page.locator('[data-key="size"]').textContent(), /100\.0% of dense/);
+  // Typed value: conv8 at 0.9 (round(0.9 · 147456) = 132710 zeros).
+  const conv8 = page.getByLabel('conv8 sparsity', { exact: true });
+  await conv8.fill('0.9');
+  await conv8.press('Enter');
+  await page.waitForFunction(() => document.querySelector('tr[data-layer="conv8"] [data-col="achieved"]')?.textContent === '0.9000');
+  assert.equal(await page.locator('tr[data-layer="conv8"] td:nth-of-type(4)').textContent(), '132710');
+  const second = await waitForAccuracy(page, first.text);
+  assert.equal(second.dense, first.dense);
+  // Keyboard on the slider: conv1 from 0 to 0.01 (round(0.01 · 144) = 1 weight).
+  const slider = page.getByLabel('conv1 sparsity slider', { exact: true });
+  await slider.focus();
+  await slider.press('ArrowRight');
+  await page.waitForFunction(() => document.querySelector('tr[data-layer="conv1"] [data-col="achieved"]')?.textContent === '0.0069');
+  // Heavy pruning of conv1 costs accuracy.
+  const conv1 = page.getByLabel('conv1 sparsity', { exact: true });
+  await conv1.fill('0.9');
+  await conv1.press('Enter');
+  const third = await waitForAccuracy(page, (await accuracyText(page)));
+  assert.ok(third.pruned < first.dense - 20, third.text);
+  assert.match(page.url(), /s_conv1=0\.9/);
+  assert.match(page.url(), /s_conv8=0\.9/);
+  // conv1 is small enough to show its mask.
+  await page.getByRole('img', { name: /Keep-mask of conv1/ }).waitFor();
+  await screenshot(page, 'pruning-fine-grained');
+  assert.deepEqual(page.problems(), []);
+});
+
+test('the sensitivity scan runs to the end, stops on request, and suggests sparsities', async () => {
+  const page = await watchedPage(env.browser);
+  await page.goto(`${env.server.base}#/pruning?eval_images=200&scan_images=200&scan_from=0.5&scan_to=0.9&scan_step=0.4`);
+  await page.getByRole('heading', { level: 1, name: 'Pruning the trained network' }).waitFor();
+  await waitForAccuracy(page);
+  await page.evaluate(() => {
+    window.__longest = 0;
+    new PerformanceObserver((l) => {
+      for (const e of l.getEntries()) window.__longest = Math.max(window.__longest, e.duration);
+    }).observe({ type: 'longtask', buffered: false });
+  });
+  const run = page.getByRole('button', { name: 'Run the scan' });
+  // Stop part-way: the count stays.
+  await run.click();
+  await page.waitForFunction(() => /^[3-9] \//.test(document.querySelector('[data-key="scan-progress"]')?.textContent ?? ''));
+  await page.getByRole('button', { name: 'Stop' }).click();
+  const stopped = await page.locator('[data-key="scan-progress"]').textContent();
+  await page.waitForTimeout(1000);
+  assert.equal(await page.locator('[data-key="scan-progress"]').textContent(), stopped);
+  // Run to the end: 1 + 9 layers × 2 sparsities.
+  const t0 = Date.now();
+  await run.click();
+  await page.waitForFunction(() => (document.querySelector('[data-key="scan-progress"]')?.textContent ?? '') === '19 / 19 evaluations', null, { timeout: 300_000 });
+  console.log(`sensitivity scan on the CPU, 19 evaluations of 200 images: ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+  const verdict = await page.locator('[data-key="most-sensitive"]').textContent();
+  assert.match(verdict, /most sensitive layer is conv\d/);
+  console.log(verdict);
+  const csv = await page.locator('[data-figure="sensitivity"] .summary-text').textContent();
+  assert.match(csv, /9 layers/);
+  await page.getByRole('button', { name: "Use the scan's suggestion" }).click();
+  await page.waitForFunction(() => /% of dense/.test(document.querySelector('[data-key="size"]')?.textContent ?? ''));
+  const size = Number(/\(([\d.]+)% of dense/.exec(await page.locator('[data-key="size"]').textContent())[1]);
+  assert.ok(size <= 25, `suggested size ${size}%`);
+  const longest = await page.evaluate(() => window.__longest);
+  console.log(`longest main-thread task during the scan: ${longest.toFixed(0)} ms`);
+  assert.ok(longest < 250, `the page froze for ${longest} ms`);
+  await page.locator('[data-figure="sensitivity"]').scrollIntoViewIfNeeded();
+  await screenshot(page, 'pruning-scan');
+  assert.deepEqual(page.problems(), []);
+});
+
+test('bad pruning URL parameters are notices and the defaults are used', async () => {
+  const page = await watchedPage(env.browser);
+  await page.goto(`${env.server.base}#/pruning?s_conv2=1.5&layer=conv42&scan_from=0.9&scan_to=0.4`);
+  await page.getByRole('heading', { level: 1, name: 'Pruning the trained network' }).waitFor();
+  const alerts = (await page.getByRole('alert').allTextContents()).join(' | ');
+  for (const key of ['s_conv2', 'layer', 'scan_from']) assert.ok(alerts.includes(key), alerts);
+  assert.equal(await page.getByLabel('conv2 sparsity', { exact: true }).inputValue(), '0');
+  assert.deepEqual(page.problems(), []);
+});

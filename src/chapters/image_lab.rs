@@ -2,6 +2,7 @@
 //! layers; the original lab's CIFAR-10 VGG in the same calculator (with uniform channel pruning);
 //! and the committed weights evaluated on the full Fashion-MNIST test set in this browser.
 
+use super::finetune::{self, current_network, Model, TuneSpec, Tuning};
 use super::image_data::{classify, ensure_loaded, LoadState, Loaded};
 use crate::engine::Engine;
 use crate::ui::controls::FieldInput;
@@ -9,11 +10,9 @@ use crate::ui::plot::Plot;
 use crate::ui::run_controls::{RunControls, Speed};
 use crate::url_state::{read_fields, write_fields, Location, NumField};
 use crate::web;
-use glassbox_gpu::{Gpu, GpuNetwork};
 use glassbox_lab::data::{FashionMnist, CLASSES, SIDE};
-use glassbox_lab::figures::{self, TrainPoint};
-use glassbox_lab::network::{Network, StepJob};
-use glassbox_lab::train::{self, Evaluation, TrainConfig, Trainer};
+use glassbox_lab::figures;
+use glassbox_lab::train::{self, Evaluation};
 use glassbox_lab::vgg::{self, Arch, ArchStats};
 use leptos::prelude::*;
 use std::rc::Rc;
@@ -228,50 +227,6 @@ enum EvalState {
     Running(f64),
     /// The evaluation, seconds of computation, where it ran, which network.
     Done(Evaluation, f64, &'static str, String),
-    Failed(String),
-}
-
-/// Fine-tuning progress shown on the page.
-#[derive(Clone, Debug, Default, PartialEq)]
-struct Tuning {
-    running: bool,
-    /// Pause was pressed: the step in flight finishes, then the run stops.
-    pausing: bool,
-    points: Vec<TrainPoint>,
-    status: String,
-    /// Images per second of the last run segment, and where it ran.
-    speed: Option<(f64, &'static str)>,
-}
-
-/// The network being evaluated and fine-tuned: a CPU copy, and while fine-tuning on WebGPU the
-/// resident copy on the device (the newer one).
-#[derive(Default)]
-struct Model {
-    cpu: Option<Network>,
-    gpu: Option<(Rc<Gpu>, Rc<GpuNetwork>)>,
-    trainer: Option<Trainer>,
-    order: Vec<usize>,
-    /// Next position in `order`.
-    cursor: usize,
-    /// Bumped by reset, so a run in flight stops and leaves the reset model alone.
-    generation: u64,
-}
-
-/// The newest weights: downloaded from the device when fine-tuning ran there.
-async fn current_network(
-    model: StoredValue<Model, LocalStorage>,
-    engine: Engine,
-) -> Option<Network> {
-    if let Some((gpu, resident)) = model.with_value(|m| m.gpu.clone()) {
-        match resident.download(&gpu).await {
-            Ok(net) => model.update_value(|m| m.cpu = Some(net)),
-            Err(e) => {
-                engine.report(&e);
-                model.update_value(|m| m.gpu = None);
-            }
-        }
-    }
-    model.with_value(|m| m.cpu.clone())
 }
 
 #[component]
@@ -305,16 +260,8 @@ pub fn ImageLab(location: Location) -> impl IntoView {
                 return;
             };
             lab.set_value(Some(l.clone()));
-            if model.with_value(|m| m.cpu.is_none()) {
-                model.update_value(|m| m.cpu = Some(l.pretrained.clone()));
-            }
             state.set(EvalState::Running(0.0));
-            let Some(net) = current_network(model, engine).await else {
-                state.set(EvalState::Failed(
-                    "There is no network to evaluate; press Reset.".into(),
-                ));
-                return;
-            };
+            let net = current_network(model, engine, &l.pretrained).await;
             let which = match tuning.get_untracked().points.last() {
                 Some(p) => format!("fine-tuned for {} steps", p.step),
                 None => "the committed weights".to_string(),
@@ -355,174 +302,24 @@ pub fn ImageLab(location: Location) -> impl IntoView {
         {
             return;
         }
-        tuning.update(|t| {
-            t.running = true;
-            t.pausing = false;
-        });
         leptos::task::spawn_local(async move {
             let Some(l) = ensure_loaded(load).await else {
-                tuning.update(|t| t.running = false);
                 return;
             };
-            let s = settings.get_untracked();
-            let generation = model.with_value(|m| m.generation);
-            model.update_value(|m| {
-                if m.cpu.is_none() {
-                    m.cpu = Some(l.pretrained.clone());
-                }
-                if m.trainer.is_none() {
-                    let config = TrainConfig {
-                        batch: s.batch,
-                        lr: s.lr as f32,
-                        seed: s.seed,
-                        ..TrainConfig::default()
-                    };
-                    let mut t = Trainer::new(config, l.data.train.len());
-                    t.total_steps = s.steps;
-                    m.order = t.epoch_order(l.data.train.len());
-                    m.cursor = 0;
-                    m.trainer = Some(t);
-                }
-            });
-            let Some(mut trainer) = model.try_update_value(|m| m.trainer.take()).flatten() else {
-                tuning.update(|t| t.running = false);
-                return;
+            lab.set_value(Some(l.clone()));
+            let st = settings.get_untracked();
+            let spec = TuneSpec {
+                steps: st.steps,
+                batch: st.batch,
+                lr: st.lr,
+                seed: st.seed,
+                done_hint: " Evaluate the test set to see the effect.",
             };
-            let (mut order, mut cursor) = model.with_value(|m| (m.order.clone(), m.cursor));
-            let mut net = model
-                .with_value(|m| m.cpu.clone())
-                .unwrap_or_else(|| l.pretrained.clone());
-            let (mut images, mut busy, mut ran) = (0usize, 0.0f64, "CPU");
-            engine.settled().await;
-            let mut last_yield = web::now_ms();
-            let alive = move || {
-                !tuning.get_untracked().pausing && model.with_value(|m| m.generation) == generation
-            };
-            while alive() && trainer.step < trainer.total_steps {
-                let b = trainer.config.batch;
-                if cursor + b > order.len() {
-                    order = trainer.epoch_order(l.data.train.len());
-                    cursor = 0;
-                }
-                let idx: Vec<usize> = order[cursor..cursor + b].to_vec();
-                cursor += b;
-                let (x, y) = trainer.batch(&l.data.train, &idx);
-                let mut result = None;
-                if let Some(gpu) = engine.gpu() {
-                    if model.with_value(|m| m.gpu.is_none()) {
-                        match gpu.upload(&net) {
-                            Ok(g) => {
-                                model.update_value(|m| m.gpu = Some((gpu.clone(), Rc::new(g))))
-                            }
-                            Err(e) => engine.report(&e),
-                        }
-                    }
-                    if let Some((_, g)) = model.with_value(|m| m.gpu.clone()) {
-                        let cfg = &trainer.config;
-                        let t0 = web::now_ms();
-                        let r = g
-                            .train_step(
-                                &gpu,
-                                &x,
-                                &y,
-                                trainer.learning_rate(),
-                                cfg.momentum,
-                                cfg.weight_decay,
-                            )
-                            .await;
-                        busy += web::now_ms() - t0;
-                        match r {
-                            Ok(r) => {
-                                trainer.step += 1;
-                                result = Some(r);
-                                ran = "WebGPU";
-                            }
-                            Err(e) => {
-                                engine.report(&e);
-                                model.update_value(|m| m.gpu = None);
-                                tuning.update(|t| t.status = format!("WebGPU failed ({e}); continuing on the CPU from the last weights copied back."));
-                            }
-                        }
-                    }
-                }
-                if result.is_none() {
-                    let mut job = StepJob::new(x, y);
-                    while !job.done() {
-                        let t0 = web::now_ms();
-                        job.advance(&mut net);
-                        busy += web::now_ms() - t0;
-                        if web::now_ms() - last_yield > super::SLICE_MS {
-                            web::sleep(0).await;
-                            last_yield = web::now_ms();
-                        }
-                    }
-                    let correct = job.correct();
-                    let (loss, grads) = job.finish();
-                    trainer.apply(&mut net, &grads);
-                    result = Some((loss, correct));
-                    ran = "CPU";
-                }
-                images += b;
-                if let Some((loss, correct)) = result {
-                    let point = TrainPoint {
-                        step: trainer.step,
-                        loss: loss as f64,
-                        accuracy: correct as f64 / b as f64,
-                    };
-                    tuning.update(|t| {
-                        t.points.push(point);
-                        t.status =
-                            format!(
-                            "Step {} of {} on the {ran}: batch loss {:.3}, learning rate {:.5}.",
-                            trainer.step, trainer.total_steps, point.loss, trainer.learning_rate()
-                        );
-                    });
-                }
-                if single {
-                    break;
-                }
-                let delay = speed.get_untracked().delay_ms();
-                if delay > 0 || web::now_ms() - last_yield > super::SLICE_MS {
-                    web::sleep(delay).await;
-                    last_yield = web::now_ms();
-                }
-            }
-            if model.with_value(|m| m.generation) != generation {
-                return;
-            }
-            let on_gpu = model.with_value(|m| m.gpu.is_some());
-            model.update_value(|m| {
-                if !on_gpu {
-                    m.cpu = Some(net);
-                }
-                m.trainer = Some(trainer);
-                m.order = order;
-                m.cursor = cursor;
-            });
-            let secs = busy / 1000.0;
-            tuning.update(|t| {
-                t.running = false;
-                t.pausing = false;
-                if images > 0 && secs > 0.0 {
-                    t.speed = Some((images as f64 / secs, ran));
-                }
-                if t.points.last().map(|p| p.step) == Some(s.steps) {
-                    t.status = format!(
-                        "Done: {} steps. Evaluate the test set to see the effect.",
-                        s.steps
-                    );
-                }
-            });
+            finetune::run(model, tuning, l, spec, engine, speed, single);
         });
     };
     let reset = move || {
-        model.update_value(|m| {
-            *m = Model {
-                generation: m.generation + 1,
-                ..Model::default()
-            }
-        });
-        tuning.set(Tuning::default());
+        finetune::reset(model, tuning, None, None);
         state.set(EvalState::Idle);
     };
     // Changing a fine-tuning setting starts the run over.
@@ -614,7 +411,6 @@ pub fn ImageLab(location: Location) -> impl IntoView {
                     "Done: {} images with {which}, in {:.1} s on the {ran} ({:.0} images/s).",
                     e.images, secs, e.images as f64 / secs.max(1e-9)
                 ),
-                (_, EvalState::Failed(e)) => e,
             }}</p>
             {move || match state.get() {
                 EvalState::Done(e, _, ran, _) => view! {

@@ -2,6 +2,7 @@
 
 pub mod attention_masks;
 pub mod bench;
+pub mod finetune;
 pub mod image_data;
 pub mod image_lab;
 pub mod meta_learning;

@@ -3,10 +3,12 @@
 //! recomputed as the controls move), and the sensitivity scan. Every number is computed here from
 //! the committed network and the real test images.
 
+use super::finetune::{self, TuneSpec};
 use super::image_data::{classify, ensure_loaded, LoadState, Loaded};
 use crate::engine::Engine;
 use crate::ui::controls::FieldInput;
 use crate::ui::plot::Plot;
+use crate::ui::run_controls::{RunControls, Speed};
 use crate::url_state::{read_fields, write_fields, Location, NumField};
 use crate::web;
 use glassbox_lab::figures::{self, SensitivityData, WeightHistogram};
@@ -34,6 +36,10 @@ pub struct PruneSettings {
     pub scan_to: f64,
     pub scan_step: f64,
     pub scan_images: usize,
+    pub ft_steps: usize,
+    pub ft_batch: usize,
+    pub ft_lr: f64,
+    pub ft_seed: u64,
 }
 
 impl Default for PruneSettings {
@@ -46,6 +52,10 @@ impl Default for PruneSettings {
             scan_to: 0.9,
             scan_step: 0.1,
             scan_images: 500,
+            ft_steps: 300,
+            ft_batch: 32,
+            ft_lr: 0.01,
+            ft_seed: 0,
         }
     }
 }
@@ -142,12 +152,56 @@ static OTHER_FIELDS: [NumField<PruneSettings>; 5] = [
     },
 ];
 
+static TUNE_FIELDS: [NumField<PruneSettings>; 4] = [
+    NumField {
+        key: "ft_steps",
+        label: "Fine-tuning steps",
+        min: 1.0,
+        max: 5000.0,
+        step: 1.0,
+        integer: true,
+        get: |s| s.ft_steps as f64,
+        set: |s, v| s.ft_steps = v as usize,
+    },
+    NumField {
+        key: "ft_batch",
+        label: "Batch size",
+        min: 8.0,
+        max: 128.0,
+        step: 8.0,
+        integer: true,
+        get: |s| s.ft_batch as f64,
+        set: |s, v| s.ft_batch = v as usize,
+    },
+    NumField {
+        key: "ft_lr",
+        label: "Learning rate (start of the cosine schedule)",
+        min: 0.0001,
+        max: 0.5,
+        step: 0.0001,
+        integer: false,
+        get: |s| s.ft_lr,
+        set: |s, v| s.ft_lr = v,
+    },
+    NumField {
+        key: "ft_seed",
+        label: "Seed (batch order and augmentation)",
+        min: 0.0,
+        max: 1_000_000.0,
+        step: 1.0,
+        integer: true,
+        get: |s| s.ft_seed as f64,
+        set: |s, v| s.ft_seed = v as u64,
+    },
+];
+
 /// Settings from the URL, with a notice per bad parameter.
 pub fn settings_from_location(loc: &Location) -> (PruneSettings, Vec<String>) {
     let mut s = PruneSettings::default();
     let mut notices = Vec::new();
     read_fields(loc, &SPARSITY_FIELDS, &mut s, &mut notices);
     read_fields(loc, &OTHER_FIELDS, &mut s, &mut notices);
+    read_fields(loc, &TUNE_FIELDS, &mut s, &mut notices);
     if let Some(v) = loc.get("layer") {
         match NAMES.iter().position(|n| *n == v) {
             Some(i) => s.layer = i,
@@ -173,6 +227,7 @@ pub fn location_of(s: &PruneSettings) -> Location {
         params.push(("layer".into(), NAMES[s.layer].into()));
     }
     write_fields(&OTHER_FIELDS, s, &d, &mut params);
+    write_fields(&TUNE_FIELDS, s, &d, &mut params);
     Location {
         route: SLUG.into(),
         params,
@@ -183,6 +238,7 @@ pub fn location_of(s: &PruneSettings) -> Location {
 #[derive(Clone, PartialEq)]
 struct Pruned {
     net: Network,
+    masks: prune::Masks,
     report: Vec<LayerReport>,
     thresholds: Vec<f32>,
     dense_bits: u64,
@@ -191,8 +247,9 @@ struct Pruned {
 
 fn prune_all(dense: &Network, sparsity: &[f64; LAYERS]) -> Result<Pruned, String> {
     let mut net = dense.clone();
-    let (_, thresholds) = prune::prune_layers(&mut net, sparsity)?;
+    let (masks, thresholds) = prune::prune_layers(&mut net, sparsity)?;
     Ok(Pruned {
+        masks,
         report: prune::report(&net, sparsity),
         dense_bits: prune::model_bits(dense, false),
         sparse_bits: prune::model_bits(&net, true),
@@ -411,6 +468,80 @@ pub fn Pruning(location: Location) -> impl IntoView {
         });
     };
 
+    // The lab's goal as an exercise: fine-tune the pruned network with its masks kept, then check.
+    let model = StoredValue::new_local(finetune::Model::default());
+    let tuning = RwSignal::new(finetune::Tuning::default());
+    let speed = RwSignal::new(Speed::Fast);
+    let verdict = RwSignal::new(None::<Result<(prune::Goal, f64, f64, usize), String>>);
+    let checking = RwSignal::new(false);
+    // A new pruning (or new fine-tuning settings) starts the fine-tuning over from the pruned network.
+    let tune_key = Memo::new(move |_| {
+        settings.with(|s| (s.ft_steps, s.ft_batch, s.ft_lr.to_bits(), s.ft_seed))
+    });
+    Effect::new(move |_| {
+        let p = pruned.get();
+        tune_key.track();
+        if let Some(Ok(p)) = p {
+            finetune::reset(model, tuning, Some(p.net.clone()), Some(p.masks.clone()));
+            verdict.set(None);
+        }
+    });
+    let run_tuning = move |single: bool| {
+        let Some(l) = lab.get_untracked() else {
+            return;
+        };
+        let s = settings.get_untracked();
+        let spec = TuneSpec {
+            steps: s.ft_steps,
+            batch: s.ft_batch,
+            lr: s.ft_lr,
+            seed: s.ft_seed,
+            done_hint: " Check the result below.",
+        };
+        finetune::run(model, tuning, l, spec, engine, speed, single);
+    };
+    let check = move |_| {
+        let (Some(l), Some(Ok(p))) = (lab.get_untracked(), pruned.get_untracked()) else {
+            return;
+        };
+        checking.set(true);
+        verdict.set(None);
+        leptos::task::spawn_local(async move {
+            let count = eval_images.get_untracked().min(l.data.test.len());
+            let net = finetune::current_network(model, engine, &p.net).await;
+            let sparse_bits = prune::model_bits(&net, true);
+            let dense = match dense_acc.get_value() {
+                Some((n, a)) if n == count => Some(a),
+                _ => classify(
+                    &l.data,
+                    l.pretrained.clone(),
+                    count,
+                    engine,
+                    |_| {},
+                    || true,
+                )
+                .await
+                .map(|(p, ..)| accuracy_of(&l.data.test, &p)),
+            };
+            let tuned = classify(&l.data, net, count, engine, |_| {}, || true)
+                .await
+                .map(|(p, ..)| accuracy_of(&l.data.test, &p));
+            verdict.set(Some(match (dense, tuned) {
+                (Some(d), Some(a)) => Ok((
+                    prune::check_goal(p.dense_bits, sparse_bits, d, a),
+                    d,
+                    a,
+                    count,
+                )),
+                _ => Err("The evaluation did not finish.".into()),
+            }));
+            checking.set(false);
+        });
+    };
+    let tune_points = Signal::derive(move || tuning.get().points);
+    let tune_steps =
+        Signal::derive(move || tuning.get().points.last().map(|p| p.step).unwrap_or(0));
+
     let mask_ref = NodeRef::<leptos::html::Canvas>::new();
     Effect::new(move |_| {
         let dark = theme.map(|t| t.dark.get()).unwrap_or(false);
@@ -431,7 +562,7 @@ pub fn Pruning(location: Location) -> impl IntoView {
     view! {
         <article class="chapter">
             <h1>"Pruning the trained network"</h1>
-            <p class="notice">"This chapter is in progress: the fine-tuning exercise and channel pruning come next."</p>
+            <p class="notice">"This chapter is in progress: channel pruning and the comparison come next."</p>
             {notices.into_iter().map(|n| view! { <p class="notice warning" role="alert">{n}</p> }).collect_view()}
             <p>
                 "A trained network holds many weights it hardly uses. Pruning removes them: set a weight \
@@ -577,6 +708,84 @@ pub fn Pruning(location: Location) -> impl IntoView {
                      half a point of accuracy on its own, and allows more loss, half a point at a time, until \
                      the model is at most a quarter of its dense size."
                 </p>
+            </section>
+
+            <section aria-labelledby="goal">
+                <h2 id="goal">"Exercise: a quarter of the size, the same accuracy"</h2>
+                <p>
+                    "The original lab's goal: choose per-layer sparsities so that the model is at most 25% of \
+                     its dense size, then fine-tune with the masks re-applied after every step (pruned \
+                     weights stay zero) until the accuracy is within half a point of the dense network's. \
+                     A sparse network loses accuracy at once, and fine-tuning wins most of it back: the \
+                     surviving weights learn to do the work of the removed ones. Start from the scan's \
+                     suggestion, or from your own sparsities above; then fine-tune and check."
+                </p>
+                <div class="controls-grid">
+                    {TUNE_FIELDS.iter().map(|f| view! { <FieldInput field=f settings=settings/> }).collect_view()}
+                </div>
+                <RunControls
+                    label="Fine-tuning the pruned network"
+                    running=Signal::derive(move || tuning.get().running)
+                    can_run=Signal::derive(move || lab.get().is_some() && tuning.get().points.last().map(|p| p.step) != Some(settings.get().ft_steps))
+                    iteration=tune_steps
+                    total=Signal::derive(move || settings.get().ft_steps)
+                    progress=Signal::derive(move || tune_steps.get() as f64 / settings.get().ft_steps.max(1) as f64)
+                    status=Signal::derive(move || {
+                        let t = tuning.get();
+                        match t.speed {
+                            Some((v, ran)) if !t.running => format!("{} ({v:.0} training images/s on the {ran}.)", t.status),
+                            _ => t.status,
+                        }
+                    })
+                    speed=speed
+                    on_run=move || run_tuning(false)
+                    on_pause=move || tuning.update(|t| {
+                        t.pausing = true;
+                        t.status = "Pausing after this step…".into();
+                    })
+                    on_step=move || run_tuning(true)
+                    on_reset=move || {
+                        if let Some(Ok(p)) = pruned.get_untracked() {
+                            finetune::reset(model, tuning, Some(p.net.clone()), Some(p.masks.clone()));
+                        }
+                        verdict.set(None);
+                    }
+                />
+                <Plot name="pruned-fine-tuning" title="Fine-tuning the pruned network"
+                    summary=Signal::derive(move || figures::training_summary(&tune_points.get()))
+                    csv=Signal::derive(move || figures::training_csv(&tune_points.get()))
+                    draw=move |area, palette| figures::draw_training(area, &tune_points.get(), palette)/>
+                <button type="button" class="primary" on:click=check
+                    disabled=move || lab.get().is_none() || tuning.get().running || checking.get()>
+                    "Check the goal"
+                </button>
+                <div data-key="verdict" role="status" aria-live="polite">{move || {
+                    if checking.get() {
+                        return view! { <p>"Evaluating the pruned network and the dense one…"</p> }.into_any();
+                    }
+                    match verdict.get() {
+                        None => ().into_any(),
+                        Some(Err(e)) => view! { <p class="notice error">{e}</p> }.into_any(),
+                        Some(Ok((g, d, a, n))) => {
+                            let ok = g.size_ok && g.accuracy_ok;
+                            let size = if g.size_ok {
+                                format!("Size: {:.1}% of dense, within the 25% budget.", 100.0 * g.size_ratio)
+                            } else {
+                                format!("Size: {:.1}% of dense, over the 25% budget: prune more (the large layers conv7 and conv8 hold most of the weights).", 100.0 * g.size_ratio)
+                            };
+                            let acc = if g.accuracy_ok {
+                                format!("Accuracy on the first {n} test images: {:.2}% against {:.2}% dense, {:.2} points lower: within half a point.", 100.0 * a, 100.0 * d, g.accuracy_drop_points)
+                            } else {
+                                format!("Accuracy on the first {n} test images: {:.2}% against {:.2}% dense, {:.2} points lower: more than half a point. Fine-tune longer, or prune the sensitive layers less.", 100.0 * a, 100.0 * d, g.accuracy_drop_points)
+                            };
+                            view! {
+                                <p class=if ok { "notice success" } else { "notice warning" }>
+                                    <strong>{if ok { "Goal reached. " } else { "Not yet. " }}</strong>{size}" "{acc}
+                                </p>
+                            }.into_any()
+                        }
+                    }
+                }}</div>
             </section>
         </article>
     }

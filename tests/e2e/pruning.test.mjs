@@ -105,3 +105,32 @@ test('bad pruning URL parameters are notices and the defaults are used', async (
   assert.equal(await page.getByLabel('conv2 sparsity', { exact: true }).inputValue(), '0');
   assert.deepEqual(page.problems(), []);
 });
+
+test('the goal exercise fine-tunes with the masks kept and checks the result', async () => {
+  const page = await watchedPage(env.browser);
+  // conv8 alone at 0.5: well over the 25% budget.
+  await page.goto(`${env.server.base}#/pruning?s_conv8=0.5&s_conv7=0.5&eval_images=200&ft_steps=4&ft_batch=16`);
+  await page.getByRole('heading', { level: 1, name: 'Pruning the trained network' }).waitFor();
+  await waitForAccuracy(page);
+  const tableSize = /\(([\d.]+)% of dense/.exec(await page.locator('[data-key="size"]').textContent())[1];
+  const group = page.getByRole('group', { name: 'Fine-tuning the pruned network' });
+  await group.getByRole('button', { name: 'Run' }).click();
+  await page.waitForFunction(() => /Done: 4 steps/.test(document.querySelector('[aria-label="Fine-tuning the pruned network"] .status')?.textContent ?? ''), null, { timeout: 120_000 });
+  await page.getByRole('button', { name: 'Check the goal' }).click();
+  const verdict = page.locator('[data-key="verdict"]');
+  await page.waitForFunction(() => /Size: /.test(document.querySelector('[data-key="verdict"]')?.textContent ?? ''), null, { timeout: 120_000 });
+  const text = await verdict.textContent();
+  // The masks stayed applied: the size after fine-tuning is the size of the pruned network.
+  assert.ok(text.includes(`Size: ${tableSize}% of dense, over the 25% budget`), text);
+  assert.match(text, /^Not yet\./);
+  assert.match(text, /Accuracy on the first 200 test images: [\d.]+% against [\d.]+% dense/);
+  // Changing a sparsity starts the fine-tuning over.
+  const conv8 = page.getByLabel('conv8 sparsity', { exact: true });
+  await conv8.fill('0.95');
+  await conv8.press('Enter');
+  await page.waitForFunction(() => (document.querySelector('[aria-label="Fine-tuning the pruned network"] .counter')?.textContent ?? '').startsWith('iteration 0 '));
+  assert.equal(await verdict.textContent(), '');
+  await page.locator('[data-figure="pruned-fine-tuning"]').scrollIntoViewIfNeeded();
+  await screenshot(page, 'pruning-exercise');
+  assert.deepEqual(page.problems(), []);
+});

@@ -29,6 +29,9 @@ struct Block {
 /// A network uploaded to one `Gpu`. Every method takes that same `Gpu`.
 pub struct GpuNetwork {
     template: Network,
+    /// Pruning masks (1 kept, 0 pruned) of each prunable layer's weights, re-applied after every
+    /// training step: conv blocks in order, then the linear weight.
+    masks: std::cell::RefCell<Vec<Option<wgpu::Buffer>>>,
     blocks: Vec<Block>,
     /// The linear layer: W (K x C) then b (K).
     fc: wgpu::Buffer,
@@ -91,6 +94,7 @@ impl Gpu {
             .collect();
         let fc: Vec<f32> = net.fc_weight.iter().chain(&net.fc_bias).copied().collect();
         Ok(GpuNetwork {
+            masks: Default::default(),
             template: net.clone(),
             blocks,
             fc: self.resident("fc", fc.len(), Some(&fc)),
@@ -422,6 +426,7 @@ impl GpuNetwork {
             enc.copy_buffer_to_buffer(&out, 0, w, 0, bytes);
             enc.copy_buffer_to_buffer(&out, bytes, v, 0, bytes);
         }
+        self.encode_masks(gpu, &mut enc);
         let out = gpu
             .submit_and_read_many(
                 enc,
@@ -432,6 +437,67 @@ impl GpuNetwork {
             Self::mean_loss(&out[0], n),
             count_correct(&out[1], labels, s.k),
         ))
+    }
+
+    /// Keep the pruned weights at zero through training: one keep-mask per prunable layer (conv
+    /// blocks, then the linear weight; None = dense), applied now and after every `train_step`.
+    pub async fn set_masks(&self, gpu: &Gpu, masks: &[Option<Vec<bool>>]) -> Result<(), GpuError> {
+        gpu.check_alive()?;
+        if masks.len() != self.blocks.len() + 1 {
+            return Err(GpuError::Invalid(format!(
+                "{} masks for {} layers",
+                masks.len(),
+                self.blocks.len() + 1
+            )));
+        }
+        let mut bufs = Vec::new();
+        for (i, m) in masks.iter().enumerate() {
+            let want = self.weight_len(i);
+            bufs.push(match m {
+                None => None,
+                Some(m) if m.len() == want => {
+                    let f: Vec<f32> = m.iter().map(|&k| if k { 1.0 } else { 0.0 }).collect();
+                    Some(gpu.resident("mask", f.len(), Some(&f)))
+                }
+                Some(m) => {
+                    return Err(GpuError::Invalid(format!(
+                        "mask {i} has {} values, the layer {want}",
+                        m.len()
+                    )))
+                }
+            });
+        }
+        *self.masks.borrow_mut() = bufs;
+        let mut enc = Self::encoder(gpu, "masks");
+        self.encode_masks(gpu, &mut enc);
+        gpu.submit_and_read(enc, &self.fc, 1).await.map(|_| ())
+    }
+
+    fn weight_len(&self, i: usize) -> usize {
+        match self.blocks.get(i) {
+            Some(b) => b.c_out * b.c_in * 9,
+            None => self.template.fc_weight.len(),
+        }
+    }
+
+    fn encode_masks(&self, gpu: &Gpu, enc: &mut wgpu::CommandEncoder) {
+        for (i, m) in self.masks.borrow().iter().enumerate() {
+            if let Some(m) = m {
+                let w = match self.blocks.get(i) {
+                    Some(b) => &b.weight,
+                    // The linear weight is the first K x C values of `fc`.
+                    None => &self.fc,
+                };
+                let len = self.weight_len(i);
+                gpu.encode(
+                    enc,
+                    &gpu.kernels.mask,
+                    &[len as u32],
+                    &[m, w],
+                    grid(len, 256),
+                );
+            }
+        }
     }
 
     /// The network as it is now on the device (weights and running statistics).

@@ -35,6 +35,7 @@ kernels! {
     bn_backward => "bn_backward.wgsl",
     head_forward => "head_forward.wgsl",
     head_backward => "head_backward.wgsl",
+    mask => "mask.wgsl",
     maxpool => "maxpool.wgsl",
     maxpool_backward => "maxpool_backward.wgsl",
     bn_stats => "bn_stats.wgsl",

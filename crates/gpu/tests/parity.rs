@@ -403,3 +403,65 @@ fn network_forward_backward_and_step_match_the_cpu() {
         assert!(pollster::block_on(net.loss_and_grads(&gpu, &x, &bad)).is_err());
     }
 }
+
+/// Pruning masks on the device: applied at once, and again after a training step, as on the CPU.
+#[test]
+fn masked_training_step_matches_the_cpu() {
+    use glassbox_lab::network::Network;
+    use glassbox_lab::nn::sgd_momentum;
+    use glassbox_lab::prune;
+    use glassbox_lab::vgg::{Arch, Stage::*};
+    let gpu = gpu();
+    let arch = Arch {
+        name: "masked",
+        in_channels: 1,
+        size: 8,
+        stages: vec![Conv(4), Pool, Conv(6), Pool],
+        classes: 3,
+    };
+    let dense = Network::new(&arch, 8);
+    let mut cpu = dense.clone();
+    let masks = prune::prune(&mut cpu, &[0.5, 0.0, 0.7]).unwrap();
+    let net = gpu.upload(&dense).unwrap();
+    pollster::block_on(net.set_masks(&gpu, &masks.0)).unwrap();
+    let now = pollster::block_on(net.download(&gpu)).unwrap();
+    assert_eq!(now.blocks[0].weight, cpu.blocks[0].weight);
+    assert_eq!(now.fc_weight, cpu.fc_weight);
+    let mut rng = Rng::new(30);
+    let x = randv(4 * 64, &mut rng);
+    let labels = vec![0u32, 1, 2, 1];
+    pollster::block_on(net.train_step(&gpu, &x, &labels, 0.1, 0.9, 5e-4)).unwrap();
+    let (_, g) = cpu.loss_and_grads(&x, &labels, 4);
+    let mut vel: Vec<Vec<f32>> = cpu
+        .params_and_grads(&g)
+        .iter()
+        .map(|(p, _)| vec![0.0; p.len()])
+        .collect();
+    for ((p, g), v) in cpu.params_and_grads(&g).into_iter().zip(vel.iter_mut()) {
+        sgd_momentum(p, g, v, 0.1, 0.9, 5e-4);
+    }
+    masks.apply(&mut cpu);
+    let after = pollster::block_on(net.download(&gpu)).unwrap();
+    close(
+        "masked conv1 after a step",
+        &after.blocks[0].weight,
+        &cpu.blocks[0].weight,
+        1e-4,
+    );
+    close(
+        "dense conv2 after a step",
+        &after.blocks[1].weight,
+        &cpu.blocks[1].weight,
+        1e-4,
+    );
+    close(
+        "masked linear after a step",
+        &after.fc_weight,
+        &cpu.fc_weight,
+        1e-4,
+    );
+    let zeros = |w: &[f32]| w.iter().filter(|&&v| v == 0.0).count();
+    assert_eq!(zeros(&after.blocks[0].weight), 18);
+    assert_eq!(zeros(&after.fc_weight), 13);
+    assert!(pollster::block_on(net.set_masks(&gpu, &masks.0[..2])).is_err());
+}

@@ -1,0 +1,276 @@
+//! Fine-tuning the image lab's network in the page, shared by the image lab and the pruning chapter:
+//! one SGD step at a time (the `Trainer` of `glassbox_lab::train`: momentum, weight decay, cosine
+//! schedule over the chosen steps, augmentation), with optional pruning masks re-applied after every
+//! step. On WebGPU a step is one submission with the network resident on the device; on the CPU a
+//! step's forward and backward passes run a block at a time between screen updates. Pause lets the
+//! step in flight finish; reset returns to the starting weights.
+
+use super::image_data::Loaded;
+use super::SLICE_MS;
+use crate::engine::Engine;
+use crate::ui::run_controls::Speed;
+use crate::web;
+use glassbox_gpu::{Gpu, GpuNetwork};
+use glassbox_lab::figures::TrainPoint;
+use glassbox_lab::network::{Network, StepJob};
+use glassbox_lab::prune::Masks;
+use glassbox_lab::train::{TrainConfig, Trainer};
+use leptos::prelude::*;
+use std::rc::Rc;
+
+/// A fine-tuning run's settings.
+#[derive(Clone, Debug, PartialEq)]
+pub struct TuneSpec {
+    pub steps: usize,
+    pub batch: usize,
+    pub lr: f64,
+    pub seed: u64,
+    /// Appended to the status when the run is complete.
+    pub done_hint: &'static str,
+}
+
+/// Fine-tuning progress shown on the page.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Tuning {
+    pub running: bool,
+    /// Pause was pressed: the step in flight finishes, then the run stops.
+    pub pausing: bool,
+    pub points: Vec<TrainPoint>,
+    pub status: String,
+    /// Images per second of the last run segment, and where it ran.
+    pub speed: Option<(f64, &'static str)>,
+}
+
+/// The network being evaluated and fine-tuned: a CPU copy, and while fine-tuning on WebGPU the
+/// resident copy on the device (the newer one).
+#[derive(Default)]
+pub struct Model {
+    /// Where fine-tuning starts (None: the committed weights).
+    pub start: Option<Network>,
+    /// Pruning masks kept through fine-tuning.
+    pub masks: Option<Masks>,
+    cpu: Option<Network>,
+    gpu: Option<(Rc<Gpu>, Rc<GpuNetwork>)>,
+    trainer: Option<Trainer>,
+    order: Vec<usize>,
+    /// Next position in `order`.
+    cursor: usize,
+    /// Bumped by reset, so a run in flight stops and leaves the reset model alone.
+    generation: u64,
+}
+
+/// The newest weights: downloaded from the device when fine-tuning ran there; before any
+/// fine-tuning the starting network (`committed` when the model has no start of its own).
+pub async fn current_network(
+    model: StoredValue<Model, LocalStorage>,
+    engine: Engine,
+    committed: &Network,
+) -> Network {
+    if let Some((gpu, resident)) = model.with_value(|m| m.gpu.clone()) {
+        match resident.download(&gpu).await {
+            Ok(net) => model.update_value(|m| m.cpu = Some(net)),
+            Err(e) => {
+                engine.report(&e);
+                model.update_value(|m| m.gpu = None);
+            }
+        }
+    }
+    model
+        .with_value(|m| m.cpu.clone().or_else(|| m.start.clone()))
+        .unwrap_or_else(|| committed.clone())
+}
+
+/// Start over from `start` (None: the committed weights) with `masks`; a run in flight stops.
+pub fn reset(
+    model: StoredValue<Model, LocalStorage>,
+    tuning: RwSignal<Tuning>,
+    start: Option<Network>,
+    masks: Option<Masks>,
+) {
+    model.update_value(|m| {
+        *m = Model {
+            generation: m.generation + 1,
+            start,
+            masks,
+            ..Model::default()
+        }
+    });
+    tuning.set(Tuning::default());
+}
+
+/// Run (or, with `single`, take one step of) fine-tuning in the background.
+pub fn run(
+    model: StoredValue<Model, LocalStorage>,
+    tuning: RwSignal<Tuning>,
+    l: Rc<Loaded>,
+    s: TuneSpec,
+    engine: Engine,
+    speed: RwSignal<Speed>,
+    single: bool,
+) {
+    if tuning.get_untracked().running {
+        return;
+    }
+    tuning.update(|t| {
+        t.running = true;
+        t.pausing = false;
+    });
+    leptos::task::spawn_local(async move {
+        let generation = model.with_value(|m| m.generation);
+        model.update_value(|m| {
+            if m.cpu.is_none() {
+                m.cpu = Some(m.start.clone().unwrap_or_else(|| l.pretrained.clone()));
+            }
+            if m.trainer.is_none() {
+                let config = TrainConfig {
+                    batch: s.batch,
+                    lr: s.lr as f32,
+                    seed: s.seed,
+                    ..TrainConfig::default()
+                };
+                let mut t = Trainer::new(config, l.data.train.len());
+                t.total_steps = s.steps;
+                m.order = t.epoch_order(l.data.train.len());
+                m.cursor = 0;
+                m.trainer = Some(t);
+            }
+        });
+        let Some(mut trainer) = model.try_update_value(|m| m.trainer.take()).flatten() else {
+            tuning.update(|t| t.running = false);
+            return;
+        };
+        let (mut order, mut cursor) = model.with_value(|m| (m.order.clone(), m.cursor));
+        let mut net = model
+            .with_value(|m| m.cpu.clone())
+            .unwrap_or_else(|| l.pretrained.clone());
+        let (mut images, mut busy, mut ran) = (0usize, 0.0f64, "CPU");
+        engine.settled().await;
+        let mut last_yield = web::now_ms();
+        let alive = move || {
+            !tuning.get_untracked().pausing && model.with_value(|m| m.generation) == generation
+        };
+        while alive() && trainer.step < trainer.total_steps {
+            let b = trainer.config.batch;
+            if cursor + b > order.len() {
+                order = trainer.epoch_order(l.data.train.len());
+                cursor = 0;
+            }
+            let idx: Vec<usize> = order[cursor..cursor + b].to_vec();
+            cursor += b;
+            let (x, y) = trainer.batch(&l.data.train, &idx);
+            let mut result = None;
+            if let Some(gpu) = engine.gpu() {
+                if model.with_value(|m| m.gpu.is_none()) {
+                    let masks = model.with_value(|m| m.masks.clone());
+                    let resident = match gpu.upload(&net) {
+                        Ok(g) => match masks {
+                            Some(mk) => g.set_masks(&gpu, &mk.0).await.map(|_| g),
+                            None => Ok(g),
+                        },
+                        Err(e) => Err(e),
+                    };
+                    match resident {
+                        Ok(g) => model.update_value(|m| m.gpu = Some((gpu.clone(), Rc::new(g)))),
+                        Err(e) => engine.report(&e),
+                    }
+                }
+                if let Some((_, g)) = model.with_value(|m| m.gpu.clone()) {
+                    let cfg = &trainer.config;
+                    let t0 = web::now_ms();
+                    let r = g
+                        .train_step(
+                            &gpu,
+                            &x,
+                            &y,
+                            trainer.learning_rate(),
+                            cfg.momentum,
+                            cfg.weight_decay,
+                        )
+                        .await;
+                    busy += web::now_ms() - t0;
+                    match r {
+                        Ok(r) => {
+                            trainer.step += 1;
+                            result = Some(r);
+                            ran = "WebGPU";
+                        }
+                        Err(e) => {
+                            engine.report(&e);
+                            model.update_value(|m| m.gpu = None);
+                            tuning.update(|t| t.status = format!("WebGPU failed ({e}); continuing on the CPU from the last weights copied back."));
+                        }
+                    }
+                }
+            }
+            if result.is_none() {
+                let mut job = StepJob::new(x, y);
+                while !job.done() {
+                    let t0 = web::now_ms();
+                    job.advance(&mut net);
+                    busy += web::now_ms() - t0;
+                    if web::now_ms() - last_yield > SLICE_MS {
+                        web::sleep(0).await;
+                        last_yield = web::now_ms();
+                    }
+                }
+                let correct = job.correct();
+                let (loss, grads) = job.finish();
+                trainer.apply(&mut net, &grads);
+                if let Some(mk) = model.with_value(|m| m.masks.clone()) {
+                    mk.apply(&mut net);
+                }
+                result = Some((loss, correct));
+                ran = "CPU";
+            }
+            images += b;
+            if let Some((loss, correct)) = result {
+                let point = TrainPoint {
+                    step: trainer.step,
+                    loss: loss as f64,
+                    accuracy: correct as f64 / b as f64,
+                };
+                tuning.update(|t| {
+                    t.points.push(point);
+                    t.status = format!(
+                        "Step {} of {} on the {ran}: batch loss {:.3}, learning rate {:.5}.",
+                        trainer.step,
+                        trainer.total_steps,
+                        point.loss,
+                        trainer.learning_rate()
+                    );
+                });
+            }
+            if single {
+                break;
+            }
+            let delay = speed.get_untracked().delay_ms();
+            if delay > 0 || web::now_ms() - last_yield > SLICE_MS {
+                web::sleep(delay).await;
+                last_yield = web::now_ms();
+            }
+        }
+        if model.with_value(|m| m.generation) != generation {
+            return;
+        }
+        let on_gpu = model.with_value(|m| m.gpu.is_some());
+        model.update_value(|m| {
+            if !on_gpu {
+                m.cpu = Some(net);
+            }
+            m.trainer = Some(trainer);
+            m.order = order;
+            m.cursor = cursor;
+        });
+        let secs = busy / 1000.0;
+        tuning.update(|t| {
+            t.running = false;
+            t.pausing = false;
+            if images > 0 && secs > 0.0 {
+                t.speed = Some((images as f64 / secs, ran));
+            }
+            if t.points.last().map(|p| p.step) == Some(s.steps) {
+                t.status = format!("Done: {} steps.{}", s.steps, s.done_hint);
+            }
+        });
+    });
+}

@@ -134,3 +134,41 @@ test('the goal exercise fine-tunes with the masks kept and checks the result', a
   await screenshot(page, 'pruning-exercise');
   assert.deepEqual(page.problems(), []);
 });
+
+test('channel pruning: the calculator\'s compute, sorting keeps more accuracy, fine-tuning and latency', async () => {
+  const page = await watchedPage(env.browser);
+  await page.goto(`${env.server.base}#/pruning?eval_images=300&ft_steps=3&ft_batch=16`);
+  await page.getByRole('heading', { name: 'Channel pruning', exact: true }).waitFor();
+  const table = page.getByRole('table', { name: 'Dense and channel-pruned network' });
+  await table.waitFor({ timeout: 60_000 });
+  // The same numbers as `glassbox image stats --arch lab --channel-prune 0.3`.
+  assert.equal(await table.locator('[data-col="widths"]').textContent(), '11, 11, 22, 22, 45, 45, 90, 128');
+  assert.equal(await table.locator('[data-col="params"]').textContent(), '177025');
+  assert.equal(await table.locator('[data-col="macs-ratio"]').textContent(), '0.523');
+  const before = async () => {
+    await page.waitForFunction(() => /before fine-tuning/.test(document.querySelector('[data-key="channel-before"]')?.textContent ?? ''), null, { timeout: 120_000 });
+    return parseFloat(/: ([\d.]+)%/.exec(await page.locator('[data-key="channel-before"]').textContent())[1]);
+  };
+  const sorted = await before();
+  await page.getByLabel('Sort channels by importance first').uncheck();
+  await page.waitForFunction(() => /computing/.test(document.querySelector('[data-key="channel-before"]')?.textContent ?? ''));
+  const plain = await before();
+  console.log(`channel pruning r = 0.3 before fine-tuning: sorted ${sorted}%, unsorted ${plain}%`);
+  assert.ok(sorted > plain, `sorted ${sorted}% vs unsorted ${plain}%`);
+  assert.match(page.url(), /ch_sort=0/);
+  const group = page.getByRole('group', { name: 'Fine-tuning the channel-pruned network' });
+  await group.getByRole('button', { name: 'Run' }).click();
+  await page.waitForFunction(() => /Done: 3 steps/.test(document.querySelector('[aria-label="Fine-tuning the channel-pruned network"] .status')?.textContent ?? ''), null, { timeout: 120_000 });
+  await page.getByRole('button', { name: 'Evaluate the fine-tuned network' }).click();
+  await page.waitForFunction(() => /After 3 fine-tuning steps/.test(document.querySelector('[data-key="channel-after"]')?.textContent ?? ''), null, { timeout: 120_000 });
+  await page.getByRole('button', { name: 'Measure latency' }).click();
+  await page.waitForFunction(() => /CPU: [\d.]+ ms dense/.test(document.querySelector('[data-key="latency"]')?.textContent ?? ''), null, { timeout: 60_000 });
+  const latency = await page.locator('[data-key="latency"]').textContent();
+  console.log(latency);
+  const [, dense, pruned] = /CPU: ([\d.]+) ms dense, ([\d.]+) ms pruned/.exec(latency).map(Number);
+  assert.ok(pruned < dense, latency);
+  await page.waitForFunction(() => /fine-grained pruning keeps/.test(document.querySelector('[data-key="compare"]')?.textContent ?? ''));
+  await page.getByRole('heading', { name: 'Channel pruning', exact: true }).scrollIntoViewIfNeeded();
+  await screenshot(page, 'pruning-channel');
+  assert.deepEqual(page.problems(), []);
+});

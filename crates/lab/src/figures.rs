@@ -769,6 +769,14 @@ pub fn draw_training<DB: DrawingBackend>(
         .configure_mesh()
         .x_desc("training step")
         .y_desc("loss / accuracy")
+        // Steps are whole numbers: no labels between them on short runs.
+        .x_label_formatter(&|v| {
+            if v.fract() == 0.0 {
+                format!("{v:.0}")
+            } else {
+                String::new()
+            }
+        })
         .axis_style(p.foreground)
         .light_line_style(p.grid.mix(0.45))
         .bold_line_style(p.grid)

@@ -33,3 +33,5 @@ echo "== browser (CPU path)"
 node tests/e2e/bench.mjs
 node tests/e2e/bench-image.mjs
 WEBGPU=1 node tests/e2e/bench-image.mjs
+node tests/e2e/bench-pruning.mjs
+WEBGPU=1 node tests/e2e/bench-pruning.mjs

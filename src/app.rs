@@ -159,10 +159,10 @@ pub fn App() -> impl IntoView {
             <nav class="toc" aria-label="Table of contents">
                 <h2>"Contents"</h2>
                 <ol>
-                    {CHAPTERS.iter().map(|(slug, title)| {
+                    {CHAPTERS.iter().map(|(n, slug, title)| {
                         let slug = *slug;
                         view! {
-                            <li><a href=format!("#/{slug}") aria-current=move || (route.get() == slug).then_some("page")>{*title}</a></li>
+                            <li value=*n><a href=format!("#/{slug}") aria-current=move || (route.get() == slug).then_some("page")>{*title}</a></li>
                         }
                     }).collect_view()}
                 </ol>
@@ -211,7 +211,7 @@ fn Home() -> impl IntoView {
             </p>
             <p>"Chapters:"</p>
             <ol>
-                {chapters::CHAPTERS.iter().map(|(slug, title)| view! { <li><a href=format!("#/{slug}")>{*title}</a></li> }).collect_view()}
+                {chapters::CHAPTERS.iter().map(|(n, slug, title)| view! { <li value=*n><a href=format!("#/{slug}")>{*title}</a></li> }).collect_view()}
             </ol>
         </article>
     }

@@ -9,9 +9,20 @@ pub mod meta_learning;
 pub mod pruning;
 pub mod under_the_hood;
 
-/// The chapters that exist, in reading order: (URL slug, title).
-pub const CHAPTERS: &[(&str, &str)] =
-    &[("meta-learning", "Meta-learning for learning 1D functions")];
+/// The chapters that exist, in reading order: (the homework's problem number, URL slug, title).
+pub const CHAPTERS: &[(u32, &str, &str)] = &[
+    (
+        1,
+        meta_learning::SLUG,
+        "Meta-learning for learning 1D functions",
+    ),
+    (
+        2,
+        attention_masks::SLUG,
+        "Attention in a captioning transformer (in progress)",
+    ),
+    (6, pruning::SLUG, "Pruning the trained network"),
+];
 
 /// Run `work` in slices of about `slice_ms` milliseconds of computation, yielding to the browser
 /// between slices, until it reports `Slice::Idle` or `alive` turns false.

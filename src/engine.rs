@@ -83,8 +83,12 @@ impl Engine {
 
     /// Wait until the backend is chosen (the adapter request has answered), so that a computation
     /// started as the page opens does not run on the CPU only because WebGPU was still being asked.
+    /// A browser that never answers gets 5 seconds; then the computation runs on the CPU.
     pub async fn settled(self) {
-        while matches!(self.state.get_untracked(), BackendState::Detecting) {
+        for _ in 0..100 {
+            if !matches!(self.state.get_untracked(), BackendState::Detecting) {
+                return;
+            }
             crate::web::sleep(50).await;
         }
     }

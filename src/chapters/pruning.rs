@@ -342,12 +342,12 @@ fn draw_mask(canvas: &web_sys::HtmlCanvasElement, net: &Network, layer: usize, d
     }
 }
 
-/// Median milliseconds of one image's forward pass: dense and channel-pruned, on the CPU and, when
-/// the page uses it, on WebGPU (one submission per image, read back).
+/// Median milliseconds of one image's forward pass of each network (dense, fine-grained pruned,
+/// channel-pruned), on the CPU and, when the page uses it, on WebGPU (one submission per image).
 #[derive(Clone, Debug, PartialEq)]
 struct Latency {
-    cpu: (f64, f64),
-    gpu: Option<(f64, f64)>,
+    cpu: Vec<f64>,
+    gpu: Option<Vec<f64>>,
 }
 
 fn median(mut v: Vec<f64>) -> f64 {
@@ -355,11 +355,11 @@ fn median(mut v: Vec<f64>) -> f64 {
     v.get(v.len() / 2).copied().unwrap_or(f64::NAN)
 }
 
-async fn measure_latency(l: &Loaded, pruned: &Network, engine: Engine) -> Latency {
+async fn measure_latency(l: &Loaded, nets: &[&Network], engine: Engine) -> Latency {
     let (x, _) = glassbox_lab::train::batch(&l.data.test, &[0], None);
     let mut cpu = Vec::new();
-    for net in [&l.pretrained, pruned] {
-        let mut net = net.clone();
+    for net in nets {
+        let mut net = (*net).clone();
         let mut times = Vec::new();
         for _ in 0..21 {
             let t = web::now_ms();
@@ -373,7 +373,7 @@ async fn measure_latency(l: &Loaded, pruned: &Network, engine: Engine) -> Latenc
     let mut gpu_times = None;
     if let Some(gpu) = engine.gpu() {
         let mut out = Vec::new();
-        for net in [&l.pretrained, pruned] {
+        for net in nets {
             let Ok(resident) = gpu.upload(net) else {
                 break;
             };
@@ -390,12 +390,12 @@ async fn measure_latency(l: &Loaded, pruned: &Network, engine: Engine) -> Latenc
                 out.push(median(times));
             }
         }
-        if out.len() == 2 {
-            gpu_times = Some((out[0], out[1]));
+        if out.len() == nets.len() {
+            gpu_times = Some(out);
         }
     }
     Latency {
-        cpu: (cpu[0], cpu[1]),
+        cpu,
         gpu: gpu_times,
     }
 }
@@ -713,12 +713,17 @@ pub fn Pruning(location: Location) -> impl IntoView {
     let latency = RwSignal::new(None::<Latency>);
     let measuring = RwSignal::new(false);
     let measure = move |_| {
-        let (Some(l), Some(Ok(net))) = (lab.get_untracked(), channel.get_untracked()) else {
+        let (Some(l), Some(Ok(ch)), Some(Ok(fine))) = (
+            lab.get_untracked(),
+            channel.get_untracked(),
+            pruned.get_untracked(),
+        ) else {
             return;
         };
         measuring.set(true);
         leptos::task::spawn_local(async move {
-            latency.set(Some(measure_latency(&l, &net, engine).await));
+            let nets = [&l.pretrained, &fine.net, &*ch];
+            latency.set(Some(measure_latency(&l, &nets, engine).await));
             measuring.set(false);
         });
     };
@@ -1055,8 +1060,9 @@ pub fn Pruning(location: Location) -> impl IntoView {
                 }}</p>
                 <h3>"Latency on this machine"</h3>
                 <p>
-                    "Compute is not time. Measure one image's forward pass through the dense and the \
-                     pruned network here: the time falls less than the multiply-adds, because part of it \
+                    "Compute is not time. Measure one image's forward pass through the dense network, \
+                     the fine-grained pruned one (the sparsities chosen above) and the channel-pruned one \
+                     here: the time falls less than the multiply-adds, because part of it \
                      does not shrink with the channels — reading the image and writing each layer's \
                      activations, the element-wise batch-norm, ReLU and pooling, and fixed costs per layer \
                      (launching a kernel, allocating buffers, the JavaScript–WebAssembly boundary)."
@@ -1071,12 +1077,15 @@ pub fn Pruning(location: Location) -> impl IntoView {
                     let macs = channel.get().and_then(|c| c.ok()).map(|n| vgg::stats(&n.arch).macs as f64 / vgg::stats(&Arch::lab()).macs as f64);
                     match (latency.get(), macs) {
                         (Some(t), Some(m)) => {
-                            let mut s = format!(
-                                "CPU: {:.2} ms dense, {:.2} ms pruned ({:.2} of the time for {:.2} of the multiply-adds).",
-                                t.cpu.0, t.cpu.1, t.cpu.1 / t.cpu.0, m
+                            let line = |path: &str, v: &[f64]| format!(
+                                "{path}: {:.2} ms dense, {:.2} ms pruned ({:.2} of the time for {m:.2} of the multiply-adds); \
+                                 fine-grained pruned (the sparsities above) {:.2} ms, about the dense time: our kernels multiply the zeros too.",
+                                v[0], v[2], v[2] / v[0], v[1]
                             );
-                            if let Some((d, p)) = t.gpu {
-                                s += &format!(" WebGPU: {d:.2} ms dense, {p:.2} ms pruned ({:.2}).", p / d);
+                            let mut s = line("CPU", &t.cpu);
+                            if let Some(g) = &t.gpu {
+                                s += " ";
+                                s += &line("WebGPU", g);
                             }
                             s
                         }

@@ -32,6 +32,8 @@ const USAGE: &str = "usage:
   glassbox prune sensitivity [--sparsities 0.4,0.5,...] [--images N] [--out DIR]
   glassbox prune fine-grained --sparsity conv1=S,...,linear=S [--finetune-epochs N] [--images N] [--out DIR]
   glassbox prune channel --ratio R [--sort] [--finetune-epochs N] [--images N]
+  glassbox quant linear-params --rmin X --rmax Y --bits N
+  glassbox quant kmeans --bits N [--qat-epochs E] [--images N]
   glassbox attention mask [--caption TOKENS] [--image-tokens 3]   (default caption: <SOS> a mountain range <PAD>)
   glassbox attention cost --image H --patch P --window K --dim D
   glassbox attention bench [--patch 8] [--window 2] [--dim 32]
@@ -556,7 +558,7 @@ fn prune_sensitivity(args: &[String]) -> Result<serde_json::Value, String> {
 
 /// Magnitude pruning with per-layer sparsities, then fine-tuning with the masks kept.
 fn prune_fine_grained(args: &[String]) -> Result<serde_json::Value, String> {
-    use glassbox_lab::prune;
+    use glassbox_lab::{prune, train};
     let f = Flags::parse(
         args,
         &["sparsity", "finetune-epochs", "images", "lr", "seed"],
@@ -602,13 +604,13 @@ fn prune_fine_grained(args: &[String]) -> Result<serde_json::Value, String> {
     }
     let masks = prune::prune(&mut net, &targets)?;
     let before = accuracy(&net, &asset.test, images);
-    let losses = prune::finetune(
+    let losses = train::finetune(
         &mut net,
         &asset.train,
         epochs,
         f.get("lr", 0.01f32)?,
         f.get("seed", 0u64)?,
-        Some(&masks),
+        |n| masks.apply(n),
     );
     let after = accuracy(&net, &asset.test, images);
     let sparse_bits = prune::model_bits(&net, true);
@@ -643,7 +645,7 @@ fn latency_ms(net: &glassbox_lab::network::Network, test: &glassbox_lab::data::S
 
 /// Uniform channel pruning (optionally sorted by importance first), then fine-tuning.
 fn prune_channel(args: &[String]) -> Result<serde_json::Value, String> {
-    use glassbox_lab::{prune, vgg};
+    use glassbox_lab::{prune, train, vgg};
     let f = Flags::parse(
         args,
         &["ratio", "sort", "finetune-epochs", "images", "lr", "seed"],
@@ -668,13 +670,13 @@ fn prune_channel(args: &[String]) -> Result<serde_json::Value, String> {
     };
     let mut pruned = prune::channel_prune(&start, ratio)?;
     let before = accuracy(&pruned, &asset.test, images);
-    let losses = prune::finetune(
+    let losses = train::finetune(
         &mut pruned,
         &asset.train,
         epochs,
         f.get("lr", 0.01f32)?,
         f.get("seed", 0u64)?,
-        None,
+        |_| {},
     );
     let after = accuracy(&pruned, &asset.test, images);
     let (sd, sp) = (vgg::stats(&dense.arch), vgg::stats(&pruned.arch));
@@ -687,6 +689,58 @@ fn prune_channel(args: &[String]) -> Result<serde_json::Value, String> {
         "finetune_epochs": epochs, "finetune_losses": losses,
         "latency_ms_dense": latency_ms(&dense, &asset.test),
         "latency_ms_pruned": latency_ms(&pruned, &asset.test),
+        "images": images.min(asset.test.len()),
+    }))
+}
+
+/// Scale and zero point of linear quantization.
+fn quant_linear_params(args: &[String]) -> Result<serde_json::Value, String> {
+    let f = Flags::parse(args, &["rmin", "rmax", "bits"])?;
+    let need = |k: &str| -> Result<f64, String> {
+        let v: f64 = f.get(k, f64::NAN)?;
+        if v.is_nan() {
+            return Err(format!("--{k} is required"));
+        }
+        Ok(v)
+    };
+    let p = glassbox_lab::quant::linear_params(need("rmin")?, need("rmax")?, f.get("bits", 8u32)?)?;
+    serde_json::to_value(p).map_err(|e| e.to_string())
+}
+
+/// k-means quantization of every conv and linear weight tensor, then quantization-aware training.
+fn quant_kmeans(args: &[String]) -> Result<serde_json::Value, String> {
+    use glassbox_lab::{prune, quant, train};
+    let f = Flags::parse(args, &["bits", "qat-epochs", "images", "lr", "seed"])?;
+    let bits: u32 = f.get("bits", 0u32)?;
+    let images = f.get("images", 10_000usize)?.max(1);
+    let epochs = f.get("qat-epochs", 0usize)?;
+    let asset = load_asset()?;
+    let mut net = committed_network()?;
+    let fp32 = accuracy(&net, &asset.test, images);
+    let mut q = quant::KMeansQuantizer::quantize(&mut net, bits, f.get("seed", 0u64)?)?;
+    let before = accuracy(&net, &asset.test, images);
+    let losses = train::finetune(
+        &mut net,
+        &asset.train,
+        epochs,
+        f.get("lr", 0.01f32)?,
+        f.get("seed", 0u64)?,
+        |n| q.update_and_apply(n),
+    );
+    let after = accuracy(&net, &asset.test, images);
+    let distinct = (0..net.blocks.len() + 1)
+        .map(|i| quant::distinct_values(prune::weights(&net, i)))
+        .max()
+        .unwrap_or(0);
+    Ok(json!({
+        "bits": bits,
+        "size_mib": q.model_bits(&net) as f64 / 8.0 / 1048576.0,
+        "size_mib_fp32": prune::model_bits(&net, false) as f64 / 8.0 / 1048576.0,
+        "distinct_values_max": distinct,
+        "accuracy_fp32": fp32,
+        "accuracy_before_qat": before,
+        "accuracy_after_qat": after,
+        "qat_epochs": epochs, "qat_losses": losses,
         "images": images.min(asset.test.len()),
     }))
 }
@@ -928,6 +982,8 @@ fn run(args: &[String]) -> Result<serde_json::Value, String> {
         ["prune", "sensitivity"] => prune_sensitivity(&args[2..]),
         ["prune", "fine-grained"] => prune_fine_grained(&args[2..]),
         ["prune", "channel"] => prune_channel(&args[2..]),
+        ["quant", "linear-params"] => quant_linear_params(&args[2..]),
+        ["quant", "kmeans"] => quant_kmeans(&args[2..]),
         ["data", "fashion-mnist"] => data_fashion_mnist(&args[2..]),
         ["bench", "gpu"] => bench_gpu(&args[2..]),
         _ => Err(USAGE.to_string()),

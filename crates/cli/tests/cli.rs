@@ -390,3 +390,64 @@ fn prune_commands_print_their_schemas() {
         assert!(err.starts_with("glassbox: "), "{args:?}: {err}");
     }
 }
+
+#[test]
+fn quant_commands_print_their_schemas() {
+    let f = |v: &serde_json::Value| v.as_f64().unwrap();
+    // The homework's example: [-0.25, 0.75] on 2 bits.
+    let (code, v, err) = glassbox(&[
+        "quant",
+        "linear-params",
+        "--rmin",
+        "-0.25",
+        "--rmax",
+        "0.75",
+        "--bits",
+        "2",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    assert!((f(&v["scale"]) - 1.0 / 3.0).abs() < 1e-12);
+    assert_eq!(v["zero_point"], -1);
+    assert_eq!(
+        (v["qmin"].as_i64(), v["qmax"].as_i64()),
+        (Some(-2), Some(1))
+    );
+    for (bits, most) in [(8, 256), (2, 4)] {
+        let b = bits.to_string();
+        let (code, v, err) =
+            glassbox_at_root(&["quant", "kmeans", "--bits", &b, "--images", "300"]);
+        assert_eq!(code, 0, "{err}");
+        assert!(v["distinct_values_max"].as_u64().unwrap() <= most, "{v}");
+        assert!(f(&v["size_mib"]) < f(&v["size_mib_fp32"]), "{v}");
+        if bits == 8 {
+            assert!(
+                (f(&v["accuracy_before_qat"]) - f(&v["accuracy_fp32"])).abs() <= 0.01,
+                "{v}"
+            );
+        } else {
+            assert!(
+                f(&v["accuracy_before_qat"]) < f(&v["accuracy_fp32"]) - 0.1,
+                "{v}"
+            );
+        }
+    }
+    for args in [
+        &[
+            "quant",
+            "linear-params",
+            "--rmin",
+            "1",
+            "--rmax",
+            "1",
+            "--bits",
+            "8",
+        ][..],
+        &["quant", "linear-params", "--rmax", "1"],
+        &["quant", "kmeans", "--bits", "9"],
+        &["quant", "kmeans"],
+    ] {
+        let (code, _, err) = glassbox_at_root(args);
+        assert_ne!(code, 0, "{args:?}");
+        assert!(err.starts_with("glassbox: "), "{args:?}: {err}");
+    }
+}

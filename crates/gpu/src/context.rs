@@ -74,6 +74,9 @@ pub struct Gpu {
     pub(crate) lost: Arc<AtomicBool>,
     pub(crate) lost_reason: Arc<std::sync::Mutex<String>>,
     pub(crate) kernels: crate::ops::Kernels,
+    /// Held from a submission until its results are read back: two computations running at once
+    /// (the page does this) must not interleave their validation error scopes, which are a stack.
+    pub(crate) in_flight: futures_util::lock::Mutex<()>,
 }
 
 impl Gpu {
@@ -170,6 +173,7 @@ impl Gpu {
             lost,
             lost_reason,
             kernels,
+            in_flight: futures_util::lock::Mutex::new(()),
         })
     }
 
@@ -284,6 +288,7 @@ impl Gpu {
         mut encoder: wgpu::CommandEncoder,
         srcs: &[(&wgpu::Buffer, usize)],
     ) -> Result<Vec<Vec<f32>>, GpuError> {
+        let _one_at_a_time = self.in_flight.lock().await;
         self.check_alive()?;
         let total: usize = srcs.iter().map(|(_, l)| *l).sum();
         let size = (total.max(1) * 4) as u64;

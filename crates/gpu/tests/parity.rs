@@ -465,3 +465,32 @@ fn masked_training_step_matches_the_cpu() {
     assert_eq!(zeros(&after.fc_weight), 13);
     assert!(pollster::block_on(net.set_masks(&gpu, &masks.0[..2])).is_err());
 }
+
+/// Two computations in flight at once (as the page runs them) both finish, with the results each
+/// gets alone: submissions and their error scopes take turns.
+#[test]
+fn concurrent_computations_take_turns() {
+    use glassbox_lab::network::Network;
+    use glassbox_lab::vgg::{Arch, Stage::*};
+    let gpu = gpu();
+    let arch = Arch {
+        name: "pair",
+        in_channels: 1,
+        size: 8,
+        stages: vec![Conv(4), Pool, Conv(6), Pool],
+        classes: 3,
+    };
+    let (a, b) = (Network::new(&arch, 1), Network::new(&arch, 2));
+    let (ga, gb) = (gpu.upload(&a).unwrap(), gpu.upload(&b).unwrap());
+    let mut rng = Rng::new(40);
+    let x = randv(5 * 64, &mut rng);
+    let alone = (
+        pollster::block_on(ga.logits(&gpu, &x, 5)).unwrap(),
+        pollster::block_on(gb.logits(&gpu, &x, 5)).unwrap(),
+    );
+    let (ra, rb) = pollster::block_on(futures_util::future::join(
+        ga.logits(&gpu, &x, 5),
+        gb.logits(&gpu, &x, 5),
+    ));
+    assert_eq!((ra.unwrap(), rb.unwrap()), alone);
+}

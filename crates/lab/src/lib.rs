@@ -19,6 +19,7 @@ pub mod min_norm;
 pub mod network;
 pub mod nn;
 pub mod prune;
+pub mod quant;
 pub mod rng;
 pub mod train;
 pub mod vgg;

@@ -14,9 +14,7 @@
 //! read the channel (W_next[:, c]), largest first; moving a channel together with its batch-norm
 //! parameters and the next conv's input slice leaves the network's function unchanged.
 
-use crate::data::Split;
 use crate::network::Network;
-use crate::train;
 use serde::Serialize;
 
 /// Keep-mask (true = kept) zeroing the round(s numel) smallest-magnitude values, and the threshold
@@ -58,7 +56,8 @@ pub fn weights(net: &Network, i: usize) -> &[f32] {
     }
 }
 
-fn weights_mut(net: &mut Network, i: usize) -> &mut [f32] {
+/// The weights of prunable layer `i`, to change them.
+pub fn weights_mut(net: &mut Network, i: usize) -> &mut [f32] {
     match net.blocks.get_mut(i) {
         Some(b) => &mut b.weight,
         None => &mut net.fc_weight,
@@ -315,41 +314,6 @@ pub fn suggest(net: &Network, scan: &[LayerScan], dense_accuracy: f64) -> Vec<f6
         }
         tolerance += 0.5;
     }
-}
-
-/// Fine-tune for `epochs` passes over `train` (SGD with momentum, cosine schedule from `lr`, batch
-/// 128, augmentation), re-applying `masks` after every step; returns each epoch's mean batch loss.
-pub fn finetune(
-    net: &mut Network,
-    train_split: &Split,
-    epochs: usize,
-    lr: f32,
-    seed: u64,
-    masks: Option<&Masks>,
-) -> Vec<f64> {
-    let config = train::TrainConfig {
-        epochs,
-        lr,
-        seed,
-        ..train::TrainConfig::default()
-    };
-    let batch = config.batch;
-    let mut trainer = train::Trainer::new(config, train_split.len());
-    let mut losses = Vec::new();
-    for _ in 0..epochs {
-        let order = trainer.epoch_order(train_split.len());
-        let mut sum = 0.0f64;
-        let mut steps = 0;
-        for idx in order.chunks(batch) {
-            sum += trainer.step(net, train_split, idx) as f64;
-            steps += 1;
-            if let Some(m) = masks {
-                m.apply(net);
-            }
-        }
-        losses.push(sum / steps.max(1) as f64);
-    }
-    losses
 }
 
 /// Reorder every conv's output channels (but the last conv's) by importance, largest first; the

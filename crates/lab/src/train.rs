@@ -204,6 +204,40 @@ impl Trainer {
     }
 }
 
+/// Fine-tune for `epochs` passes over `split` (SGD with momentum, cosine schedule from `lr`, batch
+/// 128, augmentation), calling `after_step` after every step (to re-apply pruning masks, or to pull
+/// the weights back onto their k-means centroids); returns each epoch's mean batch loss.
+pub fn finetune(
+    net: &mut Network,
+    split: &Split,
+    epochs: usize,
+    lr: f32,
+    seed: u64,
+    mut after_step: impl FnMut(&mut Network),
+) -> Vec<f64> {
+    let config = TrainConfig {
+        epochs,
+        lr,
+        seed,
+        ..TrainConfig::default()
+    };
+    let batch = config.batch;
+    let mut trainer = Trainer::new(config, split.len());
+    let mut losses = Vec::new();
+    for _ in 0..epochs {
+        let order = trainer.epoch_order(split.len());
+        let mut sum = 0.0f64;
+        let mut steps = 0;
+        for idx in order.chunks(batch) {
+            sum += trainer.step(net, split, idx) as f64;
+            steps += 1;
+            after_step(net);
+        }
+        losses.push(sum / steps.max(1) as f64);
+    }
+    losses
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -223,6 +223,10 @@ pub fn run(
                 ran = "CPU";
             }
             images += b;
+            if model.with_value(|m| m.generation) != generation {
+                // Reset while this step ran: its result belongs to nothing shown any more.
+                return;
+            }
             if let Some((loss, correct)) = result {
                 let point = TrainPoint {
                     step: trainer.step,

@@ -321,22 +321,24 @@ fn draw_mask(canvas: &web_sys::HtmlCanvasElement, net: &Network, layer: usize, d
         .map(|b| b.c_out)
         .unwrap_or(net.classes());
     let cols = w.len() / rows.max(1);
-    let (cw, ch) = (canvas.width() as f64, canvas.height() as f64);
-    let cell = (cw / cols.max(1) as f64)
-        .min(ch / rows.max(1) as f64)
-        .max(1.0);
+    // Cells as large as fit 720 pixels across (at most 24); the canvas takes their size and is shown
+    // at it (narrower on a phone), with its own proportions.
+    let cell = (720.0 / cols.max(1) as f64).clamp(2.0, 24.0).floor();
+    let (w_px, h_px) = ((cell * cols as f64) as u32, (cell * rows as f64) as u32);
+    canvas.set_width(w_px);
+    canvas.set_height(h_px);
+    let style = web_sys::HtmlElement::style(canvas);
+    let _ = style.set_property("width", &format!("min(100%, {w_px}px)"));
+    let _ = style.set_property("aspect-ratio", &format!("{w_px} / {h_px}"));
     ctx.set_fill_style_str(if dark { "#181a20" } else { "#ffffff" });
-    ctx.fill_rect(0.0, 0.0, cw, ch);
+    ctx.fill_rect(0.0, 0.0, w_px as f64, h_px as f64);
     ctx.set_fill_style_str(if dark { "#56b4e9" } else { "#0072b2" });
+    // A one-pixel gap between cells once they are large enough to show it.
+    let gap = if cell >= 4.0 { 1.0 } else { 0.0 };
     for r in 0..rows {
         for c in 0..cols {
             if w[r * cols + c] != 0.0 {
-                ctx.fill_rect(
-                    c as f64 * cell,
-                    r as f64 * cell,
-                    cell.max(1.0),
-                    cell.max(1.0),
-                );
+                ctx.fill_rect(c as f64 * cell, r as f64 * cell, cell - gap, cell - gap);
             }
         }
     }
@@ -789,9 +791,10 @@ pub fn Pruning(location: Location) -> impl IntoView {
                         <p>"The mask of this small layer: one cell per weight, a row per output channel; coloured cells are kept."</p>
                     })
                 }}
-                <canvas node_ref=mask_ref width="720" height="160" class="strip" role="img"
-                    style=move || if lab.get().map(|l| prune::weights(&l.pretrained, layer.get()).len() <= MASK_MAX).unwrap_or(false) { "" } else { "display: none" }
-                    aria-label=move || format!("Keep-mask of {}: coloured cells are kept weights.", NAMES[layer.get()])></canvas>
+                <div style=move || if lab.get().map(|l| prune::weights(&l.pretrained, layer.get()).len() <= MASK_MAX).unwrap_or(false) { "" } else { "display: none" }>
+                    <canvas node_ref=mask_ref width="216" height="384" class="mask" role="img"
+                        aria-label=move || format!("Keep-mask of {}: coloured cells are kept weights.", NAMES[layer.get()])></canvas>
+                </div>
             </section>
 
             <section aria-labelledby="fine">
@@ -831,6 +834,10 @@ pub fn Pruning(location: Location) -> impl IntoView {
                         <p data-key="size">{format!(
                             "Size: {} dense, {} sparse ({:.1}% of dense).",
                             mib(p.dense_bits), mib(p.sparse_bits), 100.0 * p.sparse_bits as f64 / p.dense_bits as f64
+                        )}</p>
+                        <p data-key="params">{format!(
+                            "Nonzero parameters: {} of {} (weights, batch-norm scales and shifts, the linear bias).",
+                            p.sparse_bits / 32, p.dense_bits / 32
                         )}</p>
                     }.into_any(),
                 }}

@@ -34,6 +34,8 @@ test('sparsity controls change the pruned network and the accuracy readout follo
   await conv8.press('Enter');
   await page.waitForFunction(() => document.querySelector('tr[data-layer="conv8"] [data-col="achieved"]')?.textContent === '0.9000');
   assert.equal(await page.locator('tr[data-layer="conv8"] td:nth-of-type(4)').textContent(), '132710');
+  assert.equal(await page.locator('[data-key="params"]').textContent(),
+    `Nonzero parameters: ${295002 - 132710} of 295002 (weights, batch-norm scales and shifts, the linear bias).`);
   const second = await waitForAccuracy(page, first.text);
   assert.equal(second.dense, first.dense);
   // Keyboard on the slider: conv1 from 0 to 0.01 (round(0.01 · 144) = 1 weight).

@@ -145,7 +145,11 @@ async function pruningScan(page) {
     // The figure's data, as the CSV button would download it: read from the summary's numbers.
     return document.querySelector('[data-figure="sensitivity"] .summary-text')?.textContent ?? '';
   });
-  return { readout, seconds, csv, verdict: await page.locator('[data-key="most-sensitive"]').textContent() };
+  // One image's latency: dense, fine-grained and channel-pruned, on the CPU and (when in use) WebGPU.
+  await page.getByRole('button', { name: 'Measure latency' }).click();
+  await page.waitForFunction(() => /CPU: [\d.]+ ms dense/.test(document.querySelector('[data-key="latency"]')?.textContent ?? ''), null, { timeout: 300_000 });
+  const latency = await page.locator('[data-key="latency"]').textContent();
+  return { readout, seconds, csv, latency, verdict: await page.locator('[data-key="most-sensitive"]').textContent() };
 }
 
 test('the pruning chapter computes on WebGPU with the CPU path\'s numbers', async () => {
@@ -153,10 +157,13 @@ test('the pruning chapter computes on WebGPU with the CPU path\'s numbers', asyn
   const gpu = await pruningScan(gpuPage);
   console.log(`WebGPU pruning: ${gpu.readout} Scan of 10 evaluations × 100 images: ${gpu.seconds.toFixed(1)} s. ${gpu.verdict}`);
   assert.match(gpu.readout, /\(WebGPU\)/);
+  console.log(`WebGPU latency: ${gpu.latency}`);
+  assert.match(gpu.latency, /WebGPU: [\d.]+ ms dense, [\d.]+ ms pruned/);
   const cpuPage = await watchedPage(env.cpuBrowser);
   const cpu = await pruningScan(cpuPage);
   console.log(`CPU pruning: ${cpu.readout} Scan: ${cpu.seconds.toFixed(1)} s.`);
   assert.match(cpu.readout, /\(CPU\)/);
+  assert.doesNotMatch(cpu.latency, /WebGPU/);
   const nums = (s) => (s.match(/[\d.]+%/g) || []).map(parseFloat);
   const [gp, gd] = nums(gpu.readout);
   const [cp, cd] = nums(cpu.readout);

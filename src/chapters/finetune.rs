@@ -41,6 +41,24 @@ pub struct Tuning {
     pub speed: Option<(f64, &'static str)>,
 }
 
+impl Tuning {
+    /// The status, with the last run segment's speed once the run has stopped.
+    pub fn status_line(&self) -> String {
+        match self.speed {
+            Some((v, ran)) if !self.running => {
+                format!("{} ({v:.0} training images/s on the {ran}.)", self.status)
+            }
+            _ => self.status.clone(),
+        }
+    }
+
+    /// Pause: the step in flight finishes, then the run stops.
+    pub fn request_pause(&mut self) {
+        self.pausing = true;
+        self.status = "Pausing after this step…".into();
+    }
+}
+
 /// The network being evaluated and fine-tuned: a CPU copy, and while fine-tuning on WebGPU the
 /// resident copy on the device (the newer one).
 #[derive(Default)]

@@ -474,17 +474,11 @@ pub fn ImageLab(location: Location) -> impl IntoView {
                 progress=Signal::derive(move || step_count.get() as f64 / total.get().max(1) as f64)
                 status=Signal::derive(move || match (load.get().message(), tuning.get()) {
                     (Some(m), _) => m,
-                    (_, t) => match t.speed {
-                        Some((v, ran)) if !t.running => format!("{} ({v:.0} training images/s on the {ran}.)", t.status),
-                        _ => t.status,
-                    },
+                    (_, t) => t.status_line(),
                 })
                 speed=speed
                 on_run=move || run(false)
-                on_pause=move || tuning.update(|t| {
-                    t.pausing = true;
-                    t.status = "Pausing after this step…".into();
-                })
+                on_pause=move || tuning.update(|t| t.request_pause())
                 on_step=move || run(true)
                 on_reset=reset
             />

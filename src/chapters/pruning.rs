@@ -925,19 +925,10 @@ pub fn Pruning(location: Location) -> impl IntoView {
                     iteration=tune_steps
                     total=Signal::derive(move || settings.get().ft_steps)
                     progress=Signal::derive(move || tune_steps.get() as f64 / settings.get().ft_steps.max(1) as f64)
-                    status=Signal::derive(move || {
-                        let t = tuning.get();
-                        match t.speed {
-                            Some((v, ran)) if !t.running => format!("{} ({v:.0} training images/s on the {ran}.)", t.status),
-                            _ => t.status,
-                        }
-                    })
+                    status=Signal::derive(move || tuning.get().status_line())
                     speed=speed
                     on_run=move || run_tuning(false)
-                    on_pause=move || tuning.update(|t| {
-                        t.pausing = true;
-                        t.status = "Pausing after this step…".into();
-                    })
+                    on_pause=move || tuning.update(|t| t.request_pause())
                     on_step=move || run_tuning(true)
                     on_reset=move || {
                         if let Some(Ok(p)) = pruned.get_untracked() {
@@ -1047,10 +1038,7 @@ pub fn Pruning(location: Location) -> impl IntoView {
                     status=Signal::derive(move || ch_tuning.get().status)
                     speed=ch_speed
                     on_run=move || ch_run(false)
-                    on_pause=move || ch_tuning.update(|t| {
-                        t.pausing = true;
-                        t.status = "Pausing after this step…".into();
-                    })
+                    on_pause=move || ch_tuning.update(|t| t.request_pause())
                     on_step=move || ch_run(true)
                     on_reset=move || {
                         if let Some(Ok(net)) = channel.get_untracked() {

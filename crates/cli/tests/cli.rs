@@ -3,13 +3,19 @@
 use std::process::Command;
 
 fn glassbox(args: &[&str]) -> (i32, serde_json::Value, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_glassbox"))
-        .args(args)
-        .output()
-        .expect("runs");
-    let stdout = String::from_utf8_lossy(&out.stdout).to_string();
+    run_in(args, None)
+}
+
+/// `glassbox` with `args`, in `dir` when given: (exit status, the JSON it printed, stderr).
+fn run_in(args: &[&str], dir: Option<&str>) -> (i32, serde_json::Value, String) {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_glassbox"));
+    cmd.args(args);
+    if let Some(d) = dir {
+        cmd.current_dir(d);
+    }
+    let out = cmd.output().expect("runs");
     let json = if out.status.success() {
-        serde_json::from_str(&stdout).expect("one JSON object")
+        serde_json::from_slice(&out.stdout).expect("one JSON object")
     } else {
         serde_json::Value::Null
     };
@@ -287,21 +293,7 @@ fn attention_mask_and_cost() {
 
 /// `glassbox` run from the repository root (where the assets live): (status, JSON, stderr).
 fn glassbox_at_root(args: &[&str]) -> (i32, serde_json::Value, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_glassbox"))
-        .args(args)
-        .current_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/../.."))
-        .output()
-        .expect("runs");
-    let json = if out.status.success() {
-        serde_json::from_slice(&out.stdout).expect("one JSON object")
-    } else {
-        serde_json::Value::Null
-    };
-    (
-        out.status.code().unwrap_or(-1),
-        json,
-        String::from_utf8_lossy(&out.stderr).to_string(),
-    )
+    run_in(args, Some(concat!(env!("CARGO_MANIFEST_DIR"), "/../..")))
 }
 
 #[test]

@@ -180,7 +180,7 @@ pub fn App() -> impl IntoView {
                         "" => view! { <Home/> }.into_any(),
                         meta_learning::SLUG => view! { <meta_learning::MetaLearning location=loc/> }.into_any(),
                         bench::SLUG => view! { <bench::Bench/> }.into_any(),
-                        attention_masks::SLUG => view! { <attention_masks::AttentionMasks/> }.into_any(),
+                        attention_masks::SLUG => view! { <attention_masks::AttentionMasks location=loc/> }.into_any(),
                         under_the_hood::SLUG => view! { <under_the_hood::UnderTheHood/> }.into_any(),
                         image_lab::SLUG => view! { <image_lab::ImageLab location=loc/> }.into_any(),
                         pruning::SLUG => view! { <pruning::Pruning location=loc/> }.into_any(),

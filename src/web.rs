@@ -42,6 +42,13 @@ pub fn download_text(filename: &str, mime: &str, text: &str) -> Result<(), JsVal
     r
 }
 
+/// A canvas's 2D drawing context, if the browser gives one.
+pub fn context_2d(
+    canvas: &web_sys::HtmlCanvasElement,
+) -> Option<web_sys::CanvasRenderingContext2d> {
+    canvas.get_context("2d").ok().flatten()?.dyn_into().ok()
+}
+
 /// Offer a canvas as a PNG download.
 pub fn download_canvas(canvas: &web_sys::HtmlCanvasElement, filename: &str) -> Result<(), JsValue> {
     let url = canvas.to_data_url_with_type("image/png")?;

@@ -169,13 +169,7 @@ fn draw_mistakes(
     e: &Evaluation,
     dark: bool,
 ) {
-    use wasm_bindgen::JsCast;
-    let Some(ctx) = canvas
-        .get_context("2d")
-        .ok()
-        .flatten()
-        .and_then(|c| c.dyn_into::<web_sys::CanvasRenderingContext2d>().ok())
-    else {
+    let Some(ctx) = web::context_2d(canvas) else {
         return;
     };
     let (cell, scale) = (112.0, 3.0);

@@ -19,7 +19,7 @@ pub const CHAPTERS: &[(u32, &str, &str)] = &[
     (
         2,
         attention_masks::SLUG,
-        "Attention in a captioning transformer (in progress)",
+        "Attention in a captioning transformer",
     ),
     (6, pruning::SLUG, "Pruning the trained network"),
 ];

@@ -305,13 +305,7 @@ fn mib(bits: u64) -> String {
 
 /// The keep-mask of a small tensor as an image: one cell per weight, a row per output channel.
 fn draw_mask(canvas: &web_sys::HtmlCanvasElement, net: &Network, layer: usize, dark: bool) {
-    use wasm_bindgen::JsCast;
-    let Some(ctx) = canvas
-        .get_context("2d")
-        .ok()
-        .flatten()
-        .and_then(|c| c.dyn_into::<web_sys::CanvasRenderingContext2d>().ok())
-    else {
+    let Some(ctx) = web::context_2d(canvas) else {
         return;
     };
     let w = prune::weights(net, layer);

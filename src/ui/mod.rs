@@ -1,6 +1,7 @@
 //! Reusable components: figures, number and choice inputs, run controls, mathematics.
 
 pub mod controls;
+pub mod exercise;
 pub mod math;
 pub mod plot;
 pub mod run_controls;

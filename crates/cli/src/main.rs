@@ -4,6 +4,8 @@
 //! `--out DIR` also writes the chapter's figures (SVG) and their data (CSV). Errors go to stderr
 //! with a non-zero exit status.
 
+mod attention;
+
 use glassbox_gpu::{Gpu, MatmulShape};
 use glassbox_lab::figures::{self, FeatureWeightData, Palette, TestLossData};
 use glassbox_lab::maml::{self, InnerPoints, MamlSettings};
@@ -35,8 +37,10 @@ const USAGE: &str = "usage:
   glassbox quant linear-params --rmin X --rmax Y --bits N
   glassbox quant kmeans --bits N [--qat-epochs E] [--images N]
   glassbox attention mask [--caption TOKENS] [--image-tokens 3]   (default caption: <SOS> a mountain range <PAD>)
-  glassbox attention cost --image H --patch P --window K --dim D
-  glassbox attention bench [--patch 8] [--window 2] [--dim 32]
+  glassbox attention model [--caption TOKENS] [--image-tokens 3] [--picture mountains|sun|stripes|checker]
+                          [--seed N] [--query I] [--out DIR]
+  glassbox attention cost --image H --patch P --window K --dim D [--query-row R --query-col C] [--out DIR]
+  glassbox attention bench [--patch 16] [--window 7] [--dim 64] [--max-tokens 3136] [--out DIR]
   glassbox gpu selftest
   glassbox bench gpu [--sizes 256,512,1024] [--repeat N]";
 
@@ -756,80 +760,6 @@ fn image_stats(args: &[String]) -> Result<serde_json::Value, String> {
     serde_json::to_value(glassbox_lab::vgg::stats(&arch)).map_err(|e| e.to_string())
 }
 
-/// The combined causal self- and cross-attention mask (keys as rows, queries as columns).
-fn attention_mask(args: &[String]) -> Result<serde_json::Value, String> {
-    use glassbox_lab::attention;
-    let f = Flags::parse(args, &["caption", "image-tokens"])?;
-    let caption =
-        attention::tokenize(&f.get("caption", "<SOS> a mountain range <PAD>".to_string())?);
-    if caption.is_empty() || caption.len() > 256 {
-        return Err("--caption: give 1 to 256 tokens".into());
-    }
-    let images = f.get("image-tokens", 3usize)?;
-    if images > 256 {
-        return Err("--image-tokens: at most 256".into());
-    }
-    serde_json::to_value(attention::caption_mask(&caption, images)).map_err(|e| e.to_string())
-}
-
-fn attention_cost(args: &[String]) -> Result<serde_json::Value, String> {
-    let f = Flags::parse(args, &["image", "patch", "window", "dim"])?;
-    let need = |k: &str| -> Result<usize, String> {
-        f.0.get(k)
-            .ok_or_else(|| format!("--{k} is required"))?
-            .parse()
-            .map_err(|_| format!("--{k}: not a whole number"))
-    };
-    let c = glassbox_lab::attention::attention_cost(
-        need("image")?,
-        need("patch")?,
-        need("window")?,
-        need("dim")?,
-    )?;
-    serde_json::to_value(c).map_err(|e| e.to_string())
-}
-
-/// Measured time of global and windowed attention (CPU path) at growing image sizes.
-fn attention_bench(args: &[String]) -> Result<serde_json::Value, String> {
-    use glassbox_lab::attention::{attention, attention_cost, windowed_attention, AttentionShape};
-    let f = Flags::parse(args, &["patch", "window", "dim"])?;
-    let (patch, window, dim) = (
-        f.get("patch", 8usize)?,
-        f.get("window", 2usize)?,
-        f.get("dim", 32usize)?,
-    );
-    let mut rng = Rng::new(23);
-    let mut rows = Vec::new();
-    for side in [4usize, 8, 16, 32] {
-        let image = side * patch;
-        let cost = attention_cost(image, patch, window, dim)?;
-        let t = side * side;
-        let (q, k, v) = (
-            random(t * dim, &mut rng),
-            random(t * dim, &mut rng),
-            random(t * dim, &mut rng),
-        );
-        let s = AttentionShape {
-            batch: 1,
-            t_q: t,
-            t_k: t,
-            d: dim,
-            d_v: dim,
-        };
-        let start = Instant::now();
-        attention(&q, &k, &v, &vec![false; t * t], s);
-        let global_s = start.elapsed().as_secs_f64();
-        let start = Instant::now();
-        windowed_attention(&q, &k, &v, side, window, dim);
-        let windowed_s = start.elapsed().as_secs_f64();
-        rows.push(json!({
-            "image": image, "tokens": t, "global_ms": global_s * 1e3, "windowed_ms": windowed_s * 1e3,
-            "global_flops": cost.global_flops, "windowed_flops": cost.windowed_flops,
-        }));
-    }
-    Ok(json!({"patch": patch, "window": window, "dim": dim, "path": "cpu", "results": rows}))
-}
-
 fn open_gpu() -> Result<Gpu, String> {
     pollster::block_on(Gpu::new()).map_err(|e| format!("no GPU: {e}"))
 }
@@ -973,9 +903,10 @@ fn run(args: &[String]) -> Result<serde_json::Value, String> {
         ["bench", "maml"] => bench_maml(&args[2..]),
         ["bench", "image"] => bench_image(&args[2..]),
         ["gpu", "selftest"] => gpu_selftest(&args[2..]),
-        ["attention", "mask"] => attention_mask(&args[2..]),
-        ["attention", "cost"] => attention_cost(&args[2..]),
-        ["attention", "bench"] => attention_bench(&args[2..]),
+        ["attention", "mask"] => attention::mask(&args[2..]),
+        ["attention", "model"] => attention::model(&args[2..]),
+        ["attention", "cost"] => attention::cost(&args[2..]),
+        ["attention", "bench"] => attention::bench(&args[2..]),
         ["image", "stats"] => image_stats(&args[2..]),
         ["image", "train"] => image_train(&args[2..]),
         ["image", "eval"] => image_eval(&args[2..]),

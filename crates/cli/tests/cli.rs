@@ -291,6 +291,97 @@ fn attention_mask_and_cost() {
     assert!(err.contains("divide"));
 }
 
+#[test]
+fn attention_model_is_causal_and_figures_are_written() {
+    let dir = std::env::temp_dir().join(format!("glassbox-attn-{}", std::process::id()));
+    let out = dir.to_str().unwrap();
+    let (code, v, err) = glassbox(&["attention", "model", "--out", out]);
+    assert_eq!(code, 0, "{err}");
+    // Changing caption token j moves outputs j.. only (and <PAD>, position 4, only itself).
+    for (j, c) in v["caption_token_changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .enumerate()
+    {
+        let moved: Vec<u64> = c["outputs_changed"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|x| x.as_u64().unwrap())
+            .collect();
+        let want: Vec<u64> = if j == 4 {
+            vec![4]
+        } else {
+            (j as u64..4).collect()
+        };
+        assert_eq!(moved, want, "token {j}");
+    }
+    // Any patch moves all 16 encoder outputs.
+    let patches = v["patch_changes"].as_array().unwrap();
+    assert_eq!(patches.len(), 16);
+    assert!(patches.iter().all(|p| p["outputs_changed"] == 16));
+    // Each caption query's weights sum to 1; <PAD>'s are all 0.
+    let w = v["decoder_weights"].as_array().unwrap();
+    for (q, row) in w.iter().enumerate() {
+        let s: f64 = row
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|x| x.as_f64().unwrap())
+            .sum();
+        assert!(
+            (s - if q == 4 { 0.0 } else { 1.0 }).abs() < 1e-5,
+            "{q}: {s}"
+        );
+    }
+    for f in [
+        "decoder_scores.svg",
+        "decoder_masked_scores.csv",
+        "decoder_weights.svg",
+    ] {
+        assert!(dir.join(f).exists(), "{f}");
+    }
+    let (code, _, err) = glassbox(&[
+        "attention",
+        "cost",
+        "--image",
+        "224",
+        "--patch",
+        "16",
+        "--window",
+        "7",
+        "--dim",
+        "64",
+        "--out",
+        out,
+    ]);
+    assert_eq!(code, 0, "{err}");
+    assert!(dir.join("attention_cost.svg").exists() && dir.join("window_view.csv").exists());
+    let (code, _, err) = glassbox(&["attention", "model", "--picture", "cat"]);
+    assert_ne!(code, 0);
+    assert!(err.contains("mountains"), "{err}");
+    // The timing at small sizes: global attention's time grows faster than windowed attention's.
+    let (code, b, err) = glassbox(&[
+        "attention",
+        "bench",
+        "--patch",
+        "8",
+        "--window",
+        "2",
+        "--dim",
+        "16",
+        "--max-tokens",
+        "1024",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let rows = b["results"].as_array().unwrap();
+    assert!(rows.len() >= 5);
+    let last = &rows[rows.len() - 1];
+    assert!(last["global_ms"].as_f64().unwrap() > last["windowed_ms"].as_f64().unwrap());
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
 /// `glassbox` run from the repository root (where the assets live): (status, JSON, stderr).
 fn glassbox_at_root(args: &[&str]) -> (i32, serde_json::Value, String) {
     run_in(args, Some(concat!(env!("CARGO_MANIFEST_DIR"), "/../..")))

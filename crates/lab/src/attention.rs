@@ -42,43 +42,165 @@ pub fn attention(
     masked: &[bool],
     s: AttentionShape,
 ) -> (Vec<f32>, Vec<f32>) {
-    let scale = 1.0 / (s.d as f32).sqrt();
     let mut weights = vec![0.0f32; s.batch * s.t_q * s.t_k];
     let mut out = vec![0.0f32; s.out_len()];
-    for b in 0..s.batch {
-        for i in 0..s.t_q {
-            let qi = &q[(b * s.t_q + i) * s.d..(b * s.t_q + i + 1) * s.d];
-            let scores: Vec<Option<f32>> = (0..s.t_k)
-                .map(|j| {
-                    (!masked[i * s.t_k + j]).then(|| {
-                        let kj = &k[(b * s.t_k + j) * s.d..(b * s.t_k + j + 1) * s.d];
-                        qi.iter().zip(kj).map(|(a, b)| a * b).sum::<f32>() * scale
-                    })
-                })
-                .collect();
-            let max = scores
-                .iter()
-                .flatten()
-                .cloned()
-                .fold(f32::NEG_INFINITY, f32::max);
-            if max == f32::NEG_INFINITY {
+    attention_rows(
+        q,
+        k,
+        v,
+        masked,
+        s,
+        0..s.batch * s.t_q,
+        &mut weights,
+        &mut out,
+    );
+    (weights, out)
+}
+
+/// The rows `rows` of `attention` (row r is query r % t_q of batch r / t_q), written into the
+/// full-size `weights` and `out`; the page computes a large attention a slice of rows at a time.
+#[allow(clippy::too_many_arguments)]
+pub fn attention_rows(
+    q: &[f32],
+    k: &[f32],
+    v: &[f32],
+    masked: &[bool],
+    s: AttentionShape,
+    rows: std::ops::Range<usize>,
+    weights: &mut [f32],
+    out: &mut [f32],
+) {
+    let scale = 1.0 / (s.d as f32).sqrt();
+    let mut scores = vec![0.0f32; s.t_k];
+    for row in rows {
+        let (b, i) = (row / s.t_q, row % s.t_q);
+        let qi = &q[row * s.d..(row + 1) * s.d];
+        let hidden = &masked[i * s.t_k..(i + 1) * s.t_k];
+        let mut max = f32::NEG_INFINITY;
+        for (j, sc) in scores.iter_mut().enumerate() {
+            if !hidden[j] {
+                let kj = &k[(b * s.t_k + j) * s.d..(b * s.t_k + j + 1) * s.d];
+                *sc = qi.iter().zip(kj).map(|(a, b)| a * b).sum::<f32>() * scale;
+                max = max.max(*sc);
+            }
+        }
+        let w = &mut weights[row * s.t_k..(row + 1) * s.t_k];
+        let o = &mut out[row * s.d_v..(row + 1) * s.d_v];
+        w.fill(0.0);
+        o.fill(0.0);
+        if max == f32::NEG_INFINITY {
+            continue;
+        }
+        let mut total = 0.0f32;
+        for j in 0..s.t_k {
+            if !hidden[j] {
+                w[j] = (scores[j] - max).exp();
+                total += w[j];
+            }
+        }
+        for j in 0..s.t_k {
+            if hidden[j] {
                 continue;
             }
-            let exps: Vec<f32> = scores
-                .iter()
-                .map(|s| s.map(|v| (v - max).exp()).unwrap_or(0.0))
-                .collect();
-            let total: f32 = exps.iter().sum();
-            for j in 0..s.t_k {
-                let a = exps[j] / total;
-                weights[(b * s.t_q + i) * s.t_k + j] = a;
-                for c in 0..s.d_v {
-                    out[(b * s.t_q + i) * s.d_v + c] += a * v[(b * s.t_k + j) * s.d_v + c];
-                }
+            w[j] /= total;
+            let vj = &v[(b * s.t_k + j) * s.d_v..(b * s.t_k + j + 1) * s.d_v];
+            for (oc, vc) in o.iter_mut().zip(vj) {
+                *oc += w[j] * vc;
             }
         }
     }
-    (weights, out)
+}
+
+/// Attention computed a few query rows at a time, so that the page's CPU path can yield to the
+/// browser between slices of a large computation.
+pub struct AttentionJob {
+    q: Vec<f32>,
+    k: Vec<f32>,
+    v: Vec<f32>,
+    masked: Vec<bool>,
+    pub shape: AttentionShape,
+    weights: Vec<f32>,
+    out: Vec<f32>,
+    next: usize,
+}
+
+impl AttentionJob {
+    pub fn new(
+        q: Vec<f32>,
+        k: Vec<f32>,
+        v: Vec<f32>,
+        masked: Vec<bool>,
+        shape: AttentionShape,
+    ) -> AttentionJob {
+        AttentionJob {
+            weights: vec![0.0; shape.batch * shape.t_q * shape.t_k],
+            out: vec![0.0; shape.out_len()],
+            q,
+            k,
+            v,
+            masked,
+            shape,
+            next: 0,
+        }
+    }
+
+    fn rows(&self) -> usize {
+        self.shape.batch * self.shape.t_q
+    }
+
+    pub fn done(&self) -> bool {
+        self.next >= self.rows()
+    }
+
+    pub fn progress(&self) -> f64 {
+        self.next as f64 / self.rows().max(1) as f64
+    }
+
+    /// Compute the next rows, about `flops` floating-point operations' worth (at least one row).
+    pub fn advance(&mut self, flops: f64) {
+        let s = self.shape;
+        let per_row = (2 * s.t_k * (s.d + s.d_v)).max(1) as f64;
+        let n = ((flops / per_row) as usize).max(1);
+        let end = (self.next + n).min(self.rows());
+        let rows = self.next..end;
+        attention_rows(
+            &self.q,
+            &self.k,
+            &self.v,
+            &self.masked,
+            s,
+            rows,
+            &mut self.weights,
+            &mut self.out,
+        );
+        self.next = end;
+    }
+
+    /// (weights, outputs), as `attention` returns them.
+    pub fn finish(self) -> (Vec<f32>, Vec<f32>) {
+        (self.weights, self.out)
+    }
+
+    /// Start again on the same inputs (to time repeated runs).
+    pub fn restart(&mut self) {
+        self.next = 0;
+    }
+}
+
+/// The raw scores q_i . k_j / sqrt(d) of every (batch, query, key), masked or not.
+pub fn raw_scores(q: &[f32], k: &[f32], s: AttentionShape) -> Vec<f32> {
+    let scale = 1.0 / (s.d as f32).sqrt();
+    let mut out = Vec::with_capacity(s.batch * s.t_q * s.t_k);
+    for b in 0..s.batch {
+        for i in 0..s.t_q {
+            let qi = &q[(b * s.t_q + i) * s.d..(b * s.t_q + i + 1) * s.d];
+            for j in 0..s.t_k {
+                let kj = &k[(b * s.t_k + j) * s.d..(b * s.t_k + j + 1) * s.d];
+                out.push(qi.iter().zip(kj).map(|(a, b)| a * b).sum::<f32>() * scale);
+            }
+        }
+    }
+    out
 }
 
 /// The mask of one layer that does causal self-attention over a caption and cross-attention to
@@ -173,8 +295,56 @@ pub fn attention_cost(
     })
 }
 
-/// Windowed attention by running `attention` on every window: tokens (row-major on the patch grid)
-/// are grouped into windows of K x K patches; each window attends only within itself.
+/// Tokens of a side x side patch grid (row-major) regrouped window by window: windows of
+/// window x window patches in row-major order, the patches of each window row-major inside it.
+/// Each token is `d` values.
+pub fn gather_windows(x: &[f32], side: usize, window: usize, d: usize) -> Vec<f32> {
+    let mut out = Vec::with_capacity(x.len());
+    for t in window_order(side, window) {
+        out.extend_from_slice(&x[t * d..(t + 1) * d]);
+    }
+    out
+}
+
+/// The inverse of `gather_windows`: back to the patch grid's order.
+pub fn scatter_windows(x: &[f32], side: usize, window: usize, d: usize) -> Vec<f32> {
+    let mut out = vec![0.0f32; x.len()];
+    for (src, t) in window_order(side, window).into_iter().enumerate() {
+        out[t * d..(t + 1) * d].copy_from_slice(&x[src * d..(src + 1) * d]);
+    }
+    out
+}
+
+/// Grid positions of the tokens in window order.
+fn window_order(side: usize, window: usize) -> Vec<usize> {
+    let windows = side / window;
+    let mut order = Vec::with_capacity(side * side);
+    for wy in 0..windows {
+        for wx in 0..windows {
+            for iy in 0..window {
+                for ix in 0..window {
+                    order.push((wy * window + iy) * side + wx * window + ix);
+                }
+            }
+        }
+    }
+    order
+}
+
+/// The shape of windowed attention: one batch entry per window, K^2 queries and keys each.
+pub fn windowed_shape(side: usize, window: usize, d: usize) -> AttentionShape {
+    let windows = side / window;
+    AttentionShape {
+        batch: windows * windows,
+        t_q: window * window,
+        t_k: window * window,
+        d,
+        d_v: d,
+    }
+}
+
+/// Windowed attention: tokens (row-major on the patch grid) are grouped into windows of K x K
+/// patches and each window attends only within itself.
 pub fn windowed_attention(
     q: &[f32],
     k: &[f32],
@@ -183,51 +353,32 @@ pub fn windowed_attention(
     window: usize,
     d: usize,
 ) -> Vec<f32> {
-    let per = window * window;
-    let windows = side / window;
-    let gather = |x: &[f32]| -> Vec<f32> {
-        let mut out = Vec::with_capacity(x.len());
-        for wy in 0..windows {
-            for wx in 0..windows {
-                for iy in 0..window {
-                    for ix in 0..window {
-                        let t = (wy * window + iy) * side + wx * window + ix;
-                        out.extend_from_slice(&x[t * d..(t + 1) * d]);
-                    }
-                }
-            }
-        }
-        out
-    };
-    let s = AttentionShape {
-        batch: windows * windows,
-        t_q: per,
-        t_k: per,
-        d,
-        d_v: d,
-    };
-    let (_, out) = attention(
-        &gather(q),
-        &gather(k),
-        &gather(v),
-        &vec![false; per * per],
-        s,
-    );
-    // Scatter back to the patch grid's order.
-    let mut result = vec![0.0f32; out.len()];
-    let mut src = 0;
-    for wy in 0..windows {
-        for wx in 0..windows {
-            for iy in 0..window {
-                for ix in 0..window {
-                    let t = (wy * window + iy) * side + wx * window + ix;
-                    result[t * d..(t + 1) * d].copy_from_slice(&out[src * d..(src + 1) * d]);
-                    src += 1;
-                }
-            }
-        }
+    let s = windowed_shape(side, window, d);
+    let g = |x: &[f32]| gather_windows(x, side, window, d);
+    let (_, out) = attention(&g(q), &g(k), &g(v), &vec![false; s.t_q * s.t_k], s);
+    scatter_windows(&out, side, window, d)
+}
+
+/// Image sizes for the timing experiment: H = m P K for growing m (so that the window divides the
+/// patch grid), roughly doubling the token count each time, up to `max_tokens` tokens.
+pub fn timing_sizes(patch: usize, window: usize, max_tokens: usize) -> Vec<usize> {
+    let mut sizes = Vec::new();
+    let mut m = 1usize;
+    while (m * window).pow(2) <= max_tokens {
+        sizes.push(m * patch * window);
+        // Next m: at least 1.4 times larger, so that T roughly doubles.
+        m = (m + 1).max((m as f64 * 1.4).round() as usize);
     }
-    result
+    sizes
+}
+
+/// Which patches one query patch (row, col) sees on a side x side grid: every patch under global
+/// attention; under windowed attention the K x K window that contains it. Row-major booleans.
+pub fn visible_patches(side: usize, window: usize, query: (usize, usize)) -> Vec<bool> {
+    let w = window.max(1);
+    (0..side * side)
+        .map(|t| (t / side) / w == query.0 / w && (t % side) / w == query.1 / w)
+        .collect()
 }
 
 #[cfg(test)]
@@ -376,5 +527,78 @@ mod tests {
         // Query 1 is fully masked: zero weights and output.
         assert_eq!(&w[3..6], &[0.0, 0.0, 0.0]);
         assert_eq!(out[1], 0.0);
+    }
+
+    #[test]
+    fn attention_a_slice_of_rows_at_a_time_equals_all_at_once() {
+        let mut rng = crate::rng::Rng::new(24);
+        let s = AttentionShape {
+            batch: 3,
+            t_q: 5,
+            t_k: 7,
+            d: 4,
+            d_v: 2,
+        };
+        let rnd = |n: usize, rng: &mut crate::rng::Rng| {
+            (0..n).map(|_| rng.normal() as f32).collect::<Vec<f32>>()
+        };
+        let (q, k, v) = (
+            rnd(s.q_len(), &mut rng),
+            rnd(s.k_len(), &mut rng),
+            rnd(s.v_len(), &mut rng),
+        );
+        let masked: Vec<bool> = (0..s.t_q * s.t_k).map(|i| i % 3 == 0).collect();
+        let (w, out) = attention(&q, &k, &v, &masked, s);
+        let (mut w2, mut out2) = (vec![9.0; w.len()], vec![9.0; out.len()]);
+        for a in (0..15).step_by(4) {
+            attention_rows(
+                &q,
+                &k,
+                &v,
+                &masked,
+                s,
+                a..(a + 4).min(15),
+                &mut w2,
+                &mut out2,
+            );
+        }
+        assert_eq!(w, w2);
+        assert_eq!(out, out2);
+        let mut job = AttentionJob::new(q.clone(), k.clone(), v.clone(), masked.clone(), s);
+        while !job.done() {
+            job.advance(100.0);
+        }
+        assert_eq!(job.finish(), (w.clone(), out.clone()));
+        // Raw scores agree with the unmasked weights' ratios.
+        let sc = raw_scores(&q, &k, s);
+        let r = (sc[1] - sc[2]).exp();
+        assert!((w[1] / w[2] - r).abs() < 1e-4 * r.max(1.0));
+    }
+
+    #[test]
+    fn timing_sizes_grow_and_windows_divide_them() {
+        let sizes = timing_sizes(16, 7, 3136);
+        assert_eq!(sizes.first(), Some(&112));
+        assert_eq!(sizes.last(), Some(&896));
+        for w in sizes.windows(2) {
+            assert!(w[1] > w[0]);
+        }
+        for h in sizes {
+            assert!(attention_cost(h, 16, 7, 64).is_ok());
+        }
+        assert!(timing_sizes(8, 64, 100).is_empty());
+    }
+
+    #[test]
+    fn a_query_sees_its_window_or_everything() {
+        let v = visible_patches(4, 2, (1, 2));
+        let seen: Vec<usize> = (0..16).filter(|&t| v[t]).collect();
+        assert_eq!(seen, vec![2, 3, 6, 7]);
+        // A window as large as the grid is global attention.
+        assert!(visible_patches(4, 4, (3, 0)).iter().all(|&b| b));
+        let s = windowed_shape(4, 2, 3);
+        assert_eq!((s.batch, s.t_q), (4, 4));
+        let x: Vec<f32> = (0..16 * 3).map(|i| i as f32).collect();
+        assert_eq!(scatter_windows(&gather_windows(&x, 4, 2, 3), 4, 2, 3), x);
     }
 }

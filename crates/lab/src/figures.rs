@@ -8,6 +8,9 @@ use plotters::coord::Shift;
 use plotters::prelude::*;
 use std::fmt::Write as _;
 
+pub mod attention;
+pub mod heatmap;
+
 /// Colours of a figure; light and dark themes.
 #[derive(Clone, Copy, Debug)]
 pub struct Palette {

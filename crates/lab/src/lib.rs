@@ -6,6 +6,7 @@
 
 pub mod alias_toy;
 pub mod attention;
+pub mod captioner;
 pub mod data;
 pub mod features;
 pub mod figures;

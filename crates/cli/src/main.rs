@@ -5,6 +5,7 @@
 //! with a non-zero exit status.
 
 mod attention;
+mod quant;
 
 use glassbox_gpu::{Gpu, MatmulShape};
 use glassbox_lab::figures::{self, FeatureWeightData, Palette, TestLossData};
@@ -36,6 +37,7 @@ const USAGE: &str = "usage:
   glassbox prune channel --ratio R [--sort] [--finetune-epochs N] [--images N]
   glassbox quant linear-params --rmin X --rmax Y --bits N
   glassbox quant kmeans --bits N [--qat-epochs E] [--images N]
+  glassbox quant int8 [--images N] [--calibration N]
   glassbox attention mask [--caption TOKENS] [--image-tokens 3]   (default caption: <SOS> a mountain range <PAD>)
   glassbox attention model [--caption TOKENS] [--image-tokens 3] [--picture mountains|sun|stripes|checker]
                           [--seed N] [--query I] [--out DIR]
@@ -697,58 +699,6 @@ fn prune_channel(args: &[String]) -> Result<serde_json::Value, String> {
     }))
 }
 
-/// Scale and zero point of linear quantization.
-fn quant_linear_params(args: &[String]) -> Result<serde_json::Value, String> {
-    let f = Flags::parse(args, &["rmin", "rmax", "bits"])?;
-    let need = |k: &str| -> Result<f64, String> {
-        let v: f64 = f.get(k, f64::NAN)?;
-        if v.is_nan() {
-            return Err(format!("--{k} is required"));
-        }
-        Ok(v)
-    };
-    let p = glassbox_lab::quant::linear_params(need("rmin")?, need("rmax")?, f.get("bits", 8u32)?)?;
-    serde_json::to_value(p).map_err(|e| e.to_string())
-}
-
-/// k-means quantization of every conv and linear weight tensor, then quantization-aware training.
-fn quant_kmeans(args: &[String]) -> Result<serde_json::Value, String> {
-    use glassbox_lab::{prune, quant, train};
-    let f = Flags::parse(args, &["bits", "qat-epochs", "images", "lr", "seed"])?;
-    let bits: u32 = f.get("bits", 0u32)?;
-    let images = f.get("images", 10_000usize)?.max(1);
-    let epochs = f.get("qat-epochs", 0usize)?;
-    let asset = load_asset()?;
-    let mut net = committed_network()?;
-    let fp32 = accuracy(&net, &asset.test, images);
-    let mut q = quant::KMeansQuantizer::quantize(&mut net, bits, f.get("seed", 0u64)?)?;
-    let before = accuracy(&net, &asset.test, images);
-    let losses = train::finetune(
-        &mut net,
-        &asset.train,
-        epochs,
-        f.get("lr", 0.01f32)?,
-        f.get("seed", 0u64)?,
-        |n| q.update_and_apply(n),
-    );
-    let after = accuracy(&net, &asset.test, images);
-    let distinct = (0..net.blocks.len() + 1)
-        .map(|i| quant::distinct_values(prune::weights(&net, i)))
-        .max()
-        .unwrap_or(0);
-    Ok(json!({
-        "bits": bits,
-        "size_mib": q.model_bits(&net) as f64 / 8.0 / 1048576.0,
-        "size_mib_fp32": prune::model_bits(&net, false) as f64 / 8.0 / 1048576.0,
-        "distinct_values_max": distinct,
-        "accuracy_fp32": fp32,
-        "accuracy_before_qat": before,
-        "accuracy_after_qat": after,
-        "qat_epochs": epochs, "qat_losses": losses,
-        "images": images.min(asset.test.len()),
-    }))
-}
-
 /// The layer table of a VGG-style network: parameters, size and multiply-accumulates.
 fn image_stats(args: &[String]) -> Result<serde_json::Value, String> {
     let f = Flags::parse(args, &["arch", "channel-prune"])?;
@@ -913,8 +863,9 @@ fn run(args: &[String]) -> Result<serde_json::Value, String> {
         ["prune", "sensitivity"] => prune_sensitivity(&args[2..]),
         ["prune", "fine-grained"] => prune_fine_grained(&args[2..]),
         ["prune", "channel"] => prune_channel(&args[2..]),
-        ["quant", "linear-params"] => quant_linear_params(&args[2..]),
-        ["quant", "kmeans"] => quant_kmeans(&args[2..]),
+        ["quant", "linear-params"] => quant::linear_params(&args[2..]),
+        ["quant", "kmeans"] => quant::kmeans(&args[2..]),
+        ["quant", "int8"] => quant::int8(&args[2..]),
         ["data", "fashion-mnist"] => data_fashion_mnist(&args[2..]),
         ["bench", "gpu"] => bench_gpu(&args[2..]),
         _ => Err(USAGE.to_string()),

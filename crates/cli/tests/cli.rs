@@ -514,6 +514,19 @@ fn quant_commands_print_their_schemas() {
             );
         }
     }
+    let (code, v, err) =
+        glassbox_at_root(&["quant", "int8", "--images", "300", "--calibration", "128"]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(v["relu_layers"], 0);
+    assert!(
+        (f(&v["accuracy_int8"]) - f(&v["accuracy_fp32"])).abs() <= 0.02,
+        "{v}"
+    );
+    assert_eq!(v["explicit_relu_same_predictions"], "300 of 300");
+    assert!(
+        f(&v["accuracy_fp32_without_relu"]) < f(&v["accuracy_fp32"]) - 0.2,
+        "{v}"
+    );
     for args in [
         &[
             "quant",

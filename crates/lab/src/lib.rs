@@ -11,6 +11,7 @@ pub mod data;
 pub mod features;
 pub mod figures;
 pub mod inner_loop;
+pub mod int8;
 pub mod kernels;
 pub mod kmeans;
 pub mod linalg;

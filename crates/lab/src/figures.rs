@@ -10,6 +10,7 @@ use std::fmt::Write as _;
 
 pub mod attention;
 pub mod heatmap;
+pub mod quant;
 
 /// Colours of a figure; light and dark themes.
 #[derive(Clone, Copy, Debug)]
@@ -844,6 +845,8 @@ pub struct WeightHistogram {
     pub threshold: f64,
     pub sparsity: f64,
     pub numel: usize,
+    /// Values marked with a vertical line each (k-means centroids).
+    pub marks: Vec<f64>,
 }
 
 impl WeightHistogram {
@@ -863,6 +866,7 @@ impl WeightHistogram {
             threshold: threshold as f64,
             sparsity,
             numel: w.len(),
+            marks: Vec::new(),
         }
     }
 
@@ -883,6 +887,18 @@ impl WeightHistogram {
             .max_by_key(|&i| self.counts[i])
             .map(|i| (self.edge(i) + self.edge(i + 1)) / 2.0)
             .unwrap_or(0.0);
+        if !self.marks.is_empty() {
+            return format!(
+                "Histogram of the {} weights of {}, from {:.3} to {:.3}, highest near {:.3}, with the \
+                 {} centroids of its codebook marked by vertical lines.",
+                self.numel,
+                self.layer,
+                self.lo,
+                self.hi,
+                peak,
+                self.marks.len()
+            );
+        }
         format!(
             "Histogram of the {} weights of {}, from {:.3} to {:.3}, highest near {:.3}. At sparsity \
              {:.2} the weights with magnitude up to {:.4} are pruned (shaded grey).",
@@ -931,6 +947,14 @@ pub fn draw_weight_histogram<DB: DrawingBackend>(
             Rectangle::new([(a, 0.0), (b, c as f64)], style)
         }))
         .map_err(err)?;
+    for &x in &h.marks {
+        chart
+            .draw_series(LineSeries::new(
+                vec![(x, 0.0), (x, top)],
+                p.series[2].stroke_width(1),
+            ))
+            .map_err(err)?;
+    }
     if h.threshold > 0.0 {
         for x in [-h.threshold, h.threshold] {
             chart

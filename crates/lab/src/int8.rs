@@ -19,7 +19,7 @@
 use crate::data::Split;
 use crate::network::{Network, BN_EPS};
 use crate::nn::{conv2d_forward_im2col, head_forward, maxpool2x2, ConvShape};
-use crate::quant::{linear_params, LinearParams};
+use crate::quant::{linear_params, symmetric_per_channel, LinearParams};
 use crate::rng::Rng;
 
 /// A positive real multiplier as m 2^-shift, m in [2^22, 2^23].
@@ -165,21 +165,9 @@ pub struct Int8Network {
 }
 
 /// Per-row symmetric int8 weights: (q, scale per row).
-fn symmetric_rows(w: &[f32], rows: usize) -> (Vec<i8>, Vec<f64>) {
-    let per = w.len() / rows.max(1);
-    let mut q = Vec::with_capacity(w.len());
-    let mut scales = Vec::with_capacity(rows);
-    for r in 0..rows {
-        let row = &w[r * per..(r + 1) * per];
-        let m = row.iter().fold(0.0f32, |m, v| m.max(v.abs())) as f64;
-        let s = if m > 0.0 { m / 127.0 } else { 1.0 };
-        q.extend(
-            row.iter()
-                .map(|&v| ((v as f64 / s).round_ties_even() as i64).clamp(-127, 127) as i8),
-        );
-        scales.push(s);
-    }
-    (q, scales)
+fn symmetric_rows(w: &[f32], rows: usize) -> Result<(Vec<i8>, Vec<f64>), String> {
+    let (q, scales) = symmetric_per_channel(w, rows, 8)?;
+    Ok((q.into_iter().map(|v| v as i8).collect(), scales))
 }
 
 /// The range [0, max] of a block's output on 8 bits (a dead block gets a tiny range).
@@ -205,7 +193,7 @@ impl Int8Network {
         let mut act = input;
         for ((b, (w, bias)), &m) in net.blocks.iter().zip(&folded).zip(&maxima) {
             let output = relu_range(m)?;
-            let (weight, weight_scale) = symmetric_rows(w, b.c_out);
+            let (weight, weight_scale) = symmetric_rows(w, b.c_out)?;
             let mut qb = Vec::with_capacity(b.c_out);
             let mut multiplier = Vec::with_capacity(b.c_out);
             for o in 0..b.c_out {
@@ -228,7 +216,7 @@ impl Int8Network {
             act = output;
         }
         let hs = net.head_shape(1);
-        let (weight, scale) = symmetric_rows(&net.fc_weight, 1);
+        let (weight, scale) = symmetric_rows(&net.fc_weight, 1)?;
         let s = act.scale * scale[0] / hs.hw as f64;
         let bias = net
             .fc_bias

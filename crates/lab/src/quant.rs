@@ -58,6 +58,58 @@ impl LinearParams {
     }
 }
 
+/// Symmetric linear quantization of each row (output channel) of `w` on `bits` signed bits:
+/// Z = 0, S = max|w_row| / q_max with q_max = 2^(bits-1) - 1, q = clamp(round(w / S), -q_max, q_max).
+/// Returns the integers and each row's scale (1 for a row of zeros).
+pub fn symmetric_per_channel(
+    w: &[f32],
+    rows: usize,
+    bits: u32,
+) -> Result<(Vec<i32>, Vec<f64>), String> {
+    if !(2..=16).contains(&bits) {
+        return Err(format!(
+            "symmetric quantization needs 2 to 16 bits (got {bits})"
+        ));
+    }
+    if rows == 0 || !w.len().is_multiple_of(rows) {
+        return Err(format!("{} weights do not split into {rows} rows", w.len()));
+    }
+    let q_max = ((1i64 << (bits - 1)) - 1) as f64;
+    let per = w.len() / rows;
+    let mut q = Vec::with_capacity(w.len());
+    let mut scales = Vec::with_capacity(rows);
+    for row in w.chunks(per) {
+        let m = row.iter().fold(0.0f32, |m, v| m.max(v.abs())) as f64;
+        let s = if m > 0.0 { m / q_max } else { 1.0 };
+        q.extend(
+            row.iter()
+                .map(|&v| (v as f64 / s).round_ties_even().clamp(-q_max, q_max) as i32),
+        );
+        scales.push(s);
+    }
+    Ok((q, scales))
+}
+
+/// Every conv and linear weight of `net` quantized symmetrically per output channel on `bits`
+/// bits and replaced by its dequantized value S q (the float network then computes with exactly
+/// the values an integer kernel would use). Returns the model size in bits: `bits` per weight, a
+/// 32-bit scale per output channel, every other parameter at 32 bits.
+pub fn linear_quantize_weights(net: &mut Network, bits: u32) -> Result<u64, String> {
+    let layers = net.blocks.len() + 1;
+    let mut size = prune::model_bits(net, false);
+    for i in 0..layers {
+        let rows = net.blocks.get(i).map(|b| b.c_out).unwrap_or(net.classes());
+        let w = prune::weights_mut(net, i);
+        let (q, scales) = symmetric_per_channel(w, rows, bits)?;
+        let per = w.len() / rows;
+        for (j, (v, qi)) in w.iter_mut().zip(&q).enumerate() {
+            *v = (scales[j / per] * *qi as f64) as f32;
+        }
+        size = size - 32 * w.len() as u64 + bits as u64 * w.len() as u64 + 32 * rows as u64;
+    }
+    Ok(size)
+}
+
 /// A k-means-quantized tensor: its codebook and each weight's centroid index.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Codebook {
@@ -69,29 +121,11 @@ impl Codebook {
     /// k-means with 2^bits centroids on the values of `w`: initial centroids drawn (seeded) from the
     /// values, then `rounds` assignment/update rounds (fewer when the assignment stops changing).
     pub fn fit(w: &[f32], bits: u32, seed: u64, rounds: usize) -> Result<Codebook, String> {
-        if !(1..=8).contains(&bits) {
-            return Err(format!("bits must be 1 to 8 (got {bits})"));
+        let mut job = KMeansJob::new(w.to_vec(), bits, seed, rounds)?;
+        while !job.done() {
+            job.advance(usize::MAX);
         }
-        if w.is_empty() {
-            return Err("k-means needs at least one value".into());
-        }
-        let k = 1usize << bits;
-        let mut rng = Rng::stream(seed, 7);
-        let mut centroids: Vec<f32> = (0..k).map(|_| w[rng.below(w.len())]).collect();
-        centroids.sort_by(f32::total_cmp);
-        let mut assignment = kmeans::assign(w, &centroids);
-        for _ in 0..rounds {
-            centroids = kmeans::update(w, &assignment, &centroids);
-            let next = kmeans::assign(w, &centroids);
-            if next == assignment {
-                break;
-            }
-            assignment = next;
-        }
-        Ok(Codebook {
-            centroids,
-            assignment,
-        })
+        Ok(job.codebook())
     }
 
     /// Each weight replaced by its centroid.
@@ -111,6 +145,101 @@ impl Codebook {
     /// Sum of squared differences between `w` and its quantized values.
     pub fn error(&self, w: &[f32]) -> f64 {
         kmeans::inertia(w, &self.assignment, &self.centroids)
+    }
+}
+
+/// k-means on one tensor as a resumable job: each round assigns every weight to its nearest
+/// centroid (a pass the page runs in slices on the CPU, or at once on the GPU with
+/// `set_assignment`), then moves each centroid to the mean of its weights (on the CPU, in double
+/// precision, on both paths). It stops after `rounds` updates or when an assignment repeats.
+pub struct KMeansJob {
+    w: Vec<f32>,
+    centroids: Vec<f32>,
+    /// The last complete assignment, once there is one.
+    assignment: Option<Vec<u32>>,
+    /// The pass under way, and how far it has got.
+    pass: Vec<u32>,
+    updates: usize,
+    rounds: usize,
+    done: bool,
+}
+
+impl KMeansJob {
+    pub fn new(w: Vec<f32>, bits: u32, seed: u64, rounds: usize) -> Result<KMeansJob, String> {
+        if !(1..=8).contains(&bits) {
+            return Err(format!("bits must be 1 to 8 (got {bits})"));
+        }
+        if w.is_empty() {
+            return Err("k-means needs at least one value".into());
+        }
+        let k = 1usize << bits;
+        let mut rng = Rng::stream(seed, 7);
+        let mut centroids: Vec<f32> = (0..k).map(|_| w[rng.below(w.len())]).collect();
+        centroids.sort_by(f32::total_cmp);
+        Ok(KMeansJob {
+            pass: Vec::with_capacity(w.len()),
+            w,
+            centroids,
+            assignment: None,
+            updates: 0,
+            rounds,
+            done: false,
+        })
+    }
+
+    pub fn weights(&self) -> &[f32] {
+        &self.w
+    }
+
+    pub fn centroids(&self) -> &[f32] {
+        &self.centroids
+    }
+
+    pub fn done(&self) -> bool {
+        self.done
+    }
+
+    /// (updates done, most updates): for a progress bar.
+    pub fn progress(&self) -> (usize, usize) {
+        (self.updates, self.rounds)
+    }
+
+    /// Assign about `ops / k` more weights on the CPU (one distance per weight and centroid).
+    pub fn advance(&mut self, ops: usize) {
+        if self.done {
+            return;
+        }
+        let start = self.pass.len();
+        let n = (ops / self.centroids.len())
+            .max(1)
+            .min(self.w.len() - start);
+        let part = kmeans::assign(&self.w[start..start + n], &self.centroids);
+        self.pass.extend(part);
+        if self.pass.len() == self.w.len() {
+            let a = std::mem::take(&mut self.pass);
+            self.set_assignment(a);
+        }
+    }
+
+    /// A whole pass's assignment, computed elsewhere (the GPU kernel), for the current centroids.
+    pub fn set_assignment(&mut self, a: Vec<u32>) {
+        self.pass.clear();
+        if self.assignment.as_ref() == Some(&a) || self.updates >= self.rounds {
+            self.assignment = Some(a);
+            self.done = true;
+            return;
+        }
+        self.centroids = kmeans::update(&self.w, &a, &self.centroids);
+        self.updates += 1;
+        self.assignment = Some(a);
+    }
+
+    /// The codebook: the centroids and the assignment that goes with them.
+    pub fn codebook(self) -> Codebook {
+        Codebook {
+            centroids: self.centroids,
+            assignment: self.assignment.unwrap_or_default(),
+        }
     }
 }
 
@@ -275,6 +404,36 @@ mod tests {
         assert_ne!(q.codebooks[0].centroids, before);
         for i in 0..3 {
             assert!(distinct_values(prune::weights(&net, i)) <= 4);
+        }
+    }
+
+    #[test]
+    fn symmetric_per_channel_quantization_by_hand() {
+        // Row 0: max 0.5 on 4 bits (q_max 7): S = 0.5 / 7; row 1 all zeros: scale 1, q 0.
+        let (q, s) = symmetric_per_channel(&[0.5, -0.25, 0.1, 0.0, 0.0, 0.0], 2, 4).unwrap();
+        assert_eq!(q, vec![7, -4, 1, 0, 0, 0]);
+        assert!((s[0] - 0.5 / 7.0).abs() < 1e-12 && s[1] == 1.0);
+        // 2 bits: q_max = 1, so every weight becomes -S, 0 or S.
+        let (q, _) = symmetric_per_channel(&[0.9, 0.4, -0.6, 0.1], 1, 2).unwrap();
+        assert_eq!(q, vec![1, 0, -1, 0]);
+        assert!(symmetric_per_channel(&[1.0], 1, 1).is_err());
+        assert!(symmetric_per_channel(&[1.0, 2.0, 3.0], 2, 8).is_err());
+        let arch = Arch {
+            name: "q",
+            in_channels: 1,
+            size: 8,
+            stages: vec![Conv(4), Pool, Conv(6), Pool],
+            classes: 3,
+        };
+        let mut net = Network::new(&arch, 2);
+        let dense = prune::model_bits(&net, false);
+        let size = linear_quantize_weights(&mut net, 4).unwrap();
+        let weights = (36 + 216 + 18) as u64;
+        assert_eq!(size, dense - 32 * weights + 4 * weights + 32 * (4 + 6 + 3));
+        // At most 15 values per output channel (-7..7 times its scale).
+        for c in 0..6 {
+            let row = &prune::weights(&net, 1)[c * 36..(c + 1) * 36];
+            assert!(distinct_values(row) <= 15);
         }
     }
 }

@@ -2,7 +2,8 @@
 //! named by the URL's hash.
 
 use crate::chapters::{
-    self, attention_masks, bench, image_lab, meta_learning, pruning, under_the_hood, CHAPTERS,
+    self, attention_masks, bench, image_lab, meta_learning, pruning, quantization, under_the_hood,
+    CHAPTERS,
 };
 use crate::engine::{BackendState, Engine};
 use crate::ui::Theme;
@@ -176,6 +177,8 @@ pub fn App() -> impl IntoView {
             <main id="main" tabindex="-1">
                 {move || {
                     let loc = location.get();
+                    // The page shown before is going away: stop its computations first.
+                    chapters::abort_page_tasks();
                     match loc.route.as_str() {
                         "" => view! { <Home/> }.into_any(),
                         meta_learning::SLUG => view! { <meta_learning::MetaLearning location=loc/> }.into_any(),
@@ -184,6 +187,7 @@ pub fn App() -> impl IntoView {
                         under_the_hood::SLUG => view! { <under_the_hood::UnderTheHood/> }.into_any(),
                         image_lab::SLUG => view! { <image_lab::ImageLab location=loc/> }.into_any(),
                         pruning::SLUG => view! { <pruning::Pruning location=loc/> }.into_any(),
+                        quantization::SLUG => view! { <quantization::Quantization location=loc/> }.into_any(),
                         other => view! {
                             <article class="chapter">
                                 <h1>"Page not found"</h1>

@@ -669,7 +669,7 @@ pub fn AttentionMasks(location: Location) -> impl IntoView {
             }
         });
         last_inputs.set_value(Some((lv.clone(), cap.clone(), n, sd)));
-        leptos::task::spawn_local(async move {
+        super::spawn_page_task(async move {
             engine.settled().await;
             let compute = engine.compute();
             let model = Captioner::new(sd);
@@ -787,7 +787,7 @@ pub fn AttentionMasks(location: Location) -> impl IntoView {
             planned: sizes.len(),
             ..Timing::default()
         });
-        leptos::task::spawn_local(async move {
+        super::spawn_page_task(async move {
             engine.settled().await;
             let compute = engine.compute();
             // A device lost on the way: start again on the CPU, so one figure has one path.

@@ -90,7 +90,7 @@ pub fn Bench() -> impl IntoView {
             }
         };
         let (mut train_ms, mut sweep_ms) = (0.0f64, 0.0f64);
-        leptos::task::spawn_local(async move {
+        super::spawn_page_task(async move {
             run_in_slices(
                 move |deadline| {
                     let t0 = web::now_ms();

@@ -1,9 +1,10 @@
-//! Fine-tuning the image lab's network in the page, shared by the image lab and the pruning chapter:
-//! one SGD step at a time (the `Trainer` of `glassbox_lab::train`: momentum, weight decay, cosine
-//! schedule over the chosen steps, augmentation), with optional pruning masks re-applied after every
-//! step. On WebGPU a step is one submission with the network resident on the device; on the CPU a
-//! step's forward and backward passes run a block at a time between screen updates. Pause lets the
-//! step in flight finish; reset returns to the starting weights.
+//! Fine-tuning the image lab's network in the page, shared by the image lab and the pruning and
+//! quantization chapters: one SGD step at a time (the `Trainer` of `glassbox_lab::train`: momentum,
+//! weight decay, cosine schedule over the chosen steps, augmentation), keeping what the chapter
+//! needs kept after every step (pruning masks, or k-means codebooks for quantization-aware
+//! training). On WebGPU a step is one submission with the network resident on the device; on the
+//! CPU a step's forward and backward passes run a block at a time between screen updates. Pause lets
+//! the step in flight finish; reset returns to the starting weights.
 
 use super::image_data::Loaded;
 use super::SLICE_MS;
@@ -14,6 +15,7 @@ use glassbox_gpu::{Gpu, GpuNetwork};
 use glassbox_lab::figures::TrainPoint;
 use glassbox_lab::network::{Network, StepJob};
 use glassbox_lab::prune::Masks;
+use glassbox_lab::quant::KMeansQuantizer;
 use glassbox_lab::train::{TrainConfig, Trainer};
 use leptos::prelude::*;
 use std::rc::Rc;
@@ -27,6 +29,20 @@ pub struct TuneSpec {
     pub seed: u64,
     /// Appended to the status when the run is complete.
     pub done_hint: &'static str,
+    /// Stop (as if paused) after every this many steps, so the page can evaluate at checkpoints.
+    pub stop_every: Option<usize>,
+}
+
+/// What fine-tuning keeps after every step.
+#[derive(Clone, Debug, Default)]
+pub enum Keep {
+    #[default]
+    Nothing,
+    /// Pruned weights stay zero (on WebGPU too, by a mask kernel).
+    Masks(Masks),
+    /// Quantization-aware training: centroids move to the mean of their weights and the weights
+    /// back onto their centroids. The codebooks live on the CPU, so these runs use the CPU path.
+    Codebooks(KMeansQuantizer),
 }
 
 /// Fine-tuning progress shown on the page.
@@ -65,8 +81,8 @@ impl Tuning {
 pub struct Model {
     /// Where fine-tuning starts (None: the committed weights).
     pub start: Option<Network>,
-    /// Pruning masks kept through fine-tuning.
-    pub masks: Option<Masks>,
+    /// What is kept through fine-tuning.
+    pub keep: Keep,
     cpu: Option<Network>,
     gpu: Option<(Rc<Gpu>, Rc<GpuNetwork>)>,
     trainer: Option<Trainer>,
@@ -98,18 +114,18 @@ pub async fn current_network(
         .unwrap_or_else(|| committed.clone())
 }
 
-/// Start over from `start` (None: the committed weights) with `masks`; a run in flight stops.
+/// Start over from `start` (None: the committed weights) keeping `keep`; a run in flight stops.
 pub fn reset(
     model: StoredValue<Model, LocalStorage>,
     tuning: RwSignal<Tuning>,
     start: Option<Network>,
-    masks: Option<Masks>,
+    keep: Keep,
 ) {
     model.update_value(|m| {
         *m = Model {
             generation: m.generation + 1,
             start,
-            masks,
+            keep,
             ..Model::default()
         }
     });
@@ -133,7 +149,7 @@ pub fn run(
         t.running = true;
         t.pausing = false;
     });
-    leptos::task::spawn_local(async move {
+    super::spawn_page_task(async move {
         let generation = model.with_value(|m| m.generation);
         model.update_value(|m| {
             if m.cpu.is_none() {
@@ -177,9 +193,13 @@ pub fn run(
             cursor += b;
             let (x, y) = trainer.batch(&l.data.train, &idx);
             let mut result = None;
-            if let Some(gpu) = engine.gpu() {
+            let cpu_only = model.with_value(|m| matches!(m.keep, Keep::Codebooks(_)));
+            if let Some(gpu) = engine.gpu().filter(|_| !cpu_only) {
                 if model.with_value(|m| m.gpu.is_none()) {
-                    let masks = model.with_value(|m| m.masks.clone());
+                    let masks = model.with_value(|m| match &m.keep {
+                        Keep::Masks(mk) => Some(mk.clone()),
+                        _ => None,
+                    });
                     let resident = match gpu.upload(&net) {
                         Ok(g) => match masks {
                             Some(mk) => g.set_masks(&gpu, &mk.0).await.map(|_| g),
@@ -234,9 +254,11 @@ pub fn run(
                 let correct = job.correct();
                 let (loss, grads) = job.finish();
                 trainer.apply(&mut net, &grads);
-                if let Some(mk) = model.with_value(|m| m.masks.clone()) {
-                    mk.apply(&mut net);
-                }
+                model.update_value(|m| match &mut m.keep {
+                    Keep::Nothing => {}
+                    Keep::Masks(mk) => mk.apply(&mut net),
+                    Keep::Codebooks(q) => q.update_and_apply(&mut net),
+                });
                 result = Some((loss, correct));
                 ran = "CPU";
             }
@@ -262,7 +284,10 @@ pub fn run(
                     );
                 });
             }
-            if single {
+            if single
+                || s.stop_every
+                    .is_some_and(|k| trainer.step.is_multiple_of(k.max(1)))
+            {
                 break;
             }
             let delay = speed.get_untracked().delay_ms();

@@ -183,3 +183,18 @@ pub async fn classify(
     .await;
     (preds.len() >= count).then_some((preds, busy / 1000.0, "CPU"))
 }
+
+/// Share of `preds` (for the first test images) that match the labels.
+pub fn accuracy_of(test: &glassbox_lab::data::Split, preds: &[u32]) -> f64 {
+    preds
+        .iter()
+        .enumerate()
+        .filter(|&(i, &y)| test.labels[i] as u32 == y)
+        .count() as f64
+        / preds.len().max(1) as f64
+}
+
+/// Bits as mebibytes, for sizes.
+pub fn mib(bits: u64) -> String {
+    format!("{:.3} MiB", bits as f64 / 8.0 / 1_048_576.0)
+}

@@ -249,7 +249,7 @@ pub fn ImageLab(location: Location) -> impl IntoView {
         {
             return;
         }
-        leptos::task::spawn_local(async move {
+        super::spawn_page_task(async move {
             let Some(l) = ensure_loaded(load).await else {
                 return;
             };
@@ -296,7 +296,7 @@ pub fn ImageLab(location: Location) -> impl IntoView {
         {
             return;
         }
-        leptos::task::spawn_local(async move {
+        super::spawn_page_task(async move {
             let Some(l) = ensure_loaded(load).await else {
                 return;
             };
@@ -308,12 +308,13 @@ pub fn ImageLab(location: Location) -> impl IntoView {
                 lr: st.lr,
                 seed: st.seed,
                 done_hint: " Evaluate the test set to see the effect.",
+                stop_every: None,
             };
             finetune::run(model, tuning, l, spec, engine, speed, single);
         });
     };
     let reset = move || {
-        finetune::reset(model, tuning, None, None);
+        finetune::reset(model, tuning, None, finetune::Keep::Nothing);
         state.set(EvalState::Idle);
     };
     // Changing a fine-tuning setting starts the run over.

@@ -749,7 +749,7 @@ fn Experiment(
             return;
         }
         driving.set_value(Some(gen));
-        leptos::task::spawn_local(async move {
+        super::spawn_page_task(async move {
             run_in_slices(
                 |deadline| {
                     let mut out = Slice::Idle;

@@ -5,7 +5,7 @@
 //! computed here from the committed network and the real test images.
 
 use super::finetune::{self, TuneSpec};
-use super::image_data::{classify, ensure_loaded, LoadState, Loaded};
+use super::image_data::{accuracy_of, classify, ensure_loaded, mib, LoadState, Loaded};
 use crate::engine::Engine;
 use crate::ui::controls::FieldInput;
 use crate::ui::plot::Plot;
@@ -289,20 +289,6 @@ fn prune_all(dense: &Network, sparsity: &[f64; LAYERS]) -> Result<Pruned, String
     })
 }
 
-/// Share of `preds` (for the first test images) that match the labels.
-fn accuracy_of(test: &glassbox_lab::data::Split, preds: &[u32]) -> f64 {
-    preds
-        .iter()
-        .enumerate()
-        .filter(|&(i, &y)| test.labels[i] as u32 == y)
-        .count() as f64
-        / preds.len().max(1) as f64
-}
-
-fn mib(bits: u64) -> String {
-    format!("{:.3} MiB", bits as f64 / 8.0 / 1_048_576.0)
-}
-
 /// The keep-mask of a small tensor as an image: one cell per weight, a row per output channel.
 fn draw_mask(canvas: &web_sys::HtmlCanvasElement, net: &Network, layer: usize, dark: bool) {
     let Some(ctx) = web::context_2d(canvas) else {
@@ -419,7 +405,7 @@ pub fn Pruning(location: Location) -> impl IntoView {
     let theme = use_context::<crate::ui::Theme>();
     let load = RwSignal::new(LoadState::Idle);
     let lab = RwSignal::new_local(None::<Rc<Loaded>>);
-    leptos::task::spawn_local(async move {
+    super::spawn_page_task(async move {
         if let Some(l) = ensure_loaded(load).await {
             lab.set(Some(l));
         }
@@ -457,7 +443,7 @@ pub fn Pruning(location: Location) -> impl IntoView {
         let g = generation.get_value() + 1;
         generation.set_value(g);
         let alive = move || generation.get_value() == g;
-        leptos::task::spawn_local(async move {
+        super::spawn_page_task(async move {
             web::sleep(250).await;
             if !alive() {
                 return;
@@ -518,7 +504,7 @@ pub fn Pruning(location: Location) -> impl IntoView {
         let count = s.scan_images.min(l.data.test.len());
         scan_state.set((true, 0, job.progress().1));
         scan.set(SensitivityData::default());
-        leptos::task::spawn_local(async move {
+        super::spawn_page_task(async move {
             // Each network of the scan classifies the test images on WebGPU or the CPU.
             while let Some(net) = job.next() {
                 let Some((preds, ..)) = classify(&l.data, net, count, engine, |_| {}, alive).await
@@ -570,7 +556,12 @@ pub fn Pruning(location: Location) -> impl IntoView {
         let p = pruned.get();
         tune_key.track();
         if let Some(Ok(p)) = p {
-            finetune::reset(model, tuning, Some(p.net.clone()), Some(p.masks.clone()));
+            finetune::reset(
+                model,
+                tuning,
+                Some(p.net.clone()),
+                finetune::Keep::Masks(p.masks.clone()),
+            );
             verdict.set(None);
         }
     });
@@ -585,6 +576,7 @@ pub fn Pruning(location: Location) -> impl IntoView {
             lr: s.ft_lr,
             seed: s.ft_seed,
             done_hint: " Check the result below.",
+            stop_every: None,
         };
         finetune::run(model, tuning, l, spec, engine, speed, single);
     };
@@ -594,7 +586,7 @@ pub fn Pruning(location: Location) -> impl IntoView {
         };
         checking.set(true);
         verdict.set(None);
-        leptos::task::spawn_local(async move {
+        super::spawn_page_task(async move {
             let count = eval_images.get_untracked().min(l.data.test.len());
             let net = finetune::current_network(model, engine, &p.net).await;
             let sparse_bits = prune::model_bits(&net, true);
@@ -653,14 +645,19 @@ pub fn Pruning(location: Location) -> impl IntoView {
         let (Some(l), Some(Ok(net))) = (lab.get(), channel.get()) else {
             return;
         };
-        finetune::reset(ch_model, ch_tuning, Some((*net).clone()), None);
+        finetune::reset(
+            ch_model,
+            ch_tuning,
+            Some((*net).clone()),
+            finetune::Keep::Nothing,
+        );
         ch_before.set(None);
         ch_after.set(None);
         let count = eval_images.get().min(l.data.test.len());
         let g = ch_generation.get_value() + 1;
         ch_generation.set_value(g);
         let alive = move || ch_generation.get_value() == g;
-        leptos::task::spawn_local(async move {
+        super::spawn_page_task(async move {
             web::sleep(250).await;
             if !alive() {
                 return;
@@ -683,6 +680,7 @@ pub fn Pruning(location: Location) -> impl IntoView {
             lr: s.ft_lr,
             seed: s.ft_seed,
             done_hint: " Evaluate it below.",
+            stop_every: None,
         };
         finetune::run(ch_model, ch_tuning, l, spec, engine, ch_speed, single);
     };
@@ -692,7 +690,7 @@ pub fn Pruning(location: Location) -> impl IntoView {
             return;
         };
         ch_evaluating.set(true);
-        leptos::task::spawn_local(async move {
+        super::spawn_page_task(async move {
             let count = eval_images.get_untracked().min(l.data.test.len());
             let tuned = finetune::current_network(ch_model, engine, &net).await;
             let steps = ch_tuning
@@ -720,7 +718,7 @@ pub fn Pruning(location: Location) -> impl IntoView {
             return;
         };
         measuring.set(true);
-        leptos::task::spawn_local(async move {
+        super::spawn_page_task(async move {
             let nets = [&l.pretrained, &fine.net, &*ch];
             latency.set(Some(measure_latency(&l, &nets, engine).await));
             measuring.set(false);
@@ -926,7 +924,7 @@ pub fn Pruning(location: Location) -> impl IntoView {
                     on_step=move || run_tuning(true)
                     on_reset=move || {
                         if let Some(Ok(p)) = pruned.get_untracked() {
-                            finetune::reset(model, tuning, Some(p.net.clone()), Some(p.masks.clone()));
+                            finetune::reset(model, tuning, Some(p.net.clone()), finetune::Keep::Masks(p.masks.clone()));
                         }
                         verdict.set(None);
                     }
@@ -1036,7 +1034,7 @@ pub fn Pruning(location: Location) -> impl IntoView {
                     on_step=move || ch_run(true)
                     on_reset=move || {
                         if let Some(Ok(net)) = channel.get_untracked() {
-                            finetune::reset(ch_model, ch_tuning, Some((*net).clone()), None);
+                            finetune::reset(ch_model, ch_tuning, Some((*net).clone()), finetune::Keep::Nothing);
                         }
                         ch_after.set(None);
                     }

@@ -128,7 +128,7 @@ pub fn UnderTheHood() -> impl IntoView {
         rows.set(Vec::new());
         parity.set(Vec::new());
         status.set("Running…".into());
-        leptos::task::spawn_local(async move {
+        super::spawn_page_task(async move {
             let mut rng = Rng::new(11);
             // Let the WebAssembly engine compile the hot loop before anything is timed.
             let warm = MatmulShape::new(64, 64, 64);

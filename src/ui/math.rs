@@ -19,7 +19,8 @@ pub fn render_mathml(tex: &str, display: bool) -> String {
     };
     let mut out = String::new();
     match push_mathml(&mut out, parser, config) {
-        Ok(()) if !out.contains("merror") => out,
+        // pulldown-latex writes the space of `\ ` as an escaped entity; give the browser the character.
+        Ok(()) if !out.contains("merror") => out.replace("&amp;nbsp;", "&#160;"),
         _ => format!(
             "<code>{}</code>",
             tex.replace('&', "&amp;").replace('<', "&lt;")
@@ -61,6 +62,7 @@ mod tests {
             include_str!("../chapters/meta_learning.rs"),
             include_str!("../chapters/attention_masks.rs"),
             include_str!("../chapters/image_lab.rs"),
+            include_str!("../chapters/quantization.rs"),
         ];
         let mut count = 0;
         for src in sources {
@@ -68,6 +70,7 @@ mod tests {
                 let tex = &piece[..piece.find('"').expect("closing quote")];
                 let m = render_mathml(tex, false);
                 assert!(!m.starts_with("<code>"), "does not render: {tex}");
+                assert!(!m.contains("nbsp"), "a space shows as text: {tex}");
                 count += 1;
             }
         }

@@ -38,6 +38,7 @@ const USAGE: &str = "usage:
   glassbox quant linear-params --rmin X --rmax Y --bits N
   glassbox quant kmeans --bits N [--qat-epochs E] [--images N]
   glassbox quant int8 [--images N] [--calibration N]
+  glassbox quant compare [--bits 8,4,2] [--images N]
   glassbox attention mask [--caption TOKENS] [--image-tokens 3]   (default caption: <SOS> a mountain range <PAD>)
   glassbox attention model [--caption TOKENS] [--image-tokens 3] [--picture mountains|sun|stripes|checker]
                           [--seed N] [--query I] [--out DIR]
@@ -866,6 +867,7 @@ fn run(args: &[String]) -> Result<serde_json::Value, String> {
         ["quant", "linear-params"] => quant::linear_params(&args[2..]),
         ["quant", "kmeans"] => quant::kmeans(&args[2..]),
         ["quant", "int8"] => quant::int8(&args[2..]),
+        ["quant", "compare"] => quant::compare(&args[2..]),
         ["data", "fashion-mnist"] => data_fashion_mnist(&args[2..]),
         ["bench", "gpu"] => bench_gpu(&args[2..]),
         _ => Err(USAGE.to_string()),

@@ -122,3 +122,42 @@ fn predict_threaded(q: &Int8Network, test: &glassbox_lab::data::Split, images: u
             .collect()
     })
 }
+
+/// k-means against linear (symmetric per-channel, weights only) quantization at several widths.
+pub fn compare(args: &[String]) -> Result<serde_json::Value, String> {
+    use glassbox_lab::{prune, quant};
+    let f = Flags::parse(args, &["bits", "images", "seed"])?;
+    let widths: Vec<u32> = f
+        .get("bits", "8,4,2".to_string())?
+        .split(',')
+        .map(|b| {
+            b.trim()
+                .parse()
+                .map_err(|_| format!("--bits: cannot read '{b}'"))
+        })
+        .collect::<Result<_, _>>()?;
+    let asset = load_asset()?;
+    let net = committed_network()?;
+    let images = f.get("images", 10_000usize)?.max(1);
+    let seed = f.get("seed", 0u64)?;
+    let mut rows = Vec::new();
+    for bits in widths {
+        let mut k = net.clone();
+        let q = quant::KMeansQuantizer::quantize(&mut k, bits, seed)?;
+        let mut l = net.clone();
+        let linear_bits = quant::linear_quantize_weights(&mut l, bits)?;
+        rows.push(json!({
+            "bits": bits,
+            "kmeans_accuracy": accuracy(&k, &asset.test, images),
+            "kmeans_size_mib": q.model_bits(&k) as f64 / 8.0 / 1048576.0,
+            "linear_accuracy": accuracy(&l, &asset.test, images),
+            "linear_size_mib": linear_bits as f64 / 8.0 / 1048576.0,
+        }));
+    }
+    Ok(json!({
+        "accuracy_fp32": accuracy(&net, &asset.test, images),
+        "size_mib_fp32": prune::model_bits(&net, false) as f64 / 8.0 / 1048576.0,
+        "images": images.min(asset.test.len()),
+        "widths": rows,
+    }))
+}

@@ -515,6 +515,20 @@ fn quant_commands_print_their_schemas() {
         }
     }
     let (code, v, err) =
+        glassbox_at_root(&["quant", "compare", "--bits", "8,2", "--images", "200"]);
+    assert_eq!(code, 0, "{err}");
+    let w = v["widths"].as_array().unwrap();
+    assert_eq!(w.len(), 2);
+    assert!(
+        (f(&w[0]["linear_accuracy"]) - f(&v["accuracy_fp32"])).abs() <= 0.02,
+        "{v}"
+    );
+    assert!(
+        f(&w[1]["kmeans_accuracy"]) > f(&w[1]["linear_accuracy"]),
+        "{v}"
+    );
+    assert!(f(&w[1]["linear_size_mib"]) < f(&w[0]["linear_size_mib"]));
+    let (code, v, err) =
         glassbox_at_root(&["quant", "int8", "--images", "300", "--calibration", "128"]);
     assert_eq!(code, 0, "{err}");
     assert_eq!(v["relu_layers"], 0);

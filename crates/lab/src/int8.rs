@@ -127,6 +127,49 @@ pub fn folded_forward(
     (logits, maxima)
 }
 
+/// Activation ranges seen on calibration images: the input's [min, max] and each block's largest
+/// output after its ReLU. Images can be added a batch at a time.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Calibration {
+    pub input_lo: f32,
+    pub input_hi: f32,
+    pub maxima: Vec<f32>,
+    pub images: usize,
+}
+
+impl Default for Calibration {
+    fn default() -> Self {
+        Calibration {
+            input_lo: f32::INFINITY,
+            input_hi: f32::NEG_INFINITY,
+            maxima: Vec::new(),
+            images: 0,
+        }
+    }
+}
+
+impl Calibration {
+    /// Widen the ranges with a batch of `n` images.
+    pub fn add(&mut self, net: &Network, folded: &[(Vec<f32>, Vec<f32>)], x: &[f32], n: usize) {
+        if n == 0 {
+            return;
+        }
+        for &v in x {
+            self.input_lo = self.input_lo.min(v);
+            self.input_hi = self.input_hi.max(v);
+        }
+        let (_, m) = folded_forward(net, folded, x, n, true);
+        if self.maxima.is_empty() {
+            self.maxima = m;
+        } else {
+            for (a, b) in self.maxima.iter_mut().zip(m) {
+                *a = a.max(b);
+            }
+        }
+        self.images += n;
+    }
+}
+
 /// One convolution block in integers.
 #[derive(Clone, Debug, PartialEq)]
 pub struct QuantConv {
@@ -178,20 +221,26 @@ fn relu_range(max: f32) -> Result<LinearParams, String> {
 impl Int8Network {
     /// Quantize `net` with activation ranges calibrated on the images `calibration` (n x 1 x S x S).
     pub fn build(net: &Network, calibration: &[f32], n: usize) -> Result<Int8Network, String> {
-        if n == 0 || calibration.is_empty() {
+        let folded = fold_batchnorm(net);
+        let mut c = Calibration::default();
+        c.add(net, &folded, calibration, n);
+        Int8Network::from_calibration(net, &folded, &c)
+    }
+
+    /// Quantize `net` (its folded blocks `folded`) with the ranges of `c`.
+    pub fn from_calibration(
+        net: &Network,
+        folded: &[(Vec<f32>, Vec<f32>)],
+        c: &Calibration,
+    ) -> Result<Int8Network, String> {
+        if c.images == 0 {
             return Err("calibration needs at least one image".into());
         }
-        let folded = fold_batchnorm(net);
-        let (_, maxima) = folded_forward(net, &folded, calibration, n, true);
-        let (lo, hi) = calibration
-            .iter()
-            .fold((f32::INFINITY, f32::NEG_INFINITY), |(a, b), &v| {
-                (a.min(v), b.max(v))
-            });
+        let (lo, hi, maxima) = (c.input_lo, c.input_hi, &c.maxima);
         let input = linear_params(lo as f64, (hi as f64).max(lo as f64 + 1e-6), 8)?;
         let mut convs = Vec::with_capacity(net.blocks.len());
         let mut act = input;
-        for ((b, (w, bias)), &m) in net.blocks.iter().zip(&folded).zip(&maxima) {
+        for ((b, (w, bias)), &m) in net.blocks.iter().zip(folded).zip(maxima) {
             let output = relu_range(m)?;
             let (weight, weight_scale) = symmetric_rows(w, b.c_out)?;
             let mut qb = Vec::with_capacity(b.c_out);
@@ -576,6 +625,23 @@ mod tests {
             agree += (argmax(&f) == argmax(&without)) as usize;
         }
         assert!(agree >= 36, "{agree} of 40 predictions agree");
+    }
+
+    #[test]
+    fn calibrating_in_batches_gives_the_same_network() {
+        let net = trained_looking(7);
+        let x = images(12, 8);
+        let whole = Int8Network::build(&net, &x, 12).unwrap();
+        let folded = fold_batchnorm(&net);
+        let mut c = Calibration::default();
+        for b in 0..3 {
+            c.add(&net, &folded, &x[b * 4 * 64..(b + 1) * 4 * 64], 4);
+        }
+        assert_eq!(
+            Int8Network::from_calibration(&net, &folded, &c).unwrap(),
+            whole
+        );
+        assert!(Int8Network::from_calibration(&net, &folded, &Calibration::default()).is_err());
     }
 
     #[test]

@@ -10,7 +10,7 @@ use crate::engine::Engine;
 use crate::ui::controls::{FieldInput, TextInput};
 use crate::ui::exercise::{Choice, ChoiceExercise};
 use crate::ui::math::{MathBlock, M};
-use crate::ui::plot::Plot;
+use crate::ui::plot::{HeatmapPlot, Plot};
 use crate::url_state::{read_fields, write_fields, Location, NumField};
 use crate::web;
 use glassbox_gpu::{Compute, Ran};
@@ -26,7 +26,6 @@ use glassbox_lab::figures::attention::{
     attention_heatmaps, draw_attention_cost, draw_attention_timing, draw_window_view, exponent,
     CostCurve, TimingData, TimingRow, WindowView,
 };
-use glassbox_lab::figures::heatmap::draw_heatmap;
 use glassbox_lab::rng::Rng;
 use leptos::prelude::*;
 
@@ -722,18 +721,6 @@ pub fn AttentionMasks(location: Location) -> impl IntoView {
         Some(w)
     });
     let heat = move |i: usize| Signal::derive(move || heatmaps.get().map(|h| h[i].clone()));
-    let heat_plot = move |i: usize, name: &'static str, title: &'static str| {
-        let h = heat(i);
-        view! {
-            <Plot name=name title=title width=560 height=440
-                summary=Signal::derive(move || h.get().map(|h| h.summary()).unwrap_or_default())
-                csv=Signal::derive(move || h.get().map(|h| h.csv()).unwrap_or_default())
-                draw=move |area, palette| match h.get() {
-                    Some(h) => draw_heatmap(area, &h, palette),
-                    None => area.fill(&palette.background).map_err(|e| e.to_string()),
-                }/>
-        }
-    };
 
     // Cost of global and windowed attention.
     let cost = Memo::new(move |_| {
@@ -969,13 +956,7 @@ pub fn AttentionMasks(location: Location) -> impl IntoView {
                 </table>
             </div>
             <p class="status" data-key="ran">{move || view_state.get().map(|v| format!("Computed with the attention kernel on {}.", if v.ran == Ran::Gpu { "WebGPU" } else { "the CPU" }))}</p>
-            <Plot name="encoder-attention" title="Encoder attention weights" width=560 height=520
-                summary=Signal::derive(move || encoder_map.get().map(|h| h.summary()).unwrap_or_default())
-                csv=Signal::derive(move || encoder_map.get().map(|h| h.csv()).unwrap_or_default())
-                draw=move |area, palette| match encoder_map.get() {
-                    Some(h) => draw_heatmap(area, &h, palette),
-                    None => area.fill(&palette.background).map_err(|e| e.to_string()),
-                }/>
+            <HeatmapPlot name="encoder-attention" title="Encoder attention weights" width=560 height=520 heatmap=encoder_map/>
             <p>
                 "Every encoder output moves when any patch changes: global self-attention gives every \
                  patch a nonzero weight on every other. In the decoder, changing a caption token moves \
@@ -1066,9 +1047,9 @@ pub fn AttentionMasks(location: Location) -> impl IntoView {
                 </div>
             </div>
             <div class="figure-row">
-                {heat_plot(0, "decoder-scores", "Raw attention scores")}
-                {heat_plot(1, "decoder-masked-scores", "Masked attention scores")}
-                {heat_plot(2, "decoder-weights", "Softmax attention weights")}
+                <HeatmapPlot name="decoder-scores" title="Raw attention scores" width=560 height=440 heatmap=heat(0)/>
+                <HeatmapPlot name="decoder-masked-scores" title="Masked attention scores" width=560 height=440 heatmap=heat(1)/>
+                <HeatmapPlot name="decoder-weights" title="Softmax attention weights" width=560 height=440 heatmap=heat(2)/>
             </div>
             <div role="status" aria-live="polite" data-key="causal">
                 {move || view_state.get().map(|v| {

@@ -12,12 +12,11 @@ use crate::engine::Engine;
 use crate::ui::controls::FieldInput;
 use crate::ui::exercise::{Choice, ChoiceExercise};
 use crate::ui::math::{MathBlock, M};
-use crate::ui::plot::Plot;
+use crate::ui::plot::{HeatmapPlot, Plot};
 use crate::ui::run_controls::{RunControls, Speed};
 use crate::url_state::{read_fields, write_fields, Location, NumField};
 use crate::web;
 use glassbox_gpu::Ran;
-use glassbox_lab::figures::heatmap::{draw_heatmap, Heatmap};
 use glassbox_lab::figures::quant::{draw_linear_mapping, weight_heatmap, LinearMapping};
 use glassbox_lab::figures::{self, Palette, WeightHistogram};
 use glassbox_lab::int8::{self, Calibration, Int8Network};
@@ -440,17 +439,6 @@ pub fn Quantization(location: Location) -> impl IntoView {
         h.marks = r.codebook.centroids.iter().map(|&c| c as f64).collect();
         Some(h)
     });
-    let heat_plot = move |h: Signal<Option<Heatmap>>, name: &'static str, title: &'static str| {
-        view! {
-            <Plot name=name title=title width=800 height=400
-                summary=Signal::derive(move || h.get().map(|h| h.summary()).unwrap_or_default())
-                csv=Signal::derive(move || h.get().map(|h| h.csv()).unwrap_or_default())
-                draw=move |area, palette| match h.get() {
-                    Some(h) => draw_heatmap(area, &h, palette),
-                    None => area.fill(&palette.background).map_err(|e| e.to_string()),
-                }/>
-        }
-    };
 
     // (b) and (f): the whole network at 8, 4 and 2 bits, k-means and linear.
     let comparison = RwSignal::new(Comparison::default());
@@ -951,8 +939,8 @@ pub fn Quantization(location: Location) -> impl IntoView {
                     }
                 })}
                 <div class="weight-maps" data-colours=move || after_colours.get().map(|c| c.to_string()).unwrap_or_default()>
-                    {heat_plot(before_map, "weights-before", "Weights before quantization")}
-                    {heat_plot(after_map, "weights-after", "Weights after k-means quantization")}
+                    <HeatmapPlot name="weights-before" title="Weights before quantization" height=400 heatmap=before_map/>
+                    <HeatmapPlot name="weights-after" title="Weights after k-means quantization" height=400 heatmap=after_map/>
                 </div>
                 <Plot name="codebook-histogram" title="Weight histogram with the centroids"
                     summary=Signal::derive(move || layer_hist.get().map(|h| h.summary()).unwrap_or_default())

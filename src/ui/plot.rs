@@ -77,3 +77,23 @@ where
         </figure>
     }
 }
+
+/// A heatmap figure (`figures::heatmap`), blank until its data exists.
+#[component]
+pub fn HeatmapPlot(
+    name: &'static str,
+    title: &'static str,
+    #[prop(default = 800)] width: u32,
+    #[prop(default = 480)] height: u32,
+    #[prop(into)] heatmap: Signal<Option<glassbox_lab::figures::heatmap::Heatmap>>,
+) -> impl IntoView {
+    view! {
+        <Plot name=name title=title width=width height=height
+            summary=Signal::derive(move || heatmap.get().map(|h| h.summary()).unwrap_or_default())
+            csv=Signal::derive(move || heatmap.get().map(|h| h.csv()).unwrap_or_default())
+            draw=move |area, palette| match heatmap.get() {
+                Some(h) => glassbox_lab::figures::heatmap::draw_heatmap(area, &h, palette),
+                None => area.fill(&palette.background).map_err(|e| e.to_string()),
+            }/>
+    }
+}

@@ -69,6 +69,22 @@ fn font(p: &Palette, size: u32) -> TextStyle<'static> {
     ("sans-serif", size).into_font().color(&p.foreground)
 }
 
+/// A chart's series labels, in the figures' style.
+fn legend<'a, DB: DrawingBackend + 'a, CT: CoordTranslate>(
+    chart: &mut ChartContext<'a, DB, CT>,
+    p: &Palette,
+    position: SeriesLabelPosition,
+) -> Result<(), String> {
+    chart
+        .configure_series_labels()
+        .background_style(p.background.mix(0.85))
+        .border_style(p.grid)
+        .label_font(font(p, 13))
+        .position(position)
+        .draw()
+        .map_err(err)
+}
+
 /// What the test-loss figure's curves measure.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum Metric {

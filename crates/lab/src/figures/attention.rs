@@ -2,7 +2,7 @@
 //! one query sees under each, and the measured time of both next to the FLOP prediction.
 
 use super::heatmap::{Heatmap, Scale};
-use super::{err, font, Area, Palette};
+use super::{err, font, legend, Area, Palette};
 use crate::attention::{attention_cost, visible_patches, AttentionCost};
 use crate::captioner::LayerTrace;
 use plotters::prelude::*;
@@ -89,20 +89,6 @@ fn log_mesh<
         .map_err(err)
 }
 
-fn legend<'a, DB: DrawingBackend + 'a, CT: CoordTranslate>(
-    chart: &mut ChartContext<'a, DB, CT>,
-    p: &Palette,
-) -> Result<(), String> {
-    chart
-        .configure_series_labels()
-        .background_style(p.background.mix(0.85))
-        .border_style(p.grid)
-        .label_font(font(p, 13))
-        .position(SeriesLabelPosition::UpperLeft)
-        .draw()
-        .map_err(err)
-}
-
 pub fn draw_attention_cost<DB: DrawingBackend>(
     root: &Area<DB>,
     c: &CostCurve,
@@ -155,7 +141,7 @@ pub fn draw_attention_cost<DB: DrawingBackend>(
             .label(format!("H = {}", c.image))
             .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], p.muted.stroke_width(2)));
     }
-    legend(&mut chart, p)?;
+    legend(&mut chart, p, SeriesLabelPosition::UpperLeft)?;
     root.present().map_err(err)
 }
 
@@ -413,7 +399,7 @@ pub fn draw_attention_timing<DB: DrawingBackend>(
                 });
         }
     }
-    legend(&mut chart, p)?;
+    legend(&mut chart, p, SeriesLabelPosition::UpperLeft)?;
     root.present().map_err(err)
 }
 

@@ -2,7 +2,7 @@
 //! weight tensor as a heatmap (before and after k-means, on one colour scale).
 
 use super::heatmap::{Heatmap, Scale};
-use super::{err, font, Area, Palette};
+use super::{err, font, legend, Area, Palette};
 use crate::quant::LinearParams;
 use plotters::prelude::*;
 use std::fmt::Write as _;
@@ -135,14 +135,7 @@ pub fn draw_linear_mapping<DB: DrawingBackend>(
         .map_err(err)?
         .label(format!("r = 0 -> Z = {}", lp.zero_point))
         .legend(move |(x, y)| Circle::new((x + 9, y), 5, p.series[3].filled()));
-    chart
-        .configure_series_labels()
-        .background_style(p.background.mix(0.85))
-        .border_style(p.grid)
-        .label_font(font(p, 13))
-        .position(SeriesLabelPosition::UpperLeft)
-        .draw()
-        .map_err(err)?;
+    legend(&mut chart, p, SeriesLabelPosition::UpperLeft)?;
     root.present().map_err(err)
 }
 

@@ -1027,7 +1027,7 @@ pub fn Quantization(location: Location) -> impl IntoView {
                     status=Signal::derive(move || { let q = qat_status.get(); if q.is_empty() { tuning.get().status_line() } else { q } })
                     speed=speed
                     on_run=move || { if let Some(l) = lab.get_untracked() { qat_auto.set(true); run_qat(l, false); } }
-                    on_pause=move || { qat_auto.set(false); tuning.update(|t| t.request_pause()); }
+                    on_pause=move || { qat_auto.set(false); if tuning.get_untracked().running { tuning.update(|t| t.request_pause()); } }
                     on_step=move || { if let Some(l) = lab.get_untracked() { qat_auto.set(false); run_qat(l, true); } }
                     on_reset=move || qat_reset.update(|r| *r += 1)
                 />

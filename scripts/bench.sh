@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Benchmarks (measurements, not tests): native `glassbox bench maml` and `bench gpu` (GPU side on
 # Mesa's lavapipe unless VK_DRIVER_FILES names another driver), numpy's matmul for comparison, then
-# the browser's CPU path through the Benchmarks appendix of the built dist/.
+# the browser's CPU path through the Benchmarks appendix of the built dist/; attention timing and
+# int8 throughput in the browser are printed by tests/e2e/chapter2 and quantization.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh test
@@ -12,6 +13,8 @@ cargo run --release --quiet --bin glassbox -- bench maml --repeat 5
 cargo run --release --quiet --bin glassbox -- bench gpu --sizes 256,512,1024 --repeat 5
 cargo run --release --quiet --bin glassbox -- bench image
 cargo run --release --quiet --bin glassbox -- bench image --backend gpu --images 500 --steps 2
+cargo run --release --quiet --bin glassbox -- attention bench
+cargo run --release --quiet --bin glassbox -- quant int8   # int8_images_per_s, and the accuracies
 echo "== numpy (OpenBLAS) matmul, for comparison"
 venv=target/bench-venv
 [ -x "$venv/bin/python" ] || python3 -m venv "$venv"

@@ -14,13 +14,13 @@ use crate::ui::plot::{HeatmapPlot, Plot};
 use crate::url_state::{read_fields, write_fields, Location, NumField};
 use crate::web;
 use glassbox_gpu::{Compute, Ran};
+use glassbox_lab::attention::captioner::{
+    self, image_tokens, picture, row_changes, AttentionInputs, Captioner, Layer, LayerTrace,
+    PICTURES,
+};
 use glassbox_lab::attention::{
     attention_cost, caption_mask, gather_windows, scatter_windows, timing_sizes, tokenize,
     windowed_shape, AttentionJob, AttentionShape, CaptionMask, PAD,
-};
-use glassbox_lab::captioner::{
-    self, image_tokens, picture, row_changes, AttentionInputs, Captioner, Layer, LayerTrace,
-    PICTURES,
 };
 use glassbox_lab::figures::attention::{
     attention_heatmaps, draw_attention_cost, draw_attention_timing, draw_window_view, exponent,

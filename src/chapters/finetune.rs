@@ -1,5 +1,5 @@
 //! Fine-tuning the image lab's network in the page, shared by the image lab and the pruning and
-//! quantization chapters: one SGD step at a time (the `Trainer` of `glassbox_lab::train`: momentum,
+//! quantization chapters: one SGD step at a time (the `Trainer` of `glassbox_lab::vision::train`: momentum,
 //! weight decay, cosine schedule over the chosen steps, augmentation), keeping what the chapter
 //! needs kept after every step (pruning masks, or k-means codebooks for quantization-aware
 //! training). On WebGPU a step is one submission with the network resident on the device; on the
@@ -12,11 +12,11 @@ use crate::engine::Engine;
 use crate::ui::run_controls::Speed;
 use crate::web;
 use glassbox_gpu::{Gpu, GpuNetwork};
+use glassbox_lab::compress::prune::Masks;
+use glassbox_lab::compress::quant::KMeansQuantizer;
 use glassbox_lab::figures::TrainPoint;
-use glassbox_lab::network::{Network, StepJob};
-use glassbox_lab::prune::Masks;
-use glassbox_lab::quant::KMeansQuantizer;
-use glassbox_lab::train::{TrainConfig, Trainer};
+use glassbox_lab::vision::network::{Network, StepJob};
+use glassbox_lab::vision::train::{TrainConfig, Trainer};
 use leptos::prelude::*;
 use std::rc::Rc;
 

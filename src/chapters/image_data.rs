@@ -6,9 +6,9 @@ use super::{run_in_slices, Slice};
 use crate::engine::Engine;
 use crate::web;
 use glassbox_gpu::GpuError;
-use glassbox_lab::data::{self, FashionMnist};
-use glassbox_lab::network::Network;
-use glassbox_lab::train;
+use glassbox_lab::vision::data::{self, FashionMnist};
+use glassbox_lab::vision::network::Network;
+use glassbox_lab::vision::train;
 use leptos::prelude::*;
 use std::cell::RefCell;
 use std::rc::Rc;
@@ -143,7 +143,9 @@ pub async fn classify(
                     let idx: Vec<usize> = (preds.len()..(preds.len() + 200).min(count)).collect();
                     let (x, _) = train::batch(&d.test, &idx, None);
                     match g.logits(&gpu, &x, idx.len()).await {
-                        Ok(logits) => preds.extend(glassbox_lab::nn::argmax_rows(&logits, 10)),
+                        Ok(logits) => {
+                            preds.extend(glassbox_lab::vision::nn::argmax_rows(&logits, 10))
+                        }
                         Err(e) => failed = Some(e),
                     }
                     progress(preds.len() as f64 / count as f64);
@@ -185,7 +187,7 @@ pub async fn classify(
 }
 
 /// Share of `preds` (for the first test images) that match the labels.
-pub fn accuracy_of(test: &glassbox_lab::data::Split, preds: &[u32]) -> f64 {
+pub fn accuracy_of(test: &glassbox_lab::vision::data::Split, preds: &[u32]) -> f64 {
     preds
         .iter()
         .enumerate()

@@ -10,10 +10,10 @@ use crate::ui::plot::Plot;
 use crate::ui::run_controls::{RunControls, Speed};
 use crate::url_state::{read_fields, write_fields, Location, NumField};
 use crate::web;
-use glassbox_lab::data::{FashionMnist, CLASSES, SIDE};
 use glassbox_lab::figures;
-use glassbox_lab::train::{self, Evaluation};
-use glassbox_lab::vgg::{self, Arch, ArchStats};
+use glassbox_lab::vision::data::{FashionMnist, CLASSES, SIDE};
+use glassbox_lab::vision::train::{self, Evaluation};
+use glassbox_lab::vision::vgg::{self, Arch, ArchStats};
 use leptos::prelude::*;
 use std::rc::Rc;
 

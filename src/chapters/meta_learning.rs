@@ -12,11 +12,11 @@ use crate::ui::run_controls::{RunControls, Speed};
 use crate::url_state::{read_fields, write_fields, Location, NumField};
 use crate::web;
 use glassbox_lab::figures::{self, FeatureWeightData, TestLossData};
+use glassbox_lab::maml::{alias_toy, features, min_norm};
 use glassbox_lab::maml::{
     Curve, EvalContext, InnerLoop, InnerPoints, MamlSettings, MetaTrainer, Problem, SweepJob,
     TaskFit, Weighting,
 };
-use glassbox_lab::{alias_toy, features, min_norm};
 use leptos::prelude::*;
 
 pub const SLUG: &str = "meta-learning";

@@ -12,10 +12,10 @@ use crate::ui::plot::Plot;
 use crate::ui::run_controls::{RunControls, Speed};
 use crate::url_state::{read_fields, write_fields, Location, NumField};
 use crate::web;
+use glassbox_lab::compress::prune::{self, LayerReport, Sensitivity};
 use glassbox_lab::figures::{self, SensitivityData, WeightHistogram};
-use glassbox_lab::network::Network;
-use glassbox_lab::prune::{self, LayerReport, Sensitivity};
-use glassbox_lab::vgg::{self, Arch};
+use glassbox_lab::vision::network::Network;
+use glassbox_lab::vision::vgg::{self, Arch};
 use leptos::prelude::*;
 use std::rc::Rc;
 use std::sync::Arc;
@@ -338,7 +338,7 @@ fn median(mut v: Vec<f64>) -> f64 {
 }
 
 async fn measure_latency(l: &Loaded, nets: &[&Network], engine: Engine) -> Latency {
-    let (x, _) = glassbox_lab::train::batch(&l.data.test, &[0], None);
+    let (x, _) = glassbox_lab::vision::train::batch(&l.data.test, &[0], None);
     // Each sample times 5 passes (about 10 ms, well above the browser's timer resolution); the
     // networks take turns, so a slow moment of the machine does not fall on one of them only.
     let mut copies: Vec<Network> = nets.iter().map(|n| (*n).clone()).collect();

@@ -17,12 +17,12 @@ use crate::ui::run_controls::{RunControls, Speed};
 use crate::url_state::{read_fields, write_fields, Location, NumField};
 use crate::web;
 use glassbox_gpu::Ran;
+use glassbox_lab::compress::int8::{self, Calibration, Int8Network};
+use glassbox_lab::compress::prune;
+use glassbox_lab::compress::quant::{self, Codebook, KMeansJob, KMeansQuantizer, KMEANS_ROUNDS};
 use glassbox_lab::figures::quant::{draw_linear_mapping, weight_heatmap, LinearMapping};
 use glassbox_lab::figures::{self, Palette, WeightHistogram};
-use glassbox_lab::int8::{self, Calibration, Int8Network};
-use glassbox_lab::network::Network;
-use glassbox_lab::prune;
-use glassbox_lab::quant::{self, Codebook, KMeansJob, KMeansQuantizer, KMEANS_ROUNDS};
+use glassbox_lab::vision::network::Network;
 use leptos::prelude::*;
 use std::rc::Rc;
 
@@ -732,7 +732,7 @@ pub fn Quantization(location: Location) -> impl IntoView {
                 |deadline| {
                     while at < fold_images && web::now_ms() < deadline {
                         let idx: Vec<usize> = (at..(at + 10).min(fold_images)).collect();
-                        let (x, _) = glassbox_lab::train::batch(&l.data.test, &idx, None);
+                        let (x, _) = glassbox_lab::vision::train::batch(&l.data.test, &idx, None);
                         let a = eval_net.forward(&x, idx.len(), false);
                         let (b, _) = int8::folded_forward(&net, &folded, &x, idx.len(), true);
                         for (p, q) in a.iter().zip(&b) {
@@ -751,7 +751,7 @@ pub fn Quantization(location: Location) -> impl IntoView {
             .await;
             // 2. Calibrate on training images, a few at a time.
             let calib = int8::calibration_batch(&l.data.train, calib_n, seed);
-            let px = glassbox_lab::data::PADDED * glassbox_lab::data::PADDED;
+            let px = glassbox_lab::vision::data::PADDED * glassbox_lab::vision::data::PADDED;
             let n_calib = calib.len() / px;
             let mut c = Calibration::default();
             let mut done = 0usize;
@@ -814,7 +814,7 @@ pub fn Quantization(location: Location) -> impl IntoView {
                     let t0 = web::now_ms();
                     while preds.len() < count && web::now_ms() < deadline {
                         let i = preds.len();
-                        glassbox_lab::data::padded_image(&l.data.test, i, &mut x);
+                        glassbox_lab::vision::data::padded_image(&l.data.test, i, &mut x);
                         let qx = q.quantize_input(&x);
                         let acc = q.forward(&qx);
                         if i < relu_checked {
@@ -852,7 +852,7 @@ pub fn Quantization(location: Location) -> impl IntoView {
                     while no_relu.len() < count && web::now_ms() < deadline {
                         let idx: Vec<usize> =
                             (no_relu.len()..(no_relu.len() + 10).min(count)).collect();
-                        let (x, _) = glassbox_lab::train::batch(&l.data.test, &idx, None);
+                        let (x, _) = glassbox_lab::vision::train::batch(&l.data.test, &idx, None);
                         let (logits, _) = int8::folded_forward(&net, &folded, &x, idx.len(), false);
                         no_relu.extend(logits.chunks(net.classes()).map(int8::argmax));
                     }

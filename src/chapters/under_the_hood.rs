@@ -7,8 +7,8 @@ use crate::web;
 use glassbox_gpu::selftest::{self, Parity};
 use glassbox_gpu::{GpuError, MatmulShape, Ran};
 use glassbox_lab::kernels::{max_errors, PreparedProduct};
-use glassbox_lab::nn::{conv2d_forward_im2col, ConvShape};
 use glassbox_lab::rng::Rng;
+use glassbox_lab::vision::nn::{conv2d_forward_im2col, ConvShape};
 use leptos::prelude::*;
 
 pub const SLUG: &str = "under-the-hood";

@@ -2,10 +2,10 @@
 //! of global and windowed attention, and its measured time (chapter 2).
 
 use crate::{random, write, Flags};
+use glassbox_lab::attention::captioner::{self, Captioner};
 use glassbox_lab::attention::{
     self, attention_cost, caption_mask, timing_sizes, windowed_attention, AttentionShape,
 };
-use glassbox_lab::captioner::{self, Captioner};
 use glassbox_lab::figures::attention::{
     attention_heatmaps, draw_attention_cost, draw_attention_timing, draw_window_view, CostCurve,
     TimingData, TimingRow, WindowView,

@@ -9,9 +9,10 @@ mod quant;
 
 use glassbox_gpu::{Gpu, MatmulShape};
 use glassbox_lab::figures::{self, FeatureWeightData, Palette, TestLossData};
+use glassbox_lab::kernels;
 use glassbox_lab::maml::{self, InnerPoints, MamlSettings};
+use glassbox_lab::maml::{alias_toy, features};
 use glassbox_lab::rng::Rng;
-use glassbox_lab::{alias_toy, features, kernels};
 use serde_json::json;
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -330,7 +331,7 @@ fn bench_maml(args: &[String]) -> Result<serde_json::Value, String> {
 
 /// Build the committed Fashion-MNIST asset from Debian's `dataset-fashion-mnist` files.
 fn data_fashion_mnist(args: &[String]) -> Result<serde_json::Value, String> {
-    use glassbox_lab::data;
+    use glassbox_lab::vision::data;
     let f = Flags::parse(args, &["from", "out"])?;
     let from = f.get("from", "/usr/share/datasets/fashion-mnist".to_string())?;
     let out = f.get("out", "assets/fashion-mnist.gbds".to_string())?;
@@ -350,15 +351,15 @@ fn data_fashion_mnist(args: &[String]) -> Result<serde_json::Value, String> {
 const ASSET: &str = "assets/fashion-mnist.gbds";
 const WEIGHTS: &str = "assets/fashion-vgg.gbnet";
 
-fn load_asset() -> Result<glassbox_lab::data::FashionMnist, String> {
+fn load_asset() -> Result<glassbox_lab::vision::data::FashionMnist, String> {
     let bytes =
         std::fs::read(ASSET).map_err(|e| format!("{ASSET}: {e} (run from the repository root)"))?;
-    glassbox_lab::data::decode(&bytes).map_err(|e| e.to_string())
+    glassbox_lab::vision::data::decode(&bytes).map_err(|e| e.to_string())
 }
 
 /// Train the image lab's network; one JSON line per epoch, then the summary object.
 fn image_train(args: &[String]) -> Result<serde_json::Value, String> {
-    use glassbox_lab::{network::Network, train, vgg::Arch};
+    use glassbox_lab::vision::{network::Network, train, vgg::Arch};
     let f = Flags::parse(
         args,
         &["epochs", "seed", "batch", "lr", "data", "out", "debian-dir"],
@@ -380,7 +381,7 @@ fn image_train(args: &[String]) -> Result<serde_json::Value, String> {
                 "debian-dir",
                 "/usr/share/datasets/fashion-mnist".to_string(),
             )?;
-            glassbox_lab::data::from_idx_dir(std::path::Path::new(&dir), usize::MAX)
+            glassbox_lab::vision::data::from_idx_dir(std::path::Path::new(&dir), usize::MAX)
                 .map_err(|e| format!("{e} (install dataset-fashion-mnist, or use --data asset)"))?
                 .train
         }
@@ -424,14 +425,14 @@ fn image_train(args: &[String]) -> Result<serde_json::Value, String> {
 /// Images per second of the image lab's network, evaluation and training, on the CPU path or on
 /// the GPU (the network resident on the device, one submission per batch).
 fn bench_image(args: &[String]) -> Result<serde_json::Value, String> {
-    use glassbox_lab::train;
+    use glassbox_lab::vision::train;
     let f = Flags::parse(args, &["images", "steps", "backend"])?;
     let asset = load_asset()?;
     let images = f.get("images", 2000usize)?.clamp(1, asset.test.len());
     let steps = f.get("steps", 10usize)?.max(1);
     let backend = f.get("backend", "cpu".to_string())?;
     let bytes = std::fs::read(WEIGHTS).map_err(|e| format!("{WEIGHTS}: {e}"))?;
-    let mut net = glassbox_lab::network::Network::from_bytes(&bytes)?;
+    let mut net = glassbox_lab::vision::network::Network::from_bytes(&bytes)?;
     let config = train::TrainConfig::default();
     let mut trainer = train::Trainer::new(config.clone(), asset.train.len());
     let order = trainer.epoch_order(asset.train.len());
@@ -493,27 +494,27 @@ fn image_eval(args: &[String]) -> Result<serde_json::Value, String> {
     let f = Flags::parse(args, &["weights"])?;
     let path = f.get("weights", WEIGHTS.to_string())?;
     let bytes = std::fs::read(&path).map_err(|e| format!("{path}: {e}"))?;
-    let mut net = glassbox_lab::network::Network::from_bytes(&bytes)?;
+    let mut net = glassbox_lab::vision::network::Network::from_bytes(&bytes)?;
     let asset = load_asset()?;
-    let e = glassbox_lab::train::evaluate(&mut net, &asset.test);
+    let e = glassbox_lab::vision::train::evaluate(&mut net, &asset.test);
     Ok(
         json!({"accuracy": e.accuracy, "per_class": e.per_class, "confusion": e.confusion, "images": e.images}),
     )
 }
 
-fn committed_network() -> Result<glassbox_lab::network::Network, String> {
+fn committed_network() -> Result<glassbox_lab::vision::network::Network, String> {
     let bytes = std::fs::read(WEIGHTS).map_err(|e| format!("{WEIGHTS}: {e}"))?;
-    glassbox_lab::network::Network::from_bytes(&bytes)
+    glassbox_lab::vision::network::Network::from_bytes(&bytes)
 }
 
 /// Accuracy on the first `images` test images (all 10,000 by default).
 fn accuracy(
-    net: &glassbox_lab::network::Network,
-    test: &glassbox_lab::data::Split,
+    net: &glassbox_lab::vision::network::Network,
+    test: &glassbox_lab::vision::data::Split,
     images: usize,
 ) -> f64 {
     let n = images.min(test.len());
-    let p = glassbox_lab::train::predict(&mut net.clone(), test, 0..n);
+    let p = glassbox_lab::vision::train::predict(&mut net.clone(), test, 0..n);
     p.iter()
         .enumerate()
         .filter(|&(i, &y)| test.labels[i] as u32 == y)
@@ -533,7 +534,7 @@ fn parse_list(s: &str, what: &str) -> Result<Vec<f64>, String> {
 
 /// Each layer pruned alone at each sparsity: accuracy on the test images.
 fn prune_sensitivity(args: &[String]) -> Result<serde_json::Value, String> {
-    use glassbox_lab::prune::Sensitivity;
+    use glassbox_lab::compress::prune::Sensitivity;
     let f = Flags::parse(args, &["sparsities", "images", "out"])?;
     let sparsities = parse_list(
         &f.get("sparsities", "0.4,0.5,0.6,0.7,0.8,0.9".to_string())?,
@@ -565,7 +566,7 @@ fn prune_sensitivity(args: &[String]) -> Result<serde_json::Value, String> {
 
 /// Magnitude pruning with per-layer sparsities, then fine-tuning with the masks kept.
 fn prune_fine_grained(args: &[String]) -> Result<serde_json::Value, String> {
-    use glassbox_lab::{prune, train};
+    use glassbox_lab::{compress::prune, vision::train};
     let f = Flags::parse(
         args,
         &["sparsity", "finetune-epochs", "images", "lr", "seed"],
@@ -636,9 +637,12 @@ fn prune_fine_grained(args: &[String]) -> Result<serde_json::Value, String> {
 }
 
 /// Median time of a forward pass of one image, in milliseconds.
-fn latency_ms(net: &glassbox_lab::network::Network, test: &glassbox_lab::data::Split) -> f64 {
+fn latency_ms(
+    net: &glassbox_lab::vision::network::Network,
+    test: &glassbox_lab::vision::data::Split,
+) -> f64 {
     let mut net = net.clone();
-    let (x, _) = glassbox_lab::train::batch(test, &[0], None);
+    let (x, _) = glassbox_lab::vision::train::batch(test, &[0], None);
     let mut times: Vec<f64> = (0..41)
         .map(|_| {
             let t = Instant::now();
@@ -652,7 +656,10 @@ fn latency_ms(net: &glassbox_lab::network::Network, test: &glassbox_lab::data::S
 
 /// Uniform channel pruning (optionally sorted by importance first), then fine-tuning.
 fn prune_channel(args: &[String]) -> Result<serde_json::Value, String> {
-    use glassbox_lab::{prune, train, vgg};
+    use glassbox_lab::{
+        compress::prune,
+        vision::{train, vgg},
+    };
     let f = Flags::parse(
         args,
         &["ratio", "sort", "finetune-epochs", "images", "lr", "seed"],
@@ -703,12 +710,12 @@ fn prune_channel(args: &[String]) -> Result<serde_json::Value, String> {
 /// The layer table of a VGG-style network: parameters, size and multiply-accumulates.
 fn image_stats(args: &[String]) -> Result<serde_json::Value, String> {
     let f = Flags::parse(args, &["arch", "channel-prune"])?;
-    let mut arch = glassbox_lab::vgg::Arch::by_name(&f.get("arch", "lab".to_string())?)?;
+    let mut arch = glassbox_lab::vision::vgg::Arch::by_name(&f.get("arch", "lab".to_string())?)?;
     let r = f.get("channel-prune", 0.0f64)?;
     if r != 0.0 {
         arch = arch.channel_pruned(r)?;
     }
-    serde_json::to_value(glassbox_lab::vgg::stats(&arch)).map_err(|e| e.to_string())
+    serde_json::to_value(glassbox_lab::vision::vgg::stats(&arch)).map_err(|e| e.to_string())
 }
 
 fn open_gpu() -> Result<Gpu, String> {
@@ -784,7 +791,7 @@ fn bench_gpu(args: &[String]) -> Result<serde_json::Value, String> {
         rows.push(row);
     }
     // The convolution of a VGG block: 8 images, 64 -> 64 channels, 32 x 32.
-    let cs = glassbox_lab::nn::ConvShape {
+    let cs = glassbox_lab::vision::nn::ConvShape {
         n: 8,
         c_in: 64,
         c_out: 64,
@@ -797,7 +804,7 @@ fn bench_gpu(args: &[String]) -> Result<serde_json::Value, String> {
     let mut cpu_s = f64::INFINITY;
     for _ in 0..repeat.min(5) {
         let t = Instant::now();
-        glassbox_lab::nn::conv2d_forward_im2col(&x, &w, cs, 0..cs.n, &mut y);
+        glassbox_lab::vision::nn::conv2d_forward_im2col(&x, &w, cs, 0..cs.n, &mut y);
         cpu_s = cpu_s.min(t.elapsed().as_secs_f64());
     }
     let mut row =

@@ -2,7 +2,7 @@
 //! quantization-aware training, and integer-only (int8) inference (chapter 7).
 
 use crate::{accuracy, committed_network, load_asset, Flags};
-use glassbox_lab::int8::{self, Int8Network};
+use glassbox_lab::compress::int8::{self, Int8Network};
 use serde_json::json;
 
 /// Scale and zero point of linear quantization.
@@ -15,13 +15,20 @@ pub fn linear_params(args: &[String]) -> Result<serde_json::Value, String> {
         }
         Ok(v)
     };
-    let p = glassbox_lab::quant::linear_params(need("rmin")?, need("rmax")?, f.get("bits", 8u32)?)?;
+    let p = glassbox_lab::compress::quant::linear_params(
+        need("rmin")?,
+        need("rmax")?,
+        f.get("bits", 8u32)?,
+    )?;
     serde_json::to_value(p).map_err(|e| e.to_string())
 }
 
 /// k-means quantization of every conv and linear weight tensor, then quantization-aware training.
 pub fn kmeans(args: &[String]) -> Result<serde_json::Value, String> {
-    use glassbox_lab::{prune, quant, train};
+    use glassbox_lab::{
+        compress::{prune, quant},
+        vision::train,
+    };
     let f = Flags::parse(args, &["bits", "qat-epochs", "images", "lr", "seed"])?;
     let bits: u32 = f.get("bits", 0u32)?;
     let images = f.get("images", 10_000usize)?.max(1);
@@ -85,7 +92,7 @@ pub fn int8(args: &[String]) -> Result<serde_json::Value, String> {
     let folded = int8::fold_batchnorm(&net);
     let n = images.min(1000);
     let idx: Vec<usize> = (0..n).collect();
-    let (x, _) = glassbox_lab::train::batch(&asset.test, &idx, None);
+    let (x, _) = glassbox_lab::vision::train::batch(&asset.test, &idx, None);
     let (logits, _) = int8::folded_forward(&net, &folded, &x, n, false);
     let no_relu: Vec<u32> = logits.chunks(net.classes()).map(int8::argmax).collect();
     let fp32 = accuracy(&net, &asset.test, images);
@@ -104,7 +111,11 @@ pub fn int8(args: &[String]) -> Result<serde_json::Value, String> {
 }
 
 /// Predictions of the first `images` test images, on every core.
-fn predict_threaded(q: &Int8Network, test: &glassbox_lab::data::Split, images: usize) -> Vec<u32> {
+fn predict_threaded(
+    q: &Int8Network,
+    test: &glassbox_lab::vision::data::Split,
+    images: usize,
+) -> Vec<u32> {
     let threads = std::thread::available_parallelism()
         .map_or(1, |n| n.get())
         .min(8);
@@ -125,7 +136,7 @@ fn predict_threaded(q: &Int8Network, test: &glassbox_lab::data::Split, images: u
 
 /// k-means against linear (symmetric per-channel, weights only) quantization at several widths.
 pub fn compare(args: &[String]) -> Result<serde_json::Value, String> {
-    use glassbox_lab::{prune, quant};
+    use glassbox_lab::compress::{prune, quant};
     let f = Flags::parse(args, &["bits", "images", "seed"])?;
     let widths: Vec<u32> = f
         .get("bits", "8,4,2".to_string())?

@@ -6,7 +6,7 @@
 use crate::{Gpu, GpuError};
 use glassbox_lab::attention::{self, AttentionShape};
 use glassbox_lab::kernels::{self, MatmulShape};
-use glassbox_lab::nn::{self, ConvShape};
+use glassbox_lab::vision::nn::{self, ConvShape};
 use std::cell::RefCell;
 use std::rc::Rc;
 
@@ -82,6 +82,6 @@ impl Compute {
     op!(/// Masked attention: (weights, outputs).
         attention(q: &[f32], k: &[f32], v: &[f32], masked: &[bool], s: AttentionShape) -> (Vec<f32>, Vec<f32>),
         cpu = attention::attention(q, k, v, masked, s));
-    op!(kmeans_assign(x: &[f32], c: &[f32]) -> Vec<u32>, cpu = glassbox_lab::kmeans::assign(x, c));
-    op!(kmeans_update(x: &[f32], a: &[u32], c: &[f32]) -> Vec<f32>, cpu = glassbox_lab::kmeans::update(x, a, c));
+    op!(kmeans_assign(x: &[f32], c: &[f32]) -> Vec<u32>, cpu = glassbox_lab::compress::kmeans::assign(x, c));
+    op!(kmeans_update(x: &[f32], a: &[u32], c: &[f32]) -> Vec<f32>, cpu = glassbox_lab::compress::kmeans::update(x, a, c));
 }

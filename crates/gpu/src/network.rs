@@ -1,7 +1,7 @@
 //! The image lab's network held on the GPU: weights, batch-norm running statistics and momentum
 //! buffers stay on the device; a call uploads one batch, records every layer's dispatches in one
 //! command buffer and reads back only what it returns (logits, the loss, or the gradients).
-//! The same mathematics as `glassbox_lab::network` (its module comment), kernel by kernel:
+//! The same mathematics as `glassbox_lab::vision::network` (its module comment), kernel by kernel:
 //!   conv2d -> bn_stats + bn_running (training) -> bn_apply (+ReLU) -> maxpool, ..., head_forward;
 //!   softmax_ce -> head_backward -> [maxpool_backward] -> bn_backward -> conv2d_weight_grad and
 //!   conv2d_backward_input, ...; then sgd on each parameter tensor (weights; gamma and beta together;
@@ -9,8 +9,8 @@
 
 use crate::ops::grid;
 use crate::{Gpu, GpuError};
-use glassbox_lab::network::{Grads, Network, BN_MOMENTUM};
-use glassbox_lab::nn::{count_correct, BN_EPS};
+use glassbox_lab::vision::network::{Grads, Network, BN_MOMENTUM};
+use glassbox_lab::vision::nn::{count_correct, BN_EPS};
 
 /// One convolution block on the device. `gb` holds gamma then beta; `running` the running means
 /// then variances (the layout of the `bn_stats` output).

@@ -1,10 +1,10 @@
 //! The engine's element-wise, reduction, convolution, pooling, attention and k-means kernels, one
-//! WGSL file each (src/kernels). CPU references: `glassbox_lab::{nn, attention, kmeans}`.
+//! WGSL file each (src/kernels). CPU references: `glassbox_lab::{vision::nn, attention, compress::kmeans}`.
 //! Integer data (labels, arg-max indices, cluster indices, masks) travel as exact small f32 values.
 
 use crate::{Gpu, GpuError};
 use glassbox_lab::attention::AttentionShape;
-use glassbox_lab::nn::ConvShape;
+use glassbox_lab::vision::nn::ConvShape;
 
 /// A compiled kernel: one WGSL file with one entry point `main`.
 pub(crate) struct Kernel {

@@ -4,11 +4,11 @@
 use crate::{Gpu, GpuError, MatmulShape};
 use glassbox_lab::attention::{attention, AttentionShape};
 use glassbox_lab::kernels::{matmul_naive, max_errors};
-use glassbox_lab::network::{Grads, Network};
-use glassbox_lab::nn::{self, ConvShape};
 use glassbox_lab::rng::Rng;
-use glassbox_lab::vgg::{Arch, Stage};
-use glassbox_lab::{kernels, kmeans};
+use glassbox_lab::vision::network::{Grads, Network};
+use glassbox_lab::vision::nn::{self, ConvShape};
+use glassbox_lab::vision::vgg::{Arch, Stage};
+use glassbox_lab::{compress::kmeans, kernels};
 
 /// One kernel's parity: the largest error relative to the largest reference entry.
 #[derive(Clone, Debug, PartialEq)]

@@ -69,7 +69,7 @@ fn close(what: &str, got: &[f32], want: &[f32], tol: f64) {
 
 #[test]
 fn conv2d_forward_and_backward_match_the_cpu() {
-    use glassbox_lab::nn::{
+    use glassbox_lab::vision::nn::{
         conv2d_backward_input, conv2d_backward_weight, conv2d_forward, ConvShape,
     };
     let gpu = gpu();
@@ -123,7 +123,7 @@ fn conv2d_forward_and_backward_match_the_cpu() {
 
 #[test]
 fn elementwise_pooling_and_reductions_match_the_cpu() {
-    use glassbox_lab::nn;
+    use glassbox_lab::vision::nn;
     let gpu = gpu();
     let mut rng = Rng::new(8);
     for len in [1usize, 7, 65, 257, 70_001] {
@@ -222,7 +222,7 @@ fn masked_attention_matches_the_cpu() {
 
 #[test]
 fn kmeans_assignment_and_update_match_the_cpu() {
-    use glassbox_lab::kmeans;
+    use glassbox_lab::compress::kmeans;
     let gpu = gpu();
     let mut rng = Rng::new(10);
     for (len, k) in [(1usize, 1usize), (65, 4), (10_007, 16), (4_099, 256)] {
@@ -279,9 +279,9 @@ fn compute_falls_back_to_the_cpu_when_the_device_is_lost() {
 /// loss and every gradient, the running statistics it updates, and the weights after SGD.
 #[test]
 fn network_forward_backward_and_step_match_the_cpu() {
-    use glassbox_lab::network::Network;
-    use glassbox_lab::nn::sgd_momentum;
-    use glassbox_lab::vgg::{Arch, Stage::*};
+    use glassbox_lab::vision::network::Network;
+    use glassbox_lab::vision::nn::sgd_momentum;
+    use glassbox_lab::vision::vgg::{Arch, Stage::*};
     let gpu = gpu();
     let odd = Arch {
         name: "odd",
@@ -360,7 +360,7 @@ fn network_forward_backward_and_step_match_the_cpu() {
             pollster::block_on(net.train_step(&gpu, &x, &labels, lr, mom, wd)).unwrap();
         assert_eq!(
             correct,
-            glassbox_lab::nn::count_correct(&before, &labels, arch.classes)
+            glassbox_lab::vision::nn::count_correct(&before, &labels, arch.classes)
         );
         let (cl, g) = cpu.loss_and_grads(&x, &labels, n);
         assert!(
@@ -407,10 +407,10 @@ fn network_forward_backward_and_step_match_the_cpu() {
 /// Pruning masks on the device: applied at once, and again after a training step, as on the CPU.
 #[test]
 fn masked_training_step_matches_the_cpu() {
-    use glassbox_lab::network::Network;
-    use glassbox_lab::nn::sgd_momentum;
-    use glassbox_lab::prune;
-    use glassbox_lab::vgg::{Arch, Stage::*};
+    use glassbox_lab::compress::prune;
+    use glassbox_lab::vision::network::Network;
+    use glassbox_lab::vision::nn::sgd_momentum;
+    use glassbox_lab::vision::vgg::{Arch, Stage::*};
     let gpu = gpu();
     let arch = Arch {
         name: "masked",
@@ -470,8 +470,8 @@ fn masked_training_step_matches_the_cpu() {
 /// gets alone: submissions and their error scopes take turns.
 #[test]
 fn concurrent_computations_take_turns() {
-    use glassbox_lab::network::Network;
-    use glassbox_lab::vgg::{Arch, Stage::*};
+    use glassbox_lab::vision::network::Network;
+    use glassbox_lab::vision::vgg::{Arch, Stage::*};
     let gpu = gpu();
     let arch = Arch {
         name: "pair",

@@ -1,6 +1,6 @@
 //! The committed Fashion-MNIST asset decodes, passes its checksum and has the promised content.
 
-use glassbox_lab::data;
+use glassbox_lab::vision::data;
 
 #[test]
 fn committed_asset_is_intact() {

@@ -2,10 +2,10 @@
 //! the full test set within 0.5 points of fp32 (and equal to its double-precision simulation), and
 //! 4-bit k-means after one epoch of quantization-aware training within 1 point of fp32.
 
-use glassbox_lab::data::{self, FashionMnist, Split};
-use glassbox_lab::int8::{self, Int8Network};
-use glassbox_lab::network::Network;
-use glassbox_lab::{quant, train};
+use glassbox_lab::compress::int8::{self, Int8Network};
+use glassbox_lab::vision::data::{self, FashionMnist, Split};
+use glassbox_lab::vision::network::Network;
+use glassbox_lab::{compress::quant, vision::train};
 
 fn committed() -> (FashionMnist, Network) {
     let root = concat!(env!("CARGO_MANIFEST_DIR"), "/../../assets/");
@@ -80,6 +80,6 @@ fn four_bit_kmeans_recovers_within_a_point_after_one_epoch_of_qat() {
     assert!(after >= fp32 - 0.01, "fp32 {fp32}, after QAT {after}");
     for (i, cb) in q.codebooks.iter().enumerate() {
         assert!(cb.centroids.len() <= 16);
-        assert!(quant::distinct_values(glassbox_lab::prune::weights(&net, i)) <= 16);
+        assert!(quant::distinct_values(glassbox_lab::compress::prune::weights(&net, i)) <= 16);
     }
 }

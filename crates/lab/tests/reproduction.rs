@@ -1,6 +1,6 @@
 //! Reproduces the notebook's closed-form MAML results at its settings, over several seeds.
 
-use glassbox_lab::features::columns_of;
+use glassbox_lab::maml::features::columns_of;
 use glassbox_lab::maml::{run_experiment, EvalContext, MamlSettings, SweepJob, Weighting};
 use ndarray::Array1;
 

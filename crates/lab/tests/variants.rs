@@ -104,7 +104,7 @@ fn classification_meta_learning_beats_all_ones_and_not_the_oracle() {
 
 #[test]
 fn classification_labels_follow_the_sign_with_sign_zero_positive() {
-    use glassbox_lab::inner_loop::label;
+    use glassbox_lab::maml::inner_loop::label;
     assert_eq!(label(0.0), 1.0);
     assert_eq!(label(2.0), 1.0);
     assert_eq!(label(-0.5), -1.0);

@@ -1,7 +1,7 @@
 //! The committed weights of the image lab's network reach the stated accuracy on the full
 //! Fashion-MNIST test set (10,000 images), evaluated natively with batch-norm's running statistics.
 
-use glassbox_lab::{data, network::Network, train, vgg::Arch};
+use glassbox_lab::vision::{data, network::Network, train, vgg::Arch};
 
 #[test]
 fn committed_weights_reach_90_percent_on_the_test_set() {

@@ -3,8 +3,8 @@
 
 use super::heatmap::{Heatmap, Scale};
 use super::{err, font, legend, Area, Palette};
+use crate::attention::captioner::LayerTrace;
 use crate::attention::{attention_cost, visible_patches, AttentionCost};
-use crate::captioner::LayerTrace;
 use plotters::prelude::*;
 use std::fmt::Write as _;
 
@@ -465,8 +465,8 @@ mod tests {
 
     #[test]
     fn heatmaps_put_keys_on_rows_and_hide_masked_cells() {
+        use crate::attention::captioner::{picture, run, to_pixels, Captioner};
         use crate::attention::tokenize;
-        use crate::captioner::{picture, run, to_pixels, Captioner};
         let caption = tokenize("<SOS> a mountain range <PAD>");
         let (_, dec) = run(
             &Captioner::new(0),

@@ -3,7 +3,7 @@
 
 use super::heatmap::{Heatmap, Scale};
 use super::{err, font, legend, Area, Palette};
-use crate::quant::LinearParams;
+use crate::compress::quant::LinearParams;
 use plotters::prelude::*;
 use std::fmt::Write as _;
 
@@ -178,7 +178,7 @@ pub fn weight_heatmap(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::quant::linear_params;
+    use crate::compress::quant::linear_params;
 
     #[test]
     fn the_mapping_steps_through_every_integer_and_draws() {

@@ -16,11 +16,11 @@
 //!    classes: acc_k = sum_c q_w,kc sum_hw (q_x - Z) + q_b,k with q_b,k = round(b_k HW / (S_x S_fc)),
 //!    so logit_k = acc_k S_x S_fc / HW and the prediction is the argmax of the int32 acc_k.
 
-use crate::data::Split;
-use crate::network::{Network, BN_EPS};
-use crate::nn::{conv2d_forward_im2col, head_forward, maxpool2x2, ConvShape};
-use crate::quant::{linear_params, symmetric_per_channel, LinearParams};
+use crate::compress::quant::{linear_params, symmetric_per_channel, LinearParams};
 use crate::rng::Rng;
+use crate::vision::data::Split;
+use crate::vision::network::{Network, BN_EPS};
+use crate::vision::nn::{conv2d_forward_im2col, head_forward, maxpool2x2, ConvShape};
 
 /// A positive real multiplier as m 2^-shift, m in [2^22, 2^23].
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -485,17 +485,17 @@ pub fn calibration_batch(train: &Split, n: usize, seed: u64) -> Vec<f32> {
     let idx: Vec<usize> = (0..n.min(train.len()))
         .map(|_| rng.below(train.len()))
         .collect();
-    crate::train::batch(train, &idx, None).0
+    crate::vision::train::batch(train, &idx, None).0
 }
 
 impl Int8Network {
     /// Predicted class of the images `range` of a split.
     pub fn predict_split(&self, split: &Split, range: std::ops::Range<usize>) -> Vec<u32> {
-        let px = crate::data::PADDED * crate::data::PADDED;
+        let px = crate::vision::data::PADDED * crate::vision::data::PADDED;
         let mut x = vec![0.0f32; px];
         range
             .map(|i| {
-                crate::data::padded_image(split, i, &mut x);
+                crate::vision::data::padded_image(split, i, &mut x);
                 self.predict(&x)
             })
             .collect()
@@ -541,7 +541,7 @@ pub fn argmax<T: PartialOrd + Copy>(v: &[T]) -> u32 {
 mod tests {
     use super::*;
     use crate::rng::Rng;
-    use crate::vgg::{Arch, Stage::*};
+    use crate::vision::vgg::{Arch, Stage::*};
 
     /// A small network with batch-norm statistics that are not the identity.
     fn trained_looking(seed: u64) -> Network {

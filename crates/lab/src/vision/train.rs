@@ -6,10 +6,10 @@
 //! 32 x 32 frame, i.e. padding and a random crop) and a horizontal flip with probability 1/2.
 //! Evaluation uses batch-norm's running statistics.
 
-use crate::data::{Split, MEAN, PADDED, SIDE, STD};
-use crate::network::{Grads, Network};
-use crate::nn::{argmax_rows, sgd_momentum};
 use crate::rng::Rng;
+use crate::vision::data::{Split, MEAN, PADDED, SIDE, STD};
+use crate::vision::network::{Grads, Network};
+use crate::vision::nn::{argmax_rows, sgd_momentum};
 use serde::Serialize;
 
 #[derive(Clone, Debug, PartialEq)]

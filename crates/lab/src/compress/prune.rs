@@ -14,7 +14,7 @@
 //! read the channel (W_next[:, c]), largest first; moving a channel together with its batch-norm
 //! parameters and the next conv's input slice leaves the network's function unchanged.
 
-use crate::network::Network;
+use crate::vision::network::Network;
 use serde::Serialize;
 
 /// Keep-mask (true = kept) zeroing the round(s numel) smallest-magnitude values, and the threshold
@@ -380,8 +380,8 @@ pub fn channel_prune(net: &Network, r: f64) -> Result<Network, String> {
         .stages
         .iter()
         .filter_map(|s| match s {
-            crate::vgg::Stage::Conv(c) => Some(*c),
-            crate::vgg::Stage::Pool => None,
+            crate::vision::vgg::Stage::Conv(c) => Some(*c),
+            crate::vision::vgg::Stage::Pool => None,
         })
         .collect();
     let mut out = net.clone();
@@ -398,7 +398,7 @@ pub fn channel_prune(net: &Network, r: f64) -> Result<Network, String> {
 mod tests {
     use super::*;
     use crate::rng::Rng;
-    use crate::vgg::{Arch, Stage::*};
+    use crate::vision::vgg::{Arch, Stage::*};
 
     fn tiny() -> Network {
         let arch = Arch {
@@ -483,7 +483,7 @@ mod tests {
                 vel = pg.iter().map(|(p, _)| vec![0.0; p.len()]).collect();
             }
             for ((p, g), v) in pg.into_iter().zip(vel.iter_mut()) {
-                crate::nn::sgd_momentum(p, g, v, 0.1, 0.9, 5e-4);
+                crate::vision::nn::sgd_momentum(p, g, v, 0.1, 0.9, 5e-4);
             }
             masks.apply(&mut net);
         }
@@ -514,7 +514,7 @@ mod tests {
         let net = tiny();
         for r in [0.0, 0.3, 0.5] {
             let pruned = channel_prune(&sort_channels(&net), r).unwrap();
-            let stats = crate::vgg::stats(&pruned.arch);
+            let stats = crate::vision::vgg::stats(&pruned.arch);
             assert_eq!(pruned.param_count() as u64, stats.params);
             let widths: Vec<usize> = pruned.blocks.iter().map(|b| b.c_out).collect();
             let want: Vec<usize> = stats.layers[..3].iter().map(|l| l.out).collect();
@@ -525,8 +525,8 @@ mod tests {
         }
         let lab = Network::new(&Arch::lab(), 0);
         let pruned = channel_prune(&lab, 0.3).unwrap();
-        let ratio =
-            crate::vgg::stats(&pruned.arch).macs as f64 / crate::vgg::stats(&lab.arch).macs as f64;
+        let ratio = crate::vision::vgg::stats(&pruned.arch).macs as f64
+            / crate::vision::vgg::stats(&lab.arch).macs as f64;
         assert!(ratio > 0.49 && ratio < 0.53, "{ratio}");
         assert!(channel_prune(&lab, 1.0).is_err());
     }

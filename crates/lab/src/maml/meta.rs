@@ -22,12 +22,12 @@
 //! classification the labels are sign(y), the inner and meta losses logistic, and evaluation fits a
 //! well-converged logistic regression (`logistic`) and counts errors on the test points.
 
-use crate::features::{
+use crate::linalg::{cholesky_with_jitter, gram_rows, gram_rows_cost, Cholesky, LinalgError};
+use crate::maml::features::{
     alias_frequencies, columns_of, design_matrix, grid_points, validate_dimension,
 };
-use crate::inner_loop::{self, label, GradientSteps, PointLoss};
-use crate::linalg::{cholesky_with_jitter, gram_rows, gram_rows_cost, Cholesky, LinalgError};
-use crate::logistic::LogisticFit;
+use crate::maml::inner_loop::{self, label, GradientSteps, PointLoss};
+use crate::maml::logistic::LogisticFit;
 use crate::rng::Rng;
 use ndarray::{Array1, Array2, ArrayView1, ArrayView2, Axis};
 use serde::Serialize;
@@ -1109,7 +1109,9 @@ mod tests {
                     .0
             };
             let what = format!("seed {seed}");
-            crate::inner_loop::assert_matches_central_differences(loss, &c, &grad, 1e-5, &what);
+            crate::maml::inner_loop::assert_matches_central_differences(
+                loss, &c, &grad, 1e-5, &what,
+            );
         }
     }
 

@@ -11,10 +11,10 @@
 //! quantize q = clamp(round(r / S) + Z, q_min, q_max), dequantize r' = S (q - Z), so |r' - r| <= S / 2
 //! for r in [r_min, r_max] (when Z needed no clamping).
 
-use crate::kmeans;
-use crate::network::Network;
-use crate::prune;
+use crate::compress::kmeans;
+use crate::compress::prune;
 use crate::rng::Rng;
+use crate::vision::network::Network;
 use serde::Serialize;
 
 /// Scale, zero point and integer range of a linear quantization.
@@ -301,7 +301,7 @@ pub fn distinct_values(w: &[f32]) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::vgg::{Arch, Stage::*};
+    use crate::vision::vgg::{Arch, Stage::*};
 
     #[test]
     fn scale_and_zero_point_by_hand() {

@@ -11,15 +11,15 @@
 //! Convolutions run as im2col + SGEMM: dW = sum_n dZ_n cols_n^T, dcols_n = W^T dZ_n, dx = col2im(dcols).
 
 use crate::kernels::{MatmulShape, PreparedProduct};
-use crate::nn::{
+use crate::rng::Rng;
+use crate::vision::nn::{
     batchnorm_apply, batchnorm_running_update, batchnorm_stats, count_correct, head_backward,
     head_forward, maxpool2x2, maxpool2x2_backward, relu, relu_batchnorm_backward,
     softmax_cross_entropy, HeadShape,
 };
-use crate::rng::Rng;
-use crate::vgg::{Arch, Stage};
+use crate::vision::vgg::{Arch, Stage};
 
-pub use crate::nn::BN_EPS;
+pub use crate::vision::nn::BN_EPS;
 pub const BN_MOMENTUM: f32 = 0.1;
 
 /// One convolution block's parameters and batch-norm running statistics.
@@ -509,7 +509,7 @@ impl Network {
         }
         put(&self.fc_weight);
         put(&self.fc_bias);
-        let sum = crate::data::fnv1a64(&out);
+        let sum = crate::vision::data::fnv1a64(&out);
         out.extend_from_slice(&sum.to_le_bytes());
         out
     }
@@ -520,7 +520,7 @@ impl Network {
         }
         let (body, tail) = bytes.split_at(bytes.len() - 8);
         let stored = u64::from_le_bytes(tail.try_into().map_err(|_| "checksum".to_string())?);
-        if crate::data::fnv1a64(body) != stored {
+        if crate::vision::data::fnv1a64(body) != stored {
             return Err("the weights file is corrupt (checksum mismatch)".into());
         }
         let mut at = 8;
@@ -589,7 +589,7 @@ impl Network {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::vgg::Stage::{Conv, Pool};
+    use crate::vision::vgg::Stage::{Conv, Pool};
 
     #[test]
     fn weights_round_trip_and_corruption_is_detected() {
@@ -618,7 +618,10 @@ mod tests {
     fn parameter_count_matches_the_calculator() {
         for arch in [tiny_arch(), Arch::lab()] {
             let net = Network::new(&arch, 0);
-            assert_eq!(net.param_count() as u64, crate::vgg::stats(&arch).params);
+            assert_eq!(
+                net.param_count() as u64,
+                crate::vision::vgg::stats(&arch).params
+            );
         }
     }
 
@@ -680,7 +683,7 @@ mod tests {
                 vel = pg.iter().map(|(p, _)| vec![0.0; p.len()]).collect();
             }
             for ((p, g), v) in pg.into_iter().zip(vel.iter_mut()) {
-                crate::nn::sgd_momentum(p, g, v, 0.05, 0.9, 0.0);
+                crate::vision::nn::sgd_momentum(p, g, v, 0.05, 0.9, 0.0);
             }
         }
         let last = net.loss_and_grads(&x, &labels, n).0;

@@ -152,7 +152,10 @@ impl Captioner {
 
     /// E(word): a seeded vector per distinct word (so any word the reader types has one).
     pub fn word_embedding(&self, word: &str) -> Vec<f32> {
-        let mut rng = Rng::stream(self.seed ^ crate::data::fnv1a64(word.as_bytes()), 0xE0B);
+        let mut rng = Rng::stream(
+            self.seed ^ crate::vision::data::fnv1a64(word.as_bytes()),
+            0xE0B,
+        );
         gaussian(&mut rng, DIM, 1.0)
     }
 

@@ -176,7 +176,7 @@ pub(crate) fn assert_matches_central_differences(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::features::{columns_of, design_matrix};
+    use crate::maml::features::{columns_of, design_matrix};
     use crate::maml::Task;
     use crate::rng::Rng;
 

@@ -13,8 +13,8 @@
 //! Stopping rule: the Newton decrement -g^T d / 2 (an estimate of F - min F) falls below 1e-10, at
 //! most 100 Newton iterations (9 to 15 at the chapter's settings).
 
-use crate::inner_loop::{sigmoid, softplus};
 use crate::linalg::dot;
+use crate::maml::inner_loop::{sigmoid, softplus};
 use ndarray::{Array1, Array2, ArrayView1, ArrayView2, Axis};
 
 pub const DECREMENT_TOLERANCE: f64 = 1e-10;

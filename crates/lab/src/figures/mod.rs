@@ -2,7 +2,7 @@
 //! them on a canvas and the CLI writes the same figure to SVG. Each figure also has a CSV of its data
 //! and a one-paragraph text summary (for screen readers and the page's figure caption).
 
-use crate::alias_toy::ToyState;
+use crate::maml::alias_toy::ToyState;
 use crate::maml::{Curve, TaskFit};
 use plotters::coord::Shift;
 use plotters::prelude::*;
@@ -396,7 +396,7 @@ impl FeatureWeightData {
             writeln!(
                 s,
                 "{k},{},{},{w:.6e}",
-                crate::features::feature_frequency(k),
+                crate::maml::features::feature_frequency(k),
                 self.kind(k)
             )
             .ok();
@@ -988,7 +988,7 @@ pub fn draw_weight_histogram<DB: DrawingBackend>(
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct SensitivityData {
     pub dense_accuracy: Option<f64>,
-    pub layers: Vec<crate::prune::LayerScan>,
+    pub layers: Vec<crate::compress::prune::LayerScan>,
 }
 
 impl SensitivityData {

@@ -178,7 +178,7 @@ pub fn App() -> impl IntoView {
                 {move || {
                     let loc = location.get();
                     // The page shown before is going away: stop its computations first.
-                    chapters::abort_page_tasks();
+                    crate::tasks::abort_page_tasks();
                     match loc.route.as_str() {
                         "" => view! { <Home/> }.into_any(),
                         meta_learning::SLUG => view! { <meta_learning::MetaLearning location=loc/> }.into_any(),

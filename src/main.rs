@@ -3,8 +3,10 @@
 mod app;
 mod chapters;
 mod engine;
+mod tasks;
 mod ui;
 mod url_state;
+mod vision;
 mod web;
 
 fn main() {

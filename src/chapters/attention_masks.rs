@@ -5,8 +5,8 @@
 //! the cost of global against windowed attention: calculator, FLOP plot, the patches one query sees,
 //! and the measured time of both on the engine's attention kernel (WebGPU or CPU).
 
-use super::{run_in_slices, Slice};
 use crate::engine::Engine;
+use crate::tasks::{run_in_slices, Slice};
 use crate::ui::controls::{FieldInput, TextInput};
 use crate::ui::exercise::{Choice, ChoiceExercise};
 use crate::ui::math::{MathBlock, M};
@@ -668,7 +668,7 @@ pub fn AttentionMasks(location: Location) -> impl IntoView {
             }
         });
         last_inputs.set_value(Some((lv.clone(), cap.clone(), n, sd)));
-        super::spawn_page_task(async move {
+        crate::tasks::spawn_page_task(async move {
             engine.settled().await;
             let compute = engine.compute();
             let model = Captioner::new(sd);
@@ -774,7 +774,7 @@ pub fn AttentionMasks(location: Location) -> impl IntoView {
             planned: sizes.len(),
             ..Timing::default()
         });
-        super::spawn_page_task(async move {
+        crate::tasks::spawn_page_task(async move {
             engine.settled().await;
             let compute = engine.compute();
             // A device lost on the way: start again on the CPU, so one figure has one path.

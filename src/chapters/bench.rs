@@ -2,7 +2,7 @@
 //! the page stays responsive. The reported times are computation only (the sum of the slices), not
 //! the pauses between them.
 
-use super::{run_in_slices, Slice};
+use crate::tasks::{run_in_slices, Slice};
 use crate::web;
 use glassbox_lab::maml::{EvalContext, MamlSettings, MetaTrainer, SweepJob, Weighting};
 use leptos::prelude::*;
@@ -90,7 +90,7 @@ pub fn Bench() -> impl IntoView {
             }
         };
         let (mut train_ms, mut sweep_ms) = (0.0f64, 0.0f64);
-        super::spawn_page_task(async move {
+        crate::tasks::spawn_page_task(async move {
             run_in_slices(
                 move |deadline| {
                     let t0 = web::now_ms();

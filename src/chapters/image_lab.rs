@@ -2,13 +2,13 @@
 //! layers; the original lab's CIFAR-10 VGG in the same calculator (with uniform channel pruning);
 //! and the committed weights evaluated on the full Fashion-MNIST test set in this browser.
 
-use super::finetune::{self, current_network, Model, TuneSpec, Tuning};
-use super::image_data::{classify, ensure_loaded, LoadState, Loaded};
 use crate::engine::Engine;
 use crate::ui::controls::FieldInput;
 use crate::ui::plot::Plot;
 use crate::ui::run_controls::{RunControls, Speed};
 use crate::url_state::{read_fields, write_fields, Location, NumField};
+use crate::vision::data::{classify, ensure_loaded, LoadState, Loaded};
+use crate::vision::finetune::{self, current_network, Model, TuneSpec, Tuning};
 use crate::web;
 use glassbox_lab::figures;
 use glassbox_lab::vision::data::{FashionMnist, CLASSES, SIDE};
@@ -249,7 +249,7 @@ pub fn ImageLab(location: Location) -> impl IntoView {
         {
             return;
         }
-        super::spawn_page_task(async move {
+        crate::tasks::spawn_page_task(async move {
             let Some(l) = ensure_loaded(load).await else {
                 return;
             };
@@ -296,7 +296,7 @@ pub fn ImageLab(location: Location) -> impl IntoView {
         {
             return;
         }
-        super::spawn_page_task(async move {
+        crate::tasks::spawn_page_task(async move {
             let Some(l) = ensure_loaded(load).await else {
                 return;
             };

@@ -4,7 +4,7 @@
 //! with gradient descent on its weights; (e)-(f) closed-form MAML at the notebook's settings, trained
 //! and evaluated in slices so the page stays responsive.
 
-use super::{run_in_slices, Slice};
+use crate::tasks::{run_in_slices, Slice};
 use crate::ui::controls::{ChoiceInput, FieldInput, TextInput};
 use crate::ui::math::{MathBlock, M};
 use crate::ui::plot::Plot;
@@ -749,7 +749,7 @@ fn Experiment(
             return;
         }
         driving.set_value(Some(gen));
-        super::spawn_page_task(async move {
+        crate::tasks::spawn_page_task(async move {
             run_in_slices(
                 |deadline| {
                     let mut out = Slice::Idle;

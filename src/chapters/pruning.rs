@@ -4,13 +4,13 @@
 //! (sorted or not; accuracy, fine-tuning, measured latency) and the comparison. Every number is
 //! computed here from the committed network and the real test images.
 
-use super::finetune::{self, TuneSpec};
-use super::image_data::{accuracy_of, classify, ensure_loaded, mib, LoadState, Loaded};
 use crate::engine::Engine;
 use crate::ui::controls::FieldInput;
 use crate::ui::plot::Plot;
 use crate::ui::run_controls::{RunControls, Speed};
 use crate::url_state::{read_fields, write_fields, Location, NumField};
+use crate::vision::data::{accuracy_of, classify, ensure_loaded, mib, LoadState, Loaded};
+use crate::vision::finetune::{self, TuneSpec};
 use crate::web;
 use glassbox_lab::compress::prune::{self, LayerReport, Sensitivity};
 use glassbox_lab::figures::{self, SensitivityData, WeightHistogram};
@@ -405,7 +405,7 @@ pub fn Pruning(location: Location) -> impl IntoView {
     let theme = use_context::<crate::ui::Theme>();
     let load = RwSignal::new(LoadState::Idle);
     let lab = RwSignal::new_local(None::<Rc<Loaded>>);
-    super::spawn_page_task(async move {
+    crate::tasks::spawn_page_task(async move {
         if let Some(l) = ensure_loaded(load).await {
             lab.set(Some(l));
         }
@@ -443,7 +443,7 @@ pub fn Pruning(location: Location) -> impl IntoView {
         let g = generation.get_value() + 1;
         generation.set_value(g);
         let alive = move || generation.get_value() == g;
-        super::spawn_page_task(async move {
+        crate::tasks::spawn_page_task(async move {
             web::sleep(250).await;
             if !alive() {
                 return;
@@ -504,7 +504,7 @@ pub fn Pruning(location: Location) -> impl IntoView {
         let count = s.scan_images.min(l.data.test.len());
         scan_state.set((true, 0, job.progress().1));
         scan.set(SensitivityData::default());
-        super::spawn_page_task(async move {
+        crate::tasks::spawn_page_task(async move {
             // Each network of the scan classifies the test images on WebGPU or the CPU.
             while let Some(net) = job.next() {
                 let Some((preds, ..)) = classify(&l.data, net, count, engine, |_| {}, alive).await
@@ -586,7 +586,7 @@ pub fn Pruning(location: Location) -> impl IntoView {
         };
         checking.set(true);
         verdict.set(None);
-        super::spawn_page_task(async move {
+        crate::tasks::spawn_page_task(async move {
             let count = eval_images.get_untracked().min(l.data.test.len());
             let net = finetune::current_network(model, engine, &p.net).await;
             let sparse_bits = prune::model_bits(&net, true);
@@ -657,7 +657,7 @@ pub fn Pruning(location: Location) -> impl IntoView {
         let g = ch_generation.get_value() + 1;
         ch_generation.set_value(g);
         let alive = move || ch_generation.get_value() == g;
-        super::spawn_page_task(async move {
+        crate::tasks::spawn_page_task(async move {
             web::sleep(250).await;
             if !alive() {
                 return;
@@ -690,7 +690,7 @@ pub fn Pruning(location: Location) -> impl IntoView {
             return;
         };
         ch_evaluating.set(true);
-        super::spawn_page_task(async move {
+        crate::tasks::spawn_page_task(async move {
             let count = eval_images.get_untracked().min(l.data.test.len());
             let tuned = finetune::current_network(ch_model, engine, &net).await;
             let steps = ch_tuning
@@ -718,7 +718,7 @@ pub fn Pruning(location: Location) -> impl IntoView {
             return;
         };
         measuring.set(true);
-        super::spawn_page_task(async move {
+        crate::tasks::spawn_page_task(async move {
             let nets = [&l.pretrained, &fine.net, &*ch];
             latency.set(Some(measure_latency(&l, &nets, engine).await));
             measuring.set(false);

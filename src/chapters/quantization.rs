@@ -5,16 +5,16 @@
 //! and k-means against linear quantization. Every number comes from the committed network and the
 //! real test images, computed here.
 
-use super::finetune::{self, Keep, TuneSpec, Tuning};
-use super::image_data::{accuracy_of, classify, ensure_loaded, mib, LoadState, Loaded};
-use super::{run_in_slices, Slice, SLICE_MS};
 use crate::engine::Engine;
+use crate::tasks::{run_in_slices, Slice, SLICE_MS};
 use crate::ui::controls::FieldInput;
 use crate::ui::exercise::{Choice, ChoiceExercise};
 use crate::ui::math::{MathBlock, M};
 use crate::ui::plot::{HeatmapPlot, Plot};
 use crate::ui::run_controls::{RunControls, Speed};
 use crate::url_state::{read_fields, write_fields, Location, NumField};
+use crate::vision::data::{accuracy_of, classify, ensure_loaded, mib, LoadState, Loaded};
+use crate::vision::finetune::{self, Keep, TuneSpec, Tuning};
 use crate::web;
 use glassbox_gpu::Ran;
 use glassbox_lab::compress::int8::{self, Calibration, Int8Network};
@@ -348,7 +348,7 @@ pub fn Quantization(location: Location) -> impl IntoView {
     let engine = expect_context::<Engine>();
     let load = RwSignal::new(LoadState::Idle);
     let lab = RwSignal::new_local(None::<Rc<Loaded>>);
-    super::spawn_page_task(async move {
+    crate::tasks::spawn_page_task(async move {
         if let Some(l) = ensure_loaded(load).await {
             lab.set(Some(l));
         }
@@ -369,7 +369,7 @@ pub fn Quantization(location: Location) -> impl IntoView {
         layer_gen.set_value(g);
         layer_progress.set(0.0);
         let alive = move || layer_gen.get_value() == g;
-        super::spawn_page_task(async move {
+        crate::tasks::spawn_page_task(async move {
             let w = prune::weights(&l.pretrained, layer).to_vec();
             let Ok(job) = KMeansJob::new(w, bits, seed + layer as u64, KMEANS_ROUNDS) else {
                 return;
@@ -457,7 +457,7 @@ pub fn Quantization(location: Location) -> impl IntoView {
             status: "Evaluating the fp32 network…".into(),
             ..Comparison::default()
         });
-        super::spawn_page_task(async move {
+        crate::tasks::spawn_page_task(async move {
             let steps = 1 + 3 * WIDTHS.len();
             let step_progress = move |k: usize| {
                 move |f: f64| comparison.update(|c| c.progress = (k as f64 + f) / steps as f64)
@@ -599,7 +599,7 @@ pub fn Quantization(location: Location) -> impl IntoView {
     };
     let evaluate_qat = move |l: Rc<Loaded>, epoch: usize, g: u64| {
         qat_pending.set_value(Some(epoch));
-        super::spawn_page_task(async move {
+        crate::tasks::spawn_page_task(async move {
             let alive = move || qat_gen.get_value() == g;
             let count = eval_images.get_untracked().min(l.data.test.len());
             qat_status.set(format!("Evaluating after epoch {epoch}…"));
@@ -659,7 +659,7 @@ pub fn Quantization(location: Location) -> impl IntoView {
         qat_pending.set_value(None);
         finetune::reset(model, tuning, None, Keep::Nothing);
         qat_status.set(format!("Quantizing every layer to {bits} bits…"));
-        super::spawn_page_task(async move {
+        crate::tasks::spawn_page_task(async move {
             match quantize_network(engine, &l.pretrained, bits, seed, |_| {}, alive).await {
                 None => {}
                 Some(Err(e)) => qat_status.set(e),
@@ -716,7 +716,7 @@ pub fn Quantization(location: Location) -> impl IntoView {
             .with_untracked(|s| (s.eval_images.min(l.data.test.len()), s.calib_images, s.seed));
         int8_report.set(None);
         let say = move |f: f64, what: &str| int8_state.set((true, f, what.to_string()));
-        super::spawn_page_task(async move {
+        crate::tasks::spawn_page_task(async move {
             let net = l.pretrained.clone();
             let folded = int8::fold_batchnorm(&net);
             // 1. Folding leaves the outputs unchanged (100 test images).

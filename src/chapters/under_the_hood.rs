@@ -1,8 +1,8 @@
 //! Appendix "Under the hood": the reader's compute backend and adapter limits, and a live benchmark
 //! of the engine's kernels on WebGPU and on the CPU path side by side, with the parity error of each.
 
-use super::{run_in_slices, Slice};
 use crate::engine::{BackendState, Engine};
+use crate::tasks::{run_in_slices, Slice};
 use crate::web;
 use glassbox_gpu::selftest::{self, Parity};
 use glassbox_gpu::{GpuError, MatmulShape, Ran};
@@ -128,7 +128,7 @@ pub fn UnderTheHood() -> impl IntoView {
         rows.set(Vec::new());
         parity.set(Vec::new());
         status.set("Running…".into());
-        super::spawn_page_task(async move {
+        crate::tasks::spawn_page_task(async move {
             let mut rng = Rng::new(11);
             // Let the WebAssembly engine compile the hot loop before anything is timed.
             let warm = MatmulShape::new(64, 64, 64);

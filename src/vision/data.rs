@@ -2,8 +2,8 @@
 //! per visit (with byte-level progress, unpacked a megabyte at a time), and the network's test-set
 //! predictions on WebGPU (one submission per 200 images) or on the CPU (in ~30 ms slices).
 
-use super::{run_in_slices, Slice};
 use crate::engine::Engine;
+use crate::tasks::{run_in_slices, Slice};
 use crate::web;
 use glassbox_gpu::GpuError;
 use glassbox_lab::vision::data::{self, FashionMnist};

@@ -6,9 +6,9 @@
 //! CPU a step's forward and backward passes run a block at a time between screen updates. Pause lets
 //! the step in flight finish; reset returns to the starting weights.
 
-use super::image_data::Loaded;
-use super::SLICE_MS;
+use super::data::Loaded;
 use crate::engine::Engine;
+use crate::tasks::SLICE_MS;
 use crate::ui::run_controls::Speed;
 use crate::web;
 use glassbox_gpu::{Gpu, GpuNetwork};
@@ -149,7 +149,7 @@ pub fn run(
         t.running = true;
         t.pausing = false;
     });
-    super::spawn_page_task(async move {
+    crate::tasks::spawn_page_task(async move {
         let generation = model.with_value(|m| m.generation);
         model.update_value(|m| {
             if m.cpu.is_none() {

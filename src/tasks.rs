@@ -1,0 +1,55 @@
+//! A page's background work: tasks cancelled when the page changes, and long computations run in
+//! slices of about 30 ms with the browser given control between slices, so the page never freezes.
+
+thread_local! {
+    static PAGE_TASKS: std::cell::RefCell<Vec<futures::future::AbortHandle>> =
+        const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// Spawn a page's background computation. Leaving the page (or opening it again with other
+/// parameters) cancels it with `abort_page_tasks`, so it never touches the signals of a page
+/// that is gone.
+pub fn spawn_page_task(task: impl std::future::Future<Output = ()> + 'static) {
+    let (handle, registration) = futures::future::AbortHandle::new_pair();
+    PAGE_TASKS.with(|t| {
+        let mut t = t.borrow_mut();
+        t.retain(|h| !h.is_aborted());
+        t.push(handle);
+    });
+    leptos::task::spawn_local(async move {
+        let _ = futures::future::Abortable::new(task, registration).await;
+    });
+}
+
+/// Cancel every page task (the app calls this before it shows another page).
+pub fn abort_page_tasks() {
+    PAGE_TASKS.with(|t| t.borrow_mut().drain(..).for_each(|h| h.abort()));
+}
+
+/// Run `work` in slices of about `slice_ms` milliseconds of computation, yielding to the browser
+/// between slices, until it reports `Slice::Idle` or `alive` turns false.
+pub async fn run_in_slices(mut work: impl FnMut(f64) -> Slice, alive: impl Fn() -> bool) {
+    loop {
+        if !alive() {
+            return;
+        }
+        let deadline = crate::web::now_ms() + SLICE_MS;
+        match work(deadline) {
+            Slice::Idle => return,
+            Slice::Continue => crate::web::sleep(0).await,
+            Slice::Wait(ms) => crate::web::sleep(ms).await,
+        }
+    }
+}
+
+/// Computation per slice; the page must never freeze for more than about 100 ms.
+pub const SLICE_MS: f64 = 30.0;
+
+pub enum Slice {
+    /// More to do right away.
+    Continue,
+    /// More to do after a pause (the reader chose a slow speed).
+    Wait(i32),
+    /// Nothing to do until the reader asks.
+    Idle,
+}

@@ -2,7 +2,7 @@
 //! named by the URL's hash.
 
 use crate::chapters::{
-    self, attention_masks, bench, image_lab, meta_learning, pruning, quantization, under_the_hood,
+    self, attention, bench, image_lab, meta_learning, pruning, quantization, under_the_hood,
     CHAPTERS,
 };
 use crate::engine::{BackendState, Engine};
@@ -183,7 +183,7 @@ pub fn App() -> impl IntoView {
                         "" => view! { <Home/> }.into_any(),
                         meta_learning::SLUG => view! { <meta_learning::MetaLearning location=loc/> }.into_any(),
                         bench::SLUG => view! { <bench::Bench/> }.into_any(),
-                        attention_masks::SLUG => view! { <attention_masks::AttentionMasks location=loc/> }.into_any(),
+                        attention::SLUG => view! { <attention::AttentionMasks location=loc/> }.into_any(),
                         under_the_hood::SLUG => view! { <under_the_hood::UnderTheHood/> }.into_any(),
                         image_lab::SLUG => view! { <image_lab::ImageLab location=loc/> }.into_any(),
                         pruning::SLUG => view! { <pruning::Pruning location=loc/> }.into_any(),

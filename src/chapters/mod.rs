@@ -1,6 +1,6 @@
 //! One module per chapter. A chapter lays out prose and live figures and calls `glassbox_lab`.
 
-pub mod attention_masks;
+pub mod attention;
 pub mod bench;
 pub mod image_lab;
 pub mod meta_learning;
@@ -17,7 +17,7 @@ pub const CHAPTERS: &[(u32, &str, &str)] = &[
     ),
     (
         2,
-        attention_masks::SLUG,
+        attention::SLUG,
         "Attention in a captioning transformer",
     ),
     (6, pruning::SLUG, "Pruning the trained network"),

@@ -2,7 +2,11 @@
 //! decoder's mask, global against windowed attention and its cost, and a toy captioner.
 //! Uses the foundations only.
 
-mod attend;
 pub mod captioner;
+mod cost;
+mod dot_product;
+mod mask;
 
-pub use attend::*;
+pub use cost::*;
+pub use dot_product::*;
+pub use mask::*;

@@ -3,10 +3,14 @@
 //! Uses the foundations only (`rng`, `linalg`); nothing here knows about images or networks.
 
 pub mod alias_toy;
+mod evaluation;
 pub mod features;
 pub mod inner_loop;
 pub mod logistic;
-mod meta;
 pub mod min_norm;
+mod outer_loop;
+mod settings;
 
-pub use meta::*;
+pub use evaluation::*;
+pub use outer_loop::*;
+pub use settings::*;

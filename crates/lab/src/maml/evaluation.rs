@@ -1,523 +1,23 @@
-//! Meta-learning feature weights for 1D functions: MAML with a closed-form or a gradient-descent
-//! inner loop, for regression and for classification (the outer loop is shared).
+//! Evaluation of learned feature weights: each test task is fitted on n_train_post points, for n
+//! across a sweep.
 //!
-//! A task is y(x) = sum_{s in S} a_s phi_s(x), S the true feature columns, a uniform on [-1, 1]^|S|
-//! normalised to unit length. The learner sees the weighted features c_k phi_k(x) and, given n
-//! training points (rows of Phi, n x d), fits the min-norm coefficients
-//!   beta = A^T (A A^T)^{-1} y,   A = Phi diag(c),
-//! so its prediction weights are alpha = c * beta = S Phi^T K^{-1} y with S = diag(c^2),
-//! K = Phi S Phi^T. The meta loss on held-out points (Phi_m, y_m) is L = ||Phi_m alpha - y_m||^2.
-//! Its exact gradient (differentiate alpha through K^{-1}; w = K^{-1} y, u = Phi^T w,
-//! g = 2 Phi_m^T (Phi_m alpha - y_m), v = K^{-1} Phi (s * g), h = Phi^T v):
-//!   dL/dc_k = 2 c_k u_k (g_k - h_k).
-//! The outer loop is SGD on c with the gradients of a few tasks summed.
-//!
-//! Evaluation fits each test task on n_train_post points, for n across a sweep: min-norm on the
-//! weighted features when n < d; least squares when n >= d. For n >= d the weights cancel
-//! (alpha = (Phi_J^T Phi_J)^{-1} Phi_J^T y on the columns J with c_k != 0, whatever the non-zero
-//! c_k are), so that fit is computed once and shared. The test error of coefficients alpha for a
-//! task a* is ||Phi_test (alpha - a*)||^2 / N = e^T G_test e, G_test = Phi_test^T Phi_test / N.
-//!
-//! The gradient-descent inner loop (K steps, reverse mode through them) is `inner_loop`; in
-//! classification the labels are sign(y), the inner and meta losses logistic, and evaluation fits a
-//! well-converged logistic regression (`logistic`) and counts errors on the test points.
+//! Regression: min-norm on the weighted features when n < d; least squares when n >= d. For n >= d
+//! the weights cancel (alpha = (Phi_J^T Phi_J)^{-1} Phi_J^T y on the columns J with c_k != 0,
+//! whatever the non-zero c_k are), so that fit is computed once and shared. The test error of
+//! coefficients alpha for a task a* is ||Phi_test (alpha - a*)||^2 / N = e^T G_test e,
+//! G_test = Phi_test^T Phi_test / N. Classification fits a well-converged logistic regression
+//! (`logistic`) and counts errors on the test points.
 
-use crate::linalg::{cholesky_with_jitter, gram_rows, gram_rows_cost, Cholesky, LinalgError};
-use crate::maml::features::{
-    alias_frequencies, columns_of, design_matrix, grid_points, validate_dimension,
-};
-use crate::maml::inner_loop::{self, label, GradientSteps, PointLoss};
+use super::outer_loop::*;
+use super::settings::*;
+use crate::linalg::{cholesky_with_jitter, gram_rows, gram_rows_cost};
+use crate::maml::features::{design_matrix, grid_points};
+use crate::maml::inner_loop::label;
 use crate::maml::logistic::LogisticFit;
 use crate::rng::Rng;
 use ndarray::{Array1, Array2, ArrayView1, ArrayView2, Axis};
 use serde::Serialize;
 use std::collections::HashMap;
-use std::fmt;
-
-/// Where the inner (and post-training) points lie.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum InnerPoints {
-    Grid,
-    Uniform,
-}
-
-impl InnerPoints {
-    pub fn parse(s: &str) -> Option<Self> {
-        match s {
-            "grid" => Some(InnerPoints::Grid),
-            "uniform" => Some(InnerPoints::Uniform),
-            _ => None,
-        }
-    }
-    pub fn name(self) -> &'static str {
-        match self {
-            InnerPoints::Grid => "grid",
-            InnerPoints::Uniform => "uniform",
-        }
-    }
-}
-
-/// How each task adapts in the inner loop.
-#[derive(Clone, Copy, Debug, PartialEq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum InnerLoop {
-    /// The min-norm least-squares fit (regression only).
-    ClosedForm,
-    /// K plain gradient steps from beta = 0.
-    Gradient { steps: usize, lr: f64 },
-}
-
-/// Regression (squared error) or classification (labels sign(y), logistic loss).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Problem {
-    Regression,
-    Classification,
-}
-
-/// Weight decay of the classification inner loop (the notebook's).
-pub const CLASSIFICATION_WEIGHT_DECAY: f64 = 1e-5;
-/// L2 strength of the post-training logistic regression (scikit-learn's default C = 1).
-pub const POST_LOGISTIC_LAMBDA: f64 = 1.0;
-/// Most inner gradient steps a page or command accepts.
-pub const MAX_INNER_STEPS: usize = 100;
-
-/// The experiment's settings; `Default` gives the original notebook's closed-form experiment.
-#[derive(Clone, Debug, PartialEq, Serialize)]
-pub struct MamlSettings {
-    pub inner: InnerLoop,
-    pub problem: Problem,
-    pub d: usize,
-    pub true_frequencies: Vec<usize>,
-    pub inner_points: InnerPoints,
-    pub n_train_inner: usize,
-    pub n_train_meta: usize,
-    pub noise: f64,
-    pub tasks_per_step: usize,
-    pub meta_lr: f64,
-    pub iterations: usize,
-    pub n_test_tasks: usize,
-    pub n_test_points: usize,
-    pub eval_every: usize,
-    pub seed: u64,
-}
-
-impl Default for MamlSettings {
-    fn default() -> Self {
-        MamlSettings {
-            inner: InnerLoop::ClosedForm,
-            problem: Problem::Regression,
-            d: 501,
-            true_frequencies: vec![3, 4, 5],
-            inner_points: InnerPoints::Grid,
-            n_train_inner: 32,
-            n_train_meta: 64,
-            noise: 0.1,
-            tasks_per_step: 5,
-            meta_lr: 1e-2,
-            iterations: 100,
-            n_test_tasks: 10,
-            n_test_points: 1000,
-            eval_every: 10,
-            seed: 0,
-        }
-    }
-}
-
-impl MamlSettings {
-    /// The notebook's gradient-descent variant: uniform inner points, K steps of size 1e-2.
-    pub fn gradient_descent(steps: usize) -> Self {
-        MamlSettings {
-            inner: InnerLoop::Gradient { steps, lr: 1e-2 },
-            inner_points: InnerPoints::Uniform,
-            ..Default::default()
-        }
-    }
-
-    /// The notebook's classification variant: K logistic gradient steps of size `lr` (1e-2 or 3e-1).
-    pub fn classification(steps: usize, lr: f64) -> Self {
-        MamlSettings {
-            problem: Problem::Classification,
-            ..Self::gradient_descent(steps).with_inner_lr(lr)
-        }
-    }
-
-    fn with_inner_lr(mut self, lr: f64) -> Self {
-        if let InnerLoop::Gradient { lr: l, .. } = &mut self.inner {
-            *l = lr;
-        }
-        self
-    }
-
-    /// The inner gradient steps, when the inner loop is gradient descent.
-    pub fn gradient_steps(&self) -> Option<GradientSteps> {
-        match self.inner {
-            InnerLoop::ClosedForm => None,
-            InnerLoop::Gradient { steps, lr } => Some(match self.problem {
-                Problem::Regression => GradientSteps {
-                    loss: PointLoss::Squared,
-                    steps,
-                    lr,
-                    weight_decay: 0.0,
-                },
-                Problem::Classification => GradientSteps {
-                    loss: PointLoss::Logistic,
-                    steps,
-                    lr,
-                    weight_decay: CLASSIFICATION_WEIGHT_DECAY,
-                },
-            }),
-        }
-    }
-
-    /// Check every setting; the message names the parameter.
-    pub fn validate(&self) -> Result<(), String> {
-        match self.inner {
-            InnerLoop::ClosedForm if self.problem == Problem::Classification => {
-                return Err(
-                    "inner loop: classification needs gradient steps (no closed form)".into(),
-                )
-            }
-            InnerLoop::Gradient { steps, lr } => {
-                if steps > MAX_INNER_STEPS {
-                    return Err(format!("inner steps: at most {MAX_INNER_STEPS}"));
-                }
-                if !(lr.is_finite() && lr > 0.0) {
-                    return Err("inner step size: must be a positive number".into());
-                }
-            }
-            _ => {}
-        }
-        validate_dimension(self.d).map_err(|e| format!("d: {e}"))?;
-        let max_f = (self.d - 1) / 2;
-        if self.true_frequencies.is_empty() {
-            return Err("true frequencies: give at least one".into());
-        }
-        if let Some(f) = self.true_frequencies.iter().find(|&&f| f == 0 || f > max_f) {
-            return Err(format!(
-                "true frequencies: {f} is outside 1..{max_f} (d = {})",
-                self.d
-            ));
-        }
-        if self.n_train_inner == 0
-            || (self.inner == InnerLoop::ClosedForm && self.n_train_inner >= self.d)
-        {
-            return Err(format!(
-                "n_train_inner: must be between 1 and d - 1 = {} (the inner fit is under-determined)",
-                self.d - 1
-            ));
-        }
-        if self.n_train_meta == 0 {
-            return Err("n_train_meta: must be at least 1".into());
-        }
-        if !(self.noise.is_finite() && self.noise >= 0.0) {
-            return Err("noise: must be a non-negative number".into());
-        }
-        if self.tasks_per_step == 0 {
-            return Err("tasks per step: must be at least 1".into());
-        }
-        if !(self.meta_lr.is_finite() && self.meta_lr > 0.0) {
-            return Err("meta step: must be a positive number".into());
-        }
-        if self.n_test_tasks == 0 || self.n_test_points == 0 || self.eval_every == 0 {
-            return Err("test tasks, test points and evaluation interval must be positive".into());
-        }
-        Ok(())
-    }
-
-    pub fn true_columns(&self) -> Vec<usize> {
-        columns_of(&self.true_frequencies)
-    }
-
-    /// Frequencies aliasing the true ones on the n_train_inner grid.
-    pub fn alias_frequencies(&self) -> Vec<usize> {
-        alias_frequencies(&self.true_frequencies, self.n_train_inner, (self.d - 1) / 2)
-    }
-}
-
-/// The notebook's sweep: logspace(log10 1, log10 3d, 40) cast to int, plus 32, 5, 6, 7, unique.
-/// (The cast truncates; we add 1e-9 first so that rounding in `powf` cannot move a value by one
-/// between platforms.)
-pub fn n_train_post_sweep(d: usize) -> Vec<usize> {
-    logspace_ints(1.0, 3.0 * d as f64, 40, &[32, 5, 6, 7])
-}
-
-/// Classification's sweep: logspace(log10 24, log10 3d, 40) cast to int, plus 32, unique.
-pub fn classification_sweep(d: usize) -> Vec<usize> {
-    logspace_ints(24.0, 3.0 * d as f64, 40, &[32])
-}
-
-pub fn logspace_ints(from: f64, to: f64, count: usize, extra: &[usize]) -> Vec<usize> {
-    let (a, b) = (from.log10(), to.log10());
-    let mut ns: Vec<usize> = (0..count)
-        .map(|i| {
-            let e = if i + 1 == count {
-                b
-            } else {
-                a + (b - a) * i as f64 / (count - 1) as f64
-            };
-            (10f64.powf(e) + 1e-9).floor() as usize
-        })
-        .chain(extra.iter().copied())
-        .collect();
-    ns.sort_unstable();
-    ns.dedup();
-    ns
-}
-
-/// One regression task: coefficients on the true columns.
-#[derive(Clone, Debug)]
-pub struct Task {
-    pub columns: Vec<usize>,
-    pub coefficients: Vec<f64>,
-}
-
-impl Task {
-    pub fn sample(rng: &mut Rng, columns: &[usize]) -> Task {
-        let mut a: Vec<f64> = columns.iter().map(|_| rng.uniform(-1.0, 1.0)).collect();
-        let norm = a.iter().map(|v| v * v).sum::<f64>().sqrt().max(1e-12);
-        a.iter_mut().for_each(|v| *v /= norm);
-        Task {
-            columns: columns.to_vec(),
-            coefficients: a,
-        }
-    }
-
-    /// y = Phi[:, S] a for the rows of a design matrix.
-    pub fn values(&self, phi: ArrayView2<f64>) -> Array1<f64> {
-        let mut y = Array1::zeros(phi.nrows());
-        for (&k, &a) in self.columns.iter().zip(&self.coefficients) {
-            y.scaled_add(a, &phi.column(k));
-        }
-        y
-    }
-
-    /// The coefficient vector over all d columns.
-    pub fn dense(&self, d: usize) -> Array1<f64> {
-        let mut a = Array1::zeros(d);
-        for (&k, &v) in self.columns.iter().zip(&self.coefficients) {
-            a[k] = v;
-        }
-        a
-    }
-}
-
-/// Noisy targets: y + noise * N(0, 1).
-pub fn add_noise(mut y: Array1<f64>, noise: f64, rng: &mut Rng) -> Array1<f64> {
-    if noise > 0.0 {
-        y.iter_mut().for_each(|v| *v += noise * rng.normal());
-    }
-    y
-}
-
-/// Prediction weights alpha = S Phi^T K^{-1} Y of the min-norm fit on weighted features
-/// (one column per task), with K factored (n < d).
-fn min_norm_alpha(
-    phi: ArrayView2<f64>,
-    s: &Array1<f64>,
-    chol: &Cholesky,
-    y: ArrayView2<f64>,
-) -> Array2<f64> {
-    let mut w = y.to_owned();
-    chol.solve_in_place(w.view_mut());
-    let mut alpha = phi.t().dot(&w);
-    for (mut row, &sk) in alpha.axis_iter_mut(Axis(0)).zip(s) {
-        row.mapv_inplace(|v| v * sk);
-    }
-    alpha
-}
-
-/// K = Phi diag(s) Phi^T.
-fn weighted_kernel(phi: ArrayView2<f64>, c: ArrayView1<f64>) -> Array2<f64> {
-    let a = &phi * &c;
-    let mut k = Array2::zeros((phi.nrows(), phi.nrows()));
-    gram_rows(a.view(), &mut k, 0..phi.nrows());
-    k
-}
-
-/// Meta loss L = ||Phi_m alpha - y_m||^2 of one task and its exact gradient with respect to c.
-/// The inner system must be well-conditioned (cond(K) <= 1e12) or the step is refused.
-pub fn meta_loss_and_gradient(
-    c: ArrayView1<f64>,
-    phi_train: ArrayView2<f64>,
-    y_train: ArrayView1<f64>,
-    phi_meta: ArrayView2<f64>,
-    y_meta: ArrayView1<f64>,
-) -> Result<(f64, Array1<f64>), LinalgError> {
-    let s = c.mapv(|v| v * v);
-    let k = weighted_kernel(phi_train, c);
-    let chol = Cholesky::factor(k.view())?.check_condition(1e12)?;
-    let w = chol.solve_vec(y_train);
-    let u = phi_train.t().dot(&w);
-    let alpha = &s * &u;
-    let r = phi_meta.dot(&alpha) - y_meta;
-    let loss = r.dot(&r);
-    let g = phi_meta.t().dot(&r) * 2.0;
-    let v = chol.solve_vec(phi_train.dot(&(&s * &g)).view());
-    let h = phi_train.t().dot(&v);
-    let grad = Array1::from_shape_fn(c.len(), |k| 2.0 * c[k] * u[k] * (g[k] - h[k]));
-    Ok((loss, grad))
-}
-
-/// Why meta-training stopped early. The weights are those of the last good iteration.
-#[derive(Clone, Debug, PartialEq)]
-pub enum TrainingStop {
-    InnerSystem {
-        iteration: usize,
-        error: LinalgError,
-    },
-    Diverged {
-        iteration: usize,
-        max_weight: f64,
-    },
-}
-
-impl fmt::Display for TrainingStop {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            TrainingStop::InnerSystem { iteration, error } => write!(
-                f,
-                "Meta-training stopped at iteration {iteration}: {error}. This happens when inner \
-                 points fall very close together (uniform points); use grid points, fewer inner \
-                 points, or a smaller meta step, or change the seed."
-            ),
-            TrainingStop::Diverged {
-                iteration,
-                max_weight,
-            } => write!(
-                f,
-                "Meta-training diverged at iteration {iteration} (a feature weight reached \
-                 {max_weight:.3e}). Lower the meta step or use grid inner points."
-            ),
-        }
-    }
-}
-
-/// Weights above this (they start at 1) or non-finite values count as divergence.
-pub const DIVERGENCE_LIMIT: f64 = 1e4;
-
-/// The outer loop, one iteration at a time, so a page can draw between iterations.
-#[derive(Clone, Debug)]
-pub struct MetaTrainer {
-    pub settings: MamlSettings,
-    pub weights: Array1<f64>,
-    pub iteration: usize,
-    pub meta_loss: Vec<f64>,
-    /// Feature weights at iteration 0 and every `eval_every` iterations.
-    pub snapshots: Vec<(usize, Array1<f64>)>,
-    pub stopped: Option<TrainingStop>,
-    rng: Rng,
-    columns: Vec<usize>,
-    grid_phi: Option<Array2<f64>>,
-}
-
-impl MetaTrainer {
-    pub fn new(settings: MamlSettings) -> Result<Self, String> {
-        settings.validate()?;
-        let weights = Array1::ones(settings.d);
-        let grid_phi = (settings.inner_points == InnerPoints::Grid)
-            .then(|| design_matrix(&grid_points(settings.n_train_inner), settings.d));
-        Ok(MetaTrainer {
-            columns: settings.true_columns(),
-            rng: Rng::stream(settings.seed, 1),
-            snapshots: vec![(0, weights.clone())],
-            weights,
-            iteration: 0,
-            meta_loss: Vec::new(),
-            stopped: None,
-            grid_phi,
-            settings,
-        })
-    }
-
-    pub fn finished(&self) -> bool {
-        self.stopped.is_some() || self.iteration >= self.settings.iterations
-    }
-
-    /// One meta-iteration (the outer loop every variant shares): sum the gradients of `tasks_per_step` fresh tasks, take an SGD step.
-    /// Returns false when training is over (finished or stopped).
-    pub fn step(&mut self) -> bool {
-        if self.finished() {
-            return false;
-        }
-        let st = &self.settings;
-        let mut grad_sum = Array1::<f64>::zeros(st.d);
-        let mut loss_sum = 0.0;
-        for _ in 0..st.tasks_per_step {
-            let task = Task::sample(&mut self.rng, &self.columns);
-            let uniform_phi;
-            let phi_train = match &self.grid_phi {
-                Some(p) => p.view(),
-                None => {
-                    let xs = self.rng.sorted_uniform(st.n_train_inner, -1.0, 1.0);
-                    uniform_phi = design_matrix(&xs, st.d);
-                    uniform_phi.view()
-                }
-            };
-            let mut y_train = add_noise(task.values(phi_train), st.noise, &mut self.rng);
-            let xm = self.rng.sorted_uniform(st.n_train_meta, -1.0, 1.0);
-            let phi_meta = design_matrix(&xm, st.d);
-            let mut y_meta = add_noise(task.values(phi_meta.view()), st.noise, &mut self.rng);
-            if st.problem == Problem::Classification {
-                y_train.mapv_inplace(label);
-                y_meta.mapv_inplace(label);
-            }
-            let result = match st.gradient_steps() {
-                None => meta_loss_and_gradient(
-                    self.weights.view(),
-                    phi_train,
-                    y_train.view(),
-                    phi_meta.view(),
-                    y_meta.view(),
-                ),
-                Some(inner) => Ok(inner_loop::meta_loss_and_gradient(
-                    self.weights.view(),
-                    phi_train,
-                    y_train.view(),
-                    phi_meta.view(),
-                    y_meta.view(),
-                    &inner,
-                )),
-            };
-            match result {
-                Ok((loss, grad)) => {
-                    loss_sum += loss;
-                    grad_sum += &grad;
-                }
-                Err(error) => {
-                    self.stopped = Some(TrainingStop::InnerSystem {
-                        iteration: self.iteration + 1,
-                        error,
-                    });
-                    return false;
-                }
-            }
-        }
-        let next = &self.weights - &(grad_sum * st.meta_lr);
-        let max_weight = next.iter().fold(0.0f64, |m, v| {
-            if v.is_finite() {
-                m.max(v.abs())
-            } else {
-                f64::INFINITY
-            }
-        });
-        if !loss_sum.is_finite() || max_weight > DIVERGENCE_LIMIT {
-            self.stopped = Some(TrainingStop::Diverged {
-                iteration: self.iteration + 1,
-                max_weight,
-            });
-            return false;
-        }
-        self.weights = next;
-        self.iteration += 1;
-        self.meta_loss.push(loss_sum / st.tasks_per_step as f64);
-        if self.iteration.is_multiple_of(st.eval_every) || self.iteration == st.iterations {
-            self.snapshots.push((self.iteration, self.weights.clone()));
-        }
-        true
-    }
-}
 
 /// Which feature weights a curve of the sweep uses.
 #[derive(Clone, Debug)]
@@ -1065,9 +565,62 @@ pub fn task_fit(
     })
 }
 
+/// Everything an experiment reports (any inner loop, either problem): the CLI's JSON and the
+/// reproduction tests. In classification the curves are test error rates and `zero` is chance.
+#[derive(Clone, Debug, Serialize)]
+pub struct ExperimentResult {
+    pub n_train_post: Vec<usize>,
+    pub meta: Curve,
+    pub ones: Curve,
+    pub oracle: Curve,
+    /// Test MSE of the zero predictor (mean over test tasks), the same at every n.
+    pub zero: f64,
+    pub feature_weights: Vec<f64>,
+    pub meta_loss: Vec<f64>,
+    pub stopped: Option<String>,
+}
+
+/// Meta-train for the configured iterations, then evaluate meta-learned, all-ones and oracle fits
+/// (the same outer loop and evaluation driver for every variant).
+pub fn run_experiment(settings: &MamlSettings) -> Result<ExperimentResult, String> {
+    let mut trainer = MetaTrainer::new(settings.clone())?;
+    while trainer.step() {}
+    let mut ctx = EvalContext::new(settings.clone())?;
+    let meta = SweepJob::run(Weighting::Weights(trainer.weights.clone()), &mut ctx)?;
+    let ones = SweepJob::run(Weighting::Ones, &mut ctx)?;
+    let oracle = SweepJob::run(Weighting::Oracle, &mut ctx)?;
+    Ok(ExperimentResult {
+        n_train_post: ctx.ns.clone(),
+        zero: ctx.zero_level(),
+        meta,
+        ones,
+        oracle,
+        feature_weights: trainer.weights.to_vec(),
+        meta_loss: trainer.meta_loss.clone(),
+        stopped: trainer.stopped.as_ref().map(|s| s.to_string()),
+    })
+}
+
+impl EvalContext {
+    /// The figure's reference line: the zero predictor's test MSE (regression) or chance, 0.5
+    /// (classification).
+    pub fn zero_level(&self) -> f64 {
+        if self.settings.problem == Problem::Classification {
+            return 0.5;
+        }
+        let zero = Array1::zeros(self.settings.d);
+        (0..self.tasks.len())
+            .map(|t| self.test_mse(zero.view(), t))
+            .sum::<f64>()
+            / self.tasks.len() as f64
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::linalg::Cholesky;
+    use crate::maml::features::columns_of;
 
     /// (c, Phi_train, y_train, Phi_meta, y_meta)
     type Problem = (
@@ -1164,56 +717,5 @@ mod tests {
         let v = [1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0, 9.0, 10.0];
         assert!((percentile(&v, 10.0) - 1.9).abs() < 1e-12);
         assert!((percentile(&v, 90.0) - 9.1).abs() < 1e-12);
-    }
-}
-
-/// Everything an experiment reports (any inner loop, either problem): the CLI's JSON and the
-/// reproduction tests. In classification the curves are test error rates and `zero` is chance.
-#[derive(Clone, Debug, Serialize)]
-pub struct ExperimentResult {
-    pub n_train_post: Vec<usize>,
-    pub meta: Curve,
-    pub ones: Curve,
-    pub oracle: Curve,
-    /// Test MSE of the zero predictor (mean over test tasks), the same at every n.
-    pub zero: f64,
-    pub feature_weights: Vec<f64>,
-    pub meta_loss: Vec<f64>,
-    pub stopped: Option<String>,
-}
-
-/// Meta-train for the configured iterations, then evaluate meta-learned, all-ones and oracle fits
-/// (the same outer loop and evaluation driver for every variant).
-pub fn run_experiment(settings: &MamlSettings) -> Result<ExperimentResult, String> {
-    let mut trainer = MetaTrainer::new(settings.clone())?;
-    while trainer.step() {}
-    let mut ctx = EvalContext::new(settings.clone())?;
-    let meta = SweepJob::run(Weighting::Weights(trainer.weights.clone()), &mut ctx)?;
-    let ones = SweepJob::run(Weighting::Ones, &mut ctx)?;
-    let oracle = SweepJob::run(Weighting::Oracle, &mut ctx)?;
-    Ok(ExperimentResult {
-        n_train_post: ctx.ns.clone(),
-        zero: ctx.zero_level(),
-        meta,
-        ones,
-        oracle,
-        feature_weights: trainer.weights.to_vec(),
-        meta_loss: trainer.meta_loss.clone(),
-        stopped: trainer.stopped.as_ref().map(|s| s.to_string()),
-    })
-}
-
-impl EvalContext {
-    /// The figure's reference line: the zero predictor's test MSE (regression) or chance, 0.5
-    /// (classification).
-    pub fn zero_level(&self) -> f64 {
-        if self.settings.problem == Problem::Classification {
-            return 0.5;
-        }
-        let zero = Array1::zeros(self.settings.d);
-        (0..self.tasks.len())
-            .map(|t| self.test_mse(zero.view(), t))
-            .sum::<f64>()
-            / self.tasks.len() as f64
     }
 }

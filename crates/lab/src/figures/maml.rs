@@ -1,7 +1,7 @@
 //! Chapter 1's figures: test loss (or error rate) against n, the learned feature weights, one test
 //! task's fit, and the aliased-feature toy's descent.
 
-use super::{err, font, Area, Palette};
+use super::{err, font, legend, Area, Palette};
 use crate::maml::alias_toy::ToyState;
 use crate::maml::{Curve, TaskFit};
 use plotters::prelude::*;
@@ -241,7 +241,7 @@ fn draw_curves<'a, DB: DrawingBackend + 'a, Y: Ranged<ValueType = f64>>(
     floor: f64,
     span: (f64, f64),
     lines: &[(&'static str, f64, RGBColor)],
-    legend: SeriesLabelPosition,
+    position: SeriesLabelPosition,
 ) -> Result<(), String> {
     for (name, c, k) in data.curves() {
         let colour = p.series[k];
@@ -282,14 +282,7 @@ fn draw_curves<'a, DB: DrawingBackend + 'a, Y: Ranged<ValueType = f64>>(
                 PathElement::new(vec![(x, y), (x + 18, y)], colour.stroke_width(1))
             });
     }
-    chart
-        .configure_series_labels()
-        .background_style(p.background.mix(0.85))
-        .border_style(p.grid)
-        .label_font(font(p, 13))
-        .position(legend)
-        .draw()
-        .map_err(err)
+    legend(chart, p, position)
 }
 
 /// Data of the feature-weight figure (part f).
@@ -403,14 +396,7 @@ pub fn draw_feature_weights<DB: DrawingBackend>(
             .label(label)
             .legend(move |(x, y)| Circle::new((x + 8, y), size, colour.filled()));
     }
-    chart
-        .configure_series_labels()
-        .background_style(p.background.mix(0.85))
-        .border_style(p.grid)
-        .label_font(font(p, 13))
-        .position(SeriesLabelPosition::UpperRight)
-        .draw()
-        .map_err(err)?;
+    legend(&mut chart, p, SeriesLabelPosition::UpperRight)?;
     root.present().map_err(err)
 }
 
@@ -519,14 +505,7 @@ pub fn draw_task_fit<DB: DrawingBackend>(
         .map_err(err)?
         .label("training points")
         .legend(move |(x, y)| Circle::new((x + 8, y), 3, c.filled()));
-    chart
-        .configure_series_labels()
-        .background_style(p.background.mix(0.85))
-        .border_style(p.grid)
-        .label_font(font(p, 13))
-        .position(SeriesLabelPosition::LowerRight)
-        .draw()
-        .map_err(err)?;
+    legend(&mut chart, p, SeriesLabelPosition::LowerRight)?;
     root.present().map_err(err)
 }
 
@@ -620,13 +599,6 @@ pub fn draw_alias_toy<DB: DrawingBackend>(
                 PathElement::new(vec![(x, y), (x + 18, y)], colour.stroke_width(2))
             });
     }
-    chart
-        .configure_series_labels()
-        .background_style(p.background.mix(0.85))
-        .border_style(p.grid)
-        .label_font(font(p, 13))
-        .position(SeriesLabelPosition::MiddleRight)
-        .draw()
-        .map_err(err)?;
+    legend(&mut chart, p, SeriesLabelPosition::MiddleRight)?;
     root.present().map_err(err)
 }

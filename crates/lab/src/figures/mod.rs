@@ -83,11 +83,21 @@ fn legend<'a, DB: DrawingBackend + 'a, CT: CoordTranslate>(
     p: &Palette,
     position: SeriesLabelPosition,
 ) -> Result<(), String> {
+    legend_sized(chart, p, position, 13)
+}
+
+/// `legend` with another label size (a figure with many series).
+fn legend_sized<'a, DB: DrawingBackend + 'a, CT: CoordTranslate>(
+    chart: &mut ChartContext<'a, DB, CT>,
+    p: &Palette,
+    position: SeriesLabelPosition,
+    size: u32,
+) -> Result<(), String> {
     chart
         .configure_series_labels()
         .background_style(p.background.mix(0.85))
         .border_style(p.grid)
-        .label_font(font(p, 13))
+        .label_font(font(p, size))
         .position(position)
         .draw()
         .map_err(err)

@@ -1,7 +1,7 @@
 //! Chapter 6's figures: a layer's weight histogram with the pruning threshold, and the sensitivity
 //! scan (accuracy against sparsity, one curve per layer).
 
-use super::{err, font, Area, Palette};
+use super::{err, font, legend_sized, Area, Palette};
 use plotters::prelude::*;
 use std::fmt::Write as _;
 
@@ -253,13 +253,6 @@ pub fn draw_sensitivity<DB: DrawingBackend>(
             .draw_series(pts.into_iter().map(|pt| Circle::new(pt, 3, c.filled())))
             .map_err(err)?;
     }
-    chart
-        .configure_series_labels()
-        .background_style(p.background.mix(0.85))
-        .border_style(p.grid)
-        .label_font(font(p, 12))
-        .position(SeriesLabelPosition::LowerLeft)
-        .draw()
-        .map_err(err)?;
+    legend_sized(&mut chart, p, SeriesLabelPosition::LowerLeft, 12)?;
     root.present().map_err(err)
 }

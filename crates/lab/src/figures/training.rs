@@ -1,7 +1,7 @@
 //! The training curve of in-page fine-tuning: batch loss and accuracy against the step, raw and
 //! smoothed.
 
-use super::{err, font, Area, Palette};
+use super::{err, font, legend, Area, Palette};
 use plotters::prelude::*;
 use std::fmt::Write as _;
 
@@ -134,13 +134,6 @@ pub fn draw_training<DB: DrawingBackend>(
                 PathElement::new(vec![(x, y), (x + 18, y)], colour.stroke_width(2))
             });
     }
-    chart
-        .configure_series_labels()
-        .background_style(p.background.mix(0.85))
-        .border_style(p.grid)
-        .label_font(font(p, 13))
-        .position(SeriesLabelPosition::MiddleRight)
-        .draw()
-        .map_err(err)?;
+    legend(&mut chart, p, SeriesLabelPosition::MiddleRight)?;
     root.present().map_err(err)
 }

@@ -112,6 +112,105 @@ const CONVS: [ConvShape; 2] = [
     },
 ];
 
+/// Time the matrix products and convolutions on the CPU and (when the page has one) on WebGPU,
+/// a row of `rows` each; then check every kernel on WebGPU against its CPU reference.
+async fn run_benchmark(
+    engine: Engine,
+    rows: RwSignal<Vec<Row>>,
+    parity: RwSignal<Vec<Parity>>,
+    status: RwSignal<String>,
+) {
+    let mut rng = Rng::new(11);
+    // Let the WebAssembly engine compile the hot loop before anything is timed.
+    let warm = MatmulShape::new(64, 64, 64);
+    let _ = cpu_matmul(&vec![1.0; warm.a_len()], &vec![1.0; warm.b_len()], warm).await;
+    for &size in &SIZES {
+        let s = MatmulShape::new(size, size, size);
+        let a: Vec<f32> = (0..s.a_len()).map(|_| rng.normal() as f32).collect();
+        let b: Vec<f32> = (0..s.b_len()).map(|_| rng.normal() as f32).collect();
+        status.set(format!("Matrix multiply {size}³ on the CPU…"));
+        let (cpu, cpu_s) = cpu_matmul(&a, &b, s).await;
+        let mut row = Row {
+            size,
+            cpu_gflops: Some(s.flops() / cpu_s / 1e9),
+            ..Default::default()
+        };
+        if let Some(gpu) = engine.gpu() {
+            status.set(format!("Matrix multiply {size}³ on WebGPU…"));
+            // The first call (through the engine's one API, which finishes on the CPU if the
+            // device is lost) compiles and uploads; then time a few dispatches read back once.
+            let first = match engine.compute().matmul(&a, &b, s).await {
+                Ok((got, Ran::Gpu)) => Ok(got),
+                Ok((_, Ran::Cpu)) => Err(GpuError::DeviceLost(
+                    engine.compute().lost().unwrap_or_default(),
+                )),
+                Err(e) => Err(GpuError::Failed(e)),
+            };
+            let reps = (2e9 / s.flops()).clamp(1.0, 20.0) as usize;
+            let t0 = web::now_ms();
+            let timed = match first {
+                Ok(got) => gpu.matmul_repeated(&a, &b, s, reps).await.map(|_| got),
+                Err(e) => Err(e),
+            };
+            let secs = (web::now_ms() - t0) / 1000.0 / reps as f64;
+            row.record_gpu(engine, timed, secs, s.flops(), &cpu);
+        } else {
+            row.note = "CPU only".into();
+        }
+        rows.update(|r| r.push(row));
+        web::sleep(0).await;
+    }
+    for conv in CONVS {
+        let (x, w) = (
+            (0..conv.x_len())
+                .map(|_| rng.normal() as f32)
+                .collect::<Vec<f32>>(),
+            (0..conv.w_len())
+                .map(|_| rng.normal() as f32)
+                .collect::<Vec<f32>>(),
+        );
+        let flops = 2.0 * conv.macs() as f64;
+        status.set(format!(
+            "Convolution {} → {} channels on the CPU…",
+            conv.c_in, conv.c_out
+        ));
+        let (cpu, cpu_s) = cpu_conv(&x, &w, conv).await;
+        let mut row = Row {
+            name: format!(
+                "conv2d 3×3, {}×{}×{}×{} → {}",
+                conv.n, conv.c_in, conv.h, conv.w, conv.c_out
+            ),
+            size: 0,
+            cpu_gflops: Some(flops / cpu_s / 1e9),
+            ..Default::default()
+        };
+        if let Some(gpu) = engine.gpu() {
+            status.set("Convolution on WebGPU…".into());
+            let first = gpu.conv2d(&x, &w, conv).await;
+            let t0 = web::now_ms();
+            let timed = match first {
+                Ok(got) => gpu.conv2d(&x, &w, conv).await.map(|_| got),
+                Err(e) => Err(e),
+            };
+            let secs = (web::now_ms() - t0) / 1000.0;
+            row.record_gpu(engine, timed, secs, flops, &cpu);
+        } else {
+            row.note = "CPU only".into();
+        }
+        rows.update(|r| r.push(row));
+        web::sleep(0).await;
+    }
+    // Parity of every kernel.
+    if let Some(gpu) = engine.gpu() {
+        status.set("Checking every kernel against its CPU reference…".into());
+        match selftest::run(&gpu).await {
+            Ok(p) => parity.set(p),
+            Err(e) => engine.report(&e),
+        }
+    }
+    status.set("Done.".into());
+}
+
 #[component]
 pub fn UnderTheHood() -> impl IntoView {
     let engine = expect_context::<Engine>();
@@ -129,95 +228,7 @@ pub fn UnderTheHood() -> impl IntoView {
         parity.set(Vec::new());
         status.set("Running…".into());
         crate::tasks::spawn_page_task(async move {
-            let mut rng = Rng::new(11);
-            // Let the WebAssembly engine compile the hot loop before anything is timed.
-            let warm = MatmulShape::new(64, 64, 64);
-            let _ = cpu_matmul(&vec![1.0; warm.a_len()], &vec![1.0; warm.b_len()], warm).await;
-            for &size in &SIZES {
-                let s = MatmulShape::new(size, size, size);
-                let a: Vec<f32> = (0..s.a_len()).map(|_| rng.normal() as f32).collect();
-                let b: Vec<f32> = (0..s.b_len()).map(|_| rng.normal() as f32).collect();
-                status.set(format!("Matrix multiply {size}³ on the CPU…"));
-                let (cpu, cpu_s) = cpu_matmul(&a, &b, s).await;
-                let mut row = Row {
-                    size,
-                    cpu_gflops: Some(s.flops() / cpu_s / 1e9),
-                    ..Default::default()
-                };
-                if let Some(gpu) = engine.gpu() {
-                    status.set(format!("Matrix multiply {size}³ on WebGPU…"));
-                    // The first call (through the engine's one API, which finishes on the CPU if the
-                    // device is lost) compiles and uploads; then time a few dispatches read back once.
-                    let first = match engine.compute().matmul(&a, &b, s).await {
-                        Ok((got, Ran::Gpu)) => Ok(got),
-                        Ok((_, Ran::Cpu)) => Err(GpuError::DeviceLost(
-                            engine.compute().lost().unwrap_or_default(),
-                        )),
-                        Err(e) => Err(GpuError::Failed(e)),
-                    };
-                    let reps = (2e9 / s.flops()).clamp(1.0, 20.0) as usize;
-                    let t0 = web::now_ms();
-                    let timed = match first {
-                        Ok(got) => gpu.matmul_repeated(&a, &b, s, reps).await.map(|_| got),
-                        Err(e) => Err(e),
-                    };
-                    let secs = (web::now_ms() - t0) / 1000.0 / reps as f64;
-                    row.record_gpu(engine, timed, secs, s.flops(), &cpu);
-                } else {
-                    row.note = "CPU only".into();
-                }
-                rows.update(|r| r.push(row));
-                web::sleep(0).await;
-            }
-            for conv in CONVS {
-                let (x, w) = (
-                    (0..conv.x_len())
-                        .map(|_| rng.normal() as f32)
-                        .collect::<Vec<f32>>(),
-                    (0..conv.w_len())
-                        .map(|_| rng.normal() as f32)
-                        .collect::<Vec<f32>>(),
-                );
-                let flops = 2.0 * conv.macs() as f64;
-                status.set(format!(
-                    "Convolution {} → {} channels on the CPU…",
-                    conv.c_in, conv.c_out
-                ));
-                let (cpu, cpu_s) = cpu_conv(&x, &w, conv).await;
-                let mut row = Row {
-                    name: format!(
-                        "conv2d 3×3, {}×{}×{}×{} → {}",
-                        conv.n, conv.c_in, conv.h, conv.w, conv.c_out
-                    ),
-                    size: 0,
-                    cpu_gflops: Some(flops / cpu_s / 1e9),
-                    ..Default::default()
-                };
-                if let Some(gpu) = engine.gpu() {
-                    status.set("Convolution on WebGPU…".into());
-                    let first = gpu.conv2d(&x, &w, conv).await;
-                    let t0 = web::now_ms();
-                    let timed = match first {
-                        Ok(got) => gpu.conv2d(&x, &w, conv).await.map(|_| got),
-                        Err(e) => Err(e),
-                    };
-                    let secs = (web::now_ms() - t0) / 1000.0;
-                    row.record_gpu(engine, timed, secs, flops, &cpu);
-                } else {
-                    row.note = "CPU only".into();
-                }
-                rows.update(|r| r.push(row));
-                web::sleep(0).await;
-            }
-            // Parity of every kernel.
-            if let Some(gpu) = engine.gpu() {
-                status.set("Checking every kernel against its CPU reference…".into());
-                match selftest::run(&gpu).await {
-                    Ok(p) => parity.set(p),
-                    Err(e) => engine.report(&e),
-                }
-            }
-            status.set("Done.".into());
+            run_benchmark(engine, rows, parity, status).await;
             running.set(false);
         });
     };

@@ -1,0 +1,249 @@
+//! Timing global against windowed attention on the engine's attention kernel (WebGPU, else the CPU
+//! in slices between screen updates) at growing image sizes.
+
+use crate::engine::Engine;
+use crate::tasks::{run_in_slices, Slice};
+use crate::web;
+use glassbox_gpu::{Compute, Ran};
+use glassbox_lab::attention::{
+    attention_cost, gather_windows, scatter_windows, timing_sizes, windowed_shape, AttentionJob,
+    AttentionShape,
+};
+use glassbox_lab::figures::attention::{TimingData, TimingRow};
+use glassbox_lab::rng::Rng;
+use leptos::prelude::*;
+
+/// The timing experiment's state.
+#[derive(Clone, Debug, PartialEq, Default)]
+pub struct Timing {
+    pub running: bool,
+    /// Sizes measured / planned, and the fraction of the current one.
+    pub done: usize,
+    pub planned: usize,
+    pub fraction: f64,
+    pub message: Option<String>,
+}
+
+/// Milliseconds of work per timing sample: repeated runs are averaged until they reach it.
+const SAMPLE_MS: f64 = 15.0;
+/// The measurement stops growing the image once global attention takes longer than this.
+const STOP_AFTER_MS: f64 = 1500.0;
+/// Largest token count measured (56 x 56 patches: 9.8 M attention weights).
+const MAX_TOKENS: usize = 3136;
+const MAX_TIMING_DIM: usize = 256;
+
+/// Mean milliseconds of one attention on the CPU path, computed in slices between screen updates;
+/// None when stopped.
+async fn time_cpu(
+    q: &[f32],
+    k: &[f32],
+    v: &[f32],
+    s: AttentionShape,
+    alive: impl Fn() -> bool + Copy,
+    progress: impl Fn(f64) + Copy,
+) -> Option<f64> {
+    let mask = vec![false; s.t_q * s.t_k];
+    let mut job = AttentionJob::new(q.to_vec(), k.to_vec(), v.to_vec(), mask, s);
+    // Allocating a large job takes a moment: let the browser breathe before the first slice.
+    web::sleep(0).await;
+    let result = std::rc::Rc::new(std::cell::Cell::new(None::<f64>));
+    let out = result.clone();
+    let (mut spent, mut runs) = (0.0f64, 0usize);
+    run_in_slices(
+        move |deadline| {
+            let start = web::now_ms();
+            while web::now_ms() < deadline {
+                job.advance(2e6);
+                if job.done() {
+                    runs += 1;
+                    job.restart();
+                    if spent + web::now_ms() - start >= SAMPLE_MS {
+                        spent += web::now_ms() - start;
+                        out.set(Some(spent / runs as f64));
+                        return Slice::Idle;
+                    }
+                }
+            }
+            spent += web::now_ms() - start;
+            progress(job.progress());
+            Slice::Continue
+        },
+        alive,
+    )
+    .await;
+    result.get().filter(|_| alive())
+}
+
+/// Mean milliseconds of one attention on WebGPU (upload, kernel, read-back), repeated to SAMPLE_MS.
+async fn time_gpu(
+    compute: &Compute,
+    q: &[f32],
+    k: &[f32],
+    v: &[f32],
+    s: AttentionShape,
+) -> Result<Option<f64>, String> {
+    let mask = vec![false; s.t_q * s.t_k];
+    let (mut spent, mut runs) = (0.0, 0usize);
+    while runs == 0 || spent < SAMPLE_MS {
+        let t = web::now_ms();
+        let (_, ran) = compute.attention(q, k, v, &mask, s).await?;
+        if ran != Ran::Gpu {
+            return Ok(None);
+        }
+        spent += web::now_ms() - t;
+        runs += 1;
+    }
+    Ok(Some(spent / runs as f64))
+}
+
+/// Start a measurement with the calculator's (H, P, K, D), or say in `timing` why it cannot run.
+/// Bumping `timing_gen` stops it.
+pub fn start(
+    engine: Engine,
+    cost: (usize, usize, usize, usize),
+    timing: RwSignal<Timing>,
+    timing_data: RwSignal<TimingData>,
+    timing_gen: StoredValue<u64, LocalStorage>,
+) {
+    let (_, patch, window, dim) = cost;
+    if dim > MAX_TIMING_DIM {
+        timing.set(Timing {
+            message: Some(format!(
+                "The measurement runs up to D = {MAX_TIMING_DIM} (the calculator has {dim}): lower D to measure."
+            )),
+            ..Timing::default()
+        });
+        return;
+    }
+    let sizes = timing_sizes(patch, window, MAX_TOKENS);
+    if sizes.len() < 2 {
+        timing.set(Timing {
+            message: Some(format!(
+                "With windows of {window} x {window} patches fewer than two image sizes fit under {MAX_TOKENS} tokens: choose a smaller window."
+            )),
+            ..Timing::default()
+        });
+        return;
+    }
+    let g = timing_gen.get_value() + 1;
+    timing_gen.set_value(g);
+    let alive = move || timing_gen.get_value() == g;
+    timing.set(Timing {
+        running: true,
+        planned: sizes.len(),
+        ..Timing::default()
+    });
+    crate::tasks::spawn_page_task(measure_sizes(
+        engine,
+        sizes,
+        (patch, window, dim),
+        timing,
+        timing_data,
+        alive,
+    ));
+}
+
+/// Time both attentions at each size in turn, adding a row to `timing_data` per size, until the
+/// sizes run out, global attention takes STOP_AFTER_MS, or `alive` turns false.
+async fn measure_sizes(
+    engine: Engine,
+    sizes: Vec<usize>,
+    (patch, window, dim): (usize, usize, usize),
+    timing: RwSignal<Timing>,
+    timing_data: RwSignal<TimingData>,
+    alive: impl Fn() -> bool + Copy + 'static,
+) {
+    engine.settled().await;
+    let compute = engine.compute();
+    // A device lost on the way: start again on the CPU, so one figure has one path.
+    'attempt: loop {
+        let on_gpu = compute.gpu().is_some();
+        timing_data.set(TimingData {
+            rows: Vec::new(),
+            path: match compute.gpu() {
+                Some(gpu) => format!("WebGPU, {}", gpu.info.name),
+                None => "CPU (WebAssembly)".to_string(),
+            },
+        });
+        let mut rng = Rng::new(23);
+        let mut last: Option<(f64, u64)> = None;
+        for (i, image) in sizes.iter().copied().enumerate() {
+            let Ok(c) = attention_cost(image, patch, window, dim) else {
+                break;
+            };
+            // Stop before a size whose global attention would take far too long.
+            if let Some((ms, flops)) = last {
+                if ms * c.global_flops as f64 / flops as f64 > 2.0 * STOP_AFTER_MS {
+                    break;
+                }
+            }
+            let side = image / patch;
+            let t = side * side;
+            let mut rnd = |n: usize| -> Vec<f32> { (0..n).map(|_| rng.normal() as f32).collect() };
+            let (q, k, v) = (rnd(t * dim), rnd(t * dim), rnd(t * dim));
+            web::sleep(0).await;
+            let global_shape = AttentionShape {
+                batch: 1,
+                t_q: t,
+                t_k: t,
+                d: dim,
+                d_v: dim,
+            };
+            let ws = windowed_shape(side, window, dim);
+            let progress = move |f: f64| timing.update(|t| t.fraction = f);
+            // Windowed attention includes regrouping the tokens into windows and back.
+            let t0 = web::now_ms();
+            let gw = |x: &[f32]| gather_windows(x, side, window, dim);
+            let (wq, wk, wv) = (gw(&q), gw(&k), gw(&v));
+            std::hint::black_box(scatter_windows(&wq, side, window, dim));
+            let regroup_ms = web::now_ms() - t0;
+            web::sleep(0).await;
+            let times = if on_gpu {
+                let global = time_gpu(&compute, &q, &k, &v, global_shape).await;
+                let windowed = match global {
+                    Ok(Some(_)) => time_gpu(&compute, &wq, &wk, &wv, ws).await,
+                    _ => Ok(None),
+                };
+                engine.check_lost();
+                match (global, windowed) {
+                    (Ok(Some(a)), Ok(Some(b))) => (a, b),
+                    (Err(e), _) | (_, Err(e)) => {
+                        timing.update(|t| t.message = Some(format!(
+                            "WebGPU could not run attention at H = {image} ({e}). Choose \"CPU only\" under Compute and measure again."
+                        )));
+                        break;
+                    }
+                    // The device was lost: measure everything again on the CPU.
+                    _ => continue 'attempt,
+                }
+            } else {
+                let Some(a) = time_cpu(&q, &k, &v, global_shape, alive, progress).await else {
+                    return;
+                };
+                let Some(b) = time_cpu(&wq, &wk, &wv, ws, alive, progress).await else {
+                    return;
+                };
+                (a, b)
+            };
+            if !alive() {
+                return;
+            }
+            let (global_ms, windowed_ms) = (times.0, times.1 + regroup_ms);
+            timing_data.update(|d| {
+                d.rows
+                    .push(TimingRow::new(image, &c, global_ms, windowed_ms))
+            });
+            timing.update(|t| {
+                t.done = i + 1;
+                t.fraction = 0.0;
+            });
+            last = Some((global_ms, c.global_flops));
+            if global_ms > STOP_AFTER_MS {
+                break;
+            }
+            web::sleep(0).await;
+        }
+        break;
+    }
+    timing.update(|t| t.running = false);
+}

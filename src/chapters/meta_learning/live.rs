@@ -1,0 +1,262 @@
+//! One MAML experiment as it runs in the page: the trainer and its evaluation jobs (`Live`) and the
+//! signals its figures and controls read (`ExperimentView`), advanced one time slice at a time.
+
+use crate::tasks::Slice;
+use crate::ui::run_controls::Speed;
+use crate::web;
+use glassbox_lab::figures::{self, FeatureWeightData, TestLossData};
+use glassbox_lab::maml::features;
+use glassbox_lab::maml::{
+    Curve, EvalContext, MamlSettings, MetaTrainer, Problem, SweepJob, TaskFit, Weighting,
+};
+use leptos::prelude::*;
+
+/// The closed-form experiment as it runs in the page.
+pub struct Live {
+    pub trainer: MetaTrainer,
+    ctx: EvalContext,
+    ones: Option<Curve>,
+    oracle: Option<Curve>,
+    baseline: Option<(bool, SweepJob)>,
+    meta_eval: Option<(usize, SweepJob)>,
+    pub step_requested: bool,
+    last_weights_draw: f64,
+}
+
+impl Live {
+    pub fn new(settings: &MamlSettings) -> Result<Live, String> {
+        Ok(Live {
+            trainer: MetaTrainer::new(settings.clone())?,
+            ctx: EvalContext::new(settings.clone())?,
+            ones: None,
+            oracle: None,
+            baseline: None,
+            meta_eval: None,
+            step_requested: false,
+            last_weights_draw: 0.0,
+        })
+    }
+}
+
+/// The signals the figures and controls read.
+#[derive(Clone, Copy)]
+pub struct ExperimentView {
+    pub settings: RwSignal<MamlSettings>,
+    pub running: RwSignal<bool>,
+    pub iteration: RwSignal<usize>,
+    pub progress: RwSignal<f64>,
+    pub status: RwSignal<String>,
+    pub failure: RwSignal<Option<String>>,
+    pub speed: RwSignal<Speed>,
+    pub test_loss: RwSignal<TestLossData>,
+    pub weights: RwSignal<FeatureWeightData>,
+    pub task_fit: RwSignal<Option<TaskFit>>,
+    pub meta_loss: RwSignal<Option<f64>>,
+}
+
+const MACS_PER_CHECK: u64 = 3_000_000;
+
+impl ExperimentView {
+    pub fn new(settings: MamlSettings) -> ExperimentView {
+        ExperimentView {
+            settings: RwSignal::new(settings),
+            running: RwSignal::new(false),
+            iteration: RwSignal::new(0),
+            progress: RwSignal::new(0.0),
+            status: RwSignal::new(String::new()),
+            failure: RwSignal::new(None),
+            speed: RwSignal::new(Speed::Fast),
+            test_loss: RwSignal::new(TestLossData::default()),
+            weights: RwSignal::new(FeatureWeightData::default()),
+            task_fit: RwSignal::new(None),
+            meta_loss: RwSignal::new(None),
+        }
+    }
+
+    pub fn show_weights(&self, live: &Live) {
+        let s = &live.trainer.settings;
+        self.weights.set(FeatureWeightData {
+            weights: live.trainer.weights.to_vec(),
+            true_columns: s.true_columns(),
+            alias_columns: features::columns_of(&s.alias_frequencies()),
+            iteration: live.trainer.iteration,
+        });
+        self.iteration.set(live.trainer.iteration);
+        self.meta_loss.set(live.trainer.meta_loss.last().copied());
+    }
+
+    fn show_meta_curve(&self, live: &Live, iteration: usize, curve: Curve) {
+        let s = &live.trainer.settings;
+        let classification = s.problem == Problem::Classification;
+        self.test_loss.update(|t| {
+            t.metric = if classification {
+                figures::Metric::ErrorRate
+            } else {
+                figures::Metric::Mse
+            };
+            t.ns = live.ctx.ns.clone();
+            t.meta = Some(curve);
+            t.ones = live.ones.clone();
+            t.oracle = live.oracle.clone();
+            t.noise_variance = s.noise * s.noise;
+            t.zero_level = live.ctx.zero_level();
+            t.iteration = iteration;
+        });
+        if classification {
+            return;
+        }
+        let n_fit = s.n_train_inner.min(s.d - 1);
+        match glassbox_lab::maml::task_fit(&live.ctx, live.trainer.weights.view(), n_fit, 400) {
+            Ok(f) => self.task_fit.set(Some(f)),
+            Err(e) => self
+                .status
+                .set(format!("The task-fit figure could not be computed: {e}")),
+        }
+    }
+
+    /// One slice of work (until `deadline`): prepare, evaluate baselines, train, evaluate.
+    pub fn slice(&self, live: &mut Live, deadline: f64) -> Slice {
+        while web::now_ms() < deadline {
+            if !live.ctx.ready() {
+                live.ctx.prepare(MACS_PER_CHECK);
+                self.status
+                    .set("Preparing the test tasks and test points…".into());
+                self.progress.set(live.ctx.prepared_fraction());
+                continue;
+            }
+            if live.ones.is_none() || live.oracle.is_none() {
+                let is_ones = live.ones.is_none();
+                let (_, job) = live.baseline.get_or_insert_with(|| {
+                    (
+                        is_ones,
+                        SweepJob::new(
+                            if is_ones {
+                                Weighting::Ones
+                            } else {
+                                Weighting::Oracle
+                            },
+                            &live.ctx,
+                        ),
+                    )
+                });
+                match job.advance(&mut live.ctx, MACS_PER_CHECK) {
+                    Ok(done) => {
+                        self.progress.set(job.progress(&live.ctx));
+                        self.status.set(format!(
+                            "Evaluating the {} baseline over {} values of n_train_post…",
+                            if is_ones { "all-ones" } else { "oracle" },
+                            live.ctx.ns.len()
+                        ));
+                        if done {
+                            let curve = job.curve().clone();
+                            live.baseline = None;
+                            if is_ones {
+                                live.ones = Some(curve);
+                            } else {
+                                live.oracle = Some(curve);
+                                // Iteration 0: the weights are all ones, so the meta curve is the ones curve.
+                                if live.trainer.iteration == 0 {
+                                    let c = live.ones.clone().unwrap_or_default();
+                                    self.show_meta_curve(live, 0, c);
+                                    self.show_weights(live);
+                                    self.status.set("Ready: press Run to meta-train.".into());
+                                    self.progress.set(0.0);
+                                }
+                            }
+                        }
+                    }
+                    Err(e) => return self.fail(e),
+                }
+                continue;
+            }
+            if let Some((it, job)) = live.meta_eval.as_mut() {
+                let it = *it;
+                match job.advance(&mut live.ctx, MACS_PER_CHECK) {
+                    Ok(done) => {
+                        self.progress.set(job.progress(&live.ctx));
+                        self.status.set(format!(
+                            "Evaluating the meta-learned weights after {it} iterations…"
+                        ));
+                        if done {
+                            let curve = job.curve().clone();
+                            live.meta_eval = None;
+                            self.show_meta_curve(live, it, curve);
+                            self.progress
+                                .set(it as f64 / live.trainer.settings.iterations as f64);
+                            if live.trainer.finished() {
+                                self.finish(live);
+                                return Slice::Idle;
+                            }
+                            self.status.set(format!("Meta-training: iteration {it}."));
+                        }
+                    }
+                    Err(e) => return self.fail(e),
+                }
+                continue;
+            }
+            let wants_step = live.step_requested;
+            if !(self.running.get_untracked() || wants_step) || live.trainer.finished() {
+                if live.trainer.finished() && self.running.get_untracked() {
+                    self.finish(live);
+                }
+                return Slice::Idle;
+            }
+            live.step_requested = false;
+            let advanced = live.trainer.step();
+            let it = live.trainer.iteration;
+            let now = web::now_ms();
+            if !advanced {
+                self.show_weights(live);
+                self.finish(live);
+                return Slice::Idle;
+            }
+            let s = &live.trainer.settings;
+            let eval_due = it.is_multiple_of(s.eval_every) || it == s.iterations;
+            if eval_due || now - live.last_weights_draw > 100.0 || wants_step {
+                self.show_weights(live);
+                live.last_weights_draw = now;
+            }
+            self.progress.set(it as f64 / s.iterations as f64);
+            if eval_due {
+                live.meta_eval = Some((
+                    it,
+                    SweepJob::new(Weighting::Weights(live.trainer.weights.clone()), &live.ctx),
+                ));
+            } else if wants_step {
+                self.status.set(format!(
+                    "Stepped to iteration {it}; the test-error figure updates every {} iterations.",
+                    s.eval_every
+                ));
+                return Slice::Idle;
+            }
+            let delay = self.speed.get_untracked().delay_ms();
+            if delay > 0 && !eval_due {
+                self.status.set(format!("Meta-training: iteration {it}."));
+                return Slice::Wait(delay);
+            }
+        }
+        Slice::Continue
+    }
+
+    fn finish(&self, live: &Live) {
+        self.running.set(false);
+        match &live.trainer.stopped {
+            Some(stop) => {
+                self.failure.set(Some(stop.to_string()));
+                self.status.set(format!(
+                    "Stopped at iteration {}; the figures show the last good state.",
+                    live.trainer.iteration
+                ));
+            }
+            None => self
+                .status
+                .set(format!("Done: {} meta-iterations.", live.trainer.iteration)),
+        }
+    }
+
+    fn fail(&self, e: String) -> Slice {
+        self.running.set(false);
+        self.failure.set(Some(e));
+        Slice::Idle
+    }
+}

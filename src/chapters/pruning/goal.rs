@@ -1,0 +1,185 @@
+//! Section "Exercise: a quarter of the size, the same accuracy": fine-tune the pruned network with
+//! its masks kept, then check the size and the accuracy against the lab's goal.
+
+use super::state::{PruningState, TUNE_FIELDS};
+use crate::engine::Engine;
+use crate::ui::controls::FieldInput;
+use crate::ui::plot::Plot;
+use crate::ui::run_controls::{RunControls, Speed};
+use crate::vision::data::{accuracy_of, classify};
+use crate::vision::finetune::{self, TuneSpec};
+use glassbox_lab::compress::prune;
+use glassbox_lab::figures;
+use leptos::prelude::*;
+
+/// The checked goal, (goal, dense accuracy, fine-tuned accuracy, images), or why there is none.
+type Verdict = Option<Result<(prune::Goal, f64, f64, usize), String>>;
+
+#[component]
+pub fn GoalExercise() -> impl IntoView {
+    let PruningState {
+        settings,
+        lab,
+        pruned,
+        eval_images,
+        dense_acc,
+        tune_key,
+        ..
+    } = expect_context();
+    let engine = expect_context::<Engine>();
+
+    // The lab's goal as an exercise: fine-tune the pruned network with its masks kept, then check.
+    let model = StoredValue::new_local(finetune::Model::default());
+    let tuning = RwSignal::new(finetune::Tuning::default());
+    let speed = RwSignal::new(Speed::Fast);
+    let verdict = RwSignal::new(None::<Result<(prune::Goal, f64, f64, usize), String>>);
+    let checking = RwSignal::new(false);
+    Effect::new(move |_| {
+        let p = pruned.get();
+        tune_key.track();
+        if let Some(Ok(p)) = p {
+            finetune::reset(
+                model,
+                tuning,
+                Some(p.net.clone()),
+                finetune::Keep::Masks(p.masks.clone()),
+            );
+            verdict.set(None);
+        }
+    });
+    let run_tuning = move |single: bool| {
+        let Some(l) = lab.get_untracked() else {
+            return;
+        };
+        let s = settings.get_untracked();
+        let spec = TuneSpec {
+            steps: s.ft_steps,
+            batch: s.ft_batch,
+            lr: s.ft_lr,
+            seed: s.ft_seed,
+            done_hint: " Check the result below.",
+            stop_every: None,
+        };
+        finetune::run(model, tuning, l, spec, engine, speed, single);
+    };
+    let check = move |_| {
+        let (Some(l), Some(Ok(p))) = (lab.get_untracked(), pruned.get_untracked()) else {
+            return;
+        };
+        checking.set(true);
+        verdict.set(None);
+        crate::tasks::spawn_page_task(async move {
+            let count = eval_images.get_untracked().min(l.data.test.len());
+            let net = finetune::current_network(model, engine, &p.net).await;
+            let sparse_bits = prune::model_bits(&net, true);
+            let dense = match dense_acc.get_value() {
+                Some((n, a)) if n == count => Some(a),
+                _ => classify(
+                    &l.data,
+                    l.pretrained.clone(),
+                    count,
+                    engine,
+                    |_| {},
+                    || true,
+                )
+                .await
+                .map(|(p, ..)| accuracy_of(&l.data.test, &p)),
+            };
+            let tuned = classify(&l.data, net, count, engine, |_| {}, || true)
+                .await
+                .map(|(p, ..)| accuracy_of(&l.data.test, &p));
+            verdict.set(Some(match (dense, tuned) {
+                (Some(d), Some(a)) => Ok((
+                    prune::check_goal(p.dense_bits, sparse_bits, d, a),
+                    d,
+                    a,
+                    count,
+                )),
+                _ => Err("The evaluation did not finish.".into()),
+            }));
+            checking.set(false);
+        });
+    };
+    let tune_points = Signal::derive(move || tuning.get().points);
+    let tune_steps =
+        Signal::derive(move || tuning.get().points.last().map(|p| p.step).unwrap_or(0));
+
+    view! {
+        <section aria-labelledby="goal">
+            <h2 id="goal">"Exercise: a quarter of the size, the same accuracy"</h2>
+            <p>
+                "The original lab's goal: choose per-layer sparsities so that the model is at most 25% of \
+                 its dense size, then fine-tune with the masks re-applied after every step (pruned \
+                 weights stay zero) until the accuracy is within half a point of the dense network's. \
+                 A sparse network loses accuracy at once, and fine-tuning wins most of it back: the \
+                 surviving weights learn to do the work of the removed ones. Start from the scan's \
+                 suggestion, or from your own sparsities above; then fine-tune and check."
+            </p>
+            <div class="controls-grid">
+                {TUNE_FIELDS.iter().map(|f| view! { <FieldInput field=f settings=settings/> }).collect_view()}
+            </div>
+            <RunControls
+                label="Fine-tuning the pruned network"
+                running=Signal::derive(move || tuning.get().running)
+                can_run=Signal::derive(move || lab.get().is_some() && tuning.get().points.last().map(|p| p.step) != Some(settings.get().ft_steps))
+                iteration=tune_steps
+                total=Signal::derive(move || settings.get().ft_steps)
+                progress=Signal::derive(move || tune_steps.get() as f64 / settings.get().ft_steps.max(1) as f64)
+                status=Signal::derive(move || tuning.get().status_line())
+                speed=speed
+                on_run=move || run_tuning(false)
+                on_pause=move || tuning.update(|t| t.request_pause())
+                on_step=move || run_tuning(true)
+                on_reset=move || {
+                    if let Some(Ok(p)) = pruned.get_untracked() {
+                        finetune::reset(model, tuning, Some(p.net.clone()), finetune::Keep::Masks(p.masks.clone()));
+                    }
+                    verdict.set(None);
+                }
+            />
+            <Plot name="pruned-fine-tuning" title="Fine-tuning the pruned network"
+                summary=Signal::derive(move || figures::training_summary(&tune_points.get()))
+                csv=Signal::derive(move || figures::training_csv(&tune_points.get()))
+                draw=move |area, palette| figures::draw_training(area, &tune_points.get(), palette)/>
+            <button type="button" class="primary" on:click=check
+                disabled=move || lab.get().is_none() || tuning.get().running || checking.get()>
+                "Check the goal"
+            </button>
+            <GoalVerdict verdict=verdict checking=checking/>
+        </section>
+    }
+}
+
+/// The verdict of "Check the goal", in words.
+#[component]
+fn GoalVerdict(verdict: RwSignal<Verdict>, checking: RwSignal<bool>) -> impl IntoView {
+    view! {
+        <div data-key="verdict" role="status" aria-live="polite">{move || {
+            if checking.get() {
+                return view! { <p>"Evaluating the pruned network and the dense one…"</p> }.into_any();
+            }
+            match verdict.get() {
+                None => ().into_any(),
+                Some(Err(e)) => view! { <p class="notice error">{e}</p> }.into_any(),
+                Some(Ok((g, d, a, n))) => {
+                    let ok = g.size_ok && g.accuracy_ok;
+                    let size = if g.size_ok {
+                        format!("Size: {:.1}% of dense, within the 25% budget.", 100.0 * g.size_ratio)
+                    } else {
+                        format!("Size: {:.1}% of dense, over the 25% budget: prune more (the large layers conv7 and conv8 hold most of the weights).", 100.0 * g.size_ratio)
+                    };
+                    let acc = if g.accuracy_ok {
+                        format!("Accuracy on the first {n} test images: {:.2}% against {:.2}% dense, {:.2} points lower: within half a point.", 100.0 * a, 100.0 * d, g.accuracy_drop_points)
+                    } else {
+                        format!("Accuracy on the first {n} test images: {:.2}% against {:.2}% dense, {:.2} points lower: more than half a point. Fine-tune longer, or prune the sensitive layers less.", 100.0 * a, 100.0 * d, g.accuracy_drop_points)
+                    };
+                    view! {
+                        <p class=if ok { "notice success" } else { "notice warning" }>
+                            <strong>{if ok { "Goal reached. " } else { "Not yet. " }}</strong>{size}" "{acc}
+                        </p>
+                    }.into_any()
+                }
+            }
+        }}</div>
+    }
+}

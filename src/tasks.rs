@@ -1,6 +1,38 @@
 //! A page's background work: tasks cancelled when the page changes, and long computations run in
 //! slices of about 30 ms with the browser given control between slices, so the page never freezes.
 
+use leptos::prelude::*;
+
+/// The current run of a repeatable computation (a measurement, a scan, an evaluation): starting a
+/// new run, or stopping, makes every earlier run's `alive` check false, so a stale task ends at its
+/// next check instead of writing over the new one's results.
+#[derive(Clone, Copy)]
+pub struct Generation(StoredValue<u64, LocalStorage>);
+
+impl Generation {
+    pub fn new() -> Self {
+        Generation(StoredValue::new_local(0))
+    }
+
+    /// Start a run; the check it returns stays true until the next `start` or `stop`.
+    pub fn start(self) -> impl Fn() -> bool + Copy + 'static {
+        let g = self.0.get_value() + 1;
+        self.0.set_value(g);
+        move || self.0.get_value() == g
+    }
+
+    /// End the current run.
+    pub fn stop(self) {
+        self.0.update_value(|g| *g += 1);
+    }
+}
+
+impl Default for Generation {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
 thread_local! {
     static PAGE_TASKS: std::cell::RefCell<Vec<futures::future::AbortHandle>> =
         const { std::cell::RefCell::new(Vec::new()) };

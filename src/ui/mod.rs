@@ -1,8 +1,10 @@
-//! Reusable components: figures, number and choice inputs, run controls, mathematics.
+//! Reusable components: figures, number and choice inputs, run controls, mathematics, exercises,
+//! notices.
 
 pub mod controls;
 pub mod exercise;
 pub mod math;
+pub mod notices;
 pub mod plot;
 pub mod run_controls;
 

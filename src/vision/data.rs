@@ -72,6 +72,36 @@ async fn fetch_with_status(
     .await
 }
 
+/// The data for a page that needs it from the start: its loading state and, once there, the data.
+#[derive(Clone, Copy)]
+pub struct PageData {
+    pub load: RwSignal<LoadState>,
+    pub lab: RwSignal<Option<Rc<Loaded>>, LocalStorage>,
+}
+
+impl PageData {
+    /// Start loading (a page task: leaving the page cancels it).
+    pub fn load_now() -> Self {
+        let load = RwSignal::new(LoadState::Idle);
+        let lab = RwSignal::new_local(None::<Rc<Loaded>>);
+        crate::tasks::spawn_page_task(async move {
+            if let Some(l) = ensure_loaded(load).await {
+                lab.set(Some(l));
+            }
+        });
+        PageData { load, lab }
+    }
+}
+
+/// What is downloading, or why it failed, and the download's progress bar.
+#[component]
+pub fn LoadStatus(load: RwSignal<LoadState>) -> impl IntoView {
+    view! {
+        <p class="status" role="status" aria-live="polite">{move || load.get().message().unwrap_or_default()}</p>
+        <progress max="1" aria-label="Download progress" value=move || load.get().fraction()></progress>
+    }
+}
+
 /// The data and weights, downloading them the first time (with byte-level progress).
 pub async fn ensure_loaded(load: RwSignal<LoadState>) -> Option<Rc<Loaded>> {
     if let Some(l) = LOADED.with(|c| c.borrow().clone()) {

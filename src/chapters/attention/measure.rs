@@ -4,6 +4,7 @@
 use super::state::AttentionState;
 use super::timing::{self, Timing};
 use crate::engine::Engine;
+use crate::tasks::Generation;
 use crate::ui::math::M;
 use crate::ui::plot::Plot;
 use glassbox_lab::figures::attention::{draw_attention_timing, exponent, TimingData};
@@ -15,7 +16,7 @@ pub fn MeasureIt() -> impl IntoView {
     let engine = expect_context::<Engine>();
     let timing = RwSignal::new(Timing::default());
     let timing_data = RwSignal::new(TimingData::default());
-    let timing_gen = StoredValue::new_local(0u64);
+    let timing_gen = Generation::new();
     let measure = move |_| {
         timing::start(
             engine,
@@ -26,7 +27,7 @@ pub fn MeasureIt() -> impl IntoView {
         )
     };
     let stop = move |_| {
-        timing_gen.update_value(|g| *g += 1);
+        timing_gen.stop();
         timing.update(|t| t.running = false);
     };
     view! {

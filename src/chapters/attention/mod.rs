@@ -18,6 +18,7 @@ mod timing;
 mod toy_captioner;
 
 use crate::engine::Engine;
+use crate::ui::notices::UrlNotices;
 use crate::url_state::Location;
 use crate::web;
 use cost::AttentionCost;
@@ -43,7 +44,7 @@ pub fn AttentionMasks(location: Location) -> impl IntoView {
     view! {
         <article class="chapter" aria-labelledby="chapter-title">
             <h1 id="chapter-title">"Attention in a captioning transformer"</h1>
-            {notices.into_iter().map(|n| view! { <p class="notice warning" role="alert">{n}</p> }).collect_view()}
+            <UrlNotices notices/>
             <p class="lede">
                 "An image-captioning model pairs a vision transformer, which reads the image as a sequence \
                  of patch tokens, with a language transformer, which writes the caption one token at a \

@@ -4,6 +4,7 @@
 
 use super::state::AttentionState;
 use crate::engine::Engine;
+use crate::tasks::Generation;
 use glassbox_gpu::{Compute, Ran};
 use glassbox_lab::attention::captioner::{
     self, image_tokens, row_changes, AttentionInputs, Captioner, Layer, LayerTrace,
@@ -101,7 +102,7 @@ pub fn follow_inputs(state: AttentionState, engine: Engine) {
         }
     });
     let last_inputs = StoredValue::new(None::<(Vec<u8>, Vec<String>, usize, u64)>);
-    let generation = StoredValue::new_local(0u64);
+    let generation = Generation::new();
     Effect::new(move |_| {
         let (lv, cap, n, sd, mask) = (
             levels.get(),
@@ -110,8 +111,7 @@ pub fn follow_inputs(state: AttentionState, engine: Engine) {
             seed.get(),
             mask_in_use.get(),
         );
-        let g = generation.get_value() + 1;
-        generation.set_value(g);
+        let alive = generation.start();
         // What the reader changed, in words, for the "what moved" readout.
         let what = last_inputs
             .get_value()
@@ -124,7 +124,7 @@ pub fn follow_inputs(state: AttentionState, engine: Engine) {
             let result =
                 run_model(&compute, &model, &captioner::to_pixels(&lv), &cap, n, &mask).await;
             engine.check_lost();
-            if generation.get_value() != g {
+            if !alive() {
                 return;
             }
             match result {

@@ -2,7 +2,7 @@
 //! in slices between screen updates) at growing image sizes.
 
 use crate::engine::Engine;
-use crate::tasks::{run_in_slices, Slice};
+use crate::tasks::{run_in_slices, Generation, Slice};
 use crate::web;
 use glassbox_gpu::{Compute, Ran};
 use glassbox_lab::attention::{
@@ -97,13 +97,13 @@ async fn time_gpu(
 }
 
 /// Start a measurement with the calculator's (H, P, K, D), or say in `timing` why it cannot run.
-/// Bumping `timing_gen` stops it.
+/// Stopping `timing_gen` stops it.
 pub fn start(
     engine: Engine,
     cost: (usize, usize, usize, usize),
     timing: RwSignal<Timing>,
     timing_data: RwSignal<TimingData>,
-    timing_gen: StoredValue<u64, LocalStorage>,
+    timing_gen: Generation,
 ) {
     let (_, patch, window, dim) = cost;
     if dim > MAX_TIMING_DIM {
@@ -125,9 +125,7 @@ pub fn start(
         });
         return;
     }
-    let g = timing_gen.get_value() + 1;
-    timing_gen.set_value(g);
-    let alive = move || timing_gen.get_value() == g;
+    let alive = timing_gen.start();
     timing.set(Timing {
         running: true,
         planned: sizes.len(),

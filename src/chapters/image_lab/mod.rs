@@ -12,6 +12,7 @@ mod original_network;
 mod our_network;
 mod state;
 
+use crate::ui::notices::UrlNotices;
 use crate::url_state::Location;
 use crate::web;
 use evaluation::EvaluatingHere;
@@ -33,7 +34,7 @@ pub fn ImageLab(location: Location) -> impl IntoView {
     view! {
         <article class="chapter">
             <h1>"The image lab"</h1>
-            {notices.into_iter().map(|n| view! { <p class="notice warning" role="alert">{n}</p> }).collect_view()}
+            <UrlNotices notices/>
             <p>
                 "The pruning and quantization chapters work on a real trained network: the original lab's \
                  VGG pattern (3 × 3 convolutions without bias, each with batch-norm and ReLU, max-pooling \

@@ -5,6 +5,7 @@ use super::channel_latency::ChannelLatency;
 use super::channel_tuning::ChannelTuning;
 use super::state::{PruningState, CH_FIELD};
 use crate::engine::Engine;
+use crate::tasks::Generation;
 use crate::ui::controls::FieldInput;
 use crate::vision::data::{accuracy_of, classify};
 use crate::vision::finetune;
@@ -27,7 +28,7 @@ pub fn ChannelPruning() -> impl IntoView {
 
     // Channel pruning: its accuracy, fine-tuning (below), and measured latency (below that).
     let ch_after = RwSignal::new(None::<(f64, usize, usize)>);
-    let ch_generation = StoredValue::new_local(0u64);
+    let ch_generation = Generation::new();
     let ch_model = StoredValue::new_local(finetune::Model::default());
     let ch_tuning = RwSignal::new(finetune::Tuning::default());
     Effect::new(move |_| {
@@ -44,9 +45,7 @@ pub fn ChannelPruning() -> impl IntoView {
         ch_before.set(None);
         ch_after.set(None);
         let count = eval_images.get().min(l.data.test.len());
-        let g = ch_generation.get_value() + 1;
-        ch_generation.set_value(g);
-        let alive = move || ch_generation.get_value() == g;
+        let alive = ch_generation.start();
         crate::tasks::spawn_page_task(async move {
             web::sleep(250).await;
             if !alive() {

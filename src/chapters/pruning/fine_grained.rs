@@ -3,6 +3,7 @@
 
 use super::state::{Accuracy, PruningState, OTHER_FIELDS, SPARSITY_FIELDS};
 use crate::engine::Engine;
+use crate::tasks::Generation;
 use crate::ui::controls::FieldInput;
 use crate::vision::data::{accuracy_of, classify, mib};
 use crate::web;
@@ -22,15 +23,13 @@ pub fn FineGrained() -> impl IntoView {
     let engine = expect_context::<Engine>();
 
     // Test accuracy of the dense and pruned networks, recomputed (after a pause) when they change.
-    let generation = StoredValue::new_local(0u64);
+    let generation = Generation::new();
     Effect::new(move |_| {
         let (Some(l), Some(Ok(p))) = (lab.get(), pruned.get()) else {
             return;
         };
         let count = eval_images.get().min(l.data.test.len());
-        let g = generation.get_value() + 1;
-        generation.set_value(g);
-        let alive = move || generation.get_value() == g;
+        let alive = generation.start();
         crate::tasks::spawn_page_task(async move {
             web::sleep(250).await;
             if !alive() {

@@ -17,7 +17,9 @@ mod scan;
 mod state;
 mod weights;
 
+use crate::ui::notices::UrlNotices;
 use crate::url_state::Location;
+use crate::vision::data::LoadStatus;
 use channel::ChannelPruning;
 use compare::Compare;
 use fine_grained::FineGrained;
@@ -38,15 +40,14 @@ pub fn Pruning(location: Location) -> impl IntoView {
     view! {
         <article class="chapter">
             <h1>"Pruning the trained network"</h1>
-            {notices.into_iter().map(|n| view! { <p class="notice warning" role="alert">{n}</p> }).collect_view()}
+            <UrlNotices notices/>
             <p>
                 "A trained network holds many weights it hardly uses. Pruning removes them: set a weight \
                  to zero and it no longer needs storing (with sparse storage) or multiplying (with hardware \
                  that skips zeros). Everything below runs on the network of the image lab, trained on \
                  Fashion-MNIST, and its real test images, in this browser."
             </p>
-            <p class="status" role="status" aria-live="polite">{move || load.get().message().unwrap_or_default()}</p>
-            <progress max="1" aria-label="Download progress" value=move || load.get().fraction()></progress>
+            <LoadStatus load/>
 
             <Weights/>
             <FineGrained/>

@@ -3,6 +3,7 @@
 
 use super::state::{PruningState, LAYERS, OTHER_FIELDS};
 use crate::engine::Engine;
+use crate::tasks::Generation;
 use crate::ui::controls::FieldInput;
 use crate::ui::plot::Plot;
 use crate::vision::data::{accuracy_of, classify};
@@ -19,7 +20,7 @@ pub fn SensitivityScan() -> impl IntoView {
     // The sensitivity scan, resumable, in slices.
     let scan = RwSignal::new(SensitivityData::default());
     let scan_state = RwSignal::new((false, 0usize, 0usize)); // (running, finished, total)
-    let scan_generation = StoredValue::new_local(0u64);
+    let scan_generation = Generation::new();
     let scan_error = RwSignal::new(None::<String>);
     let run_scan = move |_| {
         let Some(l) = lab.get_untracked() else {
@@ -34,9 +35,7 @@ pub fn SensitivityScan() -> impl IntoView {
             }
         };
         scan_error.set(None);
-        let g = scan_generation.get_value() + 1;
-        scan_generation.set_value(g);
-        let alive = move || scan_generation.get_value() == g;
+        let alive = scan_generation.start();
         let count = s.scan_images.min(l.data.test.len());
         scan_state.set((true, 0, job.progress().1));
         scan.set(SensitivityData::default());
@@ -60,7 +59,7 @@ pub fn SensitivityScan() -> impl IntoView {
         });
     };
     let stop_scan = move |_| {
-        scan_generation.update_value(|g| *g += 1);
+        scan_generation.stop();
         scan_state.update(|s| s.0 = false);
     };
     let suggest = move |_| {

@@ -5,7 +5,7 @@
 use super::pruned::{prune_all, Pruned};
 use super::SLUG;
 use crate::url_state::{read_fields, write_fields, Location, NumField};
-use crate::vision::data::{ensure_loaded, LoadState, Loaded};
+use crate::vision::data::{LoadState, Loaded, PageData};
 use crate::web;
 use glassbox_lab::compress::prune;
 use glassbox_lab::vision::network::Network;
@@ -292,13 +292,7 @@ impl PruningState {
         let (start, notices) = settings_from_location(location);
         let settings = RwSignal::new(start);
         Effect::new(move |_| web::publish(&location_of(&settings.get())));
-        let load = RwSignal::new(LoadState::Idle);
-        let lab = RwSignal::new_local(None::<Rc<Loaded>>);
-        crate::tasks::spawn_page_task(async move {
-            if let Some(l) = ensure_loaded(load).await {
-                lab.set(Some(l));
-            }
-        });
+        let PageData { load, lab } = PageData::load_now();
 
         let sparsity = Memo::new(move |_| settings.get().sparsity);
         let pruned = Memo::new(move |_| {

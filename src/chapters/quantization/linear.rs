@@ -1,0 +1,73 @@
+//! (d) Linear quantization: the map r = S (q − Z), two checked questions on S and Z, and the map
+//! for the reader's range and bits.
+
+use super::exercises::{SCALE_CHOICES, ZERO_CHOICES};
+use super::state::{QuantizationState, LINEAR_FIELDS};
+use crate::ui::controls::FieldInput;
+use crate::ui::exercise::ChoiceExercise;
+use crate::ui::math::{MathBlock, M};
+use crate::ui::plot::Plot;
+use glassbox_lab::compress::quant;
+use glassbox_lab::figures::quant::{draw_linear_mapping, LinearMapping};
+use leptos::prelude::*;
+
+#[component]
+pub fn LinearQuantization() -> impl IntoView {
+    let QuantizationState { settings, .. } = expect_context();
+    let mapping = Memo::new(move |_| {
+        let s = settings.get();
+        quant::linear_params(s.rmin, s.rmax, s.lin_bits).map(|params| LinearMapping {
+            rmin: s.rmin,
+            rmax: s.rmax,
+            bits: s.lin_bits,
+            params,
+        })
+    });
+    view! {
+        <section aria-labelledby="linear">
+            <h2 id="linear">"(d) Linear quantization"</h2>
+            <p>
+                "Linear quantization maps an integer "<M tex="q"/>" to the real value"
+            </p>
+            <MathBlock tex=r"r = S\,(q - Z),"/>
+            <p>
+                "with a real scale "<M tex="S"/>" and an integer zero point "<M tex="Z"/>". On "
+                <M tex="n"/>" signed bits "<M tex=r"q \in [q_{\min}, q_{\max}] = [-2^{n-1}, 2^{n-1} - 1]"/>
+                ". Choose the real range and the bits; the page computes "<M tex="S"/>" and "<M tex="Z"/>
+                " and draws the map. First, two questions."
+            </p>
+            <div class="exercises">
+                <ChoiceExercise name="scale" question="Which expression is the scale S?" choices=&SCALE_CHOICES/>
+                <ChoiceExercise name="zero" question="Which expression is the zero point Z?" choices=&ZERO_CHOICES/>
+            </div>
+            <div class="controls-grid">
+                {LINEAR_FIELDS.iter().map(|f| view! { <FieldInput field=f settings=settings/> }).collect_view()}
+            </div>
+            {move || match mapping.get() {
+                Ok(m) => view! {
+                    <dl class="readout" aria-label="Linear quantization parameters">
+                        <dt>"S"</dt><dd data-key="scale">{format!("{:.6}", m.params.scale)}</dd>
+                        <dt>"Z"</dt><dd data-key="zero-point">{m.params.zero_point}</dd>
+                        <dt>"q range"</dt><dd>{format!("{} to {}", m.params.qmin, m.params.qmax)}</dd>
+                        <dt>"largest rounding error in range"</dt><dd>{format!("S / 2 = {:.6}", m.params.scale / 2.0)}</dd>
+                    </dl>
+                }.into_any(),
+                Err(e) => view! { <p class="notice error" role="alert">{e}</p> }.into_any(),
+            }}
+            <Plot name="linear-mapping" title="The linear quantization map"
+                summary=Signal::derive(move || mapping.get().map(|m| m.summary()).unwrap_or_default())
+                csv=Signal::derive(move || mapping.get().map(|m| m.csv()).unwrap_or_default())
+                draw=move |area, palette| match mapping.get() {
+                    Ok(m) => draw_linear_mapping(area, &m, palette),
+                    Err(_) => area.fill(&palette.background).map_err(|e| e.to_string()),
+                }/>
+            <p>
+                "The homework's example, "<M tex=r"r \in [-0.25, 0.75]"/>" on 2 bits, gives "
+                <M tex=r"S = 1/3"/>" and "<M tex=r"Z = \operatorname{round}(-2 + 0.75) = -1"/>
+                " (the page's defaults). Weights are quantized symmetrically instead: "<M tex="Z = 0"/>
+                " and "<M tex=r"S = \max |w| / q_{\max}"/>", one scale per output channel, because the \
+                 channels of a layer can differ in size by orders of magnitude."
+            </p>
+        </section>
+    }
+}

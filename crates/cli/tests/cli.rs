@@ -6,14 +6,19 @@ fn glassbox(args: &[&str]) -> (i32, serde_json::Value, String) {
     run_in(args, None)
 }
 
-/// `glassbox` with `args`, in `dir` when given: (exit status, the JSON it printed, stderr).
-fn run_in(args: &[&str], dir: Option<&str>) -> (i32, serde_json::Value, String) {
+/// `glassbox` with `args`, in `dir` when given: what it printed, as printed.
+fn output(args: &[&str], dir: Option<&str>) -> std::process::Output {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_glassbox"));
     cmd.args(args);
     if let Some(d) = dir {
         cmd.current_dir(d);
     }
-    let out = cmd.output().expect("runs");
+    cmd.output().expect("runs")
+}
+
+/// `glassbox` with `args`, in `dir` when given: (exit status, the JSON it printed, stderr).
+fn run_in(args: &[&str], dir: Option<&str>) -> (i32, serde_json::Value, String) {
+    let out = output(args, dir);
     let json = if out.status.success() {
         serde_json::from_slice(&out.stdout).expect("one JSON object")
     } else {
@@ -560,4 +565,195 @@ fn quant_commands_print_their_schemas() {
         assert_ne!(code, 0, "{args:?}");
         assert!(err.starts_with("glassbox: "), "{args:?}: {err}");
     }
+}
+
+/// Every command and its options (the documented command lines of README.md and scripts/).
+const COMMANDS: &[(&str, &str)] = &[
+    ("maml alias-toy", "--c0 --c1 --lr --steps --out"),
+    ("maml closed-form", MAML_OPTIONS),
+    ("maml gd", MAML_OPTIONS),
+    ("maml classification", MAML_OPTIONS),
+    (
+        "image train",
+        "--epochs --seed --batch --lr --data --debian-dir --out",
+    ),
+    ("image eval", "--weights"),
+    ("image stats", "--arch --channel-prune"),
+    ("data fashion-mnist", "--from --out"),
+    ("prune sensitivity", "--sparsities --images --out"),
+    (
+        "prune fine-grained",
+        "--sparsity --finetune-epochs --images --lr --seed --out",
+    ),
+    (
+        "prune channel",
+        "--ratio --sort --finetune-epochs --images --lr --seed",
+    ),
+    ("quant linear-params", "--rmin --rmax --bits"),
+    ("quant kmeans", "--bits --qat-epochs --images --lr --seed"),
+    ("quant int8", "--images --calibration --seed"),
+    ("quant compare", "--bits --images --seed"),
+    ("attention mask", "--caption --image-tokens"),
+    (
+        "attention model",
+        "--caption --image-tokens --picture --seed --query --out",
+    ),
+    (
+        "attention cost",
+        "--image --patch --window --dim --query-row --query-col --out",
+    ),
+    (
+        "attention bench",
+        "--patch --window --dim --max-tokens --out",
+    ),
+    ("bench maml", "--repeat"),
+    ("bench maml-variants", "--repeat"),
+    ("bench image", "--images --steps --backend"),
+    ("bench gpu", "--sizes --repeat"),
+    ("gpu selftest", ""),
+];
+
+const MAML_OPTIONS: &str = "--seed --iterations --inner-points --n-train-inner --d --meta-lr \
+                            --tasks-per-step --noise --frequencies --out";
+
+/// `glassbox WORDS --help`: status 0 and the help text on stdout.
+fn help(words: &str) -> String {
+    let mut args: Vec<&str> = words.split_whitespace().collect();
+    args.push("--help");
+    let out = output(&args, None);
+    assert_eq!(out.status.code(), Some(0), "{words} --help");
+    String::from_utf8_lossy(&out.stdout).to_string()
+}
+
+#[test]
+fn every_command_answers_help_with_its_options_and_defaults() {
+    let top = help("");
+    for (command, options) in COMMANDS {
+        let (topic, sub) = command.split_once(' ').unwrap();
+        assert!(top.contains(&format!("  {topic} ")), "{topic} in:\n{top}");
+        let topic_help = help(topic);
+        assert!(
+            topic_help.contains(&format!("  {sub} ")),
+            "{sub} in:\n{topic_help}"
+        );
+        let text = help(command);
+        assert!(
+            text.contains(&format!("Usage: glassbox {command}")),
+            "{text}"
+        );
+        for option in options.split_whitespace() {
+            assert!(
+                text.contains(&format!("{option} ")),
+                "{command}: {option} in:\n{text}"
+            );
+        }
+        if *command == "maml gd" || *command == "maml classification" {
+            assert!(
+                text.contains("--steps ") && text.contains("--inner-lr "),
+                "{text}"
+            );
+        }
+    }
+    for (command, default) in [
+        ("maml closed-form", "[default: grid]"),
+        ("maml gd", "[default: uniform]"),
+        ("maml gd", "[default: 0.01]"),
+        ("maml alias-toy", "[default: 10000]"),
+        ("prune channel", "[default: false]"),
+        ("prune sensitivity", "[default: 0.4,0.5,0.6,0.7,0.8,0.9]"),
+        ("quant linear-params", "[default: 8]"),
+        ("bench image", "[default: cpu]"),
+        ("attention model", "[default: mountains]"),
+    ] {
+        assert!(help(command).contains(default), "{command}: {default}");
+    }
+}
+
+#[test]
+fn prune_channel_sort_is_a_bare_flag() {
+    let (code, v, err) = glassbox_at_root(&[
+        "prune",
+        "channel",
+        "--ratio",
+        "0.3",
+        "--sort",
+        "--finetune-epochs",
+        "0",
+        "--images",
+        "200",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(v["sorted"], true);
+    assert_eq!(v["finetune_epochs"], 0);
+    assert_eq!(v["images"], 200);
+    // `--sort false` still reads as before.
+    let (code, v, err) = glassbox_at_root(&[
+        "prune", "channel", "--ratio", "0.3", "--sort", "false", "--images", "200",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(v["sorted"], false);
+}
+
+#[test]
+fn bad_values_exit_2_with_one_line_naming_the_option() {
+    let dir = std::env::temp_dir().join(format!("glassbox-bad-{}", std::process::id()));
+    // (command line, OUT standing for an --out folder; what the one line says): refused by the
+    // option's range, or by the lab once the options are read.
+    let cases = [
+        ("prune channel --ratio 1.5", "--ratio: 1.5 is not in [0, 1)"),
+        ("prune channel --ratio 0.3 --sort maybe", "--sort"),
+        ("maml alias-toy --lr -1 --out OUT", "--lr"),
+        ("maml gd --steps 1000 --out OUT", "--steps"),
+        (
+            "maml closed-form --frequencies 3,x --out OUT",
+            "--frequencies",
+        ),
+        ("maml closed-form --d 500 --out OUT", "--d"),
+        ("quant kmeans --bits 9", "--bits"),
+        ("quant compare --bits 8,1", "--bits"),
+        (
+            "prune sensitivity --sparsities 0.5,x --out OUT",
+            "--sparsities",
+        ),
+        (
+            "attention cost --image 224 --patch 16 --window 7 --dim 0 --out OUT",
+            "--dim",
+        ),
+        ("attention model --picture cat --out OUT", "--picture"),
+        ("bench image --images 0", "--images"),
+        ("bench gpu --sizes 256,0", "--sizes"),
+        (
+            "prune fine-grained --sparsity conv9=0.5 --out OUT",
+            "--sparsity",
+        ),
+        (
+            "maml closed-form --d 11 --frequencies 9 --out OUT",
+            "frequencies",
+        ),
+        (
+            "attention cost --image 100 --patch 16 --window 2 --dim 8 --out OUT",
+            "divide",
+        ),
+        ("quant linear-params --rmin 1 --rmax 0", "r_min < r_max"),
+    ];
+    for (line, says) in cases {
+        let args: Vec<&str> = line
+            .split_whitespace()
+            .map(|a| if a == "OUT" { dir.to_str().unwrap() } else { a })
+            .collect();
+        let o = output(&args, Some(concat!(env!("CARGO_MANIFEST_DIR"), "/../..")));
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(2), "{line}: {err}");
+        assert_eq!(err.lines().count(), 1, "{line}: {err}");
+        assert!(
+            err.starts_with("glassbox: ") && err.contains(says),
+            "{line}: {err}"
+        );
+        assert!(o.stdout.is_empty(), "{line}");
+        assert!(!dir.exists(), "{line} wrote into --out");
+    }
+    // Not the reader's input: the committed asset is not where the command runs.
+    let (code, _, err) = run_in(&["quant", "int8"], std::env::temp_dir().to_str());
+    assert_eq!(code, 1, "{err}");
+    assert_eq!(err.lines().count(), 1, "{err}");
 }

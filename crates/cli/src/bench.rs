@@ -1,0 +1,313 @@
+//! `glassbox bench ...`: native timings (measurements, not tests) of meta-training and its
+//! evaluation sweep, of the image network on the CPU path or the GPU, and of the GPU kernels
+//! against the CPU path.
+
+use crate::assets::{committed_network, load_asset};
+use crate::ranges;
+use crate::Failure;
+use clap::{Subcommand, ValueEnum};
+use glassbox_gpu::{Gpu, MatmulShape};
+use glassbox_lab::kernels;
+use glassbox_lab::maml::{self, MamlSettings};
+use glassbox_lab::rng::Rng;
+use serde_json::json;
+use std::time::Instant;
+
+#[derive(Subcommand)]
+pub enum Command {
+    /// Meta-training (100 iterations) and the full evaluation sweep.
+    Maml {
+        /// Runs; the best time counts (at least 1).
+        #[arg(long, default_value_t = 3, value_parser = ranges::at_least(1usize))]
+        repeat: usize,
+    },
+    /// The gradient-descent and classification variants: meta-iterations per second for
+    /// K = 1, 5, 10, and each variant's evaluation sweep.
+    MamlVariants {
+        /// Runs; the best time counts (at least 1).
+        #[arg(long, default_value_t = 3, value_parser = ranges::at_least(1usize))]
+        repeat: usize,
+    },
+    /// Images per second of the image lab's network, evaluation and training.
+    Image {
+        /// Test images evaluated (at least 1; at most all 10,000).
+        #[arg(long, default_value_t = 2000, value_parser = ranges::at_least(1usize))]
+        images: usize,
+        /// Training steps timed (at least 1).
+        #[arg(long, default_value_t = 10, value_parser = ranges::at_least(1usize))]
+        steps: usize,
+        /// Where the network runs.
+        #[arg(long, value_enum, default_value_t = Backend::Cpu)]
+        backend: Backend,
+    },
+    /// GFLOP/s of the matrix multiply, a VGG convolution and chapter 1's Gram matrix, on the GPU
+    /// and on the CPU path.
+    Gpu {
+        /// Matrix sizes n of the n x n x n multiply, comma-separated (each at least 1).
+        #[arg(long, default_value = "256,512,1024", value_delimiter = ',')]
+        #[arg(value_parser = ranges::at_least(1usize))]
+        sizes: Vec<usize>,
+        /// GPU dispatches timed per size (the CPU path runs at most 5 times; at least 1).
+        #[arg(long, default_value_t = 10, value_parser = ranges::at_least(1usize))]
+        repeat: usize,
+    },
+}
+
+/// Where `bench image` runs the network.
+#[derive(Clone, Copy, ValueEnum)]
+pub enum Backend {
+    /// The lab's CPU path.
+    Cpu,
+    /// The network resident on the GPU, one submission per batch.
+    Gpu,
+}
+
+impl Backend {
+    fn name(self) -> &'static str {
+        match self {
+            Backend::Cpu => "cpu",
+            Backend::Gpu => "gpu",
+        }
+    }
+}
+
+impl Command {
+    pub fn run(self) -> Result<serde_json::Value, Failure> {
+        match self {
+            Command::Maml { repeat } => maml(repeat),
+            Command::MamlVariants { repeat } => maml_variants(repeat),
+            Command::Image {
+                images,
+                steps,
+                backend,
+            } => image(images, steps, backend),
+            Command::Gpu { sizes, repeat } => gpu(&sizes, repeat),
+        }
+    }
+}
+
+/// Native timings of meta-training (100 iterations) and the full evaluation sweep.
+fn maml(repeat: usize) -> Result<serde_json::Value, Failure> {
+    let settings = MamlSettings::default();
+    let mut train = Vec::new();
+    let mut sweep = Vec::new();
+    for _ in 0..repeat {
+        let t = Instant::now();
+        let mut trainer = maml::MetaTrainer::new(settings.clone())?;
+        while trainer.step() {}
+        train.push(t.elapsed().as_secs_f64());
+        let t = Instant::now();
+        let mut ctx = maml::EvalContext::new(settings.clone())?;
+        for w in [
+            maml::Weighting::Weights(trainer.weights.clone()),
+            maml::Weighting::Ones,
+            maml::Weighting::Oracle,
+        ] {
+            maml::SweepJob::run(w, &mut ctx)?;
+        }
+        sweep.push(t.elapsed().as_secs_f64());
+    }
+    let best = |v: &[f64]| v.iter().cloned().fold(f64::INFINITY, f64::min);
+    Ok(json!({
+        "meta_training_100_iterations_s": best(&train),
+        "meta_iterations_per_s": settings.iterations as f64 / best(&train),
+        "full_sweep_s": best(&sweep),
+        "sweep_entries": maml::n_train_post_sweep(settings.d).len(),
+        "repeat": repeat,
+    }))
+}
+
+/// Native timings of the gradient-descent and classification variants: meta-iterations per second
+/// for K = 1, 5, 10, and each variant's evaluation sweep.
+fn maml_variants(repeat: usize) -> Result<serde_json::Value, Failure> {
+    let best = |v: &[f64]| v.iter().cloned().fold(f64::INFINITY, f64::min);
+    let mut rows = Vec::new();
+    for (name, make) in [
+        (
+            "gd",
+            MamlSettings::gradient_descent as fn(usize) -> MamlSettings,
+        ),
+        ("classification", |k| MamlSettings::classification(k, 1e-2)),
+    ] {
+        for k in [1usize, 5, 10] {
+            let settings = make(k);
+            let mut times = Vec::new();
+            for _ in 0..repeat {
+                let t = Instant::now();
+                let mut trainer = maml::MetaTrainer::new(settings.clone())?;
+                while trainer.step() {}
+                times.push(t.elapsed().as_secs_f64());
+            }
+            rows.push(json!({"variant": name, "steps": k,
+                "meta_iterations_per_s": settings.iterations as f64 / best(&times)}));
+        }
+        let settings = make(5);
+        let t = Instant::now();
+        let mut ctx = maml::EvalContext::new(settings.clone())?;
+        for w in [maml::Weighting::Ones, maml::Weighting::Oracle] {
+            maml::SweepJob::run(w, &mut ctx)?;
+        }
+        rows.push(
+            json!({"variant": name, "evaluation_two_curves_s": t.elapsed().as_secs_f64(),
+            "sweep_entries": ctx.ns.len()}),
+        );
+    }
+    Ok(json!({"results": rows, "repeat": repeat}))
+}
+
+/// Images per second of the image lab's network, evaluation and training, on the CPU path or on
+/// the GPU (the network resident on the device, one submission per batch).
+fn image(images: usize, steps: usize, backend: Backend) -> Result<serde_json::Value, Failure> {
+    use glassbox_lab::vision::train;
+    let asset = load_asset()?;
+    let images = images.min(asset.test.len());
+    let mut net = committed_network()?;
+    let config = train::TrainConfig::default();
+    let mut trainer = train::Trainer::new(config.clone(), asset.train.len());
+    let order = trainer.epoch_order(asset.train.len());
+    let (eval_s, train_s, adapter) = match backend {
+        Backend::Cpu => {
+            let t = Instant::now();
+            train::predict(&mut net, &asset.test, 0..images);
+            let eval_s = t.elapsed().as_secs_f64();
+            let t = Instant::now();
+            for idx in order.chunks(config.batch).take(steps) {
+                trainer.step(&mut net, &asset.train, idx);
+            }
+            (eval_s, t.elapsed().as_secs_f64(), "cpu".to_string())
+        }
+        Backend::Gpu => {
+            let gpu = pollster::block_on(Gpu::new()).map_err(|e| e.to_string())?;
+            let on_gpu = gpu.upload(&net).map_err(|e| e.to_string())?;
+            let idx: Vec<usize> = (0..images).collect();
+            let t = Instant::now();
+            for chunk in idx.chunks(250) {
+                let (x, _) = train::batch(&asset.test, chunk, None);
+                pollster::block_on(on_gpu.logits(&gpu, &x, chunk.len()))
+                    .map_err(|e| e.to_string())?;
+            }
+            let eval_s = t.elapsed().as_secs_f64();
+            let t = Instant::now();
+            for idx in order.chunks(config.batch).take(steps) {
+                let (x, y) = trainer.batch(&asset.train, idx);
+                let lr = trainer.learning_rate();
+                pollster::block_on(on_gpu.train_step(
+                    &gpu,
+                    &x,
+                    &y,
+                    lr,
+                    config.momentum,
+                    config.weight_decay,
+                ))
+                .map_err(|e| e.to_string())?;
+                trainer.step += 1;
+            }
+            (
+                eval_s,
+                t.elapsed().as_secs_f64(),
+                format!("{} ({})", gpu.info.name, gpu.info.backend),
+            )
+        }
+    };
+    Ok(json!({
+        "backend": backend.name(), "adapter": adapter,
+        "eval_images_per_s": images as f64 / eval_s,
+        "train_images_per_s": (steps * config.batch) as f64 / train_s,
+        "eval_images": images, "train_steps": steps, "batch": config.batch,
+    }))
+}
+
+/// GFLOP/s of the matrix multiply on the GPU and on the CPU path, per size.
+fn gpu(sizes: &[usize], repeat: usize) -> Result<serde_json::Value, Failure> {
+    let gpu = crate::gpu::open();
+    let mut rng = Rng::new(5);
+    let mut rows = Vec::new();
+    for &n in sizes {
+        let s = MatmulShape::new(n, n, n);
+        let (a, b) = (random(s.a_len(), &mut rng), random(s.b_len(), &mut rng));
+        let mut cpu = Vec::new();
+        let mut cpu_s = f64::INFINITY;
+        for _ in 0..repeat.min(5) {
+            let t = Instant::now();
+            cpu = kernels::matmul(&a, &b, s)?;
+            cpu_s = cpu_s.min(t.elapsed().as_secs_f64());
+        }
+        let mut row = json!({"kernel": "matmul", "m": n, "k": n, "n": n, "cpu_gflops": s.flops() / cpu_s / 1e9});
+        if let Ok(gpu) = &gpu {
+            // Warm up (pipeline compilation), then time `repeat` dispatches in one submission.
+            let got = pollster::block_on(gpu.matmul(&a, &b, s)).map_err(|e| e.to_string())?;
+            let t = Instant::now();
+            pollster::block_on(gpu.matmul_repeated(&a, &b, s, repeat))
+                .map_err(|e| e.to_string())?;
+            let gpu_s = t.elapsed().as_secs_f64() / repeat as f64;
+            let (_, rel) =
+                kernels::max_errors(&got, &cpu.iter().map(|&v| v as f64).collect::<Vec<_>>());
+            row["gpu_gflops"] = json!(s.flops() / gpu_s / 1e9);
+            row["max_rel_err_vs_cpu"] = json!(rel);
+        }
+        rows.push(row);
+    }
+    // The convolution of a VGG block: 8 images, 64 -> 64 channels, 32 x 32.
+    let cs = glassbox_lab::vision::nn::ConvShape {
+        n: 8,
+        c_in: 64,
+        c_out: 64,
+        h: 32,
+        w: 32,
+    };
+    let (x, w) = (random(cs.x_len(), &mut rng), random(cs.w_len(), &mut rng));
+    let flops = 2.0 * cs.macs() as f64;
+    let mut y = vec![0.0f32; cs.y_len()];
+    let mut cpu_s = f64::INFINITY;
+    for _ in 0..repeat.min(5) {
+        let t = Instant::now();
+        glassbox_lab::vision::nn::conv2d_forward_im2col(&x, &w, cs, 0..cs.n, &mut y);
+        cpu_s = cpu_s.min(t.elapsed().as_secs_f64());
+    }
+    let mut row =
+        json!({"kernel": "conv2d", "shape": format!("{cs:?}"), "cpu_gflops": flops / cpu_s / 1e9});
+    if let Ok(gpu) = &gpu {
+        let got = pollster::block_on(gpu.conv2d(&x, &w, cs)).map_err(|e| e.to_string())?;
+        let t = Instant::now();
+        for _ in 0..repeat.min(3) {
+            pollster::block_on(gpu.conv2d(&x, &w, cs)).map_err(|e| e.to_string())?;
+        }
+        let gpu_s = t.elapsed().as_secs_f64() / repeat.min(3) as f64;
+        let (_, rel) = kernels::max_errors(&got, &y.iter().map(|&v| v as f64).collect::<Vec<_>>());
+        row["gpu_gflops"] = json!(flops / gpu_s / 1e9);
+        row["max_rel_err_vs_cpu"] = json!(rel);
+    }
+    rows.push(row);
+    // Chapter 1's largest product: the Gram matrix Phi^T Phi of 1503 points and 501 features, which
+    // the CPU path computes in f64 (the least-squares systems need double precision).
+    let (d, n) = (501usize, 1503usize);
+    let m64: Vec<f64> = (0..d * n).map(|_| rng.normal()).collect();
+    let m32: Vec<f32> = m64.iter().map(|&v| v as f32).collect();
+    let flops = 2.0 * (d * d * n) as f64;
+    let mat = ndarray::Array2::from_shape_vec((d, n), m64).map_err(|e| e.to_string())?;
+    let mut cpu_s = f64::INFINITY;
+    for _ in 0..repeat.min(3) {
+        let t = Instant::now();
+        let _ = glassbox_lab::linalg::gram(mat.view());
+        cpu_s = cpu_s.min(t.elapsed().as_secs_f64());
+    }
+    let mut row = json!({"kernel": "gram (chapter 1 sweep, 501 x 1503)", "cpu_f64_gflops": flops / cpu_s / 1e9, "cpu_f64_ms": cpu_s * 1e3});
+    if let Ok(gpu) = &gpu {
+        pollster::block_on(gpu.gram(&m32, d, n)).map_err(|e| e.to_string())?;
+        let t = Instant::now();
+        pollster::block_on(gpu.gram(&m32, d, n)).map_err(|e| e.to_string())?;
+        let gpu_s = t.elapsed().as_secs_f64();
+        row["gpu_f32_gflops"] = json!(flops / gpu_s / 1e9);
+        row["gpu_f32_ms"] = json!(gpu_s * 1e3);
+    }
+    rows.push(row);
+    Ok(json!({
+        "adapter": gpu.as_ref().map(|g| format!("{} ({}, {})", g.info.name, g.info.backend, g.info.device_type)).unwrap_or_else(|e| e.clone()),
+        "results": rows,
+    }))
+}
+
+/// n samples of the standard normal, as f32 (inputs of the timed kernels).
+pub fn random(n: usize, rng: &mut Rng) -> Vec<f32> {
+    (0..n).map(|_| rng.normal() as f32).collect()
+}

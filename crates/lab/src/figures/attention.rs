@@ -2,7 +2,7 @@
 //! one query sees under each, and the measured time of both next to the FLOP prediction.
 
 use super::heatmap::{Heatmap, Scale};
-use super::{err, font, legend, Area, Palette};
+use super::{err, font, legend, mesh, Area, Palette};
 use crate::attention::captioner::LayerTrace;
 use crate::attention::{attention_cost, visible_patches, AttentionCost};
 use plotters::prelude::*;
@@ -73,15 +73,9 @@ fn log_mesh<
     x_desc: &str,
     y_desc: &str,
 ) -> Result<(), String> {
-    chart
-        .configure_mesh()
+    mesh(chart, p)
         .x_desc(x_desc)
         .y_desc(y_desc)
-        .axis_style(p.foreground)
-        .light_line_style(p.grid.mix(0.45))
-        .bold_line_style(p.grid)
-        .label_style(font(p, 13))
-        .axis_desc_style(font(p, 14))
         .x_labels(10)
         .x_label_formatter(&|v| format!("{v:.0}"))
         .y_label_formatter(&|v| format!("{v:.0e}"))

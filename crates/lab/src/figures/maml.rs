@@ -1,7 +1,7 @@
 //! Chapter 1's figures: test loss (or error rate) against n, the learned feature weights, one test
 //! task's fit, and the aliased-feature toy's descent.
 
-use super::{err, font, legend, Area, Palette};
+use super::{err, font, legend, mesh, Area, Palette};
 use crate::maml::alias_toy::ToyState;
 use crate::maml::{Curve, TaskFit};
 use plotters::prelude::*;
@@ -141,15 +141,9 @@ pub fn draw_test_loss<DB: DrawingBackend>(
         .y_label_area_size(60)
         .build_cartesian_2d((1f64..x_max).log_scale(), (lo..hi).log_scale())
         .map_err(err)?;
-    chart
-        .configure_mesh()
+    mesh(&mut chart, p)
         .x_desc("n_train_post")
         .y_desc("test MSE")
-        .axis_style(p.foreground)
-        .light_line_style(p.grid.mix(0.45))
-        .bold_line_style(p.grid)
-        .label_style(font(p, 13))
-        .axis_desc_style(font(p, 14))
         .x_label_formatter(&|v| format!("{v:.0}"))
         .y_label_formatter(&|v| format!("{v:.0e}"))
         .draw()
@@ -202,15 +196,9 @@ fn draw_error_rate<DB: DrawingBackend>(
         .y_label_area_size(60)
         .build_cartesian_2d((x_min..x_max).log_scale(), 0f64..(hi * 1.1).min(1.0))
         .map_err(err)?;
-    chart
-        .configure_mesh()
+    mesh(&mut chart, p)
         .x_desc("n_train_post")
         .y_desc("test error rate")
-        .axis_style(p.foreground)
-        .light_line_style(p.grid.mix(0.45))
-        .bold_line_style(p.grid)
-        .label_style(font(p, 13))
-        .axis_desc_style(font(p, 14))
         .x_label_formatter(&|v| format!("{v:.0}"))
         .y_label_formatter(&|v| format!("{v:.2}"))
         .draw()
@@ -361,16 +349,10 @@ pub fn draw_feature_weights<DB: DrawingBackend>(
         .y_label_area_size(50)
         .build_cartesian_2d(0f64..d as f64, 0f64..hi)
         .map_err(err)?;
-    chart
-        .configure_mesh()
+    mesh(&mut chart, p)
         .x_desc("feature index k")
         .y_desc("|c_k|")
         .x_label_formatter(&|v| format!("{v:.0}"))
-        .axis_style(p.foreground)
-        .light_line_style(p.grid.mix(0.45))
-        .bold_line_style(p.grid)
-        .label_style(font(p, 13))
-        .axis_desc_style(font(p, 14))
         .draw()
         .map_err(err)?;
     for (kind, colour, size, label) in [
@@ -466,15 +448,9 @@ pub fn draw_task_fit<DB: DrawingBackend>(
         .y_label_area_size(50)
         .build_cartesian_2d(-1f64..1f64, -hi..hi)
         .map_err(err)?;
-    chart
-        .configure_mesh()
+    mesh(&mut chart, p)
         .x_desc("x")
         .y_desc("y")
-        .axis_style(p.foreground)
-        .light_line_style(p.grid.mix(0.45))
-        .bold_line_style(p.grid)
-        .label_style(font(p, 13))
-        .axis_desc_style(font(p, 14))
         .draw()
         .map_err(err)?;
     let clip = |v: f64| v.clamp(-hi, hi);
@@ -559,16 +535,10 @@ pub fn draw_alias_toy<DB: DrawingBackend>(
         .y_label_area_size(50)
         .build_cartesian_2d((1f64..steps).log_scale(), (lo - pad)..(hi + pad))
         .map_err(err)?;
-    chart
-        .configure_mesh()
+    mesh(&mut chart, p)
         .x_desc("gradient step + 1 (log scale)")
         .y_desc("value")
         .x_label_formatter(&|v| format!("{v:.0}"))
-        .axis_style(p.foreground)
-        .light_line_style(p.grid.mix(0.45))
-        .bold_line_style(p.grid)
-        .label_style(font(p, 13))
-        .axis_desc_style(font(p, 14))
         .draw()
         .map_err(err)?;
     // About 1000 log-spaced points per line, so long runs stay quick to draw.

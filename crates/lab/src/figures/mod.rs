@@ -6,6 +6,8 @@
 //! (chapter 7), `training` (fine-tuning curves), `heatmap` (labelled heatmaps, shared); this file
 //! holds what they share: the palette, fonts, the legend and SVG output.
 
+use plotters::chart::MeshStyle;
+use plotters::coord::ranged1d::ValueFormatter;
 use plotters::coord::Shift;
 use plotters::prelude::*;
 
@@ -75,6 +77,26 @@ fn err<E: std::fmt::Display>(e: E) -> String {
 
 fn font(p: &Palette, size: u32) -> TextStyle<'static> {
     ("sans-serif", size).into_font().color(&p.foreground)
+}
+
+/// A chart's axes and grid in the figures' style; the caller adds descriptions and formatters and
+/// draws it.
+fn mesh<'a, 'b, X, Y, DB>(
+    chart: &'b mut ChartContext<'a, DB, Cartesian2d<X, Y>>,
+    p: &Palette,
+) -> MeshStyle<'a, 'b, X, Y, DB>
+where
+    X: Ranged<ValueType: std::fmt::Debug> + ValueFormatter<X::ValueType>,
+    Y: Ranged<ValueType: std::fmt::Debug> + ValueFormatter<Y::ValueType>,
+    DB: DrawingBackend,
+{
+    let mut m = chart.configure_mesh();
+    m.axis_style(p.foreground)
+        .light_line_style(p.grid.mix(0.45))
+        .bold_line_style(p.grid)
+        .label_style(font(p, 13))
+        .axis_desc_style(font(p, 14));
+    m
 }
 
 /// A chart's series labels, in the figures' style.

@@ -1,7 +1,7 @@
 //! Chapter 6's figures: a layer's weight histogram with the pruning threshold, and the sensitivity
 //! scan (accuracy against sparsity, one curve per layer).
 
-use super::{err, font, legend_sized, Area, Palette};
+use super::{err, font, legend_sized, mesh, Area, Palette};
 use plotters::prelude::*;
 use std::fmt::Write as _;
 
@@ -94,15 +94,9 @@ pub fn draw_weight_histogram<DB: DrawingBackend>(
         .y_label_area_size(60)
         .build_cartesian_2d(h.lo..h.hi.max(h.lo + 1e-9), 0f64..top)
         .map_err(err)?;
-    chart
-        .configure_mesh()
+    mesh(&mut chart, p)
         .x_desc("weight value")
         .y_desc("count")
-        .axis_style(p.foreground)
-        .light_line_style(p.grid.mix(0.45))
-        .bold_line_style(p.grid)
-        .label_style(font(p, 13))
-        .axis_desc_style(font(p, 14))
         .draw()
         .map_err(err)?;
     let kept = p.series[0];
@@ -211,15 +205,9 @@ pub fn draw_sensitivity<DB: DrawingBackend>(
         .y_label_area_size(50)
         .build_cartesian_2d(x0..x1, 0f64..1.0)
         .map_err(err)?;
-    chart
-        .configure_mesh()
+    mesh(&mut chart, p)
         .x_desc("sparsity of the pruned layer")
         .y_desc("test accuracy")
-        .axis_style(p.foreground)
-        .light_line_style(p.grid.mix(0.45))
-        .bold_line_style(p.grid)
-        .label_style(font(p, 13))
-        .axis_desc_style(font(p, 14))
         .draw()
         .map_err(err)?;
     if let Some(dense) = d.dense_accuracy {

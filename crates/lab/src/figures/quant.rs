@@ -2,7 +2,7 @@
 //! weight tensor as a heatmap (before and after k-means, on one colour scale).
 
 use super::heatmap::{Heatmap, Scale};
-use super::{err, font, legend, Area, Palette};
+use super::{err, font, legend, mesh, Area, Palette};
 use crate::compress::quant::LinearParams;
 use plotters::prelude::*;
 use std::fmt::Write as _;
@@ -88,15 +88,9 @@ pub fn draw_linear_mapping<DB: DrawingBackend>(
         .y_label_area_size(50)
         .build_cartesian_2d(a..b, q0..q1)
         .map_err(err)?;
-    chart
-        .configure_mesh()
+    mesh(&mut chart, p)
         .x_desc("real value r")
         .y_desc("integer q")
-        .axis_style(p.foreground)
-        .light_line_style(p.grid.mix(0.45))
-        .bold_line_style(p.grid)
-        .label_style(font(p, 13))
-        .axis_desc_style(font(p, 14))
         .draw()
         .map_err(err)?;
     for x in [m.rmin, m.rmax] {

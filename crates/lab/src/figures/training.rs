@@ -1,7 +1,7 @@
 //! The training curve of in-page fine-tuning: batch loss and accuracy against the step, raw and
 //! smoothed.
 
-use super::{err, font, legend, Area, Palette};
+use super::{err, font, legend, mesh, Area, Palette};
 use plotters::prelude::*;
 use std::fmt::Write as _;
 
@@ -81,8 +81,7 @@ pub fn draw_training<DB: DrawingBackend>(
         .y_label_area_size(50)
         .build_cartesian_2d(first..last.max(first + 1.0), 0f64..top)
         .map_err(err)?;
-    chart
-        .configure_mesh()
+    mesh(&mut chart, p)
         .x_desc("training step")
         .y_desc("loss / accuracy")
         // Steps are whole numbers: no labels between them on short runs.
@@ -93,11 +92,6 @@ pub fn draw_training<DB: DrawingBackend>(
                 String::new()
             }
         })
-        .axis_style(p.foreground)
-        .light_line_style(p.grid.mix(0.45))
-        .bold_line_style(p.grid)
-        .label_style(font(p, 13))
-        .axis_desc_style(font(p, 14))
         .draw()
         .map_err(err)?;
     let steps: Vec<f64> = points.iter().map(|t| t.step as f64).collect();

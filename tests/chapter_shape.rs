@@ -62,7 +62,14 @@ fn code_only(src: &str) -> String {
             }
             let mut j = 2 + hashes;
             while j < rest.len() {
-                if rest[j] == '"' && rest[j + 1..].iter().take(hashes).filter(|&&h| h == '#').count() == hashes {
+                if rest[j] == '"'
+                    && rest[j + 1..]
+                        .iter()
+                        .take(hashes)
+                        .filter(|&&h| h == '#')
+                        .count()
+                        == hashes
+                {
                     j += 1 + hashes;
                     break;
                 }
@@ -79,7 +86,10 @@ fn code_only(src: &str) -> String {
             keep_newlines(&rest[..end], &mut out);
             i += end;
         } else if rest[0] == '\'' && rest.get(1) == Some(&'\\') {
-            let end = rest[2..].iter().position(|&ch| ch == '\'').map_or(rest.len(), |p| p + 3);
+            let end = rest[2..]
+                .iter()
+                .position(|&ch| ch == '\'')
+                .map_or(rest.len(), |p| p + 3);
             keep_newlines(&rest[..end], &mut out);
             i += end;
         } else if rest[0] == '\'' && rest.get(2) == Some(&'\'') {
@@ -144,7 +154,8 @@ fn find_fn_keyword(line: &str) -> Option<usize> {
     let mut from = 0;
     while let Some(p) = line[from..].find("fn ") {
         let at = from + p;
-        let before_ok = at == 0 || !(bytes[at - 1].is_ascii_alphanumeric() || bytes[at - 1] == b'_');
+        let before_ok =
+            at == 0 || !(bytes[at - 1].is_ascii_alphanumeric() || bytes[at - 1] == b'_');
         if before_ok {
             return Some(at);
         }
@@ -163,7 +174,10 @@ fn breaches(dir: &Path) -> Vec<String> {
         let src = std::fs::read_to_string(&path).expect("readable file");
         let n = src.lines().count();
         if n > MAX_FILE_LINES {
-            out.push(format!("{}: {n} lines (at most {MAX_FILE_LINES})", path.display()));
+            out.push(format!(
+                "{}: {n} lines (at most {MAX_FILE_LINES})",
+                path.display()
+            ));
         }
         for (name, line, len) in functions(&src) {
             if len > MAX_FN_LINES {
@@ -209,7 +223,11 @@ fn no_body();
 fn takes_closure(f: impl Fn(u32) -> u32) -> u32 { f(1) }
 "#;
     let f = functions(src);
-    let by_name = |n: &str| f.iter().find(|(name, ..)| name == n).map(|&(_, s, l)| (s, l));
+    let by_name = |n: &str| {
+        f.iter()
+            .find(|(name, ..)| name == n)
+            .map(|&(_, s, l)| (s, l))
+    };
     assert_eq!(by_name("short"), Some((2, 6)));
     assert_eq!(by_name("Page"), Some((10, 5)));
     assert_eq!(by_name("takes_closure"), Some((17, 1)));
@@ -220,7 +238,10 @@ fn takes_closure(f: impl Fn(u32) -> u32) -> u32 { f(1) }
 fn a_long_file_and_a_long_function_are_reported() {
     let dir = std::env::temp_dir().join(format!("glassbox-shape-{}", std::process::id()));
     std::fs::create_dir_all(dir.join("chapter")).expect("temporary folder");
-    let long_fn = format!("fn long() {{\n{}}}\n", "    let _ = 1;\n".repeat(MAX_FN_LINES));
+    let long_fn = format!(
+        "fn long() {{\n{}}}\n",
+        "    let _ = 1;\n".repeat(MAX_FN_LINES)
+    );
     std::fs::write(dir.join("chapter/mod.rs"), &long_fn).expect("write");
     let many_lines = "// line\n".repeat(MAX_FILE_LINES + 1);
     std::fs::write(dir.join("big.rs"), many_lines).expect("write");
@@ -228,6 +249,12 @@ fn a_long_file_and_a_long_function_are_reported() {
     let found = breaches(&dir);
     std::fs::remove_dir_all(&dir).ok();
     assert_eq!(found.len(), 2, "{found:?}");
-    assert!(found.iter().any(|b| b.contains("fn long is 202 lines")), "{found:?}");
-    assert!(found.iter().any(|b| b.contains("big.rs: 401 lines")), "{found:?}");
+    assert!(
+        found.iter().any(|b| b.contains("fn long is 202 lines")),
+        "{found:?}"
+    );
+    assert!(
+        found.iter().any(|b| b.contains("big.rs: 401 lines")),
+        "{found:?}"
+    );
 }

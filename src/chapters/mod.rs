@@ -15,11 +15,7 @@ pub const CHAPTERS: &[(u32, &str, &str)] = &[
         meta_learning::SLUG,
         "Meta-learning for learning 1D functions",
     ),
-    (
-        2,
-        attention::SLUG,
-        "Attention in a captioning transformer",
-    ),
+    (2, attention::SLUG, "Attention in a captioning transformer"),
     (6, pruning::SLUG, "Pruning the trained network"),
     (7, quantization::SLUG, "Quantizing the trained network"),
 ];

@@ -4,7 +4,7 @@ use super::state::PruningState;
 use crate::engine::Engine;
 use crate::ui::run_controls::{RunControls, Speed};
 use crate::vision::data::{accuracy_of, classify};
-use crate::vision::finetune::{self, TuneSpec};
+use crate::vision::finetune;
 use leptos::prelude::*;
 
 /// `ch_model` and `ch_tuning` are the fine-tuning the channel section starts over when the
@@ -29,15 +29,7 @@ pub fn ChannelTuning(
         let Some(l) = lab.get_untracked() else {
             return;
         };
-        let s = settings.get_untracked();
-        let spec = TuneSpec {
-            steps: s.ft_steps,
-            batch: s.ft_batch,
-            lr: s.ft_lr,
-            seed: s.ft_seed,
-            done_hint: " Evaluate it below.",
-            stop_every: None,
-        };
+        let spec = settings.with_untracked(|s| s.tune_spec(" Evaluate it below."));
         finetune::run(ch_model, ch_tuning, l, spec, engine, ch_speed, single);
     };
     let ch_evaluating = RwSignal::new(false);

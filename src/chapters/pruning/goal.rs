@@ -7,7 +7,7 @@ use crate::ui::controls::FieldInput;
 use crate::ui::plot::Plot;
 use crate::ui::run_controls::{RunControls, Speed};
 use crate::vision::data::{accuracy_of, classify};
-use crate::vision::finetune::{self, TuneSpec};
+use crate::vision::finetune;
 use glassbox_lab::compress::prune;
 use glassbox_lab::figures;
 use leptos::prelude::*;
@@ -51,15 +51,7 @@ pub fn GoalExercise() -> impl IntoView {
         let Some(l) = lab.get_untracked() else {
             return;
         };
-        let s = settings.get_untracked();
-        let spec = TuneSpec {
-            steps: s.ft_steps,
-            batch: s.ft_batch,
-            lr: s.ft_lr,
-            seed: s.ft_seed,
-            done_hint: " Check the result below.",
-            stop_every: None,
-        };
+        let spec = settings.with_untracked(|s| s.tune_spec(" Check the result below."));
         finetune::run(model, tuning, l, spec, engine, speed, single);
     };
     let check = move |_| {

@@ -6,6 +6,7 @@ use super::pruned::{prune_all, Pruned};
 use super::SLUG;
 use crate::url_state::{read_fields, write_fields, Location, NumField};
 use crate::vision::data::{LoadState, Loaded, PageData};
+use crate::vision::finetune::TuneSpec;
 use crate::web;
 use glassbox_lab::compress::prune;
 use glassbox_lab::vision::network::Network;
@@ -59,6 +60,18 @@ impl Default for PruneSettings {
 }
 
 impl PruneSettings {
+    /// Fine-tuning with the page's settings (the goal exercise and channel pruning share them).
+    pub fn tune_spec(&self, done_hint: &'static str) -> TuneSpec {
+        TuneSpec {
+            steps: self.ft_steps,
+            batch: self.ft_batch,
+            lr: self.ft_lr,
+            seed: self.ft_seed,
+            done_hint,
+            stop_every: None,
+        }
+    }
+
     /// The scan's sparsities: from, from + step, ... up to `to`.
     pub fn grid(&self) -> Vec<f64> {
         let n = ((self.scan_to - self.scan_from) / self.scan_step + 1e-9)

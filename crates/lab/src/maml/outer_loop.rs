@@ -274,3 +274,68 @@ impl MetaTrainer {
         true
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::linalg::Cholesky;
+    use crate::maml::features::columns_of;
+
+    /// (c, Phi_train, y_train, Phi_meta, y_meta)
+    type Problem = (
+        Array1<f64>,
+        Array2<f64>,
+        Array1<f64>,
+        Array2<f64>,
+        Array1<f64>,
+    );
+
+    fn small_problem(seed: u64) -> Problem {
+        let mut rng = Rng::new(seed);
+        let d = 21;
+        let c = Array1::from_shape_fn(d, |_| rng.uniform(0.5, 1.5));
+        let task = Task::sample(&mut rng, &columns_of(&[2, 3]));
+        // Jittered grid points: a well-conditioned inner system, as finite differences need.
+        let xt: Vec<f64> = grid_points(8)
+            .iter()
+            .map(|x| x + rng.uniform(0.0, 0.1))
+            .collect();
+        let xm = rng.sorted_uniform(16, -1.0, 1.0);
+        let pt = design_matrix(&xt, d);
+        let pm = design_matrix(&xm, d);
+        let yt = add_noise(task.values(pt.view()), 0.1, &mut rng);
+        let ym = add_noise(task.values(pm.view()), 0.1, &mut rng);
+        (c, pt, yt, pm, ym)
+    }
+
+    #[test]
+    fn meta_gradient_matches_central_differences() {
+        for seed in [1, 2, 3] {
+            let (c, pt, yt, pm, ym) = small_problem(seed);
+            let (_, grad) =
+                meta_loss_and_gradient(c.view(), pt.view(), yt.view(), pm.view(), ym.view())
+                    .unwrap();
+            let loss = |c: &Array1<f64>| {
+                meta_loss_and_gradient(c.view(), pt.view(), yt.view(), pm.view(), ym.view())
+                    .unwrap()
+                    .0
+            };
+            let what = format!("seed {seed}");
+            crate::maml::inner_loop::assert_matches_central_differences(
+                loss, &c, &grad, 1e-5, &what,
+            );
+        }
+    }
+
+    #[test]
+    fn min_norm_fit_interpolates_the_training_data() {
+        let (c, pt, yt, _, _) = small_problem(4);
+        let k = weighted_kernel(pt.view(), c.view());
+        let chol = Cholesky::factor(k.view()).unwrap();
+        let s = c.mapv(|v| v * v);
+        let y = yt.clone().insert_axis(Axis(1));
+        let alpha = min_norm_alpha(pt.view(), &s, &chol, y.view());
+        let fitted = pt.dot(&alpha.column(0));
+        assert!((&fitted - &yt).iter().all(|v| v.abs() < 1e-9));
+    }
+}

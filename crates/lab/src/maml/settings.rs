@@ -236,3 +236,40 @@ pub fn logspace_ints(from: f64, to: f64, count: usize, extra: &[usize]) -> Vec<u
     ns.dedup();
     ns
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sweep_matches_the_notebook() {
+        let ns = n_train_post_sweep(501);
+        assert_eq!(ns[0], 1);
+        assert_eq!(*ns.last().unwrap(), 1503);
+        for n in [5, 6, 7, 32] {
+            assert!(ns.contains(&n));
+        }
+        assert!(ns.windows(2).all(|w| w[0] < w[1]));
+        assert!(ns.len() >= 35 && ns.len() <= 44, "{}", ns.len());
+    }
+
+    #[test]
+    fn settings_are_validated_with_the_parameter_named() {
+        let bad = MamlSettings {
+            d: 500,
+            ..Default::default()
+        };
+        assert!(bad.validate().unwrap_err().starts_with("d:"));
+        let bad = MamlSettings {
+            true_frequencies: vec![300],
+            ..Default::default()
+        };
+        assert!(bad.validate().unwrap_err().contains("300"));
+        let bad = MamlSettings {
+            n_train_inner: 501,
+            ..Default::default()
+        };
+        assert!(bad.validate().unwrap_err().starts_with("n_train_inner"));
+        assert!(MamlSettings::default().validate().is_ok());
+    }
+}

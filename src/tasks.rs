@@ -16,14 +16,35 @@ impl Generation {
 
     /// Start a run; the check it returns stays true until the next `start` or `stop`.
     pub fn start(self) -> impl Fn() -> bool + Copy + 'static {
-        let g = self.0.get_value() + 1;
-        self.0.set_value(g);
-        move || self.0.get_value() == g
+        let run = self.start_run();
+        move || run.alive()
+    }
+
+    /// `start`, as a value that can be handed on (to a function that starts more work of the run).
+    pub fn start_run(self) -> Run {
+        self.0.update_value(|g| *g += 1);
+        self.current()
+    }
+
+    /// The run under way now.
+    pub fn current(self) -> Run {
+        Run(self, self.0.get_value())
     }
 
     /// End the current run.
     pub fn stop(self) {
         self.0.update_value(|g| *g += 1);
+    }
+}
+
+/// One run of a `Generation`.
+#[derive(Clone, Copy)]
+pub struct Run(Generation, u64);
+
+impl Run {
+    /// Whether no later run has started and the run was not stopped.
+    pub fn alive(self) -> bool {
+        self.0 .0.get_value() == self.1
     }
 }
 

@@ -4,6 +4,7 @@
 use super::kmeans::quantize_network;
 use super::pct;
 use super::state::{QuantizationState, QAT_FIELDS};
+use crate::tasks::{Generation, Run};
 use crate::ui::controls::FieldInput;
 use crate::ui::plot::Plot;
 use crate::ui::run_controls::{RunControls, Speed};
@@ -29,7 +30,7 @@ pub fn QuantizationAwareTraining() -> impl IntoView {
     let qat_evals = RwSignal::new(Vec::<(usize, f64)>::new());
     let qat_auto = RwSignal::new(false);
     let qat_ready = RwSignal::new(false);
-    let qat_gen = StoredValue::new_local(0u64);
+    let qat_gen = Generation::new();
     let qat_reset = RwSignal::new(0u64);
     // The epoch whose evaluation is under way, so that it starts once.
     let qat_pending = StoredValue::new_local(None::<usize>);
@@ -50,10 +51,10 @@ pub fn QuantizationAwareTraining() -> impl IntoView {
         lab.with(|l| l.as_ref().map(|l| l.data.train.len() / b).unwrap_or(0))
             .max(1)
     };
-    let evaluate_qat = move |l: Rc<Loaded>, epoch: usize, g: u64| {
+    let evaluate_qat = move |l: Rc<Loaded>, epoch: usize, run: Run| {
         qat_pending.set_value(Some(epoch));
         crate::tasks::spawn_page_task(async move {
-            let alive = move || qat_gen.get_value() == g;
+            let alive = move || run.alive();
             let count = eval_images.get_untracked().min(l.data.test.len());
             qat_status.set(format!("Evaluating after epoch {epoch}…"));
             let net = finetune::current_network(model, engine, &l.pretrained).await;
@@ -102,9 +103,8 @@ pub fn QuantizationAwareTraining() -> impl IntoView {
         let Some(l) = lab.get() else {
             return;
         };
-        let g = qat_gen.get_value() + 1;
-        qat_gen.set_value(g);
-        let alive = move || qat_gen.get_value() == g;
+        let run = qat_gen.start_run();
+        let alive = move || run.alive();
         qat_ready.set(false);
         qat_auto.set(false);
         qat_evals.set(Vec::new());
@@ -118,7 +118,7 @@ pub fn QuantizationAwareTraining() -> impl IntoView {
                 Some(Ok((qnet, quantizer, _))) => {
                     finetune::reset(model, tuning, Some(qnet), Keep::Codebooks(quantizer));
                     qat_ready.set(true);
-                    evaluate_qat(l, 0, g);
+                    evaluate_qat(l, 0, run);
                 }
             }
         });
@@ -135,7 +135,7 @@ pub fn QuantizationAwareTraining() -> impl IntoView {
         let pending = qat_pending.get_value().is_some();
         if !t.running && !pending && last % spe == 0 && evaluated.is_some_and(|e| e < epoch) {
             if let Some(l) = lab.get_untracked() {
-                evaluate_qat(l, epoch, qat_gen.get_value());
+                evaluate_qat(l, epoch, qat_gen.current());
             }
         }
     });

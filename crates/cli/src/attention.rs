@@ -203,7 +203,8 @@ fn changed(moved: &[f32]) -> Vec<usize> {
 impl Cost {
     fn run(self) -> Result<serde_json::Value, Failure> {
         let (image, patch, window, dim) = (self.image, self.patch, self.window, self.dim);
-        let c = attention_cost(image, patch, window, dim).map_err(Failure::Input)?;
+        let c = attention_cost(image, patch, window, dim)
+            .map_err(Failure::input_for("--image, --patch, --window, --dim"))?;
         if let Some(dir) = OutDir::open(self.out.as_deref())? {
             let p = Palette::LIGHT;
             let curve = CostCurve::new(image, patch, window, dim);

@@ -72,6 +72,28 @@ pub enum Failure {
     Run(String),
 }
 
+impl Failure {
+    /// A value the lab refused, with the options it comes from named first.
+    pub fn input_for(options: &'static str) -> impl FnOnce(String) -> Failure {
+        move |e| Failure::Input(format!("{options}: {e}"))
+    }
+
+    /// A value the lab refused, its message's leading label (the setting as the page names it)
+    /// replaced by the option's name: `(label, option)` pairs, first match wins.
+    pub fn input_relabelled(
+        labels: &'static [(&'static str, &'static str)],
+    ) -> impl FnOnce(String) -> Failure {
+        move |e| {
+            for (label, option) in labels {
+                if let Some(rest) = e.strip_prefix(label) {
+                    return Failure::Input(format!("{option}{rest}"));
+                }
+            }
+            Failure::Input(e)
+        }
+    }
+}
+
 impl From<String> for Failure {
     fn from(e: String) -> Self {
         Failure::Run(e)

@@ -151,11 +151,25 @@ impl GradientSteps {
     }
 }
 
+/// The settings `MamlSettings::validate` names, and their options.
+const SETTING_OPTIONS: &[(&str, &str)] = &[
+    ("inner step size:", "--inner-lr:"),
+    ("inner steps:", "--steps:"),
+    ("d:", "--d:"),
+    ("true frequencies:", "--frequencies:"),
+    ("n_train_inner:", "--n-train-inner:"),
+    ("noise:", "--noise:"),
+    ("tasks per step:", "--tasks-per-step:"),
+];
+
 impl AliasToy {
     fn run(self) -> Result<serde_json::Value, Failure> {
         let (c0, c1, lr, steps) = (self.c0, self.c1, self.lr, self.steps);
         // Every error of the descent comes from the starting point or the step size.
-        let path = alias_toy::descend(c0, c1, lr, steps).map_err(Failure::Input)?;
+        let path = alias_toy::descend(c0, c1, lr, steps).map_err(Failure::input_relabelled(&[
+            ("c0, c1:", "--c0, --c1:"),
+            ("step", "--lr: step"),
+        ]))?;
         let last = path.last().copied().ok_or("empty trajectory")?;
         if let Some(dir) = OutDir::open(self.out.as_deref())? {
             let svg = figures::to_svg(800, 480, |a| {
@@ -186,7 +200,8 @@ impl Maml {
             true_frequencies: self.frequencies.clone(),
             ..base
         };
-        s.validate().map_err(Failure::Input)?;
+        s.validate()
+            .map_err(Failure::input_relabelled(SETTING_OPTIONS))?;
         Ok(s)
     }
 

@@ -94,7 +94,8 @@ impl Command {
 
 impl LinearParams {
     fn run(self) -> Result<serde_json::Value, Failure> {
-        let p = quant::linear_params(self.rmin, self.rmax, self.bits).map_err(Failure::Input)?;
+        let p = quant::linear_params(self.rmin, self.rmax, self.bits)
+            .map_err(Failure::input_for("--rmin, --rmax"))?;
         Ok(serde_json::to_value(p).map_err(|e| e.to_string())?)
     }
 }

@@ -734,8 +734,14 @@ fn bad_values_exit_2_with_one_line_naming_the_option() {
             "attention cost --image 100 --patch 16 --window 2 --dim 8 --out OUT",
             "--image, --patch, --window, --dim: the patch size (16) must divide",
         ),
-        ("quant linear-params --rmin 1 --rmax 0", "--rmin, --rmax: the range"),
-        ("maml alias-toy --c0 0 --c1 0", "--c0, --c1: give finite numbers"),
+        (
+            "quant linear-params --rmin 1 --rmax 0",
+            "--rmin, --rmax: the range",
+        ),
+        (
+            "maml alias-toy --c0 0 --c1 0",
+            "--c0, --c1: give finite numbers",
+        ),
         (
             "maml closed-form --n-train-inner 600 --out OUT",
             "--n-train-inner: must be",

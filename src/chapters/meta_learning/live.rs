@@ -11,7 +11,7 @@ use glassbox_lab::maml::{
 };
 use leptos::prelude::*;
 
-/// The closed-form experiment as it runs in the page.
+/// One experiment (closed form, gradient steps or classification) as it runs in the page.
 pub struct Live {
     pub trainer: MetaTrainer,
     ctx: EvalContext,

@@ -1,8 +1,8 @@
 //! Glassbox's computations: plain Rust, no web dependency, deterministic given a seed.
 //!
-//! Grouped by topic, one folder each (`maml`, `vision`, `compress`, `attention`, `figures`), on top
-//! of the shared foundations at this level (`rng`, `linalg`, `kernels`). Each module opens with the
-//! mathematics it implements. The textbook (wasm) and the `glassbox` command-line program both call
+//! Grouped by topic, one folder each (`maml`, `vision`, `compress`, `attention`, `shift`, `figures`),
+//! on top of the shared foundations at this level (`rng`, `linalg`, `kernels`). Each module opens with
+//! the mathematics it implements. The textbook (wasm) and the `glassbox` command-line program both call
 //! these functions, and `figures` draws the same figures on a canvas or into an SVG file.
 
 pub mod kernels;
@@ -13,4 +13,5 @@ pub mod attention;
 pub mod compress;
 pub mod figures;
 pub mod maml;
+pub mod shift;
 pub mod vision;

@@ -42,6 +42,10 @@ pub fn training_csv(points: &[TrainPoint]) -> String {
 pub fn training_summary(points: &[TrainPoint]) -> String {
     let loss: Vec<f64> = points.iter().map(|t| t.loss).collect();
     let acc: Vec<f64> = points.iter().map(|t| t.accuracy).collect();
+    let (loss, acc) = (
+        moving_average(&loss, TRAIN_SMOOTHING),
+        moving_average(&acc, TRAIN_SMOOTHING),
+    );
     match (points.first(), points.last()) {
         (Some(a), Some(b)) => format!(
             "Line plot of the batch loss and batch accuracy over {} training steps (steps {} to {}), \
@@ -50,10 +54,10 @@ pub fn training_summary(points: &[TrainPoint]) -> String {
             points.len(),
             a.step,
             b.step,
-            moving_average(&loss, TRAIN_SMOOTHING)[0],
-            moving_average(&loss, TRAIN_SMOOTHING).last().copied().unwrap_or(0.0),
-            100.0 * moving_average(&acc, TRAIN_SMOOTHING)[0],
-            100.0 * moving_average(&acc, TRAIN_SMOOTHING).last().copied().unwrap_or(0.0),
+            loss[0],
+            loss.last().copied().unwrap_or(0.0),
+            100.0 * acc[0],
+            100.0 * acc.last().copied().unwrap_or(0.0),
         ),
         _ => String::from("Empty plot: no training step yet."),
     }

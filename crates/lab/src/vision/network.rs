@@ -15,7 +15,7 @@ use crate::rng::Rng;
 use crate::vision::nn::{
     batchnorm_apply, batchnorm_running_update, batchnorm_stats, count_correct, head_backward,
     head_forward, maxpool2x2, maxpool2x2_backward, relu, relu_batchnorm_backward,
-    softmax_cross_entropy, HeadShape,
+    relu_batchnorm_backward_eval, softmax_cross_entropy, HeadShape,
 };
 use crate::vision::vgg::{Arch, Stage};
 
@@ -107,11 +107,23 @@ fn gemm(a: &[f32], b: &[f32], s: MatmulShape, c: &mut [f32]) {
     }
 }
 
+/// Batch-norm's mode in a forward pass.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Bn {
+    /// The batch's statistics, and the running ones updated with this momentum
+    /// (r <- (1 - m) r + m s; m = 1 / (k + 1) at the k-th batch averages the batches' statistics).
+    Train(f32),
+    /// The running statistics, constants.
+    Eval,
+}
+
 /// One block's gradients: (dW, dgamma, dbeta).
 pub type BlockGrads = (Vec<f32>, Vec<f32>, Vec<f32>);
 
 /// What the backward pass needs from the forward pass of one block.
-struct BlockCache {
+pub struct BlockCache {
+    /// Forward in evaluation mode (running statistics, constants for the backward pass).
+    eval: bool,
     input: Vec<f32>,
     x_hat: Vec<f32>,
     y: Vec<f32>,
@@ -166,7 +178,7 @@ impl StepJob {
         match self.phase {
             Phase::Forward(i) if i < net.blocks.len() => {
                 let input = std::mem::take(&mut self.act);
-                let (next, cache) = net.block_forward(i, input, n, true);
+                let (next, cache) = net.block_forward(i, input, n, Bn::Train(BN_MOMENTUM));
                 self.act = next;
                 self.caches.push(cache);
                 self.phase = Phase::Forward(i + 1);
@@ -188,7 +200,7 @@ impl StepJob {
             Phase::Backward(i) => {
                 let cache = self.caches.pop().expect("one cache per block");
                 let d_out = std::mem::take(&mut self.act);
-                let (dx, grads) = net.block_backward(i, cache, d_out, n, i > 0);
+                let (dx, grads) = net.block_backward(i, cache, d_out, n, i > 0, true);
                 self.act = dx;
                 self.block_grads.push(grads);
                 self.phase = if i == 0 {
@@ -294,18 +306,23 @@ impl Network {
     pub fn forward(&mut self, x: &[f32], n: usize, train: bool) -> Vec<f32> {
         let mut act = x.to_vec();
         for i in 0..self.blocks.len() {
-            act = self.block_forward(i, act, n, train).0;
+            let bn = if train {
+                Bn::Train(BN_MOMENTUM)
+            } else {
+                Bn::Eval
+            };
+            act = self.block_forward(i, act, n, bn).0;
         }
         head_forward(&act, &self.fc_weight, &self.fc_bias, self.head_shape(n))
     }
 
-    /// Block `i` on its input: (output, what its backward pass needs).
-    fn block_forward(
+    /// Block `i` on its input: (output, what its backward pass needs), batch-norm in mode `bn`.
+    pub fn block_forward(
         &mut self,
         i: usize,
         input: Vec<f32>,
         n: usize,
-        train: bool,
+        bn: Bn,
     ) -> (Vec<f32>, BlockCache) {
         let b = &mut self.blocks[i];
         let (hw, k) = (b.size * b.size, b.c_in * 9);
@@ -325,19 +342,20 @@ impl Network {
                 &mut z[img * b.c_out * hw..(img + 1) * b.c_out * hw],
             );
         }
-        let (mean, var) = if train {
-            let (mean, var) = batchnorm_stats(&z, n, b.c_out, hw);
-            batchnorm_running_update(
-                &mut b.running_mean,
-                &mut b.running_var,
-                &mean,
-                &var,
-                n * hw,
-                BN_MOMENTUM,
-            );
-            (mean, var)
-        } else {
-            (b.running_mean.clone(), b.running_var.clone())
+        let (mean, var) = match bn {
+            Bn::Train(momentum) => {
+                let (mean, var) = batchnorm_stats(&z, n, b.c_out, hw);
+                batchnorm_running_update(
+                    &mut b.running_mean,
+                    &mut b.running_var,
+                    &mean,
+                    &var,
+                    n * hw,
+                    momentum,
+                );
+                (mean, var)
+            }
+            Bn::Eval => (b.running_mean.clone(), b.running_var.clone()),
         };
         let (x_hat, y) = batchnorm_apply(&z, &mean, &var, &b.gamma, &b.beta, n, b.c_out, hw);
         let a = relu(&y);
@@ -347,6 +365,7 @@ impl Network {
             (a, Vec::new())
         };
         let cache = BlockCache {
+            eval: bn == Bn::Eval,
             input,
             x_hat,
             y,
@@ -356,14 +375,16 @@ impl Network {
         (next, cache)
     }
 
-    /// Backward through block `i` given the gradient of its output: (dx if wanted, (dW, dgamma, dbeta)).
-    fn block_backward(
+    /// Backward through block `i` given the gradient of its output: (dx if wanted, (dW if wanted
+    /// else empty, dgamma, dbeta)), in the mode of its forward pass.
+    pub fn block_backward(
         &self,
         i: usize,
         cache: BlockCache,
         d_out: Vec<f32>,
         n: usize,
         want_dx: bool,
+        want_dw: bool,
     ) -> (Vec<f32>, BlockGrads) {
         let b = &self.blocks[i];
         let hw = b.size * b.size;
@@ -372,7 +393,12 @@ impl Network {
         } else {
             d_out
         };
-        let (dz, dgamma, dbeta) = relu_batchnorm_backward(
+        let backward = if cache.eval {
+            relu_batchnorm_backward_eval
+        } else {
+            relu_batchnorm_backward
+        };
+        let (dz, dgamma, dbeta) = backward(
             &da,
             &cache.y,
             &cache.x_hat,
@@ -383,29 +409,31 @@ impl Network {
             hw,
         );
         let kk = b.c_in * 9;
-        let mut dw = vec![0.0f32; b.c_out * kk];
-        let mut dw_img = vec![0.0f32; b.c_out * kk];
-        let mut cols = vec![0.0f32; kk * hw];
+        let mut dw = vec![0.0f32; if want_dw { b.c_out * kk } else { 0 }];
+        let mut dw_img = vec![0.0f32; if want_dw { b.c_out * kk } else { 0 }];
+        let mut cols = vec![0.0f32; if want_dw { kk * hw } else { 0 }];
         let mut dcols = vec![0.0f32; kk * hw];
         let mut dx = vec![0.0f32; if want_dx { n * b.c_in * hw } else { 0 }];
         for img in 0..n {
             let dz_img = &dz[img * b.c_out * hw..(img + 1) * b.c_out * hw];
-            im2col(
-                &cache.input[img * b.c_in * hw..(img + 1) * b.c_in * hw],
-                b.c_in,
-                b.size,
-                &mut cols,
-            );
-            gemm(
-                dz_img,
-                &cols,
-                MatmulShape {
-                    b_transposed: true,
-                    ..MatmulShape::new(b.c_out, hw, kk)
-                },
-                &mut dw_img,
-            );
-            dw.iter_mut().zip(&dw_img).for_each(|(a, g)| *a += g);
+            if want_dw {
+                im2col(
+                    &cache.input[img * b.c_in * hw..(img + 1) * b.c_in * hw],
+                    b.c_in,
+                    b.size,
+                    &mut cols,
+                );
+                gemm(
+                    dz_img,
+                    &cols,
+                    MatmulShape {
+                        b_transposed: true,
+                        ..MatmulShape::new(b.c_out, hw, kk)
+                    },
+                    &mut dw_img,
+                );
+                dw.iter_mut().zip(&dw_img).for_each(|(a, g)| *a += g);
+            }
             if want_dx {
                 gemm(
                     &b.weight,

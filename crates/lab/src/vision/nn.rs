@@ -9,7 +9,8 @@
 //! - Batch-norm applied with given statistics: x_hat = (z - mu) / sqrt(var + eps), y = gamma x_hat + beta;
 //!   running statistics r <- (1 - m) r + m s (unbiased variance). Backward through a = relu(y), per
 //!   channel over its M = N H W values: dy = da [y > 0], dgamma = sum dy x_hat, dbeta = sum dy,
-//!   dz = gamma / (M sqrt(var + eps)) (M dy - sum dy - x_hat sum(dy x_hat)).
+//!   dz = gamma / (M sqrt(var + eps)) (M dy - sum dy - x_hat sum(dy x_hat)). In evaluation mode
+//!   (fixed statistics) dz = dy gamma / sqrt(var + eps), with the same dgamma and dbeta.
 //! - Head: f[n,c] = mean over space of a[n,c], logits = f W^T + b (W is K x C);
 //!   dW = dlogits^T f, db = sum_n dlogits, da[n,c,p] = (dlogits W)[n,c] / HW.
 //! - Softmax cross-entropy, mean over the batch: L = mean_n (logsumexp(z_n) - z_n[y_n]),
@@ -323,6 +324,39 @@ pub fn relu_batchnorm_backward(
                 dz[i] = scale * (m * dy(i) - sdy as f32 - x_hat[i] * sdyx as f32);
             }
         }
+    }
+    (dz, dgamma, dbeta)
+}
+
+/// Gradient through a = relu(gamma x_hat + beta) with fixed statistics (evaluation mode: the
+/// running mean and variance are constants): dy = da [y > 0], dgamma = sum dy x_hat, dbeta = sum dy,
+/// dz = dy gamma / sqrt(var + eps).
+#[allow(clippy::too_many_arguments)]
+pub fn relu_batchnorm_backward_eval(
+    da: &[f32],
+    y: &[f32],
+    x_hat: &[f32],
+    gamma: &[f32],
+    var: &[f32],
+    n: usize,
+    c: usize,
+    hw: usize,
+) -> (Vec<f32>, Vec<f32>, Vec<f32>) {
+    let mut dz = vec![0.0f32; n * c * hw];
+    let (mut dgamma, mut dbeta) = (vec![0.0f32; c], vec![0.0f32; c]);
+    for ch in 0..c {
+        let (mut sdy, mut sdyx) = (0.0f64, 0.0f64);
+        let scale = gamma[ch] / (var[ch] + BN_EPS).sqrt();
+        for b in 0..n {
+            for i in (b * c + ch) * hw..(b * c + ch + 1) * hw {
+                let dy = if y[i] > 0.0 { da[i] } else { 0.0 };
+                sdy += dy as f64;
+                sdyx += (dy * x_hat[i]) as f64;
+                dz[i] = scale * dy;
+            }
+        }
+        dgamma[ch] = sdyx as f32;
+        dbeta[ch] = sdy as f32;
     }
     (dz, dgamma, dbeta)
 }

@@ -4,8 +4,8 @@
 //! `--out DIR` also writes the chapter's figures (SVG) and their data (CSV). Commands that use the
 //! committed data set and weights (`assets/`) run from the repository root.
 //!
-//! One file per topic's subcommands (clap, derive): `maml`, `vision` (image, data), `prune`,
-//! `quant`, `attention`, `bench`, `gpu`; every command answers `--help`. Exit status: 0 with the
+//! One file per topic's subcommands (clap, derive): `maml`, `vision` (image, data), `finetune`,
+//! `prune`, `quant`, `attention`, `bench`, `gpu`; every command answers `--help`. Exit status: 0 with the
 //! JSON on stdout; 2 with one line on stderr when an option or its value is wrong (checked before
 //! anything runs, so nothing is printed or written); 1 with one line on stderr when anything else
 //! fails (a missing asset file, no GPU, a kernel that does not match its CPU reference).
@@ -14,6 +14,8 @@ mod assets;
 mod attention;
 mod bench;
 mod clap_errors;
+mod finetune;
+mod finetune_figures;
 mod gpu;
 mod maml;
 mod out_dir;
@@ -24,6 +26,7 @@ mod vision;
 
 use clap::error::ErrorKind;
 use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
+use std::io::Write as _;
 use std::process::ExitCode;
 
 /// The textbook's experiments, natively: one JSON object per command on stdout.
@@ -54,6 +57,9 @@ enum Topic {
     /// Chapter 2: the captioner's attention masks, and the cost of global and windowed attention.
     #[command(subcommand)]
     Attention(attention::Command),
+    /// Chapter 3: surgical fine-tuning under distribution shift (corruptions, label flip, stage noise).
+    #[command(subcommand)]
+    Finetune(finetune::Command),
     /// Native timings: MAML, the image network, the GPU kernels.
     #[command(subcommand)]
     Bench(bench::Command),
@@ -114,6 +120,7 @@ fn run(topic: Topic) -> Result<serde_json::Value, Failure> {
         Topic::Prune(c) => c.run(),
         Topic::Quant(c) => c.run(),
         Topic::Attention(c) => c.run(),
+        Topic::Finetune(c) => c.run(),
         Topic::Bench(c) => c.run(),
         Topic::Gpu(c) => c.run(),
     }
@@ -158,7 +165,8 @@ fn main() -> ExitCode {
     };
     match run(cli.topic) {
         Ok(v) => {
-            println!("{v}");
+            // A closed pipe (`| head`) is not an error of the command.
+            let _ = writeln!(std::io::stdout(), "{v}");
             ExitCode::SUCCESS
         }
         Err(Failure::Input(e)) => {

@@ -606,6 +606,9 @@ const COMMANDS: &[(&str, &str)] = &[
         "attention bench",
         "--patch --window --dim --max-tokens --out",
     ),
+    ("finetune run", "--tune --shift --corruption --severity --noise-block --alpha --images --test-images --epochs --lr --lr-grid --seed"),
+    ("finetune sweep", "--tunes --shift --corruption --severity --noise-block --alpha --images --test-images --epochs --lr --lr-grid --seed"),
+    ("finetune corruptions", "--images --seed --out"),
     ("bench maml", "--repeat"),
     ("bench maml-variants", "--repeat"),
     ("bench image", "--images --steps --backend"),
@@ -664,6 +667,8 @@ fn every_command_answers_help_with_its_options_and_defaults() {
         ("quant linear-params", "[default: 8]"),
         ("bench image", "[default: cpu]"),
         ("attention model", "[default: mountains]"),
+        ("finetune run", "[default: 1e-2,1e-3,1e-4]"),
+        ("finetune sweep", "[default: gaussian_noise]"),
     ] {
         assert!(help(command).contains(default), "{command}: {default}");
     }
@@ -746,6 +751,22 @@ fn bad_values_exit_2_with_one_line_naming_the_option() {
             "maml closed-form --n-train-inner 600 --out OUT",
             "--n-train-inner: must be",
         ),
+        (
+            "finetune run --tune block5",
+            "--tune: unknown tuning choice",
+        ),
+        ("finetune run --tune head --corruption fog", "--corruption"),
+        ("finetune run --tune head --severity 7", "--severity"),
+        ("finetune run --tune head --lr 0", "--lr"),
+        ("finetune run --tune head --lr NaN", "--lr"),
+        ("finetune run --tune head --images 0", "--images"),
+        ("finetune run --tune head --images 15", "--images: must be"),
+        (
+            "finetune run --tune head --shift stage-noise --noise-block head",
+            "--noise-block",
+        ),
+        ("finetune sweep --tunes head,all,x", "--tunes"),
+        ("finetune corruptions --images 0 --out OUT", "--images"),
     ];
     for (line, says) in cases {
         let args: Vec<&str> = line
@@ -767,4 +788,98 @@ fn bad_values_exit_2_with_one_line_naming_the_option() {
     let (code, _, err) = run_in(&["quant", "int8"], std::env::temp_dir().to_str());
     assert_eq!(code, 1, "{err}");
     assert_eq!(err.lines().count(), 1, "{err}");
+}
+
+#[test]
+fn finetune_run_tunes_only_its_block_and_reports_the_schema() {
+    let f = |v: &serde_json::Value| v.as_f64().unwrap();
+    // Reduced: 100 images, one epoch at one learning rate.
+    let (code, v, err) = glassbox_at_root(&[
+        "finetune",
+        "run",
+        "--tune",
+        "block4",
+        "--images",
+        "100",
+        "--test-images",
+        "100",
+        "--epochs",
+        "2",
+        "--lr",
+        "1e-3",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(v["shift"], "corruption");
+    assert_eq!(v["corruption"], "gaussian_noise");
+    assert_eq!(v["severity"], 5);
+    assert_eq!(v["tune"], "block4");
+    // block4: conv7 (64 -> 128) and conv8 (128 -> 128), 3 x 3, with two batch-norms.
+    let tuned = 64 * 128 * 9 + 128 * 128 * 9 + 4 * 128;
+    assert_eq!(v["params_tuned"], tuned);
+    let changed = v["params_changed"].as_u64().unwrap() as usize;
+    assert!(changed <= tuned && changed > tuned * 9 / 10, "{changed}");
+    assert_eq!(v["curve"].as_array().unwrap().len(), 2);
+    for k in ["lr", "epoch", "val_accuracy"] {
+        assert!(v["curve"][0][k].is_number(), "{k}");
+    }
+    assert!((0.0..=1.0).contains(&f(&v["accuracy_before"])));
+    assert!((0.0..=1.0).contains(&f(&v["accuracy_after"])));
+    assert_eq!(f(&v["lr"]), 1e-3);
+    // bn-stats trains nothing.
+    let (code, v, err) = glassbox_at_root(&[
+        "finetune",
+        "run",
+        "--tune",
+        "bn-stats",
+        "--shift",
+        "flip",
+        "--images",
+        "100",
+        "--test-images",
+        "100",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(
+        (v["params_tuned"].as_u64(), v["params_changed"].as_u64()),
+        (Some(0), Some(0))
+    );
+    assert!(v["lr"].is_null() && v["corruption"].is_null());
+    assert!(
+        f(&v["accuracy_before"]) < 0.05,
+        "flip leaves no label in place"
+    );
+}
+
+#[test]
+fn finetune_corruptions_writes_the_heatmap_and_examples() {
+    let dir = std::env::temp_dir().join(format!("glassbox-ft-{}", std::process::id()));
+    let (code, v, err) = glassbox_at_root(&[
+        "finetune",
+        "corruptions",
+        "--images",
+        "100",
+        "--out",
+        dir.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let rows = v["corruptions"].as_array().unwrap();
+    assert_eq!(rows.len(), 8 * 6);
+    let acc = |name: &str, s: u64| {
+        rows.iter()
+            .find(|r| r["name"] == name && r["severity"] == s)
+            .unwrap()["accuracy"]
+            .as_f64()
+            .unwrap()
+    };
+    assert!(acc("gaussian_noise", 0) > 0.85);
+    assert!(acc("gaussian_noise", 5) < acc("gaussian_noise", 1));
+    for f in [
+        "corruption-examples.svg",
+        "corruption-accuracy.svg",
+        "corruption-accuracy.csv",
+    ] {
+        let text = std::fs::read_to_string(dir.join(f)).unwrap();
+        assert!(text.contains("defocus_blur"), "{f}");
+    }
+    let _ = std::fs::remove_dir_all(&dir);
 }

@@ -2,9 +2,9 @@
 //! them on a canvas and the CLI writes the same figure to SVG. Each figure also has a CSV of its data
 //! and a one-paragraph text summary (for screen readers and the page's figure caption).
 //!
-//! One file per family: `maml` (chapter 1), `attention` (chapter 2), `pruning` (chapter 6), `quant`
-//! (chapter 7), `training` (fine-tuning curves), `heatmap` (labelled heatmaps, shared); this file
-//! holds what they share: the palette, fonts, the legend and SVG output.
+//! One file per family: `maml` (chapter 1), `attention` (chapter 2), `shift` (chapter 3), `pruning`
+//! (chapter 6), `quant` (chapter 7), `training` (fine-tuning curves), `heatmap` (labelled heatmaps,
+//! shared); this file holds what they share: the palette, fonts, the legend and SVG output.
 
 use plotters::chart::MeshStyle;
 use plotters::coord::ranged1d::ValueFormatter;
@@ -16,6 +16,7 @@ pub mod heatmap;
 mod maml;
 mod pruning;
 pub mod quant;
+pub mod shift;
 mod training;
 
 pub use maml::*;

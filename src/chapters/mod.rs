@@ -2,6 +2,7 @@
 
 pub mod attention;
 pub mod bench;
+pub mod fine_tuning;
 pub mod image_lab;
 pub mod meta_learning;
 pub mod pruning;
@@ -16,6 +17,7 @@ pub const CHAPTERS: &[(u32, &str, &str)] = &[
         "Meta-learning for learning 1D functions",
     ),
     (2, attention::SLUG, "Attention in a captioning transformer"),
+    (3, fine_tuning::SLUG, "Fine-tuning under distribution shift"),
     (6, pruning::SLUG, "Pruning the trained network"),
     (7, quantization::SLUG, "Quantizing the trained network"),
 ];

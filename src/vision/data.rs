@@ -6,7 +6,7 @@ use crate::engine::Engine;
 use crate::tasks::{run_in_slices, Slice};
 use crate::web;
 use glassbox_gpu::GpuError;
-use glassbox_lab::vision::data::{self, FashionMnist};
+use glassbox_lab::vision::data::{self, FashionMnist, Split};
 use glassbox_lab::vision::network::Network;
 use glassbox_lab::vision::train;
 use leptos::prelude::*;
@@ -152,6 +152,18 @@ pub async fn ensure_loaded(load: RwSignal<LoadState>) -> Option<Rc<Loaded>> {
 /// Returns (predictions, seconds of computation, where it ran), or None once `alive` turns false.
 pub async fn classify(
     d: &FashionMnist,
+    net: Network,
+    count: usize,
+    engine: Engine,
+    progress: impl Fn(f64),
+    alive: impl Fn() -> bool,
+) -> Option<(Vec<u32>, f64, &'static str)> {
+    classify_split(&d.test, net, count, engine, progress, alive).await
+}
+
+/// `classify` on any split (corrupted test images, for chapter 3).
+pub async fn classify_split(
+    test: &Split,
     mut net: Network,
     count: usize,
     engine: Engine,
@@ -171,7 +183,7 @@ pub async fn classify(
                         return None;
                     }
                     let idx: Vec<usize> = (preds.len()..(preds.len() + 200).min(count)).collect();
-                    let (x, _) = train::batch(&d.test, &idx, None);
+                    let (x, _) = train::batch(test, &idx, None);
                     match g.logits(&gpu, &x, idx.len()).await {
                         Ok(logits) => {
                             preds.extend(glassbox_lab::vision::nn::argmax_rows(&logits, 10))
@@ -198,7 +210,7 @@ pub async fn classify(
                 let start = preds.len();
                 preds.extend(train::predict(
                     &mut net,
-                    &d.test,
+                    test,
                     start..(start + 10).min(count),
                 ));
             }

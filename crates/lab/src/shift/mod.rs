@@ -16,4 +16,4 @@ pub mod tuner;
 pub use blocks::{Tensor, Tune};
 pub use corruptions::Corruption;
 pub use shifts::{Shift, ShiftedData};
-pub use tuner::{CurvePoint, TuneResult, TuneSettings, Tuner};
+pub use tuner::{CurvePoint, PhaseTimes, TuneResult, TuneSettings, Tuner};

@@ -227,6 +227,40 @@ impl ShiftedData {
     }
 }
 
+/// The map between the old head and a new one: the K x K matrix M (row-major) that best writes
+/// the new head's rows as mixtures of the old one's, [W' b'] ~ M [W b] in least squares,
+/// M = [W' b'] [W b]^T ([W b] [W b]^T)^-1. Under `flip` the exact answer is the permutation
+/// P (row y holds a 1 at 9 - y), which `flip_permutation` gives.
+pub fn head_map(old: &Network, new: &Network) -> Result<Vec<f64>, String> {
+    let k = old.classes();
+    let c = old.fc_weight.len() / k.max(1);
+    if new.classes() != k || new.fc_weight.len() != old.fc_weight.len() {
+        return Err("the two heads differ in shape".into());
+    }
+    let row = |n: &Network, r: usize| -> Vec<f64> {
+        let mut v: Vec<f64> = n.fc_weight[r * c..(r + 1) * c]
+            .iter()
+            .map(|&x| x as f64)
+            .collect();
+        v.push(n.fc_bias[r] as f64);
+        v
+    };
+    let (a, b): (Vec<Vec<f64>>, Vec<Vec<f64>>) = (0..k).map(|r| (row(old, r), row(new, r))).unzip();
+    let g = ndarray::Array2::from_shape_fn((k, k), |(i, j)| crate::linalg::dot(&a[i], &a[j]));
+    // G M^T = A B^T, column j of the right-hand side being row j of M.
+    let mut rhs = ndarray::Array2::from_shape_fn((k, k), |(i, j)| crate::linalg::dot(&a[i], &b[j]));
+    let chol = crate::linalg::Cholesky::factor(g.view()).map_err(|e| format!("{e:?}"))?;
+    chol.solve_in_place(rhs.view_mut());
+    Ok((0..k * k).map(|idx| rhs[[idx % k, idx / k]]).collect())
+}
+
+/// The flip's permutation matrix (K x K, row-major): row y has its 1 at K - 1 - y.
+pub fn flip_permutation(k: usize) -> Vec<f64> {
+    (0..k * k)
+        .map(|idx| if idx % k == k - 1 - idx / k { 1.0 } else { 0.0 })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -274,6 +308,22 @@ mod tests {
         assert!(ShiftedData::draw(&split, &shift, 0, 100, 4)
             .unwrap_err()
             .contains("images"));
+    }
+
+    #[test]
+    fn head_map_recovers_a_permuted_head() {
+        let old = Network::new(&Arch::lab(), 3);
+        let mut new = old.clone();
+        let c = old.fc_weight.len() / 10;
+        for y in 0..10 {
+            new.fc_weight[y * c..(y + 1) * c]
+                .copy_from_slice(&old.fc_weight[(9 - y) * c..(10 - y) * c]);
+            new.fc_bias[y] = old.fc_bias[9 - y];
+        }
+        let m = head_map(&old, &new).unwrap();
+        for (a, b) in m.iter().zip(flip_permutation(10)) {
+            assert!((a - b).abs() < 1e-6, "{a} vs {b}");
+        }
     }
 
     #[test]

@@ -135,6 +135,23 @@ pub struct TuneResult {
     pub multipliers: Vec<(String, f64)>,
 }
 
+/// Where a run's time went, in milliseconds: computing the frozen prefix (once), training
+/// (with Auto-RGN's measurement), and in all.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize)]
+pub struct PhaseTimes {
+    pub prefix_ms: f64,
+    pub train_ms: f64,
+    pub total_ms: f64,
+}
+
+impl PhaseTimes {
+    /// What computing the prefix once saved: without the cache, its share for the training and
+    /// validation images (`per_epoch` of the `all` images it ran on) would run every epoch.
+    pub fn prefix_saving_ms(&self, per_epoch: usize, all: usize, epochs: usize) -> f64 {
+        self.prefix_ms * per_epoch as f64 / all.max(1) as f64 * epochs as f64
+    }
+}
+
 #[derive(Clone, Debug, PartialEq)]
 enum Phase {
     /// Activations entering the first tuned convolution, set 0 train, 1 validation, 2 test.
@@ -320,6 +337,20 @@ impl Tuner {
         }
     }
 
+    /// The phase's short name: `prefix`, `before`, `bn-stats`, `rgn`, `train`, `val`, `test`, `done`.
+    pub fn phase_name(&self) -> &'static str {
+        match self.phase {
+            Phase::Prefix { .. } => "prefix",
+            Phase::Before { .. } => "before",
+            Phase::BnStats { .. } => "bn-stats",
+            Phase::Rgn { .. } => "rgn",
+            Phase::Train { .. } => "train",
+            Phase::Val { .. } => "val",
+            Phase::Test { .. } => "test",
+            Phase::Done => "done",
+        }
+    }
+
     /// The network as it stands (after the run: with the best validation's parameters).
     pub fn network(&self) -> &Network {
         &self.net
@@ -345,6 +376,21 @@ impl Tuner {
     /// Run to the end.
     pub fn run(&mut self) {
         while self.step() {}
+    }
+
+    /// `step`, adding its duration (by the clock `now`, in ms) to the phase it ran in.
+    pub fn step_timed(&mut self, now: &dyn Fn() -> f64, times: &mut PhaseTimes) -> bool {
+        let phase = self.phase_name();
+        let t0 = now();
+        let more = self.step();
+        let dt = now() - t0;
+        times.total_ms += dt;
+        match phase {
+            "prefix" => times.prefix_ms += dt,
+            "train" | "rgn" => times.train_ms += dt,
+            _ => {}
+        }
+        more
     }
 
     /// Rows `rows` of activation set `set`, in that order.

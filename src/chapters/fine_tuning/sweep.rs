@@ -1,0 +1,169 @@
+//! Section "Sweep all blocks": every tuning choice in turn under the chosen shift and protocol,
+//! each a `Tuner` run in slices; a bar chart of test accuracy after tuning (the shifted network's
+//! accuracy as the baseline) and a table with each choice's parameters, best (lr, epoch) and time.
+
+use super::runner::{drive, secs, Job};
+use super::state::FineTuningState;
+use crate::tasks::Generation;
+use crate::ui::plot::Plot;
+use glassbox_lab::figures::shift::{draw_bar_groups, BarGroups};
+use glassbox_lab::shift::{Tune, TuneResult, Tuner};
+use leptos::prelude::*;
+use std::cell::RefCell;
+use std::rc::Rc;
+
+/// The bar chart of a sweep (or part of one).
+pub fn sweep_bars(title: &str, rows: &[(TuneResult, f64)]) -> BarGroups {
+    let after = Tune::ALL
+        .iter()
+        .map(|t| {
+            rows.iter()
+                .find(|(r, _)| r.tune == t.name())
+                .map(|(r, _)| r.accuracy_after)
+        })
+        .collect();
+    BarGroups {
+        title: title.into(),
+        y_desc: "test accuracy".into(),
+        categories: Tune::ALL.iter().map(|t| t.name()).collect(),
+        series: vec![("after tuning".into(), after)],
+        baseline: rows
+            .first()
+            .map(|(r, _)| ("before (shifted network)".into(), r.accuracy_before)),
+    }
+}
+
+#[component]
+pub fn Sweep() -> impl IntoView {
+    let FineTuningState {
+        settings,
+        lab,
+        busy,
+        ..
+    } = expect_context();
+    let rows = RwSignal::new(Vec::<(TuneResult, f64)>::new());
+    let state = RwSignal::new((false, 0usize, 0.0f64, String::new())); // running, choice, fraction, activity
+    let error = RwSignal::new(None::<String>);
+    let generation = Generation::new();
+    let key = Memo::new(move |_| format!("{:?}", settings.get().shift()));
+    Effect::new(move |prev: Option<String>| {
+        let k = key.get();
+        if prev.is_some_and(|p| p != k) {
+            generation.stop();
+            rows.set(Vec::new());
+            state.set((false, 0, 0.0, String::new()));
+        }
+        k
+    });
+    let run = move |_| {
+        let Some(l) = lab.get_untracked() else { return };
+        let s = settings.get_untracked();
+        let alive = generation.start();
+        rows.set(Vec::new());
+        error.set(None);
+        busy.set(true);
+        state.set((true, 0, 0.0, String::new()));
+        crate::tasks::spawn_page_task(async move {
+            for (i, &tune) in Tune::ALL.iter().enumerate() {
+                let tuner = match Tuner::new(&l.pretrained, &l.data.test, s.tune_settings(tune)) {
+                    Ok(t) => t,
+                    Err(e) => {
+                        error.set(Some(e));
+                        break;
+                    }
+                };
+                let job = Rc::new(RefCell::new(Job {
+                    tuner: Some(tuner),
+                    ..Job::default()
+                }));
+                let done = drive(job.clone(), alive, |j| {
+                    let t = j
+                        .tuner
+                        .as_ref()
+                        .map(|t| (t.progress(), t.activity()))
+                        .unwrap_or_default();
+                    state.set((
+                        true,
+                        i,
+                        (i as f64 + t.0) / Tune::ALL.len() as f64,
+                        format!("{}: {}", tune.name(), t.1),
+                    ));
+                })
+                .await;
+                if !done || !alive() {
+                    return;
+                }
+                let j = job.borrow();
+                if let Some(r) = j.tuner.as_ref().and_then(|t| t.result()) {
+                    rows.update(|v| v.push((r, j.times.total_ms)));
+                }
+            }
+            if alive() {
+                state.set((false, Tune::ALL.len(), 1.0, String::new()));
+                busy.set(false);
+            }
+        });
+    };
+    let stop = move |_| {
+        generation.stop();
+        state.update(|s| s.0 = false);
+        busy.set(false);
+    };
+    let bars = Memo::new(move |_| {
+        sweep_bars(
+            &format!("Under {}", settings.get().shift().describe()),
+            &rows.get(),
+        )
+    });
+
+    view! {
+        <section aria-labelledby="sweep">
+            <h2 id="sweep">"Sweep all blocks"</h2>
+            <p>
+                "The same shift and protocol as above, for every choice in turn: the four blocks, the head, \
+                 everything, batch-norm statistics alone and Auto-RGN. An early block and everything cost the \
+                 most (the gradient must travel back through the whole network); the head costs little, \
+                 since its input is computed once."
+            </p>
+            <div class="buttons">
+                <button type="button" class="primary" data-action="run-sweep" on:click=run
+                    disabled=move || state.get().0 || busy.get() || lab.get().is_none()>"Sweep all blocks"</button>
+                <button type="button" on:click=stop disabled=move || !state.get().0>"Stop"</button>
+            </div>
+            {move || error.get().map(|e| view! { <p class="notice error" role="alert">{e}</p> })}
+            <div class="progress-row">
+                <progress max="1" aria-label="Sweep progress" value=move || state.get().2></progress>
+                <span class="counter" data-key="sweep-progress">{move || format!("{} / {} choices", rows.get().len(), Tune::ALL.len())}</span>
+            </div>
+            <p class="status" role="status" aria-live="polite">{move || state.get().3}</p>
+            <Plot name="sweep" title="Accuracy after tuning each choice" height=380
+                summary=Signal::derive(move || bars.get().summary())
+                csv=Signal::derive(move || bars.get().csv())
+                draw=move |area, palette| draw_bar_groups(area, &bars.get(), palette)/>
+            <SweepTable rows/>
+        </section>
+    }
+}
+
+#[component]
+fn SweepTable(rows: RwSignal<Vec<(TuneResult, f64)>>) -> impl IntoView {
+    view! {
+        <div class="table-scroll">
+            <table class="numbers" data-key="sweep-table" aria-label="Sweep results">
+                <thead><tr><th>"Tuned"</th><th>"Parameters"</th><th>"Before"</th><th>"After"</th><th>"Best lr, epoch"</th><th>"Time"</th></tr></thead>
+                <tbody>
+                    {move || rows.get().into_iter().map(|(r, ms)| view! {
+                        <tr data-tune=r.tune.clone()>
+                            <td>{r.tune.clone()}</td>
+                            <td>{r.params_tuned}</td>
+                            <td>{format!("{:.1}%", 100.0 * r.accuracy_before)}</td>
+                            <td class="after">{format!("{:.1}%", 100.0 * r.accuracy_after)}</td>
+                            <td>{match (r.lr, r.epoch) { (Some(lr), Some(e)) => format!("{lr:e}, {e}"), _ => "none".into() }}</td>
+                            <td>{secs(ms)}</td>
+                        </tr>
+                    }).collect_view()}
+                </tbody>
+            </table>
+        </div>
+    }
+}

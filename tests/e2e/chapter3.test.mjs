@@ -1,0 +1,116 @@
+// Chapter 3 (fine-tuning under distribution shift), with WebGPU on and off: the corruption grid
+// and heatmap, one run of the protocol with pause and resume, the sweep of every tuning choice to
+// the end, the exercise, URL state and notices, and the page at phone width in the dark theme.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { useBrowsers, watchedPage, screenshot } from './harness.mjs';
+
+const env = useBrowsers({ gpuBrowser: { webgpu: true }, cpuBrowser: {} });
+const SMALL = 'images=100&test_images=100&epochs=1';
+
+async function open(page, query) {
+  await page.goto(`${env.server.base}#/fine-tuning?${query}`);
+  await page.getByRole('heading', { level: 1, name: 'Fine-tuning under distribution shift' }).waitFor();
+  // The blocks table appears once the data and weights are in.
+  await page.locator('[data-key="blocks"]').waitFor({ timeout: 120_000 });
+}
+
+async function sweep(page) {
+  await page.locator('[data-action="run-sweep"]').click();
+  await page.waitForFunction(() => document.querySelector('[data-key="sweep-progress"]')?.textContent === '8 / 8 choices',
+    null, { timeout: 600_000 });
+  const rows = await page.$$eval('[data-key="sweep-table"] tbody tr', (rs) => rs.map((r) => ({
+    tune: r.dataset.tune,
+    params: Number(r.children[1].textContent),
+    before: parseFloat(r.children[2].textContent),
+    after: parseFloat(r.children[3].textContent),
+  })));
+  assert.deepEqual(rows.map((r) => r.tune),
+    ['block1', 'block2', 'block3', 'block4', 'head', 'all', 'bn-stats', 'auto-rgn']);
+  for (const r of rows) assert.ok(r.after >= 0 && r.after <= 100, JSON.stringify(r));
+  assert.equal(rows.find((r) => r.tune === 'block1').params, 2512);
+  assert.equal(rows.find((r) => r.tune === 'bn-stats').params, 0);
+  return rows;
+}
+
+test('CPU: corruptions, one run with pause and resume, the sweep, the exercise, the URL', async () => {
+  const page = await watchedPage(env.cpuBrowser);
+  await open(page, `${SMALL}&cell_images=100&tune=head`);
+  // The blocks: block1 is conv1 (1 x 16 x 9) + conv2 (16 x 16 x 9) + two batch-norms.
+  const block1 = await page.locator('[data-key="blocks"] tbody tr').first().textContent();
+  assert.match(block1, /2512/);
+  // The corruption heatmap over 41 cells.
+  await page.locator('[data-action="measure-corruptions"]').click();
+  await page.waitForFunction(() => document.querySelector('[data-key="corruption-progress"]')?.textContent === '41 / 41 cells',
+    null, { timeout: 300_000 });
+  await page.getByText(/Measured on 100 test images per cell, on the CPU/).waitFor();
+  await page.getByRole('img', { name: /Accuracy under each corruption\. Heatmap 'Accuracy \(clean: / }).waitFor();
+
+  // One run: the head under severity-5 Gaussian noise, paused and resumed.
+  const run = page.locator('[data-action="run-one"]');
+  await run.click();
+  await page.getByRole('button', { name: 'Pause' }).click();
+  await page.waitForFunction(() => document.querySelector('[data-action="run-one"]')?.textContent === 'Resume');
+  await run.click();
+  const result = page.locator('[data-key="run-result"]');
+  await result.waitFor({ timeout: 300_000 });
+  const text = await result.textContent();
+  assert.match(text, /^head: test accuracy [\d.]+% before, [\d.]+% after \(best validation at lr 1e-2, epoch 1\)\. Tuned 1290 parameters/);
+  assert.match(text, /computed once/);
+  assert.match(text, /test accuracy \d+\.0% before/, "100 test images give whole percents");
+  await page.getByRole('img', { name: /Validation accuracy per epoch/ }).waitFor();
+
+  const rows = await sweep(page);
+  const head = rows.find((r) => r.tune === 'head');
+  assert.ok(rows.every((r) => r.before === head.before), 'one shifted network for every choice');
+  await screenshot(page, 'chapter3-sweep-cpu', { fullPage: false });
+
+  // The exercise: a wrong answer, then the right one.
+  await page.getByLabel('The head (the linear layer)').check();
+  await page.locator('[data-exercise="which-block"]').getByRole('button', { name: 'Check' }).click();
+  await page.locator('[data-exercise="which-block"] [data-result="wrong"]').waitFor();
+  await page.getByLabel('The first block (conv1 and conv2)').check();
+  await page.locator('[data-exercise="which-block"]').getByRole('button', { name: 'Check' }).click();
+  await page.locator('[data-exercise="which-block"] [data-result="correct"]').waitFor();
+
+  // Controls write the URL; the URL restores them.
+  await page.locator('#in-shift').selectOption('flip');
+  await page.waitForFunction(() => /shift=flip/.test(location.hash));
+  assert.match(page.url(), /tune=head/);
+  await page.reload();
+  await page.getByRole('heading', { level: 1, name: 'Fine-tuning under distribution shift' }).waitFor();
+  assert.equal(await page.locator('#in-shift').inputValue(), 'flip');
+  assert.equal(await page.locator('#in-tune').inputValue(), 'head');
+  assert.deepEqual(page.problems(), []);
+});
+
+// SwiftShader's software WebGPU takes tens of seconds per heatmap cell, so this test leaves the
+// heatmap to the CPU test (the image lab's tests cover classification on WebGPU).
+test('WebGPU: the sweep to the end; bad URL values are named', async () => {
+  const page = await watchedPage(env.gpuBrowser);
+  await open(page, `${SMALL}&cell_images=100&shift=flip`);
+  await page.waitForFunction(() => /WebGPU \(/.test(document.querySelector('[aria-label="Compute backend"]')?.textContent ?? ''),
+    null, { timeout: 30_000 });
+  const rows = await sweep(page);
+  assert.ok(rows.find((r) => r.tune === 'head').before < 5, 'the flip leaves no label in place');
+  assert.deepEqual(page.problems(), []);
+
+  const bad = await watchedPage(env.gpuBrowser);
+  await bad.goto(`${env.server.base}#/fine-tuning?corruption=fog&severity=7&lr=0&images=0&tune=block9`);
+  await bad.getByRole('heading', { level: 1, name: 'Fine-tuning under distribution shift' }).waitFor();
+  const notices = await bad.locator('.notice.warning').allTextContents();
+  for (const key of ['corruption', 'severity', 'lr', 'images', 'tune']) {
+    assert.ok(notices.some((n) => n.includes(`URL parameter ${key}:`) || n.includes(`(${key}):`)), `${key} in ${notices}`);
+  }
+  assert.deepEqual(bad.problems(), []);
+});
+
+test('phone width, dark theme: the page fits and reads', async () => {
+  const page = await watchedPage(env.cpuBrowser, { width: 360, height: 740, colorScheme: 'dark' });
+  await open(page, SMALL);
+  const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+  assert.ok(overflow <= 1, `page wider than the screen by ${overflow}px`);
+  await page.locator('#experiment').scrollIntoViewIfNeeded();
+  await screenshot(page, 'chapter3-phone-dark');
+  assert.deepEqual(page.problems(), []);
+});

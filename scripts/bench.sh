@@ -14,6 +14,7 @@ cargo run --release --quiet --bin glassbox -- bench gpu --sizes 256,512,1024 --r
 cargo run --release --quiet --bin glassbox -- bench image
 cargo run --release --quiet --bin glassbox -- bench image --backend gpu --images 500 --steps 2
 cargo run --release --quiet --bin glassbox -- attention bench
+cargo run --release --quiet --bin glassbox -- bench finetune   # chapter 3: one epoch per tuning choice
 cargo run --release --quiet --bin glassbox -- quant int8   # int8_images_per_s, and the accuracies
 echo "== numpy (OpenBLAS) matmul, for comparison"
 venv=target/bench-venv
@@ -38,3 +39,4 @@ node tests/e2e/bench-image.mjs
 WEBGPU=1 node tests/e2e/bench-image.mjs
 node tests/e2e/bench-pruning.mjs
 WEBGPU=1 node tests/e2e/bench-pruning.mjs
+node tests/e2e/bench-finetune.mjs

@@ -60,7 +60,16 @@ test('CPU: corruptions, one run with pause and resume, the sweep, the exercise, 
   assert.match(text, /test accuracy \d+\.0% before/, "100 test images give whole percents");
   await page.getByRole('img', { name: /Validation accuracy per epoch/ }).waitFor();
 
+  await page.evaluate(() => {
+    window.__longest = 0;
+    new PerformanceObserver((l) => {
+      for (const e of l.getEntries()) window.__longest = Math.max(window.__longest, e.duration);
+    }).observe({ type: 'longtask', buffered: false });
+  });
   const rows = await sweep(page);
+  const longest = await page.evaluate(() => window.__longest);
+  console.log(`longest main-thread task in the sweep: ${longest.toFixed(0)} ms`);
+  assert.ok(longest < 250, `the page froze for ${longest} ms`);
   const head = rows.find((r) => r.tune === 'head');
   assert.ok(rows.every((r) => r.before === head.before), 'one shifted network for every choice');
   await screenshot(page, 'chapter3-sweep-cpu', { fullPage: false });
@@ -112,5 +121,18 @@ test('phone width, dark theme: the page fits and reads', async () => {
   assert.ok(overflow <= 1, `page wider than the screen by ${overflow}px`);
   await page.locator('#experiment').scrollIntoViewIfNeeded();
   await screenshot(page, 'chapter3-phone-dark');
+  assert.deepEqual(page.problems(), []);
+});
+
+test('the Benchmarks appendix times a fine-tuning epoch per block', async () => {
+  const page = await watchedPage(env.cpuBrowser);
+  await page.goto(`${env.server.base}#/bench`);
+  await page.getByRole('button', { name: 'Time a fine-tuning epoch' }).click();
+  await page.waitForFunction(() => document.querySelector('[data-key="ft-bench-status"]')?.textContent === 'Done.',
+    null, { timeout: 300_000 });
+  const ms = async (key, col) => Number((await page.locator(`[data-bench="${key}"] [data-col="${col}"]`).textContent()).replace(/[^\d.]/g, ''));
+  // The head's input is computed once: its epoch is far cheaper than the first block's.
+  assert.ok(await ms('ft_head', 'epoch') * 10 < await ms('ft_block1', 'epoch'));
+  assert.ok(await ms('ft_head', 'prefix') > await ms('ft_block1', 'prefix'));
   assert.deepEqual(page.problems(), []);
 });

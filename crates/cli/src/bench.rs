@@ -40,6 +40,13 @@ pub enum Command {
         #[arg(long, value_enum, default_value_t = Backend::Cpu)]
         backend: Backend,
     },
+    /// Chapter 3: one fine-tuning epoch (1000 shifted images, batch 64, Adam) per tuning choice,
+    /// and the frozen prefix computed once, on the CPU path (one thread).
+    Finetune {
+        /// Runs; the best time counts (at least 1).
+        #[arg(long, default_value_t = 1, value_parser = ranges::at_least(1usize))]
+        repeat: usize,
+    },
     /// GFLOP/s of the matrix multiply, a VGG convolution and chapter 1's Gram matrix, on the GPU
     /// and on the CPU path.
     Gpu {
@@ -82,8 +89,54 @@ impl Command {
                 backend,
             } => image(images, steps, backend),
             Command::Gpu { sizes, repeat } => gpu(&sizes, repeat),
+            Command::Finetune { repeat } => finetune(repeat),
         }
     }
+}
+
+/// One epoch of fine-tuning per choice (the `Benchmarks` page times the same settings).
+fn finetune(repeat: usize) -> Result<serde_json::Value, Failure> {
+    use glassbox_lab::shift::{PhaseTimes, Tune, TuneSettings, Tuner};
+    let (asset, net) = (load_asset()?, committed_network()?);
+    let clock = Instant::now();
+    let now = || clock.elapsed().as_secs_f64() * 1000.0;
+    let mut rows = Vec::new();
+    for tune in [
+        Tune::Block(0),
+        Tune::Block(1),
+        Tune::Block(2),
+        Tune::Block(3),
+        Tune::Head,
+        Tune::All,
+    ] {
+        let mut best = PhaseTimes {
+            prefix_ms: f64::INFINITY,
+            train_ms: f64::INFINITY,
+            total_ms: 0.0,
+        };
+        for _ in 0..repeat {
+            let settings = TuneSettings {
+                tune,
+                images: 1000,
+                test_images: 100,
+                epochs: 1,
+                lrs: vec![1e-3],
+                ..TuneSettings::default()
+            };
+            let mut t = Tuner::new(&net, &asset.test, settings)?;
+            let mut times = PhaseTimes::default();
+            while t.step_timed(&now, &mut times) {}
+            best.prefix_ms = best.prefix_ms.min(times.prefix_ms);
+            best.train_ms = best.train_ms.min(times.train_ms);
+        }
+        rows.push(json!({
+            "tune": tune.name(),
+            "params": tune.param_count(&net),
+            "prefix_s": best.prefix_ms / 1000.0,
+            "epoch_s": best.train_ms / 1000.0,
+        }));
+    }
+    Ok(json!({ "images": 1000, "batch": 64, "repeat": repeat, "rows": rows }))
 }
 
 /// Native timings of meta-training (100 iterations) and the full evaluation sweep.

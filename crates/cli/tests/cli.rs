@@ -610,6 +610,7 @@ const COMMANDS: &[(&str, &str)] = &[
     ("finetune sweep", "--tunes --shift --corruption --severity --noise-block --alpha --images --test-images --epochs --lr --lr-grid --seed"),
     ("finetune corruptions", "--images --seed --out"),
     ("bench maml", "--repeat"),
+    ("bench finetune", "--repeat"),
     ("bench maml-variants", "--repeat"),
     ("bench image", "--images --steps --backend"),
     ("bench gpu", "--sizes --repeat"),

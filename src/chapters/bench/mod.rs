@@ -1,6 +1,8 @@
 //! Appendix: benchmarks of the chapters' computations in this browser (CPU path), run in slices so
 //! the page stays responsive. The reported times are computation only (the sum of the slices), not
-//! the pauses between them.
+//! the pauses between them. Chapter 1's meta-training here; chapter 3's fine-tuning in `finetune`.
+
+mod finetune;
 
 use crate::tasks::{run_in_slices, Slice};
 use crate::web;
@@ -205,6 +207,7 @@ pub fn Bench() -> impl IntoView {
                     }).collect_view()}
                 </tbody>
             </table>
+            <finetune::FineTuneBench/>
         </article>
     }
 }

@@ -136,3 +136,18 @@ test('the Benchmarks appendix times a fine-tuning epoch per block', async () => 
   assert.ok(await ms('ft_head', 'prefix') > await ms('ft_block1', 'prefix'));
   assert.deepEqual(page.problems(), []);
 });
+
+test('the stage-noise matrix and the three shifts run to the end', async () => {
+  const page = await watchedPage(env.cpuBrowser);
+  await open(page, `${SMALL}&alpha=2`);
+  await page.locator('[data-action="run-three"]').click();
+  await page.locator('#three-shifts ~ p.status, section[aria-labelledby="three-shifts"] p.status').filter({ hasText: 'Done.' })
+    .waitFor({ timeout: 300_000 });
+  await page.locator('[data-action="run-stage-noise"]').click();
+  await page.locator('[data-key="stage-verdict"]').filter({ hasText: /diagonal wins in \d of 4 rows/ })
+    .waitFor({ timeout: 600_000 });
+  console.log(await page.locator('[data-key="stage-verdict"]').textContent());
+  await page.locator('#stage-noise').scrollIntoViewIfNeeded();
+  await screenshot(page, 'chapter3-stage-noise');
+  assert.deepEqual(page.problems(), []);
+});

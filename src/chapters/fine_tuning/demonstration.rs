@@ -2,15 +2,13 @@
 //! tuned under the input-level corruption, the label flip and stage noise, with the protocol set
 //! above; a grouped bar chart, one group per tuned block and one bar per shift.
 
-use super::runner::{drive, Job};
+use super::runner::run_jobs;
 use super::state::FineTuningState;
 use crate::tasks::Generation;
 use crate::ui::plot::Plot;
 use glassbox_lab::figures::shift::{draw_bar_groups, BarGroups};
-use glassbox_lab::shift::{Corruption, Shift, Tune, Tuner};
+use glassbox_lab::shift::{Corruption, Shift, Tune, TuneSettings};
 use leptos::prelude::*;
-use std::cell::RefCell;
-use std::rc::Rc;
 
 /// The three shifts of the demonstration, from the settings (a corruption of the settings, or
 /// Gaussian noise at severity 5 when another shift is chosen).
@@ -62,40 +60,37 @@ pub fn Demonstration() -> impl IntoView {
         busy.set(true);
         let tunes = tunes.get_untracked();
         crate::tasks::spawn_page_task(async move {
-            for (j, shift) in shifts(&s).into_iter().enumerate() {
-                for (i, &tune) in tunes.iter().enumerate() {
-                    let ts = glassbox_lab::shift::TuneSettings {
+            // Job k: shift k / 3, tuned block k % 3.
+            let jobs = shifts(&s)
+                .into_iter()
+                .flat_map(|shift| {
+                    tunes.map(|t| TuneSettings {
                         shift,
-                        ..s.tune_settings(tune)
-                    };
-                    let t = match Tuner::new(&l.pretrained, &l.data.test, ts) {
-                        Ok(t) => t,
-                        Err(e) => {
-                            status.set(e);
-                            running.set(false);
-                            busy.set(false);
-                            return;
-                        }
-                    };
-                    status.set(format!(
-                        "Tuning {} under {}…",
-                        tune.name(),
-                        shift.describe()
-                    ));
-                    let job = Rc::new(RefCell::new(Job {
-                        tuner: Some(t),
-                        ..Job::default()
-                    }));
-                    if !drive(job.clone(), alive, |_| {}).await || !alive() {
-                        return;
+                        ..s.tune_settings(t)
+                    })
+                })
+                .collect();
+            let finished = run_jobs(
+                &l,
+                jobs,
+                alive,
+                |k, f, activity| {
+                    if f < 0.0 {
+                        status.set(activity);
+                    } else {
+                        status.set(format!("Run {} of 9: {activity}", k + 1));
                     }
-                    let a = job.borrow().tuner.as_ref().and_then(|t| t.accuracy_after);
-                    acc.update(|v| v[i][j] = a);
-                }
+                },
+                |k, r, _| acc.update(|v| v[k % 3][k / 3] = Some(r.accuracy_after)),
+            )
+            .await;
+            if finished {
+                status.set("Done.".into());
             }
-            status.set("Done.".into());
-            running.set(false);
-            busy.set(false);
+            if finished || alive() {
+                running.set(false);
+                busy.set(false);
+            }
         });
     };
     let bars = Memo::new(move |_| {

@@ -1,9 +1,10 @@
 //! Chapter 3, "Fine-tuning under distribution shift": surgical fine-tuning (Lee et al., ICLR 2023)
 //! on the image lab's network. The corruptions and the network's accuracy under them, the blocks
 //! one may tune, one experiment live (the paper's protocol: Adam, batch-norm frozen, best
-//! validation over a learning-rate grid), the sweep of every choice, the homework's question, and
-//! the three kinds of shift side by side. Every number is computed here, on the CPU, by the lab's
-//! `shift` topic, from the committed network and the real test images.
+//! validation over a learning-rate grid), the sweep of every choice, the homework's question, the
+//! three kinds of shift side by side, and the stage-noise matrix (perturbed block x tuned block).
+//! Every number is computed here, on the CPU, by the lab's `shift` topic, from the committed
+//! network and the real test images.
 
 mod blocks;
 mod controls;
@@ -13,6 +14,7 @@ mod exercise;
 mod experiment;
 mod experiment_figures;
 mod runner;
+mod stage_noise;
 mod state;
 mod sweep;
 
@@ -25,6 +27,7 @@ use demonstration::Demonstration;
 use exercise::WhichBlock;
 use experiment::Experiment;
 use leptos::prelude::*;
+use stage_noise::StageNoise;
 use state::FineTuningState;
 use sweep::Sweep;
 
@@ -75,6 +78,7 @@ pub fn FineTuning(location: Location) -> impl IntoView {
             <Sweep/>
             <WhichBlock/>
             <Demonstration/>
+            <StageNoise/>
         </article>
     }
 }

@@ -90,3 +90,43 @@ pub fn secs(ms: f64) -> String {
         format!("{:.0} s", ms / 1000.0)
     }
 }
+
+/// Run `jobs` one after another on the committed network, each a `Tuner` driven in slices:
+/// `progress(job, fraction of that job, its activity)` after each slice and `done(job, result,
+/// ms)` after each job. Returns false if stopped (`alive` turned false) or a job could not start
+/// (its message goes to `progress` as the activity, with fraction -1).
+pub async fn run_jobs(
+    lab: &crate::vision::data::Loaded,
+    jobs: Vec<glassbox_lab::shift::TuneSettings>,
+    alive: impl Fn() -> bool + Copy,
+    progress: impl Fn(usize, f64, String),
+    mut done: impl FnMut(usize, TuneResult, f64),
+) -> bool {
+    for (i, settings) in jobs.into_iter().enumerate() {
+        let tuner = match Tuner::new(&lab.pretrained, &lab.data.test, settings) {
+            Ok(t) => t,
+            Err(e) => {
+                progress(i, -1.0, e);
+                return false;
+            }
+        };
+        let job = Rc::new(RefCell::new(Job {
+            tuner: Some(tuner),
+            ..Job::default()
+        }));
+        let finished = drive(job.clone(), alive, |j| {
+            if let Some(t) = &j.tuner {
+                progress(i, t.progress(), t.activity());
+            }
+        })
+        .await;
+        if !finished || !alive() {
+            return false;
+        }
+        let j = job.borrow();
+        if let Some(r) = j.tuner.as_ref().and_then(|t| t.result()) {
+            done(i, r, j.times.total_ms);
+        }
+    }
+    true
+}

@@ -2,15 +2,13 @@
 //! each a `Tuner` run in slices; a bar chart of test accuracy after tuning (the shifted network's
 //! accuracy as the baseline) and a table with each choice's parameters, best (lr, epoch) and time.
 
-use super::runner::{drive, secs, Job};
+use super::runner::{run_jobs, secs};
 use super::state::FineTuningState;
 use crate::tasks::Generation;
 use crate::ui::plot::Plot;
 use glassbox_lab::figures::shift::{draw_bar_groups, BarGroups};
-use glassbox_lab::shift::{Tune, TuneResult, Tuner};
+use glassbox_lab::shift::{Tune, TuneResult};
 use leptos::prelude::*;
-use std::cell::RefCell;
-use std::rc::Rc;
 
 /// The bar chart of a sweep (or part of one).
 pub fn sweep_bars(title: &str, rows: &[(TuneResult, f64)]) -> BarGroups {
@@ -64,42 +62,29 @@ pub fn Sweep() -> impl IntoView {
         busy.set(true);
         state.set((true, 0, 0.0, String::new()));
         crate::tasks::spawn_page_task(async move {
-            for (i, &tune) in Tune::ALL.iter().enumerate() {
-                let tuner = match Tuner::new(&l.pretrained, &l.data.test, s.tune_settings(tune)) {
-                    Ok(t) => t,
-                    Err(e) => {
-                        error.set(Some(e));
-                        break;
+            let jobs = Tune::ALL.iter().map(|&t| s.tune_settings(t)).collect();
+            let n = Tune::ALL.len() as f64;
+            let finished = run_jobs(
+                &l,
+                jobs,
+                alive,
+                |i, f, activity| {
+                    if f < 0.0 {
+                        error.set(Some(activity));
+                    } else {
+                        state.set((
+                            true,
+                            i,
+                            (i as f64 + f) / n,
+                            format!("{}: {activity}", Tune::ALL[i].name()),
+                        ));
                     }
-                };
-                let job = Rc::new(RefCell::new(Job {
-                    tuner: Some(tuner),
-                    ..Job::default()
-                }));
-                let done = drive(job.clone(), alive, |j| {
-                    let t = j
-                        .tuner
-                        .as_ref()
-                        .map(|t| (t.progress(), t.activity()))
-                        .unwrap_or_default();
-                    state.set((
-                        true,
-                        i,
-                        (i as f64 + t.0) / Tune::ALL.len() as f64,
-                        format!("{}: {}", tune.name(), t.1),
-                    ));
-                })
-                .await;
-                if !done || !alive() {
-                    return;
-                }
-                let j = job.borrow();
-                if let Some(r) = j.tuner.as_ref().and_then(|t| t.result()) {
-                    rows.update(|v| v.push((r, j.times.total_ms)));
-                }
-            }
-            if alive() {
-                state.set((false, Tune::ALL.len(), 1.0, String::new()));
+                },
+                |_, r, ms| rows.update(|v| v.push((r, ms))),
+            )
+            .await;
+            if finished || (alive() && error.get_untracked().is_some()) {
+                state.set((false, rows.get_untracked().len(), 1.0, String::new()));
                 busy.set(false);
             }
         });

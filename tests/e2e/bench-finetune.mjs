@@ -1,6 +1,6 @@
 // Browser benchmark (not a test): the Benchmarks appendix's fine-tuning epoch (chapter 3) in
 // headless Chromium, on the CPU path; prints the times as JSON.
-import { serve, launch, watchedPage } from './harness.mjs';
+import { serve, launch, watchedPage, finishBench } from './harness.mjs';
 
 const server = await serve();
 const browser = await launch({ webgpu: process.env.WEBGPU === '1' });
@@ -15,10 +15,4 @@ const rows = await page.$$eval('table[aria-label="Fine-tuning benchmark"] tbody 
   epoch_ms: Number(r.querySelector('[data-col="epoch"]').textContent.replace(/[^\d.]/g, '')),
 })));
 console.log(JSON.stringify({ browser: `Chromium ${browser.version()} (headless)`, images: 1000, rows }));
-const problems = page.problems();
-await browser.close();
-await server.close();
-if (problems.length) {
-  console.error(problems.join('\n'));
-  process.exit(1);
-}
+await finishBench(page, browser, server);

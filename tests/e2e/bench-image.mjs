@@ -1,7 +1,7 @@
 // Browser benchmark (not a test): the image lab's evaluation and fine-tuning throughput as the page
 // reports it, on the CPU path, or with WEBGPU=1 on the browser's WebGPU adapter. Prints JSON.
 // IMAGES (default 2000; 200 with WebGPU) test images, STEPS (default 20; 3 with WebGPU) steps of batch 32.
-import { serve, launch, watchedPage } from './harness.mjs';
+import { serve, launch, watchedPage, finishBench } from './harness.mjs';
 
 const webgpu = process.env.WEBGPU === '1';
 const images = Number(process.env.IMAGES || (webgpu ? 200 : 2000));
@@ -30,10 +30,4 @@ console.log(JSON.stringify({
   batch: 32,
   train_images_per_s: num(/\((\d+) training images\/s/, tuning),
 }));
-const problems = page.problems();
-await browser.close();
-await server.close();
-if (problems.length) {
-  console.error(problems.join('\n'));
-  process.exit(1);
-}
+await finishBench(page, browser, server);

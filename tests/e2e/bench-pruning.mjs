@@ -1,7 +1,7 @@
 // Browser benchmark (not a test): the pruning chapter's sensitivity scan, timed as the reader runs
 // it. CPU path: the page's default scan (6 sparsities x 9 layers + dense, 500 test images each);
 // WEBGPU=1: SCAN_FROM..SCAN_TO (default one sparsity, 0.9) on IMAGES (default 100) images. Prints JSON.
-import { serve, launch, watchedPage } from './harness.mjs';
+import { serve, launch, watchedPage, finishBench } from './harness.mjs';
 
 const webgpu = process.env.WEBGPU === '1';
 const images = Number(process.env.IMAGES || (webgpu ? 100 : 500));
@@ -28,10 +28,4 @@ console.log(JSON.stringify({
   images_per_s: evaluations * images / seconds,
   verdict: await page.locator('[data-key="most-sensitive"]').textContent(),
 }));
-const problems = page.problems();
-await browser.close();
-await server.close();
-if (problems.length) {
-  console.error(problems.join('\n'));
-  process.exit(1);
-}
+await finishBench(page, browser, server);

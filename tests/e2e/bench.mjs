@@ -1,6 +1,6 @@
 // Browser benchmark (not a test): opens the Benchmarks appendix of the built dist/ in headless
 // Chromium, runs it `REPEAT` times and prints the best times as JSON.
-import { serve, launch, watchedPage } from './harness.mjs';
+import { serve, launch, watchedPage, finishBench } from './harness.mjs';
 
 const repeat = Number(process.env.REPEAT || 3);
 const server = await serve();
@@ -19,10 +19,4 @@ for (let i = 0; i < repeat; i++) {
 }
 const version = browser.version();
 console.log(JSON.stringify({ browser: `Chromium ${version} (headless)`, repeat, ...best }));
-const problems = page.problems();
-await browser.close();
-await server.close();
-if (problems.length) {
-  console.error(problems.join('\n'));
-  process.exit(1);
-}
+await finishBench(page, browser, server);

@@ -108,3 +108,14 @@ export function useBrowsers(browsers = { browser: {} }) {
   });
   return env;
 }
+
+/** End a benchmark script: close the browser and the server; exit 1 if the page had problems. */
+export async function finishBench(page, browser, server) {
+  const problems = page.problems();
+  await browser.close();
+  await server.close();
+  if (problems.length) {
+    console.error(problems.join('\n'));
+    process.exit(1);
+  }
+}

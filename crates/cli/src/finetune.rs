@@ -7,7 +7,8 @@ use crate::out_dir::OutDir;
 use crate::ranges;
 use crate::Failure;
 use clap::{Args, Subcommand, ValueEnum};
-use glassbox_lab::shift::{table, Corruption, Shift, Tune, TuneSettings, Tuner};
+use glassbox_lab::shift::sweep_table::{self, SweepRow};
+use glassbox_lab::shift::{table, Corruption, Shift, Tune, TuneResult, TuneSettings, Tuner};
 use glassbox_lab::vision::data::Split;
 use glassbox_lab::vision::network::Network;
 use serde_json::json;
@@ -22,6 +23,19 @@ pub enum Command {
     Sweep(Sweep),
     /// The pretrained network's accuracy under every corruption at severities 0 to 5.
     Corruptions(Corruptions),
+    /// Gather saved `sweep` outputs (JSON files, e.g. one per corruption run separately) into the
+    /// table `sweep --out` writes (DIR/sweep.csv).
+    Table(Table),
+}
+
+#[derive(Args)]
+pub struct Table {
+    /// The saved outputs of `glassbox finetune sweep`, comma-separated.
+    #[arg(long, value_delimiter = ',', required = true)]
+    from: Vec<PathBuf>,
+    /// Write sweep.csv here.
+    #[arg(long)]
+    out: PathBuf,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -88,6 +102,9 @@ pub struct Sweep {
     /// The tuning choices, comma-separated (default: all eight).
     #[arg(long, value_delimiter = ',')]
     tunes: Vec<String>,
+    /// Also write the results as a table (sweep.csv) here.
+    #[arg(long)]
+    out: Option<PathBuf>,
 }
 
 #[derive(Args)]
@@ -109,6 +126,7 @@ impl Command {
             Command::Run(r) => r.run(),
             Command::Sweep(s) => s.run(),
             Command::Corruptions(c) => c.run(),
+            Command::Table(t) => t.run(),
         }
     }
 }
@@ -210,11 +228,55 @@ impl Sweep {
         let (asset, net) = (load_asset()?, committed_network()?);
         let start = Instant::now();
         let results = run_parallel(&net, &asset.test, jobs)?;
+        if let Some(dir) = OutDir::open(self.out.as_deref())? {
+            dir.write("sweep.csv", &table_csv(&results)?)?;
+        }
         Ok(json!({
             "results": results,
             "seconds": start.elapsed().as_secs_f64(),
             "threads": threads(),
         }))
+    }
+}
+
+/// The results (as printed) as the sweep table's CSV.
+fn table_csv(results: &[serde_json::Value]) -> Result<String, String> {
+    let rows = results
+        .iter()
+        .map(|v| {
+            let r: TuneResult = serde_json::from_value(v.clone()).map_err(|e| e.to_string())?;
+            SweepRow::try_from(&r)
+        })
+        .collect::<Result<Vec<_>, String>>()?;
+    Ok(sweep_table::to_csv(&rows))
+}
+
+impl Table {
+    fn run(self) -> Result<serde_json::Value, Failure> {
+        let mut results = Vec::new();
+        for path in &self.from {
+            let text = std::fs::read_to_string(path)
+                .map_err(|e| Failure::Input(format!("--from: {}: {e}", path.display())))?;
+            let v: serde_json::Value = serde_json::from_str(&text).map_err(|e| {
+                Failure::Input(format!(
+                    "--from: {}: not a sweep's output ({e})",
+                    path.display()
+                ))
+            })?;
+            match v["results"].as_array() {
+                Some(r) => results.extend(r.iter().cloned()),
+                None => {
+                    return Err(Failure::Input(format!(
+                        "--from: {}: not a sweep's output (no results)",
+                        path.display()
+                    )))
+                }
+            }
+        }
+        let csv = table_csv(&results).map_err(Failure::input_for("--from"))?;
+        let dir = OutDir::open(Some(&self.out))?.ok_or("--out is required")?;
+        dir.write("sweep.csv", &csv)?;
+        Ok(json!({ "rows": results.len() }))
     }
 }
 

@@ -607,8 +607,9 @@ const COMMANDS: &[(&str, &str)] = &[
         "--patch --window --dim --max-tokens --out",
     ),
     ("finetune run", "--tune --shift --corruption --severity --noise-block --alpha --images --test-images --epochs --lr --lr-grid --seed"),
-    ("finetune sweep", "--tunes --shift --corruption --severity --noise-block --alpha --images --test-images --epochs --lr --lr-grid --seed"),
+    ("finetune sweep", "--tunes --out --shift --corruption --severity --noise-block --alpha --images --test-images --epochs --lr --lr-grid --seed"),
     ("finetune corruptions", "--images --seed --out"),
+    ("finetune table", "--from --out"),
     ("bench maml", "--repeat"),
     ("bench finetune", "--repeat"),
     ("bench maml-variants", "--repeat"),
@@ -768,6 +769,10 @@ fn bad_values_exit_2_with_one_line_naming_the_option() {
         ),
         ("finetune sweep --tunes head,all,x", "--tunes"),
         ("finetune corruptions --images 0 --out OUT", "--images"),
+        (
+            "finetune table --from Cargo.toml --out OUT",
+            "--from: Cargo.toml: not a sweep",
+        ),
     ];
     for (line, says) in cases {
         let args: Vec<&str> = line
@@ -882,5 +887,55 @@ fn finetune_corruptions_writes_the_heatmap_and_examples() {
         let text = std::fs::read_to_string(dir.join(f)).unwrap();
         assert!(text.contains("defocus_blur"), "{f}");
     }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn finetune_sweep_writes_the_table_and_table_gathers_saved_sweeps() {
+    let dir = std::env::temp_dir().join(format!("glassbox-sweep-{}", std::process::id()));
+    let out = dir.to_str().unwrap();
+    let (code, v, err) = glassbox_at_root(&[
+        "finetune",
+        "sweep",
+        "--shift",
+        "flip",
+        "--tunes",
+        "head,bn-stats",
+        "--images",
+        "100",
+        "--test-images",
+        "100",
+        "--epochs",
+        "1",
+        "--lr",
+        "1e-2",
+        "--out",
+        out,
+    ]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(v["results"].as_array().unwrap().len(), 2);
+    let csv = std::fs::read_to_string(dir.join("sweep.csv")).unwrap();
+    let rows = glassbox_lab::shift::sweep_table::parse(&csv).unwrap();
+    assert_eq!(rows.len(), 2);
+    assert_eq!(rows[0].tune.name(), "head");
+    assert_eq!(rows[1].lr, None);
+    // The same table from the saved output.
+    let saved = dir.join("sweep.json");
+    std::fs::write(&saved, v.to_string()).unwrap();
+    let again = dir.join("again");
+    let (code, t, err) = glassbox_at_root(&[
+        "finetune",
+        "table",
+        "--from",
+        saved.to_str().unwrap(),
+        "--out",
+        again.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(t["rows"], 2);
+    assert_eq!(
+        std::fs::read_to_string(again.join("sweep.csv")).unwrap(),
+        csv
+    );
     let _ = std::fs::remove_dir_all(&dir);
 }

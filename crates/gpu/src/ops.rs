@@ -33,6 +33,7 @@ kernels! {
     bn_apply => "bn_apply.wgsl",
     bn_running => "bn_running.wgsl",
     bn_backward => "bn_backward.wgsl",
+    bn_backward_eval => "bn_backward_eval.wgsl",
     head_forward => "head_forward.wgsl",
     head_backward => "head_backward.wgsl",
     mask => "mask.wgsl",
@@ -41,6 +42,7 @@ kernels! {
     bn_stats => "bn_stats.wgsl",
     softmax_ce => "softmax_ce.wgsl",
     sgd => "sgd.wgsl",
+    adam => "adam.wgsl",
     attention => "attention.wgsl",
     kmeans_assign => "kmeans_assign.wgsl",
     kmeans_update => "kmeans_update.wgsl",
@@ -347,6 +349,115 @@ impl Gpu {
             )
             .await?;
         Ok((out[..w.len()].to_vec(), out[w.len()..].to_vec()))
+    }
+
+    /// Gradient through a = relu(gamma x_hat + beta) with fixed (running) statistics, given da
+    /// (NCHW, index (b C + ch) HW + i): dy = da [y > 0], dz = dy gamma / sqrt(var + eps),
+    /// dgamma[ch] = sum over N, HW of dy x_hat, dbeta[ch] = sum of dy. Returns (dz, dgamma, dbeta).
+    /// CPU reference: `glassbox_lab::vision::nn::relu_batchnorm_backward_eval`.
+    #[allow(clippy::too_many_arguments)]
+    pub async fn relu_batchnorm_backward_eval(
+        &self,
+        da: &[f32],
+        y: &[f32],
+        x_hat: &[f32],
+        gamma: &[f32],
+        var: &[f32],
+        n: usize,
+        c: usize,
+        hw: usize,
+    ) -> Result<(Vec<f32>, Vec<f32>, Vec<f32>), GpuError> {
+        let len = n
+            .checked_mul(c)
+            .and_then(|v| v.checked_mul(hw))
+            .ok_or_else(|| GpuError::Invalid(format!("{n} x {c} x {hw} values overflow")))?;
+        same_len("batchnorm da", da.len(), len)?;
+        same_len("batchnorm y", y.len(), len)?;
+        same_len("batchnorm x_hat", x_hat.len(), len)?;
+        same_len("batchnorm gamma", gamma.len(), c)?;
+        same_len("batchnorm variance", var.len(), c)?;
+        if c > 65_535 {
+            return Err(GpuError::Invalid(format!(
+                "batchnorm has {c} channels, at most 65535 (one workgroup each)"
+            )));
+        }
+        let gv = [gamma, var].concat();
+        let dims = [
+            n as u32,
+            c as u32,
+            hw as u32,
+            f(glassbox_lab::vision::nn::BN_EPS),
+        ];
+        let out = self
+            .run(
+                &self.kernels.bn_backward_eval,
+                &dims,
+                &[da, y, x_hat, &gv],
+                len + 2 * c,
+                (c as u32, 1, 1),
+            )
+            .await?;
+        Ok((
+            out[..len].to_vec(),
+            out[len..len + c].to_vec(),
+            out[len + c..].to_vec(),
+        ))
+    }
+
+    /// One Adam step (PyTorch's `Adam(weight_decay=wd)`) on one tensor, element-wise:
+    /// g <- g + wd theta, m <- b1 m + (1 - b1) g, v <- b2 v + (1 - b2) g^2,
+    /// theta <- theta - lr c (m / (1 - b1^t)) / (sqrt(v / (1 - b2^t)) + eps), with b1, b2 and eps
+    /// those of `glassbox_lab::shift::suffix` (0.9, 0.999, 1e-8), c = `multiplier` and t = `step`
+    /// (1-based). The constants 1 - b and the bias corrections are computed here in f64; the kernel
+    /// works in f32. Returns (theta, m, v). CPU reference: `glassbox_lab::shift::suffix::Adam::step`.
+    #[allow(clippy::too_many_arguments)]
+    pub async fn adam(
+        &self,
+        theta: &[f32],
+        grad: &[f32],
+        m: &[f32],
+        v: &[f32],
+        lr: f32,
+        multiplier: f32,
+        weight_decay: f32,
+        step: i32,
+    ) -> Result<(Vec<f32>, Vec<f32>, Vec<f32>), GpuError> {
+        use glassbox_lab::shift::suffix::{ADAM_EPS, BETA1, BETA2};
+        same_len("Adam gradient", grad.len(), theta.len())?;
+        same_len("Adam first moment", m.len(), theta.len())?;
+        same_len("Adam second moment", v.len(), theta.len())?;
+        if step < 1 {
+            return Err(GpuError::Invalid(format!(
+                "Adam's step number is {step}; it counts from 1"
+            )));
+        }
+        let len = theta.len();
+        let dims = [
+            len as u32,
+            f((lr as f64 * multiplier as f64) as f32),
+            f(weight_decay),
+            f(BETA1 as f32),
+            f((1.0 - BETA1) as f32),
+            f(BETA2 as f32),
+            f((1.0 - BETA2) as f32),
+            f(ADAM_EPS as f32),
+            f((1.0 - BETA1.powi(step)) as f32),
+            f((1.0 - BETA2.powi(step)) as f32),
+        ];
+        let out = self
+            .run(
+                &self.kernels.adam,
+                &dims,
+                &[theta, grad, m, v],
+                3 * len,
+                grid(len, 256),
+            )
+            .await?;
+        Ok((
+            out[..len].to_vec(),
+            out[len..2 * len].to_vec(),
+            out[2 * len..].to_vec(),
+        ))
     }
 
     /// Masked attention: (weights, outputs); `masked[i * t_k + j]` forbids query i to see key j.

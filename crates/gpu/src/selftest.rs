@@ -5,6 +5,8 @@ use crate::{Gpu, GpuError, MatmulShape};
 use glassbox_lab::attention::{attention, AttentionShape};
 use glassbox_lab::kernels::{matmul_naive, max_errors};
 use glassbox_lab::rng::Rng;
+use glassbox_lab::shift::suffix::Adam;
+use glassbox_lab::shift::Tensor;
 use glassbox_lab::vision::network::{Grads, Network};
 use glassbox_lab::vision::nn::{self, ConvShape};
 use glassbox_lab::vision::vgg::{Arch, Stage};
@@ -166,6 +168,64 @@ pub async fn run(gpu: &Gpu) -> Result<Vec<Parity>, GpuError> {
         "sgd with momentum",
         &[nw, nv].concat(),
         &widen(&[cw, cv].concat()),
+        1e-6,
+    ));
+    // Batch-norm backward with fixed statistics: 4 images of 6 channels of 111 positions, y of
+    // either sign so the ReLU mask matters.
+    let (bn, bc, bhw) = (4, 6, 111);
+    let blen = bn * bc * bhw;
+    let (da, y, xh) = (&e[..blen], &g[..blen], &v0[..blen]);
+    let gamma = random(bc, &mut rng);
+    let bvar: Vec<f32> = random(bc, &mut rng).iter().map(|r| 0.5 + r * r).collect();
+    let (dz, dgamma, dbeta) = gpu
+        .relu_batchnorm_backward_eval(da, y, xh, &gamma, &bvar, bn, bc, bhw)
+        .await?;
+    let (cdz, cdgamma, cdbeta) =
+        nn::relu_batchnorm_backward_eval(da, y, xh, &gamma, &bvar, bn, bc, bhw);
+    out.push(parity(
+        "batchnorm backward (eval)",
+        &[dz, dgamma, dbeta].concat(),
+        &widen(&[cdz, cdgamma, cdbeta].concat()),
+        1e-5,
+    ));
+    // Two Adam steps on a network's linear layer (two tensors, two multipliers), feeding the
+    // moments back, against the lab's optimiser.
+    let mut anet = Network::new(&Arch::lab(), 0);
+    let tensors = [Tensor::FcWeight, Tensor::FcBias];
+    let (lr, multipliers, wd) = (1e-3, [1.0, 0.5], 1e-4);
+    let mut gpu_state: Vec<_> = tensors
+        .iter()
+        .map(|t| {
+            let w = t.get(&anet).to_vec();
+            let z = vec![0.0; w.len()];
+            (w, z.clone(), z)
+        })
+        .collect();
+    let mut adam = Adam::default();
+    for step in 1..=2 {
+        let grads: Vec<Vec<f32>> = gpu_state
+            .iter()
+            .map(|(w, _, _)| random(w.len(), &mut rng))
+            .collect();
+        for (k, state) in gpu_state.iter_mut().enumerate() {
+            let (w, m, v) = &*state;
+            let c = multipliers[k] as f32;
+            *state = gpu
+                .adam(w, &grads[k], m, v, lr as f32, c, wd as f32, step)
+                .await?;
+        }
+        adam.step(&mut anet, &tensors, &grads, lr, &multipliers, wd);
+    }
+    out.push(parity(
+        "adam (2 steps)",
+        &gpu_state
+            .iter()
+            .flat_map(|(w, _, _)| w.iter().copied())
+            .collect::<Vec<_>>(),
+        &tensors
+            .iter()
+            .flat_map(|t| widen(t.get(&anet)))
+            .collect::<Vec<_>>(),
         1e-6,
     ));
     let s = AttentionShape {

@@ -494,3 +494,148 @@ fn concurrent_computations_take_turns() {
     ));
     assert_eq!((ra.unwrap(), rb.unwrap()), alone);
 }
+
+/// Backward through relu(gamma x_hat + beta) with fixed statistics (chapter 3's evaluation-mode
+/// fine-tuning): dz, dgamma and dbeta against the lab, at shapes whose N HW is not a multiple of
+/// the workgroup, with y of either sign (and some exact zeros) so the ReLU mask matters.
+#[test]
+fn batchnorm_backward_eval_matches_the_cpu() {
+    use glassbox_lab::vision::nn::relu_batchnorm_backward_eval;
+    let gpu = gpu();
+    let mut rng = Rng::new(50);
+    for (n, c, hw) in [(1, 1, 1), (3, 5, 7), (2, 3, 300), (5, 9, 257)] {
+        let len = n * c * hw;
+        let da = randv(len, &mut rng);
+        let x_hat = randv(len, &mut rng);
+        let mut y = randv(len, &mut rng);
+        y.iter_mut().step_by(11).for_each(|v| *v = 0.0);
+        let gamma: Vec<f32> = randv(c, &mut rng).iter().map(|g| 1.0 + 0.3 * g).collect();
+        let var: Vec<f32> = randv(c, &mut rng).iter().map(|r| 0.1 + r * r).collect();
+        let (dz, dgamma, dbeta) = pollster::block_on(
+            gpu.relu_batchnorm_backward_eval(&da, &y, &x_hat, &gamma, &var, n, c, hw),
+        )
+        .unwrap();
+        let (cdz, cdgamma, cdbeta) =
+            relu_batchnorm_backward_eval(&da, &y, &x_hat, &gamma, &var, n, c, hw);
+        let what = format!("bn backward eval {n}x{c}x{hw}");
+        // The mask is exact: dz is zero exactly where y <= 0.
+        assert!(
+            dz.iter().zip(&y).all(|(d, &yv)| yv > 0.0 || *d == 0.0),
+            "{what}: mask"
+        );
+        for (name, got, want) in [
+            ("dz", &dz, &cdz),
+            ("dgamma", &dgamma, &cdgamma),
+            ("dbeta", &dbeta, &cdbeta),
+        ] {
+            let want64: Vec<f64> = want.iter().map(|&v| v as f64).collect();
+            eprintln!("{what} {name}: {:?}", max_errors(got, &want64));
+        }
+        close(&format!("{what} dz"), &dz, &cdz, 1e-6);
+        close(&format!("{what} dgamma"), &dgamma, &cdgamma, 1e-5);
+        close(&format!("{what} dbeta"), &dbeta, &cdbeta, 1e-5);
+    }
+}
+
+/// Adam with L2 weight decay, three steps in a row with theta, m and v fed back, against an f64
+/// loop of the formula (storing f32 between steps, as the lab does); then against the lab's own
+/// optimiser on a network's linear-layer bias.
+#[test]
+fn adam_matches_the_cpu() {
+    use glassbox_lab::shift::suffix::{Adam, ADAM_EPS, BETA1, BETA2};
+    use glassbox_lab::shift::Tensor;
+    use glassbox_lab::vision::network::Network;
+    use glassbox_lab::vision::vgg::Arch;
+    let gpu = gpu();
+    let mut rng = Rng::new(51);
+    let (lr, c, wd) = (1e-2f32, 0.7f32, 5e-4f32);
+    for len in [1usize, 7, 257, 10_007] {
+        let theta0 = randv(len, &mut rng);
+        let (mut theta, mut m, mut v) = (theta0.clone(), vec![0.0; len], vec![0.0; len]);
+        let (mut ct, mut cm, mut cv) = (theta0, vec![0.0f32; len], vec![0.0f32; len]);
+        for t in 1..=3 {
+            let g = randv(len, &mut rng);
+            (theta, m, v) = pollster::block_on(gpu.adam(&theta, &g, &m, &v, lr, c, wd, t)).unwrap();
+            let (c1, c2) = (1.0 - BETA1.powi(t), 1.0 - BETA2.powi(t));
+            let step = lr as f64 * c as f64;
+            for i in 0..len {
+                let gi = g[i] as f64 + wd as f64 * ct[i] as f64;
+                let mi = BETA1 * cm[i] as f64 + (1.0 - BETA1) * gi;
+                let vi = BETA2 * cv[i] as f64 + (1.0 - BETA2) * gi * gi;
+                cm[i] = mi as f32;
+                cv[i] = vi as f32;
+                ct[i] = (ct[i] as f64 - step * (mi / c1) / ((vi / c2).sqrt() + ADAM_EPS)) as f32;
+            }
+            let what = format!("adam len {len} step {t}");
+            for (name, got, want) in [("theta", &theta, &ct), ("m", &m, &cm), ("v", &v, &cv)] {
+                let want64: Vec<f64> = want.iter().map(|&x| x as f64).collect();
+                eprintln!("{what} {name}: {:?}", max_errors(got, &want64));
+            }
+            close(&format!("{what} theta"), &theta, &ct, 1e-6);
+            close(&format!("{what} m"), &m, &cm, 1e-6);
+            close(&format!("{what} v"), &v, &cv, 1e-5);
+        }
+    }
+    // The lab's optimiser on a network's fc.bias, three steps, the moments fed back on the GPU.
+    let mut net = Network::new(&Arch::lab(), 0);
+    let mut adam = Adam::default();
+    let mut theta = net.fc_bias.clone();
+    let (mut m, mut v) = (vec![0.0; theta.len()], vec![0.0; theta.len()]);
+    for t in 1..=3 {
+        let g = randv(theta.len(), &mut rng);
+        (theta, m, v) = pollster::block_on(gpu.adam(&theta, &g, &m, &v, lr, c, wd, t)).unwrap();
+        adam.step(
+            &mut net,
+            &[Tensor::FcBias],
+            &[g],
+            lr as f64,
+            &[c as f64],
+            wd as f64,
+        );
+        let want64: Vec<f64> = net.fc_bias.iter().map(|&x| x as f64).collect();
+        eprintln!("adam fc.bias step {t}: {:?}", max_errors(&theta, &want64));
+        close(
+            &format!("adam fc.bias step {t}"),
+            &theta,
+            &net.fc_bias,
+            1e-6,
+        );
+    }
+}
+
+#[test]
+fn bad_shapes_for_the_fine_tuning_kernels_are_errors_not_panics() {
+    use glassbox_gpu::GpuError;
+    let gpu = gpu();
+    let (n, c, hw) = (2, 3, 5);
+    let x = vec![0.5f32; n * c * hw];
+    let per = vec![1.0f32; c];
+    let bn = |da: &[f32], y: &[f32], xh: &[f32], g: &[f32], v: &[f32], c: usize| {
+        pollster::block_on(gpu.relu_batchnorm_backward_eval(da, y, xh, g, v, n, c, hw))
+    };
+    assert!(bn(&x, &x, &x, &per, &per, c).is_ok());
+    for r in [
+        bn(&x[1..], &x, &x, &per, &per, c),
+        bn(&x, &x[1..], &x, &per, &per, c),
+        bn(&x, &x, &x[1..], &per, &per, c),
+        bn(&x, &x, &x, &per[1..], &per, c),
+        bn(&x, &x, &x, &per, &per[1..], c),
+        bn(&x, &x, &x, &per, &per, c + 1),
+    ] {
+        assert!(matches!(r, Err(GpuError::Invalid(_))), "{r:?}");
+    }
+    let w = vec![0.5f32; 9];
+    let adam = |t: &[f32], g: &[f32], m: &[f32], v: &[f32], step: i32| {
+        pollster::block_on(gpu.adam(t, g, m, v, 1e-3, 1.0, 0.0, step))
+    };
+    assert!(adam(&w, &w, &w, &w, 1).is_ok());
+    for r in [
+        adam(&w, &w[1..], &w, &w, 1),
+        adam(&w, &w, &w[1..], &w, 1),
+        adam(&w, &w, &w, &w[1..], 1),
+        adam(&w, &w, &w, &w, 0),
+        adam(&w, &w, &w, &w, -3),
+    ] {
+        assert!(matches!(r, Err(GpuError::Invalid(_))), "{r:?}");
+    }
+}

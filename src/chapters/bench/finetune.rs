@@ -15,17 +15,6 @@ const TUNES: [(Tune, &str); 3] = [
     (Tune::Head, "ft_head"),
 ];
 
-fn settings(tune: Tune) -> TuneSettings {
-    TuneSettings {
-        tune,
-        images: 1000,
-        test_images: 100,
-        epochs: 1,
-        lrs: vec![1e-3],
-        ..TuneSettings::default()
-    }
-}
-
 #[component]
 pub fn FineTuneBench() -> impl IntoView {
     let rows = RwSignal::new(Vec::<(&'static str, String, PhaseTimes)>::new());
@@ -43,7 +32,11 @@ pub fn FineTuneBench() -> impl IntoView {
             };
             for (tune, key) in TUNES {
                 status.set(format!("Timing an epoch of {}…", tune.name()));
-                let mut tuner = match Tuner::new(&l.pretrained, &l.data.test, settings(tune)) {
+                let mut tuner = match Tuner::new(
+                    &l.pretrained,
+                    &l.data.test,
+                    TuneSettings::epoch_benchmark(tune),
+                ) {
                     Ok(t) => t,
                     Err(e) => {
                         status.set(e);

@@ -86,3 +86,24 @@ pub fn ProtocolControls() -> impl IntoView {
         </fieldset>
     }
 }
+
+/// Run and Stop for a section that runs fine-tuning jobs: Run waits for the data and for any other
+/// run on the page (one at a time holds the CPU); Stop ends this section's run.
+#[component]
+pub fn RunStop(
+    /// `data-action` of the Run button (for tests).
+    action: &'static str,
+    label: &'static str,
+    #[prop(into)] running: Signal<bool>,
+    on_run: impl Fn() + 'static,
+    on_stop: impl Fn() + 'static,
+) -> impl IntoView {
+    let FineTuningState { lab, busy, .. } = expect_context();
+    view! {
+        <div class="buttons">
+            <button type="button" class="primary" data-action=action on:click=move |_| on_run()
+                disabled=move || running.get() || busy.get() || lab.get().is_none()>{label}</button>
+            <button type="button" on:click=move |_| on_stop() disabled=move || !running.get()>"Stop"</button>
+        </div>
+    }
+}

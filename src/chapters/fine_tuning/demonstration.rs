@@ -2,6 +2,7 @@
 //! tuned under the input-level corruption, the label flip and stage noise, with the protocol set
 //! above; a grouped bar chart, one group per tuned block and one bar per shift.
 
+use super::controls::RunStop;
 use super::runner::run_jobs;
 use super::state::FineTuningState;
 use crate::tasks::Generation;
@@ -51,7 +52,7 @@ pub fn Demonstration() -> impl IntoView {
         };
         [Tune::Block(0), mid, Tune::Head]
     });
-    let run = move |_| {
+    let run = move || {
         let Some(l) = lab.get_untracked() else { return };
         let s = settings.get_untracked();
         let alive = generation.start();
@@ -117,12 +118,8 @@ pub fn Demonstration() -> impl IntoView {
                  above; the stage noise perturbs the block chosen above (with its alpha), and the middle group \
                  tunes that same block."
             </p>
-            <div class="buttons">
-                <button type="button" class="primary" data-action="run-three" on:click=run
-                    disabled=move || running.get() || busy.get() || lab.get().is_none()>"Run the three shifts"</button>
-                <button type="button" disabled=move || !running.get()
-                    on:click=move |_| { generation.stop(); running.set(false); busy.set(false); }>"Stop"</button>
-            </div>
+            <RunStop action="run-three" label="Run the three shifts" running on_run=run
+                on_stop=move || { generation.stop(); running.set(false); busy.set(false); }/>
             <p class="status" role="status" aria-live="polite">{move || status.get()}</p>
             <Plot name="three-shifts" title="Accuracy by shift and tuned block" height=380
                 summary=Signal::derive(move || bars.get().summary())

@@ -111,7 +111,7 @@ pub fn Experiment() -> impl IntoView {
                 <button type="button" on:click=pause disabled=move || !running.get()>"Pause"</button>
                 <button type="button" on:click=reset>"Reset"</button>
             </div>
-            {move || error.get().map(|e| view! { <p class="notice error" role="alert">{e}</p> })}
+            {move || error.get().or(snap.get().error).map(|e| view! { <p class="notice error" role="alert">{e}</p> })}
             <div class="progress-row">
                 <progress max="1" aria-label="Fine-tuning progress" value=move || snap.get().fraction></progress>
                 <span class="counter" data-key="run-progress">{move || format!("{:.0}%", 100.0 * snap.get().fraction)}</span>

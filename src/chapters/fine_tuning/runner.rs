@@ -26,6 +26,8 @@ pub struct Snapshot {
     pub curve: Vec<glassbox_lab::shift::CurvePoint>,
     pub multipliers: Vec<(String, f64)>,
     pub result: Option<TuneResult>,
+    /// Why the run stopped early.
+    pub error: Option<String>,
     /// The tuned network, once done.
     pub tuned: Option<Arc<Network>>,
     pub times: PhaseTimes,
@@ -42,6 +44,7 @@ impl Job {
             curve: t.curve.clone(),
             multipliers: t.multipliers(),
             result: t.result(),
+            error: t.error.clone(),
             tuned: t.done().then(|| Arc::new(t.network().clone())),
             times: self.times,
         }
@@ -124,6 +127,10 @@ pub async fn run_jobs(
             return false;
         }
         let j = job.borrow();
+        if let Some(e) = j.tuner.as_ref().and_then(|t| t.error.clone()) {
+            progress(i, -1.0, e);
+            return false;
+        }
         if let Some(r) = j.tuner.as_ref().and_then(|t| t.result()) {
             done(i, r, j.times.total_ms);
         }

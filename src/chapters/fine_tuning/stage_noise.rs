@@ -3,6 +3,7 @@
 //! is tuned on clean images with the protocol above; the heatmap shows test accuracy by perturbed
 //! block (rows) and tuned block (columns), and the page says where our network's diagonal wins.
 
+use super::controls::RunStop;
 use super::runner::run_jobs;
 use super::state::FineTuningState;
 use crate::tasks::Generation;
@@ -49,7 +50,7 @@ pub fn StageNoise() -> impl IntoView {
     let running = RwSignal::new(false);
     let status = RwSignal::new(String::new());
     let generation = Generation::new();
-    let run = move |_| {
+    let run = move || {
         let Some(l) = lab.get_untracked() else { return };
         let s = settings.get_untracked();
         let alive = generation.start();
@@ -137,12 +138,8 @@ pub fn StageNoise() -> impl IntoView {
                  one block on clean images. If the paper's reasoning holds, the block that was damaged is the \
                  one to tune: the diagonal of this matrix should win. Twenty runs of the protocol above."
             </p>
-            <div class="buttons">
-                <button type="button" class="primary" data-action="run-stage-noise" on:click=run
-                    disabled=move || running.get() || busy.get() || lab.get().is_none()>"Run the matrix"</button>
-                <button type="button" disabled=move || !running.get()
-                    on:click=move |_| { generation.stop(); running.set(false); busy.set(false); }>"Stop"</button>
-            </div>
+            <RunStop action="run-stage-noise" label="Run the matrix" running on_run=run
+                on_stop=move || { generation.stop(); running.set(false); busy.set(false); }/>
             <p class="status" role="status" aria-live="polite">{move || status.get()}</p>
             <HeatmapPlot name="stage-noise" title="Accuracy by perturbed and tuned block" width=720 height=420 heatmap=heat/>
             <p data-key="stage-verdict">{verdict}</p>

@@ -2,6 +2,7 @@
 //! each a `Tuner` run in slices; a bar chart of test accuracy after tuning (the shifted network's
 //! accuracy as the baseline) and a table with each choice's parameters, best (lr, epoch) and time.
 
+use super::controls::RunStop;
 use super::runner::{run_jobs, secs};
 use super::state::FineTuningState;
 use crate::tasks::Generation;
@@ -53,7 +54,7 @@ pub fn Sweep() -> impl IntoView {
         }
         k
     });
-    let run = move |_| {
+    let run = move || {
         let Some(l) = lab.get_untracked() else { return };
         let s = settings.get_untracked();
         let alive = generation.start();
@@ -89,7 +90,7 @@ pub fn Sweep() -> impl IntoView {
             }
         });
     };
-    let stop = move |_| {
+    let stop = move || {
         generation.stop();
         state.update(|s| s.0 = false);
         busy.set(false);
@@ -110,11 +111,8 @@ pub fn Sweep() -> impl IntoView {
                  most (the gradient must travel back through the whole network); the head costs little, \
                  since its input is computed once."
             </p>
-            <div class="buttons">
-                <button type="button" class="primary" data-action="run-sweep" on:click=run
-                    disabled=move || state.get().0 || busy.get() || lab.get().is_none()>"Sweep all blocks"</button>
-                <button type="button" on:click=stop disabled=move || !state.get().0>"Stop"</button>
-            </div>
+            <RunStop action="run-sweep" label="Sweep all blocks" running=Signal::derive(move || state.get().0)
+                on_run=run on_stop=stop/>
             {move || error.get().map(|e| view! { <p class="notice error" role="alert">{e}</p> })}
             <div class="progress-row">
                 <progress max="1" aria-label="Sweep progress" value=move || state.get().2></progress>

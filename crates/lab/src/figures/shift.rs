@@ -1042,18 +1042,7 @@ mod tests {
                     .collect()
             })
             .collect();
-        let classes = [
-            "T-shirt/top",
-            "Trouser",
-            "Pullover",
-            "Dress",
-            "Coat",
-            "Sandal",
-            "Shirt",
-            "Sneaker",
-            "Bag",
-            "Ankle boot",
-        ];
+        let classes = crate::vision::data::CLASSES;
         let k = classes.len();
         let m: Vec<f32> = (0..k * k)
             .map(|i| {

@@ -10,6 +10,7 @@ pub mod filters;
 pub mod noise;
 pub mod shifts;
 pub mod suffix;
+pub mod sweep_table;
 pub mod table;
 pub mod tuner;
 

@@ -189,6 +189,21 @@ impl ShiftedData {
         test_images: usize,
         seed: u64,
     ) -> Result<ShiftedData, String> {
+        let mut d = ShiftedData::plan(test, shift, images, test_images, seed)?;
+        for set in 0..3 {
+            d.fill(test, shift, seed, set, d.indices[set].len())?;
+        }
+        Ok(d)
+    }
+
+    /// The draw's indices, with no image shifted yet (`fill` shifts them a few at a time).
+    pub fn plan(
+        test: &Split,
+        shift: &Shift,
+        images: usize,
+        test_images: usize,
+        seed: u64,
+    ) -> Result<ShiftedData, String> {
         shift.validate()?;
         let (n_train, n_val, n_test) = per_class(images, test_images)?;
         let mut by_class: Vec<Vec<usize>> = vec![Vec::new(); CLASSES];
@@ -214,16 +229,48 @@ impl ShiftedData {
             sets[1].extend_from_slice(&idx[n_train..n_train + n_val]);
             sets[2].extend_from_slice(&idx[n_train + n_val..n_train + n_val + n_test]);
         }
-        let train_split = shift.apply(test, &sets[0], seed)?;
-        let val = Tensors::from_split(&shift.apply(test, &sets[1], seed)?);
-        let test_t = Tensors::from_split(&shift.apply(test, &sets[2], seed)?);
         Ok(ShiftedData {
-            train: Tensors::from_split(&train_split),
-            val,
-            test: test_t,
-            train_split,
+            train: Tensors::default(),
+            val: Tensors::default(),
+            test: Tensors::default(),
+            train_split: Split {
+                images: Vec::new(),
+                labels: Vec::new(),
+            },
             indices: sets,
         })
+    }
+
+    /// Images of set `set` (0 train, 1 validation, 2 test) shifted so far.
+    pub fn filled(&self, set: usize) -> usize {
+        [&self.train, &self.val, &self.test][set.min(2)].len()
+    }
+
+    /// Shift up to `count` more images of set `set`.
+    pub fn fill(
+        &mut self,
+        test: &Split,
+        shift: &Shift,
+        seed: u64,
+        set: usize,
+        count: usize,
+    ) -> Result<(), String> {
+        let from = self.filled(set);
+        let to = (from + count).min(self.indices[set.min(2)].len());
+        let part = shift.apply(test, &self.indices[set.min(2)][from..to], seed)?;
+        let t = Tensors::from_split(&part);
+        let target = match set {
+            0 => &mut self.train,
+            1 => &mut self.val,
+            _ => &mut self.test,
+        };
+        target.x.extend(t.x);
+        target.labels.extend(t.labels);
+        if set == 0 {
+            self.train_split.images.extend(part.images);
+            self.train_split.labels.extend(part.labels);
+        }
+        Ok(())
     }
 }
 

@@ -12,7 +12,8 @@
 //!   running statistics set to the average of the batches' statistics (momentum 1 / (k + 1) at the
 //!   k-th batch, PyTorch's `momentum=None`); no parameter changes.
 //!
-//! Work is done in units of at most `CHUNK` images (or one convolution of one batch for `bn-stats`),
+//! Work is done in units of at most `CHUNK` images (or one convolution of one batch for `bn-stats`;
+//! the shifted images themselves are made in such units too, so creating a run costs little),
 //! so a unit takes tens of milliseconds even in the browser; results do not depend on how many
 //! units run per slice.
 
@@ -22,10 +23,10 @@ use super::suffix::{accumulate_grads, correct_from, prefix, relative_grad_norms,
 use crate::rng::Rng;
 use crate::vision::data::Split;
 use crate::vision::network::{Bn, Network};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// Images per unit of work.
-pub const CHUNK: usize = 8;
+pub const CHUNK: usize = 4;
 /// Batches whose gradients set Auto-RGN's multipliers each epoch.
 pub const RGN_BATCHES: usize = 5;
 
@@ -67,6 +68,18 @@ impl Default for TuneSettings {
 pub const MAX_EPOCHS: usize = 50;
 
 impl TuneSettings {
+    /// One epoch of the default shift at one learning rate on 1000 images (100 test images): what
+    /// `glassbox bench finetune` and the Benchmarks appendix time.
+    pub fn epoch_benchmark(tune: Tune) -> TuneSettings {
+        TuneSettings {
+            tune,
+            test_images: 100,
+            epochs: 1,
+            lrs: vec![1e-3],
+            ..TuneSettings::default()
+        }
+    }
+
     /// Every setting in range, or a message naming the first that is not.
     pub fn validate(&self) -> Result<(), String> {
         self.shift.validate()?;
@@ -97,7 +110,7 @@ impl TuneSettings {
 }
 
 /// Validation accuracy after an epoch at a learning rate.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct CurvePoint {
     pub lr: f64,
     pub epoch: usize,
@@ -106,17 +119,17 @@ pub struct CurvePoint {
     pub train_loss: f64,
 }
 
-/// What an experiment found (the CLI prints it as JSON).
-#[derive(Clone, Debug, PartialEq, Serialize)]
+/// What an experiment found (the CLI prints it as JSON, and reads saved results back).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct TuneResult {
-    pub shift: &'static str,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub corruption: Option<&'static str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    pub shift: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub corruption: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub severity: Option<u8>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub noise_block: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub alpha: Option<f64>,
     pub tune: String,
     pub images: usize,
@@ -131,7 +144,7 @@ pub struct TuneResult {
     pub val_accuracy: Option<f64>,
     pub curve: Vec<CurvePoint>,
     /// Auto-RGN's last multipliers, per tensor.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub multipliers: Vec<(String, f64)>,
 }
 
@@ -154,6 +167,10 @@ impl PhaseTimes {
 
 #[derive(Clone, Debug, PartialEq)]
 enum Phase {
+    /// Shifting the drawn images of set 0 (train), 1 (validation) or 2 (test).
+    Draw {
+        set: usize,
+    },
     /// Activations entering the first tuned convolution, set 0 train, 1 validation, 2 test.
     Prefix {
         set: usize,
@@ -220,6 +237,10 @@ pub struct Tuner {
     pub val_before: Option<f64>,
     pub accuracy_before: Option<f64>,
     pub accuracy_after: Option<f64>,
+    /// Why the run stopped early (an image the shift could not make).
+    pub error: Option<String>,
+    /// The split the data are drawn from.
+    test: Split,
     best: Option<Best>,
     units_done: usize,
     units_total: usize,
@@ -243,7 +264,7 @@ impl Tuner {
     ) -> Result<Tuner, String> {
         settings.validate()?;
         check_blocks(pretrained)?;
-        let data = ShiftedData::draw(
+        let data = ShiftedData::plan(
             test,
             &settings.shift,
             settings.images,
@@ -262,7 +283,9 @@ impl Tuner {
             rgn_sum: vec![0.0; tensors.len()],
             tensors,
             acts: Default::default(),
-            phase: Phase::Prefix { set: 0, pos: 0 },
+            phase: Phase::Draw { set: 0 },
+            test: test.clone(),
+            error: None,
             lr_index: 0,
             epoch: 0,
             order: Vec::new(),
@@ -284,12 +307,8 @@ impl Tuner {
 
     fn count_units(&self) -> usize {
         let s = &self.settings;
-        let (tr, va, te) = (
-            self.data.train.len(),
-            self.data.val.len(),
-            self.data.test.len(),
-        );
-        let setup = chunks(tr) + chunks(va) + chunks(te) + chunks(va) + chunks(te);
+        let [tr, va, te] = self.data.indices.each_ref().map(Vec::len);
+        let setup = 2 * (chunks(tr) + chunks(va) + chunks(te)) + chunks(va) + chunks(te);
         let tuning = if s.tune.trains() {
             let train: usize = batch_sizes(tr, s.batch).map(chunks).sum();
             let rgn: usize = if s.tune == Tune::AutoRgn {
@@ -324,6 +343,7 @@ impl Tuner {
             )
         };
         match &self.phase {
+            Phase::Draw { .. } => "shifting the images".into(),
             Phase::Prefix { .. } => "computing the frozen layers once".into(),
             Phase::Before { .. } => "measuring the shifted network".into(),
             Phase::BnStats { batch, .. } => {
@@ -340,6 +360,7 @@ impl Tuner {
     /// The phase's short name: `prefix`, `before`, `bn-stats`, `rgn`, `train`, `val`, `test`, `done`.
     pub fn phase_name(&self) -> &'static str {
         match self.phase {
+            Phase::Draw { .. } => "draw",
             Phase::Prefix { .. } => "prefix",
             Phase::Before { .. } => "before",
             Phase::BnStats { .. } => "bn-stats",
@@ -428,6 +449,7 @@ impl Tuner {
     pub fn step(&mut self) -> bool {
         let phase = std::mem::replace(&mut self.phase, Phase::Done);
         self.phase = match phase {
+            Phase::Draw { set } => self.draw_unit(set),
             Phase::Prefix { set, pos } => self.prefix_unit(set, pos),
             Phase::Before { set, pos, correct } => {
                 let (c, end) = self.eval_chunk(set, pos);
@@ -488,6 +510,21 @@ impl Tuner {
             self.units_done = self.units_total;
         }
         !self.done()
+    }
+
+    fn draw_unit(&mut self, set: usize) -> Phase {
+        let s = &self.settings;
+        if let Err(e) = self.data.fill(&self.test, &s.shift, s.seed, set, CHUNK) {
+            self.error = Some(e);
+            return Phase::Done;
+        }
+        if self.data.filled(set) < self.data.indices[set].len() {
+            Phase::Draw { set }
+        } else if set < 2 {
+            Phase::Draw { set: set + 1 }
+        } else {
+            Phase::Prefix { set: 0, pos: 0 }
+        }
     }
 
     fn prefix_unit(&mut self, set: usize, pos: usize) -> Phase {
@@ -692,9 +729,9 @@ impl Tuner {
         }
     }
 
-    /// The result, once done.
+    /// The result, once done (None after an error).
     pub fn result(&self) -> Option<TuneResult> {
-        if !self.done() {
+        if !self.done() || self.error.is_some() {
             return None;
         }
         let s = &self.settings;
@@ -702,14 +739,19 @@ impl Tuner {
             Shift::Corruption {
                 corruption,
                 severity,
-            } => (Some(corruption.name()), Some(severity), None, None),
+            } => (
+                Some(corruption.name().to_string()),
+                Some(severity),
+                None,
+                None,
+            ),
             Shift::Flip => (None, None, None, None),
             Shift::StageNoise { block, alpha } => {
                 (None, None, Some(format!("block{}", block + 1)), Some(alpha))
             }
         };
         Some(TuneResult {
-            shift: s.shift.kind(),
+            shift: s.shift.kind().to_string(),
             corruption,
             severity,
             noise_block,

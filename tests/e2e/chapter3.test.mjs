@@ -102,6 +102,12 @@ test('WebGPU: the sweep to the end; bad URL values are named', async () => {
     null, { timeout: 30_000 });
   const rows = await sweep(page);
   assert.ok(rows.find((r) => r.tune === 'head').before < 5, 'the flip leaves no label in place');
+  // Under the flip, tuning the head shows its learned map beside the permutation.
+  await page.locator('#in-tune').selectOption('head');
+  await page.locator('[data-action="run-one"]').click();
+  await page.locator('[data-key="run-result"]').waitFor({ timeout: 300_000 });
+  await page.getByRole('img', { name: /Learned head map\. Heatmap 'Learned map M'/ }).waitFor();
+  await page.getByRole('img', { name: /Flip permutation\. Heatmap/ }).waitFor();
   assert.deepEqual(page.problems(), []);
 
   const bad = await watchedPage(env.gpuBrowser);

@@ -4,7 +4,7 @@
 
 use super::controls::RunStop;
 use super::runner::run_jobs;
-use super::state::FineTuningState;
+use super::state::{clear_on_change, FineTuningState};
 use crate::tasks::Generation;
 use crate::ui::plot::Plot;
 use glassbox_lab::figures::shift::{draw_bar_groups, BarGroups};
@@ -43,6 +43,15 @@ pub fn Demonstration() -> impl IntoView {
     let running = RwSignal::new(false);
     let status = RwSignal::new(String::new());
     let generation = Generation::new();
+    clear_on_change(settings, move || {
+        generation.stop();
+        acc.set(vec![vec![None; 3]; 3]);
+        status.set(String::new());
+        if running.get_untracked() {
+            running.set(false);
+            busy.set(false);
+        }
+    });
     let tunes = Memo::new(move |_| {
         let b = settings.get().noise_block;
         let mid = if b == 0 {

@@ -26,8 +26,8 @@ pub fn Experiment() -> impl IntoView {
     let running = RwSignal::new(false);
     let error = RwSignal::new(None::<String>);
     let generation = Generation::new();
-    // New settings start over.
-    let key = Memo::new(move |_| format!("{:?}", settings.get()));
+    // New settings for this run start it over (the heatmap's settings do not).
+    let key = Memo::new(move |_| settings.with(|s| format!("{:?}", s.tune_settings(s.tune))));
     {
         let job = job.clone();
         Effect::new(move |prev: Option<String>| {
@@ -36,8 +36,11 @@ pub fn Experiment() -> impl IntoView {
                 generation.stop();
                 *job.borrow_mut() = Job::default();
                 snap.set(Snapshot::default());
-                running.set(false);
-                busy.set(false);
+                // Only this section's own run releases the page.
+                if running.get_untracked() {
+                    running.set(false);
+                    busy.set(false);
+                }
             }
             k
         });
@@ -82,8 +85,10 @@ pub fn Experiment() -> impl IntoView {
             generation.stop();
             *job.borrow_mut() = Job::default();
             snap.set(Snapshot::default());
-            running.set(false);
-            busy.set(false);
+            if running.get_untracked() {
+                running.set(false);
+                busy.set(false);
+            }
         }
     };
     let tune = Signal::derive(move || settings.get().tune.name());

@@ -92,7 +92,13 @@ pub fn HeadMap(snap: RwSignal<Snapshot>) -> impl IntoView {
         }
         let l = lab.get()?;
         let m = head_map(&l.pretrained, s.tuned.as_ref()?).ok()?;
-        Some(m.iter().map(|&x| x as f32).collect::<Vec<f32>>())
+        // M's rows are the new head's classes; the figure's rows are the old classes: transpose.
+        let k = CLASSES.len();
+        Some(
+            (0..k * k)
+                .map(|i| m[(i % k) * k + i / k] as f32)
+                .collect::<Vec<f32>>(),
+        )
     });
     let learned = Signal::derive(move || {
         map.get()
@@ -109,7 +115,7 @@ pub fn HeadMap(snap: RwSignal<Snapshot>) -> impl IntoView {
             view! {
                 <p>"The flip only renames the classes, so the head alone can undo it: new weights W' = P W \
                     and biases b' = P b. Left, the map M that best writes the tuned head's rows from the \
-                    pretrained head's (least squares); right, the permutation P."</p>
+                    pretrained head's (least squares), drawn with the old classes as rows; right, the permutation P."</p>
                 <div class="figure-row">
                     <HeatmapPlot name="head-map" title="Learned head map" width=480 height=440 heatmap=learned/>
                     <HeatmapPlot name="flip-permutation" title="Flip permutation" width=480 height=440 heatmap=perm/>

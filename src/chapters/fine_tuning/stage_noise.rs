@@ -5,7 +5,7 @@
 
 use super::controls::RunStop;
 use super::runner::run_jobs;
-use super::state::FineTuningState;
+use super::state::{clear_on_change, FineTuningState};
 use crate::tasks::Generation;
 use crate::ui::plot::HeatmapPlot;
 use glassbox_lab::figures::shift::block_matrix_heatmap;
@@ -50,6 +50,15 @@ pub fn StageNoise() -> impl IntoView {
     let running = RwSignal::new(false);
     let status = RwSignal::new(String::new());
     let generation = Generation::new();
+    clear_on_change(settings, move || {
+        generation.stop();
+        acc.set(vec![vec![None; TUNED.len()]; BLOCKS]);
+        status.set(String::new());
+        if running.get_untracked() {
+            running.set(false);
+            busy.set(false);
+        }
+    });
     let run = move || {
         let Some(l) = lab.get_untracked() else { return };
         let s = settings.get_untracked();

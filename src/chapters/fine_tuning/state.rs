@@ -312,6 +312,30 @@ pub fn location_of(s: &FtSettings) -> Location {
     }
 }
 
+/// Call `clear` whenever a setting that the sections' runs depend on changes (the shift and the
+/// protocol; not the single run's tuning choice, nor the heatmap's settings), so no figure shows
+/// results of settings no longer on the page.
+pub fn clear_on_change(settings: RwSignal<FtSettings>, clear: impl Fn() + 'static) {
+    let key = Memo::new(move |_| {
+        settings.with(|s| {
+            let runs = FtSettings {
+                tune: Tune::Head,
+                cell_images: 0,
+                example: 0,
+                ..s.clone()
+            };
+            format!("{runs:?}")
+        })
+    });
+    Effect::new(move |prev: Option<String>| {
+        let k = key.get();
+        if prev.is_some_and(|p| p != k) {
+            clear();
+        }
+        k
+    });
+}
+
 /// What more than one section reads: the settings, the data, and whether a run holds the CPU.
 #[derive(Clone, Copy)]
 pub struct FineTuningState {

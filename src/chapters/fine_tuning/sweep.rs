@@ -4,7 +4,7 @@
 
 use super::controls::RunStop;
 use super::runner::{run_jobs, secs};
-use super::state::FineTuningState;
+use super::state::{clear_on_change, FineTuningState};
 use crate::tasks::Generation;
 use crate::ui::plot::Plot;
 use glassbox_lab::figures::shift::{draw_bar_groups, BarGroups};
@@ -44,15 +44,13 @@ pub fn Sweep() -> impl IntoView {
     let state = RwSignal::new((false, 0usize, 0.0f64, String::new())); // running, choice, fraction, activity
     let error = RwSignal::new(None::<String>);
     let generation = Generation::new();
-    let key = Memo::new(move |_| format!("{:?}", settings.get().shift()));
-    Effect::new(move |prev: Option<String>| {
-        let k = key.get();
-        if prev.is_some_and(|p| p != k) {
-            generation.stop();
-            rows.set(Vec::new());
-            state.set((false, 0, 0.0, String::new()));
+    clear_on_change(settings, move || {
+        generation.stop();
+        rows.set(Vec::new());
+        if state.get_untracked().0 {
+            busy.set(false);
         }
-        k
+        state.set((false, 0, 0.0, String::new()));
     });
     let run = move || {
         let Some(l) = lab.get_untracked() else { return };

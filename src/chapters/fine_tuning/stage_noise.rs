@@ -145,7 +145,11 @@ pub fn StageNoise() -> impl IntoView {
                 "A feature-level shift made to order: add noise to one block's weights (alpha times each \
                  tensor's standard deviation, the alpha set above), then try to repair the network by tuning \
                  one block on clean images. If the paper's reasoning holds, the block that was damaged is the \
-                 one to tune: the diagonal of this matrix should win. Twenty runs of the protocol above."
+                 one to tune: the diagonal of this matrix should win. Twenty runs of the protocol above. \
+                 Natively, with alpha 1, 1000 images, the learning-rate grid and 5 epochs, our network's \
+                 diagonal wins in all four rows (87-90% against 76-87% off the diagonal). With much less \
+                 training the picture can differ: at 100 images and one epoch the head won every row in \
+                 our tests."
             </p>
             <RunStop action="run-stage-noise" label="Run the matrix" running on_run=run
                 on_stop=move || { generation.stop(); running.set(false); busy.set(false); }/>

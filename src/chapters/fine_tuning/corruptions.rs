@@ -25,7 +25,7 @@ pub fn Corruptions() -> impl IntoView {
         let s = settings.get();
         Some(corruption_examples(
             &l.data.test,
-            s.example.min(l.data.test.len() - 1),
+            s.example.min(l.data.test.len().saturating_sub(1)),
             s.seed,
         ))
     });

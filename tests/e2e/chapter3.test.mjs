@@ -123,6 +123,8 @@ test('WebGPU: the sweep to the end; bad URL values are named', async () => {
 test('phone width, dark theme: the page fits and reads', async () => {
   const page = await watchedPage(env.cpuBrowser, { width: 360, height: 740, colorScheme: 'dark' });
   await open(page, SMALL);
+  // The shipped full-protocol table is read and summarised.
+  await page.locator('[data-key="full-verdict"]').filter({ hasText: /under \d of 8 corruptions/ }).waitFor({ timeout: 60_000 });
   const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
   assert.ok(overflow <= 1, `page wider than the screen by ${overflow}px`);
   await page.locator('#experiment').scrollIntoViewIfNeeded();

@@ -1,7 +1,7 @@
 //! Chapter 3, "Fine-tuning under distribution shift": surgical fine-tuning (Lee et al., ICLR 2023)
 //! on the image lab's network. The corruptions and the network's accuracy under them, the blocks
 //! one may tune, one experiment live (the paper's protocol: Adam, batch-norm frozen, best
-//! validation over a learning-rate grid), the sweep of every choice, the homework's question, the
+//! validation over a learning-rate grid), the sweep of every choice, the full protocol's table (shipped), the homework's question, the
 //! three kinds of shift side by side, and the stage-noise matrix (perturbed block x tuned block).
 //! Every number is computed here, on the CPU, by the lab's `shift` topic, from the committed
 //! network and the real test images.
@@ -13,6 +13,7 @@ mod demonstration;
 mod exercise;
 mod experiment;
 mod experiment_figures;
+mod full_table;
 mod runner;
 mod stage_noise;
 mod state;
@@ -26,6 +27,7 @@ use corruptions::Corruptions;
 use demonstration::Demonstration;
 use exercise::WhichBlock;
 use experiment::Experiment;
+use full_table::FullTable;
 use leptos::prelude::*;
 use stage_noise::StageNoise;
 use state::FineTuningState;
@@ -76,6 +78,7 @@ pub fn FineTuning(location: Location) -> impl IntoView {
             </section>
             <Experiment/>
             <Sweep/>
+            <FullTable/>
             <WhichBlock/>
             <Demonstration/>
             <StageNoise/>

@@ -1,7 +1,8 @@
 //! Section "What can be tuned": the blocks of our network, with each choice's parameter count
 //! and share of the network's trainable parameters.
 
-use super::state::{FineTuningState, TUNE_OPTIONS};
+use super::fields::TUNE_OPTIONS;
+use super::state::FineTuningState;
 use glassbox_lab::shift::Tune;
 use leptos::prelude::*;
 

@@ -2,7 +2,8 @@
 //! or the perturbed block and alpha) and the protocol (images, epochs, learning rate or the grid,
 //! seed), with a button for the paper's protocol.
 
-use super::state::{FineTuningState, RUN_FIELDS, SHIFTS, SHIFT_FIELDS};
+use super::fields::{RUN_FIELDS, SHIFT_FIELDS};
+use super::state::{FineTuningState, SHIFTS};
 use crate::ui::controls::{ChoiceInput, FieldInput};
 use glassbox_lab::shift::{Corruption, Tune};
 use leptos::prelude::*;

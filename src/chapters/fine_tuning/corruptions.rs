@@ -2,7 +2,8 @@
 //! severity (computed here by the same code as the CLI), and the pretrained network's accuracy under
 //! each, measured on WebGPU or the CPU.
 
-use super::state::{FineTuningState, TABLE_FIELDS};
+use super::fields::TABLE_FIELDS;
+use super::state::FineTuningState;
 use crate::engine::Engine;
 use crate::tasks::Generation;
 use crate::ui::controls::FieldInput;

@@ -5,8 +5,9 @@
 
 use super::controls::{ProtocolControls, ShiftControls};
 use super::experiment_figures::{HeadMap, Multipliers, ValidationCurves};
+use super::fields::TUNE_OPTIONS;
 use super::runner::{drive, secs, Job, Snapshot};
-use super::state::{FineTuningState, TUNE_OPTIONS};
+use super::state::FineTuningState;
 use crate::tasks::Generation;
 use glassbox_lab::shift::{Tune, Tuner};
 use leptos::prelude::*;

@@ -13,6 +13,7 @@ mod demonstration;
 mod exercise;
 mod experiment;
 mod experiment_figures;
+mod fields;
 mod full_table;
 mod runner;
 mod stage_noise;

@@ -134,6 +134,24 @@ impl<S> NumField<S> {
     }
 }
 
+/// A `NumField` of the settings type `$s` for its field `$f` (read as f64, written back with
+/// `as`): `num_field!(Settings; "key", "Label", min, max, step, integer, field)`.
+macro_rules! num_field {
+    ($s:ty; $key:literal, $label:literal, $min:expr, $max:expr, $step:expr, $int:expr, $f:ident) => {
+        $crate::url_state::NumField {
+            key: $key,
+            label: $label,
+            min: $min,
+            max: $max,
+            step: $step,
+            integer: $int,
+            get: |s: &$s| s.$f as f64,
+            set: |s: &mut $s, v| s.$f = v as _,
+        }
+    };
+}
+pub(crate) use num_field;
+
 pub fn fmt_num(v: f64) -> String {
     if v.fract() == 0.0 && v.abs() < 1e15 {
         format!("{}", v as i64)

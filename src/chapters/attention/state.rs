@@ -4,7 +4,7 @@
 
 use super::model::{ModelView, Moved};
 use super::SLUG;
-use crate::url_state::{read_fields, write_fields, Location, NumField};
+use crate::url_state::{num_field, read_fields, write_fields, Location, NumField};
 use glassbox_lab::attention::captioner::{self, picture, PICTURES};
 use glassbox_lab::attention::{caption_mask, tokenize, CaptionMask};
 use leptos::prelude::*;
@@ -67,16 +67,7 @@ impl Default for Settings {
 
 macro_rules! int_field {
     ($key:literal, $label:literal, $min:expr, $max:expr, $step:expr, $f:ident) => {
-        NumField {
-            key: $key,
-            label: $label,
-            min: $min,
-            max: $max,
-            step: $step,
-            integer: true,
-            get: |s: &Settings| s.$f as f64,
-            set: |s: &mut Settings, v| s.$f = v as _,
-        }
+        num_field!(Settings; $key, $label, $min, $max, $step, true, $f)
     };
 }
 

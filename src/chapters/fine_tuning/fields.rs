@@ -4,26 +4,17 @@
 
 use super::state::{FtSettings, SHIFTS};
 use super::SLUG;
-use crate::url_state::{read_fields, write_fields, Location, NumField};
+use crate::url_state::{num_field, read_fields, write_fields, Location, NumField};
 use glassbox_lab::shift::{Corruption, Tune};
 
 macro_rules! field {
-    ($key:literal, $label:literal, $min:expr, $max:expr, $step:expr, $int:expr, $f:ident, $t:ty) => {
-        NumField {
-            key: $key,
-            label: $label,
-            min: $min,
-            max: $max,
-            step: $step,
-            integer: $int,
-            get: |s: &FtSettings| s.$f as f64,
-            set: |s: &mut FtSettings, v| s.$f = v as $t,
-        }
+    ($($args:tt)*) => {
+        num_field!(FtSettings; $($args)*)
     };
 }
 
 pub static SHIFT_FIELDS: [NumField<FtSettings>; 2] = [
-    field!("severity", "Severity", 1.0, 5.0, 1.0, true, severity, u8),
+    field!("severity", "Severity", 1.0, 5.0, 1.0, true, severity),
     field!(
         "alpha",
         "Noise alpha (times each tensor's std)",
@@ -31,8 +22,7 @@ pub static SHIFT_FIELDS: [NumField<FtSettings>; 2] = [
         5.0,
         0.1,
         false,
-        alpha,
-        f64
+        alpha
     ),
 ];
 
@@ -44,8 +34,7 @@ pub static RUN_FIELDS: [NumField<FtSettings>; 5] = [
         1000.0,
         10.0,
         true,
-        images,
-        usize
+        images
     ),
     field!(
         "test_images",
@@ -54,8 +43,7 @@ pub static RUN_FIELDS: [NumField<FtSettings>; 5] = [
         1000.0,
         10.0,
         true,
-        test_images,
-        usize
+        test_images
     ),
     field!(
         "epochs",
@@ -64,8 +52,7 @@ pub static RUN_FIELDS: [NumField<FtSettings>; 5] = [
         20.0,
         1.0,
         true,
-        epochs,
-        usize
+        epochs
     ),
     field!(
         "lr",
@@ -74,8 +61,7 @@ pub static RUN_FIELDS: [NumField<FtSettings>; 5] = [
         0.1,
         0.0001,
         false,
-        lr,
-        f64
+        lr
     ),
     field!(
         "seed",
@@ -84,8 +70,7 @@ pub static RUN_FIELDS: [NumField<FtSettings>; 5] = [
         1_000_000.0,
         1.0,
         true,
-        seed,
-        u64
+        seed
     ),
 ];
 
@@ -97,8 +82,7 @@ pub static TABLE_FIELDS: [NumField<FtSettings>; 2] = [
         10_000.0,
         100.0,
         true,
-        cell_images,
-        usize
+        cell_images
     ),
     field!(
         "example",
@@ -107,8 +91,7 @@ pub static TABLE_FIELDS: [NumField<FtSettings>; 2] = [
         9999.0,
         1.0,
         true,
-        example,
-        usize
+        example
     ),
 ];
 

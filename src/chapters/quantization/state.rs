@@ -2,7 +2,7 @@
 //! the engine, the downloaded data and network, and the whole-network comparison of (b).
 
 use crate::engine::Engine;
-use crate::url_state::{read_fields, write_fields, Location, NumField};
+use crate::url_state::{num_field, read_fields, write_fields, Location, NumField};
 use crate::vision::data::{LoadState, Loaded, PageData};
 use crate::web;
 use leptos::prelude::*;
@@ -49,17 +49,8 @@ impl Default for QuantSettings {
 }
 
 macro_rules! field {
-    ($key:literal, $label:literal, $min:expr, $max:expr, $step:expr, $int:expr, $f:ident) => {
-        NumField {
-            key: $key,
-            label: $label,
-            min: $min,
-            max: $max,
-            step: $step,
-            integer: $int,
-            get: |s: &QuantSettings| s.$f as f64,
-            set: |s: &mut QuantSettings, v| s.$f = v as _,
-        }
+    ($($args:tt)*) => {
+        num_field!(QuantSettings; $($args)*)
     };
 }
 

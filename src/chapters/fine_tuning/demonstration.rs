@@ -3,9 +3,8 @@
 //! above; a grouped bar chart, one group per tuned block and one bar per shift.
 
 use super::controls::RunStop;
-use super::runner::run_jobs;
-use super::state::{clear_on_change, FineTuningState};
-use crate::tasks::Generation;
+use super::grid_run::GridRun;
+use super::state::FineTuningState;
 use crate::ui::plot::Plot;
 use glassbox_lab::figures::shift::{draw_bar_groups, BarGroups};
 use glassbox_lab::shift::{Corruption, Shift, Tune, TuneSettings};
@@ -33,25 +32,9 @@ fn shifts(s: &super::state::FtSettings) -> [Shift; 3] {
 
 #[component]
 pub fn Demonstration() -> impl IntoView {
-    let FineTuningState {
-        settings,
-        lab,
-        busy,
-        ..
-    } = expect_context();
-    let acc = RwSignal::new(vec![vec![None::<f64>; 3]; 3]); // [tuned][shift]
-    let running = RwSignal::new(false);
-    let status = RwSignal::new(String::new());
-    let generation = Generation::new();
-    clear_on_change(settings, move || {
-        generation.stop();
-        acc.set(vec![vec![None; 3]; 3]);
-        status.set(String::new());
-        if running.get_untracked() {
-            running.set(false);
-            busy.set(false);
-        }
-    });
+    let FineTuningState { settings, .. } = expect_context();
+    let grid = GridRun::new(3, 3); // [tuned][shift]
+    let acc = grid.acc;
     let tunes = Memo::new(move |_| {
         let b = settings.get().noise_block;
         let mid = if b == 0 {
@@ -62,46 +45,19 @@ pub fn Demonstration() -> impl IntoView {
         [Tune::Block(0), mid, Tune::Head]
     });
     let run = move || {
-        let Some(l) = lab.get_untracked() else { return };
         let s = settings.get_untracked();
-        let alive = generation.start();
-        acc.set(vec![vec![None; 3]; 3]);
-        running.set(true);
-        busy.set(true);
-        let tunes = tunes.get_untracked();
-        crate::tasks::spawn_page_task(async move {
-            // Job k: shift k / 3, tuned block k % 3.
-            let jobs = shifts(&s)
-                .into_iter()
-                .flat_map(|shift| {
-                    tunes.map(|t| TuneSettings {
-                        shift,
-                        ..s.tune_settings(t)
-                    })
+        // Row by row: each tuned block under the three shifts.
+        let jobs = tunes
+            .get_untracked()
+            .into_iter()
+            .flat_map(|t| {
+                shifts(&s).map(|shift| TuneSettings {
+                    shift,
+                    ..s.tune_settings(t)
                 })
-                .collect();
-            let finished = run_jobs(
-                &l,
-                jobs,
-                alive,
-                |k, f, activity| {
-                    if f < 0.0 {
-                        status.set(activity);
-                    } else {
-                        status.set(format!("Run {} of 9: {activity}", k + 1));
-                    }
-                },
-                |k, r, _| acc.update(|v| v[k % 3][k / 3] = Some(r.accuracy_after)),
-            )
-            .await;
-            if finished {
-                status.set("Done.".into());
-            }
-            if finished || alive() {
-                running.set(false);
-                busy.set(false);
-            }
-        });
+            })
+            .collect();
+        grid.start(jobs);
     };
     let bars = Memo::new(move |_| {
         let a = acc.get();
@@ -127,9 +83,9 @@ pub fn Demonstration() -> impl IntoView {
                  above; the stage noise perturbs the block chosen above (with its alpha), and the middle group \
                  tunes that same block."
             </p>
-            <RunStop action="run-three" label="Run the three shifts" running on_run=run
-                on_stop=move || { generation.stop(); running.set(false); busy.set(false); }/>
-            <p class="status" role="status" aria-live="polite">{move || status.get()}</p>
+            <RunStop action="run-three" label="Run the three shifts" running=grid.running on_run=run
+                on_stop=move || grid.stop()/>
+            <p class="status" role="status" aria-live="polite">{move || grid.status.get()}</p>
             <Plot name="three-shifts" title="Accuracy by shift and tuned block" height=380
                 summary=Signal::derive(move || bars.get().summary())
                 csv=Signal::derive(move || bars.get().csv())

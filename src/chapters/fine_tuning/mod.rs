@@ -15,6 +15,7 @@ mod experiment;
 mod experiment_figures;
 mod fields;
 mod full_table;
+mod grid_run;
 mod runner;
 mod stage_noise;
 mod state;

@@ -4,9 +4,8 @@
 //! block (rows) and tuned block (columns), and the page says where our network's diagonal wins.
 
 use super::controls::RunStop;
-use super::runner::run_jobs;
-use super::state::{clear_on_change, FineTuningState};
-use crate::tasks::Generation;
+use super::grid_run::GridRun;
+use super::state::FineTuningState;
 use crate::ui::plot::HeatmapPlot;
 use glassbox_lab::figures::shift::block_matrix_heatmap;
 use glassbox_lab::shift::blocks::BLOCKS;
@@ -40,70 +39,24 @@ fn winners(acc: &[Vec<Option<f64>>]) -> Vec<(usize, usize, bool)> {
 
 #[component]
 pub fn StageNoise() -> impl IntoView {
-    let FineTuningState {
-        settings,
-        lab,
-        busy,
-        ..
-    } = expect_context();
-    let acc = RwSignal::new(vec![vec![None::<f64>; TUNED.len()]; BLOCKS]);
-    let running = RwSignal::new(false);
-    let status = RwSignal::new(String::new());
-    let generation = Generation::new();
-    clear_on_change(settings, move || {
-        generation.stop();
-        acc.set(vec![vec![None; TUNED.len()]; BLOCKS]);
-        status.set(String::new());
-        if running.get_untracked() {
-            running.set(false);
-            busy.set(false);
-        }
-    });
+    let FineTuningState { settings, .. } = expect_context();
+    let grid = GridRun::new(BLOCKS, TUNED.len());
+    let acc = grid.acc;
     let run = move || {
-        let Some(l) = lab.get_untracked() else { return };
         let s = settings.get_untracked();
-        let alive = generation.start();
-        acc.set(vec![vec![None; TUNED.len()]; BLOCKS]);
-        running.set(true);
-        busy.set(true);
-        crate::tasks::spawn_page_task(async move {
-            let jobs = (0..BLOCKS)
-                .flat_map(|block| {
-                    let shift = Shift::StageNoise {
-                        block,
-                        alpha: s.alpha,
-                    };
-                    TUNED.map(|t| TuneSettings {
-                        shift,
-                        ..s.tune_settings(t)
-                    })
+        let jobs = (0..BLOCKS)
+            .flat_map(|block| {
+                let shift = Shift::StageNoise {
+                    block,
+                    alpha: s.alpha,
+                };
+                TUNED.map(|t| TuneSettings {
+                    shift,
+                    ..s.tune_settings(t)
                 })
-                .collect();
-            let total = BLOCKS * TUNED.len();
-            let finished = run_jobs(
-                &l,
-                jobs,
-                alive,
-                |k, f, activity| {
-                    status.set(if f < 0.0 {
-                        activity
-                    } else {
-                        format!("Run {} of {total}: {activity}", k + 1)
-                    })
-                },
-                |k, r, _| {
-                    acc.update(|v| v[k / TUNED.len()][k % TUNED.len()] = Some(r.accuracy_after))
-                },
-            )
-            .await;
-            if finished {
-                status.set("Done.".into());
-            }
-            if finished || alive() {
-                running.set(false);
-                busy.set(false);
-            }
-        });
+            })
+            .collect();
+        grid.start(jobs);
     };
     let heat = Signal::derive(move || {
         let rows: Vec<String> = (1..=BLOCKS).map(|b| format!("noise in block{b}")).collect();
@@ -151,9 +104,9 @@ pub fn StageNoise() -> impl IntoView {
                  training the picture can differ: at 100 images and one epoch the head won every row in \
                  our tests."
             </p>
-            <RunStop action="run-stage-noise" label="Run the matrix" running on_run=run
-                on_stop=move || { generation.stop(); running.set(false); busy.set(false); }/>
-            <p class="status" role="status" aria-live="polite">{move || status.get()}</p>
+            <RunStop action="run-stage-noise" label="Run the matrix" running=grid.running on_run=run
+                on_stop=move || grid.stop()/>
+            <p class="status" role="status" aria-live="polite">{move || grid.status.get()}</p>
             <HeatmapPlot name="stage-noise" title="Accuracy by perturbed and tuned block" width=720 height=420 heatmap=heat/>
             <p data-key="stage-verdict">{verdict}</p>
         </section>

@@ -1,9 +1,10 @@
 //! Glassbox's computations: plain Rust, no web dependency, deterministic given a seed.
 //!
-//! Grouped by topic, one folder each (`maml`, `vision`, `compress`, `attention`, `shift`, `figures`),
-//! on top of the shared foundations at this level (`rng`, `linalg`, `kernels`). Each module opens with
-//! the mathematics it implements. The textbook (wasm) and the `glassbox` command-line program both call
-//! these functions, and `figures` draws the same figures on a canvas or into an SVG file.
+//! Grouped by topic, one folder each (`maml`, `vision`, `compress`, `attention`, `shift`, `lm`,
+//! `figures`), on top of the shared foundations at this level (`rng`, `linalg`, `kernels`). Each
+//! module opens with the mathematics it implements. The textbook (wasm) and the `glassbox`
+//! command-line program both call these functions, and `figures` draws the same figures on a canvas
+//! or into an SVG file.
 
 pub mod kernels;
 pub mod linalg;
@@ -12,6 +13,7 @@ pub mod rng;
 pub mod attention;
 pub mod compress;
 pub mod figures;
+pub mod lm;
 pub mod maml;
 pub mod shift;
 pub mod vision;

@@ -13,6 +13,7 @@ use plotters::prelude::*;
 
 pub mod attention;
 pub mod heatmap;
+pub mod lm;
 mod maml;
 mod pruning;
 pub mod quant;

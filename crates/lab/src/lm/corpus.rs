@@ -1,0 +1,201 @@
+//! The language model's text: WordNet 3.0's glosses (with their quoted examples), one line per
+//! synset as "word, word: gloss", and generated sentences that pair a noun's singular and plural in
+//! 20 everyday templates ("one wolf, two wolves"), never in the form "The plural of X is" that
+//! chapter 4 prompts with. Nouns of the `diagnostic` and `nonce` splits never appear in them.
+//! The lines are shuffled with a seed; the last 5% of the text (from a line start) is held out.
+//! Only printable ASCII and the newline are kept (a line with anything else is left out).
+//! WordNet 3.0 Copyright 2006 by Princeton University. All rights reserved.
+
+use super::plurals::Noun;
+use crate::rng::Rng;
+
+/// The templates: `{s}` the singular, `{p}` the plural, `{a}` "a" or "an" for the singular.
+pub const TEMPLATES: [&str; 20] = [
+    "one {s}, two {p}",
+    "this {s} and those {p}",
+    "{a} {s} among many {p}",
+    "I saw {a} {s}, and then three more {p}.",
+    "one {s} here, several {p} there",
+    "Every {s} is different, but all {p} need care.",
+    "She bought one {s}; he bought five {p}.",
+    "The {s} was alone until the other {p} arrived.",
+    "How many {p}? Just one {s}.",
+    "There is one {s} on the table and two {p} on the floor.",
+    "my {s}, our {p}",
+    "that {s} is like these {p}",
+    "Each {s} belongs with the other {p}.",
+    "One {s} became a dozen {p}.",
+    "Not one {s} but hundreds of {p}.",
+    "The first {s} led the rest of the {p}.",
+    "from one {s} to a thousand {p}",
+    "Any {s} can join the {p}.",
+    "{a} lonely {s} and a crowd of {p}",
+    "We counted the {p}: one {s}, then another.",
+];
+
+/// Sentences per noun.
+pub const PER_NOUN: usize = 3;
+/// Share of the text held out for evaluation.
+pub const HELD_OUT: f64 = 0.05;
+
+/// One line per synset of a WordNet `data.*` file: its first three words, then its gloss.
+pub fn glosses(data: &str) -> Vec<String> {
+    data.lines()
+        .filter(|l| !l.starts_with("  "))
+        .filter_map(|l| {
+            let (head, gloss) = l.split_once(" | ")?;
+            let f: Vec<&str> = head.split(' ').collect();
+            let count = usize::from_str_radix(f.get(3)?, 16).ok()?;
+            let words: Vec<String> = (0..count.min(3))
+                .filter_map(|i| f.get(4 + 2 * i))
+                .map(|w| clean_word(w))
+                .collect();
+            Some(format!("{}: {}", words.join(", "), gloss.trim()))
+        })
+        .filter(|l| printable(l))
+        .collect()
+}
+
+/// A WordNet lemma as text: underscores to spaces, without an adjective's position marker.
+fn clean_word(w: &str) -> String {
+    let w = w.split('(').next().unwrap_or(w);
+    w.replace('_', " ")
+}
+
+fn printable(l: &str) -> bool {
+    l.bytes().all(|b| (32..127).contains(&b))
+}
+
+/// `PER_NOUN` sentences for each noun whose split allows them, templates drawn with `seed`.
+pub fn sentences(nouns: &[Noun], seed: u64) -> Vec<String> {
+    let mut rng = Rng::stream(seed, 17);
+    let mut out = Vec::new();
+    for n in nouns.iter().filter(|n| n.split.in_sentences()) {
+        let a = if n.singular.starts_with(['a', 'e', 'i', 'o', 'u']) {
+            "an"
+        } else {
+            "a"
+        };
+        for _ in 0..PER_NOUN {
+            let t = TEMPLATES[rng.below(TEMPLATES.len())];
+            let s = t
+                .replace("{s}", &n.singular)
+                .replace("{p}", &n.plural)
+                .replace("{a}", a);
+            out.push(capitalised(&s, t));
+        }
+    }
+    out
+}
+
+/// A template that starts with `{a}` starts its sentence: "A" / "An" when it ends with a full stop.
+fn capitalised(s: &str, template: &str) -> String {
+    if template.starts_with("{a}") && template.ends_with('.') {
+        let mut c = s.chars();
+        c.next()
+            .map(|f| f.to_ascii_uppercase().to_string() + c.as_str())
+            .unwrap_or_default()
+    } else {
+        s.to_string()
+    }
+}
+
+/// The whole text: every line shuffled with `seed`, one per line, ending with a newline.
+pub fn build(mut lines: Vec<String>, seed: u64) -> String {
+    let mut rng = Rng::stream(seed, 18);
+    for i in (1..lines.len()).rev() {
+        lines.swap(i, rng.below(i + 1));
+    }
+    let mut text = lines.join("\n");
+    text.push('\n');
+    text
+}
+
+/// (training text, held-out text): the cut is the first line start after `1 - HELD_OUT` of it.
+pub fn split(text: &str) -> (&str, &str) {
+    let at = ((text.len() as f64) * (1.0 - HELD_OUT)) as usize;
+    let cut = text
+        .get(at..)
+        .and_then(|t| t.find('\n'))
+        .map(|i| at + i + 1)
+        .unwrap_or(text.len());
+    text.split_at(cut)
+}
+
+/// The SHA-256 of `bytes`, in hex.
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    use sha2::Digest;
+    sha2::Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::plurals::{Rule, Split};
+    use super::*;
+
+    const DATA: &str = "  1 This software and database is being provided to you
+00217014 04 n 02 destruction 0 devastation 0 018 @ 00209943 n 0000 | the termination of something by causing so much damage to it that it cannot be repaired or no longer exists  
+00001740 00 a 01 able(a) 0 005 = 05207437 n 0000 | (usually followed by `to') having the necessary means or skill or know-how; \"able to swim\"  
+00002000 00 a 01 caf\u{e9} 0 000 | not ascii  
+";
+
+    fn noun(s: &str, p: &str, split: Split) -> Noun {
+        Noun {
+            singular: s.into(),
+            plural: p.into(),
+            rule: Rule::FVes,
+            split,
+            tagged: 1,
+        }
+    }
+
+    #[test]
+    fn glosses_name_their_words_and_keep_examples() {
+        let g = glosses(DATA);
+        assert_eq!(g.len(), 2, "{g:?}");
+        assert!(g[0].starts_with("destruction, devastation: the termination of something"));
+        assert_eq!(
+            g[1],
+            "able: (usually followed by `to') having the necessary means or skill or know-how; \"able to swim\""
+        );
+    }
+
+    #[test]
+    fn sentences_pair_the_forms_and_leave_out_the_diagnostic_nouns() {
+        let nouns = [
+            noun("wolf", "wolves", Split::Test),
+            noun("elf", "elves", Split::Train),
+            noun("wug", "wugs", Split::Nonce),
+            noun("calf", "calves", Split::Diagnostic),
+        ];
+        let s = sentences(&nouns, 1);
+        assert_eq!(s.len(), 2 * PER_NOUN);
+        assert!(s[..PER_NOUN]
+            .iter()
+            .all(|l| l.contains("wolf") && l.contains("wolves")));
+        assert!(s[PER_NOUN..]
+            .iter()
+            .all(|l| l.contains("elf") && l.contains("elves")));
+        assert!(!s.iter().any(|l| l.contains("wug") || l.contains("calf")));
+        assert!(!s.iter().any(|l| l.to_lowercase().contains("plural")));
+        assert_eq!(s, sentences(&nouns, 1), "seeded");
+        assert!(s.iter().any(|l| l.contains("an elf")) || !s.iter().any(|l| l.contains("a elf")));
+    }
+
+    #[test]
+    fn the_split_cuts_at_a_line_start_and_loses_nothing() {
+        let text = build((0..100).map(|i| format!("line {i}")).collect(), 3);
+        let (train, held) = split(&text);
+        assert_eq!(format!("{train}{held}"), text);
+        assert!(train.ends_with('\n') && held.starts_with("line "));
+        let share = held.len() as f64 / text.len() as f64;
+        assert!((0.03..0.06).contains(&share), "{share}");
+        assert_eq!(
+            sha256_hex(b"abc"),
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+        );
+    }
+}

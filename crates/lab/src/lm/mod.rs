@@ -1,0 +1,35 @@
+//! A small GPT-2-style character-level language model, trained and run on the CPU.
+//!
+//! Text is a sequence of character ids (`tokenizer`). The model (`model`) embeds each id and adds
+//! a learned position vector, applies pre-layer-norm decoder blocks (causal multi-head attention
+//! and a GELU MLP, each added to the residual stream), a final layer norm, and projects back onto
+//! the (tied) token embeddings: p(x_{j+1} | x_1 .. x_j) = softmax(ln_f(h_j) wte^T). Training
+//! minimises the mean cross-entropy by AdamW (`train`); `forward` and `backward` also take a soft
+//! prompt (vectors read before the tokens) and per-layer key/value prefixes, whose gradients serve
+//! prompt tuning. Generation (`sample`) runs through a key/value cache (`cache`), and `weights`
+//! reads and writes the parameters (f32 or f16). The text it learns from is WordNet's glosses and
+//! generated singular/plural sentences (`corpus`), over the pluralize word list (`plurals`).
+
+pub mod attention;
+pub mod backward;
+pub mod batch;
+pub mod cache;
+pub mod corpus;
+pub mod forward;
+mod gemm;
+pub mod layers;
+pub mod model;
+pub mod plurals;
+pub mod sample;
+pub mod tokenizer;
+pub mod train;
+pub mod weights;
+
+pub use backward::{Grads, Wants};
+pub use batch::{Extras, Inputs, Targets};
+pub use cache::Session;
+pub use model::{Config, Kind, Model, Tensor};
+pub use sample::{distribution, generate, generate_with, Sampling, MAX_NEW_TOKENS};
+pub use tokenizer::{Lossy, Vocab};
+pub use train::{eval_loss, learning_rate, random_windows, StepReport, TrainSettings, Trainer};
+pub use weights::{f16_to_f32, f32_to_f16, from_bytes, to_bytes, Dtype};

@@ -3,6 +3,7 @@
 # at the right version. Only package registries are used: crates.io, Debian's archive, npm.
 #   scripts/setup.sh         # build tools: wasm32 target, trunk, wasm-bindgen-cli
 #   scripts/setup.sh test    # also Chromium, playwright-core and Mesa's Vulkan drivers for the tests
+#   scripts/setup.sh lm      # also Debian's wordnet-base, the language model's text (glassbox lm data)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="$HOME/.cargo/bin:$PATH"
@@ -29,11 +30,12 @@ if ! wasm-bindgen --version 2>/dev/null | grep -q " $WASM_BINDGEN_VERSION"; then
   cargo install wasm-bindgen-cli --version "$WASM_BINDGEN_VERSION" --force
 fi
 
-if [ "${1:-}" = "test" ]; then
-  SUDO=""
-  if [ "$(id -u)" != 0 ]; then SUDO="sudo"; fi
+SUDO=""
+if [ "$(id -u)" != 0 ]; then SUDO="sudo"; fi
+# Install the Debian packages named that are not installed yet.
+debian() {
   missing=()
-  for pkg in chromium fonts-dejavu-core mesa-vulkan-drivers libvulkan1; do
+  for pkg in "$@"; do
     dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg")
   done
   if [ ${#missing[@]} -gt 0 ]; then
@@ -41,6 +43,14 @@ if [ "${1:-}" = "test" ]; then
     $SUDO apt-get update -qq
     DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${missing[@]}"
   fi
+}
+
+if [ "${1:-}" = "lm" ]; then
+  debian wordnet-base
+fi
+
+if [ "${1:-}" = "test" ]; then
+  debian chromium fonts-dejavu-core mesa-vulkan-drivers libvulkan1
   want=$(node -p "require('./package.json').devDependencies['playwright-core']")
   have=$(node -p "try { require('./node_modules/playwright-core/package.json').version } catch { '' }")
   if [ "$want" != "$have" ]; then

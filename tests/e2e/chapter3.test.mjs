@@ -15,7 +15,7 @@ async function open(page, query) {
   await page.locator('[data-key="blocks"]').waitFor({ timeout: 120_000 });
 }
 
-async function sweep(page) {
+async function sweep(page, on) {
   await page.locator('[data-action="run-sweep"]').click();
   await page.waitForFunction(() => document.querySelector('[data-key="sweep-progress"]')?.textContent === '8 / 8 choices',
     null, { timeout: 600_000 });
@@ -24,10 +24,14 @@ async function sweep(page) {
     params: Number(r.children[1].textContent),
     before: parseFloat(r.children[2].textContent),
     after: parseFloat(r.children[3].textContent),
+    time: r.querySelector('[data-col="time"]').textContent,
   })));
   assert.deepEqual(rows.map((r) => r.tune),
     ['block1', 'block2', 'block3', 'block4', 'head', 'all', 'bn-stats', 'auto-rgn']);
-  for (const r of rows) assert.ok(r.after >= 0 && r.after <= 100, JSON.stringify(r));
+  for (const r of rows) {
+    assert.ok(r.after >= 0 && r.after <= 100, JSON.stringify(r));
+    assert.ok(r.time.endsWith(` on ${on}`), JSON.stringify(r));
+  }
   assert.equal(rows.find((r) => r.tune === 'block1').params, 2512);
   assert.equal(rows.find((r) => r.tune === 'bn-stats').params, 0);
   return rows;
@@ -66,7 +70,7 @@ test('CPU: corruptions, one run with pause and resume, the sweep, the exercise, 
       for (const e of l.getEntries()) window.__longest = Math.max(window.__longest, e.duration);
     }).observe({ type: 'longtask', buffered: false });
   });
-  const rows = await sweep(page);
+  const rows = await sweep(page, 'the CPU');
   const longest = await page.evaluate(() => window.__longest);
   console.log(`longest main-thread task in the sweep: ${longest.toFixed(0)} ms`);
   assert.ok(longest < 250, `the page froze for ${longest} ms`);
@@ -93,19 +97,21 @@ test('CPU: corruptions, one run with pause and resume, the sweep, the exercise, 
   assert.deepEqual(page.problems(), []);
 });
 
-// SwiftShader's software WebGPU takes tens of seconds per heatmap cell, so this test leaves the
-// heatmap to the CPU test (the image lab's tests cover classification on WebGPU).
-test('WebGPU: the sweep to the end; bad URL values are named', async () => {
+// SwiftShader's software WebGPU takes about a quarter of a second per image through the network,
+// so this test sweeps 10 training, 10 validation and 10 test images (the CPU test runs 100) and
+// leaves the heatmap to the CPU test (the image lab's tests cover classification on WebGPU).
+test('WebGPU: the sweep to the end on the device; bad URL values are named', async () => {
   const page = await watchedPage(env.gpuBrowser);
-  await open(page, `${SMALL}&cell_images=100&shift=flip`);
+  await open(page, 'images=10&test_images=10&epochs=1&shift=flip');
   await page.waitForFunction(() => /WebGPU \(/.test(document.querySelector('[aria-label="Compute backend"]')?.textContent ?? ''),
     null, { timeout: 30_000 });
-  const rows = await sweep(page);
-  assert.ok(rows.find((r) => r.tune === 'head').before < 5, 'the flip leaves no label in place');
+  const rows = await sweep(page, 'WebGPU');
+  assert.ok(rows.find((r) => r.tune === 'head').before < 15, 'the flip leaves no label in place');
   // Under the flip, tuning the head shows its learned map beside the permutation.
   await page.locator('#in-tune').selectOption('head');
   await page.locator('[data-action="run-one"]').click();
   await page.locator('[data-key="run-result"]').waitFor({ timeout: 300_000 });
+  await page.locator('section[aria-labelledby="experiment"] p.status').filter({ hasText: /^Done in .+ on WebGPU\.$/ }).waitFor();
   await page.getByRole('img', { name: /Learned head map\. Heatmap 'Learned map M'/ }).waitFor();
   await page.getByRole('img', { name: /Flip permutation\. Heatmap/ }).waitFor();
   assert.deepEqual(page.problems(), []);

@@ -47,6 +47,15 @@ pub enum Command {
         #[arg(long, default_value_t = 1, value_parser = ranges::at_least(1usize))]
         repeat: usize,
     },
+    /// The language model (the shipped weights, or a fresh model of the same shape when absent):
+    /// training characters per second (batch 32 x 128, AdamW), generation characters per second
+    /// with the key/value cache, and one forward and backward pass to a soft prompt's vectors
+    /// (frozen weights) over a batch of 64 prompts.
+    Lm {
+        /// Runs; the best time counts (at least 1).
+        #[arg(long, default_value_t = 3, value_parser = ranges::at_least(1usize))]
+        repeat: usize,
+    },
     /// GFLOP/s of the matrix multiply, a VGG convolution and chapter 1's Gram matrix, on the GPU
     /// and on the CPU path.
     Gpu {
@@ -90,8 +99,59 @@ impl Command {
             } => image(images, steps, backend),
             Command::Gpu { sizes, repeat } => gpu(&sizes, repeat),
             Command::Finetune { repeat } => finetune(repeat),
+            Command::Lm { repeat } => lm(repeat),
         }
     }
+}
+
+/// The best of `repeat` timings of `f`, in seconds.
+fn best_of(repeat: usize, mut f: impl FnMut() -> Result<(), String>) -> Result<f64, String> {
+    let mut best = f64::INFINITY;
+    for _ in 0..repeat {
+        let t = Instant::now();
+        f()?;
+        best = best.min(t.elapsed().as_secs_f64());
+    }
+    Ok(best)
+}
+
+fn lm(repeat: usize) -> Result<serde_json::Value, Failure> {
+    use glassbox_lab::lm::{self, Config, Inputs, Model, Targets, TrainSettings, Trainer, Wants};
+    let (model, shipped) = match std::fs::read(crate::lm::WEIGHTS) {
+        Ok(bytes) => (lm::from_bytes(&bytes)?.0, true),
+        Err(_) => (Model::new(Config::standard(92), 0)?, false),
+    };
+    let c = model.config;
+    let mut rng = Rng::new(1);
+    let mut tokens = |n: usize| -> Vec<u32> { (0..n).map(|_| rng.below(c.vocab) as u32).collect() };
+    let corpus = tokens(50_000);
+    let mut trainer = Trainer::new(model.clone(), TrainSettings::default())?;
+    trainer.step(&corpus)?;
+    let train = best_of(repeat, || trainer.step(&corpus).map(|_| ()))?;
+    let n = 500;
+    let prompt = tokens(20);
+    let generate = best_of(repeat, || {
+        lm::generate(&model, &prompt, n, 1.0, 0, 7).map(|_| ())
+    })?;
+    // 64 prompts of 24 characters after an 8-vector soft prompt, the loss on every position.
+    let (b, t, k) = (64, 24, 8);
+    let (x, y) = (tokens(b * t), tokens(b * t));
+    let soft = vec![0.01f32; k * c.width];
+    let inputs = Inputs::new(&x, b, t).with_soft(&soft);
+    let targets = Targets::new(&y);
+    let soft_pass = best_of(repeat, || {
+        model
+            .forward_backward(&inputs, &targets, Wants::EXTRAS)
+            .map(|_| ())
+    })?;
+    Ok(json!({
+        "weights": if shipped { crate::lm::WEIGHTS } else { "a fresh model of the shipped shape" },
+        "params": model.param_count(), "threads": std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1),
+        "train_chars_per_s": (32 * c.context) as f64 / train,
+        "generate_chars_per_s": n as f64 / generate,
+        "soft_prompt_pass_64_prompts_ms": 1000.0 * soft_pass,
+        "soft_prompt_pass": format!("{b} prompts x ({k} soft vectors + {t} characters), loss on every character, gradients of the soft vectors only"),
+    }))
 }
 
 /// One epoch of fine-tuning per choice (the `Benchmarks` page times the same settings).

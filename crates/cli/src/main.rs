@@ -5,7 +5,7 @@
 //! committed data set and weights (`assets/`) run from the repository root.
 //!
 //! One file per topic's subcommands (clap, derive): `maml`, `vision` (image, data), `finetune`,
-//! `prune`, `quant`, `attention`, `bench`, `gpu`; every command answers `--help`. Exit status: 0 with the
+//! `prune`, `quant`, `attention`, `lm`, `bench`, `gpu`; every command answers `--help`. Exit status: 0 with the
 //! JSON on stdout; 2 with one line on stderr when an option or its value is wrong (checked before
 //! anything runs, so nothing is printed or written); 1 with one line on stderr when anything else
 //! fails (a missing asset file, no GPU, a kernel that does not match its CPU reference).
@@ -17,6 +17,7 @@ mod clap_errors;
 mod finetune;
 mod finetune_figures;
 mod gpu;
+mod lm;
 mod maml;
 mod out_dir;
 mod prune;
@@ -60,6 +61,9 @@ enum Topic {
     /// Chapter 3: surgical fine-tuning under distribution shift (corruptions, label flip, stage noise).
     #[command(subcommand)]
     Finetune(finetune::Command),
+    /// Chapters 4 and 5: the character-level language model (corpus, training, evaluation, sampling).
+    #[command(subcommand)]
+    Lm(lm::Command),
     /// Native timings: MAML, the image network, the GPU kernels.
     #[command(subcommand)]
     Bench(bench::Command),
@@ -121,6 +125,7 @@ fn run(topic: Topic) -> Result<serde_json::Value, Failure> {
         Topic::Quant(c) => c.run(),
         Topic::Attention(c) => c.run(),
         Topic::Finetune(c) => c.run(),
+        Topic::Lm(c) => c.run(),
         Topic::Bench(c) => c.run(),
         Topic::Gpu(c) => c.run(),
     }

@@ -1,35 +1,7 @@
 //! The `glassbox` command-line program: JSON on stdout, figures with --out, errors on stderr.
 
-use std::process::Command;
-
-fn glassbox(args: &[&str]) -> (i32, serde_json::Value, String) {
-    run_in(args, None)
-}
-
-/// `glassbox` with `args`, in `dir` when given: what it printed, as printed.
-fn output(args: &[&str], dir: Option<&str>) -> std::process::Output {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_glassbox"));
-    cmd.args(args);
-    if let Some(d) = dir {
-        cmd.current_dir(d);
-    }
-    cmd.output().expect("runs")
-}
-
-/// `glassbox` with `args`, in `dir` when given: (exit status, the JSON it printed, stderr).
-fn run_in(args: &[&str], dir: Option<&str>) -> (i32, serde_json::Value, String) {
-    let out = output(args, dir);
-    let json = if out.status.success() {
-        serde_json::from_slice(&out.stdout).expect("one JSON object")
-    } else {
-        serde_json::Value::Null
-    };
-    (
-        out.status.code().unwrap_or(-1),
-        json,
-        String::from_utf8_lossy(&out.stderr).to_string(),
-    )
-}
+mod common;
+use common::{glassbox, output, run_in};
 
 #[test]
 fn alias_toy_reports_the_final_state() {
@@ -217,7 +189,7 @@ fn image_stats_reproduces_the_original_labs_totals() {
 #[test]
 fn image_eval_reports_the_committed_weights() {
     // Runs from the repository root, where the assets live.
-    let out = Command::new(env!("CARGO_BIN_EXE_glassbox"))
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_glassbox"))
         .args(["image", "eval"])
         .current_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/../.."))
         .output()

@@ -8,12 +8,16 @@
 
 mod compute;
 mod context;
+mod lm_ops;
 mod matmul;
 mod network;
 mod ops;
 pub mod selftest;
+mod suffix;
+mod tuning;
 
 pub use compute::{Compute, Ran};
 pub use context::{AdapterSummary, Gpu, GpuError, GpuUnavailable};
 pub use glassbox_lab::kernels::MatmulShape;
 pub use network::GpuNetwork;
+pub use tuning::{GpuTuning, GPU_CHUNK};

@@ -14,27 +14,27 @@ use glassbox_lab::vision::nn::{count_correct, BN_EPS};
 
 /// One convolution block on the device. `gb` holds gamma then beta; `running` the running means
 /// then variances (the layout of the `bn_stats` output).
-struct Block {
-    c_in: usize,
-    c_out: usize,
-    size: usize,
-    pool: bool,
-    weight: wgpu::Buffer,
-    gb: wgpu::Buffer,
-    running: wgpu::Buffer,
+pub(crate) struct Block {
+    pub(crate) c_in: usize,
+    pub(crate) c_out: usize,
+    pub(crate) size: usize,
+    pub(crate) pool: bool,
+    pub(crate) weight: wgpu::Buffer,
+    pub(crate) gb: wgpu::Buffer,
+    pub(crate) running: wgpu::Buffer,
     vel_weight: wgpu::Buffer,
     vel_gb: wgpu::Buffer,
 }
 
 /// A network uploaded to one `Gpu`. Every method takes that same `Gpu`.
 pub struct GpuNetwork {
-    template: Network,
+    pub(crate) template: Network,
     /// Pruning masks (1 kept, 0 pruned) of each prunable layer's weights, re-applied after every
     /// training step: conv blocks in order, then the linear weight.
     masks: std::cell::RefCell<Vec<Option<wgpu::Buffer>>>,
-    blocks: Vec<Block>,
+    pub(crate) blocks: Vec<Block>,
     /// The linear layer: W (K x C) then b (K).
-    fc: wgpu::Buffer,
+    pub(crate) fc: wgpu::Buffer,
     vel_fc: wgpu::Buffer,
 }
 
@@ -56,11 +56,22 @@ struct Backward {
     blocks: Vec<(wgpu::Buffer, wgpu::Buffer)>,
 }
 
-fn f(v: f32) -> u32 {
+pub(crate) fn f(v: f32) -> u32 {
     v.to_bits()
 }
 
-fn dims5(n: usize, b: &Block) -> [u32; 5] {
+/// Whether a layer of `largest` values (for a batch of `n` images) fits one storage binding.
+pub(crate) fn fits(gpu: &Gpu, n: usize, largest: usize) -> Result<(), GpuError> {
+    let limit = (gpu.info.max_storage_buffer_binding_size as usize / 4).min(1 << 24);
+    if largest > limit {
+        return Err(GpuError::Invalid(format!(
+            "a batch of {n} images is too large for this adapter ({largest} values in one layer, limit {limit})"
+        )));
+    }
+    Ok(())
+}
+
+pub(crate) fn dims5(n: usize, b: &Block) -> [u32; 5] {
     [n, b.c_in, b.c_out, b.size, b.size].map(|v| v as u32)
 }
 
@@ -104,7 +115,7 @@ impl Gpu {
 }
 
 impl GpuNetwork {
-    fn encoder(gpu: &Gpu, label: &str) -> wgpu::CommandEncoder {
+    pub(crate) fn encoder(gpu: &Gpu, label: &str) -> wgpu::CommandEncoder {
         gpu.device
             .create_command_encoder(&wgpu::CommandEncoderDescriptor { label: Some(label) })
     }
@@ -127,13 +138,7 @@ impl GpuNetwork {
             .map(|b| n * b.c_out.max(b.c_in) * b.size * b.size)
             .max()
             .unwrap_or(0);
-        let limit = (gpu.info.max_storage_buffer_binding_size as usize / 4).min(1 << 24);
-        if largest > limit {
-            return Err(GpuError::Invalid(format!(
-                "a batch of {n} images is too large for this adapter ({largest} values in one layer, limit {limit})"
-            )));
-        }
-        Ok(())
+        fits(gpu, n, largest)
     }
 
     fn encode_forward(
@@ -381,7 +386,7 @@ impl GpuNetwork {
         ))
     }
 
-    fn check_labels(&self, labels: &[u32]) -> Result<(), GpuError> {
+    pub(crate) fn check_labels(&self, labels: &[u32]) -> Result<(), GpuError> {
         let k = self.template.classes();
         match labels.iter().find(|&&y| y as usize >= k) {
             Some(y) => Err(GpuError::Invalid(format!("label {y} is not below {k}"))),

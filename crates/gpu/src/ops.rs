@@ -46,6 +46,15 @@ kernels! {
     attention => "attention.wgsl",
     kmeans_assign => "kmeans_assign.wgsl",
     kmeans_update => "kmeans_update.wgsl",
+    lm_layer_norm => "lm_layer_norm.wgsl",
+    lm_layer_norm_backward => "lm_layer_norm_backward.wgsl",
+    lm_gelu => "lm_gelu.wgsl",
+    lm_attention => "lm_attention.wgsl",
+    lm_attention_backward => "lm_attention_backward.wgsl",
+    lm_attention_kv_grad => "lm_attention_kv_grad.wgsl",
+    lm_embed => "lm_embed.wgsl",
+    lm_embed_backward => "lm_embed_backward.wgsl",
+    lm_cross_entropy => "lm_cross_entropy.wgsl",
 }
 
 fn compile(device: &wgpu::Device, name: &'static str, source: &str) -> Kernel {

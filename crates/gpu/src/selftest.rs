@@ -4,9 +4,10 @@
 use crate::{Gpu, GpuError, MatmulShape};
 use glassbox_lab::attention::{attention, AttentionShape};
 use glassbox_lab::kernels::{matmul_naive, max_errors};
+use glassbox_lab::lm;
 use glassbox_lab::rng::Rng;
-use glassbox_lab::shift::suffix::Adam;
-use glassbox_lab::shift::Tensor;
+use glassbox_lab::shift::suffix::{self, Adam};
+use glassbox_lab::shift::{Tensor, Tune};
 use glassbox_lab::vision::network::{Grads, Network};
 use glassbox_lab::vision::nn::{self, ConvShape};
 use glassbox_lab::vision::vgg::{Arch, Stage};
@@ -317,5 +318,264 @@ pub async fn run(gpu: &Gpu) -> Result<Vec<Parity>, GpuError> {
         &widen(&flat(closs, &cgrads)),
         1e-3,
     ));
+    // The network from its second convolution on, in evaluation mode (surgical fine-tuning): the
+    // activations entering it, the logits from them, and a chunk's loss and the gradients of every
+    // tensor from there on (dL/dz scaled by the chunk's share of a batch of 2n).
+    let resident = gpu.upload(&cpu)?;
+    let from = 1;
+    out.push(parity(
+        "network prefix (eval)",
+        &resident.prefix(gpu, from, &x, n).await?,
+        &widen(&suffix::prefix(&mut cpu, from, &x, n)),
+        1e-4,
+    ));
+    let act = suffix::prefix(&mut cpu, from, &x, n);
+    out.push(parity(
+        "network logits from a convolution (eval)",
+        &resident.logits_from(gpu, from, &act, n).await?,
+        &widen(&suffix::logits_from(&mut cpu, from, &act, n)),
+        1e-4,
+    ));
+    let tensors: Vec<Tensor> = Tune::All
+        .tensors(&cpu)
+        .into_iter()
+        .filter(|t| t.conv().is_none_or(|i| i >= from))
+        .collect();
+    let (loss, grads) = resident
+        .suffix_grads(gpu, from, &tensors, &act, &labels, 2 * n)
+        .await?;
+    let mut cgrads = vec![Vec::new(); tensors.len()];
+    let closs =
+        suffix::accumulate_grads(&mut cpu, from, &tensors, &act, &labels, 2 * n, &mut cgrads);
+    out.push(parity(
+        "network suffix loss and gradients (eval)",
+        &[vec![loss as f32], grads.concat()].concat(),
+        &widen(&[vec![closs as f32], cgrads.concat()].concat()),
+        1e-3,
+    ));
+    lm_checks(gpu, &mut rng, &mut out).await?;
     Ok(out)
+}
+
+/// The language model's kernels (`Gpu::lm_*`) against the lab's layer norm, GELU and attention
+/// (`glassbox_lab::lm::{layers, attention}`), and the embedding and weighted cross-entropy of the
+/// lab's forward and backward passes, restated here in the lab's order.
+async fn lm_checks(gpu: &Gpu, rng: &mut Rng, out: &mut Vec<Parity>) -> Result<(), GpuError> {
+    // Layer norm over 13 rows of 37 (offset rows), and its backward pass from the lab's statistics.
+    let (n, d) = (13, 37);
+    let x: Vec<f32> = random(n * d, rng)
+        .iter()
+        .enumerate()
+        .map(|(i, v)| v + (i / d) as f32 * 0.3 - 1.0)
+        .collect();
+    let (g, b, dy) = (random(d, rng), random(d, rng), random(n * d, rng));
+    let (y, mean, rstd) = gpu.lm_layer_norm(&x, &g, &b).await?;
+    let (mut cy, mut xhat, mut crstd) = (vec![0.0; n * d], vec![0.0; n * d], vec![0.0; n]);
+    lm::layers::layer_norm(&x, &g, &b, &mut cy, &mut xhat, &mut crstd);
+    let cmean: Vec<f32> = x
+        .chunks_exact(d)
+        .map(|r| r.iter().sum::<f32>() / d as f32)
+        .collect();
+    out.push(parity(
+        "lm layer norm 13x37",
+        &[y, mean, rstd].concat(),
+        &widen(&[cy, cmean.clone(), crstd.clone()].concat()),
+        1e-5,
+    ));
+    let (dx, dg, db) = gpu
+        .lm_layer_norm_backward(&dy, &x, &g, &cmean, &crstd)
+        .await?;
+    let (mut cdx, mut cdg, mut cdb) = (vec![0.0; n * d], vec![0.0; d], vec![0.0; d]);
+    lm::layers::layer_norm_back(&dy, &xhat, &crstd, &g, &mut cdx, Some((&mut cdg, &mut cdb)));
+    out.push(parity(
+        "lm layer norm backward",
+        &[dx, dg, db].concat(),
+        &widen(&[cdx, cdg, cdb].concat()),
+        1e-4,
+    ));
+    // GELU on 1001 values.
+    let x: Vec<f32> = random(1001, rng).iter().map(|v| 3.0 * v).collect();
+    let dy = random(x.len(), rng);
+    let cy: Vec<f32> = x.iter().map(|&v| lm::layers::gelu(v)).collect();
+    out.push(parity(
+        "lm gelu",
+        &gpu.lm_gelu(&x).await?,
+        &widen(&cy),
+        1e-5,
+    ));
+    let cdx: Vec<f32> = x
+        .iter()
+        .zip(&dy)
+        .map(|(&v, &g)| g * lm::layers::gelu_grad(v))
+        .collect();
+    out.push(parity(
+        "lm gelu backward",
+        &gpu.lm_gelu_backward(&x, &dy).await?,
+        &widen(&cdx),
+        1e-5,
+    ));
+    // Causal attention: 2 sequences of 9, 2 heads of 5, 3 prefix keys and values.
+    let (batch, t, heads, dh, p) = (2, 9, 2, 5, 3);
+    let w = heads * dh;
+    let qkv = random(batch * t * 3 * w, rng);
+    let (pk, pv, dout) = (
+        random(p * w, rng),
+        random(p * w, rng),
+        random(batch * t * w, rng),
+    );
+    let (att, probs) = gpu
+        .lm_attention(&qkv, &pk, &pv, batch, t, heads, dh)
+        .await?;
+    let r = lm_attention_reference((batch, t, heads, dh, p), &qkv, &pk, &pv, &dout);
+    out.push(parity(
+        "lm causal attention 2x9, 2 heads, prefix 3",
+        &[att, probs].concat(),
+        &widen(&[r.out, r.probs.clone()].concat()),
+        1e-5,
+    ));
+    let (dqkv, dpk, dpv) = gpu
+        .lm_attention_backward(&qkv, &pk, &pv, &r.probs, &dout, batch, t, heads, dh)
+        .await?;
+    out.push(parity(
+        "lm causal attention backward",
+        &[dqkv, dpk, dpv].concat(),
+        &widen(&[r.dqkv, r.dpk, r.dpv].concat()),
+        1e-4,
+    ));
+    // Embedding: 3 sequences of 5 tokens after 2 soft vectors, vocabulary 7, context 9, width 6.
+    let (batch, t, k, vocab, context, w) = (3, 5, 2, 7, 9, 6);
+    let l = k + t;
+    let tokens: Vec<u32> = (0..batch * t).map(|_| rng.below(vocab) as u32).collect();
+    let (wte, wpe, soft) = (
+        random(vocab * w, rng),
+        random(context * w, rng),
+        random(k * w, rng),
+    );
+    let mut cx = vec![0.0f32; batch * l * w];
+    for (row, xr) in cx.chunks_exact_mut(w).enumerate() {
+        let (b, j) = (row / l, row % l);
+        let src = match j.checked_sub(k) {
+            None => &soft[j * w..][..w],
+            Some(i) => &wte[tokens[b * t + i] as usize * w..][..w],
+        };
+        for c in 0..w {
+            xr[c] = src[c] + wpe[j * w + c];
+        }
+    }
+    out.push(parity(
+        "lm embedding (soft prompt + tokens + positions)",
+        &gpu.lm_embed(&tokens, batch, &wte, &wpe, &soft, w).await?,
+        &widen(&cx),
+        0.0,
+    ));
+    let dx = random(cx.len(), rng);
+    let (dwte, dwpe, dsoft) = gpu
+        .lm_embed_backward(&dx, &tokens, batch, vocab, context, k, w)
+        .await?;
+    let (mut cwte, mut cwpe, mut csoft) = (
+        vec![0.0f32; vocab * w],
+        vec![0.0f32; context * w],
+        vec![0.0f32; k * w],
+    );
+    for (row, g) in dx.chunks_exact(w).enumerate() {
+        let (b, j) = (row / l, row % l);
+        let add = |dst: &mut [f32]| dst.iter_mut().zip(g).for_each(|(a, x)| *a += x);
+        add(&mut cwpe[j * w..][..w]);
+        match j.checked_sub(k) {
+            None => add(&mut csoft[j * w..][..w]),
+            Some(i) => add(&mut cwte[tokens[b * t + i] as usize * w..][..w]),
+        }
+    }
+    out.push(parity(
+        "lm embedding gradient",
+        &[dwte, dwpe, dsoft].concat(),
+        &widen(&[cwte, cwpe, csoft].concat()),
+        1e-6,
+    ));
+    // Weighted cross-entropy over 11 rows of 29 logits, some weights 0.
+    let (n, v) = (11, 29);
+    let logits: Vec<f32> = random(n * v, rng).iter().map(|z| 2.0 * z).collect();
+    let targets: Vec<u32> = (0..n).map(|_| rng.below(v) as u32).collect();
+    let weights: Vec<f32> = (0..n).map(|i| (i % 3) as f32 * 0.75).collect();
+    let (loss, nll, dz) = gpu
+        .lm_cross_entropy(&logits, &targets, Some(&weights))
+        .await?;
+    let den: f64 = weights.iter().map(|&x| x as f64).sum();
+    let (mut num, mut cnll, mut cdz) = (0.0f64, Vec::new(), logits.clone());
+    for (s, row) in cdz.chunks_exact_mut(v).enumerate() {
+        let y = targets[s] as usize;
+        let z = row[y];
+        let lse = lm::layers::softmax(row);
+        cnll.push(lse - z);
+        num += weights[s] as f64 * (lse - z) as f64;
+        row[y] -= 1.0;
+        let f = (weights[s] as f64 / den) as f32;
+        row.iter_mut().for_each(|g| *g *= f);
+    }
+    out.push(parity(
+        "lm weighted cross-entropy",
+        &[vec![loss], nll, dz].concat(),
+        &widen(&[vec![(num / den) as f32], cnll, cdz].concat()),
+        1e-5,
+    ));
+    Ok(())
+}
+
+/// The lab's attention of a batch, forward and backward.
+struct LmAttention {
+    out: Vec<f32>,
+    probs: Vec<f32>,
+    dqkv: Vec<f32>,
+    dpk: Vec<f32>,
+    dpv: Vec<f32>,
+}
+
+/// The lab's attention over a batch laid out as the language model's (qkv rows of 3 width, a
+/// prefix shared by the batch), forward and backward, as its layers assemble it.
+fn lm_attention_reference(
+    (batch, t, heads, dh, p): (usize, usize, usize, usize, usize),
+    qkv: &[f32],
+    pk: &[f32],
+    pv: &[f32],
+    dout: &[f32],
+) -> LmAttention {
+    let (w, m) = (heads * dh, p + t);
+    let s = lm::attention::Shape {
+        n: t,
+        m,
+        heads,
+        d: dh,
+        q_stride: 3 * w,
+    };
+    let pl = s.probs_len();
+    let (mut att, mut probs) = (vec![0.0; batch * t * w], vec![0.0; batch * pl]);
+    let mut dqkv = vec![0.0; qkv.len()];
+    let (mut dpk, mut dpv) = (vec![0.0; p * w], vec![0.0; p * w]);
+    for b in 0..batch {
+        let q = &qkv[b * t * 3 * w..][..t * 3 * w];
+        let (mut k, mut v) = (pk.to_vec(), pv.to_vec());
+        for row in q.chunks_exact(3 * w) {
+            k.extend_from_slice(&row[w..2 * w]);
+            v.extend_from_slice(&row[2 * w..]);
+        }
+        let pb = &mut probs[b * pl..][..pl];
+        lm::attention::forward(s, q, &k, &v, pb, &mut att[b * t * w..][..t * w]);
+        let (mut dk, mut dv) = (vec![0.0; m * w], vec![0.0; m * w]);
+        let dq = &mut dqkv[b * t * 3 * w..][..t * 3 * w];
+        let go = &dout[b * t * w..][..t * w];
+        lm::attention::backward(s, q, &k, &v, pb, go, dq, &mut dk, &mut dv);
+        dpk.iter_mut().zip(&dk[..p * w]).for_each(|(a, g)| *a += g);
+        dpv.iter_mut().zip(&dv[..p * w]).for_each(|(a, g)| *a += g);
+        for (j, row) in dq.chunks_exact_mut(3 * w).enumerate() {
+            row[w..2 * w].copy_from_slice(&dk[(p + j) * w..][..w]);
+            row[2 * w..].copy_from_slice(&dv[(p + j) * w..][..w]);
+        }
+    }
+    LmAttention {
+        out: att,
+        probs,
+        dqkv,
+        dpk,
+        dpv,
+    }
 }

@@ -1,12 +1,15 @@
 //! Benchmarks: one epoch of chapter 3's fine-tuning in this browser (1000 shifted training images,
 //! batch 64, Adam), for the first block, the last block and the head, with the time spent once on
-//! the frozen layers before the tuned block. Runs on the CPU path in ~30 ms slices.
+//! the frozen layers before the tuned block: on the CPU path in ~30 ms slices, and on WebGPU (a
+//! batch per call) when the browser offers it.
 
-use crate::tasks::{run_in_slices, Slice};
+use crate::chapters::fine_tuning::runner::{drive, Job};
+use crate::engine::Engine;
 use crate::vision::data::{ensure_loaded, LoadState};
-use crate::web;
 use glassbox_lab::shift::{PhaseTimes, Tune, TuneSettings, Tuner};
 use leptos::prelude::*;
+use std::cell::RefCell;
+use std::rc::Rc;
 
 /// The choices timed, with their keys on the page.
 const TUNES: [(Tune, &str); 3] = [
@@ -15,12 +18,16 @@ const TUNES: [(Tune, &str); 3] = [
     (Tune::Head, "ft_head"),
 ];
 
+/// A row: its key, the tuned choice, where it ran, the times.
+type Row = (String, String, &'static str, PhaseTimes);
+
 #[component]
 pub fn FineTuneBench() -> impl IntoView {
-    let rows = RwSignal::new(Vec::<(&'static str, String, PhaseTimes)>::new());
+    let rows = RwSignal::new(Vec::<Row>::new());
     let status = RwSignal::new(String::new());
     let running = RwSignal::new(false);
     let load = RwSignal::new(LoadState::Idle);
+    let engine = expect_context::<Engine>();
     let start = move |_| {
         running.set(true);
         rows.set(Vec::new());
@@ -30,36 +37,32 @@ pub fn FineTuneBench() -> impl IntoView {
                 running.set(false);
                 return;
             };
-            for (tune, key) in TUNES {
-                status.set(format!("Timing an epoch of {}…", tune.name()));
-                let mut tuner = match Tuner::new(
-                    &l.pretrained,
-                    &l.data.test,
-                    TuneSettings::epoch_benchmark(tune),
-                ) {
-                    Ok(t) => t,
-                    Err(e) => {
-                        status.set(e);
-                        break;
-                    }
-                };
-                let mut times = PhaseTimes::default();
-                run_in_slices(
-                    |deadline| {
-                        let mut more = true;
-                        while more && web::now_ms() < deadline {
-                            more = tuner.step_timed(&web::now_ms, &mut times);
+            engine.settled().await;
+            let gpu = engine.gpu().is_some();
+            let backends = [(None, ""), (Some(engine), "_webgpu")];
+            for (backend, suffix) in backends.into_iter().take(1 + gpu as usize) {
+                for (tune, key) in TUNES {
+                    let place = if backend.is_some() {
+                        "WebGPU"
+                    } else {
+                        "the CPU"
+                    };
+                    status.set(format!("Timing an epoch of {} on {place}…", tune.name()));
+                    let settings = TuneSettings::epoch_benchmark(tune);
+                    let tuner = match Tuner::new(&l.pretrained, &l.data.test, settings) {
+                        Ok(t) => t,
+                        Err(e) => {
+                            status.set(e);
+                            running.set(false);
+                            return;
                         }
-                        if more {
-                            Slice::Continue
-                        } else {
-                            Slice::Idle
-                        }
-                    },
-                    || true,
-                )
-                .await;
-                rows.update(|r| r.push((key, tune.name(), times)));
+                    };
+                    let job = Rc::new(RefCell::new(Job::new(tuner)));
+                    drive(job.clone(), backend, || true, |_| {}).await;
+                    let j = job.borrow();
+                    let row = (format!("{key}{suffix}"), tune.name(), j.ran, j.times);
+                    rows.update(|r| r.push(row));
+                }
             }
             status.set("Done.".into());
             running.set(false);
@@ -70,17 +73,19 @@ pub fn FineTuneBench() -> impl IntoView {
         <p>
             "One epoch of surgical fine-tuning: 1000 training images under severity-5 Gaussian noise, batch \
              64, Adam, batch-norm frozen. The frozen layers before the tuned block run once per image \
-             (\"prefix\"); an epoch then runs only the tuned block and what follows it. In the page this \
-             runs on the CPU (WebAssembly) whatever the compute backend."
+             (\"prefix\"); an epoch then runs only the tuned block and what follows it. It runs on the CPU \
+             (WebAssembly), and again on WebGPU when this browser offers it (a whole batch per GPU call; \
+             Adam stays on the CPU)."
         </p>
         <button type="button" class="primary" on:click=start disabled=move || running.get()>"Time a fine-tuning epoch"</button>
         <p role="status" aria-live="polite" class="status" data-key="ft-bench-status">{move || status.get()}</p>
         <table class="numbers" aria-label="Fine-tuning benchmark">
-            <thead><tr><th>"Tuned"</th><th>"Frozen prefix, once"</th><th>"One epoch"</th></tr></thead>
+            <thead><tr><th>"Tuned"</th><th>"On"</th><th>"Frozen prefix, once"</th><th>"One epoch"</th></tr></thead>
             <tbody>
-                {move || rows.get().into_iter().map(|(key, name, t)| view! {
+                {move || rows.get().into_iter().map(|(key, name, ran, t)| view! {
                     <tr data-bench=key>
                         <th scope="row">{name}</th>
+                        <td data-col="backend">{ran}</td>
                         <td data-col="prefix">{format!("{:.0} ms", t.prefix_ms)}</td>
                         <td data-col="epoch">{format!("{:.0} ms", t.train_ms)}</td>
                     </tr>

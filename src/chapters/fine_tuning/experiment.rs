@@ -6,7 +6,7 @@
 use super::controls::{ProtocolControls, ShiftControls};
 use super::experiment_figures::{HeadMap, Multipliers, ValidationCurves};
 use super::fields::TUNE_OPTIONS;
-use super::runner::{drive, secs, Job, Snapshot};
+use super::runner::{drive, on, secs, Job, Snapshot};
 use super::state::FineTuningState;
 use crate::tasks::Generation;
 use glassbox_lab::shift::{Tune, Tuner};
@@ -27,6 +27,7 @@ pub fn Experiment() -> impl IntoView {
     let running = RwSignal::new(false);
     let error = RwSignal::new(None::<String>);
     let generation = Generation::new();
+    let engine = expect_context::<crate::engine::Engine>();
     // New settings for this run start it over (the heatmap's settings do not).
     let key = Memo::new(move |_| settings.with(|s| format!("{:?}", s.tune_settings(s.tune))));
     {
@@ -53,7 +54,7 @@ pub fn Experiment() -> impl IntoView {
             if job.borrow().tuner.is_none() {
                 let s = settings.get_untracked();
                 match Tuner::new(&l.pretrained, &l.data.test, s.tune_settings(s.tune)) {
-                    Ok(t) => job.borrow_mut().tuner = Some(t),
+                    Ok(t) => *job.borrow_mut() = Job::new(t),
                     Err(e) => {
                         error.set(Some(e));
                         return;
@@ -67,7 +68,7 @@ pub fn Experiment() -> impl IntoView {
             let job = job.clone();
             crate::tasks::spawn_page_task(async move {
                 let j = job.clone();
-                let finished = drive(j, alive, |j| snap.set(j.snapshot())).await;
+                let finished = drive(j, Some(engine), alive, |j| snap.set(j.snapshot())).await;
                 if alive() || finished {
                     running.set(false);
                     busy.set(false);
@@ -125,8 +126,8 @@ pub fn Experiment() -> impl IntoView {
             <p class="status" role="status" aria-live="polite">{move || {
                 let s = snap.get();
                 if s.fraction == 0.0 { String::new() }
-                else if s.result.is_some() { format!("Done in {} on the CPU.", secs(s.times.total_ms)) }
-                else { format!("{} ({} so far, on the CPU)", s.activity, secs(s.times.total_ms)) }
+                else if s.result.is_some() { format!("Done in {} on {}.", secs(s.times.total_ms), on(s.ran)) }
+                else { format!("{} ({} so far, on {})", s.activity, secs(s.times.total_ms), on(s.ran)) }
             }}</p>
             <ValidationCurves snap/>
             <Readout snap/>

@@ -30,7 +30,7 @@ pub static RUN_FIELDS: [NumField<FtSettings>; 5] = [
     field!(
         "images",
         "Training images (multiple of 10)",
-        100.0,
+        10.0,
         1000.0,
         10.0,
         true,
@@ -39,7 +39,7 @@ pub static RUN_FIELDS: [NumField<FtSettings>; 5] = [
     field!(
         "test_images",
         "Test images (multiple of 10)",
-        100.0,
+        10.0,
         1000.0,
         10.0,
         true,

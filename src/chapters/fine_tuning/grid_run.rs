@@ -16,6 +16,7 @@ pub struct GridRun {
     pub status: RwSignal<String>,
     generation: Generation,
     state: FineTuningState,
+    engine: crate::engine::Engine,
     rows: usize,
     cols: usize,
 }
@@ -28,6 +29,7 @@ impl GridRun {
             running: RwSignal::new(false),
             status: RwSignal::new(String::new()),
             generation: Generation::new(),
+            engine: expect_context(),
             state,
             rows,
             cols,
@@ -54,6 +56,7 @@ impl GridRun {
             let status = self.status;
             let finished = run_jobs(
                 &l,
+                Some(self.engine),
                 jobs,
                 alive,
                 |k, f, activity| {
@@ -63,7 +66,7 @@ impl GridRun {
                         format!("Run {} of {}: {activity}", k + 1, rows * cols)
                     })
                 },
-                |k, r, _| {
+                |k, r, _, _| {
                     self.acc
                         .update(|v| v[k / cols][k % cols] = Some(r.accuracy_after))
                 },

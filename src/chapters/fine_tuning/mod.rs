@@ -1,10 +1,11 @@
 //! Chapter 3, "Fine-tuning under distribution shift": surgical fine-tuning (Lee et al., ICLR 2023)
 //! on the image lab's network. The corruptions and the network's accuracy under them, the blocks
 //! one may tune, one experiment live (the paper's protocol: Adam, batch-norm frozen, best
-//! validation over a learning-rate grid), the sweep of every choice, the full protocol's table (shipped), the homework's question, the
-//! three kinds of shift side by side, and the stage-noise matrix (perturbed block x tuned block).
-//! Every number is computed here, on the CPU, by the lab's `shift` topic, from the committed
-//! network and the real test images.
+//! validation over a learning-rate grid), the sweep of every choice, the full protocol's table
+//! (shipped), the homework's question, the three kinds of shift side by side, and the stage-noise
+//! matrix (perturbed block x tuned block). Every number is computed here by the lab's `shift`
+//! topic, from the committed network and the real test images; the runs' arithmetic on WebGPU when
+//! the browser offers it (`glassbox_gpu::GpuTuning`), otherwise on the CPU.
 
 mod blocks;
 mod controls;
@@ -16,7 +17,7 @@ mod experiment_figures;
 mod fields;
 mod full_table;
 mod grid_run;
-mod runner;
+pub(crate) mod runner;
 mod stage_noise;
 mod state;
 mod sweep;

@@ -1,10 +1,14 @@
 //! Running a fine-tuning experiment in the page: the lab's `Tuner` advanced a unit at a time in
 //! ~30 ms slices (never freezing the page), kept between slices so Pause keeps its place and Run
 //! goes on from there; the time spent in each phase is measured (`PhaseTimes`), so the page can
-//! say what computing the frozen layers once saved.
+//! say what computing the frozen layers once saved. With WebGPU the units' arithmetic runs on the
+//! device (`GpuTuning`, a batch per call, awaited, so the page stays free); a failed or lost device
+//! hands the run to the CPU where it stands.
 
-use crate::tasks::{run_in_slices, Slice};
+use crate::engine::Engine;
+use crate::tasks::{run_in_slices, Slice, SLICE_MS};
 use crate::web;
+use glassbox_gpu::{Gpu, GpuTuning};
 use glassbox_lab::shift::{PhaseTimes, TuneResult, Tuner};
 use glassbox_lab::vision::network::Network;
 use std::cell::RefCell;
@@ -16,6 +20,19 @@ use std::sync::Arc;
 pub struct Job {
     pub tuner: Option<Tuner>,
     pub times: PhaseTimes,
+    /// The run's network on the GPU, while it runs there.
+    gpu: Option<(Rc<Gpu>, GpuTuning)>,
+    /// Where the last unit ran: "WebGPU" or "CPU".
+    pub ran: &'static str,
+}
+
+impl Job {
+    pub fn new(tuner: Tuner) -> Job {
+        Job {
+            tuner: Some(tuner),
+            ..Job::default()
+        }
+    }
 }
 
 /// What the page shows of a run.
@@ -31,6 +48,8 @@ pub struct Snapshot {
     /// The tuned network, once done.
     pub tuned: Option<Arc<Network>>,
     pub times: PhaseTimes,
+    /// "WebGPU" or "CPU" (empty before the first unit).
+    pub ran: &'static str,
 }
 
 impl Job {
@@ -47,13 +66,41 @@ impl Job {
             error: t.error.clone(),
             tuned: t.done().then(|| Arc::new(t.network().clone())),
             times: self.times,
+            ran: self.ran,
         }
     }
 }
 
-/// Advance the job's tuner to its end in slices, calling `report` after each slice; returns true
-/// when it finished (false: stopped, the job keeps its place).
+/// Advance the job's tuner to its end, on the engine's GPU when it has one (None: the CPU), calling
+/// `report` after each slice; returns true when it finished (false: stopped, the job keeps its
+/// place).
 pub async fn drive(
+    job: Rc<RefCell<Job>>,
+    engine: Option<Engine>,
+    alive: impl Fn() -> bool,
+    mut report: impl FnMut(&Job),
+) -> bool {
+    if let Some(engine) = engine {
+        engine.settled().await;
+        if let Some(gpu) = engine.gpu() {
+            match drive_gpu(&job, &gpu, &alive, &mut report).await {
+                Ok(finished) => return finished,
+                Err(e) => {
+                    engine.report(&e);
+                    let mut j = job.borrow_mut();
+                    j.gpu = None;
+                    if let Some(t) = j.tuner.as_mut() {
+                        t.set_chunk(glassbox_lab::shift::tuner::CHUNK);
+                    }
+                }
+            }
+        }
+    }
+    drive_cpu(job, alive, report).await
+}
+
+/// The CPU path: units in ~30 ms slices.
+async fn drive_cpu(
     job: Rc<RefCell<Job>>,
     alive: impl Fn() -> bool,
     mut report: impl FnMut(&Job),
@@ -67,6 +114,7 @@ pub async fn drive(
             while more && web::now_ms() < deadline {
                 if let Some(t) = j.tuner.as_mut() {
                     more = t.step_timed(&web::now_ms, &mut j.times);
+                    j.ran = "CPU";
                 }
             }
             report(j);
@@ -83,6 +131,66 @@ pub async fn drive(
     finished
 }
 
+/// The GPU path: the tuner is taken out of the job while its units are awaited (a slice at a
+/// time) and put back before each report. Err: the device failed; the job keeps its place.
+async fn drive_gpu(
+    job: &Rc<RefCell<Job>>,
+    gpu: &Rc<Gpu>,
+    alive: &impl Fn() -> bool,
+    report: &mut impl FnMut(&Job),
+) -> Result<bool, glassbox_gpu::GpuError> {
+    loop {
+        if !alive() {
+            return Ok(false);
+        }
+        let (tuner, copy) = {
+            let mut j = job.borrow_mut();
+            (j.tuner.take(), j.gpu.take())
+        };
+        let Some(mut tuner) = tuner else {
+            return Ok(false);
+        };
+        let mut copy = match copy {
+            Some((g, c)) if Rc::ptr_eq(&g, gpu) => Ok(c),
+            _ => GpuTuning::new(gpu, &mut tuner),
+        };
+        let (deadline, mut times, mut more) =
+            (web::now_ms() + SLICE_MS, PhaseTimes::default(), true);
+        while let Ok(c) = copy.as_mut() {
+            let (phase, t0) = (tuner.phase_name(), web::now_ms());
+            match c.step(gpu, &mut tuner).await {
+                Ok(m) => more = m,
+                Err(e) => copy = Err(e),
+            }
+            times.add(phase, web::now_ms() - t0);
+            if !more || web::now_ms() >= deadline || !alive() {
+                break;
+            }
+        }
+        {
+            let mut j = job.borrow_mut();
+            j.tuner = Some(tuner);
+            j.times.add_all(&times);
+            j.gpu = Some((gpu.clone(), copy?));
+            j.ran = "WebGPU";
+            report(&j);
+        }
+        if !more {
+            return Ok(true);
+        }
+        web::sleep(0).await;
+    }
+}
+
+/// "WebGPU" or "CPU" as the page says it: "WebGPU" or "the CPU".
+pub fn on(ran: &str) -> &str {
+    if ran == "WebGPU" {
+        "WebGPU"
+    } else {
+        "the CPU"
+    }
+}
+
 /// Seconds, briefly.
 pub fn secs(ms: f64) -> String {
     if ms < 1000.0 {
@@ -94,16 +202,18 @@ pub fn secs(ms: f64) -> String {
     }
 }
 
-/// Run `jobs` one after another on the committed network, each a `Tuner` driven in slices:
-/// `progress(job, fraction of that job, its activity)` after each slice and `done(job, result,
-/// ms)` after each job. Returns false if stopped (`alive` turned false) or a job could not start
-/// (its message goes to `progress` as the activity, with fraction -1).
+/// Run `jobs` one after another on the committed network, each a `Tuner` driven in slices (on the
+/// engine's GPU when it has one): `progress(job, fraction of that job, its activity)` after each
+/// slice and `done(job, result, ms, "WebGPU" or "CPU")` after each job. Returns false if stopped
+/// (`alive` turned false) or a job could not start (its message goes to `progress` as the
+/// activity, with fraction -1).
 pub async fn run_jobs(
     lab: &crate::vision::data::Loaded,
+    engine: Option<Engine>,
     jobs: Vec<glassbox_lab::shift::TuneSettings>,
     alive: impl Fn() -> bool + Copy,
     progress: impl Fn(usize, f64, String),
-    mut done: impl FnMut(usize, TuneResult, f64),
+    mut done: impl FnMut(usize, TuneResult, f64, &'static str),
 ) -> bool {
     for (i, settings) in jobs.into_iter().enumerate() {
         let tuner = match Tuner::new(&lab.pretrained, &lab.data.test, settings) {
@@ -113,13 +223,14 @@ pub async fn run_jobs(
                 return false;
             }
         };
-        let job = Rc::new(RefCell::new(Job {
-            tuner: Some(tuner),
-            ..Job::default()
-        }));
-        let finished = drive(job.clone(), alive, |j| {
+        let job = Rc::new(RefCell::new(Job::new(tuner)));
+        let finished = drive(job.clone(), engine, alive, |j| {
             if let Some(t) = &j.tuner {
-                progress(i, t.progress(), t.activity());
+                progress(
+                    i,
+                    t.progress(),
+                    format!("{} (on {})", t.activity(), on(j.ran)),
+                );
             }
         })
         .await;
@@ -132,7 +243,7 @@ pub async fn run_jobs(
             return false;
         }
         if let Some(r) = j.tuner.as_ref().and_then(|t| t.result()) {
-            done(i, r, j.times.total_ms);
+            done(i, r, j.times.total_ms, j.ran);
         }
     }
     true

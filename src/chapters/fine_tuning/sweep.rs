@@ -3,7 +3,7 @@
 //! accuracy as the baseline) and a table with each choice's parameters, best (lr, epoch) and time.
 
 use super::controls::RunStop;
-use super::runner::{run_jobs, secs};
+use super::runner::{on, run_jobs, secs};
 use super::state::{clear_on_change, FineTuningState};
 use crate::tasks::Generation;
 use crate::ui::plot::Plot;
@@ -11,14 +11,17 @@ use glassbox_lab::figures::shift::{draw_bar_groups, BarGroups};
 use glassbox_lab::shift::{Tune, TuneResult};
 use leptos::prelude::*;
 
+/// A finished choice: its result, how long it took, and where it ran ("WebGPU" or "CPU").
+type Row = (TuneResult, f64, &'static str);
+
 /// The bar chart of a sweep (or part of one).
-pub fn sweep_bars(title: &str, rows: &[(TuneResult, f64)]) -> BarGroups {
+pub fn sweep_bars(title: &str, rows: &[Row]) -> BarGroups {
     let after = Tune::ALL
         .iter()
         .map(|t| {
             rows.iter()
-                .find(|(r, _)| r.tune == t.name())
-                .map(|(r, _)| r.accuracy_after)
+                .find(|(r, ..)| r.tune == t.name())
+                .map(|(r, ..)| r.accuracy_after)
         })
         .collect();
     BarGroups {
@@ -28,7 +31,7 @@ pub fn sweep_bars(title: &str, rows: &[(TuneResult, f64)]) -> BarGroups {
         series: vec![("after tuning".into(), after)],
         baseline: rows
             .first()
-            .map(|(r, _)| ("before (shifted network)".into(), r.accuracy_before)),
+            .map(|(r, ..)| ("before (shifted network)".into(), r.accuracy_before)),
     }
 }
 
@@ -40,10 +43,11 @@ pub fn Sweep() -> impl IntoView {
         busy,
         ..
     } = expect_context();
-    let rows = RwSignal::new(Vec::<(TuneResult, f64)>::new());
+    let rows = RwSignal::new(Vec::<Row>::new());
     let state = RwSignal::new((false, 0usize, 0.0f64, String::new())); // running, choice, fraction, activity
     let error = RwSignal::new(None::<String>);
     let generation = Generation::new();
+    let engine = expect_context::<crate::engine::Engine>();
     clear_on_change(settings, move || {
         generation.stop();
         rows.set(Vec::new());
@@ -65,6 +69,7 @@ pub fn Sweep() -> impl IntoView {
             let n = Tune::ALL.len() as f64;
             let finished = run_jobs(
                 &l,
+                Some(engine),
                 jobs,
                 alive,
                 |i, f, activity| {
@@ -79,7 +84,7 @@ pub fn Sweep() -> impl IntoView {
                         ));
                     }
                 },
-                |_, r, ms| rows.update(|v| v.push((r, ms))),
+                |_, r, ms, ran| rows.update(|v| v.push((r, ms, ran))),
             )
             .await;
             if finished || (alive() && error.get_untracked().is_some()) {
@@ -127,20 +132,20 @@ pub fn Sweep() -> impl IntoView {
 }
 
 #[component]
-fn SweepTable(rows: RwSignal<Vec<(TuneResult, f64)>>) -> impl IntoView {
+fn SweepTable(rows: RwSignal<Vec<Row>>) -> impl IntoView {
     view! {
         <div class="table-scroll">
             <table class="numbers" data-key="sweep-table" aria-label="Sweep results">
                 <thead><tr><th>"Tuned"</th><th>"Parameters"</th><th>"Before"</th><th>"After"</th><th>"Best lr, epoch"</th><th>"Time"</th></tr></thead>
                 <tbody>
-                    {move || rows.get().into_iter().map(|(r, ms)| view! {
+                    {move || rows.get().into_iter().map(|(r, ms, ran)| view! {
                         <tr data-tune=r.tune.clone()>
                             <td>{r.tune.clone()}</td>
                             <td>{r.params_tuned}</td>
                             <td>{format!("{:.1}%", 100.0 * r.accuracy_before)}</td>
                             <td class="after">{format!("{:.1}%", 100.0 * r.accuracy_after)}</td>
                             <td>{match (r.lr, r.epoch) { (Some(lr), Some(e)) => format!("{lr:e}, {e}"), _ => "none".into() }}</td>
-                            <td>{secs(ms)}</td>
+                            <td data-col="time">{format!("{} on {}", secs(ms), on(ran))}</td>
                         </tr>
                     }).collect_view()}
                 </tbody>

@@ -15,17 +15,20 @@
 //! Work is done in units of at most `CHUNK` images (or one convolution of one batch for `bn-stats`;
 //! the shifted images themselves are made in such units too, so creating a run costs little),
 //! so a unit takes tens of milliseconds even in the browser; results do not depend on how many
-//! units run per slice.
+//! units run per slice. A unit's heavy arithmetic is a `Work` request: `step` answers it on the
+//! CPU, and a GPU engine answers `work()` itself (in larger chunks, `set_chunk`) and hands the
+//! `Answer` to `answer`.
 
 use super::blocks::{check_blocks, params_changed, Tensor, Tune};
 use super::shifts::{Shift, ShiftedData};
-use super::suffix::{accumulate_grads, correct_from, prefix, relative_grad_norms, Adam};
+use super::suffix::{relative_grad_norms, Adam};
+use super::work::{compute, Answer, Work};
 use crate::rng::Rng;
 use crate::vision::data::Split;
 use crate::vision::network::{Bn, Network};
 use serde::{Deserialize, Serialize};
 
-/// Images per unit of work.
+/// Images per unit of work on the CPU.
 pub const CHUNK: usize = 4;
 /// Batches whose gradients set Auto-RGN's multipliers each epoch.
 pub const RGN_BATCHES: usize = 5;
@@ -158,6 +161,23 @@ pub struct PhaseTimes {
 }
 
 impl PhaseTimes {
+    /// Add another record's times.
+    pub fn add_all(&mut self, o: &PhaseTimes) {
+        self.prefix_ms += o.prefix_ms;
+        self.train_ms += o.train_ms;
+        self.total_ms += o.total_ms;
+    }
+
+    /// Count `ms` spent in the phase named `phase` (a `Tuner::phase_name`).
+    pub fn add(&mut self, phase: &str, ms: f64) {
+        self.total_ms += ms;
+        match phase {
+            "prefix" => self.prefix_ms += ms,
+            "train" | "rgn" => self.train_ms += ms,
+            _ => {}
+        }
+    }
+
     /// What computing the prefix once saved: without the cache, its share for the training and
     /// validation images (`per_epoch` of the `all` images it ran on) would run every epoch.
     pub fn prefix_saving_ms(&self, per_epoch: usize, all: usize, epochs: usize) -> f64 {
@@ -242,12 +262,14 @@ pub struct Tuner {
     /// The split the data are drawn from.
     test: Split,
     best: Option<Best>,
+    /// Progress, in images through a phase (so it does not depend on the chunk).
     units_done: usize,
     units_total: usize,
-}
-
-fn chunks(n: usize) -> usize {
-    n.div_ceil(CHUNK)
+    /// Images per unit.
+    chunk: usize,
+    /// Counts changes of the network's parameters or statistics (an engine holding a copy
+    /// refreshes it when this moves).
+    version: u64,
 }
 
 /// Sizes of the batches of an epoch over `n` images (the last may be smaller).
@@ -298,6 +320,8 @@ impl Tuner {
             best: None,
             units_done: 0,
             units_total: 0,
+            chunk: CHUNK,
+            version: 0,
             data,
             settings,
         };
@@ -305,22 +329,48 @@ impl Tuner {
         Ok(t)
     }
 
+    /// Units of `chunk` images from the next unit on, instead of `CHUNK` (the draw of the shifted
+    /// images keeps units of `CHUNK`). Neither the results nor the progress depend on it.
+    pub fn set_chunk(&mut self, chunk: usize) {
+        self.chunk = chunk.max(1);
+    }
+
+    /// The images every phase goes through, in all.
     fn count_units(&self) -> usize {
         let s = &self.settings;
         let [tr, va, te] = self.data.indices.each_ref().map(Vec::len);
-        let setup = 2 * (chunks(tr) + chunks(va) + chunks(te)) + chunks(va) + chunks(te);
+        let setup = 2 * (tr + va + te) + va + te;
         let tuning = if s.tune.trains() {
-            let train: usize = batch_sizes(tr, s.batch).map(chunks).sum();
             let rgn: usize = if s.tune == Tune::AutoRgn {
-                batch_sizes(tr, s.batch).take(RGN_BATCHES).map(chunks).sum()
+                batch_sizes(tr, s.batch).take(RGN_BATCHES).sum()
             } else {
                 0
             };
-            s.lrs.len() * s.epochs * (rgn + train + chunks(va))
+            s.lrs.len() * s.epochs * (rgn + tr + va)
         } else {
-            batch_sizes(tr, s.batch).count() * self.net.blocks.len()
+            tr * self.net.blocks.len()
         };
-        setup + tuning + chunks(te)
+        setup + tuning + te
+    }
+
+    /// The images the current unit goes through (the draw's are counted after it).
+    fn unit_images(&self) -> usize {
+        let within = |pos: usize, len: usize| self.chunk_end(pos, len) - pos;
+        match &self.phase {
+            Phase::Draw { .. } | Phase::Done => 0,
+            Phase::Prefix { set, pos } | Phase::Before { set, pos, .. } => {
+                within(*pos, self.set_len(*set))
+            }
+            Phase::BnStats { batch, .. } => {
+                let (b, n) = (self.settings.batch, self.data.train.len());
+                ((batch + 1) * b).min(n) - batch * b
+            }
+            Phase::Rgn { batch, pos } | Phase::Train { batch, pos } => {
+                within(*pos, self.batch_span(*batch).1)
+            }
+            Phase::Val { pos, .. } => within(*pos, self.set_len(1)),
+            Phase::Test { pos, .. } => within(*pos, self.set_len(2)),
+        }
     }
 
     /// Share of the work done, 0 to 1.
@@ -394,6 +444,16 @@ impl Tuner {
             .collect()
     }
 
+    /// The tuned tensors, in the order of `Answer::Grads`.
+    pub fn tensors(&self) -> &[Tensor] {
+        &self.tensors
+    }
+
+    /// Moves whenever the network's parameters or running statistics change.
+    pub fn version(&self) -> u64 {
+        self.version
+    }
+
     /// Run to the end.
     pub fn run(&mut self) {
         while self.step() {}
@@ -404,13 +464,7 @@ impl Tuner {
         let phase = self.phase_name();
         let t0 = now();
         let more = self.step();
-        let dt = now() - t0;
-        times.total_ms += dt;
-        match phase {
-            "prefix" => times.prefix_ms += dt,
-            "train" | "rgn" => times.train_ms += dt,
-            _ => {}
-        }
+        times.add(phase, now() - t0);
         more
     }
 
@@ -436,24 +490,109 @@ impl Tuner {
         self.set(set).len()
     }
 
-    /// Correct answers of the current network on rows pos.. of a set (one chunk): (correct, end).
-    fn eval_chunk(&mut self, set: usize, pos: usize) -> (usize, usize) {
-        let end = (pos + CHUNK).min(self.set_len(set));
-        let rows: Vec<usize> = (pos..end).collect();
-        let act = self.gather(set, &rows);
-        let labels = self.set(set).labels[pos..end].to_vec();
-        (correct_from(&mut self.net, self.first, &act, &labels), end)
+    /// The end of the chunk starting at `pos` of a set of `len`.
+    fn chunk_end(&self, pos: usize, len: usize) -> usize {
+        (pos + self.chunk).min(len)
     }
 
-    /// One unit of work; false once the run is done.
+    /// A chunk of a set's activations and labels, for a `Correct` request.
+    fn correct_work(&self, set: usize, pos: usize) -> Work {
+        let end = self.chunk_end(pos, self.set_len(set));
+        let rows: Vec<usize> = (pos..end).collect();
+        Work::Correct {
+            first: self.first,
+            act: self.gather(set, &rows),
+            labels: self.set(set).labels[pos..end].to_vec(),
+        }
+    }
+
+    /// A chunk of batch `batch` from `pos`, for a `Grads` request.
+    fn grads_work(&self, batch: usize, pos: usize) -> Work {
+        let (start, size) = self.batch_span(batch);
+        let end = self.chunk_end(pos, size);
+        let rows: Vec<usize> = self.order[start + pos..start + end].to_vec();
+        Work::Grads {
+            first: self.first,
+            act: self.gather(0, &rows),
+            labels: rows.iter().map(|&r| self.data.train.labels[r]).collect(),
+            batch: size,
+        }
+    }
+
+    /// Where batch `batch` starts in the epoch's order, and its size.
+    fn batch_span(&self, batch: usize) -> (usize, usize) {
+        let start = batch * self.settings.batch;
+        (start, self.settings.batch.min(self.order.len() - start))
+    }
+
+    /// The computation the current unit needs (None: the unit needs none, or the run is done).
+    pub fn work(&self) -> Option<Work> {
+        match &self.phase {
+            Phase::Prefix { set, pos } => {
+                let (set, pos) = (*set, *pos);
+                let px = self.set(set).x.len() / self.set_len(set).max(1);
+                let end = self.chunk_end(pos, self.set_len(set));
+                Some(Work::Prefix {
+                    first: self.first,
+                    x: self.set(set).x[pos * px..end * px].to_vec(),
+                    n: end - pos,
+                })
+            }
+            Phase::Before { set, pos, .. } => Some(self.correct_work(*set, *pos)),
+            Phase::Val { pos, .. } => Some(self.correct_work(1, *pos)),
+            Phase::Test { pos, .. } => Some(self.correct_work(2, *pos)),
+            Phase::Rgn { batch, pos } | Phase::Train { batch, pos } => {
+                Some(self.grads_work(*batch, *pos))
+            }
+            Phase::Draw { .. } | Phase::BnStats { .. } | Phase::Done => None,
+        }
+    }
+
+    /// One unit of work on the CPU; false once the run is done.
     pub fn step(&mut self) -> bool {
+        let answer = self
+            .work()
+            .map(|w| compute(&mut self.net, &self.tensors, &w));
+        self.answer(answer)
+    }
+
+    /// Finish the current unit with the answer to its `work()` (None where it asked for none);
+    /// false once the run is done. An answer that does not fit the request ends the run with an
+    /// error.
+    pub fn answer(&mut self, answer: Option<Answer>) -> bool {
+        let filled: usize = (0..3).map(|set| self.data.filled(set)).sum();
+        let images = self.unit_images();
         let phase = std::mem::replace(&mut self.phase, Phase::Done);
-        self.phase = match phase {
+        self.phase = match self.advance(phase, answer) {
+            Ok(next) => next,
+            Err(e) => {
+                self.error = Some(e);
+                Phase::Done
+            }
+        };
+        if self.phase != Phase::Done {
+            let drawn: usize = (0..3).map(|set| self.data.filled(set)).sum::<usize>() - filled;
+            self.units_done += images + drawn;
+        } else {
+            self.units_done = self.units_total;
+        }
+        !self.done()
+    }
+
+    fn advance(&mut self, phase: Phase, answer: Option<Answer>) -> Result<Phase, String> {
+        let correct_of = |a: Option<Answer>| match a {
+            Some(Answer::Correct(c)) => Ok(c),
+            other => Err(mismatch("a count of correct answers", &other)),
+        };
+        Ok(match phase {
             Phase::Draw { set } => self.draw_unit(set),
-            Phase::Prefix { set, pos } => self.prefix_unit(set, pos),
+            Phase::Prefix { set, pos } => match answer {
+                Some(Answer::Acts(a)) => self.prefix_unit(set, pos, a),
+                other => return Err(mismatch("activations", &other)),
+            },
             Phase::Before { set, pos, correct } => {
-                let (c, end) = self.eval_chunk(set, pos);
-                let correct = correct + c;
+                let correct = correct + correct_of(answer)?;
+                let end = self.chunk_end(pos, self.set_len(set));
                 if end < self.set_len(set) {
                     Phase::Before {
                         set,
@@ -476,40 +615,29 @@ impl Tuner {
                 }
             }
             Phase::BnStats { batch, conv, act } => self.bn_unit(batch, conv, act),
-            Phase::Rgn { batch, pos } => self.rgn_unit(batch, pos),
-            Phase::Train { batch, pos } => self.train_unit(batch, pos),
+            Phase::Rgn { batch, pos } => self.rgn_unit(batch, pos, answer)?,
+            Phase::Train { batch, pos } => self.train_unit(batch, pos, answer)?,
             Phase::Val { pos, correct } => {
-                let (c, end) = self.eval_chunk(1, pos);
+                let correct = correct + correct_of(answer)?;
+                let end = self.chunk_end(pos, self.set_len(1));
                 if end < self.set_len(1) {
-                    Phase::Val {
-                        pos: end,
-                        correct: correct + c,
-                    }
+                    Phase::Val { pos: end, correct }
                 } else {
-                    self.end_epoch(correct + c)
+                    self.end_epoch(correct)
                 }
             }
             Phase::Test { pos, correct } => {
-                let (c, end) = self.eval_chunk(2, pos);
+                let correct = correct + correct_of(answer)?;
+                let end = self.chunk_end(pos, self.set_len(2));
                 if end < self.set_len(2) {
-                    Phase::Test {
-                        pos: end,
-                        correct: correct + c,
-                    }
+                    Phase::Test { pos: end, correct }
                 } else {
-                    self.accuracy_after =
-                        Some((correct + c) as f64 / self.set_len(2).max(1) as f64);
+                    self.accuracy_after = Some(correct as f64 / self.set_len(2).max(1) as f64);
                     Phase::Done
                 }
             }
             Phase::Done => Phase::Done,
-        };
-        if self.phase != Phase::Done {
-            self.units_done += 1;
-        } else {
-            self.units_done = self.units_total;
-        }
-        !self.done()
+        })
     }
 
     fn draw_unit(&mut self, set: usize) -> Phase {
@@ -527,11 +655,8 @@ impl Tuner {
         }
     }
 
-    fn prefix_unit(&mut self, set: usize, pos: usize) -> Phase {
-        let px = self.set(set).x.len() / self.set_len(set).max(1);
-        let end = (pos + CHUNK).min(self.set_len(set));
-        let x = self.set(set).x[pos * px..end * px].to_vec();
-        let act = prefix(&mut self.net, self.first, &x, end - pos);
+    fn prefix_unit(&mut self, set: usize, pos: usize, act: Vec<f32>) -> Phase {
+        let end = self.chunk_end(pos, self.set_len(set));
         self.acts[set].extend(act);
         if end < self.set_len(set) {
             Phase::Prefix { set, pos: end }
@@ -548,7 +673,6 @@ impl Tuner {
             }
         }
     }
-
     /// After measuring the shifted network: re-estimate statistics, or start the first lr.
     fn start_tuning(&mut self) -> Phase {
         if !self.settings.tune.trains() {
@@ -577,6 +701,7 @@ impl Tuner {
         let rows = ((batch + 1) * b).min(n) - batch * b;
         let momentum = 1.0 / (batch as f32 + 1.0);
         let (next, _) = self.net.block_forward(conv, act, rows, Bn::Train(momentum));
+        self.version += 1;
         if conv + 1 < self.net.blocks.len() {
             Phase::BnStats {
                 batch,
@@ -593,6 +718,7 @@ impl Tuner {
         for &t in &self.tensors {
             t.get_mut(&mut self.net).copy_from_slice(t.get(&self.start));
         }
+        self.version += 1;
         self.adam = Adam::default();
         self.multipliers = vec![1.0; self.tensors.len()];
         self.start_epoch(0)
@@ -620,45 +746,59 @@ impl Tuner {
         self.grads.iter_mut().for_each(|g| g.fill(0.0));
     }
 
-    /// Accumulate one chunk of batch `batch` from `pos`: (loss summed over the chunk, the chunk's
+    /// Add a chunk's answer into the batch's gradients: (loss summed over the chunk, the chunk's
     /// end within the batch, the batch's size).
-    fn grad_chunk(&mut self, batch: usize, pos: usize) -> (f64, usize, usize) {
-        let b = self.settings.batch;
-        let start = batch * b;
-        let size = b.min(self.order.len() - start);
-        let end = (pos + CHUNK).min(size);
-        let rows: Vec<usize> = self.order[start + pos..start + end].to_vec();
-        let act = self.gather(0, &rows);
-        let labels: Vec<u32> = rows.iter().map(|&r| self.data.train.labels[r]).collect();
-        let loss = accumulate_grads(
-            &mut self.net,
-            self.first,
-            &self.tensors,
-            &act,
-            &labels,
-            size,
-            &mut self.grads,
-        );
-        (loss, end, size)
+    fn take_grads(
+        &mut self,
+        batch: usize,
+        pos: usize,
+        answer: Option<Answer>,
+    ) -> Result<(f64, usize, usize), String> {
+        let Some(Answer::Grads(loss, grads)) = answer else {
+            return Err(mismatch("gradients", &answer));
+        };
+        if grads.len() != self.tensors.len() {
+            return Err(format!(
+                "the engine returned {} gradients for {} tensors",
+                grads.len(),
+                self.tensors.len()
+            ));
+        }
+        for (acc, g) in self.grads.iter_mut().zip(&grads) {
+            if g.is_empty() {
+                continue;
+            }
+            if acc.is_empty() {
+                acc.resize(g.len(), 0.0);
+            }
+            acc.iter_mut().zip(g).for_each(|(a, b)| *a += b);
+        }
+        let (_, size) = self.batch_span(batch);
+        Ok((loss, self.chunk_end(pos, size), size))
     }
 
     fn batches(&self) -> usize {
         self.order.len().div_ceil(self.settings.batch)
     }
 
-    fn rgn_unit(&mut self, batch: usize, pos: usize) -> Phase {
-        let (_, end, size) = self.grad_chunk(batch, pos);
+    fn rgn_unit(
+        &mut self,
+        batch: usize,
+        pos: usize,
+        answer: Option<Answer>,
+    ) -> Result<Phase, String> {
+        let (_, end, size) = self.take_grads(batch, pos, answer)?;
         if end < size {
-            return Phase::Rgn { batch, pos: end };
+            return Ok(Phase::Rgn { batch, pos: end });
         }
         let r = relative_grad_norms(&self.net, &self.tensors, &self.grads);
         self.rgn_sum.iter_mut().zip(r).for_each(|(s, x)| *s += x);
         self.clear_grads();
         if batch + 1 < RGN_BATCHES.min(self.batches()) {
-            return Phase::Rgn {
+            return Ok(Phase::Rgn {
                 batch: batch + 1,
                 pos: 0,
-            };
+            });
         }
         let max = self.rgn_sum.iter().cloned().fold(0.0, f64::max);
         self.multipliers = self
@@ -666,14 +806,19 @@ impl Tuner {
             .iter()
             .map(|&s| if max > 0.0 { s / max } else { 1.0 })
             .collect();
-        Phase::Train { batch: 0, pos: 0 }
+        Ok(Phase::Train { batch: 0, pos: 0 })
     }
 
-    fn train_unit(&mut self, batch: usize, pos: usize) -> Phase {
-        let (loss, end, size) = self.grad_chunk(batch, pos);
+    fn train_unit(
+        &mut self,
+        batch: usize,
+        pos: usize,
+        answer: Option<Answer>,
+    ) -> Result<Phase, String> {
+        let (loss, end, size) = self.take_grads(batch, pos, answer)?;
         self.loss_sum += loss / size as f64;
         if end < size {
-            return Phase::Train { batch, pos: end };
+            return Ok(Phase::Train { batch, pos: end });
         }
         let lr = self.settings.lrs[self.lr_index];
         self.adam.step(
@@ -684,15 +829,16 @@ impl Tuner {
             &self.multipliers,
             self.settings.weight_decay,
         );
+        self.version += 1;
         self.clear_grads();
-        if batch + 1 < self.batches() {
+        Ok(if batch + 1 < self.batches() {
             Phase::Train {
                 batch: batch + 1,
                 pos: 0,
             }
         } else {
             Phase::Val { pos: 0, correct: 0 }
-        }
+        })
     }
 
     fn end_epoch(&mut self, correct: usize) -> Phase {
@@ -724,6 +870,7 @@ impl Tuner {
                 for (t, p) in self.tensors.iter().zip(&best.params) {
                     t.get_mut(&mut self.net).clone_from(p);
                 }
+                self.version += 1;
             }
             Phase::Test { pos: 0, correct: 0 }
         }
@@ -772,6 +919,17 @@ impl Tuner {
     }
 }
 
+/// The message for an answer of the wrong kind.
+fn mismatch(wanted: &str, got: &Option<Answer>) -> String {
+    let got = match got {
+        None => "nothing",
+        Some(Answer::Acts(_)) => "activations",
+        Some(Answer::Correct(_)) => "a count",
+        Some(Answer::Grads(..)) => "gradients",
+    };
+    format!("the engine answered {got} where the tuner needed {wanted}")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -802,12 +960,16 @@ mod tests {
 
     fn run(net: &Network, split: &Split, s: TuneSettings) -> Tuner {
         let mut t = Tuner::new(net, split, s).unwrap();
-        let mut steps = 1;
-        while t.step() {
-            steps += 1;
-            assert!(t.progress() < 1.0);
+        let mut last = 0.0;
+        loop {
+            let (before, images) = (t.units_done, t.unit_images());
+            if !t.step() {
+                assert_eq!(before + images, t.units_total, "every image counted once");
+                break;
+            }
+            assert!(t.progress() >= last && t.progress() < 1.0);
+            last = t.progress();
         }
-        assert_eq!(steps, t.units_total, "every unit counted once");
         assert_eq!(t.progress(), 1.0);
         t
     }
@@ -874,6 +1036,59 @@ mod tests {
         assert!(m.iter().any(|(_, x)| *x == 1.0));
         let again = run(&net, &split, s);
         assert_eq!(t.result(), again.result());
+    }
+
+    #[test]
+    fn larger_chunks_answered_from_outside_give_the_same_run() {
+        let net = Network::new(&Arch::lab(), 4);
+        let split = fake_test_split(5);
+        let s = small(Tune::AutoRgn, Shift::Flip);
+        let cpu = run(&net, &split, s.clone());
+        // An engine answering `work()` itself, 16 images at a time (a batch is 8 here).
+        let mut t = Tuner::new(&net, &split, s).unwrap();
+        t.set_chunk(16);
+        let mut copy = net.clone();
+        let mut version = t.version();
+        loop {
+            if t.version() != version {
+                copy = t.network().clone();
+                version = t.version();
+            }
+            let answer = t.work().map(|w| {
+                assert!(w.images() <= 16);
+                compute(&mut copy, t.tensors(), &w)
+            });
+            if !t.answer(answer) {
+                break;
+            }
+        }
+        let (a, b) = (cpu.result().unwrap(), t.result().unwrap());
+        assert_eq!(a.accuracy_before, b.accuracy_before);
+        assert_eq!(a.curve.len(), b.curve.len());
+        for (p, q) in a.curve.iter().zip(&b.curve) {
+            assert!((p.train_loss - q.train_loss).abs() < 1e-4, "{p:?} {q:?}");
+            assert!(
+                (p.val_accuracy - q.val_accuracy).abs() <= 0.1,
+                "{p:?} {q:?}"
+            );
+        }
+        for (x, y) in a.multipliers.iter().zip(&b.multipliers) {
+            assert!((x.1 - y.1).abs() < 1e-4, "{x:?} {y:?}");
+        }
+    }
+
+    #[test]
+    fn an_answer_of_the_wrong_kind_ends_the_run_with_a_message() {
+        let net = Network::new(&Arch::lab(), 4);
+        let split = fake_test_split(5);
+        let mut t = Tuner::new(&net, &split, small(Tune::Head, Shift::Flip)).unwrap();
+        while t.work().is_none() {
+            t.step();
+        }
+        assert!(!t.answer(Some(Answer::Correct(3))));
+        let e = t.error.clone().unwrap();
+        assert!(e.contains("needed activations"), "{e}");
+        assert!(t.result().is_none());
     }
 
     #[test]

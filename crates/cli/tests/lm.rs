@@ -1,0 +1,176 @@
+//! `glassbox lm ...` end to end on a small corpus: data from a miniature WordNet, a tiny model
+//! trained a few hundred steps (its held-out loss must fall), evaluation, sampling, the next
+//! character, and bad input.
+
+mod common;
+use common::{glassbox, output};
+
+const NOUNS: &str = "00001740 03 n 02 entity 0 thing 0 000 | that which is perceived or known or inferred to have its own distinct existence  
+00002137 03 n 01 wolf 0 000 | any of various predatory carnivorous canine mammals; \"the wolf howled at the moon\"  
+00002452 03 n 01 box 0 000 | a (usually rectangular) container; may have a lid; \"he rummaged through a box of spare parts\"  
+";
+
+fn wordnet(dir: &std::path::Path) {
+    std::fs::create_dir_all(dir).unwrap();
+    // Many glosses, so the corpus is long enough for windows of 32.
+    let nouns = NOUNS.repeat(40);
+    std::fs::write(dir.join("data.noun"), nouns).unwrap();
+    for pos in ["verb", "adj", "adv"] {
+        std::fs::write(
+            dir.join(format!("data.{pos}")),
+            "00001740 29 v 01 breathe 0 000 | draw air into, and expel out of, the lungs; \"I can breathe better\"  \n",
+        )
+        .unwrap();
+    }
+}
+
+#[test]
+fn data_train_eval_sample_next() {
+    let tmp = std::env::temp_dir().join(format!("glassbox-lm-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&tmp);
+    let wn = tmp.join("wordnet");
+    wordnet(&wn);
+    let p = |name: &str| tmp.join(name).to_string_lossy().to_string();
+    let plurals = concat!(env!("CARGO_MANIFEST_DIR"), "/../../assets/lm/plurals.tsv");
+    let (code, v, err) = glassbox(&[
+        "lm",
+        "data",
+        "--wordnet",
+        &p("wordnet"),
+        "--plurals",
+        plurals,
+        "--out",
+        &p("corpus.txt"),
+        "--held-out",
+        &p("held.txt"),
+    ]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(v["glosses"], 123);
+    assert!(v["sentences"].as_u64().unwrap() > 20_000);
+    let corpus = std::fs::read_to_string(p("corpus.txt")).unwrap();
+    assert!(corpus.contains("wolf: any of various predatory"));
+    assert!(!corpus.contains("The plural of"));
+    assert_eq!(v["sha256"].as_str().unwrap().len(), 64);
+
+    let (code, t, err) = glassbox(&[
+        "lm",
+        "train",
+        "--tiny",
+        "--corpus",
+        &p("corpus.txt"),
+        "--steps",
+        "300",
+        "--batch",
+        "16",
+        "--eval-every",
+        "100",
+        "--out",
+        &p("w.bin"),
+        "--curve",
+        &p("curve"),
+        "--precision",
+        "f32",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    assert!(err.contains("step 300/300"), "a progress line: {err}");
+    let loss = t["val_loss_nats_per_char"].as_f64().unwrap();
+    let vocab = t["vocab"].as_f64().unwrap();
+    // From ln(vocab) (about 4.5) at the start to well below it.
+    assert!(
+        loss < 0.75 * vocab.ln(),
+        "held-out loss {loss} vs ln {}",
+        vocab.ln()
+    );
+    assert!(
+        std::fs::read_to_string(p("curve/loss.csv"))
+            .unwrap()
+            .lines()
+            .count()
+            == 301
+    );
+    assert!(std::fs::read_to_string(p("curve/loss.svg"))
+        .unwrap()
+        .contains("held out"));
+
+    let (code, e, _) = glassbox(&[
+        "lm",
+        "eval",
+        "--weights",
+        &p("w.bin"),
+        "--text",
+        &p("held.txt"),
+        "--windows",
+        "16",
+    ]);
+    assert_eq!(code, 0);
+    assert_eq!(e["chars"], 16 * 32);
+    assert_eq!(e["sha256"], t["sha256"]);
+    let greedy = [
+        "lm",
+        "sample",
+        "--weights",
+        &p("w.bin"),
+        "--prompt",
+        "one wolf, two",
+        "--temperature",
+        "0",
+        "--tokens",
+        "12",
+    ];
+    let (code, a, _) = glassbox(&greedy);
+    assert_eq!(code, 0);
+    assert_eq!(a, glassbox(&greedy).1, "greedy is deterministic");
+    assert_eq!(a["tokens"], 12);
+    assert_eq!(a["probs"].as_array().unwrap().len(), 12);
+    let (code, n, _) = glassbox(&[
+        "lm",
+        "next",
+        "--weights",
+        &p("w.bin"),
+        "--prompt",
+        "caf\u{e9}",
+        "--top-k",
+        "5",
+    ]);
+    assert_eq!(code, 0);
+    assert_eq!(n["next"].as_array().unwrap().len(), 5);
+    assert_eq!(n["replaced"]["characters"][0], "\u{e9}");
+
+    for (args, option) in [
+        (vec!["--prompt", ""], "--prompt"),
+        (
+            vec!["--prompt", "a", "--temperature", "-1"],
+            "--temperature",
+        ),
+        (
+            vec!["--prompt", "a", "--temperature", "NaN"],
+            "--temperature",
+        ),
+        (vec!["--prompt", "a", "--tokens", "20000"], "--tokens"),
+    ] {
+        let w = p("w.bin");
+        let all: Vec<&str> = ["lm", "sample", "--weights", w.as_str()]
+            .into_iter()
+            .chain(args)
+            .collect();
+        let o = output(&all, None);
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(2), "{all:?}: {err}");
+        assert!(
+            err.trim().lines().count() == 1 && err.contains(option),
+            "{err}"
+        );
+    }
+    std::fs::write(p("bad.bin"), b"GBLM\x01junk").unwrap();
+    let (code, _, err) = glassbox(&[
+        "lm",
+        "eval",
+        "--weights",
+        &p("bad.bin"),
+        "--text",
+        &p("held.txt"),
+    ]);
+    assert_eq!(code, 1);
+    assert!(err.contains("bad.bin"), "{err}");
+    let _ = std::fs::remove_dir_all(&tmp);
+}

@@ -1,0 +1,72 @@
+//! A fine-tuning run (`glassbox_lab::shift::Tuner`) with its heavy arithmetic on the GPU: the
+//! tuner hands out `Work` (the frozen prefix of a chunk of images, the correct answers of a chunk,
+//! a chunk's gradients of the tuned tensors) and this answers it with the network held on the
+//! device, in chunks of `GPU_CHUNK` images (a whole batch of the paper's 64 per call). The tuner
+//! keeps the protocol, the optimiser (Adam on the CPU: a few hundred thousand numbers per batch at
+//! most) and the bookkeeping, so a run's results are the CPU run's within float rounding. The
+//! device copy follows the tuner's network: when `Tuner::version` moves, the tuned tensors are
+//! written again (or, after `bn-stats` changed the running statistics, the whole network).
+
+use crate::{Gpu, GpuError, GpuNetwork};
+use glassbox_lab::shift::work::{Answer, Work};
+use glassbox_lab::shift::{Tune, Tuner};
+use glassbox_lab::vision::nn::count_correct;
+
+/// Images per GPU call.
+pub const GPU_CHUNK: usize = 64;
+
+/// A tuner's network on the device.
+pub struct GpuTuning {
+    net: GpuNetwork,
+    version: u64,
+}
+
+impl GpuTuning {
+    /// Upload the tuner's network as it stands, and set the tuner to GPU-sized chunks.
+    pub fn new(gpu: &Gpu, tuner: &mut Tuner) -> Result<GpuTuning, GpuError> {
+        tuner.set_chunk(GPU_CHUNK);
+        Ok(GpuTuning {
+            net: gpu.upload(tuner.network())?,
+            version: tuner.version(),
+        })
+    }
+
+    /// Do the tuner's next unit, its arithmetic on the device; Ok(false) once the run is done.
+    pub async fn step(&mut self, gpu: &Gpu, tuner: &mut Tuner) -> Result<bool, GpuError> {
+        let Some(work) = tuner.work() else {
+            return Ok(tuner.step());
+        };
+        if tuner.version() != self.version {
+            if tuner.settings.tune == Tune::BnStats {
+                self.net = gpu.upload(tuner.network())?;
+            } else {
+                self.net
+                    .write_tensors(gpu, tuner.network(), tuner.tensors())?;
+            }
+            self.version = tuner.version();
+        }
+        let answer = match &work {
+            Work::Prefix { first, x, n } => {
+                Answer::Acts(self.net.prefix(gpu, *first, x, *n).await?)
+            }
+            Work::Correct { first, act, labels } => {
+                let logits = self.net.logits_from(gpu, *first, act, labels.len()).await?;
+                let classes = tuner.network().classes();
+                Answer::Correct(count_correct(&logits, labels, classes))
+            }
+            Work::Grads {
+                first,
+                act,
+                labels,
+                batch,
+            } => {
+                let (loss, grads) = self
+                    .net
+                    .suffix_grads(gpu, *first, tuner.tensors(), act, labels, *batch)
+                    .await?;
+                Answer::Grads(loss, grads)
+            }
+        };
+        Ok(tuner.answer(Some(answer)))
+    }
+}

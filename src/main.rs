@@ -3,6 +3,7 @@
 mod app;
 mod chapters;
 mod engine;
+mod lm;
 mod tasks;
 mod ui;
 mod url_state;

@@ -55,7 +55,7 @@ fn mb(bytes: usize) -> String {
     format!("{:.1} MB", bytes as f64 / 1e6)
 }
 
-async fn fetch_with_status(
+pub(crate) async fn fetch_with_status(
     url: &'static str,
     what: &'static str,
     load: RwSignal<LoadState>,

@@ -116,6 +116,28 @@ test('WebGPU: the sweep to the end on the device; bad URL values are named', asy
   await page.getByRole('img', { name: /Flip permutation\. Heatmap/ }).waitFor();
   assert.deepEqual(page.problems(), []);
 
+  // The same run on WebGPU and on the CPU path gives the same numbers (within an image of the 10):
+  // block4 under severity-5 Gaussian noise, two epochs at lr 1e-2.
+  const query = 'images=10&test_images=10&epochs=2&lr=0.01&tune=block4';
+  const accuracies = async (p, on) => {
+    await open(p, query);
+    await p.locator('[data-action="run-one"]').click();
+    await p.locator('[data-key="run-result"]').waitFor({ timeout: 300_000 });
+    await p.locator('section[aria-labelledby="experiment"] p.status').filter({ hasText: new RegExp(`on ${on}\\.$`) }).waitFor();
+    const t = await p.locator('[data-key="run-result"]').textContent();
+    const m = /test accuracy ([\d.]+)% before, ([\d.]+)% after/.exec(t);
+    return [Number(m[1]), Number(m[2])];
+  };
+  const gpuPage = await watchedPage(env.gpuBrowser);
+  const cpuPage = await watchedPage(env.cpuBrowser);
+  const onGpu = await accuracies(gpuPage, 'WebGPU');
+  const onCpu = await accuracies(cpuPage, 'the CPU');
+  console.log(`block4 under Gaussian noise, 10 images: WebGPU ${onGpu}, CPU ${onCpu} (% before, after)`);
+  assert.equal(onGpu[0], onCpu[0]);
+  assert.ok(Math.abs(onGpu[1] - onCpu[1]) <= 10, `${onGpu} vs ${onCpu}`);
+  assert.deepEqual(gpuPage.problems(), []);
+  assert.deepEqual(cpuPage.problems(), []);
+
   const bad = await watchedPage(env.gpuBrowser);
   await bad.goto(`${env.server.base}#/fine-tuning?corruption=fog&severity=7&lr=0&images=0&tune=block9`);
   await bad.getByRole('heading', { level: 1, name: 'Fine-tuning under distribution shift' }).waitFor();

@@ -1,8 +1,10 @@
-//! Appendix: benchmarks of the chapters' computations in this browser (CPU path), run in slices so
-//! the page stays responsive. The reported times are computation only (the sum of the slices), not
-//! the pauses between them. Chapter 1's meta-training here; chapter 3's fine-tuning in `finetune`.
+//! Appendix: benchmarks of the chapters' computations in this browser, run in slices so the page
+//! stays responsive. The reported times are computation only (the sum of the slices), not the
+//! pauses between them. Chapter 1's meta-training here; chapter 3's fine-tuning in `finetune` (CPU
+//! and WebGPU); the language model of chapters 4 and 5 in `lm` (CPU).
 
 mod finetune;
+mod lm;
 
 use crate::tasks::{run_in_slices, Slice};
 use crate::web;
@@ -208,6 +210,7 @@ pub fn Bench() -> impl IntoView {
                 </tbody>
             </table>
             <finetune::FineTuneBench/>
+            <lm::LmBench/>
         </article>
     }
 }

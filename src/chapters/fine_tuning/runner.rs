@@ -85,15 +85,17 @@ pub async fn drive(
         if let Some(gpu) = engine.gpu() {
             match drive_gpu(&job, &gpu, &alive, &mut report).await {
                 Ok(finished) => return finished,
-                Err(e) => {
-                    engine.report(&e);
-                    let mut j = job.borrow_mut();
-                    j.gpu = None;
-                    if let Some(t) = j.tuner.as_mut() {
-                        t.set_chunk(glassbox_lab::shift::tuner::CHUNK);
-                    }
-                }
+                Err(e) => engine.report(&e),
             }
+        }
+    }
+    // The CPU path (from the start, after a failed device, or resumed after the reader chose the
+    // CPU): small units again, so no unit holds the page for long.
+    {
+        let mut j = job.borrow_mut();
+        j.gpu = None;
+        if let Some(t) = j.tuner.as_mut() {
+            t.set_chunk(glassbox_lab::shift::tuner::CHUNK);
         }
     }
     drive_cpu(job, alive, report).await

@@ -21,6 +21,7 @@ pub mod layers;
 pub mod model;
 pub mod plurals;
 pub mod sample;
+pub mod shipped;
 pub mod tokenizer;
 pub mod train;
 pub mod weights;

@@ -18,11 +18,8 @@
 //!
 //! The pipelines are compiled with the engine's others (`ops::Kernels`). Integer data (token ids, targets, row lists) travel as exact f32 values.
 
-use crate::ops::{grid, Kernel};
+use crate::ops::grid;
 use crate::{Gpu, GpuError};
-
-/// One dispatch: kernel, uniform words, workgroups.
-type Pass<'a> = (&'a Kernel, Vec<u32>, (u32, u32, u32));
 
 fn f(v: f32) -> u32 {
     v.to_bits()
@@ -66,43 +63,6 @@ fn positive(what: &str, v: usize) -> Result<(), GpuError> {
 }
 
 impl Gpu {
-    /// Run `passes` in order over the same bindings: `dims` of each as its uniform, `inputs` as
-    /// storage (bindings 1..), an output of `out_len` floats (the last binding); read back its
-    /// first `read_len` floats.
-    async fn lm_run(
-        &self,
-        passes: &[Pass<'_>],
-        inputs: &[&[f32]],
-        out_len: usize,
-        read_len: usize,
-    ) -> Result<Vec<f32>, GpuError> {
-        self.check_alive()?;
-        let name = passes.first().map_or("lm", |p| p.0.name);
-        let limit = self.info.max_storage_buffer_binding_size as usize / 4;
-        if inputs
-            .iter()
-            .map(|i| i.len())
-            .chain([out_len])
-            .any(|l| l > limit)
-        {
-            return Err(GpuError::Invalid(format!(
-                "{name}: data exceed this adapter's buffer limit"
-            )));
-        }
-        let buffers: Vec<wgpu::Buffer> = inputs.iter().map(|d| self.storage(name, d)).collect();
-        let out = self.output(name, out_len);
-        let mut bindings: Vec<&wgpu::Buffer> = buffers.iter().collect();
-        bindings.push(&out);
-        let mut encoder = self
-            .device
-            .create_command_encoder(&wgpu::CommandEncoderDescriptor { label: Some(name) });
-        for (kernel, dims, groups) in passes {
-            self.encode(&mut encoder, kernel, dims, &bindings, *groups);
-        }
-        self.submit_and_read(encoder, &out, read_len.min(out_len))
-            .await
-    }
-
     /// Layer norm of the `g.len()`-wide rows of `x` (eps `glassbox_lab::lm::layers::LN_EPS`):
     /// (y, mean per row, rstd = 1 / sqrt(var + eps) per row).
     /// CPU reference: `glassbox_lab::lm::layers::layer_norm`.
@@ -128,7 +88,7 @@ impl Gpu {
         let gb = [g, b].concat();
         let len = n * d + 2 * n;
         let out = self
-            .lm_run(&[(&k.lm_layer_norm, dims, grid(n, 1))], &[x, &gb], len, len)
+            .run_passes(&[(&k.lm_layer_norm, dims, grid(n, 1))], &[x, &gb], len, len)
             .await?;
         Ok((
             out[..n * d].to_vec(),
@@ -169,7 +129,7 @@ impl Gpu {
                 grid(d, 1),
             ),
         ];
-        let out = self.lm_run(&passes, &[dy, x, &gms], len, len).await?;
+        let out = self.run_passes(&passes, &[dy, x, &gms], len, len).await?;
         Ok((
             out[..nd].to_vec(),
             out[nd..nd + d].to_vec(),
@@ -182,7 +142,7 @@ impl Gpu {
         self.check_alive()?;
         let k = &self.kernels;
         let dims = vec![x.len() as u32, 0];
-        self.lm_run(
+        self.run_passes(
             &[(&k.lm_gelu, dims, grid(x.len(), 256))],
             &[x, &[]],
             x.len(),
@@ -197,7 +157,7 @@ impl Gpu {
         self.check_alive()?;
         let k = &self.kernels;
         let dims = vec![x.len() as u32, 1];
-        self.lm_run(
+        self.run_passes(
             &[(&k.lm_gelu, dims, grid(x.len(), 256))],
             &[x, dy],
             x.len(),
@@ -270,7 +230,7 @@ impl Gpu {
         let src = [qkv, prefix_k, prefix_v].concat();
         let len = att_len + probs_len;
         let out = self
-            .lm_run(
+            .run_passes(
                 &[(&k.lm_attention, dims, grid(batch * heads * t, 1))],
                 &[&src],
                 len,
@@ -322,7 +282,7 @@ impl Gpu {
             ),
         ];
         let out = self
-            .lm_run(&passes, &[&src, probs, dout], len, grads)
+            .run_passes(&passes, &[&src, probs, dout], len, grads)
             .await?;
         let pw = p * width;
         Ok((
@@ -359,7 +319,7 @@ impl Gpu {
         self.check_alive()?;
         let kern = &self.kernels;
         let dims = vec![batch as u32, t as u32, k as u32, width as u32];
-        self.lm_run(
+        self.run_passes(
             &[(&kern.lm_embed, dims, grid(len, 256))],
             &[&ids, wte, wpe, soft],
             len,
@@ -443,7 +403,7 @@ impl Gpu {
             context as u32,
         ];
         let out = self
-            .lm_run(
+            .run_passes(
                 &[(&kern.lm_embed_backward, dims, grid(len, 256))],
                 &[dx, &lists],
                 len,
@@ -507,7 +467,7 @@ impl Gpu {
         let k = &self.kernels;
         let len = n * v + n;
         let out = self
-            .lm_run(
+            .run_passes(
                 &[(&k.lm_cross_entropy, vec![n as u32, v as u32], grid(n, 1))],
                 &[logits, &tf],
                 len,

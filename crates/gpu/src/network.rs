@@ -71,6 +71,67 @@ pub(crate) fn fits(gpu: &Gpu, n: usize, largest: usize) -> Result<(), GpuError> 
     Ok(())
 }
 
+/// Block `b`'s convolution of `x` (n images): its output z.
+pub(crate) fn encode_conv(
+    gpu: &Gpu,
+    enc: &mut wgpu::CommandEncoder,
+    b: &Block,
+    x: &wgpu::Buffer,
+    n: usize,
+) -> wgpu::Buffer {
+    let len = n * b.c_out * b.size * b.size;
+    let z = gpu.resident("z", len, None);
+    let k = &gpu.kernels;
+    gpu.encode(
+        enc,
+        &k.conv2d,
+        &dims5(n, b),
+        &[x, &b.weight, &z],
+        grid(len, 256),
+    );
+    z
+}
+
+/// Block `b`'s batch norm of z with `stats` (means then variances: the batch's or the running
+/// ones), its ReLU and, if the block pools, its max-pooling: (the block's output, x_hat, y), x_hat
+/// and y kept for the backward pass only when `keep` (else one-value placeholders).
+pub(crate) fn encode_bn_pool(
+    gpu: &Gpu,
+    enc: &mut wgpu::CommandEncoder,
+    b: &Block,
+    z: &wgpu::Buffer,
+    stats: &wgpu::Buffer,
+    n: usize,
+    keep: bool,
+) -> (wgpu::Buffer, wgpu::Buffer, wgpu::Buffer) {
+    let k = &gpu.kernels;
+    let hw = b.size * b.size;
+    let len = n * b.c_out * hw;
+    let kept = if keep { len } else { 1 };
+    let (x_hat, y) = (
+        gpu.resident("x_hat", kept, None),
+        gpu.resident("y", kept, None),
+    );
+    let a = gpu.resident("activations", len, None);
+    let d = [n as u32, b.c_out as u32, hw as u32, keep as u32, f(BN_EPS)];
+    gpu.encode(
+        enc,
+        &k.bn_apply,
+        &d,
+        &[z, stats, &b.gb, &x_hat, &y, &a],
+        grid(len, 256),
+    );
+    let out = if b.pool {
+        let pooled = gpu.resident("pooled", 2 * (len / 4), None);
+        let d = [(n * b.c_out) as u32, b.size as u32, b.size as u32];
+        gpu.encode(enc, &k.maxpool, &d, &[&a, &pooled], grid(len / 4, 256));
+        pooled
+    } else {
+        a
+    };
+    (out, x_hat, y)
+}
+
 pub(crate) fn dims5(n: usize, b: &Block) -> [u32; 5] {
     [n, b.c_in, b.c_out, b.size, b.size].map(|v| v as u32)
 }
@@ -158,17 +219,9 @@ impl GpuNetwork {
             logits: gpu.resident("logits", n * self.template.classes(), None),
         };
         for (i, b) in self.blocks.iter().enumerate() {
-            let hw = b.size * b.size;
-            let len = n * b.c_out * hw;
-            let z = gpu.resident("z", len, None);
-            gpu.encode(
-                enc,
-                &k.conv2d,
-                &dims5(n, b),
-                &[&fwd.acts[i], &b.weight, &z],
-                grid(len, 256),
-            );
+            let z = encode_conv(gpu, enc, b, &fwd.acts[i], n);
             let stats = if train {
+                let hw = b.size * b.size;
                 let s = gpu.resident("batch statistics", 2 * b.c_out, None);
                 let d = [n, b.c_out, hw].map(|v| v as u32);
                 gpu.encode(enc, &k.bn_stats, &d, &[&z, &s], (b.c_out as u32, 1, 1));
@@ -178,28 +231,7 @@ impl GpuNetwork {
             } else {
                 b.running.clone()
             };
-            let kept = if train { len } else { 1 };
-            let (x_hat, y) = (
-                gpu.resident("x_hat", kept, None),
-                gpu.resident("y", kept, None),
-            );
-            let a = gpu.resident("activations", len, None);
-            let d = [n as u32, b.c_out as u32, hw as u32, train as u32, f(BN_EPS)];
-            gpu.encode(
-                enc,
-                &k.bn_apply,
-                &d,
-                &[&z, &stats, &b.gb, &x_hat, &y, &a],
-                grid(len, 256),
-            );
-            let out = if b.pool {
-                let pooled = gpu.resident("pooled", 2 * (len / 4), None);
-                let d = [(n * b.c_out) as u32, b.size as u32, b.size as u32];
-                gpu.encode(enc, &k.maxpool, &d, &[&a, &pooled], grid(len / 4, 256));
-                pooled
-            } else {
-                a
-            };
+            let (out, x_hat, y) = encode_bn_pool(gpu, enc, b, &z, &stats, n, train);
             fwd.acts.push(out);
             fwd.stats.push(stats);
             fwd.x_hat.push(x_hat);

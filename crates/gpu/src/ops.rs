@@ -7,6 +7,9 @@ use glassbox_lab::attention::AttentionShape;
 use glassbox_lab::vision::nn::ConvShape;
 
 /// A compiled kernel: one WGSL file with one entry point `main`.
+/// One dispatch: kernel, uniform words, workgroups.
+pub(crate) type Pass<'a> = (&'a Kernel, Vec<u32>, (u32, u32, u32));
+
 pub(crate) struct Kernel {
     pub(crate) name: &'static str,
     pub(crate) pipeline: wgpu::ComputePipeline,
@@ -132,7 +135,22 @@ impl Gpu {
         out_len: usize,
         groups: (u32, u32, u32),
     ) -> Result<Vec<f32>, GpuError> {
+        self.run_passes(&[(kernel, dims.to_vec(), groups)], inputs, out_len, out_len)
+            .await
+    }
+
+    /// Run `passes` in order over the same bindings (one command buffer): `dims` of each as its
+    /// uniform, `inputs` as storage (bindings 1..), an output of `out_len` floats (the last
+    /// binding); read back its first `read_len` floats.
+    pub(crate) async fn run_passes(
+        &self,
+        passes: &[Pass<'_>],
+        inputs: &[&[f32]],
+        out_len: usize,
+        read_len: usize,
+    ) -> Result<Vec<f32>, GpuError> {
         self.check_alive()?;
+        let name = passes.first().map_or("kernel", |p| p.0.name);
         let limit = self.info.max_storage_buffer_binding_size as usize / 4;
         if inputs
             .iter()
@@ -141,24 +159,21 @@ impl Gpu {
             .any(|l| l > limit)
         {
             return Err(GpuError::Invalid(format!(
-                "{}: data exceed this adapter's buffer limit",
-                kernel.name
+                "{name}: data exceed this adapter's buffer limit"
             )));
         }
-        let buffers: Vec<wgpu::Buffer> = inputs
-            .iter()
-            .map(|d| self.storage(kernel.name, d))
-            .collect();
-        let out = self.output(kernel.name, out_len);
+        let buffers: Vec<wgpu::Buffer> = inputs.iter().map(|d| self.storage(name, d)).collect();
+        let out = self.output(name, out_len);
         let mut bindings: Vec<&wgpu::Buffer> = buffers.iter().collect();
         bindings.push(&out);
         let mut encoder = self
             .device
-            .create_command_encoder(&wgpu::CommandEncoderDescriptor {
-                label: Some(kernel.name),
-            });
-        self.encode(&mut encoder, kernel, dims, &bindings, groups);
-        self.submit_and_read(encoder, &out, out_len).await
+            .create_command_encoder(&wgpu::CommandEncoderDescriptor { label: Some(name) });
+        for (kernel, dims, groups) in passes {
+            self.encode(&mut encoder, kernel, dims, &bindings, *groups);
+        }
+        self.submit_and_read(encoder, &out, read_len.min(out_len))
+            .await
     }
 
     pub async fn relu(&self, x: &[f32]) -> Result<Vec<f32>, GpuError> {

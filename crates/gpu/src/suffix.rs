@@ -12,7 +12,7 @@
 //! in dL/dz (the ReLU masks and the pooling arg-maxes come from the forward pass), so the scale is
 //! applied to the gradients read back.
 
-use crate::network::{dims5, f, GpuNetwork};
+use crate::network::{dims5, encode_bn_pool, encode_conv, f, GpuNetwork};
 use crate::ops::grid;
 use crate::{Gpu, GpuError};
 use glassbox_lab::shift::Tensor;
@@ -90,7 +90,6 @@ impl GpuNetwork {
         n: usize,
         keep_from: usize,
     ) -> Eval {
-        let k = &gpu.kernels;
         let mut ev = Eval {
             acts: vec![input],
             x_hat: Vec::new(),
@@ -98,40 +97,9 @@ impl GpuNetwork {
         };
         for i in run {
             let b = &self.blocks[i];
-            let hw = b.size * b.size;
-            let len = n * b.c_out * hw;
-            let z = gpu.resident("z", len, None);
             let x = ev.acts.last().expect("the input");
-            gpu.encode(
-                enc,
-                &k.conv2d,
-                &dims5(n, b),
-                &[x, &b.weight, &z],
-                grid(len, 256),
-            );
-            let keep = i >= keep_from;
-            let kept = if keep { len } else { 1 };
-            let (x_hat, y) = (
-                gpu.resident("x_hat", kept, None),
-                gpu.resident("y", kept, None),
-            );
-            let a = gpu.resident("activations", len, None);
-            let d = [n as u32, b.c_out as u32, hw as u32, keep as u32, f(BN_EPS)];
-            gpu.encode(
-                enc,
-                &k.bn_apply,
-                &d,
-                &[&z, &b.running, &b.gb, &x_hat, &y, &a],
-                grid(len, 256),
-            );
-            let out = if b.pool {
-                let pooled = gpu.resident("pooled", 2 * (len / 4), None);
-                let d = [(n * b.c_out) as u32, b.size as u32, b.size as u32];
-                gpu.encode(enc, &k.maxpool, &d, &[&a, &pooled], grid(len / 4, 256));
-                pooled
-            } else {
-                a
-            };
+            let z = encode_conv(gpu, enc, b, x, n);
+            let (out, x_hat, y) = encode_bn_pool(gpu, enc, b, &z, &b.running, n, i >= keep_from);
             ev.acts.push(out);
             ev.x_hat.push(x_hat);
             ev.y.push(y);

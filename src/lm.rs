@@ -3,7 +3,7 @@
 //! SHA-256 the lab records for the shipped file, and kept for the rest of the visit. A missing or
 //! corrupt file is a named message, never a panic.
 
-use crate::vision::data::{fetch_with_status, LoadState};
+use crate::vision::data::{fetch_with_status, load_once, LoadState};
 use glassbox_lab::lm::{shipped, Model, Vocab};
 use leptos::prelude::*;
 use std::cell::RefCell;
@@ -23,29 +23,18 @@ thread_local! {
 
 /// The model, downloading and checking it the first time.
 pub async fn ensure_lm(load: RwSignal<LoadState>) -> Option<Rc<LoadedLm>> {
-    if let Some(l) = LOADED.with(|c| c.borrow().clone()) {
-        load.set(LoadState::Ready);
-        return Some(l);
-    }
-    let result = async {
+    let fetch = async move {
         let bytes = fetch_with_status(WEIGHTS_URL, "the language model's weights", load).await?;
         load.set(LoadState::Loading("Checking the weights…".into(), None));
         crate::web::sleep(0).await;
         let (model, vocab) = shipped::check(&bytes)?;
-        Ok::<_, String>(Rc::new(LoadedLm { model, vocab }))
-    }
-    .await;
-    match result {
-        Ok(l) => {
-            LOADED.with(|c| *c.borrow_mut() = Some(l.clone()));
-            load.set(LoadState::Ready);
-            Some(l)
-        }
-        Err(e) => {
-            load.set(LoadState::Failed(format!(
-                "The language model could not be loaded: {e}"
-            )));
-            None
-        }
-    }
+        Ok(LoadedLm { model, vocab })
+    };
+    load_once(
+        &LOADED,
+        load,
+        "The language model could not be loaded",
+        fetch,
+    )
+    .await
 }

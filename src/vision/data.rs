@@ -102,13 +102,36 @@ pub fn LoadStatus(load: RwSignal<LoadState>) -> impl IntoView {
     }
 }
 
+/// The value kept in `cache`, or else `fetch`'s (kept on success). `load` ends Ready, or Failed
+/// with `failure` and the reason ("The data could not be loaded: ..."). Shared by every asset a
+/// page downloads once per visit.
+pub(crate) async fn load_once<T: 'static>(
+    cache: &'static std::thread::LocalKey<RefCell<Option<Rc<T>>>>,
+    load: RwSignal<LoadState>,
+    failure: &str,
+    fetch: impl std::future::Future<Output = Result<T, String>>,
+) -> Option<Rc<T>> {
+    if let Some(v) = cache.with(|c| c.borrow().clone()) {
+        load.set(LoadState::Ready);
+        return Some(v);
+    }
+    match fetch.await {
+        Ok(v) => {
+            let v = Rc::new(v);
+            cache.with(|c| *c.borrow_mut() = Some(v.clone()));
+            load.set(LoadState::Ready);
+            Some(v)
+        }
+        Err(e) => {
+            load.set(LoadState::Failed(format!("{failure}: {e}")));
+            None
+        }
+    }
+}
+
 /// The data and weights, downloading them the first time (with byte-level progress).
 pub async fn ensure_loaded(load: RwSignal<LoadState>) -> Option<Rc<Loaded>> {
-    if let Some(l) = LOADED.with(|c| c.borrow().clone()) {
-        load.set(LoadState::Ready);
-        return Some(l);
-    }
-    let result = async {
+    let fetch = async move {
         let asset =
             fetch_with_status("fashion-mnist.gbds", "the Fashion-MNIST images", load).await?;
         load.set(LoadState::Loading(
@@ -129,22 +152,9 @@ pub async fn ensure_loaded(load: RwSignal<LoadState>) -> Option<Rc<Loaded>> {
         let data = data::decode_payload(stored, &unzip.finish()).map_err(|e| e.to_string())?;
         let w = fetch_with_status("fashion-vgg.gbnet", "the trained weights", load).await?;
         let pretrained = Network::from_bytes(&w)?;
-        Ok::<_, String>(Rc::new(Loaded { data, pretrained }))
-    }
-    .await;
-    match result {
-        Ok(l) => {
-            LOADED.with(|c| *c.borrow_mut() = Some(l.clone()));
-            load.set(LoadState::Ready);
-            Some(l)
-        }
-        Err(e) => {
-            load.set(LoadState::Failed(format!(
-                "The data could not be loaded: {e}"
-            )));
-            None
-        }
-    }
+        Ok(Loaded { data, pretrained })
+    };
+    load_once(&LOADED, load, "The data could not be loaded", fetch).await
 }
 
 /// Classify the first `count` test images with `net`: on the GPU in batches (one submission each)

@@ -50,11 +50,15 @@ pub enum Command {
     /// The language model (the shipped weights, or a fresh model of the same shape when absent):
     /// training characters per second (batch 32 x 128, AdamW), generation characters per second
     /// with the key/value cache, and one forward and backward pass to a soft prompt's vectors
-    /// (frozen weights) over a batch of 64 prompts.
+    /// (frozen weights) over a batch of 64 prompts. With `--backend gpu`: generation on the GPU
+    /// (the weights and the key/value cache on the device, one submission per character).
     Lm {
         /// Runs; the best time counts (at least 1).
         #[arg(long, default_value_t = 3, value_parser = ranges::at_least(1usize))]
         repeat: usize,
+        /// Where the model runs.
+        #[arg(long, value_enum, default_value_t = Backend::Cpu)]
+        backend: Backend,
     },
     /// GFLOP/s of the matrix multiply, a VGG convolution and chapter 1's Gram matrix, on the GPU
     /// and on the CPU path.
@@ -69,7 +73,7 @@ pub enum Command {
     },
 }
 
-/// Where `bench image` runs the network.
+/// Where `bench image` runs the network, and `bench lm` the language model.
 #[derive(Clone, Copy, ValueEnum)]
 pub enum Backend {
     /// The lab's CPU path.
@@ -99,7 +103,7 @@ impl Command {
             } => image(images, steps, backend),
             Command::Gpu { sizes, repeat } => gpu(&sizes, repeat),
             Command::Finetune { repeat } => finetune(repeat),
-            Command::Lm { repeat } => lm(repeat),
+            Command::Lm { repeat, backend } => lm(repeat, backend),
         }
     }
 }
@@ -115,15 +119,23 @@ fn best_of(repeat: usize, mut f: impl FnMut() -> Result<(), String>) -> Result<f
     Ok(best)
 }
 
-fn lm(repeat: usize) -> Result<serde_json::Value, Failure> {
+fn lm(repeat: usize, backend: Backend) -> Result<serde_json::Value, Failure> {
     use glassbox_lab::lm::{self, Config, Inputs, Model, Targets, TrainSettings, Trainer, Wants};
     let (model, shipped) = match std::fs::read(crate::lm::WEIGHTS) {
         Ok(bytes) => (lm::from_bytes(&bytes)?.0, true),
         Err(_) => (Model::new(Config::standard(92), 0)?, false),
     };
+    let weights = if shipped {
+        crate::lm::WEIGHTS
+    } else {
+        "a fresh model of the shipped shape"
+    };
     let c = model.config;
     let mut rng = Rng::new(1);
     let mut tokens = |n: usize| -> Vec<u32> { (0..n).map(|_| rng.below(c.vocab) as u32).collect() };
+    if let Backend::Gpu = backend {
+        return lm_gpu(&model, weights, &tokens(20), repeat);
+    }
     let corpus = tokens(50_000);
     let mut trainer = Trainer::new(model.clone(), TrainSettings::default())?;
     trainer.step(&corpus)?;
@@ -145,12 +157,55 @@ fn lm(repeat: usize) -> Result<serde_json::Value, Failure> {
             .map(|_| ())
     })?;
     Ok(json!({
-        "weights": if shipped { crate::lm::WEIGHTS } else { "a fresh model of the shipped shape" },
+        "backend": "cpu", "weights": weights,
         "params": model.param_count(), "threads": std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1),
         "train_chars_per_s": (32 * c.context) as f64 / train,
         "generate_chars_per_s": n as f64 / generate,
         "soft_prompt_pass_64_prompts_ms": 1000.0 * soft_pass,
         "soft_prompt_pass": format!("{b} prompts x ({k} soft vectors + {t} characters), loss on every character, gradients of the soft vectors only"),
+    }))
+}
+
+/// Generation characters per second on the GPU: 500 characters after a 20-character prompt at
+/// temperature 1 (the CPU row's settings), and the largest difference from the CPU's logits over
+/// that prompt.
+fn lm_gpu(
+    model: &glassbox_lab::lm::Model,
+    weights: &str,
+    prompt: &[u32],
+    repeat: usize,
+) -> Result<serde_json::Value, Failure> {
+    use glassbox_lab::lm::{Extras, Sampling, Session};
+    let gpu = crate::gpu::open()?;
+    let on_gpu = gpu.upload_lm(model).map_err(|e| e.to_string())?;
+    let sampling = Sampling {
+        temperature: 1.0,
+        top_k: 0,
+        seed: 7,
+    };
+    let n = 500;
+    let run = || glassbox_gpu::lm::generate(&gpu, &on_gpu, Extras::default(), prompt, n, sampling);
+    pollster::block_on(run()).map_err(|e| e.to_string())?;
+    let generate = best_of(repeat, || {
+        pollster::block_on(run())
+            .map(|_| ())
+            .map_err(|e| e.to_string())
+    })?;
+    let mut session = glassbox_gpu::GpuLmSession::new(&gpu, &on_gpu, Extras::default())
+        .map_err(|e| e.to_string())?;
+    let got =
+        pollster::block_on(session.feed_all(&gpu, &on_gpu, prompt)).map_err(|e| e.to_string())?;
+    let want = Session::new(model)?.feed_all(prompt)?;
+    let diff = got
+        .iter()
+        .zip(&want)
+        .map(|(a, b)| (a - b).abs())
+        .fold(0.0f32, f32::max);
+    Ok(json!({
+        "backend": "gpu", "adapter": format!("{} ({})", gpu.info.name, gpu.info.backend),
+        "weights": weights, "params": model.param_count(),
+        "generate_chars_per_s": n as f64 / generate,
+        "logits_max_abs_diff_vs_cpu": diff,
     }))
 }
 

@@ -587,6 +587,7 @@ const COMMANDS: &[(&str, &str)] = &[
     ("bench maml-variants", "--repeat"),
     ("bench image", "--images --steps --backend"),
     ("bench gpu", "--sizes --repeat"),
+    ("bench lm", "--repeat --backend"),
     ("gpu selftest", ""),
 ];
 
@@ -701,6 +702,7 @@ fn bad_values_exit_2_with_one_line_naming_the_option() {
         ("attention model --picture cat --out OUT", "--picture"),
         ("bench image --images 0", "--images"),
         ("bench gpu --sizes 256,0", "--sizes"),
+        ("bench lm --backend tpu", "--backend"),
         (
             "prune fine-grained --sparsity conv9=0.5 --out OUT",
             "--sparsity",

@@ -8,6 +8,7 @@
 
 mod compute;
 mod context;
+pub mod lm;
 mod lm_ops;
 mod matmul;
 mod network;
@@ -19,5 +20,6 @@ mod tuning;
 pub use compute::{Compute, Ran};
 pub use context::{AdapterSummary, Gpu, GpuError, GpuUnavailable};
 pub use glassbox_lab::kernels::MatmulShape;
+pub use lm::{GpuLm, GpuLmSession};
 pub use network::GpuNetwork;
 pub use tuning::{GpuTuning, GPU_CHUNK};

@@ -151,6 +151,47 @@ impl Gpu {
         .await
     }
 
+    /// x + bias (broadcast over rows of `bias.len()`), plus `y` when given: a linear layer's bias
+    /// and the residual stream, in place on the device. CPU reference: the additions in
+    /// `glassbox_lab::lm::layers::linear` and the forward pass's residual updates.
+    pub async fn lm_add(
+        &self,
+        x: &[f32],
+        y: Option<&[f32]>,
+        bias: &[f32],
+    ) -> Result<Vec<f32>, GpuError> {
+        positive("bias length", bias.len())?;
+        if !x.len().is_multiple_of(bias.len()) {
+            return Err(GpuError::Invalid(format!(
+                "{} values are not rows of the bias's {}",
+                x.len(),
+                bias.len()
+            )));
+        }
+        if let Some(y) = y {
+            same_len("residual branch", y.len(), x.len())?;
+        }
+        self.check_alive()?;
+        let xb = self.resident("x", x.len(), Some(x));
+        let bb = self.storage("bias", bias);
+        let yb = self.storage("y", y.unwrap_or(bias));
+        let dims = [x.len() as u32, bias.len() as u32, y.is_some() as u32];
+        let mut enc = self
+            .device
+            .create_command_encoder(&wgpu::CommandEncoderDescriptor {
+                label: Some("lm_add"),
+            });
+        let bind = [&bb, &yb, &xb];
+        self.encode(
+            &mut enc,
+            &self.kernels.lm_add,
+            &dims,
+            &bind,
+            grid(x.len(), 256),
+        );
+        self.submit_and_read(enc, &xb, x.len()).await
+    }
+
     /// dx = dy gelu'(x). CPU reference: `glassbox_lab::lm::layers::gelu_grad`.
     pub async fn lm_gelu_backward(&self, x: &[f32], dy: &[f32]) -> Result<Vec<f32>, GpuError> {
         same_len("gelu dy", dy.len(), x.len())?;
@@ -227,12 +268,14 @@ impl Gpu {
         let probs_len = product("attention probabilities", &[batch, heads, t, m])?;
         self.check_alive()?;
         let k = &self.kernels;
-        let src = [qkv, prefix_k, prefix_v].concat();
+        let pre = [prefix_k, prefix_v].concat();
+        let mut dims = dims;
+        dims.push(prefix_k.len() as u32);
         let len = att_len + probs_len;
         let out = self
             .run_passes(
                 &[(&k.lm_attention, dims, grid(batch * heads * t, 1))],
-                &[&src],
+                &[qkv, &pre],
                 len,
                 len,
             )
@@ -318,7 +361,7 @@ impl Gpu {
         let len = product("embedding output", &[batch, k + t, width])?;
         self.check_alive()?;
         let kern = &self.kernels;
-        let dims = vec![batch as u32, t as u32, k as u32, width as u32];
+        let dims = vec![batch as u32, t as u32, k as u32, width as u32, 0];
         self.run_passes(
             &[(&kern.lm_embed, dims, grid(len, 256))],
             &[&ids, wte, wpe, soft],

@@ -1,10 +1,42 @@
-//! Tiled matrix multiply (kernels/matmul.wgsl): batched, with either operand transposed.
-//! CPU reference: `glassbox_lab::kernels::matmul`.
+//! Matrix multiply: batched, with either operand transposed. Tiled (kernels/matmul.wgsl), or for
+//! at most `FEW_ROWS` rows one invocation per output (kernels/matmul_rows.wgsl), where a tile
+//! would be mostly padding. CPU reference: `glassbox_lab::kernels::matmul`.
 
+use crate::ops::{Kernel, Kernels};
 use crate::{Gpu, GpuError};
 use glassbox_lab::kernels::MatmulShape;
 
 const TILE: usize = 64;
+
+/// Products of at most this many rows use the row kernel.
+const FEW_ROWS: usize = 8;
+
+/// The kernel for shape `s`, its uniform words and workgroups.
+pub(crate) fn matmul_pass<'k>(
+    kernels: &'k Kernels,
+    s: &MatmulShape,
+) -> (&'k Kernel, Vec<u32>, (u32, u32, u32)) {
+    let dims = vec![
+        s.m as u32,
+        s.n as u32,
+        s.k as u32,
+        s.a_transposed as u32,
+        s.b_transposed as u32,
+        (s.m * s.k) as u32,
+        (s.k * s.n) as u32,
+        (s.m * s.n) as u32,
+    ];
+    if s.m <= FEW_ROWS {
+        let groups = (s.n.div_ceil(64) as u32, s.m as u32, s.batch as u32);
+        return (&kernels.matmul_rows, dims, groups);
+    }
+    let groups = (
+        s.n.div_ceil(TILE) as u32,
+        s.m.div_ceil(TILE) as u32,
+        s.batch as u32,
+    );
+    (&kernels.matmul, dims, groups)
+}
 
 impl Gpu {
     /// C = op(A) op(B) for every batch, read back once.
@@ -29,23 +61,14 @@ impl Gpu {
                 "matmul {s:?} exceeds this adapter's buffer limit"
             )));
         }
-        let dims = [
-            s.m as u32,
-            s.n as u32,
-            s.k as u32,
-            s.a_transposed as u32,
-            s.b_transposed as u32,
-            (s.m * s.k) as u32,
-            (s.k * s.n) as u32,
-            (s.m * s.n) as u32,
-        ];
+        let (kernel, dims, groups) = matmul_pass(&self.kernels, &s);
         let ub = self.uniform("matmul dims", &dims);
         let ab = self.storage("matmul a", a);
         let bb = self.storage("matmul b", b);
         let cb = self.output("matmul c", s.c_len());
         let bind = self.device.create_bind_group(&wgpu::BindGroupDescriptor {
             label: Some("matmul"),
-            layout: &self.kernels.matmul.pipeline.get_bind_group_layout(0),
+            layout: &kernel.pipeline.get_bind_group_layout(0),
             entries: &[
                 wgpu::BindGroupEntry {
                     binding: 0,
@@ -75,14 +98,10 @@ impl Gpu {
                 label: Some("matmul"),
                 timestamp_writes: None,
             });
-            pass.set_pipeline(&self.kernels.matmul.pipeline);
+            pass.set_pipeline(&kernel.pipeline);
             pass.set_bind_group(0, &bind, &[]);
             for _ in 0..repeats.max(1) {
-                pass.dispatch_workgroups(
-                    s.n.div_ceil(TILE) as u32,
-                    s.m.div_ceil(TILE) as u32,
-                    s.batch as u32,
-                );
+                pass.dispatch_workgroups(groups.0, groups.1, groups.2);
             }
         }
         self.submit_and_read(encoder, &cb, s.c_len()).await

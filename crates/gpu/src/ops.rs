@@ -29,6 +29,7 @@ macro_rules! kernels {
 
 kernels! {
     matmul => "matmul.wgsl",
+    matmul_rows => "matmul_rows.wgsl",
     relu => "relu.wgsl",
     conv2d => "conv2d.wgsl",
     conv2d_weight_grad => "conv2d_weight_grad.wgsl",
@@ -58,6 +59,7 @@ kernels! {
     lm_embed => "lm_embed.wgsl",
     lm_embed_backward => "lm_embed_backward.wgsl",
     lm_cross_entropy => "lm_cross_entropy.wgsl",
+    lm_add => "lm_add.wgsl",
 }
 
 fn compile(device: &wgpu::Device, name: &'static str, source: &str) -> Kernel {

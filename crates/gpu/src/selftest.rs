@@ -68,6 +68,13 @@ pub async fn run(gpu: &Gpu) -> Result<Vec<Parity>, GpuError> {
             },
         ),
         (
+            "matmul few rows B^T 3x129x70",
+            MatmulShape {
+                b_transposed: true,
+                ..MatmulShape::new(3, 129, 70)
+            },
+        ),
+        (
             "matmul batched 3x33x17x129",
             MatmulShape {
                 batch: 3,

@@ -26,6 +26,9 @@ fn matmul_matches_the_cpu_reference_at_awkward_shapes() {
         (1, 257, 65, 1),
         (3, 63, 257, 65),
         (1, 128, 128, 128),
+        (2, 3, 129, 70),
+        (1, 8, 128, 512),
+        (1, 9, 33, 17),
     ];
     for &(batch, m, k, n) in &shapes {
         for (at, bt) in [(false, false), (true, false), (false, true), (true, true)] {

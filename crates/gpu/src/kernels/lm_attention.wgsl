@@ -1,14 +1,16 @@
 // Causal multi-head attention of a batch of sequences (the language model's layout), one
 // workgroup of 64 per (sequence b, head h, query i). `src`: qkv (batch t rows of 3 width: q, k, v,
-// head h at columns h dh ..), then P prefix keys (P x width), then P prefix values. Sequence b has
+// head h at columns h dh ..); `pre`: P prefix keys (P x width) from 0, P prefix values from pv_at
+// (a generation session's key/value cache is such a prefix, with pv_at its capacity). Sequence b has
 // m = P + t keys: the prefix, then its own t. Query i sees keys j < P + i + 1:
 //   s_j = q_i . k_j / sqrt(dh),  p = softmax(s) over the visible keys (0 elsewhere),  o_i = sum_j p_j v_j.
 // Output: o (batch t x width), then p (batch x heads x t x m). The scores are kept in p's row
 // (storage) between the phases; storageBarrier makes one invocation's writes visible to the others.
-struct Dims { batch: u32, t: u32, heads: u32, dh: u32, p: u32, scale: f32 }
+struct Dims { batch: u32, t: u32, heads: u32, dh: u32, p: u32, scale: f32, pv_at: u32 }
 @group(0) @binding(0) var<uniform> dims: Dims;
 @group(0) @binding(1) var<storage, read> src: array<f32>;
-@group(0) @binding(2) var<storage, read_write> out: array<f32>;
+@group(0) @binding(2) var<storage, read> pre: array<f32>;
+@group(0) @binding(3) var<storage, read_write> out: array<f32>;
 
 var<workgroup> part: array<f32, 64>;
 
@@ -44,7 +46,7 @@ fn reduce_sum(t: u32, v: f32) -> f32 {
 fn kv(b: u32, j: u32, col: u32, which: u32) -> f32 {
     let w = dims.heads * dims.dh;
     if (j < dims.p) {
-        return src[dims.batch * dims.t * 3u * w + ((which - 1u) * dims.p + j) * w + col];
+        return pre[(which - 1u) * dims.pv_at + j * w + col];
     }
     return src[(b * dims.t + j - dims.p) * 3u * w + which * w + col];
 }

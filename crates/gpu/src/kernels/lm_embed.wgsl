@@ -1,8 +1,9 @@
 // The language model's input rows: sequence b (of `batch`) is K soft-prompt vectors, then t
 // tokens; row j (L = K + t rows per sequence) is
-//   x[b L + j] = (j < K ? soft[j] : wte[token[b t + j - K]]) + wpe[j],
-// one invocation per element. Token ids travel as exact f32 values.
-struct Dims { batch: u32, t: u32, k: u32, width: u32 }
+//   x[b L + j] = (j < K ? soft[j] : wte[token[b t + j - K]]) + wpe[pos0 + j],
+// one invocation per element (pos0 = 0, except for a generation session reading on from position
+// pos0). Token ids travel as exact f32 values.
+struct Dims { batch: u32, t: u32, k: u32, width: u32, pos0: u32 }
 @group(0) @binding(0) var<uniform> dims: Dims;
 @group(0) @binding(1) var<storage, read> tokens: array<f32>;
 @group(0) @binding(2) var<storage, read> wte: array<f32>;
@@ -28,5 +29,5 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
     } else {
         e = wte[u32(tokens[b * dims.t + j - dims.k]) * w + c];
     }
-    out[i] = e + wpe[j * w + c];
+    out[i] = e + wpe[(dims.pos0 + j) * w + c];
 }

@@ -6,7 +6,8 @@
 //! the (tied) token embeddings: p(x_{j+1} | x_1 .. x_j) = softmax(ln_f(h_j) wte^T). Training
 //! minimises the mean cross-entropy by AdamW (`train`); `forward` and `backward` also take a soft
 //! prompt (vectors read before the tokens) and per-layer key/value prefixes, whose gradients serve
-//! prompt tuning. Generation (`sample`) runs through a key/value cache (`cache`), and `weights`
+//! prompt tuning. Generation (`generator`: requests that a `cache::Session` or a device answers)
+//! reads through a key/value cache (`cache`), choosing each character as `sample` says; `weights`
 //! reads and writes the parameters (f32 or f16). The text it learns from is WordNet's glosses and
 //! generated singular/plural sentences (`corpus`), over the pluralize word list (`plurals`).
 
@@ -17,6 +18,7 @@ pub mod cache;
 pub mod corpus;
 pub mod forward;
 mod gemm;
+pub mod generator;
 pub mod layers;
 pub mod model;
 pub mod plurals;
@@ -29,6 +31,7 @@ pub mod weights;
 pub use backward::{Grads, Wants};
 pub use batch::{Extras, Inputs, Targets};
 pub use cache::Session;
+pub use generator::{Feed, Generator};
 pub use model::{Config, Kind, Model, Tensor};
 pub use sample::{distribution, generate, generate_with, Sampling, MAX_NEW_TOKENS};
 pub use tokenizer::{Lossy, Vocab};

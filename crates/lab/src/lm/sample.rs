@@ -5,6 +5,7 @@
 
 use super::batch::Extras;
 use super::cache::Session;
+use super::generator::Generator;
 use super::layers::softmax;
 use super::model::Model;
 use crate::rng::Rng;
@@ -95,10 +96,8 @@ pub fn generate(
 }
 
 /// `n` new tokens (at most `MAX_NEW_TOKENS`) after a non-empty `prompt`, read after the extras'
-/// soft prompt and with their prefix. When the context is full, the session restarts from the
-/// last half of the room left after the soft prompt (a sliding window); a prompt longer than that
-/// room is read from its end. Returns the new tokens and the probability the model gave each
-/// (softmax of its logits, before temperature and top-k).
+/// soft prompt and with their prefix, on the CPU (a `Generator` answered by `Session`s; see there
+/// for the sliding window). Returns the new tokens and the probability the model gave each.
 pub fn generate_with(
     model: &Model,
     extras: Extras,
@@ -106,39 +105,18 @@ pub fn generate_with(
     n: usize,
     sampling: Sampling,
 ) -> Result<(Vec<u32>, Vec<f32>), String> {
-    if prompt.is_empty() {
-        return Err("empty prompt: give at least one character to continue".into());
-    }
-    if n > MAX_NEW_TOKENS {
-        return Err(format!("{n} tokens asked for, at most {MAX_NEW_TOKENS}"));
-    }
-    distribution(&[0.0], sampling.temperature, sampling.top_k)?;
     let mut session = Session::with_extras(model, extras)?;
-    let room = session.remaining();
-    let mut history = prompt.to_vec();
-    let mut logits = session.feed(&prompt[prompt.len().saturating_sub(room)..])?;
-    let mut rng = Rng::stream(sampling.seed, 0x6c6d);
-    let (mut out, mut probs) = (Vec::with_capacity(n), Vec::with_capacity(n));
-    for k in 0..n {
-        let p = distribution(&logits, sampling.temperature, sampling.top_k)?;
-        let tok = sample(&p, &mut rng);
-        let mut full = logits.clone();
-        softmax(&mut full);
-        out.push(tok as u32);
-        probs.push(full[tok]);
-        history.push(tok as u32);
-        if k + 1 == n {
-            break;
-        }
-        if session.remaining() == 0 {
+    let mut gen = Generator::new(prompt, n, sampling, session.remaining())?;
+    let mut fresh = true;
+    while let Some(feed) = gen.feed() {
+        if feed.restart && !fresh {
             session = Session::with_extras(model, extras)?;
-            let keep = (room / 2).max(1);
-            logits = session.feed(&history[history.len() - keep..])?;
-        } else {
-            logits = session.feed(&[tok as u32])?;
         }
+        fresh = false;
+        let logits = session.feed(feed.tokens)?;
+        gen.give(&logits)?;
     }
-    Ok((out, probs))
+    Ok(gen.finish())
 }
 
 #[cfg(test)]

@@ -16,6 +16,7 @@ cargo run --release --quiet --bin glassbox -- bench image --backend gpu --images
 cargo run --release --quiet --bin glassbox -- attention bench
 cargo run --release --quiet --bin glassbox -- bench finetune   # chapter 3: one epoch per tuning choice
 cargo run --release --quiet --bin glassbox -- bench lm         # the language model: training, generation, soft-prompt pass
+cargo run --release --quiet --bin glassbox -- bench lm --backend gpu   # generation on the GPU
 cargo run --release --quiet --bin glassbox -- quant int8   # int8_images_per_s, and the accuracies
 echo "== numpy (OpenBLAS) matmul, for comparison"
 venv=target/bench-venv
@@ -44,3 +45,4 @@ node tests/e2e/bench-finetune.mjs
 # On SwiftShader (software WebGPU) this takes about 20 minutes: a quarter of a second per image.
 WEBGPU=1 node tests/e2e/bench-finetune.mjs
 node tests/e2e/bench-lm.mjs
+WEBGPU=1 node tests/e2e/bench-lm.mjs

@@ -1,13 +1,17 @@
 //! The language model of chapters 4 and 5 in the page: its weights are downloaded only when a page
 //! that needs them opens (never on the front page), with byte-level progress, checked against the
 //! SHA-256 the lab records for the shipped file, and kept for the rest of the visit. A missing or
-//! corrupt file is a named message, never a panic.
+//! corrupt file is a named message, never a panic. Generation runs on WebGPU when the page has it
+//! (the weights uploaded once per device) and on the CPU otherwise, from the lab's `Generator`.
 
+use crate::engine::Engine;
 use crate::vision::data::{fetch_with_status, load_once, LoadState};
-use glassbox_lab::lm::{shipped, Model, Vocab};
+use crate::web;
+use glassbox_gpu::{Gpu, GpuError, GpuLm, GpuLmSession, Ran};
+use glassbox_lab::lm::{shipped, Extras, Generator, Model, Session, Vocab};
 use leptos::prelude::*;
 use std::cell::RefCell;
-use std::rc::Rc;
+use std::rc::{Rc, Weak};
 
 /// The weights file, as `index.html` copies it into `dist/`.
 pub const WEIGHTS_URL: &str = "glassbox-lm.bin";
@@ -37,4 +41,108 @@ pub async fn ensure_lm(load: RwSignal<LoadState>) -> Option<Rc<LoadedLm>> {
         fetch,
     )
     .await
+}
+
+thread_local! {
+    /// The weights on the device, for the GPU they were uploaded to.
+    static ON_DEVICE: RefCell<Option<(Weak<Gpu>, Rc<GpuLm>)>> = const { RefCell::new(None) };
+}
+
+/// The model's weights on `gpu`, uploaded the first time.
+pub fn on_device(gpu: &Rc<Gpu>, lm: &LoadedLm) -> Result<Rc<GpuLm>, GpuError> {
+    let same = |w: &Weak<Gpu>| w.upgrade().is_some_and(|g| Rc::ptr_eq(&g, gpu));
+    let cached = ON_DEVICE.with_borrow(|d| d.as_ref().filter(|d| same(&d.0)).map(|d| d.1.clone()));
+    if let Some(dev) = cached {
+        return Ok(dev);
+    }
+    let dev = Rc::new(gpu.upload_lm(&lm.model)?);
+    ON_DEVICE.set(Some((Rc::downgrade(gpu), dev.clone())));
+    Ok(dev)
+}
+
+/// Where a generation ran, and its computation time (ms; the CPU's slices without the yields
+/// between them, the device's feeds with their read-backs).
+pub struct Generated {
+    pub ran: Ran,
+    pub ms: f64,
+}
+
+/// Answer `gen`'s feeds until it is complete: on `gpu` when given (the weights and the key/value
+/// cache on the device, a character per submission), else on the CPU in ~30 ms slices. A device
+/// that fails hands the generation to the CPU where it stands (a fresh session reads the
+/// generator's window) and `engine` tells the reader. `tick` sees the generator after each token.
+pub async fn run_generation(
+    lm: &LoadedLm,
+    gpu: Option<Rc<Gpu>>,
+    engine: Engine,
+    extras: Extras<'_>,
+    gen: &mut Generator,
+    mut tick: impl FnMut(&Generator),
+) -> Result<Generated, String> {
+    let mut ms = 0.0;
+    if let Some(gpu) = gpu {
+        let t0 = web::now_ms();
+        match generate_on_device(lm, &gpu, extras, gen, &mut tick).await {
+            Ok(()) => {
+                return Ok(Generated {
+                    ran: Ran::Gpu,
+                    ms: web::now_ms() - t0,
+                })
+            }
+            Err(GpuError::Invalid(msg)) => return Err(msg),
+            Err(e) => engine.report(&e),
+        }
+        ms += web::now_ms() - t0;
+    }
+    ms += generate_on_cpu(lm, extras, gen, &mut tick).await?;
+    Ok(Generated { ran: Ran::Cpu, ms })
+}
+
+async fn generate_on_device(
+    lm: &LoadedLm,
+    gpu: &Rc<Gpu>,
+    extras: Extras<'_>,
+    gen: &mut Generator,
+    tick: &mut impl FnMut(&Generator),
+) -> Result<(), GpuError> {
+    let dev = on_device(gpu, lm)?;
+    let mut session = GpuLmSession::new(gpu, &dev, extras)?;
+    while !gen.is_done() {
+        glassbox_gpu::lm::step(gpu, &dev, extras, &mut session, gen).await?;
+        tick(gen);
+    }
+    Ok(())
+}
+
+/// The CPU's answers, from a fresh session that first reads the generator's window; ms of
+/// computation.
+async fn generate_on_cpu(
+    lm: &LoadedLm,
+    extras: Extras<'_>,
+    gen: &mut Generator,
+    tick: &mut impl FnMut(&Generator),
+) -> Result<f64, String> {
+    let mut session = Session::with_extras(&lm.model, extras)?;
+    let (mut busy, mut last_yield) = (0.0, web::now_ms());
+    let mut first = true;
+    while let Some(feed) = gen.feed() {
+        let t0 = web::now_ms();
+        let logits = if first {
+            session.feed(gen.window())?
+        } else {
+            if feed.restart {
+                session = Session::with_extras(&lm.model, extras)?;
+            }
+            session.feed(feed.tokens)?
+        };
+        first = false;
+        gen.give(&logits)?;
+        busy += web::now_ms() - t0;
+        tick(gen);
+        if web::now_ms() - last_yield > crate::tasks::SLICE_MS {
+            web::sleep(0).await;
+            last_yield = web::now_ms();
+        }
+    }
+    Ok(busy)
 }

@@ -1,9 +1,10 @@
 // Browser benchmark (not a test): the Benchmarks appendix's language-model section in headless
-// Chromium (CPU path): generation characters per second and the soft-prompt pass over 64 prompts.
+// Chromium: generation characters per second on the CPU path (and on WebGPU with WEBGPU=1), and the
+// soft-prompt pass over 64 prompts.
 import { serve, launch, watchedPage, finishBench } from './harness.mjs';
 
 const server = await serve();
-const browser = await launch();
+const browser = await launch({ webgpu: process.env.WEBGPU === '1' });
 const page = await watchedPage(browser);
 await page.goto(`${server.base}#/bench`);
 await page.getByRole('button', { name: 'Time the language model' }).click();
@@ -13,5 +14,6 @@ const rows = await page.$$eval('table[aria-label="Language model benchmark"] tbo
   ms: Number(r.querySelector('[data-col="ms"]').textContent.replace(/[^\d.]/g, '')),
   rate: r.querySelector('[data-col="rate"]').textContent,
 })));
-console.log(JSON.stringify({ browser: `Chromium ${browser.version()} (headless)`, rows }));
+const parity = await page.$eval('[data-key="lm-parity"]', (e) => e.dataset.diff).catch(() => null);
+console.log(JSON.stringify({ browser: `Chromium ${browser.version()} (headless)`, rows, logits_max_abs_diff: parity }));
 await finishBench(page, browser, server);

@@ -1,12 +1,13 @@
-// The language model in the browser (issue 17's first slice): the weights load only on a page that
-// needs them (the Benchmarks appendix here; chapters 4 and 5 later), with their checksum checked;
-// generation and the soft-prompt pass run in slices and report their rates; a corrupt or missing
-// file gets a named message.
+// The language model in the browser: the weights load only on a page that needs them (the
+// Benchmarks appendix here; chapters 4 and 5 later), with their checksum checked; generation and
+// the soft-prompt pass run in slices and report their rates; on WebGPU the model generates on the
+// device and its whole forward pass matches the CPU's; a corrupt or missing file gets a named
+// message.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { useBrowsers, watchedPage } from './harness.mjs';
 
-const env = useBrowsers({ browser: {} });
+const env = useBrowsers({ browser: {}, gpuBrowser: { webgpu: true } });
 
 function weightRequests(page) {
   const seen = [];
@@ -34,6 +35,27 @@ test('the front page does not load the model; the Benchmarks appendix loads it a
   assert.ok(gen > 10, `generation at ${gen} characters/s`);
   const text = await page.locator('[data-key="lm-bench-text"]').textContent();
   assert.ok(text.startsWith('one wolf, two') && text.length > 'one wolf, two'.length + 50, text);
+  assert.deepEqual(page.problems(), []);
+});
+
+test('on WebGPU the model generates on the device, and its forward pass matches the CPU', async () => {
+  const page = await watchedPage(env.gpuBrowser);
+  await page.goto(`${env.server.base}#/bench`);
+  await page.waitForFunction(() => /WebGPU \(/.test(document.querySelector('[aria-label="Compute backend"]')?.textContent ?? ''),
+    null, { timeout: 30_000 });
+  await page.getByRole('button', { name: 'Time the language model' }).click();
+  const parity = page.locator('[data-key="lm-parity"]');
+  await parity.waitFor({ timeout: 600_000 });
+  const diff = Number(await parity.getAttribute('data-diff'));
+  const head = await page.locator('[data-bench="lm_generate_webgpu"] th').textContent();
+  const rate = Number((await page.locator('[data-bench="lm_generate_webgpu"] [data-col="rate"]').textContent())
+    .replace(/[^\d.]/g, ''));
+  console.log(`browser WebGPU: generation ${rate} characters/s; forward pass max |logit difference| ${diff}; ${await parity.textContent()}`);
+  assert.match(head, /on WebGPU$/, 'generated on the device to the end');
+  assert.ok(diff < 1e-3, `logits differ by ${diff}`);
+  assert.equal(await parity.getAttribute('data-same'), 'true', 'the same greedy text');
+  assert.ok(rate > 0);
+  await page.locator('[data-bench="lm_soft_pass"]').waitFor({ timeout: 300_000 });
   assert.deepEqual(page.problems(), []);
 });
 

@@ -1,8 +1,9 @@
 //! The character-level language model: cache, causality, gradients, sampling, training, weights.
 
 use glassbox_lab::lm::{
-    self, eval_loss, from_bytes, generate, generate_with, to_bytes, Config, Dtype, Extras, Inputs,
-    Kind, Model, Sampling, Session, Targets, TrainSettings, Trainer, Vocab, Wants,
+    self, eval_loss, from_bytes, generate, generate_with, to_bytes, Config, Dtype, Extras,
+    Generator, Inputs, Kind, Model, Sampling, Session, Targets, TrainSettings, Trainer, Vocab,
+    Wants,
 };
 use glassbox_lab::rng::Rng;
 
@@ -414,6 +415,56 @@ fn lm_sampling_is_deterministic_when_greedy_and_reproducible_when_seeded() {
     let a = generate_with(&m, extras, &prompt, 30, greedy).unwrap();
     let b = generate_with(&m, extras, &prompt, 30, Sampling { seed: 5, ..greedy }).unwrap();
     assert_eq!(a, b);
+}
+
+#[test]
+fn lm_a_generation_taken_over_by_a_fresh_session_continues_the_same() {
+    let m = jiggled(6, 0.3);
+    let room = m.config.context;
+    let sampling = Sampling {
+        temperature: 0.8,
+        top_k: 0,
+        seed: 3,
+    };
+    let prompt = random_tokens(room + 9, m.config.vocab, 2);
+    let n = 2 * room + 3;
+    let want = generate_with(&m, Extras::default(), &prompt, n, sampling).unwrap();
+    // Every 7 tokens the session is dropped and a fresh one reads the generator's window.
+    let mut gen = Generator::new(&prompt, n, sampling, room).unwrap();
+    assert_eq!(
+        gen.feed().unwrap().tokens,
+        &prompt[9..],
+        "the prompt's last `room`"
+    );
+    let mut session = Session::new(&m).unwrap();
+    let mut step = 0;
+    while let Some(feed) = gen.feed() {
+        let logits = if step % 7 == 6 {
+            session = Session::new(&m).unwrap();
+            session.feed(gen.window()).unwrap()
+        } else {
+            if feed.restart && step > 0 {
+                session = Session::new(&m).unwrap();
+            }
+            session.feed(feed.tokens).unwrap()
+        };
+        gen.give(&logits).unwrap();
+        step += 1;
+    }
+    assert_eq!(gen.tokens(), &want.0[..]);
+    assert!(max_diff(gen.probs(), &want.1) < 1e-5);
+    assert!(
+        gen.give(&[0.0; 3]).is_err(),
+        "a complete generation takes no more"
+    );
+    assert!(Generator::new(&[], 3, sampling, room).is_err());
+    assert!(Generator::new(&[1], 3, sampling, 0).is_err());
+    assert!(Generator::new(&[1], lm::MAX_NEW_TOKENS + 1, sampling, room).is_err());
+    let hot = Sampling {
+        temperature: -1.0,
+        ..sampling
+    };
+    assert!(Generator::new(&[1], 3, hot, room).is_err());
 }
 
 const CORPUS: &str = "the cat sat on the mat. the man ate the oats. ";

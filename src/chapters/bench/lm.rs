@@ -1,13 +1,16 @@
-//! Benchmarks: the language model of chapters 4 and 5 in this browser, on the CPU path (WebAssembly,
-//! one thread): generation with the key/value cache (characters per second), and one forward and
-//! backward pass to a soft prompt's vectors (the weights frozen) over 64 prompts, the step chapter 5
-//! repeats when it trains a soft prompt. Both run in ~30 ms slices (a character, or a prompt, at a
-//! time); the times are computation only. Loading the page does not load the model: the button does.
-
-use crate::lm::{ensure_lm, LoadedLm};
+//! Benchmarks: the language model of chapters 4 and 5 in this browser. Generation with the
+//! key/value cache (characters per second) on the CPU path (WebAssembly, one thread, ~30 ms
+//! slices) and, when the page has WebGPU, on the device (a character per submission), with the
+//! whole forward pass over the generated text compared between the two; then one forward and
+//! backward pass to a soft prompt's vectors (the weights frozen) over 64 prompts on the CPU, the
+//! step chapter 5 repeats when it trains a soft prompt. The times are computation only. Loading
+//! the page does not load the model: the button does.
+use crate::engine::Engine;
+use crate::lm::{ensure_lm, on_device, run_generation, LoadedLm};
 use crate::vision::data::{LoadState, LoadStatus};
 use crate::web;
-use glassbox_lab::lm::{distribution, Inputs, Session, Targets, Wants};
+use glassbox_gpu::{Gpu, GpuLmSession, Ran};
+use glassbox_lab::lm::{Extras, Generator, Inputs, Sampling, Session, Targets, Wants};
 use glassbox_lab::rng::Rng;
 use leptos::prelude::*;
 use std::rc::Rc;
@@ -22,31 +25,50 @@ pub const SOFT_PASS: (usize, usize, usize) = (64, 8, 24);
 struct LmTimes {
     generate_ms: Option<f64>,
     text: String,
+    /// On WebGPU: ms, whether it ran there to the end, its text.
+    webgpu: Option<(f64, bool, String)>,
+    /// WebGPU against the CPU over the CPU's text: (largest |logit difference|, largest |logit|).
+    parity: Option<(f32, f32)>,
     soft_ms: Option<f64>,
     error: Option<String>,
 }
 
-/// Greedy generation after `PROMPT`, a character per step; (text, ms of computation).
-async fn time_generation(lm: &LoadedLm) -> Result<(String, f64), String> {
-    let mut session = Session::new(&lm.model)?;
-    let (mut busy, mut last_yield) = (0.0, web::now_ms());
-    let t0 = web::now_ms();
-    let mut logits = session.feed(&lm.vocab.encode(PROMPT)?)?;
-    busy += web::now_ms() - t0;
-    let mut out = Vec::with_capacity(GENERATED);
-    for _ in 0..GENERATED {
-        let t0 = web::now_ms();
-        let p = distribution(&logits, 0.0, 0)?;
-        let next = (0..p.len()).fold(0, |b, i| if p[i] > p[b] { i } else { b }) as u32;
-        out.push(next);
-        logits = session.feed(&[next])?;
-        busy += web::now_ms() - t0;
-        if web::now_ms() - last_yield > crate::tasks::SLICE_MS {
-            web::sleep(0).await;
-            last_yield = web::now_ms();
-        }
-    }
-    Ok((lm.vocab.decode(&out)?, busy))
+/// Greedy generation after `PROMPT` on `gpu` (or the CPU): (text, ms of computation, where).
+async fn time_generation(
+    lm: &LoadedLm,
+    gpu: Option<Rc<Gpu>>,
+    engine: Engine,
+) -> Result<(String, f64, Ran), String> {
+    let prompt = lm.vocab.encode(PROMPT)?;
+    let greedy = Sampling {
+        temperature: 0.0,
+        top_k: 0,
+        seed: 0,
+    };
+    let room = lm.model.config.context;
+    let mut gen = Generator::new(&prompt, GENERATED, greedy, room)?;
+    let done = run_generation(lm, gpu, engine, Extras::default(), &mut gen, |_| ()).await?;
+    Ok((lm.vocab.decode(gen.tokens())?, done.ms, done.ran))
+}
+
+/// The logits of every position of `text` read at once on the device and on the CPU: (largest
+/// absolute difference, largest absolute CPU logit).
+async fn forward_parity(lm: &LoadedLm, gpu: &Rc<Gpu>, text: &str) -> Result<(f32, f32), String> {
+    let ids = lm.vocab.encode(text)?;
+    let ids = &ids[..ids.len().min(lm.model.config.context)];
+    let want = Session::new(&lm.model)?.feed_all(ids)?;
+    let dev = on_device(gpu, lm).map_err(|e| e.to_string())?;
+    let mut session = GpuLmSession::new(gpu, &dev, Extras::default()).map_err(|e| e.to_string())?;
+    let got = session
+        .feed_all(gpu, &dev, ids)
+        .await
+        .map_err(|e| e.to_string())?;
+    let diff = got
+        .iter()
+        .zip(&want)
+        .map(|(a, b)| (a - b).abs())
+        .fold(0.0f32, f32::max);
+    Ok((diff, want.iter().fold(0.0f32, |m, z| m.max(z.abs()))))
 }
 
 /// The soft prompt's gradient over 64 random prompts, a prompt per unit; ms of computation.
@@ -74,17 +96,31 @@ async fn time_soft_pass(lm: &LoadedLm) -> Result<f64, String> {
     Ok(busy)
 }
 
-async fn run(lm: Rc<LoadedLm>, times: RwSignal<LmTimes>) {
-    match time_generation(&lm).await {
-        Ok((text, ms)) => times.update(|t| {
-            t.generate_ms = Some(ms);
-            t.text = text;
-        }),
-        Err(e) => return times.update(|t| t.error = Some(e)),
+async fn run(lm: Rc<LoadedLm>, times: RwSignal<LmTimes>, engine: Engine) {
+    let fail = |e: String| times.update(|t| t.error = Some(e));
+    let text = match time_generation(&lm, None, engine).await {
+        Ok((text, ms, _)) => {
+            times.update(|t| {
+                t.generate_ms = Some(ms);
+                t.text = text.clone();
+            });
+            text
+        }
+        Err(e) => return fail(e),
+    };
+    if let Some(gpu) = engine.gpu() {
+        match time_generation(&lm, Some(gpu.clone()), engine).await {
+            Ok((text, ms, ran)) => times.update(|t| t.webgpu = Some((ms, ran == Ran::Gpu, text))),
+            Err(e) => return fail(e),
+        }
+        match forward_parity(&lm, &gpu, &format!("{PROMPT}{text}")).await {
+            Ok(p) => times.update(|t| t.parity = Some(p)),
+            Err(e) => return fail(e),
+        }
     }
     match time_soft_pass(&lm).await {
         Ok(ms) => times.update(|t| t.soft_ms = Some(ms)),
-        Err(e) => times.update(|t| t.error = Some(e)),
+        Err(e) => fail(e),
     }
 }
 
@@ -93,12 +129,13 @@ pub fn LmBench() -> impl IntoView {
     let times = RwSignal::new(LmTimes::default());
     let load = RwSignal::new(LoadState::Idle);
     let running = RwSignal::new(false);
+    let engine = expect_context::<Engine>();
     let start = move |_| {
         running.set(true);
         times.set(LmTimes::default());
         crate::tasks::spawn_page_task(async move {
             if let Some(lm) = ensure_lm(load).await {
-                run(lm, times).await;
+                run(lm, times, engine).await;
             }
             running.set(false);
         });
@@ -107,9 +144,10 @@ pub fn LmBench() -> impl IntoView {
     view! {
         <h2>"Language model (chapters 4 and 5)"</h2>
         <p>
-            {format!("The character-level model (4 layers, width 128, about 0.8 million parameters) on the CPU path: \
+            {format!("The character-level model (4 layers, width 128, about 0.8 million parameters): \
               {GENERATED} characters generated greedily after \u{201c}{PROMPT}\u{201d}, a character per step through \
-              the key/value cache; then one forward and backward pass to the vectors of a soft prompt ({k} vectors) \
+              the key/value cache, on the CPU path and, when this browser offers it, on WebGPU (the weights and the \
+              cache on the device, one submission per character); then one forward and backward pass to the vectors of a soft prompt ({k} vectors) \
               with the weights frozen, over {prompts} prompts of {t} characters. The button downloads the weights \
               (1.6 MB) the first time.")}
         </p>
@@ -122,6 +160,13 @@ pub fn LmBench() -> impl IntoView {
                 {move || times.get().generate_ms.map(|ms| view! {
                     <tr data-bench="lm_generate">
                         <th scope="row">{format!("generate {GENERATED} characters")}</th>
+                        <td data-col="ms">{format!("{ms:.0} ms")}</td>
+                        <td data-col="rate">{format!("{:.0} characters/s", GENERATED as f64 / (ms / 1000.0))}</td>
+                    </tr>
+                })}
+                {move || times.get().webgpu.map(|(ms, whole, _)| view! {
+                    <tr data-bench="lm_generate_webgpu">
+                        <th scope="row">{if whole { format!("generate {GENERATED} characters on WebGPU") } else { format!("generate {GENERATED} characters (WebGPU failed; finished on the CPU)") }}</th>
                         <td data-col="ms">{format!("{ms:.0} ms")}</td>
                         <td data-col="rate">{format!("{:.0} characters/s", GENERATED as f64 / (ms / 1000.0))}</td>
                     </tr>
@@ -139,5 +184,17 @@ pub fn LmBench() -> impl IntoView {
             let t = times.get().text;
             if t.is_empty() { String::new() } else { format!("{PROMPT}{t}") }
         }}</p>
+        {move || {
+            let t = times.get();
+            let (diff, top) = t.parity?;
+            let same = t.webgpu.as_ref().is_some_and(|w| w.2 == t.text);
+            Some(view! {
+                <p data-key="lm-parity" data-diff=diff.to_string() data-same=same.to_string()>
+                    {format!("WebGPU against the CPU, the whole forward pass over that text ({} characters at once): \
+                      the logits differ by at most {diff:.1e} (the largest logit is {top:.1}); the greedy text on WebGPU is {}.",
+                      (PROMPT.len() + GENERATED).min(128), if same { "the same" } else { "different" })}
+                </p>
+            })
+        }}
     }
 }

@@ -1,7 +1,7 @@
 //! Appendix: benchmarks of the chapters' computations in this browser, run in slices so the page
 //! stays responsive. The reported times are computation only (the sum of the slices), not the
 //! pauses between them. Chapter 1's meta-training here; chapter 3's fine-tuning in `finetune` (CPU
-//! and WebGPU); the language model of chapters 4 and 5 in `lm` (CPU).
+//! and WebGPU); the language model of chapters 4 and 5 in `lm` (CPU and WebGPU).
 
 mod finetune;
 mod lm;

@@ -31,6 +31,8 @@ pub struct Generator {
     history: Vec<u32>,
     /// The pending feed: history[feed_at..], after a restart when `restart`.
     feed_at: usize,
+    /// What the current session has read, the pending feed included: history[window_at..].
+    window_at: usize,
     restart: bool,
     /// Positions the current session has read, the pending feed included.
     used: usize,
@@ -61,6 +63,7 @@ impl Generator {
             room,
             history: prompt.to_vec(),
             feed_at,
+            window_at: feed_at,
             restart: true,
             used: prompt.len() - feed_at,
             rng: Rng::stream(sampling.seed, 0x6c6d),
@@ -99,6 +102,7 @@ impl Generator {
         } else if self.used == self.room {
             let keep = (self.room / 2).max(1);
             self.feed_at = self.history.len() - keep;
+            self.window_at = self.feed_at;
             self.restart = true;
             self.used = keep;
         } else {
@@ -107,6 +111,12 @@ impl Generator {
             self.used += 1;
         }
         Ok(())
+    }
+
+    /// Everything the current session has read, the pending feed included: what a fresh session
+    /// must read to take over (a device that failed mid-generation handing it to the CPU).
+    pub fn window(&self) -> &[u32] {
+        &self.history[self.window_at..]
     }
 
     pub fn is_done(&self) -> bool {

@@ -2,7 +2,7 @@
 //! Debian's wordnet-base and the pluralize word list; `train` trains the model (AdamW, cosine
 //! schedule) with a progress line on stderr and writes the weights and the loss curve; `eval`
 //! measures the held-out loss; `sample` continues a prompt; `next` gives the next character's
-//! distribution.
+//! distribution; `pluralize` and `digits` are chapter 4's measurements (in `prompting`).
 
 use crate::out_dir::OutDir;
 use crate::ranges;
@@ -39,6 +39,10 @@ pub enum Command {
     Sample(Sample),
     /// The next character's distribution after a prompt.
     Next(Next),
+    /// Chapter 4: the pluralize task with the hard prompt "The plural of X is" after 0-9 examples.
+    Pluralize(crate::prompting::Pluralize),
+    /// Chapter 4: the model continues a list of digits; their counts against the uniform.
+    Digits(crate::prompting::Digits),
 }
 
 #[derive(Args)]
@@ -58,6 +62,13 @@ pub struct Data {
     /// Write its held-out part here (the last 5%).
     #[arg(long, default_value = HELD_OUT)]
     held_out: PathBuf,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum Size {
+    Standard,
+    Small,
+    Tiny,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -87,8 +98,12 @@ pub struct Train {
     /// Measure the held-out loss every N steps (and save the weights).
     #[arg(long, default_value_t = 250, value_parser = ranges::at_least(1usize))]
     eval_every: usize,
-    /// A smaller model for tests: layers, heads, width, mlp and context scaled down.
-    #[arg(long)]
+    /// The model's shape: standard (4 layers, width 128: the shipped model), small (2 layers,
+    /// width 56: about a tenth of the parameters, chapter 4's smaller model) or tiny (for tests).
+    #[arg(long, value_enum, default_value = "standard")]
+    size: Size,
+    /// The same as --size tiny.
+    #[arg(long, conflicts_with = "size")]
     tiny: bool,
     /// Write the weights here.
     #[arg(long, default_value = WEIGHTS)]
@@ -149,6 +164,8 @@ impl Command {
             Command::Eval(e) => eval(e),
             Command::Sample(s) => sample(s),
             Command::Next(n) => next(n),
+            Command::Pluralize(p) => crate::prompting::pluralize(p),
+            Command::Digits(d) => crate::prompting::digits(d),
         }
     }
 }
@@ -198,19 +215,19 @@ fn data(d: Data) -> Result<serde_json::Value, Failure> {
     }))
 }
 
-/// The model's shape for a vocabulary: the shipped one, or a small one for tests.
-fn config(vocab: usize, tiny: bool) -> Config {
-    if tiny {
-        Config {
+/// The model's shape for a vocabulary.
+fn config(vocab: usize, size: Size) -> Config {
+    match size {
+        Size::Standard => Config::standard(vocab),
+        Size::Small => Config::small(vocab),
+        Size::Tiny => Config {
             vocab,
             layers: 1,
             heads: 2,
             width: 32,
             mlp: 64,
             context: 32,
-        }
-    } else {
-        Config::standard(vocab)
+        },
     }
 }
 
@@ -232,7 +249,8 @@ fn train(t: Train) -> Result<serde_json::Value, Failure> {
         seed: t.seed,
         ..TrainSettings::default()
     };
-    let model = Model::new(config(vocab.len(), t.tiny), t.seed)?;
+    let size = if t.tiny { Size::Tiny } else { t.size };
+    let model = Model::new(config(vocab.len(), size), t.seed)?;
     let (params, context) = (model.param_count(), model.config.context);
     let mut trainer = Trainer::new(model, settings).map_err(Failure::Input)?;
     let dtype = match t.precision {
@@ -304,7 +322,7 @@ fn progress(r: &glassbox_lab::lm::StepReport, p: &LossPoint, steps: usize, chars
     std::io::stderr().flush().ok();
 }
 
-fn load(path: &Path) -> Result<(Model, Vocab, String), Failure> {
+pub(crate) fn load(path: &Path) -> Result<(Model, Vocab, String), Failure> {
     let bytes = read(path, "the weights")?;
     let (model, vocab) = from_bytes(&bytes).map_err(|e| format!("{}: {e}", path.display()))?;
     Ok((model, vocab, sha256_hex(&bytes)))

@@ -20,6 +20,7 @@ mod gpu;
 mod lm;
 mod maml;
 mod out_dir;
+mod prompting;
 mod prune;
 mod quant;
 mod ranges;

@@ -588,6 +588,8 @@ const COMMANDS: &[(&str, &str)] = &[
     ("bench image", "--images --steps --backend"),
     ("bench gpu", "--sizes --repeat"),
     ("bench lm", "--repeat --backend"),
+    ("lm pluralize", "--shots --wrong-labels --split --seed --weights --plurals"),
+    ("lm digits", "--count --temperature --seed --weights"),
     ("gpu selftest", ""),
 ];
 

@@ -174,3 +174,90 @@ fn data_train_eval_sample_next() {
     assert!(err.contains("bad.bin"), "{err}");
     let _ = std::fs::remove_dir_all(&tmp);
 }
+
+#[test]
+fn pluralize_and_digits_with_the_shipped_model() {
+    let w = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../assets/lm/glassbox-lm.bin"
+    );
+    let plurals = concat!(env!("CARGO_MANIFEST_DIR"), "/../../assets/lm/plurals.tsv");
+    let (code, v, err) = glassbox(&[
+        "lm",
+        "pluralize",
+        "--split",
+        "test",
+        "--shots",
+        "2",
+        "--weights",
+        w,
+        "--plurals",
+        plurals,
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let answers = v["answers"].as_array().unwrap();
+    let nouns: Vec<&str> = answers
+        .iter()
+        .map(|a| a["noun"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        nouns,
+        ["foot", "man", "person", "self", "wife", "wolf", "woman"]
+    );
+    let correct = answers.iter().filter(|a| a["verdict"] == "correct").count();
+    let invalid = answers.iter().filter(|a| a["verdict"] == "invalid").count();
+    assert_eq!(v["accuracy"].as_f64().unwrap(), correct as f64 / 7.0);
+    assert_eq!(v["invalid_rate"].as_f64().unwrap(), invalid as f64 / 7.0);
+    for a in answers {
+        assert!(["correct", "incorrect", "invalid"].contains(&a["verdict"].as_str().unwrap()));
+        let p = a["prob"].as_f64().unwrap();
+        assert!((0.0..=1.0).contains(&p), "{a}");
+    }
+    assert!(v["per_rule"].as_object().unwrap().contains_key("irregular"));
+
+    let args = [
+        "lm",
+        "digits",
+        "--count",
+        "60",
+        "--seed",
+        "3",
+        "--weights",
+        w,
+    ];
+    let (code, d, err) = glassbox(&args);
+    assert_eq!(code, 0, "{err}");
+    let counts: Vec<u64> = d["counts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c.as_u64().unwrap())
+        .collect();
+    assert_eq!(counts.len(), 10);
+    let found = d["digits_found"].as_u64().unwrap();
+    assert_eq!(counts.iter().sum::<u64>(), found);
+    assert!(found <= 60);
+    if found > 0 {
+        let p = d["p_value"].as_f64().unwrap();
+        assert!((0.0..=1.0).contains(&p) && d["chi_square"].as_f64().unwrap() >= 0.0);
+    }
+    assert_eq!(glassbox(&args).1, d, "a seed reproduces the digits");
+
+    for (args, option) in [
+        (vec!["lm", "pluralize", "--shots", "10"], "--shots"),
+        (vec!["lm", "pluralize", "--split", "train"], "--split"),
+        (vec!["lm", "digits", "--count", "0"], "--count"),
+        (
+            vec!["lm", "digits", "--temperature", "NaN"],
+            "--temperature",
+        ),
+    ] {
+        let o = output(&args, None);
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(2), "{args:?}: {err}");
+        assert!(
+            err.trim().lines().count() == 1 && err.contains(option),
+            "{err}"
+        );
+    }
+}

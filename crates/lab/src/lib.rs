@@ -9,6 +9,7 @@
 pub mod kernels;
 pub mod linalg;
 pub mod rng;
+pub mod stats;
 
 pub mod attention;
 pub mod compress;

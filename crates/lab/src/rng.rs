@@ -77,6 +77,13 @@ impl Rng {
     pub fn below(&mut self, n: usize) -> usize {
         (self.next_f64() * n as f64) as usize % n.max(1)
     }
+
+    /// Shuffle `items` in place (Fisher-Yates, from the end).
+    pub fn shuffle<T>(&mut self, items: &mut [T]) {
+        for i in (1..items.len()).rev() {
+            items.swap(i, self.below(i + 1));
+        }
+    }
 }
 
 #[cfg(test)]

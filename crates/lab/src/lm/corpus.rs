@@ -103,9 +103,7 @@ fn capitalised(s: &str, template: &str) -> String {
 /// The whole text: every line shuffled with `seed`, one per line, ending with a newline.
 pub fn build(mut lines: Vec<String>, seed: u64) -> String {
     let mut rng = Rng::stream(seed, 18);
-    for i in (1..lines.len()).rev() {
-        lines.swap(i, rng.below(i + 1));
-    }
+    rng.shuffle(&mut lines);
     let mut text = lines.join("\n");
     text.push('\n');
     text

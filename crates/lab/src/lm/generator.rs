@@ -5,6 +5,8 @@
 //! (`sample::distribution` then `sample::sample`, from the seeded stream) and records the
 //! probability the model gave it (softmax of the logits, before temperature and top-k).
 //!
+//! A generation ends after `n` tokens, or earlier at a stop token (`stop_at`: an answer's end).
+//!
 //! The window: a session holds `room` positions (the context less the soft prompt). The first
 //! feed is the prompt's last `room` tokens; each later one is the token just drawn, until the
 //! session is full; then a fresh session reads the last max(room / 2, 1) tokens of the text.
@@ -39,6 +41,8 @@ pub struct Generator {
     rng: Rng,
     out: Vec<u32>,
     probs: Vec<f32>,
+    /// Tokens that end the generation once drawn (kept in the output).
+    stop: Vec<u32>,
     done: bool,
 }
 
@@ -69,8 +73,15 @@ impl Generator {
             rng: Rng::stream(sampling.seed, 0x6c6d),
             out: Vec::with_capacity(n),
             probs: Vec::with_capacity(n),
+            stop: Vec::new(),
             done: false,
         })
+    }
+
+    /// End the generation early when one of `tokens` is drawn (it is kept as the last token).
+    pub fn stop_at(mut self, tokens: &[u32]) -> Self {
+        self.stop = tokens.to_vec();
+        self
     }
 
     /// The next feed, or None once every token is drawn.
@@ -97,7 +108,7 @@ impl Generator {
         self.out.push(tok as u32);
         self.probs.push(full[tok]);
         self.history.push(tok as u32);
-        if self.out.len() == self.n {
+        if self.out.len() == self.n || self.stop.contains(&(tok as u32)) {
             self.done = true;
         } else if self.used == self.room {
             let keep = (self.room / 2).max(1);

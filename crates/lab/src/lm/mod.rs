@@ -9,18 +9,21 @@
 //! prompt tuning. Generation (`generator`: requests that a `cache::Session` or a device answers)
 //! reads through a key/value cache (`cache`), choosing each character as `sample` says; `weights`
 //! reads and writes the parameters (f32 or f16). The text it learns from is WordNet's glosses and
-//! generated singular/plural sentences (`corpus`), over the pluralize word list (`plurals`).
+//! generated singular/plural sentences (`corpus`), over the pluralize word list (`plurals`);
+//! chapter 4 asks it for plurals with a hard prompt (`pluralize`) and for random digits (`digits`).
 
 pub mod attention;
 pub mod backward;
 pub mod batch;
 pub mod cache;
 pub mod corpus;
+pub mod digits;
 pub mod forward;
 mod gemm;
 pub mod generator;
 pub mod layers;
 pub mod model;
+pub mod pluralize;
 pub mod plurals;
 pub mod sample;
 pub mod shipped;
@@ -33,7 +36,7 @@ pub use batch::{Extras, Inputs, Targets};
 pub use cache::Session;
 pub use generator::{Feed, Generator};
 pub use model::{Config, Kind, Model, Tensor};
-pub use sample::{distribution, generate, generate_with, Sampling, MAX_NEW_TOKENS};
+pub use sample::{complete, distribution, generate, generate_with, Sampling, MAX_NEW_TOKENS};
 pub use tokenizer::{Lossy, Vocab};
 pub use train::{eval_loss, learning_rate, random_windows, StepReport, TrainSettings, Trainer};
 pub use weights::{f16_to_f32, f32_to_f16, from_bytes, to_bytes, Dtype};

@@ -37,6 +37,19 @@ impl Config {
         }
     }
 
+    /// The small checkpoint chapter 4 sets beside the shipped one (about a tenth of its
+    /// parameters): 2 layers, 4 heads, width 56, MLP 224, context 128.
+    pub fn small(vocab: usize) -> Config {
+        Config {
+            vocab,
+            layers: 2,
+            heads: 4,
+            width: 56,
+            mlp: 224,
+            context: 128,
+        }
+    }
+
     /// A small model for tests: vocab 11, 2 layers, 2 heads, width 16, MLP 32, context 16.
     pub fn tiny() -> Config {
         Config {

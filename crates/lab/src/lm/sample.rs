@@ -105,8 +105,18 @@ pub fn generate_with(
     n: usize,
     sampling: Sampling,
 ) -> Result<(Vec<u32>, Vec<f32>), String> {
+    let session = Session::with_extras(model, extras)?;
+    let gen = Generator::new(prompt, n, sampling, session.remaining())?;
+    complete(model, extras, gen)
+}
+
+/// Run `gen` to its end on the CPU, read after the extras; (tokens, their probabilities).
+pub fn complete(
+    model: &Model,
+    extras: Extras,
+    mut gen: Generator,
+) -> Result<(Vec<u32>, Vec<f32>), String> {
     let mut session = Session::with_extras(model, extras)?;
-    let mut gen = Generator::new(prompt, n, sampling, session.remaining())?;
     let mut fresh = true;
     while let Some(feed) = gen.feed() {
         if feed.restart && !fresh {

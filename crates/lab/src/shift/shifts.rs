@@ -222,9 +222,7 @@ impl ShiftedData {
                     n_train + n_val + n_test
                 ));
             }
-            for i in (1..idx.len()).rev() {
-                idx.swap(i, rng.below(i + 1));
-            }
+            rng.shuffle(idx);
             sets[0].extend_from_slice(&idx[..n_train]);
             sets[1].extend_from_slice(&idx[n_train..n_train + n_val]);
             sets[2].extend_from_slice(&idx[n_train + n_val..n_train + n_val + n_test]);

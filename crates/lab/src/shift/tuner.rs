@@ -729,9 +729,7 @@ impl Tuner {
         let n = self.data.train.len();
         let mut rng = Rng::stream(self.settings.seed, 5000 + epoch as u64);
         self.order = (0..n).collect();
-        for i in (1..n).rev() {
-            self.order.swap(i, rng.below(i + 1));
-        }
+        rng.shuffle(&mut self.order);
         self.loss_sum = 0.0;
         self.clear_grads();
         if self.settings.tune == Tune::AutoRgn {

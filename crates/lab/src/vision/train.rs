@@ -166,9 +166,7 @@ impl Trainer {
     /// A seeded random order of the training set for one epoch.
     pub fn epoch_order(&mut self, len: usize) -> Vec<usize> {
         let mut order: Vec<usize> = (0..len).collect();
-        for i in (1..len).rev() {
-            order.swap(i, self.rng.below(i + 1));
-        }
+        self.rng.shuffle(&mut order);
         order
     }
 

@@ -4,6 +4,7 @@
 use glassbox_lab::lm::{eval_loss, generate, shipped};
 
 const WEIGHTS: &[u8] = include_bytes!("../../../assets/lm/glassbox-lm.bin");
+const SMALL: &[u8] = include_bytes!("../../../assets/lm/glassbox-lm-small.bin");
 const HELD_OUT: &str = include_str!("../../../assets/lm/heldout.txt");
 
 #[test]
@@ -32,4 +33,25 @@ fn the_shipped_weights_match_their_checksum_and_reach_the_stated_loss() {
     bad[WEIGHTS.len() / 2] ^= 1;
     let e = shipped::check(&bad).unwrap_err();
     assert!(e.contains("not the shipped one"), "{e}");
+}
+
+#[test]
+fn the_small_model_is_a_tenth_of_the_size_and_reaches_its_stated_loss() {
+    let (big, _) = shipped::check(WEIGHTS).unwrap();
+    let (model, vocab) = shipped::SMALL.check(SMALL).expect("the small file");
+    let share = model.param_count() as f64 / big.param_count() as f64;
+    assert!((0.08..0.13).contains(&share), "{share}");
+    let tokens = vocab.encode(HELD_OUT).unwrap();
+    let loss = eval_loss(&model, &tokens, shipped::HELD_OUT_WINDOWS).unwrap();
+    assert!(
+        (loss - shipped::SMALL.held_out_loss).abs() < 2e-3,
+        "held-out loss {loss}, the card says {}",
+        shipped::SMALL.held_out_loss
+    );
+    assert!(
+        loss > shipped::HELD_OUT_LOSS + 0.2,
+        "the bigger model is better"
+    );
+    let e = shipped::SMALL.check(WEIGHTS).unwrap_err();
+    assert!(e.contains("not the shipped small model"), "{e}");
 }

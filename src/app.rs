@@ -2,8 +2,8 @@
 //! named by the URL's hash.
 
 use crate::chapters::{
-    self, attention, bench, fine_tuning, image_lab, meta_learning, pruning, quantization,
-    under_the_hood, CHAPTERS,
+    self, attention, bench, fine_tuning, image_lab, meta_learning, prompting, pruning,
+    quantization, under_the_hood, CHAPTERS,
 };
 use crate::engine::{BackendState, Engine};
 use crate::ui::Theme;
@@ -185,6 +185,7 @@ pub fn App() -> impl IntoView {
                         bench::SLUG => view! { <bench::Bench/> }.into_any(),
                         attention::SLUG => view! { <attention::AttentionMasks location=loc/> }.into_any(),
                         fine_tuning::SLUG => view! { <fine_tuning::FineTuning location=loc/> }.into_any(),
+                        prompting::SLUG => view! { <prompting::Prompting location=loc/> }.into_any(),
                         under_the_hood::SLUG => view! { <under_the_hood::UnderTheHood/> }.into_any(),
                         image_lab::SLUG => view! { <image_lab::ImageLab location=loc/> }.into_any(),
                         pruning::SLUG => view! { <pruning::Pruning location=loc/> }.into_any(),

@@ -70,14 +70,15 @@ pub struct Generated {
 /// Answer `gen`'s feeds until it is complete: on `gpu` when given (the weights and the key/value
 /// cache on the device, a character per submission), else on the CPU in ~30 ms slices. A device
 /// that fails hands the generation to the CPU where it stands (a fresh session reads the
-/// generator's window) and `engine` tells the reader. `tick` sees the generator after each token.
+/// generator's window) and `engine` tells the reader. `tick` sees the generator after each token
+/// and returns whether to go on (false: stop where it stands, a reader's Stop).
 pub async fn run_generation(
     lm: &LoadedLm,
     gpu: Option<Rc<Gpu>>,
     engine: Engine,
     extras: Extras<'_>,
     gen: &mut Generator,
-    mut tick: impl FnMut(&Generator),
+    mut tick: impl FnMut(&Generator) -> bool,
 ) -> Result<Generated, String> {
     let mut ms = 0.0;
     if let Some(gpu) = gpu {
@@ -103,27 +104,29 @@ async fn generate_on_device(
     gpu: &Rc<Gpu>,
     extras: Extras<'_>,
     gen: &mut Generator,
-    tick: &mut impl FnMut(&Generator),
+    tick: &mut impl FnMut(&Generator) -> bool,
 ) -> Result<(), GpuError> {
     let dev = on_device(gpu, lm)?;
     let mut session = GpuLmSession::new(gpu, &dev, extras)?;
     while !gen.is_done() {
         glassbox_gpu::lm::step(gpu, &dev, extras, &mut session, gen).await?;
-        tick(gen);
+        if !tick(gen) {
+            break;
+        }
     }
     Ok(())
 }
 
-/// The CPU's answers, from a fresh session that first reads the generator's window; ms of
-/// computation.
+/// The CPU's answers, from a fresh session that first reads the generator's window, going back to
+/// the browser every ~30 ms (`tasks::breathe`); ms of computation.
 async fn generate_on_cpu(
     lm: &LoadedLm,
     extras: Extras<'_>,
     gen: &mut Generator,
-    tick: &mut impl FnMut(&Generator),
+    tick: &mut impl FnMut(&Generator) -> bool,
 ) -> Result<f64, String> {
     let mut session = Session::with_extras(&lm.model, extras)?;
-    let (mut busy, mut last_yield) = (0.0, web::now_ms());
+    let mut busy = 0.0;
     let mut first = true;
     while let Some(feed) = gen.feed() {
         let t0 = web::now_ms();
@@ -138,11 +141,10 @@ async fn generate_on_cpu(
         first = false;
         gen.give(&logits)?;
         busy += web::now_ms() - t0;
-        tick(gen);
-        if web::now_ms() - last_yield > crate::tasks::SLICE_MS {
-            web::sleep(0).await;
-            last_yield = web::now_ms();
+        if !tick(gen) {
+            break;
         }
+        crate::tasks::breathe().await;
     }
     Ok(busy)
 }

@@ -106,3 +106,21 @@ pub enum Slice {
     /// Nothing to do until the reader asks.
     Idle,
 }
+
+thread_local! {
+    /// When the page's thread last went back to the browser through `breathe`.
+    static LAST_BREATH: std::cell::Cell<f64> = const { std::cell::Cell::new(0.0) };
+}
+
+/// Yield to the browser if this thread has computed for `SLICE_MS` since it last did so here:
+/// for loops of many short steps (a character, an answer) that no single step would yield in.
+pub async fn breathe() {
+    let now = crate::web::now_ms();
+    let last = LAST_BREATH.get();
+    if now - last > SLICE_MS {
+        crate::web::sleep(0).await;
+        LAST_BREATH.set(crate::web::now_ms());
+    } else if last == 0.0 {
+        LAST_BREATH.set(now);
+    }
+}

@@ -5,6 +5,7 @@ pub mod bench;
 pub mod fine_tuning;
 pub mod image_lab;
 pub mod meta_learning;
+pub mod prompting;
 pub mod pruning;
 pub mod quantization;
 pub mod under_the_hood;
@@ -18,6 +19,7 @@ pub const CHAPTERS: &[(u32, &str, &str)] = &[
     ),
     (2, attention::SLUG, "Attention in a captioning transformer"),
     (3, fine_tuning::SLUG, "Fine-tuning under distribution shift"),
+    (4, prompting::SLUG, "Prompting a language model"),
     (6, pruning::SLUG, "Pruning the trained network"),
     (7, quantization::SLUG, "Quantizing the trained network"),
 ];

@@ -203,6 +203,11 @@ fn data(d: Data) -> Result<serde_json::Value, Failure> {
     let sentences = corpus::sentences(&nouns, d.seed);
     let n_sentences = sentences.len();
     lines.extend(sentences);
+    let lists = corpus::pair_lists(&nouns, d.seed);
+    let digit_lists = corpus::digit_lists(d.seed);
+    let (n_lists, n_digit_lists) = (lists.len(), digit_lists.len());
+    lines.extend(lists);
+    lines.extend(digit_lists);
     let all = corpus::build(lines, d.seed);
     let (_, held) = corpus::split(&all);
     write(&d.out, all.as_bytes())?;
@@ -210,7 +215,8 @@ fn data(d: Data) -> Result<serde_json::Value, Failure> {
     let vocab = Vocab::from_corpus(&all)?;
     Ok(json!({
         "out": d.out, "held_out": d.held_out, "chars": all.len(), "held_out_chars": held.len(),
-        "glosses": glosses, "sentences": n_sentences, "vocab": vocab.len(),
+        "glosses": glosses, "sentences": n_sentences, "pair_lists": n_lists,
+        "digit_lists": n_digit_lists, "vocab": vocab.len(),
         "sha256": sha256_hex(all.as_bytes()), "held_out_sha256": sha256_hex(held.as_bytes()),
     }))
 }

@@ -1,7 +1,14 @@
-//! The language model's text: WordNet 3.0's glosses (with their quoted examples), one line per
-//! synset as "word, word: gloss", and generated sentences that pair a noun's singular and plural in
-//! 20 everyday templates ("one wolf, two wolves"), never in the form "The plural of X is" that
-//! chapter 4 prompts with. Nouns of the `diagnostic` and `nonce` splits never appear in them.
+//! The language model's text, one line each:
+//! - WordNet 3.0's glosses (with their quoted examples), one per synset as "word, word: gloss";
+//! - generated sentences that pair a noun's singular and plural in 20 everyday templates ("one
+//!   wolf, two wolves"), `PER_NOUN` per noun;
+//! - generated lists of 3 to 6 singular/plural pairs in one of `LIST_FORMATS` each ("cat, cats;
+//!   box, boxes; ..."): a pattern repeated within a line, as a few-shot prompt repeats its
+//!   examples, so the model meets text whose format it must carry on;
+//! - lists of 20 to 60 uniformly random digits in a few formats ("random digits: 4, 7, 1, ...").
+//!
+//! None takes the form "The plural of X is" that chapter 4 prompts with, and nouns of the
+//! `diagnostic` and `nonce` splits never appear in the generated lines.
 //! The lines are shuffled with a seed; the last 5% of the text (from a line start) is held out.
 //! Only printable ASCII and the newline are kept (a line with anything else is left out).
 //! WordNet 3.0 Copyright 2006 by Princeton University. All rights reserved.
@@ -34,7 +41,27 @@ pub const TEMPLATES: [&str; 20] = [
 ];
 
 /// Sentences per noun.
-pub const PER_NOUN: usize = 3;
+pub const PER_NOUN: usize = 6;
+
+/// The pair lists' formats: (one pair with `{s}` and `{p}`, the separator between pairs).
+pub const LIST_FORMATS: [(&str, &str); 6] = [
+    ("{s}, {p}", "; "),
+    ("{s} -> {p}", ", "),
+    ("one {s}, two {p}.", " "),
+    ("singular: {s}, plural: {p}.", " "),
+    ("{s}/{p}", " "),
+    ("{s} ({p})", ", "),
+];
+/// Pair lists generated (each of 3 to 6 pairs).
+pub const LISTS: usize = 20_000;
+/// Digit lists generated (each of 20 to 60 digits), and their formats: (header, separator).
+pub const DIGIT_LISTS: usize = 4_000;
+pub const DIGIT_FORMATS: [(&str, &str); 4] = [
+    ("random digits: ", ", "),
+    ("digits: ", " "),
+    ("a sequence of digits: ", ""),
+    ("numbers drawn at random: ", ", "),
+];
 /// Share of the text held out for evaluation.
 pub const HELD_OUT: f64 = 0.05;
 
@@ -86,6 +113,41 @@ pub fn sentences(nouns: &[Noun], seed: u64) -> Vec<String> {
         }
     }
     out
+}
+
+/// `LISTS` lines of 3 to 6 pairs of nouns whose split allows sentences, drawn with `seed`.
+pub fn pair_lists(nouns: &[Noun], seed: u64) -> Vec<String> {
+    let pool: Vec<&Noun> = nouns.iter().filter(|n| n.split.in_sentences()).collect();
+    if pool.is_empty() {
+        return Vec::new();
+    }
+    let mut rng = Rng::stream(seed, 19);
+    (0..LISTS)
+        .map(|_| {
+            let (pair, sep) = LIST_FORMATS[rng.below(LIST_FORMATS.len())];
+            let len = 3 + rng.below(4);
+            (0..len)
+                .map(|_| {
+                    let n = pool[rng.below(pool.len())];
+                    pair.replace("{s}", &n.singular).replace("{p}", &n.plural)
+                })
+                .collect::<Vec<_>>()
+                .join(sep)
+        })
+        .collect()
+}
+
+/// `DIGIT_LISTS` lines of 20 to 60 uniformly random digits, drawn with `seed`.
+pub fn digit_lists(seed: u64) -> Vec<String> {
+    let mut rng = Rng::stream(seed, 20);
+    (0..DIGIT_LISTS)
+        .map(|_| {
+            let (head, sep) = DIGIT_FORMATS[rng.below(DIGIT_FORMATS.len())];
+            let len = 20 + rng.below(41);
+            let digits: Vec<String> = (0..len).map(|_| rng.below(10).to_string()).collect();
+            format!("{head}{}", digits.join(sep))
+        })
+        .collect()
 }
 
 /// A template that starts with `{a}` starts its sentence: "A" / "An" when it ends with a full stop.
@@ -181,6 +243,63 @@ mod tests {
         assert!(!s.iter().any(|l| l.to_lowercase().contains("plural")));
         assert_eq!(s, sentences(&nouns, 1), "seeded");
         assert!(s.iter().any(|l| l.contains("an elf")) || !s.iter().any(|l| l.contains("a elf")));
+    }
+
+    #[test]
+    fn pair_lists_repeat_one_format_and_digit_lists_are_uniform() {
+        let nouns = [
+            noun("wolf", "wolves", Split::Test),
+            noun("elf", "elves", Split::Train),
+            noun("wug", "wugs", Split::Nonce),
+            noun("calf", "calves", Split::Diagnostic),
+        ];
+        let lists = pair_lists(&nouns, 2);
+        assert_eq!(lists.len(), LISTS);
+        assert_eq!(lists, pair_lists(&nouns, 2), "seeded");
+        for l in &lists[..200] {
+            assert!(!l.contains("wug") && !l.contains("calf"), "{l}");
+            assert!(!l.to_lowercase().contains("the plural of"), "{l}");
+            let items = |p: &str| {
+                ["wolf", "elf"].map(|w| {
+                    p.replace("{s}", w)
+                        .replace("{p}", &format!("{}ves", &w[..w.len() - 1]))
+                })
+            };
+            // The number of pairs when `l` is pairs of one format joined by its separator.
+            let pairs = |(p, sep): &(&str, &str)| {
+                let (mut rest, mut n) = (l.as_str(), 0);
+                loop {
+                    let item = items(p)
+                        .into_iter()
+                        .find(|i| rest.starts_with(i.as_str()))?;
+                    rest = &rest[item.len()..];
+                    n += 1;
+                    if rest.is_empty() {
+                        return Some(n);
+                    }
+                    rest = rest.strip_prefix(sep)?;
+                }
+            };
+            let n = LIST_FORMATS
+                .iter()
+                .find_map(pairs)
+                .unwrap_or_else(|| panic!("{l}: not one format"));
+            assert!((3..=6).contains(&n), "{l}");
+        }
+        let digits = digit_lists(4);
+        assert_eq!(digits.len(), DIGIT_LISTS);
+        let mut counts = [0usize; 10];
+        for l in &digits {
+            let (head, _) = DIGIT_FORMATS
+                .iter()
+                .find(|(h, _)| l.starts_with(h))
+                .unwrap();
+            for c in l[head.len()..].chars().filter(|c| c.is_ascii_digit()) {
+                counts[c as usize - '0' as usize] += 1;
+            }
+        }
+        let (_, p) = crate::stats::chi_square_uniform(&counts).unwrap();
+        assert!(p > 0.001, "{counts:?}: p {p}");
     }
 
     #[test]

@@ -1,0 +1,51 @@
+//! Chapter 4, "Prompting a language model": the homework's prompting questions answered by our
+//! own character-level model in this browser (the model: `crate::lm`, `glassbox_lab::lm`). A
+//! playground with the next character's distribution, temperature measured, whether the model's
+//! "random" digits are uniform, and zero-shot against few-shot on the notebook's pluralize task.
+//! Generation runs on WebGPU when the page has it, otherwise on the CPU, with the same answers.
+
+mod digits;
+mod playground;
+mod run;
+mod shots;
+mod state;
+mod temperature;
+
+use crate::ui::notices::UrlNotices;
+use crate::url_state::Location;
+use crate::vision::data::LoadStatus;
+use digits::Digits;
+use leptos::prelude::*;
+use playground::Playground;
+use shots::Shots;
+use state::PromptingState;
+use temperature::Temperature;
+
+pub const SLUG: &str = "prompting";
+
+#[component]
+pub fn Prompting(location: Location) -> impl IntoView {
+    let (state, notices) = PromptingState::new(&location);
+    provide_context(state);
+    let load = state.load;
+    view! {
+        <article class="chapter">
+            <h1>"Prompting a language model"</h1>
+            <UrlNotices notices/>
+            <p>
+                "A language model gives, for any text, a probability to each possible next character. \
+                 Prompting is choosing the text so that the likely continuation is the one you want. The \
+                 homework asked these questions of GPT-2 and of hosted models; here they are asked of \
+                 Glassbox's own model, a GPT-2-style decoder of 0.8 million parameters trained on WordNet's \
+                 definitions and generated sentences (its card is in the repository), which runs entirely \
+                 in this browser. It is small enough that its failures are plain to see, and every number \
+                 below is computed here."
+            </p>
+            <LoadStatus load/>
+            <Playground/>
+            <Temperature/>
+            <Digits/>
+            <Shots/>
+        </article>
+    }
+}

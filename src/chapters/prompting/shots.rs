@@ -1,0 +1,194 @@
+//! Zero-shot against few-shot: the pluralize task (`glassbox_lab::lm::pluralize`) with the
+//! notebook's hard prompt after 0 to 9 worked examples, over the validation nouns, with correct
+//! and with wrong labels in the examples; accuracy per number of shots, the invalid answers, and
+//! accuracy per rule. A sweep of 800 greedy answers that can pause and resume.
+
+use super::run::{generate, ran_on};
+use super::state::{PromptingState, SHOT_FIELDS};
+use crate::engine::Engine;
+use crate::ui::controls::FieldInput;
+use crate::ui::plot::Plot;
+use glassbox_lab::figures::shift::{draw_bar_groups, BarGroups};
+use glassbox_lab::lm::pluralize::{self, Answer, Summary, MAX_SHOTS};
+use glassbox_lab::lm::plurals::{self, Noun, Split};
+use leptos::prelude::*;
+use std::sync::OnceLock;
+
+const KINDS: [(bool, &str); 2] = [(false, "correct labels"), (true, "wrong labels")];
+const SHOTS: usize = MAX_SHOTS + 1;
+
+/// The pluralize word list, read once.
+pub fn nouns() -> &'static [Noun] {
+    static NOUNS: OnceLock<Vec<Noun>> = OnceLock::new();
+    NOUNS.get_or_init(|| {
+        plurals::parse(include_str!("../../../assets/lm/plurals.tsv")).unwrap_or_default()
+    })
+}
+
+/// Answers so far: [label kind][shots] -> the validation nouns answered.
+type Answers = Vec<Vec<Vec<Answer>>>;
+
+fn accuracy_bars(answers: &Answers, per_shot: usize) -> BarGroups {
+    BarGroups {
+        title: "Pluralize accuracy on the validation nouns".into(),
+        y_desc: "accuracy".into(),
+        categories: (0..SHOTS).map(|k| k.to_string()).collect(),
+        series: KINDS
+            .iter()
+            .enumerate()
+            .map(|(kind, (_, name))| {
+                let values = (0..SHOTS)
+                    .map(|k| {
+                        let a = &answers[kind][k];
+                        (a.len() == per_shot && per_shot > 0).then(|| Summary::of(a).accuracy())
+                    })
+                    .collect();
+                (format!("{name} (shots on the axis)"), values)
+            })
+            .collect(),
+        baseline: None,
+    }
+}
+
+#[component]
+pub fn Shots() -> impl IntoView {
+    let st = expect_context::<PromptingState>();
+    let engine = expect_context::<Engine>();
+    let settings = st.settings;
+    let val: Vec<&'static Noun> = plurals::of(nouns(), Split::Val);
+    let train: Vec<&'static Noun> = plurals::of(nouns(), Split::Train);
+    let per_shot = val.len();
+    let total = KINDS.len() * SHOTS * per_shot;
+    let answers = RwSignal::new(vec![vec![Vec::<Answer>::new(); SHOTS]; KINDS.len()]);
+    let next = RwSignal::new(0usize);
+    let running = RwSignal::new(false);
+    let pause = RwSignal::new(false);
+    let status = RwSignal::new(String::new());
+    let reset = move || {
+        pause.set(true);
+        answers.set(vec![vec![Vec::new(); SHOTS]; KINDS.len()]);
+        next.set(0);
+        status.set(String::new());
+    };
+    // New examples, new sweep.
+    Effect::new(move |prev: Option<u64>| {
+        let seed = settings.with(|s| s.shots_seed);
+        if prev.is_some_and(|p| p != seed) && !running.get_untracked() {
+            reset();
+        }
+        seed
+    });
+    let run = move |_| {
+        let Some(lm) = st.lm.get_untracked() else {
+            return;
+        };
+        if !st.hold() {
+            return;
+        }
+        let seed = settings.get_untracked().shots_seed;
+        let (val, train) = (val.clone(), train.clone());
+        pause.set(false);
+        running.set(true);
+        crate::tasks::spawn_page_task(async move {
+            let room = lm.model.config.context;
+            let (mut ms, mut place) = (0.0, "");
+            while next.get_untracked() < total && !pause.get_untracked() {
+                let i = next.get_untracked();
+                let (kind, k, n) = (i / (SHOTS * per_shot), (i / per_shot) % SHOTS, i % per_shot);
+                let r = match pluralize::examples(&train, k, KINDS[kind].0, seed) {
+                    Ok(ex) => {
+                        let prompt = pluralize::prompt(&ex, &val[n].singular);
+                        match pluralize::generator(&lm.vocab, &prompt, room) {
+                            Ok(mut gen) => generate(engine, &lm, &mut gen, |_| true)
+                                .await
+                                .map(|(t, ran)| (t, ran, gen.finish())),
+                            Err(e) => Err(e),
+                        }
+                    }
+                    Err(e) => Err(e),
+                };
+                match r {
+                    Ok((t, ran, (tokens, probs))) => {
+                        ms += t;
+                        place = ran_on(ran);
+                        let text = lm.vocab.decode(&tokens).unwrap_or_default();
+                        let a = pluralize::score(val[n], &text, &probs);
+                        answers.update(|all| all[kind][k].push(a));
+                        next.set(i + 1);
+                        status.set(format!(
+                            "{} of {total} answers ({ms:.0} ms on {place})",
+                            i + 1
+                        ));
+                        crate::tasks::breathe().await;
+                    }
+                    Err(e) => {
+                        status.set(e);
+                        break;
+                    }
+                }
+            }
+            if next.get_untracked() == total {
+                status.set(format!(
+                    "All {total} answers ({ms:.0} ms on {place} this run)."
+                ));
+            }
+            running.set(false);
+            st.busy.set(false);
+        });
+    };
+    let bars = Memo::new(move |_| answers.with(|a| accuracy_bars(a, per_shot)));
+    let ready = move || st.lm.with(|m| m.is_some());
+    let row = move |k: usize| {
+        answers.with(|a| {
+            let cell = |kind: usize| {
+                let s = Summary::of(&a[kind][k]);
+                if a[kind][k].len() < per_shot {
+                    "–".to_string()
+                } else {
+                    format!("{:.1}% ({:.0}% invalid)", 100.0 * s.accuracy(), 100.0 * s.invalid_rate())
+                }
+            };
+            view! { <tr data-shots=k><th scope="row">{k}</th><td data-col="correct">{cell(0)}</td><td data-col="wrong">{cell(1)}</td></tr> }
+        })
+    };
+    view! {
+        <section aria-labelledby="shots">
+            <h2 id="shots">"Zero-shot against few-shot"</h2>
+            <p>
+                {format!("The notebook's task: the plural of a noun, asked as \u{201c}The plural of X is\u{201d}. Before the \
+                  question come k worked examples (\u{201c}The plural of box is boxes.\u{201d}, one per line) from the \
+                  training nouns; the model answers greedily. The answer is the first word it writes (letters, \
+                  hyphens and apostrophes, after any spaces): correct if it is the label, invalid if there is no \
+                  word at all, incorrect otherwise. The sweep asks all {per_shot} validation nouns at every k from 0 \
+                  to 9, once with correct labels in the examples and once with each example given another \
+                  example's plural. The context holds 128 characters, so beyond about three examples the oldest \
+                  fall out of what the model reads.")}
+            </p>
+            <div class="controls-grid">
+                {SHOT_FIELDS.iter().map(|f| view! { <FieldInput field=f settings/> }).collect_view()}
+            </div>
+            <div class="buttons">
+                <button type="button" class="primary" on:click=run
+                    disabled=move || running.get() || !ready() || st.busy.get() || next.get() == total>
+                    {move || if next.get() > 0 && next.get() < total { "Resume the sweep" } else { "Run the sweep" }}
+                </button>
+                <button type="button" on:click=move |_| pause.set(true) disabled=move || !running.get()>"Pause"</button>
+                <button type="button" on:click=move |_| reset() disabled=move || running.get()>"Reset"</button>
+            </div>
+            <progress max=total value=move || next.get() aria-label="Answers so far"></progress>
+            <p class="status" role="status" data-key="shots-status">{move || status.get()}</p>
+            <Plot
+                name="pluralize-shots"
+                title="Accuracy per number of shots"
+                height=320
+                summary=Signal::derive(move || bars.with(|b| b.summary()))
+                csv=Signal::derive(move || bars.with(|b| b.csv()))
+                draw=move |root, p| bars.with(|b| draw_bar_groups(root, b, p))
+            />
+            <table class="numbers" aria-label="Accuracy per number of shots">
+                <thead><tr><th>"Shots"</th><th>"Correct labels"</th><th>"Wrong labels"</th></tr></thead>
+                <tbody>{move || (0..SHOTS).map(row).collect_view()}</tbody>
+            </table>
+        </section>
+    }
+}

@@ -1,0 +1,142 @@
+//! Temperature, measured: the entropy of the next character's distribution against the
+//! temperature (H = -sum p ln p, in nats; 0 when greedy, ln 92 = 4.52 when uniform), and one
+//! sample of the same prompt and seed at each of five temperatures, side by side.
+
+use super::run::{generate, ran_on};
+use super::state::PromptingState;
+use crate::engine::Engine;
+use crate::ui::plot::Plot;
+use glassbox_lab::figures::shift::{draw_bar_groups, BarGroups};
+use glassbox_lab::lm::{distribution, Generator, Sampling};
+use leptos::prelude::*;
+
+/// Temperatures of the samples.
+pub const SAMPLE_TEMPERATURES: [f32; 5] = [0.0, 0.5, 1.0, 1.5, 2.0];
+/// Characters per sample.
+pub const SAMPLE_CHARS: usize = 80;
+/// Temperatures of the entropy chart.
+const ENTROPY_TEMPERATURES: [f32; 9] = [0.0, 0.25, 0.5, 0.75, 1.0, 1.25, 1.5, 1.75, 2.0];
+
+/// H(p) = -sum p ln p.
+pub fn entropy(p: &[f32]) -> f64 {
+    p.iter()
+        .filter(|&&q| q > 0.0)
+        .map(|&q| -(q as f64) * (q as f64).ln())
+        .sum()
+}
+
+fn entropy_bars(logits: Option<&[f32]>, top_k: usize) -> BarGroups {
+    let values = ENTROPY_TEMPERATURES
+        .iter()
+        .map(|&t| {
+            logits
+                .and_then(|z| distribution(z, t, top_k).ok())
+                .map(|p| entropy(&p))
+        })
+        .collect();
+    BarGroups {
+        title: "Entropy of the next character against temperature".into(),
+        y_desc: "entropy (nats)".into(),
+        categories: ENTROPY_TEMPERATURES
+            .iter()
+            .map(|t| format!("{t}"))
+            .collect(),
+        series: vec![("entropy".into(), values)],
+        baseline: None,
+    }
+}
+
+#[component]
+pub fn Temperature() -> impl IntoView {
+    let st = expect_context::<PromptingState>();
+    let engine = expect_context::<Engine>();
+    let rows = RwSignal::new(Vec::<(f32, String)>::new());
+    let status = RwSignal::new(String::new());
+    let bars = Memo::new(move |_| {
+        let k = st.settings.with(|s| s.top_k);
+        st.logits
+            .with(|l| entropy_bars(l.as_ref().and_then(|r| r.as_deref().ok()), k))
+    });
+    let run = move |_| {
+        let Some(lm) = st.lm.get_untracked() else {
+            return;
+        };
+        if !st.hold() {
+            return;
+        }
+        let s = st.settings.get_untracked();
+        let ids = lm.vocab.encode_lossy(&s.prompt).tokens;
+        rows.set(Vec::new());
+        status.set("Sampling…".into());
+        crate::tasks::spawn_page_task(async move {
+            let room = lm.model.config.context;
+            let mut total = 0.0;
+            let mut place = "";
+            for t in SAMPLE_TEMPERATURES {
+                let sampling = Sampling {
+                    temperature: t,
+                    top_k: s.top_k,
+                    seed: s.seed,
+                };
+                let r = match Generator::new(&ids, SAMPLE_CHARS, sampling, room) {
+                    Ok(mut gen) => {
+                        generate(engine, &lm, &mut gen, |_| true)
+                            .await
+                            .map(|(ms, ran)| {
+                                (ms, ran, lm.vocab.decode(gen.tokens()).unwrap_or_default())
+                            })
+                    }
+                    Err(e) => Err(e),
+                };
+                match r {
+                    Ok((ms, ran, text)) => {
+                        total += ms;
+                        place = ran_on(ran);
+                        rows.update(|r| r.push((t, text)));
+                    }
+                    Err(e) => {
+                        status.set(e);
+                        st.busy.set(false);
+                        return;
+                    }
+                }
+            }
+            status.set(format!("Five samples in {total:.0} ms on {place}."));
+            st.busy.set(false);
+        });
+    };
+    let ready = move || st.lm.with(|m| m.is_some());
+    view! {
+        <section aria-labelledby="temperature">
+            <h2 id="temperature">"Temperature, measured"</h2>
+            <p>
+                "Dividing the logits by a temperature T before the softmax sharpens the distribution (T < 1) \
+                 or flattens it (T > 1). Its entropy, in nats, says how many characters are in play: e^H of \
+                 them, roughly. At T = 0 it is 0 (one character is certain); as T grows it climbs toward \
+                 ln 92 = 4.52, every character equally likely. The chart is for the playground's prompt."
+            </p>
+            <Plot
+                name="entropy-temperature"
+                title="Entropy against temperature"
+                height=300
+                summary=Signal::derive(move || bars.with(|b| b.summary()))
+                csv=Signal::derive(move || bars.with(|b| b.csv()))
+                draw=move |root, p| bars.with(|b| draw_bar_groups(root, b, p))
+            />
+            <p>
+                {format!("The same prompt and seed, {SAMPLE_CHARS} characters at each temperature: greedy repeats \
+                  itself, low temperatures stay plausible, high ones drift into nonsense.")}
+            </p>
+            <button type="button" on:click=run disabled=move || !ready() || st.busy.get()>"Sample at five temperatures"</button>
+            <p class="status" role="status" data-key="temperature-status">{move || status.get()}</p>
+            <table class="numbers" aria-label="Samples by temperature">
+                <thead><tr><th>"Temperature"</th><th>"Continuation"</th></tr></thead>
+                <tbody>
+                    {move || rows.get().into_iter().map(|(t, text)| view! {
+                        <tr data-temperature=t.to_string()><th scope="row">{format!("{t}")}</th><td class="sample">{text}</td></tr>
+                    }).collect_view()}
+                </tbody>
+            </table>
+        </section>
+    }
+}

@@ -1,0 +1,142 @@
+// Chapter 4 (prompting our own language model), WebGPU on and off: the playground streams text,
+// greedy text is deterministic and the same on WebGPU as on the CPU, Stop stops, the distribution
+// chart moves with the temperature; five temperatures side by side; the digits histogram and its
+// chi-square; the shot sweep pauses and resumes to the same table as an uninterrupted run, with no
+// main-thread task over 100 ms; bad input from the URL and the page is named.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { useBrowsers, watchedPage, screenshot } from './harness.mjs';
+
+const env = useBrowsers({ browser: {}, gpuBrowser: { webgpu: true } });
+
+async function open(page, query = '') {
+  await page.goto(`${env.server.base}#/prompting${query}`);
+  await page.getByRole('heading', { level: 1, name: 'Prompting a language model' }).waitFor();
+  await page.waitForFunction(() => [...document.querySelectorAll('button')].some((b) => b.textContent === 'Generate' && !b.disabled),
+    null, { timeout: 60_000 });
+}
+
+async function generate(page) {
+  await page.getByRole('button', { name: 'Generate', exact: true }).click();
+  const status = page.locator('[data-key="play-status"]');
+  await status.filter({ hasText: /characters in .* ms on/ }).waitFor({ timeout: 300_000 });
+  return { status: await status.textContent(), text: await page.locator('[data-key="play-output"]').textContent() };
+}
+
+const summary = (page, f) => page.locator(`[data-figure="${f}"] .summary-text`).textContent();
+
+async function watchLongTasks(page) {
+  await page.evaluate(() => {
+    window.__longest = 0;
+    new PerformanceObserver((l) => {
+      for (const e of l.getEntries()) window.__longest = Math.max(window.__longest, e.duration);
+    }).observe({ type: 'longtask', buffered: false });
+  });
+}
+
+async function sweepTable(page) {
+  return page.$$eval('table[aria-label="Accuracy per number of shots"] tbody tr', (rs) => rs.map((r) => r.textContent));
+}
+
+test('CPU: playground, temperatures, digits and the shot sweep', async () => {
+  const page = await watchedPage(env.browser);
+  await open(page, '?t=0&chars=60');
+  const a = await generate(page);
+  assert.match(a.status, /^60 characters in \d+ ms on the CPU\./);
+  assert.ok(a.text.startsWith('one wolf, two') && a.text.length === 'one wolf, two'.length + 60, a.text);
+  const b = await generate(page);
+  assert.equal(b.text, a.text, 'greedy is deterministic');
+
+  // The distribution reshapes with the temperature.
+  const cold = await summary(page, 'next-character');
+  await page.locator('#in-t').fill('1.5');
+  await page.locator('#in-t').dispatchEvent('change');
+  await page.waitForFunction((c) => document.querySelector('[data-figure="next-character"] .summary-text').textContent !== c, cold);
+  assert.match(page.url(), /t=1\.5/);
+
+  // Stop: a long generation ends early.
+  await page.locator('#in-chars').fill('2000');
+  await page.locator('#in-chars').dispatchEvent('change');
+  await page.getByRole('button', { name: 'Generate', exact: true }).click();
+  await page.getByRole('button', { name: 'Stop' }).click();
+  await page.locator('[data-key="play-status"]').filter({ hasText: /^Stopped: \d+ characters/ }).waitFor({ timeout: 60_000 });
+
+  await page.getByRole('button', { name: 'Sample at five temperatures' }).click();
+  await page.locator('[data-key="temperature-status"]').filter({ hasText: /^Five samples/ }).waitFor({ timeout: 120_000 });
+  assert.equal(await page.locator('table[aria-label="Samples by temperature"] tbody tr').count(), 5);
+
+  await page.getByRole('button', { name: 'Ask for digits' }).click();
+  const digits = page.locator('[data-key="digits-status"]');
+  await digits.filter({ hasText: /of 100 digits found/ }).waitFor({ timeout: 120_000 });
+  console.log(`digits: ${await digits.textContent()}`);
+
+  // The sweep, paused and resumed, ends as an uninterrupted one does; the page never freezes.
+  await watchLongTasks(page);
+  await page.getByRole('button', { name: 'Run the sweep' }).click();
+  await page.locator('[data-key="shots-status"]').filter({ hasText: /^\d+ of 800 answers/ }).waitFor();
+  await page.getByRole('button', { name: 'Pause' }).click();
+  await page.getByRole('button', { name: 'Resume the sweep' }).waitFor();
+  const paused = await page.locator('progress[aria-label="Answers so far"]').getAttribute('value');
+  assert.ok(Number(paused) < 800, `paused at ${paused}`);
+  await page.getByRole('button', { name: 'Resume the sweep' }).click();
+  await page.locator('[data-key="shots-status"]').filter({ hasText: /^All 800 answers/ }).waitFor({ timeout: 600_000 });
+  const resumed = await sweepTable(page);
+  const longest = await page.evaluate(() => window.__longest);
+  console.log(`sweep: ${resumed.join(' | ')}; longest task ${longest} ms`);
+  assert.ok(longest < 100, `a main-thread task took ${longest} ms`);
+  await page.getByRole('button', { name: 'Reset' }).click();
+  await page.getByRole('button', { name: 'Run the sweep' }).click();
+  await page.locator('[data-key="shots-status"]').filter({ hasText: /^All 800 answers/ }).waitFor({ timeout: 600_000 });
+  assert.deepEqual(await sweepTable(page), resumed);
+  await screenshot(page, 'chapter4', { fullPage: true });
+  assert.deepEqual(page.problems(), []);
+});
+
+test('WebGPU: greedy text and digits as on the CPU', async () => {
+  const gpu = await watchedPage(env.gpuBrowser);
+  await open(gpu, '?t=0&chars=40');
+  await gpu.waitForFunction(() => /WebGPU \(/.test(document.querySelector('[aria-label="Compute backend"]')?.textContent ?? ''),
+    null, { timeout: 30_000 });
+  const g = await generate(gpu);
+  assert.match(g.status, /on WebGPU\./);
+  const cpu = await watchedPage(env.browser);
+  await open(cpu, '?t=0&chars=40');
+  const c = await generate(cpu);
+  assert.equal(g.text, c.text, 'the same greedy text');
+  for (const page of [gpu, cpu]) {
+    await page.goto(`${env.server.base}#/prompting?digits=30&digits_t=0.7&seed=4`);
+    await page.getByRole('button', { name: 'Ask for digits' }).waitFor();
+    await page.waitForFunction(() => [...document.querySelectorAll('button')].some((b) => b.textContent === 'Ask for digits' && !b.disabled),
+      null, { timeout: 60_000 });
+    await page.getByRole('button', { name: 'Ask for digits' }).click();
+    await page.locator('[data-key="digits-status"]').filter({ hasText: /of 30 digits found/ }).waitFor({ timeout: 300_000 });
+  }
+  const found = async (p) => (await p.locator('[data-key="digits-status"]').textContent()).replace(/\(.*? on [^)]*\)/, '');
+  assert.equal(await found(gpu), await found(cpu));
+  await gpu.setViewportSize({ width: 360, height: 740 });
+  await screenshot(gpu, 'chapter4-webgpu-phone');
+  assert.deepEqual(gpu.problems(), []);
+  assert.deepEqual(cpu.problems(), []);
+});
+
+test('bad input is named, and the page goes on', async () => {
+  const page = await watchedPage(env.browser, { colorScheme: 'dark' });
+  const long = 'x'.repeat(10_000);
+  await open(page, `?prompt=${long}&t=NaN&top_k=500&chars=0&digits=5&shots_seed=-1`);
+  const notices = await page.locator('.notice.warning').allTextContents();
+  for (const key of ['prompt', 't:', 'top_k', 'chars', 'digits', 'shots_seed']) {
+    assert.ok(notices.some((n) => n.includes(key)), `${key}: ${notices.join(' / ')}`);
+  }
+  await page.locator('#in-prompt').fill('');
+  await page.locator('#in-prompt').dispatchEvent('change');
+  await page.locator('#err-prompt').filter({ hasText: /empty/ }).waitFor();
+  await page.locator('#in-prompt').fill('caf\u00e9 \u2713 wolf');
+  await page.locator('#in-prompt').dispatchEvent('change');
+  const r = await generate(page);
+  assert.match(r.status, /Characters the model does not know \(é✓\) were read as/);
+  await page.setViewportSize({ width: 360, height: 740 });
+  await screenshot(page, 'chapter4-dark-phone');
+  const overflow = await page.evaluate(() => document.documentElement.scrollWidth > window.innerWidth);
+  assert.equal(overflow, false, 'nothing scrolls sideways at 360 px');
+  assert.deepEqual(page.problems(), []);
+});

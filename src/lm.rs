@@ -8,55 +8,89 @@ use crate::engine::Engine;
 use crate::vision::data::{fetch_with_status, load_once, LoadState};
 use crate::web;
 use glassbox_gpu::{Gpu, GpuError, GpuLm, GpuLmSession, Ran};
-use glassbox_lab::lm::{shipped, Extras, Generator, Model, Session, Vocab};
+use glassbox_lab::lm::shipped::{self, Checkpoint};
+use glassbox_lab::lm::{Extras, Generator, Model, Session, Vocab};
 use leptos::prelude::*;
 use std::cell::RefCell;
 use std::rc::{Rc, Weak};
-
-/// The weights file, as `index.html` copies it into `dist/`.
-pub const WEIGHTS_URL: &str = "glassbox-lm.bin";
 
 pub struct LoadedLm {
     pub model: Model,
     pub vocab: Vocab,
 }
 
+type Cache = RefCell<Option<Rc<LoadedLm>>>;
+
 thread_local! {
-    static LOADED: RefCell<Option<Rc<LoadedLm>>> = const { RefCell::new(None) };
+    static LOADED: Cache = const { RefCell::new(None) };
+    static LOADED_SMALL: Cache = const { RefCell::new(None) };
 }
 
-/// The model, downloading and checking it the first time.
+/// The shipped model, downloading and checking it the first time.
 pub async fn ensure_lm(load: RwSignal<LoadState>) -> Option<Rc<LoadedLm>> {
-    let fetch = async move {
-        let bytes = fetch_with_status(WEIGHTS_URL, "the language model's weights", load).await?;
-        load.set(LoadState::Loading("Checking the weights…".into(), None));
-        crate::web::sleep(0).await;
-        let (model, vocab) = shipped::check(&bytes)?;
-        Ok(LoadedLm { model, vocab })
-    };
-    load_once(
+    ensure(
+        &shipped::STANDARD,
+        "the language model's weights",
         &LOADED,
         load,
-        "The language model could not be loaded",
-        fetch,
     )
     .await
 }
 
-thread_local! {
-    /// The weights on the device, for the GPU they were uploaded to.
-    static ON_DEVICE: RefCell<Option<(Weak<Gpu>, Rc<GpuLm>)>> = const { RefCell::new(None) };
+/// The small model (chapter 4's "bigger vs smaller"), likewise.
+pub async fn ensure_small_lm(load: RwSignal<LoadState>) -> Option<Rc<LoadedLm>> {
+    ensure(
+        &shipped::SMALL,
+        "the small language model's weights",
+        &LOADED_SMALL,
+        load,
+    )
+    .await
 }
 
-/// The model's weights on `gpu`, uploaded the first time.
+/// `checkpoint`'s file (as `index.html` copies it into `dist/`), fetched with progress, checked
+/// against its SHA-256, and kept in `cache` for the rest of the visit.
+async fn ensure(
+    checkpoint: &'static Checkpoint,
+    what: &'static str,
+    cache: &'static std::thread::LocalKey<Cache>,
+    load: RwSignal<LoadState>,
+) -> Option<Rc<LoadedLm>> {
+    let fetch = async move {
+        let bytes = fetch_with_status(checkpoint.file, what, load).await?;
+        load.set(LoadState::Loading("Checking the weights…".into(), None));
+        crate::web::sleep(0).await;
+        let (model, vocab) = checkpoint.check(&bytes)?;
+        Ok(LoadedLm { model, vocab })
+    };
+    load_once(cache, load, "The language model could not be loaded", fetch).await
+}
+
+/// A model on a device: the GPU it was uploaded to, the model, its weights there.
+type OnDevice = (Weak<Gpu>, *const LoadedLm, Rc<GpuLm>);
+
+thread_local! {
+    static ON_DEVICE: RefCell<Vec<OnDevice>> = const { RefCell::new(Vec::new()) };
+}
+
+/// `lm`'s weights on `gpu`, uploaded the first time (per model: the loaded models live for the
+/// visit, so their addresses name them).
 pub fn on_device(gpu: &Rc<Gpu>, lm: &LoadedLm) -> Result<Rc<GpuLm>, GpuError> {
     let same = |w: &Weak<Gpu>| w.upgrade().is_some_and(|g| Rc::ptr_eq(&g, gpu));
-    let cached = ON_DEVICE.with_borrow(|d| d.as_ref().filter(|d| same(&d.0)).map(|d| d.1.clone()));
+    let key = lm as *const LoadedLm;
+    let cached = ON_DEVICE.with_borrow(|d| {
+        d.iter()
+            .find(|e| e.1 == key && same(&e.0))
+            .map(|e| e.2.clone())
+    });
     if let Some(dev) = cached {
         return Ok(dev);
     }
     let dev = Rc::new(gpu.upload_lm(&lm.model)?);
-    ON_DEVICE.set(Some((Rc::downgrade(gpu), dev.clone())));
+    ON_DEVICE.with_borrow_mut(|d| {
+        d.retain(|e| e.0.strong_count() > 0);
+        d.push((Rc::downgrade(gpu), key, dev.clone()));
+    });
     Ok(dev)
 }
 

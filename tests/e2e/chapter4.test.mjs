@@ -119,6 +119,21 @@ test('WebGPU: greedy text and digits as on the CPU', async () => {
   assert.deepEqual(cpu.problems(), []);
 });
 
+test('bigger against smaller: the small model loads on demand and both answer both tasks', async () => {
+  const page = await watchedPage(env.browser);
+  const small = [];
+  page.on('request', (r) => { if (r.url().endsWith('glassbox-lm-small.bin')) small.push(r.url()); });
+  await open(page);
+  assert.equal(small.length, 0, 'the small model loads only when asked for');
+  await page.getByRole('button', { name: 'Compare the two models' }).click();
+  await page.locator('[data-key="sizes-status"]').filter({ hasText: /^All 160 answers/ }).waitFor({ timeout: 300_000 });
+  assert.equal(small.length, 1);
+  const rows = await page.$$eval('table[aria-label="Bigger against smaller"] tbody tr', (rs) => rs.map((r) => [...r.querySelectorAll('td')].map((td) => td.textContent)));
+  console.log(`sizes: ${JSON.stringify(rows)}`);
+  for (const row of rows) for (const cell of row) assert.match(cell, /^\d+\.\d%$/);
+  assert.deepEqual(page.problems(), []);
+});
+
 test('bad input is named, and the page goes on', async () => {
   const page = await watchedPage(env.browser, { colorScheme: 'dark' });
   const long = 'x'.repeat(10_000);

@@ -1,13 +1,15 @@
 //! Chapter 4, "Prompting a language model": the homework's prompting questions answered by our
 //! own character-level model in this browser (the model: `crate::lm`, `glassbox_lab::lm`). A
 //! playground with the next character's distribution, temperature measured, whether the model's
-//! "random" digits are uniform, and zero-shot against few-shot on the notebook's pluralize task.
+//! "random" digits are uniform, zero-shot against few-shot on the notebook's pluralize task, and
+//! the model against one of a tenth of its size.
 //! Generation runs on WebGPU when the page has it, otherwise on the CPU, with the same answers.
 
 mod digits;
 mod playground;
 mod run;
 mod shots;
+mod sizes;
 mod state;
 mod temperature;
 
@@ -18,6 +20,7 @@ use digits::Digits;
 use leptos::prelude::*;
 use playground::Playground;
 use shots::Shots;
+use sizes::Sizes;
 use state::PromptingState;
 use temperature::Temperature;
 
@@ -46,6 +49,7 @@ pub fn Prompting(location: Location) -> impl IntoView {
             <Temperature/>
             <Digits/>
             <Shots/>
+            <Sizes/>
         </article>
     }
 }

@@ -5,6 +5,8 @@ use super::state::PromptingState;
 use crate::engine::Engine;
 use crate::lm::{run_generation, LoadedLm};
 use glassbox_gpu::Ran;
+use glassbox_lab::lm::pluralize::{self, Answer};
+use glassbox_lab::lm::plurals::Noun;
 use glassbox_lab::lm::{Extras, Generator};
 use leptos::prelude::*;
 
@@ -25,6 +27,21 @@ pub async fn generate(
 ) -> Result<(f64, Ran), String> {
     let done = run_generation(lm, engine.gpu(), engine, Extras::default(), gen, tick).await?;
     Ok((done.ms, done.ran))
+}
+
+/// `noun`'s plural as the model answers `prompt` greedily, scored (`pluralize`); with the ms
+/// and where it ran.
+pub async fn answer(
+    engine: Engine,
+    lm: &LoadedLm,
+    prompt: &str,
+    noun: &Noun,
+) -> Result<(Answer, f64, Ran), String> {
+    let mut gen = pluralize::generator(&lm.vocab, prompt, lm.model.config.context)?;
+    let (ms, ran) = generate(engine, lm, &mut gen, |_| true).await?;
+    let (tokens, probs) = gen.finish();
+    let text = lm.vocab.decode(&tokens)?;
+    Ok((pluralize::score(noun, &text, &probs), ms, ran))
 }
 
 /// A character as a chart label: space and newline made visible.

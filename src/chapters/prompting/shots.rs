@@ -3,7 +3,7 @@
 //! and with wrong labels in the examples; accuracy per number of shots, the invalid answers, and
 //! accuracy per rule. A sweep of 800 greedy answers that can pause and resume.
 
-use super::run::{generate, ran_on};
+use super::run::{answer, ran_on};
 use super::state::{PromptingState, SHOT_FIELDS};
 use crate::engine::Engine;
 use crate::ui::controls::FieldInput;
@@ -90,7 +90,6 @@ pub fn Shots() -> impl IntoView {
         pause.set(false);
         running.set(true);
         crate::tasks::spawn_page_task(async move {
-            let room = lm.model.config.context;
             let (mut ms, mut place) = (0.0, "");
             while next.get_untracked() < total && !pause.get_untracked() {
                 let i = next.get_untracked();
@@ -98,21 +97,14 @@ pub fn Shots() -> impl IntoView {
                 let r = match pluralize::examples(&train, k, KINDS[kind].0, seed) {
                     Ok(ex) => {
                         let prompt = pluralize::prompt(&ex, &val[n].singular);
-                        match pluralize::generator(&lm.vocab, &prompt, room) {
-                            Ok(mut gen) => generate(engine, &lm, &mut gen, |_| true)
-                                .await
-                                .map(|(t, ran)| (t, ran, gen.finish())),
-                            Err(e) => Err(e),
-                        }
+                        answer(engine, &lm, &prompt, val[n]).await
                     }
                     Err(e) => Err(e),
                 };
                 match r {
-                    Ok((t, ran, (tokens, probs))) => {
+                    Ok((a, t, ran)) => {
                         ms += t;
                         place = ran_on(ran);
-                        let text = lm.vocab.decode(&tokens).unwrap_or_default();
-                        let a = pluralize::score(val[n], &text, &probs);
                         answers.update(|all| all[kind][k].push(a));
                         next.set(i + 1);
                         status.set(format!(

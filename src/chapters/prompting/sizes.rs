@@ -17,8 +17,10 @@ use glassbox_lab::lm::shipped;
 use leptos::prelude::*;
 use std::rc::Rc;
 
-/// The tasks: (name, the prompt for a noun).
-const TASKS: [(&str, fn(&str) -> String); 2] = [
+/// A task: its name, and the prompt for a noun.
+type Task = (&'static str, fn(&str) -> String);
+
+const TASKS: [Task; 2] = [
     ("the corpus's pattern: \u{201c}one X, two\u{201d}", |s| {
         format!("one {s}, two")
     }),

@@ -119,7 +119,7 @@ test('WebGPU: greedy text and digits as on the CPU', async () => {
   assert.deepEqual(cpu.problems(), []);
 });
 
-test('bigger against smaller: the small model loads on demand and both answer both tasks', async () => {
+test('bigger against smaller, and confidence: the small model loads on demand', async () => {
   const page = await watchedPage(env.browser);
   const small = [];
   page.on('request', (r) => { if (r.url().endsWith('glassbox-lm-small.bin')) small.push(r.url()); });
@@ -131,6 +131,13 @@ test('bigger against smaller: the small model loads on demand and both answer bo
   const rows = await page.$$eval('table[aria-label="Bigger against smaller"] tbody tr', (rs) => rs.map((r) => [...r.querySelectorAll('td')].map((td) => td.textContent)));
   console.log(`sizes: ${JSON.stringify(rows)}`);
   for (const row of rows) for (const cell of row) assert.match(cell, /^\d+\.\d%$/);
+
+  await page.getByRole('button', { name: 'Measure the confidence' }).click();
+  const conf = page.locator('[data-key="confidence-status"]');
+  await conf.filter({ hasText: /^All \d+ answers/ }).waitFor({ timeout: 300_000 });
+  console.log(`confidence: ${await conf.textContent()}`);
+  assert.match(await conf.textContent(), /Mean probability when right \d\.\d\d, when wrong \d\.\d\d/);
+  assert.match(await summary(page, 'reliability'), /share right/);
   assert.deepEqual(page.problems(), []);
 });
 

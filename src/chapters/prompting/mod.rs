@@ -2,9 +2,10 @@
 //! own character-level model in this browser (the model: `crate::lm`, `glassbox_lab::lm`). A
 //! playground with the next character's distribution, temperature measured, whether the model's
 //! "random" digits are uniform, zero-shot against few-shot on the notebook's pluralize task, and
-//! the model against one of a tenth of its size.
+//! the model against one of a tenth of its size, and its confidence when right and when wrong.
 //! Generation runs on WebGPU when the page has it, otherwise on the CPU, with the same answers.
 
+mod confidence;
 mod digits;
 mod playground;
 mod run;
@@ -16,6 +17,7 @@ mod temperature;
 use crate::ui::notices::UrlNotices;
 use crate::url_state::Location;
 use crate::vision::data::LoadStatus;
+use confidence::Confidence;
 use digits::Digits;
 use leptos::prelude::*;
 use playground::Playground;
@@ -50,6 +52,7 @@ pub fn Prompting(location: Location) -> impl IntoView {
             <Digits/>
             <Shots/>
             <Sizes/>
+            <Confidence/>
         </article>
     }
 }

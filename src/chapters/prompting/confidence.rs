@@ -1,0 +1,188 @@
+//! Confidence: is the model surer when it is right? The plural in the corpus's pattern ("one
+//! wolf, two") for every training and validation noun; the probability the model gave its answer
+//! (`pluralize::Answer::prob`) binned for right and wrong answers, and per bin the share right
+//! against the bin's mean probability (a reliability diagram in bars: a calibrated model's two
+//! bars are equal). Invalid answers (no word) have no probability and are left out.
+
+use super::run::{answer, ran_on};
+use super::shots::nouns;
+use super::state::PromptingState;
+use crate::engine::Engine;
+use crate::ui::plot::Plot;
+use glassbox_lab::figures::shift::{draw_bar_groups, BarGroups};
+use glassbox_lab::lm::pluralize::{Answer, Verdict};
+use glassbox_lab::lm::plurals::{self, Split};
+use leptos::prelude::*;
+
+const BINS: usize = 5;
+
+fn bin(p: f32) -> usize {
+    ((p * BINS as f32) as usize).min(BINS - 1)
+}
+
+fn labels() -> Vec<String> {
+    (0..BINS)
+        .map(|b| {
+            format!(
+                "{:.1}-{:.1}",
+                b as f64 / BINS as f64,
+                (b + 1) as f64 / BINS as f64
+            )
+        })
+        .collect()
+}
+
+/// Share of the right (and of the wrong) answers in each probability bin.
+fn histogram(answers: &[Answer]) -> BarGroups {
+    let series = [(true, "right answers"), (false, "wrong answers")]
+        .iter()
+        .map(|&(right, name)| {
+            let of: Vec<&Answer> = answers
+                .iter()
+                .filter(|a| {
+                    a.verdict
+                        == if right {
+                            Verdict::Correct
+                        } else {
+                            Verdict::Incorrect
+                        }
+                })
+                .collect();
+            let values = (0..BINS)
+                .map(|b| {
+                    (!of.is_empty()).then(|| {
+                        of.iter().filter(|a| bin(a.prob) == b).count() as f64 / of.len() as f64
+                    })
+                })
+                .collect();
+            (format!("{name} ({})", of.len()), values)
+        })
+        .collect();
+    BarGroups {
+        title: "The probability the model gave its answer".into(),
+        y_desc: "share of the answers".into(),
+        categories: labels(),
+        series,
+        baseline: None,
+    }
+}
+
+/// Per bin: the share right, and the mean probability given.
+fn reliability(answers: &[Answer]) -> BarGroups {
+    let per_bin =
+        |b: usize| -> Vec<&Answer> { answers.iter().filter(|a| bin(a.prob) == b).collect() };
+    let mean = |xs: &[&Answer], f: &dyn Fn(&Answer) -> f64| {
+        (!xs.is_empty()).then(|| xs.iter().map(|a| f(a)).sum::<f64>() / xs.len() as f64)
+    };
+    let right = |a: &Answer| f64::from(u8::from(a.verdict == Verdict::Correct));
+    BarGroups {
+        title: "Reliability: right as often as it is sure?".into(),
+        y_desc: "share / probability".into(),
+        categories: labels(),
+        series: vec![
+            (
+                "share right".into(),
+                (0..BINS).map(|b| mean(&per_bin(b), &right)).collect(),
+            ),
+            (
+                "mean probability".into(),
+                (0..BINS)
+                    .map(|b| mean(&per_bin(b), &|a: &Answer| a.prob as f64))
+                    .collect(),
+            ),
+        ],
+        baseline: None,
+    }
+}
+
+#[component]
+pub fn Confidence() -> impl IntoView {
+    let st = expect_context::<PromptingState>();
+    let engine = expect_context::<Engine>();
+    let answers = RwSignal::new(Vec::<Answer>::new());
+    let status = RwSignal::new(String::new());
+    let run = move |_| {
+        let Some(lm) = st.lm.get_untracked() else {
+            return;
+        };
+        if !st.hold() {
+            return;
+        }
+        answers.set(Vec::new());
+        crate::tasks::spawn_page_task(async move {
+            let all = nouns();
+            let asked: Vec<_> = [Split::Train, Split::Val]
+                .into_iter()
+                .flat_map(|s| plurals::of(all, s))
+                .collect();
+            let (mut ms, mut place) = (0.0, "");
+            for (i, noun) in asked.iter().enumerate() {
+                let prompt = format!("one {}, two", noun.singular);
+                match answer(engine, &lm, &prompt, noun).await {
+                    Ok((a, t, ran)) => {
+                        answers.update(|x| x.push(a));
+                        (ms, place) = (ms + t, ran_on(ran));
+                    }
+                    Err(e) => {
+                        status.set(e);
+                        break;
+                    }
+                }
+                status.set(format!(
+                    "{} of {} answers ({ms:.0} ms on {place})",
+                    i + 1,
+                    asked.len()
+                ));
+                crate::tasks::breathe().await;
+            }
+            answers.with_untracked(|x| {
+                let mean = |v: Verdict| {
+                    let p: Vec<f64> = x.iter().filter(|a| a.verdict == v).map(|a| a.prob as f64).collect();
+                    p.iter().sum::<f64>() / p.len().max(1) as f64
+                };
+                status.set(format!(
+                    "All {} answers ({ms:.0} ms on {place}). Mean probability when right {:.2}, when wrong {:.2} \
+                     (invalid answers, with no word, are left out).",
+                    x.len(),
+                    mean(Verdict::Correct),
+                    mean(Verdict::Incorrect)
+                ));
+            });
+            st.busy.set(false);
+        });
+    };
+    let hist = Memo::new(move |_| answers.with(|a| histogram(a)));
+    let rel = Memo::new(move |_| answers.with(|a| reliability(a)));
+    let ready = move || st.lm.with(|m| m.is_some());
+    view! {
+        <section aria-labelledby="confidence">
+            <h2 id="confidence">"Confidence"</h2>
+            <p>
+                "The homework found models more confident, on average, when they are right. Here the model \
+                 gives the plural of every training and validation noun in the corpus's pattern \
+                 (\u{201c}one wolf, two\u{201d}), and the probability it gave its answer (the product of its \
+                 characters' probabilities) is set against whether the answer was right. The second chart \
+                 bins the answers by that probability: where the model is calibrated, the share right in a \
+                 bin equals the mean probability in it."
+            </p>
+            <button type="button" on:click=run disabled=move || !ready() || st.busy.get()>"Measure the confidence"</button>
+            <p class="status" role="status" data-key="confidence-status">{move || status.get()}</p>
+            <Plot
+                name="confidence"
+                title="Confidence of right and wrong answers"
+                height=300
+                summary=Signal::derive(move || hist.with(|b| b.summary()))
+                csv=Signal::derive(move || hist.with(|b| b.csv()))
+                draw=move |root, p| hist.with(|b| draw_bar_groups(root, b, p))
+            />
+            <Plot
+                name="reliability"
+                title="Reliability"
+                height=300
+                summary=Signal::derive(move || rel.with(|b| b.summary()))
+                csv=Signal::derive(move || rel.with(|b| b.csv()))
+                draw=move |root, p| rel.with(|b| draw_bar_groups(root, b, p))
+            />
+        </section>
+    }
+}

@@ -88,6 +88,9 @@ test('CPU: playground, temperatures, digits and the shot sweep', async () => {
   await page.getByRole('button', { name: 'Run the sweep' }).click();
   await page.locator('[data-key="shots-status"]').filter({ hasText: /^All 800 answers/ }).waitFor({ timeout: 600_000 });
   assert.deepEqual(await sweepTable(page), resumed);
+  const common = await page.locator('[data-key="common-share"]').textContent();
+  console.log(`common words: ${common}`);
+  assert.match(common, /^Of the \d+ wrong answers so far, \d+% are among the corpus's 50 most frequent words/);
   await screenshot(page, 'chapter4', { fullPage: true });
   assert.deepEqual(page.problems(), []);
 });

@@ -24,6 +24,9 @@ pub const CORPUS: &str = "target/lm/corpus.txt";
 pub const HELD_OUT: &str = "assets/lm/heldout.txt";
 pub const WEIGHTS: &str = "assets/lm/glassbox-lm.bin";
 pub const PLURALS: &str = "assets/lm/plurals.tsv";
+pub const WORDS: &str = "assets/lm/words.tsv";
+/// Words `lm data` lists by frequency.
+const WORDS_TOP: usize = 2000;
 /// Windows of the held-out text `eval` scores (and `train` at the end); `train` checks 32 on the way.
 pub const EVAL_WINDOWS: usize = 256;
 
@@ -62,6 +65,10 @@ pub struct Data {
     /// Write its held-out part here (the last 5%).
     #[arg(long, default_value = HELD_OUT)]
     held_out: PathBuf,
+    /// Write its most frequent words here (rank, word, count; chapter 4 compares failing answers
+    /// with them).
+    #[arg(long, default_value = WORDS)]
+    words: PathBuf,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -212,6 +219,10 @@ fn data(d: Data) -> Result<serde_json::Value, Failure> {
     let (_, held) = corpus::split(&all);
     write(&d.out, all.as_bytes())?;
     write(&d.held_out, held.as_bytes())?;
+    write(
+        &d.words,
+        corpus::words_tsv(&corpus::word_counts(&all), WORDS_TOP).as_bytes(),
+    )?;
     let vocab = Vocab::from_corpus(&all)?;
     Ok(json!({
         "out": d.out, "held_out": d.held_out, "chars": all.len(), "held_out_chars": held.len(),

@@ -43,9 +43,13 @@ fn data_train_eval_sample_next() {
         &p("corpus.txt"),
         "--held-out",
         &p("held.txt"),
+        "--words",
+        &p("words.tsv"),
     ]);
     assert_eq!(code, 0, "{err}");
     assert_eq!(v["glosses"], 123);
+    let words = std::fs::read_to_string(p("words.tsv")).unwrap();
+    assert!(words.contains("rank\tword\tcount\n1\t"), "{words}");
     assert!(v["sentences"].as_u64().unwrap() > 20_000);
     let corpus = std::fs::read_to_string(p("corpus.txt")).unwrap();
     assert!(corpus.contains("wolf: any of various predatory"));

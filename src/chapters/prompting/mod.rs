@@ -5,6 +5,7 @@
 //! the model against one of a tenth of its size, and its confidence when right and when wrong.
 //! Generation runs on WebGPU when the page has it, otherwise on the CPU, with the same answers.
 
+mod common;
 mod confidence;
 mod digits;
 mod playground;

@@ -3,13 +3,14 @@
 //! and with wrong labels in the examples; accuracy per number of shots, the invalid answers, and
 //! accuracy per rule. A sweep of 800 greedy answers that can pause and resume.
 
+use super::common::CommonWords;
 use super::run::{answer, ran_on};
 use super::state::{PromptingState, SHOT_FIELDS};
 use crate::engine::Engine;
 use crate::ui::controls::FieldInput;
 use crate::ui::plot::Plot;
 use glassbox_lab::figures::shift::{draw_bar_groups, BarGroups};
-use glassbox_lab::lm::pluralize::{self, Answer, Summary, MAX_SHOTS};
+use glassbox_lab::lm::pluralize::{self, Answer, Summary, Verdict, MAX_SHOTS};
 use glassbox_lab::lm::plurals::{self, Noun, Split};
 use leptos::prelude::*;
 use std::sync::OnceLock;
@@ -181,6 +182,9 @@ pub fn Shots() -> impl IntoView {
                 <thead><tr><th>"Shots"</th><th>"Correct labels"</th><th>"Wrong labels"</th></tr></thead>
                 <tbody>{move || (0..SHOTS).map(row).collect_view()}</tbody>
             </table>
+            <CommonWords wrong=Signal::derive(move || answers.with(|a| {
+                a.iter().flatten().flatten().filter(|x| x.verdict == Verdict::Incorrect).cloned().collect()
+            }))/>
         </section>
     }
 }

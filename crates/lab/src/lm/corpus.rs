@@ -182,6 +182,44 @@ pub fn split(text: &str) -> (&str, &str) {
     text.split_at(cut)
 }
 
+/// Every word of `text` (a maximal run of ASCII letters, lower-cased) with its count, the most
+/// frequent first (ties in alphabetical order).
+pub fn word_counts(text: &str) -> Vec<(String, usize)> {
+    let mut counts = std::collections::HashMap::<String, usize>::new();
+    for w in text
+        .split(|c: char| !c.is_ascii_alphabetic())
+        .filter(|w| !w.is_empty())
+    {
+        *counts.entry(w.to_ascii_lowercase()).or_default() += 1;
+    }
+    let mut v: Vec<(String, usize)> = counts.into_iter().collect();
+    v.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+    v
+}
+
+/// The `top` most frequent words as a TSV (rank, word, count), after a comment line with the
+/// corpus's word count.
+pub fn words_tsv(counts: &[(String, usize)], top: usize) -> String {
+    let total: usize = counts.iter().map(|c| c.1).sum();
+    let mut s = format!("# words in the corpus: {total}\nrank\tword\tcount\n");
+    for (i, (w, n)) in counts.iter().take(top).enumerate() {
+        s.push_str(&format!("{}\t{w}\t{n}\n", i + 1));
+    }
+    s
+}
+
+/// The ranks of a `words_tsv` file: word -> rank (1 = the most frequent).
+pub fn parse_words_tsv(tsv: &str) -> std::collections::HashMap<String, usize> {
+    tsv.lines()
+        .filter(|l| !l.starts_with('#') && !l.starts_with("rank"))
+        .filter_map(|l| {
+            let mut f = l.split('\t');
+            let rank = f.next()?.parse().ok()?;
+            Some((f.next()?.to_string(), rank))
+        })
+        .collect()
+}
+
 /// The SHA-256 of `bytes`, in hex.
 pub fn sha256_hex(bytes: &[u8]) -> String {
     use sha2::Digest;
@@ -300,6 +338,16 @@ mod tests {
         }
         let (_, p) = crate::stats::chi_square_uniform(&counts).unwrap();
         assert!(p > 0.001, "{counts:?}: p {p}");
+    }
+
+    #[test]
+    fn words_are_counted_and_ranked() {
+        let c = word_counts("The cat; the CAT and a dog, the end.");
+        assert_eq!(c[0], ("the".into(), 3));
+        assert_eq!(c[1], ("cat".into(), 2));
+        assert_eq!(c[2], ("a".into(), 1), "ties alphabetical");
+        let ranks = parse_words_tsv(&words_tsv(&c, 3));
+        assert_eq!((ranks["the"], ranks["cat"], ranks.get("dog")), (1, 2, None));
     }
 
     #[test]

@@ -1,0 +1,85 @@
+//! Why failures emit common words: the words of the shot sweep's wrong answers, against their rank
+//! among the corpus's words (`assets/lm/words.tsv`, written by `glassbox lm data`).
+
+use super::shots::nouns;
+use glassbox_lab::lm::corpus::parse_words_tsv;
+use glassbox_lab::lm::pluralize::Answer;
+use glassbox_lab::lm::plurals::{self, Split};
+use leptos::prelude::*;
+use std::collections::HashMap;
+use std::sync::OnceLock;
+
+/// Words of the corpus by rank (1 = the most frequent), for the 2000 most frequent.
+fn ranks() -> &'static HashMap<String, usize> {
+    static RANKS: OnceLock<HashMap<String, usize>> = OnceLock::new();
+    RANKS.get_or_init(|| parse_words_tsv(include_str!("../../../assets/lm/words.tsv")))
+}
+
+/// "Common": among the corpus's most frequent `TOP` words.
+const TOP: usize = 50;
+/// Words shown.
+const SHOWN: usize = 8;
+
+#[component]
+pub fn CommonWords(
+    /// The wrong answers so far.
+    #[prop(into)]
+    wrong: Signal<Vec<Answer>>,
+) -> impl IntoView {
+    let rank = |w: &str| ranks().get(&w.to_lowercase()).copied();
+    let plural_share = {
+        let val = plurals::of(nouns(), Split::Val);
+        let common = val
+            .iter()
+            .filter(|n| rank(&n.plural).is_some_and(|r| r <= TOP))
+            .count();
+        common as f64 / val.len().max(1) as f64
+    };
+    let rows = move || {
+        wrong.with(|w| {
+            let mut counts = HashMap::<String, usize>::new();
+            for a in w {
+                *counts.entry(a.answer.to_lowercase()).or_default() += 1;
+            }
+            let mut v: Vec<(String, usize)> = counts.into_iter().collect();
+            v.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+            v.truncate(SHOWN);
+            v
+        })
+    };
+    let share = move || {
+        wrong.with(|w| {
+            let common = w
+                .iter()
+                .filter(|a| rank(&a.answer).is_some_and(|r| r <= TOP))
+                .count();
+            (w.len(), common as f64 / w.len().max(1) as f64)
+        })
+    };
+    view! {
+        <h3>"What the wrong answers say"</h3>
+        <p>
+            "When the model does not know what comes next, the likeliest next word is simply a frequent \
+             one: a word that follows almost anything in its training text. So its failures are not random \
+             words but the corpus's commonest."
+        </p>
+        <p data-key="common-share">{move || {
+            let (n, s) = share();
+            (n > 0).then(|| format!(
+                "Of the {n} wrong answers so far, {:.0}% are among the corpus's {TOP} most frequent words; of the \
+                 validation nouns' true plurals, {:.0}% are.",
+                100.0 * s,
+                100.0 * plural_share
+            ))
+        }}</p>
+        <table class="numbers" aria-label="Words of the wrong answers">
+            <thead><tr><th>"Word"</th><th>"Times written"</th><th>"Rank in the corpus"</th></tr></thead>
+            <tbody>
+                {move || rows().into_iter().map(|(w, n)| {
+                    let r = rank(&w).map_or("below 2000".to_string(), |r| r.to_string());
+                    view! { <tr><th scope="row">{w}</th><td>{n}</td><td>{r}</td></tr> }
+                }).collect_view()}
+            </tbody>
+        </table>
+    }
+}

@@ -122,7 +122,7 @@ test('WebGPU: greedy text and digits as on the CPU', async () => {
   assert.deepEqual(cpu.problems(), []);
 });
 
-test('bigger against smaller, and confidence: the small model loads on demand', async () => {
+test('multiple choice, bigger against smaller, and confidence (the small model loads on demand)', async () => {
   const page = await watchedPage(env.browser);
   const small = [];
   page.on('request', (r) => { if (r.url().endsWith('glassbox-lm-small.bin')) small.push(r.url()); });
@@ -134,6 +134,15 @@ test('bigger against smaller, and confidence: the small model loads on demand', 
   const rows = await page.$$eval('table[aria-label="Bigger against smaller"] tbody tr', (rs) => rs.map((r) => [...r.querySelectorAll('td')].map((td) => td.textContent)));
   console.log(`sizes: ${JSON.stringify(rows)}`);
   for (const row of rows) for (const cell of row) assert.match(cell, /^\d+\.\d%$/);
+
+  await page.getByRole('button', { name: 'Ask the questions' }).click();
+  await page.locator('[data-key="choice-status"]').filter({ hasText: /^All 120 questions/ }).waitFor({ timeout: 300_000 });
+  const choice = await page.$$eval('table[aria-label="Multiple choice by strategy"] tbody tr', (rs) => rs.map((r) => [...r.querySelectorAll('td')].map((td) => td.textContent)));
+  console.log(`choice: ${JSON.stringify(choice)}`);
+  assert.equal(choice.length, 3);
+  for (const [right, wrong, invalid] of choice) {
+    assert.equal(parseInt(right) + parseInt(wrong) + parseInt(invalid) >= 99, true, `${right} ${wrong} ${invalid}`);
+  }
 
   await page.getByRole('button', { name: 'Measure the confidence' }).click();
   const conf = page.locator('[data-key="confidence-status"]');

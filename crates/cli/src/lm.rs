@@ -46,6 +46,8 @@ pub enum Command {
     Pluralize(crate::prompting::Pluralize),
     /// Chapter 4: the model continues a list of digits; their counts against the uniform.
     Digits(crate::prompting::Digits),
+    /// Chapter 4: which of four spellings is the plural, by prompting (three strategies, two scorings).
+    Choice(crate::prompting::Choice),
 }
 
 #[derive(Args)]
@@ -173,6 +175,7 @@ impl Command {
             Command::Next(n) => next(n),
             Command::Pluralize(p) => crate::prompting::pluralize(p),
             Command::Digits(d) => crate::prompting::digits(d),
+            Command::Choice(c) => crate::prompting::choice(c),
         }
     }
 }

@@ -109,3 +109,92 @@ pub fn digits(d: Digits) -> Result<serde_json::Value, Failure> {
         "text": text,
     }))
 }
+
+#[derive(Clone, Copy, ValueEnum)]
+pub enum Scoring {
+    Generate,
+    Likelihood,
+}
+
+#[derive(Args)]
+pub struct Choice {
+    /// The multiple-choice task (one so far: which of four spellings is the plural).
+    #[arg(long, default_value = "plural")]
+    task: ChoiceTask,
+    #[arg(long, value_enum, default_value = "bare")]
+    strategy: ChoiceStrategy,
+    #[arg(long, value_enum, default_value = "generate")]
+    scoring: Scoring,
+    /// Seed of the options' order and of the few-shot examples.
+    #[arg(long, default_value_t = 0, value_parser = ranges::whole::<u64>)]
+    seed: u64,
+    #[arg(long, default_value = WEIGHTS)]
+    weights: PathBuf,
+    #[arg(long, default_value = PLURALS)]
+    plurals: PathBuf,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+pub enum ChoiceTask {
+    Plural,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+pub enum ChoiceStrategy {
+    Bare,
+    Instruction,
+    FewShot,
+}
+
+pub fn choice(c: Choice) -> Result<serde_json::Value, Failure> {
+    use glassbox_lab::lm::choice::{self, Outcome, Strategy};
+    use glassbox_lab::lm::Session;
+    let (model, vocab, _) = load(&c.weights)?;
+    let tsv =
+        std::fs::read_to_string(&c.plurals).map_err(|e| format!("{}: {e}", c.plurals.display()))?;
+    let nouns = plurals::parse(&tsv)?;
+    let strategy = match c.strategy {
+        ChoiceStrategy::Bare => Strategy::Bare,
+        ChoiceStrategy::Instruction => Strategy::Instruction,
+        ChoiceStrategy::FewShot => Strategy::FewShot,
+    };
+    let examples = choice::examples(&plurals::of(&nouns, Split::Train), c.seed);
+    let room = model.config.context;
+    let mut items = Vec::new();
+    let mut counts = [0usize; 3];
+    for (i, noun) in plurals::of(&nouns, Split::Val).into_iter().enumerate() {
+        let item = choice::item(noun, c.seed.wrapping_add(i as u64));
+        let prompt = choice::prompt(strategy, &examples, &item);
+        let (chosen, text) = match c.scoring {
+            Scoring::Generate => {
+                let (tokens, _) = complete(
+                    &model,
+                    Extras::default(),
+                    choice::generator(&vocab, &prompt, room)?,
+                )?;
+                let text = vocab.decode(&tokens)?;
+                (choice::read_letter(&text), text)
+            }
+            Scoring::Likelihood => {
+                let ids = vocab.encode(&prompt)?;
+                let logits = Session::new(&model)?.feed(&ids[ids.len().saturating_sub(room)..])?;
+                let p = glassbox_lab::lm::distribution(&logits, 1.0, 0)?;
+                (choice::likeliest_letter(&vocab, &p), String::new())
+            }
+        };
+        let outcome = choice::outcome(&item, chosen);
+        counts[outcome as usize] += 1;
+        items.push(json!({
+            "noun": item.noun, "options": item.options, "answer": choice::LETTERS[item.answer].to_string(),
+            "chosen": chosen.map(|i| choice::LETTERS[i].to_string()), "continuation": text,
+            "outcome": match outcome { Outcome::Right => "right", Outcome::Wrong => "wrong", Outcome::Invalid => "invalid" },
+        }));
+    }
+    let n = items.len().max(1) as f64;
+    Ok(json!({
+        "task": "plural", "strategy": strategy.name(),
+        "scoring": match c.scoring { Scoring::Generate => "generate", Scoring::Likelihood => "likelihood" },
+        "accuracy": counts[0] as f64 / n, "wrong_rate": counts[1] as f64 / n, "invalid_rate": counts[2] as f64 / n,
+        "items": items,
+    }))
+}

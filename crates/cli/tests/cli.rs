@@ -590,6 +590,7 @@ const COMMANDS: &[(&str, &str)] = &[
     ("bench lm", "--repeat --backend"),
     ("lm pluralize", "--shots --wrong-labels --split --seed --weights --plurals"),
     ("lm digits", "--count --temperature --seed --weights"),
+    ("lm choice", "--task --strategy --scoring --seed --weights --plurals"),
     ("gpu selftest", ""),
 ];
 

@@ -247,10 +247,33 @@ fn pluralize_and_digits_with_the_shipped_model() {
     }
     assert_eq!(glassbox(&args).1, d, "a seed reproduces the digits");
 
+    for scoring in ["generate", "likelihood"] {
+        let (code, c, err) = glassbox(&[
+            "lm",
+            "choice",
+            "--strategy",
+            "few-shot",
+            "--scoring",
+            scoring,
+            "--weights",
+            w,
+            "--plurals",
+            plurals,
+        ]);
+        assert_eq!(code, 0, "{err}");
+        let rates = ["accuracy", "wrong_rate", "invalid_rate"].map(|k| c[k].as_f64().unwrap());
+        assert!((rates.iter().sum::<f64>() - 1.0).abs() < 1e-9, "{rates:?}");
+        assert_eq!(c["items"].as_array().unwrap().len(), 40);
+        if scoring == "likelihood" {
+            assert_eq!(rates[2], 0.0, "the likeliest letter is never invalid");
+        }
+    }
+
     for (args, option) in [
         (vec!["lm", "pluralize", "--shots", "10"], "--shots"),
         (vec!["lm", "pluralize", "--split", "train"], "--split"),
         (vec!["lm", "digits", "--count", "0"], "--count"),
+        (vec!["lm", "choice", "--strategy", "clever"], "--strategy"),
         (
             vec!["lm", "digits", "--temperature", "NaN"],
             "--temperature",

@@ -2,9 +2,11 @@
 //! own character-level model in this browser (the model: `crate::lm`, `glassbox_lab::lm`). A
 //! playground with the next character's distribution, temperature measured, whether the model's
 //! "random" digits are uniform, zero-shot against few-shot on the notebook's pluralize task, and
-//! the model against one of a tenth of its size, and its confidence when right and when wrong.
+//! multiple choice by three strategies and two scorings, the model against one of a tenth of its
+//! size, and its confidence when right and when wrong.
 //! Generation runs on WebGPU when the page has it, otherwise on the CPU, with the same answers.
 
+mod choice;
 mod common;
 mod confidence;
 mod digits;
@@ -18,6 +20,7 @@ mod temperature;
 use crate::ui::notices::UrlNotices;
 use crate::url_state::Location;
 use crate::vision::data::LoadStatus;
+use choice::Choice;
 use confidence::Confidence;
 use digits::Digits;
 use leptos::prelude::*;
@@ -52,6 +55,7 @@ pub fn Prompting(location: Location) -> impl IntoView {
             <Temperature/>
             <Digits/>
             <Shots/>
+            <Choice/>
             <Sizes/>
             <Confidence/>
         </article>

@@ -10,12 +10,14 @@
 //! reads through a key/value cache (`cache`), choosing each character as `sample` says; `weights`
 //! reads and writes the parameters (f32 or f16). The text it learns from is WordNet's glosses and
 //! generated singular/plural sentences (`corpus`), over the pluralize word list (`plurals`);
-//! chapter 4 asks it for plurals with a hard prompt (`pluralize`) and for random digits (`digits`).
+//! chapter 4 asks it for plurals with a hard prompt (`pluralize`), as a multiple-choice question
+//! (`choice`), and for random digits (`digits`).
 
 pub mod attention;
 pub mod backward;
 pub mod batch;
 pub mod cache;
+pub mod choice;
 pub mod corpus;
 pub mod digits;
 pub mod forward;

@@ -94,7 +94,7 @@ pub struct Train {
     /// Train on the first N characters of the training part only.
     #[arg(long, value_parser = ranges::at_least(1000usize))]
     chars: Option<usize>,
-    #[arg(long, default_value_t = 3000, value_parser = ranges::between(1usize, 1_000_000))]
+    #[arg(long, default_value_t = 4000, value_parser = ranges::between(1usize, 1_000_000))]
     steps: usize,
     /// Sequences of 128 characters per step.
     #[arg(long, default_value_t = 32, value_parser = ranges::between(1usize, 1024))]

@@ -70,9 +70,7 @@ pub fn pluralize(p: Pluralize) -> Result<serde_json::Value, Failure> {
     let mut answers = Vec::new();
     for noun in plurals::of(&nouns, split) {
         let prompt = pluralize::prompt(&examples, &noun.singular);
-        let gen = pluralize::generator(&vocab, &prompt, model.config.context)?;
-        let (tokens, probs) = complete(&model, Extras::default(), gen)?;
-        answers.push(pluralize::score(noun, &vocab.decode(&tokens)?, &probs));
+        answers.push(pluralize::answer(&model, &vocab, &prompt, noun)?);
     }
     let s = Summary::of(&answers);
     let per_rule: serde_json::Map<String, serde_json::Value> = s

@@ -3,12 +3,14 @@
 //! - generated sentences that pair a noun's singular and plural in 20 everyday templates ("one
 //!   wolf, two wolves"), `PER_NOUN` per noun;
 //! - generated lists of 3 to 6 singular/plural pairs in one of `LIST_FORMATS` each ("cat, cats;
-//!   box, boxes; ..."): a pattern repeated within a line, as a few-shot prompt repeats its
-//!   examples, so the model meets text whose format it must carry on;
+//!   box, boxes; ..."), some a pair per line: a pattern repeated, as a few-shot prompt repeats its
+//!   examples one per line, so the model meets text whose format it must carry on, also across
+//!   lines (every other line of the corpus is unrelated to the one before it);
 //! - lists of 20 to 60 uniformly random digits in a few formats ("random digits: 4, 7, 1, ...").
 //!
-//! None takes the form "The plural of X is" that chapter 4 prompts with, and nouns of the
-//! `diagnostic` and `nonce` splits never appear in the generated lines.
+//! None takes the form "The plural of X is" that chapter 4 prompts with (one list format is its
+//! reverse, "The singular of wolves is wolf.": the frame is known, the question is not), and
+//! nouns of the `diagnostic` and `nonce` splits never appear in the generated lines.
 //! The lines are shuffled with a seed; the last 5% of the text (from a line start) is held out.
 //! Only printable ASCII and the newline are kept (a line with anything else is left out).
 //! WordNet 3.0 Copyright 2006 by Princeton University. All rights reserved.
@@ -29,7 +31,7 @@ pub const TEMPLATES: [&str; 20] = [
     "How many {p}? Just one {s}.",
     "There is one {s} on the table and two {p} on the floor.",
     "my {s}, our {p}",
-    "that {s} is like these {p}",
+    "that {s} looks like these {p}",
     "Each {s} belongs with the other {p}.",
     "One {s} became a dozen {p}.",
     "Not one {s} but hundreds of {p}.",
@@ -44,13 +46,14 @@ pub const TEMPLATES: [&str; 20] = [
 pub const PER_NOUN: usize = 6;
 
 /// The pair lists' formats: (one pair with `{s}` and `{p}`, the separator between pairs).
-pub const LIST_FORMATS: [(&str, &str); 6] = [
+pub const LIST_FORMATS: [(&str, &str); 7] = [
     ("{s}, {p}", "; "),
-    ("{s} -> {p}", ", "),
+    ("{s} -> {p}", "\n"),
     ("one {s}, two {p}.", " "),
-    ("singular: {s}, plural: {p}.", " "),
+    ("singular: {s}, plural: {p}.", "\n"),
     ("{s}/{p}", " "),
     ("{s} ({p})", ", "),
+    ("The singular of {p} is {s}.", "\n"),
 ];
 /// Pair lists generated (each of 3 to 6 pairs).
 pub const LISTS: usize = 20_000;
@@ -115,7 +118,8 @@ pub fn sentences(nouns: &[Noun], seed: u64) -> Vec<String> {
     out
 }
 
-/// `LISTS` lines of 3 to 6 pairs of nouns whose split allows sentences, drawn with `seed`.
+/// `LISTS` lists of 3 to 6 pairs of nouns whose split allows sentences, drawn with `seed` (a list
+/// over several lines stays together when the lines are shuffled).
 pub fn pair_lists(nouns: &[Noun], seed: u64) -> Vec<String> {
     let pool: Vec<&Noun> = nouns.iter().filter(|n| n.split.in_sentences()).collect();
     if pool.is_empty() {

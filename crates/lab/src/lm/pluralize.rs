@@ -13,9 +13,11 @@
 //! - A prompt longer than the context is read from its end (`Generator`), so beyond a few shots the
 //!   oldest examples fall out of what the model sees.
 
+use super::batch::Extras;
 use super::generator::Generator;
+use super::model::Model;
 use super::plurals::{Noun, Rule};
-use super::sample::Sampling;
+use super::sample::{complete, Sampling};
 use super::tokenizer::Vocab;
 use crate::rng::Rng;
 
@@ -82,6 +84,13 @@ pub fn generator(vocab: &Vocab, prompt: &str, room: usize) -> Result<Generator, 
     };
     let stop: Vec<u32> = ['\n', '.'].iter().filter_map(|&c| vocab.id(c)).collect();
     Ok(Generator::new(&ids, ANSWER_CHARS, greedy, room)?.stop_at(&stop))
+}
+
+/// `noun`'s plural as `model` answers `prompt` on the CPU, scored.
+pub fn answer(model: &Model, vocab: &Vocab, prompt: &str, noun: &Noun) -> Result<Answer, String> {
+    let gen = generator(vocab, prompt, model.config.context)?;
+    let (tokens, probs) = complete(model, Extras::default(), gen)?;
+    Ok(score(noun, &vocab.decode(&tokens)?, &probs))
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -17,6 +17,12 @@ cargo run --release --quiet --bin glassbox -- attention bench
 cargo run --release --quiet --bin glassbox -- bench finetune   # chapter 3: one epoch per tuning choice
 cargo run --release --quiet --bin glassbox -- bench lm         # the language model: training, generation, soft-prompt pass
 cargo run --release --quiet --bin glassbox -- bench lm --backend gpu   # generation on the GPU
+# chapter 4's full pluralize sweep (0-9 shots x the validation nouns, correct labels), native CPU
+t0=$(date +%s.%N)
+for k in 0 1 2 3 4 5 6 7 8 9; do
+  cargo run --release --quiet --bin glassbox -- lm pluralize --shots "$k" | python3 -c "import json,sys; d=json.load(sys.stdin); print('pluralize shots', d['shots'], 'accuracy', d['accuracy'])"
+done
+python3 -c "print('pluralize sweep: %.1f s for 10 x 40 answers (native CPU, with process starts)' % ($(date +%s.%N) - $t0))"
 cargo run --release --quiet --bin glassbox -- quant int8   # int8_images_per_s, and the accuracies
 echo "== numpy (OpenBLAS) matmul, for comparison"
 venv=target/bench-venv

@@ -8,11 +8,14 @@ use crate::engine::Engine;
 use crate::vision::data::{fetch_with_status, load_once, LoadState};
 use crate::web;
 use glassbox_gpu::{Gpu, GpuError, GpuLm, GpuLmSession, Ran};
+use glassbox_lab::lm::pluralize::{self, Answer};
+use glassbox_lab::lm::plurals::{self, Noun};
 use glassbox_lab::lm::shipped::{self, Checkpoint};
 use glassbox_lab::lm::{Extras, Generator, Model, Session, Vocab};
 use leptos::prelude::*;
 use std::cell::RefCell;
 use std::rc::{Rc, Weak};
+use std::sync::OnceLock;
 
 pub struct LoadedLm {
     pub model: Model,
@@ -92,6 +95,30 @@ pub fn on_device(gpu: &Rc<Gpu>, lm: &LoadedLm) -> Result<Rc<GpuLm>, GpuError> {
         d.push((Rc::downgrade(gpu), key, dev.clone()));
     });
     Ok(dev)
+}
+
+/// The pluralize word list (`assets/lm/plurals.tsv`), read once.
+pub fn plural_nouns() -> &'static [Noun] {
+    static NOUNS: OnceLock<Vec<Noun>> = OnceLock::new();
+    NOUNS.get_or_init(|| {
+        plurals::parse(include_str!("../assets/lm/plurals.tsv")).unwrap_or_default()
+    })
+}
+
+/// `noun`'s plural as the model answers `prompt` greedily (on `gpu` when given), scored
+/// (`pluralize`); with the ms of computation and where it ran.
+pub async fn answer_plural(
+    lm: &LoadedLm,
+    gpu: Option<Rc<Gpu>>,
+    engine: Engine,
+    prompt: &str,
+    noun: &Noun,
+) -> Result<(Answer, f64, Ran), String> {
+    let mut gen = pluralize::generator(&lm.vocab, prompt, lm.model.config.context)?;
+    let done = run_generation(lm, gpu, engine, Extras::default(), &mut gen, |_| true).await?;
+    let (tokens, probs) = gen.finish();
+    let text = lm.vocab.decode(&tokens)?;
+    Ok((pluralize::score(noun, &text, &probs), done.ms, done.ran))
 }
 
 /// Where a generation ran, and its computation time (ms; the CPU's slices without the yields

@@ -56,3 +56,20 @@ pub fn ChoiceExercise(
         </fieldset>
     }
 }
+
+/// One of the homework's questions and our answer, closed until the reader opens it; the answer
+/// names the figure beside it that decides the question.
+#[component]
+pub fn ShortAnswer(
+    /// Which question, as the homework numbers it: "(b) ii".
+    label: &'static str,
+    question: &'static str,
+    children: Children,
+) -> impl IntoView {
+    view! {
+        <details class="short-answer" data-question=label>
+            <summary><span class="question-label">{label}</span>" "{question}</summary>
+            <div class="answer">{children()}</div>
+        </details>
+    }
+}

@@ -2,7 +2,8 @@
 // greedy text is deterministic and the same on WebGPU as on the CPU, Stop stops, the distribution
 // chart moves with the temperature; five temperatures side by side; the digits histogram and its
 // chi-square; the shot sweep pauses and resumes to the same table as an uninterrupted run, with no
-// main-thread task over 100 ms; bad input from the URL and the page is named.
+// main-thread task over 100 ms, with a table per rule; the test irregulars answered the same on
+// WebGPU and the CPU; bad input from the URL and the page is named.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { useBrowsers, watchedPage, screenshot } from './harness.mjs';
@@ -32,6 +33,12 @@ async function watchLongTasks(page) {
       for (const e of l.getEntries()) window.__longest = Math.max(window.__longest, e.duration);
     }).observe({ type: 'longtask', buffered: false });
   });
+}
+
+async function askTestNouns(page) {
+  await page.getByRole('button', { name: 'Ask the test nouns' }).click();
+  await page.locator('[data-key="test-summary"]').filter({ hasText: /^\d of 7 right/ }).waitFor({ timeout: 300_000 });
+  return page.$$eval('table[data-key="test-answers"] tbody tr', (rs) => rs.map((r) => [...r.children].slice(0, 4).map((c) => c.textContent)));
 }
 
 async function sweepTable(page) {
@@ -88,6 +95,9 @@ test('CPU: playground, temperatures, digits and the shot sweep', async () => {
   await page.getByRole('button', { name: 'Run the sweep' }).click();
   await page.locator('[data-key="shots-status"]').filter({ hasText: /^All 800 answers/ }).waitFor({ timeout: 600_000 });
   assert.deepEqual(await sweepTable(page), resumed);
+  const rules = await page.$$eval('table[data-key="per-rule"] tbody tr', (rs) => rs.map((r) => r.textContent));
+  console.log(`per rule: ${rules.join(' | ')}`);
+  assert.ok(rules.length >= 4, 'a row per rule of the validation nouns');
   const common = await page.locator('[data-key="common-share"]').textContent();
   console.log(`common words: ${common}`);
   assert.match(common, /^Of the \d+ wrong answers so far, \d+% are among the corpus's 50 most frequent words/);
@@ -95,7 +105,7 @@ test('CPU: playground, temperatures, digits and the shot sweep', async () => {
   assert.deepEqual(page.problems(), []);
 });
 
-test('WebGPU: greedy text and digits as on the CPU', async () => {
+test('WebGPU: greedy text, digits and the test irregulars as on the CPU', async () => {
   const gpu = await watchedPage(env.gpuBrowser);
   await open(gpu, '?t=0&chars=40');
   await gpu.waitForFunction(() => /WebGPU \(/.test(document.querySelector('[aria-label="Compute backend"]')?.textContent ?? ''),
@@ -116,6 +126,11 @@ test('WebGPU: greedy text and digits as on the CPU', async () => {
   }
   const found = async (p) => (await p.locator('[data-key="digits-status"]').textContent()).replace(/\(.*? on [^)]*\)/, '');
   assert.equal(await found(gpu), await found(cpu));
+  const [onGpu, onCpu] = [await askTestNouns(gpu), await askTestNouns(cpu)];
+  console.log(`test nouns, 3 shots: ${onCpu.map((r) => `${r[0]} -> ${r[2]} (${r[3]})`).join(', ')}`);
+  assert.equal(onGpu.length, 7);
+  assert.deepEqual(onGpu, onCpu, 'the same greedy answers on WebGPU and the CPU');
+  assert.match(await gpu.locator('[data-key="test-status"]').textContent(), /on WebGPU\)$/);
   await gpu.setViewportSize({ width: 360, height: 740 });
   await screenshot(gpu, 'chapter4-webgpu-phone');
   assert.deepEqual(gpu.problems(), []);
@@ -156,9 +171,9 @@ test('multiple choice, bigger against smaller, and confidence (the small model l
 test('bad input is named, and the page goes on', async () => {
   const page = await watchedPage(env.browser, { colorScheme: 'dark' });
   const long = 'x'.repeat(10_000);
-  await open(page, `?prompt=${long}&t=NaN&top_k=500&chars=0&digits=5&shots_seed=-1`);
+  await open(page, `?prompt=${long}&t=NaN&top_k=500&chars=0&digits=5&shots_seed=-1&test_shots=10`);
   const notices = await page.locator('.notice.warning').allTextContents();
-  for (const key of ['prompt', 't:', 'top_k', 'chars', 'digits', 'shots_seed']) {
+  for (const key of ['prompt', 't:', 'top_k', 'chars', 'digits', 'shots_seed', 'test_shots']) {
     assert.ok(notices.some((n) => n.includes(key)), `${key}: ${notices.join(' / ')}`);
   }
   await page.locator('#in-prompt').fill('');

@@ -5,6 +5,7 @@
 
 mod finetune;
 mod lm;
+mod lm_sweep;
 
 use crate::tasks::{run_in_slices, Slice};
 use crate::web;
@@ -211,6 +212,7 @@ pub fn Bench() -> impl IntoView {
             </table>
             <finetune::FineTuneBench/>
             <lm::LmBench/>
+            <lm_sweep::LmSweepBench/>
         </article>
     }
 }

@@ -3,10 +3,11 @@
 //! the model writes (right, wrong or invalid) and by the likeliest of the four letters.
 
 use super::run::{generate, ran_on};
-use super::shots::nouns;
 use super::state::PromptingState;
 use crate::engine::Engine;
+use crate::lm::plural_nouns as nouns;
 use crate::lm::LoadedLm;
+use crate::ui::exercise::ShortAnswer;
 use crate::ui::plot::Plot;
 use glassbox_lab::figures::shift::{draw_bar_groups, BarGroups};
 use glassbox_lab::lm::choice::{self, Outcome, Strategy};
@@ -153,10 +154,26 @@ pub fn Choice() -> impl IntoView {
                 csv=Signal::derive(move || figure.with(|b| b.csv()))
                 draw=move |root, p| figure.with(|b| draw_bar_groups(root, b, p))
             />
+            <div class="table-scroll">
             <table class="numbers" aria-label="Multiple choice by strategy">
                 <thead><tr><th>"Strategy"</th><th>"Written: right"</th><th>"wrong"</th><th>"invalid"</th><th>"Likeliest: right"</th></tr></thead>
                 <tbody>{move || (0..3).map(row).collect_view()}</tbody>
             </table>
+            </div>
+            <ShortAnswer label="(b) i" question="How do the failures differ between prompting strategies?">
+                <p>
+                    "The homework found that weak prompts fail mostly by invalid answers and better ones by \
+                     plausible wrong choices. This model fails by invalid answers under all three: after \
+                     \u{201c}Answer:\u{201d} it starts a word (\u{201c} Un\u{201d}, \u{201c} En\u{201d}, \
+                     \u{201c} a \u{201d}) instead of writing a lone letter, because its training text holds no \
+                     multiple-choice questions, and neither the instruction nor two worked questions teach the \
+                     format within its 128 characters. Scoring by likelihood forces a valid letter and shows the \
+                     next failure: with the examples' seed at 0 it picks D for nearly every question, the letter \
+                     it read last, a bias of position rather than knowledge, so it scores near or below chance \
+                     (25%). A model that had read exam questions, as GPT-2 had, reaches the homework's second \
+                     kind of failure."
+                </p>
+            </ShortAnswer>
         </section>
     }
 }

@@ -1,7 +1,8 @@
 //! Why failures emit common words: the words of the shot sweep's wrong answers, against their rank
 //! among the corpus's words (`assets/lm/words.tsv`, written by `glassbox lm data`).
 
-use super::shots::nouns;
+use crate::lm::plural_nouns as nouns;
+use crate::ui::exercise::ShortAnswer;
 use glassbox_lab::lm::corpus::parse_words_tsv;
 use glassbox_lab::lm::pluralize::Answer;
 use glassbox_lab::lm::plurals::{self, Split};
@@ -81,5 +82,17 @@ pub fn CommonWords(
                 }).collect_view()}
             </tbody>
         </table>
+        <ShortAnswer label="(b) vi" question="Why do failing prompts emit common words?">
+            <p>
+                "Training with cross-entropy makes the model's prediction match how often each continuation \
+                 followed similar text. When the prompt tells it little (a frame it never saw, a noun it does \
+                 not know), similar text is almost any text, and the best prediction it can make is close to \
+                 the corpus's overall frequencies: words like the, a, of, and, and the newline. Greedy \
+                 decoding then takes the likeliest of those. The line above measures it on this model's own \
+                 failures: far more of its wrong answers than of the true plurals are among the corpus's most \
+                 frequent words. Most of the rest copy the singular back, the other safe guess after a frame \
+                 that, in its training text, is followed by a bare noun."
+            </p>
+        </ShortAnswer>
     }
 }

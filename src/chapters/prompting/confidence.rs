@@ -5,9 +5,10 @@
 //! bars are equal). Invalid answers (no word) have no probability and are left out.
 
 use super::run::{answer, ran_on};
-use super::shots::nouns;
 use super::state::PromptingState;
 use crate::engine::Engine;
+use crate::lm::plural_nouns as nouns;
+use crate::ui::exercise::ShortAnswer;
 use crate::ui::plot::Plot;
 use glassbox_lab::figures::shift::{draw_bar_groups, BarGroups};
 use glassbox_lab::lm::pluralize::{Answer, Verdict};
@@ -183,6 +184,17 @@ pub fn Confidence() -> impl IntoView {
                 csv=Signal::derive(move || rel.with(|b| b.csv()))
                 draw=move |root, p| rel.with(|b| draw_bar_groups(root, b, p))
             />
+            <ShortAnswer label="(b) iii" question="Is the model more confident when it is right?">
+                <p>
+                    "Read the two means in the status line and the first chart. A right answer is usually a \
+                     plural the model has met many times, so each of its characters is likely and their product \
+                     is high; a wrong one is the model completing a word it does not know, character by \
+                     uncertain character, and the product falls fast with every doubtful character. So the \
+                     probability of a whole answer separates right from wrong better than any single character's \
+                     does. The reliability chart asks the sharper question, whether a probability of 0.8 means \
+                     right four times in five: bars of equal height in a bin mean yes."
+                </p>
+            </ShortAnswer>
         </section>
     }
 }

@@ -6,6 +6,7 @@ use super::run::{generate, ran_on};
 use super::state::{PromptingState, DIGIT_FIELDS};
 use crate::engine::Engine;
 use crate::ui::controls::FieldInput;
+use crate::ui::exercise::ShortAnswer;
 use crate::ui::plot::Plot;
 use glassbox_lab::figures::shift::{draw_bar_groups, BarGroups};
 use glassbox_lab::lm::digits::{tally, Tally, CHARS_PER_DIGIT, PROMPT};
@@ -129,6 +130,17 @@ pub fn Digits() -> impl IntoView {
             {move || result.with(|r| r.as_ref().map(|(_, text)| view! {
                 <details><summary>"What the model wrote"</summary><pre class="sample" data-key="digits-text">{text.clone()}</pre></details>
             }))}
+            <ShortAnswer label="(a)" question="Are a language model's \u{201c}uniformly random\u{201d} digits uniform?">
+                <p>
+                    "Only as far as its training text was and its sampling lets them be. The model's next digit is \
+                     drawn from what followed similar lists in training; this model read lists of uniformly random \
+                     digits, so at temperature 1 its draw can come close to uniform, but a temperature below 1 \
+                     favours its likeliest digits and greedy decoding picks one digit pattern and repeats it. A \
+                     model trained on text where people write \u{201c}random\u{201d} numbers (which favour 7 and \
+                     avoid repeats) would copy those habits. The test above decides it for the temperature you set: \
+                     try 1, then 0.5."
+                </p>
+            </ShortAnswer>
         </section>
     }
 }

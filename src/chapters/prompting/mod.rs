@@ -10,8 +10,10 @@ mod choice;
 mod common;
 mod confidence;
 mod digits;
+mod irregulars;
 mod playground;
 mod run;
+mod shot_answers;
 mod shots;
 mod sizes;
 mod state;
@@ -23,6 +25,7 @@ use crate::vision::data::LoadStatus;
 use choice::Choice;
 use confidence::Confidence;
 use digits::Digits;
+use irregulars::Irregulars;
 use leptos::prelude::*;
 use playground::Playground;
 use shots::Shots;
@@ -55,6 +58,7 @@ pub fn Prompting(location: Location) -> impl IntoView {
             <Temperature/>
             <Digits/>
             <Shots/>
+            <Irregulars/>
             <Choice/>
             <Sizes/>
             <Confidence/>

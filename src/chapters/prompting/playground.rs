@@ -6,6 +6,7 @@ use super::run::{generate, ran_on, show_char};
 use super::state::{check_prompt, PromptingState, PLAY_FIELDS};
 use crate::engine::Engine;
 use crate::ui::controls::FieldInput;
+use crate::ui::exercise::ShortAnswer;
 use crate::ui::plot::Plot;
 use crate::web;
 use glassbox_lab::figures::shift::{draw_bar_groups, BarGroups};
@@ -178,6 +179,19 @@ pub fn Playground() -> impl IntoView {
                 csv=Signal::derive(move || bars.with(|b| b.csv()))
                 draw=move |root, p| bars.with(|b| draw_bar_groups(root, b, p))
             />
+            <ShortAnswer label="(a)" question="Which of the playground tasks can this model attempt?">
+                <p>
+                    "The homework's playground asked hosted models factual questions, to correct a poorly \
+                     written sentence, to brainstorm and to chat. Each asks for a kind of text this model never \
+                     read: its corpus is definitions, sentences about singulars and plurals, lists of pairs and \
+                     lists of digits. Given \u{201c}Q: What is the capital of France? A:\u{201d} it continues \
+                     as if writing a gloss; given \u{201c}Ideas for a birthday party: 1.\u{201d} it falls into a \
+                     loop of its templates' words. What it can attempt is the text it knows: a definition after \
+                     \u{201c}wolf:\u{201d}, a list of pairs carried on, the plural after \u{201c}one wolf, \
+                     two\u{201d}, a list of digits. Models trained on the web could try the rest because their \
+                     text held questions, corrections and conversations."
+                </p>
+            </ShortAnswer>
         </section>
     }
 }

@@ -5,7 +5,7 @@ use super::state::PromptingState;
 use crate::engine::Engine;
 use crate::lm::{run_generation, LoadedLm};
 use glassbox_gpu::Ran;
-use glassbox_lab::lm::pluralize::{self, Answer};
+use glassbox_lab::lm::pluralize::Answer;
 use glassbox_lab::lm::plurals::Noun;
 use glassbox_lab::lm::{Extras, Generator};
 use leptos::prelude::*;
@@ -37,11 +37,7 @@ pub async fn answer(
     prompt: &str,
     noun: &Noun,
 ) -> Result<(Answer, f64, Ran), String> {
-    let mut gen = pluralize::generator(&lm.vocab, prompt, lm.model.config.context)?;
-    let (ms, ran) = generate(engine, lm, &mut gen, |_| true).await?;
-    let (tokens, probs) = gen.finish();
-    let text = lm.vocab.decode(&tokens)?;
-    Ok((pluralize::score(noun, &text, &probs), ms, ran))
+    crate::lm::answer_plural(lm, engine.gpu(), engine, prompt, noun).await
 }
 
 /// A character as a chart label: space and newline made visible.

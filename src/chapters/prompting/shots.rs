@@ -1,33 +1,27 @@
 //! Zero-shot against few-shot: the pluralize task (`glassbox_lab::lm::pluralize`) with the
 //! notebook's hard prompt after 0 to 9 worked examples, over the validation nouns, with correct
 //! and with wrong labels in the examples; accuracy per number of shots, the invalid answers, and
-//! accuracy per rule. A sweep of 800 greedy answers that can pause and resume.
+//! accuracy per rule (zero-shot against the best few-shot count). A sweep of 800 greedy answers
+//! that can pause and resume.
 
 use super::common::CommonWords;
 use super::run::{answer, ran_on};
+use super::shot_answers::{PerRule, ShotAnswers};
 use super::state::{PromptingState, SHOT_FIELDS};
 use crate::engine::Engine;
+use crate::lm::plural_nouns as nouns;
 use crate::ui::controls::FieldInput;
 use crate::ui::plot::Plot;
 use glassbox_lab::figures::shift::{draw_bar_groups, BarGroups};
 use glassbox_lab::lm::pluralize::{self, Answer, Summary, Verdict, MAX_SHOTS};
 use glassbox_lab::lm::plurals::{self, Noun, Split};
 use leptos::prelude::*;
-use std::sync::OnceLock;
 
-const KINDS: [(bool, &str); 2] = [(false, "correct labels"), (true, "wrong labels")];
-const SHOTS: usize = MAX_SHOTS + 1;
-
-/// The pluralize word list, read once.
-pub fn nouns() -> &'static [Noun] {
-    static NOUNS: OnceLock<Vec<Noun>> = OnceLock::new();
-    NOUNS.get_or_init(|| {
-        plurals::parse(include_str!("../../../assets/lm/plurals.tsv")).unwrap_or_default()
-    })
-}
+pub const KINDS: [(bool, &str); 2] = [(false, "correct labels"), (true, "wrong labels")];
+pub const SHOTS: usize = MAX_SHOTS + 1;
 
 /// Answers so far: [label kind][shots] -> the validation nouns answered.
-type Answers = Vec<Vec<Vec<Answer>>>;
+pub type Answers = Vec<Vec<Vec<Answer>>>;
 
 fn accuracy_bars(answers: &Answers, per_shot: usize) -> BarGroups {
     BarGroups {
@@ -182,6 +176,8 @@ pub fn Shots() -> impl IntoView {
                 <thead><tr><th>"Shots"</th><th>"Correct labels"</th><th>"Wrong labels"</th></tr></thead>
                 <tbody>{move || (0..SHOTS).map(row).collect_view()}</tbody>
             </table>
+            <PerRule answers per_shot/>
+            <ShotAnswers answers per_shot/>
             <CommonWords wrong=Signal::derive(move || answers.with(|a| {
                 a.iter().flatten().flatten().filter(|x| x.verdict == Verdict::Incorrect).cloned().collect()
             }))/>

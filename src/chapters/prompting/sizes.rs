@@ -4,10 +4,11 @@
 //! notebook's hard prompt without examples ("The plural of wolf is").
 
 use super::run::{answer, ran_on};
-use super::shots::nouns;
 use super::state::PromptingState;
 use crate::engine::Engine;
+use crate::lm::plural_nouns as nouns;
 use crate::lm::{ensure_small_lm, LoadedLm};
+use crate::ui::exercise::ShortAnswer;
 use crate::ui::plot::Plot;
 use crate::vision::data::{LoadState, LoadStatus};
 use glassbox_lab::figures::shift::{draw_bar_groups, BarGroups};
@@ -102,6 +103,24 @@ pub fn Sizes() -> impl IntoView {
                     <tr data-model="small"><th scope="row">{MODELS[1]}</th><td>{cell(1, 0)}</td><td>{cell(1, 1)}</td></tr>
                 </tbody>
             </table>
+            <ShortAnswer label="(a)" question="Where does the larger model do better, and where does every model fail?">
+                <p>
+                    "Read the table: the larger model does better where the answer is knowledge stored in the \
+                     weights and asked for in a form the training text used, the corpus's pattern. Where the \
+                     question's form is one neither model has read, the notebook's prompt without examples, size \
+                     does not rescue either: both fail, the larger mostly by copying the singular back, the \
+                     smaller with a common word or a fragment of one."
+                </p>
+            </ShortAnswer>
+            <ShortAnswer label="(b) iv" question="Why does a smaller model do worse at answering questions?">
+                <p>
+                    "Answering without a passage to read from is recall: the fact has to be stored in the \
+                     weights. A tenth of the parameters is a tenth of the room to store the pairing of each noun \
+                     with its plural, and the small model also predicts text less well everywhere (its higher \
+                     held-out loss: more surprise at every character). A wrong character early in an answer \
+                     then leads it away, since each character is predicted from the ones before it."
+                </p>
+            </ShortAnswer>
         </section>
     }
 }

@@ -22,6 +22,7 @@ pub struct PromptSettings {
     pub digits: usize,
     pub digits_temperature: f64,
     pub shots_seed: u64,
+    pub test_shots: usize,
 }
 
 impl Default for PromptSettings {
@@ -35,6 +36,7 @@ impl Default for PromptSettings {
             digits: 100,
             digits_temperature: 1.0,
             shots_seed: 0,
+            test_shots: 3,
         }
     }
 }
@@ -107,6 +109,16 @@ pub static SHOT_FIELDS: [NumField<PromptSettings>; 1] = [field!(
     shots_seed
 )];
 
+pub static TEST_FIELDS: [NumField<PromptSettings>; 1] = [field!(
+    "test_shots",
+    "Worked examples before each test noun",
+    0.0,
+    9.0,
+    1.0,
+    true,
+    test_shots
+)];
+
 /// A prompt the page accepts: not empty, at most `MAX_PROMPT` characters.
 pub fn check_prompt(p: &str) -> Result<(), String> {
     if p.is_empty() {
@@ -127,6 +139,7 @@ pub fn settings_from_location(loc: &Location) -> (PromptSettings, Vec<String>) {
     read_fields(loc, &PLAY_FIELDS, &mut s, &mut notices);
     read_fields(loc, &DIGIT_FIELDS, &mut s, &mut notices);
     read_fields(loc, &SHOT_FIELDS, &mut s, &mut notices);
+    read_fields(loc, &TEST_FIELDS, &mut s, &mut notices);
     if let Some(p) = loc.get("prompt") {
         match check_prompt(p) {
             Ok(()) => s.prompt = p.to_string(),
@@ -148,6 +161,7 @@ pub fn location_of(s: &PromptSettings) -> Location {
     write_fields(&PLAY_FIELDS, s, &d, &mut params);
     write_fields(&DIGIT_FIELDS, s, &d, &mut params);
     write_fields(&SHOT_FIELDS, s, &d, &mut params);
+    write_fields(&TEST_FIELDS, s, &d, &mut params);
     Location {
         route: super::SLUG.into(),
         params,
@@ -212,15 +226,18 @@ mod tests {
             prompt: "a b&c=d?".into(),
             temperature: 1.5,
             top_k: 5,
+            test_shots: 9,
             ..PromptSettings::default()
         };
         let loc = Location::parse(&location_of(&s).to_hash());
         assert_eq!(settings_from_location(&loc), (s, vec![]));
         let long = "x".repeat(MAX_PROMPT + 1);
-        let loc = Location::parse(&format!("#/prompting?prompt={long}&t=NaN&top_k=200"));
+        let loc = Location::parse(&format!(
+            "#/prompting?prompt={long}&t=NaN&top_k=200&test_shots=10"
+        ));
         let (s, notices) = settings_from_location(&loc);
         assert_eq!(s, PromptSettings::default());
-        assert_eq!(notices.len(), 3, "{notices:?}");
+        assert_eq!(notices.len(), 4, "{notices:?}");
         assert!(notices
             .iter()
             .any(|n| n.contains("prompt") && n.contains("2000")));

@@ -5,6 +5,7 @@
 use super::run::{generate, ran_on};
 use super::state::PromptingState;
 use crate::engine::Engine;
+use crate::ui::exercise::ShortAnswer;
 use crate::ui::plot::Plot;
 use glassbox_lab::figures::shift::{draw_bar_groups, BarGroups};
 use glassbox_lab::lm::{distribution, Generator, Sampling};
@@ -137,6 +138,17 @@ pub fn Temperature() -> impl IntoView {
                     }).collect_view()}
                 </tbody>
             </table>
+            <ShortAnswer label="(a)" question="How does the temperature change the outputs?">
+                <p>
+                    "At 0 the model always takes its likeliest character, so the text is the same every time and \
+                     often falls into a loop, a phrase said again and again. Raising T spreads the draw over more \
+                     characters: samples differ from one seed to the next, stay plausible up to about 1, and \
+                     above about 1.5 turn into strings that are not words. The entropy chart is the same story \
+                     in one number: it starts at 0 and climbs toward ln 92 as T grows. Whatever the task, a \
+                     low temperature is the one to use when there is one right answer, and a higher one when \
+                     variety is the point (brainstorming, say)."
+                </p>
+            </ShortAnswer>
         </section>
     }
 }

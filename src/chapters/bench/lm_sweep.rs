@@ -1,0 +1,139 @@
+//! Benchmarks: chapter 4's zero-shot against few-shot sweep at full size. The hard prompt "The
+//! plural of X is" after 0 to 9 worked examples (correct labels, seed 0) for every validation
+//! noun, answered greedily: 10 x 40 = 400 answers, on the CPU path and, when the page has WebGPU,
+//! on the device, with the two runs' accuracies per number of shots compared (they must agree).
+//! The times are computation only (the yields between answers are left out).
+
+use crate::engine::Engine;
+use crate::lm::{answer_plural, ensure_lm, plural_nouns, LoadedLm};
+use crate::vision::data::{LoadState, LoadStatus};
+use glassbox_gpu::{Gpu, Ran};
+use glassbox_lab::lm::pluralize::{self, Verdict, MAX_SHOTS};
+use glassbox_lab::lm::plurals::{self, Split};
+use leptos::prelude::*;
+use std::rc::Rc;
+
+/// One sweep: its computation time, the right answers per number of shots, and whether every
+/// answer ran where it was sent.
+#[derive(Clone, Debug, PartialEq)]
+struct Sweep {
+    ms: f64,
+    answers: usize,
+    correct: Vec<usize>,
+    whole: bool,
+}
+
+async fn sweep(
+    lm: &LoadedLm,
+    gpu: Option<Rc<Gpu>>,
+    engine: Engine,
+    progress: RwSignal<usize>,
+) -> Result<Sweep, String> {
+    let want = if gpu.is_some() { Ran::Gpu } else { Ran::Cpu };
+    let val = plurals::of(plural_nouns(), Split::Val);
+    let train = plurals::of(plural_nouns(), Split::Train);
+    let mut s = Sweep {
+        ms: 0.0,
+        answers: 0,
+        correct: Vec::new(),
+        whole: true,
+    };
+    for k in 0..=MAX_SHOTS {
+        let examples = pluralize::examples(&train, k, false, 0)?;
+        let mut right = 0;
+        for noun in &val {
+            let prompt = pluralize::prompt(&examples, &noun.singular);
+            let (a, ms, ran) = answer_plural(lm, gpu.clone(), engine, &prompt, noun).await?;
+            s.ms += ms;
+            s.answers += 1;
+            s.whole &= ran == want;
+            right += usize::from(a.verdict == Verdict::Correct);
+            progress.update(|p| *p += 1);
+            crate::tasks::breathe().await;
+        }
+        s.correct.push(right);
+    }
+    Ok(s)
+}
+
+#[component]
+pub fn LmSweepBench() -> impl IntoView {
+    let engine = expect_context::<Engine>();
+    let load = RwSignal::new(LoadState::Idle);
+    let running = RwSignal::new(false);
+    let progress = RwSignal::new(0usize);
+    let cpu = RwSignal::new(None::<Sweep>);
+    let webgpu = RwSignal::new(None::<Sweep>);
+    let error = RwSignal::new(None::<String>);
+    let per_sweep = (MAX_SHOTS + 1) * plurals::of(plural_nouns(), Split::Val).len();
+    let start = move |_| {
+        running.set(true);
+        cpu.set(None);
+        webgpu.set(None);
+        error.set(None);
+        progress.set(0);
+        crate::tasks::spawn_page_task(async move {
+            if let Some(lm) = ensure_lm(load).await {
+                let mut r = sweep(&lm, None, engine, progress)
+                    .await
+                    .map(|s| cpu.set(Some(s)));
+                if let (Ok(()), Some(gpu)) = (&r, engine.gpu()) {
+                    r = sweep(&lm, Some(gpu), engine, progress)
+                        .await
+                        .map(|s| webgpu.set(Some(s)));
+                }
+                if let Err(e) = r {
+                    error.set(Some(e));
+                }
+            }
+            running.set(false);
+        });
+    };
+    let row = |key: &'static str, what: String, s: Sweep| {
+        view! {
+            <tr data-bench=key>
+                <th scope="row">{what}</th>
+                <td data-col="ms">{format!("{:.0} ms", s.ms)}</td>
+                <td data-col="rate">{format!("{:.1} answers/s", s.answers as f64 / (s.ms / 1000.0))}</td>
+            </tr>
+        }
+    };
+    view! {
+        <h2>"The pluralize sweep (chapter 4)"</h2>
+        <p>
+            {format!("Chapter 4's zero-shot against few-shot sweep with correct labels: \u{201c}The plural of X is\u{201d} \
+              after 0 to {MAX_SHOTS} worked examples for each of the validation nouns, answered greedily ({per_sweep} \
+              answers, each up to {} characters), on the CPU path and then, when this browser offers it, on WebGPU.",
+              pluralize::ANSWER_CHARS)}
+        </p>
+        <button type="button" class="primary" on:click=start disabled=move || running.get()>"Time the pluralize sweep"</button>
+        <LoadStatus load/>
+        <progress max=move || if engine.gpu().is_some() { 2 * per_sweep } else { per_sweep }
+            value=move || progress.get()
+            aria-label="Answers so far"></progress>
+        {move || error.get().map(|e| view! { <p class="notice error" role="alert">{e}</p> })}
+        <table class="numbers" aria-label="Pluralize sweep benchmark">
+            <thead><tr><th>"Measured"</th><th>"Time"</th><th>"Rate"</th></tr></thead>
+            <tbody>
+                {move || cpu.get().map(|s| row("lm_sweep", format!("{per_sweep} answers on the CPU"), s))}
+                {move || webgpu.get().map(|s| {
+                    let what = if s.whole { format!("{per_sweep} answers on WebGPU") } else { format!("{per_sweep} answers (WebGPU failed; finished on the CPU)") };
+                    row("lm_sweep_webgpu", what, s)
+                })}
+            </tbody>
+        </table>
+        {move || cpu.get().map(|c| {
+            let same = webgpu.with(|w| w.as_ref().map(|w| w.correct == c.correct));
+            let counts = c.correct.iter().map(|n| n.to_string()).collect::<Vec<_>>().join(", ");
+            view! {
+                <p data-key="lm-sweep" data-correct=counts.clone() data-same=same.map(|s| s.to_string())>
+                    {format!("Right answers per number of shots (0 to {MAX_SHOTS}): {counts}{}.", match same {
+                        Some(true) => "; WebGPU's are the same",
+                        Some(false) => "; WebGPU's differ",
+                        None => "",
+                    })}
+                </p>
+            }
+        })}
+    }
+}

@@ -1,0 +1,113 @@
+//! The notebook's test set: the irregular nouns foot, man, person, self, wife, wolf, woman, asked
+//! one by one with the hard prompt after the reader's number of worked examples (correct labels,
+//! the sweep's seed), each answer shown as it arrives with its verdict and probability.
+
+use super::run::{answer, ran_on};
+use super::state::{PromptingState, TEST_FIELDS};
+use crate::engine::Engine;
+use crate::lm::plural_nouns as nouns;
+use crate::ui::controls::FieldInput;
+use glassbox_lab::lm::pluralize::{self, Answer, Summary};
+use glassbox_lab::lm::plurals::{self, Noun, Split};
+use leptos::prelude::*;
+
+#[component]
+pub fn Irregulars() -> impl IntoView {
+    let st = expect_context::<PromptingState>();
+    let engine = expect_context::<Engine>();
+    let settings = st.settings;
+    let test: Vec<&'static Noun> = plurals::of(nouns(), Split::Test);
+    let train: Vec<&'static Noun> = plurals::of(nouns(), Split::Train);
+    let answers = RwSignal::new(Vec::<Answer>::new());
+    let status = RwSignal::new(String::new());
+    let running = RwSignal::new(false);
+    let asked = test.len();
+    let run = move |_| {
+        let Some(lm) = st.lm.get_untracked() else {
+            return;
+        };
+        if !st.hold() {
+            return;
+        }
+        let (k, seed) = settings.with_untracked(|s| (s.test_shots, s.shots_seed));
+        let (test, train) = (test.clone(), train.clone());
+        answers.set(Vec::new());
+        running.set(true);
+        crate::tasks::spawn_page_task(async move {
+            let mut ms = 0.0;
+            let examples = pluralize::examples(&train, k, false, seed);
+            for noun in &test {
+                let r = match &examples {
+                    Ok(ex) => {
+                        answer(engine, &lm, &pluralize::prompt(ex, &noun.singular), noun).await
+                    }
+                    Err(e) => Err(e.clone()),
+                };
+                match r {
+                    Ok((a, t, ran)) => {
+                        ms += t;
+                        answers.update(|all| all.push(a));
+                        status.set(format!(
+                            "{} of {} test nouns, {k} shots ({ms:.0} ms on {})",
+                            answers.with_untracked(Vec::len),
+                            test.len(),
+                            ran_on(ran)
+                        ));
+                        crate::tasks::breathe().await;
+                    }
+                    Err(e) => {
+                        status.set(e);
+                        break;
+                    }
+                }
+            }
+            running.set(false);
+            st.busy.set(false);
+        });
+    };
+    let ready = move || st.lm.with(|m| m.is_some());
+    let summary = move || {
+        answers.with(|a| {
+            (a.len() == asked).then(|| {
+                let s = Summary::of(a);
+                format!("{} of {} right, {} invalid.", s.correct, s.total, s.invalid)
+            })
+        })
+    };
+    view! {
+        <section aria-labelledby="irregulars">
+            <h2 id="irregulars">"The test irregulars, one by one"</h2>
+            <p>
+                "The notebook kept seven irregular nouns for its test: foot, man, person, self, wife, wolf and \
+                 woman. Their plurals follow no rule a few examples could show, so a right answer here means \
+                 the model knew the word. Each is asked with the same hard prompt, after the number of worked \
+                 examples you choose (correct labels, drawn with the sweep's seed)."
+            </p>
+            <div class="controls-grid">
+                {TEST_FIELDS.iter().map(|f| view! { <FieldInput field=f settings/> }).collect_view()}
+            </div>
+            <div class="buttons">
+                <button type="button" class="primary" on:click=run
+                    disabled=move || running.get() || !ready() || st.busy.get()>"Ask the test nouns"</button>
+            </div>
+            <p class="status" role="status" data-key="test-status">{move || status.get()}</p>
+            <div class="table-scroll">
+            <table class="numbers" aria-label="The test nouns' answers" data-key="test-answers">
+                <thead><tr><th>"Noun"</th><th>"Expected"</th><th>"The model wrote"</th><th>"Verdict"</th><th>"Probability"</th></tr></thead>
+                <tbody>
+                    {move || answers.with(|all| all.iter().map(|a| view! {
+                        <tr data-verdict=a.verdict.name()>
+                            <th scope="row">{a.noun.clone()}</th>
+                            <td>{a.expected.clone()}</td>
+                            <td><code>{a.continuation.trim_end().to_string()}</code></td>
+                            <td>{a.verdict.name()}</td>
+                            <td>{if a.answer.is_empty() { "–".to_string() } else { format!("{:.3}", a.prob) }}</td>
+                        </tr>
+                    }).collect_view())}
+                </tbody>
+            </table>
+            </div>
+            <p data-key="test-summary">{summary}</p>
+        </section>
+    }
+}

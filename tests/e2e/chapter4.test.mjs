@@ -2,8 +2,9 @@
 // greedy text is deterministic and the same on WebGPU as on the CPU, Stop stops, the distribution
 // chart moves with the temperature; five temperatures side by side; the digits histogram and its
 // chi-square; the shot sweep pauses and resumes to the same table as an uninterrupted run, with no
-// main-thread task over 100 ms, with a table per rule; the test irregulars answered the same on
-// WebGPU and the CPU; bad input from the URL and the page is named.
+// main-thread task over 100 ms, with a table per rule; the test irregulars, the sweep's zero-shot
+// row and the multiple-choice table the same on WebGPU and the CPU; bad input from the URL and the
+// page is named.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { useBrowsers, watchedPage, screenshot } from './harness.mjs';
@@ -105,7 +106,7 @@ test('CPU: playground, temperatures, digits and the shot sweep', async () => {
   assert.deepEqual(page.problems(), []);
 });
 
-test('WebGPU: greedy text, digits and the test irregulars as on the CPU', async () => {
+test('WebGPU: greedy text, digits, the test irregulars, the sweep and multiple choice as on the CPU', async () => {
   const gpu = await watchedPage(env.gpuBrowser);
   await open(gpu, '?t=0&chars=40');
   await gpu.waitForFunction(() => /WebGPU \(/.test(document.querySelector('[aria-label="Compute backend"]')?.textContent ?? ''),
@@ -131,6 +132,28 @@ test('WebGPU: greedy text, digits and the test irregulars as on the CPU', async 
   assert.equal(onGpu.length, 7);
   assert.deepEqual(onGpu, onCpu, 'the same greedy answers on WebGPU and the CPU');
   assert.match(await gpu.locator('[data-key="test-status"]').textContent(), /on WebGPU\)$/);
+
+  // The shot sweep on WebGPU (its zero-shot row: the first 40 answers, then paused) and the
+  // multiple-choice table give the CPU's numbers.
+  const zeroShot = [];
+  const choiceRows = [];
+  for (const page of [gpu, cpu]) {
+    await page.getByRole('button', { name: 'Run the sweep' }).click();
+    const cell = page.locator('table[aria-label="Accuracy per number of shots"] tr[data-shots="0"] td[data-col="correct"]');
+    await cell.filter({ hasText: /%/ }).waitFor({ timeout: 300_000 });
+    await page.getByRole('button', { name: 'Pause' }).click();
+    await page.getByRole('button', { name: 'Resume the sweep' }).waitFor();
+    zeroShot.push(await cell.textContent());
+    await page.waitForFunction(() => [...document.querySelectorAll('button')].some((b) => b.textContent === 'Ask the questions' && !b.disabled));
+    await page.getByRole('button', { name: 'Ask the questions' }).click();
+    await page.locator('[data-key="choice-status"]').filter({ hasText: /^All 120 questions/ }).waitFor({ timeout: 300_000 });
+    choiceRows.push(await page.$$eval('table[aria-label="Multiple choice by strategy"] tbody tr', (rs) => rs.map((r) => r.textContent)));
+  }
+  console.log(`zero-shot on WebGPU and the CPU: ${zeroShot.join(' / ')}; choice: ${choiceRows[0].join(' | ')}`);
+  assert.equal(zeroShot[0], zeroShot[1]);
+  assert.deepEqual(choiceRows[0], choiceRows[1]);
+  assert.match(await gpu.locator('[data-key="choice-status"]').textContent(), /on WebGPU\)\.$/);
+  assert.match(await gpu.locator('[data-key="shots-status"]').textContent(), /on WebGPU\)$/);
   await gpu.setViewportSize({ width: 360, height: 740 });
   await screenshot(gpu, 'chapter4-webgpu-phone');
   assert.deepEqual(gpu.problems(), []);

@@ -2,7 +2,8 @@
 //! Debian's wordnet-base and the pluralize word list; `train` trains the model (AdamW, cosine
 //! schedule) with a progress line on stderr and writes the weights and the loss curve; `eval`
 //! measures the held-out loss; `sample` continues a prompt; `next` gives the next character's
-//! distribution; `pluralize` and `digits` are chapter 4's measurements (in `prompting`).
+//! distribution; `pluralize` and `digits` are chapter 4's measurements (in `prompting`);
+//! `soft-prompt` and `finetune-all` chapter 5's training runs (in `soft_prompting`).
 
 use crate::out_dir::OutDir;
 use crate::ranges;
@@ -48,6 +49,10 @@ pub enum Command {
     Digits(crate::prompting::Digits),
     /// Chapter 4: which of four spellings is the plural, by prompting (three strategies, two scorings).
     Choice(crate::prompting::Choice),
+    /// Chapter 5: train a soft prompt (or a per-layer prefix) on the pluralize training nouns, the model frozen.
+    SoftPrompt(crate::soft_prompting::SoftPrompt),
+    /// Chapter 5: fine-tune every weight on the same nouns, with the held-out loss before and after.
+    FinetuneAll(crate::soft_prompting::FinetuneAll),
 }
 
 #[derive(Args)]
@@ -176,6 +181,8 @@ impl Command {
             Command::Pluralize(p) => crate::prompting::pluralize(p),
             Command::Digits(d) => crate::prompting::digits(d),
             Command::Choice(c) => crate::prompting::choice(c),
+            Command::SoftPrompt(a) => crate::soft_prompting::soft_prompt(a),
+            Command::FinetuneAll(a) => crate::soft_prompting::finetune_all(a),
         }
     }
 }

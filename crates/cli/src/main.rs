@@ -24,6 +24,7 @@ mod prompting;
 mod prune;
 mod quant;
 mod ranges;
+mod soft_prompting;
 mod vision;
 
 use clap::error::ErrorKind;

@@ -13,6 +13,8 @@ use super::layers::{gelu, layer_norm_plain, linear};
 use super::model::Model;
 
 /// A model reading one text position by position, with its per-layer keys and values cached.
+/// A clone continues from the same point (a prompt read once, then each question after it).
+#[derive(Clone)]
 pub struct Session<'m> {
     model: &'m Model,
     /// Per layer: the prefix's keys (P rows) then one per position fed; likewise values.
@@ -86,6 +88,11 @@ impl<'m> Session<'m> {
     /// Soft prompt vectors at the start.
     pub fn soft_len(&self) -> usize {
         self.soft
+    }
+
+    /// Layer `l`'s cached keys and values (prefix, then one row per position read).
+    pub fn cache(&self, l: usize) -> (&[f32], &[f32]) {
+        (&self.keys[l], &self.values[l])
     }
 
     /// Positions still free in the context.

@@ -248,6 +248,21 @@ pub(crate) fn softmax_loss(
 }
 
 impl Model {
+    /// The residual stream after each layer: layers x batch x (K + t) x width, row j of sequence b
+    /// being what position j carries into the next layer.
+    pub fn hidden_states(&self, inputs: &Inputs) -> Result<Vec<f32>, String> {
+        let d = inputs.dims(self)?;
+        let w = self.config.width;
+        let mut x = embed(self, inputs, &d);
+        let mut out = Vec::with_capacity(self.config.layers * x.len());
+        for l in 0..self.config.layers {
+            let kv = prefix_kv(inputs.extras.prefix, l, d.p, w);
+            layer_forward(self, &self.layout().layers[l], &d, kv, &mut x);
+            out.extend_from_slice(&x);
+        }
+        Ok(out)
+    }
+
     /// Logits (batch x t x vocab) at every token position.
     pub fn logits(&self, inputs: &Inputs) -> Result<Vec<f32>, String> {
         let d = inputs.dims(self)?;

@@ -11,7 +11,8 @@
 //! reads and writes the parameters (f32 or f16). The text it learns from is WordNet's glosses and
 //! generated singular/plural sentences (`corpus`), over the pluralize word list (`plurals`);
 //! chapter 4 asks it for plurals with a hard prompt (`pluralize`), as a multiple-choice question
-//! (`choice`), and for random digits (`digits`).
+//! (`choice`), and for random digits (`digits`); chapter 5 trains a soft prompt, a prefix or every
+//! weight for the same task (`tuning`).
 
 pub mod attention;
 pub mod backward;
@@ -31,6 +32,7 @@ pub mod sample;
 pub mod shipped;
 pub mod tokenizer;
 pub mod train;
+pub mod tuning;
 pub mod weights;
 
 pub use backward::{Grads, Wants};

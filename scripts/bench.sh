@@ -17,6 +17,7 @@ cargo run --release --quiet --bin glassbox -- attention bench
 cargo run --release --quiet --bin glassbox -- bench finetune   # chapter 3: one epoch per tuning choice
 cargo run --release --quiet --bin glassbox -- bench lm         # the language model: training, generation, soft-prompt pass
 cargo run --release --quiet --bin glassbox -- bench lm --backend gpu   # generation on the GPU
+cargo run --release --quiet --bin glassbox -- bench soft-prompt  # chapter 5: a soft-prompt epoch, the prompt precomputed or not
 # chapter 4's full pluralize sweep (0-9 shots x the validation nouns, correct labels), native CPU
 t0=$(date +%s.%N)
 for k in 0 1 2 3 4 5 6 7 8 9; do
@@ -52,3 +53,5 @@ node tests/e2e/bench-finetune.mjs
 WEBGPU=1 node tests/e2e/bench-finetune.mjs
 node tests/e2e/bench-lm.mjs
 WEBGPU=1 node tests/e2e/bench-lm.mjs
+node tests/e2e/bench-soft-prompt.mjs
+WEBGPU=1 node tests/e2e/bench-soft-prompt.mjs

@@ -3,7 +3,7 @@
 
 use crate::chapters::{
     self, attention, bench, fine_tuning, image_lab, meta_learning, prompting, pruning,
-    quantization, under_the_hood, CHAPTERS,
+    quantization, soft_prompting, under_the_hood, CHAPTERS,
 };
 use crate::engine::{BackendState, Engine};
 use crate::ui::Theme;
@@ -186,6 +186,7 @@ pub fn App() -> impl IntoView {
                         attention::SLUG => view! { <attention::AttentionMasks location=loc/> }.into_any(),
                         fine_tuning::SLUG => view! { <fine_tuning::FineTuning location=loc/> }.into_any(),
                         prompting::SLUG => view! { <prompting::Prompting location=loc/> }.into_any(),
+                        soft_prompting::SLUG => view! { <soft_prompting::SoftPrompting location=loc/> }.into_any(),
                         under_the_hood::SLUG => view! { <under_the_hood::UnderTheHood/> }.into_any(),
                         image_lab::SLUG => view! { <image_lab::ImageLab location=loc/> }.into_any(),
                         pruning::SLUG => view! { <pruning::Pruning location=loc/> }.into_any(),

@@ -23,6 +23,8 @@ import random
 import re
 import sys
 
+from wordnet import read_index
+
 import inflect
 
 TEST = ["foot", "man", "person", "self", "wife", "wolf", "woman"]
@@ -50,21 +52,6 @@ def rule(s, p):
     if (s.endswith("f") and p == s[:-1] + "ves") or (s.endswith("fe") and p == s[:-2] + "ves"):
         return "f->ves"
     return "irregular"
-
-
-def read_index(path):
-    """lemma -> tagged-sense count, for lemmas of 3 to 10 lower-case letters."""
-    out = {}
-    with open(path) as f:
-        for line in f:
-            if line.startswith(" "):
-                continue
-            p = line.split()
-            lemma, p_cnt = p[0], int(p[3])
-            tagged = int(p[5 + p_cnt])
-            if re.fullmatch(r"[a-z]{3,10}", lemma) and tagged > 0:
-                out[lemma] = tagged
-    return out
 
 
 def read_exc(path):

@@ -8,6 +8,7 @@ pub mod meta_learning;
 pub mod prompting;
 pub mod pruning;
 pub mod quantization;
+pub mod soft_prompting;
 pub mod under_the_hood;
 
 /// The chapters that exist, in reading order: (the homework's problem number, URL slug, title).
@@ -20,6 +21,7 @@ pub const CHAPTERS: &[(u32, &str, &str)] = &[
     (2, attention::SLUG, "Attention in a captioning transformer"),
     (3, fine_tuning::SLUG, "Fine-tuning under distribution shift"),
     (4, prompting::SLUG, "Prompting a language model"),
+    (5, soft_prompting::SLUG, "Soft prompting"),
     (6, pruning::SLUG, "Pruning the trained network"),
     (7, quantization::SLUG, "Quantizing the trained network"),
 ];

@@ -8,6 +8,9 @@ const server = await serve();
 const browser = await launch({ webgpu: process.env.WEBGPU === '1' });
 const page = await watchedPage(browser);
 await page.goto(`${server.base}#/bench`);
+if (process.env.WEBGPU === '1') {
+  await page.locator('[aria-label="Compute backend"]').filter({ hasText: /WebGPU \(/ }).waitFor({ timeout: 30_000 });
+}
 await page.getByRole('button', { name: 'Time the language model' }).click();
 await page.locator('[data-bench="lm_soft_pass"]').waitFor({ timeout: 600_000 });
 const rows = await page.$$eval('table[aria-label="Language model benchmark"] tbody tr', (rs) => rs.map((r) => ({

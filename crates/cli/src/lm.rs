@@ -53,6 +53,9 @@ pub enum Command {
     SoftPrompt(crate::soft_prompting::SoftPrompt),
     /// Chapter 5: fine-tune every weight on the same nouns, with the held-out loss before and after.
     FinetuneAll(crate::soft_prompting::FinetuneAll),
+    /// Chapter 5, question (d): meta-learn a soft prompt's initialisation on two word tasks
+    /// (Reptile or first-order MAML), then adapt to the third from it, a random and the hard one.
+    MetaPrompt(crate::meta_prompt::MetaPrompt),
 }
 
 #[derive(Args)]
@@ -183,6 +186,7 @@ impl Command {
             Command::Choice(c) => crate::prompting::choice(c),
             Command::SoftPrompt(a) => crate::soft_prompting::soft_prompt(a),
             Command::FinetuneAll(a) => crate::soft_prompting::finetune_all(a),
+            Command::MetaPrompt(a) => crate::meta_prompt::meta_prompt(a),
         }
     }
 }

@@ -19,6 +19,7 @@ mod finetune_figures;
 mod gpu;
 mod lm;
 mod maml;
+mod meta_prompt;
 mod out_dir;
 mod prompting;
 mod prune;

@@ -1,12 +1,16 @@
 //! `glassbox lm soft-prompt` and `glassbox lm finetune-all`: chapter 5's training runs on the CPU
 //! (`glassbox_lab::lm::tuning` says what is trained, from where, and on which positions), with the
 //! validation accuracy after every epoch, the test irregulars' answers, the best hard prompt of
-//! chapter 4 for comparison, and the held-out corpus loss before and after (forgetting).
+//! chapter 4 for comparison, and the held-out corpus loss before and after (forgetting); with
+//! `--out DIR` the page's figure of the run (SVG and CSV).
 
 use crate::lm::{load, HELD_OUT, PLURALS, WEIGHTS};
+use crate::out_dir::OutDir;
 use crate::ranges;
 use crate::Failure;
 use clap::{Args, ValueEnum};
+use glassbox_lab::figures::tuning::{draw_tuning_curves, TuningCurves};
+use glassbox_lab::figures::{to_svg, Palette};
 use glassbox_lab::lm::eval_loss;
 use glassbox_lab::lm::pluralize::Answer;
 use glassbox_lab::lm::plurals::{self, Split};
@@ -49,6 +53,9 @@ pub struct Common {
     plurals: PathBuf,
     #[arg(long, default_value = HELD_OUT)]
     heldout: PathBuf,
+    /// Write the loss and accuracy curve (tuning.svg, tuning.csv) into this folder.
+    #[arg(long)]
+    out: Option<PathBuf>,
 }
 
 #[derive(Args)]
@@ -146,6 +153,7 @@ fn run(mut s: TuneSettings, c: &Common) -> Result<serde_json::Value, Failure> {
     let start_loss = tuner.train_loss()?;
     let start_acc = tuning::accuracy(&tuner.answers(&vocab, &val)?);
     let mut epochs = Vec::new();
+    let mut epoch_points = Vec::new();
     while !tuner.is_done() {
         let p = tuner.step()?;
         if let Some(loss) = p.epoch_loss {
@@ -159,12 +167,33 @@ fn run(mut s: TuneSettings, c: &Common) -> Result<serde_json::Value, Failure> {
             );
             std::io::stderr().flush().ok();
             epochs.push(json!({"loss": loss, "val_accuracy": acc}));
+            epoch_points.push((loss as f64, acc));
         }
     }
     let end_loss = tuner.train_loss()?;
     let val_answers = tuner.answers(&vocab, &val)?;
     let test_answers = tuner.answers(&vocab, &test)?;
     let heldout_after = eval_loss(tuner.model(), &held, c.heldout_windows)?;
+    if let Some(dir) = OutDir::open(c.out.as_deref())? {
+        let mut curve = vec![(start_loss as f64, start_acc)];
+        curve.extend(epoch_points);
+        let label = match s.method {
+            Method::Full => format!("{}, {} epochs", s.method.name(), s.epochs),
+            m => format!("{}, K = {}, from {}", m.name(), s.tokens, s.init.name()),
+        };
+        let fig = TuningCurves {
+            runs: vec![(label, curve)],
+            baseline: Some((
+                format!("best hard prompt of chapter 4 ({hard_shots} shots)"),
+                hard_acc,
+            )),
+        };
+        let svg = to_svg(800, 460, |root| {
+            draw_tuning_curves(root, &fig, &Palette::for_theme(false))
+        })?;
+        dir.write("tuning.svg", &svg)?;
+        dir.write("tuning.csv", &fig.csv())?;
+    }
     Ok(json!({
         "method": s.method.name(), "tokens": if s.method == Method::Full { 0 } else { s.tokens },
         "prefix": s.method == Method::Prefix, "init": s.init.name(), "loss_on": s.loss_on.name(),

@@ -279,12 +279,107 @@ fn pluralize_and_digits_with_the_shipped_model() {
             "--temperature",
         ),
     ] {
-        let o = output(&args, None);
-        let err = String::from_utf8_lossy(&o.stderr);
-        assert_eq!(o.status.code(), Some(2), "{args:?}: {err}");
-        assert!(
-            err.trim().lines().count() == 1 && err.contains(option),
-            "{err}"
-        );
+        refused(&args, option);
     }
+}
+
+#[test]
+fn soft_prompt_and_finetune_all_with_the_shipped_model() {
+    let root = concat!(env!("CARGO_MANIFEST_DIR"), "/../..");
+    let w = format!("{root}/assets/lm/glassbox-lm.bin");
+    let plurals = format!("{root}/assets/lm/plurals.tsv");
+    let held = format!("{root}/assets/lm/heldout.txt");
+    let out = std::env::temp_dir().join(format!("glassbox-soft-{}", std::process::id()));
+    let out = out.to_str().unwrap().to_string();
+    let files = [
+        "--weights",
+        &w,
+        "--plurals",
+        &plurals,
+        "--heldout",
+        &held,
+        "--heldout-windows",
+        "4",
+    ];
+    let mut args = vec![
+        "lm",
+        "soft-prompt",
+        "--tokens",
+        "4",
+        "--epochs",
+        "1",
+        "--out",
+        &out,
+    ];
+    args.extend(files);
+    let (code, v, err) = glassbox(&args);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(
+        (v["tokens"].as_u64(), v["prefix"].as_bool()),
+        (Some(4), Some(false))
+    );
+    assert_eq!(v["params_trained"], 4 * 128);
+    assert_eq!(v["params_model"], 821_504);
+    assert_eq!(v["epochs"].as_array().unwrap().len(), 1);
+    assert_eq!(v["heldout_loss_before"], v["heldout_loss_after"], "frozen");
+    assert!(v["epochs"][0]["loss"].as_f64().unwrap() < v["start"]["train_loss"].as_f64().unwrap());
+    for k in [
+        "val_accuracy",
+        "test_accuracy",
+        "best_hard_prompt_val_accuracy",
+    ] {
+        assert!((0.0..=1.0).contains(&v[k].as_f64().unwrap()), "{k}: {v}");
+    }
+    let svg = std::fs::read_to_string(format!("{out}/tuning.svg")).unwrap();
+    assert!(svg.contains("best hard prompt"));
+    std::fs::remove_dir_all(&out).ok();
+
+    let mut args = vec!["lm", "finetune-all", "--epochs", "1"];
+    args.extend(files);
+    let (code, f, err) = glassbox(&args);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(f["params_trained"], 821_504);
+    let (b, a) = (
+        f["heldout_loss_before"].as_f64().unwrap(),
+        f["heldout_loss_after"].as_f64().unwrap(),
+    );
+    assert!(a > b, "full fine-tuning forgets: {b} -> {a}");
+
+    for (args, option) in [
+        (vec!["lm", "soft-prompt", "--tokens", "0"], "--tokens"),
+        (vec!["lm", "soft-prompt", "--tokens", "1000"], "--tokens"),
+        (vec!["lm", "soft-prompt", "--lr", "NaN"], "--lr"),
+        (vec!["lm", "soft-prompt", "--epochs", "101"], "--epochs"),
+        (
+            vec!["lm", "soft-prompt", "--loss-on", "padding"],
+            "--loss-on",
+        ),
+        (vec!["lm", "finetune-all", "--lr", "2"], "--lr"),
+        (
+            vec!["lm", "meta-prompt", "--tasks", "plural,comparative"],
+            "--tasks",
+        ),
+        (
+            vec!["lm", "meta-prompt", "--tasks", "plural,plural"],
+            "--tasks",
+        ),
+        (
+            vec!["lm", "meta-prompt", "--algorithm", "sgd"],
+            "--algorithm",
+        ),
+        (vec!["lm", "meta-prompt", "--tokens", "33"], "--tokens"),
+    ] {
+        refused(&args, option);
+    }
+}
+
+/// A bad value: status 2 and one line on stderr naming the option.
+fn refused(args: &[&str], option: &str) {
+    let o = output(args, None);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{args:?}: {err}");
+    assert!(
+        err.trim().lines().count() == 1 && err.contains(option),
+        "{err}"
+    );
 }

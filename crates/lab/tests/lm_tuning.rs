@@ -62,6 +62,28 @@ fn soft_prompting_beats_the_best_hard_prompt_and_leaves_the_model_untouched() {
 }
 
 #[test]
+fn prefix_tuning_trains_the_prefix_only() {
+    let (model, vocab, nouns) = setup();
+    let train = plurals::of(&nouns, Split::Train);
+    let weights = bits(&model.params);
+    let mut s = TuneSettings::new(Method::Prefix);
+    s.tokens = 4;
+    s.epochs = 1;
+    let mut tuner = Tuner::new(&model, &vocab, &train[..64], s).unwrap();
+    let c = model.config;
+    assert_eq!(tuner.params_trained(), c.layers * 2 * 4 * c.width);
+    let start = tuner.params().to_vec();
+    let loss0 = tuner.train_loss().unwrap();
+    while !tuner.is_done() {
+        tuner.step().unwrap();
+    }
+    assert_ne!(bits(tuner.params()), bits(&start));
+    assert_eq!(bits(&tuner.model().params), weights, "the model is frozen");
+    let loss1 = tuner.train_loss().unwrap();
+    assert!(loss1 < loss0, "training loss {loss0} -> {loss1}");
+}
+
+#[test]
 fn the_hard_initialisation_is_the_hard_prompt() {
     let (model, vocab, nouns) = setup();
     let (train, val) = (

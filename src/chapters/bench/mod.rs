@@ -1,11 +1,13 @@
 //! Appendix: benchmarks of the chapters' computations in this browser, run in slices so the page
 //! stays responsive. The reported times are computation only (the sum of the slices), not the
 //! pauses between them. Chapter 1's meta-training here; chapter 3's fine-tuning in `finetune` (CPU
-//! and WebGPU); the language model of chapters 4 and 5 in `lm` (CPU and WebGPU).
+//! and WebGPU); the language model of chapters 4 and 5 in `lm` and `lm_sweep` (CPU and WebGPU), chapter
+//! 5's soft-prompt epoch in `soft_prompt`.
 
 mod finetune;
 mod lm;
 mod lm_sweep;
+mod soft_prompt;
 
 use crate::tasks::{run_in_slices, Slice};
 use crate::web;
@@ -213,6 +215,7 @@ pub fn Bench() -> impl IntoView {
             <finetune::FineTuneBench/>
             <lm::LmBench/>
             <lm_sweep::LmSweepBench/>
+            <soft_prompt::SoftPromptBench/>
         </article>
     }
 }

@@ -117,7 +117,9 @@ pub fn ShotAnswers(answers: RwSignal<Answers>, per_shot: usize) -> impl IntoView
             <p>
                 "That is chapter 5's experiment: it trains a prompt's vectors on the training nouns with the \
                  model frozen. The hard prompt's accuracy here, zero-shot and at its best few-shot count, is the \
-                 mark it has to beat."
+                 mark it has to beat; it does, by far: "
+                <a href="#/soft-prompting">"Soft prompting"</a>
+                "."
             </p>
         </ShortAnswer>
     }

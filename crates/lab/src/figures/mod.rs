@@ -3,7 +3,7 @@
 //! and a one-paragraph text summary (for screen readers and the page's figure caption).
 //!
 //! One file per family: `maml` (chapter 1), `attention` (chapter 2), `shift` (chapter 3), `pruning`
-//! (chapter 6), `quant` (chapter 7), `training` (fine-tuning curves), `heatmap` (labelled heatmaps,
+//! (chapter 6), `quant` (chapter 7), `training` (fine-tuning curves), `tuning` (chapter 5's prompt tuning), `heatmap` (labelled heatmaps,
 //! shared); this file holds what they share: the palette, fonts, the legend and SVG output.
 
 use plotters::chart::MeshStyle;
@@ -19,6 +19,7 @@ mod pruning;
 pub mod quant;
 pub mod shift;
 mod training;
+pub mod tuning;
 
 pub use maml::*;
 pub use pruning::*;

@@ -45,7 +45,7 @@ fn abbreviate(s: &str, n: usize) -> String {
     t
 }
 
-fn csv_field(s: &str) -> String {
+pub(super) fn csv_field(s: &str) -> String {
     if s.contains([',', '"', '\n']) {
         format!("\"{}\"", s.replace('"', "\"\""))
     } else {
@@ -53,7 +53,7 @@ fn csv_field(s: &str) -> String {
     }
 }
 
-fn pct(v: f64) -> String {
+pub(super) fn pct(v: f64) -> String {
     format!("{:.1}%", 100.0 * v)
 }
 
@@ -61,7 +61,7 @@ fn finite(v: Option<f64>) -> Option<f64> {
     v.filter(|x| x.is_finite())
 }
 
-fn colour(p: &Palette, i: usize) -> RGBColor {
+pub(super) fn colour(p: &Palette, i: usize) -> RGBColor {
     p.series[i % p.series.len()]
 }
 
@@ -83,7 +83,7 @@ fn note<DB: DrawingBackend>(area: &Area<DB>, text: &str, p: &Palette) -> Result<
 
 /// What a legend entry looks like.
 #[derive(Clone, Copy, Debug)]
-enum Key {
+pub(super) enum Key {
     Bar(RGBColor),
     Line(RGBColor),
     Dashed(RGBColor),
@@ -184,7 +184,7 @@ fn draw_title<DB: DrawingBackend>(
 }
 
 /// The title and a wrapped legend strip at the top of `root`; returns the height they take.
-fn draw_header<DB: DrawingBackend>(
+pub(super) fn draw_header<DB: DrawingBackend>(
     root: &Area<DB>,
     title: &str,
     keys: &[(String, Key)],

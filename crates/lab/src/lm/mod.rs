@@ -12,7 +12,8 @@
 //! generated singular/plural sentences (`corpus`), over the pluralize word list (`plurals`);
 //! chapter 4 asks it for plurals with a hard prompt (`pluralize`), as a multiple-choice question
 //! (`choice`), and for random digits (`digits`); chapter 5 trains a soft prompt, a prefix or every
-//! weight for the same task (`tuning`).
+//! weight for the same task (`tuning`), and meta-learns a soft prompt's initialisation over the
+//! plural, past-tense and comparative tasks (`meta_prompt`).
 
 pub mod attention;
 pub mod backward;
@@ -25,6 +26,8 @@ pub mod forward;
 mod gemm;
 pub mod generator;
 pub mod layers;
+pub mod loss_cells;
+pub mod meta_prompt;
 pub mod model;
 pub mod pluralize;
 pub mod plurals;
@@ -42,5 +45,8 @@ pub use generator::{Feed, Generator};
 pub use model::{Config, Kind, Model, Tensor};
 pub use sample::{complete, distribution, generate, generate_with, Sampling, MAX_NEW_TOKENS};
 pub use tokenizer::{Lossy, Vocab};
-pub use train::{eval_loss, learning_rate, random_windows, StepReport, TrainSettings, Trainer};
+pub use train::{
+    eval_loss, eval_starts, learning_rate, random_windows, windows_loss, StepReport, TrainSettings,
+    Trainer,
+};
 pub use weights::{f16_to_f32, f32_to_f16, from_bytes, to_bytes, Dtype};

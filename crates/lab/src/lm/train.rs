@@ -179,40 +179,51 @@ pub fn random_windows(
     Ok((x, y))
 }
 
-/// Mean cross-entropy (nats per character) over `windows` evenly spaced windows of context + 1
-/// tokens (the first at 0, the last at the end): the same number every time.
-pub fn eval_loss(model: &Model, tokens: &[u32], windows: usize) -> Result<f32, String> {
-    let t = model.config.context;
+/// The starts of `windows` evenly spaced windows of context + 1 tokens over `len` tokens (the
+/// first at 0, the last at the end).
+pub fn eval_starts(len: usize, t: usize, windows: usize) -> Result<Vec<usize>, String> {
     if windows == 0 {
         return Err("no windows to evaluate".into());
     }
-    if tokens.len() < t + 1 {
+    if len < t + 1 {
         return Err(format!(
-            "{} held-out tokens are too few for a window of {}",
-            tokens.len(),
+            "{len} held-out tokens are too few for a window of {}",
             t + 1
         ));
     }
-    let last = tokens.len() - t - 1;
-    let starts: Vec<usize> = (0..windows)
+    let last = len - t - 1;
+    Ok((0..windows)
         .map(|i| {
             let at = (i as u64 * last as u64).checked_div(windows as u64 - 1);
             at.unwrap_or(0) as usize
         })
-        .collect();
+        .collect())
+}
+
+/// Mean cross-entropy of the windows at `starts` (one batch).
+pub fn windows_loss(model: &Model, tokens: &[u32], starts: &[usize]) -> Result<f32, String> {
+    let t = model.config.context;
+    let window = |s: usize, o: usize| {
+        tokens.get(s + o..s + o + t).ok_or(format!(
+            "a window at {s} runs past the {} tokens",
+            tokens.len()
+        ))
+    };
+    let (mut x, mut y) = (Vec::new(), Vec::new());
+    for &s in starts {
+        x.extend_from_slice(window(s, 0)?);
+        y.extend_from_slice(window(s, 1)?);
+    }
+    model.loss(&x, &y, starts.len(), t)
+}
+
+/// Mean cross-entropy (nats per character) over `windows` evenly spaced windows of context + 1
+/// tokens (`eval_starts`), in batches of 8: the same number every time.
+pub fn eval_loss(model: &Model, tokens: &[u32], windows: usize) -> Result<f32, String> {
+    let starts = eval_starts(tokens.len(), model.config.context, windows)?;
     let mut total = 0.0f64;
     for chunk in starts.chunks(8) {
-        let x: Vec<u32> = chunk
-            .iter()
-            .flat_map(|&s| &tokens[s..s + t])
-            .copied()
-            .collect();
-        let y: Vec<u32> = chunk
-            .iter()
-            .flat_map(|&s| &tokens[s + 1..s + t + 1])
-            .copied()
-            .collect();
-        total += model.loss(&x, &y, chunk.len(), t)? as f64 * chunk.len() as f64;
+        total += windows_loss(model, tokens, chunk)? as f64 * chunk.len() as f64;
     }
     Ok((total / windows as f64) as f32)
 }

@@ -13,7 +13,8 @@
 //!   the standard deviation of the hard initialisation's entries (so both start at one scale).
 //! - Loss: the weighted mean cross-entropy over the target positions `LossOn` picks, minimised by
 //!   Adam (no weight decay, constant rate) on batches of `BATCH` nouns in a seeded order per epoch;
-//!   a batch's gradient is the sum over micro-batches of `MICRO` nouns weighted by their share of the
+//!   a batch's gradient is the sum over micro-batches of `MICRO` nouns (`MICRO_FULL` for full
+//!   fine-tuning) weighted by their share of the
 //!   batch's loss positions (so a caller can pause between micro-batches, with the same numbers).
 //! - Answers: greedy, scored as chapter 4 scores them (`pluralize::score`). The prompt's keys and
 //!   values are computed once per evaluation and copied for every noun (`Evaluator`): under the
@@ -37,8 +38,10 @@ pub const MAX_TOKENS: usize = 32;
 pub const MAX_EPOCHS: usize = 100;
 /// Nouns per Adam step.
 pub const BATCH: usize = 16;
-/// Nouns per forward and backward pass.
+/// Nouns per forward and backward pass (full fine-tuning: `MICRO_FULL`, its backward pass also
+/// computes every weight's gradient).
 pub const MICRO: usize = 4;
+pub const MICRO_FULL: usize = 2;
 /// The hard prompt the soft prompt can start from: chapter 4's prompt with this many shots.
 pub const HARD_SHOTS: usize = 3;
 /// Chapter 4's zero-shot prompt before the noun.
@@ -191,6 +194,23 @@ pub fn hard_text(train: &[&Noun], k: usize, seed: u64) -> Result<String, String>
     Ok(chars[chars.len() - k..].iter().collect())
 }
 
+/// The embeddings of `hard_text(train, k, seed)`: the soft prompt that is that hard prompt.
+pub fn hard_embeddings(
+    model: &Model,
+    vocab: &Vocab,
+    train: &[&Noun],
+    k: usize,
+    seed: u64,
+) -> Result<Vec<f32>, String> {
+    let ids = vocab.encode(&hard_text(train, k, seed)?)?;
+    let (w, wte) = (model.config.width, model.layout().wte);
+    Ok(ids
+        .iter()
+        .flat_map(|&i| model.p(wte + i as usize * w, w))
+        .copied()
+        .collect())
+}
+
 /// The question a trained prompt answers: "{frame}{noun} is".
 pub fn question(frame: &str, noun: &str) -> String {
     format!("{frame}{noun} is")
@@ -198,12 +218,12 @@ pub fn question(frame: &str, noun: &str) -> String {
 
 /// One training sequence: "{frame}{noun} is {plural}." as ids, and the question's length.
 #[derive(Clone, Debug)]
-struct Example {
+pub(crate) struct Example {
     ids: Vec<u32>,
     question: usize,
 }
 
-fn encode(vocab: &Vocab, frame: &str, noun: &Noun) -> Result<Example, String> {
+pub(crate) fn encode(vocab: &Vocab, frame: &str, noun: &Noun) -> Result<Example, String> {
     let q = question(frame, &noun.singular);
     let ids = vocab.encode(&format!("{q} {}.", noun.plural))?;
     Ok(Example {
@@ -238,19 +258,11 @@ fn initial(
     train: &[&Noun],
     s: &TuneSettings,
 ) -> Result<Vec<f32>, String> {
-    let w = base.config.width;
     let hard = || -> Result<Vec<f32>, String> {
-        let ids = vocab.encode(&hard_text(train, s.tokens, s.seed)?)?;
         match s.method {
-            Method::Soft => {
-                let wte = base.layout().wte;
-                Ok(ids
-                    .iter()
-                    .flat_map(|&i| base.p(wte + i as usize * w, w))
-                    .copied()
-                    .collect())
-            }
+            Method::Soft => hard_embeddings(base, vocab, train, s.tokens, s.seed),
             _ => {
+                let ids = vocab.encode(&hard_text(train, s.tokens, s.seed)?)?;
                 let mut session = Session::new(base)?;
                 session.feed(&ids)?;
                 Ok((0..base.config.layers)
@@ -321,6 +333,31 @@ impl<'m> Tuner<'m> {
         train: &[&Noun],
         settings: TuneSettings,
     ) -> Result<Tuner<'m>, String> {
+        Tuner::start(base, vocab, train, settings, None)
+    }
+
+    /// A soft prompt's run that starts from `prompt` (`settings.tokens` x width numbers) instead
+    /// of `settings.init`: the inner loops and adaptations of meta-learning (`meta_prompt`).
+    pub fn with_prompt(
+        base: &'m Model,
+        vocab: &Vocab,
+        train: &[&Noun],
+        settings: TuneSettings,
+        prompt: Vec<f32>,
+    ) -> Result<Tuner<'m>, String> {
+        if settings.method != Method::Soft {
+            return Err(format!("a starting prompt for {}", settings.method.name()));
+        }
+        Tuner::start(base, vocab, train, settings, Some(prompt))
+    }
+
+    fn start(
+        base: &'m Model,
+        vocab: &Vocab,
+        train: &[&Noun],
+        settings: TuneSettings,
+        prompt: Option<Vec<f32>>,
+    ) -> Result<Tuner<'m>, String> {
         settings.validate()?;
         base.check()?;
         if train.is_empty() {
@@ -339,7 +376,18 @@ impl<'m> Tuner<'m> {
             ));
         }
         let pad = vocab.id('\n').ok_or("the vocabulary has no newline")?;
-        let params = initial(base, vocab, train, &settings)?;
+        let params = match prompt {
+            Some(p) if p.len() != settings.tokens * base.config.width => {
+                return Err(format!(
+                    "a starting prompt of {} numbers: {} vectors of width {} expected",
+                    p.len(),
+                    settings.tokens,
+                    base.config.width
+                ))
+            }
+            Some(p) => p,
+            None => initial(base, vocab, train, &settings)?,
+        };
         let model = (settings.method == Method::Full).then(|| base.clone());
         let n = if model.is_some() {
             base.param_count()
@@ -400,6 +448,11 @@ impl<'m> Tuner<'m> {
         &self.params
     }
 
+    /// The trained prompt (soft or prefix) and, for full fine-tuning, the tuned model.
+    pub fn into_parts(self) -> (Vec<f32>, Option<Model>) {
+        (self.params, self.model)
+    }
+
     /// How many numbers training changes.
     pub fn params_trained(&self) -> usize {
         self.grad.len()
@@ -413,6 +466,15 @@ impl<'m> Tuner<'m> {
         self.epoch >= self.settings.epochs
     }
 
+    /// Nouns per forward and backward pass.
+    pub fn micro(&self) -> usize {
+        if self.settings.method == Method::Full {
+            MICRO_FULL
+        } else {
+            MICRO
+        }
+    }
+
     fn wants(&self) -> Wants {
         Wants {
             weights: self.settings.method == Method::Full,
@@ -422,7 +484,7 @@ impl<'m> Tuner<'m> {
     }
 
     /// The loss and gradient of a set of examples (their weighted mean, and its weight).
-    fn loss_grad(&self, batch: &[&Example]) -> Result<(f32, f64, Vec<f32>), String> {
+    pub(crate) fn loss_grad(&self, batch: &[&Example]) -> Result<(f32, f64, Vec<f32>), String> {
         let (x, y, w) = micro_batch(batch, self.pad, self.settings.loss_on);
         let t = x.len() / batch.len();
         let inputs = Inputs {
@@ -450,7 +512,7 @@ impl<'m> Tuner<'m> {
             return Err(format!("all {} epochs are done", self.settings.epochs));
         }
         let total = self.examples.len();
-        let end = (self.cursor + MICRO).min(total);
+        let end = (self.cursor + self.micro()).min(total);
         let batch: Vec<&Example> = self.order[self.cursor..end]
             .iter()
             .map(|&i| &self.examples[i])
@@ -500,23 +562,39 @@ impl<'m> Tuner<'m> {
         Ok(p)
     }
 
+    /// Groups of `MICRO` training nouns that `train_loss_part` scores one at a time.
+    pub fn loss_parts(&self) -> usize {
+        self.examples.len().div_ceil(MICRO)
+    }
+
+    /// Group `i`'s loss numerator and loss positions with the current parameters (no update).
+    pub fn train_loss_part(&self, i: usize) -> Result<(f64, f64), String> {
+        let chunk = self
+            .examples
+            .chunks(MICRO)
+            .nth(i)
+            .ok_or(format!("no group {i} of training nouns"))?;
+        let batch: Vec<&Example> = chunk.iter().collect();
+        let (x, y, w) = micro_batch(&batch, self.pad, self.settings.loss_on);
+        let inputs = Inputs {
+            tokens: &x,
+            batch: batch.len(),
+            t: x.len() / batch.len(),
+            extras: self.extras(),
+        };
+        let loss = self
+            .model()
+            .loss_with(&inputs, &Targets::new(&y).with_weights(&w))?;
+        let d: f64 = w.iter().map(|&v| v as f64).sum();
+        Ok((loss as f64 * d, d))
+    }
+
     /// The mean loss over every training noun with the current parameters (no update).
     pub fn train_loss(&self) -> Result<f32, String> {
         let (mut num, mut den) = (0.0f64, 0.0f64);
-        for chunk in self.examples.chunks(MICRO) {
-            let batch: Vec<&Example> = chunk.iter().collect();
-            let (x, y, w) = micro_batch(&batch, self.pad, self.settings.loss_on);
-            let inputs = Inputs {
-                tokens: &x,
-                batch: batch.len(),
-                t: x.len() / batch.len(),
-                extras: self.extras(),
-            };
-            let loss = self
-                .model()
-                .loss_with(&inputs, &Targets::new(&y).with_weights(&w))?;
-            let d: f64 = w.iter().map(|&v| v as f64).sum();
-            num += loss as f64 * d;
+        for i in 0..self.loss_parts() {
+            let (n, d) = self.train_loss_part(i)?;
+            num += n;
             den += d;
         }
         Ok((num / den) as f32)

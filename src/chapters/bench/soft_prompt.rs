@@ -1,0 +1,148 @@
+//! Benchmarks: chapter 5's soft-prompt epoch at the chapter's settings (K = 14 from the hard
+//! prompt, the training nouns in micro-batches of 4, Adam; the gradients on the CPU), then the
+//! validation answers with the prompt's keys and values computed once and copied for every noun,
+//! and read again for every noun (the same answers, checked); and, when the page has WebGPU, the
+//! validation answers on the device. Times are computation only (the yields are left out).
+
+use crate::engine::Engine;
+use crate::lm::{ensure_lm, plural_nouns, run_generation};
+use crate::tasks::breathe;
+use crate::vision::data::{LoadState, LoadStatus};
+use crate::web;
+use glassbox_gpu::Ran;
+use glassbox_lab::lm::plurals::{self, Split};
+use glassbox_lab::lm::tuning::{self, Evaluator, Method, TuneSettings, Tuner};
+use glassbox_lab::lm::{complete, Extras};
+use leptos::prelude::*;
+
+#[derive(Clone, Debug, Default, PartialEq)]
+struct Times {
+    epoch_ms: Option<f64>,
+    once_ms: Option<f64>,
+    each_ms: Option<f64>,
+    /// The device's validation answers, and whether all ran there.
+    webgpu_ms: Option<(f64, bool)>,
+}
+
+async fn measure(
+    engine: Engine,
+    times: RwSignal<Times>,
+    progress: RwSignal<f64>,
+    load: RwSignal<LoadState>,
+) -> Result<(), String> {
+    let Some(lm) = ensure_lm(load).await else {
+        return Err("the language model could not be loaded".into());
+    };
+    let (train, val) = (
+        plurals::of(plural_nouns(), Split::Train),
+        plurals::of(plural_nouns(), Split::Val),
+    );
+    let settings = TuneSettings {
+        epochs: 1,
+        ..TuneSettings::new(Method::Soft)
+    };
+    let mut tuner = Tuner::new(&lm.model, &lm.vocab, &train, settings)?;
+    let mut ms = 0.0;
+    while !tuner.is_done() {
+        let t0 = web::now_ms();
+        let p = tuner.step()?;
+        ms += web::now_ms() - t0;
+        progress.set(0.7 * p.done as f64 / p.total as f64);
+        breathe().await;
+    }
+    times.update(|t| t.epoch_ms = Some(ms));
+    let extras = Extras {
+        soft: Some(tuner.params()),
+        prefix: None,
+    };
+    let eval = Evaluator::new(&lm.model, &lm.vocab, extras)?;
+    let (mut once, mut each) = (0.0, 0.0);
+    for (i, n) in val.iter().enumerate() {
+        let t0 = web::now_ms();
+        let a = eval.answer("", n)?;
+        once += web::now_ms() - t0;
+        breathe().await;
+        let t0 = web::now_ms();
+        let (tokens, _) = complete(
+            &lm.model,
+            extras,
+            eval.generator(&tuning::question("", &n.singular))?,
+        )?;
+        each += web::now_ms() - t0;
+        if lm.vocab.decode(&tokens)? != a.continuation {
+            return Err(format!("the two ways answered {} differently", n.singular));
+        }
+        progress.set(0.7 + 0.2 * (i + 1) as f64 / val.len() as f64);
+        breathe().await;
+    }
+    times.update(|t| {
+        t.once_ms = Some(once);
+        t.each_ms = Some(each);
+    });
+    if let Some(gpu) = engine.gpu() {
+        let (mut ms, mut whole) = (0.0, true);
+        for (i, n) in val.iter().enumerate() {
+            let mut gen = eval.generator(&tuning::question("", &n.singular))?;
+            let done =
+                run_generation(&lm, Some(gpu.clone()), engine, extras, &mut gen, |_| true).await?;
+            ms += done.ms;
+            whole &= done.ran == Ran::Gpu;
+            progress.set(0.9 + 0.1 * (i + 1) as f64 / val.len() as f64);
+            breathe().await;
+        }
+        times.update(|t| t.webgpu_ms = Some((ms, whole)));
+    }
+    progress.set(1.0);
+    Ok(())
+}
+
+#[component]
+pub fn SoftPromptBench() -> impl IntoView {
+    let engine = expect_context::<Engine>();
+    let load = RwSignal::new(LoadState::Idle);
+    let times = RwSignal::new(Times::default());
+    let progress = RwSignal::new(0.0);
+    let running = RwSignal::new(false);
+    let error = RwSignal::new(None::<String>);
+    let start = move |_| {
+        running.set(true);
+        times.set(Times::default());
+        error.set(None);
+        progress.set(0.0);
+        crate::tasks::spawn_page_task(async move {
+            if let Err(e) = measure(engine, times, progress, load).await {
+                error.set(Some(e));
+            }
+            running.set(false);
+        });
+    };
+    let row = |key: &'static str, what: String, ms: f64| {
+        view! {
+            <tr data-bench=key><th scope="row">{what}</th><td data-col="ms">{format!("{ms:.0} ms")}</td></tr>
+        }
+    };
+    view! {
+        <h2>"A soft-prompt epoch (chapter 5)"</h2>
+        <p>
+            "One epoch of chapter 5's soft prompt at its settings (K = 14 vectors from the hard prompt, the 369 \
+             training nouns in micro-batches of 4, an Adam step per 16 nouns; forward and backward passes on the \
+             CPU), then the 40 validation answers twice on the CPU: with the prompt's keys and values computed \
+             once and copied for every noun, and with the prompt read again for every noun; then, when this \
+             browser offers it, on WebGPU."
+        </p>
+        <button type="button" class="primary" on:click=start disabled=move || running.get()>"Time a soft-prompt epoch"</button>
+        <LoadStatus load/>
+        <progress max="1" value=move || progress.get() aria-label="Soft-prompt benchmark progress"></progress>
+        {move || error.get().map(|e| view! { <p class="notice error" role="alert">{e}</p> })}
+        <table class="numbers" aria-label="Soft-prompt epoch benchmark">
+            <thead><tr><th>"Measured"</th><th>"Time"</th></tr></thead>
+            <tbody>
+                {move || times.get().epoch_ms.map(|ms| row("soft_epoch_train", "training steps, 369 nouns (CPU)".into(), ms))}
+                {move || times.get().once_ms.map(|ms| row("soft_val_once", "40 validation answers, prompt read once (CPU)".into(), ms))}
+                {move || times.get().each_ms.map(|ms| row("soft_val_each", "40 validation answers, prompt read for each (CPU)".into(), ms))}
+                {move || times.get().webgpu_ms.map(|(ms, whole)| row("soft_val_webgpu",
+                    if whole { "40 validation answers on WebGPU".into() } else { "40 validation answers (WebGPU failed; finished on the CPU)".into() }, ms))}
+            </tbody>
+        </table>
+    }
+}

@@ -1,0 +1,264 @@
+//! "Soft, hard or every weight?": on the same training nouns, chapter 4's best hard prompt, the
+//! training section's prompt (trained afresh with its settings) and full fine-tuning, by
+//! validation and test accuracy, parameters trained, and the held-out corpus loss before and after
+//! (what fine-tuning costs elsewhere: forgetting; the frozen model's is unchanged to the bit).
+
+use super::answers_table::AnswersTable;
+use super::run::{answers, best_hard, extras_of, train_run, Event};
+use super::state::{SoftState, FULL_FIELDS};
+use super::train::trained_count;
+use crate::engine::Engine;
+use crate::lm::plural_nouns as nouns;
+use crate::tasks::{breathe, Generation};
+use crate::ui::controls::FieldInput;
+use crate::ui::exercise::ShortAnswer;
+use crate::vision::data::LoadStatus;
+use glassbox_lab::lm::pluralize::Answer;
+use glassbox_lab::lm::plurals::{self, Noun, Split};
+use glassbox_lab::lm::tuning::{self, Method};
+use glassbox_lab::lm::{eval_starts, windows_loss, Model};
+use leptos::prelude::*;
+
+/// Windows of the held-out text the page scores (the CLI's default is 256).
+pub const HELD_WINDOWS: usize = 32;
+
+/// One row of the comparison.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Row {
+    pub method: String,
+    pub params: usize,
+    pub val: f64,
+    pub test: f64,
+    /// Held-out loss before and after (nats per character).
+    pub held: Option<(f32, f32)>,
+}
+
+/// The held-out loss over `HELD_WINDOWS` windows, one per slice; None when stopped.
+async fn held_loss(
+    model: &Model,
+    held: &[u32],
+    alive: &impl Fn() -> bool,
+) -> Result<Option<f32>, String> {
+    let starts = eval_starts(held.len(), model.config.context, HELD_WINDOWS)?;
+    let mut total = 0.0f64;
+    for s in &starts {
+        if !alive() {
+            return Ok(None);
+        }
+        total += windows_loss(model, held, &[*s])? as f64;
+        breathe().await;
+    }
+    Ok(Some((total / starts.len() as f64) as f32))
+}
+
+#[component]
+pub fn Compare() -> impl IntoView {
+    let st = expect_context::<SoftState>();
+    let engine = expect_context::<Engine>();
+    let settings = st.settings;
+    let split = |s: Split| -> Vec<&'static Noun> { plurals::of(nouns(), s) };
+    let (train, val, test) = (split(Split::Train), split(Split::Val), split(Split::Test));
+    let rows = RwSignal::new(Vec::<Row>::new());
+    let full_test = RwSignal::new(Vec::<Answer>::new());
+    let status = RwSignal::new(String::new());
+    let progress = RwSignal::new(0.0f64);
+    let running = RwSignal::new(false);
+    let pause = RwSignal::new(false);
+    let generation = Generation::new();
+    let run = move |_| {
+        let Some(lm) = st.begin() else {
+            return;
+        };
+        let s = settings.get_untracked();
+        let (train, val, test) = (train.clone(), val.clone(), test.clone());
+        let alive = generation.start();
+        rows.set(Vec::new());
+        full_test.set(Vec::new());
+        running.set(true);
+        crate::tasks::spawn_page_task(async move {
+            let result = async {
+                engine.settled().await;
+                let Some(held) = st.held_out(&lm).await else {
+                    return Err("the held-out text is needed to measure forgetting".to_string());
+                };
+                status.set("Chapter 4's best hard prompt…".into());
+                let hard = match st.hard.get_untracked().filter(|h| h.seed == s.seed) {
+                    Some(h) => h,
+                    None => {
+                        let prog = move |f: f64| progress.set(0.1 * f);
+                        let Some(h) =
+                            best_hard(&lm, &train, &val, &test, s.seed, alive, prog).await?
+                        else {
+                            return Ok(());
+                        };
+                        st.hard.set(Some(h));
+                        h
+                    }
+                };
+                status.set("The frozen model's held-out loss…".into());
+                let Some(before) = held_loss(&lm.model, &held, &alive).await? else {
+                    return Ok(());
+                };
+                rows.update(|r| {
+                    r.push(Row {
+                        method: format!("hard prompt ({} shots)", hard.shots),
+                        params: 0,
+                        val: hard.val,
+                        test: hard.test,
+                        held: Some((before, before)),
+                    })
+                });
+                let c = lm.model.config;
+                for (i, tune) in [s.tune(), s.full()].into_iter().enumerate() {
+                    let name = tune.method.name();
+                    let on = move |e: Event| {
+                        if let Event::Progress(f, text) = e {
+                            progress.set(0.1 + 0.45 * (i as f64 + f));
+                            status.set(format!("{name}: {text}"));
+                        }
+                    };
+                    let Some(r) =
+                        train_run(&lm, engine, tune, &train, &val, pause, alive, on).await?
+                    else {
+                        return Ok(());
+                    };
+                    let model = r.model.as_ref().unwrap_or(&lm.model);
+                    let extras = extras_of(&tune, &r.params);
+                    let Some((t, _, _)) =
+                        answers(&lm, model, None, tune.frame(), extras, &test, pause, &alive)
+                            .await?
+                    else {
+                        return Ok(());
+                    };
+                    status.set(format!("{name}: the held-out loss after training…"));
+                    let Some(after) = held_loss(model, &held, &alive).await? else {
+                        return Ok(());
+                    };
+                    let params = match tune.method {
+                        Method::Full => lm.model.param_count(),
+                        m => trained_count(m == Method::Prefix, tune.tokens, c.width, c.layers),
+                    };
+                    let label = match tune.method {
+                        Method::Full => format!("full fine-tuning, {} epochs", tune.epochs),
+                        m => format!("{}, K = {}, {} epochs", m.name(), tune.tokens, tune.epochs),
+                    };
+                    rows.update(|rs| {
+                        rs.push(Row {
+                            method: label,
+                            params,
+                            val: r.curve.last().map(|p| p.1).unwrap_or(f64::NAN),
+                            test: tuning::accuracy(&t),
+                            held: Some((before, after)),
+                        })
+                    });
+                    if tune.method == Method::Full {
+                        full_test.set(t);
+                    }
+                }
+                progress.set(1.0);
+                status.set("Done.".into());
+                Ok(())
+            }
+            .await;
+            if let Err(e) = result {
+                status.set(format!("The comparison stopped: {e}"));
+            }
+            running.set(false);
+            pause.set(false);
+            st.busy.set(false);
+        });
+    };
+    let ready = move || st.lm.with(|m| m.is_some());
+    let row = |r: Row| {
+        let (b, a) = r.held.unwrap_or((f32::NAN, f32::NAN));
+        let same = if a.to_bits() == b.to_bits() {
+            " (identical)".to_string()
+        } else {
+            format!(" ({:+.4})", a - b)
+        };
+        view! {
+            <tr data-method=r.method.clone()>
+                <th scope="row">{r.method.clone()}</th>
+                <td>{r.params}</td>
+                <td data-col="val">{format!("{:.1}%", 100.0 * r.val)}</td>
+                <td data-col="test">{format!("{:.1}%", 100.0 * r.test)}</td>
+                <td data-col="held-before">{format!("{b:.4}")}</td>
+                <td data-col="held-after">{format!("{a:.4}{same}")}</td>
+            </tr>
+        }
+    };
+    let verdict = move || {
+        rows.with(|rs| {
+            let full = rs.iter().find(|r| r.method.starts_with("full"))?;
+            let soft = rs.get(1)?;
+            let (b, a) = full.held?;
+            Some(format!(
+                "Measured here: full fine-tuning reached {:.1}% on the validation nouns and {:.1}% on the test irregulars, \
+                 the prompt {:.1}% and {:.1}%; full fine-tuning moved the held-out loss from {b:.4} to {a:.4} nats per \
+                 character, the frozen model's stayed at {:.4}.",
+                100.0 * full.val, 100.0 * full.test, 100.0 * soft.val, 100.0 * soft.test,
+                soft.held.map(|h| h.1).unwrap_or(f32::NAN)
+            ))
+        })
+    };
+    view! {
+        <section aria-labelledby="compare">
+            <h2 id="compare">"Soft, hard, or every weight?"</h2>
+            <p>
+                {format!("The same training nouns, three ways to use them: write a prompt (chapter 4's best hard \
+                  prompt), train a prompt (the section above's settings, trained afresh), or train every weight of \
+                  the model on \u{201c}The plural of X is Y.\u{201d} (full fine-tuning, Adam). Beside accuracy, the \
+                  held-out corpus loss: the model's loss on {HELD_WINDOWS} windows of WordNet text it never trained \
+                  on, before and after. A prompt cannot change it, since the weights do not change; fine-tuning can.")}
+            </p>
+            <fieldset class="controls-grid" disabled=move || running.get()>
+                <legend>"Full fine-tuning"</legend>
+                {FULL_FIELDS.iter().map(|f| view! { <FieldInput field=f settings/> }).collect_view()}
+            </fieldset>
+            <div class="buttons">
+                <button type="button" class="primary" on:click=run
+                    disabled=move || running.get() || !ready() || st.busy.get()>"Run the comparison"</button>
+                <button type="button" on:click=move |_| pause.update(|p| *p = !*p) disabled=move || !running.get()>
+                    {move || if pause.get() { "Resume" } else { "Pause" }}
+                </button>
+                <button type="button" on:click=move |_| { generation.stop(); pause.set(false); rows.set(Vec::new()); status.set(String::new()); progress.set(0.0); }>"Reset"</button>
+            </div>
+            <LoadStatus load=st.held_load/>
+            <progress max="1" value=move || progress.get() aria-label="Comparison progress"></progress>
+            <p class="status" role="status" data-key="compare-status">{move || status.get()}</p>
+            <div class="table-scroll">
+                <table class="numbers" aria-label="Soft, hard and full fine-tuning">
+                    <thead><tr><th>"Method"</th><th>"Numbers trained"</th><th>"Validation"</th><th>"Test irregulars"</th>
+                        <th>"Held-out loss before"</th><th>"after"</th></tr></thead>
+                    <tbody>{move || rows.get().into_iter().map(row).collect_view()}</tbody>
+                </table>
+            </div>
+            <p data-key="compare-verdict">{verdict}</p>
+            <AnswersTable label="The test irregulars after full fine-tuning" answers=full_test/>
+            <ForgettingAnswers verdict=Signal::derive(verdict)/>
+        </section>
+    }
+}
+
+/// The homework's true/false (c) iii and the forgetting claim, decided by the table.
+#[component]
+fn ForgettingAnswers(verdict: Signal<Option<String>>) -> impl IntoView {
+    view! {
+            <ShortAnswer label="(c) iii" question="True or false: full fine-tuning is always better than soft prompting.">
+                <p>
+                    "False. Fine-tuning trains every weight on the task's few examples; it can fit them better, but it \
+                     can also overfit a small training set, and it changes the model for everything else. Read the \
+                     table: compare the validation and test columns, and the held-out loss after full fine-tuning \
+                     against the frozen model's."
+                </p>
+                <p>{move || verdict.get()}</p>
+            </ShortAnswer>
+            <ShortAnswer label="(c) iv" question="Does a frozen model prompted (softly) for task A forget task B?">
+                <p>
+                    "No: its weights are untouched, so every other task works exactly as before; the held-out loss \
+                     after soft prompting equals the loss before, to the last bit. Full fine-tuning on task A is what \
+                     can make a model worse at task B (its held-out loss rises)."
+                </p>
+            </ShortAnswer>
+    }
+}

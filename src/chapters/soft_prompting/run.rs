@@ -1,0 +1,289 @@
+//! How the chapter's sections train and answer: a `Tuner` advanced one micro-batch (4 nouns) per
+//! slice, pausable, with the training loss and the validation accuracy after every epoch; answers
+//! under a trained soft prompt or prefix on WebGPU when the page has it (the frozen weights are on
+//! the device), else on the CPU from the prompt's keys and values computed once (`Evaluator`).
+//! Full fine-tuning's answers are the CPU's (its weights change every step). The gradients are the
+//! CPU's in both cases.
+
+use crate::engine::Engine;
+use crate::lm::{run_generation, LoadedLm};
+use crate::tasks::breathe;
+use crate::web;
+use glassbox_gpu::Ran;
+use glassbox_lab::lm::pluralize::{self, Answer};
+use glassbox_lab::lm::plurals::Noun;
+use glassbox_lab::lm::tuning::{self, Evaluator, Method, TuneSettings, Tuner};
+use glassbox_lab::lm::{Extras, Model};
+use leptos::prelude::*;
+
+/// "WebGPU" or "the CPU".
+pub fn ran_on(ran: Ran) -> &'static str {
+    match ran {
+        Ran::Gpu => "WebGPU",
+        Ran::Cpu => "the CPU",
+    }
+}
+
+/// Wait while `pause` holds; false once `alive` turns false.
+async fn wait_while_paused(pause: RwSignal<bool>, alive: &impl Fn() -> bool) -> bool {
+    while pause.get_untracked() {
+        if !alive() {
+            return false;
+        }
+        web::sleep(100).await;
+    }
+    alive()
+}
+
+/// The answers to "{frame}{noun} is" for `nouns` under `extras`, read by `model` (on WebGPU when
+/// `engine` is given and has a device: `model` must then be `lm`'s own), with ms and where.
+#[allow(clippy::too_many_arguments)]
+pub async fn answers(
+    lm: &LoadedLm,
+    model: &Model,
+    engine: Option<Engine>,
+    frame: &str,
+    extras: Extras<'_>,
+    nouns: &[&Noun],
+    pause: RwSignal<bool>,
+    alive: &impl Fn() -> bool,
+) -> Result<Option<(Vec<Answer>, f64, Ran)>, String> {
+    let eval = Evaluator::new(model, &lm.vocab, extras)?;
+    let (mut out, mut ms, mut ran) = (Vec::with_capacity(nouns.len()), 0.0, Ran::Cpu);
+    for n in nouns {
+        if !wait_while_paused(pause, alive).await {
+            return Ok(None);
+        }
+        let gpu = engine.and_then(|e| e.gpu());
+        let t0 = web::now_ms();
+        let a = match (gpu, engine) {
+            (Some(gpu), Some(engine)) => {
+                let mut gen = eval.generator(&tuning::question(frame, &n.singular))?;
+                let done =
+                    run_generation(lm, Some(gpu), engine, extras, &mut gen, |_| true).await?;
+                ran = done.ran;
+                let (tokens, probs) = gen.finish();
+                pluralize::score(n, &lm.vocab.decode(&tokens)?, &probs)
+            }
+            _ => {
+                ran = Ran::Cpu;
+                eval.answer(frame, n)?
+            }
+        };
+        ms += web::now_ms() - t0;
+        out.push(a);
+        breathe().await;
+    }
+    Ok(Some((out, ms, ran)))
+}
+
+/// What a training run reports as it goes.
+pub enum Event {
+    /// Fraction of the whole run done, and a status line.
+    Progress(f64, String),
+    /// The next epoch's (from 0) training loss and validation accuracy.
+    Epoch(f64, f64),
+}
+
+/// A finished run: the trained prompt (soft or prefix), the tuned model (full fine-tuning), and
+/// the curve per epoch from 0.
+pub struct RunResult {
+    pub params: Vec<f32>,
+    pub model: Option<Model>,
+    pub curve: Vec<(f64, f64)>,
+    /// Milliseconds of computation: training steps, and the validation answers.
+    pub train_ms: f64,
+    pub eval_ms: f64,
+    pub ran: Ran,
+}
+
+/// Train `settings` on `train`, measuring `val` after every epoch (and before the first); None
+/// when stopped (`alive` false).
+#[allow(clippy::too_many_arguments)]
+pub async fn train_run(
+    lm: &LoadedLm,
+    engine: Engine,
+    settings: TuneSettings,
+    train: &[&Noun],
+    val: &[&Noun],
+    pause: RwSignal<bool>,
+    alive: impl Fn() -> bool,
+    mut on: impl FnMut(Event),
+) -> Result<Option<RunResult>, String> {
+    let mut tuner = Tuner::new(&lm.model, &lm.vocab, train, settings)?;
+    let frame = settings.frame();
+    let per_epoch = train.len() + val.len();
+    let total = (settings.epochs + 1) * per_epoch;
+    let gpu_engine = (settings.method != Method::Full).then_some(engine);
+    let (mut train_ms, mut eval_ms) = (0.0, 0.0);
+    let mut curve = Vec::new();
+    // Epoch 0: the starting point's loss and accuracy.
+    let (mut num, mut den) = (0.0, 0.0);
+    for i in 0..tuner.loss_parts() {
+        if !wait_while_paused(pause, &alive).await {
+            return Ok(None);
+        }
+        let t0 = web::now_ms();
+        let (n, d) = tuner.train_loss_part(i)?;
+        train_ms += web::now_ms() - t0;
+        (num, den) = (num + n, den + d);
+        let done = ((i + 1) * tuning::MICRO).min(train.len());
+        on(Event::Progress(
+            done as f64 / total as f64,
+            format!(
+                "Epoch 0: the starting point's loss, {done} of {} nouns",
+                train.len()
+            ),
+        ));
+        breathe().await;
+    }
+    let model = tuner.model();
+    let Some((a, ms, mut ran)) = answers(
+        lm,
+        model,
+        gpu_engine,
+        frame,
+        tuner.extras(),
+        val,
+        pause,
+        &alive,
+    )
+    .await?
+    else {
+        return Ok(None);
+    };
+    eval_ms += ms;
+    let start = (num / den, tuning::accuracy(&a));
+    curve.push(start);
+    on(Event::Epoch(start.0, start.1));
+    while !tuner.is_done() {
+        if !wait_while_paused(pause, &alive).await {
+            return Ok(None);
+        }
+        let t0 = web::now_ms();
+        let p = tuner.step()?;
+        train_ms += web::now_ms() - t0;
+        // Units of work: each epoch (0 included) is its training nouns and its validation nouns.
+        let (before, done) = match p.epoch_loss {
+            Some(_) => (p.epoch - 1, p.total),
+            None => (p.epoch, p.done),
+        };
+        let epoch = before + 1;
+        on(Event::Progress(
+            ((epoch * per_epoch) + done) as f64 / total as f64,
+            format!(
+                "Epoch {epoch} of {}: {done} of {} nouns ({:.1} s of training so far)",
+                settings.epochs,
+                p.total,
+                train_ms / 1000.0
+            ),
+        ));
+        breathe().await;
+        if let Some(loss) = p.epoch_loss {
+            on(Event::Progress(
+                (epoch * per_epoch + train.len()) as f64 / total as f64,
+                format!(
+                    "Epoch {epoch}: answering the {} validation nouns",
+                    val.len()
+                ),
+            ));
+            let Some((a, ms, r)) = answers(
+                lm,
+                tuner.model(),
+                gpu_engine,
+                frame,
+                tuner.extras(),
+                val,
+                pause,
+                &alive,
+            )
+            .await?
+            else {
+                return Ok(None);
+            };
+            (eval_ms, ran) = (eval_ms + ms, r);
+            let point = (loss as f64, tuning::accuracy(&a));
+            curve.push(point);
+            on(Event::Epoch(point.0, point.1));
+        }
+    }
+    let (params, model) = tuner.into_parts();
+    Ok(Some(RunResult {
+        params,
+        model,
+        curve,
+        train_ms,
+        eval_ms,
+        ran,
+    }))
+}
+
+/// The best of chapter 4's hard prompts with 0 to 3 shots at `seed` (`tuning::best_hard_prompt`,
+/// a noun per slice, on the CPU), with its test accuracy; None when stopped.
+pub async fn best_hard(
+    lm: &LoadedLm,
+    train: &[&Noun],
+    val: &[&Noun],
+    test: &[&Noun],
+    seed: u64,
+    alive: impl Fn() -> bool,
+    progress: impl Fn(f64),
+) -> Result<Option<super::state::HardBest>, String> {
+    fn ask<'n>(
+        train: &[&Noun],
+        shots: usize,
+        nouns: &[&'n Noun],
+        seed: u64,
+    ) -> Result<Vec<(String, &'n Noun)>, String> {
+        let ex = pluralize::examples(train, shots, false, seed)?;
+        Ok(nouns
+            .iter()
+            .map(|n| (pluralize::prompt(&ex, &n.singular), *n))
+            .collect())
+    }
+    let runs = tuning::HARD_SHOTS + 1;
+    let mut best = (0, -1.0);
+    for shots in 0..runs {
+        let mut right = 0;
+        for (i, (prompt, n)) in ask(train, shots, val, seed)?.into_iter().enumerate() {
+            if !alive() {
+                return Ok(None);
+            }
+            let a = pluralize::answer(&lm.model, &lm.vocab, &prompt, n)?;
+            right += usize::from(a.verdict == pluralize::Verdict::Correct);
+            progress((shots * val.len() + i + 1) as f64 / (runs * val.len()) as f64);
+            breathe().await;
+        }
+        let acc = right as f64 / val.len().max(1) as f64;
+        if acc > best.1 {
+            best = (shots, acc);
+        }
+    }
+    let mut test_right = 0;
+    for (prompt, n) in ask(train, best.0, test, seed)? {
+        let a = pluralize::answer(&lm.model, &lm.vocab, &prompt, n)?;
+        test_right += usize::from(a.verdict == pluralize::Verdict::Correct);
+        breathe().await;
+    }
+    Ok(Some(super::state::HardBest {
+        seed,
+        shots: best.0,
+        val: best.1,
+        test: test_right as f64 / test.len().max(1) as f64,
+    }))
+}
+
+/// The forward pass's extras for a trained prompt of `tune`'s method.
+pub fn extras_of<'a>(tune: &TuneSettings, params: &'a [f32]) -> Extras<'a> {
+    match tune.method {
+        Method::Soft => Extras {
+            soft: Some(params),
+            prefix: None,
+        },
+        Method::Prefix => Extras {
+            soft: None,
+            prefix: Some(params),
+        },
+        Method::Full => Extras::default(),
+    }
+}

@@ -1,0 +1,135 @@
+// Chapter 5 (soft prompting our own language model), WebGPU on and off: a soft prompt trains for
+// a few epochs and its loss falls, with no main-thread task over 100 ms; the trained prompt answers
+// the test irregulars; the loss-position exercise checks a right and a wrong answer; the
+// precompute figure reports bit-identical prompt states; the comparison shows the frozen model's
+// held-out loss unchanged and full fine-tuning's raised; bad input from the URL and the page is
+// named.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { useBrowsers, watchedPage, screenshot } from './harness.mjs';
+
+const env = useBrowsers({ browser: {}, gpuBrowser: { webgpu: true } });
+
+async function open(page, query = '') {
+  await page.goto(`${env.server.base}#/soft-prompting${query}`);
+  await page.getByRole('heading', { level: 1, name: 'Soft prompting' }).waitFor();
+  await page.waitForFunction(() => [...document.querySelectorAll('button')].some((b) => b.textContent === 'Train' && !b.disabled),
+    null, { timeout: 60_000 });
+}
+
+async function watchLongTasks(page) {
+  page.on('console', (m) => { if (m.text().startsWith('long task')) console.log(m.text()); });
+  await page.evaluate(() => {
+    window.__longest = 0;
+    new PerformanceObserver((l) => {
+      for (const e of l.getEntries()) {
+        window.__longest = Math.max(window.__longest, e.duration);
+        if (e.duration > 100) {
+          const status = [...document.querySelectorAll('p.status')].map((s) => s.textContent).filter((t) => t).join(' / ');
+          console.log(`long task ${Math.round(e.duration)} ms at ${Math.round(e.startTime)} ms; status: ${status}`);
+        }
+      }
+    }).observe({ type: 'longtask', buffered: false });
+  });
+}
+
+async function train(page) {
+  await page.getByRole('button', { name: 'Train', exact: true }).click();
+  const status = page.locator('[data-key="train-status"]');
+  await status.filter({ hasText: /^(Done|The run stopped)/ }).waitFor({ timeout: 600_000 });
+  const text = await status.textContent();
+  assert.match(text, /^Done: /);
+  const rows = await page.$$eval('table[aria-label="Loss and accuracy per epoch"] tbody tr',
+    (rs) => rs.map((r) => [...r.children].map((c) => c.textContent)));
+  return { status: text, rows };
+}
+
+test('CPU: a soft prompt trains, its loss falls, the page stays responsive', async () => {
+  const page = await watchedPage(env.browser);
+  await open(page, '?k=4&epochs=2');
+  await watchLongTasks(page);
+  assert.match(await page.locator('[data-key="param-count"]').textContent(), /Trained: 512 numbers \(4 x 128\)/);
+  const r = await train(page);
+  console.log(r.status, JSON.stringify(r.rows), 'longest task', await page.evaluate(() => window.__longest));
+  assert.equal(r.rows.length, 3);
+  assert.ok(Number(r.rows[2][1]) < Number(r.rows[0][1]), `loss falls: ${JSON.stringify(r.rows)}`);
+  assert.match(r.status, /on the CPU\.$/);
+  const tests = await page.$$eval('table[data-answers="The test irregulars under the trained prompt"] tbody tr', (rs) => rs.length);
+  assert.equal(tests, 7);
+  await screenshot(page, 'chapter5-trained-desktop-light');
+  const longest = await page.evaluate(() => window.__longest);
+  assert.ok(longest <= 100, `a main-thread task took ${longest} ms`);
+  assert.deepEqual(page.problems(), []);
+});
+
+test('CPU: the loss-position exercise, the precompute figure, and the comparison', async () => {
+  const page = await watchedPage(env.browser);
+  await open(page, '?k=4&epochs=1&ft_epochs=1');
+  await watchLongTasks(page);
+  // The exercise: the right cells, then one too many.
+  const grid = page.locator('[data-exercise="loss-cells"]');
+  for (let j = 50; j <= 71; j++) await grid.locator(`[data-cell="${j}"]`).click();
+  await grid.getByRole('button', { name: 'Check' }).click();
+  await grid.locator('[data-result="correct"]').waitFor();
+  await grid.locator('[data-cell="72"]').click();
+  await grid.getByRole('button', { name: 'Check' }).click();
+  const wrong = await grid.locator('[data-result="wrong"]').textContent();
+  assert.match(wrong, /1 cell is wrong/);
+  assert.match(wrong, /Output 72 \(newline\) predicts token 73 \(padding\)/);
+
+  // Prompt states: identical across inputs, and the timing with the same answers.
+  await page.getByRole('button', { name: 'Compare and time' }).click();
+  await page.locator('[data-key="precompute-timing"]').filter({ hasText: /validation answers/ }).waitFor({ timeout: 120_000 });
+  const same = await page.$$eval('table[aria-label="Prompt states across inputs"] tbody tr', (rs) => rs.map((r) => r.dataset.identical));
+  assert.deepEqual(same, ['true', 'true', 'true', 'true']);
+  console.log(await page.locator('[data-key="precompute-timing"]').textContent());
+
+  // The comparison: the frozen model's held-out loss unchanged, full fine-tuning's raised.
+  await page.getByRole('button', { name: 'Run the comparison' }).click();
+  const status = page.locator('[data-key="compare-status"]');
+  await status.filter({ hasText: /^(Done|The comparison stopped)/ }).waitFor({ timeout: 600_000 });
+  assert.equal(await status.textContent(), 'Done.');
+  const rows = await page.$$eval('table[aria-label="Soft, hard and full fine-tuning"] tbody tr',
+    (rs) => rs.map((r) => [...r.children].map((c) => c.textContent)));
+  console.log(JSON.stringify(rows), 'longest task', await page.evaluate(() => window.__longest));
+  assert.equal(rows.length, 3);
+  assert.match(rows[1][5], /\(identical\)$/);
+  const [before, after] = [Number(rows[2][4]), Number(rows[2][5].split(' ')[0])];
+  assert.ok(after > before, `full fine-tuning: held-out ${before} -> ${after}`);
+  assert.equal(rows[2][1], '821504');
+  await screenshot(page, 'chapter5-compare-desktop-light');
+  const longest = await page.evaluate(() => window.__longest);
+  assert.ok(longest <= 100, `a main-thread task took ${longest} ms`);
+  assert.deepEqual(page.problems(), []);
+});
+
+test('WebGPU: the validation answers on the device give the CPU run\'s curve', async () => {
+  const cpu = await watchedPage(env.browser);
+  await open(cpu, '?k=4&epochs=1');
+  const a = await train(cpu);
+  const page = await watchedPage(env.gpuBrowser);
+  await open(page, '?k=4&epochs=1');
+  await page.locator('[aria-label="Compute backend"]').filter({ hasText: /WebGPU \(/ }).waitFor({ timeout: 30_000 });
+  const b = await train(page);
+  console.log(b.status, JSON.stringify(b.rows));
+  assert.match(b.status, /on WebGPU\.$/);
+  assert.deepEqual(b.rows, a.rows, 'the same losses (CPU gradients) and accuracies (device answers)');
+  assert.ok(Number(b.rows[1][1]) < Number(b.rows[0][1]), 'the loss falls');
+  assert.deepEqual(page.problems(), []);
+});
+
+test('bad input from the URL and the page is named', async () => {
+  const page = await watchedPage(env.browser, { width: 360, height: 740, colorScheme: 'dark' });
+  await open(page, '?k=0&lr=NaN&epochs=1000&init=zeros&tuning=both');
+  const notices = await page.locator('article.chapter > p.notice.warning').allTextContents();
+  const all = notices.join(' | ');
+  for (const key of ['(k)', '(lr)', '(epochs)', 'init', 'tuning']) assert.ok(all.includes(key), `${key} in ${all}`);
+  await page.locator('#in-k').fill('1000');
+  await page.locator('#in-k').press('Enter');
+  assert.match(await page.locator('#err-k').textContent(), /1 to 32/);
+  assert.match(await page.locator('[data-key="param-count"]').textContent(), /1792 numbers \(14 x 128\)/);
+  await screenshot(page, 'chapter5-phone-dark');
+  const scroll = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+  assert.ok(scroll <= 0, `the page scrolls ${scroll} px sideways`);
+  assert.deepEqual(page.problems(), []);
+});

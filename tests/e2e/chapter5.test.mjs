@@ -133,3 +133,21 @@ test('bad input from the URL and the page is named', async () => {
   assert.ok(scroll <= 0, `the page scrolls ${scroll} px sideways`);
   assert.deepEqual(page.problems(), []);
 });
+
+test('CPU: meta-learning the start, then adapting to the held-out task from three starts', async () => {
+  const page = await watchedPage(env.browser);
+  await open(page, '?meta_steps=2&target=past');
+  await watchLongTasks(page);
+  await page.getByRole('button', { name: 'Meta-learn and adapt' }).click();
+  const status = page.locator('[data-key="meta-status"]');
+  await status.filter({ hasText: /^(Done|The run stopped)/ }).waitFor({ timeout: 600_000 });
+  assert.equal(await status.textContent(), 'Done.');
+  const rows = await page.$$eval('table[aria-label="Accuracy on the held-out task by start"] tbody tr',
+    (rs) => rs.map((r) => [r.dataset.start, ...[...r.querySelectorAll('td')].map((c) => c.textContent)]));
+  console.log(JSON.stringify(rows), 'longest task', await page.evaluate(() => window.__longest));
+  assert.deepEqual(rows.map((r) => r[0]), ['meta-learned', 'random', 'hard prompt']);
+  for (const r of rows) assert.equal(r.length, 4);
+  const longest = await page.evaluate(() => window.__longest);
+  assert.ok(longest <= 100, `a main-thread task took ${longest} ms`);
+  assert.deepEqual(page.problems(), []);
+});

@@ -139,8 +139,8 @@ pub fn Compare() -> impl IntoView {
                         m => trained_count(m == Method::Prefix, tune.tokens, c.width, c.layers),
                     };
                     let label = match tune.method {
-                        Method::Full => format!("full fine-tuning, {} epochs", tune.epochs),
-                        m => format!("{}, K = {}, {} epochs", m.name(), tune.tokens, tune.epochs),
+                        Method::Full => format!("full fine-tuning, {}", epochs(tune.epochs)),
+                        m => format!("{}, K = {}, {}", m.name(), tune.tokens, epochs(tune.epochs)),
                     };
                     rows.update(|rs| {
                         rs.push(Row {
@@ -261,4 +261,8 @@ fn ForgettingAnswers(verdict: Signal<Option<String>>) -> impl IntoView {
                 </p>
             </ShortAnswer>
     }
+}
+
+fn epochs(n: usize) -> String {
+    format!("{n} epoch{}", if n == 1 { "" } else { "s" })
 }

@@ -7,6 +7,7 @@
 mod answers_table;
 mod compare;
 mod loss_cells;
+mod meta;
 mod precompute;
 mod run;
 mod state;
@@ -18,6 +19,7 @@ use crate::vision::data::LoadStatus;
 use compare::Compare;
 use leptos::prelude::*;
 use loss_cells::LossCells;
+use meta::MetaInit;
 use precompute::Precompute;
 use state::SoftState;
 use train::TrainPrompt;
@@ -45,6 +47,7 @@ pub fn SoftPrompting(location: Location) -> impl IntoView {
             <Compare/>
             <LossCells/>
             <Precompute/>
+            <MetaInit/>
             <section aria-labelledby="literature">
                 <h2 id="literature">"What the literature found, and what this model shows"</h2>
                 <p>

@@ -25,7 +25,7 @@ pub fn ran_on(ran: Ran) -> &'static str {
 }
 
 /// Wait while `pause` holds; false once `alive` turns false.
-async fn wait_while_paused(pause: RwSignal<bool>, alive: &impl Fn() -> bool) -> bool {
+pub async fn wait_while_paused(pause: RwSignal<bool>, alive: &impl Fn() -> bool) -> bool {
     while pause.get_untracked() {
         if !alive() {
             return false;

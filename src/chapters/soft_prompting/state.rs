@@ -7,6 +7,7 @@ use crate::lm::{ensure_lm, LoadedLm};
 use crate::url_state::{num_field, read_fields, write_fields, Location, NumField};
 use crate::vision::data::{fetch_with_status, load_once, LoadState};
 use crate::web;
+use glassbox_lab::lm::meta_prompt::TaskKind;
 use glassbox_lab::lm::tuning::{Init, Method, TuneSettings};
 use leptos::prelude::*;
 use std::rc::Rc;
@@ -27,6 +28,9 @@ pub struct SoftSettings {
     /// Full fine-tuning's epochs and learning rate (the comparison).
     pub ft_epochs: usize,
     pub ft_lr: f64,
+    /// Meta-learning: the held-out task and the meta-iterations.
+    pub target: TaskKind,
+    pub meta_steps: usize,
 }
 
 /// An f32 rate as the decimal it was written as (0.005, not 0.004999999888241291).
@@ -47,6 +51,8 @@ impl Default for SoftSettings {
             seed: 0,
             ft_epochs: 3,
             ft_lr: decimal(full.lr),
+            target: TaskKind::Comparative,
+            meta_steps: 50,
         }
     }
 }
@@ -123,6 +129,22 @@ pub static FULL_FIELDS: [NumField<SoftSettings>; 2] = [
     ),
 ];
 
+pub static META_FIELDS: [NumField<SoftSettings>; 1] = [field!(
+    "meta_steps",
+    "Meta-iterations (Reptile)",
+    1.0,
+    1000.0,
+    1.0,
+    true,
+    meta_steps
+)];
+
+pub const TARGETS: &[(&str, &str)] = &[
+    ("comparative", "comparative (tall, taller)"),
+    ("past", "past tense (walk, walked)"),
+    ("plural", "plural (cat, cats)"),
+];
+
 pub const INITS: &[(&str, &str)] = &[
     ("hard", "a hard prompt's embeddings"),
     ("random", "random vectors"),
@@ -138,6 +160,14 @@ pub fn settings_from_location(loc: &Location) -> (SoftSettings, Vec<String>) {
     let mut notices = Vec::new();
     read_fields(loc, &TRAIN_FIELDS, &mut s, &mut notices);
     read_fields(loc, &FULL_FIELDS, &mut s, &mut notices);
+    read_fields(loc, &META_FIELDS, &mut s, &mut notices);
+    match loc.get("target").map(|v| (v, TaskKind::parse(v))) {
+        None => {}
+        Some((_, Some(k))) => s.target = k,
+        Some((v, None)) => notices.push(format!(
+            "URL parameter target: '{v}' is not plural, past or comparative; using comparative."
+        )),
+    }
     match loc.get("init") {
         None => {}
         Some("hard") => s.init = Init::Hard,
@@ -162,6 +192,10 @@ pub fn location_of(s: &SoftSettings) -> Location {
     let mut params = Vec::new();
     write_fields(&TRAIN_FIELDS, s, &d, &mut params);
     write_fields(&FULL_FIELDS, s, &d, &mut params);
+    write_fields(&META_FIELDS, s, &d, &mut params);
+    if s.target != d.target {
+        params.push(("target".into(), s.target.name().into()));
+    }
     if s.init != d.init {
         params.push(("init".into(), s.init.name().into()));
     }
@@ -286,15 +320,17 @@ mod tests {
             seed: 4,
             ft_epochs: 2,
             ft_lr: 0.0001,
+            target: TaskKind::Past,
+            meta_steps: 200,
         };
         let loc = Location::parse(&location_of(&s).to_hash());
         assert_eq!(settings_from_location(&loc), (s, vec![]));
         let loc = Location::parse(
-            "#/soft-prompting?k=0&epochs=1000&lr=NaN&init=zeros&tuning=both&ft_epochs=99",
+            "#/soft-prompting?k=0&epochs=1000&lr=NaN&init=zeros&tuning=both&ft_epochs=99&target=future",
         );
         let (s, notices) = settings_from_location(&loc);
         assert_eq!(s, SoftSettings::default());
-        assert_eq!(notices.len(), 6, "{notices:?}");
+        assert_eq!(notices.len(), 7, "{notices:?}");
         assert!(
             notices[0].contains("(k)") && notices[0].contains("1 to 32"),
             "{notices:?}"

@@ -290,8 +290,7 @@ fn soft_settings(s: &MetaSettings, steps: usize, nouns: usize, seed: u64) -> Tun
 /// One Adam step: micro-batches until a batch (or the epoch's last, smaller one) is complete.
 fn adam_step(tuner: &mut Tuner) -> Result<(), String> {
     loop {
-        let p = tuner.step()?;
-        if p.epoch_loss.is_some() || p.done % BATCH == 0 {
+        if adam_stepped(&tuner.step()?) {
             return Ok(());
         }
     }
@@ -333,17 +332,37 @@ pub fn baseline(
         .to_vec())
 }
 
-/// Meta-training, one meta-iteration per `step`.
+/// What one call of `MetaTrainer::advance` did.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Advance {
+    /// A micro-batch of an inner loop.
+    Inner,
+    /// The last of a meta-iteration, and the outer update (with first-order MAML's loss).
+    MetaStep(Option<f32>),
+}
+
+/// An inner loop in progress: the task's index, its tuner and the Adam steps it has taken.
+struct Inner<'a> {
+    task: usize,
+    tuner: Tuner<'a>,
+    steps: usize,
+}
+
+/// Meta-training, resumable a micro-batch at a time (`advance`) or a meta-iteration at a time
+/// (`step`, the same numbers).
 pub struct MetaTrainer<'a> {
     model: &'a Model,
     vocab: &'a Vocab,
     tasks: Vec<Vec<&'a Noun>>,
     settings: MetaSettings,
     phi: Vec<f32>,
-    /// First-order MAML's meta-optimiser.
     adam: AdamW,
     rng: Rng,
     done: usize,
+    inner: Option<Inner<'a>>,
+    /// The current meta-iteration's mean update direction and MAML loss so far.
+    mean: Vec<f32>,
+    loss: f32,
 }
 
 impl<'a> MetaTrainer<'a> {
@@ -379,13 +398,15 @@ impl<'a> MetaTrainer<'a> {
                 },
                 Vec::new(),
             ),
+            mean: vec![0.0; init.len()],
             phi: init,
             rng: Rng::stream(settings.seed, 0x4d_45_54_41),
             done: 0,
+            inner: None,
+            loss: 0.0,
         })
     }
 
-    /// The meta-learned initialisation so far.
     pub fn phi(&self) -> &[f32] {
         &self.phi
     }
@@ -398,38 +419,82 @@ impl<'a> MetaTrainer<'a> {
         self.done >= self.settings.meta_steps
     }
 
-    /// One meta-iteration over every task; first-order MAML gives the mean loss of the fresh
-    /// batches at the adapted points.
+    /// One meta-iteration: every task's inner loop from phi, then the outer update. Returns
+    /// first-order MAML's loss at the adapted prompts (None for Reptile).
     pub fn step(&mut self) -> Result<Option<f32>, String> {
-        let s = self.settings;
-        let n = self.tasks.len() as f32;
-        // Reptile's mean of phi_T - phi, or first-order MAML's mean gradient g.
-        let mut mean = vec![0.0f32; self.phi.len()];
-        let mut loss = 0.0f32;
-        for train in &self.tasks {
-            let seed = self.rng.next_u64();
-            let t = soft_settings(&s, s.inner_steps, train.len(), seed);
-            let mut tuner = Tuner::with_prompt(self.model, self.vocab, train, t, self.phi.clone())?;
-            for _ in 0..s.inner_steps {
-                adam_step(&mut tuner)?;
-            }
-            match s.algorithm {
-                Algorithm::Reptile => {
-                    let moved = tuner.params().iter().zip(&self.phi);
-                    mean.iter_mut()
-                        .zip(moved)
-                        .for_each(|(m, (a, p))| *m += (a - p) / n);
-                }
-                Algorithm::Maml => {
-                    let mut order: Vec<usize> = (0..train.len()).collect();
-                    self.rng.shuffle(&mut order);
-                    let fresh: Vec<&Noun> = order.iter().take(BATCH).map(|&i| train[i]).collect();
-                    let (l, g) = gradient(&tuner, self.vocab, &fresh)?;
-                    loss += l / n;
-                    mean.iter_mut().zip(&g).for_each(|(m, g)| *m += g / n);
-                }
+        loop {
+            if let Advance::MetaStep(loss) = self.advance()? {
+                return Ok(loss);
             }
         }
+    }
+
+    /// One micro-batch of the current inner loop; after a task's last inner step, its share of
+    /// the update; after the last task's, the outer update.
+    pub fn advance(&mut self) -> Result<Advance, String> {
+        if self.is_done() {
+            return Err(format!(
+                "all {} meta-iterations are done",
+                self.settings.meta_steps
+            ));
+        }
+        let s = self.settings;
+        let mut inner = match self.inner.take() {
+            Some(i) => i,
+            None => {
+                let seed = self.rng.next_u64();
+                let train = &self.tasks[0];
+                let t = soft_settings(&s, s.inner_steps, train.len(), seed);
+                let tuner = Tuner::with_prompt(self.model, self.vocab, train, t, self.phi.clone())?;
+                Inner {
+                    task: 0,
+                    tuner,
+                    steps: 0,
+                }
+            }
+        };
+        let p = inner.tuner.step()?;
+        if adam_stepped(&p) {
+            inner.steps += 1;
+        }
+        if inner.steps < s.inner_steps {
+            self.inner = Some(inner);
+            return Ok(Advance::Inner);
+        }
+        let n = self.tasks.len() as f32;
+        let train = &self.tasks[inner.task];
+        match s.algorithm {
+            Algorithm::Reptile => {
+                let moved = inner.tuner.params().iter().zip(&self.phi);
+                self.mean
+                    .iter_mut()
+                    .zip(moved)
+                    .for_each(|(m, (a, p))| *m += (a - p) / n);
+            }
+            Algorithm::Maml => {
+                let mut order: Vec<usize> = (0..train.len()).collect();
+                self.rng.shuffle(&mut order);
+                let fresh: Vec<&Noun> = order.iter().take(BATCH).map(|&i| train[i]).collect();
+                let (l, g) = gradient(&inner.tuner, self.vocab, &fresh)?;
+                self.loss += l / n;
+                self.mean.iter_mut().zip(&g).for_each(|(m, g)| *m += g / n);
+            }
+        }
+        let next = inner.task + 1;
+        if next < self.tasks.len() {
+            let seed = self.rng.next_u64();
+            let train = &self.tasks[next];
+            let t = soft_settings(&s, s.inner_steps, train.len(), seed);
+            let tuner = Tuner::with_prompt(self.model, self.vocab, train, t, self.phi.clone())?;
+            self.inner = Some(Inner {
+                task: next,
+                tuner,
+                steps: 0,
+            });
+            return Ok(Advance::Inner);
+        }
+        let mean = std::mem::replace(&mut self.mean, vec![0.0; self.phi.len()]);
+        let loss = std::mem::take(&mut self.loss);
         if mean.iter().any(|v| !v.is_finite()) {
             return Err(format!(
                 "meta-iteration {}: the update is not finite; lower the rates",
@@ -446,12 +511,30 @@ impl<'a> MetaTrainer<'a> {
             Algorithm::Maml => self.adam.step(&mut self.phi, &mean, rate)?,
         }
         self.done += 1;
-        Ok((s.algorithm == Algorithm::Maml).then_some(loss))
+        Ok(Advance::MetaStep(
+            (s.algorithm == Algorithm::Maml).then_some(loss),
+        ))
     }
 }
 
-/// The validation accuracy on `task` after each of `checkpoints` (ascending) Adam steps from
-/// `init` on its training pairs (the order seeded by `s.seed`, the same for every start).
+/// Whether a tuner's micro-batch `p` completed an Adam step (a full batch, or an epoch's last).
+pub fn adam_stepped(p: &tuning::Progress) -> bool {
+    p.epoch_loss.is_some() || p.done.is_multiple_of(BATCH)
+}
+
+/// The tuner adaptation to `task` runs from `init` for `steps` Adam steps (`adapt`'s).
+pub fn adaptation<'m>(
+    model: &'m Model,
+    vocab: &Vocab,
+    task: &Task,
+    init: Vec<f32>,
+    s: &MetaSettings,
+    steps: usize,
+) -> Result<Tuner<'m>, String> {
+    let t = soft_settings(s, steps, task.train.len(), s.seed);
+    Tuner::with_prompt(model, vocab, &task.train(), t, init)
+}
+
 pub fn adapt(
     model: &Model,
     vocab: &Vocab,
@@ -461,8 +544,7 @@ pub fn adapt(
     checkpoints: &[usize],
 ) -> Result<Vec<f64>, String> {
     let last = checkpoints.iter().copied().max().unwrap_or(0);
-    let t = soft_settings(s, last, task.train.len(), s.seed);
-    let mut tuner = Tuner::with_prompt(model, vocab, &task.train(), t, init)?;
+    let mut tuner = adaptation(model, vocab, task, init, s, last)?;
     let val = task.val();
     let mut out = Vec::new();
     let mut done = 0;

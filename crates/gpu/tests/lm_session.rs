@@ -239,3 +239,34 @@ fn the_shipped_model_reads_and_writes_on_the_device_as_on_the_cpu() {
     eprintln!("greedy: {:?}", show(&got));
     assert_eq!(show(&got), show(&want));
 }
+
+/// Chapter 5's precomputation on the device: after a soft prompt, the first token's logits (which
+/// read only the prompt's keys and values and that token) are the same whatever follows in the
+/// same block, within float tolerance, and equal the CPU's.
+#[test]
+fn the_prompt_positions_do_not_depend_on_what_follows_on_the_device() {
+    let gpu = gpu();
+    let model = tiny();
+    let lm = gpu.upload_lm(&model).unwrap();
+    let mut rng = Rng::new(12);
+    let soft = randv(3 * TINY.width, &mut rng, 0.3);
+    let extras = Extras {
+        soft: Some(&soft),
+        prefix: None,
+    };
+    let v = TINY.vocab;
+    let mut first: Option<Vec<f32>> = None;
+    for block in [&[4u32, 1, 2][..], &[4, 9, 9, 0, 5], &[4, 12]] {
+        let mut dev = GpuLmSession::new(&gpu, &lm, extras).unwrap();
+        let got = block_on(dev.feed_all(&gpu, &lm, block)).unwrap();
+        let want = Session::with_extras(&model, extras)
+            .unwrap()
+            .feed_all(block)
+            .unwrap();
+        check("first token, device vs CPU", &got[..v], &want[..v], 2e-5);
+        match &first {
+            None => first = Some(got[..v].to_vec()),
+            Some(f) => check("first token, across inputs", &got[..v], f, 1e-6),
+        }
+    }
+}

@@ -92,11 +92,14 @@ test('CPU: the loss-position exercise, the precompute figure, and the comparison
   const rows = await page.$$eval('table[aria-label="Soft, hard and full fine-tuning"] tbody tr',
     (rs) => rs.map((r) => [...r.children].map((c) => c.textContent)));
   console.log(JSON.stringify(rows), 'longest task', await page.evaluate(() => window.__longest));
-  assert.equal(rows.length, 3);
-  assert.match(rows[1][5], /\(identical\)$/);
-  const [before, after] = [Number(rows[2][4]), Number(rows[2][5].split(' ')[0])];
+  assert.equal(rows.length, 4);
+  assert.match(rows[1][0], /^soft prompt, K = 4/);
+  assert.match(rows[2][0], /^prefix, K = 4/);
+  assert.equal(rows[2][1], String(4 * 2 * 4 * 128), 'the prefix: layers x 2 x K x width');
+  for (const r of rows.slice(1, 3)) assert.match(r[5], /\(identical\)$/);
+  const [before, after] = [Number(rows[3][4]), Number(rows[3][5].split(' ')[0])];
   assert.ok(after > before, `full fine-tuning: held-out ${before} -> ${after}`);
-  assert.equal(rows[2][1], '821504');
+  assert.equal(rows[3][1], '821504');
   await screenshot(page, 'chapter5-compare-desktop-light');
   const longest = await page.evaluate(() => window.__longest);
   assert.ok(longest <= 100, `a main-thread task took ${longest} ms`);

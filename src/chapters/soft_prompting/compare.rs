@@ -109,11 +109,13 @@ pub fn Compare() -> impl IntoView {
                     })
                 });
                 let c = lm.model.config;
-                for (i, tune) in [s.tune(), s.full()].into_iter().enumerate() {
+                let runs = s.compared();
+                let n = runs.len() as f64;
+                for (i, tune) in runs.into_iter().enumerate() {
                     let name = tune.method.name();
                     let on = move |e: Event| {
                         if let Event::Progress(f, text) = e {
-                            progress.set(0.1 + 0.45 * (i as f64 + f));
+                            progress.set(0.1 + 0.9 * (i as f64 + f) / n);
                             status.set(format!("{name}: {text}"));
                         }
                     };
@@ -140,7 +142,13 @@ pub fn Compare() -> impl IntoView {
                     };
                     let label = match tune.method {
                         Method::Full => format!("full fine-tuning, {}", epochs(tune.epochs)),
-                        m => format!("{}, K = {}, {}", m.name(), tune.tokens, epochs(tune.epochs)),
+                        m => format!(
+                            "{}, K = {}, {}, lr {}",
+                            m.name(),
+                            tune.tokens,
+                            epochs(tune.epochs),
+                            tune.lr
+                        ),
                     };
                     rows.update(|rs| {
                         rs.push(Row {
@@ -194,7 +202,7 @@ pub fn Compare() -> impl IntoView {
             let (b, a) = full.held?;
             Some(format!(
                 "Measured here: full fine-tuning reached {:.1}% on the validation nouns and {:.1}% on the test irregulars, \
-                 the prompt {:.1}% and {:.1}%; full fine-tuning moved the held-out loss from {b:.4} to {a:.4} nats per \
+                 the soft prompt {:.1}% and {:.1}%; full fine-tuning moved the held-out loss from {b:.4} to {a:.4} nats per \
                  character, the frozen model's stayed at {:.4}.",
                 100.0 * full.val, 100.0 * full.test, 100.0 * soft.val, 100.0 * soft.test,
                 soft.held.map(|h| h.1).unwrap_or(f32::NAN)
@@ -206,7 +214,8 @@ pub fn Compare() -> impl IntoView {
             <h2 id="compare">"Soft, hard, or every weight?"</h2>
             <p>
                 {format!("The same training nouns, three ways to use them: write a prompt (chapter 4's best hard \
-                  prompt), train a prompt (the section above's settings, trained afresh), or train every weight of \
+                  prompt), train a prompt (a soft prompt and a prefix with the section above's length, epochs, \
+                  start and seed, each at its own default rate unless you set one), or train every weight of \
                   the model on \u{201c}The plural of X is Y.\u{201d} (full fine-tuning, Adam). Beside accuracy, the \
                   held-out corpus loss: the model's loss on {HELD_WINDOWS} windows of WordNet text it never trained \
                   on, before and after. A prompt cannot change it, since the weights do not change; fine-tuning can.")}

@@ -76,6 +76,25 @@ impl SoftSettings {
         }
     }
 
+    /// The comparison's trained runs: a soft prompt and a prefix with the training section's
+    /// length, epochs, start and seed (each at its method's default rate while the reader keeps
+    /// the default), then full fine-tuning.
+    pub fn compared(&self) -> Vec<TuneSettings> {
+        let default_lr = self.lr == SoftSettings::default().lr;
+        let trained = |prefix: bool| {
+            let mut t = SoftSettings {
+                prefix,
+                ..self.clone()
+            }
+            .tune();
+            if default_lr {
+                t.lr = TuneSettings::new(t.method).lr;
+            }
+            t
+        };
+        vec![trained(false), trained(true), self.full()]
+    }
+
     /// Full fine-tuning's settings for the comparison.
     pub fn full(&self) -> TuneSettings {
         TuneSettings {
@@ -308,6 +327,26 @@ impl SoftState {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_comparison_runs_soft_prefix_and_full() {
+        let d = SoftSettings::default();
+        let runs = d.compared();
+        let methods: Vec<Method> = runs.iter().map(|t| t.method).collect();
+        assert_eq!(methods, [Method::Soft, Method::Prefix, Method::Full]);
+        assert_eq!(
+            (runs[0].lr, runs[1].lr),
+            (0.005, 0.01),
+            "each method's default rate"
+        );
+        let custom = SoftSettings {
+            lr: 0.02,
+            tokens: 6,
+            ..d
+        };
+        let runs = custom.compared();
+        assert_eq!((runs[0].lr, runs[1].lr, runs[1].tokens), (0.02, 0.02, 6));
+    }
 
     #[test]
     fn the_url_round_trips_and_bad_values_are_named() {

@@ -2,7 +2,8 @@
 //! that needs them opens (never on the front page), with byte-level progress, checked against the
 //! SHA-256 the lab records for the shipped file, and kept for the rest of the visit. A missing or
 //! corrupt file is a named message, never a panic. Generation runs on WebGPU when the page has it
-//! (the weights uploaded once per device) and on the CPU otherwise, from the lab's `Generator`.
+//! (the weights uploaded once per device) and on the CPU otherwise, from the lab's `Generator`;
+//! so does a prompt-tuning step's gradient (`tuning_step`).
 
 use crate::engine::Engine;
 use crate::vision::data::{fetch_with_status, load_once, LoadState};
@@ -11,7 +12,8 @@ use glassbox_gpu::{Gpu, GpuError, GpuLm, GpuLmSession, Ran};
 use glassbox_lab::lm::pluralize::{self, Answer};
 use glassbox_lab::lm::plurals::{self, Noun};
 use glassbox_lab::lm::shipped::{self, Checkpoint};
-use glassbox_lab::lm::{Extras, Generator, Model, Session, Vocab};
+use glassbox_lab::lm::tuning::{Progress, Tuner};
+use glassbox_lab::lm::{Extras, Generator, Inputs, Model, Session, Targets, Vocab};
 use leptos::prelude::*;
 use std::cell::RefCell;
 use std::rc::{Rc, Weak};
@@ -208,4 +210,37 @@ async fn generate_on_cpu(
         crate::tasks::breathe().await;
     }
     Ok(busy)
+}
+
+/// One micro-batch of `tuner`: the gradient on `gpu` when given (`Gpu::lm_extras_grad`; a
+/// failing device hands the run to the CPU where it stands, and the engine says so), else on the
+/// CPU.
+pub async fn tuning_step(
+    tuner: &mut Tuner<'_>,
+    lm: &LoadedLm,
+    gpu: &mut Option<Rc<Gpu>>,
+    engine: Engine,
+) -> Result<Progress, String> {
+    if let Some(device) = gpu.clone() {
+        let mb = tuner.next_micro_batch()?;
+        let inputs = Inputs {
+            tokens: &mb.tokens,
+            batch: mb.batch,
+            t: mb.t,
+            extras: tuner.extras(),
+        };
+        let targets = Targets::new(&mb.targets).with_weights(&mb.weights);
+        match device.lm_extras_grad(&lm.model, &inputs, &targets).await {
+            Ok((loss, soft, prefix)) => {
+                let g = soft.or(prefix).ok_or("the device gave no gradient")?;
+                return tuner.take(loss, &g);
+            }
+            Err(GpuError::Invalid(msg)) => return Err(msg),
+            Err(e) => {
+                engine.report(&e);
+                *gpu = None;
+            }
+        }
+    }
+    tuner.step()
 }

@@ -9,6 +9,7 @@
 mod compute;
 mod context;
 pub mod lm;
+mod lm_grad;
 mod lm_ops;
 mod matmul;
 mod network;

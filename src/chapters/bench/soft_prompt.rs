@@ -2,10 +2,11 @@
 //! prompt, the training nouns in micro-batches of 4, Adam; the gradients on the CPU), then the
 //! validation answers with the prompt's keys and values computed once and copied for every noun,
 //! and read again for every noun (the same answers, checked); and, when the page has WebGPU, the
-//! validation answers on the device. Times are computation only (the yields are left out).
+//! validation answers on the device and the epoch with the prompt's gradient on the device. Times
+//! are computation only (the yields are left out).
 
 use crate::engine::Engine;
-use crate::lm::{ensure_lm, plural_nouns, run_generation};
+use crate::lm::{ensure_lm, plural_nouns, run_generation, tuning_step};
 use crate::tasks::breathe;
 use crate::vision::data::{LoadState, LoadStatus};
 use crate::web;
@@ -22,6 +23,8 @@ struct Times {
     each_ms: Option<f64>,
     /// The device's validation answers, and whether all ran there.
     webgpu_ms: Option<(f64, bool)>,
+    /// The epoch's training steps with the gradients on the device, and whether all ran there.
+    webgpu_epoch_ms: Option<(f64, bool)>,
 }
 
 async fn measure(
@@ -91,6 +94,18 @@ async fn measure(
             breathe().await;
         }
         times.update(|t| t.webgpu_ms = Some((ms, whole)));
+        // The epoch again with the prompt's gradient on the device.
+        let mut tuner = Tuner::new(&lm.model, &lm.vocab, &train, settings)?;
+        let mut device = Some(gpu);
+        let mut ms = 0.0;
+        while !tuner.is_done() {
+            let t0 = web::now_ms();
+            let p = tuning_step(&mut tuner, &lm, &mut device, engine).await?;
+            ms += web::now_ms() - t0;
+            progress.set(0.9 + 0.1 * p.done as f64 / p.total as f64);
+            breathe().await;
+        }
+        times.update(|t| t.webgpu_epoch_ms = Some((ms, device.is_some())));
     }
     progress.set(1.0);
     Ok(())
@@ -128,7 +143,7 @@ pub fn SoftPromptBench() -> impl IntoView {
              training nouns in micro-batches of 4, an Adam step per 16 nouns; forward and backward passes on the \
              CPU), then the 40 validation answers twice on the CPU: with the prompt's keys and values computed \
              once and copied for every noun, and with the prompt read again for every noun; then, when this \
-             browser offers it, on WebGPU."
+             browser offers it, the answers and the epoch's training steps on WebGPU."
         </p>
         <button type="button" class="primary" on:click=start disabled=move || running.get()>"Time a soft-prompt epoch"</button>
         <LoadStatus load/>
@@ -140,6 +155,8 @@ pub fn SoftPromptBench() -> impl IntoView {
                 {move || times.get().epoch_ms.map(|ms| row("soft_epoch_train", "training steps, 369 nouns (CPU)".into(), ms))}
                 {move || times.get().once_ms.map(|ms| row("soft_val_once", "40 validation answers, prompt read once (CPU)".into(), ms))}
                 {move || times.get().each_ms.map(|ms| row("soft_val_each", "40 validation answers, prompt read for each (CPU)".into(), ms))}
+                {move || times.get().webgpu_epoch_ms.map(|(ms, whole)| row("soft_epoch_train_webgpu",
+                    if whole { "training steps, 369 nouns (gradients on WebGPU)".into() } else { "training steps (WebGPU failed; finished on the CPU)".into() }, ms))}
                 {move || times.get().webgpu_ms.map(|(ms, whole)| row("soft_val_webgpu",
                     if whole { "40 validation answers on WebGPU".into() } else { "40 validation answers (WebGPU failed; finished on the CPU)".into() }, ms))}
             </tbody>

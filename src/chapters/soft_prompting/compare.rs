@@ -4,7 +4,7 @@
 //! (what fine-tuning costs elsewhere: forgetting; the frozen model's is unchanged to the bit).
 
 use super::answers_table::AnswersTable;
-use super::run::{answers, best_hard, extras_of, train_run, Event};
+use super::run::{answers, best_hard, epochs, extras_of, train_run, Event};
 use super::state::{SoftState, FULL_FIELDS};
 use super::train::trained_count;
 use crate::engine::Engine;
@@ -270,8 +270,4 @@ fn ForgettingAnswers(verdict: Signal<Option<String>>) -> impl IntoView {
                 </p>
             </ShortAnswer>
     }
-}
-
-fn epochs(n: usize) -> String {
-    format!("{n} epoch{}", if n == 1 { "" } else { "s" })
 }

@@ -2,11 +2,11 @@
 //! slice, pausable, with the training loss and the validation accuracy after every epoch; answers
 //! under a trained soft prompt or prefix on WebGPU when the page has it (the frozen weights are on
 //! the device), else on the CPU from the prompt's keys and values computed once (`Evaluator`).
-//! Full fine-tuning's answers are the CPU's (its weights change every step). The gradients are the
-//! CPU's in both cases.
+//! The prompt's gradient likewise (`Gpu::lm_extras_grad`, else the CPU). Full fine-tuning runs on
+//! the CPU (its weights change every step).
 
 use crate::engine::Engine;
-use crate::lm::{run_generation, LoadedLm};
+use crate::lm::{run_generation, tuning_step, LoadedLm};
 use crate::tasks::breathe;
 use crate::web;
 use glassbox_gpu::Ran;
@@ -94,7 +94,9 @@ pub struct RunResult {
     /// Milliseconds of computation: training steps, and the validation answers.
     pub train_ms: f64,
     pub eval_ms: f64,
+    /// Where the validation answers and the gradients (of the last step) ran.
     pub ran: Ran,
+    pub grad_ran: Ran,
 }
 
 /// Train `settings` on `train`, measuring `val` after every epoch (and before the first); None
@@ -115,6 +117,8 @@ pub async fn train_run(
     let per_epoch = train.len() + val.len();
     let total = (settings.epochs + 1) * per_epoch;
     let gpu_engine = (settings.method != Method::Full).then_some(engine);
+    // The prompt's gradient on the device when the page has one (full fine-tuning: the CPU).
+    let mut grad_gpu = gpu_engine.and_then(|e| e.gpu());
     let (mut train_ms, mut eval_ms) = (0.0, 0.0);
     let mut curve = Vec::new();
     // Epoch 0: the starting point's loss and accuracy.
@@ -161,7 +165,7 @@ pub async fn train_run(
             return Ok(None);
         }
         let t0 = web::now_ms();
-        let p = tuner.step()?;
+        let p = tuning_step(&mut tuner, lm, &mut grad_gpu, engine).await?;
         train_ms += web::now_ms() - t0;
         // Units of work: each epoch (0 included) is its training nouns and its validation nouns.
         let (before, done) = match p.epoch_loss {
@@ -215,6 +219,11 @@ pub async fn train_run(
         train_ms,
         eval_ms,
         ran,
+        grad_ran: if grad_gpu.is_some() {
+            Ran::Gpu
+        } else {
+            Ran::Cpu
+        },
     }))
 }
 
@@ -286,4 +295,9 @@ pub fn extras_of<'a>(tune: &TuneSettings, params: &'a [f32]) -> Extras<'a> {
         },
         Method::Full => Extras::default(),
     }
+}
+
+/// "1 epoch", "3 epochs".
+pub fn epochs(n: usize) -> String {
+    format!("{n} epoch{}", if n == 1 { "" } else { "s" })
 }

@@ -4,7 +4,7 @@
 //! the end the test irregulars and the made-up nouns answered by the trained prompt.
 
 use super::answers_table::AnswersTable;
-use super::run::{answers, best_hard, extras_of, ran_on, train_run, Event};
+use super::run::{answers, best_hard, epochs, extras_of, ran_on, train_run, Event};
 use super::state::{SoftState, Trained, INITS, KINDS, TRAIN_FIELDS};
 use crate::engine::Engine;
 use crate::lm::plural_nouns as nouns;
@@ -108,10 +108,11 @@ pub fn TrainPrompt() -> impl IntoView {
                     };
                     out.set(a);
                 }
-                let epochs = r.curve.len() - 1;
                 status.set(format!(
-                    "Done: {epochs} epochs in {:.1} s of training and {:.1} s of validation answers on {}.",
+                    "Done: {} in {:.1} s of training on {} and {:.1} s of validation answers on {}.",
+                    epochs(r.curve.len() - 1),
                     r.train_ms / 1000.0,
+                    ran_on(r.grad_ran),
                     r.eval_ms / 1000.0,
                     ran_on(r.ran)
                 ));

@@ -208,3 +208,12 @@ pub(crate) fn loss_positions(model: &Model, d: &Dims, targets: &Targets) -> Resu
     let positions = picked.iter().map(|&i| (i / d.t, i % d.t)).collect();
     Ok((positions, picked.iter().map(|&i| weights[i]).collect()))
 }
+
+impl crate::lm::Model {
+    /// Whether `inputs` and `targets` make a batch this model can take (the checks of the forward
+    /// pass, without running it): an `Err` naming what does not fit.
+    pub fn check_batch(&self, inputs: &Inputs, targets: &Targets) -> Result<(), String> {
+        let d = inputs.dims(self)?;
+        loss_positions(self, &d, targets).map(|_| ())
+    }
+}

@@ -292,6 +292,17 @@ fn initial(
     }
 }
 
+/// A micro-batch as the forward and backward passes take it: `batch` sequences of `t` tokens, the
+/// next token at each, and the loss weights.
+#[derive(Clone, Debug, PartialEq)]
+pub struct MicroBatch {
+    pub tokens: Vec<u32>,
+    pub targets: Vec<u32>,
+    pub weights: Vec<f32>,
+    pub batch: usize,
+    pub t: usize,
+}
+
 /// What one micro-batch did; `epoch_loss` is set when it completed an epoch.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Progress {
@@ -508,16 +519,59 @@ impl<'m> Tuner<'m> {
 
     /// One micro-batch forward and backward; an Adam step when it completes a batch.
     pub fn step(&mut self) -> Result<Progress, String> {
+        let mb = self.next_micro_batch()?;
+        let inputs = Inputs {
+            tokens: &mb.tokens,
+            batch: mb.batch,
+            t: mb.t,
+            extras: self.extras(),
+        };
+        let targets = Targets::new(&mb.targets).with_weights(&mb.weights);
+        let (loss, g) = self
+            .model()
+            .forward_backward(&inputs, &targets, self.wants())?;
+        let g = match self.settings.method {
+            Method::Full => g.weights,
+            Method::Soft => g.soft,
+            Method::Prefix => g.prefix,
+        };
+        self.take(loss, &g.ok_or("the backward pass gave no gradient")?)
+    }
+
+    /// The next micro-batch's inputs and targets (for a gradient computed elsewhere: `take`).
+    pub fn next_micro_batch(&self) -> Result<MicroBatch, String> {
         if self.is_done() {
             return Err(format!("all {} epochs are done", self.settings.epochs));
         }
-        let total = self.examples.len();
-        let end = (self.cursor + self.micro()).min(total);
+        let end = (self.cursor + self.micro()).min(self.examples.len());
         let batch: Vec<&Example> = self.order[self.cursor..end]
             .iter()
             .map(|&i| &self.examples[i])
             .collect();
-        let (loss, den, g) = self.loss_grad(&batch)?;
+        let (tokens, targets, weights) = micro_batch(&batch, self.pad, self.settings.loss_on);
+        Ok(MicroBatch {
+            t: tokens.len() / batch.len(),
+            batch: batch.len(),
+            tokens,
+            targets,
+            weights,
+        })
+    }
+
+    /// Take the loss and gradient (of the trained numbers) of `next_micro_batch`: accumulate them,
+    /// and step Adam when the batch is complete.
+    pub fn take(&mut self, loss: f32, g: &[f32]) -> Result<Progress, String> {
+        let mb = self.next_micro_batch()?;
+        if g.len() != self.grad.len() {
+            return Err(format!(
+                "a gradient of {} numbers for {} trained",
+                g.len(),
+                self.grad.len()
+            ));
+        }
+        let den: f64 = mb.weights.iter().map(|&v| v as f64).sum();
+        let total = self.examples.len();
+        let end = (self.cursor + mb.batch).min(total);
         if !loss.is_finite() {
             return Err(format!(
                 "the loss became {loss} in epoch {}: lower the learning rate",
@@ -526,7 +580,7 @@ impl<'m> Tuner<'m> {
         }
         self.grad
             .iter_mut()
-            .zip(&g)
+            .zip(g)
             .for_each(|(a, b)| *a += (den as f32) * b);
         self.batch_sum.0 += loss as f64 * den;
         self.batch_sum.1 += den;

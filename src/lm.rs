@@ -13,7 +13,7 @@ use glassbox_lab::lm::pluralize::{self, Answer};
 use glassbox_lab::lm::plurals::{self, Noun};
 use glassbox_lab::lm::shipped::{self, Checkpoint};
 use glassbox_lab::lm::tuning::{Progress, Tuner};
-use glassbox_lab::lm::{Extras, Generator, Inputs, Model, Session, Targets, Vocab};
+use glassbox_lab::lm::{Extras, Generator, Model, Session, Vocab};
 use leptos::prelude::*;
 use std::cell::RefCell;
 use std::rc::{Rc, Weak};
@@ -223,14 +223,11 @@ pub async fn tuning_step(
 ) -> Result<Progress, String> {
     if let Some(device) = gpu.clone() {
         let mb = tuner.next_micro_batch()?;
-        let inputs = Inputs {
-            tokens: &mb.tokens,
-            batch: mb.batch,
-            t: mb.t,
-            extras: tuner.extras(),
-        };
-        let targets = Targets::new(&mb.targets).with_weights(&mb.weights);
-        match device.lm_extras_grad(&lm.model, &inputs, &targets).await {
+        let inputs = mb.inputs(tuner.extras());
+        match device
+            .lm_extras_grad(&lm.model, &inputs, &mb.targets())
+            .await
+        {
             Ok((loss, soft, prefix)) => {
                 let g = soft.or(prefix).ok_or("the device gave no gradient")?;
                 return tuner.take(loss, &g);

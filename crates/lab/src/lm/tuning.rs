@@ -233,7 +233,7 @@ pub(crate) fn encode(vocab: &Vocab, frame: &str, noun: &Noun) -> Result<Example,
 }
 
 /// A micro-batch's inputs, targets and weights (padded with `pad` to its longest sequence).
-fn micro_batch(batch: &[&Example], pad: u32, loss_on: LossOn) -> (Vec<u32>, Vec<u32>, Vec<f32>) {
+fn micro_batch(batch: &[&Example], pad: u32, loss_on: LossOn) -> MicroBatch {
     let t = batch.iter().map(|e| e.ids.len() - 1).max().unwrap_or(1);
     let n = batch.len() * t;
     let (mut x, mut y, mut w) = (vec![pad; n], vec![pad; n], vec![0.0f32; n]);
@@ -248,7 +248,13 @@ fn micro_batch(batch: &[&Example], pad: u32, loss_on: LossOn) -> (Vec<u32>, Vec<
         };
         w[b * t..][weighted].fill(1.0);
     }
-    (x, y, w)
+    MicroBatch {
+        tokens: x,
+        targets: y,
+        weights: w,
+        batch: batch.len(),
+        t,
+    }
 }
 
 /// The trained parameters' starting values.
@@ -301,6 +307,27 @@ pub struct MicroBatch {
     pub weights: Vec<f32>,
     pub batch: usize,
     pub t: usize,
+}
+
+impl MicroBatch {
+    /// The forward pass's inputs, with the prompt's `extras`.
+    pub fn inputs<'a>(&'a self, extras: Extras<'a>) -> Inputs<'a> {
+        Inputs {
+            tokens: &self.tokens,
+            batch: self.batch,
+            t: self.t,
+            extras,
+        }
+    }
+
+    pub fn targets(&self) -> Targets<'_> {
+        Targets::new(&self.targets).with_weights(&self.weights)
+    }
+
+    /// The loss positions' total weight (the denominator of the weighted mean).
+    pub fn weight(&self) -> f64 {
+        self.weights.iter().map(|&v| v as f64).sum()
+    }
 }
 
 /// What one micro-batch did; `epoch_loss` is set when it completed an epoch.
@@ -496,46 +523,30 @@ impl<'m> Tuner<'m> {
 
     /// The loss and gradient of a set of examples (their weighted mean, and its weight).
     pub(crate) fn loss_grad(&self, batch: &[&Example]) -> Result<(f32, f64, Vec<f32>), String> {
-        let (x, y, w) = micro_batch(batch, self.pad, self.settings.loss_on);
-        let t = x.len() / batch.len();
-        let inputs = Inputs {
-            tokens: &x,
-            batch: batch.len(),
-            t,
-            extras: self.extras(),
-        };
-        let targets = Targets::new(&y).with_weights(&w);
-        let (loss, g) = self
-            .model()
-            .forward_backward(&inputs, &targets, self.wants())?;
+        let mb = micro_batch(batch, self.pad, self.settings.loss_on);
+        let (loss, g) = self.cpu_grad(&mb)?;
+        Ok((loss, mb.weight(), g))
+    }
+
+    /// The loss of `mb` and the trained numbers' gradient, on the CPU.
+    fn cpu_grad(&self, mb: &MicroBatch) -> Result<(f32, Vec<f32>), String> {
+        let (loss, g) = self.model().forward_backward(
+            &mb.inputs(self.extras()),
+            &mb.targets(),
+            self.wants(),
+        )?;
         let g = match self.settings.method {
             Method::Full => g.weights,
             Method::Soft => g.soft,
             Method::Prefix => g.prefix,
         };
-        let den = w.iter().map(|&v| v as f64).sum();
-        Ok((loss, den, g.ok_or("the backward pass gave no gradient")?))
+        Ok((loss, g.ok_or("the backward pass gave no gradient")?))
     }
 
     /// One micro-batch forward and backward; an Adam step when it completes a batch.
     pub fn step(&mut self) -> Result<Progress, String> {
-        let mb = self.next_micro_batch()?;
-        let inputs = Inputs {
-            tokens: &mb.tokens,
-            batch: mb.batch,
-            t: mb.t,
-            extras: self.extras(),
-        };
-        let targets = Targets::new(&mb.targets).with_weights(&mb.weights);
-        let (loss, g) = self
-            .model()
-            .forward_backward(&inputs, &targets, self.wants())?;
-        let g = match self.settings.method {
-            Method::Full => g.weights,
-            Method::Soft => g.soft,
-            Method::Prefix => g.prefix,
-        };
-        self.take(loss, &g.ok_or("the backward pass gave no gradient")?)
+        let (loss, g) = self.cpu_grad(&self.next_micro_batch()?)?;
+        self.take(loss, &g)
     }
 
     /// The next micro-batch's inputs and targets (for a gradient computed elsewhere: `take`).
@@ -548,14 +559,7 @@ impl<'m> Tuner<'m> {
             .iter()
             .map(|&i| &self.examples[i])
             .collect();
-        let (tokens, targets, weights) = micro_batch(&batch, self.pad, self.settings.loss_on);
-        Ok(MicroBatch {
-            t: tokens.len() / batch.len(),
-            batch: batch.len(),
-            tokens,
-            targets,
-            weights,
-        })
+        Ok(micro_batch(&batch, self.pad, self.settings.loss_on))
     }
 
     /// Take the loss and gradient (of the trained numbers) of `next_micro_batch`: accumulate them,
@@ -569,7 +573,7 @@ impl<'m> Tuner<'m> {
                 self.grad.len()
             ));
         }
-        let den: f64 = mb.weights.iter().map(|&v| v as f64).sum();
+        let den = mb.weight();
         let total = self.examples.len();
         let end = (self.cursor + mb.batch).min(total);
         if !loss.is_finite() {
@@ -629,17 +633,11 @@ impl<'m> Tuner<'m> {
             .nth(i)
             .ok_or(format!("no group {i} of training nouns"))?;
         let batch: Vec<&Example> = chunk.iter().collect();
-        let (x, y, w) = micro_batch(&batch, self.pad, self.settings.loss_on);
-        let inputs = Inputs {
-            tokens: &x,
-            batch: batch.len(),
-            t: x.len() / batch.len(),
-            extras: self.extras(),
-        };
+        let mb = micro_batch(&batch, self.pad, self.settings.loss_on);
         let loss = self
             .model()
-            .loss_with(&inputs, &Targets::new(&y).with_weights(&w))?;
-        let d: f64 = w.iter().map(|&v| v as f64).sum();
+            .loss_with(&mb.inputs(self.extras()), &mb.targets())?;
+        let d = mb.weight();
         Ok((loss as f64 * d, d))
     }
 
@@ -764,7 +762,12 @@ mod tests {
         let ox = encode(&vocab, "", &noun("ox", "oxen")).unwrap();
         assert_eq!(cat.question, 6, "\"cat is\"");
         let pad = vocab.id('\n').unwrap();
-        let (x, y, w) = micro_batch(&[&cat, &ox], pad, LossOn::Answer);
+        let MicroBatch {
+            tokens: x,
+            targets: y,
+            weights: w,
+            ..
+        } = micro_batch(&[&cat, &ox], pad, LossOn::Answer);
         // "cat is cats." has 12 characters: 11 inputs, 11 targets.
         let t = 11;
         assert_eq!(x.len(), 2 * t);
@@ -776,13 +779,13 @@ mod tests {
             .collect();
         assert_eq!(weighted, " cats.", "the answer and its terminator only");
         assert_eq!(text(&x[t..2 * t]), "ox is oxen\n");
-        let (_, _, w) = micro_batch(&[&cat, &ox], pad, LossOn::PromptAndAnswer);
+        let w = micro_batch(&[&cat, &ox], pad, LossOn::PromptAndAnswer).weights;
         assert_eq!(
             w[t..].iter().filter(|&&v| v > 0.0).count(),
             10,
             "no padding"
         );
-        let (_, _, w) = micro_batch(&[&cat, &ox], pad, LossOn::All);
+        let w = micro_batch(&[&cat, &ox], pad, LossOn::All).weights;
         assert!(w.iter().all(|&v| v == 1.0));
     }
 

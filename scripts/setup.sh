@@ -2,7 +2,7 @@
 # Install what building (and, with `test`, testing) Glassbox needs, skipping what is already there
 # at the right version. Only package registries are used: crates.io, Debian's archive, npm.
 #   scripts/setup.sh         # build tools: wasm32 target, trunk, wasm-bindgen-cli
-#   scripts/setup.sh test    # also Chromium, playwright-core and Mesa's Vulkan drivers for the tests
+#   scripts/setup.sh test    # also Chromium, playwright-core, jsqr, Mesa's Vulkan drivers and poppler (PDF) for the tests
 #   scripts/setup.sh lm      # also Debian's wordnet-base, the language model's text (glassbox lm data)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -50,11 +50,16 @@ if [ "${1:-}" = "lm" ]; then
 fi
 
 if [ "${1:-}" = "test" ]; then
-  debian chromium fonts-dejavu-core mesa-vulkan-drivers libvulkan1
-  want=$(node -p "require('./package.json').devDependencies['playwright-core']")
-  have=$(node -p "try { require('./node_modules/playwright-core/package.json').version } catch { '' }")
-  if [ "$want" != "$have" ]; then
-    say "installing playwright-core $want from the npm registry (no browser download)"
+  debian chromium fonts-dejavu-core mesa-vulkan-drivers libvulkan1 poppler-utils
+  # Every devDependency (playwright-core, jsqr) installed at its pinned version?
+  stale=$(node -e "
+    const d = require('./package.json').devDependencies;
+    const bad = Object.entries(d).filter(([n, v]) => {
+      try { return require('./node_modules/' + n + '/package.json').version !== v; } catch { return true; }
+    });
+    console.log(bad.map(([n, v]) => n + '@' + v).join(' '));")
+  if [ -n "$stale" ]; then
+    say "installing $stale from the npm registry (no browser download)"
     PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund
   fi
 fi

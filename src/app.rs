@@ -5,7 +5,8 @@ use crate::chapters::{
     self, attention, bench, fine_tuning, image_lab, meta_learning, prompting, pruning,
     quantization, soft_prompting, under_the_hood, CHAPTERS,
 };
-use crate::engine::{BackendState, Engine};
+use crate::classroom::{present, share::SharePanel, Lesson};
+use crate::engine::{BackendNotice, BackendState, Engine};
 use crate::ui::Theme;
 use crate::url_state::Location;
 use crate::web;
@@ -79,6 +80,10 @@ pub fn App() -> impl IntoView {
 
     let location = RwSignal::new(Location::parse(&web::current_hash()));
     let initial = location.get_untracked();
+    let lesson = Lesson::new();
+    lesson.open(&web::current_hash());
+    provide_context(lesson);
+    present::install(lesson);
     let force_cpu = match initial.get("backend") {
         Some("cpu") => true,
         Some("auto") | None => false,
@@ -104,6 +109,7 @@ pub fn App() -> impl IntoView {
         .filter(|v| *v != "cpu" && *v != "auto")
         .map(|v| v.to_string());
     let on_hash = Closure::<dyn Fn()>::new(move || {
+        lesson.open(&web::current_hash());
         location.set(Location::parse(&web::current_hash()));
         if let Some(main) = window()
             .document()
@@ -140,25 +146,27 @@ pub fn App() -> impl IntoView {
                 {move || engine.state.get().badge()}
             </span>
             <label class="backend-choice">
-                "Compute "
-                <select aria-label="Compute backend choice" on:change=move |ev| set_backend(event_target_value(&ev))
+                <span class="wide-only">"Compute "</span>
+                <select aria-label="Compute backend choice" title="auto: WebGPU if the browser offers it, else the CPU"
+                    on:change=move |ev| set_backend(event_target_value(&ev))
                     prop:value=move || if engine.force_cpu.get() { "cpu" } else { "auto" }>
-                    <option value="auto">"auto (WebGPU if available)"</option>
+                    <option value="auto">"auto"</option>
                     <option value="cpu">"CPU only"</option>
                 </select>
             </label>
             <button type="button" class="theme-toggle" on:click=move |_| choice.update(|c| *c = c.next())
                 aria-label=move || format!("Colour theme: {} (change)", choice.get().name())>
-                {move || format!("Theme: {}", choice.get().name())}
+                <span class="wide-only">"Theme: "</span>{move || choice.get().name()}
             </button>
         </header>
         {bad_backend.map(|v| view! {
             <p class="notice warning page-notice" role="alert">{format!("URL parameter backend: '{v}' is not cpu or auto; using auto.")}</p>
         })}
-        {move || engine.notice.get().map(|n| view! { <p class="notice page-notice" role="status">{n}</p> })}
+        {move || engine.notice.get().map(|n| view! { <BackendNoticeLine notice=n/> })}
         <div class="layout">
             <nav class="toc" aria-label="Table of contents">
-                <h2>"Contents"</h2>
+                <details class="toc-disclosure" open=web::media_matches("(min-width: 761px)")>
+                <summary>"Contents"</summary>
                 <ol>
                     {CHAPTERS.iter().map(|(n, slug, title)| {
                         let slug = *slug;
@@ -173,12 +181,24 @@ pub fn App() -> impl IntoView {
                     <li><a href=format!("#/{}", under_the_hood::SLUG) aria-current=move || (route.get() == under_the_hood::SLUG).then_some("page")>"Under the hood"</a></li>
                     <li><a href=format!("#/{}", bench::SLUG) aria-current=move || (route.get() == bench::SLUG).then_some("page")>"Benchmarks"</a></li>
                 </ul>
+                </details>
             </nav>
             <main id="main" tabindex="-1">
+                <LessonNotice/>
+                {move || (!route.get().is_empty()).then(|| view! {
+                    <div class="page-tools">
+                        <SharePanel/>
+                        <button type="button" on:click=move |_| lesson.back_to_lesson()
+                            title="Return this page to the link it was opened with">"Back to the lesson"</button>
+                        <button type="button" on:click=move |_| lesson.set_present(!lesson.link.get_untracked().present)
+                            aria-pressed=move || if lesson.link.with(|l| l.present) { "true" } else { "false" }>"Present"</button>
+                    </div>
+                })}
                 {move || {
                     let loc = location.get();
                     // The page shown before is going away: stop its computations first.
                     crate::tasks::abort_page_tasks();
+                    present::scroll_to_step(lesson);
                     match loc.route.as_str() {
                         "" => view! { <Home/> }.into_any(),
                         meta_learning::SLUG => view! { <meta_learning::MetaLearning location=loc/> }.into_any(),
@@ -201,9 +221,78 @@ pub fn App() -> impl IntoView {
                 }}
             </main>
         </div>
+        <present::PresenterBar/>
         <footer class="site-footer">
             <p>"Glassbox runs entirely in your browser: no server, no network requests, no tracking."</p>
         </footer>
+    }
+}
+
+/// The backend notice: one line, the technical reason behind "Details", dismissible (remembered
+/// until the tab is closed; a different notice, such as a lost device, shows again).
+#[component]
+fn BackendNoticeLine(notice: BackendNotice) -> impl IntoView {
+    const KEY: &str = "glassbox-dismissed-notice";
+    let dismissed =
+        RwSignal::new(web::session_storage_get(KEY).as_deref() == Some(notice.line.as_str()));
+    let line = notice.line.clone();
+    view! {
+        <Show when=move || !dismissed.get()>
+            <div class="notice page-notice backend-notice" role="status">
+                <span class="notice-line">{notice.line.clone()}</span>
+                <details>
+                    <summary>"Details"</summary>
+                    <p>{notice.details.clone()}</p>
+                    <p><a href="#/under-the-hood">"Under the hood"</a>" says which backend each figure used."</p>
+                </details>
+                <button type="button" class="dismiss" aria-label="Dismiss this notice" on:click={
+                    let line = line.clone();
+                    move |_| {
+                        web::session_storage_set(KEY, &line);
+                        dismissed.set(true);
+                    }
+                }>"×"</button>
+            </div>
+        </Show>
+    }
+}
+
+/// What a teacher's link asked for that this page could not do; the rest of the link applies.
+#[component]
+fn LessonNotice() -> impl IntoView {
+    let lesson: Lesson = expect_context();
+    let text = move || {
+        let mut parts = lesson.notices.get();
+        let (ids, keys) = lesson.unknown();
+        if !ids.is_empty() {
+            parts.push(format!(
+                "URL parameter hide: this page has no section {}; the rest applies.",
+                ids.iter()
+                    .map(|i| format!("'{i}'"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ));
+        }
+        if !keys.is_empty() {
+            parts.push(format!(
+                "URL parameter lock: this page has no control {}; the rest applies.",
+                keys.iter()
+                    .map(|k| format!("'{k}'"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ));
+        }
+        parts
+    };
+    view! {
+        {move || {
+            let parts = text();
+            (!parts.is_empty()).then(|| view! {
+                <div class="notice warning lesson-notice" role="alert">
+                    {parts.into_iter().map(|p| view! { <p>{p}</p> }).collect_view()}
+                </div>
+            })
+        }}
     }
 }
 

@@ -26,13 +26,20 @@ impl BackendState {
     }
 }
 
+/// A notice about the backend: one line for the page, the technical reason behind "Details".
+#[derive(Clone, Debug, PartialEq)]
+pub struct BackendNotice {
+    pub line: String,
+    pub details: String,
+}
+
 /// Shared through context.
 #[derive(Clone, Copy)]
 pub struct Engine {
     pub state: RwSignal<BackendState>,
     pub force_cpu: RwSignal<bool>,
     /// A notice for the reader (fallback reasons, a lost device).
-    pub notice: RwSignal<Option<String>>,
+    pub notice: RwSignal<Option<BackendNotice>>,
     compute: StoredValue<Rc<Compute>, LocalStorage>,
 }
 
@@ -74,8 +81,10 @@ impl Engine {
                 }
                 Err(why) => {
                     self.state.set(BackendState::Cpu(why.to_string()));
-                    self.notice
-                        .set(Some(format!("Computing on the CPU: {why}.")));
+                    self.notice.set(Some(BackendNotice {
+                        line: "Running on the CPU: this browser offers no WebGPU.".into(),
+                        details: format!("Computing on the CPU: {why}."),
+                    }));
                 }
             }
         });
@@ -127,9 +136,12 @@ impl Engine {
             self.state.set(BackendState::Cpu(format!(
                 "the WebGPU device was lost ({why})"
             )));
-            self.notice.set(Some(format!(
-                "The WebGPU device was lost ({why}); Glassbox switched to the CPU and finishes the computation there."
-            )));
+            self.notice.set(Some(BackendNotice {
+                line: "The WebGPU device was lost: Glassbox finishes on the CPU.".into(),
+                details: format!(
+                    "The WebGPU device was lost ({why}); Glassbox switched to the CPU and finishes the computation there."
+                ),
+            }));
         }
     }
 }

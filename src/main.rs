@@ -2,6 +2,7 @@
 
 mod app;
 mod chapters;
+mod classroom;
 mod engine;
 mod lm;
 mod tasks;

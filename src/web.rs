@@ -56,6 +56,8 @@ pub fn download_canvas(canvas: &web_sys::HtmlCanvasElement, filename: &str) -> R
 }
 
 thread_local! {
+    /// Notified whenever the page publishes a new address.
+    static ADDRESS: leptos::prelude::ArcTrigger = leptos::prelude::ArcTrigger::new();
     /// Page-wide URL parameters (e.g. `backend=cpu`) kept in every address a chapter publishes.
     static GLOBAL_PARAMS: std::cell::RefCell<Vec<(String, String)>> = const { std::cell::RefCell::new(Vec::new()) };
 }
@@ -72,6 +74,16 @@ pub fn set_global_param(key: &str, value: Option<&str>) {
     let mut loc = crate::url_state::Location::parse(&current_hash());
     loc.params.retain(|(k, _)| k != key);
     publish(&loc);
+}
+
+/// Make `params` the page-wide values of `keys` (any of `keys` not in `params` is dropped), without
+/// touching the address bar.
+pub fn keep_params(keys: &[&str], params: &[(String, String)]) {
+    GLOBAL_PARAMS.with(|g| {
+        let mut g = g.borrow_mut();
+        g.retain(|(k, _)| !keys.contains(&k.as_str()));
+        g.extend(params.iter().cloned());
+    });
 }
 
 /// Show `loc` (plus the page-wide parameters) in the address bar.
@@ -93,8 +105,15 @@ pub fn replace_hash(hash: &str) {
         let current = window().location().hash().unwrap_or_default();
         if current != hash {
             let _ = history.replace_state_with_url(&JsValue::NULL, "", Some(hash));
+            ADDRESS.with(|a| leptos::prelude::Notify::notify(a));
         }
     }
+}
+
+/// The address bar's hash, as a reactive read: a caller re-runs when the page publishes a new one.
+pub fn tracked_hash() -> String {
+    ADDRESS.with(|a| leptos::prelude::Track::track(a));
+    current_hash()
 }
 
 pub fn current_hash() -> String {
@@ -117,14 +136,41 @@ pub fn local_storage_set(key: &str, value: &str) {
     }
 }
 
-/// Whether the system asks for a dark colour scheme.
-pub fn system_prefers_dark() -> bool {
+/// Scroll the page to its top.
+pub fn scroll_to_top() {
+    window().scroll_to_with_x_and_y(0.0, 0.0);
+}
+
+/// Session storage (kept until the tab is closed).
+pub fn session_storage_get(key: &str) -> Option<String> {
     window()
-        .match_media("(prefers-color-scheme: dark)")
+        .session_storage()
+        .ok()
+        .flatten()?
+        .get_item(key)
+        .ok()
+        .flatten()
+}
+
+pub fn session_storage_set(key: &str, value: &str) {
+    if let Some(s) = window().session_storage().ok().flatten() {
+        let _ = s.set_item(key, value);
+    }
+}
+
+/// Whether a media query matches now (false if the browser cannot tell).
+pub fn media_matches(query: &str) -> bool {
+    window()
+        .match_media(query)
         .ok()
         .flatten()
         .map(|m| m.matches())
         .unwrap_or(false)
+}
+
+/// Whether the system asks for a dark colour scheme.
+pub fn system_prefers_dark() -> bool {
+    media_matches("(prefers-color-scheme: dark)")
 }
 
 /// Set `data-theme` on <html> (the stylesheet reads it).

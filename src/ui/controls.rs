@@ -1,7 +1,9 @@
 //! Labelled inputs with validated ranges. A value is applied when it is committed (Enter, leaving
 //! the field, or moving the slider); an invalid one shows a message next to the field and is not
-//! applied.
+//! applied. Each input carries `data-key` (its URL key) and is disabled when a teacher's link locks
+//! that key.
 
+use crate::classroom::control_locked;
 use crate::url_state::{fmt_num, NumField};
 use leptos::prelude::*;
 
@@ -18,6 +20,7 @@ where
     let id = format!("in-{}", field.key);
     let err_id = format!("err-{}", field.key);
     let error = RwSignal::new(None::<String>);
+    let locked = control_locked(field.key, field.label);
     let value = move || fmt_num((field.get)(&settings.get()));
     let commit = move |text: String| match field.check(&text) {
         Ok(v) => {
@@ -42,6 +45,8 @@ where
                     max=field.max
                     step=field.step
                     prop:value=value
+                    data-key=field.key
+                    disabled=locked
                     aria-invalid=move || if error.get().is_some() { "true" } else { "false" }
                     aria-describedby=err_id.clone()
                     on:change=move |ev| commit(event_target_value(&ev))
@@ -55,6 +60,8 @@ where
                                 max=field.max
                                 step=field.step
                                 prop:value=value
+                                data-key=field.key
+                                disabled=locked
                                 aria-label=format!("{} slider", field.label)
                                 on:change=move |ev| commit2(event_target_value(&ev))
                             />
@@ -77,10 +84,11 @@ pub fn ChoiceInput(
     on_change: impl Fn(String) + 'static,
 ) -> impl IntoView {
     let id = format!("in-{key}");
+    let locked = control_locked(key, label);
     view! {
         <div class="field">
             <label for=id.clone()>{label}</label>
-            <select id=id on:change=move |ev| on_change(event_target_value(&ev)) prop:value=move || value.get()>
+            <select id=id data-key=key disabled=locked on:change=move |ev| on_change(event_target_value(&ev)) prop:value=move || value.get()>
                 {options
                     .iter()
                     .map(|(v, t)| view! { <option value=*v selected=move || value.get() == *v>{*t}</option> })
@@ -103,12 +111,15 @@ pub fn TextInput(
     let id = format!("in-{key}");
     let err_id = format!("err-{key}");
     let error = RwSignal::new(None::<String>);
+    let locked = control_locked(key, label);
     view! {
         <div class="field">
             <label for=id.clone()>{label}</label>
             <input
                 id=id
                 type="text"
+                data-key=key
+                disabled=locked
                 prop:value=move || value.get()
                 aria-invalid=move || if error.get().is_some() { "true" } else { "false" }
                 aria-describedby=err_id.clone()

@@ -7,6 +7,9 @@ pub mod math;
 pub mod notices;
 pub mod plot;
 pub mod run_controls;
+pub mod section;
+
+pub use section::Section;
 
 /// The effective colour theme, shared through context.
 #[derive(Clone, Copy)]

@@ -38,12 +38,28 @@ where
         let Some(canvas) = canvas_ref.get() else {
             return;
         };
+        let ctx = web::context_2d(&canvas);
         let Some(backend) = CanvasBackend::with_canvas_object(canvas) else {
             error.set(Some("this browser gives no 2D canvas to draw on".into()));
             return;
         };
+        // Presenter mode draws the figure on a smaller area scaled up to the same canvas: its
+        // lines and text come out thicker and larger, still sharp.
+        let scale = if crate::classroom::present::presenting() {
+            crate::classroom::present::FIGURE_SCALE
+        } else {
+            1.0
+        };
+        if let Some(ctx) = ctx {
+            let _ = ctx.set_transform(scale, 0.0, 0.0, scale, 0.0, 0.0);
+        }
         let root = backend.into_drawing_area();
-        let result = draw(&root, &Palette::for_theme(dark));
+        let (w, h) = (
+            (f64::from(width) / scale).round() as i32,
+            (f64::from(height) / scale).round() as i32,
+        );
+        let area = root.shrink((0, 0), (w, h));
+        let result = draw(&area, &Palette::for_theme(dark));
         error.set(result.err());
     });
     let download_png = move |_| {

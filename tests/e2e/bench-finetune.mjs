@@ -7,7 +7,7 @@ const browser = await launch({ webgpu: process.env.WEBGPU === '1' });
 const page = await watchedPage(browser);
 await page.goto(`${server.base}#/bench`);
 await page.getByRole('button', { name: 'Time a fine-tuning epoch' }).click();
-await page.waitForFunction(() => document.querySelector('[data-key="ft-bench-status"]')?.textContent === 'Done.',
+await page.waitForFunction(() => document.querySelector('[data-out="ft-bench-status"]')?.textContent === 'Done.',
   null, { timeout: 3_600_000 });
 const rows = await page.$$eval('table[aria-label="Fine-tuning benchmark"] tbody tr', (rs) => rs.map((r) => ({
   tune: r.firstElementChild.textContent,

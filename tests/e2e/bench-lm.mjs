@@ -18,7 +18,7 @@ const rows = await page.$$eval('table[aria-label="Language model benchmark"] tbo
   ms: Number(r.querySelector('[data-col="ms"]').textContent.replace(/[^\d.]/g, '')),
   rate: r.querySelector('[data-col="rate"]').textContent,
 })));
-const parity = await page.$eval('[data-key="lm-parity"]', (e) => e.dataset.diff).catch(() => null);
+const parity = await page.$eval('[data-out="lm-parity"]', (e) => e.dataset.diff).catch(() => null);
 await page.getByRole('button', { name: 'Time the pluralize sweep' }).click();
 const last = process.env.WEBGPU === '1' ? 'lm_sweep_webgpu' : 'lm_sweep';
 await page.locator(`[data-bench="${last}"]`).waitFor({ timeout: 1_800_000 });
@@ -27,6 +27,6 @@ const sweep = await page.$$eval('table[aria-label="Pluralize sweep benchmark"] t
   ms: Number(r.querySelector('[data-col="ms"]').textContent.replace(/[^\d.]/g, '')),
   rate: r.querySelector('[data-col="rate"]').textContent,
 })));
-const counts = await page.$eval('[data-key="lm-sweep"]', (e) => ({ correct: e.dataset.correct, same: e.dataset.same ?? null }));
+const counts = await page.$eval('[data-out="lm-sweep"]', (e) => ({ correct: e.dataset.correct, same: e.dataset.same ?? null }));
 console.log(JSON.stringify({ browser: `Chromium ${browser.version()} (headless)`, rows, logits_max_abs_diff: parity, sweep, sweep_correct: counts }));
 await finishBench(page, browser, server);

@@ -10,7 +10,7 @@ const env = useBrowsers({ browser: {}, gpuBrowser: { webgpu: true } });
 async function open(page, query = '') {
   await page.goto(`${env.server.base}#/attention${query}`);
   await page.getByRole('heading', { level: 1, name: 'Attention in a captioning transformer' }).waitFor();
-  await page.locator('[data-key="ran"]').filter({ hasText: /Computed with/ }).waitFor({ timeout: 30_000 });
+  await page.locator('[data-out="ran"]').filter({ hasText: /Computed with/ }).waitFor({ timeout: 30_000 });
 }
 
 const movedRow = (page, row) => page.$$eval(`table.moved tr[data-row="${row}"] td`,
@@ -46,7 +46,7 @@ test('the encoder/decoder exercise accepts the right answers and explains a wron
 test('a later caption token never moves an earlier output; any patch moves every encoder output', async () => {
   const page = await watchedPage(env.browser);
   await open(page);
-  assert.match(await page.locator('[data-key="ran"]').textContent(), /the CPU/);
+  assert.match(await page.locator('[data-out="ran"]').textContent(), /the CPU/);
   // Change position 3 ("range"): outputs 0-2 stay exactly, 3 moves.
   await setCaption(page, '<SOS> a mountain ridge <PAD>');
   const dec = await movedRow(page, 'decoder');
@@ -60,7 +60,7 @@ test('a later caption token never moves an earlier output; any patch moves every
   const dec2 = await movedRow(page, 'decoder');
   assert.equal(dec2[0], 0);
   assert.ok(dec2[1] > 0 && dec2[2] > 0 && dec2[3] > 0, JSON.stringify(dec2));
-  assert.match(await page.locator('[data-key="causal"]').textContent(), /Causal/);
+  assert.match(await page.locator('[data-out="causal"]').textContent(), /Causal/);
 
   // Keyboard on the picture: move the cursor and toggle a pixel.
   const pad = page.getByRole('img', { name: /Picture, 16 by 16 pixels/ });
@@ -153,15 +153,15 @@ async function measure(page) {
     }).observe({ type: 'longtask', buffered: false });
   });
   await page.getByRole('button', { name: 'Measure', exact: true }).click();
-  await page.locator('[data-key="timing-count"]').filter({ hasText: /of up to [1-9]/ }).waitFor();
+  await page.locator('[data-out="timing-count"]').filter({ hasText: /of up to [1-9]/ }).waitFor();
   await page.waitForFunction(() => {
     const b = [...document.querySelectorAll('button')].find((x) => x.textContent === 'Measure');
     return b && !b.disabled;
   }, null, { timeout: 240_000 });
   const rows = await page.$$eval('table[aria-label="Measured attention time"] tbody tr', (rs) => rs.map((r) => ({
     image: Number(r.dataset.image),
-    global: Number(r.querySelector('[data-key="global-ms"]').textContent),
-    windowed: Number(r.querySelector('[data-key="windowed-ms"]').textContent),
+    global: Number(r.querySelector('[data-out="global-ms"]').textContent),
+    windowed: Number(r.querySelector('[data-out="windowed-ms"]').textContent),
   })));
   return { rows, longest: await page.evaluate(() => window.__longest) };
 }
@@ -170,8 +170,8 @@ test('the cost calculator, and global vs windowed attention timed on the CPU', a
   const page = await watchedPage(env.browser);
   await open(page);
   // 224 / 16 = 14 patches a side, T = 196, ratio T / K^2 = 4.
-  assert.equal(await page.locator('[data-key="tokens"]').textContent(), '196');
-  assert.match(await page.locator('[data-key="ratio"]').textContent(), /^4\.0×/);
+  assert.equal(await page.locator('[data-out="tokens"]').textContent(), '196');
+  assert.match(await page.locator('[data-out="ratio"]').textContent(), /^4\.0×/);
   assert.match(await page.locator('figure[data-figure="attention-cost"] .summary-text').textContent(), /H\^4/);
   assert.match(await page.locator('figure[data-figure="window-view"] .summary-text').textContent(), /only the 49 patches/);
   const { rows, longest } = await measure(page);
@@ -179,7 +179,7 @@ test('the cost calculator, and global vs windowed attention timed on the CPU', a
   assert.ok(rows.length >= 4, JSON.stringify(rows));
   const last = rows[rows.length - 1];
   assert.ok(last.global > 4 * last.windowed, JSON.stringify(last));
-  assert.match(await page.locator('[data-key="exponents"]').textContent(), /grew as H\^/);
+  assert.match(await page.locator('[data-out="exponents"]').textContent(), /grew as H\^/);
   assert.ok(longest < 150, `the page froze for ${longest} ms`);
   await screenshot(page, 'chapter2-timing-cpu', { fullPage: true });
   // A dimension beyond the measurement's range is refused with a reason.
@@ -194,12 +194,12 @@ test('the cost calculator, and global vs windowed attention timed on the CPU', a
 test('on WebGPU the toy captioner and the timing run on the kernel, with the same causal result', async () => {
   const page = await watchedPage(env.gpuBrowser);
   await page.goto(`${env.server.base}#/attention?patch=8&window=2&dim=32`);
-  await page.locator('[data-key="ran"]').filter({ hasText: /WebGPU/ }).waitFor({ timeout: 60_000 });
+  await page.locator('[data-out="ran"]').filter({ hasText: /WebGPU/ }).waitFor({ timeout: 60_000 });
   await setCaption(page, '<SOS> a mountain ridge <PAD>');
   const dec = await movedRow(page, 'decoder');
   assert.deepEqual(dec.slice(0, 3), [0, 0, 0]);
   assert.ok(dec[3] > 0);
-  assert.match(await page.locator('[data-key="causal"]').textContent(), /Causal/);
+  assert.match(await page.locator('[data-out="causal"]').textContent(), /Causal/);
   const { rows } = await measure(page);
   console.log(`WebGPU attention timing: ${JSON.stringify(rows)}`);
   assert.ok(rows.length >= 2, JSON.stringify(rows));

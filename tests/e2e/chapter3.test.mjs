@@ -12,14 +12,14 @@ async function open(page, query) {
   await page.goto(`${env.server.base}#/fine-tuning?${query}`);
   await page.getByRole('heading', { level: 1, name: 'Fine-tuning under distribution shift' }).waitFor();
   // The blocks table appears once the data and weights are in.
-  await page.locator('[data-key="blocks"]').waitFor({ timeout: 120_000 });
+  await page.locator('[data-out="blocks"]').waitFor({ timeout: 120_000 });
 }
 
 async function sweep(page, on) {
   await page.locator('[data-action="run-sweep"]').click();
-  await page.waitForFunction(() => document.querySelector('[data-key="sweep-progress"]')?.textContent === '8 / 8 choices',
+  await page.waitForFunction(() => document.querySelector('[data-out="sweep-progress"]')?.textContent === '8 / 8 choices',
     null, { timeout: 600_000 });
-  const rows = await page.$$eval('[data-key="sweep-table"] tbody tr', (rs) => rs.map((r) => ({
+  const rows = await page.$$eval('[data-out="sweep-table"] tbody tr', (rs) => rs.map((r) => ({
     tune: r.dataset.tune,
     params: Number(r.children[1].textContent),
     before: parseFloat(r.children[2].textContent),
@@ -41,11 +41,11 @@ test('CPU: corruptions, one run with pause and resume, the sweep, the exercise, 
   const page = await watchedPage(env.cpuBrowser);
   await open(page, `${SMALL}&cell_images=100&tune=head`);
   // The blocks: block1 is conv1 (1 x 16 x 9) + conv2 (16 x 16 x 9) + two batch-norms.
-  const block1 = await page.locator('[data-key="blocks"] tbody tr').first().textContent();
+  const block1 = await page.locator('[data-out="blocks"] tbody tr').first().textContent();
   assert.match(block1, /2512/);
   // The corruption heatmap over 41 cells.
   await page.locator('[data-action="measure-corruptions"]').click();
-  await page.waitForFunction(() => document.querySelector('[data-key="corruption-progress"]')?.textContent === '41 / 41 cells',
+  await page.waitForFunction(() => document.querySelector('[data-out="corruption-progress"]')?.textContent === '41 / 41 cells',
     null, { timeout: 300_000 });
   await page.getByText(/Measured on 100 test images per cell, on the CPU/).waitFor();
   await page.getByRole('img', { name: /Accuracy under each corruption\. Heatmap 'Accuracy \(clean: / }).waitFor();
@@ -57,11 +57,11 @@ test('CPU: corruptions, one run with pause and resume, the sweep, the exercise, 
   // Paused (Resume enabled), or the short run had already finished when the pause arrived.
   await page.waitForFunction(() => {
     const b = document.querySelector('[data-action="run-one"]');
-    return b?.textContent === 'Resume' && (!b.disabled || document.querySelector('[data-key="run-result"]'));
+    return b?.textContent === 'Resume' && (!b.disabled || document.querySelector('[data-out="run-result"]'));
   });
   if (await run.isEnabled()) await run.click();
   else console.log('the run finished before the pause took effect');
-  const result = page.locator('[data-key="run-result"]');
+  const result = page.locator('[data-out="run-result"]');
   await result.waitFor({ timeout: 300_000 });
   const text = await result.textContent();
   assert.match(text, /^head: test accuracy [\d.]+% before, [\d.]+% after \(best validation at lr 1e-2, epoch 1\)\. Tuned 1290 parameters/);
@@ -115,7 +115,7 @@ test('WebGPU: the sweep to the end on the device; bad URL values are named', asy
   // Under the flip, tuning the head shows its learned map beside the permutation.
   await page.locator('#in-tune').selectOption('head');
   await page.locator('[data-action="run-one"]').click();
-  await page.locator('[data-key="run-result"]').waitFor({ timeout: 300_000 });
+  await page.locator('[data-out="run-result"]').waitFor({ timeout: 300_000 });
   await page.locator('section[aria-labelledby="experiment"] p.status').filter({ hasText: /^Done in .+ on WebGPU\.$/ }).waitFor();
   await page.getByRole('img', { name: /Learned head map\. Heatmap 'Learned map M'/ }).waitFor();
   await page.getByRole('img', { name: /Flip permutation\. Heatmap/ }).waitFor();
@@ -127,9 +127,9 @@ test('WebGPU: the sweep to the end on the device; bad URL values are named', asy
   const accuracies = async (p, on) => {
     await open(p, query);
     await p.locator('[data-action="run-one"]').click();
-    await p.locator('[data-key="run-result"]').waitFor({ timeout: 300_000 });
+    await p.locator('[data-out="run-result"]').waitFor({ timeout: 300_000 });
     await p.locator('section[aria-labelledby="experiment"] p.status').filter({ hasText: new RegExp(`on ${on}\\.$`) }).waitFor();
-    const t = await p.locator('[data-key="run-result"]').textContent();
+    const t = await p.locator('[data-out="run-result"]').textContent();
     const m = /test accuracy ([\d.]+)% before, ([\d.]+)% after/.exec(t);
     return [Number(m[1]), Number(m[2])];
   };
@@ -157,7 +157,7 @@ test('phone width, dark theme: the page fits and reads', async () => {
   const page = await watchedPage(env.cpuBrowser, { width: 360, height: 740, colorScheme: 'dark' });
   await open(page, SMALL);
   // The shipped full-protocol table is read and summarised.
-  await page.locator('[data-key="full-verdict"]').filter({ hasText: /under \d of 8 corruptions/ }).waitFor({ timeout: 60_000 });
+  await page.locator('[data-out="full-verdict"]').filter({ hasText: /under \d of 8 corruptions/ }).waitFor({ timeout: 60_000 });
   const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
   assert.ok(overflow <= 1, `page wider than the screen by ${overflow}px`);
   await page.locator('#experiment').scrollIntoViewIfNeeded();
@@ -169,7 +169,7 @@ test('the Benchmarks appendix times a fine-tuning epoch per block', async () => 
   const page = await watchedPage(env.cpuBrowser);
   await page.goto(`${env.server.base}#/bench`);
   await page.getByRole('button', { name: 'Time a fine-tuning epoch' }).click();
-  await page.waitForFunction(() => document.querySelector('[data-key="ft-bench-status"]')?.textContent === 'Done.',
+  await page.waitForFunction(() => document.querySelector('[data-out="ft-bench-status"]')?.textContent === 'Done.',
     null, { timeout: 300_000 });
   const ms = async (key, col) => Number((await page.locator(`[data-bench="${key}"] [data-col="${col}"]`).textContent()).replace(/[^\d.]/g, ''));
   // The head's input is computed once: its epoch is far cheaper than the first block's.
@@ -185,9 +185,9 @@ test('the stage-noise matrix and the three shifts run to the end', async () => {
   await page.locator('#three-shifts ~ p.status, section[aria-labelledby="three-shifts"] p.status').filter({ hasText: 'Done.' })
     .waitFor({ timeout: 300_000 });
   await page.locator('[data-action="run-stage-noise"]').click();
-  await page.locator('[data-key="stage-verdict"]').filter({ hasText: /diagonal wins in \d of 4 rows/ })
+  await page.locator('[data-out="stage-verdict"]').filter({ hasText: /diagonal wins in \d of 4 rows/ })
     .waitFor({ timeout: 600_000 });
-  console.log(await page.locator('[data-key="stage-verdict"]').textContent());
+  console.log(await page.locator('[data-out="stage-verdict"]').textContent());
   await page.locator('#stage-noise').scrollIntoViewIfNeeded();
   await screenshot(page, 'chapter3-stage-noise');
   assert.deepEqual(page.problems(), []);

@@ -20,9 +20,9 @@ async function open(page, query = '') {
 
 async function generate(page) {
   await page.getByRole('button', { name: 'Generate', exact: true }).click();
-  const status = page.locator('[data-key="play-status"]');
+  const status = page.locator('[data-out="play-status"]');
   await status.filter({ hasText: /characters in .* ms on/ }).waitFor({ timeout: 300_000 });
-  return { status: await status.textContent(), text: await page.locator('[data-key="play-output"]').textContent() };
+  return { status: await status.textContent(), text: await page.locator('[data-out="play-output"]').textContent() };
 }
 
 const summary = (page, f) => page.locator(`[data-figure="${f}"] .summary-text`).textContent();
@@ -38,8 +38,8 @@ async function watchLongTasks(page) {
 
 async function askTestNouns(page) {
   await page.getByRole('button', { name: 'Ask the test nouns' }).click();
-  await page.locator('[data-key="test-summary"]').filter({ hasText: /^\d of 7 right/ }).waitFor({ timeout: 300_000 });
-  return page.$$eval('table[data-key="test-answers"] tbody tr', (rs) => rs.map((r) => [...r.children].slice(0, 4).map((c) => c.textContent)));
+  await page.locator('[data-out="test-summary"]').filter({ hasText: /^\d of 7 right/ }).waitFor({ timeout: 300_000 });
+  return page.$$eval('table[data-out="test-answers"] tbody tr', (rs) => rs.map((r) => [...r.children].slice(0, 4).map((c) => c.textContent)));
 }
 
 async function sweepTable(page) {
@@ -67,39 +67,39 @@ test('CPU: playground, temperatures, digits and the shot sweep', async () => {
   await page.locator('#in-chars').dispatchEvent('change');
   await page.getByRole('button', { name: 'Generate', exact: true }).click();
   await page.getByRole('button', { name: 'Stop' }).click();
-  await page.locator('[data-key="play-status"]').filter({ hasText: /^Stopped: \d+ characters/ }).waitFor({ timeout: 60_000 });
+  await page.locator('[data-out="play-status"]').filter({ hasText: /^Stopped: \d+ characters/ }).waitFor({ timeout: 60_000 });
 
   await page.getByRole('button', { name: 'Sample at five temperatures' }).click();
-  await page.locator('[data-key="temperature-status"]').filter({ hasText: /^Five samples/ }).waitFor({ timeout: 120_000 });
+  await page.locator('[data-out="temperature-status"]').filter({ hasText: /^Five samples/ }).waitFor({ timeout: 120_000 });
   assert.equal(await page.locator('table[aria-label="Samples by temperature"] tbody tr').count(), 5);
 
   await page.getByRole('button', { name: 'Ask for digits' }).click();
-  const digits = page.locator('[data-key="digits-status"]');
+  const digits = page.locator('[data-out="digits-status"]');
   await digits.filter({ hasText: /of 100 digits found/ }).waitFor({ timeout: 120_000 });
   console.log(`digits: ${await digits.textContent()}`);
 
   // The sweep, paused and resumed, ends as an uninterrupted one does; the page never freezes.
   await watchLongTasks(page);
   await page.getByRole('button', { name: 'Run the sweep' }).click();
-  await page.locator('[data-key="shots-status"]').filter({ hasText: /^\d+ of 800 answers/ }).waitFor();
+  await page.locator('[data-out="shots-status"]').filter({ hasText: /^\d+ of 800 answers/ }).waitFor();
   await page.getByRole('button', { name: 'Pause' }).click();
   await page.getByRole('button', { name: 'Resume the sweep' }).waitFor();
   const paused = await page.locator('progress[aria-label="Answers so far"]').getAttribute('value');
   assert.ok(Number(paused) < 800, `paused at ${paused}`);
   await page.getByRole('button', { name: 'Resume the sweep' }).click();
-  await page.locator('[data-key="shots-status"]').filter({ hasText: /^All 800 answers/ }).waitFor({ timeout: 600_000 });
+  await page.locator('[data-out="shots-status"]').filter({ hasText: /^All 800 answers/ }).waitFor({ timeout: 600_000 });
   const resumed = await sweepTable(page);
   const longest = await page.evaluate(() => window.__longest);
   console.log(`sweep: ${resumed.join(' | ')}; longest task ${longest} ms`);
   assert.ok(longest < 100, `a main-thread task took ${longest} ms`);
   await page.getByRole('button', { name: 'Reset' }).click();
   await page.getByRole('button', { name: 'Run the sweep' }).click();
-  await page.locator('[data-key="shots-status"]').filter({ hasText: /^All 800 answers/ }).waitFor({ timeout: 600_000 });
+  await page.locator('[data-out="shots-status"]').filter({ hasText: /^All 800 answers/ }).waitFor({ timeout: 600_000 });
   assert.deepEqual(await sweepTable(page), resumed);
-  const rules = await page.$$eval('table[data-key="per-rule"] tbody tr', (rs) => rs.map((r) => r.textContent));
+  const rules = await page.$$eval('table[data-out="per-rule"] tbody tr', (rs) => rs.map((r) => r.textContent));
   console.log(`per rule: ${rules.join(' | ')}`);
   assert.ok(rules.length >= 4, 'a row per rule of the validation nouns');
-  const common = await page.locator('[data-key="common-share"]').textContent();
+  const common = await page.locator('[data-out="common-share"]').textContent();
   console.log(`common words: ${common}`);
   assert.match(common, /^Of the \d+ wrong answers so far, \d+% are among the corpus's 50 most frequent words/);
   await screenshot(page, 'chapter4', { fullPage: true });
@@ -123,15 +123,15 @@ test('WebGPU: greedy text, digits, the test irregulars, the sweep and multiple c
     await page.waitForFunction(() => [...document.querySelectorAll('button')].some((b) => b.textContent === 'Ask for digits' && !b.disabled),
       null, { timeout: 60_000 });
     await page.getByRole('button', { name: 'Ask for digits' }).click();
-    await page.locator('[data-key="digits-status"]').filter({ hasText: /of 30 digits found/ }).waitFor({ timeout: 300_000 });
+    await page.locator('[data-out="digits-status"]').filter({ hasText: /of 30 digits found/ }).waitFor({ timeout: 300_000 });
   }
-  const found = async (p) => (await p.locator('[data-key="digits-status"]').textContent()).replace(/\(.*? on [^)]*\)/, '');
+  const found = async (p) => (await p.locator('[data-out="digits-status"]').textContent()).replace(/\(.*? on [^)]*\)/, '');
   assert.equal(await found(gpu), await found(cpu));
   const [onGpu, onCpu] = [await askTestNouns(gpu), await askTestNouns(cpu)];
   console.log(`test nouns, 3 shots: ${onCpu.map((r) => `${r[0]} -> ${r[2]} (${r[3]})`).join(', ')}`);
   assert.equal(onGpu.length, 7);
   assert.deepEqual(onGpu, onCpu, 'the same greedy answers on WebGPU and the CPU');
-  assert.match(await gpu.locator('[data-key="test-status"]').textContent(), /on WebGPU\)$/);
+  assert.match(await gpu.locator('[data-out="test-status"]').textContent(), /on WebGPU\)$/);
 
   // The shot sweep on WebGPU (its zero-shot row: the first 40 answers, then paused) and the
   // multiple-choice table give the CPU's numbers.
@@ -146,14 +146,14 @@ test('WebGPU: greedy text, digits, the test irregulars, the sweep and multiple c
     zeroShot.push(await cell.textContent());
     await page.waitForFunction(() => [...document.querySelectorAll('button')].some((b) => b.textContent === 'Ask the questions' && !b.disabled));
     await page.getByRole('button', { name: 'Ask the questions' }).click();
-    await page.locator('[data-key="choice-status"]').filter({ hasText: /^All 120 questions/ }).waitFor({ timeout: 300_000 });
+    await page.locator('[data-out="choice-status"]').filter({ hasText: /^All 120 questions/ }).waitFor({ timeout: 300_000 });
     choiceRows.push(await page.$$eval('table[aria-label="Multiple choice by strategy"] tbody tr', (rs) => rs.map((r) => r.textContent)));
   }
   console.log(`zero-shot on WebGPU and the CPU: ${zeroShot.join(' / ')}; choice: ${choiceRows[0].join(' | ')}`);
   assert.equal(zeroShot[0], zeroShot[1]);
   assert.deepEqual(choiceRows[0], choiceRows[1]);
-  assert.match(await gpu.locator('[data-key="choice-status"]').textContent(), /on WebGPU\)\.$/);
-  assert.match(await gpu.locator('[data-key="shots-status"]').textContent(), /on WebGPU\)$/);
+  assert.match(await gpu.locator('[data-out="choice-status"]').textContent(), /on WebGPU\)\.$/);
+  assert.match(await gpu.locator('[data-out="shots-status"]').textContent(), /on WebGPU\)$/);
   await gpu.setViewportSize({ width: 360, height: 740 });
   await screenshot(gpu, 'chapter4-webgpu-phone');
   assert.deepEqual(gpu.problems(), []);
@@ -167,14 +167,14 @@ test('multiple choice, bigger against smaller, and confidence (the small model l
   await open(page);
   assert.equal(small.length, 0, 'the small model loads only when asked for');
   await page.getByRole('button', { name: 'Compare the two models' }).click();
-  await page.locator('[data-key="sizes-status"]').filter({ hasText: /^All 160 answers/ }).waitFor({ timeout: 300_000 });
+  await page.locator('[data-out="sizes-status"]').filter({ hasText: /^All 160 answers/ }).waitFor({ timeout: 300_000 });
   assert.equal(small.length, 1);
   const rows = await page.$$eval('table[aria-label="Bigger against smaller"] tbody tr', (rs) => rs.map((r) => [...r.querySelectorAll('td')].map((td) => td.textContent)));
   console.log(`sizes: ${JSON.stringify(rows)}`);
   for (const row of rows) for (const cell of row) assert.match(cell, /^\d+\.\d%$/);
 
   await page.getByRole('button', { name: 'Ask the questions' }).click();
-  await page.locator('[data-key="choice-status"]').filter({ hasText: /^All 120 questions/ }).waitFor({ timeout: 300_000 });
+  await page.locator('[data-out="choice-status"]').filter({ hasText: /^All 120 questions/ }).waitFor({ timeout: 300_000 });
   const choice = await page.$$eval('table[aria-label="Multiple choice by strategy"] tbody tr', (rs) => rs.map((r) => [...r.querySelectorAll('td')].map((td) => td.textContent)));
   console.log(`choice: ${JSON.stringify(choice)}`);
   assert.equal(choice.length, 3);
@@ -183,7 +183,7 @@ test('multiple choice, bigger against smaller, and confidence (the small model l
   }
 
   await page.getByRole('button', { name: 'Measure the confidence' }).click();
-  const conf = page.locator('[data-key="confidence-status"]');
+  const conf = page.locator('[data-out="confidence-status"]');
   await conf.filter({ hasText: /^All \d+ answers/ }).waitFor({ timeout: 300_000 });
   console.log(`confidence: ${await conf.textContent()}`);
   assert.match(await conf.textContent(), /Mean probability when right \d\.\d\d, when wrong \d\.\d\d/);

@@ -35,7 +35,7 @@ async function watchLongTasks(page) {
 
 async function train(page) {
   await page.getByRole('button', { name: 'Train', exact: true }).click();
-  const status = page.locator('[data-key="train-status"]');
+  const status = page.locator('[data-out="train-status"]');
   await status.filter({ hasText: /^(Done|The run stopped)/ }).waitFor({ timeout: 600_000 });
   const text = await status.textContent();
   assert.match(text, /^Done: /);
@@ -48,7 +48,7 @@ test('CPU: a soft prompt trains, its loss falls, the page stays responsive', asy
   const page = await watchedPage(env.browser);
   await open(page, '?k=4&epochs=2');
   await watchLongTasks(page);
-  assert.match(await page.locator('[data-key="param-count"]').textContent(), /Trained: 512 numbers \(4 x 128\)/);
+  assert.match(await page.locator('[data-out="param-count"]').textContent(), /Trained: 512 numbers \(4 x 128\)/);
   const r = await train(page);
   console.log(r.status, JSON.stringify(r.rows), 'longest task', await page.evaluate(() => window.__longest));
   assert.equal(r.rows.length, 3);
@@ -79,14 +79,14 @@ test('CPU: the loss-position exercise, the precompute figure, and the comparison
 
   // Prompt states: identical across inputs, and the timing with the same answers.
   await page.getByRole('button', { name: 'Compare and time' }).click();
-  await page.locator('[data-key="precompute-timing"]').filter({ hasText: /validation answers/ }).waitFor({ timeout: 120_000 });
+  await page.locator('[data-out="precompute-timing"]').filter({ hasText: /validation answers/ }).waitFor({ timeout: 120_000 });
   const same = await page.$$eval('table[aria-label="Prompt states across inputs"] tbody tr', (rs) => rs.map((r) => r.dataset.identical));
   assert.deepEqual(same, ['true', 'true', 'true', 'true']);
-  console.log(await page.locator('[data-key="precompute-timing"]').textContent());
+  console.log(await page.locator('[data-out="precompute-timing"]').textContent());
 
   // The comparison: the frozen model's held-out loss unchanged, full fine-tuning's raised.
   await page.getByRole('button', { name: 'Run the comparison' }).click();
-  const status = page.locator('[data-key="compare-status"]');
+  const status = page.locator('[data-out="compare-status"]');
   await status.filter({ hasText: /^(Done|The comparison stopped)/ }).waitFor({ timeout: 600_000 });
   assert.equal(await status.textContent(), 'Done.');
   const rows = await page.$$eval('table[aria-label="Soft, hard and full fine-tuning"] tbody tr',
@@ -130,7 +130,7 @@ test('bad input from the URL and the page is named', async () => {
   await page.locator('#in-k').fill('1000');
   await page.locator('#in-k').press('Enter');
   assert.match(await page.locator('#err-k').textContent(), /1 to 32/);
-  assert.match(await page.locator('[data-key="param-count"]').textContent(), /1792 numbers \(14 x 128\)/);
+  assert.match(await page.locator('[data-out="param-count"]').textContent(), /1792 numbers \(14 x 128\)/);
   await screenshot(page, 'chapter5-phone-dark');
   const scroll = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
   assert.ok(scroll <= 0, `the page scrolls ${scroll} px sideways`);
@@ -142,7 +142,7 @@ test('CPU: meta-learning the start, then adapting to the held-out task from thre
   await open(page, '?meta_steps=2&target=past');
   await watchLongTasks(page);
   await page.getByRole('button', { name: 'Meta-learn and adapt' }).click();
-  const status = page.locator('[data-key="meta-status"]');
+  const status = page.locator('[data-out="meta-status"]');
   await status.filter({ hasText: /^(Done|The run stopped)/ }).waitFor({ timeout: 600_000 });
   assert.equal(await status.textContent(), 'Done.');
   const rows = await page.$$eval('table[aria-label="Accuracy on the held-out task by start"] tbody tr',

@@ -19,16 +19,16 @@ test('the calculator reproduces the original lab and the evaluation matches the 
   await r.fill('0');
   await r.press('Enter');
   const cifar = page.getByRole('table', { name: "Layers of the original lab's network" });
-  await page.waitForFunction(() => document.querySelector('[data-key="prune-ratio"]').textContent.includes('100.0%'));
+  await page.waitForFunction(() => document.querySelector('[data-out="prune-ratio"]').textContent.includes('100.0%'));
   assert.equal(await cifar.locator('[data-total="params"]').textContent(), '9,228,362');
   assert.equal(await cifar.locator('[data-total="macs"]').textContent(), '605,754,368');
   await r.fill('0.3');
   await r.press('Enter');
-  await page.waitForFunction(() => document.querySelector('[data-key="prune-ratio"]').textContent.includes('50.4%'));
+  await page.waitForFunction(() => document.querySelector('[data-out="prune-ratio"]').textContent.includes('50.4%'));
 
   await page.getByRole('button', { name: 'Evaluate on the test set' }).click();
   await page.getByRole('status').filter({ hasText: /Done: 10000 images/ }).waitFor({ timeout: 300_000 });
-  const shown = await page.locator('[data-key="accuracy"]').textContent();
+  const shown = await page.locator('[data-out="accuracy"]').textContent();
   const log = fs.readFileSync(path.join(dist, '..', 'assets', 'fashion-vgg.train.jsonl'), 'utf8').trim().split('\n');
   const cli = JSON.parse(log[log.length - 1]).test_accuracy;
   assert.equal(shown, `${(100 * cli).toFixed(2)}%`);
@@ -95,7 +95,7 @@ test('fine-tuning on the CPU advances with a live curve, pauses, resets, and nev
   await n.press('Enter');
   await page.getByRole('button', { name: 'Evaluate on the test set' }).click();
   await page.getByRole('status').filter({ hasText: new RegExp(`Done: 500 images with fine-tuned for ${paused + 1} steps`) }).waitFor({ timeout: 120_000 });
-  const acc = parseFloat(await page.locator('[data-key="accuracy"]').textContent());
+  const acc = parseFloat(await page.locator('[data-out="accuracy"]').textContent());
   assert.ok(acc > 80, `fine-tuned accuracy ${acc}%`);
   await screenshot(page, 'image-lab-finetune', { fullPage: false });
   // Reset: back to the committed weights, no steps.

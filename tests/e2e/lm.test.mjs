@@ -33,7 +33,7 @@ test('the front page does not load the model; the Benchmarks appendix loads it a
   const gen = await rate('lm_generate');
   console.log(`browser CPU: generation ${gen} characters/s, soft-prompt pass ${await rate('lm_soft_pass')} characters/s`);
   assert.ok(gen > 10, `generation at ${gen} characters/s`);
-  const text = await page.locator('[data-key="lm-bench-text"]').textContent();
+  const text = await page.locator('[data-out="lm-bench-text"]').textContent();
   assert.ok(text.startsWith('one wolf, two') && text.length > 'one wolf, two'.length + 50, text);
   assert.deepEqual(page.problems(), []);
 });
@@ -44,7 +44,7 @@ test('on WebGPU the model generates on the device, and its forward pass matches 
   await page.waitForFunction(() => /WebGPU \(/.test(document.querySelector('[aria-label="Compute backend"]')?.textContent ?? ''),
     null, { timeout: 30_000 });
   await page.getByRole('button', { name: 'Time the language model' }).click();
-  const parity = page.locator('[data-key="lm-parity"]');
+  const parity = page.locator('[data-out="lm-parity"]');
   await parity.waitFor({ timeout: 600_000 });
   const diff = Number(await parity.getAttribute('data-diff'));
   const head = await page.locator('[data-bench="lm_generate_webgpu"] th').textContent();

@@ -7,12 +7,12 @@ import { useBrowsers, watchedPage, screenshot } from './harness.mjs';
 
 const env = useBrowsers();
 
-const accuracyText = (page) => page.locator('[data-key="accuracy"]').textContent();
+const accuracyText = (page) => page.locator('[data-out="accuracy"]').textContent();
 const achieved = (page, layer) => page.locator(`tr[data-layer="${layer}"] [data-col="achieved"]`).textContent();
 
 async function waitForAccuracy(page, previous = null) {
   await page.waitForFunction((prev) => {
-    const t = document.querySelector('[data-key="accuracy"]')?.textContent ?? '';
+    const t = document.querySelector('[data-out="accuracy"]')?.textContent ?? '';
     return /pruned/.test(t) && t !== prev;
   }, previous, { timeout: 120_000 });
   const t = await accuracyText(page);
@@ -27,14 +27,14 @@ test('sparsity controls change the pruned network and the accuracy readout follo
   const first = await waitForAccuracy(page);
   assert.equal(first.pruned, first.dense, 'nothing pruned yet');
   assert.ok(first.dense > 85, first.text);
-  assert.match(await page.locator('[data-key="size"]').textContent(), /100\.0% of dense/);
+  assert.match(await page.locator('[data-out="size"]').textContent(), /100\.0% of dense/);
   // Typed value: conv8 at 0.9 (round(0.9 · 147456) = 132710 zeros).
   const conv8 = page.getByLabel('conv8 sparsity', { exact: true });
   await conv8.fill('0.9');
   await conv8.press('Enter');
   await page.waitForFunction(() => document.querySelector('tr[data-layer="conv8"] [data-col="achieved"]')?.textContent === '0.9000');
   assert.equal(await page.locator('tr[data-layer="conv8"] td:nth-of-type(4)').textContent(), '132710');
-  assert.equal(await page.locator('[data-key="params"]').textContent(),
+  assert.equal(await page.locator('[data-out="params"]').textContent(),
     `Nonzero parameters: ${295002 - 132710} of 295002 (weights, batch-norm scales and shifts, the linear bias).`);
   const second = await waitForAccuracy(page, first.text);
   assert.equal(second.dense, first.dense);
@@ -71,24 +71,24 @@ test('the sensitivity scan runs to the end, stops on request, and suggests spars
   const run = page.getByRole('button', { name: 'Run the scan' });
   // Stop part-way: the count stays.
   await run.click();
-  await page.waitForFunction(() => /^[3-9] \//.test(document.querySelector('[data-key="scan-progress"]')?.textContent ?? ''));
+  await page.waitForFunction(() => /^[3-9] \//.test(document.querySelector('[data-out="scan-progress"]')?.textContent ?? ''));
   await page.getByRole('button', { name: 'Stop' }).click();
-  const stopped = await page.locator('[data-key="scan-progress"]').textContent();
+  const stopped = await page.locator('[data-out="scan-progress"]').textContent();
   await page.waitForTimeout(1000);
-  assert.equal(await page.locator('[data-key="scan-progress"]').textContent(), stopped);
+  assert.equal(await page.locator('[data-out="scan-progress"]').textContent(), stopped);
   // Run to the end: 1 + 9 layers × 2 sparsities.
   const t0 = Date.now();
   await run.click();
-  await page.waitForFunction(() => (document.querySelector('[data-key="scan-progress"]')?.textContent ?? '') === '19 / 19 evaluations', null, { timeout: 300_000 });
+  await page.waitForFunction(() => (document.querySelector('[data-out="scan-progress"]')?.textContent ?? '') === '19 / 19 evaluations', null, { timeout: 300_000 });
   console.log(`sensitivity scan on the CPU, 19 evaluations of 200 images: ${((Date.now() - t0) / 1000).toFixed(1)} s`);
-  const verdict = await page.locator('[data-key="most-sensitive"]').textContent();
+  const verdict = await page.locator('[data-out="most-sensitive"]').textContent();
   assert.match(verdict, /most sensitive layer is conv\d/);
   console.log(verdict);
   const csv = await page.locator('[data-figure="sensitivity"] .summary-text').textContent();
   assert.match(csv, /9 layers/);
   await page.getByRole('button', { name: "Use the scan's suggestion" }).click();
-  await page.waitForFunction(() => /% of dense/.test(document.querySelector('[data-key="size"]')?.textContent ?? ''));
-  const size = Number(/\(([\d.]+)% of dense/.exec(await page.locator('[data-key="size"]').textContent())[1]);
+  await page.waitForFunction(() => /% of dense/.test(document.querySelector('[data-out="size"]')?.textContent ?? ''));
+  const size = Number(/\(([\d.]+)% of dense/.exec(await page.locator('[data-out="size"]').textContent())[1]);
   assert.ok(size <= 25, `suggested size ${size}%`);
   const longest = await page.evaluate(() => window.__longest);
   console.log(`longest main-thread task during the scan: ${longest.toFixed(0)} ms`);
@@ -114,13 +114,13 @@ test('the goal exercise fine-tunes with the masks kept and checks the result', a
   await page.goto(`${env.server.base}#/pruning?s_conv8=0.5&s_conv7=0.5&eval_images=200&ft_steps=4&ft_batch=16`);
   await page.getByRole('heading', { level: 1, name: 'Pruning the trained network' }).waitFor();
   await waitForAccuracy(page);
-  const tableSize = /\(([\d.]+)% of dense/.exec(await page.locator('[data-key="size"]').textContent())[1];
+  const tableSize = /\(([\d.]+)% of dense/.exec(await page.locator('[data-out="size"]').textContent())[1];
   const group = page.getByRole('group', { name: 'Fine-tuning the pruned network' });
   await group.getByRole('button', { name: 'Run' }).click();
   await page.waitForFunction(() => /Done: 4 steps/.test(document.querySelector('[aria-label="Fine-tuning the pruned network"] .status')?.textContent ?? ''), null, { timeout: 120_000 });
   await page.getByRole('button', { name: 'Check the goal' }).click();
-  const verdict = page.locator('[data-key="verdict"]');
-  await page.waitForFunction(() => /Size: /.test(document.querySelector('[data-key="verdict"]')?.textContent ?? ''), null, { timeout: 120_000 });
+  const verdict = page.locator('[data-out="verdict"]');
+  await page.waitForFunction(() => /Size: /.test(document.querySelector('[data-out="verdict"]')?.textContent ?? ''), null, { timeout: 120_000 });
   const text = await verdict.textContent();
   // The masks stayed applied: the size after fine-tuning is the size of the pruned network.
   assert.ok(text.includes(`Size: ${tableSize}% of dense, over the 25% budget`), text);
@@ -148,12 +148,12 @@ test('channel pruning: the calculator\'s compute, sorting keeps more accuracy, f
   assert.equal(await table.locator('[data-col="params"]').textContent(), '177025');
   assert.equal(await table.locator('[data-col="macs-ratio"]').textContent(), '0.523');
   const before = async () => {
-    await page.waitForFunction(() => /before fine-tuning/.test(document.querySelector('[data-key="channel-before"]')?.textContent ?? ''), null, { timeout: 120_000 });
-    return parseFloat(/: ([\d.]+)%/.exec(await page.locator('[data-key="channel-before"]').textContent())[1]);
+    await page.waitForFunction(() => /before fine-tuning/.test(document.querySelector('[data-out="channel-before"]')?.textContent ?? ''), null, { timeout: 120_000 });
+    return parseFloat(/: ([\d.]+)%/.exec(await page.locator('[data-out="channel-before"]').textContent())[1]);
   };
   const sorted = await before();
   await page.getByLabel('Sort channels by importance first').uncheck();
-  await page.waitForFunction(() => /computing/.test(document.querySelector('[data-key="channel-before"]')?.textContent ?? ''));
+  await page.waitForFunction(() => /computing/.test(document.querySelector('[data-out="channel-before"]')?.textContent ?? ''));
   const plain = await before();
   console.log(`channel pruning r = 0.3 before fine-tuning: sorted ${sorted}%, unsorted ${plain}%`);
   assert.ok(sorted > plain, `sorted ${sorted}% vs unsorted ${plain}%`);
@@ -162,14 +162,14 @@ test('channel pruning: the calculator\'s compute, sorting keeps more accuracy, f
   await group.getByRole('button', { name: 'Run' }).click();
   await page.waitForFunction(() => /Done: 3 steps/.test(document.querySelector('[aria-label="Fine-tuning the channel-pruned network"] .status')?.textContent ?? ''), null, { timeout: 120_000 });
   await page.getByRole('button', { name: 'Evaluate the fine-tuned network' }).click();
-  await page.waitForFunction(() => /After 3 fine-tuning steps/.test(document.querySelector('[data-key="channel-after"]')?.textContent ?? ''), null, { timeout: 120_000 });
+  await page.waitForFunction(() => /After 3 fine-tuning steps/.test(document.querySelector('[data-out="channel-after"]')?.textContent ?? ''), null, { timeout: 120_000 });
   await page.getByRole('button', { name: 'Measure latency' }).click();
-  await page.waitForFunction(() => /CPU: [\d.]+ ms dense/.test(document.querySelector('[data-key="latency"]')?.textContent ?? ''), null, { timeout: 60_000 });
-  const latency = await page.locator('[data-key="latency"]').textContent();
+  await page.waitForFunction(() => /CPU: [\d.]+ ms dense/.test(document.querySelector('[data-out="latency"]')?.textContent ?? ''), null, { timeout: 60_000 });
+  const latency = await page.locator('[data-out="latency"]').textContent();
   console.log(latency);
   const [, dense, pruned] = /CPU: ([\d.]+) ms dense, ([\d.]+) ms pruned/.exec(latency).map(Number);
   assert.ok(pruned < dense, latency);
-  await page.waitForFunction(() => /fine-grained pruning keeps/.test(document.querySelector('[data-key="compare"]')?.textContent ?? ''));
+  await page.waitForFunction(() => /fine-grained pruning keeps/.test(document.querySelector('[data-out="compare"]')?.textContent ?? ''));
   await page.getByRole('heading', { name: 'Channel pruning', exact: true }).scrollIntoViewIfNeeded();
   await screenshot(page, 'pruning-channel');
   assert.deepEqual(page.problems(), []);

@@ -10,10 +10,10 @@ const env = useBrowsers({ browser: {}, gpuBrowser: { webgpu: true } });
 async function open(page, query = '') {
   await page.goto(`${env.server.base}#/quantization${query}`);
   await page.getByRole('heading', { level: 1, name: 'Quantizing the trained network' }).waitFor();
-  await page.locator('[data-key="distinct"]').waitFor({ timeout: 120_000 });
+  await page.locator('[data-out="distinct"]').waitFor({ timeout: 120_000 });
 }
 
-const text = (page, key) => page.locator(`[data-key="${key}"]`).first().textContent();
+const text = (page, key) => page.locator(`[data-out="${key}"]`).first().textContent();
 const pct = (t) => Number(/([\d.]+)%/.exec(t)[1]);
 const codebook = (page) => page.$$eval('table[aria-label="Codebook"] tbody tr', (rs) => rs.map((r) => r.children[1].textContent));
 
@@ -33,7 +33,7 @@ test('k-means of a layer: at most 2^n values and colours, and the heatmap follow
   const after = page.locator('figure[data-figure="weights-after"] canvas');
   const before = await after.evaluate((c) => c.toDataURL());
   await setField(page, 'Bits n (2^n centroids)', 3);
-  await page.waitForFunction(() => document.querySelector('[data-key="distinct"]')?.textContent === '8');
+  await page.waitForFunction(() => document.querySelector('[data-out="distinct"]')?.textContent === '8');
   await page.waitForFunction((b) => document.querySelector('figure[data-figure="weights-after"] canvas').toDataURL() !== b, before);
   assert.ok((await colours()) <= 8 && (await colours()) > 4);
   assert.equal((await codebook(page)).length, 8);
@@ -69,7 +69,7 @@ test('linear quantization: the exercises and the map', async () => {
   await setField(page, 'r_min', 0);
   await setField(page, 'r_max', 6);
   await setField(page, 'Bits', 8);
-  await page.waitForFunction(() => document.querySelector('[data-key="zero-point"]')?.textContent === '-128');
+  await page.waitForFunction(() => document.querySelector('[data-out="zero-point"]')?.textContent === '-128');
   await setField(page, 'r_max', -1);
   await page.getByRole('alert').filter({ hasText: /r_min < r_max/ }).waitFor();
   assert.deepEqual(page.problems(), []);
@@ -85,7 +85,7 @@ test('integer-only inference keeps the accuracy without a single ReLU', async ()
     }).observe({ type: 'longtask', buffered: false });
   });
   await page.getByRole('button', { name: 'Build and run the int8 network' }).click();
-  await page.locator('[data-key="int8-acc"]').waitFor({ timeout: 240_000 });
+  await page.locator('[data-out="int8-acc"]').waitFor({ timeout: 240_000 });
   const fp32 = pct(await text(page, 'int8-fp32'));
   const int8 = pct(await text(page, 'int8-acc'));
   console.log(`browser int8: fp32 ${fp32}%, int8 ${int8}% (${await text(page, 'int8-acc')})`);
@@ -104,11 +104,11 @@ test('the whole network at 8, 4 and 2 bits, k-means against linear', async () =>
   const page = await watchedPage(env.browser);
   await open(page, '?eval_images=200');
   await page.getByRole('button', { name: 'Quantize and evaluate' }).click();
-  await page.locator('[data-key="compare-status"]').filter({ hasText: /^Done/ }).waitFor({ timeout: 300_000 });
+  await page.locator('[data-out="compare-status"]').filter({ hasText: /^Done/ }).waitFor({ timeout: 300_000 });
   const rows = await page.$$eval('table[aria-label="k-means against linear quantization"] tbody tr', (rs) => rs.map((r) => ({
     bits: Number(r.dataset.bits),
-    kmeans: Number(r.querySelector('[data-key="kmeans"]').textContent.replace('%', '')),
-    linear: Number(r.querySelector('[data-key="linear"]').textContent.replace('%', '')),
+    kmeans: Number(r.querySelector('[data-out="kmeans"]').textContent.replace('%', '')),
+    linear: Number(r.querySelector('[data-out="linear"]').textContent.replace('%', '')),
   })));
   const fp32 = pct(await text(page, 'fp32'));
   console.log(`fp32 ${fp32}; ${JSON.stringify(rows)}`);
@@ -128,8 +128,8 @@ test('quantization-aware training advances through an epoch and is measured afte
   await page.waitForFunction(() => /iteration 1 \//.test(document.querySelector('[role="group"][aria-label="Quantization-aware training"] .counter').textContent));
   await qat.getByRole('button', { name: 'Run' }).click();
   await page.locator('tr[data-epoch="1"]').waitFor({ timeout: 300_000 });
-  const before = pct(await page.locator('tr[data-epoch="0"] [data-key="qat-acc"]').textContent());
-  const after = pct(await page.locator('tr[data-epoch="1"] [data-key="qat-acc"]').textContent());
+  const before = pct(await page.locator('tr[data-epoch="0"] [data-out="qat-acc"]').textContent());
+  const after = pct(await page.locator('tr[data-epoch="1"] [data-out="qat-acc"]').textContent());
   console.log(`QAT 4 bits: before ${before}%, after one epoch ${after}%`);
   assert.ok(after >= before - 0.5, `${before} -> ${after}`);
   assert.match(await text(page, 'qat-recovered'), /After 1 epoch/);
@@ -145,7 +145,7 @@ test('on WebGPU k-means runs on the kernel and finds the same codebook; bad URLs
   await open(cpu, '?bits=4&layer=conv3');
   const gpu = await watchedPage(env.gpuBrowser);
   await gpu.goto(`${env.server.base}#/quantization?bits=4&layer=conv3`);
-  await gpu.locator('[data-key="kmeans-ran"]').filter({ hasText: 'WebGPU' }).waitFor({ timeout: 180_000 });
+  await gpu.locator('[data-out="kmeans-ran"]').filter({ hasText: 'WebGPU' }).waitFor({ timeout: 180_000 });
   assert.deepEqual(await codebook(gpu), await codebook(cpu));
   assert.deepEqual(gpu.problems(), []);
   await cpu.goto(`${env.server.base}#/quantization?layer=conv9&bits=12`);

@@ -53,7 +53,10 @@ test('without WebGPU the badge reads CPU and says why; backend=cpu forces the CP
   await page.goto(`${env.server.base}#/under-the-hood`);
   await page.locator('[data-backend="cpu"]').waitFor({ timeout: 30_000 });
   assert.equal((await badge(page).textContent()).trim(), 'CPU');
-  await page.getByText(/Computing on the CPU: /).first().waitFor();
+  // The backend notice: one line, the reason behind Details.
+  await page.locator('.backend-notice').waitFor();
+  assert.equal(await page.locator('.backend-notice .notice-line').textContent(), 'Running on the CPU: this browser offers no WebGPU.');
+  assert.match(await page.locator('.backend-notice details p').first().textContent(), /^Computing on the CPU: /);
   const rows = await runBenchmark(page);
   assert.ok(rows.every((r) => r.cpu > 0 && r.note === 'CPU only'), JSON.stringify(rows));
   assert.deepEqual(page.problems(), []);
@@ -100,7 +103,7 @@ async function fineTuneAndEvaluate(page) {
   await page.getByRole('button', { name: 'Evaluate on the test set' }).click();
   const done = page.getByRole('status').filter({ hasText: /Done: 200 images with fine-tuned for 3 steps/ });
   await done.waitFor({ timeout: 300_000 });
-  const acc = page.locator('[data-key="accuracy"]');
+  const acc = page.locator('[data-out="accuracy"]');
   return {
     curve,
     tuningStatus: await group.getByRole('status').textContent(),
@@ -135,11 +138,11 @@ test('the image lab fine-tunes and evaluates on WebGPU with the CPU path\'s resu
 async function pruningScan(page) {
   await page.goto(`${env.server.base}#/pruning?s_conv8=0.8&eval_images=100&scan_images=100&scan_from=0.9&scan_to=0.9`);
   await page.getByRole('heading', { level: 1, name: 'Pruning the trained network' }).waitFor();
-  await page.waitForFunction(() => /pruned/.test(document.querySelector('[data-key="accuracy"]')?.textContent ?? ''), null, { timeout: 300_000 });
-  const readout = await page.locator('[data-key="accuracy"]').textContent();
+  await page.waitForFunction(() => /pruned/.test(document.querySelector('[data-out="accuracy"]')?.textContent ?? ''), null, { timeout: 300_000 });
+  const readout = await page.locator('[data-out="accuracy"]').textContent();
   const t0 = Date.now();
   await page.getByRole('button', { name: 'Run the scan' }).click();
-  await page.waitForFunction(() => (document.querySelector('[data-key="scan-progress"]')?.textContent ?? '') === '10 / 10 evaluations', null, { timeout: 600_000 });
+  await page.waitForFunction(() => (document.querySelector('[data-out="scan-progress"]')?.textContent ?? '') === '10 / 10 evaluations', null, { timeout: 600_000 });
   const seconds = (Date.now() - t0) / 1000;
   const csv = await page.evaluate(() => {
     // The figure's data, as the CSV button would download it: read from the summary's numbers.
@@ -147,9 +150,9 @@ async function pruningScan(page) {
   });
   // One image's latency: dense, fine-grained and channel-pruned, on the CPU and (when in use) WebGPU.
   await page.getByRole('button', { name: 'Measure latency' }).click();
-  await page.waitForFunction(() => /CPU: [\d.]+ ms dense/.test(document.querySelector('[data-key="latency"]')?.textContent ?? ''), null, { timeout: 300_000 });
-  const latency = await page.locator('[data-key="latency"]').textContent();
-  return { readout, seconds, csv, latency, verdict: await page.locator('[data-key="most-sensitive"]').textContent() };
+  await page.waitForFunction(() => /CPU: [\d.]+ ms dense/.test(document.querySelector('[data-out="latency"]')?.textContent ?? ''), null, { timeout: 300_000 });
+  const latency = await page.locator('[data-out="latency"]').textContent();
+  return { readout, seconds, csv, latency, verdict: await page.locator('[data-out="most-sensitive"]').textContent() };
 }
 
 test('the pruning chapter computes on WebGPU with the CPU path\'s numbers', async () => {

@@ -5,6 +5,7 @@ use super::state::{AttentionState, COST_FIELDS};
 use crate::ui::controls::FieldInput;
 use crate::ui::math::{MathBlock, M};
 use crate::ui::plot::Plot;
+use crate::ui::Section;
 use glassbox_lab::attention::attention_cost;
 use glassbox_lab::figures::attention::{draw_attention_cost, CostCurve};
 use leptos::prelude::*;
@@ -17,7 +18,8 @@ pub fn AttentionCost() -> impl IntoView {
         CostCurve::new(h, p, k, d)
     });
     view! {
-        <h2>"(c) The cost of global and windowed attention"</h2>
+        <Section id="cost">
+        <h2 id="cost">"(c) The cost of global and windowed attention"</h2>
         <p>
             "An "<M tex=r"H \times H"/>" image cut into "<M tex=r"P \times P"/>" patches gives "
             <M tex=r"T = (H/P)^2"/>" tokens. Global attention compares every token with every token, \
@@ -41,10 +43,10 @@ pub fn AttentionCost() -> impl IntoView {
             match attention_cost(h, p, k, d) {
                 Ok(r) => view! {
                     <dl class="readout" aria-label="Attention cost">
-                        <dt>"tokens T"</dt><dd data-key="tokens">{r.tokens}</dd>
-                        <dt>"global"</dt><dd data-key="global">{format!("{:.3e} FLOPs", r.global_flops as f64)}</dd>
-                        <dt>"windowed"</dt><dd data-key="windowed">{format!("{:.3e} FLOPs", r.windowed_flops as f64)}</dd>
-                        <dt>"ratio"</dt><dd data-key="ratio">{format!("{:.1}× (= T / K²)", r.ratio)}</dd>
+                        <dt>"tokens T"</dt><dd data-out="tokens">{r.tokens}</dd>
+                        <dt>"global"</dt><dd data-out="global">{format!("{:.3e} FLOPs", r.global_flops as f64)}</dd>
+                        <dt>"windowed"</dt><dd data-out="windowed">{format!("{:.3e} FLOPs", r.windowed_flops as f64)}</dd>
+                        <dt>"ratio"</dt><dd data-out="ratio">{format!("{:.1}× (= T / K²)", r.ratio)}</dd>
                     </dl>
                 }.into_any(),
                 Err(e) => view! { <p class="notice error" role="alert">{e}</p> }.into_any(),
@@ -54,5 +56,6 @@ pub fn AttentionCost() -> impl IntoView {
             summary=Signal::derive(move || cost_curve.get().summary())
             csv=Signal::derive(move || cost_curve.get().csv())
             draw=move |area, palette| draw_attention_cost(area, &cost_curve.get(), palette)/>
+        </Section>
     }
 }

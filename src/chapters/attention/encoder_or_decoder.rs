@@ -1,6 +1,7 @@
 //! (a) Encoder or decoder: which half of a captioner may look at every token, as a checked exercise.
 
 use crate::ui::exercise::{Choice, ChoiceExercise};
+use crate::ui::Section;
 use leptos::prelude::*;
 
 static VISION_CHOICES: [Choice; 2] = [
@@ -44,7 +45,8 @@ static LANGUAGE_CHOICES: [Choice; 2] = [
 #[component]
 pub fn EncoderOrDecoder() -> impl IntoView {
     view! {
-        <h2>"(a) Encoder or decoder?"</h2>
+        <Section id="encoder-decoder">
+        <h2 id="encoder-decoder">"(a) Encoder or decoder?"</h2>
         <p>
             "An encoder turns a whole input into a representation: every token may attend to every \
              other, masked only where there is padding. A decoder generates a sequence token by token: \
@@ -55,5 +57,6 @@ pub fn EncoderOrDecoder() -> impl IntoView {
             <ChoiceExercise name="vision" question="The vision transformer that reads the image is…" choices=&VISION_CHOICES/>
             <ChoiceExercise name="language" question="The language transformer that writes the caption is…" choices=&LANGUAGE_CHOICES/>
         </div>
+        </Section>
     }
 }

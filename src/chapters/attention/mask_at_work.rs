@@ -2,8 +2,10 @@
 //! correct mask or the reader's grid, and a check that no later token reaches an earlier output.
 
 use super::state::AttentionState;
+use crate::classroom::control_locked;
 use crate::ui::math::M;
 use crate::ui::plot::HeatmapPlot;
+use crate::ui::Section;
 use glassbox_lab::figures::attention::attention_heatmaps;
 use leptos::prelude::*;
 
@@ -17,6 +19,8 @@ pub fn MaskAtWork() -> impl IntoView {
         view_state,
         ..
     } = expect_context();
+    let mask_locked = control_locked("mask", "Mask used by the decoder");
+    let query_locked = control_locked("query", "Query to follow");
     let query = Memo::new(move |_| settings.with(|s| s.query));
     let heatmaps = Memo::new(move |_| {
         let v = view_state.get()?;
@@ -26,7 +30,8 @@ pub fn MaskAtWork() -> impl IntoView {
     });
     let heat = move |i: usize| Signal::derive(move || heatmaps.get().map(|h| h[i].clone()));
     view! {
-        <h3>"The mask at work"</h3>
+        <Section id="mask-at-work">
+        <h3 id="mask-at-work">"The mask at work"</h3>
         <p>
             "The toy decoder computes the scores "<M tex=r"q_i \cdot k_j / \sqrt{d}"/>" of every query \
              against every key, removes the masked ones (they become "<M tex=r"-\infty"/>"), and takes \
@@ -36,7 +41,7 @@ pub fn MaskAtWork() -> impl IntoView {
         <div class="controls-grid">
             <div class="field">
                 <label for="in-mask">"Mask used by the decoder"</label>
-                <select id="in-mask" prop:value=move || if my_mask.get() { "mine" } else { "answer" }
+                <select id="in-mask" data-key="mask" disabled=mask_locked prop:value=move || if my_mask.get() { "mine" } else { "answer" }
                     on:change=move |ev| { let mine = event_target_value(&ev) == "mine"; settings.update(|s| s.my_mask = mine); }>
                     <option value="answer">"the correct mask"</option>
                     <option value="mine">"my grid"</option>
@@ -44,7 +49,7 @@ pub fn MaskAtWork() -> impl IntoView {
             </div>
             <div class="field">
                 <label for="in-query">"Query to follow"</label>
-                <select id="in-query" prop:value=move || query.get().to_string()
+                <select id="in-query" data-key="query" disabled=query_locked prop:value=move || query.get().to_string()
                     on:change=move |ev| { if let Ok(i) = event_target_value(&ev).parse::<usize>() { settings.update(|s| s.query = i); } }>
                     {move || caption.get().into_iter().enumerate().map(|(i, w)| view! { <option value=i.to_string() selected=move || query.get() == i>{format!("{i}: {w}")}</option> }).collect_view()}
                 </select>
@@ -55,7 +60,7 @@ pub fn MaskAtWork() -> impl IntoView {
             <HeatmapPlot name="decoder-masked-scores" title="Masked attention scores" width=560 height=440 heatmap=heat(1)/>
             <HeatmapPlot name="decoder-weights" title="Softmax attention weights" width=560 height=440 heatmap=heat(2)/>
         </div>
-        <div role="status" aria-live="polite" data-key="causal">
+        <div role="status" aria-live="polite" data-out="causal">
             {move || view_state.get().map(|v| {
                 let cap = caption.get();
                 let leaks: Vec<String> = v.reach.iter().enumerate().flat_map(|(j, outs)| {
@@ -77,6 +82,7 @@ pub fn MaskAtWork() -> impl IntoView {
                 }
             })}
         </div>
+        </Section>
     }
 }
 

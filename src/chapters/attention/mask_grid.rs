@@ -2,6 +2,7 @@
 //! grid and checks them; each wrong cell is explained in words.
 
 use super::state::AttentionState;
+use crate::ui::Section;
 use glassbox_lab::attention::{CaptionMask, PAD};
 use leptos::prelude::*;
 
@@ -53,7 +54,8 @@ pub fn MaskGrid() -> impl IntoView {
         feedback.set(Some((wrong.len(), wrong)));
     };
     view! {
-        <h2>"(b) One mask for self- and cross-attention"</h2>
+        <Section id="mask-grid">
+        <h2 id="mask-grid">"(b) One mask for self- and cross-attention"</h2>
         <p>
             "Suppose one layer does both at once, as the toy decoder above does: each column of the \
              grid is a query (a caption token) and each row a key and value (caption tokens, then image \
@@ -110,6 +112,7 @@ pub fn MaskGrid() -> impl IntoView {
                 }.into_any()
             })}
         </div>
+        </Section>
     }
 }
 

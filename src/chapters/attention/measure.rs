@@ -7,6 +7,7 @@ use crate::engine::Engine;
 use crate::tasks::Generation;
 use crate::ui::math::M;
 use crate::ui::plot::Plot;
+use crate::ui::Section;
 use glassbox_lab::figures::attention::{draw_attention_timing, exponent, TimingData};
 use leptos::prelude::*;
 
@@ -31,7 +32,8 @@ pub fn MeasureIt() -> impl IntoView {
         timing.update(|t| t.running = false);
     };
     view! {
-        <h3>"Measure it"</h3>
+        <Section id="measure">
+        <h3 id="measure">"Measure it"</h3>
         <p>
             "The FLOP counts predict that global attention's time grows as "<M tex="H^4"/>" and \
              windowed attention's as "<M tex="H^2"/>". Measure both here, on the engine's attention \
@@ -48,7 +50,7 @@ pub fn MeasureIt() -> impl IntoView {
         <div class="progress-row">
             <progress max="1" aria-label="Measurement progress"
                 value=move || { let t = timing.get(); if t.planned == 0 { 0.0 } else { (t.done as f64 + t.fraction) / t.planned as f64 } }></progress>
-            <span class="counter" data-key="timing-count">{move || { let t = timing.get(); format!("{} of up to {} sizes", t.done, t.planned) }}</span>
+            <span class="counter" data-out="timing-count">{move || { let t = timing.get(); format!("{} of up to {} sizes", t.done, t.planned) }}</span>
         </div>
         {move || timing.get().message.map(|m| view! { <p class="notice warning" role="alert">{m}</p> })}
         <Plot name="attention-timing" title="Measured attention time"
@@ -62,15 +64,15 @@ pub fn MeasureIt() -> impl IntoView {
                     {move || timing_data.get().rows.into_iter().map(|r| view! {
                         <tr data-image=r.image>
                             <td>{r.image}</td><td>{r.tokens}</td>
-                            <td data-key="global-ms">{format!("{:.3}", r.global_ms)}</td>
-                            <td data-key="windowed-ms">{format!("{:.3}", r.windowed_ms)}</td>
+                            <td data-out="global-ms">{format!("{:.3}", r.global_ms)}</td>
+                            <td data-out="windowed-ms">{format!("{:.3}", r.windowed_ms)}</td>
                             <td>{format!("{:.1}×", r.global_ms / r.windowed_ms.max(1e-9))}</td>
                         </tr>
                     }).collect_view()}
                 </tbody>
             </table>
         </div>
-        <p data-key="exponents">{move || {
+        <p data-out="exponents">{move || {
             let d = timing_data.get();
             match (exponent(&d.rows, |r| r.global_ms), exponent(&d.rows, |r| r.windowed_ms)) {
                 (Some(g), Some(w)) => format!(
@@ -79,5 +81,6 @@ pub fn MeasureIt() -> impl IntoView {
                 _ => String::new(),
             }
         }}</p>
+        </Section>
     }
 }

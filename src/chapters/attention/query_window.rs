@@ -4,6 +4,7 @@
 use super::state::{AttentionState, QUERY_FIELDS};
 use crate::ui::controls::FieldInput;
 use crate::ui::plot::Plot;
+use crate::ui::Section;
 use glassbox_lab::figures::attention::{draw_window_view, WindowView};
 use leptos::prelude::*;
 
@@ -20,7 +21,8 @@ pub fn QueryWindow() -> impl IntoView {
         })
     });
     view! {
-        <h3>"What one query sees"</h3>
+        <Section id="query-window">
+        <h3 id="query-window">"What one query sees"</h3>
         <div class="controls-grid">
             {QUERY_FIELDS.iter().map(|f| view! { <FieldInput field=f settings=settings/> }).collect_view()}
         </div>
@@ -36,5 +38,6 @@ pub fn QueryWindow() -> impl IntoView {
             }.into_any(),
             None => view! { <p class="notice">"Choose a patch size that divides the image and a window that divides the patch grid to see which patches a query sees."</p> }.into_any(),
         }}
+        </Section>
     }
 }

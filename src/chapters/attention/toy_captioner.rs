@@ -3,9 +3,11 @@
 
 use super::picture_pad::PicturePad;
 use super::state::{check_caption, AttentionState, Picture, MODEL_FIELDS};
+use crate::classroom::control_locked;
 use crate::ui::controls::{FieldInput, TextInput};
 use crate::ui::math::M;
 use crate::ui::plot::HeatmapPlot;
+use crate::ui::Section;
 use glassbox_gpu::Ran;
 use glassbox_lab::attention::captioner::{self, PICTURES};
 use glassbox_lab::attention::tokenize;
@@ -30,6 +32,7 @@ pub fn ToyCaptioner() -> impl IntoView {
         model_error,
         ..
     } = expect_context();
+    let picture_locked = control_locked("picture", "Picture");
     let encoder_map = Memo::new(move |_| {
         let v = view_state.get()?;
         let names: Vec<String> = (1..=captioner::TOKENS)
@@ -44,7 +47,8 @@ pub fn ToyCaptioner() -> impl IntoView {
         Some(w)
     });
     view! {
-        <h3>"See it: a toy captioner"</h3>
+        <Section id="toy-captioner">
+        <h3 id="toy-captioner">"See it: a toy captioner"</h3>
         <p>
             "Below, a captioner small enough to read runs on your picture and caption: a one-layer \
              vision encoder over the 16 patches of a 16 × 16 picture, and a one-layer caption decoder \
@@ -58,7 +62,7 @@ pub fn ToyCaptioner() -> impl IntoView {
             <div>
                 <div class="field">
                     <label for="in-picture">"Picture"</label>
-                    <select id="in-picture" on:change=move |ev| {
+                    <select id="in-picture" data-key="picture" disabled=picture_locked on:change=move |ev| {
                         let v = event_target_value(&ev);
                         if let Some(n) = PICTURES.iter().find(|n| **n == v) {
                             settings.update(|s| s.picture = Picture::Bundled(n));
@@ -102,7 +106,7 @@ pub fn ToyCaptioner() -> impl IntoView {
                 </tbody>
             </table>
         </div>
-        <p class="status" data-key="ran">{move || view_state.get().map(|v| format!("Computed with the attention kernel on {}.", if v.ran == Ran::Gpu { "WebGPU" } else { "the CPU" }))}</p>
+        <p class="status" data-out="ran">{move || view_state.get().map(|v| format!("Computed with the attention kernel on {}.", if v.ran == Ran::Gpu { "WebGPU" } else { "the CPU" }))}</p>
         <HeatmapPlot name="encoder-attention" title="Encoder attention weights" width=560 height=520 heatmap=encoder_map/>
         <p>
             "Every encoder output moves when any patch changes: global self-attention gives every \
@@ -111,5 +115,6 @@ pub fn ToyCaptioner() -> impl IntoView {
              caption token's output, because each one attends to every image token. The output at "
             <code>"<PAD>"</code>" depends only on its own embedding: padding makes no query."
         </p>
+        </Section>
     }
 }

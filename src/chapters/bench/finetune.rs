@@ -78,7 +78,7 @@ pub fn FineTuneBench() -> impl IntoView {
              Adam stays on the CPU)."
         </p>
         <button type="button" class="primary" on:click=start disabled=move || running.get()>"Time a fine-tuning epoch"</button>
-        <p role="status" aria-live="polite" class="status" data-key="ft-bench-status">{move || status.get()}</p>
+        <p role="status" aria-live="polite" class="status" data-out="ft-bench-status">{move || status.get()}</p>
         <table class="numbers" aria-label="Fine-tuning benchmark">
             <thead><tr><th>"Tuned"</th><th>"On"</th><th>"Frozen prefix, once"</th><th>"One epoch"</th></tr></thead>
             <tbody>

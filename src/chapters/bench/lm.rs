@@ -180,7 +180,7 @@ pub fn LmBench() -> impl IntoView {
                 })}
             </tbody>
         </table>
-        <p class="sample" data-key="lm-bench-text">{move || {
+        <p class="sample" data-out="lm-bench-text">{move || {
             let t = times.get().text;
             if t.is_empty() { String::new() } else { format!("{PROMPT}{t}") }
         }}</p>
@@ -189,7 +189,7 @@ pub fn LmBench() -> impl IntoView {
             let (diff, top) = t.parity?;
             let same = t.webgpu.as_ref().is_some_and(|w| w.2 == t.text);
             Some(view! {
-                <p data-key="lm-parity" data-diff=diff.to_string() data-same=same.to_string()>
+                <p data-out="lm-parity" data-diff=diff.to_string() data-same=same.to_string()>
                     {format!("WebGPU against the CPU, the whole forward pass over that text ({} characters at once): \
                       the logits differ by at most {diff:.1e} (the largest logit is {top:.1}); the greedy text on WebGPU is {}.",
                       (PROMPT.len() + GENERATED).min(128), if same { "the same" } else { "different" })}

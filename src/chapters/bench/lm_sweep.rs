@@ -126,7 +126,7 @@ pub fn LmSweepBench() -> impl IntoView {
             let same = webgpu.with(|w| w.as_ref().map(|w| w.correct == c.correct));
             let counts = c.correct.iter().map(|n| n.to_string()).collect::<Vec<_>>().join(", ");
             view! {
-                <p data-key="lm-sweep" data-correct=counts.clone() data-same=same.map(|s| s.to_string())>
+                <p data-out="lm-sweep" data-correct=counts.clone() data-same=same.map(|s| s.to_string())>
                     {format!("Right answers per number of shots (0 to {MAX_SHOTS}): {counts}{}.", match same {
                         Some(true) => "; WebGPU's are the same",
                         Some(false) => "; WebGPU's differ",

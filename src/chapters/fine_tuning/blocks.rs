@@ -15,7 +15,7 @@ pub fn Blocks() -> impl IntoView {
         let total = net.param_count();
         Some(view! {
             <div class="table-scroll">
-                <table class="numbers" data-key="blocks" aria-label="Tuning choices and their parameters">
+                <table class="numbers" data-out="blocks" aria-label="Tuning choices and their parameters">
                     <thead><tr><th>"Choice"</th><th>"Parameters"</th><th>"Share"</th></tr></thead>
                     <tbody>
                         {TUNE_OPTIONS.iter().filter_map(|(k, what)| {

@@ -4,6 +4,7 @@
 
 use super::fields::{RUN_FIELDS, SHIFT_FIELDS};
 use super::state::{FineTuningState, SHIFTS};
+use crate::classroom::control_locked;
 use crate::ui::controls::{ChoiceInput, FieldInput};
 use glassbox_lab::shift::{Corruption, Tune};
 use leptos::prelude::*;
@@ -68,13 +69,14 @@ pub fn ShiftControls() -> impl IntoView {
 #[component]
 pub fn ProtocolControls() -> impl IntoView {
     let FineTuningState { settings, busy, .. } = expect_context();
+    let grid_locked = control_locked("grid", "The paper's learning-rate grid");
     view! {
         <fieldset class="controls-grid" disabled=move || busy.get()>
             <legend>"The protocol"</legend>
             {RUN_FIELDS.iter().map(|f| view! { <FieldInput field=f settings=settings/> }).collect_view()}
             <div class="field">
                 <label>
-                    <input type="checkbox" id="in-grid" prop:checked=move || settings.get().grid
+                    <input type="checkbox" id="in-grid" data-key="grid" disabled=grid_locked prop:checked=move || settings.get().grid
                         on:change=move |ev| settings.update(|s| s.grid = event_target_checked(&ev))/>
                     " The paper's learning-rate grid {1e-2, 1e-3, 1e-4}"
                 </label>

@@ -8,6 +8,7 @@ use crate::engine::Engine;
 use crate::tasks::Generation;
 use crate::ui::controls::FieldInput;
 use crate::ui::plot::{HeatmapPlot, Plot};
+use crate::ui::Section;
 use crate::vision::data::{accuracy_of, classify_split};
 use glassbox_lab::figures::shift::{
     corruption_examples, corruption_table_heatmap, draw_corruption_grid,
@@ -78,7 +79,7 @@ pub fn Corruptions() -> impl IntoView {
     };
     let heat = Signal::derive(move || table.get().map(|t| corruption_table_heatmap(&t)));
     view! {
-        <section aria-labelledby="corruptions">
+        <Section id="corruptions">
             <h2 id="corruptions">"Eight corruptions, five severities"</h2>
             <p>
                 "The input-level shifts follow MNIST-C and CIFAR-10-C: three kinds of noise, lower contrast, \
@@ -105,10 +106,10 @@ pub fn Corruptions() -> impl IntoView {
             <div class="progress-row">
                 <progress max="1" aria-label="Corruption measurement progress"
                     value=move || state.get().1 as f64 / cells().len() as f64></progress>
-                <span class="counter" data-key="corruption-progress">{move || format!("{} / {} cells", state.get().1, cells().len())}</span>
+                <span class="counter" data-out="corruption-progress">{move || format!("{} / {} cells", state.get().1, cells().len())}</span>
             </div>
             <p class="status" role="status" aria-live="polite">{move || state.get().2}</p>
             <HeatmapPlot name="corruption-accuracy" title="Accuracy under each corruption" width=720 height=520 heatmap=heat/>
-        </section>
+        </Section>
     }
 }

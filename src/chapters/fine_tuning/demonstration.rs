@@ -6,6 +6,7 @@ use super::controls::RunStop;
 use super::grid_run::GridRun;
 use super::state::FineTuningState;
 use crate::ui::plot::Plot;
+use crate::ui::Section;
 use glassbox_lab::figures::shift::{draw_bar_groups, BarGroups};
 use glassbox_lab::shift::{Corruption, Shift, Tune, TuneSettings};
 use leptos::prelude::*;
@@ -75,7 +76,7 @@ pub fn Demonstration() -> impl IntoView {
         }
     });
     view! {
-        <section aria-labelledby="three-shifts">
+        <Section id="three-shifts">
             <h2 id="three-shifts">"Three shifts side by side"</h2>
             <p>
                 "The paper's pattern in one chart: the first block for an input-level shift, a middle block \
@@ -90,6 +91,6 @@ pub fn Demonstration() -> impl IntoView {
                 summary=Signal::derive(move || bars.get().summary())
                 csv=Signal::derive(move || bars.get().csv())
                 draw=move |area, palette| draw_bar_groups(area, &bars.get(), palette)/>
-        </section>
+        </Section>
     }
 }

@@ -1,6 +1,7 @@
 //! Section "Which block, and why": the homework's question as an exercise the page checks.
 
 use crate::ui::exercise::{Choice, ChoiceExercise};
+use crate::ui::Section;
 use leptos::prelude::*;
 
 const CHOICES: &[Choice] = &[
@@ -41,7 +42,7 @@ const CHOICES: &[Choice] = &[
 #[component]
 pub fn WhichBlock() -> impl IntoView {
     view! {
-        <section aria-labelledby="which-block">
+        <Section id="which-block">
             <h2 id="which-block">"Which block, and why?"</h2>
             <ChoiceExercise name="which-block"
                 question="Under a pixel-level corruption (noise, blur, contrast, pixelation), which single block is best to fine-tune?"
@@ -52,6 +53,6 @@ pub fn WhichBlock() -> impl IntoView {
                  block (or everything, or Auto-RGN) does better. The next section puts the three kinds of \
                  shift side by side."
             </p>
-        </section>
+        </Section>
     }
 }

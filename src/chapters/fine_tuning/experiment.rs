@@ -9,6 +9,7 @@ use super::fields::TUNE_OPTIONS;
 use super::runner::{drive, on, secs, Job, Snapshot};
 use super::state::FineTuningState;
 use crate::tasks::Generation;
+use crate::ui::Section;
 use glassbox_lab::shift::{Tune, Tuner};
 use leptos::prelude::*;
 use std::cell::RefCell;
@@ -22,7 +23,9 @@ pub fn Experiment() -> impl IntoView {
         busy,
         ..
     } = expect_context();
-    let job = Rc::new(RefCell::new(Job::default()));
+    // Held by the page thread; a StoredValue so the handlers below can be Send (as a section's
+    // children must be).
+    let job = StoredValue::new_local(Rc::new(RefCell::new(Job::default())));
     let snap = RwSignal::new(Snapshot::default());
     let running = RwSignal::new(false);
     let error = RwSignal::new(None::<String>);
@@ -31,12 +34,11 @@ pub fn Experiment() -> impl IntoView {
     // New settings for this run start it over (the heatmap's settings do not).
     let key = Memo::new(move |_| settings.with(|s| format!("{:?}", s.tune_settings(s.tune))));
     {
-        let job = job.clone();
         Effect::new(move |prev: Option<String>| {
             let k = key.get();
             if prev.is_some_and(|p| p != k) {
                 generation.stop();
-                *job.borrow_mut() = Job::default();
+                *job.get_value().borrow_mut() = Job::default();
                 snap.set(Snapshot::default());
                 // Only this section's own run releases the page.
                 if running.get_untracked() {
@@ -48,8 +50,8 @@ pub fn Experiment() -> impl IntoView {
         });
     }
     let run = {
-        let job = job.clone();
         move |_| {
+            let job = job.get_value();
             let Some(l) = lab.get_untracked() else { return };
             if job.borrow().tuner.is_none() {
                 let s = settings.get_untracked();
@@ -82,10 +84,9 @@ pub fn Experiment() -> impl IntoView {
         busy.set(false);
     };
     let reset = {
-        let job = job.clone();
         move |_| {
             generation.stop();
-            *job.borrow_mut() = Job::default();
+            *job.get_value().borrow_mut() = Job::default();
             snap.set(Snapshot::default());
             if running.get_untracked() {
                 running.set(false);
@@ -96,7 +97,7 @@ pub fn Experiment() -> impl IntoView {
     let tune = Signal::derive(move || settings.get().tune.name());
 
     view! {
-        <section aria-labelledby="experiment">
+        <Section id="experiment">
             <h2 id="experiment">"Fine-tune one choice"</h2>
             <p>
                 "Choose the shift and what to tune, and run the protocol here. Each learning rate starts \
@@ -121,7 +122,7 @@ pub fn Experiment() -> impl IntoView {
             {move || error.get().or(snap.get().error).map(|e| view! { <p class="notice error" role="alert">{e}</p> })}
             <div class="progress-row">
                 <progress max="1" aria-label="Fine-tuning progress" value=move || snap.get().fraction></progress>
-                <span class="counter" data-key="run-progress">{move || format!("{:.0}%", 100.0 * snap.get().fraction)}</span>
+                <span class="counter" data-out="run-progress">{move || format!("{:.0}%", 100.0 * snap.get().fraction)}</span>
             </div>
             <p class="status" role="status" aria-live="polite">{move || {
                 let s = snap.get();
@@ -133,7 +134,7 @@ pub fn Experiment() -> impl IntoView {
             <Readout snap/>
             <Multipliers snap/>
             <HeadMap snap/>
-        </section>
+        </Section>
     }
 }
 
@@ -171,7 +172,7 @@ fn Readout(snap: RwSignal<Snapshot>) -> impl IntoView {
             String::new()
         };
         Some(view! {
-            <p data-key="run-result">{format!(
+            <p data-out="run-result">{format!(
                 "{}: test accuracy {:.1}% before, {:.1}% after{best}. Tuned {} parameters ({:.1}% of {}); {} \
                  changed bit-wise, every other parameter is identical to the shifted network's.{saving}",
                 r.tune,

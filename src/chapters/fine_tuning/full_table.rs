@@ -5,6 +5,7 @@
 //! corruption in words.
 
 use crate::ui::plot::HeatmapPlot;
+use crate::ui::Section;
 use crate::web;
 use glassbox_lab::figures::shift::block_matrix_heatmap;
 use glassbox_lab::shift::sweep_table::{parse, SweepRow};
@@ -90,7 +91,7 @@ pub fn FullTable() -> impl IntoView {
         ))
     });
     view! {
-        <section aria-labelledby="full-table">
+        <Section id="full-table">
             <h2 id="full-table">"The full protocol on every corruption"</h2>
             <p>
                 "Computed natively with the paper's protocol (1000 images, the learning-rate grid, 10 \
@@ -103,9 +104,9 @@ pub fn FullTable() -> impl IntoView {
             {move || match rows.get() {
                 None => view! { <p class="status">"Loading the table…"</p> }.into_any(),
                 Some(Err(e)) => view! { <p class="notice error" role="alert">{format!("The table could not be read: {e}")}</p> }.into_any(),
-                Some(Ok(r)) => view! { <p data-key="full-verdict">{verdict(&r)}</p> }.into_any(),
+                Some(Ok(r)) => view! { <p data-out="full-verdict">{verdict(&r)}</p> }.into_any(),
             }}
             <HeatmapPlot name="full-table" title="Full protocol, severity 5" width=760 height=520 heatmap=heat/>
-        </section>
+        </Section>
     }
 }

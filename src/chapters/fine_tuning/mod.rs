@@ -23,6 +23,7 @@ mod state;
 mod sweep;
 
 use crate::ui::notices::UrlNotices;
+use crate::ui::Section;
 use crate::url_state::Location;
 use crate::vision::data::LoadStatus;
 use blocks::Blocks;
@@ -68,7 +69,7 @@ pub fn FineTuning(location: Location) -> impl IntoView {
             </p>
             <LoadStatus load/>
             <Corruptions/>
-            <section aria-labelledby="blocks">
+            <Section id="blocks">
                 <h2 id="blocks">"What can be tuned"</h2>
                 <p>
                     "Block k is convolutions 2k-1 and 2k with their batch-norm scale and shift. Tuning one \
@@ -78,7 +79,7 @@ pub fn FineTuning(location: Location) -> impl IntoView {
                      zero-parameter baseline."
                 </p>
                 <Blocks/>
-            </section>
+            </Section>
             <Experiment/>
             <Sweep/>
             <FullTable/>

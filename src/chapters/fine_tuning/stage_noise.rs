@@ -7,6 +7,7 @@ use super::controls::RunStop;
 use super::grid_run::GridRun;
 use super::state::FineTuningState;
 use crate::ui::plot::HeatmapPlot;
+use crate::ui::Section;
 use glassbox_lab::figures::shift::block_matrix_heatmap;
 use glassbox_lab::shift::blocks::BLOCKS;
 use glassbox_lab::shift::{Shift, Tune, TuneSettings};
@@ -92,7 +93,7 @@ pub fn StageNoise() -> impl IntoView {
         )
     };
     view! {
-        <section aria-labelledby="stage-noise">
+        <Section id="stage-noise">
             <h2 id="stage-noise">"Noise inside the network"</h2>
             <p>
                 "A feature-level shift made to order: add noise to one block's weights (alpha times each \
@@ -109,8 +110,8 @@ pub fn StageNoise() -> impl IntoView {
                 on_stop=move || grid.stop()/>
             <p class="status" role="status" aria-live="polite">{move || grid.status.get()}</p>
             <HeatmapPlot name="stage-noise" title="Accuracy by perturbed and tuned block" width=720 height=420 heatmap=heat/>
-            <p data-key="stage-verdict">{verdict}</p>
-        </section>
+            <p data-out="stage-verdict">{verdict}</p>
+        </Section>
     }
 }
 

@@ -7,6 +7,7 @@ use super::runner::{on, run_jobs, secs};
 use super::state::{clear_on_change, FineTuningState};
 use crate::tasks::Generation;
 use crate::ui::plot::Plot;
+use crate::ui::Section;
 use glassbox_lab::figures::shift::{draw_bar_groups, BarGroups};
 use glassbox_lab::shift::{Tune, TuneResult};
 use leptos::prelude::*;
@@ -106,7 +107,7 @@ pub fn Sweep() -> impl IntoView {
     });
 
     view! {
-        <section aria-labelledby="sweep">
+        <Section id="sweep">
             <h2 id="sweep">"Sweep all blocks"</h2>
             <p>
                 "The same shift and protocol as above, for every choice in turn: the four blocks, the head, \
@@ -119,7 +120,7 @@ pub fn Sweep() -> impl IntoView {
             {move || error.get().map(|e| view! { <p class="notice error" role="alert">{e}</p> })}
             <div class="progress-row">
                 <progress max="1" aria-label="Sweep progress" value=move || state.get().2></progress>
-                <span class="counter" data-key="sweep-progress">{move || format!("{} / {} choices", rows.get().len(), Tune::ALL.len())}</span>
+                <span class="counter" data-out="sweep-progress">{move || format!("{} / {} choices", rows.get().len(), Tune::ALL.len())}</span>
             </div>
             <p class="status" role="status" aria-live="polite">{move || state.get().3}</p>
             <Plot name="sweep" title="Accuracy after tuning each choice" height=380
@@ -127,7 +128,7 @@ pub fn Sweep() -> impl IntoView {
                 csv=Signal::derive(move || bars.get().csv())
                 draw=move |area, palette| draw_bar_groups(area, &bars.get(), palette)/>
             <SweepTable rows/>
-        </section>
+        </Section>
     }
 }
 
@@ -135,7 +136,7 @@ pub fn Sweep() -> impl IntoView {
 fn SweepTable(rows: RwSignal<Vec<Row>>) -> impl IntoView {
     view! {
         <div class="table-scroll">
-            <table class="numbers" data-key="sweep-table" aria-label="Sweep results">
+            <table class="numbers" data-out="sweep-table" aria-label="Sweep results">
                 <thead><tr><th>"Tuned"</th><th>"Parameters"</th><th>"Before"</th><th>"After"</th><th>"Best lr, epoch"</th><th>"Time"</th></tr></thead>
                 <tbody>
                     {move || rows.get().into_iter().map(|(r, ms, ran)| view! {

@@ -8,7 +8,7 @@ use leptos::prelude::*;
 /// its share of the row: green on the diagonal, orange off it.
 pub fn accuracy_and_confusion(e: Evaluation, ran: &'static str) -> impl IntoView {
     view! {
-        <p class="big-number">"Test accuracy: "<strong data-key="accuracy" data-backend=ran>{format!("{:.2}%", 100.0 * e.accuracy)}</strong></p>
+        <p class="big-number">"Test accuracy: "<strong data-out="accuracy" data-backend=ran>{format!("{:.2}%", 100.0 * e.accuracy)}</strong></p>
         <div class="table-scroll">
         <table class="numbers confusion" aria-label="Confusion matrix (rows: true class, columns: predicted)">
             <thead><tr><th scope="col">"true \\ predicted"</th>

@@ -6,6 +6,7 @@ use super::mistakes::draw_mistakes;
 use super::state::{EvalState, ImageLabState, FIELDS};
 use crate::engine::Engine;
 use crate::ui::controls::FieldInput;
+use crate::ui::Section;
 use crate::vision::data::{classify, ensure_loaded};
 use crate::vision::finetune::current_network;
 use glassbox_lab::vision::train;
@@ -74,7 +75,8 @@ pub fn EvaluatingHere() -> impl IntoView {
     });
 
     view! {
-        <h2>"Evaluating the trained network here"</h2>
+        <Section id="evaluation">
+        <h2 id="evaluation">"Evaluating the trained network here"</h2>
         <p>
             "The committed weights reached 92.0% on the 10,000 test images when trained natively. \
              Press the button to download the data set (8.8 MB: the 10,000 test images and 10,000 \
@@ -120,5 +122,6 @@ pub fn EvaluatingHere() -> impl IntoView {
                 EvalState::Done(e, ..) => format!("The first {} misclassified test images, each labelled true class → predicted class.", e.mistakes.len().min(16)),
                 _ => "Empty until the evaluation runs.".into(),
             }></canvas>
+        </Section>
     }
 }

@@ -6,6 +6,7 @@ use crate::engine::Engine;
 use crate::ui::controls::FieldInput;
 use crate::ui::plot::Plot;
 use crate::ui::run_controls::{RunControls, Speed};
+use crate::ui::Section;
 use crate::vision::data::ensure_loaded;
 use crate::vision::finetune::{self, TuneSpec};
 use glassbox_lab::figures;
@@ -76,7 +77,8 @@ pub fn FineTuningHere() -> impl IntoView {
     let total = Signal::derive(move || settings.get().steps);
 
     view! {
-        <h2>"Fine-tuning here"</h2>
+        <Section id="fine-tuning">
+        <h2 id="fine-tuning">"Fine-tuning here"</h2>
         <p>
             "Training continues from the committed weights on the 10,000 training images, exactly as \
              the command line trains: SGD with momentum 0.9 and weight decay 5·10⁻⁴, a cosine \
@@ -117,5 +119,6 @@ pub fn FineTuningHere() -> impl IntoView {
             csv=loss_csv
             draw=move |area, palette| figures::draw_training(area, &points.get(), palette)
         />
+        </Section>
     }
 }

@@ -4,6 +4,7 @@
 use super::layer_table::layer_table;
 use super::state::{ImageLabState, FIELDS};
 use crate::ui::controls::FieldInput;
+use crate::ui::Section;
 use glassbox_lab::vision::vgg::{self, Arch};
 use leptos::prelude::*;
 
@@ -17,7 +18,8 @@ pub fn OriginalNetwork() -> impl IntoView {
     let dense_macs = vgg::stats(&Arch::cifar_vgg()).macs as f64;
 
     view! {
-        <h2>"The original lab's network"</h2>
+        <Section id="original-network">
+        <h2 id="original-network">"The original lab's network"</h2>
         <p>
             "The same calculator on the original CIFAR-10 VGG gives its published totals: 9,228,362 \
              parameters (35.20 MiB in fp32) and about 606 million multiply-adds per image. Uniform \
@@ -32,11 +34,12 @@ pub fn OriginalNetwork() -> impl IntoView {
             Ok(s) => {
                 let ratio = s.macs as f64 / dense_macs;
                 view! {
-                    <p data-key="prune-ratio">{format!("Multiply-adds: {:.1}% of the dense network.", 100.0 * ratio)}</p>
+                    <p data-out="prune-ratio">{format!("Multiply-adds: {:.1}% of the dense network.", 100.0 * ratio)}</p>
                     {layer_table("Layers of the original lab's network".into(), s)}
                 }.into_any()
             }
             Err(e) => view! { <p class="notice error" role="alert">{e}</p> }.into_any(),
         }}
+        </Section>
     }
 }

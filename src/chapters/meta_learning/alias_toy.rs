@@ -6,6 +6,7 @@ use super::state::MetaLearningState;
 use crate::ui::controls::FieldInput;
 use crate::ui::math::{MathBlock, M};
 use crate::ui::plot::Plot;
+use crate::ui::Section;
 use glassbox_lab::figures;
 use glassbox_lab::maml::alias_toy;
 use leptos::prelude::*;
@@ -21,7 +22,7 @@ pub fn AliasToy() -> impl IntoView {
     let toy_ok = move || toy_path.get().ok().unwrap_or_default();
 
     view! {
-        <section aria-labelledby="part-b">
+        <Section id="part-b">
             <h2 id="part-b">"(b)–(d) A feature and its alias"</h2>
             <p>
                 "Take one training point at which a true feature "<M tex=r"\phi_0"/>
@@ -60,14 +61,14 @@ pub fn AliasToy() -> impl IntoView {
             />
             {move || toy_path.get().ok().and_then(|p| p.last().copied()).map(|t| view! {
                 <dl class="readout" aria-label="Final values of the toy">
-                    <dt>"c0"</dt><dd data-key="c0">{format!("{:.4}", t.c0)}</dd>
-                    <dt>"c1"</dt><dd data-key="c1">{format!("{:.4}", t.c1)}</dd>
+                    <dt>"c0"</dt><dd data-out="c0">{format!("{:.4}", t.c0)}</dd>
+                    <dt>"c1"</dt><dd data-out="c1">{format!("{:.4}", t.c1)}</dd>
                     <dt>"||c||"</dt><dd>{format!("{:.4}", t.norm)}</dd>
                     <dt>"beta0"</dt><dd>{format!("{:.4} (1/c0 = {:.4})", t.beta0, 1.0 / t.c0)}</dd>
                     <dt>"beta1"</dt><dd>{format!("{:.4}", t.beta1)}</dd>
                     <dt>"E"</dt><dd>{format!("{:.2e}", t.error)}</dd>
                 </dl>
             })}
-        </section>
+        </Section>
     }
 }

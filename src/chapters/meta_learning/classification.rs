@@ -6,6 +6,7 @@ use super::settings::CLS_FIELDS;
 use super::state::MetaLearningState;
 use crate::ui::controls::FieldInput;
 use crate::ui::math::M;
+use crate::ui::Section;
 use leptos::prelude::*;
 
 static CLS_PLOTS: PlotNames = PlotNames {
@@ -21,7 +22,7 @@ pub fn Classification() -> impl IntoView {
     let cls = expect_context::<MetaLearningState>().cls;
 
     view! {
-        <section aria-labelledby="part-h">
+        <Section id="part-h">
             <h2 id="part-h">"(h)–(i) Meta-learning for classification"</h2>
             <p>
                 "Now the tasks are classification: the label of a point is the sign of the task's \
@@ -57,6 +58,6 @@ pub fn Classification() -> impl IntoView {
                     {move || cls.settings.with(|s| s.eval_every)}" iterations."
                 </p>
             </Experiment>
-        </section>
+        </Section>
     }
 }

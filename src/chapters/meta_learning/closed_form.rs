@@ -6,6 +6,7 @@ use super::settings::{parse_frequencies, MAML_FIELDS};
 use super::state::MetaLearningState;
 use crate::ui::controls::{ChoiceInput, FieldInput, TextInput};
 use crate::ui::math::{MathBlock, M};
+use crate::ui::Section;
 use glassbox_lab::maml::InnerPoints;
 use leptos::prelude::*;
 
@@ -34,7 +35,7 @@ pub fn ClosedForm() -> impl IntoView {
     let inner_text = Signal::derive(move || settings.get().inner_points.name().to_string());
 
     view! {
-        <section aria-labelledby="part-e">
+        <Section id="part-e">
             <h2 id="part-e">"(e)–(f) Meta-learning the feature weights"</h2>
             <p>
                 "Now the real experiment, at the settings of the original notebook. There are "
@@ -128,6 +129,6 @@ pub fn ClosedForm() -> impl IntoView {
                  weights can then explode. The page checks the conditioning of every inner solve and \
                  the size of every weight, stops with the last good state and says what happened."
             </p>
-        </section>
+        </Section>
     }
 }

@@ -6,6 +6,7 @@ use super::settings::GD_FIELDS;
 use super::state::MetaLearningState;
 use crate::ui::controls::FieldInput;
 use crate::ui::math::{MathBlock, M};
+use crate::ui::Section;
 use leptos::prelude::*;
 
 static GD_PLOTS: PlotNames = PlotNames {
@@ -21,7 +22,7 @@ pub fn GradientSteps() -> impl IntoView {
     let gd = expect_context::<MetaLearningState>().gd;
 
     view! {
-        <section aria-labelledby="part-g">
+        <Section id="part-g">
             <h2 id="part-g">"(g) An inner loop of gradient steps"</h2>
             <p>
                 "A real network cannot be fitted in closed form. MAML's usual inner loop is a few \
@@ -63,6 +64,6 @@ pub fn GradientSteps() -> impl IntoView {
                      double-descent peak. Read the zoomed figure for "<M tex=r"n \le 128"/>".)"
                 </p>
             </Experiment>
-        </section>
+        </Section>
     }
 }

@@ -5,6 +5,7 @@ use super::settings::MN_FIELDS;
 use super::state::MetaLearningState;
 use crate::ui::controls::FieldInput;
 use crate::ui::math::{MathBlock, M};
+use crate::ui::Section;
 use glassbox_lab::maml::min_norm;
 use leptos::prelude::*;
 
@@ -18,7 +19,7 @@ pub fn MinNorm() -> impl IntoView {
     });
 
     view! {
-        <section aria-labelledby="part-a">
+        <Section id="part-a">
             <h2 id="part-a">"(a) The min-norm solution"</h2>
             <p>
                 "Among all "<M tex=r"\beta"/>" with "<M tex=r"A\beta = y"/>" (with "
@@ -51,6 +52,6 @@ pub fn MinNorm() -> impl IntoView {
                 }.into_any(),
                 Err(e) => view! { <p class="notice error" role="alert">{e}</p> }.into_any(),
             }}
-        </section>
+        </Section>
     }
 }

@@ -2,13 +2,14 @@
 //! (and with it the meta-gradient) changes.
 
 use crate::ui::math::M;
+use crate::ui::Section;
 use leptos::prelude::*;
 
 /// The closing section on what the three variants share.
 #[component]
 pub fn SharedOuterLoop() -> impl IntoView {
     view! {
-        <section aria-labelledby="shared">
+        <Section id="shared">
             <h2 id="shared">"What the three variants share"</h2>
             <p>
                 "Only the inner loop changes. The outer loop is the same code for all three: draw 5 \
@@ -21,6 +22,6 @@ pub fn SharedOuterLoop() -> impl IntoView {
                  per-task fit (min-norm or logistic regression) and metric (squared error or error \
                  rate) change."
             </p>
-        </section>
+        </Section>
     }
 }

@@ -2,13 +2,14 @@
 //! all of them, scaled by feature weights shared across tasks.
 
 use crate::ui::math::{MathBlock, M};
+use crate::ui::Section;
 use leptos::prelude::*;
 
 /// The setup, in prose and formulas.
 #[component]
 pub fn Setup() -> impl IntoView {
     view! {
-        <section aria-labelledby="setup">
+        <Section id="setup">
             <h2 id="setup">"The setup"</h2>
             <p>
                 "A task is a function built from a few unknown features: "
@@ -27,6 +28,6 @@ pub fn Setup() -> impl IntoView {
                  points and many features the fit is under-determined, so we need a rule to pick one \
                  of its many exact solutions."
             </p>
-        </section>
+        </Section>
     }
 }

@@ -9,6 +9,7 @@ use crate::lm::plural_nouns as nouns;
 use crate::lm::LoadedLm;
 use crate::ui::exercise::ShortAnswer;
 use crate::ui::plot::Plot;
+use crate::ui::Section;
 use glassbox_lab::figures::shift::{draw_bar_groups, BarGroups};
 use glassbox_lab::lm::choice::{self, Outcome, Strategy};
 use glassbox_lab::lm::plurals::{self, Split};
@@ -133,7 +134,7 @@ pub fn Choice() -> impl IntoView {
         })
     };
     view! {
-        <section aria-labelledby="choice">
+        <Section id="choice">
             <h2 id="choice">"Classification by prompting"</h2>
             <p>
                 {format!("A multiple-choice question this model might answer: which of four spellings is a noun's \
@@ -145,7 +146,7 @@ pub fn Choice() -> impl IntoView {
                   choice::INSTRUCTION.trim())}
             </p>
             <button type="button" on:click=run disabled=move || !ready() || st.busy.get()>"Ask the questions"</button>
-            <p class="status" role="status" data-key="choice-status">{move || status.get()}</p>
+            <p class="status" role="status" data-out="choice-status">{move || status.get()}</p>
             <Plot
                 name="multiple-choice"
                 title="Multiple choice"
@@ -174,6 +175,6 @@ pub fn Choice() -> impl IntoView {
                      kind of failure."
                 </p>
             </ShortAnswer>
-        </section>
+        </Section>
     }
 }

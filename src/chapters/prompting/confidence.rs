@@ -10,6 +10,7 @@ use crate::engine::Engine;
 use crate::lm::plural_nouns as nouns;
 use crate::ui::exercise::ShortAnswer;
 use crate::ui::plot::Plot;
+use crate::ui::Section;
 use glassbox_lab::figures::shift::{draw_bar_groups, BarGroups};
 use glassbox_lab::lm::pluralize::{Answer, Verdict};
 use glassbox_lab::lm::plurals::{self, Split};
@@ -156,7 +157,7 @@ pub fn Confidence() -> impl IntoView {
     let rel = Memo::new(move |_| answers.with(|a| reliability(a)));
     let ready = move || st.lm.with(|m| m.is_some());
     view! {
-        <section aria-labelledby="confidence">
+        <Section id="confidence">
             <h2 id="confidence">"Confidence"</h2>
             <p>
                 "The homework found models more confident, on average, when they are right. Here the model \
@@ -167,7 +168,7 @@ pub fn Confidence() -> impl IntoView {
                  bin equals the mean probability in it."
             </p>
             <button type="button" on:click=run disabled=move || !ready() || st.busy.get()>"Measure the confidence"</button>
-            <p class="status" role="status" data-key="confidence-status">{move || status.get()}</p>
+            <p class="status" role="status" data-out="confidence-status">{move || status.get()}</p>
             <Plot
                 name="confidence"
                 title="Confidence of right and wrong answers"
@@ -195,6 +196,6 @@ pub fn Confidence() -> impl IntoView {
                      right four times in five: bars of equal height in a bin mean yes."
                 </p>
             </ShortAnswer>
-        </section>
+        </Section>
     }
 }

@@ -8,6 +8,7 @@ use crate::engine::Engine;
 use crate::ui::controls::FieldInput;
 use crate::ui::exercise::ShortAnswer;
 use crate::ui::plot::Plot;
+use crate::ui::Section;
 use glassbox_lab::figures::shift::{draw_bar_groups, BarGroups};
 use glassbox_lab::lm::digits::{tally, Tally, CHARS_PER_DIGIT, PROMPT};
 use glassbox_lab::lm::{Generator, Sampling};
@@ -105,7 +106,7 @@ pub fn Digits() -> impl IntoView {
         };
     let ready = move || st.lm.with(|m| m.is_some());
     view! {
-        <section aria-labelledby="digits">
+        <Section id="digits">
             <h2 id="digits">"Are \u{201c}random\u{201d} digits random?"</h2>
             <p>
                 {format!("The homework asked a hosted model for 100 uniformly random digits. Here the model continues \
@@ -118,7 +119,7 @@ pub fn Digits() -> impl IntoView {
                 {DIGIT_FIELDS.iter().map(|f| view! { <FieldInput field=f settings/> }).collect_view()}
             </div>
             <button type="button" on:click=run disabled=move || !ready() || st.busy.get()>"Ask for digits"</button>
-            <p class="status" role="status" data-key="digits-status">{move || status.get()}</p>
+            <p class="status" role="status" data-out="digits-status">{move || status.get()}</p>
             <Plot
                 name="digits"
                 title="Digit counts"
@@ -128,7 +129,7 @@ pub fn Digits() -> impl IntoView {
                 draw=move |root, p| bars.with(|b| draw_bar_groups(root, b, p))
             />
             {move || result.with(|r| r.as_ref().map(|(_, text)| view! {
-                <details><summary>"What the model wrote"</summary><pre class="sample" data-key="digits-text">{text.clone()}</pre></details>
+                <details><summary>"What the model wrote"</summary><pre class="sample" data-out="digits-text">{text.clone()}</pre></details>
             }))}
             <ShortAnswer label="(a)" question="Are a language model's \u{201c}uniformly random\u{201d} digits uniform?">
                 <p>
@@ -141,6 +142,6 @@ pub fn Digits() -> impl IntoView {
                      try 1, then 0.5."
                 </p>
             </ShortAnswer>
-        </section>
+        </Section>
     }
 }

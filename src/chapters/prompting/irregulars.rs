@@ -7,6 +7,7 @@ use super::state::{PromptingState, TEST_FIELDS};
 use crate::engine::Engine;
 use crate::lm::plural_nouns as nouns;
 use crate::ui::controls::FieldInput;
+use crate::ui::Section;
 use glassbox_lab::lm::pluralize::{self, Answer, Summary};
 use glassbox_lab::lm::plurals::{self, Noun, Split};
 use leptos::prelude::*;
@@ -75,7 +76,7 @@ pub fn Irregulars() -> impl IntoView {
         })
     };
     view! {
-        <section aria-labelledby="irregulars">
+        <Section id="irregulars">
             <h2 id="irregulars">"The test irregulars, one by one"</h2>
             <p>
                 "The notebook kept seven irregular nouns for its test: foot, man, person, self, wife, wolf and \
@@ -90,9 +91,9 @@ pub fn Irregulars() -> impl IntoView {
                 <button type="button" class="primary" on:click=run
                     disabled=move || running.get() || !ready() || st.busy.get()>"Ask the test nouns"</button>
             </div>
-            <p class="status" role="status" data-key="test-status">{move || status.get()}</p>
+            <p class="status" role="status" data-out="test-status">{move || status.get()}</p>
             <div class="table-scroll">
-            <table class="numbers" aria-label="The test nouns' answers" data-key="test-answers">
+            <table class="numbers" aria-label="The test nouns' answers" data-out="test-answers">
                 <thead><tr><th>"Noun"</th><th>"Expected"</th><th>"The model wrote"</th><th>"Verdict"</th><th>"Probability"</th></tr></thead>
                 <tbody>
                     {move || answers.with(|all| all.iter().map(|a| view! {
@@ -107,7 +108,7 @@ pub fn Irregulars() -> impl IntoView {
                 </tbody>
             </table>
             </div>
-            <p data-key="test-summary">{summary}</p>
-        </section>
+            <p data-out="test-summary">{summary}</p>
+        </Section>
     }
 }

@@ -4,10 +4,12 @@
 
 use super::run::{generate, ran_on, show_char};
 use super::state::{check_prompt, PromptingState, PLAY_FIELDS};
+use crate::classroom::control_locked;
 use crate::engine::Engine;
 use crate::ui::controls::FieldInput;
 use crate::ui::exercise::ShortAnswer;
 use crate::ui::plot::Plot;
+use crate::ui::Section;
 use crate::web;
 use glassbox_lab::figures::shift::{draw_bar_groups, BarGroups};
 use glassbox_lab::lm::{distribution, Generator, Sampling};
@@ -56,6 +58,7 @@ pub fn Playground() -> impl IntoView {
     let st = expect_context::<PromptingState>();
     let engine = expect_context::<Engine>();
     let settings = st.settings;
+    let prompt_locked = control_locked("prompt", "Prompt");
     let written = RwSignal::new(String::new());
     let shown_prompt = RwSignal::new(String::new());
     let status = RwSignal::new(String::new());
@@ -133,7 +136,7 @@ pub fn Playground() -> impl IntoView {
     let ready = move || st.lm.with(|m| m.is_some());
 
     view! {
-        <section aria-labelledby="playground">
+        <Section id="playground">
             <h2 id="playground">"Playground"</h2>
             <p>
                 "Write a prompt; the model continues it one character at a time. Temperature 0 always picks \
@@ -147,6 +150,7 @@ pub fn Playground() -> impl IntoView {
                 <textarea
                     id="in-prompt"
                     data-key="prompt"
+                    disabled=prompt_locked
                     rows="3"
                     prop:value=move || settings.with(|s| s.prompt.clone())
                     aria-invalid=move || if prompt_error.get().is_some() { "true" } else { "false" }
@@ -158,7 +162,7 @@ pub fn Playground() -> impl IntoView {
             <div class="suggestions" role="group" aria-label="Suggested prompts">
                 {SUGGESTED
                     .iter()
-                    .map(|&p| view! { <button type="button" on:click=move |_| set_prompt(p.to_string())>{p}</button> })
+                    .map(|&p| view! { <button type="button" disabled=prompt_locked on:click=move |_| set_prompt(p.to_string())>{p}</button> })
                     .collect_view()}
             </div>
             <div class="controls-grid">
@@ -169,8 +173,8 @@ pub fn Playground() -> impl IntoView {
                     disabled=move || running.get() || !ready() || st.busy.get()>"Generate"</button>
                 <button type="button" on:click=move |_| stop.set(true) disabled=move || !running.get()>"Stop"</button>
             </div>
-            <p class="status" role="status" data-key="play-status">{move || status.get()}</p>
-            <pre class="sample" data-key="play-output"><span class="muted">{move || shown_prompt.get()}</span>{move || written.get()}</pre>
+            <p class="status" role="status" data-out="play-status">{move || status.get()}</p>
+            <pre class="sample" data-out="play-output"><span class="muted">{move || shown_prompt.get()}</span>{move || written.get()}</pre>
             <Plot
                 name="next-character"
                 title="Next character"
@@ -192,6 +196,6 @@ pub fn Playground() -> impl IntoView {
                      text held questions, corrections and conversations."
                 </p>
             </ShortAnswer>
-        </section>
+        </Section>
     }
 }

@@ -39,7 +39,7 @@ pub fn PerRule(answers: RwSignal<Answers>, per_shot: usize) -> impl IntoView {
                 })
                 .collect_view();
             Some(view! {
-                <table class="numbers" aria-label="Accuracy per rule" data-key="per-rule">
+                <table class="numbers" aria-label="Accuracy per rule" data-out="per-rule">
                     <thead><tr><th>"Rule"</th><th>"0 shots"</th><th>{format!("{best} shots (the best so far)")}</th></tr></thead>
                     <tbody>{rows}</tbody>
                 </table>
@@ -103,7 +103,7 @@ pub fn ShotAnswers(answers: RwSignal<Answers>, per_shot: usize) -> impl IntoView
                  repeated pattern on. Examples cannot supply a plural the model does not know, which is why the \
                  irregular rules gain least."
             </p>
-            <p data-key="few-shot-answer">{few_shot}</p>
+            <p data-out="few-shot-answer">{few_shot}</p>
         </ShortAnswer>
         <ShortAnswer label="(b) ii" question="Do wrong labels in the examples matter?">
             <p>
@@ -111,7 +111,7 @@ pub fn ShotAnswers(answers: RwSignal<Answers>, per_shot: usize) -> impl IntoView
                  the mapping from noun to plural, which the model brings from its training. Here each example's \
                  plural belongs to another example's noun, so the format is intact and every label is wrong."
             </p>
-            <p data-key="wrong-labels-answer">{wrong_labels}</p>
+            <p data-out="wrong-labels-answer">{wrong_labels}</p>
         </ShortAnswer>
         <ShortAnswer label="(b) v" question="Does a soft prompt beat these hard prompts?">
             <p>

@@ -12,6 +12,7 @@ use crate::engine::Engine;
 use crate::lm::plural_nouns as nouns;
 use crate::ui::controls::FieldInput;
 use crate::ui::plot::Plot;
+use crate::ui::Section;
 use glassbox_lab::figures::shift::{draw_bar_groups, BarGroups};
 use glassbox_lab::lm::pluralize::{self, Answer, Summary, Verdict, MAX_SHOTS};
 use glassbox_lab::lm::plurals::{self, Noun, Split};
@@ -139,7 +140,7 @@ pub fn Shots() -> impl IntoView {
         })
     };
     view! {
-        <section aria-labelledby="shots">
+        <Section id="shots">
             <h2 id="shots">"Zero-shot against few-shot"</h2>
             <p>
                 {format!("The notebook's task: the plural of a noun, asked as \u{201c}The plural of X is\u{201d}. Before the \
@@ -163,7 +164,7 @@ pub fn Shots() -> impl IntoView {
                 <button type="button" on:click=move |_| reset() disabled=move || running.get()>"Reset"</button>
             </div>
             <progress max=total value=move || next.get() aria-label="Answers so far"></progress>
-            <p class="status" role="status" data-key="shots-status">{move || status.get()}</p>
+            <p class="status" role="status" data-out="shots-status">{move || status.get()}</p>
             <Plot
                 name="pluralize-shots"
                 title="Accuracy per number of shots"
@@ -181,6 +182,6 @@ pub fn Shots() -> impl IntoView {
             <CommonWords wrong=Signal::derive(move || answers.with(|a| {
                 a.iter().flatten().flatten().filter(|x| x.verdict == Verdict::Incorrect).cloned().collect()
             }))/>
-        </section>
+        </Section>
     }
 }

@@ -10,6 +10,7 @@ use crate::lm::plural_nouns as nouns;
 use crate::lm::{ensure_small_lm, LoadedLm};
 use crate::ui::exercise::ShortAnswer;
 use crate::ui::plot::Plot;
+use crate::ui::Section;
 use crate::vision::data::{LoadState, LoadStatus};
 use glassbox_lab::figures::shift::{draw_bar_groups, BarGroups};
 use glassbox_lab::lm::pluralize::{self, Summary};
@@ -74,7 +75,7 @@ pub fn Sizes() -> impl IntoView {
         move || table.with(|x| x[m][t].map_or("–".into(), |a| format!("{:.1}%", 100.0 * a)))
     };
     view! {
-        <section aria-labelledby="sizes">
+        <Section id="sizes">
             <h2 id="sizes">"Bigger against smaller"</h2>
             <p>
                 {format!("The homework asked where larger models beat smaller ones and where every model fails. \
@@ -87,7 +88,7 @@ pub fn Sizes() -> impl IntoView {
             </p>
             <button type="button" on:click=run disabled=move || !ready() || st.busy.get()>"Compare the two models"</button>
             <LoadStatus load/>
-            <p class="status" role="status" data-key="sizes-status">{move || status.get()}</p>
+            <p class="status" role="status" data-out="sizes-status">{move || status.get()}</p>
             <Plot
                 name="model-sizes"
                 title="Bigger against smaller"
@@ -121,7 +122,7 @@ pub fn Sizes() -> impl IntoView {
                      then leads it away, since each character is predicted from the ones before it."
                 </p>
             </ShortAnswer>
-        </section>
+        </Section>
     }
 }
 

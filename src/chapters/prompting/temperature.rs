@@ -7,6 +7,7 @@ use super::state::PromptingState;
 use crate::engine::Engine;
 use crate::ui::exercise::ShortAnswer;
 use crate::ui::plot::Plot;
+use crate::ui::Section;
 use glassbox_lab::figures::shift::{draw_bar_groups, BarGroups};
 use glassbox_lab::lm::{distribution, Generator, Sampling};
 use leptos::prelude::*;
@@ -108,7 +109,7 @@ pub fn Temperature() -> impl IntoView {
     };
     let ready = move || st.lm.with(|m| m.is_some());
     view! {
-        <section aria-labelledby="temperature">
+        <Section id="temperature">
             <h2 id="temperature">"Temperature, measured"</h2>
             <p>
                 "Dividing the logits by a temperature T before the softmax sharpens the distribution (T < 1) \
@@ -129,7 +130,7 @@ pub fn Temperature() -> impl IntoView {
                   itself, low temperatures stay plausible, high ones drift into nonsense.")}
             </p>
             <button type="button" on:click=run disabled=move || !ready() || st.busy.get()>"Sample at five temperatures"</button>
-            <p class="status" role="status" data-key="temperature-status">{move || status.get()}</p>
+            <p class="status" role="status" data-out="temperature-status">{move || status.get()}</p>
             <table class="numbers" aria-label="Samples by temperature">
                 <thead><tr><th>"Temperature"</th><th>"Continuation"</th></tr></thead>
                 <tbody>
@@ -149,6 +150,6 @@ pub fn Temperature() -> impl IntoView {
                      variety is the point (brainstorming, say)."
                 </p>
             </ShortAnswer>
-        </section>
+        </Section>
     }
 }

@@ -4,9 +4,11 @@
 use super::channel_latency::ChannelLatency;
 use super::channel_tuning::ChannelTuning;
 use super::state::{PruningState, CH_FIELD};
+use crate::classroom::control_locked;
 use crate::engine::Engine;
 use crate::tasks::Generation;
 use crate::ui::controls::FieldInput;
+use crate::ui::Section;
 use crate::vision::data::{accuracy_of, classify};
 use crate::vision::finetune;
 use crate::web;
@@ -15,6 +17,7 @@ use leptos::prelude::*;
 
 #[component]
 pub fn ChannelPruning() -> impl IntoView {
+    let sort_locked = control_locked("ch_sort", "Sort channels by importance first");
     let PruningState {
         settings,
         lab,
@@ -60,7 +63,7 @@ pub fn ChannelPruning() -> impl IntoView {
     });
 
     view! {
-        <section aria-labelledby="channel">
+        <Section id="channel">
             <h2 id="channel">"Channel pruning"</h2>
             <p>
                 "Fine-grained pruning leaves the tensors their shapes, full of scattered zeros; only \
@@ -81,7 +84,7 @@ pub fn ChannelPruning() -> impl IntoView {
             <div class="controls-grid">
                 <FieldInput field=&CH_FIELD settings=settings/>
                 <label class="field checkbox">
-                    <input type="checkbox" prop:checked=move || settings.get().ch_sort
+                    <input type="checkbox" data-key="ch_sort" disabled=sort_locked prop:checked=move || settings.get().ch_sort
                         on:change=move |ev| settings.update(|s| s.ch_sort = event_target_checked(&ev))/>
                     " Sort channels by importance first"
                 </label>
@@ -109,12 +112,12 @@ pub fn ChannelPruning() -> impl IntoView {
                     }.into_any()
                 }
             }}
-            <p data-key="channel-before">{move || match ch_before.get() {
+            <p data-out="channel-before">{move || match ch_before.get() {
                 None => "Accuracy after pruning: computing…".to_string(),
                 Some((a, n, ran)) => format!("Accuracy after pruning, before fine-tuning, on the first {n} test images: {:.2}% ({ran}).", 100.0 * a),
             }}</p>
             <ChannelTuning ch_model=ch_model ch_tuning=ch_tuning ch_after=ch_after/>
             <ChannelLatency/>
-        </section>
+        </Section>
     }
 }

@@ -50,7 +50,7 @@ pub fn ChannelLatency() -> impl IntoView {
             <button type="button" on:click=measure disabled=move || lab.get().is_none() || measuring.get()>
                 "Measure latency"
             </button>
-            <p data-key="latency" role="status" aria-live="polite">{move || {
+            <p data-out="latency" role="status" aria-live="polite">{move || {
                 if measuring.get() {
                     return "Measuring…".to_string();
                 }

@@ -81,7 +81,7 @@ pub fn ChannelTuning(
                 disabled=move || lab.get().is_none() || ch_tuning.get().running || ch_evaluating.get()>
                 "Evaluate the fine-tuned network"
             </button>
-            <p data-key="channel-after">{move || match ch_after.get() {
+            <p data-out="channel-after">{move || match ch_after.get() {
                 None if ch_evaluating.get() => "Evaluating…".to_string(),
                 None => String::new(),
                 Some((a, n, steps)) => format!("After {steps} fine-tuning steps: {:.2}% on the first {n} test images.", 100.0 * a),

@@ -1,6 +1,7 @@
 //! Section "Fine-grained or channel pruning?": the two side by side with the settings above.
 
 use super::state::{Accuracy, PruningState};
+use crate::ui::Section;
 use glassbox_lab::vision::vgg::{self, Arch};
 use leptos::prelude::*;
 
@@ -15,9 +16,9 @@ pub fn Compare() -> impl IntoView {
     } = expect_context();
 
     view! {
-        <section aria-labelledby="compare">
+        <Section id="compare">
             <h2 id="compare">"Fine-grained or channel pruning?"</h2>
-            <p data-key="compare">{move || {
+            <p data-out="compare">{move || {
                 let fine = pruned.get().and_then(|p| p.ok()).map(|p| p.sparse_bits as f64 / p.dense_bits as f64);
                 let fine_acc = match accuracy.get() { Accuracy::Done(_, a, ..) => Some(a), _ => None };
                 let ch = channel.get().and_then(|c| c.ok()).map(|n| (vgg::stats(&n.arch).params as f64 / vgg::stats(&Arch::lab()).params as f64, vgg::stats(&n.arch).macs as f64 / vgg::stats(&Arch::lab()).macs as f64));
@@ -41,6 +42,6 @@ pub fn Compare() -> impl IntoView {
                  gives a smaller dense network that is faster on any hardware, a CPU, a phone's GPU or \
                  this browser. Both lose accuracy at once, and fine-tuning recovers most of it."
             </p>
-        </section>
+        </Section>
     }
 }

@@ -5,6 +5,7 @@ use super::state::{Accuracy, PruningState, OTHER_FIELDS, SPARSITY_FIELDS};
 use crate::engine::Engine;
 use crate::tasks::Generation;
 use crate::ui::controls::FieldInput;
+use crate::ui::Section;
 use crate::vision::data::{accuracy_of, classify, mib};
 use crate::web;
 use leptos::prelude::*;
@@ -68,7 +69,7 @@ pub fn FineGrained() -> impl IntoView {
     });
 
     view! {
-        <section aria-labelledby="fine">
+        <Section id="fine">
             <h2 id="fine">"Fine-grained pruning"</h2>
             <p>
                 "The rule, per tensor: to reach sparsity s, set the round(s · n) weights of smallest \
@@ -102,17 +103,17 @@ pub fn FineGrained() -> impl IntoView {
                         </tbody>
                     </table>
                     </div>
-                    <p data-key="size">{format!(
+                    <p data-out="size">{format!(
                         "Size: {} dense, {} sparse ({:.1}% of dense).",
                         mib(p.dense_bits), mib(p.sparse_bits), 100.0 * p.sparse_bits as f64 / p.dense_bits as f64
                     )}</p>
-                    <p data-key="params">{format!(
+                    <p data-out="params">{format!(
                         "Nonzero parameters: {} of {} (weights, batch-norm scales and shifts, the linear bias).",
                         p.sparse_bits / 32, p.dense_bits / 32
                     )}</p>
                 }.into_any(),
             }}
-            <p class="big-number" data-key="accuracy">{move || match accuracy.get() {
+            <p class="big-number" data-out="accuracy">{move || match accuracy.get() {
                 Accuracy::Idle => "Test accuracy: waiting for the data…".to_string(),
                 Accuracy::Running(f) => format!("Test accuracy: computing… {:.0}%", 100.0 * f),
                 Accuracy::Done(d, a, n, ran) => format!(
@@ -120,6 +121,6 @@ pub fn FineGrained() -> impl IntoView {
                     100.0 * a, 100.0 * d
                 ),
             }}</p>
-        </section>
+        </Section>
     }
 }

@@ -6,6 +6,7 @@ use crate::engine::Engine;
 use crate::ui::controls::FieldInput;
 use crate::ui::plot::Plot;
 use crate::ui::run_controls::{RunControls, Speed};
+use crate::ui::Section;
 use crate::vision::data::{accuracy_of, classify};
 use crate::vision::finetune;
 use glassbox_lab::compress::prune;
@@ -97,7 +98,7 @@ pub fn GoalExercise() -> impl IntoView {
         Signal::derive(move || tuning.get().points.last().map(|p| p.step).unwrap_or(0));
 
     view! {
-        <section aria-labelledby="goal">
+        <Section id="goal">
             <h2 id="goal">"Exercise: a quarter of the size, the same accuracy"</h2>
             <p>
                 "The original lab's goal: choose per-layer sparsities so that the model is at most 25% of \
@@ -138,7 +139,7 @@ pub fn GoalExercise() -> impl IntoView {
                 "Check the goal"
             </button>
             <GoalVerdict verdict=verdict checking=checking/>
-        </section>
+        </Section>
     }
 }
 
@@ -146,7 +147,7 @@ pub fn GoalExercise() -> impl IntoView {
 #[component]
 fn GoalVerdict(verdict: RwSignal<Verdict>, checking: RwSignal<bool>) -> impl IntoView {
     view! {
-        <div data-key="verdict" role="status" aria-live="polite">{move || {
+        <div data-out="verdict" role="status" aria-live="polite">{move || {
             if checking.get() {
                 return view! { <p>"Evaluating the pruned network and the dense one…"</p> }.into_any();
             }

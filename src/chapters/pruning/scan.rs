@@ -6,6 +6,7 @@ use crate::engine::Engine;
 use crate::tasks::Generation;
 use crate::ui::controls::FieldInput;
 use crate::ui::plot::Plot;
+use crate::ui::Section;
 use crate::vision::data::{accuracy_of, classify};
 use crate::web;
 use glassbox_lab::compress::prune::{self, Sensitivity};
@@ -80,7 +81,7 @@ pub fn SensitivityScan() -> impl IntoView {
     let scan_csv = Signal::derive(move || scan.get().csv());
 
     view! {
-        <section aria-labelledby="scan">
+        <Section id="scan">
             <h2 id="scan">"Sensitivity scan"</h2>
             <p>
                 "Which layers can lose the most? Prune one layer at a time, leave the others dense, and \
@@ -105,14 +106,14 @@ pub fn SensitivityScan() -> impl IntoView {
                     let (_, d, t) = scan_state.get();
                     if t == 0 { 0.0 } else { d as f64 / t as f64 }
                 }></progress>
-                <span class="counter" data-key="scan-progress">{move || {
+                <span class="counter" data-out="scan-progress">{move || {
                     let (_, d, t) = scan_state.get();
                     format!("{d} / {t} evaluations")
                 }}</span>
             </div>
             <Plot name="sensitivity" title="Sensitivity scan" summary=scan_summary csv=scan_csv
                 draw=move |area, palette| figures::draw_sensitivity(area, &scan.get(), palette)/>
-            <p data-key="most-sensitive">{move || {
+            <p data-out="most-sensitive">{move || {
                 let d = scan.get();
                 let (running, ..) = scan_state.get();
                 match (running, d.dense_accuracy, d.most_sensitive()) {
@@ -129,6 +130,6 @@ pub fn SensitivityScan() -> impl IntoView {
                  half a point of accuracy on its own, and allows more loss, half a point at a time, until \
                  the model is at most a quarter of its dense size."
             </p>
-        </section>
+        </Section>
     }
 }

@@ -3,7 +3,9 @@
 
 use super::mask::{draw_mask, MASK_MAX};
 use super::state::{PruningState, NAMES};
+use crate::classroom::control_locked;
 use crate::ui::plot::Plot;
+use crate::ui::Section;
 use glassbox_lab::compress::prune;
 use glassbox_lab::figures::{self, WeightHistogram};
 use leptos::prelude::*;
@@ -47,8 +49,9 @@ pub fn Weights() -> impl IntoView {
         Signal::derive(move || histogram.get().map(|h| h.summary()).unwrap_or_default());
     let hist_csv = Signal::derive(move || histogram.get().map(|h| h.csv()).unwrap_or_default());
 
+    let layer_locked = control_locked("layer", "Layer");
     view! {
-        <section aria-labelledby="hist">
+        <Section id="hist">
             <h2 id="hist">"Where the weights are"</h2>
             <p>
                 "Pick a layer: its weights pile up around zero and thin out fast towards the tails. \
@@ -57,7 +60,7 @@ pub fn Weights() -> impl IntoView {
                  sparsity below would remove; the orange lines mark the threshold ±t."
             </p>
             <label class="field">"Layer "
-                <select aria-label="Layer" prop:value=move || NAMES[layer.get()]
+                <select aria-label="Layer" data-key="layer" disabled=layer_locked prop:value=move || NAMES[layer.get()]
                     on:change=move |ev| {
                         let v = event_target_value(&ev);
                         if let Some(i) = NAMES.iter().position(|n| *n == v) {
@@ -83,6 +86,6 @@ pub fn Weights() -> impl IntoView {
                 <canvas node_ref=mask_ref width="216" height="384" class="mask" role="img"
                     aria-label=move || format!("Keep-mask of {}: coloured cells are kept weights.", NAMES[layer.get()])></canvas>
             </div>
-        </section>
+        </Section>
     }
 }

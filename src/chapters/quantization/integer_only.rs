@@ -7,6 +7,7 @@ use super::state::{QuantizationState, CALIB_FIELD, NAMES};
 use crate::tasks::Generation;
 use crate::ui::controls::FieldInput;
 use crate::ui::math::{MathBlock, M};
+use crate::ui::Section;
 use crate::vision::data::mib;
 use leptos::prelude::*;
 
@@ -45,7 +46,7 @@ pub fn IntegerOnlyInference() -> impl IntoView {
         });
     };
     view! {
-        <section aria-labelledby="int8">
+        <Section id="int8">
             <h2 id="int8">"(e) Integer-only inference"</h2>
             <p>
                 "To run on integer hardware the whole network must compute in integers. Batch-norm is \
@@ -76,12 +77,12 @@ pub fn IntegerOnlyInference() -> impl IntoView {
                 Err(e) => view! { <p class="notice error" role="alert">{e}</p> }.into_any(),
                 Ok(r) => view! {
                     <dl class="readout" aria-label="Integer-only inference">
-                        <dt>"batch-norm folded"</dt><dd data-key="fold-error">{format!("largest logit difference {:.2e} on {} test images", r.fold_max_error, r.fold_images)}</dd>
-                        <dt>"fp32 accuracy"</dt><dd data-key="int8-fp32">{format!("{} ({} test images, {})", pct(r.fp32), r.images, r.ran_fp32)}</dd>
-                        <dt>"int8 accuracy"</dt><dd data-key="int8-acc">{format!("{} ({:+.2} points; {:.0} images/s, integers only, CPU)", pct(r.int8), 100.0 * (r.int8 - r.fp32), r.int8_images_per_s)}</dd>
-                        <dt>"ReLU layers in the int8 model"</dt><dd data-key="relu-layers">{r.net.relu_layers()}</dd>
-                        <dt>"with an explicit ReLU added"</dt><dd data-key="relu-same">{format!("identical logits on {} of {} images", r.relu_same, r.relu_checked)}</dd>
-                        <dt>"fp32 without its ReLUs"</dt><dd data-key="no-relu">{pct(r.fp32_no_relu)}</dd>
+                        <dt>"batch-norm folded"</dt><dd data-out="fold-error">{format!("largest logit difference {:.2e} on {} test images", r.fold_max_error, r.fold_images)}</dd>
+                        <dt>"fp32 accuracy"</dt><dd data-out="int8-fp32">{format!("{} ({} test images, {})", pct(r.fp32), r.images, r.ran_fp32)}</dd>
+                        <dt>"int8 accuracy"</dt><dd data-out="int8-acc">{format!("{} ({:+.2} points; {:.0} images/s, integers only, CPU)", pct(r.int8), 100.0 * (r.int8 - r.fp32), r.int8_images_per_s)}</dd>
+                        <dt>"ReLU layers in the int8 model"</dt><dd data-out="relu-layers">{r.net.relu_layers()}</dd>
+                        <dt>"with an explicit ReLU added"</dt><dd data-out="relu-same">{format!("identical logits on {} of {} images", r.relu_same, r.relu_checked)}</dd>
+                        <dt>"fp32 without its ReLUs"</dt><dd data-out="no-relu">{pct(r.fp32_no_relu)}</dd>
                         <dt>"int8 model size"</dt><dd>{mib(r.net.model_bits())}</dd>
                     </dl>
                     <div class="table-scroll">
@@ -106,6 +107,6 @@ pub fn IntegerOnlyInference() -> impl IntoView {
                     </p>
                 }.into_any(),
             })}
-        </section>
+        </Section>
     }
 }

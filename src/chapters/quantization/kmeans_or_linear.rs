@@ -3,6 +3,7 @@
 use super::pct;
 use super::state::QuantizationState;
 use crate::ui::math::M;
+use crate::ui::Section;
 use crate::vision::data::mib;
 use leptos::prelude::*;
 
@@ -10,7 +11,7 @@ use leptos::prelude::*;
 pub fn KMeansOrLinear() -> impl IntoView {
     let QuantizationState { comparison, .. } = expect_context();
     view! {
-        <section aria-labelledby="compare">
+        <Section id="compare">
             <h2 id="compare">"(f) k-means or linear?"</h2>
             <p>
                 "The same bit widths with linear quantization of the weights (symmetric, per output \
@@ -23,8 +24,8 @@ pub fn KMeansOrLinear() -> impl IntoView {
                     <tbody>
                         {move || comparison.get().rows.into_iter().map(|r| view! {
                             <tr data-bits=r.bits><td>{r.bits}</td>
-                                <td data-key="kmeans">{pct(r.kmeans_acc)}</td><td>{mib(r.kmeans_bits)}</td>
-                                <td data-key="linear">{pct(r.linear_acc)}</td><td>{mib(r.linear_bits)}</td></tr>
+                                <td data-out="kmeans">{pct(r.kmeans_acc)}</td><td>{mib(r.kmeans_bits)}</td>
+                                <td data-out="linear">{pct(r.linear_acc)}</td><td>{mib(r.linear_bits)}</td></tr>
                         }).collect_view()}
                     </tbody>
                 </table>
@@ -38,6 +39,6 @@ pub fn KMeansOrLinear() -> impl IntoView {
                  network runs on int8 hardware, as (e) showed, at no loss at 8 bits. At 2 bits a \
                  symmetric grid has only the values "<M tex=r"\{-S, 0, S\}"/>" per channel."
             </p>
-        </section>
+        </Section>
     }
 }

@@ -7,6 +7,7 @@ use crate::ui::controls::FieldInput;
 use crate::ui::exercise::ChoiceExercise;
 use crate::ui::math::{MathBlock, M};
 use crate::ui::plot::Plot;
+use crate::ui::Section;
 use glassbox_lab::compress::quant;
 use glassbox_lab::figures::quant::{draw_linear_mapping, LinearMapping};
 use leptos::prelude::*;
@@ -24,7 +25,7 @@ pub fn LinearQuantization() -> impl IntoView {
         })
     });
     view! {
-        <section aria-labelledby="linear">
+        <Section id="linear">
             <h2 id="linear">"(d) Linear quantization"</h2>
             <p>
                 "Linear quantization maps an integer "<M tex="q"/>" to the real value"
@@ -46,8 +47,8 @@ pub fn LinearQuantization() -> impl IntoView {
             {move || match mapping.get() {
                 Ok(m) => view! {
                     <dl class="readout" aria-label="Linear quantization parameters">
-                        <dt>"S"</dt><dd data-key="scale">{format!("{:.6}", m.params.scale)}</dd>
-                        <dt>"Z"</dt><dd data-key="zero-point">{m.params.zero_point}</dd>
+                        <dt>"S"</dt><dd data-out="scale">{format!("{:.6}", m.params.scale)}</dd>
+                        <dt>"Z"</dt><dd data-out="zero-point">{m.params.zero_point}</dd>
                         <dt>"q range"</dt><dd>{format!("{} to {}", m.params.qmin, m.params.qmax)}</dd>
                         <dt>"largest rounding error in range"</dt><dd>{format!("S / 2 = {:.6}", m.params.scale / 2.0)}</dd>
                     </dl>
@@ -68,6 +69,6 @@ pub fn LinearQuantization() -> impl IntoView {
                 " and "<M tex=r"S = \max |w| / q_{\max}"/>", one scale per output channel, because the \
                  channels of a layer can differ in size by orders of magnitude."
             </p>
-        </section>
+        </Section>
     }
 }

@@ -3,10 +3,12 @@
 
 use super::kmeans::{run_kmeans, where_ran};
 use super::state::{QuantizationState, KMEANS_FIELDS, NAMES};
+use crate::classroom::control_locked;
 use crate::tasks::Generation;
 use crate::ui::controls::FieldInput;
 use crate::ui::math::M;
 use crate::ui::plot::{HeatmapPlot, Plot};
+use crate::ui::Section;
 use glassbox_gpu::Ran;
 use glassbox_lab::compress::prune;
 use glassbox_lab::compress::quant::{self, Codebook, KMeansJob, KMEANS_ROUNDS};
@@ -119,8 +121,9 @@ pub fn KMeansOneLayer() -> impl IntoView {
         h.marks = r.codebook.centroids.iter().map(|&c| c as f64).collect();
         Some(h)
     });
+    let layer_locked = control_locked("layer", "Layer");
     view! {
-        <section aria-labelledby="kmeans">
+        <Section id="kmeans">
             <h2 id="kmeans">"(a) k-means quantization of one layer"</h2>
             <p>
                 "With "<M tex="n"/>" bits a tensor gets a codebook of "<M tex="2^n"/>" values, the \
@@ -131,7 +134,7 @@ pub fn KMeansOneLayer() -> impl IntoView {
             <div class="controls-grid">
                 <div class="field">
                     <label for="in-layer">"Layer"</label>
-                    <select id="in-layer" prop:value=move || NAMES[settings.with(|s| s.layer)]
+                    <select id="in-layer" data-key="layer" disabled=layer_locked prop:value=move || NAMES[settings.with(|s| s.layer)]
                         on:change=move |ev| { let v = event_target_value(&ev); if let Some(i) = NAMES.iter().position(|n| *n == v) { settings.update(|s| s.layer = i); } }>
                         {NAMES.iter().map(|n| view! { <option value=*n>{*n}</option> }).collect_view()}
                     </select>
@@ -148,9 +151,9 @@ pub fn KMeansOneLayer() -> impl IntoView {
                 view! {
                     <dl class="readout" aria-label="k-means of the layer">
                         <dt>"weights"</dt><dd>{w.len()}</dd>
-                        <dt>"distinct values after"</dt><dd data-key="distinct">{quant::distinct_values(&q)}</dd>
-                        <dt>"mean squared error"</dt><dd data-key="kmeans-mse">{format!("{err:.3e} ({:.2}% of the weights' variance)", 100.0 * err / var.max(1e-30))}</dd>
-                        <dt>"computed on"</dt><dd data-key="kmeans-ran">{where_ran(r.ran)}</dd>
+                        <dt>"distinct values after"</dt><dd data-out="distinct">{quant::distinct_values(&q)}</dd>
+                        <dt>"mean squared error"</dt><dd data-out="kmeans-mse">{format!("{err:.3e} ({:.2}% of the weights' variance)", 100.0 * err / var.max(1e-30))}</dd>
+                        <dt>"computed on"</dt><dd data-out="kmeans-ran">{where_ran(r.ran)}</dd>
                     </dl>
                 }
             })}
@@ -180,6 +183,6 @@ pub fn KMeansOneLayer() -> impl IntoView {
                 </table>
             </div>
             {move || current.get().filter(|r| r.codebook.centroids.len() > 16).map(|r| view! { <p class="field-help">{format!("The first 16 of {} centroids (download the histogram's CSV for the weights).", r.codebook.centroids.len())}</p> })}
-        </section>
+        </Section>
     }
 }

@@ -8,6 +8,7 @@ use crate::tasks::{Generation, Run};
 use crate::ui::controls::FieldInput;
 use crate::ui::plot::Plot;
 use crate::ui::run_controls::{RunControls, Speed};
+use crate::ui::Section;
 use crate::vision::data::{accuracy_of, classify, Loaded};
 use crate::vision::finetune::{self, Keep, TuneSpec, Tuning};
 use glassbox_lab::figures;
@@ -142,7 +143,7 @@ pub fn QuantizationAwareTraining() -> impl IntoView {
     let qat_steps = Signal::derive(move || tuning.get().points.last().map(|p| p.step).unwrap_or(0));
     let qat_total = Signal::derive(move || steps_per_epoch() * settings.with(|s| s.qat_epochs));
     view! {
-        <section aria-labelledby="qat">
+        <Section id="qat">
             <h2 id="qat">"(c) Quantization-aware training"</h2>
             <p>
                 "Fine-tune the quantized network as the original lab does: each step trains the weights \
@@ -174,7 +175,7 @@ pub fn QuantizationAwareTraining() -> impl IntoView {
                 summary=Signal::derive(move || figures::training_summary(&tuning.get().points))
                 csv=Signal::derive(move || figures::training_csv(&tuning.get().points))
                 draw=move |area, palette| figures::draw_training(area, &tuning.get().points, palette)/>
-        </section>
+        </Section>
     }
 }
 
@@ -192,12 +193,12 @@ fn QatAccuracies(qat_evals: RwSignal<Vec<(usize, f64)>>) -> impl IntoView {
                 <thead><tr><th scope="col">"epoch"</th><th scope="col">"test accuracy"</th></tr></thead>
                 <tbody>
                     {move || qat_evals.get().into_iter().map(|(e, a)| view! {
-                        <tr data-epoch=e><td>{if e == 0 { "0 (before QAT)".to_string() } else { e.to_string() }}</td><td data-key="qat-acc">{pct(a)}</td></tr>
+                        <tr data-epoch=e><td>{if e == 0 { "0 (before QAT)".to_string() } else { e.to_string() }}</td><td data-out="qat-acc">{pct(a)}</td></tr>
                     }).collect_view()}
                 </tbody>
             </table>
         </div>
-        <p data-key="qat-recovered">{move || {
+        <p data-out="qat-recovered">{move || {
             let v = qat_evals.get();
             let fp32 = comparison.get().fp32;
             match (v.first(), v.last(), fp32) {

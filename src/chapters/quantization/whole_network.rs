@@ -8,6 +8,7 @@ use crate::engine::Engine;
 use crate::tasks::Generation;
 use crate::ui::controls::FieldInput;
 use crate::ui::math::M;
+use crate::ui::Section;
 use crate::vision::data::{accuracy_of, classify, mib, Loaded};
 use glassbox_lab::compress::prune;
 use glassbox_lab::compress::quant;
@@ -49,7 +50,7 @@ pub fn WholeNetwork() -> impl IntoView {
         });
     };
     view! {
-        <section aria-labelledby="whole">
+        <Section id="whole">
             <h2 id="whole">"(b) The whole network at 8, 4 and 2 bits"</h2>
             <p>
                 "Every convolution and the linear layer get their own codebook. The size counts "
@@ -62,14 +63,14 @@ pub fn WholeNetwork() -> impl IntoView {
                 <button type="button" on:click=stop_comparison disabled=move || !comparison.get().running>"Stop"</button>
             </div>
             <progress max="1" aria-label="Quantization progress" value=move || comparison.get().progress></progress>
-            <p class="status" role="status" aria-live="polite" data-key="compare-status">{move || comparison.get().status}</p>
+            <p class="status" role="status" aria-live="polite" data-out="compare-status">{move || comparison.get().status}</p>
             <div class="table-scroll">
                 <table class="numbers" aria-label="k-means quantization of the whole network">
                     <thead><tr><th scope="col">"bits"</th><th scope="col">"size"</th><th scope="col">"of fp32"</th><th scope="col">"test accuracy"</th><th scope="col">"change"</th></tr></thead>
                     <tbody>
                         {move || lab.get().map(|l| view! {
                             <tr><td>"32 (fp32)"</td><td>{mib(prune::model_bits(&l.pretrained, false))}</td><td>"100%"</td>
-                                <td data-key="fp32">{move || comparison.get().fp32.map(pct).unwrap_or_default()}</td><td></td></tr>
+                                <td data-out="fp32">{move || comparison.get().fp32.map(pct).unwrap_or_default()}</td><td></td></tr>
                         })}
                         {move || {
                             let c = comparison.get();
@@ -77,7 +78,7 @@ pub fn WholeNetwork() -> impl IntoView {
                             c.rows.iter().map(|r| view! {
                                 <tr data-bits=r.bits>
                                     <td>{r.bits}</td><td>{mib(r.kmeans_bits)}</td><td>{format!("{:.1}%", 100.0 * r.kmeans_bits as f64 / dense)}</td>
-                                    <td data-key="kmeans-acc">{pct(r.kmeans_acc)}</td>
+                                    <td data-out="kmeans-acc">{pct(r.kmeans_acc)}</td>
                                     <td>{c.fp32.map(|f| format!("{:+.2} points", 100.0 * (r.kmeans_acc - f))).unwrap_or_default()}</td>
                                 </tr>
                             }).collect_view()
@@ -85,7 +86,7 @@ pub fn WholeNetwork() -> impl IntoView {
                     </tbody>
                 </table>
             </div>
-        </section>
+        </Section>
     }
 }
 

@@ -12,6 +12,7 @@ use crate::lm::plural_nouns as nouns;
 use crate::tasks::{breathe, Generation};
 use crate::ui::controls::FieldInput;
 use crate::ui::exercise::ShortAnswer;
+use crate::ui::Section;
 use crate::vision::data::LoadStatus;
 use glassbox_lab::lm::pluralize::Answer;
 use glassbox_lab::lm::plurals::{self, Noun, Split};
@@ -210,7 +211,7 @@ pub fn Compare() -> impl IntoView {
         })
     };
     view! {
-        <section aria-labelledby="compare">
+        <Section id="compare">
             <h2 id="compare">"Soft, hard, or every weight?"</h2>
             <p>
                 {format!("The same training nouns, three ways to use them: write a prompt (chapter 4's best hard \
@@ -234,7 +235,7 @@ pub fn Compare() -> impl IntoView {
             </div>
             <LoadStatus load=st.held_load/>
             <progress max="1" value=move || progress.get() aria-label="Comparison progress"></progress>
-            <p class="status" role="status" data-key="compare-status">{move || status.get()}</p>
+            <p class="status" role="status" data-out="compare-status">{move || status.get()}</p>
             <div class="table-scroll">
                 <table class="numbers" aria-label="Soft, hard and full fine-tuning">
                     <thead><tr><th>"Method"</th><th>"Numbers trained"</th><th>"Validation"</th><th>"Test irregulars"</th>
@@ -242,10 +243,10 @@ pub fn Compare() -> impl IntoView {
                     <tbody>{move || rows.get().into_iter().map(row).collect_view()}</tbody>
                 </table>
             </div>
-            <p data-key="compare-verdict">{verdict}</p>
+            <p data-out="compare-verdict">{verdict}</p>
             <AnswersTable label="The test irregulars after full fine-tuning" answers=full_test/>
             <ForgettingAnswers verdict=Signal::derive(verdict)/>
-        </section>
+        </Section>
     }
 }
 

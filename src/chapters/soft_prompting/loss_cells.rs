@@ -8,6 +8,7 @@ use super::state::SoftState;
 use crate::engine::Engine;
 use crate::lm::plural_nouns as nouns;
 use crate::tasks::Generation;
+use crate::ui::Section;
 use glassbox_lab::lm::loss_cells::{self, LEN};
 use glassbox_lab::lm::plurals::{self, Noun, Split};
 use glassbox_lab::lm::tuning::{LossOn, TuneSettings};
@@ -147,7 +148,7 @@ pub fn LossCells() -> impl IntoView {
         LossOn::All => "everything, the padding after the full stop included",
     };
     view! {
-        <section aria-labelledby="loss-cells">
+        <Section id="loss-cells">
             <h2 id="loss-cells">"Which outputs carry the loss?"</h2>
             <CellGrid/>
             <p>
@@ -161,7 +162,7 @@ pub fn LossCells() -> impl IntoView {
                     disabled=move || running.get() || !ready() || st.busy.get()>"Measure the three choices"</button>
                 <button type="button" on:click=move |_| { generation.stop(); results.set(Vec::new()); status.set(String::new()); }>"Reset"</button>
             </div>
-            <p class="status" role="status" data-key="loss-status">{move || status.get()}</p>
+            <p class="status" role="status" data-out="loss-status">{move || status.get()}</p>
             <div class="table-scroll">
                 <table class="numbers" aria-label="Validation accuracy by the positions in the loss">
                     <thead><tr><th>"Loss on"</th><th>"Epoch 0"</th><th>{format!("After {EPOCHS} epochs")}</th></tr></thead>
@@ -171,6 +172,6 @@ pub fn LossCells() -> impl IntoView {
                     }).collect_view()}</tbody>
                 </table>
             </div>
-        </section>
+        </Section>
     }
 }

@@ -10,6 +10,7 @@ use crate::lm::plural_nouns;
 use crate::tasks::{breathe, Generation};
 use crate::ui::controls::{ChoiceInput, FieldInput};
 use crate::ui::exercise::ShortAnswer;
+use crate::ui::Section;
 use glassbox_lab::lm::meta_prompt::{
     self, Advance, Algorithm, MetaSettings, MetaTrainer, Task, TaskKind, ADAPT_STEPS,
 };
@@ -151,7 +152,7 @@ pub fn MetaInit() -> impl IntoView {
     };
     let ready = move || st.lm.with(|m| m.is_some());
     view! {
-        <section aria-labelledby="meta">
+        <Section id="meta">
             <h2 id="meta">"Meta-learning where the prompt starts"</h2>
             <p>
                 "A family of related tasks: a noun's plural, a verb's past tense (walk, walked; run, ran), an \
@@ -180,7 +181,7 @@ pub fn MetaInit() -> impl IntoView {
                 <button type="button" on:click=move |_| { generation.stop(); pause.set(false); table.set(Table::new()); status.set(String::new()); progress.set(0.0); }>"Reset"</button>
             </div>
             <progress max="1" value=move || progress.get() aria-label="Meta-learning progress"></progress>
-            <p class="status" role="status" data-key="meta-status">{move || status.get()}</p>
+            <p class="status" role="status" data-out="meta-status">{move || status.get()}</p>
             <div class="table-scroll">
                 <table class="numbers" aria-label="Accuracy on the held-out task by start">
                     <thead><tr><th>"Start"</th>{ADAPT_STEPS.iter().map(|c| view! { <th>{format!("after {c} step{}", if *c == 1 { "" } else { "s" })}</th> }).collect_view()}</tr></thead>
@@ -199,6 +200,6 @@ pub fn MetaInit() -> impl IntoView {
                      the inner Adam steps depend on the start, reached 10%. The table above is this browser's run."
                 </p>
             </ShortAnswer>
-        </section>
+        </Section>
     }
 }

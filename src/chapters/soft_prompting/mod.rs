@@ -14,6 +14,7 @@ mod state;
 mod train;
 
 use crate::ui::notices::UrlNotices;
+use crate::ui::Section;
 use crate::url_state::Location;
 use crate::vision::data::LoadStatus;
 use compare::Compare;
@@ -48,7 +49,7 @@ pub fn SoftPrompting(location: Location) -> impl IntoView {
             <LossCells/>
             <Precompute/>
             <MetaInit/>
-            <section aria-labelledby="literature">
+            <Section id="literature">
                 <h2 id="literature">"What the literature found, and what this model shows"</h2>
                 <p>
                     "Prompt tuning (Lester, Al-Rfou and Constant, \u{201c}The Power of Scale for Parameter-Efficient \
@@ -69,7 +70,7 @@ pub fn SoftPrompting(location: Location) -> impl IntoView {
                      never trained on, because the skill is in the weights: the corpus pairs thousands of singulars \
                      with their plurals."
                 </p>
-            </section>
+            </Section>
         </article>
     }
 }

@@ -8,6 +8,7 @@ use super::state::SoftState;
 use crate::lm::plural_nouns as nouns;
 use crate::tasks::breathe;
 use crate::ui::exercise::{Choice, ChoiceExercise};
+use crate::ui::Section;
 use crate::web;
 use glassbox_lab::lm::plurals::{self, Split};
 use glassbox_lab::lm::tuning::{self, hard_embeddings, Evaluator, Method};
@@ -139,7 +140,7 @@ pub fn Precompute() -> impl IntoView {
     };
     let ready = move || st.lm.with(|m| m.is_some());
     view! {
-        <section aria-labelledby="precompute">
+        <Section id="precompute">
             <h2 id="precompute">"Precomputing the prompt"</h2>
             <p>
                 "The mask is causal: position j attends to positions 1 to j and no further. The soft prompt comes \
@@ -154,7 +155,7 @@ pub fn Precompute() -> impl IntoView {
                 <button type="button" class="primary" on:click=run
                     disabled=move || running.get() || !ready() || st.busy.get()>"Compare and time"</button>
             </div>
-            <p class="status" role="status" data-key="precompute-status">{move || status.get()}</p>
+            <p class="status" role="status" data-out="precompute-status">{move || status.get()}</p>
             <Show when=move || rows.with(|r| !r.is_empty())>
                 <div class="table-scroll">
                     <table class="numbers" aria-label="Prompt states across inputs">
@@ -166,7 +167,7 @@ pub fn Precompute() -> impl IntoView {
                     </table>
                 </div>
             </Show>
-            <p data-key="precompute-timing">{move || timing.get().map(|(once, each, n)| format!(
+            <p data-out="precompute-timing">{move || timing.get().map(|(once, each, n)| format!(
                 "{n} validation answers: {once:.0} ms with the prompt read once, {each:.0} ms reading it for every \
                  noun: {:.0} ms saved per epoch ({:.0}%), with the same answers.",
                 each - once, 100.0 * (each - once) / each.max(1e-9)
@@ -177,12 +178,12 @@ pub fn Precompute() -> impl IntoView {
             <ChoiceExercise name="tf-hard-soft"
                 question="(c) ii. True or false: the best K-vector soft prompt is at least as good as the best K-token hard prompt."
                 choices=TRUE_FALSE_II/>
-            <p data-key="hard-to-soft">{move || st.trained.with(|t| t.as_ref().filter(|t| t.settings.init == tuning::Init::Hard).map(|t| {
+            <p data-out="hard-to-soft">{move || st.trained.with(|t| t.as_ref().filter(|t| t.settings.init == tuning::Init::Hard).map(|t| {
                 let (a, b) = (t.curve[0], *t.curve.last().unwrap_or(&t.curve[0]));
                 format!("The training section, started from the hard prompt: training loss {:.4} at epoch 0 (the hard \
                          prompt) and {:.4} after {} epochs; validation accuracy {:.1}% and {:.1}%.",
                         a.0, b.0, t.curve.len() - 1, 100.0 * a.1, 100.0 * b.1)
             }))}</p>
-        </section>
+        </Section>
     }
 }

@@ -12,6 +12,7 @@ use crate::tasks::Generation;
 use crate::ui::controls::{ChoiceInput, FieldInput};
 use crate::ui::exercise::ShortAnswer;
 use crate::ui::plot::Plot;
+use crate::ui::Section;
 use glassbox_lab::figures::tuning::{draw_tuning_curves, TuningCurves};
 use glassbox_lab::lm::pluralize::Answer;
 use glassbox_lab::lm::plurals::{self, Noun, Split};
@@ -165,7 +166,7 @@ pub fn TrainPrompt() -> impl IntoView {
     };
     let ready = move || st.lm.with(|m| m.is_some());
     view! {
-        <section aria-labelledby="train">
+        <Section id="train">
             <h2 id="train">"Train a soft prompt"</h2>
             <p>
                 "A hard prompt is a choice of characters; each enters the model as its embedding, a vector of 128 \
@@ -187,7 +188,7 @@ pub fn TrainPrompt() -> impl IntoView {
                     on_change=move |v| settings.update(|s| s.init = if v == "random" { Init::Random } else { Init::Hard })/>
                 {TRAIN_FIELDS.iter().map(|f| view! { <FieldInput field=f settings/> }).collect_view()}
             </fieldset>
-            <p data-key="param-count">{counts}</p>
+            <p data-out="param-count">{counts}</p>
             <div class="buttons">
                 <button type="button" class="primary" on:click=run
                     disabled=move || running.get() || !ready() || st.busy.get()>"Train"</button>
@@ -197,7 +198,7 @@ pub fn TrainPrompt() -> impl IntoView {
                 <button type="button" on:click=move |_| reset()>"Reset"</button>
             </div>
             <progress max="1" value=move || progress.get() aria-label="Training progress"></progress>
-            <p class="status" role="status" data-key="train-status">{move || status.get()}</p>
+            <p class="status" role="status" data-out="train-status">{move || status.get()}</p>
             <Plot
                 name="soft-prompt-training"
                 title="Prompt tuning: loss and accuracy by epoch"
@@ -210,7 +211,7 @@ pub fn TrainPrompt() -> impl IntoView {
             <AnswersTable label="The test irregulars under the trained prompt" answers=finals/>
             <SoftVsHard curve/>
             <AnswersTable label="Made-up nouns under the trained prompt" answers=nonce_answers/>
-        </section>
+        </Section>
     }
 }
 
@@ -256,7 +257,7 @@ fn SoftVsHard(curve: RwSignal<Vec<(f64, f64)>>) -> impl IntoView {
                      wording did. The irregular test nouns stay hard, since a prompt selects a skill the model has \
                      and does not add one."
                 </p>
-                <p data-key="soft-vs-hard">{move || {
+                <p data-out="soft-vs-hard">{move || {
                     let h = st.hard.get()?;
                     curve.with(|c| {
                         let (first, last) = (c.first()?, c.last()?);

@@ -200,7 +200,7 @@ pub fn App() -> impl IntoView {
                     crate::tasks::abort_page_tasks();
                     present::scroll_to_step(lesson);
                     match loc.route.as_str() {
-                        "" => view! { <Home/> }.into_any(),
+                        "" => view! { <chapters::home::Home/> }.into_any(),
                         meta_learning::SLUG => view! { <meta_learning::MetaLearning location=loc/> }.into_any(),
                         bench::SLUG => view! { <bench::Bench/> }.into_any(),
                         attention::SLUG => view! { <attention::AttentionMasks location=loc/> }.into_any(),
@@ -293,22 +293,5 @@ fn LessonNotice() -> impl IntoView {
                 </div>
             })
         }}
-    }
-}
-
-#[component]
-fn Home() -> impl IntoView {
-    view! {
-        <article class="chapter">
-            <h1>"Glassbox"</h1>
-            <p class="lede">
-                "A textbook of one graduate deep-learning problem set, in which every figure is a live \
-                 computation: change a setting and the experiment runs again, here, in your browser."
-            </p>
-            <p>"Chapters:"</p>
-            <ol>
-                {chapters::CHAPTERS.iter().map(|(n, slug, title)| view! { <li value=*n><a href=format!("#/{slug}")>{*title}</a></li> }).collect_view()}
-            </ol>
-        </article>
     }
 }

@@ -5,6 +5,7 @@ mod chapters;
 mod classroom;
 mod engine;
 mod lm;
+mod progress;
 mod tasks;
 mod ui;
 mod url_state;

@@ -136,6 +136,12 @@ pub fn local_storage_set(key: &str, value: &str) {
     }
 }
 
+pub fn local_storage_remove(key: &str) {
+    if let Some(s) = window().local_storage().ok().flatten() {
+        let _ = s.remove_item(key);
+    }
+}
+
 /// Scroll the page to its top.
 pub fn scroll_to_top() {
     window().scroll_to_with_x_and_y(0.0, 0.0);

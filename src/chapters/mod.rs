@@ -3,6 +3,7 @@
 pub mod attention;
 pub mod bench;
 pub mod fine_tuning;
+pub mod home;
 pub mod image_lab;
 pub mod meta_learning;
 pub mod prompting;

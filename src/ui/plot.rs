@@ -18,6 +18,10 @@ pub fn Plot<F>(
     title: &'static str,
     #[prop(default = 800)] width: u32,
     #[prop(default = 480)] height: u32,
+    /// A small figure (the front page's cards): no caption, downloads or description button; the
+    /// description stays the canvas's accessible name.
+    #[prop(optional)]
+    compact: bool,
     /// What the figure shows, in words (title, axes, key numbers).
     #[prop(into)]
     summary: Signal<String>,
@@ -79,7 +83,7 @@ where
                 role="img"
                 aria-label=move || format!("{title}. {}", summary.get())
             ></canvas>
-            <figcaption>
+            <figcaption hidden=compact>
                 <details class="plot-summary">
                     <summary>"Describe this figure"</summary>
                     <p class="summary-text">{move || summary.get()}</p>
@@ -101,10 +105,14 @@ pub fn HeatmapPlot(
     title: &'static str,
     #[prop(default = 800)] width: u32,
     #[prop(default = 480)] height: u32,
+    /// A small figure (the front page's cards): no caption, downloads or description button; the
+    /// description stays the canvas's accessible name.
+    #[prop(optional)]
+    compact: bool,
     #[prop(into)] heatmap: Signal<Option<glassbox_lab::figures::heatmap::Heatmap>>,
 ) -> impl IntoView {
     view! {
-        <Plot name=name title=title width=width height=height
+        <Plot name=name title=title width=width height=height compact=compact
             summary=Signal::derive(move || heatmap.get().map(|h| h.summary()).unwrap_or_default())
             csv=Signal::derive(move || heatmap.get().map(|h| h.csv()).unwrap_or_default())
             draw=move |area, palette| match heatmap.get() {

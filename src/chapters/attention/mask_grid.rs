@@ -2,6 +2,7 @@
 //! grid and checks them; each wrong cell is explained in words.
 
 use super::state::AttentionState;
+use crate::ui::exercise::{Exercise, Verdict};
 use crate::ui::Section;
 use glassbox_lab::attention::{CaptionMask, PAD};
 use leptos::prelude::*;
@@ -49,9 +50,18 @@ pub fn MaskGrid() -> impl IntoView {
         feedback,
         ..
     } = expect_context();
-    let check = move |_| {
+    let check = move || {
         let wrong = wrong_cells(&answer.get_untracked(), &grid.get_untracked());
-        feedback.set(Some((wrong.len(), wrong)));
+        let n = wrong.len();
+        Some(if n == 0 {
+            Verdict::new(true, "Every cell is right.")
+        } else {
+            Verdict {
+                correct: false,
+                message: format!("{n} cell{} wrong:", if n == 1 { " is" } else { "s are" }),
+                details: wrong.into_iter().take(12).collect(),
+            }
+        })
     };
     view! {
         <Section id="mask-grid">
@@ -62,6 +72,8 @@ pub fn MaskGrid() -> impl IntoView {
              tokens). Click cells, or move to them with Tab and press Space, to mark the ones that must \
              be masked, then check. The caption and the number of image tokens are the ones above."
         </p>
+        <Exercise id="mask-grid" question="Mark the cells that must be masked" check=check check_label="Check my mask"
+            ready=true verdict=feedback>
         <div class="table-scroll">
             <table class="mask-grid" aria-label="Attention mask: rows are keys, columns are queries">
                 <thead><tr><th scope="col">"key \\ query"</th>
@@ -82,7 +94,7 @@ pub fn MaskGrid() -> impl IntoView {
                                             <td>
                                                 <button type="button" class="cell" aria-label=label
                                                     aria-pressed=move || if on() { "true" } else { "false" }
-                                                    on:click=move |_| grid.update(|g| if let Some(c) = g.get_mut(k).and_then(|r| r.get_mut(q)) { *c = !*c })>
+                                                    on:click=move |_| { grid.update(|g| if let Some(c) = g.get_mut(k).and_then(|r| r.get_mut(q)) { *c = !*c }); feedback.set(None); }>
                                                     {move || if on() { "✕" } else { "" }}
                                                 </button>
                                             </td>
@@ -96,22 +108,10 @@ pub fn MaskGrid() -> impl IntoView {
             </table>
         </div>
         <div class="buttons">
-            <button type="button" class="primary" on:click=check>"Check my mask"</button>
-            <button type="button" on:click=move |_| grid.set(answer.get_untracked().masked)>"Show the answer"</button>
+            <button type="button" on:click=move |_| { grid.set(answer.get_untracked().masked); feedback.set(None); }>"Show the answer"</button>
             <button type="button" on:click=move |_| { let a = answer.get_untracked(); grid.set(vec![vec![false; a.queries.len()]; a.keys.len()]); feedback.set(None); }>"Clear"</button>
         </div>
-        <div role="status" aria-live="polite" class="mask-feedback">
-            {move || feedback.get().map(|(n, wrong)| if n == 0 {
-                view! { <p class="notice ok" data-result="correct">"Correct: every cell is right."</p> }.into_any()
-            } else {
-                view! {
-                    <div class="notice warning" data-result="wrong">
-                        <p>{format!("{n} cell{} wrong:", if n == 1 { " is" } else { "s are" })}</p>
-                        <ul>{wrong.into_iter().take(12).map(|w| view! { <li>{w}</li> }).collect_view()}</ul>
-                    </div>
-                }.into_any()
-            })}
-        </div>
+        </Exercise>
         </Section>
     }
 }

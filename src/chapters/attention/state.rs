@@ -218,7 +218,7 @@ pub struct AttentionState {
     /// The reader's grid, masked[key][query]; starts with nothing masked, or from the URL.
     pub grid: RwSignal<Vec<Vec<bool>>>,
     /// The last check of the grid: how many cells are wrong, and why each one is.
-    pub feedback: RwSignal<Option<(usize, Vec<String>)>>,
+    pub feedback: RwSignal<Option<crate::ui::exercise::Verdict>>,
     /// The toy decoder uses the reader's grid instead of the correct mask.
     pub my_mask: Memo<bool>,
     /// What the toy captioner computed for the current inputs.
@@ -239,7 +239,7 @@ impl AttentionState {
         let n_image = Memo::new(move |_| settings.with(|s| s.image_tokens));
         let answer = Memo::new(move |_| caption_mask(&caption.get(), n_image.get()));
         let grid = RwSignal::new(start_grid.unwrap_or_default());
-        let feedback = RwSignal::new(None::<(usize, Vec<String>)>);
+        let feedback = RwSignal::new(None::<crate::ui::exercise::Verdict>);
         // The grid follows the shape of the mask: a new caption or image count starts it empty.
         Effect::new(move |_| {
             let a = answer.get();

@@ -7,6 +7,7 @@
 use crate::ui::plot::HeatmapPlot;
 use crate::ui::Section;
 use crate::web;
+use glassbox_lab::figures::heatmap::Heatmap;
 use glassbox_lab::figures::shift::block_matrix_heatmap;
 use glassbox_lab::shift::sweep_table::{parse, SweepRow};
 use glassbox_lab::shift::{Corruption, Tune};
@@ -62,33 +63,42 @@ fn verdict(rows: &[SweepRow]) -> String {
     )
 }
 
+/// The shipped table (`ASSET`), read.
+pub async fn load_table() -> Result<Vec<SweepRow>, String> {
+    web::fetch_bytes_with_progress(ASSET, |_, _| {})
+        .await
+        .and_then(|b| String::from_utf8(b).map_err(|_| format!("{ASSET} is not text")))
+        .and_then(|t| parse(&t).map_err(|e| format!("{ASSET}: {e}")))
+}
+
+/// The table as a heatmap: corruptions by (before, each tuning choice).
+pub fn table_heatmap(rows: &[SweepRow]) -> Heatmap {
+    let names: Vec<String> = Corruption::ALL
+        .iter()
+        .map(|c| c.name().to_string())
+        .collect();
+    let cols: Vec<String> = std::iter::once("before".to_string())
+        .chain(Tune::ALL.iter().map(|t| t.name()))
+        .collect();
+    block_matrix_heatmap(
+        &names,
+        &cols,
+        &grid(rows),
+        "Test accuracy, severity 5, full protocol",
+        "corruption",
+        "tuned",
+    )
+}
+
 #[component]
 pub fn FullTable() -> impl IntoView {
     let rows = RwSignal::new(None::<Result<Vec<SweepRow>, String>>);
     crate::tasks::spawn_page_task(async move {
-        let r = web::fetch_bytes_with_progress(ASSET, |_, _| {})
-            .await
-            .and_then(|b| String::from_utf8(b).map_err(|_| format!("{ASSET} is not text")))
-            .and_then(|t| parse(&t).map_err(|e| format!("{ASSET}: {e}")));
-        rows.set(Some(r));
+        rows.set(Some(load_table().await));
     });
-    let heat = Signal::derive(move || {
-        let Some(Ok(r)) = rows.get() else { return None };
-        let names: Vec<String> = Corruption::ALL
-            .iter()
-            .map(|c| c.name().to_string())
-            .collect();
-        let cols: Vec<String> = std::iter::once("before".to_string())
-            .chain(Tune::ALL.iter().map(|t| t.name()))
-            .collect();
-        Some(block_matrix_heatmap(
-            &names,
-            &cols,
-            &grid(&r),
-            "Test accuracy, severity 5, full protocol",
-            "corruption",
-            "tuned",
-        ))
+    let heat = Signal::derive(move || match rows.get() {
+        Some(Ok(r)) => Some(table_heatmap(&r)),
+        _ => None,
     });
     view! {
         <Section id="full-table">

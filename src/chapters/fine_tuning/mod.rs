@@ -15,7 +15,7 @@ mod exercise;
 mod experiment;
 mod experiment_figures;
 mod fields;
-mod full_table;
+pub mod full_table;
 mod grid_run;
 pub(crate) mod runner;
 mod stage_noise;

@@ -4,6 +4,7 @@
 use super::settings::TOY_FIELDS;
 use super::state::MetaLearningState;
 use crate::ui::controls::FieldInput;
+use crate::ui::exercise::NumberExercise;
 use crate::ui::math::{MathBlock, M};
 use crate::ui::plot::Plot;
 use crate::ui::Section;
@@ -20,6 +21,22 @@ pub fn AliasToy() -> impl IntoView {
         alias_toy::descend(t.c0, t.c1, t.lr, t.steps)
     });
     let toy_ok = move || toy_path.get().ok().unwrap_or_default();
+    // The worked question: E at the start, from the reader's c0 and c1.
+    let start_error = Signal::derive(move || {
+        toy.with(|t| {
+            let s = t.c0 * t.c0 + t.c1 * t.c1;
+            (s > 0.0).then(|| t.c1.powi(4) / (s * s))
+        })
+    });
+    let explain_error = move |e: f64| {
+        let t = toy.get_untracked();
+        let s = t.c0 * t.c0 + t.c1 * t.c1;
+        format!(
+            "s = c0^2 + c1^2 = {s:.4}, so E = c1^4 / s^2 = {:.4} / {:.4} = {e:.4}.",
+            t.c1.powi(4),
+            s * s
+        )
+    };
 
     view! {
         <Section id="part-b">
@@ -59,6 +76,10 @@ pub fn AliasToy() -> impl IntoView {
                 csv=Signal::derive(move || figures::toy_csv(&toy_ok()))
                 draw=move |area, p| figures::draw_alias_toy(area, &toy_ok(), p)
             />
+            <NumberExercise id="alias-error"
+                question="Before any descent, with the starting c0 and c1 you set, what is the test error E of the min-norm fit?"
+                answer=start_error tolerance=0.01 explain=explain_error
+                hint="E = c1^4 / s^2 with s = c0^2 + c1^2 (the formula above); use the starting values, not the final ones."/>
             {move || toy_path.get().ok().and_then(|p| p.last().copied()).map(|t| view! {
                 <dl class="readout" aria-label="Final values of the toy">
                     <dt>"c0"</dt><dd data-out="c0">{format!("{:.4}", t.c0)}</dd>

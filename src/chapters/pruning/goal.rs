@@ -81,7 +81,7 @@ pub fn GoalExercise() -> impl IntoView {
             let tuned = classify(&l.data, net, count, engine, |_| {}, || true)
                 .await
                 .map(|(p, ..)| accuracy_of(&l.data.test, &p));
-            verdict.set(Some(match (dense, tuned) {
+            let result = match (dense, tuned) {
                 (Some(d), Some(a)) => Ok((
                     prune::check_goal(p.dense_bits, sparse_bits, d, a),
                     d,
@@ -89,7 +89,12 @@ pub fn GoalExercise() -> impl IntoView {
                     count,
                 )),
                 _ => Err("The evaluation did not finish.".into()),
-            }));
+            };
+            // The goal is this chapter's exercise: its outcome joins the reader's progress.
+            if let Ok((g, ..)) = &result {
+                crate::progress::record_exercise(super::SLUG, "goal", g.size_ok && g.accuracy_ok);
+            }
+            verdict.set(Some(result));
             checking.set(false);
         });
     };
@@ -147,7 +152,7 @@ pub fn GoalExercise() -> impl IntoView {
 #[component]
 fn GoalVerdict(verdict: RwSignal<Verdict>, checking: RwSignal<bool>) -> impl IntoView {
     view! {
-        <div data-out="verdict" role="status" aria-live="polite">{move || {
+        <div data-out="verdict" data-exercise="goal" role="status" aria-live="polite">{move || {
             if checking.get() {
                 return view! { <p>"Evaluating the pruned network and the dense one…"</p> }.into_any();
             }

@@ -4,7 +4,7 @@
 use super::exercises::{SCALE_CHOICES, ZERO_CHOICES};
 use super::state::{QuantizationState, LINEAR_FIELDS};
 use crate::ui::controls::FieldInput;
-use crate::ui::exercise::ChoiceExercise;
+use crate::ui::exercise::{ChoiceExercise, NumberExercise};
 use crate::ui::math::{MathBlock, M};
 use crate::ui::plot::Plot;
 use crate::ui::Section;
@@ -24,6 +24,24 @@ pub fn LinearQuantization() -> impl IntoView {
             params,
         })
     });
+    // A value three quarters of the way up the reader's range, for the worked question.
+    let point = move || settings.with(|s| s.rmin + 0.75 * (s.rmax - s.rmin));
+    let quantized = Signal::derive(move || {
+        mapping
+            .get()
+            .ok()
+            .map(|m| m.params.quantize(point()) as f64)
+    });
+    let explain = move |q: f64| {
+        let s = settings.get_untracked();
+        match quant::linear_params(s.rmin, s.rmax, s.lin_bits) {
+            Ok(p) => format!(
+                "q = clamp(round(r / S) + Z) = clamp(round({:.4} / {:.6}) + {}) = {q}, within [{}, {}].",
+                point(), p.scale, p.zero_point, p.qmin, p.qmax
+            ),
+            Err(e) => e,
+        }
+    };
     view! {
         <Section id="linear">
             <h2 id="linear">"(d) Linear quantization"</h2>
@@ -55,6 +73,11 @@ pub fn LinearQuantization() -> impl IntoView {
                 }.into_any(),
                 Err(e) => view! { <p class="notice error" role="alert">{e}</p> }.into_any(),
             }}
+            <NumberExercise id="quantize-a-value"
+                question="With the S and Z above, which integer q stores the real value three quarters of the way up the range?"
+                answer=quantized tolerance=0.0 explain=explain
+                hint="Divide r by S, round to the nearest integer (ties to even), add Z, and clamp to the q range."/>
+            <p class="muted">{move || format!("That value is r = {:.4}.", point())}</p>
             <Plot name="linear-mapping" title="The linear quantization map"
                 summary=Signal::derive(move || mapping.get().map(|m| m.summary()).unwrap_or_default())
                 csv=Signal::derive(move || mapping.get().map(|m| m.csv()).unwrap_or_default())

@@ -8,6 +8,7 @@ use super::state::SoftState;
 use crate::engine::Engine;
 use crate::lm::plural_nouns as nouns;
 use crate::tasks::Generation;
+use crate::ui::exercise::{Exercise, Verdict};
 use crate::ui::Section;
 use glassbox_lab::lm::loss_cells::{self, LEN};
 use glassbox_lab::lm::plurals::{self, Noun, Split};
@@ -20,7 +21,25 @@ const EPOCHS: usize = 2;
 #[component]
 fn CellGrid() -> impl IntoView {
     let marked = RwSignal::new(vec![false; LEN]);
-    let checked = RwSignal::new(None::<Result<Vec<(usize, String)>, String>>);
+    let verdict = RwSignal::new(None::<Verdict>);
+    let check = move || {
+        Some(match loss_cells::check(&marked.get_untracked()) {
+            Ok(wrong) if wrong.is_empty() => Verdict::new(
+                true,
+                "Outputs 50 to 71, whose next tokens are the reasoning, the answer and the newline.",
+            ),
+            Ok(wrong) => Verdict {
+                correct: false,
+                message: format!(
+                    "{} cell{} wrong:",
+                    wrong.len(),
+                    if wrong.len() == 1 { " is" } else { "s are" }
+                ),
+                details: wrong.into_iter().take(8).map(|(_, why)| why).collect(),
+            },
+            Err(e) => Verdict::new(false, e),
+        })
+    };
     let cell = move |j: usize| {
         let seg = loss_cells::segment(j);
         view! {
@@ -28,7 +47,7 @@ fn CellGrid() -> impl IntoView {
                 data-cell=j
                 aria-pressed=move || if marked.with(|m| m[j - 1]) { "true" } else { "false" }
                 aria-label=format!("output {j} ({})", seg.name())
-                on:click=move |_| { marked.update(|m| m[j - 1] = !m[j - 1]); checked.set(None); }>
+                on:click=move |_| { marked.update(|m| m[j - 1] = !m[j - 1]); verdict.set(None); }>
                 {j}
             </button>
         }
@@ -42,7 +61,8 @@ fn CellGrid() -> impl IntoView {
         loss_cells::Segment::Padding,
     ];
     view! {
-        <div class="exercise" data-exercise="loss-cells">
+        <Exercise id="loss-cells" question="Which outputs carry the loss?" check=check ready=true verdict=verdict
+            hint="Output j predicts token j + 1. Which next tokens should the model learn to produce, and which are given or filler?">
             <p>
                 "The homework's sequence: positions 1 to 5 are the soft prompt, 6 to 50 the question, 51 to 70 \
                  the reasoning, 71 the answer, 72 a newline, 73 to 100 padding. Output j is the model's \
@@ -57,30 +77,12 @@ fn CellGrid() -> impl IntoView {
                 {(1..=LEN).map(cell).collect_view()}
             </div>
             <div class="buttons">
-                <button type="button" class="primary"
-                    on:click=move |_| checked.set(Some(loss_cells::check(&marked.get_untracked())))>"Check"</button>
-                <button type="button" on:click=move |_| { marked.set((1..=LEN).map(loss_cells::in_loss).collect()); checked.set(None); }>
+                <button type="button" on:click=move |_| { marked.set((1..=LEN).map(loss_cells::in_loss).collect()); verdict.set(None); }>
                     "Show the answer"
                 </button>
-                <button type="button" on:click=move |_| { marked.set(vec![false; LEN]); checked.set(None); }>"Clear"</button>
+                <button type="button" on:click=move |_| { marked.set(vec![false; LEN]); verdict.set(None); }>"Clear"</button>
             </div>
-            <div role="status" aria-live="polite">
-                {move || checked.get().map(|r| match r {
-                    Ok(wrong) if wrong.is_empty() => view! {
-                        <p class="notice ok" data-result="correct">
-                            "Right: outputs 50 to 71, whose next tokens are the reasoning, the answer and the newline."
-                        </p>
-                    }.into_any(),
-                    Ok(wrong) => view! {
-                        <div class="notice warning" data-result="wrong">
-                            <p>{format!("{} cell{} wrong:", wrong.len(), if wrong.len() == 1 { " is" } else { "s are" })}</p>
-                            <ul>{wrong.into_iter().take(8).map(|(_, why)| view! { <li>{why}</li> }).collect_view()}</ul>
-                        </div>
-                    }.into_any(),
-                    Err(e) => view! { <p class="notice warning">{e}</p> }.into_any(),
-                })}
-            </div>
-        </div>
+        </Exercise>
     }
 }
 

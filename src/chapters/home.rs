@@ -1,0 +1,175 @@
+//! The front page: the chapters in the book's order as cards (a small live figure drawn by the
+//! chapter's own figure code where it needs no download, a one-line promise, the reader's
+//! exercise progress), how to use the book in class, and the backend in use.
+
+use super::{attention, fine_tuning, meta_learning, quantization, under_the_hood, CHAPTERS};
+use crate::engine::{BackendState, Engine};
+use crate::progress;
+use crate::ui::plot::{HeatmapPlot, Plot};
+use glassbox_lab::compress::quant;
+use glassbox_lab::figures::{self, attention::CostCurve, quant::LinearMapping};
+use glassbox_lab::maml::alias_toy;
+use leptos::prelude::*;
+
+/// A card's promise and the ids of the chapter's checked exercises (`data-exercise` on its page).
+fn card(slug: &str) -> (&'static str, &'static [&'static str]) {
+    match slug {
+        meta_learning::SLUG => (
+            "Why a network trained on many tasks needs fewer examples for the next: MAML, solved exactly.",
+            &["alias-error"],
+        ),
+        attention::SLUG => (
+            "Which token may look at which: the masks of a captioning transformer, and what windows save.",
+            &["vision", "language", "mask-grid"],
+        ),
+        fine_tuning::SLUG => (
+            "When the data shifts, which layers to retrain: surgical fine-tuning, run here.",
+            &["which-block"],
+        ),
+        super::prompting::SLUG => (
+            "What a small language model can do from its prompt alone, measured on our own trained model.",
+            &[],
+        ),
+        super::soft_prompting::SLUG => (
+            "Train 1,792 numbers instead of 821,504: soft prompts, prefixes and full fine-tuning compared.",
+            &["loss-cells", "tf-precompute", "tf-hard-soft"],
+        ),
+        super::pruning::SLUG => (
+            "Remove three quarters of a network's weights and keep its accuracy: which ones, and how.",
+            &["goal"],
+        ),
+        quantization::SLUG => (
+            "Store every weight in a few bits: k-means, linear and integer-only inference.",
+            &["scale", "zero", "quantize-a-value"],
+        ),
+        _ => ("", &[]),
+    }
+}
+
+/// The card's figure, drawn by the chapter's figure code from what needs no download.
+#[component]
+fn CardFigure(slug: &'static str) -> impl IntoView {
+    match slug {
+        meta_learning::SLUG => {
+            let path = alias_toy::descend(1.0, 1.0, 0.1, 20_000).unwrap_or_default();
+            let (s, c) = (figures::toy_summary(&path), figures::toy_csv(&path));
+            view! {
+                <Plot name="card-meta-learning" title="A feature and its alias under gradient descent"
+                    width=480 height=280 compact=true summary=s csv=c
+                    draw=move |a, p| figures::draw_alias_toy(a, &path, p)/>
+            }
+            .into_any()
+        }
+        attention::SLUG => {
+            let curve = CostCurve::new(224, 16, 7, 64);
+            let (s, c) = (curve.summary(), curve.csv());
+            view! {
+                <Plot name="card-attention" title="Global against windowed attention cost"
+                    width=480 height=280 compact=true summary=s csv=c
+                    draw=move |a, p| figures::attention::draw_attention_cost(a, &curve, p)/>
+            }
+            .into_any()
+        }
+        fine_tuning::SLUG => {
+            let heat = RwSignal::new(None);
+            crate::tasks::spawn_page_task(async move {
+                if let Ok(rows) = fine_tuning::full_table::load_table().await {
+                    heat.set(Some(fine_tuning::full_table::table_heatmap(&rows)));
+                }
+            });
+            view! {
+                <HeatmapPlot name="card-fine-tuning" title="Accuracy after tuning each block, per corruption"
+                    width=480 height=330 compact=true heatmap=heat/>
+            }
+            .into_any()
+        }
+        quantization::SLUG => match quant::linear_params(-0.25, 0.75, 2) {
+            Ok(params) => {
+                let m = LinearMapping {
+                    rmin: -0.25,
+                    rmax: 0.75,
+                    bits: 2,
+                    params,
+                };
+                let (s, c) = (m.summary(), m.csv());
+                view! {
+                    <Plot name="card-quantization" title="The linear quantization map on 2 bits"
+                        width=480 height=280 compact=true summary=s csv=c
+                        draw=move |a, p| figures::quant::draw_linear_mapping(a, &m, p)/>
+                }
+                .into_any()
+            }
+            Err(_) => ().into_any(),
+        },
+        // These chapters draw from the trained networks they download first.
+        _ => view! { <p class="card-no-figure muted">"Its figures start from a trained network the chapter downloads."</p> }
+            .into_any(),
+    }
+}
+
+#[component]
+pub fn Home() -> impl IntoView {
+    let engine = expect_context::<Engine>();
+    let record = RwSignal::new(progress::load());
+    view! {
+        <article class="chapter home">
+            <h1>"Glassbox"</h1>
+            <p class="lede">
+                "A textbook of one graduate deep-learning problem set in which every figure is a live \
+                 computation: change a setting and the experiment runs again, here, in your browser, \
+                 at the original settings, on real data and networks we trained."
+            </p>
+            <p class="backend-line" data-out="home-backend">
+                {move || match engine.state.get() {
+                    BackendState::WebGpu(a) => format!("Computing on WebGPU ({}). ", a.name),
+                    BackendState::Cpu(_) => "Computing on the CPU (WebAssembly). ".to_string(),
+                    BackendState::Detecting => "Asking the browser for WebGPU… ".to_string(),
+                }}
+                <a href=format!("#/{}", under_the_hood::SLUG)>"Under the hood"</a>" says more."
+            </p>
+            <ol class="cards">
+                {CHAPTERS.iter().map(|&(n, slug, title)| {
+                    let (promise, exercises) = card(slug);
+                    let done = move || record.with(|r| r.correct_of(slug, exercises));
+                    view! {
+                        <li class="card" data-chapter=slug data-exercises=exercises.join(",")>
+                            <h2><a href=format!("#/{slug}")>{format!("{n}. {title}")}</a></h2>
+                            <CardFigure slug=slug/>
+                            <p>{promise}</p>
+                            <p class="card-progress" data-out=format!("progress-{slug}")>{move || if exercises.is_empty() {
+                                "Questions with our answers; no checked exercises.".to_string()
+                            } else {
+                                format!("Exercises: {} of {} answered correctly here.", done(), exercises.len())
+                            }}</p>
+                        </li>
+                    }
+                }).collect_view()}
+            </ol>
+            <section aria-labelledby="in-class">
+                <h2 id="in-class">"Using it in class"</h2>
+                <ul>
+                    <li>"Open a chapter, set the figures as you want them, and use "<strong>"Share"</strong>
+                        ": the link reproduces exactly that view; its QR code lets students on phones open it \
+                         from the projector."</li>
+                    <li>"For a lesson, tick sections to hide and controls to lock; students get the chapter \
+                         with only those sections and with your values fixed."</li>
+                    <li><strong>"Present"</strong>" shows one section at a time in large type; arrow keys \
+                         or space step, Escape leaves, and the step is in the link."</li>
+                    <li>"Print a chapter for a handout: prose, figures as drawn and the exercises with space \
+                         for answers."</li>
+                </ul>
+            </section>
+            <section aria-labelledby="your-progress">
+                <h2 id="your-progress">"Your progress"</h2>
+                <p>
+                    "Exercise results are kept only in this browser (its local storage); nothing is sent \
+                     anywhere. "
+                    <button type="button" data-action="erase-progress" on:click=move |_| {
+                        progress::erase();
+                        record.set(progress::load());
+                    }>"Erase my progress"</button>
+                </p>
+            </section>
+        </article>
+    }
+}

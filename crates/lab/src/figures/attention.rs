@@ -2,7 +2,9 @@
 //! one query sees under each, and the measured time of both next to the FLOP prediction.
 
 use super::heatmap::{Heatmap, Scale};
-use super::{err, font, legend, mesh, Area, Palette};
+use super::{
+    build_with_legend, err, font, frame, legend, mesh, Area, Key, Mark, Palette, Points, Symbol,
+};
 use crate::attention::captioner::LayerTrace;
 use crate::attention::{attention_cost, visible_patches, AttentionCost};
 use plotters::prelude::*;
@@ -96,46 +98,53 @@ pub fn draw_attention_cost<DB: DrawingBackend>(
     let x1 = (last.0 as f64).max(x0 * 2.0);
     let y0 = first.2.min(first.1).max(1.0) / 2.0;
     let y1 = last.1.max(last.2) * 2.0;
-    let mut chart = ChartBuilder::on(root)
-        .caption("Attention FLOPs against image size", font(p, 18))
-        .margin(10)
-        .x_label_area_size(40)
-        .y_label_area_size(70)
-        .build_cartesian_2d((x0..x1).log_scale(), (y0..y1).log_scale())
-        .map_err(err)?;
-    log_mesh(&mut chart, p, "image size H (pixels)", "FLOPs (QKᵀ and AV)")?;
-    for (i, (name, pick)) in [("global: 4 T² D", 1usize), ("windowed: 4 T K² D", 2usize)]
-        .into_iter()
-        .enumerate()
-    {
-        let colour = p.series[i];
-        let pts: Vec<(f64, f64)> = c
-            .points
-            .iter()
-            .map(|&(h, g, w)| (h as f64, if pick == 1 { g } else { w }))
+    let curves: Vec<(&str, Vec<(f64, f64)>)> =
+        [("global: 4 T² D", 1usize), ("windowed: 4 T K² D", 2)]
+            .into_iter()
+            .map(|(name, pick)| {
+                let pts = (c.points.iter())
+                    .map(|&(h, g, w)| (h as f64, if pick == 1 { g } else { w }))
+                    .collect();
+                (name, pts)
+            })
             .collect();
+    let marker = (x0..=x1)
+        .contains(&(c.image as f64))
+        .then(|| vec![(c.image as f64, y0), (c.image as f64, y1)]);
+    let mut key = (curves.iter().enumerate()).fold(
+        Key::new(13, SeriesLabelPosition::UpperLeft),
+        |k, (i, (name, _))| k.entry(*name, Symbol::line(p.series[i], 3)),
+    );
+    if marker.is_some() {
+        key = key.entry(format!("H = {}", c.image), Symbol::line(p.muted, 2));
+    }
+    let mut marks: Vec<Mark<(f64, f64)>> = (curves.iter())
+        .map(|(_, pts)| Mark::Line(pts.clone(), 3))
+        .collect();
+    marks.extend(marker.iter().map(|l| Mark::Line(l.clone(), 2)));
+    let area = frame(root, "Attention FLOPs against image size", p)?;
+    let (mut chart, placed) = build_with_legend(key, &marks, |right, top| {
+        ChartBuilder::on(&area)
+            .margin_right(right)
+            .margin_top(top)
+            .x_label_area_size(40)
+            .y_label_area_size(70)
+            .build_cartesian_2d((x0..x1).log_scale(), (y0..y1).log_scale())
+            .map_err(err)
+    })?;
+    log_mesh(&mut chart, p, "image size H (pixels)", "FLOPs (QKᵀ and AV)")?;
+    for (i, (_, pts)) in curves.into_iter().enumerate() {
+        let colour = p.series[i];
         chart
             .draw_series(LineSeries::new(pts, colour.stroke_width(3)))
-            .map_err(err)?
-            .label(name)
-            .legend(move |(x, y)| {
-                PathElement::new(vec![(x, y), (x + 18, y)], colour.stroke_width(3))
-            });
+            .map_err(err)?;
     }
-    if (x0..=x1).contains(&(c.image as f64)) {
-        let h = c.image as f64;
+    if let Some(line) = marker {
         chart
-            .draw_series(DashedLineSeries::new(
-                vec![(h, y0), (h, y1)],
-                6,
-                4,
-                p.muted.stroke_width(2),
-            ))
-            .map_err(err)?
-            .label(format!("H = {}", c.image))
-            .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], p.muted.stroke_width(2)));
+            .draw_series(DashedLineSeries::new(line, 6, 4, p.muted.stroke_width(2)))
+            .map_err(err)?;
     }
-    legend(&mut chart, p, SeriesLabelPosition::UpperLeft)?;
+    legend(&area, p, &placed)?;
     root.present().map_err(err)
 }
 
@@ -334,14 +343,6 @@ pub fn draw_attention_timing<DB: DrawingBackend>(
         .fold(f64::INFINITY, f64::min)
         .max(1e-4);
     let hi = times.iter().cloned().fold(0.0, f64::max).max(lo * 10.0);
-    let mut chart = ChartBuilder::on(root)
-        .caption(format!("Measured attention time ({})", d.path), font(p, 18))
-        .margin(10)
-        .x_label_area_size(40)
-        .y_label_area_size(70)
-        .build_cartesian_2d((x0..x1).log_scale(), (lo / 3.0..hi * 3.0).log_scale())
-        .map_err(err)?;
-    log_mesh(&mut chart, p, "image size H (pixels)", "milliseconds")?;
     type Pick = fn(&TimingRow) -> (f64, f64);
     let series: [(&str, Pick, RGBColor); 2] = [
         ("global", |r| (r.global_ms, r.global_flops), p.series[0]),
@@ -351,34 +352,60 @@ pub fn draw_attention_timing<DB: DrawingBackend>(
             p.series[1],
         ),
     ];
-    for (name, pick, colour) in series {
-        let pts: Vec<(f64, f64)> = d
-            .rows
-            .iter()
-            .map(|r| (r.image as f64, pick(r).0))
-            .filter(|(_, t)| *t > 0.0)
-            .collect();
+    // Per series: the measured points, and the FLOP prediction scaled to the last measurement.
+    let lines: Vec<(Points, Option<Points>)> = (series.iter())
+        .map(|(_, pick, _)| {
+            let pts = (d.rows.iter())
+                .map(|r| (r.image as f64, pick(r).0))
+                .filter(|(_, t)| *t > 0.0)
+                .collect();
+            let (t, f) = pick(last);
+            let rate = t / f;
+            let pred = (t > 0.0 && f > 0.0).then(|| {
+                (d.rows.iter())
+                    .map(|r| (r.image as f64, pick(r).1 * rate))
+                    .collect()
+            });
+            (pts, pred)
+        })
+        .collect();
+    let mut key = Key::new(13, SeriesLabelPosition::UpperLeft);
+    let mut marks: Vec<Mark<(f64, f64)>> = Vec::new();
+    for ((name, _, colour), (pts, pred)) in series.iter().zip(&lines) {
+        key = key.entry(format!("{name}, measured"), Symbol::line(*colour, 2));
+        marks.push(Mark::Line(pts.clone(), 2));
+        marks.extend(pts.iter().map(|&pt| Mark::Dot(pt, 4)));
+        if let Some(pred) = pred {
+            let faded = colour.mix(0.7);
+            key = key.entry(
+                format!("{name}, FLOPs × measured rate"),
+                Symbol::line(faded, 2),
+            );
+            marks.push(Mark::Line(pred.clone(), 2));
+        }
+    }
+    let area = frame(root, &format!("Measured attention time ({})", d.path), p)?;
+    let (mut chart, placed) = build_with_legend(key, &marks, |right, top| {
+        ChartBuilder::on(&area)
+            .margin_right(right)
+            .margin_top(top)
+            .x_label_area_size(40)
+            .y_label_area_size(70)
+            .build_cartesian_2d((x0..x1).log_scale(), (lo / 3.0..hi * 3.0).log_scale())
+            .map_err(err)
+    })?;
+    log_mesh(&mut chart, p, "image size H (pixels)", "milliseconds")?;
+    for ((_, _, colour), (pts, pred)) in series.into_iter().zip(lines) {
         chart
             .draw_series(LineSeries::new(pts.clone(), colour.stroke_width(2)))
-            .map_err(err)?
-            .label(format!("{name}, measured"))
-            .legend(move |(x, y)| {
-                PathElement::new(vec![(x, y), (x + 18, y)], colour.stroke_width(2))
-            });
+            .map_err(err)?;
         chart
             .draw_series(
                 pts.into_iter()
                     .map(|pt| Circle::new(pt, 4, colour.filled())),
             )
             .map_err(err)?;
-        let (t, f) = pick(last);
-        if t > 0.0 && f > 0.0 {
-            let rate = t / f;
-            let pred: Vec<(f64, f64)> = d
-                .rows
-                .iter()
-                .map(|r| (r.image as f64, pick(r).1 * rate))
-                .collect();
+        if let Some(pred) = pred {
             chart
                 .draw_series(DashedLineSeries::new(
                     pred,
@@ -386,14 +413,10 @@ pub fn draw_attention_timing<DB: DrawingBackend>(
                     4,
                     colour.mix(0.7).stroke_width(2),
                 ))
-                .map_err(err)?
-                .label(format!("{name}, FLOPs × measured rate"))
-                .legend(move |(x, y)| {
-                    PathElement::new(vec![(x, y), (x + 18, y)], colour.mix(0.7).stroke_width(2))
-                });
+                .map_err(err)?;
         }
     }
-    legend(&mut chart, p, SeriesLabelPosition::UpperLeft)?;
+    legend(&area, p, &placed)?;
     root.present().map_err(err)
 }
 

@@ -2,7 +2,7 @@
 //! the held-out loss at each evaluation, in nats per character, against the step.
 
 use super::training::moving_average;
-use super::{err, font, legend, mesh, Area, Palette};
+use super::{build_with_legend, err, frame, legend, mesh, Area, Key, Mark, Palette, Symbol};
 use plotters::prelude::*;
 use std::fmt::Write as _;
 
@@ -67,54 +67,60 @@ pub fn draw_loss_curve<DB: DrawingBackend>(
         .fold(1.0f64, f64::max)
         .min(6.0)
         * 1.05;
-    let mut chart = ChartBuilder::on(root)
-        .caption("Language model: loss per character", font(p, 18))
-        .margin(10)
-        .x_label_area_size(40)
-        .y_label_area_size(50)
-        .build_cartesian_2d(0f64..last, 0f64..top)
-        .map_err(err)?;
+    let steps: Vec<f64> = points.iter().map(|t| t.step as f64).collect();
+    let train: Vec<f64> = points.iter().map(|t| t.train.min(top)).collect();
+    let raw: Vec<(f64, f64)> = steps.iter().copied().zip(train.iter().copied()).collect();
+    let smooth: Vec<(f64, f64)> = (steps.iter().copied())
+        .zip(moving_average(&train, LOSS_SMOOTHING))
+        .collect();
+    let held: Vec<(f64, f64)> = points
+        .iter()
+        .filter_map(|t| t.held_out.map(|h| (t.step as f64, h.min(top))))
+        .collect();
+    let (c_train, c_held) = (p.series[0], p.series[1]);
+    let key = Key::new(13, SeriesLabelPosition::UpperRight)
+        .entry(
+            format!("training (mean of {LOSS_SMOOTHING} steps)"),
+            Symbol::line(c_train, 2),
+        )
+        .entry("held out", Symbol::line(c_held, 2));
+    let mut marks = vec![
+        Mark::Line(raw.clone(), 1),
+        Mark::Line(smooth.clone(), 2),
+        Mark::Line(held.clone(), 2),
+    ];
+    marks.extend(held.iter().map(|&pt| Mark::Dot(pt, 3)));
+    let area = frame(root, "Language model: loss per character", p)?;
+    let (mut chart, placed) = build_with_legend(key, &marks, |right, margin_top| {
+        ChartBuilder::on(&area)
+            .margin_right(right)
+            .margin_top(margin_top)
+            .x_label_area_size(40)
+            .y_label_area_size(50)
+            .build_cartesian_2d(0f64..last, 0f64..top)
+            .map_err(err)
+    })?;
     mesh(&mut chart, p)
         .x_desc("training step")
         .y_desc("cross-entropy (nats per character)")
         .draw()
         .map_err(err)?;
-    let steps: Vec<f64> = points.iter().map(|t| t.step as f64).collect();
-    let train: Vec<f64> = points.iter().map(|t| t.train.min(top)).collect();
-    let (c_train, c_held) = (p.series[0], p.series[1]);
     chart
-        .draw_series(LineSeries::new(
-            steps.iter().copied().zip(train.iter().copied()),
-            c_train.mix(0.25).stroke_width(1),
-        ))
+        .draw_series(LineSeries::new(raw, c_train.mix(0.25).stroke_width(1)))
         .map_err(err)?;
     chart
-        .draw_series(LineSeries::new(
-            steps
-                .iter()
-                .copied()
-                .zip(moving_average(&train, LOSS_SMOOTHING)),
-            c_train.stroke_width(2),
-        ))
-        .map_err(err)?
-        .label(format!("training (mean of {LOSS_SMOOTHING} steps)"))
-        .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], c_train.stroke_width(2)));
-    let held: Vec<(f64, f64)> = points
-        .iter()
-        .filter_map(|t| t.held_out.map(|h| (t.step as f64, h.min(top))))
-        .collect();
+        .draw_series(LineSeries::new(smooth, c_train.stroke_width(2)))
+        .map_err(err)?;
     chart
         .draw_series(LineSeries::new(
             held.iter().copied(),
             c_held.stroke_width(2),
         ))
-        .map_err(err)?
-        .label("held out")
-        .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], c_held.stroke_width(2)));
+        .map_err(err)?;
     chart
         .draw_series(held.iter().map(|&xy| Circle::new(xy, 3, c_held.filled())))
         .map_err(err)?;
-    legend(&mut chart, p, SeriesLabelPosition::UpperRight)?;
+    legend(&area, p, &placed)?;
     root.present().map_err(err)
 }
 

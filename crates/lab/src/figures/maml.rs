@@ -1,7 +1,9 @@
 //! Chapter 1's figures: test loss (or error rate) against n, the learned feature weights, one test
 //! task's fit, and the aliased-feature toy's descent.
 
-use super::{err, font, legend, mesh, Area, Palette};
+use super::{
+    build_with_legend, err, frame, legend, mesh, Area, Key, Mark, Palette, Points, Symbol,
+};
 use crate::maml::alias_toy::ToyState;
 use crate::maml::{Curve, TaskFit};
 use plotters::prelude::*;
@@ -134,13 +136,23 @@ pub fn draw_test_loss<DB: DrawingBackend>(
         Some(m) => format!("Test error, n ≤ {m}"),
         None => "Test error against n_train_post".to_string(),
     };
-    let mut chart = ChartBuilder::on(root)
-        .caption(title, font(p, 18))
-        .margin(10)
-        .x_label_area_size(40)
-        .y_label_area_size(60)
-        .build_cartesian_2d((1f64..x_max).log_scale(), (lo..hi).log_scale())
-        .map_err(err)?;
+    let lines = [
+        ("zero predictor", data.zero_level, p.muted),
+        ("noise variance", data.noise_variance, p.series[3]),
+    ];
+    let span = (1.0, x_max);
+    let area = frame(root, &title, p)?;
+    let key = curves_key(data, p, &lines, SeriesLabelPosition::LowerLeft);
+    let marks = curve_marks(data, &visible, lo, span, &lines);
+    let (mut chart, placed) = build_with_legend(key, &marks, |right, top| {
+        ChartBuilder::on(&area)
+            .margin_right(right)
+            .margin_top(top)
+            .x_label_area_size(40)
+            .y_label_area_size(60)
+            .build_cartesian_2d((1f64..x_max).log_scale(), (lo..hi).log_scale())
+            .map_err(err)
+    })?;
     mesh(&mut chart, p)
         .x_desc("n_train_post")
         .y_desc("test MSE")
@@ -148,21 +160,8 @@ pub fn draw_test_loss<DB: DrawingBackend>(
         .y_label_formatter(&|v| format!("{v:.0e}"))
         .draw()
         .map_err(err)?;
-    let lines = [
-        ("zero predictor", data.zero_level, p.muted),
-        ("noise variance", data.noise_variance, p.series[3]),
-    ];
-    let span = (1.0, x_max);
-    draw_curves(
-        &mut chart,
-        data,
-        p,
-        &visible,
-        lo,
-        span,
-        &lines,
-        SeriesLabelPosition::LowerLeft,
-    )?;
+    draw_curves(&mut chart, data, p, &visible, lo, span, &lines)?;
+    legend(&area, p, &placed)?;
     root.present().map_err(err)
 }
 
@@ -189,13 +188,21 @@ fn draw_error_rate<DB: DrawingBackend>(
         Some(m) => format!("Test classification error, n ≤ {m}"),
         None => "Test classification error against n_train_post".to_string(),
     };
-    let mut chart = ChartBuilder::on(root)
-        .caption(title, font(p, 18))
-        .margin(10)
-        .x_label_area_size(40)
-        .y_label_area_size(60)
-        .build_cartesian_2d((x_min..x_max).log_scale(), 0f64..(hi * 1.1).min(1.0))
-        .map_err(err)?;
+    let lines = [("chance", data.zero_level, p.muted)];
+    let span = (x_min, x_max);
+    let area = frame(root, &title, p)?;
+    let key = curves_key(data, p, &lines, SeriesLabelPosition::UpperRight);
+    let marks = curve_marks(data, &visible, 0.0, span, &lines);
+    let top = (hi * 1.1).min(1.0);
+    let (mut chart, placed) = build_with_legend(key, &marks, |right, margin_top| {
+        ChartBuilder::on(&area)
+            .margin_right(right)
+            .margin_top(margin_top)
+            .x_label_area_size(40)
+            .y_label_area_size(60)
+            .build_cartesian_2d((x_min..x_max).log_scale(), 0f64..top)
+            .map_err(err)
+    })?;
     mesh(&mut chart, p)
         .x_desc("n_train_post")
         .y_desc("test error rate")
@@ -203,23 +210,68 @@ fn draw_error_rate<DB: DrawingBackend>(
         .y_label_formatter(&|v| format!("{v:.2}"))
         .draw()
         .map_err(err)?;
-    let lines = [("chance", data.zero_level, p.muted)];
-    let span = (x_min, x_max);
-    draw_curves(
-        &mut chart,
-        data,
-        p,
-        &visible,
-        0.0,
-        span,
-        &lines,
-        SeriesLabelPosition::UpperRight,
-    )?;
+    draw_curves(&mut chart, data, p, &visible, 0.0, span, &lines)?;
+    legend(&area, p, &placed)?;
     root.present().map_err(err)
 }
 
+/// The legend of a test-loss figure: its curves, then its reference `lines`.
+fn curves_key(
+    data: &TestLossData,
+    p: &Palette,
+    lines: &[(&'static str, f64, RGBColor)],
+    first: SeriesLabelPosition,
+) -> Key {
+    let key = (data.curves().into_iter()).fold(Key::new(13, first), |key, (name, _, k)| {
+        key.entry(name, Symbol::line(p.series[k], 2))
+    });
+    (lines.iter()).fold(key, |key, &(name, _, colour)| {
+        key.entry(name, Symbol::line(colour, 1))
+    })
+}
+
+/// The band and mean line of each curve at the `visible` points, values below `floor` raised to
+/// it: the points of a test-loss figure's curves.
+fn curve_points(
+    data: &TestLossData,
+    visible: &dyn Fn(usize) -> bool,
+    floor: f64,
+) -> Vec<(Points, Points)> {
+    data.curves()
+        .into_iter()
+        .map(|(_, c, _)| {
+            let idx: Vec<usize> = (0..c.mean.len()).filter(|&i| visible(i)).collect();
+            let x = |i: usize| data.ns[i] as f64;
+            let mut band: Vec<(f64, f64)> =
+                idx.iter().map(|&i| (x(i), c.p90[i].max(floor))).collect();
+            band.extend(idx.iter().rev().map(|&i| (x(i), c.p10[i].max(floor))));
+            let mean = idx.iter().map(|&i| (x(i), c.mean[i].max(floor))).collect();
+            (band, mean)
+        })
+        .collect()
+}
+
+/// What a test-loss figure draws: the bands, the mean lines and the reference lines.
+fn curve_marks(
+    data: &TestLossData,
+    visible: &dyn Fn(usize) -> bool,
+    floor: f64,
+    span: (f64, f64),
+    lines: &[(&'static str, f64, RGBColor)],
+) -> Vec<Mark<(f64, f64)>> {
+    let mut marks = Vec::new();
+    for (band, mean) in curve_points(data, visible, floor) {
+        marks.push(Mark::Fill(band));
+        marks.push(Mark::Line(mean, 2));
+    }
+    for &(_, level, _) in lines {
+        marks.push(Mark::Line(vec![(span.0, level), (span.1, level)], 1));
+    }
+    marks
+}
+
 /// The curves of a test-loss figure (mean line and 10–90% band, values below `floor` drawn at
-/// it), horizontal reference `lines` across `span`, and the legend at `legend`.
+/// it) and horizontal reference `lines` across `span`.
 #[allow(clippy::too_many_arguments)]
 fn draw_curves<'a, DB: DrawingBackend + 'a, Y: Ranged<ValueType = f64>>(
     chart: &mut ChartContext<'a, DB, Cartesian2d<LogCoord<f64>, Y>>,
@@ -229,48 +281,26 @@ fn draw_curves<'a, DB: DrawingBackend + 'a, Y: Ranged<ValueType = f64>>(
     floor: f64,
     span: (f64, f64),
     lines: &[(&'static str, f64, RGBColor)],
-    position: SeriesLabelPosition,
 ) -> Result<(), String> {
-    for (name, c, k) in data.curves() {
+    let points = curve_points(data, visible, floor);
+    for ((_, _, k), (band, mean)) in data.curves().into_iter().zip(points) {
         let colour = p.series[k];
-        let idx: Vec<usize> = (0..c.mean.len()).filter(|&i| visible(i)).collect();
-        let mut band: Vec<(f64, f64)> = idx
-            .iter()
-            .map(|&i| (data.ns[i] as f64, c.p90[i].max(floor)))
-            .collect();
-        band.extend(
-            idx.iter()
-                .rev()
-                .map(|&i| (data.ns[i] as f64, c.p10[i].max(floor))),
-        );
         chart
             .draw_series(std::iter::once(Polygon::new(band, colour.mix(0.18))))
             .map_err(err)?;
         chart
-            .draw_series(LineSeries::new(
-                idx.iter()
-                    .map(|&i| (data.ns[i] as f64, c.mean[i].max(floor))),
-                colour.stroke_width(2),
-            ))
-            .map_err(err)?
-            .label(name)
-            .legend(move |(x, y)| {
-                PathElement::new(vec![(x, y), (x + 18, y)], colour.stroke_width(2))
-            });
+            .draw_series(LineSeries::new(mean, colour.stroke_width(2)))
+            .map_err(err)?;
     }
-    for &(name, level, colour) in lines {
+    for &(_, level, colour) in lines {
         chart
             .draw_series(LineSeries::new(
                 vec![(span.0, level), (span.1, level)],
                 colour.stroke_width(1),
             ))
-            .map_err(err)?
-            .label(name)
-            .legend(move |(x, y)| {
-                PathElement::new(vec![(x, y), (x + 18, y)], colour.stroke_width(1))
-            });
+            .map_err(err)?;
     }
-    legend(chart, p, position)
+    Ok(())
 }
 
 /// Data of the feature-weight figure (part f).
@@ -339,23 +369,7 @@ pub fn draw_feature_weights<DB: DrawingBackend>(
         1.0f64,
         |m, v| if v.is_finite() { m.max(v.abs()) } else { m },
     ) * 1.1;
-    let mut chart = ChartBuilder::on(root)
-        .caption(
-            format!("Feature weights |c_k|, iteration {}", data.iteration),
-            font(p, 18),
-        )
-        .margin(10)
-        .x_label_area_size(40)
-        .y_label_area_size(50)
-        .build_cartesian_2d(0f64..d as f64, 0f64..hi)
-        .map_err(err)?;
-    mesh(&mut chart, p)
-        .x_desc("feature index k")
-        .y_desc("|c_k|")
-        .x_label_formatter(&|v| format!("{v:.0}"))
-        .draw()
-        .map_err(err)?;
-    for (kind, colour, size, label) in [
+    let groups: Vec<_> = [
         ("other", p.muted, 2, "other features"),
         (
             "alias",
@@ -364,21 +378,50 @@ pub fn draw_feature_weights<DB: DrawingBackend>(
             "grid aliases of the true frequencies",
         ),
         ("true", p.series[0], 4, "true features"),
-    ] {
+    ]
+    .into_iter()
+    .map(|(kind, colour, size, label)| {
         let pts: Vec<(f64, f64)> = (0..data.weights.len())
             .filter(|&k| data.kind(k) == kind && data.weights[k].is_finite())
             .map(|k| (k as f64, data.weights[k].abs()))
             .collect();
+        (pts, colour, size, label)
+    })
+    .collect();
+    let key = (groups.iter()).fold(
+        Key::new(13, SeriesLabelPosition::UpperRight),
+        |k, &(_, colour, size, label)| k.entry(label, Symbol::dot(colour, size)),
+    );
+    let marks: Vec<Mark<(f64, f64)>> = groups
+        .iter()
+        .flat_map(|(pts, _, size, _)| pts.iter().map(|&pt| Mark::Dot(pt, *size)))
+        .collect();
+    let title = format!("Feature weights |c_k|, iteration {}", data.iteration);
+    let area = frame(root, &title, p)?;
+    let (mut chart, placed) = build_with_legend(key, &marks, |right, top| {
+        ChartBuilder::on(&area)
+            .margin_right(right)
+            .margin_top(top)
+            .x_label_area_size(40)
+            .y_label_area_size(50)
+            .build_cartesian_2d(0f64..d as f64, 0f64..hi)
+            .map_err(err)
+    })?;
+    mesh(&mut chart, p)
+        .x_desc("feature index k")
+        .y_desc("|c_k|")
+        .x_label_formatter(&|v| format!("{v:.0}"))
+        .draw()
+        .map_err(err)?;
+    for (pts, colour, size, _) in groups {
         chart
             .draw_series(
                 pts.into_iter()
                     .map(move |(x, y)| Circle::new((x, y), size, colour.filled())),
             )
-            .map_err(err)?
-            .label(label)
-            .legend(move |(x, y)| Circle::new((x + 8, y), size, colour.filled()));
+            .map_err(err)?;
     }
-    legend(&mut chart, p, SeriesLabelPosition::UpperRight)?;
+    legend(&area, p, &placed)?;
     root.present().map_err(err)
 }
 
@@ -438,50 +481,56 @@ pub fn draw_task_fit<DB: DrawingBackend>(
         )
         .min(10.0)
         * 1.1;
-    let mut chart = ChartBuilder::on(root)
-        .caption(
-            format!("One test task, n_train_post = {}", fit.n),
-            font(p, 18),
+    let clip = |v: f64| v.clamp(-hi, hi);
+    let curves: Vec<_> = [
+        ("true function", &fit.truth, p.foreground, 2),
+        ("fit, all-ones weights", &fit.ones, p.series[1], 1),
+        ("fit, meta-learned weights", &fit.meta, p.series[0], 2),
+    ]
+    .into_iter()
+    .map(|(name, ys, colour, w)| {
+        let pts: Vec<(f64, f64)> = fit.x.iter().zip(ys).map(|(&x, &y)| (x, clip(y))).collect();
+        (name, pts, colour, w)
+    })
+    .collect();
+    let dots: Vec<(f64, f64)> = (fit.train_x.iter().zip(&fit.train_y))
+        .map(|(&x, &y)| (x, clip(y)))
+        .collect();
+    let c = p.series[2];
+    let key = (curves.iter())
+        .fold(
+            Key::new(13, SeriesLabelPosition::LowerRight),
+            |k, &(name, _, colour, w)| k.entry(name, Symbol::line(colour, w)),
         )
-        .margin(10)
-        .x_label_area_size(40)
-        .y_label_area_size(50)
-        .build_cartesian_2d(-1f64..1f64, -hi..hi)
-        .map_err(err)?;
+        .entry("training points", Symbol::dot(c, 3));
+    let mut marks: Vec<Mark<(f64, f64)>> = (curves.iter())
+        .map(|(_, pts, _, w)| Mark::Line(pts.clone(), *w))
+        .collect();
+    marks.extend(dots.iter().map(|&pt| Mark::Dot(pt, 3)));
+    let area = frame(root, &format!("One test task, n_train_post = {}", fit.n), p)?;
+    let (mut chart, placed) = build_with_legend(key, &marks, |right, top| {
+        ChartBuilder::on(&area)
+            .margin_right(right)
+            .margin_top(top)
+            .x_label_area_size(40)
+            .y_label_area_size(50)
+            .build_cartesian_2d(-1f64..1f64, -hi..hi)
+            .map_err(err)
+    })?;
     mesh(&mut chart, p)
         .x_desc("x")
         .y_desc("y")
         .draw()
         .map_err(err)?;
-    let clip = |v: f64| v.clamp(-hi, hi);
-    for (name, ys, colour, w) in [
-        ("true function", &fit.truth, p.foreground, 2),
-        ("fit, all-ones weights", &fit.ones, p.series[1], 1),
-        ("fit, meta-learned weights", &fit.meta, p.series[0], 2),
-    ] {
+    for (_, pts, colour, w) in curves {
         chart
-            .draw_series(LineSeries::new(
-                fit.x.iter().zip(ys.iter()).map(|(&x, &y)| (x, clip(y))),
-                colour.stroke_width(w),
-            ))
-            .map_err(err)?
-            .label(name)
-            .legend(move |(x, y)| {
-                PathElement::new(vec![(x, y), (x + 18, y)], colour.stroke_width(w))
-            });
+            .draw_series(LineSeries::new(pts, colour.stroke_width(w)))
+            .map_err(err)?;
     }
-    let c = p.series[2];
     chart
-        .draw_series(
-            fit.train_x
-                .iter()
-                .zip(&fit.train_y)
-                .map(|(&x, &y)| Circle::new((x, clip(y)), 3, c.filled())),
-        )
-        .map_err(err)?
-        .label("training points")
-        .legend(move |(x, y)| Circle::new((x + 8, y), 3, c.filled()));
-    legend(&mut chart, p, SeriesLabelPosition::LowerRight)?;
+        .draw_series(dots.into_iter().map(|pt| Circle::new(pt, 3, c.filled())))
+        .map_err(err)?;
+    legend(&area, p, &placed)?;
     root.present().map_err(err)
 }
 
@@ -528,19 +577,6 @@ pub fn draw_alias_toy<DB: DrawingBackend>(
         }
     }
     let pad = (hi - lo) * 0.08;
-    let mut chart = ChartBuilder::on(root)
-        .caption("Gradient descent on the feature weights", font(p, 18))
-        .margin(10)
-        .x_label_area_size(40)
-        .y_label_area_size(50)
-        .build_cartesian_2d((1f64..steps).log_scale(), (lo - pad)..(hi + pad))
-        .map_err(err)?;
-    mesh(&mut chart, p)
-        .x_desc("gradient step + 1 (log scale)")
-        .y_desc("value")
-        .x_label_formatter(&|v| format!("{v:.0}"))
-        .draw()
-        .map_err(err)?;
     // About 1000 log-spaced points per line, so long runs stay quick to draw.
     let mut picks: Vec<usize> = (0..=1000)
         .map(|i| ((steps).powf(i as f64 / 1000.0) - 1.0).round() as usize)
@@ -554,21 +590,39 @@ pub fn draw_alias_toy<DB: DrawingBackend>(
         ("beta0", |t| t.beta0, p.series[2]),
         ("beta1", |t| t.beta1, p.series[3]),
     ];
-    for (name, get, colour) in series {
+    let lines: Vec<Vec<(f64, f64)>> = (series.iter())
+        .map(|(_, get, _)| {
+            (picks.iter().filter_map(|&i| path.get(i)))
+                .map(|t| (t.step as f64 + 1.0, get(t)))
+                .collect()
+        })
+        .collect();
+    let key = (series.iter()).fold(
+        Key::new(13, SeriesLabelPosition::MiddleRight),
+        |k, &(name, _, colour)| k.entry(name, Symbol::line(colour, 2)),
+    );
+    let marks: Vec<Mark<(f64, f64)>> = lines.iter().map(|l| Mark::Line(l.clone(), 2)).collect();
+    let area = frame(root, "Gradient descent on the feature weights", p)?;
+    let (mut chart, placed) = build_with_legend(key, &marks, |right, top| {
+        ChartBuilder::on(&area)
+            .margin_right(right)
+            .margin_top(top)
+            .x_label_area_size(40)
+            .y_label_area_size(50)
+            .build_cartesian_2d((1f64..steps).log_scale(), (lo - pad)..(hi + pad))
+            .map_err(err)
+    })?;
+    mesh(&mut chart, p)
+        .x_desc("gradient step + 1 (log scale)")
+        .y_desc("value")
+        .x_label_formatter(&|v| format!("{v:.0}"))
+        .draw()
+        .map_err(err)?;
+    for ((_, _, colour), line) in series.into_iter().zip(lines) {
         chart
-            .draw_series(LineSeries::new(
-                picks
-                    .iter()
-                    .filter_map(|&i| path.get(i))
-                    .map(|t| (t.step as f64 + 1.0, get(t))),
-                colour.stroke_width(2),
-            ))
-            .map_err(err)?
-            .label(name)
-            .legend(move |(x, y)| {
-                PathElement::new(vec![(x, y), (x + 18, y)], colour.stroke_width(2))
-            });
+            .draw_series(LineSeries::new(line, colour.stroke_width(2)))
+            .map_err(err)?;
     }
-    legend(&mut chart, p, SeriesLabelPosition::MiddleRight)?;
+    legend(&area, p, &placed)?;
     root.present().map_err(err)
 }

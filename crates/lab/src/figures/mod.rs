@@ -4,8 +4,10 @@
 //!
 //! One file per family: `maml` (chapter 1), `attention` (chapter 2), `shift` (chapter 3), `pruning`
 //! (chapter 6), `quant` (chapter 7), `training` (fine-tuning curves), `tuning` (chapter 5's prompt tuning), `heatmap` (labelled heatmaps,
-//! shared); this file holds what they share: the palette, fonts, the legend and SVG output.
+//! shared); `placement` finds each legend a spot clear of the data. This file holds what they share:
+//! the palette, fonts, the title, the legend and SVG output.
 
+use placement::{build_with_legend, Key, Legend, Mark, Symbol};
 use plotters::chart::MeshStyle;
 use plotters::coord::ranged1d::ValueFormatter;
 use plotters::coord::Shift;
@@ -13,8 +15,11 @@ use plotters::prelude::*;
 
 pub mod attention;
 pub mod heatmap;
+#[cfg(test)]
+mod legend_tests;
 pub mod lm;
 mod maml;
+mod placement;
 mod pruning;
 pub mod quant;
 pub mod shift;
@@ -74,6 +79,9 @@ impl Palette {
 
 type Area<'a, DB> = DrawingArea<DB, Shift>;
 
+/// A series' points in data coordinates.
+type Points = Vec<(f64, f64)>;
+
 fn err<E: std::fmt::Display>(e: E) -> String {
     e.to_string()
 }
@@ -102,30 +110,30 @@ where
     m
 }
 
-/// A chart's series labels, in the figures' style.
-fn legend<'a, DB: DrawingBackend + 'a, CT: CoordTranslate>(
-    chart: &mut ChartContext<'a, DB, CT>,
+/// The figure's outer margin and title, drawn on `root`; the chart goes in the area returned (so it
+/// can be built again with room for a legend strip without drawing the title twice).
+fn frame<DB: DrawingBackend>(
+    root: &Area<DB>,
+    title: &str,
     p: &Palette,
-    position: SeriesLabelPosition,
-) -> Result<(), String> {
-    legend_sized(chart, p, position, 13)
+) -> Result<DrawingArea<DB, Shift>, String> {
+    root.margin(10, 10, 10, 10)
+        .titled(title, font(p, 18))
+        .map_err(err)
 }
 
-/// `legend` with another label size (a figure with many series).
-fn legend_sized<'a, DB: DrawingBackend + 'a, CT: CoordTranslate>(
-    chart: &mut ChartContext<'a, DB, CT>,
-    p: &Palette,
-    position: SeriesLabelPosition,
-    size: u32,
-) -> Result<(), String> {
-    chart
-        .configure_series_labels()
-        .background_style(p.background.mix(0.85))
-        .border_style(p.grid)
-        .label_font(font(p, size))
-        .position(position)
-        .draw()
-        .map_err(err)
+/// Draws a legend placed by `placement::build_with_legend` on `area` (the area its chart was built
+/// on, which holds any strip reserved for it), in the figures' style.
+fn legend<DB: DrawingBackend>(area: &Area<DB>, p: &Palette, l: &Legend) -> Result<(), String> {
+    placement::record(l.rect);
+    let (bx, by) = area.get_base_pixel();
+    l.key.draw(
+        area,
+        l.rect.shifted((-bx, -by)),
+        p.background.mix(0.85).filled(),
+        p.grid.stroke_width(1),
+        font(p, l.key.size),
+    )
 }
 
 /// Render a figure into an SVG string (the CLI and the tests).

@@ -1,7 +1,7 @@
 //! Chapter 6's figures: a layer's weight histogram with the pruning threshold, and the sensitivity
 //! scan (accuracy against sparsity, one curve per layer).
 
-use super::{err, font, legend_sized, mesh, Area, Palette};
+use super::{build_with_legend, err, font, frame, legend, mesh, Area, Key, Mark, Palette, Symbol};
 use plotters::prelude::*;
 use std::fmt::Write as _;
 
@@ -198,49 +198,59 @@ pub fn draw_sensitivity<DB: DrawingBackend>(
     } else {
         (0.0, 1.0)
     };
-    let mut chart = ChartBuilder::on(root)
-        .caption("Sensitivity: each layer pruned alone", font(p, 18))
-        .margin(10)
-        .x_label_area_size(40)
-        .y_label_area_size(50)
-        .build_cartesian_2d(x0..x1, 0f64..1.0)
-        .map_err(err)?;
+    let lines: Vec<Vec<(f64, f64)>> = (d.layers.iter())
+        .map(|l| {
+            l.sparsity
+                .iter()
+                .copied()
+                .zip(l.accuracy.iter().copied())
+                .collect()
+        })
+        .collect();
+    let dense = d.dense_accuracy.map(|a| vec![(x0, a), (x1, a)]);
+    let n = d.layers.len();
+    let mut key = Key::new(12, SeriesLabelPosition::LowerLeft);
+    if dense.is_some() {
+        key = key.entry("dense", Symbol::line(p.muted, 2));
+    }
+    for (i, l) in d.layers.iter().enumerate() {
+        key = key.entry(l.name.clone(), Symbol::line(hue(i, n, p), 2));
+    }
+    let mut marks: Vec<Mark<(f64, f64)>> = dense.iter().map(|l| Mark::Line(l.clone(), 2)).collect();
+    for l in &lines {
+        marks.push(Mark::Line(l.clone(), 2));
+        marks.extend(l.iter().map(|&pt| Mark::Dot(pt, 3)));
+    }
+    let area = frame(root, "Sensitivity: each layer pruned alone", p)?;
+    let (mut chart, placed) = build_with_legend(key, &marks, |right, top| {
+        ChartBuilder::on(&area)
+            .margin_right(right)
+            .margin_top(top)
+            .x_label_area_size(40)
+            .y_label_area_size(50)
+            .build_cartesian_2d(x0..x1, 0f64..1.0)
+            .map_err(err)
+    })?;
     mesh(&mut chart, p)
         .x_desc("sparsity of the pruned layer")
         .y_desc("test accuracy")
         .draw()
         .map_err(err)?;
-    if let Some(dense) = d.dense_accuracy {
+    if let Some(dense) = dense {
         let c = p.muted;
         chart
-            .draw_series(DashedLineSeries::new(
-                vec![(x0, dense), (x1, dense)],
-                6,
-                4,
-                c.stroke_width(2),
-            ))
-            .map_err(err)?
-            .label("dense")
-            .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], c.stroke_width(2)));
+            .draw_series(DashedLineSeries::new(dense, 6, 4, c.stroke_width(2)))
+            .map_err(err)?;
     }
-    let n = d.layers.len();
-    for (i, l) in d.layers.iter().enumerate() {
+    for (i, pts) in lines.into_iter().enumerate() {
         let c = hue(i, n, p);
-        let pts: Vec<(f64, f64)> = l
-            .sparsity
-            .iter()
-            .copied()
-            .zip(l.accuracy.iter().copied())
-            .collect();
         chart
             .draw_series(LineSeries::new(pts.clone(), c.stroke_width(2)))
-            .map_err(err)?
-            .label(l.name.clone())
-            .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], c.stroke_width(2)));
+            .map_err(err)?;
         chart
             .draw_series(pts.into_iter().map(|pt| Circle::new(pt, 3, c.filled())))
             .map_err(err)?;
     }
-    legend_sized(&mut chart, p, SeriesLabelPosition::LowerLeft, 12)?;
+    legend(&area, p, &placed)?;
     root.present().map_err(err)
 }

@@ -2,7 +2,7 @@
 //! weight tensor as a heatmap (before and after k-means, on one colour scale).
 
 use super::heatmap::{Heatmap, Scale};
-use super::{err, font, legend, mesh, Area, Palette};
+use super::{build_with_legend, err, frame, legend, mesh, Area, Key, Mark, Palette, Symbol};
 use crate::compress::quant::LinearParams;
 use plotters::prelude::*;
 use std::fmt::Write as _;
@@ -75,19 +75,43 @@ pub fn draw_linear_mapping<DB: DrawingBackend>(
     let (a, b) = m.span();
     let lp = &m.params;
     let (q0, q1) = (lp.qmin as f64 - 0.5, lp.qmax as f64 + 0.5);
-    let mut chart = ChartBuilder::on(root)
-        .caption(
-            format!(
-                "q = clamp(round(r/S) + Z):  S = {:.4}, Z = {}",
-                lp.scale, lp.zero_point
-            ),
-            font(p, 18),
+    let title = format!(
+        "q = clamp(round(r/S) + Z):  S = {:.4}, Z = {}",
+        lp.scale, lp.zero_point
+    );
+    // r / S + Z, cut where it leaves the plot's q range (it is steeper than the plot is tall).
+    let z = lp.zero_point as f64;
+    let (r0, r1) = (a.max((q0 - z) * lp.scale), b.min((q1 - z) * lp.scale));
+    let unrounded: Vec<(f64, f64)> = [r0, r1].iter().map(|&r| (r, r / lp.scale + z)).collect();
+    let samples = m.samples();
+    let (c0, c1, c3) = (p.series[0], p.series[1], p.series[3]);
+    let key = Key::new(13, SeriesLabelPosition::UpperLeft)
+        .entry(
+            "r / S + Z (before rounding and clamping)",
+            Symbol::line(c1, 2),
         )
-        .margin(10)
-        .x_label_area_size(40)
-        .y_label_area_size(50)
-        .build_cartesian_2d(a..b, q0..q1)
-        .map_err(err)?;
+        .entry("q", Symbol::line(c0, 3))
+        .entry(
+            format!("r = 0 -> Z = {}", lp.zero_point),
+            Symbol::dot(c3, 5),
+        );
+    let marks = vec![
+        Mark::Line(vec![(m.rmin, q0), (m.rmin, q1)], 1),
+        Mark::Line(vec![(m.rmax, q0), (m.rmax, q1)], 1),
+        Mark::Line(unrounded.clone(), 2),
+        Mark::Line(samples.clone(), 3),
+        Mark::Dot((0.0, z), 6),
+    ];
+    let area = frame(root, &title, p)?;
+    let (mut chart, placed) = build_with_legend(key, &marks, |right, top| {
+        ChartBuilder::on(&area)
+            .margin_right(right)
+            .margin_top(top)
+            .x_label_area_size(40)
+            .y_label_area_size(50)
+            .build_cartesian_2d(a..b, q0..q1)
+            .map_err(err)
+    })?;
     mesh(&mut chart, p)
         .x_desc("real value r")
         .y_desc("integer q")
@@ -103,33 +127,16 @@ pub fn draw_linear_mapping<DB: DrawingBackend>(
             ))
             .map_err(err)?;
     }
-    let unrounded: Vec<(f64, f64)> = [a, b]
-        .iter()
-        .map(|&r| (r, r / lp.scale + lp.zero_point as f64))
-        .collect();
-    let c1 = p.series[1];
     chart
         .draw_series(DashedLineSeries::new(unrounded, 5, 4, c1.stroke_width(2)))
-        .map_err(err)?
-        .label("r / S + Z (before rounding and clamping)")
-        .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], c1.stroke_width(2)));
-    let c0 = p.series[0];
+        .map_err(err)?;
     chart
-        .draw_series(LineSeries::new(m.samples(), c0.stroke_width(3)))
-        .map_err(err)?
-        .label("q")
-        .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], c0.stroke_width(3)));
-    let z = lp.zero_point as f64;
+        .draw_series(LineSeries::new(samples, c0.stroke_width(3)))
+        .map_err(err)?;
     chart
-        .draw_series(std::iter::once(Circle::new(
-            (0.0, z),
-            6,
-            p.series[3].filled(),
-        )))
-        .map_err(err)?
-        .label(format!("r = 0 -> Z = {}", lp.zero_point))
-        .legend(move |(x, y)| Circle::new((x + 9, y), 5, p.series[3].filled()));
-    legend(&mut chart, p, SeriesLabelPosition::UpperLeft)?;
+        .draw_series(std::iter::once(Circle::new((0.0, z), 6, c3.filled())))
+        .map_err(err)?;
+    legend(&area, p, &placed)?;
     root.present().map_err(err)
 }
 

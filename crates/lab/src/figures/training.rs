@@ -1,7 +1,9 @@
 //! The training curve of in-page fine-tuning: batch loss and accuracy against the step, raw and
 //! smoothed.
 
-use super::{err, font, legend, mesh, Area, Palette};
+use super::{
+    build_with_legend, err, frame, legend, mesh, Area, Key, Mark, Palette, Points, Symbol,
+};
 use plotters::prelude::*;
 use std::fmt::Write as _;
 
@@ -78,13 +80,42 @@ pub fn draw_training<DB: DrawingBackend>(
         .filter(|v| v.is_finite())
         .fold(1.0f64, f64::max)
         * 1.05;
-    let mut chart = ChartBuilder::on(root)
-        .caption("Fine-tuning: batch loss and accuracy", font(p, 18))
-        .margin(10)
-        .x_label_area_size(40)
-        .y_label_area_size(50)
-        .build_cartesian_2d(first..last.max(first + 1.0), 0f64..top)
-        .map_err(err)?;
+    let steps: Vec<f64> = points.iter().map(|t| t.step as f64).collect();
+    let loss: Vec<f64> = points.iter().map(|t| t.loss).collect();
+    let acc: Vec<f64> = points.iter().map(|t| t.accuracy).collect();
+    let (c_loss, c_acc) = (p.series[1], p.series[0]);
+    let raw: Vec<(f64, f64)> = steps.iter().copied().zip(loss.iter().copied()).collect();
+    let smooth: Vec<(&str, Points, RGBColor)> = [
+        (
+            "batch loss (mean of 20 steps)",
+            moving_average(&loss, TRAIN_SMOOTHING),
+            c_loss,
+        ),
+        (
+            "batch accuracy (mean of 20 steps)",
+            moving_average(&acc, TRAIN_SMOOTHING),
+            c_acc,
+        ),
+    ]
+    .into_iter()
+    .map(|(name, v, colour)| (name, steps.iter().copied().zip(v).collect(), colour))
+    .collect();
+    let key = (smooth.iter()).fold(
+        Key::new(13, SeriesLabelPosition::MiddleRight),
+        |k, (name, _, colour)| k.entry(*name, Symbol::line(*colour, 2)),
+    );
+    let mut marks = vec![Mark::Line(raw.clone(), 1)];
+    marks.extend(smooth.iter().map(|s| Mark::Line(s.1.clone(), 2)));
+    let area = frame(root, "Fine-tuning: batch loss and accuracy", p)?;
+    let (mut chart, placed) = build_with_legend(key, &marks, |right, margin_top| {
+        ChartBuilder::on(&area)
+            .margin_right(right)
+            .margin_top(margin_top)
+            .x_label_area_size(40)
+            .y_label_area_size(50)
+            .build_cartesian_2d(first..last.max(first + 1.0), 0f64..top)
+            .map_err(err)
+    })?;
     mesh(&mut chart, p)
         .x_desc("training step")
         .y_desc("loss / accuracy")
@@ -98,40 +129,14 @@ pub fn draw_training<DB: DrawingBackend>(
         })
         .draw()
         .map_err(err)?;
-    let steps: Vec<f64> = points.iter().map(|t| t.step as f64).collect();
-    let loss: Vec<f64> = points.iter().map(|t| t.loss).collect();
-    let acc: Vec<f64> = points.iter().map(|t| t.accuracy).collect();
-    let (c_loss, c_acc) = (p.series[1], p.series[0]);
     chart
-        .draw_series(LineSeries::new(
-            steps.iter().copied().zip(loss.iter().copied()),
-            c_loss.mix(0.3).stroke_width(1),
-        ))
+        .draw_series(LineSeries::new(raw, c_loss.mix(0.3).stroke_width(1)))
         .map_err(err)?;
-    let smooth = [
-        (
-            "batch loss (mean of 20 steps)",
-            moving_average(&loss, TRAIN_SMOOTHING),
-            c_loss,
-        ),
-        (
-            "batch accuracy (mean of 20 steps)",
-            moving_average(&acc, TRAIN_SMOOTHING),
-            c_acc,
-        ),
-    ];
-    for (name, v, colour) in smooth {
+    for (_, line, colour) in smooth {
         chart
-            .draw_series(LineSeries::new(
-                steps.iter().copied().zip(v),
-                colour.stroke_width(2),
-            ))
-            .map_err(err)?
-            .label(name)
-            .legend(move |(x, y)| {
-                PathElement::new(vec![(x, y), (x + 18, y)], colour.stroke_width(2))
-            });
+            .draw_series(LineSeries::new(line, colour.stroke_width(2)))
+            .map_err(err)?;
     }
-    legend(&mut chart, p, SeriesLabelPosition::MiddleRight)?;
+    legend(&area, p, &placed)?;
     root.present().map_err(err)
 }

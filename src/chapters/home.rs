@@ -1,5 +1,5 @@
 //! The front page: the chapters in the book's order as cards (a small live figure drawn by the
-//! chapter's own figure code where it needs no download, a one-line promise, the reader's
+//! chapter's own figure code where it needs no large download, a one-line promise, the reader's
 //! exercise progress), how to use the book in class, and the backend in use.
 
 use super::{attention, fine_tuning, meta_learning, quantization, under_the_hood, CHAPTERS};
@@ -7,6 +7,7 @@ use crate::engine::{BackendState, Engine};
 use crate::progress;
 use crate::ui::plot::{HeatmapPlot, Plot};
 use glassbox_lab::compress::quant;
+use glassbox_lab::figures::lm::{self as lm_figures, LossPoint};
 use glassbox_lab::figures::{self, attention::CostCurve, quant::LinearMapping};
 use glassbox_lab::maml::alias_toy;
 use leptos::prelude::*;
@@ -80,6 +81,30 @@ fn CardFigure(slug: &'static str) -> impl IntoView {
             view! {
                 <HeatmapPlot name="card-fine-tuning" title="Accuracy after tuning each block, per corruption"
                     width=480 height=330 compact=true heatmap=heat/>
+            }
+            .into_any()
+        }
+        super::prompting::SLUG => {
+            // The training log of the model chapters 4 and 5 use (written by `glassbox lm train`).
+            let points = RwSignal::new(None::<Vec<LossPoint>>);
+            crate::tasks::spawn_page_task(async move {
+                let log = crate::web::fetch_bytes_with_progress("loss.csv", |_, _| {})
+                    .await
+                    .ok()
+                    .and_then(|b| String::from_utf8(b).ok())
+                    .and_then(|t| lm_figures::parse_loss_csv(&t).ok());
+                points.set(log);
+            });
+            let pts = move || points.get().unwrap_or_default();
+            view! {
+                <Plot name="card-prompting" title="How our language model learned: loss per character"
+                    width=480 height=280 compact=true
+                    summary=Signal::derive(move || lm_figures::loss_summary(&pts()))
+                    csv=Signal::derive(move || lm_figures::loss_csv(&pts()))
+                    draw=move |a, p| match points.get() {
+                        Some(ps) => lm_figures::draw_loss_curve(a, &ps, p),
+                        None => a.fill(&p.background).map_err(|e| e.to_string()),
+                    }/>
             }
             .into_any()
         }

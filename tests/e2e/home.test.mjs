@@ -17,8 +17,9 @@ test('the front page shows the chapters in order with live figures, and each car
   const toc = await page.$$eval('.toc ol a', (as) => as.map((a) => a.getAttribute('href').slice(2)));
   assert.deepEqual(cards.map((c) => c.slug), toc);
   assert.deepEqual(cards.map((c) => Number.parseInt(c.title, 10)), [1, 2, 3, 4, 5, 6, 7]);
-  // The live figures are drawn (not blank): chapters 1, 2, 3 (the shipped table) and 7.
-  for (const slug of ['meta-learning', 'attention', 'fine-tuning', 'quantization']) {
+  // The live figures are drawn (not blank): chapters 1, 2, 3 (the shipped table), 4 (the model's
+  // training log) and 7.
+  for (const slug of ['meta-learning', 'attention', 'fine-tuning', 'prompting', 'quantization']) {
     const canvas = page.locator(`.card[data-chapter="${slug}"] canvas`);
     await page.waitForFunction((s) => {
       const c = document.querySelector(`.card[data-chapter="${s}"] canvas`);

@@ -26,6 +26,38 @@ pub fn loss_csv(points: &[LossPoint]) -> String {
     s
 }
 
+/// Read back what `loss_csv` wrote (the training log shipped beside the weights).
+pub fn parse_loss_csv(text: &str) -> Result<Vec<LossPoint>, String> {
+    let mut lines = text.lines();
+    if lines.next().map(str::trim) != Some("step,train_loss,held_out_loss") {
+        return Err("not a loss log: the header should be step,train_loss,held_out_loss".into());
+    }
+    lines
+        .enumerate()
+        .filter(|(_, l)| !l.trim().is_empty())
+        .map(|(i, l)| {
+            let bad = || format!("line {}: '{l}' is not step,train_loss,held_out_loss", i + 2);
+            let f: Vec<&str> = l.split(',').collect();
+            let [step, train, held] = f.as_slice() else {
+                return Err(bad());
+            };
+            let train: f64 = train.parse().map_err(|_| bad())?;
+            let held_out = match held.trim() {
+                "" => None,
+                h => Some(h.parse::<f64>().map_err(|_| bad())?),
+            };
+            if !train.is_finite() || held_out.is_some_and(|h| !h.is_finite()) {
+                return Err(bad());
+            }
+            Ok(LossPoint {
+                step: step.parse().map_err(|_| bad())?,
+                train,
+                held_out,
+            })
+        })
+        .collect()
+}
+
 pub fn loss_summary(points: &[LossPoint]) -> String {
     let held: Vec<(usize, f64)> = points
         .iter()
@@ -148,5 +180,12 @@ mod tests {
         let csv = loss_csv(&points);
         assert_eq!(csv.lines().count(), 121);
         assert!(csv.lines().nth(40).unwrap().ends_with(",3.11000"));
+        let back = parse_loss_csv(&csv).unwrap();
+        assert_eq!(back.len(), points.len());
+        assert_eq!(loss_csv(&back), csv);
+        assert!(parse_loss_csv("step,x\n").is_err());
+        assert!(parse_loss_csv(&(csv.clone() + "7,abc,\n"))
+            .unwrap_err()
+            .contains("line 122"));
     }
 }

@@ -97,3 +97,28 @@ test('a numeric exercise is checked against the live values; progress survives a
   assert.equal(await page.evaluate(() => localStorage.getItem('glassbox-progress')), null);
   assert.deepEqual(page.problems(), []);
 });
+
+test('a chapter\'s main computation, run to the end, leaves its time on the front page; Erase forgets it', async () => {
+  const page = await watchedPage(env.browser);
+  await page.goto(env.server.base);
+  const time = page.locator('[data-out="time-attention"]');
+  await time.waitFor();
+  assert.equal(await time.textContent(), 'Main computation (timing global against windowed attention): not run in this browser yet.');
+  await page.goto(`${env.server.base}#/attention`);
+  await page.getByRole('button', { name: 'Measure', exact: true }).click();
+  await page.locator('[data-out="timing-count"]').filter({ hasText: /of up to [1-9]/ }).waitFor();
+  await page.waitForFunction(() => {
+    const b = [...document.querySelectorAll('button')].find((x) => x.textContent === 'Measure');
+    return b && !b.disabled;
+  }, null, { timeout: 240_000 });
+  await page.goto(env.server.base);
+  await time.waitFor();
+  const text = await time.textContent();
+  const m = /: ([\d.]+) (ms|s) here, your last run\.$/.exec(text);
+  assert.ok(m, text);
+  const ms = Number(m[1]) * (m[2] === 's' ? 1000 : 1);
+  assert.ok(ms > 0 && ms < 240_000, text);
+  await page.getByRole('button', { name: 'Erase my progress' }).click();
+  assert.match(await time.textContent(), /not run in this browser yet/);
+  assert.deepEqual(page.problems(), []);
+});

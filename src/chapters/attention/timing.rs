@@ -152,6 +152,7 @@ async fn measure_sizes(
     alive: impl Fn() -> bool + Copy + 'static,
 ) {
     engine.settled().await;
+    let t0 = web::now_ms();
     let compute = engine.compute();
     // A device lost on the way: start again on the CPU, so one figure has one path.
     'attempt: loop {
@@ -244,4 +245,5 @@ async fn measure_sizes(
         break;
     }
     timing.update(|t| t.running = false);
+    crate::progress::record_time(super::SLUG, web::now_ms() - t0);
 }

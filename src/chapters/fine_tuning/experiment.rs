@@ -71,6 +71,10 @@ pub fn Experiment() -> impl IntoView {
             crate::tasks::spawn_page_task(async move {
                 let j = job.clone();
                 let finished = drive(j, Some(engine), alive, |j| snap.set(j.snapshot())).await;
+                let s = snap.get_untracked();
+                if finished && s.result.is_some() {
+                    crate::progress::record_time(super::SLUG, s.times.total_ms);
+                }
                 if alive() || finished {
                     running.set(false);
                     busy.set(false);

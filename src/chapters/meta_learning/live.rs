@@ -21,6 +21,8 @@ pub struct Live {
     meta_eval: Option<(usize, SweepJob)>,
     pub step_requested: bool,
     last_weights_draw: f64,
+    /// Milliseconds spent computing (preparing, training, evaluating; not the speed's pauses).
+    compute_ms: f64,
 }
 
 impl Live {
@@ -34,6 +36,7 @@ impl Live {
             meta_eval: None,
             step_requested: false,
             last_weights_draw: 0.0,
+            compute_ms: 0.0,
         })
     }
 }
@@ -116,6 +119,13 @@ impl ExperimentView {
 
     /// One slice of work (until `deadline`): prepare, evaluate baselines, train, evaluate.
     pub fn slice(&self, live: &mut Live, deadline: f64) -> Slice {
+        let t0 = web::now_ms();
+        let r = self.slice_of_work(live, deadline);
+        live.compute_ms += web::now_ms() - t0;
+        r
+    }
+
+    fn slice_of_work(&self, live: &mut Live, deadline: f64) -> Slice {
         while web::now_ms() < deadline {
             if !live.ctx.ready() {
                 live.ctx.prepare(MACS_PER_CHECK);
@@ -248,9 +258,11 @@ impl ExperimentView {
                     live.trainer.iteration
                 ));
             }
-            None => self
-                .status
-                .set(format!("Done: {} meta-iterations.", live.trainer.iteration)),
+            None => {
+                self.status
+                    .set(format!("Done: {} meta-iterations.", live.trainer.iteration));
+                crate::progress::record_time(super::SLUG, live.compute_ms);
+            }
         }
     }
 

@@ -87,6 +87,7 @@ pub fn Shots() -> impl IntoView {
         running.set(true);
         crate::tasks::spawn_page_task(async move {
             let (mut ms, mut place) = (0.0, "");
+            let from_start = next.get_untracked() == 0;
             while next.get_untracked() < total && !pause.get_untracked() {
                 let i = next.get_untracked();
                 let (kind, k, n) = (i / (SHOTS * per_shot), (i / per_shot) % SHOTS, i % per_shot);
@@ -119,6 +120,10 @@ pub fn Shots() -> impl IntoView {
                 status.set(format!(
                     "All {total} answers ({ms:.0} ms on {place} this run)."
                 ));
+                // The front page's time for this chapter: a whole sweep in one run.
+                if from_start {
+                    crate::progress::record_time(super::SLUG, ms);
+                }
             }
             running.set(false);
             st.busy.set(false);

@@ -41,6 +41,7 @@ pub fn SensitivityScan() -> impl IntoView {
         scan_state.set((true, 0, job.progress().1));
         scan.set(SensitivityData::default());
         crate::tasks::spawn_page_task(async move {
+            let t0 = web::now_ms();
             // Each network of the scan classifies the test images on WebGPU or the CPU.
             while let Some(net) = job.next() {
                 let Some((preds, ..)) = classify(&l.data, net, count, engine, |_| {}, alive).await
@@ -56,6 +57,9 @@ pub fn SensitivityScan() -> impl IntoView {
                 });
                 // Let the figure redraw in its own task before the next network's first slice.
                 web::sleep(0).await;
+            }
+            if job.done() {
+                crate::progress::record_time(super::SLUG, web::now_ms() - t0);
             }
         });
     };

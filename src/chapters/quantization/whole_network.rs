@@ -100,6 +100,7 @@ async fn compare_widths(
     seed: u64,
     alive: impl Fn() -> bool + Copy,
 ) {
+    let t0 = crate::web::now_ms();
     let steps = 1 + 3 * WIDTHS.len();
     let step_progress = move |k: usize| {
         move |f: f64| comparison.update(|c| c.progress = (k as f64 + f) / steps as f64)
@@ -201,4 +202,5 @@ async fn compare_widths(
             "Done: each accuracy on the first {count} test images (evaluated on the {ran})."
         );
     });
+    crate::progress::record_time(super::SLUG, crate::web::now_ms() - t0);
 }

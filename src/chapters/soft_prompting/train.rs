@@ -118,6 +118,7 @@ pub fn TrainPrompt() -> impl IntoView {
                     ran_on(r.ran)
                 ));
                 progress.set(1.0);
+                crate::progress::record_time(super::SLUG, r.train_ms + r.eval_ms);
                 st.trained.set(Some(Trained {
                     settings: tune,
                     params: Rc::new(r.params),

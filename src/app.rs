@@ -264,23 +264,14 @@ fn LessonNotice() -> impl IntoView {
     let text = move || {
         let mut parts = lesson.notices.get();
         let (ids, keys) = lesson.unknown();
-        if !ids.is_empty() {
-            parts.push(format!(
-                "URL parameter hide: this page has no section {}; the rest applies.",
-                ids.iter()
-                    .map(|i| format!("'{i}'"))
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            ));
-        }
-        if !keys.is_empty() {
-            parts.push(format!(
-                "URL parameter lock: this page has no control {}; the rest applies.",
-                keys.iter()
-                    .map(|k| format!("'{k}'"))
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            ));
+        for (key, what, names) in [("hide", "section", ids), ("lock", "control", keys)] {
+            if !names.is_empty() {
+                let quoted: Vec<String> = names.iter().map(|n| format!("'{n}'")).collect();
+                parts.push(format!(
+                    "URL parameter {key}: this page has no {what} {}; the rest applies.",
+                    quoted.join(", ")
+                ));
+            }
         }
         parts
     };

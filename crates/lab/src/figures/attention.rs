@@ -3,7 +3,8 @@
 
 use super::heatmap::{Heatmap, Scale};
 use super::{
-    build_with_legend, err, font, frame, legend, mesh, Area, Key, Mark, Palette, Points, Symbol,
+    build_with_legend, err, font, frame, labelled, legend, mesh, Area, Key, Mark, Palette, Points,
+    Symbol,
 };
 use crate::attention::captioner::LayerTrace;
 use crate::attention::{attention_cost, visible_patches, AttentionCost};
@@ -124,11 +125,7 @@ pub fn draw_attention_cost<DB: DrawingBackend>(
     marks.extend(marker.iter().map(|l| Mark::Line(l.clone(), 2)));
     let area = frame(root, "Attention FLOPs against image size", p)?;
     let (mut chart, placed) = build_with_legend(key, &marks, |right, top| {
-        ChartBuilder::on(&area)
-            .margin_right(right)
-            .margin_top(top)
-            .x_label_area_size(40)
-            .y_label_area_size(70)
+        labelled(&area, right, top, 70)
             .build_cartesian_2d((x0..x1).log_scale(), (y0..y1).log_scale())
             .map_err(err)
     })?;
@@ -386,11 +383,7 @@ pub fn draw_attention_timing<DB: DrawingBackend>(
     }
     let area = frame(root, &format!("Measured attention time ({})", d.path), p)?;
     let (mut chart, placed) = build_with_legend(key, &marks, |right, top| {
-        ChartBuilder::on(&area)
-            .margin_right(right)
-            .margin_top(top)
-            .x_label_area_size(40)
-            .y_label_area_size(70)
+        labelled(&area, right, top, 70)
             .build_cartesian_2d((x0..x1).log_scale(), (lo / 3.0..hi * 3.0).log_scale())
             .map_err(err)
     })?;

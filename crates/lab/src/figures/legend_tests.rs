@@ -218,11 +218,7 @@ fn a_plot_with_no_room_puts_its_legend_in_a_strip() {
     let (rect, drawn) = check("crowded dots", (800, 440), |root| {
         let area = frame(root, "Crowded", &Palette::LIGHT)?;
         let (mut chart, placed) = build_with_legend(key, &dots, |right, top| {
-            ChartBuilder::on(&area)
-                .margin_right(right)
-                .margin_top(top)
-                .x_label_area_size(40)
-                .y_label_area_size(50)
+            labelled(&area, right, top, 50)
                 .build_cartesian_2d(0f64..1.0, 0f64..1.0)
                 .map_err(err)
         })?;

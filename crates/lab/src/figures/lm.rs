@@ -2,7 +2,9 @@
 //! the held-out loss at each evaluation, in nats per character, against the step.
 
 use super::training::moving_average;
-use super::{build_with_legend, err, frame, legend, mesh, Area, Key, Mark, Palette, Symbol};
+use super::{
+    build_with_legend, err, frame, labelled, legend, mesh, Area, Key, Mark, Palette, Symbol,
+};
 use plotters::prelude::*;
 use std::fmt::Write as _;
 
@@ -124,11 +126,7 @@ pub fn draw_loss_curve<DB: DrawingBackend>(
     marks.extend(held.iter().map(|&pt| Mark::Dot(pt, 3)));
     let area = frame(root, "Language model: loss per character", p)?;
     let (mut chart, placed) = build_with_legend(key, &marks, |right, margin_top| {
-        ChartBuilder::on(&area)
-            .margin_right(right)
-            .margin_top(margin_top)
-            .x_label_area_size(40)
-            .y_label_area_size(50)
+        labelled(&area, right, margin_top, 50)
             .build_cartesian_2d(0f64..last, 0f64..top)
             .map_err(err)
     })?;

@@ -2,7 +2,7 @@
 //! task's fit, and the aliased-feature toy's descent.
 
 use super::{
-    build_with_legend, err, frame, legend, mesh, Area, Key, Mark, Palette, Points, Symbol,
+    build_with_legend, err, frame, labelled, legend, mesh, Area, Key, Mark, Palette, Points, Symbol,
 };
 use crate::maml::alias_toy::ToyState;
 use crate::maml::{Curve, TaskFit};
@@ -145,11 +145,7 @@ pub fn draw_test_loss<DB: DrawingBackend>(
     let key = curves_key(data, p, &lines, SeriesLabelPosition::LowerLeft);
     let marks = curve_marks(data, &visible, lo, span, &lines);
     let (mut chart, placed) = build_with_legend(key, &marks, |right, top| {
-        ChartBuilder::on(&area)
-            .margin_right(right)
-            .margin_top(top)
-            .x_label_area_size(40)
-            .y_label_area_size(60)
+        labelled(&area, right, top, 60)
             .build_cartesian_2d((1f64..x_max).log_scale(), (lo..hi).log_scale())
             .map_err(err)
     })?;
@@ -195,11 +191,7 @@ fn draw_error_rate<DB: DrawingBackend>(
     let marks = curve_marks(data, &visible, 0.0, span, &lines);
     let top = (hi * 1.1).min(1.0);
     let (mut chart, placed) = build_with_legend(key, &marks, |right, margin_top| {
-        ChartBuilder::on(&area)
-            .margin_right(right)
-            .margin_top(margin_top)
-            .x_label_area_size(40)
-            .y_label_area_size(60)
+        labelled(&area, right, margin_top, 60)
             .build_cartesian_2d((x_min..x_max).log_scale(), 0f64..top)
             .map_err(err)
     })?;
@@ -399,11 +391,7 @@ pub fn draw_feature_weights<DB: DrawingBackend>(
     let title = format!("Feature weights |c_k|, iteration {}", data.iteration);
     let area = frame(root, &title, p)?;
     let (mut chart, placed) = build_with_legend(key, &marks, |right, top| {
-        ChartBuilder::on(&area)
-            .margin_right(right)
-            .margin_top(top)
-            .x_label_area_size(40)
-            .y_label_area_size(50)
+        labelled(&area, right, top, 50)
             .build_cartesian_2d(0f64..d as f64, 0f64..hi)
             .map_err(err)
     })?;
@@ -509,11 +497,7 @@ pub fn draw_task_fit<DB: DrawingBackend>(
     marks.extend(dots.iter().map(|&pt| Mark::Dot(pt, 3)));
     let area = frame(root, &format!("One test task, n_train_post = {}", fit.n), p)?;
     let (mut chart, placed) = build_with_legend(key, &marks, |right, top| {
-        ChartBuilder::on(&area)
-            .margin_right(right)
-            .margin_top(top)
-            .x_label_area_size(40)
-            .y_label_area_size(50)
+        labelled(&area, right, top, 50)
             .build_cartesian_2d(-1f64..1f64, -hi..hi)
             .map_err(err)
     })?;
@@ -604,11 +588,7 @@ pub fn draw_alias_toy<DB: DrawingBackend>(
     let marks: Vec<Mark<(f64, f64)>> = lines.iter().map(|l| Mark::Line(l.clone(), 2)).collect();
     let area = frame(root, "Gradient descent on the feature weights", p)?;
     let (mut chart, placed) = build_with_legend(key, &marks, |right, top| {
-        ChartBuilder::on(&area)
-            .margin_right(right)
-            .margin_top(top)
-            .x_label_area_size(40)
-            .y_label_area_size(50)
+        labelled(&area, right, top, 50)
             .build_cartesian_2d((1f64..steps).log_scale(), (lo - pad)..(hi + pad))
             .map_err(err)
     })?;

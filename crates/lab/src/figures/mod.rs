@@ -136,6 +136,22 @@ fn legend<DB: DrawingBackend>(area: &Area<DB>, p: &Palette, l: &Legend) -> Resul
     )
 }
 
+/// A chart builder on `area` with the strips `build_with_legend` asks for (`right`, `top`) and the
+/// figures' axis label areas (40 px below, `y_labels` px to the left).
+fn labelled<'a, 'b, DB: DrawingBackend>(
+    area: &'a Area<DB>,
+    right: u32,
+    top: u32,
+    y_labels: u32,
+) -> ChartBuilder<'a, 'b, DB> {
+    let mut b = ChartBuilder::on(area);
+    b.margin_right(right)
+        .margin_top(top)
+        .x_label_area_size(40)
+        .y_label_area_size(y_labels);
+    b
+}
+
 /// Render a figure into an SVG string (the CLI and the tests).
 pub fn to_svg(
     width: u32,

@@ -1,7 +1,9 @@
 //! Chapter 6's figures: a layer's weight histogram with the pruning threshold, and the sensitivity
 //! scan (accuracy against sparsity, one curve per layer).
 
-use super::{build_with_legend, err, font, frame, legend, mesh, Area, Key, Mark, Palette, Symbol};
+use super::{
+    build_with_legend, err, font, frame, labelled, legend, mesh, Area, Key, Mark, Palette, Symbol,
+};
 use plotters::prelude::*;
 use std::fmt::Write as _;
 
@@ -223,11 +225,7 @@ pub fn draw_sensitivity<DB: DrawingBackend>(
     }
     let area = frame(root, "Sensitivity: each layer pruned alone", p)?;
     let (mut chart, placed) = build_with_legend(key, &marks, |right, top| {
-        ChartBuilder::on(&area)
-            .margin_right(right)
-            .margin_top(top)
-            .x_label_area_size(40)
-            .y_label_area_size(50)
+        labelled(&area, right, top, 50)
             .build_cartesian_2d(x0..x1, 0f64..1.0)
             .map_err(err)
     })?;

@@ -2,7 +2,9 @@
 //! weight tensor as a heatmap (before and after k-means, on one colour scale).
 
 use super::heatmap::{Heatmap, Scale};
-use super::{build_with_legend, err, frame, legend, mesh, Area, Key, Mark, Palette, Symbol};
+use super::{
+    build_with_legend, err, frame, labelled, legend, mesh, Area, Key, Mark, Palette, Symbol,
+};
 use crate::compress::quant::LinearParams;
 use plotters::prelude::*;
 use std::fmt::Write as _;
@@ -104,11 +106,7 @@ pub fn draw_linear_mapping<DB: DrawingBackend>(
     ];
     let area = frame(root, &title, p)?;
     let (mut chart, placed) = build_with_legend(key, &marks, |right, top| {
-        ChartBuilder::on(&area)
-            .margin_right(right)
-            .margin_top(top)
-            .x_label_area_size(40)
-            .y_label_area_size(50)
+        labelled(&area, right, top, 50)
             .build_cartesian_2d(a..b, q0..q1)
             .map_err(err)
     })?;

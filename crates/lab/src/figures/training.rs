@@ -2,7 +2,7 @@
 //! smoothed.
 
 use super::{
-    build_with_legend, err, frame, legend, mesh, Area, Key, Mark, Palette, Points, Symbol,
+    build_with_legend, err, frame, labelled, legend, mesh, Area, Key, Mark, Palette, Points, Symbol,
 };
 use plotters::prelude::*;
 use std::fmt::Write as _;
@@ -108,11 +108,7 @@ pub fn draw_training<DB: DrawingBackend>(
     marks.extend(smooth.iter().map(|s| Mark::Line(s.1.clone(), 2)));
     let area = frame(root, "Fine-tuning: batch loss and accuracy", p)?;
     let (mut chart, placed) = build_with_legend(key, &marks, |right, margin_top| {
-        ChartBuilder::on(&area)
-            .margin_right(right)
-            .margin_top(margin_top)
-            .x_label_area_size(40)
-            .y_label_area_size(50)
+        labelled(&area, right, margin_top, 50)
             .build_cartesian_2d(first..last.max(first + 1.0), 0f64..top)
             .map_err(err)
     })?;

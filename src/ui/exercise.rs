@@ -35,9 +35,10 @@ fn chapter_of_page() -> String {
     Location::parse(&web::current_hash()).route
 }
 
-/// The shell: `check` answers the reader's current input (`None` when there is nothing to check
-/// yet, which disables Check). Changing the input should call `reset` on the returned handle, so a
-/// stale verdict does not stay on screen: pass the same `verdict` signal to the input.
+/// The shell: `check` answers the reader's current input at once, or returns `None` and sets
+/// `verdict` itself when its answer takes a computation (the pruning goal evaluates a network).
+/// Every verdict that appears is recorded as an attempt. The input clears `verdict` when it
+/// changes, so a stale verdict does not stay on screen.
 #[component]
 pub fn Exercise<F>(
     /// Unique on its page; with the chapter, the key of the progress record.
@@ -60,9 +61,13 @@ where
 {
     let chapter = chapter_of_page();
     let before = crate::progress::load().exercise(&chapter, id);
+    Effect::new(move |_| {
+        if let Some(correct) = verdict.with(|v| v.as_ref().map(|v| v.correct)) {
+            crate::progress::record_exercise(&chapter, id, correct);
+        }
+    });
     let on_check = move |_| {
         if let Some(v) = check() {
-            crate::progress::record_exercise(&chapter, id, v.correct);
             verdict.set(Some(v));
         }
     };

@@ -4,6 +4,7 @@
 use super::state::{PruningState, TUNE_FIELDS};
 use crate::engine::Engine;
 use crate::ui::controls::FieldInput;
+use crate::ui::exercise::{self, Exercise};
 use crate::ui::plot::Plot;
 use crate::ui::run_controls::{RunControls, Speed};
 use crate::ui::Section;
@@ -12,9 +13,6 @@ use crate::vision::finetune;
 use glassbox_lab::compress::prune;
 use glassbox_lab::figures;
 use leptos::prelude::*;
-
-/// The checked goal, (goal, dense accuracy, fine-tuned accuracy, images), or why there is none.
-type Verdict = Option<Result<(prune::Goal, f64, f64, usize), String>>;
 
 #[component]
 pub fn GoalExercise() -> impl IntoView {
@@ -33,6 +31,7 @@ pub fn GoalExercise() -> impl IntoView {
     let model = StoredValue::new_local(finetune::Model::default());
     let tuning = RwSignal::new(finetune::Tuning::default());
     let speed = RwSignal::new(Speed::Fast);
+    // The checked goal, (goal, dense accuracy, fine-tuned accuracy, images), or why there is none.
     let verdict = RwSignal::new(None::<Result<(prune::Goal, f64, f64, usize), String>>);
     let checking = RwSignal::new(false);
     Effect::new(move |_| {
@@ -55,9 +54,9 @@ pub fn GoalExercise() -> impl IntoView {
         let spec = settings.with_untracked(|s| s.tune_spec(" Check the result below."));
         finetune::run(model, tuning, l, spec, engine, speed, single);
     };
-    let check = move |_| {
+    let check = move || {
         let (Some(l), Some(Ok(p))) = (lab.get_untracked(), pruned.get_untracked()) else {
-            return;
+            return None;
         };
         checking.set(true);
         verdict.set(None);
@@ -90,14 +89,20 @@ pub fn GoalExercise() -> impl IntoView {
                 )),
                 _ => Err("The evaluation did not finish.".into()),
             };
-            // The goal is this chapter's exercise: its outcome joins the reader's progress.
-            if let Ok((g, ..)) = &result {
-                crate::progress::record_exercise(super::SLUG, "goal", g.size_ok && g.accuracy_ok);
-            }
             verdict.set(Some(result));
             checking.set(false);
         });
+        // The answer comes when the evaluation ends (`shown`, below).
+        None
     };
+    // The evaluation's outcome as the exercise's verdict; a failed evaluation is not an attempt.
+    let shown = RwSignal::new(None::<exercise::Verdict>);
+    Effect::new(move |_| {
+        shown.set(match verdict.get() {
+            Some(Ok((g, d, a, n))) => Some(goal_verdict(&g, d, a, n)),
+            _ => None,
+        })
+    });
     let tune_points = Signal::derive(move || tuning.get().points);
     let tune_steps =
         Signal::derive(move || tuning.get().points.last().map(|p| p.step).unwrap_or(0));
@@ -139,45 +144,39 @@ pub fn GoalExercise() -> impl IntoView {
                 summary=Signal::derive(move || figures::training_summary(&tune_points.get()))
                 csv=Signal::derive(move || figures::training_csv(&tune_points.get()))
                 draw=move |area, palette| figures::draw_training(area, &tune_points.get(), palette)/>
-            <button type="button" class="primary" on:click=check
-                disabled=move || lab.get().is_none() || tuning.get().running || checking.get()>
-                "Check the goal"
-            </button>
-            <GoalVerdict verdict=verdict checking=checking/>
+            <Exercise id="goal" check=check check_label="Check the goal" verdict=shown
+                question="The lab's goal: at most 25% of the dense model's size, within half a point of its accuracy"
+                hint="Prune the large layers (conv7, conv8) hardest and the sensitive first ones least, then fine-tune with the masks kept."
+                ready=Signal::derive(move || lab.get().is_some() && !tuning.get().running && !checking.get())>
+                <div data-out="verdict" role="status" aria-live="polite">{move || {
+                    if checking.get() {
+                        view! { <p>"Evaluating the pruned network and the dense one…"</p> }.into_any()
+                    } else if let Some(Err(e)) = verdict.get() {
+                        view! { <p class="notice error">{e}</p> }.into_any()
+                    } else {
+                        ().into_any()
+                    }
+                }}</div>
+            </Exercise>
         </Section>
     }
 }
 
-/// The verdict of "Check the goal", in words.
-#[component]
-fn GoalVerdict(verdict: RwSignal<Verdict>, checking: RwSignal<bool>) -> impl IntoView {
-    view! {
-        <div data-out="verdict" data-exercise="goal" role="status" aria-live="polite">{move || {
-            if checking.get() {
-                return view! { <p>"Evaluating the pruned network and the dense one…"</p> }.into_any();
-            }
-            match verdict.get() {
-                None => ().into_any(),
-                Some(Err(e)) => view! { <p class="notice error">{e}</p> }.into_any(),
-                Some(Ok((g, d, a, n))) => {
-                    let ok = g.size_ok && g.accuracy_ok;
-                    let size = if g.size_ok {
-                        format!("Size: {:.1}% of dense, within the 25% budget.", 100.0 * g.size_ratio)
-                    } else {
-                        format!("Size: {:.1}% of dense, over the 25% budget: prune more (the large layers conv7 and conv8 hold most of the weights).", 100.0 * g.size_ratio)
-                    };
-                    let acc = if g.accuracy_ok {
-                        format!("Accuracy on the first {n} test images: {:.2}% against {:.2}% dense, {:.2} points lower: within half a point.", 100.0 * a, 100.0 * d, g.accuracy_drop_points)
-                    } else {
-                        format!("Accuracy on the first {n} test images: {:.2}% against {:.2}% dense, {:.2} points lower: more than half a point. Fine-tune longer, or prune the sensitive layers less.", 100.0 * a, 100.0 * d, g.accuracy_drop_points)
-                    };
-                    view! {
-                        <p class=if ok { "notice success" } else { "notice warning" }>
-                            <strong>{if ok { "Goal reached. " } else { "Not yet. " }}</strong>{size}" "{acc}
-                        </p>
-                    }.into_any()
-                }
-            }
-        }}</div>
-    }
+/// The verdict of "Check the goal", in words: the size against the 25% budget, the accuracy
+/// against half a point below the dense network's on the first `n` test images.
+fn goal_verdict(g: &prune::Goal, dense: f64, acc: f64, n: usize) -> exercise::Verdict {
+    let size = if g.size_ok {
+        format!(
+            "Size: {:.1}% of dense, within the 25% budget.",
+            100.0 * g.size_ratio
+        )
+    } else {
+        format!("Size: {:.1}% of dense, over the 25% budget: prune more (the large layers conv7 and conv8 hold most of the weights).", 100.0 * g.size_ratio)
+    };
+    let accuracy = if g.accuracy_ok {
+        format!("Accuracy on the first {n} test images: {:.2}% against {:.2}% dense, {:.2} points lower: within half a point.", 100.0 * acc, 100.0 * dense, g.accuracy_drop_points)
+    } else {
+        format!("Accuracy on the first {n} test images: {:.2}% against {:.2}% dense, {:.2} points lower: more than half a point. Fine-tune longer, or prune the sensitive layers less.", 100.0 * acc, 100.0 * dense, g.accuracy_drop_points)
+    };
+    exercise::Verdict::new(g.size_ok && g.accuracy_ok, format!("{size} {accuracy}"))
 }

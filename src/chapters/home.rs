@@ -43,7 +43,7 @@ fn card(slug: &str) -> Card {
             super::prompting::SLUG => (
                 "What a small language model can do from its prompt alone, measured on our own trained model.",
                 "the few-shot sweep",
-                &[],
+                &["digit-term"],
             ),
             super::soft_prompting::SLUG => (
                 "Train 1,792 numbers instead of 821,504: soft prompts, prefixes and full fine-tuning compared.",

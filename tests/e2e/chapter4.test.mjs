@@ -77,6 +77,16 @@ test('CPU: playground, temperatures, digits and the shot sweep', async () => {
   const digits = page.locator('[data-out="digits-status"]');
   await digits.filter({ hasText: /of 100 digits found/ }).waitFor({ timeout: 120_000 });
   console.log(`digits: ${await digits.textContent()}`);
+  // The exercise on these counts: digit 7's chi-square term, worked from what the model wrote.
+  const written = await page.locator('[data-out="digits-text"]').evaluate((e) => e.textContent);
+  const ds = [...written].filter((c) => c >= '0' && c <= '9').slice(0, 100);
+  const expected = ds.length / 10;
+  const observed = ds.filter((c) => c === '7').length;
+  const term = (observed - expected) ** 2 / expected;
+  const ex = page.locator('[data-exercise="digit-term"]');
+  await ex.getByLabel('Your answer').fill(term.toFixed(4));
+  await ex.getByRole('button', { name: 'Check' }).click();
+  assert.match(await ex.locator('[data-result="correct"]').textContent(), new RegExp(`O = ${observed}, E = ${expected}`));
 
   // The sweep, paused and resumed, ends as an uninterrupted one does; the page never freezes.
   await watchLongTasks(page);

@@ -6,7 +6,7 @@ use super::run::{generate, ran_on};
 use super::state::{PromptingState, DIGIT_FIELDS};
 use crate::engine::Engine;
 use crate::ui::controls::FieldInput;
-use crate::ui::exercise::ShortAnswer;
+use crate::ui::exercise::{NumberExercise, ShortAnswer};
 use crate::ui::plot::Plot;
 use crate::ui::Section;
 use glassbox_lab::figures::shift::{draw_bar_groups, BarGroups};
@@ -41,6 +41,19 @@ pub fn Digits() -> impl IntoView {
     let result = RwSignal::new(None::<(Tally, String)>);
     let status = RwSignal::new(String::new());
     let bars = Memo::new(move |_| result.with(|r| digit_bars(r.as_ref().map(|r| &r.0))));
+    // The worked question: one term of Pearson's sum, from the counts the page drew.
+    let seven = move || {
+        result.with(|r| {
+            r.as_ref()
+                .filter(|(t, _)| t.found > 0)
+                .map(|(t, _)| (t.counts[7] as f64, t.found as f64 / 10.0))
+        })
+    };
+    let seven_term = Signal::derive(move || seven().map(|(o, e)| (o - e) * (o - e) / e));
+    let explain_seven = move |term: f64| match seven() {
+        Some((o, e)) => format!("O = {o}, E = {e}, so (O \u{2212} E)\u{b2} / E = {term:.3}."),
+        None => String::new(),
+    };
     let run =
         move |_| {
             let Some(lm) = st.lm.get_untracked() else {
@@ -131,6 +144,10 @@ pub fn Digits() -> impl IntoView {
             {move || result.with(|r| r.as_ref().map(|(_, text)| view! {
                 <details><summary>"What the model wrote"</summary><pre class="sample" data-out="digits-text">{text.clone()}</pre></details>
             }))}
+            <NumberExercise id="digit-term"
+                question="From the counts in the figure, what is digit 7's term (O \u{2212} E)\u{b2} / E of the chi-square sum?"
+                answer=seven_term tolerance=0.01 explain=explain_seven
+                hint="E is the count every digit would have under the uniform: the digits counted divided by 10. O is digit 7's count."/>
             <ShortAnswer label="(a)" question="Are a language model's \u{201c}uniformly random\u{201d} digits uniform?">
                 <p>
                     "Only as far as its training text was and its sampling lets them be. The model's next digit is \

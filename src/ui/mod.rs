@@ -16,3 +16,27 @@ pub use section::Section;
 pub struct Theme {
     pub dark: leptos::prelude::RwSignal<bool>,
 }
+
+/// 9228362 -> "9,228,362".
+pub fn group(v: u64) -> String {
+    let s = v.to_string();
+    let mut out = String::new();
+    for (i, c) in s.chars().enumerate() {
+        if i > 0 && (s.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn thousands_are_grouped() {
+        assert_eq!(super::group(9_228_362), "9,228,362");
+        assert_eq!(super::group(999), "999");
+        assert_eq!(super::group(1_000), "1,000");
+        assert_eq!(super::group(0), "0");
+    }
+}

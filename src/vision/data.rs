@@ -49,6 +49,7 @@ impl LoadState {
 
 thread_local! {
     static LOADED: RefCell<Option<Rc<Loaded>>> = const { RefCell::new(None) };
+    static NETWORK: RefCell<Option<Rc<Network>>> = const { RefCell::new(None) };
 }
 
 fn mb(bytes: usize) -> String {
@@ -150,11 +151,40 @@ pub async fn ensure_loaded(load: RwSignal<LoadState>) -> Option<Rc<Loaded>> {
         }
         web::sleep(0).await;
         let data = data::decode_payload(stored, &unzip.finish()).map_err(|e| e.to_string())?;
-        let w = fetch_with_status("fashion-vgg.gbnet", "the trained weights", load).await?;
-        let pretrained = Network::from_bytes(&w)?;
-        Ok(Loaded { data, pretrained })
+        let pretrained = network(load).await?;
+        Ok(Loaded {
+            data,
+            pretrained: (*pretrained).clone(),
+        })
     };
     load_once(&LOADED, load, "The data could not be loaded", fetch).await
+}
+
+/// The committed weights, downloaded and kept the first time.
+async fn network(load: RwSignal<LoadState>) -> Result<Rc<Network>, String> {
+    if let Some(n) = NETWORK.with(|c| c.borrow().clone()) {
+        return Ok(n);
+    }
+    let w = fetch_with_status("fashion-vgg.gbnet", "the trained weights", load).await?;
+    let n = Rc::new(Network::from_bytes(&w)?);
+    NETWORK.with(|c| *c.borrow_mut() = Some(n.clone()));
+    Ok(n)
+}
+
+/// The committed weights alone (the front page's pruning card), shared with `ensure_loaded`.
+pub async fn ensure_network(load: RwSignal<LoadState>) -> Option<Rc<Network>> {
+    match network(load).await {
+        Ok(n) => {
+            load.set(LoadState::Ready);
+            Some(n)
+        }
+        Err(e) => {
+            load.set(LoadState::Failed(format!(
+                "The trained weights could not be loaded: {e}"
+            )));
+            None
+        }
+    }
 }
 
 /// Classify the first `count` test images with `net`: on the GPU in batches (one submission each)

@@ -18,8 +18,8 @@ test('the front page shows the chapters in order with live figures, and each car
   assert.deepEqual(cards.map((c) => c.slug), toc);
   assert.deepEqual(cards.map((c) => Number.parseInt(c.title, 10)), [1, 2, 3, 4, 5, 6, 7]);
   // The live figures are drawn (not blank): chapters 1, 2, 3 (the shipped table), 4 (the model's
-  // training log) and 7.
-  for (const slug of ['meta-learning', 'attention', 'fine-tuning', 'prompting', 'quantization']) {
+  // training log), 5 (a soft prompt trained here on the small model), 6 (the network's weights) and 7.
+  for (const slug of cards.map((c) => c.slug)) {
     const canvas = page.locator(`.card[data-chapter="${slug}"] canvas`);
     await page.waitForFunction((s) => {
       const c = document.querySelector(`.card[data-chapter="${s}"] canvas`);
@@ -31,6 +31,19 @@ test('the front page shows the chapters in order with live figures, and each car
     }, slug, { timeout: 30_000 });
     assert.match(await canvas.getAttribute('aria-label'), /\. \S/, `${slug}: the figure says what it shows`);
   }
+  // Chapter 5's card trains for three epochs here, and the prompt learns: the validation accuracy
+  // after the last epoch is above the starting point's (0% to about 30% natively).
+  const soft = page.locator('.card[data-chapter="soft-prompting"]');
+  await soft.locator('[data-out="card-soft-prompting-status"]').getByText(/^Trained here on the CPU in [\d.]+ s: 784 of the small model's 89,152 numbers\.$/)
+    .waitFor({ timeout: 120_000 });
+  const label = await soft.locator('canvas').getAttribute('aria-label');
+  const m = label.match(/validation accuracy (\d+(?:\.\d+)?)% to (\d+(?:\.\d+)?)% over 3 epochs/);
+  assert.ok(m, label);
+  assert.ok(Number(m[2]) > Number(m[1]) + 10, label);
+  // Chapter 6's card: conv2's weights with the threshold removing 75% of them.
+  const prune = await page.locator('.card[data-chapter="pruning"] canvas').getAttribute('aria-label');
+  assert.match(prune, /conv2/);
+  assert.match(prune, /sparsity 0\.75/);
   await screenshot(page, 'home');
   // Each card's exercises are exactly the checked exercises on its chapter's page.
   for (const c of cards) {

@@ -1,5 +1,6 @@
 //! A network's layers as a table: shapes, parameters and multiply-adds, with the totals.
 
+use crate::ui::group;
 use glassbox_lab::vision::vgg::ArchStats;
 use leptos::prelude::*;
 
@@ -24,29 +25,5 @@ pub fn layer_table(label: String, stats: ArchStats) -> impl IntoView {
         </table>
         </div>
         <p class="note">{format!("{:.2} MiB of fp32 parameters.", stats.size_mib)}</p>
-    }
-}
-
-/// 9228362 -> "9,228,362".
-fn group(v: u64) -> String {
-    let s = v.to_string();
-    let mut out = String::new();
-    for (i, c) in s.chars().enumerate() {
-        if i > 0 && (s.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn thousands_are_grouped() {
-        assert_eq!(super::group(9_228_362), "9,228,362");
-        assert_eq!(super::group(999), "999");
-        assert_eq!(super::group(1_000), "1,000");
-        assert_eq!(super::group(0), "0");
     }
 }

@@ -14,7 +14,7 @@ mod latency;
 mod mask;
 mod pruned;
 mod scan;
-mod state;
+pub(crate) mod state;
 mod weights;
 
 use crate::ui::notices::UrlNotices;

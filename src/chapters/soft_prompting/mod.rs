@@ -9,7 +9,7 @@ mod compare;
 mod loss_cells;
 mod meta;
 mod precompute;
-mod run;
+pub(crate) mod run;
 mod state;
 mod train;
 

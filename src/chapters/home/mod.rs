@@ -1,16 +1,14 @@
 //! The front page: the chapters in the book's order as cards (a small live figure drawn by the
-//! chapter's own figure code where it needs no large download, a one-line promise, how long the
+//! chapter's own figure code, `figures`, a one-line promise, how long the
 //! chapter's main computation last took here, the reader's exercise progress), how to use the book
 //! in class, and the backend in use.
+
+mod figures;
 
 use super::{attention, fine_tuning, meta_learning, quantization, under_the_hood, CHAPTERS};
 use crate::engine::{BackendState, Engine};
 use crate::progress;
-use crate::ui::plot::{HeatmapPlot, Plot};
-use glassbox_lab::compress::quant;
-use glassbox_lab::figures::lm::{self as lm_figures, LossPoint};
-use glassbox_lab::figures::{self, attention::CostCurve, quant::LinearMapping};
-use glassbox_lab::maml::alias_toy;
+use figures::CardFigure;
 use leptos::prelude::*;
 
 /// What a card says of its chapter: the promise, the chapter's main computation (whose last
@@ -78,91 +76,6 @@ fn duration(ms: f64) -> String {
     } else {
         let s = (ms / 1000.0).round() as u64;
         format!("{} min {} s", s / 60, s % 60)
-    }
-}
-
-/// The card's figure, drawn by the chapter's figure code from what needs no download.
-#[component]
-fn CardFigure(slug: &'static str) -> impl IntoView {
-    match slug {
-        meta_learning::SLUG => {
-            let path = alias_toy::descend(1.0, 1.0, 0.1, 20_000).unwrap_or_default();
-            let (s, c) = (figures::toy_summary(&path), figures::toy_csv(&path));
-            view! {
-                <Plot name="card-meta-learning" title="A feature and its alias under gradient descent"
-                    width=480 height=280 compact=true summary=s csv=c
-                    draw=move |a, p| figures::draw_alias_toy(a, &path, p)/>
-            }
-            .into_any()
-        }
-        attention::SLUG => {
-            let curve = CostCurve::new(224, 16, 7, 64);
-            let (s, c) = (curve.summary(), curve.csv());
-            view! {
-                <Plot name="card-attention" title="Global against windowed attention cost"
-                    width=480 height=280 compact=true summary=s csv=c
-                    draw=move |a, p| figures::attention::draw_attention_cost(a, &curve, p)/>
-            }
-            .into_any()
-        }
-        fine_tuning::SLUG => {
-            let heat = RwSignal::new(None);
-            crate::tasks::spawn_page_task(async move {
-                if let Ok(rows) = fine_tuning::full_table::load_table().await {
-                    heat.set(Some(fine_tuning::full_table::table_heatmap(&rows)));
-                }
-            });
-            view! {
-                <HeatmapPlot name="card-fine-tuning" title="Accuracy after tuning each block, per corruption"
-                    width=480 height=330 compact=true heatmap=heat/>
-            }
-            .into_any()
-        }
-        super::prompting::SLUG => {
-            // The training log of the model chapters 4 and 5 use (written by `glassbox lm train`).
-            let points = RwSignal::new(None::<Vec<LossPoint>>);
-            crate::tasks::spawn_page_task(async move {
-                let log = crate::web::fetch_bytes_with_progress("loss.csv", |_, _| {})
-                    .await
-                    .ok()
-                    .and_then(|b| String::from_utf8(b).ok())
-                    .and_then(|t| lm_figures::parse_loss_csv(&t).ok());
-                points.set(log);
-            });
-            let pts = move || points.get().unwrap_or_default();
-            view! {
-                <Plot name="card-prompting" title="How our language model learned: loss per character"
-                    width=480 height=280 compact=true
-                    summary=Signal::derive(move || lm_figures::loss_summary(&pts()))
-                    csv=Signal::derive(move || lm_figures::loss_csv(&pts()))
-                    draw=move |a, p| match points.get() {
-                        Some(ps) => lm_figures::draw_loss_curve(a, &ps, p),
-                        None => a.fill(&p.background).map_err(|e| e.to_string()),
-                    }/>
-            }
-            .into_any()
-        }
-        quantization::SLUG => match quant::linear_params(-0.25, 0.75, 2) {
-            Ok(params) => {
-                let m = LinearMapping {
-                    rmin: -0.25,
-                    rmax: 0.75,
-                    bits: 2,
-                    params,
-                };
-                let (s, c) = (m.summary(), m.csv());
-                view! {
-                    <Plot name="card-quantization" title="The linear quantization map on 2 bits"
-                        width=480 height=280 compact=true summary=s csv=c
-                        draw=move |a, p| figures::quant::draw_linear_mapping(a, &m, p)/>
-                }
-                .into_any()
-            }
-            Err(_) => ().into_any(),
-        },
-        // These chapters draw from the trained networks they download first.
-        _ => view! { <p class="card-no-figure muted">"Its figures start from a trained network the chapter downloads."</p> }
-            .into_any(),
     }
 }
 

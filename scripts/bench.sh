@@ -42,7 +42,7 @@ for n in (256, 512, 1024):
 print(json.dumps({"numpy": np.__version__, **out}))
 PY
 echo "== browser (CPU path)"
-[ -f dist/index.html ] || trunk build --release --offline
+[ -f dist/index.html ] || scripts/build.sh dist
 node tests/e2e/bench.mjs
 node tests/e2e/bench-image.mjs
 WEBGPU=1 node tests/e2e/bench-image.mjs

@@ -1,20 +1,32 @@
 #!/usr/bin/env bash
-# Every test: native unit and integration tests (lab and app), the wasm build of the real dist/,
-# and the browser end-to-end tests against that dist/ in headless Chromium.
+# Every test: native unit and integration tests (lab and app), the release build of the real dist/
+# (scripts/build.sh), and the browser end-to-end tests against that dist/ in headless Chromium.
+# Each phase's duration is printed at the end (CI must stay under 60 minutes on 2 cores).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-scripts/setup.sh test
-export PATH="$HOME/.cargo/bin:$PATH"
 
+phases=()
+start=$SECONDS
+# phase NAME COMMAND...: run it, note how long it took.
+phase() {
+  local name="$1" t0=$SECONDS
+  shift
+  echo "== $name"
+  "$@"
+  phases+=("$(printf '%-34s %4d s' "$name" $((SECONDS - t0)))")
+}
+report() {
+  echo "== phases"
+  for p in "${phases[@]}"; do echo "  $p"; done
+  printf '  %-34s %4d s\n' "total" $((SECONDS - start))
+}
+trap report EXIT
+
+phase "setup (tools present are skipped)" scripts/setup.sh test
+export PATH="$HOME/.cargo/bin:$PATH"
 . scripts/gpu-env.sh
 
-echo "== native tests"
-cargo test --workspace --locked --exclude glassbox-gpu
-echo "== GPU kernel parity tests (serially)"
-cargo test -p glassbox-gpu --locked -- --test-threads=1
-
-echo "== wasm build (dist/)"
-trunk build --release --offline
-
-echo "== browser end-to-end tests"
-npm run --silent e2e
+phase "native tests" cargo test --workspace --locked --exclude glassbox-gpu
+phase "GPU kernel parity tests (serially)" cargo test -p glassbox-gpu --locked -- --test-threads=1
+phase "release build (dist/)" scripts/build.sh dist
+phase "browser end-to-end tests" npm run --silent e2e

@@ -98,6 +98,7 @@ pub fn App() -> impl IntoView {
     }
     let engine = Engine::new(force_cpu);
     provide_context(engine);
+    provide_context(crate::offline::Offline::start());
     let set_backend = move |choice: String| {
         let cpu = choice == "cpu";
         engine.force_cpu.set(cpu);
@@ -163,6 +164,7 @@ pub fn App() -> impl IntoView {
             <p class="notice warning page-notice" role="alert">{format!("URL parameter backend: '{v}' is not cpu or auto; using auto.")}</p>
         })}
         {move || engine.notice.get().map(|n| view! { <BackendNoticeLine notice=n/> })}
+        <crate::offline::UpdateNotice/>
         <div class="layout">
             <nav class="toc" aria-label="Table of contents">
                 <details class="toc-disclosure" open=web::media_matches("(min-width: 761px)")>

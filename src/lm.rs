@@ -62,7 +62,8 @@ async fn ensure(
     load: RwSignal<LoadState>,
 ) -> Option<Rc<LoadedLm>> {
     let fetch = async move {
-        let bytes = fetch_with_status(checkpoint.file, what, load).await?;
+        // The checkpoint's own check (below) names a damaged file.
+        let bytes = fetch_with_status(checkpoint.file, what, load, None).await?;
         load.set(LoadState::Loading("Checking the weights…".into(), None));
         crate::web::sleep(0).await;
         let (model, vocab) = checkpoint.check(&bytes)?;

@@ -5,6 +5,7 @@ mod chapters;
 mod classroom;
 mod engine;
 mod lm;
+mod offline;
 mod progress;
 mod tasks;
 mod ui;

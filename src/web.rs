@@ -1,6 +1,7 @@
 //! Browser glue: yielding to the event loop, timing, downloads and the address bar.
 //! Nothing here computes; every call that can fail in a browser returns quietly or an error value.
 
+use glassbox_lab::assets::{self, Asset};
 use leptos::prelude::window;
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
@@ -192,6 +193,26 @@ pub async fn fetch_bytes_with_progress(
     url: &str,
     progress: impl Fn(usize, Option<usize>),
 ) -> Result<Vec<u8>, String> {
+    fetch_chunks(url, progress, |_| {}).await
+}
+
+/// `fetch_bytes_with_progress` of one of the book's assets, checked against its SHA-256 as the
+/// chunks arrive (a damaged or cut download is an error that names the file).
+pub async fn fetch_asset(
+    asset: Asset,
+    progress: impl Fn(usize, Option<usize>),
+) -> Result<Vec<u8>, String> {
+    let check = std::cell::RefCell::new(assets::Check::new(asset));
+    let bytes = fetch_chunks(asset.file, progress, |c| check.borrow_mut().update(c)).await?;
+    check.into_inner().finish()?;
+    Ok(bytes)
+}
+
+async fn fetch_chunks(
+    url: &str,
+    progress: impl Fn(usize, Option<usize>),
+    mut on_chunk: impl FnMut(&[u8]),
+) -> Result<Vec<u8>, String> {
     let err = |e: JsValue| format!("{url}: {e:?}");
     let resp = JsFuture::from(window().fetch_with_str(url))
         .await
@@ -212,7 +233,9 @@ pub async fn fetch_bytes_with_progress(
         let buf = JsFuture::from(resp.array_buffer().map_err(err)?)
             .await
             .map_err(err)?;
-        return Ok(js_sys::Uint8Array::new(&buf).to_vec());
+        let out = js_sys::Uint8Array::new(&buf).to_vec();
+        on_chunk(&out);
+        return Ok(out);
     };
     let reader: web_sys::ReadableStreamDefaultReader = body
         .get_reader()
@@ -229,7 +252,9 @@ pub async fn fetch_bytes_with_progress(
             break;
         }
         let value = js_sys::Reflect::get(&chunk, &"value".into()).map_err(err)?;
+        let start = out.len();
         out.extend(js_sys::Uint8Array::new(&value).to_vec());
+        on_chunk(&out[start..]);
         progress(out.len(), total);
     }
     Ok(out)

@@ -81,6 +81,8 @@ mod tests {
                 let m = render_mathml(tex, false);
                 assert!(!m.starts_with("<code>"), "does not render: {tex}");
                 assert!(!m.contains("nbsp"), "a space shows as text: {tex}");
+                // The Content-Security-Policy (style-src 'self') blocks inline styles (`\!` makes one).
+                assert!(!m.contains(" style=\""), "an inline style: {tex}");
                 count += 1;
             }
         }

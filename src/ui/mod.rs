@@ -1,6 +1,7 @@
 //! Reusable components: figures, number and choice inputs, run controls, mathematics, exercises,
 //! notices.
 
+pub mod canvas;
 pub mod controls;
 pub mod exercise;
 pub mod math;

@@ -1,6 +1,7 @@
 //! A figure: a plotters drawing on a canvas, redrawn when its data or the theme changes, with a text
 //! description for screen readers and downloads of the image (PNG) and the data (CSV).
 
+use super::canvas::Canvas;
 use super::Theme;
 use crate::web;
 use glassbox_lab::figures::Palette;
@@ -8,7 +9,6 @@ use leptos::prelude::*;
 use plotters::coord::Shift;
 use plotters::prelude::DrawingArea;
 use plotters::prelude::IntoDrawingArea;
-use plotters_canvas::CanvasBackend;
 
 #[component]
 pub fn Plot<F>(
@@ -32,7 +32,7 @@ pub fn Plot<F>(
     draw: F,
 ) -> impl IntoView
 where
-    F: Fn(&DrawingArea<CanvasBackend, Shift>, &Palette) -> Result<(), String> + 'static,
+    F: Fn(&DrawingArea<Canvas, Shift>, &Palette) -> Result<(), String> + 'static,
 {
     let canvas_ref = NodeRef::<leptos::html::Canvas>::new();
     let theme = use_context::<Theme>();
@@ -43,7 +43,7 @@ where
             return;
         };
         let ctx = web::context_2d(&canvas);
-        let Some(backend) = CanvasBackend::with_canvas_object(canvas) else {
+        let Some(backend) = Canvas::new(canvas) else {
             error.set(Some("this browser gives no 2D canvas to draw on".into()));
             return;
         };

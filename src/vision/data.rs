@@ -6,6 +6,7 @@ use crate::engine::Engine;
 use crate::tasks::{run_in_slices, Slice};
 use crate::web;
 use glassbox_gpu::GpuError;
+use glassbox_lab::assets::{self, Asset};
 use glassbox_lab::vision::data::{self, FashionMnist, Split};
 use glassbox_lab::vision::network::Network;
 use glassbox_lab::vision::train;
@@ -56,12 +57,15 @@ fn mb(bytes: usize) -> String {
     format!("{:.1} MB", bytes as f64 / 1e6)
 }
 
+/// Download `url` (what it is: `what`), with its progress in `load`; checked against its SHA-256
+/// when it is one of the book's `assets`.
 pub(crate) async fn fetch_with_status(
     url: &'static str,
     what: &'static str,
     load: RwSignal<LoadState>,
+    asset: Option<Asset>,
 ) -> Result<Vec<u8>, String> {
-    web::fetch_bytes_with_progress(url, move |got, total| {
+    let progress = move |got, total: Option<usize>| {
         load.set(LoadState::Loading(
             match total {
                 Some(t) => format!("Downloading {what}: {} of {}", mb(got), mb(t)),
@@ -69,8 +73,19 @@ pub(crate) async fn fetch_with_status(
             },
             total.map(|t| (got as f64 / t.max(1) as f64).min(1.0)),
         ))
-    })
-    .await
+    };
+    match asset {
+        Some(a) => web::fetch_asset(a, progress).await,
+        None => web::fetch_bytes_with_progress(url, progress).await,
+    }
+}
+
+/// One of the book's assets, checked, with its progress in `load`.
+pub(crate) async fn fetch_checked(
+    asset: Asset,
+    load: RwSignal<LoadState>,
+) -> Result<Vec<u8>, String> {
+    fetch_with_status(asset.file, asset.what, load, Some(asset)).await
 }
 
 /// The data for a page that needs it from the start: its loading state and, once there, the data.
@@ -133,8 +148,7 @@ pub(crate) async fn load_once<T: 'static>(
 /// The data and weights, downloading them the first time (with byte-level progress).
 pub async fn ensure_loaded(load: RwSignal<LoadState>) -> Option<Rc<Loaded>> {
     let fetch = async move {
-        let asset =
-            fetch_with_status("fashion-mnist.gbds", "the Fashion-MNIST images", load).await?;
+        let asset = fetch_checked(assets::IMAGES, load).await?;
         load.set(LoadState::Loading(
             "Checking and unpacking the images…".into(),
             None,
@@ -165,7 +179,7 @@ async fn network(load: RwSignal<LoadState>) -> Result<Rc<Network>, String> {
     if let Some(n) = NETWORK.with(|c| c.borrow().clone()) {
         return Ok(n);
     }
-    let w = fetch_with_status("fashion-vgg.gbnet", "the trained weights", load).await?;
+    let w = fetch_checked(assets::NETWORK, load).await?;
     let n = Rc::new(Network::from_bytes(&w)?);
     NETWORK.with(|c| *c.borrow_mut() = Some(n.clone()));
     Ok(n)

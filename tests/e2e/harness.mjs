@@ -9,42 +9,56 @@ import { chromium } from 'playwright-core';
 import { before, after } from 'node:test';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-export const dist = path.join(root, 'dist');
+// GLASSBOX_DIST serves another build (a second checkout's, or a variant's) with the same tests.
+export const dist = path.resolve(process.env.GLASSBOX_DIST || path.join(root, 'dist'));
 export const artifacts = path.join(root, 'tests/e2e/artifacts');
 export const SUBPATH = '/course/glassbox/';
 
 const types = {
   '.html': 'text/html; charset=utf-8', '.js': 'text/javascript', '.wasm': 'application/wasm',
   '.css': 'text/css', '.svg': 'image/svg+xml', '.png': 'image/png', '.json': 'application/json',
-  '.bin': 'application/octet-stream', '.gz': 'application/gzip',
+  '.bin': 'application/octet-stream', '.gz': 'application/gzip', '.txt': 'text/plain', '.csv': 'text/csv',
 };
 
-/** Start a static server for dist/; resolves to { base, subBase, close }. */
-export async function serve() {
-  if (!fs.existsSync(path.join(dist, 'index.html'))) {
-    throw new Error('dist/index.html is missing: build first (trunk build --release --offline)');
+/**
+ * Start a static server for `dir` (default dist/); resolves to { base, subBase, requests, close }:
+ * `requests` lists every path asked for, in order. `transform(path, bytes)`, when given, returns
+ * the bytes to send instead of the file's (a fault test damages an asset with it).
+ */
+export async function serve({ dir = dist, transform = null } = {}) {
+  if (!fs.existsSync(path.join(dir, 'index.html'))) {
+    throw new Error(`${dir}/index.html is missing: build first (scripts/build.sh)`);
   }
+  const requests = [];
   const server = http.createServer((req, res) => {
     let url = decodeURIComponent(new URL(req.url, 'http://x').pathname);
+    requests.push(url);
     if (url.startsWith(SUBPATH)) url = '/' + url.slice(SUBPATH.length);
     if (url.endsWith('/')) url += 'index.html';
-    const file = path.join(dist, path.normalize(url));
-    if (!file.startsWith(dist) || !fs.existsSync(file) || fs.statSync(file).isDirectory()) {
+    const file = path.join(dir, path.normalize(url));
+    if (!file.startsWith(dir) || !fs.existsSync(file) || fs.statSync(file).isDirectory()) {
       res.writeHead(404).end('not found');
       return;
     }
-    res.writeHead(200, {
-      'content-type': types[path.extname(file)] || 'application/octet-stream',
-      'content-length': fs.statSync(file).size,
-    });
+    const type = types[path.extname(file)] || 'application/octet-stream';
+    if (transform) {
+      const body = transform(url, fs.readFileSync(file));
+      res.writeHead(200, { 'content-type': type, 'content-length': body.length }).end(body);
+      return;
+    }
+    res.writeHead(200, { 'content-type': type, 'content-length': fs.statSync(file).size });
     fs.createReadStream(file).pipe(res);
   });
+  const sockets = new Set();
+  server.on('connection', (s) => { sockets.add(s); s.on('close', () => sockets.delete(s)); });
   await new Promise((ok) => server.listen(0, '127.0.0.1', ok));
   const { port } = server.address();
   return {
     base: `http://127.0.0.1:${port}/`,
     subBase: `http://127.0.0.1:${port}${SUBPATH}`,
-    close: () => new Promise((ok) => server.close(ok)),
+    requests,
+    // Closing also drops kept-alive connections, so the browser finds no server at all.
+    close: () => new Promise((ok) => { server.close(ok); for (const s of sockets) s.destroy(); }),
   };
 }
 
@@ -61,13 +75,22 @@ export async function launch({ webgpu = false } = {}) {
 }
 
 /**
- * A page that records console errors, page errors and requests to anything but 127.0.0.1.
+ * A page that records console errors (a Content-Security-Policy violation among them), page errors
+ * and requests to anything but 127.0.0.1.
  * `problems()` lists them; a test ends by asserting it is empty.
  */
-export async function watchedPage(browser, { width = 1280, height = 900, colorScheme = 'light' } = {}) {
-  const context = await browser.newContext({ viewport: { width, height }, colorScheme });
+export async function watchedPage(browser, { width = 1280, height = 900, colorScheme = 'light', serviceWorkers = 'block' } = {}) {
+  // The book's service worker would copy the whole build (20 MB) into every test's fresh profile:
+  // blocked, but for the offline tests, which allow it.
+  const context = await browser.newContext({ viewport: { width, height }, colorScheme, serviceWorkers });
   const page = await context.newPage();
   const issues = [];
+  // Anything the Content-Security-Policy blocks is a problem, reported by the page itself.
+  await page.addInitScript(() => {
+    document.addEventListener('securitypolicyviolation', (e) => {
+      console.error(`CSP violation: ${e.violatedDirective} blocked ${e.blockedURI || 'inline'} (${e.sourceFile}:${e.lineNumber})`);
+    });
+  });
   page.on('console', (m) => { if (m.type() === 'error') issues.push(`console error: ${m.text()}`); });
   page.on('pageerror', (e) => issues.push(`page error: ${e.message}`));
   page.on('request', (r) => {

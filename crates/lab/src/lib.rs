@@ -6,6 +6,7 @@
 //! command-line program both call these functions, and `figures` draws the same figures on a canvas
 //! or into an SVG file.
 
+pub mod assets;
 pub mod kernels;
 pub mod linalg;
 pub mod rng;

@@ -25,11 +25,11 @@ pub fn AttentionCost() -> impl IntoView {
             <M tex=r"T = (H/P)^2"/>" tokens. Global attention compares every token with every token, \
              so its two products cost"
         </p>
-        <MathBlock tex=r"4\,T^2 D = O\!\left(\frac{D H^4}{P^4}\right)\ \text{FLOPs},"/>
+        <MathBlock tex=r"4\,T^2 D = O\left(\frac{D H^4}{P^4}\right)\ \text{FLOPs},"/>
         <p>
             "while windows of "<M tex=r"K \times K"/>" patches let each token see only "<M tex="K^2"/>" others:"
         </p>
-        <MathBlock tex=r"4\,T K^2 D = O\!\left(\frac{H^2 K^2 D}{P^2}\right)\ \text{FLOPs}."/>
+        <MathBlock tex=r"4\,T K^2 D = O\left(\frac{H^2 K^2 D}{P^2}\right)\ \text{FLOPs}."/>
         <p>
             "Doubling the image multiplies the first by 16 and the second by 4. The price is that a \
              token no longer sees the whole image in one layer: models that use windows shift them \

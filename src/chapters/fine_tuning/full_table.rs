@@ -7,13 +7,14 @@
 use crate::ui::plot::HeatmapPlot;
 use crate::ui::Section;
 use crate::web;
+use glassbox_lab::assets;
 use glassbox_lab::figures::heatmap::Heatmap;
 use glassbox_lab::figures::shift::block_matrix_heatmap;
 use glassbox_lab::shift::sweep_table::{parse, SweepRow};
 use glassbox_lab::shift::{Corruption, Tune};
 use leptos::prelude::*;
 
-pub const ASSET: &str = "finetune-severity5.csv";
+pub const ASSET: &str = assets::FINETUNE_TABLE.file;
 
 /// Accuracy by corruption (rows, `Corruption::ALL`) and column (before, then `Tune::ALL`).
 fn grid(rows: &[SweepRow]) -> Vec<Vec<Option<f64>>> {
@@ -65,7 +66,7 @@ fn verdict(rows: &[SweepRow]) -> String {
 
 /// The shipped table (`ASSET`), read.
 pub async fn load_table() -> Result<Vec<SweepRow>, String> {
-    web::fetch_bytes_with_progress(ASSET, |_, _| {})
+    web::fetch_asset(assets::FINETUNE_TABLE, |_, _| {})
         .await
         .and_then(|b| String::from_utf8(b).map_err(|_| format!("{ASSET} is not text")))
         .and_then(|t| parse(&t).map_err(|e| format!("{ASSET}: {e}")))

@@ -47,28 +47,33 @@ pub fn CardFigure(slug: &'static str) -> impl IntoView {
             .into_any()
         }
         fine_tuning::SLUG => {
-            let heat = RwSignal::new(None);
+            let (heat, status) = (RwSignal::new(None), RwSignal::new(String::new()));
             crate::tasks::spawn_page_task(async move {
-                if let Ok(rows) = fine_tuning::full_table::load_table().await {
-                    heat.set(Some(fine_tuning::full_table::table_heatmap(&rows)));
+                match fine_tuning::full_table::load_table().await {
+                    Ok(rows) => heat.set(Some(fine_tuning::full_table::table_heatmap(&rows))),
+                    Err(e) => status.set(format!("The table could not be read: {e}")),
                 }
             });
             view! {
                 <HeatmapPlot name="card-fine-tuning" title="Accuracy after tuning each block, per corruption"
                     width=480 height=330 compact=true heatmap=heat/>
+                <CardStatus slug="fine-tuning" status=status/>
             }
             .into_any()
         }
         prompting::SLUG => {
             // The training log of the model chapters 4 and 5 use (written by `glassbox lm train`).
             let points = RwSignal::new(None::<Vec<LossPoint>>);
+            let status = RwSignal::new(String::new());
             crate::tasks::spawn_page_task(async move {
-                let log = crate::web::fetch_bytes_with_progress("loss.csv", |_, _| {})
+                let log = crate::web::fetch_asset(glassbox_lab::assets::LM_LOSS, |_, _| {})
                     .await
-                    .ok()
-                    .and_then(|b| String::from_utf8(b).ok())
-                    .and_then(|t| lm_figures::parse_loss_csv(&t).ok());
-                points.set(log);
+                    .and_then(|b| String::from_utf8(b).map_err(|_| "loss.csv is not text".into()))
+                    .and_then(|t| lm_figures::parse_loss_csv(&t));
+                match log {
+                    Ok(ps) => points.set(Some(ps)),
+                    Err(e) => status.set(format!("The training log could not be read: {e}")),
+                }
             });
             let pts = move || points.get().unwrap_or_default();
             view! {
@@ -80,6 +85,7 @@ pub fn CardFigure(slug: &'static str) -> impl IntoView {
                         Some(ps) => lm_figures::draw_loss_curve(a, &ps, p),
                         None => a.fill(&p.background).map_err(|e| e.to_string()),
                     }/>
+                <CardStatus slug="prompting" status=status/>
             }
             .into_any()
         }
@@ -158,7 +164,7 @@ fn SoftPromptCard() -> impl IntoView {
             summary=Signal::derive(move || figure.with(|f| f.summary()))
             csv=Signal::derive(move || figure.with(|f| f.csv()))
             draw=move |a, p| figure.with(|f| draw_tuning_curves(a, f, p))/>
-        <p class="card-status muted" role="status" data-out="card-soft-prompting-status">{move || status.get()}</p>
+        <CardStatus slug="soft-prompting" status=status/>
     }
 }
 
@@ -196,6 +202,14 @@ fn PruningCard() -> impl IntoView {
                 Some(h) => figures::draw_weight_histogram(a, h, p),
                 None => a.fill(&p.background).map_err(|e| e.to_string()),
             })/>
-        <p class="card-status muted" role="status" data-out="card-pruning-status">{move || load.get().message().unwrap_or_default()}</p>
+        <CardStatus slug="pruning" status=Signal::derive(move || load.get().message().unwrap_or_default())/>
+    }
+}
+
+/// A card's line on what its figure is waiting for, or why it cannot be drawn.
+#[component]
+fn CardStatus(slug: &'static str, #[prop(into)] status: Signal<String>) -> impl IntoView {
+    view! {
+        <p class="card-status muted" role="status" data-out=format!("card-{slug}-status")>{move || status.get()}</p>
     }
 }

@@ -82,6 +82,7 @@ fn duration(ms: f64) -> String {
 #[component]
 pub fn Home() -> impl IntoView {
     let engine = expect_context::<Engine>();
+    let offline = expect_context::<crate::offline::Offline>();
     let record = RwSignal::new(progress::load());
     view! {
         <article class="chapter home">
@@ -98,6 +99,7 @@ pub fn Home() -> impl IntoView {
                     BackendState::Detecting => "Asking the browser for WebGPU… ".to_string(),
                 }}
                 <a href=format!("#/{}", under_the_hood::SLUG)>"Under the hood"</a>" says more."
+                {move || offline.ready.get().then_some(" Kept in this browser for offline use.")}
             </p>
             <ol class="cards">
                 {CHAPTERS.iter().map(|&(n, slug, title)| {

@@ -23,8 +23,8 @@ pub fn accuracy_and_confusion(e: Evaluation, ran: &'static str) -> impl IntoView
                             <th scope="row">{CLASSES[r]}</th>
                             {row.into_iter().enumerate().map(|(c, v)| {
                                 let share = v as f64 / total;
-                                let style = format!("background: rgba({}, {:.2})", if c == r { "0, 158, 115" } else { "213, 94, 0" }, (share * 1.5).min(0.85));
-                                view! { <td style=style>{v}</td> }
+                                let colour = format!("rgba({}, {:.2})", if c == r { "0, 158, 115" } else { "213, 94, 0" }, (share * 1.5).min(0.85));
+                                view! { <td style:background=colour>{v}</td> }
                             }).collect_view()}
                             <td>{format!("{:.1}%", 100.0 * e.per_class[r])}</td>
                         </tr>

@@ -82,7 +82,7 @@ pub fn Weights() -> impl IntoView {
                     <p>"The mask of this small layer: one cell per weight, a row per output channel; coloured cells are kept."</p>
                 })
             }}
-            <div style=move || if lab.get().map(|l| prune::weights(&l.pretrained, layer.get()).len() <= MASK_MAX).unwrap_or(false) { "" } else { "display: none" }>
+            <div hidden=move || !lab.get().map(|l| prune::weights(&l.pretrained, layer.get()).len() <= MASK_MAX).unwrap_or(false)>
                 <canvas node_ref=mask_ref width="216" height="384" class="mask" role="img"
                     aria-label=move || format!("Keep-mask of {}: coloured cells are kept weights.", NAMES[layer.get()])></canvas>
             </div>

@@ -57,7 +57,7 @@ pub fn IntegerOnlyInference() -> impl IntoView {
                  images; the bias becomes int32 at the scale "<M tex=r"S_{\text{in}} S_w"/>". A \
                  convolution then multiplies int8 by int8, sums in int32, and rescales:"
             </p>
-            <MathBlock tex=r"q_y = \operatorname{clamp}\!\left(Z_y + \operatorname{round}\!\left(\frac{S_{\text{in}} S_w}{S_y}\Big(\sum (q_x - Z_x)\, q_w + q_b\Big)\right),\ -128,\ 127\right)."/>
+            <MathBlock tex=r"q_y = \operatorname{clamp}\left(Z_y + \operatorname{round}\left(\frac{S_{\text{in}} S_w}{S_y}\Big(\sum (q_x - Z_x)\, q_w + q_b\Big)\right),\ -128,\ 127\right)."/>
             <p>
                 "The rescale factor is held as a 23-bit integer and a shift, so not even it needs a \
                  float. And there is no ReLU anywhere: each activation's range is measured after its \

@@ -5,8 +5,9 @@
 
 use crate::lm::{ensure_lm, LoadedLm};
 use crate::url_state::{num_field, read_fields, write_fields, Location, NumField};
-use crate::vision::data::{fetch_with_status, load_once, LoadState};
+use crate::vision::data::{fetch_checked, load_once, LoadState};
 use crate::web;
+use glassbox_lab::assets;
 use glassbox_lab::lm::meta_prompt::TaskKind;
 use glassbox_lab::lm::tuning::{Init, Method, TuneSettings};
 use leptos::prelude::*;
@@ -292,7 +293,7 @@ impl SoftState {
         }
         let load = self.held_load;
         let fetch = async move {
-            let bytes = fetch_with_status("heldout.txt", "the held-out text", load).await?;
+            let bytes = fetch_checked(assets::HELDOUT, load).await?;
             let text = String::from_utf8(bytes)
                 .map_err(|_| "the held-out text is not UTF-8".to_string())?;
             // Encoded 500 lines at a time (a few milliseconds each), yielding in between.

@@ -260,17 +260,22 @@ impl Key {
         ("sans-serif", self.size).into_font().into()
     }
 
-    /// The legend box's size in pixels: the text block as plotters measures it (the browser's
-    /// measure on the page, an estimate in SVG), at least a generous guess at any font's width and
-    /// height, plus 30 px for the symbols and 10 px margins (plotters' own legend layout).
-    pub(crate) fn box_size(&self) -> (i32, i32) {
+    /// The legend box's size in pixels: the text block as the backend measures it (`measure`: the
+    /// canvas's own measure on the page, an estimate in SVG), laid out as plotters' multi-line text
+    /// (a line every 1.25 font sizes), at least a generous guess at any font's width and height,
+    /// plus 30 px for the symbols and 10 px margins (plotters' own legend layout).
+    pub(crate) fn box_size(
+        &self,
+        measure: impl Fn(&str, &TextStyle) -> Option<(u32, u32)>,
+    ) -> (i32, i32) {
         let style = self.font();
-        let mut text = MultiLineText::<(i32, i32), &str>::new((0, 0), &style);
-        for (l, _) in &self.entries {
-            text.push_line(l.as_str());
-        }
-        let (w, h) = text.estimate_dimension().unwrap_or((0, 0));
         let size = f64::from(self.size);
+        let (mut w, mut h) = (0, 0);
+        for (i, (l, _)) in self.entries.iter().enumerate() {
+            let (dx, dy) = measure(l, &style).unwrap_or((0, 0));
+            let y = (i as f64 * 1.25 * size).round() as i32;
+            (w, h) = (w.max(dx as i32), h.max(y + dy as i32));
+        }
         let chars = self.entries.iter().map(|(l, _)| l.chars().count()).max();
         let guess_w = (0.52 * size * chars.unwrap_or(0) as f64).ceil() as i32;
         let lines = self.entries.len().max(1) as f64;
@@ -299,7 +304,9 @@ impl Key {
         let x = rect.x0 + MARGIN;
         for (i, (label, symbol)) in self.entries.iter().enumerate() {
             let y = rect.y0 + MARGIN + (i as f64 * 1.25 * f64::from(self.size)).round() as i32;
-            let line_h = text.font.box_size(label).map_or(self.size * 4 / 5, |b| b.1);
+            let line_h = area
+                .estimate_text_size(label, &text)
+                .map_or(self.size * 4 / 5, |b| b.1);
             let mid = y + line_h as i32 / 2;
             area.draw(&Text::new(label.as_str(), (x + SYMBOLS, y), text.clone()))
                 .map_err(err)?;
@@ -364,7 +371,8 @@ where
     F: Fn(u32, u32) -> Result<ChartContext<'a, DB, CT>, String>,
 {
     let chart = build(0, 0)?;
-    let size = key.box_size();
+    let area = chart.plotting_area();
+    let size = key.box_size(|t, s| area.estimate_text_size(t, s).ok());
     let (w, h) = plot_size(&chart);
     let pixels = to_pixels(&chart, marks);
     let (chart, rect) = match place((w, h), size, &pixels, &key.first) {
@@ -475,7 +483,9 @@ mod tests {
         let key = Key::new(13, UpperRight)
             .entry("one", Symbol::dot(BLACK, 3))
             .entry("a much longer label", Symbol::line(BLACK, 2));
-        let (w, h) = key.box_size();
+        let mut svg = String::new();
+        let area = SVGBackend::with_string(&mut svg, (400, 300)).into_drawing_area();
+        let (w, h) = key.box_size(|t, s| area.estimate_text_size(t, s).ok());
         let style: TextStyle = ("sans-serif", 13).into_font().into();
         let mut text = MultiLineText::<(i32, i32), &str>::new((0, 0), &style);
         text.push_line("one");

@@ -1,0 +1,67 @@
+// What the release needs after Trunk's build, in the build folder DIR (default dist/):
+//  1. the Content-Security-Policy, as a <meta> at the top of index.html, with the SHA-256 of
+//     Trunk's one inline script (its loader) so no other inline script can run;
+//  2. the service worker, DIR/sw.js, from assets/sw.js with the build's version and every file's
+//     SHA-256 (the files it keeps for offline use).
+// The policy is also written to DIR/csp.txt, for hosts that send it as a header (the README).
+// Run by scripts/build.sh; no dependencies beyond Node.
+import fs from 'node:fs';
+import path from 'node:path';
+import crypto from 'node:crypto';
+import { fileURLToPath } from 'node:url';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const dir = path.resolve(process.argv[2] || path.join(root, 'dist'));
+const indexPath = path.join(dir, 'index.html');
+
+function fail(message) {
+  console.error(`release: ${message}`);
+  process.exit(1);
+}
+
+if (!fs.existsSync(indexPath)) fail(`${indexPath} is missing: run Trunk's build first`);
+let html = fs.readFileSync(indexPath, 'utf8');
+if (html.includes('http-equiv="Content-Security-Policy"')) fail(`${indexPath} already has a policy (run Trunk's build again)`);
+
+// 1. The policy. Every inline script is hashed (Trunk writes exactly one, the wasm loader).
+const inline = [...html.matchAll(/<script(?![^>]*\bsrc=)[^>]*>([\s\S]*?)<\/script>/g)].map((m) => m[1]);
+if (inline.length !== 1) fail(`expected Trunk's one inline script in index.html, found ${inline.length}`);
+const hashes = inline.map((s) => `'sha256-${crypto.createHash('sha256').update(s, 'utf8').digest('base64')}'`);
+const policy = [
+  "default-src 'self'",
+  `script-src 'self' 'wasm-unsafe-eval' ${hashes.join(' ')}`,
+  "style-src 'self'",
+  "object-src 'none'",
+  "base-uri 'self'",
+  "form-action 'none'",
+].join('; ');
+// The meta must precede every script it governs: right after <meta charset>.
+html = html.replace(/(<meta charset="utf-8"\s*\/?>)/, `$1\n    <meta http-equiv="Content-Security-Policy" content="${policy}" />`);
+if (!html.includes('Content-Security-Policy')) fail('no <meta charset="utf-8"> in index.html to put the policy after');
+fs.writeFileSync(indexPath, html);
+fs.writeFileSync(path.join(dir, 'csp.txt'), `${policy}\n`);
+
+// 2. The service worker: every file of the build but itself.
+function walk(d) {
+  return fs.readdirSync(d, { withFileTypes: true }).flatMap((e) => {
+    const p = path.join(d, e.name);
+    return e.isDirectory() ? walk(p) : [p];
+  });
+}
+const files = walk(dir)
+  .map((p) => path.relative(dir, p).split(path.sep).join('/'))
+  .filter((p) => p !== 'sw.js')
+  .sort()
+  .map((p) => ({ path: p, sha256: crypto.createHash('sha256').update(fs.readFileSync(path.join(dir, p))).digest('hex') }));
+const version = crypto.createHash('sha256')
+  .update(files.map((f) => `${f.path} ${f.sha256}\n`).join(''))
+  .digest('hex')
+  .slice(0, 16);
+const template = fs.readFileSync(path.join(root, 'assets/sw.js'), 'utf8');
+if (!template.includes("'__VERSION__'") || !template.includes('__FILES__')) fail('assets/sw.js lacks its placeholders');
+const sw = template
+  .replace("'__VERSION__'", JSON.stringify(version))
+  .replace('__FILES__', JSON.stringify(files, null, 1));
+fs.writeFileSync(path.join(dir, 'sw.js'), sw);
+const bytes = files.reduce((n, f) => n + fs.statSync(path.join(dir, f.path)).size, 0);
+console.log(`release: ${dir}: policy with ${hashes.length} script hash; service worker ${version} keeps ${files.length} files (${(bytes / 1e6).toFixed(1)} MB)`);

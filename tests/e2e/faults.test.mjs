@@ -1,0 +1,49 @@
+// Damaged downloads: every asset the book fetches, served with a byte flipped or cut to half by the
+// test's server, gives a message in the page that names it (each is checked against its SHA-256
+// as it arrives), and the rest of the book keeps working.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { serve, launch, watchedPage } from './harness.mjs';
+
+let browser;
+before(async () => { browser = await launch(); });
+after(async () => { await browser?.close(); });
+
+const DAMAGE = {
+  flipped: (b) => { const c = Buffer.from(b); c[c.length >> 1] ^= 0x20; return c; },
+  cut: (b) => b.subarray(0, b.length >> 1),
+};
+
+// Each asset, a page that uses it, and where that page says what went wrong.
+const ASSETS = [
+  { file: 'fashion-mnist.gbds', page: '#/pruning?eval_images=100', where: '.status', name: /Fashion-MNIST images \(fashion-mnist\.gbds\) arrived damaged/ },
+  { file: 'fashion-vgg.gbnet', page: '#/', where: '[data-out="card-pruning-status"]', name: /trained weights \(fashion-vgg\.gbnet\) arrived damaged/ },
+  { file: 'finetune-severity5.csv', page: '#/fine-tuning', where: '#full-table ~ [role="alert"], [data-section="full-table"] [role="alert"]', name: /fine-tuning table \(finetune-severity5\.csv\) arrived damaged/ },
+  { file: 'loss.csv', page: '#/', where: '[data-out="card-prompting-status"]', name: /training log \(loss\.csv\) arrived damaged/ },
+  { file: 'glassbox-lm.bin', page: '#/prompting', where: '.status', name: /language model could not be loaded: .*weights file is not/ },
+  { file: 'glassbox-lm-small.bin', page: '#/', where: '[data-out="card-soft-prompting-status"]', name: /small language model|could not be loaded: .*weights file is not/ },
+];
+
+for (const a of ASSETS) {
+  for (const [how, damage] of Object.entries(DAMAGE)) {
+    test(`${a.file}, ${how}: the page names it and the book goes on`, async () => {
+      const server = await serve({ transform: (url, bytes) => (url.endsWith(`/${a.file}`) ? damage(bytes) : bytes) });
+      const page = await watchedPage(browser);
+      await page.goto(`${server.base}${a.page}`);
+      await page.locator('main h1').waitFor();
+      const message = page.locator(a.where).filter({ hasText: a.name });
+      await message.first().waitFor({ timeout: 60_000 });
+      const text = await message.first().textContent();
+      if (a.file !== 'glassbox-lm.bin' && a.file !== 'glassbox-lm-small.bin') assert.match(text, new RegExp(a.file.replace('.', '\\.')), text);
+      // Another chapter still computes.
+      await page.goto(`${server.base}#/quantization`);
+      await page.getByRole('heading', { level: 1, name: 'Quantizing the trained network' }).waitFor();
+      await page.locator('[data-out="scale"]').filter({ hasText: /\d/ }).waitFor();
+      await page.goto(`${server.base}#/meta-learning`);
+      await page.locator('main h1').waitFor();
+      assert.deepEqual(page.problems(), []);
+      await page.context().close();
+      await server.close();
+    });
+  }
+}

@@ -9,6 +9,8 @@ mod offline;
 mod progress;
 mod tasks;
 mod ui;
+#[cfg(test)]
+mod url_fuzz;
 mod url_state;
 mod vision;
 mod web;

@@ -3,7 +3,7 @@
 //! in presenter mode) and every control (locked) consults; the Share panel (share.rs) writes such
 //! links and draws their QR code; presenter mode (present.rs) steps through the sections.
 
-mod link;
+pub(crate) mod link;
 pub mod present;
 pub mod share;
 

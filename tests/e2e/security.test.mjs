@@ -103,3 +103,65 @@ for (const slug of PAGES) {
     await page.context().close();
   });
 }
+
+// Seeded random links and typed values in the browser (the native test src/url_fuzz.rs reads
+// 10,000 links per chapter and checks each notice; here the page itself): no console error, no
+// panic, every page keeps its h1, and every notice shown for a link is about a URL parameter.
+// GLASSBOX_FUZZ_SEED reproduces a run; GLASSBOX_FUZZ_CASES sets the number of links (default 300).
+test('browser fuzz: random links and typed values never break a page', async (t) => {
+  const seed = Number(process.env.GLASSBOX_FUZZ_SEED ?? Date.now() % 1e9);
+  const cases = Number(process.env.GLASSBOX_FUZZ_CASES ?? 300);
+  t.diagnostic(`browser fuzz seed ${seed} (GLASSBOX_FUZZ_SEED=${seed} reproduces), ${cases} links`);
+  let state = seed >>> 0;
+  const rand = () => { // mulberry32
+    state = (state + 0x6D2B79F5) >>> 0;
+    let x = Math.imul(state ^ (state >>> 15), 1 | state);
+    x ^= x + Math.imul(x ^ (x >>> 7), 61 | x);
+    return ((x ^ (x >>> 14)) >>> 0) / 4294967296;
+  };
+  const pick = (xs) => xs[Math.floor(rand() * xs.length)];
+  const values = ['', '0', '-1', '1e999', 'NaN', '-inf', '0.5', '3', '12345678901234567890', 'abc', 'conv2',
+    '1,2,3', '%', '%zz', ...PAYLOADS, 'ü😀', ' 7 ', '+2', '.5'];
+  const value = () => (rand() < 0.6 ? pick(values) : String(Math.round((rand() * 2 - 1) * 10 ** Math.floor(rand() * 8))));
+  const page = await watchedPage(env.browser);
+  const keysOf = {};
+  for (const slug of PAGES) {
+    await page.goto(`${env.server.base}#/${slug}`);
+    await page.locator('main h1').waitFor();
+    keysOf[slug] = await page.$$eval('[data-key]', (es) => [...new Set(es.map((e) => e.dataset.key))]);
+  }
+  for (let c = 0; c < cases; c++) {
+    const slug = pick(PAGES);
+    const keys = [...keysOf[slug], 'hide', 'lock', 'step', 'present', 'backend', 'nokey'];
+    const query = Array.from({ length: 1 + Math.floor(rand() * 4) }, () => `${pick(keys)}=${encodeURIComponent(value())}`).join('&');
+    const url = `${env.server.base}#/${slug}?${query}`;
+    await page.goto(url);
+    await page.locator('main h1').waitFor({ timeout: 10_000 });
+    const notices = await page.$$eval('.notice.warning', (ns) => ns.map((n) => n.textContent));
+    for (const n of notices) {
+      assert.ok(/URL parameter|Running on the CPU|no chapter/.test(n), `seed ${seed}, case ${c}, ${url}: ${n}`);
+    }
+    await assertInert(page, `seed ${seed}, case ${c}, ${url}`);
+    assert.deepEqual(page.problems(), [], `seed ${seed}, case ${c}, ${url}`);
+  }
+  // Typed values into every number and text field of every page.
+  for (const slug of PAGES) {
+    await page.goto(`${env.server.base}#/${slug}`);
+    await page.locator('main h1').waitFor();
+    const fields = page.locator('main input[type="number"]:not([disabled]), main input[type="text"]:not([readonly]):not([disabled])');
+    const n = await fields.count();
+    for (let i = 0; i < n; i++) {
+      const f = fields.nth(i);
+      if (!(await f.isVisible())) continue;
+      const v = value();
+      const numeric = (await f.getAttribute('type')) === 'number';
+      // A number field takes only what a reader can type into it.
+      await f.fill(numeric ? (Number.isFinite(Number(v)) ? v : '') : v);
+      await f.press('Enter');
+      await assertInert(page, `seed ${seed}, ${slug} field ${i} '${v}'`);
+    }
+    await page.goto(`${env.server.base}#/meta-learning`);
+    assert.deepEqual(page.problems(), [], `seed ${seed}, ${slug}`);
+  }
+  await page.context().close();
+});

@@ -13,7 +13,7 @@ mod measure;
 mod model;
 mod picture_pad;
 mod query_window;
-mod state;
+pub(crate) mod state;
 mod timing;
 mod toy_captioner;
 

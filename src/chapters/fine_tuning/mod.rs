@@ -14,7 +14,7 @@ mod demonstration;
 mod exercise;
 mod experiment;
 mod experiment_figures;
-mod fields;
+pub(crate) mod fields;
 pub mod full_table;
 mod grid_run;
 pub(crate) mod runner;

@@ -10,7 +10,7 @@ mod layer_table;
 mod mistakes;
 mod original_network;
 mod our_network;
-mod state;
+pub(crate) mod state;
 
 use crate::ui::notices::UrlNotices;
 use crate::url_state::Location;

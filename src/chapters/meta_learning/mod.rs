@@ -17,7 +17,7 @@ mod min_norm;
 mod outer_loop;
 mod settings;
 mod setup;
-mod state;
+pub(crate) mod state;
 
 use crate::url_state::Location;
 use crate::web;

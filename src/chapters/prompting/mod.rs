@@ -16,7 +16,7 @@ mod run;
 mod shot_answers;
 mod shots;
 mod sizes;
-mod state;
+pub(crate) mod state;
 mod temperature;
 
 use crate::ui::notices::UrlNotices;

@@ -13,7 +13,7 @@ mod kmeans_or_linear;
 mod linear;
 mod one_layer;
 mod qat;
-mod state;
+pub(crate) mod state;
 mod whole_network;
 
 use crate::ui::notices::UrlNotices;

@@ -10,7 +10,7 @@ mod loss_cells;
 mod meta;
 mod precompute;
 pub(crate) mod run;
-mod state;
+pub(crate) mod state;
 mod train;
 
 use crate::ui::notices::UrlNotices;

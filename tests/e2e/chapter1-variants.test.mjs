@@ -3,7 +3,7 @@
 // homework's answers (CPU path).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { useBrowsers, watchedPage, screenshot, iteration } from './harness.mjs';
+import { useBrowsers, watchedPage, screenshot, iteration, watchLongTasks, checkLongTasks } from './harness.mjs';
 
 const env = useBrowsers();
 
@@ -52,12 +52,7 @@ test('(h)-(i) classification MAML runs, beats all-ones, stays above the oracle, 
   const page = await watchedPage(env.browser);
   await page.goto(`${env.server.base}#/meta-learning?cls_iters=20&cls_ilr=0.3`);
   await page.getByRole('heading', { name: '(h)–(i) Meta-learning for classification' }).waitFor();
-  await page.evaluate(() => {
-    window.__longest = 0;
-    new PerformanceObserver((l) => {
-      for (const e of l.getEntries()) window.__longest = Math.max(window.__longest, e.duration);
-    }).observe({ type: 'longtask', buffered: false });
-  });
+  await watchLongTasks(page);
   const t0 = Date.now();
   const text = await runVariant(page, 'part-h', 'cls_test_error', 20);
   console.log(`classification, 20 iterations with 3 evaluations and 2 baselines: ${((Date.now() - t0) / 1000).toFixed(1)} s`);
@@ -66,9 +61,7 @@ test('(h)-(i) classification MAML runs, beats all-ones, stays above the oracle, 
   assert.ok(at32, text);
   const [meta, ones, oracle] = at32.slice(1).map(Number);
   assert.ok(meta < ones && oracle <= meta, text);
-  const longest = await page.evaluate(() => window.__longest);
-  console.log(`longest main-thread task in classification: ${longest.toFixed(0)} ms`);
-  assert.ok(longest < 250, `the page froze for ${longest} ms`);
+  await checkLongTasks(page, 'chapter 1, classification MAML');
   await section(page, 'part-h').scrollIntoViewIfNeeded();
   await screenshot(page, 'chapter1-classification');
   assert.deepEqual(page.problems(), []);

@@ -1,7 +1,7 @@
 // Chapter 1 in a real browser, as a reader uses it (CPU path: Chromium without WebGPU).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { useBrowsers, watchedPage, screenshot, iteration } from './harness.mjs';
+import { useBrowsers, watchedPage, screenshot, iteration, watchLongTasks, checkLongTasks } from './harness.mjs';
 
 const env = useBrowsers();
 
@@ -46,12 +46,7 @@ test('meta-training runs, redraws, pauses, resumes and resets', async () => {
 
   // Watch for long tasks (frozen page) while training runs.
   assert.ok(await page.evaluate(() => PerformanceObserver.supportedEntryTypes.includes('longtask')));
-  await page.evaluate(() => {
-    window.__longest = 0;
-    new PerformanceObserver((l) => {
-      for (const e of l.getEntries()) window.__longest = Math.max(window.__longest, e.duration);
-    }).observe({ type: 'longtask', buffered: false });
-  });
+  await watchLongTasks(page);
 
   await cf(page).getByRole('button', { name: 'Run' }).click();
   await page.waitForFunction(() => /iteration (\d+)/.exec(document.querySelector('section[aria-labelledby="part-e"] [aria-label="Iteration"]').textContent)[1] >= 20, null, { timeout: 60_000 });
@@ -80,9 +75,7 @@ test('meta-training runs, redraws, pauses, resumes and resets', async () => {
   assert.ok(Number(at32[1]) * 5 <= Number(at32[2]), text);
   await screenshot(page, 'chapter1-trained', { fullPage: true });
 
-  const longest = await page.evaluate(() => window.__longest);
-  console.log(`longest main-thread task while training: ${longest.toFixed(0)} ms`);
-  assert.ok(longest < 250, `the page froze for ${longest} ms`);
+  await checkLongTasks(page, 'chapter 1, meta-training');
   // The observer does see a frozen page: block the main thread for 150 ms on purpose.
   await page.evaluate(() => setTimeout(() => { const t = performance.now(); while (performance.now() - t < 150) {} }, 0));
   await page.waitForFunction(() => window.__longest >= 140, null, { timeout: 5_000 });

@@ -3,7 +3,7 @@
 // cost calculator and the timing of global vs windowed attention, on the CPU and on WebGPU.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { useBrowsers, watchedPage, screenshot } from './harness.mjs';
+import { useBrowsers, watchedPage, screenshot, watchLongTasks, checkLongTasks } from './harness.mjs';
 
 const env = useBrowsers({ browser: {}, gpuBrowser: { webgpu: true } });
 
@@ -146,12 +146,7 @@ test('a link reproduces the settings; bad parameters are notices', async () => {
 });
 
 async function measure(page) {
-  await page.evaluate(() => {
-    window.__longest = 0;
-    new PerformanceObserver((l) => {
-      for (const e of l.getEntries()) window.__longest = Math.max(window.__longest, e.duration);
-    }).observe({ type: 'longtask', buffered: false });
-  });
+  await watchLongTasks(page);
   await page.getByRole('button', { name: 'Measure', exact: true }).click();
   await page.locator('[data-out="timing-count"]').filter({ hasText: /of up to [1-9]/ }).waitFor();
   await page.waitForFunction(() => {
@@ -180,7 +175,7 @@ test('the cost calculator, and global vs windowed attention timed on the CPU', a
   const last = rows[rows.length - 1];
   assert.ok(last.global > 4 * last.windowed, JSON.stringify(last));
   assert.match(await page.locator('[data-out="exponents"]').textContent(), /grew as H\^/);
-  assert.ok(longest < 150, `the page froze for ${longest} ms`);
+  await checkLongTasks(page, 'chapter 2, attention timing');
   await screenshot(page, 'chapter2-timing-cpu', { fullPage: true });
   // A dimension beyond the measurement's range is refused with a reason.
   const dim = page.getByLabel('Dimension D', { exact: true });

@@ -3,7 +3,7 @@
 // the end, the exercise, URL state and notices, and the page at phone width in the dark theme.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { useBrowsers, watchedPage, screenshot } from './harness.mjs';
+import { useBrowsers, watchedPage, screenshot, watchLongTasks, checkLongTasks } from './harness.mjs';
 
 const env = useBrowsers({ gpuBrowser: { webgpu: true }, cpuBrowser: {} });
 const SMALL = 'images=100&test_images=100&epochs=1';
@@ -69,16 +69,9 @@ test('CPU: corruptions, one run with pause and resume, the sweep, the exercise, 
   assert.match(text, /test accuracy \d+\.0% before/, "100 test images give whole percents");
   await page.getByRole('img', { name: /Validation accuracy per epoch/ }).waitFor();
 
-  await page.evaluate(() => {
-    window.__longest = 0;
-    new PerformanceObserver((l) => {
-      for (const e of l.getEntries()) window.__longest = Math.max(window.__longest, e.duration);
-    }).observe({ type: 'longtask', buffered: false });
-  });
+  await watchLongTasks(page);
   const rows = await sweep(page, 'the CPU');
-  const longest = await page.evaluate(() => window.__longest);
-  console.log(`longest main-thread task in the sweep: ${longest.toFixed(0)} ms`);
-  assert.ok(longest < 250, `the page froze for ${longest} ms`);
+  await checkLongTasks(page, 'chapter 3, fine-tuning sweep');
   const head = rows.find((r) => r.tune === 'head');
   assert.ok(rows.every((r) => r.before === head.before), 'one shifted network for every choice');
   await screenshot(page, 'chapter3-sweep-cpu', { fullPage: false });

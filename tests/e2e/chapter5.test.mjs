@@ -6,7 +6,7 @@
 // named.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { useBrowsers, watchedPage, screenshot } from './harness.mjs';
+import { useBrowsers, watchedPage, screenshot, checkLongTasks } from './harness.mjs';
 
 const env = useBrowsers({ browser: {}, gpuBrowser: { webgpu: true } });
 
@@ -57,8 +57,7 @@ test('CPU: a soft prompt trains, its loss falls, the page stays responsive', asy
   const tests = await page.$$eval('table[data-answers="The test irregulars under the trained prompt"] tbody tr', (rs) => rs.length);
   assert.equal(tests, 7);
   await screenshot(page, 'chapter5-trained-desktop-light');
-  const longest = await page.evaluate(() => window.__longest);
-  assert.ok(longest <= 100, `a main-thread task took ${longest} ms`);
+  await checkLongTasks(page, 'chapter 5, soft-prompt training');
   assert.deepEqual(page.problems(), []);
 });
 
@@ -101,8 +100,7 @@ test('CPU: the loss-position exercise, the precompute figure, and the comparison
   assert.ok(after > before, `full fine-tuning: held-out ${before} -> ${after}`);
   assert.equal(rows[3][1], '821504');
   await screenshot(page, 'chapter5-compare-desktop-light');
-  const longest = await page.evaluate(() => window.__longest);
-  assert.ok(longest <= 100, `a main-thread task took ${longest} ms`);
+  await checkLongTasks(page, 'chapter 5, comparison');
   assert.deepEqual(page.problems(), []);
 });
 
@@ -150,7 +148,6 @@ test('CPU: meta-learning the start, then adapting to the held-out task from thre
   console.log(JSON.stringify(rows), 'longest task', await page.evaluate(() => window.__longest));
   assert.deepEqual(rows.map((r) => r[0]), ['meta-learned', 'random', 'hard prompt']);
   for (const r of rows) assert.equal(r.length, 4);
-  const longest = await page.evaluate(() => window.__longest);
-  assert.ok(longest <= 100, `a main-thread task took ${longest} ms`);
+  await checkLongTasks(page, 'chapter 5, meta-learning the start');
   assert.deepEqual(page.problems(), []);
 });

@@ -7,6 +7,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
 import { before, after } from 'node:test';
+import assert from 'node:assert/strict';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 // GLASSBOX_DIST serves another build (a second checkout's, or a variant's) with the same tests.
@@ -141,4 +142,29 @@ export async function finishBench(page, browser, server) {
     console.error(problems.join('\n'));
     process.exit(1);
   }
+}
+
+/** The longest a main-thread task may take while a chapter computes (the browser's long-task
+ * observer reports tasks over 50 ms). */
+export const TASK_BUDGET_MS = 100;
+
+/** Start recording the page's longest main-thread task (again from 0). */
+export async function watchLongTasks(page) {
+  await page.evaluate(() => {
+    window.__longest = 0;
+    if (window.__longTasks) return;
+    window.__longTasks = new PerformanceObserver((l) => {
+      for (const e of l.getEntries()) window.__longest = Math.max(window.__longest, e.duration);
+    });
+    window.__longTasks.observe({ type: 'longtask', buffered: false });
+  });
+}
+
+/** The longest task since `watchLongTasks`, printed as "long tasks, WHAT: N ms" (the README's
+ * table comes from these lines) and held to the budget. */
+export async function checkLongTasks(page, what) {
+  const ms = await page.evaluate(() => window.__longest);
+  console.log(`long tasks, ${what}: longest ${ms.toFixed(0)} ms`);
+  assert.ok(ms <= TASK_BUDGET_MS, `${what}: a main-thread task took ${ms.toFixed(0)} ms (budget ${TASK_BUDGET_MS} ms)`);
+  return ms;
 }

@@ -4,7 +4,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { useBrowsers, watchedPage, screenshot, dist } from './harness.mjs';
+import { useBrowsers, watchedPage, screenshot, dist, watchLongTasks, checkLongTasks } from './harness.mjs';
 
 const env = useBrowsers();
 
@@ -50,12 +50,7 @@ test('fine-tuning on the CPU advances with a live curve, pauses, resets, and nev
   const page = await watchedPage(env.browser);
   await page.goto(`${env.server.base}#/image-lab?ft_steps=400&ft_batch=32`);
   await page.getByRole('heading', { name: 'Fine-tuning here' }).waitFor();
-  await page.evaluate(() => {
-    window.__longest = 0;
-    new PerformanceObserver((l) => {
-      for (const e of l.getEntries()) window.__longest = Math.max(window.__longest, e.duration);
-    }).observe({ type: 'longtask', buffered: false });
-  });
+  await watchLongTasks(page);
   const group = tuningGroup(page);
   await group.getByRole('button', { name: 'Run' }).click();
   // The download reports bytes as they arrive, then training starts.
@@ -87,9 +82,7 @@ test('fine-tuning on the CPU advances with a live curve, pauses, resets, and nev
   }, paused);
   await page.locator('[data-figure="fine-tuning"]').scrollIntoViewIfNeeded();
   await screenshot(page, 'image-lab-finetune-curve');
-  const longest = await page.evaluate(() => window.__longest);
-  console.log(`longest main-thread task while fine-tuning: ${longest.toFixed(0)} ms`);
-  assert.ok(longest < 250, `the page froze for ${longest} ms`);
+  await checkLongTasks(page, 'image lab, fine-tuning');
   const n = page.getByLabel('Test images to classify', { exact: true });
   await n.fill('500');
   await n.press('Enter');

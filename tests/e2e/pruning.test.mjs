@@ -3,7 +3,7 @@
 // stopped, and its suggestion fills the sparsities.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { useBrowsers, watchedPage, screenshot } from './harness.mjs';
+import { useBrowsers, watchedPage, screenshot, watchLongTasks, checkLongTasks } from './harness.mjs';
 
 const env = useBrowsers();
 
@@ -62,12 +62,7 @@ test('the sensitivity scan runs to the end, stops on request, and suggests spars
   await page.goto(`${env.server.base}#/pruning?eval_images=200&scan_images=200&scan_from=0.5&scan_to=0.9&scan_step=0.4`);
   await page.getByRole('heading', { level: 1, name: 'Pruning the trained network' }).waitFor();
   await waitForAccuracy(page);
-  await page.evaluate(() => {
-    window.__longest = 0;
-    new PerformanceObserver((l) => {
-      for (const e of l.getEntries()) window.__longest = Math.max(window.__longest, e.duration);
-    }).observe({ type: 'longtask', buffered: false });
-  });
+  await watchLongTasks(page);
   const run = page.getByRole('button', { name: 'Run the scan' });
   // Stop part-way: the count stays.
   await run.click();
@@ -90,9 +85,7 @@ test('the sensitivity scan runs to the end, stops on request, and suggests spars
   await page.waitForFunction(() => /% of dense/.test(document.querySelector('[data-out="size"]')?.textContent ?? ''));
   const size = Number(/\(([\d.]+)% of dense/.exec(await page.locator('[data-out="size"]').textContent())[1]);
   assert.ok(size <= 25, `suggested size ${size}%`);
-  const longest = await page.evaluate(() => window.__longest);
-  console.log(`longest main-thread task during the scan: ${longest.toFixed(0)} ms`);
-  assert.ok(longest < 250, `the page froze for ${longest} ms`);
+  await checkLongTasks(page, 'chapter 6, sensitivity scan');
   await page.locator('[data-figure="sensitivity"]').scrollIntoViewIfNeeded();
   await screenshot(page, 'pruning-scan');
   assert.deepEqual(page.problems(), []);

@@ -3,7 +3,7 @@
 // quantization-aware training through an epoch; on the CPU, and k-means on WebGPU.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { useBrowsers, watchedPage, screenshot } from './harness.mjs';
+import { useBrowsers, watchedPage, screenshot, watchLongTasks, checkLongTasks } from './harness.mjs';
 
 const env = useBrowsers({ browser: {}, gpuBrowser: { webgpu: true } });
 
@@ -78,12 +78,7 @@ test('linear quantization: the exercises and the map', async () => {
 test('integer-only inference keeps the accuracy without a single ReLU', async () => {
   const page = await watchedPage(env.browser);
   await open(page, '?eval_images=300&calib_images=64');
-  await page.evaluate(() => {
-    window.__longest = 0;
-    new PerformanceObserver((l) => {
-      for (const e of l.getEntries()) window.__longest = Math.max(window.__longest, e.duration);
-    }).observe({ type: 'longtask', buffered: false });
-  });
+  await watchLongTasks(page);
   await page.getByRole('button', { name: 'Build and run the int8 network' }).click();
   await page.locator('[data-out="int8-acc"]').waitFor({ timeout: 240_000 });
   const fp32 = pct(await text(page, 'int8-fp32'));
@@ -94,8 +89,7 @@ test('integer-only inference keeps the accuracy without a single ReLU', async ()
   assert.match(await text(page, 'relu-same'), /200 of 200/);
   assert.ok(pct(await text(page, 'no-relu')) < fp32 - 20);
   assert.ok(Number(/difference ([\d.e+-]+)/.exec(await text(page, 'fold-error'))[1]) < 1e-3);
-  const longest = await page.evaluate(() => window.__longest);
-  assert.ok(longest < 150, `the page froze for ${longest} ms`);
+  await checkLongTasks(page, 'chapter 7, whole-network quantization');
   await screenshot(page, 'quantization-int8', { fullPage: true });
   assert.deepEqual(page.problems(), []);
 });

@@ -44,6 +44,9 @@ pub fn SensitivityScan() -> impl IntoView {
             let t0 = web::now_ms();
             // Each network of the scan classifies the test images on WebGPU or the CPU.
             while let Some(net) = job.next() {
+                // Pruning a copy of the network (a selection over up to 590k weights) is a task of
+                // its own, apart from the evaluation's first slice.
+                web::sleep(0).await;
                 let Some((preds, ..)) = classify(&l.data, net, count, engine, |_| {}, alive).await
                 else {
                     return;

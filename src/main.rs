@@ -16,8 +16,18 @@ mod vision;
 mod web;
 
 fn main() {
+    // Cold-start marks (the end-to-end suite reads them): the wasm module has started, and the
+    // page is mounted; the browser adds first-contentful-paint itself.
+    mark("glassbox-wasm-started");
     install_panic_notice();
     leptos::mount::mount_to_body(app::App);
+    mark("glassbox-mounted");
+}
+
+fn mark(name: &str) {
+    if let Some(p) = web_sys::window().and_then(|w| w.performance()) {
+        let _ = p.mark(name);
+    }
 }
 
 /// A panic must never leave a blank or silently frozen page: log it and say so in the page.

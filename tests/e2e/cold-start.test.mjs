@@ -1,0 +1,41 @@
+// Cold start, in a fresh profile (nothing cached): when the browser first paints, when the wasm
+// module starts, when the page is mounted, and when the first figure is drawn (the first call
+// that draws on a canvas), for the front page and chapter 1. Printed for the README.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { useBrowsers, watchedPage } from './harness.mjs';
+
+const env = useBrowsers({ browser: {} });
+
+for (const hash of ['#/', '#/meta-learning']) {
+  test(`cold start of ${hash}: first paint, wasm started, mounted, first figure`, async (t) => {
+    const page = await watchedPage(env.browser);
+    await page.addInitScript(() => {
+      window.__firstDraw = null;
+      for (const name of ['fillRect', 'fillText', 'stroke', 'fill']) {
+        const original = CanvasRenderingContext2D.prototype[name];
+        CanvasRenderingContext2D.prototype[name] = function (...args) {
+          if (window.__firstDraw === null) window.__firstDraw = performance.now();
+          return original.apply(this, args);
+        };
+      }
+    });
+    await page.goto(`${env.server.base}${hash}`);
+    await page.locator('main h1').waitFor();
+    await page.waitForFunction(() => window.__firstDraw !== null, null, { timeout: 30_000 });
+    const m = await page.evaluate(() => {
+      const at = (name) => performance.getEntriesByName(name)[0]?.startTime ?? null;
+      return {
+        firstPaint: at('first-contentful-paint'),
+        wasmStarted: at('glassbox-wasm-started'),
+        mounted: at('glassbox-mounted'),
+        firstFigure: window.__firstDraw,
+      };
+    });
+    t.diagnostic(`cold start ${hash}: ${Object.entries(m).map(([k, v]) => `${k} ${v?.toFixed(0)} ms`).join(', ')}`);
+    assert.ok(m.wasmStarted > 0 && m.mounted >= m.wasmStarted && m.firstFigure >= m.wasmStarted, JSON.stringify(m));
+    assert.ok(m.firstPaint !== null, 'the browser painted');
+    assert.deepEqual(page.problems(), []);
+    await page.context().close();
+  });
+}

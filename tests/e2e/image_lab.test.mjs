@@ -3,8 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
-import path from 'node:path';
-import { useBrowsers, watchedPage, screenshot, dist, watchLongTasks, checkLongTasks } from './harness.mjs';
+import { useBrowsers, watchedPage, screenshot, watchLongTasks, checkLongTasks } from './harness.mjs';
 
 const env = useBrowsers();
 
@@ -29,7 +28,7 @@ test('the calculator reproduces the original lab and the evaluation matches the 
   await page.getByRole('button', { name: 'Evaluate on the test set' }).click();
   await page.getByRole('status').filter({ hasText: /Done: 10000 images/ }).waitFor({ timeout: 300_000 });
   const shown = await page.locator('[data-out="accuracy"]').textContent();
-  const log = fs.readFileSync(path.join(dist, '..', 'assets', 'fashion-vgg.train.jsonl'), 'utf8').trim().split('\n');
+  const log = fs.readFileSync(new URL('../../assets/fashion-vgg.train.jsonl', import.meta.url), 'utf8').trim().split('\n');
   const cli = JSON.parse(log[log.length - 1]).test_accuracy;
   assert.equal(shown, `${(100 * cli).toFixed(2)}%`);
   const rows = await page.getByRole('table', { name: /Confusion matrix/ }).locator('tbody tr').count();

@@ -3,6 +3,13 @@
 //! Batched matrix multiply with optional transposes: for every batch b,
 //!   C_b = op(A_b) op(B_b),  op(A) is m x k, op(B) is k x n, C is m x n (row-major),
 //! where op(X) = X, or X^T when the operand is stored transposed. FLOPs = 2 m n k per batch.
+//!
+//! The CPU path's product is `matrixmultiply`'s SGEMM natively (the reference, on every core) and
+//! the register-blocked SGEMM of the `simd128` module in WebAssembly with SIMD (the browser).
+
+/// The simd128 SGEMM (WebAssembly with SIMD only).
+#[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+mod simd128;
 
 /// Shape and layout of a (batched) matrix product.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -71,13 +78,17 @@ pub fn matmul(a: &[f32], b: &[f32], s: MatmulShape) -> Result<Vec<f32>, String> 
 }
 
 /// One product (one batch) whose output rows can be computed a block at a time, so a caller can
-/// split a large product into short pieces. The work is done by `matrixmultiply`'s packed, blocked
-/// SGEMM (SIMD kernels chosen at run time; natively on all cores); a transposed operand is only a
-/// change of strides.
+/// split a large product into short pieces. Natively the work is done by `matrixmultiply`'s packed,
+/// blocked SGEMM (SIMD kernels chosen at run time, on all cores); in WebAssembly with simd128 by
+/// the `simd128` kernel, which packs op(B) once, at the first call, and whose rows are bit for
+/// bit the same however the product is split. A transposed operand is only a change of strides.
 pub struct PreparedProduct<'a> {
     a: &'a [f32],
     b: &'a [f32],
     s: MatmulShape,
+    /// op(B) packed for the simd128 kernel, made by the first `rows` call.
+    #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+    packed_b: std::sync::OnceLock<Vec<f32>>,
 }
 
 impl<'a> PreparedProduct<'a> {
@@ -85,7 +96,13 @@ impl<'a> PreparedProduct<'a> {
     pub fn new(a: &'a [f32], b: &'a [f32], s: MatmulShape) -> Result<Self, String> {
         let one = MatmulShape { batch: 1, ..s };
         one.check(a, b)?;
-        Ok(PreparedProduct { a, b, s: one })
+        Ok(PreparedProduct {
+            a,
+            b,
+            s: one,
+            #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+            packed_b: std::sync::OnceLock::new(),
+        })
     }
 
     /// Output rows `rows` into `c` (the whole m x n output).
@@ -105,6 +122,14 @@ impl<'a> PreparedProduct<'a> {
             c[rows.start * n..end * n].fill(0.0);
             return Ok(());
         }
+        #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+        {
+            let packed = self
+                .packed_b
+                .get_or_init(|| simd128::pack_b(self.b, k, n, rsb, csb));
+            simd128::gemm_rows(self.a, (rsa, csa), packed, (k, n), rows.start..end, c);
+        }
+        #[cfg(not(all(target_arch = "wasm32", target_feature = "simd128")))]
         // SAFETY: the shape check above guarantees a has m*k and b has k*n values and c has m*n;
         // with these strides every index sgemm touches for rows start..end lies inside them.
         unsafe {

@@ -284,7 +284,7 @@ pub fn UnderTheHood() -> impl IntoView {
             <table class="numbers" aria-label="Kernel benchmark">
                 <thead><tr>
                     <th scope="col">"kernel"</th><th scope="col">"CPU GFLOP/s"</th>
-                    <th scope="col">"WebGPU GFLOP/s"</th><th scope="col">"max rel. error"</th><th scope="col">""</th>
+                    <th scope="col">"WebGPU GFLOP/s"</th><th scope="col">"max rel. error"</th><th scope="col">"note"</th>
                 </tr></thead>
                 <tbody>
                     {move || rows.get().into_iter().map(|r| view! {

@@ -6,7 +6,7 @@
 //! against a live value within a tolerance) and grids of cells (chapters 2 and 5 build their grid
 //! as the children and give the shell their check).
 
-use super::math::render_mathml;
+use super::math::{math_text, render_mathml};
 use crate::url_state::Location;
 use crate::web;
 use leptos::prelude::*;
@@ -134,6 +134,9 @@ pub fn ChoiceExercise(
             ready=Signal::derive(move || picked.get().is_some()) verdict=verdict>
             {choices.iter().enumerate().map(|(i, c)| {
                 let id = format!("{name}-{i}");
+                // A formula's MathML gives the radio no name in every accessibility checker: the
+                // formula's text names it as well.
+                let aria_label = c.tex.then(|| math_text(c.label));
                 let label = if c.tex {
                     view! { <span class="math" inner_html=render_mathml(c.label, false)></span> }.into_any()
                 } else {
@@ -141,7 +144,7 @@ pub fn ChoiceExercise(
                 };
                 view! {
                     <div class="choice">
-                        <input type="radio" id=id.clone() name=name value=i.to_string()
+                        <input type="radio" id=id.clone() name=name value=i.to_string() aria-label=aria_label
                             on:change=move |_| { picked.set(Some(i)); verdict.set(None); }/>
                         <label for=id>{label}</label>
                     </div>

@@ -28,6 +28,37 @@ pub fn render_mathml(tex: &str, display: bool) -> String {
     }
 }
 
+/// The text of a formula, its MathML tokens separated by spaces ("S = r max − r min ..."): the name
+/// a browser reads from the rendered MathML, for an attribute (`aria-label`) that needs it as text.
+pub fn math_text(tex: &str) -> String {
+    let mathml = render_mathml(tex, false);
+    let mut text = String::new();
+    let mut in_tag = false;
+    let mut chars = mathml.chars().peekable();
+    while let Some(c) = chars.next() {
+        // A tag opens with '<' and a letter, '/' or '!'; any other '<' is the text's.
+        let opens_tag = c == '<'
+            && chars
+                .peek()
+                .is_some_and(|n| n.is_ascii_alphabetic() || *n == '/' || *n == '!');
+        match c {
+            '<' if opens_tag => {
+                in_tag = true;
+                text.push(' ');
+            }
+            '>' => in_tag = false,
+            _ if !in_tag => text.push(c),
+            _ => {}
+        }
+    }
+    let text = text
+        .replace("&#160;", " ")
+        .replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&amp;", "&");
+    text.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
 /// Inline mathematics.
 #[component]
 pub fn M(tex: &'static str) -> impl IntoView {
@@ -54,6 +85,12 @@ mod tests {
         assert!(m.contains("<msup>"));
         let m = render_mathml(r"E = \frac{c_1^4}{(c_0^2 + c_1^2)^2}", false);
         assert!(m.contains("<mfrac>"), "{m}");
+    }
+
+    #[test]
+    fn a_formula_as_text_keeps_its_tokens_in_order() {
+        assert_eq!(math_text(r"S = \frac{a}{b}"), "S = a b");
+        assert_eq!(math_text(r"q < 2"), "q < 2");
     }
 
     #[test]

@@ -34,6 +34,16 @@ pub fn Plot<F>(
 where
     F: Fn(&DrawingArea<Canvas, Shift>, &Palette) -> Result<(), String> + 'static,
 {
+    // A figure whose data is not computed yet says so, as the lab's empty figures do, rather than
+    // naming only its title.
+    let summary = Signal::derive(move || {
+        let s = summary.get();
+        if s.trim().is_empty() {
+            "Empty plot: not computed yet.".to_string()
+        } else {
+            s
+        }
+    });
     let canvas_ref = NodeRef::<leptos::html::Canvas>::new();
     let theme = use_context::<Theme>();
     let error = RwSignal::new(None::<String>);

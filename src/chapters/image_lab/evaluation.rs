@@ -120,7 +120,7 @@ pub fn EvaluatingHere() -> impl IntoView {
         <canvas node_ref=canvas_ref width="896" height="240" class="strip" role="img"
             aria-label=move || match evaluation.get() {
                 EvalState::Done(e, ..) => format!("The first {} misclassified test images, each labelled true class → predicted class.", e.mistakes.len().min(16)),
-                _ => "Empty until the evaluation runs.".into(),
+                _ => "Misclassified test images. Empty plot: the evaluation has not run yet.".into(),
             }></canvas>
         </Section>
     }

@@ -97,7 +97,7 @@ pub fn ChannelPruning() -> impl IntoView {
                     view! {
                         <div class="table-scroll">
                         <table class="numbers" aria-label="Dense and channel-pruned network">
-                            <thead><tr><th scope="col"></th><th scope="col">"dense"</th><th scope="col">"pruned"</th><th scope="col">"ratio"</th></tr></thead>
+                            <thead><tr><td></td><th scope="col">"dense"</th><th scope="col">"pruned"</th><th scope="col">"ratio"</th></tr></thead>
                             <tbody>
                                 <tr><th scope="row">"channels per conv"</th>
                                     <td>{d.layers[..8].iter().map(|l| l.out.to_string()).collect::<Vec<_>>().join(", ")}</td>

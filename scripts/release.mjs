@@ -1,11 +1,14 @@
 // What the release needs after Trunk's build, in the build folder DIR (default dist/):
+//  0. wasm-opt (npm's binaryen, installed by scripts/setup.sh) over the wasm, -Oz unless
+//     GLASSBOX_WASM_OPT names other flags ("0" skips it), and the preload's integrity hash updated;
 //  1. the Content-Security-Policy, as a <meta> at the top of index.html, with the SHA-256 of
 //     Trunk's one inline script (its loader) so no other inline script can run;
 //  2. the service worker, DIR/sw.js, from assets/sw.js with the build's version and every file's
 //     SHA-256 (the files it keeps for offline use).
 // The policy is also written to DIR/csp.txt, for hosts that send it as a header (the README).
-// Run by scripts/build.sh; no dependencies beyond Node.
+// Run by scripts/build.sh; no dependencies beyond Node and binaryen.
 import fs from 'node:fs';
+import { execFileSync } from 'node:child_process';
 import path from 'node:path';
 import crypto from 'node:crypto';
 import { fileURLToPath } from 'node:url';
@@ -22,6 +25,30 @@ function fail(message) {
 if (!fs.existsSync(indexPath)) fail(`${indexPath} is missing: run Trunk's build first`);
 let html = fs.readFileSync(indexPath, 'utf8');
 if (html.includes('http-equiv="Content-Security-Policy"')) fail(`${indexPath} already has a policy (run Trunk's build again)`);
+
+// 0. wasm-opt. Trunk's own wasm-opt download cannot work offline, so index.html asks it for none
+// (data-wasm-opt="0") and the pinned binaryen from npm runs here. The features are those rustc's
+// wasm32 target and our +simd128 build use.
+const wasmName = (html.match(/href="\.\/([^"]+_bg\.wasm)"/) || [])[1];
+if (!wasmName) fail('no _bg.wasm preload in index.html');
+const wasmPath = path.join(dir, wasmName);
+const optFlags = (process.env.GLASSBOX_WASM_OPT ?? '-Oz').trim();
+if (optFlags !== '0') {
+  const wasmOpt = path.join(root, 'node_modules/.bin/wasm-opt');
+  if (!fs.existsSync(wasmOpt)) fail(`${wasmOpt} is missing: run scripts/setup.sh (npm's binaryen)`);
+  const before = fs.statSync(wasmPath).size;
+  const t0 = Date.now();
+  const features = ['simd', 'bulk-memory', 'nontrapping-float-to-int', 'sign-ext', 'mutable-globals', 'reference-types', 'multivalue']
+    .map((f) => `--enable-${f}`);
+  execFileSync(wasmOpt, [...optFlags.split(/\s+/), '--strip-debug', '--strip-producers', ...features, wasmPath, '-o', wasmPath], { stdio: 'inherit' });
+  const after = fs.statSync(wasmPath).size;
+  console.log(`release: wasm-opt ${optFlags}: ${wasmName} ${(before / 1e6).toFixed(2)} MB -> ${(after / 1e6).toFixed(2)} MB in ${((Date.now() - t0) / 1000).toFixed(0)} s`);
+  // Trunk's preload carries the wasm's SHA-384: the optimised file needs its own.
+  const sri = `sha384-${crypto.createHash('sha384').update(fs.readFileSync(wasmPath)).digest('base64')}`;
+  const link = new RegExp(`(<link[^>]*href="\\./${wasmName.replace(/[.]/g, '\\.')}"[^>]*integrity=")[^"]*(")`);
+  if (!link.test(html)) fail(`the preload of ${wasmName} has no integrity attribute to update`);
+  html = html.replace(link, `$1${sri}$2`);
+}
 
 // 1. The policy. Every inline script is hashed (Trunk writes exactly one, the wasm loader).
 const inline = [...html.matchAll(/<script(?![^>]*\bsrc=)[^>]*>([\s\S]*?)<\/script>/g)].map((m) => m[1]);

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Install what building (and, with `test`, testing) Glassbox needs, skipping what is already there
 # at the right version. Only package registries are used: crates.io, Debian's archive, npm.
-#   scripts/setup.sh         # build tools: wasm32 target, trunk, wasm-bindgen-cli
-#   scripts/setup.sh test    # also Chromium, playwright-core, jsqr, Mesa's Vulkan drivers and poppler (PDF) for the tests
+#   scripts/setup.sh         # build tools: wasm32 target, trunk, wasm-bindgen-cli, Node and binaryen (wasm-opt)
+#   scripts/setup.sh test    # also Chromium, playwright-core, jsqr, axe-core, Mesa's Vulkan drivers and poppler (PDF) for the tests
 #   scripts/setup.sh lm      # also Debian's wordnet-base, the language model's text (glassbox lm data)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -51,16 +51,27 @@ fi
 
 if [ "${1:-}" = "test" ]; then
   debian chromium fonts-dejavu-core mesa-vulkan-drivers libvulkan1 poppler-utils
-  # Every devDependency (playwright-core, jsqr) installed at its pinned version?
-  stale=$(node -e "
-    const d = require('./package.json').devDependencies;
-    const bad = Object.entries(d).filter(([n, v]) => {
-      try { return require('./node_modules/' + n + '/package.json').version !== v; } catch { return true; }
-    });
-    console.log(bad.map(([n, v]) => n + '@' + v).join(' '));")
-  if [ -n "$stale" ]; then
-    say "installing $stale from the npm registry (no browser download)"
+fi
+
+# Node runs the release step (scripts/release.mjs) and the browser tests.
+if ! command -v node >/dev/null || ! command -v npm >/dev/null; then debian nodejs npm; fi
+# The npm packages at their pinned versions: binaryen (wasm-opt) for every build, and for the tests
+# the devDependencies (playwright-core, jsqr, axe-core).
+fields="dependencies"
+if [ "${1:-}" = "test" ]; then fields="dependencies devDependencies"; fi
+stale=$(FIELDS="$fields" node -e "
+  const p = require('./package.json');
+  const want = Object.assign({}, ...process.env.FIELDS.split(' ').map((f) => p[f] || {}));
+  const bad = Object.entries(want).filter(([n, v]) => {
+    try { return require('./node_modules/' + n + '/package.json').version !== v; } catch { return true; }
+  });
+  console.log(bad.map(([n, v]) => n + '@' + v).join(' '));")
+if [ -n "$stale" ]; then
+  say "installing $stale from the npm registry (no browser download)"
+  if [ "${1:-}" = "test" ]; then
     PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund
+  else
+    npm ci --omit=dev --no-audit --no-fund
   fi
 fi
 say "ready"

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Benchmarks (measurements, not tests): native `glassbox bench maml` and `bench gpu` (GPU side on
-# Mesa's lavapipe unless VK_DRIVER_FILES names another driver), numpy's matmul for comparison, then
+# Mesa's lavapipe unless VK_DRIVER_FILES names another driver), numpy's matmul and chapter 1's
+# closed-form meta-training in NumPy (scripts/bench/maml_numpy.py) for comparison, then
 # the browser's CPU path through the Benchmarks appendix of the built dist/; attention timing and
 # int8 throughput in the browser are printed by tests/e2e/chapter2 and quantization.
 set -euo pipefail
@@ -41,6 +42,10 @@ for n in (256, 512, 1024):
     out[f"matmul_{n}_gflops"] = 2 * n**3 / best / 1e9
 print(json.dumps({"numpy": np.__version__, **out}))
 PY
+echo "== chapter 1's closed-form meta-training (100 iterations): glassbox natively, then NumPy"
+rust_s=$(cargo run --release --quiet --bin glassbox -- bench maml --repeat 5 \
+  | python3 -c "import json, sys; print(json.load(sys.stdin)['meta_training_100_iterations_s'])")
+env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE "$venv/bin/python" scripts/bench/maml_numpy.py "$rust_s"
 echo "== browser (CPU path)"
 [ -f dist/index.html ] || scripts/build.sh dist
 node tests/e2e/bench.mjs

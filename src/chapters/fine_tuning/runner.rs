@@ -218,6 +218,10 @@ pub async fn run_jobs(
     mut done: impl FnMut(usize, TuneResult, f64, &'static str),
 ) -> bool {
     for (i, settings) in jobs.into_iter().enumerate() {
+        // Each job starts in a task of its own: the last slice of the job before and the table it
+        // filled, then setting up the next (its shifted data), then the next's first slice would
+        // otherwise hold the page together.
+        web::sleep(0).await;
         let tuner = match Tuner::new(&lab.pretrained, &lab.data.test, settings) {
             Ok(t) => t,
             Err(e) => {
@@ -225,6 +229,10 @@ pub async fn run_jobs(
                 return false;
             }
         };
+        web::sleep(0).await;
+        if !alive() {
+            return false;
+        }
         let job = Rc::new(RefCell::new(Job::new(tuner)));
         let finished = drive(job.clone(), engine, alive, |j| {
             if let Some(t) = &j.tuner {

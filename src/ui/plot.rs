@@ -4,6 +4,7 @@
 use super::canvas::Canvas;
 use super::Theme;
 use crate::web;
+use glassbox_lab::figures::shift::{draw_bar_groups, BarGroups};
 use glassbox_lab::figures::Palette;
 use leptos::prelude::*;
 use plotters::coord::Shift;
@@ -129,5 +130,23 @@ pub fn HeatmapPlot(
                 Some(h) => glassbox_lab::figures::heatmap::draw_heatmap(area, &h, palette),
                 None => area.fill(&palette.background).map_err(|e| e.to_string()),
             }/>
+    }
+}
+
+/// A figure of bar groups (`draw_bar_groups`) whose description and data follow the bars.
+#[component]
+pub fn BarPlot(
+    /// File-name stem of the downloads.
+    name: &'static str,
+    /// Short title, used in the buttons' accessible names.
+    title: &'static str,
+    #[prop(default = 320)] height: u32,
+    bars: Memo<BarGroups>,
+) -> impl IntoView {
+    view! {
+        <Plot name title height
+            summary=Signal::derive(move || bars.with(|b| b.summary()))
+            csv=Signal::derive(move || bars.with(|b| b.csv()))
+            draw=move |root, p| bars.with(|b| draw_bar_groups(root, b, p))/>
     }
 }

@@ -5,9 +5,9 @@
 use super::controls::RunStop;
 use super::grid_run::GridRun;
 use super::state::FineTuningState;
-use crate::ui::plot::Plot;
+use crate::ui::plot::BarPlot;
 use crate::ui::Section;
-use glassbox_lab::figures::shift::{draw_bar_groups, BarGroups};
+use glassbox_lab::figures::shift::BarGroups;
 use glassbox_lab::shift::{Corruption, Shift, Tune, TuneSettings};
 use leptos::prelude::*;
 
@@ -87,10 +87,7 @@ pub fn Demonstration() -> impl IntoView {
             <RunStop action="run-three" label="Run the three shifts" running=grid.running on_run=run
                 on_stop=move || grid.stop()/>
             <p class="status" role="status" aria-live="polite">{move || grid.status.get()}</p>
-            <Plot name="three-shifts" title="Accuracy by shift and tuned block" height=380
-                summary=Signal::derive(move || bars.get().summary())
-                csv=Signal::derive(move || bars.get().csv())
-                draw=move |area, palette| draw_bar_groups(area, &bars.get(), palette)/>
+            <BarPlot name="three-shifts" title="Accuracy by shift and tuned block" height=380 bars=bars/>
         </Section>
     }
 }

@@ -6,9 +6,9 @@ use super::controls::RunStop;
 use super::runner::{on, run_jobs, secs};
 use super::state::{clear_on_change, FineTuningState};
 use crate::tasks::Generation;
-use crate::ui::plot::Plot;
+use crate::ui::plot::BarPlot;
 use crate::ui::Section;
-use glassbox_lab::figures::shift::{draw_bar_groups, BarGroups};
+use glassbox_lab::figures::shift::BarGroups;
 use glassbox_lab::shift::{Tune, TuneResult};
 use leptos::prelude::*;
 
@@ -123,10 +123,7 @@ pub fn Sweep() -> impl IntoView {
                 <span class="counter" data-out="sweep-progress">{move || format!("{} / {} choices", rows.get().len(), Tune::ALL.len())}</span>
             </div>
             <p class="status" role="status" aria-live="polite">{move || state.get().3}</p>
-            <Plot name="sweep" title="Accuracy after tuning each choice" height=380
-                summary=Signal::derive(move || bars.get().summary())
-                csv=Signal::derive(move || bars.get().csv())
-                draw=move |area, palette| draw_bar_groups(area, &bars.get(), palette)/>
+            <BarPlot name="sweep" title="Accuracy after tuning each choice" height=380 bars=bars/>
             <SweepTable rows/>
         </Section>
     }

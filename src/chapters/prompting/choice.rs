@@ -8,9 +8,9 @@ use crate::engine::Engine;
 use crate::lm::plural_nouns as nouns;
 use crate::lm::LoadedLm;
 use crate::ui::exercise::ShortAnswer;
-use crate::ui::plot::Plot;
+use crate::ui::plot::BarPlot;
 use crate::ui::Section;
-use glassbox_lab::figures::shift::{draw_bar_groups, BarGroups};
+use glassbox_lab::figures::shift::BarGroups;
 use glassbox_lab::lm::choice::{self, Outcome, Strategy};
 use glassbox_lab::lm::plurals::{self, Split};
 use glassbox_lab::lm::{distribution, Session};
@@ -147,14 +147,7 @@ pub fn Choice() -> impl IntoView {
             </p>
             <button type="button" on:click=run disabled=move || !ready() || st.busy.get()>"Ask the questions"</button>
             <p class="status" role="status" data-out="choice-status">{move || status.get()}</p>
-            <Plot
-                name="multiple-choice"
-                title="Multiple choice"
-                height=320
-                summary=Signal::derive(move || figure.with(|b| b.summary()))
-                csv=Signal::derive(move || figure.with(|b| b.csv()))
-                draw=move |root, p| figure.with(|b| draw_bar_groups(root, b, p))
-            />
+            <BarPlot name="multiple-choice" title="Multiple choice" height=320 bars=figure/>
             <div class="table-scroll">
             <table class="numbers" aria-label="Multiple choice by strategy">
                 <thead><tr><th>"Strategy"</th><th>"Written: right"</th><th>"wrong"</th><th>"invalid"</th><th>"Likeliest: right"</th></tr></thead>

@@ -9,9 +9,9 @@ use super::state::PromptingState;
 use crate::engine::Engine;
 use crate::lm::plural_nouns as nouns;
 use crate::ui::exercise::ShortAnswer;
-use crate::ui::plot::Plot;
+use crate::ui::plot::BarPlot;
 use crate::ui::Section;
-use glassbox_lab::figures::shift::{draw_bar_groups, BarGroups};
+use glassbox_lab::figures::shift::BarGroups;
 use glassbox_lab::lm::pluralize::{Answer, Verdict};
 use glassbox_lab::lm::plurals::{self, Split};
 use leptos::prelude::*;
@@ -169,22 +169,8 @@ pub fn Confidence() -> impl IntoView {
             </p>
             <button type="button" on:click=run disabled=move || !ready() || st.busy.get()>"Measure the confidence"</button>
             <p class="status" role="status" data-out="confidence-status">{move || status.get()}</p>
-            <Plot
-                name="confidence"
-                title="Confidence of right and wrong answers"
-                height=300
-                summary=Signal::derive(move || hist.with(|b| b.summary()))
-                csv=Signal::derive(move || hist.with(|b| b.csv()))
-                draw=move |root, p| hist.with(|b| draw_bar_groups(root, b, p))
-            />
-            <Plot
-                name="reliability"
-                title="Reliability"
-                height=300
-                summary=Signal::derive(move || rel.with(|b| b.summary()))
-                csv=Signal::derive(move || rel.with(|b| b.csv()))
-                draw=move |root, p| rel.with(|b| draw_bar_groups(root, b, p))
-            />
+            <BarPlot name="confidence" title="Confidence of right and wrong answers" height=300 bars=hist/>
+            <BarPlot name="reliability" title="Reliability" height=300 bars=rel/>
             <ShortAnswer label="(b) iii" question="Is the model more confident when it is right?">
                 <p>
                     "Read the two means in the status line and the first chart. A right answer is usually a \

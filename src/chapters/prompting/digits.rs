@@ -7,9 +7,9 @@ use super::state::{PromptingState, DIGIT_FIELDS};
 use crate::engine::Engine;
 use crate::ui::controls::FieldInput;
 use crate::ui::exercise::{NumberExercise, ShortAnswer};
-use crate::ui::plot::Plot;
+use crate::ui::plot::BarPlot;
 use crate::ui::Section;
-use glassbox_lab::figures::shift::{draw_bar_groups, BarGroups};
+use glassbox_lab::figures::shift::BarGroups;
 use glassbox_lab::lm::digits::{tally, Tally, CHARS_PER_DIGIT, PROMPT};
 use glassbox_lab::lm::{Generator, Sampling};
 use leptos::prelude::*;
@@ -133,14 +133,7 @@ pub fn Digits() -> impl IntoView {
             </div>
             <button type="button" on:click=run disabled=move || !ready() || st.busy.get()>"Ask for digits"</button>
             <p class="status" role="status" data-out="digits-status">{move || status.get()}</p>
-            <Plot
-                name="digits"
-                title="Digit counts"
-                height=300
-                summary=Signal::derive(move || bars.with(|b| b.summary()))
-                csv=Signal::derive(move || bars.with(|b| b.csv()))
-                draw=move |root, p| bars.with(|b| draw_bar_groups(root, b, p))
-            />
+            <BarPlot name="digits" title="Digit counts" height=300 bars=bars/>
             {move || result.with(|r| r.as_ref().map(|(_, text)| view! {
                 <details><summary>"What the model wrote"</summary><pre class="sample" data-out="digits-text">{text.clone()}</pre></details>
             }))}

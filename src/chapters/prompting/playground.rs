@@ -8,10 +8,10 @@ use crate::classroom::control_locked;
 use crate::engine::Engine;
 use crate::ui::controls::FieldInput;
 use crate::ui::exercise::ShortAnswer;
-use crate::ui::plot::Plot;
+use crate::ui::plot::BarPlot;
 use crate::ui::Section;
 use crate::web;
-use glassbox_lab::figures::shift::{draw_bar_groups, BarGroups};
+use glassbox_lab::figures::shift::BarGroups;
 use glassbox_lab::lm::{distribution, Generator, Sampling};
 use leptos::prelude::*;
 
@@ -175,14 +175,7 @@ pub fn Playground() -> impl IntoView {
             </div>
             <p class="status" role="status" data-out="play-status">{move || status.get()}</p>
             <pre class="sample" data-out="play-output"><span class="muted">{move || shown_prompt.get()}</span>{move || written.get()}</pre>
-            <Plot
-                name="next-character"
-                title="Next character"
-                height=320
-                summary=Signal::derive(move || bars.with(|b| b.summary()))
-                csv=Signal::derive(move || bars.with(|b| b.csv()))
-                draw=move |root, p| bars.with(|b| draw_bar_groups(root, b, p))
-            />
+            <BarPlot name="next-character" title="Next character" height=320 bars=bars/>
             <ShortAnswer label="(a)" question="Which of the playground tasks can this model attempt?">
                 <p>
                     "The homework's playground asked hosted models factual questions, to correct a poorly \

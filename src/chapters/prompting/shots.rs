@@ -11,9 +11,9 @@ use super::state::{PromptingState, SHOT_FIELDS};
 use crate::engine::Engine;
 use crate::lm::plural_nouns as nouns;
 use crate::ui::controls::FieldInput;
-use crate::ui::plot::Plot;
+use crate::ui::plot::BarPlot;
 use crate::ui::Section;
-use glassbox_lab::figures::shift::{draw_bar_groups, BarGroups};
+use glassbox_lab::figures::shift::BarGroups;
 use glassbox_lab::lm::pluralize::{self, Answer, Summary, Verdict, MAX_SHOTS};
 use glassbox_lab::lm::plurals::{self, Noun, Split};
 use leptos::prelude::*;
@@ -170,14 +170,7 @@ pub fn Shots() -> impl IntoView {
             </div>
             <progress max=total value=move || next.get() aria-label="Answers so far"></progress>
             <p class="status" role="status" data-out="shots-status">{move || status.get()}</p>
-            <Plot
-                name="pluralize-shots"
-                title="Accuracy per number of shots"
-                height=320
-                summary=Signal::derive(move || bars.with(|b| b.summary()))
-                csv=Signal::derive(move || bars.with(|b| b.csv()))
-                draw=move |root, p| bars.with(|b| draw_bar_groups(root, b, p))
-            />
+            <BarPlot name="pluralize-shots" title="Accuracy per number of shots" height=320 bars=bars/>
             <table class="numbers" aria-label="Accuracy per number of shots">
                 <thead><tr><th>"Shots"</th><th>"Correct labels"</th><th>"Wrong labels"</th></tr></thead>
                 <tbody>{move || (0..SHOTS).map(row).collect_view()}</tbody>

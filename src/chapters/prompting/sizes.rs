@@ -9,10 +9,10 @@ use crate::engine::Engine;
 use crate::lm::plural_nouns as nouns;
 use crate::lm::{ensure_small_lm, LoadedLm};
 use crate::ui::exercise::ShortAnswer;
-use crate::ui::plot::Plot;
+use crate::ui::plot::BarPlot;
 use crate::ui::Section;
 use crate::vision::data::{LoadState, LoadStatus};
-use glassbox_lab::figures::shift::{draw_bar_groups, BarGroups};
+use glassbox_lab::figures::shift::BarGroups;
 use glassbox_lab::lm::pluralize::{self, Summary};
 use glassbox_lab::lm::plurals::{self, Split};
 use glassbox_lab::lm::shipped;
@@ -89,14 +89,7 @@ pub fn Sizes() -> impl IntoView {
             <button type="button" on:click=run disabled=move || !ready() || st.busy.get()>"Compare the two models"</button>
             <LoadStatus load/>
             <p class="status" role="status" data-out="sizes-status">{move || status.get()}</p>
-            <Plot
-                name="model-sizes"
-                title="Bigger against smaller"
-                height=300
-                summary=Signal::derive(move || figure.with(|b| b.summary()))
-                csv=Signal::derive(move || figure.with(|b| b.csv()))
-                draw=move |root, p| figure.with(|b| draw_bar_groups(root, b, p))
-            />
+            <BarPlot name="model-sizes" title="Bigger against smaller" height=300 bars=figure/>
             <table class="numbers" aria-label="Bigger against smaller">
                 <thead><tr><th>"Model"</th><th>{TASKS[0].0}</th><th>{TASKS[1].0}</th></tr></thead>
                 <tbody>

@@ -6,9 +6,9 @@ use super::run::{generate, ran_on};
 use super::state::PromptingState;
 use crate::engine::Engine;
 use crate::ui::exercise::ShortAnswer;
-use crate::ui::plot::Plot;
+use crate::ui::plot::BarPlot;
 use crate::ui::Section;
-use glassbox_lab::figures::shift::{draw_bar_groups, BarGroups};
+use glassbox_lab::figures::shift::BarGroups;
 use glassbox_lab::lm::{distribution, Generator, Sampling};
 use leptos::prelude::*;
 
@@ -117,14 +117,7 @@ pub fn Temperature() -> impl IntoView {
                  them, roughly. At T = 0 it is 0 (one character is certain); as T grows it climbs toward \
                  ln 92 = 4.52, every character equally likely. The chart is for the playground's prompt."
             </p>
-            <Plot
-                name="entropy-temperature"
-                title="Entropy against temperature"
-                height=300
-                summary=Signal::derive(move || bars.with(|b| b.summary()))
-                csv=Signal::derive(move || bars.with(|b| b.csv()))
-                draw=move |root, p| bars.with(|b| draw_bar_groups(root, b, p))
-            />
+            <BarPlot name="entropy-temperature" title="Entropy against temperature" height=300 bars=bars/>
             <p>
                 {format!("The same prompt and seed, {SAMPLE_CHARS} characters at each temperature: greedy repeats \
                   itself, low temperatures stay plausible, high ones drift into nonsense.")}

@@ -53,6 +53,8 @@ node tests/e2e/bench-image.mjs
 WEBGPU=1 node tests/e2e/bench-image.mjs
 node tests/e2e/bench-pruning.mjs
 WEBGPU=1 node tests/e2e/bench-pruning.mjs
+node tests/e2e/bench-compress.mjs
+WEBGPU=1 node tests/e2e/bench-compress.mjs
 node tests/e2e/bench-finetune.mjs
 # On SwiftShader (software WebGPU) this takes about 20 minutes: a quarter of a second per image.
 WEBGPU=1 node tests/e2e/bench-finetune.mjs

@@ -147,3 +147,23 @@ test('on WebGPU k-means runs on the kernel and finds the same codebook; bad URLs
   await cpu.getByRole('alert').filter({ hasText: /\(bits\)/ }).waitFor();
   assert.deepEqual(cpu.problems(), []);
 });
+
+test('the Benchmarks appendix times classification and the codebooks on the CPU, and says WebGPU was not there', async () => {
+  const page = await watchedPage(env.browser);
+  await page.goto(`${env.server.base}#/bench`);
+  await watchLongTasks(page);
+  await page.getByRole('button', { name: 'Time classification and codebooks' }).click();
+  await page.waitForFunction(() => document.querySelector('[data-out="compress-bench-status"]')?.textContent === 'Done.',
+    null, { timeout: 300_000 });
+  await checkLongTasks(page, 'benchmarks, classification and codebooks');
+  const cell = (key, col) => page.locator(`[data-bench="${key}"] [data-col="${col}"]`).textContent();
+  const ms = async (key) => Number(/^(\d+) ms$/.exec(await cell(key, 'cpu'))[1]);
+  const [classify, kmeans] = [await ms('classify'), await ms('kmeans4')];
+  console.log(`benchmarks on the CPU: classify 1000 images ${classify} ms, 4-bit codebooks ${kmeans} ms`);
+  assert.ok(classify > 0 && kmeans > 0, `${classify} ${kmeans}`);
+  for (const key of ['classify', 'kmeans4']) {
+    assert.equal(await cell(key, 'webgpu'), '–');
+    assert.equal(await cell(key, 'ratio'), '–');
+  }
+  assert.deepEqual(page.problems(), []);
+});

@@ -2,8 +2,10 @@
 //! stays responsive. The reported times are computation only (the sum of the slices), not the
 //! pauses between them. Chapter 1's meta-training here; chapter 3's fine-tuning in `finetune` (CPU
 //! and WebGPU); the language model of chapters 4 and 5 in `lm` and `lm_sweep` (CPU and WebGPU), chapter
-//! 5's soft-prompt epoch in `soft_prompt`.
+//! 5's soft-prompt epoch in `soft_prompt`; chapters 6 and 7's classification and k-means in
+//! `compress` (CPU and WebGPU).
 
+mod compress;
 mod finetune;
 mod lm;
 mod lm_sweep;
@@ -216,6 +218,7 @@ pub fn Bench() -> impl IntoView {
             <lm::LmBench/>
             <lm_sweep::LmSweepBench/>
             <soft_prompt::SoftPromptBench/>
+            <compress::CompressBench/>
         </article>
     }
 }

@@ -16,6 +16,9 @@ mod qat;
 pub(crate) mod state;
 mod whole_network;
 
+/// The whole-network k-means, timed by the Benchmarks appendix.
+pub(crate) use kmeans::quantize_network;
+
 use crate::ui::notices::UrlNotices;
 use crate::url_state::Location;
 use crate::vision::data::LoadStatus;

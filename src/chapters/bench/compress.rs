@@ -1,0 +1,161 @@
+//! Benchmarks: the work chapters 6 and 7 repeat on the trained network, on the CPU (WebAssembly)
+//! and again on WebGPU when the browser offers it, with the ratio: classifying 1000 test images
+//! (every pruning scan point and every quantized network is evaluated so), and 4-bit k-means
+//! codebooks for all nine layers (chapter 7's whole-network quantization, `KMEANS_ROUNDS` rounds
+//! per layer).
+//! Classification times are computation only (on the CPU the sum of its slices); the codebooks'
+//! include the page's yields between rounds.
+
+use crate::chapters::quantization::quantize_network;
+use crate::engine::Engine;
+use crate::vision::data::{classify, ensure_loaded, LoadState};
+use crate::web;
+use glassbox_gpu::Ran;
+use glassbox_lab::compress::quant::KMEANS_ROUNDS;
+use leptos::prelude::*;
+
+/// Test images classified.
+const IMAGES: usize = 1000;
+/// Bits of the k-means codebooks.
+const BITS: u32 = 4;
+
+/// A row: its key on the page, what it times, milliseconds on the CPU and on WebGPU (and whether
+/// all of it ran there).
+#[derive(Clone, Debug, PartialEq)]
+struct Row {
+    key: &'static str,
+    what: &'static str,
+    cpu_ms: Option<f64>,
+    webgpu: Option<(f64, bool)>,
+}
+
+const ROWS: [(&str, &str); 2] = [
+    (
+        "classify",
+        "Classify 1000 test images (the trained network)",
+    ),
+    ("kmeans4", "4-bit k-means codebooks for all nine layers"),
+];
+
+fn record(rows: RwSignal<Vec<Row>>, i: usize, on_gpu: bool, ms: f64, ran_there: bool) {
+    rows.update(|r| {
+        if on_gpu {
+            r[i].webgpu = Some((ms, ran_there));
+        } else {
+            r[i].cpu_ms = Some(ms);
+        }
+    });
+}
+
+async fn measure(
+    engine: Engine,
+    cpu: Engine,
+    rows: RwSignal<Vec<Row>>,
+    status: RwSignal<String>,
+    load: RwSignal<LoadState>,
+) -> Result<(), String> {
+    let Some(l) = ensure_loaded(load).await else {
+        return Err(load.get_untracked().message().unwrap_or_default());
+    };
+    engine.settled().await;
+    let gpu = engine.gpu().is_some();
+    let count = IMAGES.min(l.data.test.len());
+    for (backend, on_gpu) in [(cpu, false), (engine, true)]
+        .into_iter()
+        .take(1 + gpu as usize)
+    {
+        let on = if on_gpu { "WebGPU" } else { "the CPU" };
+        status.set(format!("Classifying {count} test images on {on}…"));
+        let Some((_, secs, ran)) = classify(
+            &l.data,
+            l.pretrained.clone(),
+            count,
+            backend,
+            |_| {},
+            || true,
+        )
+        .await
+        else {
+            return Err("The benchmark stopped.".into());
+        };
+        record(rows, 0, on_gpu, 1000.0 * secs, ran == "WebGPU");
+        status.set(format!("Finding {BITS}-bit codebooks on {on}…"));
+        let t0 = web::now_ms();
+        match quantize_network(backend, &l.pretrained, BITS, 0, |_| {}, || true).await {
+            None => return Err("The benchmark stopped.".into()),
+            Some(Err(e)) => return Err(e),
+            Some(Ok((.., ran))) => record(rows, 1, on_gpu, web::now_ms() - t0, ran == Ran::Gpu),
+        }
+    }
+    Ok(())
+}
+
+#[component]
+pub fn CompressBench() -> impl IntoView {
+    let rows = RwSignal::new(Vec::<Row>::new());
+    let status = RwSignal::new(String::new());
+    let running = RwSignal::new(false);
+    let load = RwSignal::new(LoadState::Idle);
+    let engine = expect_context::<Engine>();
+    // The CPU path even where the page has WebGPU.
+    let cpu = Engine::new(true);
+    let start = move |_| {
+        running.set(true);
+        rows.set(
+            ROWS.iter()
+                .map(|&(key, what)| Row {
+                    key,
+                    what,
+                    cpu_ms: None,
+                    webgpu: None,
+                })
+                .collect(),
+        );
+        crate::tasks::spawn_page_task(async move {
+            let result = measure(engine, cpu, rows, status, load).await;
+            status.set(match result {
+                Ok(()) => "Done.".into(),
+                Err(e) => e,
+            });
+            running.set(false);
+        });
+    };
+    let ms = |v: Option<f64>| {
+        v.map(|ms| format!("{ms:.0} ms"))
+            .unwrap_or_else(|| "–".into())
+    };
+    view! {
+        <h2>"Pruning and quantization (chapters 6 and 7)"</h2>
+        <p>
+            {format!("What the two chapters repeat on the trained network: classifying {IMAGES} test images \
+             (each point of the pruning scan and each quantized network is evaluated so) and finding \
+             {BITS}-bit k-means codebooks for all nine layers ({KMEANS_ROUNDS} rounds each). On the CPU \
+             (WebAssembly), and again on WebGPU when this browser offers it (200 images per GPU call; \
+             the k-means assignment passes on the device, the centroid updates on the CPU).")}
+        </p>
+        <button type="button" class="primary" on:click=start disabled=move || running.get()>"Time classification and codebooks"</button>
+        <p role="status" aria-live="polite" class="status" data-out="compress-bench-status">{move || status.get()}</p>
+        <div class="table-scroll">
+        <table class="numbers" aria-label="Pruning and quantization benchmark">
+            <thead><tr><th scope="col">"Work"</th><th scope="col">"CPU"</th><th scope="col">"WebGPU"</th><th scope="col">"CPU time ÷ WebGPU time"</th></tr></thead>
+            <tbody>
+                {move || rows.get().into_iter().map(|r| view! {
+                    <tr data-bench=r.key>
+                        <th scope="row">{r.what}</th>
+                        <td data-col="cpu">{ms(r.cpu_ms)}</td>
+                        <td data-col="webgpu">{match r.webgpu {
+                            Some((t, true)) => format!("{t:.0} ms"),
+                            Some((t, false)) => format!("{t:.0} ms (fell back to the CPU)"),
+                            None => "–".into(),
+                        }}</td>
+                        <td data-col="ratio">{match (r.cpu_ms, r.webgpu) {
+                            (Some(c), Some((g, _))) if g > 0.0 => format!("{:.2}", c / g),
+                            _ => "–".into(),
+                        }}</td>
+                    </tr>
+                }).collect_view()}
+            </tbody>
+        </table>
+        </div>
+    }
+}

@@ -1,0 +1,23 @@
+// Browser benchmark (not a test): the Benchmarks appendix's classification of 1000 test images and
+// 4-bit k-means codebooks (chapters 6 and 7) in headless Chromium, on the CPU path, and on WebGPU
+// as well with WEBGPU=1; prints the times as JSON.
+import { serve, launch, watchedPage, finishBench } from './harness.mjs';
+
+const server = await serve();
+const browser = await launch({ webgpu: process.env.WEBGPU === '1' });
+const page = await watchedPage(browser);
+await page.goto(`${server.base}#/bench`);
+if (process.env.WEBGPU === '1') {
+  await page.locator('[aria-label="Compute backend"]').filter({ hasText: /WebGPU \(/ }).waitFor({ timeout: 30_000 });
+}
+await page.getByRole('button', { name: 'Time classification and codebooks' }).click();
+await page.waitForFunction(() => document.querySelector('[data-out="compress-bench-status"]')?.textContent === 'Done.',
+  null, { timeout: 3_600_000 });
+const rows = await page.$$eval('table[aria-label="Pruning and quantization benchmark"] tbody tr', (rs) => rs.map((r) => ({
+  work: r.dataset.bench,
+  cpu: r.querySelector('[data-col="cpu"]').textContent,
+  webgpu: r.querySelector('[data-col="webgpu"]').textContent,
+  ratio: r.querySelector('[data-col="ratio"]').textContent,
+})));
+console.log(JSON.stringify({ browser: `Chromium ${browser.version()} (headless)`, rows }));
+await finishBench(page, browser, server);

@@ -57,6 +57,7 @@ const hashes = inline.map((s) => `'sha256-${crypto.createHash('sha256').update(s
 const policy = [
   "default-src 'self'",
   `script-src 'self' 'wasm-unsafe-eval' ${hashes.join(' ')}`,
+  "worker-src 'self'",
   "style-src 'self'",
   "object-src 'none'",
   "base-uri 'self'",

@@ -164,6 +164,9 @@ pub fn App() -> impl IntoView {
             <p class="notice warning page-notice" role="alert">{format!("URL parameter backend: '{v}' is not cpu or auto; using auto.")}</p>
         })}
         {move || engine.notice.get().map(|n| view! { <BackendNoticeLine notice=n/> })}
+        {move || crate::workers::pool::notice().get().map(|n| view! {
+            <p class="notice warning page-notice" role="status" data-out="workers-notice">{n}</p>
+        })}
         <crate::offline::UpdateNotice/>
         <div class="layout">
             <nav class="toc" aria-label="Table of contents">

@@ -14,8 +14,17 @@ mod url_fuzz;
 mod url_state;
 mod vision;
 mod web;
+mod workers;
 
 fn main() {
+    // A compute worker (src/workers) starts this same module: there is no page to mount, and its
+    // jobs arrive through `workers::job::glassbox_worker_job`.
+    if web_sys::window().is_none() {
+        std::panic::set_hook(Box::new(|info| {
+            web_sys::console::error_1(&format!("Glassbox worker: {info}").into())
+        }));
+        return;
+    }
     // Cold-start marks (the end-to-end suite reads them): the wasm module has started, and the
     // page is mounted; the browser adds first-contentful-paint itself.
     mark("glassbox-wasm-started");

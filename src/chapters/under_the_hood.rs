@@ -264,6 +264,21 @@ pub fn UnderTheHood() -> impl IntoView {
                     </table>
                 }.into_any(),
             }}
+            <h2>"Background workers"</h2>
+            <p data-out="workers">{move || {
+                let n = crate::workers::pool::size();
+                let restarts = crate::workers::pool::restarts().get();
+                match crate::workers::pool::notice().get() {
+                    Some(why) => why,
+                    None => format!(
+                        "Test-set classification (chapters 3, 6 and 7 and the image lab) runs on {n} background \
+                         worker{} (one per core your browser reports, at most 4), so this page stays \
+                         responsive; the results equal a single thread's bit for bit. Workers restarted on \
+                         this visit: {restarts}.",
+                        if n == 1 { "" } else { "s" }
+                    ),
+                }
+            }}</p>
             <h2>"Kernel benchmark"</h2>
             <p>
                 "Matrix multiply of two random n × n matrices (2n³ floating-point operations). The CPU \

@@ -1,15 +1,18 @@
 //! The image lab's data and committed weights, shared by the chapters that use them: downloaded once
 //! per visit (with byte-level progress, unpacked a megabyte at a time), and the network's test-set
-//! predictions on WebGPU (one submission per 200 images) or on the CPU (in ~30 ms slices).
+//! predictions on WebGPU (one submission per 200 images) or on the CPU: on the worker pool (jobs of
+//! 100 images), or on the page's thread in ~30 ms slices where there is no pool.
 
 use crate::engine::Engine;
 use crate::tasks::{run_in_slices, Slice};
 use crate::web;
+use crate::workers::job::{logits_message, logits_of, NetBytes};
+use crate::workers::pool::{self, Pool};
 use glassbox_gpu::GpuError;
 use glassbox_lab::assets::{self, Asset};
 use glassbox_lab::vision::data::{self, FashionMnist, Split};
 use glassbox_lab::vision::network::Network;
-use glassbox_lab::vision::train;
+use glassbox_lab::vision::{nn, train};
 use leptos::prelude::*;
 use std::cell::RefCell;
 use std::rc::Rc;
@@ -256,30 +259,86 @@ pub async fn classify_split(
             }
         }
     }
+    let k = net.classes();
+    if let Some(pool) = pool::pool() {
+        let t = web::now_ms();
+        match logits_on_workers(&pool, test, &net, count, &progress, &alive).await {
+            Ok(None) => return None,
+            Ok(Some(z)) => {
+                let secs = (web::now_ms() - t) / 1000.0;
+                return Some((nn::argmax_rows(&z, k), secs, "CPU"));
+            }
+            // The pool's notice says so; the page's thread finishes the work.
+            Err(_) => {}
+        }
+    }
+    let (z, secs) = logits_on_page(test, &mut net, count, &progress, &alive).await?;
+    Some((nn::argmax_rows(&z, k), secs, "CPU"))
+}
+
+/// Test images per worker job (a multiple of `train::EVAL_BATCH`; about 0.1-0.2 s of work).
+const JOB_IMAGES: usize = 100;
+
+/// The logits of the first `count` images of `test` under `net`, computed by the worker pool.
+/// Ok(None) once `alive` turns false; Err when the pool was given up.
+pub async fn logits_on_workers(
+    pool: &Pool,
+    test: &Split,
+    net: &Network,
+    count: usize,
+    progress: &dyn Fn(f64),
+    alive: &dyn Fn() -> bool,
+) -> Result<Option<Vec<f32>>, String> {
+    let net = NetBytes::new(net);
+    let jobs = count.div_ceil(JOB_IMAGES);
+    let px = data::SIDE * data::SIDE;
+    let message = |j: usize| {
+        let (a, b) = (j * JOB_IMAGES, ((j + 1) * JOB_IMAGES).min(count));
+        logits_message(&net, &test.images[a * px..b * px])
+    };
+    let done = |d: usize| progress(d as f64 / jobs as f64);
+    let Some(answers) = pool.run(jobs, &message, &done, alive).await? else {
+        return Ok(None);
+    };
+    let mut z = Vec::with_capacity(count * 10);
+    for a in &answers {
+        z.extend(logits_of(a)?);
+    }
+    Ok(Some(z))
+}
+
+/// The same logits computed on the page's thread in ~30 ms slices, with the seconds of computation
+/// (the slices' sum); None once `alive` turns false.
+pub async fn logits_on_page(
+    test: &Split,
+    net: &mut Network,
+    count: usize,
+    progress: &dyn Fn(f64),
+    alive: &dyn Fn() -> bool,
+) -> Option<(Vec<f32>, f64)> {
+    let mut z: Vec<f32> = Vec::with_capacity(count * net.classes());
+    let mut done = 0;
     let mut busy = 0.0f64;
     run_in_slices(
         |deadline| {
             let t = web::now_ms();
-            while preds.len() < count && web::now_ms() < deadline {
-                let start = preds.len();
-                preds.extend(train::predict(
-                    &mut net,
-                    test,
-                    start..(start + 10).min(count),
-                ));
+            while done < count && web::now_ms() < deadline {
+                let end = (done + train::EVAL_BATCH).min(count);
+                z.extend(train::logits(net, test, done..end));
+                done = end;
             }
             busy += web::now_ms() - t;
-            progress(preds.len() as f64 / count as f64);
-            if preds.len() >= count {
+            progress(done as f64 / count as f64);
+            if done >= count {
                 Slice::Idle
             } else {
                 Slice::Continue
             }
         },
-        &alive,
+        alive,
     )
     .await;
-    (preds.len() >= count).then_some((preds, busy / 1000.0, "CPU"))
+    (done >= count).then_some((z, busy / 1000.0))
 }
 
 /// Share of `preds` (for the first test images) that match the labels.

@@ -1,15 +1,18 @@
-//! Benchmarks: the work chapters 6 and 7 repeat on the trained network, on the CPU (WebAssembly)
-//! and again on WebGPU when the browser offers it, with the ratio: classifying 1000 test images
+//! Benchmarks: the work chapters 6 and 7 repeat on the trained network, on the CPU (WebAssembly:
+//! the page's thread alone, and the worker pool), and again on WebGPU when the browser offers it,
+//! with the ratios: classifying 1000 test images
 //! (every pruning scan point and every quantized network is evaluated so), and 4-bit k-means
 //! codebooks for all nine layers (chapter 7's whole-network quantization, `KMEANS_ROUNDS` rounds
 //! per layer).
-//! Classification times are computation only (on the CPU the sum of its slices); the codebooks'
-//! include the page's yields between rounds.
+//! Classification times are computation only (on the page's thread the sum of its slices; on the
+//! workers from the first job sent to the last answer), and the workers' logits are compared with
+//! the single thread's bit for bit; the codebooks' times include the page's yields between rounds.
 
 use crate::chapters::quantization::quantize_network;
 use crate::engine::Engine;
-use crate::vision::data::{classify, ensure_loaded, LoadState};
+use crate::vision::data::{classify, ensure_loaded, logits_on_page, logits_on_workers, LoadState};
 use crate::web;
+use crate::workers::pool;
 use glassbox_gpu::Ran;
 use glassbox_lab::compress::quant::KMEANS_ROUNDS;
 use leptos::prelude::*;
@@ -19,13 +22,14 @@ const IMAGES: usize = 1000;
 /// Bits of the k-means codebooks.
 const BITS: u32 = 4;
 
-/// A row: its key on the page, what it times, milliseconds on the CPU and on WebGPU (and whether
-/// all of it ran there).
+/// A row: its key on the page, what it times, milliseconds on the page's thread, on the workers
+/// (None: not split into jobs yet) and on WebGPU (and whether all of it ran there).
 #[derive(Clone, Debug, PartialEq)]
 struct Row {
     key: &'static str,
     what: &'static str,
     cpu_ms: Option<f64>,
+    workers_ms: Option<f64>,
     webgpu: Option<(f64, bool)>,
 }
 
@@ -47,11 +51,65 @@ fn record(rows: RwSignal<Vec<Row>>, i: usize, on_gpu: bool, ms: f64, ran_there: 
     });
 }
 
+/// Classify on the page's thread, then on the workers: the workers' time and whether their logits
+/// equal the single thread's bit for bit.
+async fn classify_cpu(
+    l: &crate::vision::data::Loaded,
+    count: usize,
+    rows: RwSignal<Vec<Row>>,
+    status: RwSignal<String>,
+    same: RwSignal<String>,
+) -> Result<(), String> {
+    let stopped = || "The benchmark stopped.".to_string();
+    status.set(format!(
+        "Classifying {count} test images on this page's thread…"
+    ));
+    let mut net = l.pretrained.clone();
+    let (single, secs) = logits_on_page(&l.data.test, &mut net, count, &|_| {}, &|| true)
+        .await
+        .ok_or_else(stopped)?;
+    record(rows, 0, false, 1000.0 * secs, true);
+    let Some(pool) = pool::pool() else {
+        same.set("No worker pool on this page: the page's thread did the work.".into());
+        return Ok(());
+    };
+    let n = pool.workers();
+    status.set(format!("Classifying {count} test images on {n} workers…"));
+    let t0 = web::now_ms();
+    match logits_on_workers(&pool, &l.data.test, &l.pretrained, count, &|_| {}, &|| true).await {
+        Err(e) => same.set(format!("The workers failed ({e}).")),
+        Ok(None) => return Err(stopped()),
+        Ok(Some(z)) => {
+            let ms = web::now_ms() - t0;
+            rows.update(|r| r[0].workers_ms = Some(ms));
+            let differ = z
+                .iter()
+                .zip(&single)
+                .filter(|(a, b)| a.to_bits() != b.to_bits())
+                .count()
+                + z.len().abs_diff(single.len());
+            same.set(if differ == 0 {
+                format!(
+                    "The {n} workers' {} logits equal the single thread's bit for bit.",
+                    z.len()
+                )
+            } else {
+                format!(
+                    "The workers' logits differ from the single thread's in {differ} of {}.",
+                    single.len()
+                )
+            });
+        }
+    }
+    Ok(())
+}
+
 async fn measure(
     engine: Engine,
     cpu: Engine,
     rows: RwSignal<Vec<Row>>,
     status: RwSignal<String>,
+    same: RwSignal<String>,
     load: RwSignal<LoadState>,
 ) -> Result<(), String> {
     let Some(l) = ensure_loaded(load).await else {
@@ -65,20 +123,24 @@ async fn measure(
         .take(1 + gpu as usize)
     {
         let on = if on_gpu { "WebGPU" } else { "the CPU" };
-        status.set(format!("Classifying {count} test images on {on}…"));
-        let Some((_, secs, ran)) = classify(
-            &l.data,
-            l.pretrained.clone(),
-            count,
-            backend,
-            |_| {},
-            || true,
-        )
-        .await
-        else {
-            return Err("The benchmark stopped.".into());
-        };
-        record(rows, 0, on_gpu, 1000.0 * secs, ran == "WebGPU");
+        if on_gpu {
+            status.set(format!("Classifying {count} test images on {on}…"));
+            let Some((_, secs, ran)) = classify(
+                &l.data,
+                l.pretrained.clone(),
+                count,
+                backend,
+                |_| {},
+                || true,
+            )
+            .await
+            else {
+                return Err("The benchmark stopped.".into());
+            };
+            record(rows, 0, on_gpu, 1000.0 * secs, ran == "WebGPU");
+        } else {
+            classify_cpu(&l, count, rows, status, same).await?;
+        }
         status.set(format!("Finding {BITS}-bit codebooks on {on}…"));
         let t0 = web::now_ms();
         match quantize_network(backend, &l.pretrained, BITS, 0, |_| {}, || true).await {
@@ -94,6 +156,7 @@ async fn measure(
 pub fn CompressBench() -> impl IntoView {
     let rows = RwSignal::new(Vec::<Row>::new());
     let status = RwSignal::new(String::new());
+    let same = RwSignal::new(String::new());
     let running = RwSignal::new(false);
     let load = RwSignal::new(LoadState::Idle);
     let engine = expect_context::<Engine>();
@@ -107,12 +170,13 @@ pub fn CompressBench() -> impl IntoView {
                     key,
                     what,
                     cpu_ms: None,
+                    workers_ms: None,
                     webgpu: None,
                 })
                 .collect(),
         );
         crate::tasks::spawn_page_task(async move {
-            let result = measure(engine, cpu, rows, status, load).await;
+            let result = measure(engine, cpu, rows, status, same, load).await;
             status.set(match result {
                 Ok(()) => "Done.".into(),
                 Err(e) => e,
@@ -124,29 +188,37 @@ pub fn CompressBench() -> impl IntoView {
         v.map(|ms| format!("{ms:.0} ms"))
             .unwrap_or_else(|| "–".into())
     };
+    let workers = pool::size();
     view! {
         <h2>"Pruning and quantization (chapters 6 and 7)"</h2>
         <p>
             {format!("What the two chapters repeat on the trained network: classifying {IMAGES} test images \
              (each point of the pruning scan and each quantized network is evaluated so) and finding \
              {BITS}-bit k-means codebooks for all nine layers ({KMEANS_ROUNDS} rounds each). On the CPU \
-             (WebAssembly), and again on WebGPU when this browser offers it (200 images per GPU call; \
-             the k-means assignment passes on the device, the centroid updates on the CPU).")}
+             (WebAssembly): on this page's thread alone, then classification split into jobs of 100 \
+             images over the page's {workers} background workers (one per core, at most 4); and again \
+             on WebGPU when this browser offers it (200 images per GPU call; the k-means assignment \
+             passes on the device, the centroid updates on the CPU).")}
         </p>
         <button type="button" class="primary" on:click=start disabled=move || running.get()>"Time classification and codebooks"</button>
         <p role="status" aria-live="polite" class="status" data-out="compress-bench-status">{move || status.get()}</p>
         <div class="table-scroll">
         <table class="numbers" aria-label="Pruning and quantization benchmark">
-            <thead><tr><th scope="col">"Work"</th><th scope="col">"CPU"</th><th scope="col">"WebGPU"</th><th scope="col">"CPU time ÷ WebGPU time"</th></tr></thead>
+            <thead><tr><th scope="col">"Work"</th><th scope="col">"CPU, one thread"</th><th scope="col">{format!("CPU, {workers} workers")}</th><th scope="col">"WebGPU"</th><th scope="col">"One thread ÷ workers"</th><th scope="col">"One thread ÷ WebGPU"</th></tr></thead>
             <tbody>
                 {move || rows.get().into_iter().map(|r| view! {
                     <tr data-bench=r.key>
                         <th scope="row">{r.what}</th>
                         <td data-col="cpu">{ms(r.cpu_ms)}</td>
+                        <td data-col="workers">{ms(r.workers_ms)}</td>
                         <td data-col="webgpu">{match r.webgpu {
                             Some((t, true)) => format!("{t:.0} ms"),
                             Some((t, false)) => format!("{t:.0} ms (fell back to the CPU)"),
                             None => "–".into(),
+                        }}</td>
+                        <td data-col="workers-ratio">{match (r.cpu_ms, r.workers_ms) {
+                            (Some(c), Some(w)) if w > 0.0 => format!("{:.2}", c / w),
+                            _ => "–".into(),
                         }}</td>
                         <td data-col="ratio">{match (r.cpu_ms, r.webgpu) {
                             (Some(c), Some((g, _))) if g > 0.0 => format!("{:.2}", c / g),
@@ -157,5 +229,6 @@ pub fn CompressBench() -> impl IntoView {
             </tbody>
         </table>
         </div>
+        <p class="status" data-out="compress-bench-same">{move || same.get()}</p>
     }
 }

@@ -88,6 +88,23 @@ pub struct Evaluation {
     pub mistakes: Vec<(usize, u32)>,
 }
 
+/// Images per forward pass when the page evaluates a network (on its thread, or in a worker):
+/// batches start at multiples of it, so every split of the work into jobs at those multiples
+/// computes each image in the same batch, and gives the same logits bit for bit.
+pub const EVAL_BATCH: usize = 10;
+
+/// The logits (`classes` per image, eval mode) of images `range` of a split, forward passes of
+/// `EVAL_BATCH` images starting at `range.start`.
+pub fn logits(net: &mut Network, split: &Split, range: std::ops::Range<usize>) -> Vec<f32> {
+    let idx: Vec<usize> = range.collect();
+    let mut out = Vec::with_capacity(idx.len() * net.classes());
+    for chunk in idx.chunks(EVAL_BATCH) {
+        let (x, _) = batch(split, chunk, None);
+        out.extend(net.forward(&x, chunk.len(), false));
+    }
+    out
+}
+
 /// Predicted class of each image of a split, in batches (eval mode).
 pub fn predict(net: &mut Network, split: &Split, range: std::ops::Range<usize>) -> Vec<u32> {
     let k = net.classes();
@@ -253,6 +270,44 @@ mod tests {
         assert_eq!(a[2 * PADDED + 2], b[3 * PADDED]);
         place_image(&split, 0, 0, 0, true, &mut b);
         assert_eq!(a[2 * PADDED + 2], b[2 * PADDED + 2 + SIDE - 1]);
+    }
+
+    /// The page's workers each get one job's images (a split of their own, from index 0); any split
+    /// at multiples of `EVAL_BATCH` gives the single run's logits bit for bit.
+    #[test]
+    fn logits_split_into_jobs_equal_one_run_bit_for_bit() {
+        let arch = crate::vision::vgg::Arch::lab();
+        let net = Network::new(&arch, 7);
+        let n = 47;
+        let split = Split {
+            images: (0..n * SIDE * SIDE)
+                .map(|i| ((i * 37) % 256) as u8)
+                .collect(),
+            labels: vec![0; n],
+        };
+        let whole = logits(&mut net.clone(), &split, 0..n);
+        assert_eq!(whole.len(), n * net.classes());
+        let k = net.classes();
+        for cuts in [
+            vec![0, 10, 20, 30, 40, n],
+            vec![0, 30, n],
+            vec![0, 20, 40, n],
+        ] {
+            let mut joined = Vec::new();
+            for w in cuts.windows(2) {
+                let job = Split {
+                    images: split.images[w[0] * SIDE * SIDE..w[1] * SIDE * SIDE].to_vec(),
+                    labels: vec![0; w[1] - w[0]],
+                };
+                joined.extend(logits(&mut net.clone(), &job, 0..w[1] - w[0]));
+            }
+            let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+            assert_eq!(bits(&joined), bits(&whole), "cuts {cuts:?}");
+        }
+        assert_eq!(
+            predict(&mut net.clone(), &split, 0..n),
+            argmax_rows(&whole, k)
+        );
     }
 
     #[test]

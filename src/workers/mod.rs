@@ -1,0 +1,12 @@
+//! Computation off the page's thread: a pool of Web Workers, each running this same wasm module
+//! (posted to it compiled, so nothing is downloaded or compiled twice), that take jobs split by the
+//! problem (never by the number of workers) and answer them in any order; the page puts the answers
+//! back in job order, so a result is the same bit for bit as the single-thread run's. A worker that
+//! fails, or stays silent past its deadline, is restarted and its job run again; when that fails too
+//! the page computes on its own thread, in slices, with a notice.
+//!
+//! - `pool`: the page's side (starting, feeding and restarting workers).
+//! - `job`: what a worker computes, and the worker's entry point.
+
+pub mod job;
+pub mod pool;

@@ -1,0 +1,417 @@
+//! The page's side of the worker pool: `navigator.hardwareConcurrency` workers (at most 4: each
+//! holds its own copy of the module's memory), started the first time a computation asks for them
+//! and kept for the page's life. `Pool::run` hands out jobs one at a time to whichever worker is
+//! free and keeps each answer at its job's place (runs asked for at once take turns). A worker
+//! that reports an error, or does not answer within its deadline (a worker that died says
+//! nothing), is restarted and its job sent again; a second failure of the same job, or a worker that cannot start, ends the pool: the
+//! caller finishes on the page's thread and the page says so once.
+
+use crate::web;
+use futures::future::{join_all, select, Either};
+use js_sys::{Array, Function, Object, Promise, Reflect};
+use leptos::prelude::*;
+use std::cell::{Cell, RefCell};
+use std::collections::HashMap;
+use std::rc::Rc;
+use wasm_bindgen::prelude::*;
+use wasm_bindgen_futures::JsFuture;
+use web_sys::{MessageEvent, Worker, WorkerOptions, WorkerType};
+
+/// At most this many workers.
+const MAX_WORKERS: usize = 4;
+/// How long a worker may take to start the module.
+const START_MS: i32 = 30_000;
+/// A job's deadline: this long, or `SLOWEST_FACTOR` times the slowest job answered so far.
+const JOB_MS: f64 = 8_000.0;
+const SLOWEST_FACTOR: f64 = 20.0;
+
+type Pending = Rc<RefCell<HashMap<u32, (Function, Function)>>>;
+
+/// One worker, restarted in place.
+struct Slot {
+    worker: RefCell<Option<Worker>>,
+    /// Answers awaited, by job id: the promise's resolve and reject.
+    pending: Pending,
+    ready: Cell<bool>,
+    #[allow(clippy::type_complexity)]
+    handlers: RefCell<
+        Option<(
+            Closure<dyn FnMut(MessageEvent)>,
+            Closure<dyn FnMut(web_sys::Event)>,
+        )>,
+    >,
+}
+
+fn text(v: &JsValue) -> String {
+    v.as_string()
+        .or_else(|| {
+            v.dyn_ref::<js_sys::Error>()
+                .map(|e| String::from(e.message()))
+        })
+        .unwrap_or_else(|| format!("{v:?}"))
+}
+
+impl Slot {
+    fn new() -> Slot {
+        Slot {
+            worker: RefCell::new(None),
+            pending: Rc::new(RefCell::new(HashMap::new())),
+            ready: Cell::new(false),
+            handlers: RefCell::new(None),
+        }
+    }
+
+    fn stop(&self) {
+        if let Some(w) = self.worker.borrow_mut().take() {
+            w.terminate();
+        }
+        self.handlers.borrow_mut().take();
+        self.ready.set(false);
+        // Whatever the old worker owed is never coming.
+        let owed: Vec<_> = self.pending.borrow_mut().drain().collect();
+        for (_, (_, reject)) in owed {
+            let _ = reject.call1(&JsValue::NULL, &"the worker was stopped".into());
+        }
+    }
+
+    /// A fresh worker with the module started in it.
+    async fn start(&self, pool: &Pool) -> Result<(), String> {
+        self.stop();
+        let opts = WorkerOptions::new();
+        opts.set_type(WorkerType::Module);
+        let worker = Worker::new_with_options(&pool.script, &opts).map_err(|e| text(&e))?;
+        let pending = self.pending.clone();
+        let on_message = Closure::<dyn FnMut(MessageEvent)>::new(move |e: MessageEvent| {
+            let data = e.data();
+            let Some(id) = Reflect::get(&data, &"id".into())
+                .ok()
+                .and_then(|v| v.as_f64())
+            else {
+                return;
+            };
+            if let Some((resolve, reject)) = pending.borrow_mut().remove(&(id as u32)) {
+                match Reflect::get(&data, &"error".into()) {
+                    Ok(err) if !err.is_undefined() => {
+                        let _ = reject.call1(&JsValue::NULL, &err);
+                    }
+                    _ => {
+                        let _ = resolve.call1(&JsValue::NULL, &data);
+                    }
+                }
+            }
+        });
+        let pending = self.pending.clone();
+        let on_error = Closure::<dyn FnMut(web_sys::Event)>::new(move |e: web_sys::Event| {
+            let why = e
+                .dyn_ref::<web_sys::ErrorEvent>()
+                .map(|e| e.message())
+                .filter(|m| !m.is_empty())
+                .unwrap_or_else(|| "the worker failed to load or crashed".into());
+            let owed: Vec<_> = pending.borrow_mut().drain().collect();
+            for (_, (_, reject)) in owed {
+                let _ = reject.call1(&JsValue::NULL, &why.clone().into());
+            }
+        });
+        worker.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
+        worker.set_onerror(Some(on_error.as_ref().unchecked_ref()));
+        *self.handlers.borrow_mut() = Some((on_message, on_error));
+        *self.worker.borrow_mut() = Some(worker);
+        let init = Object::new();
+        Reflect::set(&init, &"glue".into(), &pool.glue.clone().into()).map_err(|e| text(&e))?;
+        Reflect::set(&init, &"module".into(), &wasm_bindgen::module()).map_err(|e| text(&e))?;
+        self.call(pool.next_id(), &init, &Array::new(), START_MS)
+            .await
+            .map_err(|e| format!("a worker could not start: {e}"))?;
+        self.ready.set(true);
+        Ok(())
+    }
+
+    /// Post a message with `id` and wait for its answer, at most `deadline_ms`.
+    async fn call(
+        &self,
+        id: u32,
+        msg: &Object,
+        transfer: &Array,
+        deadline_ms: i32,
+    ) -> Result<JsValue, String> {
+        Reflect::set(msg, &"id".into(), &id.into()).map_err(|e| text(&e))?;
+        let pending = self.pending.clone();
+        let answer = Promise::new(&mut |resolve, reject| {
+            pending.borrow_mut().insert(id, (resolve, reject));
+        });
+        let posted = match self.worker.borrow().as_ref() {
+            Some(w) => w.post_message_with_transfer(msg, transfer),
+            None => Err("no worker".into()),
+        };
+        if let Err(e) = posted {
+            self.pending.borrow_mut().remove(&id);
+            return Err(text(&e));
+        }
+        let answer = std::pin::pin!(JsFuture::from(answer));
+        let timer = std::pin::pin!(web::sleep(deadline_ms));
+        match select(answer, timer).await {
+            Either::Left((Ok(v), _)) => Ok(v),
+            Either::Left((Err(e), _)) => Err(text(&e)),
+            Either::Right(_) => {
+                self.pending.borrow_mut().remove(&id);
+                Err(format!(
+                    "a worker did not answer within {:.0} s",
+                    deadline_ms as f64 / 1000.0
+                ))
+            }
+        }
+    }
+}
+
+pub struct Pool {
+    slots: Vec<Slot>,
+    /// The worker script and the app's glue, as absolute URLs.
+    script: String,
+    glue: String,
+    next_id: Cell<u32>,
+    slowest_ms: Cell<f64>,
+    /// A run is under way: runs take turns (two at once would start and restart the same workers).
+    busy: Cell<bool>,
+    /// Workers restarted so far (Under the hood shows it).
+    restarts: ArcRwSignal<u32>,
+}
+
+/// Why the pool was given up, for the page's notice (None while it works).
+pub fn notice() -> ArcRwSignal<Option<String>> {
+    NOTICE.with(|n| n.clone())
+}
+
+thread_local! {
+    static POOL: RefCell<Option<Rc<Pool>>> = const { RefCell::new(None) };
+    static GIVEN_UP: Cell<bool> = const { Cell::new(false) };
+    // Reference-counted signals: owned by no component, so no page's cleanup disposes of them.
+    static NOTICE: ArcRwSignal<Option<String>> = ArcRwSignal::new(None);
+    static RESTARTS: ArcRwSignal<u32> = ArcRwSignal::new(0);
+}
+
+/// Workers restarted so far on this page.
+pub fn restarts() -> ArcRwSignal<u32> {
+    RESTARTS.with(|r| r.clone())
+}
+
+/// How many workers the pool has (or would have): the browser's cores, 1 to `MAX_WORKERS`.
+pub fn size() -> usize {
+    let cores = web_sys::window()
+        .map(|w| w.navigator().hardware_concurrency())
+        .unwrap_or(1.0);
+    (cores as usize).clamp(1, MAX_WORKERS)
+}
+
+/// The page's pool; None once it was given up (the page then computes on its own thread).
+pub fn pool() -> Option<Rc<Pool>> {
+    if GIVEN_UP.get() {
+        return None;
+    }
+    POOL.with(|p| {
+        if let Some(p) = p.borrow().as_ref() {
+            return Some(p.clone());
+        }
+        let pool = Rc::new(Pool::new()?);
+        *p.borrow_mut() = Some(pool.clone());
+        Some(pool)
+    })
+}
+
+/// Give the pool up for the rest of the page's life, with the reason in the page.
+fn give_up(why: &str) {
+    GIVEN_UP.set(true);
+    if let Some(p) = POOL.with(|p| p.borrow_mut().take()) {
+        p.slots.iter().for_each(Slot::stop);
+    }
+    web_sys::console::warn_1(&format!("Glassbox: compute workers given up: {why}").into());
+    notice().set(Some(format!(
+        "The background workers stopped ({why}); this page now computes on its own thread, \
+         which can make it less responsive."
+    )));
+}
+
+impl Pool {
+    /// None when the page has no glue script to hand the workers (not a Trunk build).
+    fn new() -> Option<Pool> {
+        let doc = web_sys::window()?.document()?;
+        let base = doc.base_uri().ok()??;
+        let href = doc
+            .query_selector("link[rel=modulepreload][href$='.js']")
+            .ok()??
+            .get_attribute("href")?;
+        let abs = |rel: &str| {
+            web_sys::Url::new_with_base(rel, &base)
+                .ok()
+                .map(|u| u.href())
+        };
+        Some(Pool {
+            slots: (0..size()).map(|_| Slot::new()).collect(),
+            script: abs("glassbox-worker.js")?,
+            glue: abs(&href)?,
+            next_id: Cell::new(1),
+            slowest_ms: Cell::new(0.0),
+            busy: Cell::new(false),
+            restarts: restarts(),
+        })
+    }
+
+    fn next_id(&self) -> u32 {
+        let id = self.next_id.get();
+        self.next_id.set(id.wrapping_add(1).max(1));
+        id
+    }
+
+    fn deadline_ms(&self) -> i32 {
+        JOB_MS.max(SLOWEST_FACTOR * self.slowest_ms.get()) as i32
+    }
+
+    pub fn workers(&self) -> usize {
+        self.slots.len()
+    }
+
+    /// Run jobs `0..n` (`message(i)` builds job i's message and the buffers it transfers) on the
+    /// workers; `progress(done)` after each answer. The answers in job order; Ok(None) once `alive`
+    /// turns false; Err when the pool had to be given up (the caller computes on the page then).
+    pub async fn run(
+        &self,
+        n: usize,
+        message: &dyn Fn(usize) -> Result<(Object, Array), JsValue>,
+        progress: &dyn Fn(usize),
+        alive: &dyn Fn() -> bool,
+    ) -> Result<Option<Vec<JsValue>>, String> {
+        while self.busy.get() {
+            web::sleep(5).await;
+        }
+        // Released when the run ends or is dropped (its page task cancelled).
+        struct Turn<'a>(&'a Cell<bool>);
+        impl Drop for Turn<'_> {
+            fn drop(&mut self) {
+                self.0.set(false);
+            }
+        }
+        self.busy.set(true);
+        let _turn = Turn(&self.busy);
+        if !alive() {
+            return Ok(None);
+        }
+        let state = RunState {
+            answers: RefCell::new(vec![None; n]),
+            next: Cell::new(0),
+            done: Cell::new(0),
+            failed: RefCell::new(None),
+        };
+        let jobs = Jobs {
+            n,
+            message,
+            progress,
+            alive,
+        };
+        join_all(self.slots.iter().map(|slot| self.lane(slot, &state, &jobs))).await;
+        let RunState {
+            answers, failed, ..
+        } = state;
+        if let Some(why) = failed.into_inner() {
+            give_up(&why);
+            return Err(why);
+        }
+        if !alive() {
+            return Ok(None);
+        }
+        let answers = answers.into_inner();
+        Ok(Some(
+            answers
+                .into_iter()
+                .map(|a| a.unwrap_or(JsValue::NULL))
+                .collect(),
+        ))
+    }
+
+    /// One worker's share of a run: jobs taken in turn until none is left, one restart allowed
+    /// per job.
+    async fn lane(&self, slot: &Slot, state: &RunState, jobs: &Jobs<'_>) {
+        let RunState {
+            answers,
+            next,
+            done,
+            failed,
+        } = state;
+        let Jobs {
+            n,
+            message,
+            progress,
+            alive,
+        } = *jobs;
+        if !slot.ready.get() {
+            if let Err(e) = slot.start(self).await {
+                failed.borrow_mut().get_or_insert(e);
+                return;
+            }
+        }
+        loop {
+            if failed.borrow().is_some() || !alive() || next.get() >= n {
+                return;
+            }
+            let i = next.get();
+            next.set(i + 1);
+            let mut tries = 0;
+            loop {
+                let answer = match message(i) {
+                    Err(e) => Err(text(&e)),
+                    Ok((msg, transfer)) => {
+                        let t0 = web::now_ms();
+                        let a = slot
+                            .call(self.next_id(), &msg, &transfer, self.deadline_ms())
+                            .await;
+                        if a.is_ok() {
+                            let ms = web::now_ms() - t0;
+                            self.slowest_ms.set(self.slowest_ms.get().max(ms));
+                        }
+                        a
+                    }
+                };
+                match answer {
+                    Ok(a) => {
+                        answers.borrow_mut()[i] = Some(a);
+                        done.set(done.get() + 1);
+                        progress(done.get());
+                        break;
+                    }
+                    Err(why) if tries == 0 && alive() => {
+                        tries += 1;
+                        web_sys::console::warn_1(
+                            &format!("Glassbox: restarting a worker (job {i}): {why}").into(),
+                        );
+                        self.restarts.update(|r| *r += 1);
+                        if let Err(e) = slot.start(self).await {
+                            failed.borrow_mut().get_or_insert(e);
+                            return;
+                        }
+                    }
+                    Err(why) => {
+                        if alive() {
+                            failed.borrow_mut().get_or_insert(why);
+                        }
+                        return;
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// A run's shared progress: answers in job order, the next job to hand out, answers so far, and
+/// the first failure.
+struct RunState {
+    answers: RefCell<Vec<Option<JsValue>>>,
+    next: Cell<usize>,
+    done: Cell<usize>,
+    failed: RefCell<Option<String>>,
+}
+
+/// A run's jobs, as `Pool::run` takes them.
+struct Jobs<'a> {
+    n: usize,
+    message: &'a dyn Fn(usize) -> Result<(Object, Array), JsValue>,
+    progress: &'a dyn Fn(usize),
+    alive: &'a dyn Fn() -> bool,
+}

@@ -1,0 +1,85 @@
+// The worker pool (src/workers): the Benchmarks appendix classifies 1000 test images on the page's
+// thread and again on the workers, and the logits must agree bit for bit; a worker that dies in the
+// middle of a run is restarted and the run finishes with the same logits; a worker that cannot start
+// (its script blocked) gives the pool up with one notice, and the page computes on its own thread.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { useBrowsers, watchedPage } from './harness.mjs';
+
+const env = useBrowsers();
+
+const status = (page) => page.locator('[data-out="compress-bench-status"]');
+const same = (page) => page.locator('[data-out="compress-bench-same"]').textContent();
+const cell = (page, key, col) => page.locator(`[data-bench="${key}"] [data-col="${col}"]`).textContent();
+
+async function startBench(page) {
+  await page.goto(`${env.server.base}#/bench`);
+  await page.getByRole('button', { name: 'Time classification and codebooks' }).click();
+}
+
+const done = (page) => page.waitForFunction(
+  () => document.querySelector('[data-out="compress-bench-status"]')?.textContent === 'Done.', null, { timeout: 300_000 });
+
+async function workersLine(page) {
+  await page.goto(`${env.server.base}#/under-the-hood`);
+  return page.locator('[data-out="workers"]').textContent();
+}
+
+test('the workers classify 1000 images with the single thread\'s logits, bit for bit', async () => {
+  const page = await watchedPage(env.browser);
+  await startBench(page);
+  await done(page);
+  const workers = await page.evaluate(() => Math.min(4, Math.max(1, navigator.hardwareConcurrency)));
+  assert.equal(await same(page), `The ${workers} workers' 10000 logits equal the single thread's bit for bit.`);
+  const one = Number(/^(\d+) ms$/.exec(await cell(page, 'classify', 'cpu'))[1]);
+  const all = Number(/^(\d+) ms$/.exec(await cell(page, 'classify', 'workers'))[1]);
+  console.log(`classify 1000 images: one thread ${one} ms, ${workers} workers ${all} ms (${(one / all).toFixed(2)}x)`);
+  assert.ok(one > 0 && all > 0);
+  assert.equal(await cell(page, 'kmeans4', 'workers'), '–');
+  assert.equal(page.workers().length, workers);
+  assert.match(await workersLine(page), new RegExp(`runs on ${workers} background worker.*restarted on this visit: 0\\.`));
+  assert.deepEqual(page.problems(), []);
+});
+
+test('a worker that dies mid-run is restarted and the run gives the same logits', async () => {
+  const page = await watchedPage(env.browser);
+  await startBench(page);
+  await status(page).filter({ hasText: /on \d+ workers/ }).waitFor({ timeout: 300_000 });
+  // The worker ends itself between two jobs, as a crashed one would: no message, no event; the
+  // pool notices by its deadline (8 s).
+  const [first] = page.workers();
+  await first.evaluate(() => { setTimeout(() => self.close(), 0); });
+  await done(page);
+  assert.match(await same(page), /workers' 10000 logits equal the single thread's bit for bit\.$/);
+  assert.match(await workersLine(page), /restarted on this visit: 1\./);
+  assert.equal(await page.locator('[data-out="workers-notice"]').count(), 0);
+  assert.deepEqual(page.problems(), []);
+});
+
+test('a worker that cannot start: one notice, and the page computes the results itself', async () => {
+  const page = await watchedPage(env.browser);
+  await page.route('**/glassbox-worker.js', (r) => r.abort());
+  await startBench(page);
+  await done(page);
+  assert.match(await same(page), /^The workers failed \(.+\)\.$/);
+  assert.equal(await cell(page, 'classify', 'workers'), '–');
+  assert.match(await cell(page, 'classify', 'cpu'), /^\d+ ms$/);
+  const notice = page.locator('[data-out="workers-notice"]');
+  assert.equal(await notice.count(), 1);
+  assert.match(await notice.textContent(), /this page now computes on its own thread/);
+  // Chapter 6 classifies on the page's thread now, with the same numbers as on the workers.
+  const accuracy = async (p) => {
+    await p.goto(`${env.server.base}#/pruning`);
+    await p.locator('[data-out="accuracy"]').filter({ hasText: /^Test accuracy on the first/ }).waitFor({ timeout: 120_000 });
+    return p.locator('[data-out="accuracy"]').textContent();
+  };
+  const pooled = await watchedPage(env.browser);
+  const withWorkers = await accuracy(pooled);
+  assert.equal(pooled.workers().length > 0, true);
+  assert.equal(await accuracy(page), withWorkers);
+  console.log(`chapter 6 on the workers and on the page's thread: ${withWorkers}`);
+  assert.equal(await notice.count(), 1);
+  assert.match(await workersLine(page), /this page now computes on its own thread/);
+  const unexpected = page.problems().filter((p) => !/glassbox-worker\.js|net::ERR_FAILED/.test(p));
+  assert.deepEqual(unexpected, []);
+});

@@ -1,4 +1,4 @@
-//! The page's side of the worker pool: `navigator.hardwareConcurrency` workers (at most 4: each
+//! The page's side of the worker pool: `navigator.hardwareConcurrency - 1` workers (at most 4: each
 //! holds its own copy of the module's memory), started the first time a computation asks for them
 //! and kept for the page's life. `Pool::run` hands out jobs one at a time to whichever worker is
 //! free and keeps each answer at its job's place (runs asked for at once take turns). A worker
@@ -194,12 +194,14 @@ pub fn restarts() -> ArcRwSignal<u32> {
     RESTARTS.with(|r| r.clone())
 }
 
-/// How many workers the pool has (or would have): the browser's cores, 1 to `MAX_WORKERS`.
+/// How many workers the pool has (or would have): the browser's cores but one, which the page's
+/// thread keeps for drawing and input (its tasks stretch when every core is busy), 1 to
+/// `MAX_WORKERS`.
 pub fn size() -> usize {
     let cores = web_sys::window()
         .map(|w| w.navigator().hardware_concurrency())
         .unwrap_or(1.0);
-    (cores as usize).clamp(1, MAX_WORKERS)
+    (cores as usize).saturating_sub(1).clamp(1, MAX_WORKERS)
 }
 
 /// The page's pool; None once it was given up (the page then computes on its own thread).

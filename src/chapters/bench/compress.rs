@@ -73,8 +73,11 @@ async fn classify_cpu(
         same.set("No worker pool on this page: the page's thread did the work.".into());
         return Ok(());
     };
-    let n = pool.workers();
-    status.set(format!("Classifying {count} test images on {n} workers…"));
+    let n = match pool.workers() {
+        1 => "1 worker".to_string(),
+        n => format!("{n} workers"),
+    };
+    status.set(format!("Classifying {count} test images on {n}…"));
     let t0 = web::now_ms();
     match logits_on_workers(&pool, &l.data.test, &l.pretrained, count, &|_| {}, &|| true).await {
         Err(e) => same.set(format!("The workers failed ({e}).")),
@@ -90,7 +93,7 @@ async fn classify_cpu(
                 + z.len().abs_diff(single.len());
             same.set(if differ == 0 {
                 format!(
-                    "The {n} workers' {} logits equal the single thread's bit for bit.",
+                    "The logits from {n} ({}) equal the single thread's bit for bit.",
                     z.len()
                 )
             } else {
@@ -188,7 +191,10 @@ pub fn CompressBench() -> impl IntoView {
         v.map(|ms| format!("{ms:.0} ms"))
             .unwrap_or_else(|| "–".into())
     };
-    let workers = pool::size();
+    let workers = match pool::size() {
+        1 => "1 worker".to_string(),
+        n => format!("{n} workers"),
+    };
     view! {
         <h2>"Pruning and quantization (chapters 6 and 7)"</h2>
         <p>
@@ -196,7 +202,7 @@ pub fn CompressBench() -> impl IntoView {
              (each point of the pruning scan and each quantized network is evaluated so) and finding \
              {BITS}-bit k-means codebooks for all nine layers ({KMEANS_ROUNDS} rounds each). On the CPU \
              (WebAssembly): on this page's thread alone, then classification split into jobs of 100 \
-             images over the page's {workers} background workers (one per core, at most 4); and again \
+             images over the page's background workers ({workers}: one per core but one, at least 1, at most 4); and again \
              on WebGPU when this browser offers it (200 images per GPU call; the k-means assignment \
              passes on the device, the centroid updates on the CPU).")}
         </p>
@@ -204,7 +210,7 @@ pub fn CompressBench() -> impl IntoView {
         <p role="status" aria-live="polite" class="status" data-out="compress-bench-status">{move || status.get()}</p>
         <div class="table-scroll">
         <table class="numbers" aria-label="Pruning and quantization benchmark">
-            <thead><tr><th scope="col">"Work"</th><th scope="col">"CPU, one thread"</th><th scope="col">{format!("CPU, {workers} workers")}</th><th scope="col">"WebGPU"</th><th scope="col">"One thread ÷ workers"</th><th scope="col">"One thread ÷ WebGPU"</th></tr></thead>
+            <thead><tr><th scope="col">"Work"</th><th scope="col">"CPU, one thread"</th><th scope="col">{format!("CPU, {workers}")}</th><th scope="col">"WebGPU"</th><th scope="col">"One thread ÷ workers"</th><th scope="col">"One thread ÷ WebGPU"</th></tr></thead>
             <tbody>
                 {move || rows.get().into_iter().map(|r| view! {
                     <tr data-bench=r.key>

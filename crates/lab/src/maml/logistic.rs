@@ -123,7 +123,7 @@ impl LogisticFit {
     fn newton_work(&mut self) -> Result<(), String> {
         let (n, p) = self.a.dim();
         let np = (n * p) as u64;
-        let Some(s) = self.newton.as_mut() else {
+        let Some(mut s) = self.newton.take() else {
             self.newton = Some(self.begin_newton());
             self.spent += 3 * np;
             return Ok(());
@@ -140,9 +140,9 @@ impl LogisticFit {
             s.rz = rz_next;
             s.its += 1;
             self.spent += 2 * np;
+            self.newton = Some(s);
             return Ok(());
         }
-        let s = self.newton.take().expect("a Newton iteration in progress");
         self.finish_newton(s)
     }
 

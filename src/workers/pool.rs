@@ -63,6 +63,9 @@ impl Slot {
 
     fn stop(&self) {
         if let Some(w) = self.worker.borrow_mut().take() {
+            // Detached before the handlers are dropped: no late event may reach a dropped closure.
+            w.set_onmessage(None);
+            w.set_onerror(None);
             w.terminate();
         }
         self.handlers.borrow_mut().take();

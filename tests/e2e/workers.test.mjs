@@ -34,7 +34,7 @@ test('the workers classify 1000 images with the single thread\'s logits, bit for
   assert.equal(await same(page), `The logits from ${named} (10000) equal the single thread's bit for bit.`);
   const one = Number(/^(\d+) ms$/.exec(await cell(page, 'classify', 'cpu'))[1]);
   const all = Number(/^(\d+) ms$/.exec(await cell(page, 'classify', 'workers'))[1]);
-  console.log(`classify 1000 images: one thread ${one} ms, ${workers} workers ${all} ms (${(one / all).toFixed(2)}x)`);
+  console.log(`classify 1000 images: one thread ${one} ms, ${named} ${all} ms (${(one / all).toFixed(2)}x)`);
   assert.ok(one > 0 && all > 0);
   assert.equal(await cell(page, 'kmeans4', 'workers'), '–');
   assert.equal(page.workers().length, workers);

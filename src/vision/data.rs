@@ -6,7 +6,7 @@
 use crate::engine::Engine;
 use crate::tasks::{run_in_slices, Slice};
 use crate::web;
-use crate::workers::job::{logits_message, logits_of, NetBytes};
+use crate::workers::job::{logits_message, logits_of};
 use crate::workers::pool::{self, Pool};
 use glassbox_gpu::GpuError;
 use glassbox_lab::assets::{self, Asset};
@@ -289,7 +289,8 @@ pub async fn logits_on_workers(
     progress: &dyn Fn(f64),
     alive: &dyn Fn() -> bool,
 ) -> Result<Option<Vec<f32>>, String> {
-    let net = NetBytes::new(net);
+    let classes = net.classes();
+    let net = net.to_bytes();
     let jobs = count.div_ceil(JOB_IMAGES);
     let px = data::SIDE * data::SIDE;
     let message = |j: usize| {
@@ -300,7 +301,7 @@ pub async fn logits_on_workers(
     let Some(answers) = pool.run(jobs, &message, &done, alive).await? else {
         return Ok(None);
     };
-    let mut z = Vec::with_capacity(count * 10);
+    let mut z = Vec::with_capacity(count * classes);
     for a in &answers {
         z.extend(logits_of(a)?);
     }

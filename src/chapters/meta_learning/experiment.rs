@@ -102,6 +102,13 @@ pub fn Experiment(
     };
     let on_pause = move || {
         v.running.set(false);
+        // The figures are redrawn at most every 100 ms while running: show the iteration the
+        // trainer stopped at, not the last one drawn.
+        live.with_value(|l| {
+            if let Some(l) = l.as_ref() {
+                v.show_weights(l);
+            }
+        });
         v.status.set(format!(
             "Paused at iteration {}.",
             v.iteration.get_untracked()

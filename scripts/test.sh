@@ -26,8 +26,10 @@ phase "setup (tools present are skipped)" scripts/setup.sh test
 export PATH="$HOME/.cargo/bin:$PATH"
 . scripts/gpu-env.sh
 
-phase "native tests" cargo test --workspace --locked --exclude glassbox-gpu
-phase "GPU kernel parity tests (serially)" cargo test -p glassbox-gpu --locked -- --test-threads=1
+# One cargo selection for every native test, so the dependencies are compiled once (selecting
+# glassbox-gpu alone resolves other features and compiled wgpu and its stack a second time).
+phase "native build (tests)" cargo test --workspace --locked --no-run
+phase "native tests (with GPU parity)" cargo test --workspace --locked
 phase "wasm simd128 kernel tests (Node)" scripts/test-wasm-kernels.sh
 phase "release build (dist/)" scripts/build.sh dist
 phase "download size (code gzipped)" scripts/size.sh dist

@@ -134,45 +134,37 @@ test('the image lab fine-tunes and evaluates on WebGPU with the CPU path\'s resu
   assert.deepEqual(cpuPage.problems(), []);
 });
 
-/** The pruning chapter's accuracy readout and a one-sparsity scan; what the page reports. */
-async function pruningScan(page) {
-  await page.goto(`${env.server.base}#/pruning?s_conv8=0.8&eval_images=100&scan_images=100&scan_from=0.9&scan_to=0.9`);
+// The pruned network's accuracy and one image's latency. The sensitivity scan classifies through the
+// same path (tests/e2e/pruning.test.mjs runs it on the CPU); on the CI's software WebGPU it took
+// 140 s, so it is not repeated here.
+async function pruningReadout(page) {
+  await page.goto(`${env.server.base}#/pruning?s_conv8=0.8&eval_images=100`);
   await page.getByRole('heading', { level: 1, name: 'Pruning the trained network' }).waitFor();
   await page.waitForFunction(() => /pruned/.test(document.querySelector('[data-out="accuracy"]')?.textContent ?? ''), null, { timeout: 300_000 });
   const readout = await page.locator('[data-out="accuracy"]').textContent();
-  const t0 = Date.now();
-  await page.getByRole('button', { name: 'Run the scan' }).click();
-  await page.waitForFunction(() => (document.querySelector('[data-out="scan-progress"]')?.textContent ?? '') === '10 / 10 evaluations', null, { timeout: 600_000 });
-  const seconds = (Date.now() - t0) / 1000;
-  const csv = await page.evaluate(() => {
-    // The figure's data, as the CSV button would download it: read from the summary's numbers.
-    return document.querySelector('[data-figure="sensitivity"] .summary-text')?.textContent ?? '';
-  });
   // One image's latency: dense, fine-grained and channel-pruned, on the CPU and (when in use) WebGPU.
   await page.getByRole('button', { name: 'Measure latency' }).click();
   await page.waitForFunction(() => /CPU: [\d.]+ ms dense/.test(document.querySelector('[data-out="latency"]')?.textContent ?? ''), null, { timeout: 300_000 });
   const latency = await page.locator('[data-out="latency"]').textContent();
-  return { readout, seconds, csv, latency, verdict: await page.locator('[data-out="most-sensitive"]').textContent() };
+  return { readout, latency };
 }
 
 test('the pruning chapter computes on WebGPU with the CPU path\'s numbers', async () => {
   const gpuPage = await watchedPage(env.gpuBrowser);
-  const gpu = await pruningScan(gpuPage);
-  console.log(`WebGPU pruning: ${gpu.readout} Scan of 10 evaluations × 100 images: ${gpu.seconds.toFixed(1)} s. ${gpu.verdict}`);
+  const gpu = await pruningReadout(gpuPage);
+  console.log(`WebGPU pruning: ${gpu.readout}`);
   assert.match(gpu.readout, /\(WebGPU\)/);
   console.log(`WebGPU latency: ${gpu.latency}`);
   assert.match(gpu.latency, /WebGPU: [\d.]+ ms dense, [\d.]+ ms pruned/);
   const cpuPage = await watchedPage(env.cpuBrowser);
-  const cpu = await pruningScan(cpuPage);
-  console.log(`CPU pruning: ${cpu.readout} Scan: ${cpu.seconds.toFixed(1)} s.`);
+  const cpu = await pruningReadout(cpuPage);
+  console.log(`CPU pruning: ${cpu.readout}`);
   assert.match(cpu.readout, /\(CPU\)/);
   assert.doesNotMatch(cpu.latency, /WebGPU/);
   const nums = (s) => (s.match(/[\d.]+%/g) || []).map(parseFloat);
   const [gp, gd] = nums(gpu.readout);
   const [cp, cd] = nums(cpu.readout);
   assert.ok(Math.abs(gp - cp) <= 1 && Math.abs(gd - cd) <= 1, `${gpu.readout} vs ${cpu.readout}`);
-  assert.equal(nums(gpu.csv).length, nums(cpu.csv).length);
-  nums(gpu.csv).forEach((v, i) => assert.ok(Math.abs(v - nums(cpu.csv)[i]) <= 1, `${gpu.csv} vs ${cpu.csv}`));
   assert.deepEqual(gpuPage.problems(), []);
   assert.deepEqual(cpuPage.problems(), []);
 });

@@ -1,6 +1,7 @@
-//! Quantization of the committed network at the homework's settings: integer-only int8 inference on
-//! the full test set within 0.5 points of fp32 (and equal to its double-precision simulation), and
-//! 4-bit k-means after one epoch of quantization-aware training within 1 point of fp32.
+//! Quantization of the committed network at the homework's settings, measured on part of the test
+//! set (`glassbox quant int8` measures all 10,000 images): integer-only int8 inference within
+//! 0.5 points of fp32 (and equal to its double-precision simulation), and 4-bit k-means after one
+//! epoch of quantization-aware training within 1 point of fp32.
 
 use glassbox_lab::compress::int8::{self, Int8Network};
 use glassbox_lab::vision::data::{self, FashionMnist, Split};
@@ -36,12 +37,12 @@ fn in_two(n: usize, f: impl Fn(std::ops::Range<usize>) -> Vec<u32> + Sync) -> Ve
 }
 
 #[test]
-fn int8_inference_keeps_the_accuracy_on_the_full_test_set() {
+fn int8_inference_keeps_the_accuracy_on_2500_test_images() {
     let (asset, net) = committed();
     let calib = int8::calibration_batch(&asset.train, 512, 0);
     let q = Int8Network::build(&net, &calib, 512).unwrap();
     assert_eq!(q.relu_layers(), 0);
-    let n = asset.test.len();
+    let n = 2500;
     let fp32 = share_correct(
         &asset.test,
         &in_two(n, |r| train::predict(&mut net.clone(), &asset.test, r)),

@@ -8,6 +8,8 @@
 use crate::engine::Engine;
 use crate::vision::data::{fetch_with_status, load_once, LoadState};
 use crate::web;
+use crate::workers::job;
+use crate::workers::pool::Pool;
 use glassbox_gpu::{Gpu, GpuError, GpuLm, GpuLmSession, Ran};
 use glassbox_lab::lm::pluralize::{self, Answer};
 use glassbox_lab::lm::plurals::{self, Noun};
@@ -22,6 +24,9 @@ use std::sync::OnceLock;
 pub struct LoadedLm {
     pub model: Model,
     pub vocab: Vocab,
+    /// The checked file it came from, and its bytes (what a worker job carries).
+    pub checkpoint: &'static Checkpoint,
+    pub bytes: Vec<u8>,
 }
 
 type Cache = RefCell<Option<Rc<LoadedLm>>>;
@@ -67,7 +72,12 @@ async fn ensure(
         load.set(LoadState::Loading("Checking the weights…".into(), None));
         crate::web::sleep(0).await;
         let (model, vocab) = checkpoint.check(&bytes)?;
-        Ok(LoadedLm { model, vocab })
+        Ok(LoadedLm {
+            model,
+            vocab,
+            checkpoint,
+            bytes,
+        })
     };
     load_once(cache, load, "The language model could not be loaded", fetch).await
 }
@@ -122,6 +132,56 @@ pub async fn answer_plural(
     let (tokens, probs) = gen.finish();
     let text = lm.vocab.decode(&tokens)?;
     Ok((pluralize::score(noun, &text, &probs), done.ms, done.ran))
+}
+
+/// Prompts per worker job (about half a second of greedy answers on one core).
+const JOB_PROMPTS: usize = 10;
+
+/// Prompts one round of `answer_plurals_on_workers` should hold to keep every worker busy once.
+pub fn worker_round(pool: &Pool) -> usize {
+    pool.workers() * JOB_PROMPTS
+}
+
+/// Each `(prompt, noun)`'s plural as the model answers it greedily, scored, computed by the worker
+/// pool in jobs of `JOB_PROMPTS` (each worker runs the lab's `pluralize` generator, as the page's
+/// CPU path does, so the answers are the same). Ok(None) once `alive` turns false; Err when the
+/// pool was given up (the caller answers on the page then).
+pub async fn answer_plurals_on_workers(
+    pool: &Pool,
+    lm: &LoadedLm,
+    asks: &[(String, &Noun)],
+    alive: &dyn Fn() -> bool,
+) -> Result<Option<Vec<Answer>>, String> {
+    let jobs = asks.len().div_ceil(JOB_PROMPTS);
+    let message = |j: usize| {
+        let end = ((j + 1) * JOB_PROMPTS).min(asks.len());
+        let prompts: Vec<&str> = asks[j * JOB_PROMPTS..end]
+            .iter()
+            .map(|(p, _)| p.as_str())
+            .collect();
+        job::plurals_message(lm.checkpoint.file, &lm.bytes, &prompts)
+    };
+    let Some(replies) = pool.run(jobs, &message, &|_| {}, alive).await? else {
+        return Ok(None);
+    };
+    let mut out = Vec::with_capacity(asks.len());
+    for reply in &replies {
+        for (tokens, probs) in job::plurals_of(reply)? {
+            let Some(&(_, noun)) = asks.get(out.len()) else {
+                return Err("the workers answered more prompts than were asked".into());
+            };
+            let text = lm.vocab.decode(&tokens)?;
+            out.push(pluralize::score(noun, &text, &probs));
+        }
+    }
+    if out.len() != asks.len() {
+        return Err(format!(
+            "the workers answered {} of {} prompts",
+            out.len(),
+            asks.len()
+        ));
+    }
+    Ok(Some(out))
 }
 
 /// Where a generation ran, and its computation time (ms; the CPU's slices without the yields

@@ -7,11 +7,18 @@
 //!   thread, and the logits equal the single-thread run's bit for bit. The page sends the network's
 //!   bytes (`Network::to_bytes`) with every job (a copy of about a megabyte); a worker parses them
 //!   only when their last 8 bytes, the file's own checksum, differ from the last network's.
+//! - `plurals`: the greedy continuations of a list of prompts under one of the shipped language
+//!   models (`pluralize::generator` run to its end by `sample::complete`, what the page's CPU path
+//!   computes for each prompt alone): the tokens and their probabilities, which the page decodes
+//!   and scores. The model's file comes with every job; a worker checks and parses it when it names
+//!   another file than the last.
 
+use glassbox_lab::lm::shipped::{self, Checkpoint};
+use glassbox_lab::lm::{pluralize, sample, Extras, Model, Vocab};
 use glassbox_lab::vision::data::Split;
 use glassbox_lab::vision::network::Network;
 use glassbox_lab::vision::train;
-use js_sys::{Array, Float32Array, Object, Reflect, Uint8Array};
+use js_sys::{Array, Float32Array, Object, Reflect, Uint32Array, Uint8Array};
 use std::cell::RefCell;
 use wasm_bindgen::prelude::*;
 
@@ -82,6 +89,123 @@ fn logits_job(msg: &JsValue, reply: &Object) -> Result<Array, JsValue> {
     Ok(Array::of1(&out.buffer()))
 }
 
+/// The message of a `plurals` job: the model's file name and bytes (`LoadedLm::bytes`) and the
+/// prompts.
+pub fn plurals_message(
+    file: &str,
+    bytes: &[u8],
+    prompts: &[&str],
+) -> Result<(Object, Array), JsValue> {
+    let msg = Object::new();
+    let lm = Uint8Array::from(bytes);
+    set(&msg, "kind", &"plurals".into())?;
+    set(&msg, "file", &file.into())?;
+    set(&msg, "lm", &lm)?;
+    let list = Array::new();
+    for p in prompts {
+        list.push(&(*p).into());
+    }
+    set(&msg, "prompts", &list)?;
+    Ok((msg, Array::of1(&lm.buffer())))
+}
+
+/// A greedy continuation: its tokens and each one's probability.
+pub type Continuation = (Vec<u32>, Vec<f32>);
+
+/// The continuations of a `plurals` job's reply, in its prompts' order.
+pub fn plurals_of(reply: &JsValue) -> Result<Vec<Continuation>, String> {
+    let bad = || "a worker's reply had no continuations".to_string();
+    let tokens = get(reply, "tokens")
+        .ok()
+        .and_then(|v| v.dyn_into::<Uint32Array>().ok())
+        .ok_or_else(bad)?
+        .to_vec();
+    let probs = get(reply, "probs")
+        .ok()
+        .and_then(|v| v.dyn_into::<Float32Array>().ok())
+        .ok_or_else(bad)?
+        .to_vec();
+    let lens = get(reply, "lens")
+        .ok()
+        .and_then(|v| v.dyn_into::<Uint32Array>().ok())
+        .ok_or_else(bad)?
+        .to_vec();
+    if tokens.len() != probs.len()
+        || lens.iter().map(|&n| n as usize).sum::<usize>() != tokens.len()
+    {
+        return Err("a worker's continuations do not add up".into());
+    }
+    let mut at = 0;
+    Ok(lens
+        .iter()
+        .map(|&n| {
+            let (a, b) = (at, at + n as usize);
+            at = b;
+            (tokens[a..b].to_vec(), probs[a..b].to_vec())
+        })
+        .collect())
+}
+
+thread_local! {
+    /// The last language model a job brought: its file name, model and vocabulary.
+    static LM: RefCell<Option<(String, Model, Vocab)>> = const { RefCell::new(None) };
+}
+
+fn checkpoint(file: &str) -> Result<&'static Checkpoint, JsValue> {
+    [&shipped::STANDARD, &shipped::SMALL]
+        .into_iter()
+        .find(|c| c.file == file)
+        .ok_or_else(|| format!("no shipped model is called '{file}'").into())
+}
+
+fn plurals_job(msg: &JsValue, reply: &Object) -> Result<Array, JsValue> {
+    let file = get(msg, "file")?
+        .as_string()
+        .ok_or("a job without a model's name")?;
+    let prompts: Vec<String> = get(msg, "prompts")?
+        .dyn_into::<Array>()
+        .map_err(|_| "a job without prompts")?
+        .iter()
+        .map(|p| p.as_string().ok_or("a prompt that is not text"))
+        .collect::<Result<_, _>>()?;
+    let (mut tokens, mut probs, mut lens) = (Vec::new(), Vec::new(), Vec::new());
+    LM.with(|cell| -> Result<(), JsValue> {
+        let mut cell = cell.borrow_mut();
+        if cell.as_ref().map(|(f, ..)| f != &file).unwrap_or(true) {
+            let bytes = get(msg, "lm")?
+                .dyn_into::<Uint8Array>()
+                .map_err(|_| "a job without the model's file")?
+                .to_vec();
+            let (model, vocab) = checkpoint(&file)?.check(&bytes)?;
+            *cell = Some((file, model, vocab));
+        }
+        let Some((_, model, vocab)) = cell.as_ref() else {
+            return Err("no model".into());
+        };
+        for p in &prompts {
+            let gen = pluralize::generator(vocab, p, model.config.context)?;
+            let (t, q) = sample::complete(model, Extras::default(), gen)?;
+            lens.push(t.len() as u32);
+            tokens.extend(t);
+            probs.extend(q);
+        }
+        Ok(())
+    })?;
+    let (tokens, probs, lens) = (
+        Uint32Array::from(&tokens[..]),
+        Float32Array::from(&probs[..]),
+        Uint32Array::from(&lens[..]),
+    );
+    set(reply, "tokens", &tokens)?;
+    set(reply, "probs", &probs)?;
+    set(reply, "lens", &lens)?;
+    Ok(Array::of3(
+        &tokens.buffer(),
+        &probs.buffer(),
+        &lens.buffer(),
+    ))
+}
+
 /// The worker's entry point (called by assets/glassbox-worker.js for every job message): the
 /// reply and the list of buffers to transfer with it.
 #[wasm_bindgen]
@@ -91,6 +215,7 @@ pub fn glassbox_worker_job(msg: JsValue) -> Result<Array, JsValue> {
     let kind = get(&msg, "kind")?.as_string().unwrap_or_default();
     let transfer = match kind.as_str() {
         "logits" => logits_job(&msg, &reply)?,
+        "plurals" => plurals_job(&msg, &reply)?,
         other => return Err(format!("unknown job kind '{other}'").into()),
     };
     Ok(Array::of2(&reply, &transfer))

@@ -1,7 +1,8 @@
 // The worker pool (src/workers): the Benchmarks appendix classifies 1000 test images on the page's
 // thread and again on the workers, and the logits must agree bit for bit; a worker that dies in the
 // middle of a run is restarted and the run finishes with the same logits; a worker that cannot start
-// (its script blocked) gives the pool up with one notice, and the page computes on its own thread.
+// (its script blocked) gives the pool up with one notice, and the page computes on its own thread;
+// chapter 4's few-shot sweep answers on the workers as on the page's thread.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { useBrowsers, watchedPage } from './harness.mjs';
@@ -83,4 +84,37 @@ test('a worker that cannot start: one notice, and the page computes the results 
   assert.match(await workersLine(page), /this page now computes on its own thread/);
   const unexpected = page.problems().filter((p) => !/glassbox-worker\.js|net::ERR_FAILED/.test(p));
   assert.deepEqual(unexpected, []);
+});
+
+test('chapter 4\'s few-shot sweep on the workers gives the page thread\'s answers', async () => {
+  // The first 200 answers (correct labels, 0 to 4 examples) with the pool, then with the worker
+  // script blocked (the page's thread answers one prompt at a time): the table's five cells (the
+  // share right and the share invalid of each 40 answers) must be the same. (The pool pauses
+  // between rounds of answers, the page between answers, so the runs stop at different counts.)
+  const runs = [];
+  for (const blocked of [false, true]) {
+    const page = await watchedPage(env.browser);
+    if (blocked) await page.route('**/glassbox-worker.js', (r) => r.abort());
+    await page.goto(`${env.server.base}#/prompting`);
+    await page.waitForFunction(() => [...document.querySelectorAll('button')].some((b) => b.textContent === 'Run the sweep' && !b.disabled),
+      null, { timeout: 60_000 });
+    await page.getByRole('button', { name: 'Run the sweep' }).click();
+    const status = page.locator('[data-out="shots-status"]');
+    await page.waitForFunction(() => Number(/^(\d+) of 800/.exec(document.querySelector('[data-out="shots-status"]')?.textContent ?? '')?.[1] ?? 0) >= 200,
+      null, { timeout: 300_000 });
+    await page.getByRole('button', { name: 'Pause' }).click();
+    await page.getByRole('button', { name: 'Resume the sweep' }).waitFor();
+    const text = await status.textContent();
+    const cells = await page.$$eval('table[aria-label="Accuracy per number of shots"] tbody tr',
+      (rs) => rs.slice(0, 5).map((r) => r.querySelector('[data-col="correct"]').textContent));
+    runs.push({ text, cells, workers: page.workers().length });
+    if (!blocked) assert.deepEqual(page.problems(), []);
+    await page.close();
+  }
+  console.log(`chapter 4 sweep: ${runs.map((r) => `${r.text} ${r.cells.join(' | ')}`).join(' // ')}`);
+  assert.match(runs[0].text, /ms on \d background workers?\)$/);
+  assert.match(runs[1].text, /ms on the CPU\)$/);
+  assert.equal(runs[1].workers, 0);
+  for (const c of runs[0].cells) assert.match(c, /%/);
+  assert.deepEqual(runs[0].cells, runs[1].cells);
 });

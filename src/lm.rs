@@ -144,12 +144,14 @@ pub fn worker_round(pool: &Pool) -> usize {
 
 /// Each `(prompt, noun)`'s plural as the model answers it greedily, scored, computed by the worker
 /// pool in jobs of `JOB_PROMPTS` (each worker runs the lab's `pluralize` generator, as the page's
-/// CPU path does, so the answers are the same). Ok(None) once `alive` turns false; Err when the
-/// pool was given up (the caller answers on the page then).
+/// CPU path does, so the answers are the same); `progress(prompts answered)` as jobs come back.
+/// Ok(None) once `alive` turns false; Err when the pool was given up (the caller answers on the
+/// page then).
 pub async fn answer_plurals_on_workers(
     pool: &Pool,
     lm: &LoadedLm,
     asks: &[(String, &Noun)],
+    progress: &dyn Fn(usize),
     alive: &dyn Fn() -> bool,
 ) -> Result<Option<Vec<Answer>>, String> {
     let jobs = asks.len().div_ceil(JOB_PROMPTS);
@@ -161,7 +163,8 @@ pub async fn answer_plurals_on_workers(
             .collect();
         job::plurals_message(lm.checkpoint.file, &lm.bytes, &prompts)
     };
-    let Some(replies) = pool.run(jobs, &message, &|_| {}, alive).await? else {
+    let done = |d: usize| progress((d * JOB_PROMPTS).min(asks.len()));
+    let Some(replies) = pool.run(jobs, &message, &done, alive).await? else {
         return Ok(None);
     };
     let mut out = Vec::with_capacity(asks.len());

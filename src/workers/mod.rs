@@ -10,3 +10,11 @@
 
 pub mod job;
 pub mod pool;
+
+/// "1 worker", "3 workers".
+pub fn named(n: usize) -> String {
+    match n {
+        1 => "1 worker".into(),
+        n => format!("{n} workers"),
+    }
+}

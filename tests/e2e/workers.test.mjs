@@ -2,7 +2,8 @@
 // thread and again on the workers, and the logits must agree bit for bit; a worker that dies in the
 // middle of a run is restarted and the run finishes with the same logits; a worker that cannot start
 // (its script blocked) gives the pool up with one notice, and the page computes on its own thread;
-// chapter 4's few-shot sweep answers on the workers as on the page's thread.
+// chapter 4's few-shot sweep, in the chapter and in the Benchmarks appendix, answers on the workers
+// as on the page's thread.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { useBrowsers, watchedPage } from './harness.mjs';
@@ -112,9 +113,25 @@ test('chapter 4\'s few-shot sweep on the workers gives the page thread\'s answer
     await page.close();
   }
   console.log(`chapter 4 sweep: ${runs.map((r) => `${r.text} ${r.cells.join(' | ')}`).join(' // ')}`);
-  assert.match(runs[0].text, /ms on \d background workers?\)$/);
+  assert.match(runs[0].text, /ms on the CPU, \d workers?\)$/);
   assert.match(runs[1].text, /ms on the CPU\)$/);
   assert.equal(runs[1].workers, 0);
   for (const c of runs[0].cells) assert.match(c, /%/);
   assert.deepEqual(runs[0].cells, runs[1].cells);
+});
+
+test('the Benchmarks appendix times the pluralize sweep on one thread and on the workers, with the same answers', async () => {
+  const page = await watchedPage(env.browser);
+  await page.goto(`${env.server.base}#/bench`);
+  await page.getByRole('button', { name: 'Time the pluralize sweep' }).click();
+  await page.locator('[data-bench="lm_sweep_workers"]').waitFor({ timeout: 600_000 });
+  const out = page.locator('[data-out="lm-sweep"]');
+  assert.equal(await out.getAttribute('data-workers-same'), 'true');
+  assert.match(await out.textContent(), /; the workers' are the same\.$/);
+  const ms = async (key) => Number(/^(\d+) ms$/.exec(await page.locator(`[data-bench="${key}"] [data-col="ms"]`).textContent())[1]);
+  const [one, pooled] = [await ms('lm_sweep'), await ms('lm_sweep_workers')];
+  const named = page.workers().length === 1 ? '1 worker' : `${page.workers().length} workers`;
+  assert.match(await page.locator('[data-bench="lm_sweep_workers"] th').textContent(), new RegExp(`on the CPU, ${named}$`));
+  console.log(`pluralize sweep, 400 answers: one thread ${one} ms, ${named} ${pooled} ms (${(one / pooled).toFixed(2)}x); ${await out.textContent()}`);
+  assert.deepEqual(page.problems(), []);
 });

@@ -51,14 +51,6 @@ fn record(rows: RwSignal<Vec<Row>>, i: usize, on_gpu: bool, ms: f64, ran_there: 
     });
 }
 
-/// "1 worker", "3 workers".
-fn workers_named(n: usize) -> String {
-    match n {
-        1 => "1 worker".into(),
-        n => format!("{n} workers"),
-    }
-}
-
 /// Classify on the page's thread, then on the workers: the workers' time and whether their logits
 /// equal the single thread's bit for bit.
 async fn classify_cpu(
@@ -81,7 +73,7 @@ async fn classify_cpu(
         same.set("No worker pool on this page: the page's thread did the work.".into());
         return Ok(());
     };
-    let n = workers_named(pool.workers());
+    let n = crate::workers::named(pool.workers());
     status.set(format!("Classifying {count} test images on {n}…"));
     let t0 = web::now_ms();
     match logits_on_workers(&pool, &l.data.test, &l.pretrained, count, &|_| {}, &|| true).await {
@@ -197,7 +189,7 @@ pub fn CompressBench() -> impl IntoView {
         v.map(|ms| format!("{ms:.0} ms"))
             .unwrap_or_else(|| "–".into())
     };
-    let workers = workers_named(pool::size());
+    let workers = crate::workers::named(pool::size());
     view! {
         <h2>"Pruning and quantization (chapters 6 and 7)"</h2>
         <p>

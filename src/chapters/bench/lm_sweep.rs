@@ -1,12 +1,15 @@
 //! Benchmarks: chapter 4's zero-shot against few-shot sweep at full size. The hard prompt "The
 //! plural of X is" after 0 to 9 worked examples (correct labels, seed 0) for every validation
-//! noun, answered greedily: 10 x 40 = 400 answers, on the CPU path and, when the page has WebGPU,
-//! on the device, with the two runs' accuracies per number of shots compared (they must agree).
-//! The times are computation only (the yields between answers are left out).
+//! noun, answered greedily: 10 x 40 = 400 answers, on the CPU path (the page's thread alone, then
+//! the worker pool) and, when the page has WebGPU, on the device, with the runs' accuracies per
+//! number of shots compared (they must agree). The page thread's and the device's times are
+//! computation only (the yields between answers are left out); the workers' are wall-clock.
 
 use crate::engine::Engine;
-use crate::lm::{answer_plural, ensure_lm, plural_nouns, LoadedLm};
+use crate::lm::{answer_plural, answer_plurals_on_workers, ensure_lm, plural_nouns, LoadedLm};
 use crate::vision::data::{LoadState, LoadStatus};
+use crate::web;
+use crate::workers::{named, pool, pool::Pool};
 use glassbox_gpu::{Gpu, Ran};
 use glassbox_lab::lm::pluralize::{self, Verdict, MAX_SHOTS};
 use glassbox_lab::lm::plurals::{self, Split};
@@ -56,6 +59,41 @@ async fn sweep(
     Ok(s)
 }
 
+/// The same sweep on the worker pool, in one run of jobs.
+async fn sweep_on_workers(
+    lm: &LoadedLm,
+    pool: &Pool,
+    progress: RwSignal<usize>,
+) -> Result<Sweep, String> {
+    let val = plurals::of(plural_nouns(), Split::Val);
+    let train = plurals::of(plural_nouns(), Split::Train);
+    let mut asks = Vec::new();
+    for k in 0..=MAX_SHOTS {
+        let examples = pluralize::examples(&train, k, false, 0)?;
+        asks.extend(
+            val.iter()
+                .map(|&n| (pluralize::prompt(&examples, &n.singular), n)),
+        );
+    }
+    let base = progress.get_untracked();
+    let t0 = web::now_ms();
+    let on_progress = |d: usize| progress.set(base + d);
+    let answers = answer_plurals_on_workers(pool, lm, &asks, &on_progress, &|| true)
+        .await?
+        .ok_or("the sweep was stopped")?;
+    let ms = web::now_ms() - t0;
+    let correct = answers
+        .chunks(val.len().max(1))
+        .map(|c| c.iter().filter(|a| a.verdict == Verdict::Correct).count())
+        .collect();
+    Ok(Sweep {
+        ms,
+        answers: answers.len(),
+        correct,
+        whole: true,
+    })
+}
+
 #[component]
 pub fn LmSweepBench() -> impl IntoView {
     let engine = expect_context::<Engine>();
@@ -64,12 +102,14 @@ pub fn LmSweepBench() -> impl IntoView {
     let progress = RwSignal::new(0usize);
     let cpu = RwSignal::new(None::<Sweep>);
     let webgpu = RwSignal::new(None::<Sweep>);
+    let workers = RwSignal::new(None::<Result<Sweep, String>>);
     let error = RwSignal::new(None::<String>);
     let per_sweep = (MAX_SHOTS + 1) * plurals::of(plural_nouns(), Split::Val).len();
     let start = move |_| {
         running.set(true);
         cpu.set(None);
         webgpu.set(None);
+        workers.set(None);
         error.set(None);
         progress.set(0);
         crate::tasks::spawn_page_task(async move {
@@ -77,6 +117,9 @@ pub fn LmSweepBench() -> impl IntoView {
                 let mut r = sweep(&lm, None, engine, progress)
                     .await
                     .map(|s| cpu.set(Some(s)));
+                if let (Ok(()), Some(pool)) = (&r, pool::pool()) {
+                    workers.set(Some(sweep_on_workers(&lm, &pool, progress).await));
+                }
                 if let (Ok(()), Some(gpu)) = (&r, engine.gpu()) {
                     r = sweep(&lm, Some(gpu), engine, progress)
                         .await
@@ -103,19 +146,23 @@ pub fn LmSweepBench() -> impl IntoView {
         <p>
             {format!("Chapter 4's zero-shot against few-shot sweep with correct labels: \u{201c}The plural of X is\u{201d} \
               after 0 to {MAX_SHOTS} worked examples for each of the validation nouns, answered greedily ({per_sweep} \
-              answers, each up to {} characters), on the CPU path and then, when this browser offers it, on WebGPU.",
+              answers, each up to {} characters), on the CPU path (this page's thread alone, then its background workers in jobs \
+              of 10 prompts) and then, when this browser offers it, on WebGPU.",
               pluralize::ANSWER_CHARS)}
         </p>
         <button type="button" class="primary" on:click=start disabled=move || running.get()>"Time the pluralize sweep"</button>
         <LoadStatus load/>
-        <progress max=move || if engine.gpu().is_some() { 2 * per_sweep } else { per_sweep }
+        <progress max=move || per_sweep * (2 + usize::from(engine.gpu().is_some()))
             value=move || progress.get()
             aria-label="Answers so far"></progress>
         {move || error.get().map(|e| view! { <p class="notice error" role="alert">{e}</p> })}
         <table class="numbers" aria-label="Pluralize sweep benchmark">
             <thead><tr><th>"Measured"</th><th>"Time"</th><th>"Rate"</th></tr></thead>
             <tbody>
-                {move || cpu.get().map(|s| row("lm_sweep", format!("{per_sweep} answers on the CPU"), s))}
+                {move || cpu.get().map(|s| row("lm_sweep", format!("{per_sweep} answers on the CPU, one thread"), s))}
+                {move || workers.get().and_then(Result::ok).map(|s| {
+                    row("lm_sweep_workers", format!("{per_sweep} answers on the CPU, {}", named(pool::size())), s)
+                })}
                 {move || webgpu.get().map(|s| {
                     let what = if s.whole { format!("{per_sweep} answers on WebGPU") } else { format!("{per_sweep} answers (WebGPU failed; finished on the CPU)") };
                     row("lm_sweep_webgpu", what, s)
@@ -125,9 +172,20 @@ pub fn LmSweepBench() -> impl IntoView {
         {move || cpu.get().map(|c| {
             let same = webgpu.with(|w| w.as_ref().map(|w| w.correct == c.correct));
             let counts = c.correct.iter().map(|n| n.to_string()).collect::<Vec<_>>().join(", ");
+            let on_workers = workers.with(|w| match w {
+                None => String::new(),
+                Some(Ok(w)) if w.correct == c.correct => "; the workers' are the same".into(),
+                Some(Ok(_)) => "; the workers' differ".into(),
+                Some(Err(e)) => format!("; the workers failed ({e})"),
+            });
+            let workers_same = workers.with(|w| match w {
+                Some(Ok(w)) => Some((w.correct == c.correct).to_string()),
+                _ => None,
+            });
             view! {
-                <p data-out="lm-sweep" data-correct=counts.clone() data-same=same.map(|s| s.to_string())>
-                    {format!("Right answers per number of shots (0 to {MAX_SHOTS}): {counts}{}.", match same {
+                <p data-out="lm-sweep" data-correct=counts.clone() data-same=same.map(|s| s.to_string())
+                    data-workers-same=workers_same>
+                    {format!("Right answers per number of shots (0 to {MAX_SHOTS}): {counts}{on_workers}{}.", match same {
                         Some(true) => "; WebGPU's are the same",
                         Some(false) => "; WebGPU's differ",
                         None => "",

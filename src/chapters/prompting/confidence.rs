@@ -4,7 +4,7 @@
 //! against the bin's mean probability (a reliability diagram in bars: a calibrated model's two
 //! bars are equal). Invalid answers (no word) have no probability and are left out.
 
-use super::run::{answer, ran_on};
+use super::run::{answer_all, Answered};
 use super::state::PromptingState;
 use crate::engine::Engine;
 use crate::lm::plural_nouns as nouns;
@@ -117,39 +117,35 @@ pub fn Confidence() -> impl IntoView {
                 .into_iter()
                 .flat_map(|s| plurals::of(all, s))
                 .collect();
-            let (mut ms, mut place) = (0.0, "");
-            for (i, noun) in asked.iter().enumerate() {
-                let prompt = format!("one {}, two", noun.singular);
-                match answer(engine, &lm, &prompt, noun).await {
-                    Ok((a, t, ran)) => {
-                        answers.update(|x| x.push(a));
-                        (ms, place) = (ms + t, ran_on(ran));
-                    }
-                    Err(e) => {
-                        status.set(e);
-                        break;
-                    }
-                }
+            let n = asked.len();
+            let ask = |i: usize| Ok((format!("one {}, two", asked[i].singular), asked[i]));
+            let got = |i: usize, a, so_far: &Answered| {
+                answers.update(|x| x.push(a));
                 status.set(format!(
-                    "{} of {} answers ({ms:.0} ms on {place})",
+                    "{} of {n} answers ({:.0} ms on {})",
                     i + 1,
-                    asked.len()
+                    so_far.ms,
+                    so_far.place
                 ));
-                crate::tasks::breathe().await;
+            };
+            match answer_all(engine, &lm, 0..n, ask, got, || true).await {
+                Err(e) => status.set(e),
+                Ok(run) => answers.with_untracked(|x| {
+                    let mean = |v: Verdict| {
+                        let p: Vec<f64> = x.iter().filter(|a| a.verdict == v).map(|a| a.prob as f64).collect();
+                        p.iter().sum::<f64>() / p.len().max(1) as f64
+                    };
+                    status.set(format!(
+                        "All {} answers ({:.0} ms on {}). Mean probability when right {:.2}, when wrong {:.2} \
+                         (invalid answers, with no word, are left out).",
+                        x.len(),
+                        run.ms,
+                        run.place,
+                        mean(Verdict::Correct),
+                        mean(Verdict::Incorrect)
+                    ));
+                }),
             }
-            answers.with_untracked(|x| {
-                let mean = |v: Verdict| {
-                    let p: Vec<f64> = x.iter().filter(|a| a.verdict == v).map(|a| a.prob as f64).collect();
-                    p.iter().sum::<f64>() / p.len().max(1) as f64
-                };
-                status.set(format!(
-                    "All {} answers ({ms:.0} ms on {place}). Mean probability when right {:.2}, when wrong {:.2} \
-                     (invalid answers, with no word, are left out).",
-                    x.len(),
-                    mean(Verdict::Correct),
-                    mean(Verdict::Incorrect)
-                ));
-            });
             st.busy.set(false);
         });
     };

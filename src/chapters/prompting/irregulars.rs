@@ -2,7 +2,7 @@
 //! one by one with the hard prompt after the reader's number of worked examples (correct labels,
 //! the sweep's seed), each answer shown as it arrives with its verdict and probability.
 
-use super::run::{answer, ran_on};
+use super::run::{answer_all, Answered};
 use super::state::{PromptingState, TEST_FIELDS};
 use crate::engine::Engine;
 use crate::lm::plural_nouns as nouns;
@@ -35,32 +35,23 @@ pub fn Irregulars() -> impl IntoView {
         answers.set(Vec::new());
         running.set(true);
         crate::tasks::spawn_page_task(async move {
-            let mut ms = 0.0;
+            let n = test.len();
             let examples = pluralize::examples(&train, k, false, seed);
-            for noun in &test {
-                let r = match &examples {
-                    Ok(ex) => {
-                        answer(engine, &lm, &pluralize::prompt(ex, &noun.singular), noun).await
-                    }
-                    Err(e) => Err(e.clone()),
-                };
-                match r {
-                    Ok((a, t, ran)) => {
-                        ms += t;
-                        answers.update(|all| all.push(a));
-                        status.set(format!(
-                            "{} of {} test nouns, {k} shots ({ms:.0} ms on {})",
-                            answers.with_untracked(Vec::len),
-                            test.len(),
-                            ran_on(ran)
-                        ));
-                        crate::tasks::breathe().await;
-                    }
-                    Err(e) => {
-                        status.set(e);
-                        break;
-                    }
-                }
+            let ask = |i: usize| {
+                let ex = examples.as_ref().map_err(Clone::clone)?;
+                Ok((pluralize::prompt(ex, &test[i].singular), test[i]))
+            };
+            let got = |i: usize, a, so_far: &Answered| {
+                answers.update(|all| all.push(a));
+                status.set(format!(
+                    "{} of {n} test nouns, {k} shots ({:.0} ms on {})",
+                    i + 1,
+                    so_far.ms,
+                    so_far.place
+                ));
+            };
+            if let Err(e) = answer_all(engine, &lm, 0..n, ask, got, || true).await {
+                status.set(e);
             }
             running.set(false);
             st.busy.set(false);

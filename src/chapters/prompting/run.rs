@@ -1,14 +1,18 @@
 //! How the chapter's sections run the model: a generator answered on WebGPU when the page has it
-//! (else the CPU), the text decoded, and where it ran in words.
+//! (else the CPU), the text decoded, and where it ran in words; runs of pluralize answers on the
+//! worker pool when the page has no WebGPU.
 
 use super::state::PromptingState;
 use crate::engine::Engine;
-use crate::lm::{run_generation, LoadedLm};
+use crate::lm::{answer_plurals_on_workers, run_generation, worker_round, LoadedLm};
+use crate::web;
+use crate::workers::pool;
 use glassbox_gpu::Ran;
 use glassbox_lab::lm::pluralize::Answer;
 use glassbox_lab::lm::plurals::Noun;
 use glassbox_lab::lm::{Extras, Generator};
 use leptos::prelude::*;
+use std::ops::Range;
 
 /// "WebGPU" or "the CPU".
 pub fn ran_on(ran: Ran) -> &'static str {
@@ -38,6 +42,57 @@ pub async fn answer(
     noun: &Noun,
 ) -> Result<(Answer, f64, Ran), String> {
     crate::lm::answer_plural(lm, engine.gpu(), engine, prompt, noun).await
+}
+
+/// Where a run of answers was computed, and for how long (ms: the page thread's and the device's
+/// computation, the workers' wall-clock).
+#[derive(Default)]
+pub struct Answered {
+    pub ms: f64,
+    pub place: String,
+}
+
+/// The answers to prompts `range` (`ask(i)`: prompt i and the noun it asks about), in order,
+/// each handed to `got(i, answer, so far)`. On WebGPU (or without a worker pool) one at a time,
+/// yielding between answers; else in rounds on the worker pool, one job of prompts per worker (a
+/// pool given up during a round leaves the rest to the page's thread). `go()` is asked before each
+/// answer or round: false stops the run there (a reader's Pause).
+pub async fn answer_all<'n>(
+    engine: Engine,
+    lm: &LoadedLm,
+    range: Range<usize>,
+    ask: impl Fn(usize) -> Result<(String, &'n Noun), String>,
+    mut got: impl FnMut(usize, Answer, &Answered),
+    go: impl Fn() -> bool,
+) -> Result<Answered, String> {
+    let mut done = Answered::default();
+    let mut i = range.start;
+    while i < range.end && go() {
+        if let Some(pool) = engine.gpu().is_none().then(pool::pool).flatten() {
+            let end = (i + worker_round(&pool)).min(range.end);
+            let asks = (i..end).map(&ask).collect::<Result<Vec<_>, _>>()?;
+            let t = web::now_ms();
+            if let Ok(Some(answers)) =
+                answer_plurals_on_workers(&pool, lm, &asks, &|_| {}, &|| true).await
+            {
+                done.ms += web::now_ms() - t;
+                done.place = format!("the CPU, {}", crate::workers::named(pool.workers()));
+                for a in answers {
+                    got(i, a, &done);
+                    i += 1;
+                }
+                continue;
+            }
+        }
+        let (prompt, noun) = ask(i)?;
+        let (a, ms, ran) = answer(engine, lm, &prompt, noun).await?;
+        done.ms += ms;
+        done.place = ran_on(ran).to_string();
+        got(i, a, &done);
+        i += 1;
+        crate::tasks::breathe().await;
+    }
+    Ok(done)
 }
 
 /// A character as a chart label: space and newline made visible.

@@ -2,20 +2,18 @@
 //! notebook's hard prompt after 0 to 9 worked examples, over the validation nouns, with correct
 //! and with wrong labels in the examples; accuracy per number of shots, the invalid answers, and
 //! accuracy per rule (zero-shot against the best few-shot count). A sweep of 800 greedy answers
-//! that can pause and resume: on WebGPU one answer at a time, else in rounds on the worker pool
-//! (`lm::answer_plurals_on_workers`), or one at a time on the page's thread without a pool.
+//! that can pause and resume: on WebGPU one answer at a time, else in rounds on the worker pool,
+//! or one at a time on the page's thread without a pool (`run::answer_all`).
 
 use super::common::CommonWords;
-use super::run::{answer, ran_on};
+use super::run::{answer_all, Answered};
 use super::shot_answers::{PerRule, ShotAnswers};
 use super::state::{PromptingState, SHOT_FIELDS};
 use crate::engine::Engine;
-use crate::lm::{self, plural_nouns as nouns};
+use crate::lm::plural_nouns as nouns;
 use crate::ui::controls::FieldInput;
 use crate::ui::plot::BarPlot;
 use crate::ui::Section;
-use crate::web;
-use crate::workers::pool;
 use glassbox_lab::figures::shift::BarGroups;
 use glassbox_lab::lm::pluralize::{self, Answer, Summary, Verdict, MAX_SHOTS};
 use glassbox_lab::lm::plurals::{self, Noun, Split};
@@ -89,7 +87,6 @@ pub fn Shots() -> impl IntoView {
         pause.set(false);
         running.set(true);
         crate::tasks::spawn_page_task(async move {
-            let (mut ms, mut place) = (0.0, String::new());
             let from_start = next.get_untracked() == 0;
             // Answer `i`: (label kind, shots, validation noun).
             let at = move |i: usize| (i / (SHOTS * per_shot), (i / per_shot) % SHOTS, i % per_shot);
@@ -98,68 +95,31 @@ pub fn Shots() -> impl IntoView {
                 pluralize::examples(&train, k, KINDS[kind].0, seed)
                     .map(|ex| (pluralize::prompt(&ex, &val[n].singular), val[n]))
             };
-            while next.get_untracked() < total && !pause.get_untracked() {
-                let i = next.get_untracked();
-                // Without WebGPU, a round of answers on the worker pool; the page's thread answers
-                // one at a time when there is no pool (or it was given up during this round).
-                if let Some(pool) = engine.gpu().is_none().then(pool::pool).flatten() {
-                    let end = (i + lm::worker_round(&pool)).min(total);
-                    let asks = match (i..end).map(ask).collect::<Result<Vec<_>, _>>() {
-                        Ok(a) => a,
-                        Err(e) => {
-                            status.set(e);
-                            break;
-                        }
-                    };
-                    let t = web::now_ms();
-                    if let Ok(Some(got)) =
-                        lm::answer_plurals_on_workers(&pool, &lm, &asks, &|| true).await
-                    {
-                        ms += web::now_ms() - t;
-                        let w = pool.workers();
-                        place = format!("{w} background worker{}", if w == 1 { "" } else { "s" });
-                        answers.update(|all| {
-                            for (j, a) in got.into_iter().enumerate() {
-                                let (kind, k, _) = at(i + j);
-                                all[kind][k].push(a);
-                            }
-                        });
-                        next.set(end);
-                        status.set(format!("{end} of {total} answers ({ms:.0} ms on {place})"));
-                        continue;
-                    }
-                }
+            let got = |i: usize, a, so_far: &Answered| {
                 let (kind, k, _) = at(i);
-                let r = match ask(i) {
-                    Ok((prompt, noun)) => answer(engine, &lm, &prompt, noun).await,
-                    Err(e) => Err(e),
-                };
-                match r {
-                    Ok((a, t, ran)) => {
-                        ms += t;
-                        place = ran_on(ran).to_string();
-                        answers.update(|all| all[kind][k].push(a));
-                        next.set(i + 1);
-                        status.set(format!(
-                            "{} of {total} answers ({ms:.0} ms on {place})",
-                            i + 1
-                        ));
-                        crate::tasks::breathe().await;
-                    }
-                    Err(e) => {
-                        status.set(e);
-                        break;
-                    }
-                }
-            }
-            if next.get_untracked() == total {
+                answers.update(|all| all[kind][k].push(a));
+                next.set(i + 1);
                 status.set(format!(
-                    "All {total} answers ({ms:.0} ms on {place} this run)."
+                    "{} of {total} answers ({:.0} ms on {})",
+                    i + 1,
+                    so_far.ms,
+                    so_far.place
                 ));
-                // The front page's time for this chapter: a whole sweep in one run.
-                if from_start {
-                    crate::progress::record_time(super::SLUG, ms);
+            };
+            let go = || !pause.get_untracked();
+            match answer_all(engine, &lm, next.get_untracked()..total, ask, got, go).await {
+                Err(e) => status.set(e),
+                Ok(run) if next.get_untracked() == total => {
+                    status.set(format!(
+                        "All {total} answers ({:.0} ms on {} this run).",
+                        run.ms, run.place
+                    ));
+                    // The front page's time for this chapter: a whole sweep in one run.
+                    if from_start {
+                        crate::progress::record_time(super::SLUG, run.ms);
+                    }
                 }
+                Ok(_) => {}
             }
             running.set(false);
             st.busy.set(false);

@@ -3,7 +3,7 @@
 //! the validation nouns: the plural in the corpus's own pattern ("one wolf, two"), and the
 //! notebook's hard prompt without examples ("The plural of wolf is").
 
-use super::run::{answer, ran_on};
+use super::run::{answer_all, Answered};
 use super::state::PromptingState;
 use crate::engine::Engine;
 use crate::lm::plural_nouns as nouns;
@@ -128,22 +128,25 @@ async fn measure(
 ) {
     let val = plurals::of(nouns(), Split::Val);
     let total = 2 * TASKS.len() * val.len();
-    let (mut done, mut ms, mut place) = (0, 0.0, "");
+    let (mut done, mut ms, mut place) = (0, 0.0, String::new());
     for (m, lm) in models.iter().enumerate() {
         for (t, (_, prompt)) in TASKS.iter().enumerate() {
             let mut answers = Vec::new();
-            for noun in &val {
-                match answer(engine, lm, &prompt(&noun.singular), noun).await {
-                    Ok((a, t_ms, ran)) => {
-                        answers.push(a);
-                        (ms, place) = (ms + t_ms, ran_on(ran));
-                    }
-                    Err(e) => return status.set(e),
-                }
-                done += 1;
-                status.set(format!("{done} of {total} answers ({ms:.0} ms on {place})"));
-                crate::tasks::breathe().await;
+            let ask = |i: usize| Ok((prompt(&val[i].singular), val[i]));
+            let got = |_, a, so_far: &Answered| {
+                answers.push(a);
+                status.set(format!(
+                    "{} of {total} answers ({:.0} ms on {})",
+                    done + answers.len(),
+                    ms + so_far.ms,
+                    so_far.place
+                ));
+            };
+            match answer_all(engine, lm, 0..val.len(), ask, got, || true).await {
+                Ok(run) => (ms, place) = (ms + run.ms, run.place),
+                Err(e) => return status.set(e),
             }
+            done += answers.len();
             let accuracy = Summary::of(&answers).accuracy();
             table.update(|x| x[m][t] = Some(accuracy));
         }

@@ -142,14 +142,15 @@ pub fn worker_round(pool: &Pool) -> usize {
     pool.workers() * JOB_PROMPTS
 }
 
-/// Each `(prompt, noun)`'s plural as the model answers it greedily, scored, computed by the worker
-/// pool in jobs of `JOB_PROMPTS` (each worker runs the lab's `pluralize` generator, as the page's
-/// CPU path does, so the answers are the same); `progress(prompts answered)` as jobs come back.
-/// Ok(None) once `alive` turns false; Err when the pool was given up (the caller answers on the
-/// page then).
+/// Each `(prompt, noun)`'s plural as the model answers it greedily after `extras` (a trained soft
+/// prompt or prefix, or none), scored, computed by the worker pool in jobs of `JOB_PROMPTS` (each
+/// worker runs the lab's `tuning::Evaluator`, as the page's CPU path does, so the answers are the
+/// same); `progress(prompts answered)` as jobs come back. Ok(None) once `alive` turns false; Err
+/// when the pool was given up (the caller answers on the page then).
 pub async fn answer_plurals_on_workers(
     pool: &Pool,
     lm: &LoadedLm,
+    extras: Extras<'_>,
     asks: &[(String, &Noun)],
     progress: &dyn Fn(usize),
     alive: &dyn Fn() -> bool,
@@ -161,7 +162,7 @@ pub async fn answer_plurals_on_workers(
             .iter()
             .map(|(p, _)| p.as_str())
             .collect();
-        job::plurals_message(lm.checkpoint.file, &lm.bytes, &prompts)
+        job::plurals_message(lm.checkpoint.file, &lm.bytes, extras, &prompts)
     };
     let done = |d: usize| progress((d * JOB_PROMPTS).min(asks.len()));
     let Some(replies) = pool.run(jobs, &message, &done, alive).await? else {

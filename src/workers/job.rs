@@ -8,13 +8,15 @@
 //!   bytes (`Network::to_bytes`) with every job (a copy of about a megabyte); a worker parses them
 //!   only when their last 8 bytes, the file's own checksum, differ from the last network's.
 //! - `plurals`: the greedy continuations of a list of prompts under one of the shipped language
-//!   models (`pluralize::generator` run to its end by `sample::complete`, what the page's CPU path
-//!   computes for each prompt alone): the tokens and their probabilities, which the page decodes
-//!   and scores. The model's file comes with every job; a worker checks and parses it when it names
-//!   another file than the last.
+//!   models, after a trained soft prompt or prefix when the job brings one (`tuning::Evaluator`:
+//!   without one it equals `pluralize::generator` run by `sample::complete`, what the page's CPU
+//!   path computes for each prompt alone): the tokens and their probabilities, which the page
+//!   decodes and scores. The model's file comes with every job; a worker checks and parses it when
+//!   it names another file than the last.
 
 use glassbox_lab::lm::shipped::{self, Checkpoint};
-use glassbox_lab::lm::{pluralize, sample, Extras, Model, Vocab};
+use glassbox_lab::lm::tuning::Evaluator;
+use glassbox_lab::lm::{Extras, Model, Vocab};
 use glassbox_lab::vision::data::Split;
 use glassbox_lab::vision::network::Network;
 use glassbox_lab::vision::train;
@@ -89,11 +91,12 @@ fn logits_job(msg: &JsValue, reply: &Object) -> Result<Array, JsValue> {
     Ok(Array::of1(&out.buffer()))
 }
 
-/// The message of a `plurals` job: the model's file name and bytes (`LoadedLm::bytes`) and the
-/// prompts.
+/// The message of a `plurals` job: the model's file name and bytes (`LoadedLm::bytes`), the
+/// trained soft prompt or prefix the prompts follow (if any), and the prompts.
 pub fn plurals_message(
     file: &str,
     bytes: &[u8],
+    extras: Extras,
     prompts: &[&str],
 ) -> Result<(Object, Array), JsValue> {
     let msg = Object::new();
@@ -101,6 +104,11 @@ pub fn plurals_message(
     set(&msg, "kind", &"plurals".into())?;
     set(&msg, "file", &file.into())?;
     set(&msg, "lm", &lm)?;
+    for (key, v) in [("soft", extras.soft), ("prefix", extras.prefix)] {
+        if let Some(v) = v {
+            set(&msg, key, &Float32Array::from(v))?;
+        }
+    }
     let list = Array::new();
     for p in prompts {
         list.push(&(*p).into());
@@ -182,9 +190,24 @@ fn plurals_job(msg: &JsValue, reply: &Object) -> Result<Array, JsValue> {
         let Some((_, model, vocab)) = cell.as_ref() else {
             return Err("no model".into());
         };
+        let floats = |key| -> Result<Option<Vec<f32>>, JsValue> {
+            let v = get(msg, key)?;
+            if v.is_undefined() {
+                return Ok(None);
+            }
+            let a = v
+                .dyn_into::<Float32Array>()
+                .map_err(|_| "extras that are not numbers")?;
+            Ok(Some(a.to_vec()))
+        };
+        let (soft, prefix) = (floats("soft")?, floats("prefix")?);
+        let extras = Extras {
+            soft: soft.as_deref(),
+            prefix: prefix.as_deref(),
+        };
+        let eval = Evaluator::new(model, vocab, extras)?;
         for p in &prompts {
-            let gen = pluralize::generator(vocab, p, model.config.context)?;
-            let (t, q) = sample::complete(model, Extras::default(), gen)?;
+            let (t, q) = eval.continuation(p)?;
             lens.push(t.len() as u32);
             tokens.extend(t);
             probs.extend(q);

@@ -55,3 +55,23 @@ fn the_small_model_is_a_tenth_of_the_size_and_reaches_its_stated_loss() {
     let e = shipped::SMALL.check(WEIGHTS).unwrap_err();
     assert!(e.contains("not the shipped small model"), "{e}");
 }
+
+#[test]
+fn the_evaluator_without_extras_continues_as_the_pluralize_generator_does() {
+    use glassbox_lab::lm::pluralize;
+    use glassbox_lab::lm::tuning::{question, Evaluator};
+    use glassbox_lab::lm::{complete, Extras};
+    let (model, vocab) = shipped::check(WEIGHTS).unwrap();
+    let eval = Evaluator::new(&model, &vocab, Extras::default()).unwrap();
+    // A short question, and a few-shot prompt longer than the context (the window slides).
+    let long = "The plural of box is boxes.\n".repeat(6) + "The plural of wolf is";
+    for prompt in [question("one ", "wolf"), long] {
+        let gen = pluralize::generator(&vocab, &prompt, model.config.context).unwrap();
+        let want = complete(&model, Extras::default(), gen).unwrap();
+        let got = eval.continuation(&prompt).unwrap();
+        assert_eq!(got.0, want.0, "{prompt:?}");
+        let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+        assert_eq!(bits(&got.1), bits(&want.1), "{prompt:?}");
+        assert!(!got.0.is_empty());
+    }
+}

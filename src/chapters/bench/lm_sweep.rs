@@ -13,6 +13,7 @@ use crate::workers::{named, pool, pool::Pool};
 use glassbox_gpu::{Gpu, Ran};
 use glassbox_lab::lm::pluralize::{self, Verdict, MAX_SHOTS};
 use glassbox_lab::lm::plurals::{self, Split};
+use glassbox_lab::lm::Extras;
 use leptos::prelude::*;
 use std::rc::Rc;
 
@@ -78,9 +79,10 @@ async fn sweep_on_workers(
     let base = progress.get_untracked();
     let t0 = web::now_ms();
     let on_progress = |d: usize| progress.set(base + d);
-    let answers = answer_plurals_on_workers(pool, lm, &asks, &on_progress, &|| true)
-        .await?
-        .ok_or("the sweep was stopped")?;
+    let answers =
+        answer_plurals_on_workers(pool, lm, Extras::default(), &asks, &on_progress, &|| true)
+            .await?
+            .ok_or("the sweep was stopped")?;
     let ms = web::now_ms() - t0;
     let correct = answers
         .chunks(val.len().max(1))

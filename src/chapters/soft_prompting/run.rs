@@ -1,14 +1,16 @@
 //! How the chapter's sections train and answer: a `Tuner` advanced one micro-batch (4 nouns) per
 //! slice, pausable, with the training loss and the validation accuracy after every epoch; answers
 //! under a trained soft prompt or prefix on WebGPU when the page has it (the frozen weights are on
-//! the device), else on the CPU from the prompt's keys and values computed once (`Evaluator`).
+//! the device), else on the CPU from the prompt's keys and values computed once (`Evaluator`): on
+//! the worker pool in rounds when the model is the shipped one, else on the page's thread.
 //! The prompt's gradient likewise (`Gpu::lm_extras_grad`, else the CPU). Full fine-tuning runs on
 //! the CPU (its weights change every step).
 
 use crate::engine::Engine;
-use crate::lm::{run_generation, tuning_step, LoadedLm};
+use crate::lm::{answer_plurals_on_workers, run_generation, tuning_step, worker_round, LoadedLm};
 use crate::tasks::breathe;
 use crate::web;
+use crate::workers::pool;
 use glassbox_gpu::Ran;
 use glassbox_lab::lm::pluralize::{self, Answer};
 use glassbox_lab::lm::plurals::Noun;
@@ -50,11 +52,36 @@ pub async fn answers(
 ) -> Result<Option<(Vec<Answer>, f64, Ran)>, String> {
     let eval = Evaluator::new(model, &lm.vocab, extras)?;
     let (mut out, mut ms, mut ran) = (Vec::with_capacity(nouns.len()), 0.0, Ran::Cpu);
-    for n in nouns {
+    let mut i = 0;
+    while i < nouns.len() {
         if !wait_while_paused(pause, alive).await {
             return Ok(None);
         }
         let gpu = engine.and_then(|e| e.gpu());
+        // Without WebGPU, the shipped model's answers go to the worker pool a round at a time
+        // (a tuned model's weights stay on the page).
+        let pool = pool::pool().filter(|_| gpu.is_none() && std::ptr::eq(model, &lm.model));
+        if let Some(pool) = pool {
+            let end = (i + worker_round(&pool)).min(nouns.len());
+            let asks: Vec<(String, &Noun)> = nouns[i..end]
+                .iter()
+                .map(|&n| (tuning::question(frame, &n.singular), n))
+                .collect();
+            let t0 = web::now_ms();
+            match answer_plurals_on_workers(&pool, lm, extras, &asks, &|_| {}, &|| alive()).await {
+                Ok(Some(a)) => {
+                    (ms, ran) = (ms + web::now_ms() - t0, Ran::Cpu);
+                    out.extend(a);
+                    i = end;
+                    continue;
+                }
+                Ok(None) => return Ok(None),
+                // Given up: the page's thread answers from here.
+                Err(_) => {}
+            }
+        }
+        let n = nouns[i];
+        i += 1;
         let t0 = web::now_ms();
         let a = match (gpu, engine) {
             (Some(gpu), Some(engine)) => {

@@ -694,7 +694,14 @@ impl<'m> Evaluator<'m> {
 
     /// `noun`'s answer to "{frame}{noun} is", scored.
     pub fn answer(&self, frame: &str, noun: &Noun) -> Result<Answer, String> {
-        let mut gen = self.generator(&question(frame, &noun.singular))?;
+        let (tokens, probs) = self.continuation(&question(frame, &noun.singular))?;
+        Ok(pluralize::score(noun, &self.vocab.decode(&tokens)?, &probs))
+    }
+
+    /// The greedy continuation of `question` after this prompt: its tokens and their
+    /// probabilities. Without extras it equals `sample::complete` of `pluralize::generator`.
+    pub fn continuation(&self, question: &str) -> Result<(Vec<u32>, Vec<f32>), String> {
+        let mut gen = self.generator(question)?;
         let mut session = self.start.clone();
         let mut fresh = true;
         while let Some(feed) = gen.feed() {
@@ -705,8 +712,7 @@ impl<'m> Evaluator<'m> {
             let logits = session.feed(feed.tokens)?;
             gen.give(&logits)?;
         }
-        let (tokens, probs) = gen.finish();
-        Ok(pluralize::score(noun, &self.vocab.decode(&tokens)?, &probs))
+        Ok(gen.finish())
     }
 }
 

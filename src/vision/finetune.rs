@@ -83,6 +83,8 @@ pub struct Model {
     pub start: Option<Network>,
     /// What is kept through fine-tuning.
     pub keep: Keep,
+    /// Train on the CPU even where the page has WebGPU (the Benchmarks appendix's CPU row).
+    pub cpu_only: bool,
     cpu: Option<Network>,
     gpu: Option<(Rc<Gpu>, Rc<GpuNetwork>)>,
     trainer: Option<Trainer>,
@@ -193,7 +195,7 @@ pub fn run(
             cursor += b;
             let (x, y) = trainer.batch(&l.data.train, &idx);
             let mut result = None;
-            let cpu_only = model.with_value(|m| matches!(m.keep, Keep::Codebooks(_)));
+            let cpu_only = model.with_value(|m| m.cpu_only || matches!(m.keep, Keep::Codebooks(_)));
             if let Some(gpu) = engine.gpu().filter(|_| !cpu_only) {
                 if model.with_value(|m| m.gpu.is_none()) {
                     let masks = model.with_value(|m| match &m.keep {

@@ -1,6 +1,7 @@
 // Browser benchmark (not a test): the image lab's evaluation and fine-tuning throughput as the page
 // reports it, on the CPU path, or with WEBGPU=1 on the browser's WebGPU adapter. Prints JSON.
-// IMAGES (default 2000; 200 with WebGPU) test images, STEPS (default 20; 3 with WebGPU) steps of batch 32.
+// IMAGES (default 2000; 200 with WebGPU) test images, STEPS (default 20; 3 with WebGPU) steps of batch 32;
+// then the Benchmarks appendix's training-step section (10 steps, CPU and WebGPU side by side).
 import { serve, launch, watchedPage, finishBench } from './harness.mjs';
 
 const webgpu = process.env.WEBGPU === '1';
@@ -30,4 +31,15 @@ console.log(JSON.stringify({
   batch: 32,
   train_images_per_s: num(/\((\d+) training images\/s/, tuning),
 }));
+// The Benchmarks appendix's training step: 10 steps on the CPU, then on WebGPU where there is one.
+await page.goto(`${server.base}#/bench`);
+await page.getByRole('button', { name: 'Time training steps' }).click();
+await page.locator('[data-out="train-bench-status"]').filter({ hasText: /^(Done\.|The run did not finish\.)$/ }).waitFor({ timeout: 1_800_000 });
+const stepRows = await page.$$eval('table[aria-label="Training step benchmark"] tbody tr', (rs) => rs.map((r) => ({
+  key: r.dataset.bench,
+  per_step: r.querySelector('[data-col="ms"]').textContent,
+  rate: r.querySelector('[data-col="rate"]').textContent,
+  ratio: r.querySelector('[data-col="ratio"]').textContent,
+})));
+console.log(JSON.stringify({ train_step: stepRows, losses: await page.locator('[data-out="train-bench-losses"]').textContent() }));
 await finishBench(page, browser, server);

@@ -1,5 +1,6 @@
 // The image lab appendix: the calculator's tables, and the committed network evaluated on the
-// full test set in the browser, matching the accuracy the CLI reported when it trained the weights.
+// full test set in the browser, matching the accuracy the CLI reported when it trained the weights;
+// fine-tuning in the page; the Benchmarks appendix's training step with the image lab's losses.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
@@ -105,5 +106,30 @@ test('a bad fine-tuning URL parameter is a notice, and the default is used', asy
   assert.ok(alerts.some((a) => a.includes('ft_batch')), alerts.join(' | '));
   assert.ok(alerts.some((a) => a.includes('ft_lr')), alerts.join(' | '));
   assert.equal(await page.getByLabel('Batch size', { exact: true }).inputValue(), '32');
+  assert.deepEqual(page.problems(), []);
+});
+
+test('the Benchmarks appendix times the training step on the CPU with the image lab\'s losses', async () => {
+  const page = await watchedPage(env.browser);
+  await page.goto(`${env.server.base}#/bench`);
+  await page.getByRole('button', { name: 'Time training steps' }).click();
+  await page.locator('[data-out="train-bench-status"]').filter({ hasText: /^Done\.$/ }).waitFor({ timeout: 300_000 });
+  const row = page.locator('[data-bench="train_step"]');
+  assert.match(await row.locator('th').textContent(), /^10 steps of 32 images on the CPU$/);
+  const rate = Number(/^(\d+) images\/s$/.exec(await row.locator('[data-col="rate"]').textContent())[1]);
+  assert.ok(rate > 0);
+  assert.equal(await page.locator('[data-bench="train_step_webgpu"]').count(), 0);
+  const losses = /^Batch losses on the CPU: ([\d.]+) at the first step, ([\d.]+) at the last\.$/.exec(
+    await page.locator('[data-out="train-bench-losses"]').textContent());
+  assert.ok(losses);
+  // The image lab's own first step (seed 0, batch 32, the same learning rate at step 1).
+  await page.goto(`${env.server.base}#/image-lab?ft_steps=10&ft_batch=32`);
+  const group = tuningGroup(page);
+  await group.getByRole('button', { name: 'Step' }).click();
+  const status = group.getByRole('status').filter({ hasText: /^Step 1 of 10 on the CPU: batch loss/ });
+  await status.waitFor({ timeout: 120_000 });
+  const first = /batch loss ([\d.]+)/.exec(await status.textContent())[1];
+  console.log(`training step on the CPU: ${rate} images/s; losses ${losses[1]} -> ${losses[2]}; the image lab's first step ${first}`);
+  assert.equal(first, losses[1]);
   assert.deepEqual(page.problems(), []);
 });

@@ -2,14 +2,15 @@
 //! stays responsive. The reported times are computation only (the sum of the slices), not the
 //! pauses between them. Chapter 1's meta-training here; chapter 3's fine-tuning in `finetune` (CPU
 //! and WebGPU); the language model of chapters 4 and 5 in `lm` and `lm_sweep` (CPU and WebGPU), chapter
-//! 5's soft-prompt epoch in `soft_prompt`; chapters 6 and 7's classification and k-means in
-//! `compress` (CPU and WebGPU).
+//! 5's soft-prompt epoch in `soft_prompt`; the image lab's training step in `train_step`; chapters
+//! 6 and 7's classification and k-means in `compress` (CPU and WebGPU).
 
 mod compress;
 mod finetune;
 mod lm;
 mod lm_sweep;
 mod soft_prompt;
+mod train_step;
 
 use crate::tasks::{run_in_slices, Slice};
 use crate::web;
@@ -218,6 +219,7 @@ pub fn Bench() -> impl IntoView {
             <lm::LmBench/>
             <lm_sweep::LmSweepBench/>
             <soft_prompt::SoftPromptBench/>
+            <train_step::TrainStepBench/>
             <compress::CompressBench/>
         </article>
     }

@@ -1,6 +1,7 @@
 // Chapter 2: the encoder/decoder exercise, the toy captioner's causal demonstration (caption and
 // picture edits, by keyboard and mouse), the combined mask exercise and the heatmaps it drives, the
-// cost calculator and the timing of global vs windowed attention, on the CPU and on WebGPU.
+// cost calculator and the timing of global vs windowed attention, on the CPU and on WebGPU; the
+// Benchmarks appendix's attention section on the CPU.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { useBrowsers, watchedPage, screenshot, watchLongTasks, checkLongTasks } from './harness.mjs';
@@ -200,5 +201,29 @@ test('on WebGPU the toy captioner and the timing run on the kernel, with the sam
   assert.ok(rows.length >= 2, JSON.stringify(rows));
   assert.match(await page.locator('figure[data-figure="attention-timing"] .summary-text').textContent(), /WebGPU/);
   await screenshot(page, 'chapter2-webgpu', { fullPage: true });
+  assert.deepEqual(page.problems(), []);
+});
+
+test('the Benchmarks appendix times global and windowed attention on the CPU', async () => {
+  const page = await watchedPage(env.browser);
+  await page.goto(`${env.server.base}#/bench`);
+  await watchLongTasks(page);
+  await page.getByRole('button', { name: 'Time attention' }).click();
+  await page.locator('[data-out="attention-bench-status"]').filter({ hasText: /^Done\.$/ }).waitFor({ timeout: 300_000 });
+  const rows = await page.$$eval('table[aria-label="Attention benchmark"] tbody tr', (rs) => rs.map((r) => ({
+    key: r.dataset.bench,
+    h: r.querySelector('th').textContent,
+    cells: [...r.querySelectorAll('td')].map((c) => c.textContent),
+  })));
+  console.log(`attention benchmark on the CPU: ${JSON.stringify(rows)}`);
+  assert.deepEqual(rows.map((r) => r.h), ['224 (196)', '896 (3136)']);
+  const ms = (s) => Number(/^([\d.]+) ms$/.exec(s)[1]);
+  for (const r of rows) {
+    assert.ok(ms(r.cells[0]) > 0 && ms(r.cells[1]) > 0, JSON.stringify(r));
+    assert.deepEqual(r.cells.slice(2), ['–', '–', '–']);
+  }
+  // At 3136 tokens windowed attention (49-token windows) is far cheaper than global.
+  assert.ok(ms(rows[1].cells[0]) > 4 * ms(rows[1].cells[1]), JSON.stringify(rows[1]));
+  await checkLongTasks(page, 'Benchmarks, attention');
   assert.deepEqual(page.problems(), []);
 });

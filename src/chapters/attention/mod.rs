@@ -14,7 +14,7 @@ mod model;
 mod picture_pad;
 mod query_window;
 pub(crate) mod state;
-mod timing;
+pub(crate) mod timing;
 mod toy_captioner;
 
 use crate::engine::Engine;

@@ -141,6 +141,57 @@ pub fn start(
     ));
 }
 
+/// Global and windowed attention's mean milliseconds at `(image, patch, window, dim)` on random
+/// inputs from `rng` (windowed includes regrouping the tokens into windows and back): on WebGPU
+/// when `on_gpu`, else on the CPU in slices. Ok(None) when stopped (`alive` false) or when the
+/// device did not run it (lost: the engine is told); Err when WebGPU refused the shape.
+pub(crate) async fn time_size(
+    compute: &Compute,
+    engine: Engine,
+    on_gpu: bool,
+    (image, patch, window, dim): (usize, usize, usize, usize),
+    rng: &mut Rng,
+    alive: impl Fn() -> bool + Copy,
+    progress: impl Fn(f64) + Copy,
+) -> Result<Option<(f64, f64)>, String> {
+    let side = image / patch;
+    let t = side * side;
+    let mut rnd = |n: usize| -> Vec<f32> { (0..n).map(|_| rng.normal() as f32).collect() };
+    let (q, k, v) = (rnd(t * dim), rnd(t * dim), rnd(t * dim));
+    web::sleep(0).await;
+    let global_shape = AttentionShape {
+        batch: 1,
+        t_q: t,
+        t_k: t,
+        d: dim,
+        d_v: dim,
+    };
+    let ws = windowed_shape(side, window, dim);
+    let t0 = web::now_ms();
+    let gw = |x: &[f32]| gather_windows(x, side, window, dim);
+    let (wq, wk, wv) = (gw(&q), gw(&k), gw(&v));
+    std::hint::black_box(scatter_windows(&wq, side, window, dim));
+    let regroup_ms = web::now_ms() - t0;
+    web::sleep(0).await;
+    let times = if on_gpu {
+        let global = time_gpu(compute, &q, &k, &v, global_shape).await?;
+        let windowed = match global {
+            Some(_) => time_gpu(compute, &wq, &wk, &wv, ws).await?,
+            None => None,
+        };
+        engine.check_lost();
+        global.zip(windowed)
+    } else {
+        match time_cpu(&q, &k, &v, global_shape, alive, progress).await {
+            Some(a) => time_cpu(&wq, &wk, &wv, ws, alive, progress)
+                .await
+                .map(|b| (a, b)),
+            None => None,
+        }
+    };
+    Ok(times.filter(|_| alive()).map(|(g, w)| (g, w + regroup_ms)))
+}
+
 /// Time both attentions at each size in turn, adding a row to `timing_data` per size, until the
 /// sizes run out, global attention takes STOP_AFTER_MS, or `alive` turns false.
 async fn measure_sizes(
@@ -176,58 +227,21 @@ async fn measure_sizes(
                     break;
                 }
             }
-            let side = image / patch;
-            let t = side * side;
-            let mut rnd = |n: usize| -> Vec<f32> { (0..n).map(|_| rng.normal() as f32).collect() };
-            let (q, k, v) = (rnd(t * dim), rnd(t * dim), rnd(t * dim));
-            web::sleep(0).await;
-            let global_shape = AttentionShape {
-                batch: 1,
-                t_q: t,
-                t_k: t,
-                d: dim,
-                d_v: dim,
-            };
-            let ws = windowed_shape(side, window, dim);
             let progress = move |f: f64| timing.update(|t| t.fraction = f);
-            // Windowed attention includes regrouping the tokens into windows and back.
-            let t0 = web::now_ms();
-            let gw = |x: &[f32]| gather_windows(x, side, window, dim);
-            let (wq, wk, wv) = (gw(&q), gw(&k), gw(&v));
-            std::hint::black_box(scatter_windows(&wq, side, window, dim));
-            let regroup_ms = web::now_ms() - t0;
-            web::sleep(0).await;
-            let times = if on_gpu {
-                let global = time_gpu(&compute, &q, &k, &v, global_shape).await;
-                let windowed = match global {
-                    Ok(Some(_)) => time_gpu(&compute, &wq, &wk, &wv, ws).await,
-                    _ => Ok(None),
-                };
-                engine.check_lost();
-                match (global, windowed) {
-                    (Ok(Some(a)), Ok(Some(b))) => (a, b),
-                    (Err(e), _) | (_, Err(e)) => {
-                        timing.update(|t| t.message = Some(format!(
-                            "WebGPU could not run attention at H = {image} ({e}). Choose \"CPU only\" under Compute and measure again."
-                        )));
-                        break;
-                    }
-                    // The device was lost: measure everything again on the CPU.
-                    _ => continue 'attempt,
+            let sized = (image, patch, window, dim);
+            let times = time_size(&compute, engine, on_gpu, sized, &mut rng, alive, progress).await;
+            let (global_ms, windowed_ms) = match times {
+                Ok(Some(t)) => t,
+                Err(e) => {
+                    timing.update(|t| t.message = Some(format!(
+                        "WebGPU could not run attention at H = {image} ({e}). Choose \"CPU only\" under Compute and measure again."
+                    )));
+                    break;
                 }
-            } else {
-                let Some(a) = time_cpu(&q, &k, &v, global_shape, alive, progress).await else {
-                    return;
-                };
-                let Some(b) = time_cpu(&wq, &wk, &wv, ws, alive, progress).await else {
-                    return;
-                };
-                (a, b)
+                // The device was lost: measure everything again on the CPU.
+                Ok(None) if on_gpu && alive() => continue 'attempt,
+                Ok(None) => return,
             };
-            if !alive() {
-                return;
-            }
-            let (global_ms, windowed_ms) = (times.0, times.1 + regroup_ms);
             timing_data.update(|d| {
                 d.rows
                     .push(TimingRow::new(image, &c, global_ms, windowed_ms))

@@ -1,10 +1,12 @@
 //! Appendix: benchmarks of the chapters' computations in this browser, run in slices so the page
 //! stays responsive. The reported times are computation only (the sum of the slices), not the
-//! pauses between them. Chapter 1's meta-training here; chapter 3's fine-tuning in `finetune` (CPU
-//! and WebGPU); the language model of chapters 4 and 5 in `lm` and `lm_sweep` (CPU and WebGPU), chapter
-//! 5's soft-prompt epoch in `soft_prompt`; the image lab's training step in `train_step`; chapters
-//! 6 and 7's classification and k-means in `compress` (CPU and WebGPU).
+//! pauses between them. Chapter 1's meta-training here; chapter 2's attention in `attention`;
+//! chapter 3's fine-tuning in `finetune`; the language model of chapters 4 and 5 in `lm` and
+//! `lm_sweep`, chapter 5's soft-prompt epoch in `soft_prompt`; the image lab's training step in
+//! `train_step`; chapters 6 and 7's classification and k-means in `compress`. Each on the CPU and,
+//! where the browser offers it, on WebGPU; the worker pool where the chapter uses it.
 
+mod attention;
 mod compress;
 mod finetune;
 mod lm;
@@ -215,6 +217,7 @@ pub fn Bench() -> impl IntoView {
                     }).collect_view()}
                 </tbody>
             </table>
+            <attention::AttentionBench/>
             <finetune::FineTuneBench/>
             <lm::LmBench/>
             <lm_sweep::LmSweepBench/>

@@ -153,10 +153,12 @@ pub fn TrainStepBench() -> impl IntoView {
         <button type="button" class="primary" on:click=start disabled=move || running.get()>"Time training steps"</button>
         <LoadStatus load/>
         <p role="status" aria-live="polite" class="status" data-out="train-bench-status">{move || status.get()}</p>
-        <table class="numbers" aria-label="Training step benchmark">
-            <thead><tr><th>"Measured"</th><th>"Per step"</th><th>"Rate"</th><th>"WebGPU ÷ CPU"</th></tr></thead>
-            <tbody>{move || runs.with(|v| v.iter().map(row).collect_view())}</tbody>
-        </table>
+        <div class="table-scroll">
+            <table class="numbers" aria-label="Training step benchmark">
+                <thead><tr><th>"Measured"</th><th>"Per step"</th><th>"Rate"</th><th>"WebGPU ÷ CPU"</th></tr></thead>
+                <tbody>{move || runs.with(|v| v.iter().map(row).collect_view())}</tbody>
+            </table>
+        </div>
         <p data-out="train-bench-losses">{agreement}</p>
     }
 }

@@ -18,6 +18,8 @@ const BATCH: usize = 32;
 /// A timed run: where it ran, training images per second, and each step's batch loss.
 #[derive(Clone, Debug, PartialEq)]
 struct Run {
+    /// Sent to WebGPU (it finishes on the CPU if the device fails).
+    on_gpu: bool,
     ran: &'static str,
     images_per_s: f64,
     losses: Vec<f64>,
@@ -57,6 +59,7 @@ async fn timed(
     let t = tuning.get_untracked();
     let (images_per_s, ran) = t.speed?;
     (t.points.len() == STEPS).then(|| Run {
+        on_gpu: !cpu_only,
         ran,
         images_per_s,
         losses: t.points.iter().map(|p| p.loss).collect(),
@@ -99,13 +102,19 @@ pub fn TrainStepBench() -> impl IntoView {
         });
     };
     let row = move |r: &Run| {
-        let key = if r.ran == "WebGPU" {
+        let key = if r.on_gpu {
             "train_step_webgpu"
         } else {
             "train_step"
         };
+        let what = match (r.on_gpu, r.ran) {
+            (true, "CPU") => {
+                format!("{STEPS} steps of {BATCH} images (WebGPU failed; finished on the CPU)")
+            }
+            (_, ran) => format!("{STEPS} steps of {BATCH} images on the {ran}"),
+        };
         let ratio = runs.with(|v| {
-            (r.ran == "WebGPU")
+            (r.on_gpu && r.ran == "WebGPU")
                 .then(|| {
                     v.first()
                         .map(|c| format!("{:.2}", r.images_per_s / c.images_per_s))
@@ -115,7 +124,7 @@ pub fn TrainStepBench() -> impl IntoView {
         });
         view! {
             <tr data-bench=key>
-                <th scope="row">{format!("{STEPS} steps of {BATCH} images on the {}", r.ran)}</th>
+                <th scope="row">{what}</th>
                 <td data-col="ms">{format!("{:.0} ms", 1000.0 * BATCH as f64 / r.images_per_s)}</td>
                 <td data-col="rate">{format!("{:.0} images/s", r.images_per_s)}</td>
                 <td data-col="ratio">{ratio}</td>

@@ -11,8 +11,8 @@ use crate::vision::data::{LoadState, LoadStatus};
 use crate::web;
 use crate::workers::{named, pool, pool::Pool};
 use glassbox_gpu::{Gpu, Ran};
-use glassbox_lab::lm::pluralize::{self, Verdict, MAX_SHOTS};
-use glassbox_lab::lm::plurals::{self, Split};
+use glassbox_lab::lm::pluralize::{self, Answer, Verdict, MAX_SHOTS};
+use glassbox_lab::lm::plurals::{self, Noun, Split};
 use glassbox_lab::lm::Extras;
 use leptos::prelude::*;
 use std::rc::Rc;
@@ -27,6 +27,31 @@ struct Sweep {
     whole: bool,
 }
 
+/// The sweep's questions in order: for 0 to `MAX_SHOTS` examples (correct labels, seed 0), every
+/// validation noun.
+fn asks() -> Result<Vec<(String, &'static Noun)>, String> {
+    let val = plurals::of(plural_nouns(), Split::Val);
+    let train = plurals::of(plural_nouns(), Split::Train);
+    let mut asks = Vec::with_capacity((MAX_SHOTS + 1) * val.len());
+    for k in 0..=MAX_SHOTS {
+        let examples = pluralize::examples(&train, k, false, 0)?;
+        asks.extend(
+            val.iter()
+                .map(|&n| (pluralize::prompt(&examples, &n.singular), n)),
+        );
+    }
+    Ok(asks)
+}
+
+/// Right answers per number of shots, from the answers to `asks()` in its order.
+fn correct_per_shot(answers: &[Answer]) -> Vec<usize> {
+    let per_shot = plurals::of(plural_nouns(), Split::Val).len().max(1);
+    answers
+        .chunks(per_shot)
+        .map(|c| c.iter().filter(|a| a.verdict == Verdict::Correct).count())
+        .collect()
+}
+
 async fn sweep(
     lm: &LoadedLm,
     gpu: Option<Rc<Gpu>>,
@@ -34,30 +59,21 @@ async fn sweep(
     progress: RwSignal<usize>,
 ) -> Result<Sweep, String> {
     let want = if gpu.is_some() { Ran::Gpu } else { Ran::Cpu };
-    let val = plurals::of(plural_nouns(), Split::Val);
-    let train = plurals::of(plural_nouns(), Split::Train);
-    let mut s = Sweep {
-        ms: 0.0,
-        answers: 0,
-        correct: Vec::new(),
-        whole: true,
-    };
-    for k in 0..=MAX_SHOTS {
-        let examples = pluralize::examples(&train, k, false, 0)?;
-        let mut right = 0;
-        for noun in &val {
-            let prompt = pluralize::prompt(&examples, &noun.singular);
-            let (a, ms, ran) = answer_plural(lm, gpu.clone(), engine, &prompt, noun).await?;
-            s.ms += ms;
-            s.answers += 1;
-            s.whole &= ran == want;
-            right += usize::from(a.verdict == Verdict::Correct);
-            progress.update(|p| *p += 1);
-            crate::tasks::breathe().await;
-        }
-        s.correct.push(right);
+    let (mut ms, mut whole, mut answers) = (0.0, true, Vec::new());
+    for (prompt, noun) in asks()? {
+        let (a, t, ran) = answer_plural(lm, gpu.clone(), engine, &prompt, noun).await?;
+        ms += t;
+        whole &= ran == want;
+        answers.push(a);
+        progress.update(|p| *p += 1);
+        crate::tasks::breathe().await;
     }
-    Ok(s)
+    Ok(Sweep {
+        ms,
+        answers: answers.len(),
+        correct: correct_per_shot(&answers),
+        whole,
+    })
 }
 
 /// The same sweep on the worker pool, in one run of jobs.
@@ -66,16 +82,7 @@ async fn sweep_on_workers(
     pool: &Pool,
     progress: RwSignal<usize>,
 ) -> Result<Sweep, String> {
-    let val = plurals::of(plural_nouns(), Split::Val);
-    let train = plurals::of(plural_nouns(), Split::Train);
-    let mut asks = Vec::new();
-    for k in 0..=MAX_SHOTS {
-        let examples = pluralize::examples(&train, k, false, 0)?;
-        asks.extend(
-            val.iter()
-                .map(|&n| (pluralize::prompt(&examples, &n.singular), n)),
-        );
-    }
+    let asks = asks()?;
     let base = progress.get_untracked();
     let t0 = web::now_ms();
     let on_progress = |d: usize| progress.set(base + d);
@@ -83,15 +90,10 @@ async fn sweep_on_workers(
         answer_plurals_on_workers(pool, lm, Extras::default(), &asks, &on_progress, &|| true)
             .await?
             .ok_or("the sweep was stopped")?;
-    let ms = web::now_ms() - t0;
-    let correct = answers
-        .chunks(val.len().max(1))
-        .map(|c| c.iter().filter(|a| a.verdict == Verdict::Correct).count())
-        .collect();
     Ok(Sweep {
-        ms,
+        ms: web::now_ms() - t0,
         answers: answers.len(),
-        correct,
+        correct: correct_per_shot(&answers),
         whole: true,
     })
 }

@@ -119,14 +119,10 @@ pub fn Confidence() -> impl IntoView {
                 .collect();
             let n = asked.len();
             let ask = |i: usize| Ok((format!("one {}, two", asked[i].singular), asked[i]));
+            let of = format!("{n} answers");
             let got = |i: usize, a, so_far: &Answered| {
                 answers.update(|x| x.push(a));
-                status.set(format!(
-                    "{} of {n} answers ({:.0} ms on {})",
-                    i + 1,
-                    so_far.ms,
-                    so_far.place
-                ));
+                status.set(so_far.progress(i + 1, &of));
             };
             match answer_all(engine, &lm, 0..n, ask, got, || true).await {
                 Err(e) => status.set(e),

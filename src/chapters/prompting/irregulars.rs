@@ -41,14 +41,10 @@ pub fn Irregulars() -> impl IntoView {
                 let ex = examples.as_ref().map_err(Clone::clone)?;
                 Ok((pluralize::prompt(ex, &test[i].singular), test[i]))
             };
+            let of = format!("{n} test nouns, {k} shots");
             let got = |i: usize, a, so_far: &Answered| {
                 answers.update(|all| all.push(a));
-                status.set(format!(
-                    "{} of {n} test nouns, {k} shots ({:.0} ms on {})",
-                    i + 1,
-                    so_far.ms,
-                    so_far.place
-                ));
+                status.set(so_far.progress(i + 1, &of));
             };
             if let Err(e) = answer_all(engine, &lm, 0..n, ask, got, || true).await {
                 status.set(e);

@@ -52,6 +52,14 @@ pub struct Answered {
     pub place: String,
 }
 
+impl Answered {
+    /// A run's progress line: "{done} of {of} ({ms} ms on {place})", `of` saying what is counted
+    /// ("800 answers").
+    pub fn progress(&self, done: usize, of: &str) -> String {
+        format!("{done} of {of} ({:.0} ms on {})", self.ms, self.place)
+    }
+}
+
 /// The answers to prompts `range` (`ask(i)`: prompt i and the noun it asks about), in order,
 /// each handed to `got(i, answer, so far)`. On WebGPU (or without a worker pool) one at a time,
 /// yielding between answers; else in rounds on the worker pool, one job of prompts per worker (a

@@ -95,16 +95,12 @@ pub fn Shots() -> impl IntoView {
                 pluralize::examples(&train, k, KINDS[kind].0, seed)
                     .map(|ex| (pluralize::prompt(&ex, &val[n].singular), val[n]))
             };
+            let of = format!("{total} answers");
             let got = |i: usize, a, so_far: &Answered| {
                 let (kind, k, _) = at(i);
                 answers.update(|all| all[kind][k].push(a));
                 next.set(i + 1);
-                status.set(format!(
-                    "{} of {total} answers ({:.0} ms on {})",
-                    i + 1,
-                    so_far.ms,
-                    so_far.place
-                ));
+                status.set(so_far.progress(i + 1, &of));
             };
             let go = || !pause.get_untracked();
             match answer_all(engine, &lm, next.get_untracked()..total, ask, got, go).await {

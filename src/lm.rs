@@ -6,18 +6,21 @@
 //! so does a prompt-tuning step's gradient (`tuning_step`).
 
 use crate::engine::Engine;
-use crate::vision::data::{fetch_with_status, load_once, LoadState};
+use crate::vision::data::{fetch_checked, fetch_with_status, load_once, LoadState};
 use crate::web;
 use crate::workers::job;
 use crate::workers::pool::Pool;
 use glassbox_gpu::{Gpu, GpuError, GpuLm, GpuLmSession, Ran};
+use glassbox_lab::assets::{self, Asset};
+use glassbox_lab::lm::corpus::parse_words_tsv;
 use glassbox_lab::lm::pluralize::{self, Answer};
-use glassbox_lab::lm::plurals::{self, Noun};
+use glassbox_lab::lm::plurals::{self, Noun, Split};
 use glassbox_lab::lm::shipped::{self, Checkpoint};
 use glassbox_lab::lm::tuning::{Progress, Tuner};
 use glassbox_lab::lm::{Extras, Generator, Model, Session, Vocab};
 use leptos::prelude::*;
 use std::cell::RefCell;
+use std::collections::HashMap;
 use std::rc::{Rc, Weak};
 use std::sync::OnceLock;
 
@@ -72,6 +75,7 @@ async fn ensure(
         load.set(LoadState::Loading("Checking the weights…".into(), None));
         crate::web::sleep(0).await;
         let (model, vocab) = checkpoint.check(&bytes)?;
+        ensure_word_lists(load).await?;
         Ok(LoadedLm {
             model,
             vocab,
@@ -110,12 +114,55 @@ pub fn on_device(gpu: &Rc<Gpu>, lm: &LoadedLm) -> Result<Rc<GpuLm>, GpuError> {
     Ok(dev)
 }
 
-/// The pluralize word list (`assets/lm/plurals.tsv`), read once.
+/// Chapter 4's word lists: the pluralize nouns (`plurals.tsv`) and the corpus's word ranks
+/// (`words.tsv`). Downloaded with the model (`ensure`), not built into the code.
+struct WordLists {
+    nouns: Vec<Noun>,
+    ranks: HashMap<String, usize>,
+}
+
+static WORD_LISTS: OnceLock<WordLists> = OnceLock::new();
+
+/// The word lists, downloaded and checked the first time.
+async fn ensure_word_lists(load: RwSignal<LoadState>) -> Result<(), String> {
+    if WORD_LISTS.get().is_some() {
+        return Ok(());
+    }
+    let nouns = text_asset(assets::PLURALS, load).await?;
+    let nouns = plurals::parse(&nouns).map_err(|e| format!("{}: {e}", assets::PLURALS.file))?;
+    let ranks = parse_words_tsv(&text_asset(assets::WORDS, load).await?);
+    let _ = WORD_LISTS.set(WordLists { nouns, ranks });
+    Ok(())
+}
+
+/// One of the book's text assets, downloaded with progress in `load` and checked.
+pub async fn text_asset(asset: Asset, load: RwSignal<LoadState>) -> Result<String, String> {
+    let bytes = fetch_checked(asset, load).await?;
+    String::from_utf8(bytes).map_err(|_| format!("{} is not UTF-8", asset.file))
+}
+
+/// The pluralize word list; empty until a language model has loaded (`ensure_lm` brings it).
 pub fn plural_nouns() -> &'static [Noun] {
-    static NOUNS: OnceLock<Vec<Noun>> = OnceLock::new();
-    NOUNS.get_or_init(|| {
-        plurals::parse(include_str!("../assets/lm/plurals.tsv")).unwrap_or_default()
-    })
+    WORD_LISTS.get().map_or(&[], |w| w.nouns.as_slice())
+}
+
+/// The pluralize nouns of `split` (empty until a language model has loaded).
+pub fn nouns_of(split: Split) -> Vec<&'static Noun> {
+    plurals::of(plural_nouns(), split)
+}
+
+/// "all N validation nouns" once the word lists are here, else "all the validation nouns" (for text
+/// written before the model has loaded).
+pub fn all_nouns(n: usize, what: &str) -> String {
+    match n {
+        0 => format!("all the {what} nouns"),
+        n => format!("all {n} {what} nouns"),
+    }
+}
+
+/// A word's rank among the corpus's most frequent (1 = the most frequent), once a model has loaded.
+pub fn word_rank(word: &str) -> Option<usize> {
+    WORD_LISTS.get()?.ranks.get(word).copied()
 }
 
 /// `noun`'s plural as the model answers `prompt` greedily (on `gpu` when given), scored

@@ -39,13 +39,38 @@ pub const HELDOUT: Asset = Asset {
     sha256: include_str!("../../../assets/lm/heldout.sha256"),
 };
 
+pub const PLURALS: Asset = Asset {
+    file: "plurals.tsv",
+    what: "the pluralize word list",
+    sha256: include_str!("../../../assets/lm/plurals.sha256"),
+};
+pub const WORDS: Asset = Asset {
+    file: "words.tsv",
+    what: "the corpus's word ranks",
+    sha256: include_str!("../../../assets/lm/words.sha256"),
+};
+pub const PAST: Asset = Asset {
+    file: "past.tsv",
+    what: "the past-tense word list",
+    sha256: include_str!("../../../assets/lm/past.sha256"),
+};
+pub const COMPARATIVE: Asset = Asset {
+    file: "comparative.tsv",
+    what: "the comparative word list",
+    sha256: include_str!("../../../assets/lm/comparative.sha256"),
+};
+
 /// Every asset above, with its path in the repository.
-pub const ALL: [(Asset, &str); 5] = [
+pub const ALL: [(Asset, &str); 9] = [
     (IMAGES, "assets/fashion-mnist.gbds"),
     (NETWORK, "assets/fashion-vgg.gbnet"),
     (FINETUNE_TABLE, "assets/finetune-severity5.csv"),
     (LM_LOSS, "assets/lm/loss.csv"),
     (HELDOUT, "assets/lm/heldout.txt"),
+    (PLURALS, "assets/lm/plurals.tsv"),
+    (WORDS, "assets/lm/words.tsv"),
+    (PAST, "assets/lm/past.tsv"),
+    (COMPARATIVE, "assets/lm/comparative.tsv"),
 ];
 
 /// A download being checked as it arrives, a chunk at a time.

@@ -6,13 +6,13 @@
 //! computation only (the yields between answers are left out); the workers' are wall-clock.
 
 use crate::engine::Engine;
-use crate::lm::{answer_plural, answer_plurals_on_workers, ensure_lm, plural_nouns, LoadedLm};
+use crate::lm::{answer_plural, answer_plurals_on_workers, ensure_lm, nouns_of, LoadedLm};
 use crate::vision::data::{LoadState, LoadStatus};
 use crate::web;
 use crate::workers::{named, pool, pool::Pool};
 use glassbox_gpu::{Gpu, Ran};
 use glassbox_lab::lm::pluralize::{self, Answer, Verdict, MAX_SHOTS};
-use glassbox_lab::lm::plurals::{self, Noun, Split};
+use glassbox_lab::lm::plurals::{Noun, Split};
 use glassbox_lab::lm::Extras;
 use leptos::prelude::*;
 use std::rc::Rc;
@@ -30,8 +30,8 @@ struct Sweep {
 /// The sweep's questions in order: for 0 to `MAX_SHOTS` examples (correct labels, seed 0), every
 /// validation noun.
 fn asks() -> Result<Vec<(String, &'static Noun)>, String> {
-    let val = plurals::of(plural_nouns(), Split::Val);
-    let train = plurals::of(plural_nouns(), Split::Train);
+    let val = nouns_of(Split::Val);
+    let train = nouns_of(Split::Train);
     let mut asks = Vec::with_capacity((MAX_SHOTS + 1) * val.len());
     for k in 0..=MAX_SHOTS {
         let examples = pluralize::examples(&train, k, false, 0)?;
@@ -45,7 +45,7 @@ fn asks() -> Result<Vec<(String, &'static Noun)>, String> {
 
 /// Right answers per number of shots, from the answers to `asks()` in its order.
 fn correct_per_shot(answers: &[Answer]) -> Vec<usize> {
-    let per_shot = plurals::of(plural_nouns(), Split::Val).len().max(1);
+    let per_shot = nouns_of(Split::Val).len().max(1);
     answers
         .chunks(per_shot)
         .map(|c| c.iter().filter(|a| a.verdict == Verdict::Correct).count())
@@ -108,7 +108,8 @@ pub fn LmSweepBench() -> impl IntoView {
     let webgpu = RwSignal::new(None::<Sweep>);
     let workers = RwSignal::new(None::<Result<Sweep, String>>);
     let error = RwSignal::new(None::<String>);
-    let per_sweep = (MAX_SHOTS + 1) * plurals::of(plural_nouns(), Split::Val).len();
+    // The validation nouns arrive with the model (0 before it has loaded).
+    let per_sweep = move || load.with(|_| (MAX_SHOTS + 1) * nouns_of(Split::Val).len());
     let start = move |_| {
         running.set(true);
         cpu.set(None);
@@ -148,27 +149,28 @@ pub fn LmSweepBench() -> impl IntoView {
     view! {
         <h2>"The pluralize sweep (chapter 4)"</h2>
         <p>
-            {format!("Chapter 4's zero-shot against few-shot sweep with correct labels: \u{201c}The plural of X is\u{201d} \
-              after 0 to {MAX_SHOTS} worked examples for each of the validation nouns, answered greedily ({per_sweep} \
+            {move || format!("Chapter 4's zero-shot against few-shot sweep with correct labels: \u{201c}The plural of X is\u{201d} \
+              after 0 to {MAX_SHOTS} worked examples for each of the validation nouns, answered greedily ({} \
               answers, each up to {} characters), on the CPU path (this page's thread alone, then its background workers in jobs \
               of 10 prompts) and then, when this browser offers it, on WebGPU.",
-              pluralize::ANSWER_CHARS)}
+              match per_sweep() { 0 => "all their".to_string(), n => n.to_string() }, pluralize::ANSWER_CHARS)}
         </p>
         <button type="button" class="primary" on:click=start disabled=move || running.get()>"Time the pluralize sweep"</button>
         <LoadStatus load/>
-        <progress max=move || per_sweep * (2 + usize::from(engine.gpu().is_some()))
+        <progress max=move || per_sweep() * (2 + usize::from(engine.gpu().is_some()))
             value=move || progress.get()
             aria-label="Answers so far"></progress>
         {move || error.get().map(|e| view! { <p class="notice error" role="alert">{e}</p> })}
         <table class="numbers" aria-label="Pluralize sweep benchmark">
             <thead><tr><th>"Measured"</th><th>"Time"</th><th>"Rate"</th></tr></thead>
             <tbody>
-                {move || cpu.get().map(|s| row("lm_sweep", format!("{per_sweep} answers on the CPU, one thread"), s))}
+                {move || cpu.get().map(|s| row("lm_sweep", format!("{} answers on the CPU, one thread", per_sweep()), s))}
                 {move || workers.get().and_then(Result::ok).map(|s| {
-                    row("lm_sweep_workers", format!("{per_sweep} answers on the CPU, {}", named(pool::size())), s)
+                    row("lm_sweep_workers", format!("{} answers on the CPU, {}", per_sweep(), named(pool::size())), s)
                 })}
                 {move || webgpu.get().map(|s| {
-                    let what = if s.whole { format!("{per_sweep} answers on WebGPU") } else { format!("{per_sweep} answers (WebGPU failed; finished on the CPU)") };
+                    let n = per_sweep();
+                    let what = if s.whole { format!("{n} answers on WebGPU") } else { format!("{n} answers (WebGPU failed; finished on the CPU)") };
                     row("lm_sweep_webgpu", what, s)
                 })}
             </tbody>

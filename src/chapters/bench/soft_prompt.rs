@@ -6,12 +6,12 @@
 //! are computation only (the yields are left out).
 
 use crate::engine::Engine;
-use crate::lm::{ensure_lm, plural_nouns, run_generation, tuning_step};
+use crate::lm::{ensure_lm, nouns_of, run_generation, tuning_step};
 use crate::tasks::breathe;
 use crate::vision::data::{LoadState, LoadStatus};
 use crate::web;
 use glassbox_gpu::Ran;
-use glassbox_lab::lm::plurals::{self, Split};
+use glassbox_lab::lm::plurals::Split;
 use glassbox_lab::lm::tuning::{self, Evaluator, Method, TuneSettings, Tuner};
 use glassbox_lab::lm::{complete, Extras};
 use leptos::prelude::*;
@@ -36,10 +36,7 @@ async fn measure(
     let Some(lm) = ensure_lm(load).await else {
         return Err("the language model could not be loaded".into());
     };
-    let (train, val) = (
-        plurals::of(plural_nouns(), Split::Train),
-        plurals::of(plural_nouns(), Split::Val),
-    );
+    let (train, val) = (nouns_of(Split::Train), nouns_of(Split::Val));
     let settings = TuneSettings {
         epochs: 1,
         ..TuneSettings::new(Method::Soft)

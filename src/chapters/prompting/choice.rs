@@ -5,14 +5,14 @@
 use super::run::{generate, ran_on};
 use super::state::PromptingState;
 use crate::engine::Engine;
-use crate::lm::plural_nouns as nouns;
+use crate::lm::nouns_of;
 use crate::lm::LoadedLm;
 use crate::ui::exercise::ShortAnswer;
 use crate::ui::plot::BarPlot;
 use crate::ui::Section;
 use glassbox_lab::figures::shift::BarGroups;
 use glassbox_lab::lm::choice::{self, Outcome, Strategy};
-use glassbox_lab::lm::plurals::{self, Split};
+use glassbox_lab::lm::plurals::Split;
 use glassbox_lab::lm::{distribution, Session};
 use leptos::prelude::*;
 
@@ -70,8 +70,8 @@ pub fn Choice() -> impl IntoView {
         counts.set([Counts::default(); 3]);
         let seed = st.settings.get_untracked().shots_seed;
         crate::tasks::spawn_page_task(async move {
-            let val = plurals::of(nouns(), Split::Val);
-            let examples = choice::examples(&plurals::of(nouns(), Split::Train), seed);
+            let val = nouns_of(Split::Val);
+            let examples = choice::examples(&nouns_of(Split::Train), seed);
             let total = 3 * val.len();
             let (mut done, mut ms, mut place) = (0, 0.0, "");
             'all: for (s, strategy) in Strategy::ALL.into_iter().enumerate() {

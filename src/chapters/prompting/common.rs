@@ -1,20 +1,12 @@
 //! Why failures emit common words: the words of the shot sweep's wrong answers, against their rank
 //! among the corpus's words (`assets/lm/words.tsv`, written by `glassbox lm data`).
 
-use crate::lm::plural_nouns as nouns;
+use crate::lm::{nouns_of, word_rank};
 use crate::ui::exercise::ShortAnswer;
-use glassbox_lab::lm::corpus::parse_words_tsv;
 use glassbox_lab::lm::pluralize::Answer;
-use glassbox_lab::lm::plurals::{self, Split};
+use glassbox_lab::lm::plurals::Split;
 use leptos::prelude::*;
 use std::collections::HashMap;
-use std::sync::OnceLock;
-
-/// Words of the corpus by rank (1 = the most frequent), for the 2000 most frequent.
-fn ranks() -> &'static HashMap<String, usize> {
-    static RANKS: OnceLock<HashMap<String, usize>> = OnceLock::new();
-    RANKS.get_or_init(|| parse_words_tsv(include_str!("../../../assets/lm/words.tsv")))
-}
 
 /// "Common": among the corpus's most frequent `TOP` words.
 const TOP: usize = 50;
@@ -27,9 +19,10 @@ pub fn CommonWords(
     #[prop(into)]
     wrong: Signal<Vec<Answer>>,
 ) -> impl IntoView {
-    let rank = |w: &str| ranks().get(&w.to_lowercase()).copied();
-    let plural_share = {
-        let val = plurals::of(nouns(), Split::Val);
+    let rank = |w: &str| word_rank(&w.to_lowercase());
+    // Read when there are wrong answers, so after the model (and the word lists) loaded.
+    let plural_share = move || {
+        let val = nouns_of(Split::Val);
         let common = val
             .iter()
             .filter(|n| rank(&n.plural).is_some_and(|r| r <= TOP))
@@ -70,7 +63,7 @@ pub fn CommonWords(
                 "Of the {n} wrong answers so far, {:.0}% are among the corpus's {TOP} most frequent words; of the \
                  validation nouns' true plurals, {:.0}% are.",
                 100.0 * s,
-                100.0 * plural_share
+                100.0 * plural_share()
             ))
         }}</p>
         <table class="numbers" aria-label="Words of the wrong answers">

@@ -7,13 +7,13 @@
 use super::run::{answer_all, Answered};
 use super::state::PromptingState;
 use crate::engine::Engine;
-use crate::lm::plural_nouns as nouns;
+use crate::lm::nouns_of;
 use crate::ui::exercise::ShortAnswer;
 use crate::ui::plot::BarPlot;
 use crate::ui::Section;
 use glassbox_lab::figures::shift::BarGroups;
 use glassbox_lab::lm::pluralize::{Answer, Verdict};
-use glassbox_lab::lm::plurals::{self, Split};
+use glassbox_lab::lm::plurals::Split;
 use leptos::prelude::*;
 
 const BINS: usize = 5;
@@ -112,10 +112,9 @@ pub fn Confidence() -> impl IntoView {
         }
         answers.set(Vec::new());
         crate::tasks::spawn_page_task(async move {
-            let all = nouns();
             let asked: Vec<_> = [Split::Train, Split::Val]
                 .into_iter()
-                .flat_map(|s| plurals::of(all, s))
+                .flat_map(nouns_of)
                 .collect();
             let n = asked.len();
             let ask = |i: usize| Ok((format!("one {}, two", asked[i].singular), asked[i]));

@@ -5,11 +5,11 @@
 use super::run::{answer_all, Answered};
 use super::state::{PromptingState, TEST_FIELDS};
 use crate::engine::Engine;
-use crate::lm::plural_nouns as nouns;
+use crate::lm::nouns_of;
 use crate::ui::controls::FieldInput;
 use crate::ui::Section;
 use glassbox_lab::lm::pluralize::{self, Answer, Summary};
-use glassbox_lab::lm::plurals::{self, Noun, Split};
+use glassbox_lab::lm::plurals::Split;
 use leptos::prelude::*;
 
 #[component]
@@ -17,12 +17,11 @@ pub fn Irregulars() -> impl IntoView {
     let st = expect_context::<PromptingState>();
     let engine = expect_context::<Engine>();
     let settings = st.settings;
-    let test: Vec<&'static Noun> = plurals::of(nouns(), Split::Test);
-    let train: Vec<&'static Noun> = plurals::of(nouns(), Split::Train);
     let answers = RwSignal::new(Vec::<Answer>::new());
     let status = RwSignal::new(String::new());
     let running = RwSignal::new(false);
-    let asked = test.len();
+    // The test nouns arrive with the model.
+    let asked = move || st.lm.with(|_| nouns_of(Split::Test).len());
     let run = move |_| {
         let Some(lm) = st.lm.get_untracked() else {
             return;
@@ -31,7 +30,7 @@ pub fn Irregulars() -> impl IntoView {
             return;
         }
         let (k, seed) = settings.with_untracked(|s| (s.test_shots, s.shots_seed));
-        let (test, train) = (test.clone(), train.clone());
+        let (test, train) = (nouns_of(Split::Test), nouns_of(Split::Train));
         answers.set(Vec::new());
         running.set(true);
         crate::tasks::spawn_page_task(async move {
@@ -56,7 +55,7 @@ pub fn Irregulars() -> impl IntoView {
     let ready = move || st.lm.with(|m| m.is_some());
     let summary = move || {
         answers.with(|a| {
-            (a.len() == asked).then(|| {
+            (a.len() == asked()).then(|| {
                 let s = Summary::of(a);
                 format!("{} of {} right, {} invalid.", s.correct, s.total, s.invalid)
             })

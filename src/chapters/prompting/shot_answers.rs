@@ -23,11 +23,11 @@ fn best_few_shot(a: &Answers, per_shot: usize) -> Option<(usize, f64)> {
 }
 
 #[component]
-pub fn PerRule(answers: RwSignal<Answers>, per_shot: usize) -> impl IntoView {
+pub fn PerRule(answers: RwSignal<Answers>, per_shot: Signal<usize>) -> impl IntoView {
     move || {
         answers.with(|a| {
-            accuracy(a, per_shot, 0, 0)?;
-            let (best, _) = best_few_shot(a, per_shot)?;
+            accuracy(a, per_shot.get(), 0, 0)?;
+            let (best, _) = best_few_shot(a, per_shot.get())?;
             let (zero, few) = (Summary::of(&a[0][0]), Summary::of(&a[0][best]));
             let cell = |r: usize, n: usize| format!("{r} of {n}");
             let rows = zero
@@ -49,10 +49,10 @@ pub fn PerRule(answers: RwSignal<Answers>, per_shot: usize) -> impl IntoView {
 }
 
 #[component]
-pub fn ShotAnswers(answers: RwSignal<Answers>, per_shot: usize) -> impl IntoView {
+pub fn ShotAnswers(answers: RwSignal<Answers>, per_shot: Signal<usize>) -> impl IntoView {
     let pct = |x: f64| format!("{:.1}%", 100.0 * x);
     let complete = move |a: &Answers| {
-        (0..2).all(|kind| (0..SHOTS).all(|k| accuracy(a, per_shot, kind, k).is_some()))
+        (0..2).all(|kind| (0..SHOTS).all(|k| accuracy(a, per_shot.get(), kind, k).is_some()))
     };
     let few_shot = move || {
         answers.with(|a| {
@@ -60,7 +60,7 @@ pub fn ShotAnswers(answers: RwSignal<Answers>, per_shot: usize) -> impl IntoView
                 return "Run the whole sweep: this run's numbers then appear here.".to_string();
             }
             let zero = Summary::of(&a[0][0]);
-            let (k, best) = best_few_shot(a, per_shot).unwrap_or((0, 0.0));
+            let (k, best) = best_few_shot(a, per_shot.get()).unwrap_or((0, 0.0));
             format!(
                 "This run: zero-shot {} right ({} invalid); the best few-shot count, {k} examples, {}. {}",
                 pct(zero.accuracy()),
@@ -81,7 +81,7 @@ pub fn ShotAnswers(answers: RwSignal<Answers>, per_shot: usize) -> impl IntoView
             }
             let mean = |kind: usize| {
                 (1..SHOTS)
-                    .filter_map(|k| accuracy(a, per_shot, kind, k))
+                    .filter_map(|k| accuracy(a, per_shot.get(), kind, k))
                     .sum::<f64>()
                     / (SHOTS - 1) as f64
             };

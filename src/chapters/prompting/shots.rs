@@ -10,13 +10,13 @@ use super::run::{answer_all, Answered};
 use super::shot_answers::{PerRule, ShotAnswers};
 use super::state::{PromptingState, SHOT_FIELDS};
 use crate::engine::Engine;
-use crate::lm::plural_nouns as nouns;
+use crate::lm::{all_nouns, nouns_of};
 use crate::ui::controls::FieldInput;
 use crate::ui::plot::BarPlot;
 use crate::ui::Section;
 use glassbox_lab::figures::shift::BarGroups;
 use glassbox_lab::lm::pluralize::{self, Answer, Summary, Verdict, MAX_SHOTS};
-use glassbox_lab::lm::plurals::{self, Noun, Split};
+use glassbox_lab::lm::plurals::Split;
 use leptos::prelude::*;
 
 pub const KINDS: [(bool, &str); 2] = [(false, "correct labels"), (true, "wrong labels")];
@@ -52,10 +52,9 @@ pub fn Shots() -> impl IntoView {
     let st = expect_context::<PromptingState>();
     let engine = expect_context::<Engine>();
     let settings = st.settings;
-    let val: Vec<&'static Noun> = plurals::of(nouns(), Split::Val);
-    let train: Vec<&'static Noun> = plurals::of(nouns(), Split::Train);
-    let per_shot = val.len();
-    let total = KINDS.len() * SHOTS * per_shot;
+    // The validation nouns arrive with the model.
+    let per_shot = Signal::derive(move || st.lm.with(|_| nouns_of(Split::Val).len()));
+    let total = move || KINDS.len() * SHOTS * per_shot.get();
     let answers = RwSignal::new(vec![vec![Vec::<Answer>::new(); SHOTS]; KINDS.len()]);
     let next = RwSignal::new(0usize);
     let running = RwSignal::new(false);
@@ -83,7 +82,8 @@ pub fn Shots() -> impl IntoView {
             return;
         }
         let seed = settings.get_untracked().shots_seed;
-        let (val, train) = (val.clone(), train.clone());
+        let (val, train) = (nouns_of(Split::Val), nouns_of(Split::Train));
+        let (per_shot, total) = (val.len(), KINDS.len() * SHOTS * val.len());
         pause.set(false);
         running.set(true);
         crate::tasks::spawn_page_task(async move {
@@ -121,13 +121,13 @@ pub fn Shots() -> impl IntoView {
             st.busy.set(false);
         });
     };
-    let bars = Memo::new(move |_| answers.with(|a| accuracy_bars(a, per_shot)));
+    let bars = Memo::new(move |_| answers.with(|a| accuracy_bars(a, per_shot.get())));
     let ready = move || st.lm.with(|m| m.is_some());
     let row = move |k: usize| {
         answers.with(|a| {
             let cell = |kind: usize| {
                 let s = Summary::of(&a[kind][k]);
-                if a[kind][k].len() < per_shot {
+                if a[kind][k].len() < per_shot.get() {
                     "–".to_string()
                 } else {
                     format!("{:.1}% ({:.0}% invalid)", 100.0 * s.accuracy(), 100.0 * s.invalid_rate())
@@ -140,22 +140,22 @@ pub fn Shots() -> impl IntoView {
         <Section id="shots">
             <h2 id="shots">"Zero-shot against few-shot"</h2>
             <p>
-                {format!("The notebook's task: the plural of a noun, asked as \u{201c}The plural of X is\u{201d}. Before the \
+                {move || format!("The notebook's task: the plural of a noun, asked as \u{201c}The plural of X is\u{201d}. Before the \
                   question come k worked examples (\u{201c}The plural of box is boxes.\u{201d}, one per line) from the \
                   training nouns; the model answers greedily. The answer is the first word it writes (letters, \
                   hyphens and apostrophes, after any spaces): correct if it is the label, invalid if there is no \
-                  word at all, incorrect otherwise. The sweep asks all {per_shot} validation nouns at every k from 0 \
+                  word at all, incorrect otherwise. The sweep asks {} at every k from 0 \
                   to 9, once with correct labels in the examples and once with each example given another \
                   example's plural. The context holds 128 characters, so beyond about three examples the oldest \
-                  fall out of what the model reads.")}
+                  fall out of what the model reads.", all_nouns(per_shot.get(), "validation"))}
             </p>
             <div class="controls-grid">
                 {SHOT_FIELDS.iter().map(|f| view! { <FieldInput field=f settings/> }).collect_view()}
             </div>
             <div class="buttons">
                 <button type="button" class="primary" on:click=run
-                    disabled=move || running.get() || !ready() || st.busy.get() || next.get() == total>
-                    {move || if next.get() > 0 && next.get() < total { "Resume the sweep" } else { "Run the sweep" }}
+                    disabled=move || running.get() || !ready() || st.busy.get() || next.get() == total()>
+                    {move || if next.get() > 0 && next.get() < total() { "Resume the sweep" } else { "Run the sweep" }}
                 </button>
                 <button type="button" on:click=move |_| pause.set(true) disabled=move || !running.get()>"Pause"</button>
                 <button type="button" on:click=move |_| reset() disabled=move || running.get()>"Reset"</button>

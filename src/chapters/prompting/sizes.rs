@@ -6,7 +6,7 @@
 use super::run::{answer_all, Answered};
 use super::state::PromptingState;
 use crate::engine::Engine;
-use crate::lm::plural_nouns as nouns;
+use crate::lm::nouns_of;
 use crate::lm::{ensure_small_lm, LoadedLm};
 use crate::ui::exercise::ShortAnswer;
 use crate::ui::plot::BarPlot;
@@ -14,7 +14,7 @@ use crate::ui::Section;
 use crate::vision::data::{LoadState, LoadStatus};
 use glassbox_lab::figures::shift::BarGroups;
 use glassbox_lab::lm::pluralize::{self, Summary};
-use glassbox_lab::lm::plurals::{self, Split};
+use glassbox_lab::lm::plurals::Split;
 use glassbox_lab::lm::shipped;
 use leptos::prelude::*;
 use std::rc::Rc;
@@ -126,7 +126,7 @@ async fn measure(
     status: RwSignal<String>,
     engine: Engine,
 ) {
-    let val = plurals::of(nouns(), Split::Val);
+    let val = nouns_of(Split::Val);
     let total = 2 * TASKS.len() * val.len();
     let (mut done, mut ms, mut place) = (0, 0.0, String::new());
     for (m, lm) in models.iter().enumerate() {

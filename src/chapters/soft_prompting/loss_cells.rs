@@ -6,12 +6,12 @@
 use super::run::{train_run, Event};
 use super::state::SoftState;
 use crate::engine::Engine;
-use crate::lm::plural_nouns as nouns;
+use crate::lm::nouns_of;
 use crate::tasks::Generation;
 use crate::ui::exercise::{Exercise, Verdict};
 use crate::ui::Section;
 use glassbox_lab::lm::loss_cells::{self, LEN};
-use glassbox_lab::lm::plurals::{self, Noun, Split};
+use glassbox_lab::lm::plurals::Split;
 use glassbox_lab::lm::tuning::{LossOn, TuneSettings};
 use leptos::prelude::*;
 
@@ -91,8 +91,6 @@ pub fn LossCells() -> impl IntoView {
     let st = expect_context::<SoftState>();
     let engine = expect_context::<Engine>();
     let settings = st.settings;
-    let split = |s: Split| -> Vec<&'static Noun> { plurals::of(nouns(), s) };
-    let (train, val) = (split(Split::Train), split(Split::Val));
     let results = RwSignal::new(Vec::<(LossOn, f64, f64)>::new());
     let status = RwSignal::new(String::new());
     let running = RwSignal::new(false);
@@ -103,7 +101,7 @@ pub fn LossCells() -> impl IntoView {
             return;
         };
         let base: TuneSettings = settings.get_untracked().tune();
-        let (train, val) = (train.clone(), val.clone());
+        let (train, val) = (nouns_of(Split::Train), nouns_of(Split::Val));
         let alive = generation.start();
         results.set(Vec::new());
         running.set(true);

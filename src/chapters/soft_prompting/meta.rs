@@ -6,11 +6,13 @@
 
 use super::run::{answers, wait_while_paused};
 use super::state::{SoftState, META_FIELDS, TARGETS};
-use crate::lm::plural_nouns;
+use crate::lm::{plural_nouns, text_asset};
 use crate::tasks::{breathe, Generation};
 use crate::ui::controls::{ChoiceInput, FieldInput};
 use crate::ui::exercise::ShortAnswer;
 use crate::ui::Section;
+use crate::vision::data::LoadState;
+use glassbox_lab::assets;
 use glassbox_lab::lm::meta_prompt::{
     self, Advance, Algorithm, MetaSettings, MetaTrainer, Task, TaskKind, ADAPT_STEPS,
 };
@@ -19,9 +21,10 @@ use glassbox_lab::lm::tuning::{self, Init};
 use glassbox_lab::lm::Extras;
 use leptos::prelude::*;
 
-/// The word list of `kind` (committed; the plural list is chapter 4's).
-fn task(kind: TaskKind) -> Result<Task, String> {
-    let tsv = match kind {
+/// The word list of `kind` (the plural list is chapter 4's, loaded with the model; the others are
+/// downloaded here, `load` showing their progress).
+async fn task(kind: TaskKind, load: RwSignal<LoadState>) -> Result<Task, String> {
+    let asset = match kind {
         TaskKind::Plural => {
             return Ok(Task {
                 kind,
@@ -29,10 +32,10 @@ fn task(kind: TaskKind) -> Result<Task, String> {
                 val: split(plural_nouns(), false),
             })
         }
-        TaskKind::Past => include_str!("../../../assets/lm/past.tsv"),
-        TaskKind::Comparative => include_str!("../../../assets/lm/comparative.tsv"),
+        TaskKind::Past => assets::PAST,
+        TaskKind::Comparative => assets::COMPARATIVE,
     };
-    Task::parse(kind, tsv)
+    Task::parse(kind, &text_asset(asset, load).await?)
 }
 
 fn split(nouns: &[Noun], train: bool) -> Vec<Noun> {
@@ -64,12 +67,12 @@ pub fn MetaInit() -> impl IntoView {
         running.set(true);
         crate::tasks::spawn_page_task(async move {
             let result = async {
-                let target = task(s.target)?;
-                let others: Vec<Task> = TaskKind::ALL
-                    .into_iter()
-                    .filter(|&k| k != s.target)
-                    .map(task)
-                    .collect::<Result<_, _>>()?;
+                let load = RwSignal::new(LoadState::Idle);
+                let target = task(s.target, load).await?;
+                let mut others = Vec::new();
+                for k in TaskKind::ALL.into_iter().filter(|&k| k != s.target) {
+                    others.push(task(k, load).await?);
+                }
                 let ms = MetaSettings {
                     meta_steps: s.meta_steps,
                     seed: s.seed,

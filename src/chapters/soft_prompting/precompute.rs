@@ -5,12 +5,12 @@
 //! true/false (c)(i) and (ii) as checked questions beside it.
 
 use super::state::SoftState;
-use crate::lm::plural_nouns as nouns;
+use crate::lm::nouns_of;
 use crate::tasks::breathe;
 use crate::ui::exercise::{Choice, ChoiceExercise};
 use crate::ui::Section;
 use crate::web;
-use glassbox_lab::lm::plurals::{self, Split};
+use glassbox_lab::lm::plurals::Split;
 use glassbox_lab::lm::tuning::{self, hard_embeddings, Evaluator, Method};
 use glassbox_lab::lm::{complete, Extras, Inputs};
 use leptos::prelude::*;
@@ -83,7 +83,7 @@ pub fn Precompute() -> impl IntoView {
                 let (soft, from) = match &trained {
                     Some(t) => (t.params.to_vec(), "the trained soft prompt"),
                     None => {
-                        let train = plurals::of(nouns(), Split::Train);
+                        let train = nouns_of(Split::Train);
                         let v = hard_embeddings(&lm.model, &lm.vocab, &train, k, 0)?;
                         (v, "the hard prompt's embeddings (train a soft prompt above to use it instead)")
                     }
@@ -108,7 +108,7 @@ pub fn Precompute() -> impl IntoView {
                     breathe().await;
                 }
                 status.set(format!("Prompt: {from}, K = {k}. Timing the validation answers both ways…"));
-                let val = plurals::of(nouns(), Split::Val);
+                let val = nouns_of(Split::Val);
                 let extras = Extras { soft: Some(&soft), prefix: None };
                 let eval = Evaluator::new(&lm.model, &lm.vocab, extras)?;
                 let (mut once, mut each) = (0.0, 0.0);

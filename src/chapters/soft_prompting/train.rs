@@ -7,7 +7,7 @@ use super::answers_table::AnswersTable;
 use super::run::{answers, best_hard, epochs, extras_of, ran_on, train_run, Event};
 use super::state::{SoftState, Trained, INITS, KINDS, TRAIN_FIELDS};
 use crate::engine::Engine;
-use crate::lm::plural_nouns as nouns;
+use crate::lm::nouns_of;
 use crate::tasks::Generation;
 use crate::ui::controls::{ChoiceInput, FieldInput};
 use crate::ui::exercise::ShortAnswer;
@@ -15,7 +15,7 @@ use crate::ui::plot::Plot;
 use crate::ui::Section;
 use glassbox_lab::figures::tuning::{draw_tuning_curves, TuningCurves};
 use glassbox_lab::lm::pluralize::Answer;
-use glassbox_lab::lm::plurals::{self, Noun, Split};
+use glassbox_lab::lm::plurals::Split;
 use glassbox_lab::lm::tuning::Init;
 use leptos::prelude::*;
 use std::rc::Rc;
@@ -34,13 +34,6 @@ pub fn TrainPrompt() -> impl IntoView {
     let st = expect_context::<SoftState>();
     let engine = expect_context::<Engine>();
     let settings = st.settings;
-    let split = |s: Split| -> Vec<&'static Noun> { plurals::of(nouns(), s) };
-    let (train, val, test, nonce) = (
-        split(Split::Train),
-        split(Split::Val),
-        split(Split::Test),
-        split(Split::Nonce),
-    );
     let curve = RwSignal::new(Vec::<(f64, f64)>::new());
     let label = RwSignal::new(String::new());
     let progress = RwSignal::new(0.0f64);
@@ -65,7 +58,13 @@ pub fn TrainPrompt() -> impl IntoView {
         };
         let s = settings.get_untracked();
         let tune = s.tune();
-        let (train, val, test, nonce) = (train.clone(), val.clone(), test.clone(), nonce.clone());
+        let split = nouns_of;
+        let (train, val, test, nonce) = (
+            split(Split::Train),
+            split(Split::Val),
+            split(Split::Test),
+            split(Split::Nonce),
+        );
         let alive = generation.start();
         reset_view(curve, finals, nonce_answers, progress);
         label.set(format!(

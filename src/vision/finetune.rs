@@ -3,19 +3,21 @@
 //! weight decay, cosine schedule over the chosen steps, augmentation), keeping what the chapter
 //! needs kept after every step (pruning masks, or k-means codebooks for quantization-aware
 //! training). On WebGPU a step is one submission with the network resident on the device; on the
-//! CPU a step's forward and backward passes run a block at a time between screen updates. Pause lets
-//! the step in flight finish; reset returns to the starting weights.
+//! CPU a step's forward and backward passes run on a background worker (the page applies the
+//! update), or, without workers, on the page's thread a block at a time between screen updates.
+//! Pause lets the step in flight finish; reset returns to the starting weights.
 
 use super::data::Loaded;
 use crate::engine::Engine;
 use crate::tasks::SLICE_MS;
 use crate::ui::run_controls::Speed;
 use crate::web;
+use crate::workers::job;
 use glassbox_gpu::{Gpu, GpuNetwork};
 use glassbox_lab::compress::prune::Masks;
 use glassbox_lab::compress::quant::KMeansQuantizer;
 use glassbox_lab::figures::TrainPoint;
-use glassbox_lab::vision::network::{Network, StepJob};
+use glassbox_lab::vision::network::{Grads, Network, StepJob};
 use glassbox_lab::vision::train::{TrainConfig, Trainer};
 use leptos::prelude::*;
 use std::rc::Rc;
@@ -85,6 +87,9 @@ pub struct Model {
     pub keep: Keep,
     /// Train on the CPU even where the page has WebGPU (the Benchmarks appendix's CPU row).
     pub cpu_only: bool,
+    /// On the CPU, compute on the page's thread even where it has background workers (the
+    /// Benchmarks appendix's one-thread row).
+    pub on_page: bool,
     cpu: Option<Network>,
     gpu: Option<(Rc<Gpu>, Rc<GpuNetwork>)>,
     trainer: Option<Trainer>,
@@ -243,18 +248,13 @@ pub fn run(
                 }
             }
             if result.is_none() {
-                let mut job = StepJob::new(x, y);
-                while !job.done() {
-                    let t0 = web::now_ms();
-                    job.advance(&mut net);
+                let on_page = model.with_value(|m| m.on_page);
+                let t0 = web::now_ms();
+                let (loss, correct, grads, place) =
+                    forward_backward(&mut net, x, y, on_page, &mut busy, &mut last_yield).await;
+                if place == WORKER {
                     busy += web::now_ms() - t0;
-                    if web::now_ms() - last_yield > SLICE_MS {
-                        web::sleep(0).await;
-                        last_yield = web::now_ms();
-                    }
                 }
-                let correct = job.correct();
-                let (loss, grads) = job.finish();
                 trainer.apply(&mut net, &grads);
                 model.update_value(|m| match &mut m.keep {
                     Keep::Nothing => {}
@@ -262,7 +262,7 @@ pub fn run(
                     Keep::Codebooks(q) => q.update_and_apply(&mut net),
                 });
                 result = Some((loss, correct));
-                ran = "CPU";
+                ran = place;
             }
             images += b;
             if model.with_value(|m| m.generation) != generation {
@@ -322,4 +322,54 @@ pub fn run(
             }
         });
     });
+}
+
+/// Where a CPU step ran (the status says "on the {place}").
+pub const PAGE: &str = "CPU";
+pub const WORKER: &str = "CPU, in a background worker";
+
+/// One training step's forward and backward pass on the batch `(x, y)`: on a background worker
+/// (one job: `workers::job`'s `step`) so the page's thread stays free, or, without the pool or with
+/// `on_page`, here a block at a time between screen updates, its computation added to `busy`. The
+/// same numbers either way. The batch's loss, how many it classified right, the gradients, and
+/// where it ran; `net` ends with the step's batch-norm running statistics.
+async fn forward_backward(
+    net: &mut Network,
+    x: Vec<f32>,
+    y: Vec<u32>,
+    on_page: bool,
+    busy: &mut f64,
+    last_yield: &mut f64,
+) -> (f32, usize, Grads, &'static str) {
+    if let Some(pool) = crate::workers::pool::pool().filter(|_| !on_page) {
+        let bytes = net.to_bytes();
+        let message = |_| job::step_message(&bytes, &x, &y);
+        // Err: the pool was given up (it says so in the page), and this thread takes over.
+        if let Ok(Some(replies)) = pool.run(1, &message, &|_| {}, &|| true).await {
+            match replies.first().map(job::step_of) {
+                Some(Ok(s)) => {
+                    *net = s.net;
+                    *last_yield = web::now_ms();
+                    return (s.loss, s.correct, s.grads, WORKER);
+                }
+                Some(Err(e)) => web_sys::console::warn_1(
+                    &format!("Glassbox: a training step on a worker failed: {e}").into(),
+                ),
+                None => {}
+            }
+        }
+    }
+    let mut job = StepJob::new(x, y);
+    while !job.done() {
+        let t0 = web::now_ms();
+        job.advance(net);
+        *busy += web::now_ms() - t0;
+        if web::now_ms() - *last_yield > SLICE_MS {
+            web::sleep(0).await;
+            *last_yield = web::now_ms();
+        }
+    }
+    let correct = job.correct();
+    let (loss, grads) = job.finish();
+    (loss, correct, grads, PAGE)
 }

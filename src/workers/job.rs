@@ -13,12 +13,18 @@
 //!   path computes for each prompt alone): the tokens and their probabilities, which the page
 //!   decodes and scores. The model's file comes with every job; a worker checks and parses it when
 //!   it names another file than the last.
+//! - `step`: one training step's forward and backward pass of the image network on a batch
+//!   (`StepJob`, batch-norm in training mode, which updates the running statistics): the batch's
+//!   loss, how many it classified right, the gradients (`Grads::flat`) and the network after the
+//!   pass (its new running statistics). The page applies the update (SGD, masks, codebooks), so the
+//!   run equals the page's own bit for bit. A step is one job: batch-norm's statistics couple a
+//!   batch's images, so it is not split across workers.
 
 use glassbox_lab::lm::shipped::{self, Checkpoint};
 use glassbox_lab::lm::tuning::Evaluator;
 use glassbox_lab::lm::{Extras, Model, Vocab};
 use glassbox_lab::vision::data::Split;
-use glassbox_lab::vision::network::Network;
+use glassbox_lab::vision::network::{Grads, Network, StepJob};
 use glassbox_lab::vision::train;
 use js_sys::{Array, Float32Array, Object, Reflect, Uint32Array, Uint8Array};
 use std::cell::RefCell;
@@ -229,6 +235,99 @@ fn plurals_job(msg: &JsValue, reply: &Object) -> Result<Array, JsValue> {
     ))
 }
 
+/// The message of a `step` job: the network's bytes (`Network::to_bytes`) and a batch (N x C x S x S
+/// floats and N labels).
+pub fn step_message(net: &[u8], x: &[f32], labels: &[u32]) -> Result<(Object, Array), JsValue> {
+    let msg = Object::new();
+    let (net, x, labels) = (
+        Uint8Array::from(net),
+        Float32Array::from(x),
+        Uint32Array::from(labels),
+    );
+    set(&msg, "kind", &"step".into())?;
+    set(&msg, "net", &net)?;
+    set(&msg, "x", &x)?;
+    set(&msg, "labels", &labels)?;
+    Ok((
+        msg,
+        Array::of3(&net.buffer(), &x.buffer(), &labels.buffer()),
+    ))
+}
+
+/// A `step` job's answer.
+pub struct Stepped {
+    pub loss: f32,
+    pub correct: usize,
+    pub grads: Grads,
+    /// The network after the forward pass (the step's batch-norm running statistics).
+    pub net: Network,
+}
+
+/// The answer of a `step` job's reply.
+pub fn step_of(reply: &JsValue) -> Result<Stepped, String> {
+    let bad = |what: &str| format!("a worker's training step had no {what}");
+    let number = |key| get(reply, key).ok().and_then(|v| v.as_f64());
+    let net = get(reply, "net")
+        .ok()
+        .and_then(|v| v.dyn_into::<Uint8Array>().ok())
+        .ok_or_else(|| bad("network"))?;
+    let net = Network::from_bytes(&net.to_vec())?;
+    let grads = get(reply, "grads")
+        .ok()
+        .and_then(|v| v.dyn_into::<Float32Array>().ok())
+        .ok_or_else(|| bad("gradients"))?;
+    Ok(Stepped {
+        loss: number("loss").ok_or_else(|| bad("loss"))? as f32,
+        correct: number("correct").ok_or_else(|| bad("count"))? as usize,
+        grads: Grads::from_flat(&net, &grads.to_vec())?,
+        net,
+    })
+}
+
+fn step_job(msg: &JsValue, reply: &Object) -> Result<Array, JsValue> {
+    let bytes = |key, what: &str| -> Result<JsValue, JsValue> {
+        let v = get(msg, key)?;
+        if v.is_undefined() {
+            return Err(format!("a training step without {what}").into());
+        }
+        Ok(v)
+    };
+    let net = bytes("net", "a network")?
+        .dyn_into::<Uint8Array>()
+        .map_err(|_| "a network that is not bytes")?;
+    let mut net = Network::from_bytes(&net.to_vec())?;
+    let x = bytes("x", "images")?
+        .dyn_into::<Float32Array>()
+        .map_err(|_| "images that are not numbers")?
+        .to_vec();
+    let labels = bytes("labels", "labels")?
+        .dyn_into::<Uint32Array>()
+        .map_err(|_| "labels that are not numbers")?
+        .to_vec();
+    let pixels = net.arch.in_channels * net.arch.size * net.arch.size;
+    if labels.is_empty() || x.len() != labels.len() * pixels {
+        return Err("a training step's images do not match its labels".into());
+    }
+    if labels.iter().any(|&l| l as usize >= net.classes()) {
+        return Err("a training step's label is not a class".into());
+    }
+    let mut job = StepJob::new(x, labels);
+    while !job.done() {
+        job.advance(&mut net);
+    }
+    let correct = job.correct();
+    let (loss, grads) = job.finish();
+    let (grads, net) = (
+        Float32Array::from(&grads.flat()[..]),
+        Uint8Array::from(&net.to_bytes()[..]),
+    );
+    set(reply, "loss", &f64::from(loss).into())?;
+    set(reply, "correct", &(correct as f64).into())?;
+    set(reply, "grads", &grads)?;
+    set(reply, "net", &net)?;
+    Ok(Array::of2(&grads.buffer(), &net.buffer()))
+}
+
 /// The worker's entry point (called by assets/glassbox-worker.js for every job message): the
 /// reply and the list of buffers to transfer with it.
 #[wasm_bindgen]
@@ -239,6 +338,7 @@ pub fn glassbox_worker_job(msg: JsValue) -> Result<Array, JsValue> {
     let transfer = match kind.as_str() {
         "logits" => logits_job(&msg, &reply)?,
         "plurals" => plurals_job(&msg, &reply)?,
+        "step" => step_job(&msg, &reply)?,
         other => return Err(format!("unknown job kind '{other}'").into()),
     };
     Ok(Array::of2(&reply, &transfer))

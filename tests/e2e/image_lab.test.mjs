@@ -109,27 +109,33 @@ test('a bad fine-tuning URL parameter is a notice, and the default is used', asy
   assert.deepEqual(page.problems(), []);
 });
 
-test('the Benchmarks appendix times the training step on the CPU with the image lab\'s losses', async () => {
+test('the Benchmarks appendix times the training step on the page and on a worker, with the image lab\'s losses', async () => {
   const page = await watchedPage(env.browser);
   await page.goto(`${env.server.base}#/bench`);
   await page.getByRole('button', { name: 'Time training steps' }).click();
   await page.locator('[data-out="train-bench-status"]').filter({ hasText: /^Done\.$/ }).waitFor({ timeout: 300_000 });
+  const rateOf = async (row) => Number(/^(\d+) images\/s$/.exec(await row.locator('[data-col="rate"]').textContent())[1]);
   const row = page.locator('[data-bench="train_step"]');
   assert.match(await row.locator('th').textContent(), /^10 steps of 32 images on the CPU$/);
-  const rate = Number(/^(\d+) images\/s$/.exec(await row.locator('[data-col="rate"]').textContent())[1]);
+  const rate = await rateOf(row);
   assert.ok(rate > 0);
+  // The same steps with each forward and backward pass on a background worker: the same losses.
+  const worker = page.locator('[data-bench="train_step_workers"]');
+  assert.match(await worker.locator('th').textContent(), /^10 steps of 32 images on the CPU, in a background worker$/);
+  const workerRate = await rateOf(worker);
   assert.equal(await page.locator('[data-bench="train_step_webgpu"]').count(), 0);
-  const losses = /^Batch losses on the CPU: ([\d.]+) at the first step, ([\d.]+) at the last\.$/.exec(
-    await page.locator('[data-out="train-bench-losses"]').textContent());
-  assert.ok(losses);
-  // The image lab's own first step (seed 0, batch 32, the same learning rate at step 1).
+  const text = await page.locator('[data-out="train-bench-losses"]').textContent();
+  const losses = /^Batch losses on the CPU: ([\d.]+) at the first step, ([\d.]+) at the last\. On the worker: the same, bit for bit\.$/.exec(text);
+  assert.ok(losses, text);
+  // The image lab's own first step (seed 0, batch 32, the same learning rate at step 1), which the
+  // page sends to its worker.
   await page.goto(`${env.server.base}#/image-lab?ft_steps=10&ft_batch=32`);
   const group = tuningGroup(page);
   await group.getByRole('button', { name: 'Step' }).click();
-  const status = group.getByRole('status').filter({ hasText: /^Step 1 of 10 on the CPU: batch loss/ });
+  const status = group.getByRole('status').filter({ hasText: /^Step 1 of 10 on the CPU, in a background worker: batch loss/ });
   await status.waitFor({ timeout: 120_000 });
   const first = /batch loss ([\d.]+)/.exec(await status.textContent())[1];
-  console.log(`training step on the CPU: ${rate} images/s; losses ${losses[1]} -> ${losses[2]}; the image lab's first step ${first}`);
+  console.log(`training step on the CPU: page ${rate} images/s, worker ${workerRate} images/s; losses ${losses[1]} -> ${losses[2]}; the image lab's first step ${first}`);
   assert.equal(first, losses[1]);
   assert.deepEqual(page.problems(), []);
 });

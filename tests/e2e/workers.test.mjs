@@ -50,7 +50,8 @@ test('a worker that dies mid-run is restarted and the run gives the same logits'
   await status(page).filter({ hasText: /on \d+ workers?…/ }).waitFor({ timeout: 300_000 });
   // The worker ends itself between two jobs, as a crashed one would: no message, no event; the
   // pool notices by its deadline (8 s).
-  const [first] = page.workers();
+  // (Playwright may not have reported the worker yet when the page says it started.)
+  const first = page.workers()[0] ?? await page.waitForEvent('worker');
   await first.evaluate(() => { setTimeout(() => self.close(), 0); });
   await done(page);
   assert.match(await same(page), /^The logits from \d+ workers? \(10000\) equal the single thread's bit for bit\.$/);

@@ -2,7 +2,9 @@
 //! and 7 run): SGD with momentum from the committed weights, batch 32, augmentation, batch-norm in
 //! training mode, timed over a few steps on the CPU path (a block at a time between screen
 //! updates) and, when the browser offers it, on WebGPU (a step per submission), with the two runs'
-//! batch losses compared step by step. Training does not run on the worker pool yet.
+//! batch losses compared step by step. On the CPU twice: on this page's thread, then with each
+//! step's forward and backward pass on a background worker (one worker: batch-norm's statistics
+//! couple a batch's images), which gives the same losses bit for bit.
 
 use crate::engine::Engine;
 use crate::ui::run_controls::Speed;
@@ -15,25 +17,54 @@ use leptos::prelude::*;
 const STEPS: usize = 10;
 const BATCH: usize = 32;
 
-/// A timed run: where it ran, training images per second, and each step's batch loss.
+/// Where a timed run is sent.
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Place {
+    /// The CPU path on this page's thread.
+    Page,
+    /// The CPU path, each step's passes on a background worker.
+    Worker,
+    /// WebGPU (it finishes on the CPU if the device fails).
+    Gpu,
+}
+
+impl Place {
+    fn key(self) -> &'static str {
+        match self {
+            Place::Page => "train_step",
+            Place::Worker => "train_step_workers",
+            Place::Gpu => "train_step_webgpu",
+        }
+    }
+
+    fn name(self) -> &'static str {
+        match self {
+            Place::Page => "the CPU, this page's thread",
+            Place::Worker => "the CPU, a background worker",
+            Place::Gpu => "WebGPU",
+        }
+    }
+}
+
+/// A timed run: where it was sent and where it ran, training images per second, and each step's
+/// batch loss.
 #[derive(Clone, Debug, PartialEq)]
 struct Run {
-    /// Sent to WebGPU (it finishes on the CPU if the device fails).
-    on_gpu: bool,
+    place: Place,
     ran: &'static str,
     images_per_s: f64,
     losses: Vec<f64>,
 }
 
-/// `STEPS` steps from the committed weights, on the CPU when `cpu_only`, else where the engine
-/// computes; None when the run did not finish.
+/// `STEPS` steps from the committed weights at `place`; None when the run did not finish.
 async fn timed(
     l: std::rc::Rc<crate::vision::data::Loaded>,
     engine: Engine,
-    cpu_only: bool,
+    place: Place,
 ) -> Option<Run> {
     let mut m = Model::default();
-    m.cpu_only = cpu_only;
+    m.cpu_only = place != Place::Gpu;
+    m.on_page = place == Place::Page;
     let model = StoredValue::new_local(m);
     let tuning = RwSignal::new(Tuning::default());
     let spec = TuneSpec {
@@ -59,7 +90,7 @@ async fn timed(
     let t = tuning.get_untracked();
     let (images_per_s, ran) = t.speed?;
     (t.points.len() == STEPS).then(|| Run {
-        on_gpu: !cpu_only,
+        place,
         ran,
         images_per_s,
         losses: t.points.iter().map(|p| p.loss).collect(),
@@ -79,15 +110,17 @@ pub fn TrainStepBench() -> impl IntoView {
         crate::tasks::spawn_page_task(async move {
             if let Some(l) = ensure_loaded(load).await {
                 engine.settled().await;
-                for cpu_only in [true, false] {
-                    if !cpu_only && engine.gpu().is_none() {
-                        break;
-                    }
-                    status.set(format!(
-                        "Timing {STEPS} steps on {}…",
-                        if cpu_only { "the CPU" } else { "WebGPU" }
-                    ));
-                    match timed(l.clone(), engine, cpu_only).await {
+                let places =
+                    [Place::Page, Place::Worker, Place::Gpu]
+                        .into_iter()
+                        .filter(|p| match p {
+                            Place::Page => true,
+                            Place::Worker => crate::workers::pool::pool().is_some(),
+                            Place::Gpu => engine.gpu().is_some(),
+                        });
+                for place in places {
+                    status.set(format!("Timing {STEPS} steps on {}…", place.name()));
+                    match timed(l.clone(), engine, place).await {
                         Some(r) => runs.update(|v| v.push(r)),
                         None => {
                             status.set("The run did not finish.".into());
@@ -102,28 +135,23 @@ pub fn TrainStepBench() -> impl IntoView {
         });
     };
     let row = move |r: &Run| {
-        let key = if r.on_gpu {
-            "train_step_webgpu"
-        } else {
-            "train_step"
-        };
-        let what = match (r.on_gpu, r.ran) {
-            (true, "CPU") => {
-                format!("{STEPS} steps of {BATCH} images (WebGPU failed; finished on the CPU)")
+        let what = match (r.place, r.ran) {
+            (Place::Gpu, ran) if ran != "WebGPU" => {
+                format!("{STEPS} steps of {BATCH} images (WebGPU failed; finished on the {ran})")
+            }
+            (Place::Worker, ran) if ran != finetune::WORKER => {
+                format!(
+                    "{STEPS} steps of {BATCH} images (the workers stopped; finished on the {ran})"
+                )
             }
             (_, ran) => format!("{STEPS} steps of {BATCH} images on the {ran}"),
         };
-        let ratio = runs.with(|v| {
-            (r.on_gpu && r.ran == "WebGPU")
-                .then(|| {
-                    v.first()
-                        .map(|c| format!("{:.2}", r.images_per_s / c.images_per_s))
-                })
-                .flatten()
-                .unwrap_or_else(|| "–".into())
+        let ratio = runs.with(|v| match (r.place, v.first()) {
+            (Place::Page, _) | (_, None) => "–".into(),
+            (_, Some(c)) => format!("{:.2}", r.images_per_s / c.images_per_s),
         });
         view! {
-            <tr data-bench=key>
+            <tr data-bench=r.place.key()>
                 <th scope="row">{what}</th>
                 <td data-col="ms">{format!("{:.0} ms", 1000.0 * BATCH as f64 / r.images_per_s)}</td>
                 <td data-col="rate">{format!("{:.0} images/s", r.images_per_s)}</td>
@@ -132,22 +160,33 @@ pub fn TrainStepBench() -> impl IntoView {
         }
     };
     let agreement = move || {
-        runs.with(|v| match v.as_slice() {
-            [c, g] => {
-                let worst = c
-                    .losses
-                    .iter()
-                    .zip(&g.losses)
-                    .map(|(a, b)| (a - b).abs())
-                    .fold(0.0, f64::max);
-                format!("The {STEPS} batch losses on WebGPU are within {worst:.4} of the CPU's.")
-            }
-            [c] => format!(
+        runs.with(|v| {
+            let Some(c) = v.first() else {
+                return String::new();
+            };
+            let mut line = format!(
                 "Batch losses on the CPU: {:.3} at the first step, {:.3} at the last.",
                 c.losses[0],
                 c.losses[STEPS - 1]
-            ),
-            _ => String::new(),
+            );
+            for r in &v[1..] {
+                let worst = c
+                    .losses
+                    .iter()
+                    .zip(&r.losses)
+                    .map(|(a, b)| (a - b).abs())
+                    .fold(0.0, f64::max);
+                line += &match r.place {
+                    Place::Worker if worst == 0.0 => {
+                        " On the worker: the same, bit for bit.".to_string()
+                    }
+                    _ => format!(
+                        " On {}: within {worst:.4} of this page's thread.",
+                        r.place.name()
+                    ),
+                };
+            }
+            line
         })
     };
     view! {
@@ -155,16 +194,17 @@ pub fn TrainStepBench() -> impl IntoView {
         <p>
             {format!("Fine-tuning the committed network as the image lab does it: {STEPS} steps of SGD with \
               momentum on batches of {BATCH} augmented training images, batch-norm in training mode. On the \
-              CPU (WebAssembly, this page's thread, a block at a time between screen updates), then on \
-              WebGPU when this browser offers it (one submission per step). Training does not run on the \
-              background workers yet.")}
+              CPU (WebAssembly): on this page's thread, a block at a time between screen updates, then with \
+              each step's forward and backward pass on a background worker (the page applies the update; \
+              batch-norm's statistics couple a batch's images, so a step is not split across workers); then \
+              on WebGPU when this browser offers it (one submission per step).")}
         </p>
         <button type="button" class="primary" on:click=start disabled=move || running.get()>"Time training steps"</button>
         <LoadStatus load/>
         <p role="status" aria-live="polite" class="status" data-out="train-bench-status">{move || status.get()}</p>
         <div class="table-scroll">
             <table class="numbers" aria-label="Training step benchmark">
-                <thead><tr><th>"Measured"</th><th>"Per step"</th><th>"Rate"</th><th>"WebGPU ÷ CPU"</th></tr></thead>
+                <thead><tr><th>"Measured"</th><th>"Per step"</th><th>"Rate"</th><th>"÷ page's thread"</th></tr></thead>
                 <tbody>{move || runs.with(|v| v.iter().map(row).collect_view())}</tbody>
             </table>
         </div>

@@ -53,6 +53,50 @@ pub struct Grads {
     pub fc_bias: Vec<f32>,
 }
 
+impl Grads {
+    /// Every gradient in one vector, in `Network::params_and_grads` order (what a worker sends back).
+    pub fn flat(&self) -> Vec<f32> {
+        let mut out = Vec::new();
+        for (dw, dg, db) in &self.blocks {
+            out.extend_from_slice(dw);
+            out.extend_from_slice(dg);
+            out.extend_from_slice(db);
+        }
+        out.extend_from_slice(&self.fc_weight);
+        out.extend_from_slice(&self.fc_bias);
+        out
+    }
+
+    /// `flat`'s inverse for `net`'s shapes; Err when the length is not `net.param_count()`.
+    pub fn from_flat(net: &Network, flat: &[f32]) -> Result<Grads, String> {
+        if flat.len() != net.param_count() {
+            return Err(format!(
+                "{} gradients for a network of {} parameters",
+                flat.len(),
+                net.param_count()
+            ));
+        }
+        let mut rest = flat;
+        let mut take = |n: usize| {
+            let (a, b) = rest.split_at(n);
+            rest = b;
+            a.to_vec()
+        };
+        let blocks = net
+            .blocks
+            .iter()
+            .map(|b| (take(b.weight.len()), take(b.c_out), take(b.c_out)))
+            .collect();
+        let fc_weight = take(net.fc_weight.len());
+        let fc_bias = take(net.fc_bias.len());
+        Ok(Grads {
+            blocks,
+            fc_weight,
+            fc_bias,
+        })
+    }
+}
+
 fn im2col(x: &[f32], c_in: usize, size: usize, cols: &mut [f32]) {
     let hw = size * size;
     for c in 0..c_in {
@@ -618,6 +662,20 @@ impl Network {
 mod tests {
     use super::*;
     use crate::vision::vgg::Stage::{Conv, Pool};
+
+    #[test]
+    fn gradients_flatten_and_back() {
+        let arch = tiny_arch();
+        let mut net = Network::new(&arch, 1);
+        let mut rng = crate::rng::Rng::new(2);
+        let pixels = arch.in_channels * arch.size * arch.size;
+        let x: Vec<f32> = (0..2 * pixels).map(|_| rng.normal() as f32).collect();
+        let (_, g) = net.loss_and_grads(&x, &[0, 2], 2);
+        let flat = g.flat();
+        assert_eq!(flat.len(), net.param_count());
+        assert_eq!(Grads::from_flat(&net, &flat), Ok(g));
+        assert!(Grads::from_flat(&net, &flat[1..]).is_err());
+    }
 
     #[test]
     fn weights_round_trip_and_corruption_is_detected() {

@@ -16,7 +16,7 @@ use glassbox_lab::lm::corpus::parse_words_tsv;
 use glassbox_lab::lm::pluralize::{self, Answer};
 use glassbox_lab::lm::plurals::{self, Noun, Split};
 use glassbox_lab::lm::shipped::{self, Checkpoint};
-use glassbox_lab::lm::tuning::{Progress, Tuner};
+use glassbox_lab::lm::tuning::{Method, Progress, Tuner};
 use glassbox_lab::lm::{Extras, Generator, Model, Session, Vocab};
 use leptos::prelude::*;
 use std::cell::RefCell;
@@ -326,7 +326,8 @@ async fn generate_on_cpu(
 
 /// One micro-batch of `tuner`: the gradient on `gpu` when given (`Gpu::lm_extras_grad`; a
 /// failing device hands the run to the CPU where it stands, and the engine says so), else on the
-/// CPU.
+/// CPU: the rest of the batch at once on the worker pool for a soft prompt or prefix
+/// (`batch_on_workers`), or on the page's thread.
 pub async fn tuning_step(
     tuner: &mut Tuner<'_>,
     lm: &LoadedLm,
@@ -351,5 +352,39 @@ pub async fn tuning_step(
             }
         }
     }
+    if tuner.settings().method != Method::Full {
+        if let Some(pool) = crate::workers::pool::pool() {
+            // None: the pool was given up (the page says so), and this thread goes on.
+            if let Some(p) = batch_on_workers(&pool, tuner, lm).await? {
+                return Ok(p);
+            }
+        }
+    }
     tuner.step()
+}
+
+/// The rest of `tuner`'s batch (`Tuner::batch_rest`: its micro-batches read the same prompt) on
+/// the workers, a job per micro-batch, the gradients taken in order: the same training as
+/// `tuner.step()` over them. The last micro-batch's progress; None when the pool was given up
+/// (the tuner is where it was).
+async fn batch_on_workers(
+    pool: &Pool,
+    tuner: &mut Tuner<'_>,
+    lm: &LoadedLm,
+) -> Result<Option<Progress>, String> {
+    let rest = tuner.batch_rest()?;
+    let message =
+        |i: usize| job::grad_message(lm.checkpoint.file, &lm.bytes, tuner.extras(), &rest[i]);
+    let Ok(Some(replies)) = pool.run(rest.len(), &message, &|_| {}, &|| true).await else {
+        return Ok(None);
+    };
+    let grads = replies
+        .iter()
+        .map(job::grad_of)
+        .collect::<Result<Vec<_>, _>>()?;
+    let mut last = None;
+    for (loss, g) in grads {
+        last = Some(tuner.take(loss, &g)?);
+    }
+    last.map(Some).ok_or_else(|| "an empty batch".into())
 }

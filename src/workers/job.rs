@@ -13,6 +13,10 @@
 //!   path computes for each prompt alone): the tokens and their probabilities, which the page
 //!   decodes and scores. The model's file comes with every job; a worker checks and parses it when
 //!   it names another file than the last.
+//! - `grad`: the loss of one micro-batch of prompt tuning under a shipped model and the gradient of
+//!   its soft prompt or prefix (`tuning::extras_gradient`, what the page's CPU path computes); the
+//!   page sends a batch's micro-batches at once (they read the same prompt) and takes the
+//!   gradients in order, so the training equals the page's own run bit for bit.
 //! - `step`: one training step's forward and backward pass of the image network on a batch
 //!   (`StepJob`, batch-norm in training mode, which updates the running statistics): the batch's
 //!   loss, how many it classified right, the gradients (`Grads::flat`) and the network after the
@@ -21,7 +25,7 @@
 //!   batch's images, so it is not split across workers.
 
 use glassbox_lab::lm::shipped::{self, Checkpoint};
-use glassbox_lab::lm::tuning::Evaluator;
+use glassbox_lab::lm::tuning::{self, Evaluator, MicroBatch};
 use glassbox_lab::lm::{Extras, Model, Vocab};
 use glassbox_lab::vision::data::Split;
 use glassbox_lab::vision::network::{Grads, Network, StepJob};
@@ -106,15 +110,8 @@ pub fn plurals_message(
     prompts: &[&str],
 ) -> Result<(Object, Array), JsValue> {
     let msg = Object::new();
-    let lm = Uint8Array::from(bytes);
     set(&msg, "kind", &"plurals".into())?;
-    set(&msg, "file", &file.into())?;
-    set(&msg, "lm", &lm)?;
-    for (key, v) in [("soft", extras.soft), ("prefix", extras.prefix)] {
-        if let Some(v) = v {
-            set(&msg, key, &Float32Array::from(v))?;
-        }
-    }
+    let lm = set_lm(&msg, file, bytes, extras)?;
     let list = Array::new();
     for p in prompts {
         list.push(&(*p).into());
@@ -172,18 +169,16 @@ fn checkpoint(file: &str) -> Result<&'static Checkpoint, JsValue> {
         .ok_or_else(|| format!("no shipped model is called '{file}'").into())
 }
 
-fn plurals_job(msg: &JsValue, reply: &Object) -> Result<Array, JsValue> {
+/// `f` of the language model a job names (its `file` and, when the worker does not hold that model
+/// yet, its bytes `lm`, checked) and the job's soft prompt or prefix (`soft`, `prefix`).
+fn with_lm<T>(
+    msg: &JsValue,
+    f: impl FnOnce(&Model, &Vocab, Extras) -> Result<T, JsValue>,
+) -> Result<T, JsValue> {
     let file = get(msg, "file")?
         .as_string()
         .ok_or("a job without a model's name")?;
-    let prompts: Vec<String> = get(msg, "prompts")?
-        .dyn_into::<Array>()
-        .map_err(|_| "a job without prompts")?
-        .iter()
-        .map(|p| p.as_string().ok_or("a prompt that is not text"))
-        .collect::<Result<_, _>>()?;
-    let (mut tokens, mut probs, mut lens) = (Vec::new(), Vec::new(), Vec::new());
-    LM.with(|cell| -> Result<(), JsValue> {
+    LM.with(|cell| {
         let mut cell = cell.borrow_mut();
         if cell.as_ref().map(|(f, ..)| f != &file).unwrap_or(true) {
             let bytes = get(msg, "lm")?
@@ -196,21 +191,57 @@ fn plurals_job(msg: &JsValue, reply: &Object) -> Result<Array, JsValue> {
         let Some((_, model, vocab)) = cell.as_ref() else {
             return Err("no model".into());
         };
-        let floats = |key| -> Result<Option<Vec<f32>>, JsValue> {
-            let v = get(msg, key)?;
-            if v.is_undefined() {
-                return Ok(None);
-            }
-            let a = v
-                .dyn_into::<Float32Array>()
-                .map_err(|_| "extras that are not numbers")?;
-            Ok(Some(a.to_vec()))
-        };
-        let (soft, prefix) = (floats("soft")?, floats("prefix")?);
+        let (soft, prefix) = (floats(msg, "soft")?, floats(msg, "prefix")?);
         let extras = Extras {
             soft: soft.as_deref(),
             prefix: prefix.as_deref(),
         };
+        f(model, vocab, extras)
+    })
+}
+
+/// The numbers under `key`, if the message has them.
+fn floats(msg: &JsValue, key: &str) -> Result<Option<Vec<f32>>, JsValue> {
+    let v = get(msg, key)?;
+    if v.is_undefined() {
+        return Ok(None);
+    }
+    let a = v
+        .dyn_into::<Float32Array>()
+        .map_err(|_| format!("'{key}' is not numbers"))?;
+    Ok(Some(a.to_vec()))
+}
+
+/// The whole numbers under `key`.
+fn whole(msg: &JsValue, key: &str) -> Result<Vec<u32>, JsValue> {
+    get(msg, key)?
+        .dyn_into::<Uint32Array>()
+        .map(|a| a.to_vec())
+        .map_err(|_| format!("'{key}' is not whole numbers").into())
+}
+
+/// A job's language model and extras: its file name and bytes, and the soft prompt or prefix.
+fn set_lm(msg: &Object, file: &str, bytes: &[u8], extras: Extras) -> Result<Uint8Array, JsValue> {
+    let lm = Uint8Array::from(bytes);
+    set(msg, "file", &file.into())?;
+    set(msg, "lm", &lm)?;
+    for (key, v) in [("soft", extras.soft), ("prefix", extras.prefix)] {
+        if let Some(v) = v {
+            set(msg, key, &Float32Array::from(v))?;
+        }
+    }
+    Ok(lm)
+}
+
+fn plurals_job(msg: &JsValue, reply: &Object) -> Result<Array, JsValue> {
+    let prompts: Vec<String> = get(msg, "prompts")?
+        .dyn_into::<Array>()
+        .map_err(|_| "a job without prompts")?
+        .iter()
+        .map(|p| p.as_string().ok_or("a prompt that is not text"))
+        .collect::<Result<_, _>>()?;
+    let (mut tokens, mut probs, mut lens) = (Vec::new(), Vec::new(), Vec::new());
+    with_lm(msg, |model, vocab, extras| {
         let eval = Evaluator::new(model, vocab, extras)?;
         for p in &prompts {
             let (t, q) = eval.continuation(p)?;
@@ -233,6 +264,71 @@ fn plurals_job(msg: &JsValue, reply: &Object) -> Result<Array, JsValue> {
         &probs.buffer(),
         &lens.buffer(),
     ))
+}
+
+/// The message of a `grad` job: the model (as `plurals_message`), the soft prompt or prefix being
+/// trained, and one micro-batch.
+pub fn grad_message(
+    file: &str,
+    bytes: &[u8],
+    extras: Extras,
+    mb: &MicroBatch,
+) -> Result<(Object, Array), JsValue> {
+    let msg = Object::new();
+    set(&msg, "kind", &"grad".into())?;
+    let lm = set_lm(&msg, file, bytes, extras)?;
+    let (tokens, targets, weights) = (
+        Uint32Array::from(&mb.tokens[..]),
+        Uint32Array::from(&mb.targets[..]),
+        Float32Array::from(&mb.weights[..]),
+    );
+    set(&msg, "tokens", &tokens)?;
+    set(&msg, "targets", &targets)?;
+    set(&msg, "weights", &weights)?;
+    set(&msg, "batch", &(mb.batch as f64).into())?;
+    set(&msg, "t", &(mb.t as f64).into())?;
+    let transfer = Array::of4(
+        &lm.buffer(),
+        &tokens.buffer(),
+        &targets.buffer(),
+        &weights.buffer(),
+    );
+    Ok((msg, transfer))
+}
+
+/// The loss and gradient of a `grad` job's reply.
+pub fn grad_of(reply: &JsValue) -> Result<(f32, Vec<f32>), String> {
+    let loss = get(reply, "loss").ok().and_then(|v| v.as_f64());
+    let grad = get(reply, "grad")
+        .ok()
+        .and_then(|v| v.dyn_into::<Float32Array>().ok());
+    match (loss, grad) {
+        (Some(l), Some(g)) => Ok((l as f32, g.to_vec())),
+        _ => Err("a worker's reply had no gradient".into()),
+    }
+}
+
+fn grad_job(msg: &JsValue, reply: &Object) -> Result<Array, JsValue> {
+    let count = |key| -> Result<usize, JsValue> {
+        get(msg, key)?
+            .as_f64()
+            .map(|v| v as usize)
+            .ok_or_else(|| format!("a job without '{key}'").into())
+    };
+    let mb = MicroBatch {
+        tokens: whole(msg, "tokens")?,
+        targets: whole(msg, "targets")?,
+        weights: floats(msg, "weights")?.ok_or("a job without loss weights")?,
+        batch: count("batch")?,
+        t: count("t")?,
+    };
+    let (loss, grad) = with_lm(msg, |model, _, extras| {
+        Ok(tuning::extras_gradient(model, extras, &mb)?)
+    })?;
+    let grad = Float32Array::from(&grad[..]);
+    set(reply, "loss", &f64::from(loss).into())?;
+    set(reply, "grad", &grad)?;
+    Ok(Array::of1(&grad.buffer()))
 }
 
 /// The message of a `step` job: the network's bytes (`Network::to_bytes`) and a batch (N x C x S x S
@@ -339,6 +435,7 @@ pub fn glassbox_worker_job(msg: JsValue) -> Result<Array, JsValue> {
         "logits" => logits_job(&msg, &reply)?,
         "plurals" => plurals_job(&msg, &reply)?,
         "step" => step_job(&msg, &reply)?,
+        "grad" => grad_job(&msg, &reply)?,
         other => return Err(format!("unknown job kind '{other}'").into()),
     };
     Ok(Array::of2(&reply, &transfer))

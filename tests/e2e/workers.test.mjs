@@ -3,7 +3,8 @@
 // middle of a run is restarted and the run finishes with the same logits; a worker that cannot start
 // (its script blocked) gives the pool up with one notice, and the page computes on its own thread;
 // chapter 4's few-shot sweep, in the chapter and in the Benchmarks appendix, answers on the workers
-// as on the page's thread.
+// as on the page's thread; chapter 5's soft-prompt epoch trains the same prompt with its gradients on
+// the workers.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { useBrowsers, watchedPage } from './harness.mjs';
@@ -134,5 +135,20 @@ test('the Benchmarks appendix times the pluralize sweep on one thread and on the
   const named = page.workers().length === 1 ? '1 worker' : `${page.workers().length} workers`;
   assert.match(await page.locator('[data-bench="lm_sweep_workers"] th').textContent(), new RegExp(`on the CPU, ${named}$`));
   console.log(`pluralize sweep, 400 answers: one thread ${one} ms, ${named} ${pooled} ms (${(one / pooled).toFixed(2)}x); ${await out.textContent()}`);
+  assert.deepEqual(page.problems(), []);
+});
+
+test('chapter 5\'s soft-prompt epoch trains the same prompt with its gradients on the workers', async () => {
+  // The Benchmarks appendix trains the epoch on the page's thread, then with each batch's
+  // micro-batches on the workers, and names any difference in the trained prompt as an error.
+  const page = await watchedPage(env.browser);
+  await page.goto(`${env.server.base}#/bench`);
+  await page.getByRole('button', { name: 'Time a soft-prompt epoch' }).click();
+  await page.locator('[data-bench="soft_val_each"]').waitFor({ timeout: 300_000 });
+  const row = page.locator('[data-bench="soft_epoch_train_workers"]');
+  assert.match(await row.locator('th').textContent(), /^training steps, 369 nouns \(CPU, \d workers?; the same prompt to the bit\)$/);
+  const ms = async (key) => Number(/^(\d+) ms$/.exec(await page.locator(`[data-bench="${key}"] [data-col="ms"]`).textContent())[1]);
+  console.log(`soft-prompt epoch: page's thread ${await ms('soft_epoch_train')} ms, workers ${await ms('soft_epoch_train_workers')} ms`);
+  assert.equal(await page.getByRole('alert').filter({ hasText: /workers' epoch/ }).count(), 0);
   assert.deepEqual(page.problems(), []);
 });

@@ -1,5 +1,6 @@
 //! Benchmarks: chapter 5's soft-prompt epoch at the chapter's settings (K = 14 from the hard
-//! prompt, the training nouns in micro-batches of 4, Adam; the gradients on the CPU), then the
+//! prompt, the training nouns in micro-batches of 4, Adam; the gradients on the CPU, on the page's
+//! thread and then on the worker pool, which must train the same prompt to the bit), then the
 //! validation answers with the prompt's keys and values computed once and copied for every noun,
 //! and read again for every noun (the same answers, checked); and, when the page has WebGPU, the
 //! validation answers on the device and the epoch with the prompt's gradient on the device. Times
@@ -19,6 +20,8 @@ use leptos::prelude::*;
 #[derive(Clone, Debug, Default, PartialEq)]
 struct Times {
     epoch_ms: Option<f64>,
+    /// The same epoch with the gradients on the worker pool, and its workers.
+    workers_epoch_ms: Option<(f64, usize)>,
     once_ms: Option<f64>,
     each_ms: Option<f64>,
     /// The device's validation answers, and whether all ran there.
@@ -51,6 +54,23 @@ async fn measure(
         breathe().await;
     }
     times.update(|t| t.epoch_ms = Some(ms));
+    if let Some(pool) = crate::workers::pool::pool() {
+        // The epoch again with each batch's micro-batches on the workers: the same prompt.
+        let mut again = Tuner::new(&lm.model, &lm.vocab, &train, settings)?;
+        let mut ms = 0.0;
+        while !again.is_done() {
+            let t0 = web::now_ms();
+            let p = tuning_step(&mut again, &lm, &mut None, engine).await?;
+            ms += web::now_ms() - t0;
+            progress.set(0.7 * p.done as f64 / p.total as f64);
+            breathe().await;
+        }
+        let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+        if bits(again.params()) != bits(tuner.params()) {
+            return Err("the workers' epoch trained another prompt than this page's thread".into());
+        }
+        times.update(|t| t.workers_epoch_ms = Some((ms, pool.workers())));
+    }
     let extras = Extras {
         soft: Some(tuner.params()),
         prefix: None,
@@ -138,7 +158,8 @@ pub fn SoftPromptBench() -> impl IntoView {
         <p>
             "One epoch of chapter 5's soft prompt at its settings (K = 14 vectors from the hard prompt, the 369 \
              training nouns in micro-batches of 4, an Adam step per 16 nouns; forward and backward passes on the \
-             CPU), then the 40 validation answers twice on the CPU: with the prompt's keys and values computed \
+             CPU: on this page's thread, then, with background workers, each batch's four micro-batches sent to \
+             them at once), then the 40 validation answers twice on the CPU: with the prompt's keys and values computed \
              once and copied for every noun, and with the prompt read again for every noun; then, when this \
              browser offers it, the answers and the epoch's training steps on WebGPU."
         </p>
@@ -149,7 +170,9 @@ pub fn SoftPromptBench() -> impl IntoView {
         <table class="numbers" aria-label="Soft-prompt epoch benchmark">
             <thead><tr><th>"Measured"</th><th>"Time"</th></tr></thead>
             <tbody>
-                {move || times.get().epoch_ms.map(|ms| row("soft_epoch_train", "training steps, 369 nouns (CPU)".into(), ms))}
+                {move || times.get().epoch_ms.map(|ms| row("soft_epoch_train", "training steps, 369 nouns (CPU, this page's thread)".into(), ms))}
+                {move || times.get().workers_epoch_ms.map(|(ms, n)| row("soft_epoch_train_workers",
+                    format!("training steps, 369 nouns (CPU, {}; the same prompt to the bit)", crate::workers::named(n)), ms))}
                 {move || times.get().once_ms.map(|ms| row("soft_val_once", "40 validation answers, prompt read once (CPU)".into(), ms))}
                 {move || times.get().each_ms.map(|ms| row("soft_val_each", "40 validation answers, prompt read for each (CPU)".into(), ms))}
                 {move || times.get().webgpu_epoch_ms.map(|(ms, whole)| row("soft_epoch_train_webgpu",

@@ -298,6 +298,28 @@ fn initial(
     }
 }
 
+/// The loss of `mb` read by `model` after `extras` (a soft prompt or a prefix), and the gradient
+/// of the one given: a prompt-tuning `Tuner`'s CPU gradient, also what a worker computes for the
+/// page. Err for no extras (full fine-tuning trains the model's own copy).
+pub fn extras_gradient(
+    model: &Model,
+    extras: Extras,
+    mb: &MicroBatch,
+) -> Result<(f32, Vec<f32>), String> {
+    let wants = Wants {
+        weights: false,
+        soft: extras.soft.is_some(),
+        prefix: extras.prefix.is_some(),
+    };
+    let (loss, g) = model.forward_backward(&mb.inputs(extras), &mb.targets(), wants)?;
+    let g = if extras.soft.is_some() {
+        g.soft
+    } else {
+        g.prefix
+    };
+    Ok((loss, g.ok_or("the backward pass gave no gradient")?))
+}
+
 /// A micro-batch as the forward and backward passes take it: `batch` sequences of `t` tokens, the
 /// next token at each, and the loss weights.
 #[derive(Clone, Debug, PartialEq)]
@@ -530,6 +552,9 @@ impl<'m> Tuner<'m> {
 
     /// The loss of `mb` and the trained numbers' gradient, on the CPU.
     fn cpu_grad(&self, mb: &MicroBatch) -> Result<(f32, Vec<f32>), String> {
+        if self.settings.method != Method::Full {
+            return extras_gradient(self.model(), self.extras(), mb);
+        }
         let (loss, g) = self.model().forward_backward(
             &mb.inputs(self.extras()),
             &mb.targets(),
@@ -560,6 +585,29 @@ impl<'m> Tuner<'m> {
             .map(|&i| &self.examples[i])
             .collect();
         Ok(micro_batch(&batch, self.pad, self.settings.loss_on))
+    }
+
+    /// The micro-batches from `next_micro_batch` to the end of its batch: their gradients all
+    /// read the same parameters (Adam steps only when a batch completes), so they can be
+    /// computed at once, elsewhere, and given to `take` in this order.
+    pub fn batch_rest(&self) -> Result<Vec<MicroBatch>, String> {
+        if self.is_done() {
+            return Err(format!("all {} epochs are done", self.settings.epochs));
+        }
+        let total = self.examples.len();
+        let (mut at, mut out) = (self.cursor, Vec::new());
+        loop {
+            let end = (at + self.micro()).min(total);
+            let batch: Vec<&Example> = self.order[at..end]
+                .iter()
+                .map(|&i| &self.examples[i])
+                .collect();
+            out.push(micro_batch(&batch, self.pad, self.settings.loss_on));
+            at = end;
+            if at.is_multiple_of(BATCH) || at == total {
+                return Ok(out);
+            }
+        }
     }
 
     /// Take the loss and gradient (of the trained numbers) of `next_micro_batch`: accumulate them,

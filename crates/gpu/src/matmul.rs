@@ -1,12 +1,15 @@
-//! Matrix multiply: batched, with either operand transposed. Tiled (kernels/matmul.wgsl), or for
-//! at most `FEW_ROWS` rows one invocation per output (kernels/matmul_rows.wgsl), where a tile
-//! would be mostly padding. CPU reference: `glassbox_lab::kernels::matmul`.
+//! Matrix multiply: batched, with either operand transposed. Tiled (kernels/matmul.wgsl: 128 x 128
+//! tiles, or 64 x 64 where those pad the product much less), or for at most `FEW_ROWS` rows one
+//! invocation per output (kernels/matmul_rows.wgsl), where a tile would be mostly padding. CPU
+//! reference: `glassbox_lab::kernels::matmul`.
 
 use crate::ops::{Kernel, Kernels};
 use crate::{Gpu, GpuError};
 use glassbox_lab::kernels::MatmulShape;
 
-const TILE: usize = 64;
+/// The large and the small tile's side (kernels/matmul.wgsl as written, and `matmul_small`).
+const TILE: usize = 128;
+const SMALL_TILE: usize = 64;
 
 /// Products of at most this many rows use the row kernel.
 const FEW_ROWS: usize = 8;
@@ -30,12 +33,26 @@ pub(crate) fn matmul_pass<'k>(
         let groups = (s.n.div_ceil(64) as u32, s.m as u32, s.batch as u32);
         return (&kernels.matmul_rows, dims, groups);
     }
+    let (kernel, tile) = if large_tile(s.m, s.n) {
+        (&kernels.matmul, TILE)
+    } else {
+        (&kernels.matmul_small, SMALL_TILE)
+    };
     let groups = (
-        s.n.div_ceil(TILE) as u32,
-        s.m.div_ceil(TILE) as u32,
+        s.n.div_ceil(tile) as u32,
+        s.m.div_ceil(tile) as u32,
         s.batch as u32,
     );
-    (&kernels.matmul, dims, groups)
+    (kernel, dims, groups)
+}
+
+/// Whether an m x n product takes the 128 x 128 tile. The large tile does about 10% more per thread
+/// on lavapipe (one barrier and one staging pass per 128 x 128 x 8 instead of 64 x 64 x 16); it is
+/// taken unless it pads the product by more than an eighth beyond what the small one pads (9 or
+/// 192 rows, say).
+fn large_tile(m: usize, n: usize) -> bool {
+    let padded = |t: usize| m.div_ceil(t) * t * n.div_ceil(t) * t;
+    8 * padded(TILE) <= 9 * padded(SMALL_TILE)
 }
 
 impl Gpu {
@@ -105,5 +122,34 @@ impl Gpu {
             }
         }
         self.submit_and_read(encoder, &cb, s.c_len()).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::large_tile;
+
+    #[test]
+    fn thin_or_ragged_products_take_the_small_tile() {
+        for (m, n) in [
+            (128, 128),
+            (256, 256),
+            (512, 512),
+            (1024, 1000),
+            (65, 65),
+            (501, 501),
+        ] {
+            assert!(large_tile(m, n), "{m} x {n}");
+        }
+        for (m, n) in [
+            (9, 512),
+            (512, 9),
+            (64, 1024),
+            (192, 512),
+            (129, 129),
+            (257, 65),
+        ] {
+            assert!(!large_tile(m, n), "{m} x {n}");
+        }
     }
 }

@@ -4,13 +4,13 @@
 //! The same mathematics as `glassbox_lab::vision::network` (its module comment), kernel by kernel:
 //!   conv2d -> bn_stats + bn_running (training) -> bn_apply (+ReLU) -> maxpool, ..., head_forward;
 //!   softmax_ce -> head_backward -> [maxpool_backward] -> bn_backward -> conv2d_weight_grad and
-//!   conv2d_backward_input, ...; then sgd on each parameter tensor (weights; gamma and beta together;
-//!   the linear layer's weight and bias together).
+//!   conv2d flipped (the input gradient), ...; then sgd on each parameter tensor (weights; gamma
+//!   and beta together; the linear layer's weight and bias together).
 
-use crate::ops::grid;
+use crate::ops::{conv_pass, grid};
 use crate::{Gpu, GpuError};
 use glassbox_lab::vision::network::{Grads, Network, BN_MOMENTUM};
-use glassbox_lab::vision::nn::{count_correct, BN_EPS};
+use glassbox_lab::vision::nn::{count_correct, ConvShape, BN_EPS};
 
 /// One convolution block on the device. `gb` holds gamma then beta; `running` the running means
 /// then variances (the layout of the `bn_stats` output).
@@ -81,14 +81,8 @@ pub(crate) fn encode_conv(
 ) -> wgpu::Buffer {
     let len = n * b.c_out * b.size * b.size;
     let z = gpu.resident("z", len, None);
-    let k = &gpu.kernels;
-    gpu.encode(
-        enc,
-        &k.conv2d,
-        &dims5(n, b),
-        &[x, &b.weight, &z],
-        grid(len, 256),
-    );
+    let (kernel, dims, groups) = conv_pass(&gpu.kernels, conv_shape(n, b), false);
+    gpu.encode(enc, kernel, &dims, &[x, &b.weight, &z], groups);
     z
 }
 
@@ -134,6 +128,17 @@ pub(crate) fn encode_bn_pool(
 
 pub(crate) fn dims5(n: usize, b: &Block) -> [u32; 5] {
     [n, b.c_in, b.c_out, b.size, b.size].map(|v| v as u32)
+}
+
+/// Block `b`'s convolution over `n` images.
+pub(crate) fn conv_shape(n: usize, b: &Block) -> ConvShape {
+    ConvShape {
+        n,
+        c_in: b.c_in,
+        c_out: b.c_out,
+        h: b.size,
+        w: b.size,
+    }
 }
 
 impl Gpu {
@@ -338,13 +343,8 @@ impl GpuNetwork {
                 None,
             );
             if i > 0 {
-                gpu.encode(
-                    enc,
-                    &k.conv2d_backward_input,
-                    &dims5(n, b),
-                    &[&dz, &b.weight, &d_act],
-                    grid(n * b.c_in * hw, 256),
-                );
+                let (kernel, dims, groups) = conv_pass(k, conv_shape(n, b), true);
+                gpu.encode(enc, kernel, &dims, &[&dz, &b.weight, &d_act], groups);
             }
             grads.push((dw, dgb));
         }

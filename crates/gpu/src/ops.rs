@@ -16,12 +16,19 @@ pub(crate) struct Kernel {
 }
 
 macro_rules! kernels {
-    ($($field:ident => $file:literal),* $(,)?) => {
+    ($($field:ident => $file:literal $([$($name:ident = $value:literal),*])?),* $(,)?) => {
         /// Every kernel's pipeline, compiled once when the device opens.
         pub(crate) struct Kernels { $(pub(crate) $field: Kernel,)* }
         impl Kernels {
             pub(crate) fn new(device: &wgpu::Device) -> Kernels {
-                Kernels { $($field: compile(device, $file, include_str!(concat!("kernels/", $file))),)* }
+                Kernels { $($field: compile(
+                    device,
+                    $file,
+                    &with_constants(
+                        include_str!(concat!("kernels/", $file)),
+                        &[$($((stringify!($name), $value)),*)?],
+                    ),
+                ),)* }
             }
         }
     };
@@ -29,11 +36,13 @@ macro_rules! kernels {
 
 kernels! {
     matmul => "matmul.wgsl",
+    matmul_small => "matmul.wgsl" [TX = 8, TY = 8, TK = 16],
     matmul_rows => "matmul_rows.wgsl",
     relu => "relu.wgsl",
+    conv2d_16 => "conv2d.wgsl" [TY = 2],
+    conv2d_32 => "conv2d.wgsl" [TY = 4],
     conv2d => "conv2d.wgsl",
     conv2d_weight_grad => "conv2d_weight_grad.wgsl",
-    conv2d_backward_input => "conv2d_backward_input.wgsl",
     bn_apply => "bn_apply.wgsl",
     bn_running => "bn_running.wgsl",
     bn_backward => "bn_backward.wgsl",
@@ -62,6 +71,22 @@ kernels! {
     lm_add => "lm_add.wgsl",
 }
 
+/// `source` with each `const NAME: u32 = ...;` of `constants` set to the given value: one WGSL file
+/// compiled at several tile sizes. A name the file does not declare is a bug (the parity tests and
+/// the self-test compile every kernel).
+fn with_constants(source: &str, constants: &[(&str, u32)]) -> String {
+    let mut out = source.to_string();
+    for (name, value) in constants {
+        let head = format!("const {name}: u32 = ");
+        let start = out
+            .find(&head)
+            .unwrap_or_else(|| panic!("the kernel declares no `{head}...`"));
+        let end = start + out[start..].find(';').expect("a WGSL const ends with ;");
+        out.replace_range(start..end, &format!("{head}{value}u"));
+    }
+    out
+}
+
 fn compile(device: &wgpu::Device, name: &'static str, source: &str) -> Kernel {
     let module = device.create_shader_module(wgpu::ShaderModuleDescriptor {
         label: Some(name),
@@ -83,6 +108,35 @@ pub(crate) fn grid(items: usize, size: usize) -> (u32, u32, u32) {
     let groups = items.div_ceil(size).max(1);
     let x = groups.min(65_535);
     (x as u32, groups.div_ceil(x) as u32, 1)
+}
+
+/// One 3 x 3 convolution pass (kernels/conv2d.wgsl, an implicit GEMM): the forward convolution of
+/// an input with C_in channels, or with `backward` the input gradient from dy (C_out channels).
+/// The tile is 16, 32 or 64 output channels high (the fewest that cover them, else 64) and 128
+/// output pixels (n, h, w) wide; columns of tiles past 65,535 continue in the z dimension.
+pub(crate) fn conv_pass(kernels: &Kernels, s: ConvShape, backward: bool) -> Pass<'_> {
+    let rows = if backward { s.c_in } else { s.c_out };
+    let (kernel, tile) = match rows {
+        0..=16 => (&kernels.conv2d_16, 16),
+        17..=32 => (&kernels.conv2d_32, 32),
+        _ => (&kernels.conv2d, 64),
+    };
+    let dims = vec![
+        s.n as u32,
+        s.c_in as u32,
+        s.c_out as u32,
+        s.h as u32,
+        s.w as u32,
+        backward as u32,
+    ];
+    let cols = (s.n * s.h * s.w).div_ceil(128).max(1);
+    let x = cols.min(65_535);
+    let groups = (
+        x as u32,
+        rows.div_ceil(tile).max(1) as u32,
+        cols.div_ceil(x) as u32,
+    );
+    (kernel, dims, groups)
 }
 
 fn f(v: f32) -> u32 {
@@ -209,17 +263,12 @@ impl Gpu {
     ) -> Result<Vec<f32>, GpuError> {
         same_len("conv2d input", x.len(), s.x_len())?;
         same_len("conv2d weight", weight.len(), s.w_len())?;
-        let dims = [s.n, s.c_in, s.c_out, s.h, s.w].map(|v| v as u32);
-        self.run(
-            &self.kernels.conv2d,
-            &dims,
-            &[x, weight],
-            s.y_len(),
-            grid(s.y_len(), 256),
-        )
-        .await
+        let (kernel, dims, groups) = conv_pass(&self.kernels, s, false);
+        self.run(kernel, &dims, &[x, weight], s.y_len(), groups)
+            .await
     }
 
+    /// The input gradient: the forward kernel with the weights read flipped and transposed.
     pub async fn conv2d_backward_input(
         &self,
         dy: &[f32],
@@ -228,15 +277,9 @@ impl Gpu {
     ) -> Result<Vec<f32>, GpuError> {
         same_len("conv2d dy", dy.len(), s.y_len())?;
         same_len("conv2d weight", weight.len(), s.w_len())?;
-        let dims = [s.n, s.c_in, s.c_out, s.h, s.w].map(|v| v as u32);
-        self.run(
-            &self.kernels.conv2d_backward_input,
-            &dims,
-            &[dy, weight],
-            s.x_len(),
-            grid(s.x_len(), 256),
-        )
-        .await
+        let (kernel, dims, groups) = conv_pass(&self.kernels, s, true);
+        self.run(kernel, &dims, &[dy, weight], s.x_len(), groups)
+            .await
     }
 
     pub async fn conv2d_backward_weight(

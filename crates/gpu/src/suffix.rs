@@ -7,13 +7,13 @@
 //!   backward, per block i from the last down to the lowest tuned one (never below s):
 //!   [maxpool_backward] -> bn_backward_eval (dy = da [y > 0], dz = dy gamma / sqrt(var + eps),
 //!   dgamma = sum dy x_hat, dbeta = sum dy) -> conv2d_weight_grad (dW = sum dz x, only for a tuned
-//!   weight) and conv2d_backward_input (only above the lowest tuned block).
+//!   weight) and conv2d flipped, the input gradient (only above the lowest tuned block).
 //! A chunk of n images of a batch of B contributes dL/dz scaled by n / B; every gradient is linear
 //! in dL/dz (the ReLU masks and the pooling arg-maxes come from the forward pass), so the scale is
 //! applied to the gradients read back.
 
-use crate::network::{dims5, encode_bn_pool, encode_conv, f, GpuNetwork};
-use crate::ops::grid;
+use crate::network::{conv_shape, dims5, encode_bn_pool, encode_conv, f, GpuNetwork};
+use crate::ops::{conv_pass, grid};
 use crate::{Gpu, GpuError};
 use glassbox_lab::shift::Tensor;
 use glassbox_lab::vision::network::Network;
@@ -299,13 +299,8 @@ impl GpuNetwork {
                     None,
                 );
                 if i > lowest {
-                    gpu.encode(
-                        &mut enc,
-                        &k.conv2d_backward_input,
-                        &dims5(n, b),
-                        &[&out, &b.weight, &d_act],
-                        grid(n * b.c_in * hw, 256),
-                    );
+                    let (kernel, dims, groups) = conv_pass(k, conv_shape(n, b), true);
+                    gpu.encode(&mut enc, kernel, &dims, &[&out, &b.weight, &d_act], groups);
                 }
                 block_grads[i] = Some((dw, out, len));
             }

@@ -49,6 +49,86 @@ fn matmul_matches_the_cpu_reference_at_awkward_shapes() {
     }
 }
 
+/// Both tiles of the tiled kernel (128 x 128, and 64 x 64 where that pads much less) and the
+/// few-row kernel, every transpose, batches, at odd sizes: ragged edges in m, n and k (k not a
+/// multiple of either tile's k-slice of 8 or 16).
+#[test]
+fn matmul_tiles_match_the_cpu_reference_at_odd_sizes() {
+    let gpu = gpu();
+    let mut rng = Rng::new(11);
+    let shapes = [
+        (1, 1, 1, 1),
+        (3, 7, 33, 129),
+        (3, 129, 7, 33),
+        (1, 129, 7, 33),
+        (2, 250, 19, 250),
+        (1, 130, 40, 300),
+        (3, 9, 64, 9),
+        (1, 65, 300, 65),
+        (1, 256, 129, 256),
+        (2, 500, 3, 20),
+    ];
+    for &(batch, m, k, n) in &shapes {
+        for (at, bt) in [(false, false), (true, false), (false, true), (true, true)] {
+            let s = MatmulShape {
+                batch,
+                m,
+                k,
+                n,
+                a_transposed: at,
+                b_transposed: bt,
+            };
+            let a = randv(s.a_len(), &mut rng);
+            let b = randv(s.b_len(), &mut rng);
+            let got = pollster::block_on(gpu.matmul(&a, &b, s)).expect("matmul runs");
+            let (abs, rel) = max_errors(&got, &matmul_naive(&a, &b, s));
+            assert!(rel < 1e-5, "{s:?}: max abs err {abs}, rel {rel}");
+        }
+    }
+}
+
+/// The implicit-GEMM convolution at odd sizes, forward and input gradient, with every tile height
+/// (16, 32 and 64 output channels; the input gradient's rows are the input channels) and ragged
+/// edges everywhere (k = 9 C is never a multiple of the 16-deep slice). The CPU references sum each
+/// output in the kernel's order, the order of the direct kernel it replaced (c or o, then i, then
+/// j; an input outside the image adds 0 w where the direct kernel skipped it), so they agree to 1e-6.
+#[test]
+fn conv2d_implicit_gemm_matches_the_cpu_at_odd_sizes() {
+    use glassbox_lab::vision::nn::{conv2d_backward_input, conv2d_forward, ConvShape};
+    let gpu = gpu();
+    let mut rng = Rng::new(13);
+    let mut worst: f64 = 0.0;
+    for n in 1..=3 {
+        for (c_in, c_out) in [(1, 1), (1, 5), (3, 5), (3, 65), (17, 1), (17, 65), (33, 20)] {
+            for (h, w) in [(1, 1), (5, 9), (9, 5), (31, 31)] {
+                let s = ConvShape {
+                    n,
+                    c_in,
+                    c_out,
+                    h,
+                    w,
+                };
+                let x = randv(s.x_len(), &mut rng);
+                let wt = randv(s.w_len(), &mut rng);
+                let dy = randv(s.y_len(), &mut rng);
+                let y = pollster::block_on(gpu.conv2d(&x, &wt, s)).unwrap();
+                let dx = pollster::block_on(gpu.conv2d_backward_input(&dy, &wt, s)).unwrap();
+                for (what, got, want) in [
+                    ("conv2d", y, conv2d_forward(&x, &wt, s)),
+                    ("conv2d dx", dx, conv2d_backward_input(&dy, &wt, s)),
+                ] {
+                    assert_eq!(got.len(), want.len(), "{what} {s:?}: length");
+                    let want: Vec<f64> = want.iter().map(|&v| v as f64).collect();
+                    let (abs, rel) = max_errors(&got, &want);
+                    assert!(rel <= 1e-6, "{what} {s:?}: max abs err {abs}, rel {rel}");
+                    worst = worst.max(rel);
+                }
+            }
+        }
+    }
+    eprintln!("largest relative error: {worst:e}");
+}
+
 #[test]
 fn bad_shapes_are_errors_not_panics() {
     let gpu = gpu();

@@ -16,7 +16,7 @@ use glassbox_lab::lm::corpus::parse_words_tsv;
 use glassbox_lab::lm::pluralize::{self, Answer};
 use glassbox_lab::lm::plurals::{self, Noun, Split};
 use glassbox_lab::lm::shipped::{self, Checkpoint};
-use glassbox_lab::lm::tuning::{Method, Progress, Tuner};
+use glassbox_lab::lm::tuning::{self, Method, Progress, Tuner};
 use glassbox_lab::lm::{Extras, Generator, Model, Session, Vocab};
 use leptos::prelude::*;
 use std::cell::RefCell;
@@ -235,6 +235,36 @@ pub async fn answer_plurals_on_workers(
     Ok(Some(out))
 }
 
+/// Each `(prompt, noun)`'s plural as the shipped model `lm` answers it greedily, scored: on the
+/// workers when the page has them (`answer_plurals_on_workers`), else on this thread one answer per
+/// slice (`pluralize::answer`: the same answers); `progress(answered)`. None once `alive` turns
+/// false.
+pub async fn answer_plurals(
+    lm: &LoadedLm,
+    asks: &[(String, &Noun)],
+    progress: &dyn Fn(usize),
+    alive: &dyn Fn() -> bool,
+) -> Result<Option<Vec<Answer>>, String> {
+    if let Some(pool) = crate::workers::pool::pool() {
+        let on_workers =
+            answer_plurals_on_workers(&pool, lm, Extras::default(), asks, progress, alive);
+        // Err: the pool was given up (the page says so), and this thread answers.
+        if let Ok(answers) = on_workers.await {
+            return Ok(answers);
+        }
+    }
+    let mut out = Vec::with_capacity(asks.len());
+    for (prompt, noun) in asks {
+        if !alive() {
+            return Ok(None);
+        }
+        out.push(pluralize::answer(&lm.model, &lm.vocab, prompt, noun)?);
+        progress(out.len());
+        crate::tasks::breathe().await;
+    }
+    Ok(Some(out))
+}
+
 /// Where a generation ran, and its computation time (ms; the CPU's slices without the yields
 /// between them, the device's feeds with their read-backs).
 pub struct Generated {
@@ -363,6 +393,39 @@ pub async fn tuning_step(
     tuner.step()
 }
 
+/// The training nouns' loss under `tuner`'s soft prompt or prefix (`Tuner::train_loss_part`'s
+/// numerators and weights, summed in its order) with a job per group on the workers;
+/// `progress(groups done)`. None when the pool was given up or `alive` turned false.
+pub async fn train_loss_on_workers(
+    pool: &Pool,
+    tuner: &Tuner<'_>,
+    lm: &LoadedLm,
+    progress: &dyn Fn(usize),
+    alive: &dyn Fn() -> bool,
+) -> Result<Option<(f64, f64)>, String> {
+    let parts = (0..tuner.loss_parts())
+        .map(|i| tuner.loss_part_batch(i))
+        .collect::<Result<Vec<_>, _>>()?;
+    let message = |i: usize| {
+        job::grad_message(
+            lm.checkpoint.file,
+            &lm.bytes,
+            tuner.extras(),
+            &parts[i],
+            true,
+        )
+    };
+    let Ok(Some(replies)) = pool.run(parts.len(), &message, progress, alive).await else {
+        return Ok(None);
+    };
+    let (mut num, mut den) = (0.0, 0.0);
+    for (reply, mb) in replies.iter().zip(&parts) {
+        let (n, d) = tuning::loss_weighted(job::loss_of(reply)?, mb);
+        (num, den) = (num + n, den + d);
+    }
+    Ok(Some((num, den)))
+}
+
 /// The rest of `tuner`'s batch (`Tuner::batch_rest`: its micro-batches read the same prompt) on
 /// the workers, a job per micro-batch, the gradients taken in order: the same training as
 /// `tuner.step()` over them. The last micro-batch's progress; None when the pool was given up
@@ -373,8 +436,15 @@ async fn batch_on_workers(
     lm: &LoadedLm,
 ) -> Result<Option<Progress>, String> {
     let rest = tuner.batch_rest()?;
-    let message =
-        |i: usize| job::grad_message(lm.checkpoint.file, &lm.bytes, tuner.extras(), &rest[i]);
+    let message = |i: usize| {
+        job::grad_message(
+            lm.checkpoint.file,
+            &lm.bytes,
+            tuner.extras(),
+            &rest[i],
+            false,
+        )
+    };
     let Ok(Some(replies)) = pool.run(rest.len(), &message, &|_| {}, &|| true).await else {
         return Ok(None);
     };

@@ -16,7 +16,8 @@
 //! - `grad`: the loss of one micro-batch of prompt tuning under a shipped model and the gradient of
 //!   its soft prompt or prefix (`tuning::extras_gradient`, what the page's CPU path computes); the
 //!   page sends a batch's micro-batches at once (they read the same prompt) and takes the
-//!   gradients in order, so the training equals the page's own run bit for bit.
+//!   gradients in order, so the training equals the page's own run bit for bit. `loss`: the same
+//!   micro-batch's loss alone (an epoch's starting loss, its groups computed at once).
 //! - `step`: one training step's forward and backward pass of the image network on a batch
 //!   (`StepJob`, batch-norm in training mode, which updates the running statistics): the batch's
 //!   loss, how many it classified right, the gradients (`Grads::flat`) and the network after the
@@ -266,16 +267,18 @@ fn plurals_job(msg: &JsValue, reply: &Object) -> Result<Array, JsValue> {
     ))
 }
 
-/// The message of a `grad` job: the model (as `plurals_message`), the soft prompt or prefix being
-/// trained, and one micro-batch.
+/// The message of a `grad` job (with `loss_only`, a `loss` job): the model (as `plurals_message`),
+/// the soft prompt or prefix being trained, and one micro-batch.
 pub fn grad_message(
     file: &str,
     bytes: &[u8],
     extras: Extras,
     mb: &MicroBatch,
+    loss_only: bool,
 ) -> Result<(Object, Array), JsValue> {
     let msg = Object::new();
-    set(&msg, "kind", &"grad".into())?;
+    let kind = if loss_only { "loss" } else { "grad" };
+    set(&msg, "kind", &kind.into())?;
     let lm = set_lm(&msg, file, bytes, extras)?;
     let (tokens, targets, weights) = (
         Uint32Array::from(&mb.tokens[..]),
@@ -308,7 +311,16 @@ pub fn grad_of(reply: &JsValue) -> Result<(f32, Vec<f32>), String> {
     }
 }
 
-fn grad_job(msg: &JsValue, reply: &Object) -> Result<Array, JsValue> {
+/// The loss of a `loss` job's reply.
+pub fn loss_of(reply: &JsValue) -> Result<f32, String> {
+    get(reply, "loss")
+        .ok()
+        .and_then(|v| v.as_f64())
+        .map(|l| l as f32)
+        .ok_or_else(|| "a worker's reply had no loss".into())
+}
+
+fn grad_job(msg: &JsValue, reply: &Object, loss_only: bool) -> Result<Array, JsValue> {
     let count = |key| -> Result<usize, JsValue> {
         get(msg, key)?
             .as_f64()
@@ -322,6 +334,13 @@ fn grad_job(msg: &JsValue, reply: &Object) -> Result<Array, JsValue> {
         batch: count("batch")?,
         t: count("t")?,
     };
+    if loss_only {
+        let loss = with_lm(msg, |model, _, extras| {
+            Ok(model.loss_with(&mb.inputs(extras), &mb.targets())?)
+        })?;
+        set(reply, "loss", &f64::from(loss).into())?;
+        return Ok(Array::new());
+    }
     let (loss, grad) = with_lm(msg, |model, _, extras| {
         Ok(tuning::extras_gradient(model, extras, &mb)?)
     })?;
@@ -435,7 +454,8 @@ pub fn glassbox_worker_job(msg: JsValue) -> Result<Array, JsValue> {
         "logits" => logits_job(&msg, &reply)?,
         "plurals" => plurals_job(&msg, &reply)?,
         "step" => step_job(&msg, &reply)?,
-        "grad" => grad_job(&msg, &reply)?,
+        "grad" => grad_job(&msg, &reply, false)?,
+        "loss" => grad_job(&msg, &reply, true)?,
         other => return Err(format!("unknown job kind '{other}'").into()),
     };
     Ok(Array::of2(&reply, &transfer))

@@ -7,7 +7,10 @@
 //! the CPU (its weights change every step).
 
 use crate::engine::Engine;
-use crate::lm::{answer_plurals_on_workers, run_generation, tuning_step, worker_round, LoadedLm};
+use crate::lm::{
+    answer_plurals, answer_plurals_on_workers, run_generation, train_loss_on_workers, tuning_step,
+    worker_round, LoadedLm,
+};
 use crate::tasks::breathe;
 use crate::web;
 use crate::workers::pool;
@@ -50,7 +53,8 @@ pub async fn answers(
     pause: RwSignal<bool>,
     alive: &impl Fn() -> bool,
 ) -> Result<Option<(Vec<Answer>, f64, Ran)>, String> {
-    let eval = Evaluator::new(model, &lm.vocab, extras)?;
+    // The prompt read once, when the page's thread answers (not when the workers do).
+    let mut eval = None;
     let (mut out, mut ms, mut ran) = (Vec::with_capacity(nouns.len()), 0.0, Ran::Cpu);
     let mut i = 0;
     while i < nouns.len() {
@@ -83,6 +87,10 @@ pub async fn answers(
         let n = nouns[i];
         i += 1;
         let t0 = web::now_ms();
+        if eval.is_none() {
+            eval = Some(Evaluator::new(model, &lm.vocab, extras)?);
+        }
+        let eval = eval.as_ref().expect("set above");
         let a = match (gpu, engine) {
             (Some(gpu), Some(engine)) => {
                 let mut gen = eval.generator(&tuning::question(frame, &n.singular))?;
@@ -148,9 +156,28 @@ pub async fn train_run(
     let mut grad_gpu = gpu_engine.and_then(|e| e.gpu());
     let (mut train_ms, mut eval_ms) = (0.0, 0.0);
     let mut curve = Vec::new();
-    // Epoch 0: the starting point's loss and accuracy.
-    let (mut num, mut den) = (0.0, 0.0);
-    for i in 0..tuner.loss_parts() {
+    // Epoch 0: the starting point's loss (its groups at once on the workers, when the page has
+    // them and the model is the shipped one) and accuracy.
+    let epoch0 = |done: usize| {
+        let done = (done * tuning::MICRO).min(train.len());
+        Event::Progress(
+            done as f64 / total as f64,
+            format!(
+                "Epoch 0: the starting point's loss, {done} of {} nouns",
+                train.len()
+            ),
+        )
+    };
+    let mut loss0 = None;
+    if let Some(pool) = crate::workers::pool::pool().filter(|_| gpu_engine.is_some()) {
+        let on_cell = std::cell::RefCell::new(&mut on);
+        let progress = |d: usize| (on_cell.borrow_mut())(epoch0(d));
+        let t0 = web::now_ms();
+        loss0 = train_loss_on_workers(&pool, &tuner, lm, &progress, &|| alive()).await?;
+        train_ms += web::now_ms() - t0;
+    }
+    let (mut num, mut den) = loss0.unwrap_or((0.0, 0.0));
+    for i in (0..tuner.loss_parts()).filter(|_| loss0.is_none()) {
         if !wait_while_paused(pause, &alive).await {
             return Ok(None);
         }
@@ -158,14 +185,7 @@ pub async fn train_run(
         let (n, d) = tuner.train_loss_part(i)?;
         train_ms += web::now_ms() - t0;
         (num, den) = (num + n, den + d);
-        let done = ((i + 1) * tuning::MICRO).min(train.len());
-        on(Event::Progress(
-            done as f64 / total as f64,
-            format!(
-                "Epoch 0: the starting point's loss, {done} of {} nouns",
-                train.len()
-            ),
-        ));
+        on(epoch0(i + 1));
         breathe().await;
     }
     let model = tuner.model();
@@ -278,29 +298,31 @@ pub async fn best_hard(
             .collect())
     }
     let runs = tuning::HARD_SHOTS + 1;
-    let mut best = (0, -1.0);
+    // Every validation noun at every number of shots, answered at once (on the workers when the
+    // page has them), then the test nouns at the best.
+    let mut asks = Vec::with_capacity(runs * val.len());
     for shots in 0..runs {
-        let mut right = 0;
-        for (i, (prompt, n)) in ask(train, shots, val, seed)?.into_iter().enumerate() {
-            if !alive() {
-                return Ok(None);
-            }
-            let a = pluralize::answer(&lm.model, &lm.vocab, &prompt, n)?;
-            right += usize::from(a.verdict == pluralize::Verdict::Correct);
-            progress((shots * val.len() + i + 1) as f64 / (runs * val.len()) as f64);
-            breathe().await;
-        }
-        let acc = right as f64 / val.len().max(1) as f64;
+        asks.extend(ask(train, shots, val, seed)?);
+    }
+    let progress_of = |d: usize| progress(d as f64 / asks.len().max(1) as f64);
+    let Some(answers) = answer_plurals(lm, &asks, &progress_of, &alive).await? else {
+        return Ok(None);
+    };
+    let mut best = (0, -1.0);
+    for (shots, of_shots) in answers.chunks(val.len().max(1)).enumerate() {
+        let acc = tuning::accuracy(of_shots);
         if acc > best.1 {
             best = (shots, acc);
         }
     }
-    let mut test_right = 0;
-    for (prompt, n) in ask(train, best.0, test, seed)? {
-        let a = pluralize::answer(&lm.model, &lm.vocab, &prompt, n)?;
-        test_right += usize::from(a.verdict == pluralize::Verdict::Correct);
-        breathe().await;
-    }
+    let asks = ask(train, best.0, test, seed)?;
+    let Some(answers) = answer_plurals(lm, &asks, &|_| {}, &alive).await? else {
+        return Ok(None);
+    };
+    let test_right = answers
+        .iter()
+        .filter(|a| a.verdict == pluralize::Verdict::Correct)
+        .count();
     Ok(Some(super::state::HardBest {
         seed,
         shots: best.0,

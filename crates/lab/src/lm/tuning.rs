@@ -320,6 +320,23 @@ pub fn extras_gradient(
     Ok((loss, g.ok_or("the backward pass gave no gradient")?))
 }
 
+/// `mb`'s loss read by `model` after `extras` as a numerator and its weight (the loss positions'
+/// total weight): summed over groups, their quotient is the mean loss.
+pub fn micro_batch_loss(
+    model: &Model,
+    extras: Extras,
+    mb: &MicroBatch,
+) -> Result<(f64, f64), String> {
+    let loss = model.loss_with(&mb.inputs(extras), &mb.targets())?;
+    Ok(loss_weighted(loss, mb))
+}
+
+/// A micro-batch's mean loss as `micro_batch_loss`'s numerator and weight.
+pub fn loss_weighted(loss: f32, mb: &MicroBatch) -> (f64, f64) {
+    let d = mb.weight();
+    (loss as f64 * d, d)
+}
+
 /// A micro-batch as the forward and backward passes take it: `batch` sequences of `t` tokens, the
 /// next token at each, and the loss weights.
 #[derive(Clone, Debug, PartialEq)]
@@ -675,18 +692,18 @@ impl<'m> Tuner<'m> {
 
     /// Group `i`'s loss numerator and loss positions with the current parameters (no update).
     pub fn train_loss_part(&self, i: usize) -> Result<(f64, f64), String> {
+        micro_batch_loss(self.model(), self.extras(), &self.loss_part_batch(i)?)
+    }
+
+    /// Group `i` of `train_loss_part` as a micro-batch (for a loss computed elsewhere).
+    pub fn loss_part_batch(&self, i: usize) -> Result<MicroBatch, String> {
         let chunk = self
             .examples
             .chunks(MICRO)
             .nth(i)
             .ok_or(format!("no group {i} of training nouns"))?;
         let batch: Vec<&Example> = chunk.iter().collect();
-        let mb = micro_batch(&batch, self.pad, self.settings.loss_on);
-        let loss = self
-            .model()
-            .loss_with(&mb.inputs(self.extras()), &mb.targets())?;
-        let d = mb.weight();
-        Ok((loss as f64 * d, d))
+        Ok(micro_batch(&batch, self.pad, self.settings.loss_on))
     }
 
     /// The mean loss over every training noun with the current parameters (no update).

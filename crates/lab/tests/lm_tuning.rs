@@ -159,7 +159,7 @@ fn a_batch_computed_at_once_trains_as_step_by_step() {
         let mut s = TuneSettings::new(method);
         s.tokens = 4;
         s.epochs = 2;
-        let mut one = Tuner::new(&model, &vocab, &train[..40], s.clone()).unwrap();
+        let mut one = Tuner::new(&model, &vocab, &train[..40], s).unwrap();
         let mut all = Tuner::new(&model, &vocab, &train[..40], s).unwrap();
         while !one.is_done() {
             one.step().unwrap();

@@ -14,6 +14,9 @@ fn gpu() -> Gpu {
     })
 }
 
+/// The tiled kernel (128 x 128 tiles, and 64 x 64 where those pad much less) and the few-row
+/// kernel, every transpose, batches, at awkward sizes: ragged edges in m, n and k (k not a multiple
+/// of either tile's k-slice of 8 or 16).
 #[test]
 fn matmul_matches_the_cpu_reference_at_awkward_shapes() {
     let gpu = gpu();
@@ -29,35 +32,6 @@ fn matmul_matches_the_cpu_reference_at_awkward_shapes() {
         (2, 3, 129, 70),
         (1, 8, 128, 512),
         (1, 9, 33, 17),
-    ];
-    for &(batch, m, k, n) in &shapes {
-        for (at, bt) in [(false, false), (true, false), (false, true), (true, true)] {
-            let s = MatmulShape {
-                batch,
-                m,
-                k,
-                n,
-                a_transposed: at,
-                b_transposed: bt,
-            };
-            let a: Vec<f32> = (0..s.a_len()).map(|_| rng.normal() as f32).collect();
-            let b: Vec<f32> = (0..s.b_len()).map(|_| rng.normal() as f32).collect();
-            let got = pollster::block_on(gpu.matmul(&a, &b, s)).expect("matmul runs");
-            let (abs, rel) = max_errors(&got, &matmul_naive(&a, &b, s));
-            assert!(rel < 1e-5, "{s:?}: max abs err {abs}, rel {rel}");
-        }
-    }
-}
-
-/// Both tiles of the tiled kernel (128 x 128, and 64 x 64 where that pads much less) and the
-/// few-row kernel, every transpose, batches, at odd sizes: ragged edges in m, n and k (k not a
-/// multiple of either tile's k-slice of 8 or 16).
-#[test]
-fn matmul_tiles_match_the_cpu_reference_at_odd_sizes() {
-    let gpu = gpu();
-    let mut rng = Rng::new(11);
-    let shapes = [
-        (1, 1, 1, 1),
         (3, 7, 33, 129),
         (3, 129, 7, 33),
         (1, 129, 7, 33),

@@ -3,13 +3,60 @@
 
 use glassbox_lab::assets::{self, Asset};
 use leptos::prelude::window;
+use wasm_bindgen::closure::Closure;
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
 
 /// Wait `ms` milliseconds (0: just let the browser render and handle input).
 pub async fn sleep(ms: i32) {
+    if ms <= 0 {
+        return yield_now().await;
+    }
     let promise = js_sys::Promise::new(&mut |resolve, _reject| {
         let _ = window().set_timeout_with_callback_and_timeout_and_arguments_0(&resolve, ms);
+    });
+    let _ = JsFuture::from(promise).await;
+}
+
+/// The page's message channel to itself, and the yields waiting for their message.
+struct Yields {
+    channel: web_sys::MessageChannel,
+    waiting: std::cell::RefCell<std::collections::VecDeque<js_sys::Function>>,
+    _on_message: Closure<dyn FnMut()>,
+}
+
+thread_local! {
+    static YIELDS: Option<std::rc::Rc<Yields>> = {
+        let channel = web_sys::MessageChannel::new().ok();
+        channel.map(|channel| {
+            std::rc::Rc::new_cyclic(|me: &std::rc::Weak<Yields>| {
+                let me = me.clone();
+                let on_message = Closure::<dyn FnMut()>::new(move || {
+                    let next = me.upgrade().and_then(|y| y.waiting.borrow_mut().pop_front());
+                    if let Some(resolve) = next {
+                        let _ = resolve.call0(&JsValue::NULL);
+                    }
+                });
+                channel.port1().set_onmessage(Some(on_message.as_ref().unchecked_ref()));
+                Yields { channel, waiting: Default::default(), _on_message: on_message }
+            })
+        })
+    };
+}
+
+/// Give the browser a turn (input, drawing) and continue in a task of its own: a message to the
+/// page itself, which, unlike a zero timeout, browsers do not hold back by 4 ms when such turns
+/// follow one another. A zero timeout where the page has no message channel.
+async fn yield_now() {
+    let promise = js_sys::Promise::new(&mut |resolve, _reject| {
+        let posted = YIELDS.with(|y| {
+            let y = y.as_ref()?;
+            y.waiting.borrow_mut().push_back(resolve.clone());
+            y.channel.port2().post_message(&JsValue::NULL).ok()
+        });
+        if posted.is_none() {
+            let _ = window().set_timeout_with_callback_and_timeout_and_arguments_0(&resolve, 0);
+        }
     });
     let _ = JsFuture::from(promise).await;
 }

@@ -109,8 +109,9 @@ async fn fold_error(
     run_in_slices(
         |deadline| {
             while at < fold_images && web::now_ms() < deadline {
-                // Two images (four forward passes) per unit: ten made a 45 ms unit on a slow machine.
-                let idx: Vec<usize> = (at..(at + 2).min(fold_images)).collect();
+                // One image (two forward passes) per unit: ten made a 45 ms unit on a slow machine,
+                // and two 25-30 ms units that stretched slices to 57-64 ms in 2026-12-04's profile.
+                let idx: Vec<usize> = (at..(at + 1).min(fold_images)).collect();
                 let (x, _) = glassbox_lab::vision::train::batch(&l.data.test, &idx, None);
                 let a = eval_net.forward(&x, idx.len(), false);
                 let (b, _) = int8::folded_forward(net, folded, &x, idx.len(), true);
@@ -149,7 +150,8 @@ async fn calibrate(
     run_in_slices(
         |deadline| {
             while done < n_calib && web::now_ms() < deadline {
-                let k = 4.min(n_calib - done);
+                // Two images per unit (four made units that stretched slices past 50 ms).
+                let k = 2.min(n_calib - done);
                 c.add(net, folded, &calib[done * px..(done + k) * px], k);
                 done += k;
             }
@@ -242,8 +244,8 @@ async fn float_without_relu(
     run_in_slices(
         |deadline| {
             while no_relu.len() < count && web::now_ms() < deadline {
-                // Five images per unit (each image is convolved alone, so the batch changes nothing).
-                let idx: Vec<usize> = (no_relu.len()..(no_relu.len() + 5).min(count)).collect();
+                // Two images per unit (each image is convolved alone, so the batch changes nothing).
+                let idx: Vec<usize> = (no_relu.len()..(no_relu.len() + 2).min(count)).collect();
                 let (x, _) = glassbox_lab::vision::train::batch(&l.data.test, &idx, None);
                 let (logits, _) = int8::folded_forward(net, folded, &x, idx.len(), false);
                 no_relu.extend(logits.chunks(net.classes()).map(int8::argmax));

@@ -273,7 +273,7 @@ pub struct Generated {
 }
 
 /// Answer `gen`'s feeds until it is complete: on `gpu` when given (the weights and the key/value
-/// cache on the device, a character per submission), else on the CPU in ~30 ms slices. A device
+/// cache on the device, a character per submission), else on the CPU in ~20 ms slices. A device
 /// that fails hands the generation to the CPU where it stands (a fresh session reads the
 /// generator's window) and `engine` tells the reader. `tick` sees the generator after each token
 /// and returns whether to go on (false: stop where it stands, a reader's Stop).
@@ -323,7 +323,7 @@ async fn generate_on_device(
 }
 
 /// The CPU's answers, from a fresh session that first reads the generator's window, going back to
-/// the browser every ~30 ms (`tasks::breathe`); ms of computation.
+/// the browser every ~20 ms (`tasks::breathe`); ms of computation.
 async fn generate_on_cpu(
     lm: &LoadedLm,
     extras: Extras<'_>,

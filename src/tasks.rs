@@ -1,5 +1,5 @@
 //! A page's background work: tasks cancelled when the page changes, and long computations run in
-//! slices of about 30 ms with the browser given control between slices, so the page never freezes.
+//! slices of about 20 ms with the browser given control between slices, so the page never freezes.
 
 use leptos::prelude::*;
 

@@ -1,7 +1,7 @@
 //! The image lab's data and committed weights, shared by the chapters that use them: downloaded once
 //! per visit (with byte-level progress, unpacked a megabyte at a time), and the network's test-set
 //! predictions on WebGPU (one submission per 200 images) or on the CPU: on the worker pool (jobs of
-//! 100 images), or on the page's thread in ~30 ms slices where there is no pool.
+//! 100 images), or on the page's thread in ~20 ms slices where there is no pool.
 
 use crate::engine::Engine;
 use crate::tasks::{run_in_slices, Slice};
@@ -205,7 +205,7 @@ pub async fn ensure_network(load: RwSignal<LoadState>) -> Option<Rc<Network>> {
 }
 
 /// Classify the first `count` test images with `net`: on the GPU in batches (one submission each)
-/// when `gpu` is given, else on the CPU in ~30 ms slices. A GPU failure finishes on the CPU.
+/// when `gpu` is given, else on the CPU in ~20 ms slices. A GPU failure finishes on the CPU.
 /// Returns (predictions, seconds of computation, where it ran), or None once `alive` turns false.
 pub async fn classify(
     d: &FashionMnist,
@@ -308,7 +308,7 @@ pub async fn logits_on_workers(
     Ok(Some(z))
 }
 
-/// The same logits computed on the page's thread in ~30 ms slices, with the seconds of computation
+/// The same logits computed on the page's thread in ~20 ms slices, with the seconds of computation
 /// (the slices' sum); None once `alive` turns false.
 pub async fn logits_on_page(
     test: &Split,

@@ -51,8 +51,10 @@ async fn yield_now() {
     let promise = js_sys::Promise::new(&mut |resolve, _reject| {
         let posted = YIELDS.with(|y| {
             let y = y.as_ref()?;
+            // The message arrives in a later task, so waiting after posting is in time.
+            y.channel.port2().post_message(&JsValue::NULL).ok()?;
             y.waiting.borrow_mut().push_back(resolve.clone());
-            y.channel.port2().post_message(&JsValue::NULL).ok()
+            Some(())
         });
         if posted.is_none() {
             let _ = window().set_timeout_with_callback_and_timeout_and_arguments_0(&resolve, 0);

@@ -249,12 +249,8 @@ pub fn run(
             }
             if result.is_none() {
                 let on_page = model.with_value(|m| m.on_page);
-                let t0 = web::now_ms();
                 let (loss, correct, grads, place) =
                     forward_backward(&mut net, x, y, on_page, &mut busy, &mut last_yield).await;
-                if place == WORKER {
-                    busy += web::now_ms() - t0;
-                }
                 trainer.apply(&mut net, &grads);
                 model.update_value(|m| match &mut m.keep {
                     Keep::Nothing => {}
@@ -330,8 +326,8 @@ pub const WORKER: &str = "CPU, in a background worker";
 
 /// One training step's forward and backward pass on the batch `(x, y)`: on a background worker
 /// (one job: `workers::job`'s `step`) so the page's thread stays free, or, without the pool or with
-/// `on_page`, here a block at a time between screen updates, its computation added to `busy`. The
-/// same numbers either way. The batch's loss, how many it classified right, the gradients, and
+/// `on_page`, here a block at a time between screen updates; its time is added to `busy` (a
+/// worker's: the job's, its messages included). The same numbers either way. The batch's loss, how many it classified right, the gradients, and
 /// where it ran; `net` ends with the step's batch-norm running statistics.
 async fn forward_backward(
     net: &mut Network,
@@ -344,11 +340,13 @@ async fn forward_backward(
     if let Some(pool) = crate::workers::pool::pool().filter(|_| !on_page) {
         let bytes = net.to_bytes();
         let message = |_| job::step_message(&bytes, &x, &y);
+        let t0 = web::now_ms();
         // Err: the pool was given up (it says so in the page), and this thread takes over.
         if let Ok(Some(replies)) = pool.run(1, &message, &|_| {}, &|| true).await {
             match replies.first().map(job::step_of) {
                 Some(Ok(s)) => {
                     *net = s.net;
+                    *busy += web::now_ms() - t0;
                     *last_yield = web::now_ms();
                     return (s.loss, s.correct, s.grads, WORKER);
                 }

@@ -43,6 +43,16 @@ fn get(o: &JsValue, key: &str) -> Result<JsValue, JsValue> {
     Reflect::get(o, &key.into())
 }
 
+/// The value under `key` as a `T` (a typed array), if it is one.
+fn typed<T: JsCast>(o: &JsValue, key: &str) -> Option<T> {
+    get(o, key).ok()?.dyn_into::<T>().ok()
+}
+
+/// The number under `key`, if it is one.
+fn number(o: &JsValue, key: &str) -> Option<f64> {
+    get(o, key).ok()?.as_f64()
+}
+
 /// The message of a `logits` job under a network's bytes (`Network::to_bytes`) over `images`
 /// (whole 28 x 28 images, bytes) and the buffers it transfers.
 pub fn logits_message(net: &[u8], images: &[u8]) -> Result<(Object, Array), JsValue> {
@@ -58,9 +68,7 @@ pub fn logits_message(net: &[u8], images: &[u8]) -> Result<(Object, Array), JsVa
 
 /// The logits of a `logits` job's reply.
 pub fn logits_of(reply: &JsValue) -> Result<Vec<f32>, String> {
-    get(reply, "logits")
-        .ok()
-        .and_then(|v| v.dyn_into::<Float32Array>().ok())
+    typed::<Float32Array>(reply, "logits")
         .map(|a| a.to_vec())
         .ok_or_else(|| "a worker's reply had no logits".to_string())
 }
@@ -71,17 +79,14 @@ thread_local! {
 }
 
 fn logits_job(msg: &JsValue, reply: &Object) -> Result<Array, JsValue> {
-    let net = get(msg, "net")?
-        .dyn_into::<Uint8Array>()
-        .map_err(|_| "a job without a network")?;
+    let net = typed::<Uint8Array>(msg, "net").ok_or("a job without a network")?;
     let len = net.length();
     if len < 8 {
         return Err("a job's network is too short".into());
     }
     let checksum = net.subarray(len - 8, len).to_vec();
-    let images = get(msg, "images")?
-        .dyn_into::<Uint8Array>()
-        .map_err(|_| "a job without images")?
+    let images = typed::<Uint8Array>(msg, "images")
+        .ok_or("a job without images")?
         .to_vec();
     let side = glassbox_lab::vision::data::SIDE;
     let count = images.len() / (side * side);
@@ -127,19 +132,13 @@ pub type Continuation = (Vec<u32>, Vec<f32>);
 /// The continuations of a `plurals` job's reply, in its prompts' order.
 pub fn plurals_of(reply: &JsValue) -> Result<Vec<Continuation>, String> {
     let bad = || "a worker's reply had no continuations".to_string();
-    let tokens = get(reply, "tokens")
-        .ok()
-        .and_then(|v| v.dyn_into::<Uint32Array>().ok())
+    let tokens = typed::<Uint32Array>(reply, "tokens")
         .ok_or_else(bad)?
         .to_vec();
-    let probs = get(reply, "probs")
-        .ok()
-        .and_then(|v| v.dyn_into::<Float32Array>().ok())
+    let probs = typed::<Float32Array>(reply, "probs")
         .ok_or_else(bad)?
         .to_vec();
-    let lens = get(reply, "lens")
-        .ok()
-        .and_then(|v| v.dyn_into::<Uint32Array>().ok())
+    let lens = typed::<Uint32Array>(reply, "lens")
         .ok_or_else(bad)?
         .to_vec();
     if tokens.len() != probs.len()
@@ -182,9 +181,8 @@ fn with_lm<T>(
     LM.with(|cell| {
         let mut cell = cell.borrow_mut();
         if cell.as_ref().map(|(f, ..)| f != &file).unwrap_or(true) {
-            let bytes = get(msg, "lm")?
-                .dyn_into::<Uint8Array>()
-                .map_err(|_| "a job without the model's file")?
+            let bytes = typed::<Uint8Array>(msg, "lm")
+                .ok_or("a job without the model's file")?
                 .to_vec();
             let (model, vocab) = checkpoint(&file)?.check(&bytes)?;
             *cell = Some((file, model, vocab));
@@ -215,10 +213,9 @@ fn floats(msg: &JsValue, key: &str) -> Result<Option<Vec<f32>>, JsValue> {
 
 /// The whole numbers under `key`.
 fn whole(msg: &JsValue, key: &str) -> Result<Vec<u32>, JsValue> {
-    get(msg, key)?
-        .dyn_into::<Uint32Array>()
+    typed::<Uint32Array>(msg, key)
         .map(|a| a.to_vec())
-        .map_err(|_| format!("'{key}' is not whole numbers").into())
+        .ok_or_else(|| format!("'{key}' is not whole numbers").into())
 }
 
 /// A job's language model and extras: its file name and bytes, and the soft prompt or prefix.
@@ -301,11 +298,7 @@ pub fn grad_message(
 
 /// The loss and gradient of a `grad` job's reply.
 pub fn grad_of(reply: &JsValue) -> Result<(f32, Vec<f32>), String> {
-    let loss = get(reply, "loss").ok().and_then(|v| v.as_f64());
-    let grad = get(reply, "grad")
-        .ok()
-        .and_then(|v| v.dyn_into::<Float32Array>().ok());
-    match (loss, grad) {
+    match (number(reply, "loss"), typed::<Float32Array>(reply, "grad")) {
         (Some(l), Some(g)) => Ok((l as f32, g.to_vec())),
         _ => Err("a worker's reply had no gradient".into()),
     }
@@ -313,17 +306,14 @@ pub fn grad_of(reply: &JsValue) -> Result<(f32, Vec<f32>), String> {
 
 /// The loss of a `loss` job's reply.
 pub fn loss_of(reply: &JsValue) -> Result<f32, String> {
-    get(reply, "loss")
-        .ok()
-        .and_then(|v| v.as_f64())
+    number(reply, "loss")
         .map(|l| l as f32)
         .ok_or_else(|| "a worker's reply had no loss".into())
 }
 
 fn grad_job(msg: &JsValue, reply: &Object, loss_only: bool) -> Result<Array, JsValue> {
     let count = |key| -> Result<usize, JsValue> {
-        get(msg, key)?
-            .as_f64()
+        number(msg, key)
             .map(|v| v as usize)
             .ok_or_else(|| format!("a job without '{key}'").into())
     };
@@ -381,44 +371,22 @@ pub struct Stepped {
 /// The answer of a `step` job's reply.
 pub fn step_of(reply: &JsValue) -> Result<Stepped, String> {
     let bad = |what: &str| format!("a worker's training step had no {what}");
-    let number = |key| get(reply, key).ok().and_then(|v| v.as_f64());
-    let net = get(reply, "net")
-        .ok()
-        .and_then(|v| v.dyn_into::<Uint8Array>().ok())
-        .ok_or_else(|| bad("network"))?;
+    let net = typed::<Uint8Array>(reply, "net").ok_or_else(|| bad("network"))?;
     let net = Network::from_bytes(&net.to_vec())?;
-    let grads = get(reply, "grads")
-        .ok()
-        .and_then(|v| v.dyn_into::<Float32Array>().ok())
-        .ok_or_else(|| bad("gradients"))?;
+    let grads = typed::<Float32Array>(reply, "grads").ok_or_else(|| bad("gradients"))?;
     Ok(Stepped {
-        loss: number("loss").ok_or_else(|| bad("loss"))? as f32,
-        correct: number("correct").ok_or_else(|| bad("count"))? as usize,
+        loss: number(reply, "loss").ok_or_else(|| bad("loss"))? as f32,
+        correct: number(reply, "correct").ok_or_else(|| bad("count"))? as usize,
         grads: Grads::from_flat(&net, &grads.to_vec())?,
         net,
     })
 }
 
 fn step_job(msg: &JsValue, reply: &Object) -> Result<Array, JsValue> {
-    let bytes = |key, what: &str| -> Result<JsValue, JsValue> {
-        let v = get(msg, key)?;
-        if v.is_undefined() {
-            return Err(format!("a training step without {what}").into());
-        }
-        Ok(v)
-    };
-    let net = bytes("net", "a network")?
-        .dyn_into::<Uint8Array>()
-        .map_err(|_| "a network that is not bytes")?;
+    let net = typed::<Uint8Array>(msg, "net").ok_or("a training step without a network")?;
     let mut net = Network::from_bytes(&net.to_vec())?;
-    let x = bytes("x", "images")?
-        .dyn_into::<Float32Array>()
-        .map_err(|_| "images that are not numbers")?
-        .to_vec();
-    let labels = bytes("labels", "labels")?
-        .dyn_into::<Uint32Array>()
-        .map_err(|_| "labels that are not numbers")?
-        .to_vec();
+    let x = floats(msg, "x")?.ok_or("a training step without images")?;
+    let labels = whole(msg, "labels")?;
     let pixels = net.arch.in_channels * net.arch.size * net.arch.size;
     if labels.is_empty() || x.len() != labels.len() * pixels {
         return Err("a training step's images do not match its labels".into());

@@ -7,15 +7,17 @@
 //! are computation only (the yields are left out).
 
 use crate::engine::Engine;
-use crate::lm::{ensure_lm, nouns_of, run_generation, tuning_step};
+use crate::lm::{ensure_lm, nouns_of, run_generation, tuning_step, LoadedLm};
 use crate::tasks::breathe;
 use crate::vision::data::{LoadState, LoadStatus};
 use crate::web;
+use glassbox_gpu::Gpu;
 use glassbox_gpu::Ran;
-use glassbox_lab::lm::plurals::Split;
+use glassbox_lab::lm::plurals::{Noun, Split};
 use glassbox_lab::lm::tuning::{self, Evaluator, Method, TuneSettings, Tuner};
 use glassbox_lab::lm::{complete, Extras};
 use leptos::prelude::*;
+use std::rc::Rc;
 
 #[derive(Clone, Debug, Default, PartialEq)]
 struct Times {
@@ -28,6 +30,48 @@ struct Times {
     webgpu_ms: Option<(f64, bool)>,
     /// The epoch's training steps with the gradients on the device, and whether all ran there.
     webgpu_epoch_ms: Option<(f64, bool)>,
+}
+
+/// Where an epoch's gradients are computed.
+enum GradsAt {
+    /// This page's thread.
+    Page,
+    /// The worker pool (`tuning_step` without a device).
+    Workers,
+    /// A device (`tuning_step`; it hands the rest to the CPU if it fails).
+    Device(Rc<Gpu>),
+}
+
+/// One epoch of `settings` from a fresh tuner with its gradients `at`, computation timed;
+/// `progress(fraction of the epoch)`. The trained prompt, the ms, and whether a device kept the
+/// whole epoch.
+async fn epoch(
+    lm: &LoadedLm,
+    train: &[&Noun],
+    settings: TuneSettings,
+    engine: Engine,
+    at: GradsAt,
+    progress: impl Fn(f64),
+) -> Result<(Vec<f32>, f64, bool), String> {
+    let mut tuner = Tuner::new(&lm.model, &lm.vocab, train, settings)?;
+    let on_page = matches!(at, GradsAt::Page);
+    let mut device = match at {
+        GradsAt::Device(gpu) => Some(gpu),
+        GradsAt::Page | GradsAt::Workers => None,
+    };
+    let mut ms = 0.0;
+    while !tuner.is_done() {
+        let t0 = web::now_ms();
+        let p = if on_page {
+            tuner.step()?
+        } else {
+            tuning_step(&mut tuner, lm, &mut device, engine).await?
+        };
+        ms += web::now_ms() - t0;
+        progress(p.done as f64 / p.total as f64);
+        breathe().await;
+    }
+    Ok((tuner.params().to_vec(), ms, device.is_some()))
 }
 
 async fn measure(
@@ -44,35 +88,20 @@ async fn measure(
         epochs: 1,
         ..TuneSettings::new(Method::Soft)
     };
-    let mut tuner = Tuner::new(&lm.model, &lm.vocab, &train, settings)?;
-    let mut ms = 0.0;
-    while !tuner.is_done() {
-        let t0 = web::now_ms();
-        let p = tuner.step()?;
-        ms += web::now_ms() - t0;
-        progress.set(0.7 * p.done as f64 / p.total as f64);
-        breathe().await;
-    }
+    let first = |f: f64| progress.set(0.7 * f);
+    let (params, ms, _) = epoch(&lm, &train, settings, engine, GradsAt::Page, first).await?;
     times.update(|t| t.epoch_ms = Some(ms));
     if let Some(pool) = crate::workers::pool::pool() {
         // The epoch again with each batch's micro-batches on the workers: the same prompt.
-        let mut again = Tuner::new(&lm.model, &lm.vocab, &train, settings)?;
-        let mut ms = 0.0;
-        while !again.is_done() {
-            let t0 = web::now_ms();
-            let p = tuning_step(&mut again, &lm, &mut None, engine).await?;
-            ms += web::now_ms() - t0;
-            progress.set(0.7 * p.done as f64 / p.total as f64);
-            breathe().await;
-        }
+        let (again, ms, _) = epoch(&lm, &train, settings, engine, GradsAt::Workers, first).await?;
         let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
-        if bits(again.params()) != bits(tuner.params()) {
+        if bits(&again) != bits(&params) {
             return Err("the workers' epoch trained another prompt than this page's thread".into());
         }
         times.update(|t| t.workers_epoch_ms = Some((ms, pool.workers())));
     }
     let extras = Extras {
-        soft: Some(tuner.params()),
+        soft: Some(&params),
         prefix: None,
     };
     let eval = Evaluator::new(&lm.model, &lm.vocab, extras)?;
@@ -112,17 +141,10 @@ async fn measure(
         }
         times.update(|t| t.webgpu_ms = Some((ms, whole)));
         // The epoch again with the prompt's gradient on the device.
-        let mut tuner = Tuner::new(&lm.model, &lm.vocab, &train, settings)?;
-        let mut device = Some(gpu);
-        let mut ms = 0.0;
-        while !tuner.is_done() {
-            let t0 = web::now_ms();
-            let p = tuning_step(&mut tuner, &lm, &mut device, engine).await?;
-            ms += web::now_ms() - t0;
-            progress.set(0.9 + 0.1 * p.done as f64 / p.total as f64);
-            breathe().await;
-        }
-        times.update(|t| t.webgpu_epoch_ms = Some((ms, device.is_some())));
+        let last = |f: f64| progress.set(0.9 + 0.1 * f);
+        let (_, ms, whole) =
+            epoch(&lm, &train, settings, engine, GradsAt::Device(gpu), last).await?;
+        times.update(|t| t.webgpu_epoch_ms = Some((ms, whole)));
     }
     progress.set(1.0);
     Ok(())

@@ -6,7 +6,7 @@
 //! against a live value within a tolerance) and grids of cells (chapters 2 and 5 build their grid
 //! as the children and give the shell their check).
 
-use super::math::{math_text, render_mathml};
+use super::math::math_text;
 use crate::url_state::Location;
 use crate::web;
 use leptos::prelude::*;
@@ -106,7 +106,7 @@ where
     }
 }
 
-/// One option: its label (LaTeX when `tex`), whether it is right, and why.
+/// One option: its label (MathML from `tex!` when `tex`), whether it is right, and why.
 pub struct Choice {
     pub label: &'static str,
     pub tex: bool,
@@ -138,7 +138,7 @@ pub fn ChoiceExercise(
                 // formula's text names it as well.
                 let aria_label = c.tex.then(|| math_text(c.label));
                 let label = if c.tex {
-                    view! { <span class="math" inner_html=render_mathml(c.label, false)></span> }.into_any()
+                    view! { <span class="math" inner_html=c.label></span> }.into_any()
                 } else {
                     view! { <span>{c.label}</span> }.into_any()
                 };

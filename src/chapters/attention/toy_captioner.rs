@@ -5,7 +5,7 @@ use super::picture_pad::PicturePad;
 use super::state::{check_caption, AttentionState, Picture, MODEL_FIELDS};
 use crate::classroom::control_locked;
 use crate::ui::controls::{FieldInput, TextInput};
-use crate::ui::math::M;
+use crate::ui::math::{tex, M};
 use crate::ui::plot::HeatmapPlot;
 use crate::ui::Section;
 use glassbox_gpu::Ran;
@@ -53,7 +53,7 @@ pub fn ToyCaptioner() -> impl IntoView {
             "Below, a captioner small enough to read runs on your picture and caption: a one-layer \
              vision encoder over the 16 patches of a 16 × 16 picture, and a one-layer caption decoder \
              whose single attention does self-attention over the caption and cross-attention to "
-            <M tex=r"N"/>" image tokens (the encoder's 16 outputs averaged in "<M tex=r"N"/>" runs of \
+            <M mathml=tex!(r"N")/>" image tokens (the encoder's 16 outputs averaged in "<M mathml=tex!(r"N")/>" runs of \
              consecutive patches). Its weights are random (seeded): it is not trained, and it does not \
              need to be, because which output can depend on which input is decided by the masks, not \
              by the weights. Draw on the picture or edit the caption, and read what moved."

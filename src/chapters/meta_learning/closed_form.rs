@@ -5,7 +5,7 @@ use super::experiment::{Experiment, PlotNames};
 use super::settings::{parse_frequencies, MAML_FIELDS};
 use super::state::MetaLearningState;
 use crate::ui::controls::{ChoiceInput, FieldInput, TextInput};
-use crate::ui::math::{MathBlock, M};
+use crate::ui::math::{tex, tex_block, MathBlock, M};
 use crate::ui::Section;
 use glassbox_lab::maml::InnerPoints;
 use leptos::prelude::*;
@@ -39,22 +39,22 @@ pub fn ClosedForm() -> impl IntoView {
             <h2 id="part-e">"(e)–(f) Meta-learning the feature weights"</h2>
             <p>
                 "Now the real experiment, at the settings of the original notebook. There are "
-                <M tex="d = 501"/>" features: the constant and "<M tex=r"\sqrt2\sin(f\pi x)"/>", "
-                <M tex=r"\sqrt2\cos(f\pi x)"/>" for "<M tex=r"f = 1, \dots, 250"/>
+                <M mathml=tex!("d = 501")/>" features: the constant and "<M mathml=tex!(r"\sqrt2\sin(f\pi x)")/>", "
+                <M mathml=tex!(r"\sqrt2\cos(f\pi x)")/>" for "<M mathml=tex!(r"f = 1, \dots, 250")/>
                 ". The true features are those of frequencies 3, 4 and 5. Each meta step draws 5 \
                  tasks; each task is fitted on 32 grid points by the min-norm rule (the inner loop, \
                  in closed form) and judged on 64 fresh random points (the meta loss). The gradient \
-                 of that loss with respect to "<M tex="c"/>" is exact: writing "
-                <M tex=r"K = \Phi\,\mathrm{diag}(c^2)\,\Phi^\top"/>", "<M tex=r"w = K^{-1}y"/>", "
-                <M tex=r"u = \Phi^\top w"/>", "<M tex=r"g = 2\Phi_m^\top(\Phi_m \alpha - y_m)"/>" and "
-                <M tex=r"h = \Phi^\top K^{-1}\Phi\,(c^2 \odot g)"/>","
+                 of that loss with respect to "<M mathml=tex!("c")/>" is exact: writing "
+                <M mathml=tex!(r"K = \Phi\,\mathrm{diag}(c^2)\,\Phi^\top")/>", "<M mathml=tex!(r"w = K^{-1}y")/>", "
+                <M mathml=tex!(r"u = \Phi^\top w")/>", "<M mathml=tex!(r"g = 2\Phi_m^\top(\Phi_m \alpha - y_m)")/>" and "
+                <M mathml=tex!(r"h = \Phi^\top K^{-1}\Phi\,(c^2 \odot g)")/>","
             </p>
-            <MathBlock tex=r"\frac{\partial L}{\partial c_k} = 2\, c_k\, u_k\, (g_k - h_k)."/>
+            <MathBlock mathml=tex_block!(r"\frac{\partial L}{\partial c_k} = 2\, c_k\, u_k\, (g_k - h_k).")/>
             <p>
                 "(A test checks it against finite differences.) Plain SGD with step 0.01 then \
-                 updates "<M tex="c"/>" for 100 iterations. To see what was learned, each of 10 test \
-                 tasks is fitted on "<M tex="n"/>" points for "<M tex="n"/>" from 1 to "
-                <M tex="3d"/>" and scored on 1000 noiseless random points: with the meta-learned \
+                 updates "<M mathml=tex!("c")/>" for 100 iterations. To see what was learned, each of 10 test \
+                 tasks is fitted on "<M mathml=tex!("n")/>" points for "<M mathml=tex!("n")/>" from 1 to "
+                <M mathml=tex!("3d")/>" and scored on 1000 noiseless random points: with the meta-learned \
                  weights, with all weights equal to one, and by an oracle that knows the true \
                  features."
             </p>
@@ -94,14 +94,14 @@ pub fn ClosedForm() -> impl IntoView {
                 "What to look for. The all-ones weights treat every feature alike; with fewer than \
                  about 250 points they spread each true frequency's energy over its aliases and do \
                  little better than predicting zero. The oracle is the floor. The meta-learned weights \
-                 sit between the two: better than all-ones everywhere below "<M tex="d"/>
-                ", worse than the oracle. Past "<M tex="n = d"/>" the fit is ordinary least squares, \
+                 sit between the two: better than all-ones everywhere below "<M mathml=tex!("d")/>
+                ", worse than the oracle. Past "<M mathml=tex!("n = d")/>" the fit is ordinary least squares, \
                  where rescaling features changes nothing, so the two curves meet."
             </p>
             <p>
-                "And the dip at "<M tex="n = 32"/>". On the grid "<M tex="x_j = -1 + 2j/32"/>
-                " the frequencies "<M tex=r"32m \pm f"/>" take exactly the same values as "
-                <M tex="f"/>" (up to the sign of the sine), so from 32 grid points the learner cannot \
+                "And the dip at "<M mathml=tex!("n = 32")/>". On the grid "<M mathml=tex!("x_j = -1 + 2j/32")/>
+                " the frequencies "<M mathml=tex!(r"32m \pm f")/>" take exactly the same values as "
+                <M mathml=tex!("f")/>" (up to the sign of the sine), so from 32 grid points the learner cannot \
                  tell them apart. Meta-training, whose inner fits always see those 32 grid points, \
                  learns to turn exactly those aliases down. When a test task is then fitted on 32 grid \
                  points, the same aliases are the only confusion there is, and they are already \
@@ -113,9 +113,9 @@ pub fn ClosedForm() -> impl IntoView {
             <p>
                 "Part (f). The weights of the six true features grow; the weights of the grid aliases "
                 "(orange) fall toward zero; the rest barely move, because no task ever asked them to. \
-                 Read through the min-norm rule, "<M tex=r"\alpha_k = c_k\beta_k"/>
-                " minimises "<M tex=r"\sum_k \alpha_k^2 / c_k^2"/>": "<M tex="c_k^2"/>
-                " acts like a prior variance on feature "<M tex="k"/>", and "<M tex="c_k = 0"/>
+                 Read through the min-norm rule, "<M mathml=tex!(r"\alpha_k = c_k\beta_k")/>
+                " minimises "<M mathml=tex!(r"\sum_k \alpha_k^2 / c_k^2")/>": "<M mathml=tex!("c_k^2")/>
+                " acts like a prior variance on feature "<M mathml=tex!("k")/>", and "<M mathml=tex!("c_k = 0")/>
                 " removes the feature altogether. Meta-learning is learning that prior."
             </p>
             <p>

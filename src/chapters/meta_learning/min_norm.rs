@@ -4,7 +4,7 @@
 use super::settings::MN_FIELDS;
 use super::state::MetaLearningState;
 use crate::ui::controls::FieldInput;
-use crate::ui::math::{MathBlock, M};
+use crate::ui::math::{tex, tex_block, MathBlock, M};
 use crate::ui::Section;
 use glassbox_lab::maml::min_norm;
 use leptos::prelude::*;
@@ -22,17 +22,17 @@ pub fn MinNorm() -> impl IntoView {
         <Section id="part-a">
             <h2 id="part-a">"(a) The min-norm solution"</h2>
             <p>
-                "Among all "<M tex=r"\beta"/>" with "<M tex=r"A\beta = y"/>" (with "
-                <M tex=r"A"/>" of size "<M tex=r"n \times d"/>", "<M tex="n < d"/>
+                "Among all "<M mathml=tex!(r"\beta")/>" with "<M mathml=tex!(r"A\beta = y")/>" (with "
+                <M mathml=tex!(r"A")/>" of size "<M mathml=tex!(r"n \times d")/>", "<M mathml=tex!("n < d")/>
                 ", full row rank), the shortest one is"
             </p>
-            <MathBlock tex=r"\beta^\star = A^\top (A A^\top)^{-1} y."/>
+            <MathBlock mathml=tex_block!(r"\beta^\star = A^\top (A A^\top)^{-1} y.")/>
             <p>
-                "Why: "<M tex=r"\beta^\star"/>" lies in the row space of "<M tex="A"/>
-                ", and any other exact solution adds a vector "<M tex="z"/>" with "<M tex="Az = 0"/>
+                "Why: "<M mathml=tex!(r"\beta^\star")/>" lies in the row space of "<M mathml=tex!("A")/>
+                ", and any other exact solution adds a vector "<M mathml=tex!("z")/>" with "<M mathml=tex!("Az = 0")/>
                 ", which is orthogonal to the row space. So "
-                <M tex=r"\|\beta^\star + z\|^2 = \|\beta^\star\|^2 + \|z\|^2"/>
-                ". We never form the inverse: "<M tex=r"AA^\top"/>" is factored by Cholesky and \
+                <M mathml=tex!(r"\|\beta^\star + z\|^2 = \|\beta^\star\|^2 + \|z\|^2")/>
+                ". We never form the inverse: "<M mathml=tex!(r"AA^\top")/>" is factored by Cholesky and \
                  two triangular solves give the answer. Below, a random Gaussian system and a few \
                  other exact solutions: all fit the data, all are longer."
             </p>

@@ -6,7 +6,7 @@ use super::pct;
 use super::state::{QuantizationState, CALIB_FIELD, NAMES};
 use crate::tasks::Generation;
 use crate::ui::controls::FieldInput;
-use crate::ui::math::{MathBlock, M};
+use crate::ui::math::{tex, tex_block, MathBlock, M};
 use crate::ui::Section;
 use crate::vision::data::mib;
 use leptos::prelude::*;
@@ -51,18 +51,18 @@ pub fn IntegerOnlyInference() -> impl IntoView {
             <p>
                 "To run on integer hardware the whole network must compute in integers. Batch-norm is \
                  first folded into the convolution before it (in evaluation mode it is a per-channel \
-                 scale and shift, so "<M tex=r"W'_o = W_o\,\gamma_o/\sqrt{\sigma_o^2+\epsilon}"/>" and "
-                <M tex=r"b'_o = \beta_o - \mu_o\,\gamma_o/\sqrt{\sigma_o^2+\epsilon}"/>"). The weights \
+                 scale and shift, so "<M mathml=tex!(r"W'_o = W_o\,\gamma_o/\sqrt{\sigma_o^2+\epsilon}")/>" and "
+                <M mathml=tex!(r"b'_o = \beta_o - \mu_o\,\gamma_o/\sqrt{\sigma_o^2+\epsilon}")/>"). The weights \
                  become int8 per output channel; each activation gets a range calibrated on training \
-                 images; the bias becomes int32 at the scale "<M tex=r"S_{\text{in}} S_w"/>". A \
+                 images; the bias becomes int32 at the scale "<M mathml=tex!(r"S_{\text{in}} S_w")/>". A \
                  convolution then multiplies int8 by int8, sums in int32, and rescales:"
             </p>
-            <MathBlock tex=r"q_y = \operatorname{clamp}\left(Z_y + \operatorname{round}\left(\frac{S_{\text{in}} S_w}{S_y}\Big(\sum (q_x - Z_x)\, q_w + q_b\Big)\right),\ -128,\ 127\right)."/>
+            <MathBlock mathml=tex_block!(r"q_y = \operatorname{clamp}\left(Z_y + \operatorname{round}\left(\frac{S_{\text{in}} S_w}{S_y}\Big(\sum (q_x - Z_x)\, q_w + q_b\Big)\right),\ -128,\ 127\right).")/>
             <p>
                 "The rescale factor is held as a 23-bit integer and a shift, so not even it needs a \
                  float. And there is no ReLU anywhere: each activation's range is measured after its \
-                 ReLU, so "<M tex=r"r_{\min} = 0"/>", "<M tex=r"Z_y = q_{\min} = -128"/>", and the clamp \
-                 at "<M tex="-128"/>" already turns every negative value into the real 0."
+                 ReLU, so "<M mathml=tex!(r"r_{\min} = 0")/>", "<M mathml=tex!(r"Z_y = q_{\min} = -128")/>", and the clamp \
+                 at "<M mathml=tex!("-128")/>" already turns every negative value into the real 0."
             </p>
             <div class="controls-grid">
                 <FieldInput field=&CALIB_FIELD settings=settings/>

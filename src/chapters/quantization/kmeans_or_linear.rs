@@ -2,7 +2,7 @@
 
 use super::pct;
 use super::state::QuantizationState;
-use crate::ui::math::M;
+use crate::ui::math::{tex, M};
 use crate::ui::Section;
 use crate::vision::data::mib;
 use leptos::prelude::*;
@@ -31,13 +31,13 @@ pub fn KMeansOrLinear() -> impl IntoView {
                 </table>
             </div>
             <p>
-                "k-means places its "<M tex="2^n"/>" values where the weights are, dense near zero \
+                "k-means places its "<M mathml=tex!("2^n")/>" values where the weights are, dense near zero \
                  where most weights lie, so at few bits it keeps more accuracy than a uniform grid, \
                  which spends levels on the sparse tails. But it only saves storage: each weight is \
                  looked up in the codebook and the arithmetic stays floating point. Linear quantization's \
                  grid is uniform, so integers add and multiply like the values they stand for: the whole \
                  network runs on int8 hardware, as (e) showed, at no loss at 8 bits. At 2 bits a \
-                 symmetric grid has only the values "<M tex=r"\{-S, 0, S\}"/>" per channel."
+                 symmetric grid has only the values "<M mathml=tex!(r"\{-S, 0, S\}")/>" per channel."
             </p>
         </Section>
     }

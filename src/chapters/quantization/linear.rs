@@ -5,7 +5,7 @@ use super::exercises::{SCALE_CHOICES, ZERO_CHOICES};
 use super::state::{QuantizationState, LINEAR_FIELDS};
 use crate::ui::controls::FieldInput;
 use crate::ui::exercise::{ChoiceExercise, NumberExercise};
-use crate::ui::math::{MathBlock, M};
+use crate::ui::math::{tex, tex_block, MathBlock, M};
 use crate::ui::plot::Plot;
 use crate::ui::Section;
 use glassbox_lab::compress::quant;
@@ -46,13 +46,13 @@ pub fn LinearQuantization() -> impl IntoView {
         <Section id="linear">
             <h2 id="linear">"(d) Linear quantization"</h2>
             <p>
-                "Linear quantization maps an integer "<M tex="q"/>" to the real value"
+                "Linear quantization maps an integer "<M mathml=tex!("q")/>" to the real value"
             </p>
-            <MathBlock tex=r"r = S\,(q - Z),"/>
+            <MathBlock mathml=tex_block!(r"r = S\,(q - Z),")/>
             <p>
-                "with a real scale "<M tex="S"/>" and an integer zero point "<M tex="Z"/>". On "
-                <M tex="n"/>" signed bits "<M tex=r"q \in [q_{\min}, q_{\max}] = [-2^{n-1}, 2^{n-1} - 1]"/>
-                ". Choose the real range and the bits; the page computes "<M tex="S"/>" and "<M tex="Z"/>
+                "with a real scale "<M mathml=tex!("S")/>" and an integer zero point "<M mathml=tex!("Z")/>". On "
+                <M mathml=tex!("n")/>" signed bits "<M mathml=tex!(r"q \in [q_{\min}, q_{\max}] = [-2^{n-1}, 2^{n-1} - 1]")/>
+                ". Choose the real range and the bits; the page computes "<M mathml=tex!("S")/>" and "<M mathml=tex!("Z")/>
                 " and draws the map. First, two questions."
             </p>
             <div class="exercises">
@@ -86,10 +86,10 @@ pub fn LinearQuantization() -> impl IntoView {
                     Err(_) => area.fill(&palette.background).map_err(|e| e.to_string()),
                 }/>
             <p>
-                "The homework's example, "<M tex=r"r \in [-0.25, 0.75]"/>" on 2 bits, gives "
-                <M tex=r"S = 1/3"/>" and "<M tex=r"Z = \operatorname{round}(-2 + 0.75) = -1"/>
-                " (the page's defaults). Weights are quantized symmetrically instead: "<M tex="Z = 0"/>
-                " and "<M tex=r"S = \max |w| / q_{\max}"/>", one scale per output channel, because the \
+                "The homework's example, "<M mathml=tex!(r"r \in [-0.25, 0.75]")/>" on 2 bits, gives "
+                <M mathml=tex!(r"S = 1/3")/>" and "<M mathml=tex!(r"Z = \operatorname{round}(-2 + 0.75) = -1")/>
+                " (the page's defaults). Weights are quantized symmetrically instead: "<M mathml=tex!("Z = 0")/>
+                " and "<M mathml=tex!(r"S = \max |w| / q_{\max}")/>", one scale per output channel, because the \
                  channels of a layer can differ in size by orders of magnitude."
             </p>
         </Section>

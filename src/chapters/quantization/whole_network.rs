@@ -7,7 +7,7 @@ use super::state::{Comparison, QuantizationState, WidthRow, EVAL_FIELD};
 use crate::engine::Engine;
 use crate::tasks::Generation;
 use crate::ui::controls::FieldInput;
-use crate::ui::math::M;
+use crate::ui::math::{tex, M};
 use crate::ui::Section;
 use crate::vision::data::{accuracy_of, classify, mib, Loaded};
 use glassbox_lab::compress::prune;
@@ -54,7 +54,7 @@ pub fn WholeNetwork() -> impl IntoView {
             <h2 id="whole">"(b) The whole network at 8, 4 and 2 bits"</h2>
             <p>
                 "Every convolution and the linear layer get their own codebook. The size counts "
-                <M tex="n"/>" bits per weight plus each codebook ("<M tex="2^n"/>" values at 32 bits) \
+                <M mathml=tex!("n")/>" bits per weight plus each codebook ("<M mathml=tex!("2^n")/>" values at 32 bits) \
                  and every other parameter (batch-norm, the linear bias) at 32 bits."
             </p>
             <div class="controls-grid"><FieldInput field=&EVAL_FIELD settings=settings/></div>

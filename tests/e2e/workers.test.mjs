@@ -4,7 +4,7 @@
 // (its script blocked) gives the pool up with one notice, and the page computes on its own thread;
 // chapter 4's few-shot sweep, in the chapter and in the Benchmarks appendix, answers on the workers
 // as on the page's thread; chapter 5's soft-prompt epoch trains the same prompt with its gradients on
-// the workers.
+// the workers; chapter 5's meta-learning of the start trains there with the page thread's numbers.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { useBrowsers, watchedPage } from './harness.mjs';
@@ -151,4 +151,36 @@ test('chapter 5\'s soft-prompt epoch trains the same prompt with its gradients o
   console.log(`soft-prompt epoch: page's thread ${await ms('soft_epoch_train')} ms, workers ${await ms('soft_epoch_train_workers')} ms`);
   assert.equal(await page.getByRole('alert').filter({ hasText: /workers' epoch/ }).count(), 0);
   assert.deepEqual(page.problems(), []);
+});
+
+test('chapter 5\'s meta-learning of the start trains on the workers as on the page\'s thread', async () => {
+  // Two meta-iterations then adaptation from three starts, with the pool (each inner and adaptation
+  // step's micro-batches on the workers) and with the worker script blocked (the page's thread, a
+  // micro-batch per slice): how far the start moved (5 digits) and the accuracy table must agree.
+  const runs = [];
+  for (const blocked of [false, true]) {
+    const page = await watchedPage(env.browser);
+    if (blocked) await page.route('**/glassbox-worker.js', (r) => r.abort());
+    await page.goto(`${env.server.base}#/soft-prompting?meta_steps=2&target=past`);
+    const run = page.getByRole('button', { name: 'Meta-learn and adapt' });
+    await page.waitForFunction(() => [...document.querySelectorAll('button')].some((b) => b.textContent === 'Meta-learn and adapt' && !b.disabled),
+      null, { timeout: 120_000 });
+    await run.click();
+    const status = page.locator('[data-out="meta-status"]');
+    await status.filter({ hasText: /^(Done|The run stopped)/ }).waitFor({ timeout: 600_000 });
+    assert.equal(await status.textContent(), 'Done.');
+    const moved = await page.locator('[data-out="meta-moved"]').textContent();
+    const rows = await page.$$eval('table[aria-label="Accuracy on the held-out task by start"] tbody tr',
+      (rs) => rs.map((r) => [...r.querySelectorAll('th, td')].map((c) => c.textContent).join(' ')));
+    runs.push({ moved, rows, workers: page.workers().length });
+    if (!blocked) assert.deepEqual(page.problems(), []);
+    await page.close();
+  }
+  console.log(`chapter 5 meta-learning: ${runs.map((r) => `${r.workers} workers: ${r.moved} ${r.rows.join(' | ')}`).join(' // ')}`);
+  assert.ok(runs[0].workers > 0);
+  assert.equal(runs[1].workers, 0);
+  assert.match(runs[0].moved, /by \d\.\d{5} times its length/);
+  assert.ok(!/by 0\.00000 /.test(runs[0].moved), runs[0].moved);
+  assert.equal(runs[0].rows.length, 3);
+  assert.deepEqual(runs[0], { ...runs[1], workers: runs[0].workers });
 });

@@ -1,7 +1,8 @@
 //! Chapter 5's question (d) on the shipped model, at reduced settings: the three word lists parse
 //! with their splits; Reptile and first-order MAML move the soft prompt's initialisation (the
 //! model untouched, the same numbers for the same seed); adaptation to the held-out comparative
-//! task runs from every start, and from the meta-learned one it learns.
+//! task runs from every start, and from the meta-learned one it learns; inner loops trained a
+//! batch at a time (as the page's workers do) meta-learn to the bit as micro-batch steps do.
 
 use glassbox_lab::lm::meta_prompt::{self, Algorithm, MetaSettings, MetaTrainer, Task, TaskKind};
 use glassbox_lab::lm::plurals::Rule;
@@ -198,4 +199,41 @@ fn adaptation_from_the_meta_learned_start_learns_the_held_out_task() {
         ),
         "the target is held out"
     );
+}
+
+#[test]
+fn inner_loops_trained_a_batch_at_a_time_meta_learn_as_advance_does() {
+    // What the page does with its workers: each inner step's micro-batches computed from the same
+    // prompt, taken in order (`inner_tuner`, `stepped`). phi equals `advance`'s to the bit.
+    use glassbox_lab::lm::meta_prompt::Advance;
+    use glassbox_lab::lm::tuning;
+    let (model, vocab) = setup();
+    let [plural, past, comparative] = tasks();
+    for algorithm in [Algorithm::Reptile, Algorithm::Maml] {
+        let s = settings(algorithm, 2);
+        let start = meta_prompt::baseline(&model, &vocab, &comparative, Init::Random, &s).unwrap();
+        let new = || MetaTrainer::new(&model, &vocab, &[&plural, &past], start.clone(), s).unwrap();
+        let (mut one, mut all) = (new(), new());
+        while !one.is_done() {
+            one.advance().unwrap();
+        }
+        let mut meta_steps = 0;
+        while !all.is_done() {
+            let tuner = all.inner_tuner().unwrap();
+            let rest = tuner.batch_rest().unwrap();
+            let grads: Vec<(f32, Vec<f32>)> = rest
+                .iter()
+                .map(|mb| tuning::extras_gradient(tuner.model(), tuner.extras(), mb).unwrap())
+                .collect();
+            let mut last = None;
+            for (loss, g) in grads {
+                last = Some(tuner.take(loss, &g).unwrap());
+            }
+            if let Advance::MetaStep(_) = all.stepped(&last.unwrap()).unwrap() {
+                meta_steps += 1;
+            }
+        }
+        assert_eq!(meta_steps, 2, "{algorithm:?}");
+        assert_eq!(bits(all.phi()), bits(one.phi()), "{algorithm:?}");
+    }
 }

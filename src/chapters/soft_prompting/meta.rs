@@ -2,11 +2,14 @@
 //! prompt's initialisation on two word tasks (plural, past tense, comparative: the two the reader
 //! does not hold out), then a few Adam steps on the held-out third from the meta-learned start,
 //! from a random one and from the hard prompt's embeddings: validation accuracy after 1, 5 and
-//! 20 steps. A micro-batch of 4 pairs per slice (`glassbox_lab::lm::meta_prompt`).
+//! 20 steps (`glassbox_lab::lm::meta_prompt`), on the CPU: each inner and adaptation step's
+//! micro-batches on the worker pool (`lm::tuning_step`; the page's thread a micro-batch per slice
+//! without workers).
 
 use super::run::{answers, wait_while_paused};
 use super::state::{SoftState, META_FIELDS, TARGETS};
-use crate::lm::{plural_nouns, text_asset};
+use crate::engine::Engine;
+use crate::lm::{plural_nouns, text_asset, tuning_step};
 use crate::tasks::{breathe, Generation};
 use crate::ui::controls::{ChoiceInput, FieldInput};
 use crate::ui::exercise::ShortAnswer;
@@ -50,8 +53,10 @@ type Table = Vec<(&'static str, Vec<f64>)>;
 #[component]
 pub fn MetaInit() -> impl IntoView {
     let st = expect_context::<SoftState>();
+    let engine = expect_context::<Engine>();
     let settings = st.settings;
     let table = RwSignal::new(Table::new());
+    let moved = RwSignal::new(None::<f64>);
     let status = RwSignal::new(String::new());
     let progress = RwSignal::new(0.0f64);
     let running = RwSignal::new(false);
@@ -64,6 +69,7 @@ pub fn MetaInit() -> impl IntoView {
         let s = settings.get_untracked();
         let alive = generation.start();
         table.set(Table::new());
+        moved.set(None);
         running.set(true);
         crate::tasks::spawn_page_task(async move {
             let result = async {
@@ -87,7 +93,8 @@ pub fn MetaInit() -> impl IntoView {
                     if !wait_while_paused(pause, &alive).await {
                         return Ok(());
                     }
-                    if let Advance::MetaStep(_) = meta.advance()? {
+                    let p = tuning_step(meta.inner_tuner()?, &lm, &mut None, engine).await?;
+                    if let Advance::MetaStep(_) = meta.stepped(&p)? {
                         let d = meta.steps_done();
                         progress.set(0.7 * d as f64 / ms.meta_steps as f64);
                         status.set(format!(
@@ -99,6 +106,7 @@ pub fn MetaInit() -> impl IntoView {
                     }
                     breathe().await;
                 }
+                moved.set(Some(meta_prompt::moved(meta.phi(), &random)));
                 let val: Vec<&Noun> = target.val.iter().collect();
                 let starts = [
                     ("meta-learned", meta.phi().to_vec()),
@@ -115,7 +123,8 @@ pub fn MetaInit() -> impl IntoView {
                             if !wait_while_paused(pause, &alive).await {
                                 return Ok(());
                             }
-                            if meta_prompt::adam_stepped(&tuner.step()?) {
+                            let p = tuning_step(&mut tuner, &lm, &mut None, engine).await?;
+                            if meta_prompt::adam_stepped(&p) {
                                 done += 1;
                             }
                             breathe().await;
@@ -181,10 +190,16 @@ pub fn MetaInit() -> impl IntoView {
                 <button type="button" on:click=move |_| pause.update(|p| *p = !*p) disabled=move || !running.get()>
                     {move || if pause.get() { "Resume" } else { "Pause" }}
                 </button>
-                <button type="button" on:click=move |_| { generation.stop(); pause.set(false); table.set(Table::new()); status.set(String::new()); progress.set(0.0); }>"Reset"</button>
+                <button type="button" on:click=move |_| { generation.stop(); pause.set(false); table.set(Table::new()); moved.set(None); status.set(String::new()); progress.set(0.0); }>"Reset"</button>
             </div>
             <progress max="1" value=move || progress.get() aria-label="Meta-learning progress"></progress>
             <p class="status" role="status" data-out="meta-status">{move || status.get()}</p>
+            {move || moved.get().map(|m| view! {
+                <p data-out="meta-moved">{format!(
+                    "Meta-training moved the start from the random one by {m:.5} times its length \
+                     (|\u{3c6} \u{2212} \u{3c6}\u{2080}| / |\u{3c6}\u{2080}|)."
+                )}</p>
+            })}
             <div class="table-scroll">
                 <table class="numbers" aria-label="Accuracy on the held-out task by start">
                     <thead><tr><th>"Start"</th>{ADAPT_STEPS.iter().map(|c| view! { <th>{format!("after {c} step{}", if *c == 1 { "" } else { "s" })}</th> }).collect_view()}</tr></thead>

@@ -341,9 +341,8 @@ pub enum Advance {
     MetaStep(Option<f32>),
 }
 
-/// An inner loop in progress: the task's index, its tuner and the Adam steps it has taken.
+/// An inner loop in progress (on `MetaTrainer::task`): its tuner and the Adam steps it has taken.
 struct Inner<'a> {
-    task: usize,
     tuner: Tuner<'a>,
     steps: usize,
 }
@@ -359,6 +358,8 @@ pub struct MetaTrainer<'a> {
     adam: AdamW,
     rng: Rng,
     done: usize,
+    /// The task whose inner loop runs (or runs next) in this meta-iteration.
+    task: usize,
     inner: Option<Inner<'a>>,
     /// The current meta-iteration's mean update direction and MAML loss so far.
     mean: Vec<f32>,
@@ -402,6 +403,7 @@ impl<'a> MetaTrainer<'a> {
             phi: init,
             rng: Rng::stream(settings.seed, 0x4d_45_54_41),
             done: 0,
+            task: 0,
             inner: None,
             loss: 0.0,
         })
@@ -432,29 +434,38 @@ impl<'a> MetaTrainer<'a> {
     /// One micro-batch of the current inner loop; after a task's last inner step, its share of
     /// the update; after the last task's, the outer update.
     pub fn advance(&mut self) -> Result<Advance, String> {
+        let p = self.inner_tuner()?.step()?;
+        self.stepped(&p)
+    }
+
+    /// The current inner loop's tuner (started from phi, with the next seed, when none is running):
+    /// train it a micro-batch or a batch at a time (`Tuner::step`, or a batch's micro-batches
+    /// elsewhere then `Tuner::take`), telling `stepped` each time.
+    pub fn inner_tuner(&mut self) -> Result<&mut Tuner<'a>, String> {
         if self.is_done() {
             return Err(format!(
                 "all {} meta-iterations are done",
                 self.settings.meta_steps
             ));
         }
+        if self.inner.is_none() {
+            let seed = self.rng.next_u64();
+            let train = &self.tasks[self.task];
+            let t = soft_settings(&self.settings, self.settings.inner_steps, train.len(), seed);
+            let tuner = Tuner::with_prompt(self.model, self.vocab, train, t, self.phi.clone())?;
+            self.inner = Some(Inner { tuner, steps: 0 });
+        }
+        Ok(&mut self.inner.as_mut().expect("started above").tuner)
+    }
+
+    /// After the inner tuner's step that ended with `p`: counts its Adam steps; after a task's
+    /// last, its share of the update; after the last task's, the outer update.
+    pub fn stepped(&mut self, p: &tuning::Progress) -> Result<Advance, String> {
         let s = self.settings;
-        let mut inner = match self.inner.take() {
-            Some(i) => i,
-            None => {
-                let seed = self.rng.next_u64();
-                let train = &self.tasks[0];
-                let t = soft_settings(&s, s.inner_steps, train.len(), seed);
-                let tuner = Tuner::with_prompt(self.model, self.vocab, train, t, self.phi.clone())?;
-                Inner {
-                    task: 0,
-                    tuner,
-                    steps: 0,
-                }
-            }
+        let Some(mut inner) = self.inner.take() else {
+            return Err("no inner loop is running".into());
         };
-        let p = inner.tuner.step()?;
-        if adam_stepped(&p) {
+        if adam_stepped(p) {
             inner.steps += 1;
         }
         if inner.steps < s.inner_steps {
@@ -462,7 +473,7 @@ impl<'a> MetaTrainer<'a> {
             return Ok(Advance::Inner);
         }
         let n = self.tasks.len() as f32;
-        let train = &self.tasks[inner.task];
+        let train = &self.tasks[self.task];
         match s.algorithm {
             Algorithm::Reptile => {
                 let moved = inner.tuner.params().iter().zip(&self.phi);
@@ -480,19 +491,11 @@ impl<'a> MetaTrainer<'a> {
                 self.mean.iter_mut().zip(&g).for_each(|(m, g)| *m += g / n);
             }
         }
-        let next = inner.task + 1;
-        if next < self.tasks.len() {
-            let seed = self.rng.next_u64();
-            let train = &self.tasks[next];
-            let t = soft_settings(&s, s.inner_steps, train.len(), seed);
-            let tuner = Tuner::with_prompt(self.model, self.vocab, train, t, self.phi.clone())?;
-            self.inner = Some(Inner {
-                task: next,
-                tuner,
-                steps: 0,
-            });
+        self.task += 1;
+        if self.task < self.tasks.len() {
             return Ok(Advance::Inner);
         }
+        self.task = 0;
         let mean = std::mem::replace(&mut self.mean, vec![0.0; self.phi.len()]);
         let loss = std::mem::take(&mut self.loss);
         if mean.iter().any(|v| !v.is_finite()) {
@@ -558,6 +561,13 @@ pub fn adapt(
     Ok(out)
 }
 
+/// How far `phi` lies from the start `from`, relative to the start: |phi - from| / |from|.
+pub fn moved(phi: &[f32], from: &[f32]) -> f64 {
+    let norm = |v: &mut dyn Iterator<Item = f64>| v.map(|x| x * x).sum::<f64>().sqrt();
+    let diff = norm(&mut phi.iter().zip(from).map(|(&a, &b)| (a - b) as f64));
+    diff / norm(&mut from.iter().map(|&x| x as f64)).max(1e-12)
+}
+
 /// A whole run's numbers: accuracy after each of `ADAPT_STEPS` steps from each start.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Report {
@@ -592,9 +602,7 @@ pub fn run(
         progress(meta.steps_done(), loss);
     }
     let phi = meta.phi().to_vec();
-    let norm = |v: &[f32]| v.iter().map(|&x| (x as f64).powi(2)).sum::<f64>().sqrt();
-    let diff: Vec<f32> = phi.iter().zip(&random).map(|(a, b)| a - b).collect();
-    let moved = norm(&diff) / norm(&random).max(1e-12);
+    let moved = moved(&phi, &random);
     Ok(Report {
         meta: adapt(model, vocab, target, phi, s, &ADAPT_STEPS)?,
         random: adapt(model, vocab, target, random, s, &ADAPT_STEPS)?,

@@ -24,14 +24,21 @@
 //!   pass (its new running statistics). The page applies the update (SGD, masks, codebooks), so the
 //!   run equals the page's own bit for bit. A step is one job: batch-norm's statistics couple a
 //!   batch's images, so it is not split across workers.
+//! - `tune`: chapter 3's fine-tuning work (`glassbox_lab::shift::work`): consecutive units that
+//!   need no answer before them (a set's frozen prefixes or counts, a batch's gradient chunks of
+//!   `CHUNK` images), packed, under the tuner's current network and tuned tensors; the answers come
+//!   back packed and the page gives them to the tuner in order, so the run equals the page's own
+//!   bit for bit.
 
 use glassbox_lab::lm::shipped::{self, Checkpoint};
 use glassbox_lab::lm::tuning::{self, Evaluator, MicroBatch};
 use glassbox_lab::lm::{Extras, Model, Vocab};
+use glassbox_lab::shift::work::{compute, Answer, Packed, PackedAnswers};
+use glassbox_lab::shift::Tensor;
 use glassbox_lab::vision::data::Split;
 use glassbox_lab::vision::network::{Grads, Network, StepJob};
 use glassbox_lab::vision::train;
-use js_sys::{Array, Float32Array, Object, Reflect, Uint32Array, Uint8Array};
+use js_sys::{Array, Float32Array, Float64Array, Object, Reflect, Uint32Array, Uint8Array};
 use std::cell::RefCell;
 use wasm_bindgen::prelude::*;
 
@@ -78,13 +85,29 @@ thread_local! {
     static NETWORK: RefCell<Option<(Vec<u8>, Network)>> = const { RefCell::new(None) };
 }
 
-fn logits_job(msg: &JsValue, reply: &Object) -> Result<Array, JsValue> {
+/// `f` over the network a job brings (`net`, `Network::to_bytes`), parsed only when its checksum
+/// differs from the last one's.
+fn with_network<T>(
+    msg: &JsValue,
+    f: impl FnOnce(&mut Network) -> Result<T, JsValue>,
+) -> Result<T, JsValue> {
     let net = typed::<Uint8Array>(msg, "net").ok_or("a job without a network")?;
     let len = net.length();
     if len < 8 {
         return Err("a job's network is too short".into());
     }
     let checksum = net.subarray(len - 8, len).to_vec();
+    NETWORK.with(|cell| {
+        let mut cell = cell.borrow_mut();
+        if cell.as_ref().map(|(c, _)| c != &checksum).unwrap_or(true) {
+            *cell = Some((checksum, Network::from_bytes(&net.to_vec())?));
+        }
+        let (_, net) = cell.as_mut().expect("set above");
+        f(net)
+    })
+}
+
+fn logits_job(msg: &JsValue, reply: &Object) -> Result<Array, JsValue> {
     let images = typed::<Uint8Array>(msg, "images")
         .ok_or("a job without images")?
         .to_vec();
@@ -94,14 +117,7 @@ fn logits_job(msg: &JsValue, reply: &Object) -> Result<Array, JsValue> {
         images,
         labels: vec![0; count],
     };
-    let logits = NETWORK.with(|cell| -> Result<Vec<f32>, JsValue> {
-        let mut cell = cell.borrow_mut();
-        if cell.as_ref().map(|(c, _)| c != &checksum).unwrap_or(true) {
-            *cell = Some((checksum, Network::from_bytes(&net.to_vec())?));
-        }
-        let (_, net) = cell.as_mut().expect("set above");
-        Ok(train::logits(net, &split, 0..count))
-    })?;
+    let logits = with_network(msg, |net| Ok(train::logits(net, &split, 0..count)))?;
     let out = Float32Array::from(&logits[..]);
     set(reply, "logits", &out)?;
     Ok(Array::of1(&out.buffer()))
@@ -411,6 +427,112 @@ fn step_job(msg: &JsValue, reply: &Object) -> Result<Array, JsValue> {
     Ok(Array::of2(&grads.buffer(), &net.buffer()))
 }
 
+/// The message of a `tune` job: the tuner's network (`Network::to_bytes`), its tuned tensors and
+/// consecutive works of one kind, packed.
+pub fn tune_message(
+    net: &[u8],
+    tensors: &[Tensor],
+    works: &Packed,
+) -> Result<(Object, Array), JsValue> {
+    let msg = Object::new();
+    let codes: Vec<u32> = tensors.iter().map(|t| t.code()).collect();
+    let (net, codes, sizes, data, labels) = (
+        Uint8Array::from(net),
+        Uint32Array::from(&codes[..]),
+        Uint32Array::from(&works.sizes[..]),
+        Float32Array::from(&works.data[..]),
+        Uint32Array::from(&works.labels[..]),
+    );
+    set(&msg, "kind", &"tune".into())?;
+    set(&msg, "net", &net)?;
+    set(&msg, "tensors", &codes)?;
+    set(&msg, "work", &works.kind.into())?;
+    set(&msg, "first", &(works.first as f64).into())?;
+    set(&msg, "batch", &(works.batch as f64).into())?;
+    set(&msg, "sizes", &sizes)?;
+    set(&msg, "data", &data)?;
+    set(&msg, "labels", &labels)?;
+    let transfer = Array::new();
+    for b in [
+        net.buffer(),
+        data.buffer(),
+        sizes.buffer(),
+        labels.buffer(),
+        codes.buffer(),
+    ] {
+        transfer.push(&b);
+    }
+    Ok((msg, transfer))
+}
+
+/// The answers of a `tune` job's reply to `works` works of `kind` for `tensors` tensors.
+pub fn tune_of(
+    reply: &JsValue,
+    kind: u32,
+    works: usize,
+    tensors: usize,
+) -> Result<Vec<Answer>, String> {
+    let (Some(numbers), Some(floats), Some(lens)) = (
+        typed::<Float64Array>(reply, "numbers"),
+        typed::<Float32Array>(reply, "floats"),
+        typed::<Uint32Array>(reply, "lens"),
+    ) else {
+        return Err("a worker's fine-tuning reply had no answers".into());
+    };
+    PackedAnswers {
+        numbers: numbers.to_vec(),
+        floats: floats.to_vec(),
+        lens: lens.to_vec(),
+    }
+    .answers(kind, works, tensors)
+}
+
+fn tune_job(msg: &JsValue, reply: &Object) -> Result<Array, JsValue> {
+    let codes = typed::<Uint32Array>(msg, "tensors")
+        .ok_or("a fine-tuning job without tensors")?
+        .to_vec();
+    let packed = Packed {
+        kind: number(msg, "work").ok_or("a fine-tuning job without a kind")? as u32,
+        first: number(msg, "first").ok_or("a fine-tuning job without its layer")? as usize,
+        batch: number(msg, "batch").unwrap_or(0.0) as usize,
+        sizes: whole(msg, "sizes")?,
+        data: floats(msg, "data")?.ok_or("a fine-tuning job without inputs")?,
+        labels: whole(msg, "labels")?,
+    };
+    let works = packed.works()?;
+    let answers = with_network(msg, |net| {
+        let convs = net.blocks.len();
+        if packed.first > convs {
+            return Err(format!("a fine-tuning job from layer {}", packed.first).into());
+        }
+        if packed.labels.iter().any(|&l| l as usize >= net.classes()) {
+            return Err("a fine-tuning job's label is not a class".into());
+        }
+        let tensors = codes
+            .iter()
+            .map(|&c| Tensor::from_code(c, convs))
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(works
+            .iter()
+            .map(|w| compute(net, &tensors, w))
+            .collect::<Vec<_>>())
+    })?;
+    let p = PackedAnswers::new(&answers);
+    let (numbers, floats, lens) = (
+        Float64Array::from(&p.numbers[..]),
+        Float32Array::from(&p.floats[..]),
+        Uint32Array::from(&p.lens[..]),
+    );
+    set(reply, "numbers", &numbers)?;
+    set(reply, "floats", &floats)?;
+    set(reply, "lens", &lens)?;
+    Ok(Array::of3(
+        &numbers.buffer(),
+        &floats.buffer(),
+        &lens.buffer(),
+    ))
+}
+
 /// The worker's entry point (called by assets/glassbox-worker.js for every job message): the
 /// reply and the list of buffers to transfer with it.
 #[wasm_bindgen]
@@ -424,6 +546,7 @@ pub fn glassbox_worker_job(msg: JsValue) -> Result<Array, JsValue> {
         "step" => step_job(&msg, &reply)?,
         "grad" => grad_job(&msg, &reply, false)?,
         "loss" => grad_job(&msg, &reply, true)?,
+        "tune" => tune_job(&msg, &reply)?,
         other => return Err(format!("unknown job kind '{other}'").into()),
     };
     Ok(Array::of2(&reply, &transfer))

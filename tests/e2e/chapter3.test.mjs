@@ -70,7 +70,7 @@ test('CPU: corruptions, one run with pause and resume, the sweep, the exercise, 
   await page.getByRole('img', { name: /Validation accuracy per epoch/ }).waitFor();
 
   await watchLongTasks(page);
-  const rows = await sweep(page, 'the CPU');
+  const rows = await sweep(page, 'the CPU, in background workers');
   await checkLongTasks(page, 'chapter 3, fine-tuning sweep');
   const head = rows.find((r) => r.tune === 'head');
   assert.ok(rows.every((r) => r.before === head.before), 'one shifted network for every choice');
@@ -129,7 +129,7 @@ test('WebGPU: the sweep to the end on the device; bad URL values are named', asy
   const gpuPage = await watchedPage(env.gpuBrowser);
   const cpuPage = await watchedPage(env.cpuBrowser);
   const onGpu = await accuracies(gpuPage, 'WebGPU');
-  const onCpu = await accuracies(cpuPage, 'the CPU');
+  const onCpu = await accuracies(cpuPage, 'the CPU, in background workers');
   console.log(`block4 under Gaussian noise, 10 images: WebGPU ${onGpu}, CPU ${onCpu} (% before, after)`);
   assert.equal(onGpu[0], onCpu[0]);
   assert.ok(Math.abs(onGpu[1] - onCpu[1]) <= 10, `${onGpu} vs ${onCpu}`);

@@ -4,7 +4,8 @@
 // (its script blocked) gives the pool up with one notice, and the page computes on its own thread;
 // chapter 4's few-shot sweep, in the chapter and in the Benchmarks appendix, answers on the workers
 // as on the page's thread; chapter 5's soft-prompt epoch trains the same prompt with its gradients on
-// the workers; chapter 5's meta-learning of the start trains there with the page thread's numbers.
+// the workers; chapter 5's meta-learning of the start and chapter 3's fine-tuning compute there
+// with the page thread's numbers.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { useBrowsers, watchedPage } from './harness.mjs';
@@ -183,4 +184,33 @@ test('chapter 5\'s meta-learning of the start trains on the workers as on the pa
   assert.ok(!/by 0\.00000 /.test(runs[0].moved), runs[0].moved);
   assert.equal(runs[0].rows.length, 3);
   assert.deepEqual(runs[0], { ...runs[1], workers: runs[0].workers });
+});
+
+test('chapter 3\'s fine-tuning computes on the workers with the page thread\'s numbers', async () => {
+  // One run of block2 (Auto-RGN would add its multipliers; block2 keeps it short), with the pool
+  // (a batch's chunks of 4 images split between the workers, the answers taken in order) and with
+  // the worker script blocked: the last epoch's loss (6 digits) and the result must agree.
+  const runs = [];
+  for (const blocked of [false, true]) {
+    const page = await watchedPage(env.browser);
+    if (blocked) await page.route('**/glassbox-worker.js', (r) => r.abort());
+    await page.goto(`${env.server.base}#/fine-tuning?images=60&test_images=40&epochs=2&lr=0.01&tune=block2`);
+    await page.locator('[data-out="blocks"]').waitFor({ timeout: 120_000 });
+    await page.locator('[data-action="run-one"]').click();
+    await page.locator('[data-out="run-result"]').waitFor({ timeout: 300_000 });
+    const status = await page.locator('section[aria-labelledby="experiment"] p.status').textContent();
+    const loss = await page.locator('[data-out="run-loss"]').textContent();
+    const result = (await page.locator('[data-out="run-result"]').textContent()).replace(/ The frozen layers.*$/, '');
+    runs.push({ status, loss, result, workers: page.workers().length });
+    if (!blocked) assert.deepEqual(page.problems(), []);
+    await page.close();
+  }
+  console.log(`chapter 3 fine-tuning: ${runs.map((r) => `${r.workers} workers: ${r.status} ${r.loss} ${r.result}`).join(' // ')}`);
+  assert.match(runs[0].status, /on the CPU, in background workers\.$/);
+  assert.match(runs[1].status, /on the CPU\.$/);
+  assert.ok(runs[0].workers > 0);
+  assert.equal(runs[1].workers, 0);
+  assert.match(runs[0].loss, /: \d+\.\d{6}\.$/);
+  assert.equal(runs[0].loss, runs[1].loss);
+  assert.equal(runs[0].result, runs[1].result);
 });

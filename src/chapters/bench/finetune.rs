@@ -1,9 +1,10 @@
 //! Benchmarks: one epoch of chapter 3's fine-tuning in this browser (1000 shifted training images,
 //! batch 64, Adam), for the first block, the last block and the head, with the time spent once on
-//! the frozen layers before the tuned block: on the CPU path in ~30 ms slices, and on WebGPU (a
-//! batch per call) when the browser offers it.
+//! the frozen layers before the tuned block: on the CPU in slices on this page's thread, on the
+//! CPU in the worker pool (the same numbers), and on WebGPU (a batch per call) when the browser
+//! offers it.
 
-use crate::chapters::fine_tuning::runner::{drive, Job};
+use crate::chapters::fine_tuning::runner::{drive, Job, Place};
 use crate::engine::Engine;
 use crate::vision::data::{ensure_loaded, LoadState};
 use glassbox_lab::shift::{PhaseTimes, Tune, TuneSettings, Tuner};
@@ -39,14 +40,13 @@ pub fn FineTuneBench() -> impl IntoView {
             };
             engine.settled().await;
             let gpu = engine.gpu().is_some();
-            let backends = [(None, ""), (Some(engine), "_webgpu")];
-            for (backend, suffix) in backends.into_iter().take(1 + gpu as usize) {
+            let places = [
+                (Place::Page, "", "the CPU (this page's thread)"),
+                (Place::Workers, "_workers", "the CPU workers"),
+                (Place::Engine(engine), "_webgpu", "WebGPU"),
+            ];
+            for (at, suffix, place) in places.into_iter().take(2 + gpu as usize) {
                 for (tune, key) in TUNES {
-                    let place = if backend.is_some() {
-                        "WebGPU"
-                    } else {
-                        "the CPU"
-                    };
                     status.set(format!("Timing an epoch of {} on {place}…", tune.name()));
                     let settings = TuneSettings::epoch_benchmark(tune);
                     let tuner = match Tuner::new(&l.pretrained, &l.data.test, settings) {
@@ -58,7 +58,7 @@ pub fn FineTuneBench() -> impl IntoView {
                         }
                     };
                     let job = Rc::new(RefCell::new(Job::new(tuner)));
-                    drive(job.clone(), backend, || true, |_| {}).await;
+                    drive(job.clone(), at, || true, |_| {}).await;
                     let j = job.borrow();
                     let row = (format!("{key}{suffix}"), tune.name(), j.ran, j.times);
                     rows.update(|r| r.push(row));
@@ -74,8 +74,9 @@ pub fn FineTuneBench() -> impl IntoView {
             "One epoch of surgical fine-tuning: 1000 training images under severity-5 Gaussian noise, batch \
              64, Adam, batch-norm frozen. The frozen layers before the tuned block run once per image \
              (\"prefix\"); an epoch then runs only the tuned block and what follows it. It runs on the CPU \
-             (WebAssembly), and again on WebGPU when this browser offers it (a whole batch per GPU call; \
-             Adam stays on the CPU)."
+             (WebAssembly) on this page's thread in slices, again in the background workers (a batch's \
+             chunks of 4 images split between them, the same numbers), and on WebGPU when this browser \
+             offers it (a whole batch per GPU call; Adam stays on the CPU)."
         </p>
         <button type="button" class="primary" on:click=start disabled=move || running.get()>"Time a fine-tuning epoch"</button>
         <p role="status" aria-live="polite" class="status" data-out="ft-bench-status">{move || status.get()}</p>

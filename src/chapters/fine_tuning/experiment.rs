@@ -6,7 +6,7 @@
 use super::controls::{ProtocolControls, ShiftControls};
 use super::experiment_figures::{HeadMap, Multipliers, ValidationCurves};
 use super::fields::TUNE_OPTIONS;
-use super::runner::{drive, on, secs, Job, Snapshot};
+use super::runner::{drive, on, secs, Job, Place, Snapshot};
 use super::state::FineTuningState;
 use crate::tasks::Generation;
 use crate::ui::Section;
@@ -70,7 +70,8 @@ pub fn Experiment() -> impl IntoView {
             let job = job.clone();
             crate::tasks::spawn_page_task(async move {
                 let j = job.clone();
-                let finished = drive(j, Some(engine), alive, |j| snap.set(j.snapshot())).await;
+                let finished =
+                    drive(j, Place::Engine(engine), alive, |j| snap.set(j.snapshot())).await;
                 let s = snap.get_untracked();
                 if finished && s.result.is_some() {
                     crate::progress::record_time(super::SLUG, s.times.total_ms);
@@ -175,7 +176,14 @@ fn Readout(snap: RwSignal<Snapshot>) -> impl IntoView {
         } else {
             String::new()
         };
+        let loss = r.curve.last().map(|c| {
+            format!(
+                "Mean training loss in the last epoch (lr {:e}, epoch {}): {:.6}.",
+                c.lr, c.epoch, c.train_loss
+            )
+        });
         Some(view! {
+            {loss.map(|l| view! { <p data-out="run-loss">{l}</p> })}
             <p data-out="run-result">{format!(
                 "{}: test accuracy {:.1}% before, {:.1}% after{best}. Tuned {} parameters ({:.1}% of {}); {} \
                  changed bit-wise, every other parameter is identical to the shifted network's.{saving}",

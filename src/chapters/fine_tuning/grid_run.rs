@@ -2,7 +2,7 @@
 //! accuracy after tuning: the three shifts side by side and the stage-noise matrix. It holds the
 //! page while it runs, says which run it is on, and clears when the shift or protocol changes.
 
-use super::runner::run_jobs;
+use super::runner::{run_jobs, Place};
 use super::state::{clear_on_change, FineTuningState};
 use crate::tasks::Generation;
 use glassbox_lab::shift::TuneSettings;
@@ -56,7 +56,7 @@ impl GridRun {
             let status = self.status;
             let finished = run_jobs(
                 &l,
-                Some(self.engine),
+                Place::Engine(self.engine),
                 jobs,
                 alive,
                 |k, f, activity| {

@@ -3,17 +3,35 @@
 //! goes on from there; the time spent in each phase is measured (`PhaseTimes`), so the page can
 //! say what computing the frozen layers once saved. With WebGPU the units' arithmetic runs on the
 //! device (`GpuTuning`, a batch per call, awaited, so the page stays free); a failed or lost device
-//! hands the run to the CPU where it stands.
+//! hands the run to the CPU where it stands. On the CPU the units' arithmetic goes to the worker
+//! pool (`tune` jobs: a batch's gradient chunks or a run of a set's units at once, answered in
+//! order, the same numbers as the page's own units); the page's thread keeps the units without
+//! work (drawing the shifted images, batch-norm statistics) and takes over if the pool is given up.
 
 use crate::engine::Engine;
 use crate::tasks::{run_in_slices, Slice, SLICE_MS};
 use crate::web;
+use crate::workers::job;
+use crate::workers::pool::Pool;
 use glassbox_gpu::{Gpu, GpuTuning};
+use glassbox_lab::shift::work::{Packed, Work};
 use glassbox_lab::shift::{PhaseTimes, TuneResult, Tuner};
 use glassbox_lab::vision::network::Network;
 use std::cell::RefCell;
 use std::rc::Rc;
 use std::sync::Arc;
+use wasm_bindgen::JsValue;
+
+/// Where a run computes.
+#[derive(Clone, Copy)]
+pub enum Place {
+    /// This page's thread (the Benchmarks' one-thread row).
+    Page,
+    /// The worker pool (this page's thread without one).
+    Workers,
+    /// The engine's device when it has one, else as `Workers`.
+    Engine(Engine),
+}
 
 /// A run's state between slices.
 #[derive(Default)]
@@ -22,7 +40,9 @@ pub struct Job {
     pub times: PhaseTimes,
     /// The run's network on the GPU, while it runs there.
     gpu: Option<(Rc<Gpu>, GpuTuning)>,
-    /// Where the last unit ran: "WebGPU" or "CPU".
+    /// The tuner's network as bytes for the workers, with the tuner's version it was taken at.
+    net_bytes: Option<(u64, Rc<Vec<u8>>)>,
+    /// Where the last unit ran: "WebGPU", "CPU" or "CPU workers".
     pub ran: &'static str,
 }
 
@@ -71,16 +91,15 @@ impl Job {
     }
 }
 
-/// Advance the job's tuner to its end, on the engine's GPU when it has one (None: the CPU), calling
-/// `report` after each slice; returns true when it finished (false: stopped, the job keeps its
-/// place).
+/// Advance the job's tuner to its end at `place`, calling `report` after each slice; returns true
+/// when it finished (false: stopped, the job keeps its place).
 pub async fn drive(
     job: Rc<RefCell<Job>>,
-    engine: Option<Engine>,
+    place: Place,
     alive: impl Fn() -> bool,
     mut report: impl FnMut(&Job),
 ) -> bool {
-    if let Some(engine) = engine {
+    if let Place::Engine(engine) = place {
         engine.settled().await;
         if let Some(gpu) = engine.gpu() {
             match drive_gpu(&job, &gpu, &alive, &mut report).await {
@@ -98,7 +117,117 @@ pub async fn drive(
             t.set_chunk(glassbox_lab::shift::tuner::CHUNK);
         }
     }
+    if !matches!(place, Place::Page) {
+        if let Some(pool) = crate::workers::pool::pool() {
+            // None: the pool was given up (the page says so), and this thread goes on.
+            if let Some(finished) = drive_workers(&job, &pool, &alive, &mut report).await {
+                return finished;
+            }
+        }
+    }
     drive_cpu(job, alive, report).await
+}
+
+/// Units per worker job: a batch of 64 images is 16 chunks.
+const CHUNKS_PER_JOB: usize = 16;
+
+/// The worker path: runs of units computed on the pool, a job per worker, answered in order; the
+/// units without work run here in a slice. None when the pool was given up (the job keeps its
+/// place and the page's thread goes on).
+async fn drive_workers(
+    job: &Rc<RefCell<Job>>,
+    pool: &Pool,
+    alive: &impl Fn() -> bool,
+    report: &mut impl FnMut(&Job),
+) -> Option<bool> {
+    loop {
+        if !alive() {
+            return Some(false);
+        }
+        let (tuner, cached) = {
+            let mut j = job.borrow_mut();
+            (j.tuner.take(), j.net_bytes.take())
+        };
+        let Some(mut tuner) = tuner else {
+            return Some(false);
+        };
+        let (phase, t0) = (tuner.phase_name(), web::now_ms());
+        let works = tuner.works_ahead(CHUNKS_PER_JOB * pool.workers());
+        // The network as bytes, made again only after it changed (and only for work to send).
+        let bytes = match cached {
+            Some((v, b)) if v == tuner.version() || works.is_empty() => Some((v, b)),
+            _ if works.is_empty() => None,
+            _ => Some((tuner.version(), Rc::new(tuner.network().to_bytes()))),
+        };
+        let (mut given_up, mut stopped) = (false, false);
+        if works.is_empty() {
+            // Drawing shifted images, batch-norm statistics (a unit is one convolution of a whole
+            // batch): this thread, a slice's worth, with no unit started that the last one's time
+            // says would end past the slice.
+            let mut last = 0.0;
+            while tuner.work().is_none() && !tuner.done() && web::now_ms() + last < t0 + SLICE_MS {
+                let start = web::now_ms();
+                tuner.step();
+                last = web::now_ms() - start;
+            }
+        } else if let Some((_, net)) = &bytes {
+            let per_job = works.len().div_ceil(pool.workers());
+            let groups: Vec<&[Work]> = works.chunks(per_job).collect();
+            let packed = groups
+                .iter()
+                .map(|g| Packed::new(g))
+                .collect::<Result<Vec<_>, _>>();
+            let tensors = tuner.tensors().to_vec();
+            let message = |i: usize| match &packed {
+                Ok(p) => job::tune_message(net, &tensors, &p[i]),
+                Err(e) => Err(JsValue::from_str(e)),
+            };
+            match pool.run(groups.len(), &message, &|_| {}, &|| alive()).await {
+                Ok(Some(replies)) => {
+                    // A batch's gradients of every tensor are megabytes to add: the page's thread
+                    // yields between answers once a slice's time is spent.
+                    let mut since = web::now_ms();
+                    let kind = packed.as_ref().map(|p| p[0].kind).unwrap_or(0);
+                    for (reply, g) in replies.iter().zip(&groups) {
+                        let answers = match job::tune_of(reply, kind, g.len(), tensors.len()) {
+                            Ok(a) => a,
+                            Err(e) => {
+                                tuner.error = Some(e);
+                                break;
+                            }
+                        };
+                        for a in answers {
+                            tuner.answer(Some(a));
+                            if web::now_ms() > since + SLICE_MS {
+                                web::sleep(0).await;
+                                since = web::now_ms();
+                            }
+                        }
+                    }
+                }
+                // Stopped: the tuner keeps its place (the answers were not taken).
+                Ok(None) => stopped = true,
+                Err(_) => given_up = true,
+            }
+        }
+        let more = !tuner.done() && tuner.error.is_none();
+        {
+            let mut j = job.borrow_mut();
+            j.times.add(phase, web::now_ms() - t0);
+            j.net_bytes = bytes;
+            j.tuner = Some(tuner);
+            if !given_up && !stopped {
+                j.ran = "CPU workers";
+                report(&j);
+            }
+        }
+        match (given_up, stopped, more) {
+            (true, _, _) => return None,
+            (_, true, _) => return Some(false),
+            (_, _, false) => return Some(true),
+            _ => web::sleep(0).await,
+        }
+    }
 }
 
 /// The CPU path: units in ~30 ms slices.
@@ -184,12 +313,12 @@ async fn drive_gpu(
     }
 }
 
-/// "WebGPU" or "CPU" as the page says it: "WebGPU" or "the CPU".
+/// Where a run ran as the page says it: "WebGPU", "the CPU" or "the CPU, in background workers".
 pub fn on(ran: &str) -> &str {
-    if ran == "WebGPU" {
-        "WebGPU"
-    } else {
-        "the CPU"
+    match ran {
+        "WebGPU" => "WebGPU",
+        "CPU workers" => "the CPU, in background workers",
+        _ => "the CPU",
     }
 }
 
@@ -204,14 +333,14 @@ pub fn secs(ms: f64) -> String {
     }
 }
 
-/// Run `jobs` one after another on the committed network, each a `Tuner` driven in slices (on the
-/// engine's GPU when it has one): `progress(job, fraction of that job, its activity)` after each
-/// slice and `done(job, result, ms, "WebGPU" or "CPU")` after each job. Returns false if stopped
+/// Run `jobs` one after another on the committed network, each a `Tuner` driven at `place`:
+/// `progress(job, fraction of that job, its activity)` after each slice and `done(job, result, ms,
+/// where it ran)` after each job. Returns false if stopped
 /// (`alive` turned false) or a job could not start (its message goes to `progress` as the
 /// activity, with fraction -1).
 pub async fn run_jobs(
     lab: &crate::vision::data::Loaded,
-    engine: Option<Engine>,
+    place: Place,
     jobs: Vec<glassbox_lab::shift::TuneSettings>,
     alive: impl Fn() -> bool + Copy,
     progress: impl Fn(usize, f64, String),
@@ -234,7 +363,7 @@ pub async fn run_jobs(
             return false;
         }
         let job = Rc::new(RefCell::new(Job::new(tuner)));
-        let finished = drive(job.clone(), engine, alive, |j| {
+        let finished = drive(job.clone(), place, alive, |j| {
             if let Some(t) = &j.tuner {
                 progress(
                     i,

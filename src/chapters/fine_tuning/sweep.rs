@@ -3,7 +3,7 @@
 //! accuracy as the baseline) and a table with each choice's parameters, best (lr, epoch) and time.
 
 use super::controls::RunStop;
-use super::runner::{on, run_jobs, secs};
+use super::runner::{on, run_jobs, secs, Place};
 use super::state::{clear_on_change, FineTuningState};
 use crate::tasks::Generation;
 use crate::ui::plot::BarPlot;
@@ -70,7 +70,7 @@ pub fn Sweep() -> impl IntoView {
             let n = Tune::ALL.len() as f64;
             let finished = run_jobs(
                 &l,
-                Some(engine),
+                Place::Engine(engine),
                 jobs,
                 alive,
                 |i, f, activity| {

@@ -35,6 +35,35 @@ impl Tensor {
         }
     }
 
+    /// A number for the tensor (for a message to another thread): the head's weight 0, its bias 1,
+    /// then 2 + 3i, 3 + 3i, 4 + 3i for convolution i's weight, gamma and beta.
+    pub fn code(self) -> u32 {
+        match self {
+            Tensor::FcWeight => 0,
+            Tensor::FcBias => 1,
+            Tensor::ConvWeight(i) => 2 + 3 * i as u32,
+            Tensor::Gamma(i) => 3 + 3 * i as u32,
+            Tensor::Beta(i) => 4 + 3 * i as u32,
+        }
+    }
+
+    /// The tensor of `code` in a network of `convs` convolutions.
+    pub fn from_code(code: u32, convs: usize) -> Result<Tensor, String> {
+        let i = (code.saturating_sub(2) / 3) as usize;
+        if code >= 2 && i >= convs {
+            return Err(format!(
+                "tensor {code}: the network has {convs} convolutions"
+            ));
+        }
+        Ok(match code {
+            0 => Tensor::FcWeight,
+            1 => Tensor::FcBias,
+            c if c % 3 == 2 => Tensor::ConvWeight(i),
+            c if c % 3 == 0 => Tensor::Gamma(i),
+            _ => Tensor::Beta(i),
+        })
+    }
+
     /// The convolution it belongs to (None: the head).
     pub fn conv(self) -> Option<usize> {
         match self {

@@ -525,26 +525,68 @@ impl Tuner {
         (start, self.settings.batch.min(self.order.len() - start))
     }
 
-    /// The computation the current unit needs (None: the unit needs none, or the run is done).
-    pub fn work(&self) -> Option<Work> {
+    /// A chunk of a set's images, for a `Prefix` request.
+    fn prefix_work(&self, set: usize, pos: usize) -> Work {
+        let px = self.set(set).x.len() / self.set_len(set).max(1);
+        let end = self.chunk_end(pos, self.set_len(set));
+        Work::Prefix {
+            first: self.first,
+            x: self.set(set).x[pos * px..end * px].to_vec(),
+            n: end - pos,
+        }
+    }
+
+    /// Where the current unit starts in its run of units that need no answer before them (a set's
+    /// prefixes or counts, a batch's gradients: the network does not change within one), and where
+    /// that run ends; None for a unit without work.
+    fn span(&self) -> Option<(usize, usize)> {
         match &self.phase {
-            Phase::Prefix { set, pos } => {
-                let (set, pos) = (*set, *pos);
-                let px = self.set(set).x.len() / self.set_len(set).max(1);
-                let end = self.chunk_end(pos, self.set_len(set));
-                Some(Work::Prefix {
-                    first: self.first,
-                    x: self.set(set).x[pos * px..end * px].to_vec(),
-                    n: end - pos,
-                })
+            Phase::Prefix { set, pos } | Phase::Before { set, pos, .. } => {
+                Some((*pos, self.set_len(*set)))
             }
-            Phase::Before { set, pos, .. } => Some(self.correct_work(*set, *pos)),
-            Phase::Val { pos, .. } => Some(self.correct_work(1, *pos)),
-            Phase::Test { pos, .. } => Some(self.correct_work(2, *pos)),
+            Phase::Val { pos, .. } => Some((*pos, self.set_len(1))),
+            Phase::Test { pos, .. } => Some((*pos, self.set_len(2))),
             Phase::Rgn { batch, pos } | Phase::Train { batch, pos } => {
-                Some(self.grads_work(*batch, *pos))
+                Some((*pos, self.batch_span(*batch).1))
             }
             Phase::Draw { .. } | Phase::BnStats { .. } | Phase::Done => None,
+        }
+    }
+
+    /// The work of the current phase's unit starting at `pos`.
+    fn work_at(&self, pos: usize) -> Option<Work> {
+        match &self.phase {
+            Phase::Prefix { set, .. } => Some(self.prefix_work(*set, pos)),
+            Phase::Before { set, .. } => Some(self.correct_work(*set, pos)),
+            Phase::Val { .. } => Some(self.correct_work(1, pos)),
+            Phase::Test { .. } => Some(self.correct_work(2, pos)),
+            Phase::Rgn { batch, .. } | Phase::Train { batch, .. } => {
+                Some(self.grads_work(*batch, pos))
+            }
+            Phase::Draw { .. } | Phase::BnStats { .. } | Phase::Done => None,
+        }
+    }
+
+    /// The computation the current unit needs (None: the unit needs none, or the run is done).
+    pub fn work(&self) -> Option<Work> {
+        self.work_at(self.span()?.0)
+    }
+
+    /// The current unit's work and the works of the units after it that need no answer before
+    /// them (the rest of the set or of the batch), at most `max` in all, in order: computed
+    /// anywhere at once (the worker pool) and given to `answer` in that order, they advance the
+    /// tuner exactly as `step` does. Empty where `work()` is None.
+    pub fn works_ahead(&self, max: usize) -> Vec<Work> {
+        let Some((mut pos, len)) = self.span() else {
+            return Vec::new();
+        };
+        let mut out = Vec::new();
+        loop {
+            out.extend(self.work_at(pos));
+            pos = self.chunk_end(pos, len);
+            if pos >= len || out.len() >= max.max(1) {
+                return out;
+            }
         }
     }
 
@@ -1073,6 +1115,94 @@ mod tests {
         for (x, y) in a.multipliers.iter().zip(&b.multipliers) {
             assert!((x.1 - y.1).abs() < 1e-4, "{x:?} {y:?}");
         }
+    }
+
+    #[test]
+    fn works_computed_ahead_and_packed_give_the_same_run_to_the_bit() {
+        // What the page's workers do: a run of units computed at once from the tuner's network
+        // through the packed form (to bytes and back), then answered in order.
+        use crate::shift::work::{Packed, PackedAnswers};
+        let net = Network::new(&Arch::lab(), 4);
+        let split = fake_test_split(5);
+        for tune in [Tune::AutoRgn, Tune::Block(1), Tune::BnStats] {
+            let s = small(tune, Shift::Flip);
+            let cpu = run(&net, &split, s.clone());
+            let mut t = Tuner::new(&net, &split, s).unwrap();
+            let mut runs = 0;
+            loop {
+                let works = t.works_ahead(3);
+                if works.is_empty() {
+                    if !t.step() {
+                        break;
+                    }
+                    continue;
+                }
+                assert_eq!(Some(&works[0]), t.work().as_ref());
+                runs += 1;
+                let packed = Packed::new(&works).unwrap();
+                let mut copy = Network::from_bytes(&t.network().to_bytes()).unwrap();
+                let tensors: Vec<Tensor> = t
+                    .tensors()
+                    .iter()
+                    .map(|x| Tensor::from_code(x.code(), copy.blocks.len()).unwrap())
+                    .collect();
+                let answers: Vec<Answer> = packed
+                    .works()
+                    .unwrap()
+                    .iter()
+                    .map(|w| compute(&mut copy, &tensors, w))
+                    .collect();
+                let back = PackedAnswers::new(&answers)
+                    .answers(packed.kind, works.len(), tensors.len())
+                    .unwrap();
+                assert_eq!(back, answers);
+                let mut more = true;
+                for a in back {
+                    more = t.answer(Some(a));
+                }
+                if !more {
+                    break;
+                }
+            }
+            assert!(runs >= 5, "{tune:?}: {runs}");
+            assert_eq!(t.error, None);
+            assert_eq!(t.result(), cpu.result(), "{tune:?}");
+            assert_eq!(t.network().to_bytes(), cpu.network().to_bytes(), "{tune:?}");
+        }
+    }
+
+    #[test]
+    fn tensors_and_works_refuse_what_does_not_fit() {
+        use crate::shift::work::{Packed, PackedAnswers};
+        for t in [
+            Tensor::FcWeight,
+            Tensor::FcBias,
+            Tensor::ConvWeight(3),
+            Tensor::Gamma(0),
+            Tensor::Beta(7),
+        ] {
+            assert_eq!(Tensor::from_code(t.code(), 8), Ok(t));
+        }
+        assert!(Tensor::from_code(Tensor::Beta(7).code(), 7).is_err());
+        let prefix = Work::Prefix {
+            first: 1,
+            x: vec![0.0; 6],
+            n: 2,
+        };
+        let count = Work::Correct {
+            first: 1,
+            act: vec![0.0; 3],
+            labels: vec![1],
+        };
+        assert!(Packed::new(&[prefix.clone(), count]).is_err());
+        let mut p = Packed::new(&[prefix.clone(), prefix]).unwrap();
+        assert_eq!(p.works().unwrap().len(), 2);
+        p.data.pop();
+        assert!(p.works().is_err());
+        let a = PackedAnswers::new(&[Answer::Grads(0.5, vec![vec![1.0], vec![]])]);
+        assert!(a.answers(2, 1, 2).is_ok());
+        assert!(a.answers(2, 2, 2).is_err());
+        assert!(a.answers(2, 1, 3).is_err());
     }
 
     #[test]

@@ -32,6 +32,17 @@ pub struct LoadedLm {
     pub bytes: Vec<u8>,
 }
 
+impl LoadedLm {
+    /// This model as a worker job names it, with `weights` in place of the file's when given.
+    pub fn job_lm<'a>(&'a self, weights: Option<&'a [f32]>) -> job::JobLm<'a> {
+        job::JobLm {
+            file: self.checkpoint.file,
+            bytes: &self.bytes,
+            weights,
+        }
+    }
+}
+
 type Cache = RefCell<Option<Rc<LoadedLm>>>;
 
 thread_local! {
@@ -189,14 +200,15 @@ pub fn worker_round(pool: &Pool) -> usize {
     pool.workers() * JOB_PROMPTS
 }
 
-/// Each `(prompt, noun)`'s plural as the model answers it greedily after `extras` (a trained soft
-/// prompt or prefix, or none), scored, computed by the worker pool in jobs of `JOB_PROMPTS` (each
+/// Each `(prompt, noun)`'s plural as the model (`lm`'s, or with `weights`, a fully fine-tuned copy)
+/// answers it greedily after `extras` (a trained soft prompt or prefix, or none), scored, computed by the worker pool in jobs of `JOB_PROMPTS` (each
 /// worker runs the lab's `tuning::Evaluator`, as the page's CPU path does, so the answers are the
 /// same); `progress(prompts answered)` as jobs come back. Ok(None) once `alive` turns false; Err
 /// when the pool was given up (the caller answers on the page then).
 pub async fn answer_plurals_on_workers(
     pool: &Pool,
     lm: &LoadedLm,
+    weights: Option<&[f32]>,
     extras: Extras<'_>,
     asks: &[(String, &Noun)],
     progress: &dyn Fn(usize),
@@ -209,7 +221,7 @@ pub async fn answer_plurals_on_workers(
             .iter()
             .map(|(p, _)| p.as_str())
             .collect();
-        job::plurals_message(lm.checkpoint.file, &lm.bytes, extras, &prompts)
+        job::plurals_message(&lm.job_lm(weights), extras, &prompts)
     };
     let done = |d: usize| progress((d * JOB_PROMPTS).min(asks.len()));
     let Some(replies) = pool.run(jobs, &message, &done, alive).await? else {
@@ -247,7 +259,7 @@ pub async fn answer_plurals(
 ) -> Result<Option<Vec<Answer>>, String> {
     if let Some(pool) = crate::workers::pool::pool() {
         let on_workers =
-            answer_plurals_on_workers(&pool, lm, Extras::default(), asks, progress, alive);
+            answer_plurals_on_workers(&pool, lm, None, Extras::default(), asks, progress, alive);
         // Err: the pool was given up (the page says so), and this thread answers.
         if let Ok(answers) = on_workers.await {
             return Ok(answers);
@@ -382,15 +394,19 @@ pub async fn tuning_step(
             }
         }
     }
-    if tuner.settings().method != Method::Full {
-        if let Some(pool) = crate::workers::pool::pool() {
-            // None: the pool was given up (the page says so), and this thread goes on.
-            if let Some(p) = batch_on_workers(&pool, tuner, lm).await? {
-                return Ok(p);
-            }
+    if let Some(pool) = crate::workers::pool::pool() {
+        // None: the pool was given up (the page says so), and this thread goes on.
+        if let Some(p) = batch_on_workers(&pool, tuner, lm).await? {
+            return Ok(p);
         }
     }
     tuner.step()
+}
+
+/// The weights a job for `tuner` brings: full fine-tuning's copy of the model (None: the shipped
+/// model's own, with a trained prompt or prefix).
+fn weights_of<'a>(tuner: &'a Tuner<'_>) -> Option<&'a [f32]> {
+    (tuner.settings().method == Method::Full).then(|| &tuner.model().params[..])
 }
 
 /// The training nouns' loss under `tuner`'s soft prompt or prefix (`Tuner::train_loss_part`'s
@@ -408,8 +424,7 @@ pub async fn train_loss_on_workers(
         .collect::<Result<Vec<_>, _>>()?;
     let message = |i: usize| {
         job::grad_message(
-            lm.checkpoint.file,
-            &lm.bytes,
+            &lm.job_lm(weights_of(tuner)),
             tuner.extras(),
             &parts[i],
             true,
@@ -438,8 +453,7 @@ async fn batch_on_workers(
     let rest = tuner.batch_rest()?;
     let message = |i: usize| {
         job::grad_message(
-            lm.checkpoint.file,
-            &lm.bytes,
+            &lm.job_lm(weights_of(tuner)),
             tuner.extras(),
             &rest[i],
             false,

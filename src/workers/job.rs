@@ -17,7 +17,10 @@
 //!   its soft prompt or prefix (`tuning::extras_gradient`, what the page's CPU path computes); the
 //!   page sends a batch's micro-batches at once (they read the same prompt) and takes the
 //!   gradients in order, so the training equals the page's own run bit for bit. `loss`: the same
-//!   micro-batch's loss alone (an epoch's starting loss, its groups computed at once).
+//!   micro-batch's loss alone (an epoch's starting loss, its groups computed at once). A job that
+//!   brings the model's weights (full fine-tuning: the page's copy after its last Adam step) runs
+//!   on those, and `grad` then gives their gradient (`tuning::weights_gradient`); `plurals` jobs
+//!   can bring them too (a fully fine-tuned model's answers).
 //! - `step`: one training step's forward and backward pass of the image network on a batch
 //!   (`StepJob`, batch-norm in training mode, which updates the running statistics): the batch's
 //!   loss, how many it classified right, the gradients (`Grads::flat`) and the network after the
@@ -126,20 +129,19 @@ fn logits_job(msg: &JsValue, reply: &Object) -> Result<Array, JsValue> {
 /// The message of a `plurals` job: the model's file name and bytes (`LoadedLm::bytes`), the
 /// trained soft prompt or prefix the prompts follow (if any), and the prompts.
 pub fn plurals_message(
-    file: &str,
-    bytes: &[u8],
+    lm: &JobLm,
     extras: Extras,
     prompts: &[&str],
 ) -> Result<(Object, Array), JsValue> {
     let msg = Object::new();
     set(&msg, "kind", &"plurals".into())?;
-    let lm = set_lm(&msg, file, bytes, extras)?;
+    let transfer = set_lm(&msg, lm, extras)?;
     let list = Array::new();
     for p in prompts {
         list.push(&(*p).into());
     }
     set(&msg, "prompts", &list)?;
-    Ok((msg, Array::of1(&lm.buffer())))
+    Ok((msg, transfer))
 }
 
 /// A greedy continuation: its tokens and each one's probability.
@@ -173,9 +175,19 @@ pub fn plurals_of(reply: &JsValue) -> Result<Vec<Continuation>, String> {
         .collect())
 }
 
+/// The language model a job runs: a shipped model's file name and bytes (`LoadedLm::bytes`), its
+/// weights replaced by `weights` when given (a fully fine-tuned copy).
+pub struct JobLm<'a> {
+    pub file: &'a str,
+    pub bytes: &'a [u8],
+    pub weights: Option<&'a [f32]>,
+}
+
 thread_local! {
     /// The last language model a job brought: its file name, model and vocabulary.
     static LM: RefCell<Option<(String, Model, Vocab)>> = const { RefCell::new(None) };
+    /// A copy of it that takes the weights of jobs that bring their own.
+    static TUNED: RefCell<Option<(String, Model)>> = const { RefCell::new(None) };
 }
 
 fn checkpoint(file: &str) -> Result<&'static Checkpoint, JsValue> {
@@ -186,7 +198,8 @@ fn checkpoint(file: &str) -> Result<&'static Checkpoint, JsValue> {
 }
 
 /// `f` of the language model a job names (its `file` and, when the worker does not hold that model
-/// yet, its bytes `lm`, checked) and the job's soft prompt or prefix (`soft`, `prefix`).
+/// yet, its bytes `lm`, checked; with the job's `params` in place of the file's when it brings
+/// them) and the job's soft prompt or prefix (`soft`, `prefix`).
 fn with_lm<T>(
     msg: &JsValue,
     f: impl FnOnce(&Model, &Vocab, Extras) -> Result<T, JsValue>,
@@ -201,7 +214,7 @@ fn with_lm<T>(
                 .ok_or("a job without the model's file")?
                 .to_vec();
             let (model, vocab) = checkpoint(&file)?.check(&bytes)?;
-            *cell = Some((file, model, vocab));
+            *cell = Some((file.clone(), model, vocab));
         }
         let Some((_, model, vocab)) = cell.as_ref() else {
             return Err("no model".into());
@@ -211,7 +224,26 @@ fn with_lm<T>(
             soft: soft.as_deref(),
             prefix: prefix.as_deref(),
         };
-        f(model, vocab, extras)
+        let Some(weights) = floats(msg, "params")? else {
+            return f(model, vocab, extras);
+        };
+        if weights.len() != model.params.len() {
+            return Err(format!(
+                "{} weights for a model of {}",
+                weights.len(),
+                model.params.len()
+            )
+            .into());
+        }
+        TUNED.with(|tuned| {
+            let mut tuned = tuned.borrow_mut();
+            if tuned.as_ref().map(|(f, _)| f != &file).unwrap_or(true) {
+                *tuned = Some((file.clone(), model.clone()));
+            }
+            let (_, copy) = tuned.as_mut().expect("set above");
+            copy.params.copy_from_slice(&weights);
+            f(copy, vocab, extras)
+        })
     })
 }
 
@@ -234,17 +266,26 @@ fn whole(msg: &JsValue, key: &str) -> Result<Vec<u32>, JsValue> {
         .ok_or_else(|| format!("'{key}' is not whole numbers").into())
 }
 
-/// A job's language model and extras: its file name and bytes, and the soft prompt or prefix.
-fn set_lm(msg: &Object, file: &str, bytes: &[u8], extras: Extras) -> Result<Uint8Array, JsValue> {
-    let lm = Uint8Array::from(bytes);
-    set(msg, "file", &file.into())?;
-    set(msg, "lm", &lm)?;
-    for (key, v) in [("soft", extras.soft), ("prefix", extras.prefix)] {
+/// A job's language model and extras: its file name and bytes, its own weights if any, and the
+/// soft prompt or prefix. The buffers to transfer.
+fn set_lm(msg: &Object, lm: &JobLm, extras: Extras) -> Result<Array, JsValue> {
+    let bytes = Uint8Array::from(lm.bytes);
+    set(msg, "file", &lm.file.into())?;
+    set(msg, "lm", &bytes)?;
+    let transfer = Array::of1(&bytes.buffer());
+    let fields = [
+        ("soft", extras.soft),
+        ("prefix", extras.prefix),
+        ("params", lm.weights),
+    ];
+    for (key, v) in fields {
         if let Some(v) = v {
-            set(msg, key, &Float32Array::from(v))?;
+            let a = Float32Array::from(v);
+            set(msg, key, &a)?;
+            transfer.push(&a.buffer());
         }
     }
-    Ok(lm)
+    Ok(transfer)
 }
 
 fn plurals_job(msg: &JsValue, reply: &Object) -> Result<Array, JsValue> {
@@ -280,11 +321,11 @@ fn plurals_job(msg: &JsValue, reply: &Object) -> Result<Array, JsValue> {
     ))
 }
 
-/// The message of a `grad` job (with `loss_only`, a `loss` job): the model (as `plurals_message`),
-/// the soft prompt or prefix being trained, and one micro-batch.
+/// The message of a `grad` job (with `loss_only`, a `loss` job): the model (as `plurals_message`;
+/// with its own weights, full fine-tuning's gradient of them), the soft prompt or prefix being
+/// trained, and one micro-batch.
 pub fn grad_message(
-    file: &str,
-    bytes: &[u8],
+    lm: &JobLm,
     extras: Extras,
     mb: &MicroBatch,
     loss_only: bool,
@@ -292,7 +333,7 @@ pub fn grad_message(
     let msg = Object::new();
     let kind = if loss_only { "loss" } else { "grad" };
     set(&msg, "kind", &kind.into())?;
-    let lm = set_lm(&msg, file, bytes, extras)?;
+    let transfer = set_lm(&msg, lm, extras)?;
     let (tokens, targets, weights) = (
         Uint32Array::from(&mb.tokens[..]),
         Uint32Array::from(&mb.targets[..]),
@@ -303,12 +344,9 @@ pub fn grad_message(
     set(&msg, "weights", &weights)?;
     set(&msg, "batch", &(mb.batch as f64).into())?;
     set(&msg, "t", &(mb.t as f64).into())?;
-    let transfer = Array::of4(
-        &lm.buffer(),
-        &tokens.buffer(),
-        &targets.buffer(),
-        &weights.buffer(),
-    );
+    for b in [tokens.buffer(), targets.buffer(), weights.buffer()] {
+        transfer.push(&b);
+    }
     Ok((msg, transfer))
 }
 
@@ -347,8 +385,11 @@ fn grad_job(msg: &JsValue, reply: &Object, loss_only: bool) -> Result<Array, JsV
         set(reply, "loss", &f64::from(loss).into())?;
         return Ok(Array::new());
     }
-    let (loss, grad) = with_lm(msg, |model, _, extras| {
-        Ok(tuning::extras_gradient(model, extras, &mb)?)
+    // A job with the model's own weights trains them (full fine-tuning), else its extras.
+    let full = !get(msg, "params")?.is_undefined();
+    let (loss, grad) = with_lm(msg, |model, _, extras| match full {
+        true => Ok(tuning::weights_gradient(model, &mb)?),
+        false => Ok(tuning::extras_gradient(model, extras, &mb)?),
     })?;
     let grad = Float32Array::from(&grad[..]);
     set(reply, "loss", &f64::from(loss).into())?;

@@ -4,8 +4,8 @@
 // (its script blocked) gives the pool up with one notice, and the page computes on its own thread;
 // chapter 4's few-shot sweep, in the chapter and in the Benchmarks appendix, answers on the workers
 // as on the page's thread; chapter 5's soft-prompt epoch trains the same prompt with its gradients on
-// the workers; chapter 5's meta-learning of the start and chapter 3's fine-tuning compute there
-// with the page thread's numbers.
+// the workers; chapter 5's meta-learning of the start and comparison (full fine-tuning included)
+// and chapter 3's fine-tuning compute there with the page thread's numbers.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { useBrowsers, watchedPage } from './harness.mjs';
@@ -213,4 +213,34 @@ test('chapter 3\'s fine-tuning computes on the workers with the page thread\'s n
   assert.match(runs[0].loss, /: \d+\.\d{6}\.$/);
   assert.equal(runs[0].loss, runs[1].loss);
   assert.equal(runs[0].result, runs[1].result);
+});
+
+test('chapter 5\'s comparison, full fine-tuning included, trains on the workers as on the page\'s thread', async () => {
+  // Soft prompt, prefix and full fine-tuning (one epoch each; the full run's micro-batches go to the
+  // workers with the model's weights after each Adam step, and so do its answers), with the pool
+  // and with the worker script blocked: every cell of the table, the held-out losses to 4 digits,
+  // must agree.
+  const runs = [];
+  for (const blocked of [false, true]) {
+    const page = await watchedPage(env.browser);
+    if (blocked) await page.route('**/glassbox-worker.js', (r) => r.abort());
+    await page.goto(`${env.server.base}#/soft-prompting?k=4&epochs=1&ft_epochs=1`);
+    await page.waitForFunction(() => [...document.querySelectorAll('button')].some((b) => b.textContent === 'Run the comparison' && !b.disabled),
+      null, { timeout: 120_000 });
+    await page.getByRole('button', { name: 'Run the comparison' }).click();
+    const status = page.locator('[data-out="compare-status"]');
+    await status.filter({ hasText: /^(Done|The comparison stopped)/ }).waitFor({ timeout: 600_000 });
+    assert.equal(await status.textContent(), 'Done.');
+    const rows = await page.$$eval('table[aria-label="Soft, hard and full fine-tuning"] tbody tr',
+      (rs) => rs.map((r) => [...r.children].map((c) => c.textContent).join(' | ')));
+    runs.push({ rows, workers: page.workers().length });
+    if (!blocked) assert.deepEqual(page.problems(), []);
+    await page.close();
+  }
+  console.log(`chapter 5 comparison: ${runs.map((r) => `${r.workers} workers: ${r.rows.join(' // ')}`).join(' ;; ')}`);
+  assert.ok(runs[0].workers > 0);
+  assert.equal(runs[1].workers, 0);
+  assert.equal(runs[0].rows.length, 4);
+  assert.match(runs[0].rows[3], /^full fine-tuning/);
+  assert.deepEqual(runs[0].rows, runs[1].rows);
 });

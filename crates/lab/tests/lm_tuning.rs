@@ -151,11 +151,12 @@ fn prompt_positions_do_not_depend_on_what_follows() {
 
 #[test]
 fn a_batch_computed_at_once_trains_as_step_by_step() {
-    // What the page's workers do: every micro-batch of a batch computed from the same prompt, then
-    // taken in order. The trained prompt equals `step`'s to the bit (40 nouns: a partial last batch).
+    // What the page's workers do: every micro-batch of a batch computed from the same prompt (or,
+    // for full fine-tuning, the same weights, copied), then taken in order. The trained numbers
+    // equal `step`'s to the bit (40 nouns: a partial last batch).
     let (model, vocab, nouns) = setup();
     let train = plurals::of(&nouns, Split::Train);
-    for method in [Method::Soft, Method::Prefix] {
+    for method in [Method::Soft, Method::Prefix, Method::Full] {
         let mut s = TuneSettings::new(method);
         s.tokens = 4;
         s.epochs = 2;
@@ -169,7 +170,15 @@ fn a_batch_computed_at_once_trains_as_step_by_step() {
             let rest = all.batch_rest().unwrap();
             let grads: Vec<(f32, Vec<f32>)> = rest
                 .iter()
-                .map(|mb| tuning::extras_gradient(all.model(), all.extras(), mb).unwrap())
+                .map(|mb| match method {
+                    // A copy of the tuned weights, as a worker holds them.
+                    Method::Full => {
+                        let mut copy = model.clone();
+                        copy.params.copy_from_slice(&all.model().params);
+                        tuning::weights_gradient(&copy, mb).unwrap()
+                    }
+                    _ => tuning::extras_gradient(all.model(), all.extras(), mb).unwrap(),
+                })
                 .collect();
             for (loss, g) in grads {
                 all.take(loss, &g).unwrap();
@@ -178,5 +187,13 @@ fn a_batch_computed_at_once_trains_as_step_by_step() {
         }
         assert_eq!(batches, 2 * 3, "{method:?}: three batches an epoch");
         assert_eq!(bits(all.params()), bits(one.params()), "{method:?}");
+        assert_eq!(
+            bits(&all.model().params),
+            bits(&one.model().params),
+            "{method:?}"
+        );
+        if method == Method::Full {
+            assert_ne!(bits(&all.model().params), bits(&model.params));
+        }
     }
 }

@@ -86,10 +86,17 @@ async fn sweep_on_workers(
     let base = progress.get_untracked();
     let t0 = web::now_ms();
     let on_progress = |d: usize| progress.set(base + d);
-    let answers =
-        answer_plurals_on_workers(pool, lm, Extras::default(), &asks, &on_progress, &|| true)
-            .await?
-            .ok_or("the sweep was stopped")?;
+    let answers = answer_plurals_on_workers(
+        pool,
+        lm,
+        None,
+        Extras::default(),
+        &asks,
+        &on_progress,
+        &|| true,
+    )
+    .await?
+    .ok_or("the sweep was stopped")?;
     Ok(Sweep {
         ms: web::now_ms() - t0,
         answers: answers.len(),

@@ -80,9 +80,16 @@ pub async fn answer_all<'n>(
             let end = (i + worker_round(&pool)).min(range.end);
             let asks = (i..end).map(&ask).collect::<Result<Vec<_>, _>>()?;
             let t = web::now_ms();
-            if let Ok(Some(answers)) =
-                answer_plurals_on_workers(&pool, lm, Extras::default(), &asks, &|_| {}, &|| true)
-                    .await
+            if let Ok(Some(answers)) = answer_plurals_on_workers(
+                &pool,
+                lm,
+                None,
+                Extras::default(),
+                &asks,
+                &|_| {},
+                &|| true,
+            )
+            .await
             {
                 done.ms += web::now_ms() - t;
                 done.place = format!("the CPU, {}", crate::workers::named(pool.workers()));

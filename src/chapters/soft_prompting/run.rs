@@ -62,9 +62,10 @@ pub async fn answers(
             return Ok(None);
         }
         let gpu = engine.and_then(|e| e.gpu());
-        // Without WebGPU, the shipped model's answers go to the worker pool a round at a time
-        // (a tuned model's weights stay on the page).
-        let pool = pool::pool().filter(|_| gpu.is_none() && std::ptr::eq(model, &lm.model));
+        // Without WebGPU, the answers go to the worker pool a round at a time (a fully fine-tuned
+        // model's weights with them).
+        let pool = pool::pool().filter(|_| gpu.is_none());
+        let weights = (!std::ptr::eq(model, &lm.model)).then_some(&model.params[..]);
         if let Some(pool) = pool {
             let end = (i + worker_round(&pool)).min(nouns.len());
             let asks: Vec<(String, &Noun)> = nouns[i..end]
@@ -72,7 +73,9 @@ pub async fn answers(
                 .map(|&n| (tuning::question(frame, &n.singular), n))
                 .collect();
             let t0 = web::now_ms();
-            match answer_plurals_on_workers(&pool, lm, extras, &asks, &|_| {}, &|| alive()).await {
+            match answer_plurals_on_workers(&pool, lm, weights, extras, &asks, &|_| {}, &|| alive())
+                .await
+            {
                 Ok(Some(a)) => {
                     (ms, ran) = (ms + web::now_ms() - t0, Ran::Cpu);
                     out.extend(a);
@@ -157,7 +160,7 @@ pub async fn train_run(
     let (mut train_ms, mut eval_ms) = (0.0, 0.0);
     let mut curve = Vec::new();
     // Epoch 0: the starting point's loss (its groups at once on the workers, when the page has
-    // them and the model is the shipped one) and accuracy.
+    // them) and accuracy.
     let epoch0 = |done: usize| {
         let done = (done * tuning::MICRO).min(train.len());
         Event::Progress(
@@ -169,7 +172,7 @@ pub async fn train_run(
         )
     };
     let mut loss0 = None;
-    if let Some(pool) = crate::workers::pool::pool().filter(|_| gpu_engine.is_some()) {
+    if let Some(pool) = crate::workers::pool::pool() {
         let on_cell = std::cell::RefCell::new(&mut on);
         let progress = |d: usize| (on_cell.borrow_mut())(epoch0(d));
         let t0 = web::now_ms();

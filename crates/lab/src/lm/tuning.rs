@@ -320,6 +320,18 @@ pub fn extras_gradient(
     Ok((loss, g.ok_or("the backward pass gave no gradient")?))
 }
 
+/// The loss of `mb` read by `model` and the gradient of the model's own weights: a full
+/// fine-tuning `Tuner`'s CPU gradient, also what a worker computes for the page.
+pub fn weights_gradient(model: &Model, mb: &MicroBatch) -> Result<(f32, Vec<f32>), String> {
+    let wants = Wants {
+        weights: true,
+        soft: false,
+        prefix: false,
+    };
+    let (loss, g) = model.forward_backward(&mb.inputs(Extras::default()), &mb.targets(), wants)?;
+    Ok((loss, g.weights.ok_or("the backward pass gave no gradient")?))
+}
+
 /// `mb`'s loss read by `model` after `extras` as a numerator and its weight (the loss positions'
 /// total weight): summed over groups, their quotient is the mean loss.
 pub fn micro_batch_loss(
@@ -552,14 +564,6 @@ impl<'m> Tuner<'m> {
         }
     }
 
-    fn wants(&self) -> Wants {
-        Wants {
-            weights: self.settings.method == Method::Full,
-            soft: self.settings.method == Method::Soft,
-            prefix: self.settings.method == Method::Prefix,
-        }
-    }
-
     /// The loss and gradient of a set of examples (their weighted mean, and its weight).
     pub(crate) fn loss_grad(&self, batch: &[&Example]) -> Result<(f32, f64, Vec<f32>), String> {
         let mb = micro_batch(batch, self.pad, self.settings.loss_on);
@@ -569,20 +573,10 @@ impl<'m> Tuner<'m> {
 
     /// The loss of `mb` and the trained numbers' gradient, on the CPU.
     fn cpu_grad(&self, mb: &MicroBatch) -> Result<(f32, Vec<f32>), String> {
-        if self.settings.method != Method::Full {
-            return extras_gradient(self.model(), self.extras(), mb);
+        match self.settings.method {
+            Method::Full => weights_gradient(self.model(), mb),
+            Method::Soft | Method::Prefix => extras_gradient(self.model(), self.extras(), mb),
         }
-        let (loss, g) = self.model().forward_backward(
-            &mb.inputs(self.extras()),
-            &mb.targets(),
-            self.wants(),
-        )?;
-        let g = match self.settings.method {
-            Method::Full => g.weights,
-            Method::Soft => g.soft,
-            Method::Prefix => g.prefix,
-        };
-        Ok((loss, g.ok_or("the backward pass gave no gradient")?))
     }
 
     /// One micro-batch forward and backward; an Adam step when it completes a batch.

@@ -27,6 +27,9 @@
 //!   pass (its new running statistics). The page applies the update (SGD, masks, codebooks), so the
 //!   run equals the page's own bit for bit. A step is one job: batch-norm's statistics couple a
 //!   batch's images, so it is not split across workers.
+//! - `assign`: a k-means assignment pass over a run of weights (`kmeans::assign`: each weight's
+//!   nearest centroid, the lowest index on ties); the page concatenates the runs and updates the
+//!   centroids itself, so the codebooks equal the single thread's.
 //! - `tune`: chapter 3's fine-tuning work (`glassbox_lab::shift::work`): consecutive units that
 //!   need no answer before them (a set's frozen prefixes or counts, a batch's gradient chunks of
 //!   `CHUNK` images), packed, under the tuner's current network and tuned tensors; the answers come
@@ -574,6 +577,34 @@ fn tune_job(msg: &JsValue, reply: &Object) -> Result<Array, JsValue> {
     ))
 }
 
+/// The message of an `assign` job: weights and the current centroids.
+pub fn assign_message(x: &[f32], centroids: &[f32]) -> Result<(Object, Array), JsValue> {
+    let msg = Object::new();
+    let (x, c) = (Float32Array::from(x), Float32Array::from(centroids));
+    set(&msg, "kind", &"assign".into())?;
+    set(&msg, "x", &x)?;
+    set(&msg, "centroids", &c)?;
+    Ok((msg, Array::of2(&x.buffer(), &c.buffer())))
+}
+
+/// The assignment of an `assign` job's reply.
+pub fn assign_of(reply: &JsValue) -> Result<Vec<u32>, String> {
+    typed::<Uint32Array>(reply, "assignment")
+        .map(|a| a.to_vec())
+        .ok_or_else(|| "a worker's reply had no assignment".into())
+}
+
+fn assign_job(msg: &JsValue, reply: &Object) -> Result<Array, JsValue> {
+    let x = floats(msg, "x")?.ok_or("an assignment without weights")?;
+    let c = floats(msg, "centroids")?.ok_or("an assignment without centroids")?;
+    if c.is_empty() {
+        return Err("an assignment without centroids".into());
+    }
+    let a = Uint32Array::from(&glassbox_lab::compress::kmeans::assign(&x, &c)[..]);
+    set(reply, "assignment", &a)?;
+    Ok(Array::of1(&a.buffer()))
+}
+
 /// The worker's entry point (called by assets/glassbox-worker.js for every job message): the
 /// reply and the list of buffers to transfer with it.
 #[wasm_bindgen]
@@ -588,6 +619,7 @@ pub fn glassbox_worker_job(msg: JsValue) -> Result<Array, JsValue> {
         "grad" => grad_job(&msg, &reply, false)?,
         "loss" => grad_job(&msg, &reply, true)?,
         "tune" => tune_job(&msg, &reply)?,
+        "assign" => assign_job(&msg, &reply)?,
         other => return Err(format!("unknown job kind '{other}'").into()),
     };
     Ok(Array::of2(&reply, &transfer))

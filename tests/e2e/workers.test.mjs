@@ -29,18 +29,22 @@ async function workersLine(page) {
   return page.locator('[data-out="workers"]').textContent();
 }
 
-test('the workers classify 1000 images with the single thread\'s logits, bit for bit', async () => {
+test('the workers classify 1000 images with the single thread\'s logits and find its codebooks, bit for bit', async () => {
   const page = await watchedPage(env.browser);
   await startBench(page);
   await done(page);
   const workers = await page.evaluate(() => Math.min(4, Math.max(1, navigator.hardwareConcurrency - 1)));
   const named = workers === 1 ? '1 worker' : `${workers} workers`;
-  assert.equal(await same(page), `The logits from ${named} (10000) equal the single thread's bit for bit.`);
+  assert.equal(await same(page), `The logits from ${named} (10000) equal the single thread's bit for bit. `
+    + `The codebooks from ${named} equal the single thread's.`);
   const one = Number(/^(\d+) ms$/.exec(await cell(page, 'classify', 'cpu'))[1]);
   const all = Number(/^(\d+) ms$/.exec(await cell(page, 'classify', 'workers'))[1]);
   console.log(`classify 1000 images: one thread ${one} ms, ${named} ${all} ms (${(one / all).toFixed(2)}x)`);
   assert.ok(one > 0 && all > 0);
-  assert.equal(await cell(page, 'kmeans4', 'workers'), '–');
+  const kOne = Number(/^(\d+) ms$/.exec(await cell(page, 'kmeans4', 'cpu'))[1]);
+  const kAll = Number(/^(\d+) ms$/.exec(await cell(page, 'kmeans4', 'workers'))[1]);
+  console.log(`4-bit codebooks: one thread ${kOne} ms, ${named} ${kAll} ms (${(kOne / kAll).toFixed(2)}x)`);
+  assert.ok(kOne > 0 && kAll > 0);
   assert.equal(page.workers().length, workers);
   assert.match(await workersLine(page), new RegExp(`runs on ${workers} background worker.*restarted on this visit: 0\\.`));
   assert.deepEqual(page.problems(), []);
@@ -56,7 +60,7 @@ test('a worker that dies mid-run is restarted and the run gives the same logits'
   const first = page.workers()[0] ?? await page.waitForEvent('worker');
   await first.evaluate(() => { setTimeout(() => self.close(), 0); });
   await done(page);
-  assert.match(await same(page), /^The logits from \d+ workers? \(10000\) equal the single thread's bit for bit\.$/);
+  assert.match(await same(page), /^The logits from \d+ workers? \(10000\) equal the single thread's bit for bit\. The codebooks from \d+ workers? equal the single thread's\.$/);
   assert.match(await workersLine(page), /restarted on this visit: 1\./);
   assert.equal(await page.locator('[data-out="workers-notice"]').count(), 0);
   assert.deepEqual(page.problems(), []);

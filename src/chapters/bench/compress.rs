@@ -6,7 +6,8 @@
 //! per layer).
 //! Classification times are computation only (on the page's thread the sum of its slices; on the
 //! workers from the first job sent to the last answer), and the workers' logits are compared with
-//! the single thread's bit for bit; the codebooks' times include the page's yields between rounds.
+//! the single thread's bit for bit, as are the workers' codebooks; the codebooks' times include the
+//! page's yields between rounds.
 
 use crate::chapters::quantization::quantize_network;
 use crate::engine::Engine;
@@ -14,7 +15,7 @@ use crate::vision::data::{classify, ensure_loaded, logits_on_page, logits_on_wor
 use crate::web;
 use crate::workers::pool;
 use glassbox_gpu::Ran;
-use glassbox_lab::compress::quant::KMEANS_ROUNDS;
+use glassbox_lab::compress::quant::{KMeansQuantizer, KMEANS_ROUNDS};
 use leptos::prelude::*;
 
 /// Test images classified.
@@ -143,12 +144,49 @@ async fn measure(
         }
         status.set(format!("Finding {BITS}-bit codebooks on {on}…"));
         let t0 = web::now_ms();
-        match quantize_network(backend, &l.pretrained, BITS, 0, |_| {}, || true).await {
+        match quantize_network(backend, false, &l.pretrained, BITS, 0, |_| {}, || true).await {
             None => return Err("The benchmark stopped.".into()),
             Some(Err(e)) => return Err(e),
-            Some(Ok((.., ran))) => record(rows, 1, on_gpu, web::now_ms() - t0, ran == Ran::Gpu),
+            Some(Ok((_, q, ran))) => {
+                record(rows, 1, on_gpu, web::now_ms() - t0, ran == Ran::Gpu);
+                if !on_gpu {
+                    codebooks_on_workers(&l, backend, &q, rows, same).await?;
+                }
+            }
         }
     }
+    Ok(())
+}
+
+/// The codebooks again with the assignment passes on the workers: their time, and whether they
+/// equal the single thread's `single` (said after the classification's verdict).
+async fn codebooks_on_workers(
+    l: &crate::vision::data::Loaded,
+    cpu: Engine,
+    single: &KMeansQuantizer,
+    rows: RwSignal<Vec<Row>>,
+    same: RwSignal<String>,
+) -> Result<(), String> {
+    let Some(pool) = pool::pool() else {
+        return Ok(());
+    };
+    let t0 = web::now_ms();
+    let q = match quantize_network(cpu, true, &l.pretrained, BITS, 0, |_| {}, || true).await {
+        None => return Err("The benchmark stopped.".into()),
+        Some(r) => r?.1,
+    };
+    // Given up on the way: the page's thread finished them, so there is no workers' time.
+    if pool::pool().is_some() {
+        let ms = web::now_ms() - t0;
+        rows.update(|r| r[1].workers_ms = Some(ms));
+    }
+    let n = crate::workers::named(pool.workers());
+    let verdict = if &q == single {
+        format!("The codebooks from {n} equal the single thread's.")
+    } else {
+        format!("The codebooks from {n} differ from the single thread's.")
+    };
+    same.update(|s| *s = format!("{s} {verdict}").trim().to_string());
     Ok(())
 }
 
@@ -197,7 +235,8 @@ pub fn CompressBench() -> impl IntoView {
              (each point of the pruning scan and each quantized network is evaluated so) and finding \
              {BITS}-bit k-means codebooks for all nine layers ({KMEANS_ROUNDS} rounds each). On the CPU \
              (WebAssembly): on this page's thread alone, then classification split into jobs of 100 \
-             images over the page's background workers ({workers}: one per core but one, at least 1, at most 4); and again \
+             images over the page's background workers ({workers}: one per core but one, at least 1, at most 4) \
+             and each k-means assignment pass split between them (the centroid updates on the page); and again \
              on WebGPU when this browser offers it (200 images per GPU call; the k-means assignment \
              passes on the device, the centroid updates on the CPU).")}
         </p>

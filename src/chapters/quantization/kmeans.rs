@@ -1,18 +1,23 @@
-//! k-means quantization on the page's engine: of one tensor, and of every layer of the network.
+//! k-means quantization on the page's engine: of one tensor, and of every layer of the network;
+//! the assignment passes on WebGPU, else on the worker pool, else on the page's thread in slices.
 
 use super::state::LAYERS;
 use crate::engine::Engine;
 use crate::tasks::SLICE_MS;
 use crate::web;
+use crate::workers::job;
+use crate::workers::pool::{self, Pool};
 use glassbox_gpu::Ran;
 use glassbox_lab::compress::prune;
 use glassbox_lab::compress::quant::{Codebook, KMeansJob, KMeansQuantizer, KMEANS_ROUNDS};
 use glassbox_lab::vision::network::Network;
 
 /// k-means of one tensor on the engine: each assignment pass on the GPU kernel when the page has
-/// one, else on the CPU in slices; the centroid updates on the CPU. None once `alive` turns false.
+/// one, else (with `workers`) split over the worker pool, else on the CPU in slices; the centroid
+/// updates on the CPU. None once `alive` turns false.
 pub async fn run_kmeans(
     engine: Engine,
+    workers: bool,
     mut job: KMeansJob,
     progress: impl Fn(f64),
     alive: impl Fn() -> bool,
@@ -33,6 +38,17 @@ pub async fn run_kmeans(
             }
             engine.check_lost();
         }
+        if let Some(pool) = pool::pool().filter(|_| workers && !assigned) {
+            match assign_on_workers(&pool, job.weights(), job.centroids(), &alive).await {
+                Ok(Some(a)) => {
+                    (ran, assigned) = (Ran::Cpu, true);
+                    job.set_assignment(a);
+                }
+                Ok(None) => return None,
+                // Given up (the page says so): this thread assigns.
+                Err(_) => {}
+            }
+        }
         if !assigned {
             let deadline = web::now_ms() + SLICE_MS;
             while !job.done() && web::now_ms() < deadline {
@@ -46,9 +62,40 @@ pub async fn run_kmeans(
     Some((job.codebook(), ran))
 }
 
-/// Every layer of `net` k-means-quantized on `bits` bits: the quantized network and its codebooks.
+/// One assignment pass over the worker pool, the weights split into a run per worker, the runs'
+/// assignments concatenated in order (each weight's nearest centroid does not depend on the
+/// split). Ok(None) once `alive` turns false; Err when the pool was given up.
+async fn assign_on_workers(
+    pool: &Pool,
+    x: &[f32],
+    centroids: &[f32],
+    alive: &impl Fn() -> bool,
+) -> Result<Option<Vec<u32>>, String> {
+    let per = x.len().div_ceil(pool.workers()).max(1);
+    let runs: Vec<&[f32]> = x.chunks(per).collect();
+    let message = |i: usize| job::assign_message(runs[i], centroids);
+    let Some(replies) = pool.run(runs.len(), &message, &|_| {}, &|| alive()).await? else {
+        return Ok(None);
+    };
+    let mut out = Vec::with_capacity(x.len());
+    for r in &replies {
+        out.extend(job::assign_of(r)?);
+    }
+    if out.len() != x.len() {
+        return Err(format!(
+            "the workers assigned {} of {} weights",
+            out.len(),
+            x.len()
+        ));
+    }
+    Ok(Some(out))
+}
+
+/// Every layer of `net` k-means-quantized on `bits` bits (as `run_kmeans`, `workers` saying
+/// whether the pool may help): the quantized network and its codebooks.
 pub async fn quantize_network(
     engine: Engine,
+    workers: bool,
     net: &Network,
     bits: u32,
     seed: u64,
@@ -70,6 +117,7 @@ pub async fn quantize_network(
         };
         let (cb, r) = run_kmeans(
             engine,
+            workers,
             job,
             move |f| progress((i as f64 + f) / LAYERS as f64),
             alive,

@@ -113,7 +113,7 @@ pub fn QuantizationAwareTraining() -> impl IntoView {
         finetune::reset(model, tuning, None, Keep::Nothing);
         qat_status.set(format!("Quantizing every layer to {bits} bits…"));
         crate::tasks::spawn_page_task(async move {
-            match quantize_network(engine, &l.pretrained, bits, seed, |_| {}, alive).await {
+            match quantize_network(engine, true, &l.pretrained, bits, seed, |_| {}, alive).await {
                 None => {}
                 Some(Err(e)) => qat_status.set(e),
                 Some(Ok((qnet, quantizer, _))) => {

@@ -122,6 +122,7 @@ async fn compare_widths(
         comparison.update(|c| c.status = format!("k-means, {bits} bits: finding the codebooks…"));
         let (qnet, quantizer, kran) = match quantize_network(
             engine,
+            true,
             &l.pretrained,
             bits,
             seed,

@@ -165,7 +165,7 @@ async fn drive_workers(
             // batch): this thread, a slice's worth, with no unit started that the last one's time
             // says would end past the slice.
             let mut last = 0.0;
-            while tuner.work().is_none() && !tuner.done() && web::now_ms() + last < t0 + SLICE_MS {
+            while !tuner.needs_work() && !tuner.done() && web::now_ms() + last < t0 + SLICE_MS {
                 let start = web::now_ms();
                 tuner.step();
                 last = web::now_ms() - start;

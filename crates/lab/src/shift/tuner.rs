@@ -567,6 +567,11 @@ impl Tuner {
         }
     }
 
+    /// Whether the current unit needs a computation (`work()` is Some), without building it.
+    pub fn needs_work(&self) -> bool {
+        self.span().is_some()
+    }
+
     /// The computation the current unit needs (None: the unit needs none, or the run is done).
     pub fn work(&self) -> Option<Work> {
         self.work_at(self.span()?.0)
@@ -1131,6 +1136,7 @@ mod tests {
             let mut runs = 0;
             loop {
                 let works = t.works_ahead(3);
+                assert_eq!(t.needs_work(), !works.is_empty());
                 if works.is_empty() {
                     if !t.step() {
                         break;

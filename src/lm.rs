@@ -201,9 +201,9 @@ pub fn worker_round(pool: &Pool) -> usize {
 }
 
 /// Each `(prompt, noun)`'s plural as the model (`lm`'s, or with `weights`, a fully fine-tuned copy)
-/// answers it greedily after `extras` (a trained soft prompt or prefix, or none), scored, computed by the worker pool in jobs of `JOB_PROMPTS` (each
-/// worker runs the lab's `tuning::Evaluator`, as the page's CPU path does, so the answers are the
-/// same); `progress(prompts answered)` as jobs come back. Ok(None) once `alive` turns false; Err
+/// answers it greedily after `extras` (a trained soft prompt or prefix, or none), scored, computed
+/// by the worker pool in jobs of `JOB_PROMPTS` (each worker runs the lab's `tuning::Evaluator`, as
+/// the page's CPU path does, so the answers are the same); `progress(prompts answered)` as jobs come back. Ok(None) once `alive` turns false; Err
 /// when the pool was given up (the caller answers on the page then).
 pub async fn answer_plurals_on_workers(
     pool: &Pool,

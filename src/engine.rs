@@ -130,9 +130,12 @@ impl Engine {
         }
     }
 
-    /// Report a failed GPU call: a lost device switches the page to the CPU path with a notice.
+    /// Report a failed GPU call: a lost device (the page's, or the device worker's) switches the
+    /// page to the CPU path with a notice.
     pub fn report(self, e: &GpuError) {
         if let GpuError::DeviceLost(why) = e {
+            // The page's own device may still work; the page stays on the CPU all the same.
+            self.compute.set_value(Rc::new(Compute::new(None)));
             self.state.set(BackendState::Cpu(format!(
                 "the WebGPU device was lost ({why})"
             )));

@@ -279,6 +279,18 @@ pub fn UnderTheHood() -> impl IntoView {
                     ),
                 }
             }}</p>
+            <p data-out="device-worker">{move || {
+                let jobs = crate::workers::pool::device_jobs().get();
+                match crate::workers::pool::device_notice().get() {
+                    Some(why) => why,
+                    None => format!(
+                        "On WebGPU, test-set classification runs on a device that one more background \
+                         worker owns (the page's thread neither records nor waits for that work); \
+                         the results equal the page's own WebGPU path's bit for bit. Jobs it answered \
+                         on this visit: {jobs}."
+                    ),
+                }
+            }}</p>
             <h2>"Kernel benchmark"</h2>
             <p>
                 "Matrix multiply of two random n × n matrices (2n³ floating-point operations). The CPU \

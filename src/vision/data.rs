@@ -1,14 +1,16 @@
 //! The image lab's data and committed weights, shared by the chapters that use them: downloaded once
 //! per visit (with byte-level progress, unpacked a megabyte at a time), and the network's test-set
-//! predictions on WebGPU (one submission per 200 images) or on the CPU: on the worker pool (jobs of
-//! 100 images), or on the page's thread in ~20 ms slices where there is no pool.
+//! predictions on WebGPU (one submission per 200 images, by the device worker that owns the GPU,
+//! or by the page where there is none) or on the CPU: on the worker pool (jobs of 100 images), or on
+//! the page's thread in ~20 ms slices where there is no pool.
 
 use crate::engine::Engine;
 use crate::tasks::{run_in_slices, Slice};
 use crate::web;
+use crate::workers::device::GPU_JOB_IMAGES;
 use crate::workers::job::{logits_message, logits_of};
 use crate::workers::pool::{self, Pool};
-use glassbox_gpu::GpuError;
+use glassbox_gpu::{Gpu, GpuError};
 use glassbox_lab::assets::{self, Asset};
 use glassbox_lab::vision::data::{self, FashionMnist, Split};
 use glassbox_lab::vision::network::Network;
@@ -205,7 +207,9 @@ pub async fn ensure_network(load: RwSignal<LoadState>) -> Option<Rc<Network>> {
 }
 
 /// Classify the first `count` test images with `net`: on the GPU in batches (one submission each)
-/// when `gpu` is given, else on the CPU in ~20 ms slices. A GPU failure finishes on the CPU.
+/// when the page uses WebGPU (by the device worker, or by the page where the device worker cannot
+/// run), else on the CPU (the worker pool, or the page's thread in ~20 ms slices). A lost device
+/// finishes on the CPU.
 /// Returns (predictions, seconds of computation, where it ran), or None once `alive` turns false.
 pub async fn classify(
     d: &FashionMnist,
@@ -228,41 +232,40 @@ pub async fn classify_split(
     alive: impl Fn() -> bool,
 ) -> Option<(Vec<u32>, f64, &'static str)> {
     engine.settled().await;
-    let mut preds: Vec<u32> = Vec::with_capacity(count);
-    let t0 = web::now_ms();
-    if let Some(gpu) = engine.gpu() {
-        let mut failed: Option<GpuError> = None;
-        match gpu.upload(&net) {
-            Err(e) => failed = Some(e),
-            Ok(g) => {
-                while preds.len() < count && failed.is_none() {
-                    if !alive() {
-                        return None;
+    let k = net.classes();
+    if engine.gpu().is_some() {
+        if let Some(device) = pool::device_pool() {
+            let t = web::now_ms();
+            let on = Jobs::Device;
+            match logits_on_workers(&device, on, test, &net, count, &progress, &alive).await {
+                Ok(None) => return None,
+                Ok(Some(z)) => {
+                    let secs = (web::now_ms() - t) / 1000.0;
+                    return Some((nn::argmax_rows(&z, k), secs, "WebGPU"));
+                }
+                Err(why) => {
+                    if let Some(why) = pool::lost_reason(&why) {
+                        engine.report(&GpuError::DeviceLost(why));
                     }
-                    let idx: Vec<usize> = (preds.len()..(preds.len() + 200).min(count)).collect();
-                    let (x, _) = train::batch(test, &idx, None);
-                    match g.logits(&gpu, &x, idx.len()).await {
-                        Ok(logits) => {
-                            preds.extend(glassbox_lab::vision::nn::argmax_rows(&logits, 10))
-                        }
-                        Err(e) => failed = Some(e),
-                    }
-                    progress(preds.len() as f64 / count as f64);
+                    // Otherwise the page drives the GPU itself.
                 }
             }
         }
-        match failed {
-            None => return Some((preds, (web::now_ms() - t0) / 1000.0, "WebGPU")),
-            Some(e) => {
-                engine.report(&e);
-                preds.clear();
+    }
+    if let Some(gpu) = engine.gpu() {
+        let t0 = web::now_ms();
+        match logits_on_page_gpu(&gpu, test, &net, count, &progress, &alive).await {
+            Ok(None) => return None,
+            Ok(Some(z)) => {
+                let secs = (web::now_ms() - t0) / 1000.0;
+                return Some((nn::argmax_rows(&z, k), secs, "WebGPU"));
             }
+            Err(e) => engine.report(&e),
         }
     }
-    let k = net.classes();
     if let Some(pool) = pool::pool() {
         let t = web::now_ms();
-        match logits_on_workers(&pool, test, &net, count, &progress, &alive).await {
+        match logits_on_workers(&pool, Jobs::Cpu, test, &net, count, &progress, &alive).await {
             Ok(None) => return None,
             Ok(Some(z)) => {
                 let secs = (web::now_ms() - t) / 1000.0;
@@ -276,13 +279,51 @@ pub async fn classify_split(
     Some((nn::argmax_rows(&z, k), secs, "CPU"))
 }
 
+/// The logits of the first `count` images of `test` under `net`, on the page's own GPU in
+/// submissions of `GPU_JOB_IMAGES` (what the device worker's jobs compute). Ok(None) once `alive`
+/// turns false.
+pub async fn logits_on_page_gpu(
+    gpu: &Gpu,
+    test: &Split,
+    net: &Network,
+    count: usize,
+    progress: &dyn Fn(f64),
+    alive: &dyn Fn() -> bool,
+) -> Result<Option<Vec<f32>>, GpuError> {
+    let g = gpu.upload(net)?;
+    let mut z = Vec::with_capacity(count * net.classes());
+    let mut done = 0;
+    while done < count {
+        if !alive() {
+            return Ok(None);
+        }
+        let end = (done + GPU_JOB_IMAGES).min(count);
+        let idx: Vec<usize> = (done..end).collect();
+        let (x, _) = train::batch(test, &idx, None);
+        z.extend(g.logits(gpu, &x, idx.len()).await?);
+        done = end;
+        progress(done as f64 / count as f64);
+    }
+    Ok(Some(z))
+}
+
 /// Test images per worker job (a multiple of `train::EVAL_BATCH`; about 0.1-0.2 s of work).
 const JOB_IMAGES: usize = 100;
 
-/// The logits of the first `count` images of `test` under `net`, computed by the worker pool.
+/// Which logits jobs a pool answers.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Jobs {
+    /// On the CPU (the compute pool), `JOB_IMAGES` per job.
+    Cpu,
+    /// On the device worker's GPU, one submission of `GPU_JOB_IMAGES` per job.
+    Device,
+}
+
+/// The logits of the first `count` images of `test` under `net`, computed by a worker pool.
 /// Ok(None) once `alive` turns false; Err when the pool was given up.
 pub async fn logits_on_workers(
     pool: &Pool,
+    on: Jobs,
     test: &Split,
     net: &Network,
     count: usize,
@@ -291,11 +332,15 @@ pub async fn logits_on_workers(
 ) -> Result<Option<Vec<f32>>, String> {
     let classes = net.classes();
     let net = net.to_bytes();
-    let jobs = count.div_ceil(JOB_IMAGES);
+    let per_job = match on {
+        Jobs::Cpu => JOB_IMAGES,
+        Jobs::Device => GPU_JOB_IMAGES,
+    };
+    let jobs = count.div_ceil(per_job);
     let px = data::SIDE * data::SIDE;
     let message = |j: usize| {
-        let (a, b) = (j * JOB_IMAGES, ((j + 1) * JOB_IMAGES).min(count));
-        logits_message(&net, &test.images[a * px..b * px])
+        let (a, b) = (j * per_job, ((j + 1) * per_job).min(count));
+        logits_message(on == Jobs::Device, &net, &test.images[a * px..b * px])
     };
     let done = |d: usize| progress(d as f64 / jobs as f64);
     let Some(answers) = pool.run(jobs, &message, &done, alive).await? else {

@@ -48,16 +48,16 @@ use js_sys::{Array, Float32Array, Float64Array, Object, Reflect, Uint32Array, Ui
 use std::cell::RefCell;
 use wasm_bindgen::prelude::*;
 
-fn set(o: &Object, key: &str, v: &JsValue) -> Result<(), JsValue> {
+pub(super) fn set(o: &Object, key: &str, v: &JsValue) -> Result<(), JsValue> {
     Reflect::set(o, &key.into(), v).map(|_| ())
 }
 
-fn get(o: &JsValue, key: &str) -> Result<JsValue, JsValue> {
+pub(super) fn get(o: &JsValue, key: &str) -> Result<JsValue, JsValue> {
     Reflect::get(o, &key.into())
 }
 
 /// The value under `key` as a `T` (a typed array), if it is one.
-fn typed<T: JsCast>(o: &JsValue, key: &str) -> Option<T> {
+pub(super) fn typed<T: JsCast>(o: &JsValue, key: &str) -> Option<T> {
     get(o, key).ok()?.dyn_into::<T>().ok()
 }
 
@@ -67,12 +67,22 @@ fn number(o: &JsValue, key: &str) -> Option<f64> {
 }
 
 /// The message of a `logits` job under a network's bytes (`Network::to_bytes`) over `images`
-/// (whole 28 x 28 images, bytes) and the buffers it transfers.
-pub fn logits_message(net: &[u8], images: &[u8]) -> Result<(Object, Array), JsValue> {
+/// (whole 28 x 28 images, bytes) and the buffers it transfers; `on_device`: the device worker's
+/// job (`super::device`), the same logits computed on its WebGPU device.
+pub fn logits_message(
+    on_device: bool,
+    net: &[u8],
+    images: &[u8],
+) -> Result<(Object, Array), JsValue> {
     let msg = Object::new();
     let net_bytes = Uint8Array::from(net);
     let image_bytes = Uint8Array::from(images);
-    set(&msg, "kind", &"logits".into())?;
+    let kind = if on_device {
+        super::device::LOGITS
+    } else {
+        "logits"
+    };
+    set(&msg, "kind", &kind.into())?;
     set(&msg, "net", &net_bytes)?;
     set(&msg, "images", &image_bytes)?;
     let transfer = Array::of2(&net_bytes.buffer(), &image_bytes.buffer());
@@ -606,9 +616,10 @@ fn assign_job(msg: &JsValue, reply: &Object) -> Result<Array, JsValue> {
 }
 
 /// The worker's entry point (called by assets/glassbox-worker.js for every job message): the
-/// reply and the list of buffers to transfer with it.
+/// reply and the list of buffers to transfer with it. Jobs on the device (`super::device`) wait
+/// for it; the others compute at once.
 #[wasm_bindgen]
-pub fn glassbox_worker_job(msg: JsValue) -> Result<Array, JsValue> {
+pub async fn glassbox_worker_job(msg: JsValue) -> Result<Array, JsValue> {
     let reply = Object::new();
     set(&reply, "id", &get(&msg, "id")?)?;
     let kind = get(&msg, "kind")?.as_string().unwrap_or_default();
@@ -620,6 +631,7 @@ pub fn glassbox_worker_job(msg: JsValue) -> Result<Array, JsValue> {
         "loss" => grad_job(&msg, &reply, true)?,
         "tune" => tune_job(&msg, &reply)?,
         "assign" => assign_job(&msg, &reply)?,
+        super::device::LOGITS => super::device::logits_job(&msg, &reply).await?,
         other => return Err(format!("unknown job kind '{other}'").into()),
     };
     Ok(Array::of2(&reply, &transfer))

@@ -5,9 +5,14 @@
 //! fails, or stays silent past its deadline, is restarted and its job run again; when that fails too
 //! the page computes on its own thread, in slices, with a notice.
 //!
+//! One more worker owns a WebGPU device where the browser offers it (the device pool): the page
+//! posts it the jobs that run on the GPU, so the page's thread neither records nor waits for them.
+//!
 //! - `pool`: the page's side (starting, feeding and restarting workers).
 //! - `job`: what a worker computes, and the worker's entry point.
+//! - `device`: what the device worker computes on its GPU.
 
+pub mod device;
 pub mod job;
 pub mod pool;
 

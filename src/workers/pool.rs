@@ -1,10 +1,13 @@
-//! The page's side of the worker pool: `navigator.hardwareConcurrency - 1` workers (at most 4: each
-//! holds its own copy of the module's memory), started the first time a computation asks for them
-//! and kept for the page's life. `Pool::run` hands out jobs one at a time to whichever worker is
-//! free and keeps each answer at its job's place (runs asked for at once take turns). A worker
-//! that reports an error, or does not answer within its deadline (a worker that died says
-//! nothing), is restarted and its job sent again; a second failure of the same job, or a worker that cannot start, ends the pool: the
-//! caller finishes on the page's thread and the page says so once.
+//! The page's side of the worker pools. The compute pool: `navigator.hardwareConcurrency - 1`
+//! workers (at most 4: each holds its own copy of the module's memory), started the first time a
+//! computation asks for them and kept for the page's life. The device pool: one worker that owns a
+//! WebGPU device (created at its first job) and answers the jobs that run on it. `Pool::run` hands
+//! out jobs one at a time to whichever worker is free and keeps each answer at its job's place
+//! (runs asked for at once take turns). A worker that reports an error, or does not answer within
+//! its deadline (a worker that died says nothing), is restarted and its job sent again; a second
+//! failure of the same job, a lost device, or a worker that cannot start, ends the pool: the
+//! caller finishes elsewhere (the compute pool's page says so once; without the device pool the
+//! page drives the GPU itself, with the same results).
 
 use crate::web;
 use futures::future::{join_all, select, Either};
@@ -21,6 +24,9 @@ use web_sys::{MessageEvent, Worker, WorkerOptions, WorkerType};
 const MAX_WORKERS: usize = 4;
 /// How long a worker may take to start the module.
 const START_MS: i32 = 30_000;
+/// A device job's least deadline: its first job also asks for the adapter and the device and
+/// compiles the kernels it uses (tens of seconds on a software rasteriser under load).
+const DEVICE_JOB_MS: f64 = 120_000.0;
 /// A job's deadline: this long, or `SLOWEST_FACTOR` times the slowest job answered so far.
 const JOB_MS: f64 = 8_000.0;
 const SLOWEST_FACTOR: f64 = 20.0;
@@ -166,7 +172,17 @@ impl Slot {
     }
 }
 
+/// What a pool's workers are for.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    /// Computation on the CPU, one worker per spare core.
+    Compute,
+    /// One worker that owns the WebGPU device its jobs run on.
+    Device,
+}
+
 pub struct Pool {
+    role: Role,
     slots: Vec<Slot>,
     /// The worker script and the app's glue, as absolute URLs.
     script: String,
@@ -184,12 +200,26 @@ pub fn notice() -> ArcRwSignal<Option<String>> {
     NOTICE.with(|n| n.clone())
 }
 
+/// Why the device pool was given up (None while it works or before it started).
+pub fn device_notice() -> ArcRwSignal<Option<String>> {
+    DEVICE_NOTICE.with(|n| n.clone())
+}
+
+/// Jobs the device pool answered on this page.
+pub fn device_jobs() -> ArcRwSignal<u32> {
+    DEVICE_JOBS.with(|n| n.clone())
+}
+
 thread_local! {
     static POOL: RefCell<Option<Rc<Pool>>> = const { RefCell::new(None) };
     static GIVEN_UP: Cell<bool> = const { Cell::new(false) };
+    static DEVICE_POOL: RefCell<Option<Rc<Pool>>> = const { RefCell::new(None) };
+    static DEVICE_GIVEN_UP: Cell<bool> = const { Cell::new(false) };
     // Reference-counted signals: owned by no component, so no page's cleanup disposes of them.
     static NOTICE: ArcRwSignal<Option<String>> = ArcRwSignal::new(None);
     static RESTARTS: ArcRwSignal<u32> = ArcRwSignal::new(0);
+    static DEVICE_NOTICE: ArcRwSignal<Option<String>> = ArcRwSignal::new(None);
+    static DEVICE_JOBS: ArcRwSignal<u32> = ArcRwSignal::new(0);
 }
 
 /// Workers restarted so far on this page.
@@ -207,37 +237,76 @@ pub fn size() -> usize {
     (cores as usize).saturating_sub(1).clamp(1, MAX_WORKERS)
 }
 
-/// The page's pool; None once it was given up (the page then computes on its own thread).
+/// The page's compute pool; None once it was given up (the page then computes on its own thread).
 pub fn pool() -> Option<Rc<Pool>> {
-    if GIVEN_UP.get() {
+    pool_of(Role::Compute)
+}
+
+/// The device pool; None once it was given up (the page then drives the GPU itself).
+pub fn device_pool() -> Option<Rc<Pool>> {
+    pool_of(Role::Device)
+}
+
+fn pool_of(role: Role) -> Option<Rc<Pool>> {
+    let (cell, given_up) = match role {
+        Role::Compute => (&POOL, &GIVEN_UP),
+        Role::Device => (&DEVICE_POOL, &DEVICE_GIVEN_UP),
+    };
+    if given_up.get() {
         return None;
     }
-    POOL.with(|p| {
+    cell.with(|p| {
         if let Some(p) = p.borrow().as_ref() {
             return Some(p.clone());
         }
-        let pool = Rc::new(Pool::new()?);
+        let pool = Rc::new(Pool::new(role)?);
         *p.borrow_mut() = Some(pool.clone());
         Some(pool)
     })
 }
 
-/// Give the pool up for the rest of the page's life, with the reason in the page.
-fn give_up(why: &str) {
-    GIVEN_UP.set(true);
-    if let Some(p) = POOL.with(|p| p.borrow_mut().take()) {
+/// Give a pool up for the rest of the page's life, with the reason in the page.
+fn give_up(role: Role, why: &str) {
+    let (cell, given_up) = match role {
+        Role::Compute => (&POOL, &GIVEN_UP),
+        Role::Device => (&DEVICE_POOL, &DEVICE_GIVEN_UP),
+    };
+    given_up.set(true);
+    if let Some(p) = cell.with(|p| p.borrow_mut().take()) {
         p.slots.iter().for_each(Slot::stop);
     }
-    web_sys::console::warn_1(&format!("Glassbox: compute workers given up: {why}").into());
-    notice().set(Some(format!(
-        "The background workers stopped ({why}); this page now computes on its own thread, \
-         which can make it less responsive."
-    )));
+    match role {
+        Role::Compute => {
+            web_sys::console::warn_1(&format!("Glassbox: compute workers given up: {why}").into());
+            notice().set(Some(format!(
+                "The background workers stopped ({why}); this page now computes on its own thread, \
+                 which can make it less responsive."
+            )));
+        }
+        Role::Device => {
+            web_sys::console::warn_1(&format!("Glassbox: WebGPU worker given up: {why}").into());
+            device_notice().set(Some(match lost_reason(why) {
+                Some(r) => format!(
+                    "The WebGPU worker's device was lost ({r}); the page computes on the CPU."
+                ),
+                None => {
+                    format!("The WebGPU worker stopped ({why}); the page drives the GPU itself.")
+                }
+            }));
+        }
+    }
+}
+
+/// The reason a device pool's job failed with, when it was a lost device (the worker's reply is
+/// `GpuError::DeviceLost`'s text): such a job is not run again, and the page switches to the CPU.
+pub fn lost_reason(why: &str) -> Option<String> {
+    let lost = glassbox_gpu::GpuError::DeviceLost(String::new()).to_string();
+    why.strip_prefix(&lost).map(|r| r.to_string())
 }
 
 impl Pool {
     /// None when the page has no glue script to hand the workers (not a Trunk build).
-    fn new() -> Option<Pool> {
+    fn new(role: Role) -> Option<Pool> {
         let doc = web_sys::window()?.document()?;
         let base = doc.base_uri().ok()??;
         let href = doc
@@ -249,8 +318,13 @@ impl Pool {
                 .ok()
                 .map(|u| u.href())
         };
+        let workers = match role {
+            Role::Compute => size(),
+            Role::Device => 1,
+        };
         Some(Pool {
-            slots: (0..size()).map(|_| Slot::new()).collect(),
+            role,
+            slots: (0..workers).map(|_| Slot::new()).collect(),
             script: abs("glassbox-worker.js")?,
             glue: abs(&href)?,
             next_id: Cell::new(1),
@@ -267,7 +341,11 @@ impl Pool {
     }
 
     fn deadline_ms(&self) -> i32 {
-        JOB_MS.max(SLOWEST_FACTOR * self.slowest_ms.get()) as i32
+        let least = match self.role {
+            Role::Compute => JOB_MS,
+            Role::Device => DEVICE_JOB_MS,
+        };
+        least.max(SLOWEST_FACTOR * self.slowest_ms.get()) as i32
     }
 
     pub fn workers(&self) -> usize {
@@ -316,7 +394,7 @@ impl Pool {
             answers, failed, ..
         } = state;
         if let Some(why) = failed.into_inner() {
-            give_up(&why);
+            give_up(self.role, &why);
             return Err(why);
         }
         if !alive() {
@@ -377,11 +455,14 @@ impl Pool {
                 match answer {
                     Ok(a) => {
                         answers.borrow_mut()[i] = Some(a);
+                        if self.role == Role::Device {
+                            device_jobs().update(|n| *n += 1);
+                        }
                         done.set(done.get() + 1);
                         progress(done.get());
                         break;
                     }
-                    Err(why) if tries == 0 && alive() => {
+                    Err(why) if tries == 0 && alive() && lost_reason(&why).is_none() => {
                         tries += 1;
                         web_sys::console::warn_1(
                             &format!("Glassbox: restarting a worker (job {i}): {why}").into(),

@@ -1,26 +1,17 @@
 // A WebGPU device lost in the middle of a computation, in every chapter that computes on the GPU:
-// the test destroys the page's device (captured as the page asks for it) once the computation is
-// under way; the computation finishes on the CPU with the CPU path's result (within tolerance),
+// the test destroys the page's devices and the device worker's (captured as they are asked for)
+// once the computation is under way; the computation finishes on the CPU with the CPU path's result (within tolerance),
 // and the page says so in one notice.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { useBrowsers, watchedPage } from './harness.mjs';
+import { captureDevices, destroyDevices, useBrowsers, watchedPage } from './harness.mjs';
 
 const env = useBrowsers({ gpuBrowser: { webgpu: true }, cpuBrowser: {} });
 
-/** A page whose WebGPU devices the test can reach (window.__devices). */
+/** A page whose WebGPU devices, and its device worker's, the test can reach (`__devices`). */
 async function gpuPage() {
   const page = await watchedPage(env.gpuBrowser);
-  await page.addInitScript(() => {
-    window.__devices = [];
-    if (!window.GPUAdapter) return;
-    const request = GPUAdapter.prototype.requestDevice;
-    GPUAdapter.prototype.requestDevice = async function (...args) {
-      const device = await request.apply(this, args);
-      window.__devices.push(device);
-      return device;
-    };
-  });
+  await captureDevices(page);
   return page;
 }
 
@@ -29,10 +20,10 @@ async function onWebGpu(page) {
     null, { timeout: 30_000 });
 }
 
-/** Destroy every device of the page once `running` holds. */
+/** Destroy every device of the page and of its workers once `running` holds. */
 async function loseDeviceWhen(page, running) {
   await page.waitForFunction(running, null, { timeout: 300_000 });
-  const n = await page.evaluate(() => { window.__devices.forEach((d) => d.destroy()); return window.__devices.length; });
+  const n = await destroyDevices(page, { page: true, workers: true });
   assert.ok(n >= 1, 'the page had a device to lose');
 }
 

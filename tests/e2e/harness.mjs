@@ -168,3 +168,32 @@ export async function checkLongTasks(page, what) {
   assert.ok(ms <= TASK_BUDGET_MS, `${what}: a main-thread task took ${ms.toFixed(0)} ms (budget ${TASK_BUDGET_MS} ms)`);
   return ms;
 }
+
+/** Keep every WebGPU device the page, and its device worker, ask for in the global `__devices`
+ * (the worker's capture is put before its script as the page loads it). */
+export async function captureDevices(page) {
+  function capture() {
+    self.__devices = [];
+    if (!self.GPUAdapter) return;
+    const request = GPUAdapter.prototype.requestDevice;
+    GPUAdapter.prototype.requestDevice = async function (...args) {
+      const device = await request.apply(this, args);
+      self.__devices.push(device);
+      return device;
+    };
+  }
+  await page.addInitScript(capture);
+  await page.route('**/glassbox-worker.js', async (route) => {
+    const response = await route.fetch();
+    const body = `(${capture.toString()})();\n${await response.text()}`;
+    await route.fulfill({ response, body });
+  });
+}
+
+/** Destroy the devices `captureDevices` kept, in the page and/or its workers; how many. */
+export async function destroyDevices(page, { page: inPage, workers }) {
+  const destroy = () => { (self.__devices ?? []).forEach((d) => d.destroy()); return (self.__devices ?? []).length; };
+  let n = inPage ? await page.evaluate(destroy) : 0;
+  if (workers) for (const worker of page.workers()) n += await worker.evaluate(destroy).catch(() => 0);
+  return n;
+}

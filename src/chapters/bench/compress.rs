@@ -7,11 +7,15 @@
 //! Classification times are computation only (on the page's thread the sum of its slices; on the
 //! workers from the first job sent to the last answer), and the workers' logits are compared with
 //! the single thread's bit for bit, as are the workers' codebooks; the codebooks' times include the
-//! page's yields between rounds.
+//! page's yields between rounds. On WebGPU the classification runs on the device worker's GPU (the
+//! row's time) and again on the page's own (the verdict's), and the two logits are compared bit
+//! for bit.
 
 use crate::chapters::quantization::quantize_network;
 use crate::engine::Engine;
-use crate::vision::data::{classify, ensure_loaded, logits_on_page, logits_on_workers, LoadState};
+use crate::vision::data::{
+    classify, ensure_loaded, logits_on_page, logits_on_page_gpu, logits_on_workers, Jobs, LoadState,
+};
 use crate::web;
 use crate::workers::pool;
 use glassbox_gpu::Ran;
@@ -77,18 +81,23 @@ async fn classify_cpu(
     let n = crate::workers::named(pool.workers());
     status.set(format!("Classifying {count} test images on {n}…"));
     let t0 = web::now_ms();
-    match logits_on_workers(&pool, &l.data.test, &l.pretrained, count, &|_| {}, &|| true).await {
+    match logits_on_workers(
+        &pool,
+        Jobs::Cpu,
+        &l.data.test,
+        &l.pretrained,
+        count,
+        &|_| {},
+        &|| true,
+    )
+    .await
+    {
         Err(e) => same.set(format!("The workers failed ({e}).")),
         Ok(None) => return Err(stopped()),
         Ok(Some(z)) => {
             let ms = web::now_ms() - t0;
             rows.update(|r| r[0].workers_ms = Some(ms));
-            let differ = z
-                .iter()
-                .zip(&single)
-                .filter(|(a, b)| a.to_bits() != b.to_bits())
-                .count()
-                + z.len().abs_diff(single.len());
+            let differ = differing(&z, &single);
             same.set(if differ == 0 {
                 format!(
                     "The logits from {n} ({}) equal the single thread's bit for bit.",
@@ -124,7 +133,9 @@ async fn measure(
         .take(1 + gpu as usize)
     {
         let on = if on_gpu { "WebGPU" } else { "the CPU" };
-        if on_gpu {
+        if on_gpu && pool::device_pool().is_some() {
+            classify_gpu(&l, backend, count, rows, status, same).await?;
+        } else if on_gpu {
             status.set(format!("Classifying {count} test images on {on}…"));
             let Some((_, secs, ran)) = classify(
                 &l.data,
@@ -156,6 +167,75 @@ async fn measure(
         }
     }
     Ok(())
+}
+
+/// Classify on the device worker's GPU (the row's time), then on the page's own GPU: whether the
+/// logits agree bit for bit, and the page's time, said after the CPU's verdicts.
+async fn classify_gpu(
+    l: &crate::vision::data::Loaded,
+    engine: Engine,
+    count: usize,
+    rows: RwSignal<Vec<Row>>,
+    status: RwSignal<String>,
+    same: RwSignal<String>,
+) -> Result<(), String> {
+    let (Some(device), Some(gpu)) = (pool::device_pool(), engine.gpu()) else {
+        return Ok(());
+    };
+    let say = |verdict: String| same.update(|s| *s = format!("{s} {verdict}").trim().to_string());
+    status.set(format!(
+        "Classifying {count} test images on the WebGPU worker…"
+    ));
+    let (test, net) = (&l.data.test, &l.pretrained);
+    let t0 = web::now_ms();
+    let worker =
+        match logits_on_workers(&device, Jobs::Device, test, net, count, &|_| {}, &|| true).await {
+            Ok(Some(z)) => z,
+            Ok(None) => return Err("The benchmark stopped.".into()),
+            Err(e) => {
+                if let Some(why) = pool::lost_reason(&e) {
+                    engine.report(&glassbox_gpu::GpuError::DeviceLost(why));
+                }
+                say(format!("The WebGPU worker failed ({e})."));
+                return Ok(());
+            }
+        };
+    record(rows, 0, true, web::now_ms() - t0, true);
+    status.set(format!(
+        "Classifying {count} test images on this page's WebGPU device…"
+    ));
+    let t0 = web::now_ms();
+    let page = match logits_on_page_gpu(&gpu, test, net, count, &|_| {}, &|| true).await {
+        Ok(Some(z)) => z,
+        Ok(None) => return Err("The benchmark stopped.".into()),
+        Err(e) => {
+            engine.report(&e);
+            say(format!("The page's WebGPU path failed ({e})."));
+            return Ok(());
+        }
+    };
+    let ms = web::now_ms() - t0;
+    say(match differing(&worker, &page) {
+        0 => format!(
+            "The WebGPU worker's logits ({}) equal the page's own WebGPU path's bit for bit (the \
+             page's device: {ms:.0} ms).",
+            page.len()
+        ),
+        n => format!(
+            "The WebGPU worker's logits differ from the page's WebGPU path's in {n} of {}.",
+            page.len()
+        ),
+    });
+    Ok(())
+}
+
+/// How many of `a` and `b` differ in their bits (a missing entry counts).
+fn differing(a: &[f32], b: &[f32]) -> usize {
+    a.iter()
+        .zip(b)
+        .filter(|(x, y)| x.to_bits() != y.to_bits())
+        .count()
+        + a.len().abs_diff(b.len())
 }
 
 /// The codebooks again with the assignment passes on the workers: their time, and whether they

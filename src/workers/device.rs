@@ -1,0 +1,97 @@
+//! What the device worker computes: jobs that run on a WebGPU device the worker owns (the page
+//! posts them to the device pool, `pool::device_pool`). The worker asks for its adapter and device
+//! at its first job (`navigator.gpu` exists in workers too) and keeps them; a lost device fails
+//! that job and every later one with `GpuError::DeviceLost`'s text, which the page reads back
+//! (`pool::lost_reason`) to switch to the CPU.
+//!
+//! - `gpu-logits`: the eval-mode logits z = f(x; W) of a run of test images x under a network W,
+//!   in one submission (`GpuNetwork::logits`), as the page's own WebGPU path computes them: the
+//!   page cuts the images into the same batches (`GPU_JOB_IMAGES`), so the logits equal the page's
+//!   bit for bit. The network comes with every job (a restarted worker needs it); the worker
+//!   uploads it only when its checksum (its bytes' last 8) differs from the last one's.
+
+use super::job::{set, typed};
+use glassbox_gpu::{Gpu, GpuError, GpuNetwork};
+use glassbox_lab::vision::data::{Split, SIDE};
+use glassbox_lab::vision::network::Network;
+use glassbox_lab::vision::train;
+use js_sys::{Array, Float32Array, Object, Uint8Array};
+use std::cell::RefCell;
+use std::rc::Rc;
+use wasm_bindgen::prelude::*;
+
+/// The kind of a logits job on the device.
+pub const LOGITS: &str = "gpu-logits";
+
+/// Test images per device job: one submission, the batch the page's own WebGPU path uses.
+pub const GPU_JOB_IMAGES: usize = 200;
+
+thread_local! {
+    static DEVICE: RefCell<Option<Rc<Gpu>>> = const { RefCell::new(None) };
+    /// The last network uploaded, with its checksum.
+    static NETWORK: RefCell<Option<(Vec<u8>, Rc<GpuNetwork>)>> = const { RefCell::new(None) };
+}
+
+fn lost(why: String) -> JsValue {
+    GpuError::DeviceLost(why).to_string().into()
+}
+
+/// The worker's device, asked for at the first job.
+async fn device() -> Result<Rc<Gpu>, JsValue> {
+    if let Some(gpu) = DEVICE.with(|d| d.borrow().clone()) {
+        return match gpu.lost_reason() {
+            Some(why) => Err(lost(why)),
+            None => Ok(gpu),
+        };
+    }
+    let gpu = Rc::new(
+        Gpu::new()
+            .await
+            .map_err(|e| JsValue::from(format!("no WebGPU device in the worker: {e}")))?,
+    );
+    DEVICE.with(|d| *d.borrow_mut() = Some(gpu.clone()));
+    Ok(gpu)
+}
+
+fn gpu_error(e: GpuError) -> JsValue {
+    e.to_string().into()
+}
+
+pub async fn logits_job(msg: &JsValue, reply: &Object) -> Result<Array, JsValue> {
+    let gpu = device().await?;
+    let bytes = typed::<Uint8Array>(msg, "net").ok_or("a job without a network")?;
+    let len = bytes.length();
+    if len < 8 {
+        return Err("a job's network is too short".into());
+    }
+    let checksum = bytes.subarray(len - 8, len).to_vec();
+    let cached = NETWORK.with(|n| {
+        n.borrow()
+            .as_ref()
+            .filter(|(c, _)| c == &checksum)
+            .map(|(_, g)| g.clone())
+    });
+    let net = match cached {
+        Some(g) => g,
+        None => {
+            let net = Network::from_bytes(&bytes.to_vec())?;
+            let g = Rc::new(gpu.upload(&net).map_err(gpu_error)?);
+            NETWORK.with(|n| *n.borrow_mut() = Some((checksum, g.clone())));
+            g
+        }
+    };
+    let images = typed::<Uint8Array>(msg, "images")
+        .ok_or("a job without images")?
+        .to_vec();
+    let count = images.len() / (SIDE * SIDE);
+    let split = Split {
+        images,
+        labels: vec![0; count],
+    };
+    let idx: Vec<usize> = (0..count).collect();
+    let (x, _) = train::batch(&split, &idx, None);
+    let logits = net.logits(&gpu, &x, count).await.map_err(gpu_error)?;
+    let out = Float32Array::from(&logits[..]);
+    set(reply, "logits", &out)?;
+    Ok(Array::of1(&out.buffer()))
+}

@@ -1,0 +1,91 @@
+// WebGPU from a worker (src/workers/device.rs): with WebGPU on, chapter 6's test-set
+// classification runs on a device that a background worker owns (Under the hood counts its jobs),
+// and its accuracies equal the page's own WebGPU path's (the worker script blocked: the device
+// pool is given up and the page drives the GPU itself, as Under the hood then says). The device
+// worker's device lost in the middle of chapter 6's scan: the scan finishes on the CPU, the page
+// says so once, and its accuracies are the CPU path's. The Benchmarks appendix classifies 1000 test
+// images on both devices and compares the logits bit for bit.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { captureDevices, destroyDevices, useBrowsers, watchedPage } from './harness.mjs';
+
+const env = useBrowsers({ browser: { webgpu: true }, cpuBrowser: {} });
+
+async function onWebGpu(page) {
+  await page.waitForFunction(() => /WebGPU \(/.test(document.querySelector('[aria-label="Compute backend"]')?.textContent ?? ''),
+    null, { timeout: 60_000 });
+}
+
+test('chapter 6 classifies on the device worker with the page\'s WebGPU accuracies', async (t) => {
+  const runs = [];
+  for (const blocked of [false, true]) {
+    const page = await watchedPage(env.browser);
+    if (blocked) await page.route('**/glassbox-worker.js', (r) => r.abort());
+    await page.goto(`${env.server.base}#/pruning?s_conv1=0.6&s_conv2=0.6&eval_images=400`);
+    await onWebGpu(page);
+    const accuracy = page.locator('[data-out="accuracy"]');
+    await accuracy.filter({ hasText: /pruned/ }).waitFor({ timeout: 300_000 });
+    const text = await accuracy.textContent();
+    assert.match(text, /\(WebGPU\)/, text);
+    await page.goto(`${env.server.base}#/under-the-hood`);
+    const device = await page.locator('[data-out="device-worker"]').textContent();
+    runs.push({ text, device });
+    if (blocked) {
+      assert.match(device, /^The WebGPU worker stopped \(.+\); the page drives the GPU itself\.$/, device);
+    } else {
+      const jobs = Number(/Jobs it answered on this visit: (\d+)\./.exec(device)?.[1]);
+      // 400 images in jobs of 200, pruned and dense.
+      assert.ok(jobs >= 4, device);
+      assert.deepEqual(page.problems(), []);
+    }
+    await page.close();
+  }
+  runs.forEach((r) => t.diagnostic(`${r.text} | ${r.device}`));
+  assert.equal(runs[0].text, runs[1].text);
+});
+
+test('the device worker\'s device lost mid-scan: chapter 6 finishes on the CPU with its accuracies', async () => {
+  const scan = async (page, lose) => {
+    await page.goto(`${env.server.base}#/pruning?eval_images=100&scan_images=100&scan_from=0.9&scan_to=0.9`);
+    await page.waitForFunction(() => /pruned/.test(document.querySelector('[data-out="accuracy"]')?.textContent ?? ''), null, { timeout: 300_000 });
+    await page.getByRole('button', { name: 'Run the scan' }).click();
+    if (lose) {
+      await page.waitForFunction(() => /^[2-9] \/ 10/.test(document.querySelector('[data-out="scan-progress"]')?.textContent ?? ''), null, { timeout: 300_000 });
+      assert.ok(await destroyDevices(page, { page: false, workers: true }) >= 1, 'the device worker had a device');
+    }
+    await page.waitForFunction(() => (document.querySelector('[data-out="scan-progress"]')?.textContent ?? '') === '10 / 10 evaluations', null, { timeout: 600_000 });
+    return page.locator('[data-figure="sensitivity"] .summary-text').textContent();
+  };
+  const gpu = await watchedPage(env.browser);
+  await captureDevices(gpu);
+  await gpu.goto(`${env.server.base}#/`);
+  await onWebGpu(gpu);
+  const lost = await scan(gpu, true);
+  const notices = gpu.locator('.backend-notice').filter({ hasText: /lost/ });
+  await notices.first().waitFor({ timeout: 60_000 });
+  assert.equal(await notices.count(), 1);
+  assert.match(await gpu.getByRole('status', { name: 'Compute backend' }).textContent(), /^CPU/);
+  const cpu = await watchedPage(env.cpuBrowser);
+  const want = await scan(cpu, false);
+  const nums = (s) => (s.match(/[\d.]+%/g) || []).map(parseFloat);
+  assert.equal(nums(lost).length, nums(want).length, `${lost} vs ${want}`);
+  nums(lost).forEach((v, i) => assert.ok(Math.abs(v - nums(want)[i]) <= 1, `${lost} vs ${want}`));
+  await gpu.goto(`${env.server.base}#/under-the-hood`);
+  assert.match(await gpu.locator('[data-out="device-worker"]').textContent(), /^The WebGPU worker's device was lost \(.+\); the page computes on the CPU\.$/);
+  assert.deepEqual(gpu.problems(), []);
+  assert.deepEqual(cpu.problems(), []);
+});
+
+test('the Benchmarks appendix: the WebGPU worker\'s 10,000 logits equal the page\'s WebGPU path\'s bit for bit', async (t) => {
+  const page = await watchedPage(env.browser);
+  await page.goto(`${env.server.base}#/bench`);
+  await onWebGpu(page);
+  await page.getByRole('button', { name: 'Time classification and codebooks' }).click();
+  await page.waitForFunction(() => document.querySelector('[data-out="compress-bench-status"]')?.textContent === 'Done.',
+    null, { timeout: 600_000 });
+  const same = await page.locator('[data-out="compress-bench-same"]').textContent();
+  t.diagnostic(same);
+  assert.match(same, /The WebGPU worker's logits \(10000\) equal the page's own WebGPU path's bit for bit \(the page's device: \d+ ms\)\.$/);
+  assert.match(await page.locator('[data-bench="classify"] [data-col="webgpu"]').textContent(), /^\d+ ms$/);
+  assert.deepEqual(page.problems(), []);
+});

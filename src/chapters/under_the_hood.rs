@@ -284,8 +284,8 @@ pub fn UnderTheHood() -> impl IntoView {
                 match crate::workers::pool::device_notice().get() {
                     Some(why) => why,
                     None => format!(
-                        "On WebGPU, test-set classification runs on a device that one more background \
-                         worker owns (the page's thread neither records nor waits for that work); \
+                        "On WebGPU, test-set classification and chapter 3's fine-tuning run on a device \
+                         that one more background worker owns (the page's thread neither records nor waits for that work); \
                          the results equal the page's own WebGPU path's bit for bit. Jobs it answered \
                          on this visit: {jobs}."
                     ),

@@ -9,8 +9,13 @@
 //!   page cuts the images into the same batches (`GPU_JOB_IMAGES`), so the logits equal the page's
 //!   bit for bit. The network comes with every job (a restarted worker needs it); the worker
 //!   uploads it only when its checksum (its bytes' last 8) differs from the last one's.
+//! - `gpu-tune`: chapter 3's fine-tuning work (`glassbox_lab::shift::work`, as a `tune` job packs
+//!   it: the tuner's network and tuned tensors, consecutive units of `GPU_CHUNK` images) answered
+//!   on the device by `glassbox_gpu::answer_work`, what the page's `GpuTuning` computes; the
+//!   network after each Adam step has another checksum and is uploaded whole (the same numbers
+//!   the page writes into its tuned tensors), so the run equals the page's WebGPU run bit for bit.
 
-use super::job::{set, typed};
+use super::job::{set, tune_reply, tune_request, typed};
 use glassbox_gpu::{Gpu, GpuError, GpuNetwork};
 use glassbox_lab::vision::data::{Split, SIDE};
 use glassbox_lab::vision::network::Network;
@@ -22,14 +27,19 @@ use wasm_bindgen::prelude::*;
 
 /// The kind of a logits job on the device.
 pub const LOGITS: &str = "gpu-logits";
+/// The kind of a fine-tuning job on the device.
+pub const TUNE: &str = "gpu-tune";
 
 /// Test images per device job: one submission, the batch the page's own WebGPU path uses.
 pub const GPU_JOB_IMAGES: usize = 200;
 
+/// A network as parsed and as uploaded.
+type OnDevice = (Network, GpuNetwork);
+
 thread_local! {
     static DEVICE: RefCell<Option<Rc<Gpu>>> = const { RefCell::new(None) };
-    /// The last network uploaded, with its checksum.
-    static NETWORK: RefCell<Option<(Vec<u8>, Rc<GpuNetwork>)>> = const { RefCell::new(None) };
+    /// The last network a job brought, parsed and uploaded, with its checksum.
+    static NETWORK: RefCell<Option<(Vec<u8>, Rc<OnDevice>)>> = const { RefCell::new(None) };
 }
 
 fn lost(why: String) -> JsValue {
@@ -57,8 +67,9 @@ fn gpu_error(e: GpuError) -> JsValue {
     e.to_string().into()
 }
 
-pub async fn logits_job(msg: &JsValue, reply: &Object) -> Result<Array, JsValue> {
-    let gpu = device().await?;
+/// The network a job brings (`net`, `Network::to_bytes`), parsed and on `gpu`: uploaded only
+/// when its checksum differs from the last one's.
+fn network_on(gpu: &Gpu, msg: &JsValue) -> Result<Rc<OnDevice>, JsValue> {
     let bytes = typed::<Uint8Array>(msg, "net").ok_or("a job without a network")?;
     let len = bytes.length();
     if len < 8 {
@@ -71,15 +82,19 @@ pub async fn logits_job(msg: &JsValue, reply: &Object) -> Result<Array, JsValue>
             .filter(|(c, _)| c == &checksum)
             .map(|(_, g)| g.clone())
     });
-    let net = match cached {
-        Some(g) => g,
-        None => {
-            let net = Network::from_bytes(&bytes.to_vec())?;
-            let g = Rc::new(gpu.upload(&net).map_err(gpu_error)?);
-            NETWORK.with(|n| *n.borrow_mut() = Some((checksum, g.clone())));
-            g
-        }
-    };
+    if let Some(g) = cached {
+        return Ok(g);
+    }
+    let net = Network::from_bytes(&bytes.to_vec())?;
+    let on_gpu = gpu.upload(&net).map_err(gpu_error)?;
+    let g = Rc::new((net, on_gpu));
+    NETWORK.with(|n| *n.borrow_mut() = Some((checksum, g.clone())));
+    Ok(g)
+}
+
+pub async fn logits_job(msg: &JsValue, reply: &Object) -> Result<Array, JsValue> {
+    let gpu = device().await?;
+    let net = network_on(&gpu, msg)?;
     let images = typed::<Uint8Array>(msg, "images")
         .ok_or("a job without images")?
         .to_vec();
@@ -90,8 +105,21 @@ pub async fn logits_job(msg: &JsValue, reply: &Object) -> Result<Array, JsValue>
     };
     let idx: Vec<usize> = (0..count).collect();
     let (x, _) = train::batch(&split, &idx, None);
-    let logits = net.logits(&gpu, &x, count).await.map_err(gpu_error)?;
+    let logits = net.1.logits(&gpu, &x, count).await.map_err(gpu_error)?;
     let out = Float32Array::from(&logits[..]);
     set(reply, "logits", &out)?;
     Ok(Array::of1(&out.buffer()))
+}
+
+pub async fn tune_job(msg: &JsValue, reply: &Object) -> Result<Array, JsValue> {
+    let gpu = device().await?;
+    let net = network_on(&gpu, msg)?;
+    let (cpu, on_gpu) = &*net;
+    let (tensors, works) = tune_request(msg, cpu)?;
+    let mut answers = Vec::with_capacity(works.len());
+    for w in &works {
+        let a = glassbox_gpu::answer_work(on_gpu, &gpu, w, &tensors, cpu.classes()).await;
+        answers.push(a.map_err(gpu_error)?);
+    }
+    tune_reply(reply, &answers)
 }

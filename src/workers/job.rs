@@ -39,7 +39,7 @@
 use glassbox_lab::lm::shipped::{self, Checkpoint};
 use glassbox_lab::lm::tuning::{self, Evaluator, MicroBatch};
 use glassbox_lab::lm::{Extras, Model, Vocab};
-use glassbox_lab::shift::work::{compute, Answer, Packed, PackedAnswers};
+use glassbox_lab::shift::work::{compute, Answer, Packed, PackedAnswers, Work};
 use glassbox_lab::shift::Tensor;
 use glassbox_lab::vision::data::Split;
 use glassbox_lab::vision::network::{Grads, Network, StepJob};
@@ -482,8 +482,9 @@ fn step_job(msg: &JsValue, reply: &Object) -> Result<Array, JsValue> {
 }
 
 /// The message of a `tune` job: the tuner's network (`Network::to_bytes`), its tuned tensors and
-/// consecutive works of one kind, packed.
+/// consecutive works of one kind, packed; `on_device`: the device worker's job (`super::device`).
 pub fn tune_message(
+    on_device: bool,
     net: &[u8],
     tensors: &[Tensor],
     works: &Packed,
@@ -497,7 +498,12 @@ pub fn tune_message(
         Float32Array::from(&works.data[..]),
         Uint32Array::from(&works.labels[..]),
     );
-    set(&msg, "kind", &"tune".into())?;
+    let kind = if on_device {
+        super::device::TUNE
+    } else {
+        "tune"
+    };
+    set(&msg, "kind", &kind.into())?;
     set(&msg, "net", &net)?;
     set(&msg, "tensors", &codes)?;
     set(&msg, "work", &works.kind.into())?;
@@ -542,6 +548,21 @@ pub fn tune_of(
 }
 
 fn tune_job(msg: &JsValue, reply: &Object) -> Result<Array, JsValue> {
+    let answers = with_network(msg, |net| {
+        let (tensors, works) = tune_request(msg, net)?;
+        Ok(works
+            .iter()
+            .map(|w| compute(net, &tensors, w))
+            .collect::<Vec<_>>())
+    })?;
+    tune_reply(reply, &answers)
+}
+
+/// A `tune` job's tuned tensors and works, checked against the network `net` they run on.
+pub(super) fn tune_request(
+    msg: &JsValue,
+    net: &Network,
+) -> Result<(Vec<Tensor>, Vec<Work>), JsValue> {
     let codes = typed::<Uint32Array>(msg, "tensors")
         .ok_or("a fine-tuning job without tensors")?
         .to_vec();
@@ -553,25 +574,23 @@ fn tune_job(msg: &JsValue, reply: &Object) -> Result<Array, JsValue> {
         data: floats(msg, "data")?.ok_or("a fine-tuning job without inputs")?,
         labels: whole(msg, "labels")?,
     };
-    let works = packed.works()?;
-    let answers = with_network(msg, |net| {
-        let convs = net.blocks.len();
-        if packed.first > convs {
-            return Err(format!("a fine-tuning job from layer {}", packed.first).into());
-        }
-        if packed.labels.iter().any(|&l| l as usize >= net.classes()) {
-            return Err("a fine-tuning job's label is not a class".into());
-        }
-        let tensors = codes
-            .iter()
-            .map(|&c| Tensor::from_code(c, convs))
-            .collect::<Result<Vec<_>, _>>()?;
-        Ok(works
-            .iter()
-            .map(|w| compute(net, &tensors, w))
-            .collect::<Vec<_>>())
-    })?;
-    let p = PackedAnswers::new(&answers);
+    let convs = net.blocks.len();
+    if packed.first > convs {
+        return Err(format!("a fine-tuning job from layer {}", packed.first).into());
+    }
+    if packed.labels.iter().any(|&l| l as usize >= net.classes()) {
+        return Err("a fine-tuning job's label is not a class".into());
+    }
+    let tensors = codes
+        .iter()
+        .map(|&c| Tensor::from_code(c, convs))
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok((tensors, packed.works()?))
+}
+
+/// A `tune` job's reply: its answers, packed.
+pub(super) fn tune_reply(reply: &Object, answers: &[Answer]) -> Result<Array, JsValue> {
+    let p = PackedAnswers::new(answers);
     let (numbers, floats, lens) = (
         Float64Array::from(&p.numbers[..]),
         Float32Array::from(&p.floats[..]),
@@ -632,6 +651,7 @@ pub async fn glassbox_worker_job(msg: JsValue) -> Result<Array, JsValue> {
         "tune" => tune_job(&msg, &reply)?,
         "assign" => assign_job(&msg, &reply)?,
         super::device::LOGITS => super::device::logits_job(&msg, &reply).await?,
+        super::device::TUNE => super::device::tune_job(&msg, &reply).await?,
         other => return Err(format!("unknown job kind '{other}'").into()),
     };
     Ok(Array::of2(&reply, &transfer))

@@ -20,9 +20,16 @@ async function onWebGpu(page) {
     null, { timeout: 30_000 });
 }
 
-/** Destroy every device of the page and of its workers once `running` holds. */
-async function loseDeviceWhen(page, running) {
+/** Destroy every device of the page and of its workers once `running` holds (and, with
+ * `onWorker`, once the device worker has its device: it asks for one at its first job). */
+async function loseDeviceWhen(page, running, { onWorker = false } = {}) {
   await page.waitForFunction(running, null, { timeout: 300_000 });
+  for (let i = 0; onWorker && i < 600; i++) {
+    let n = 0;
+    for (const w of page.workers()) n += await w.evaluate(() => (self.__devices ?? []).length).catch(() => 0);
+    if (n > 0) break;
+    await new Promise((r) => setTimeout(r, 100));
+  }
   const n = await destroyDevices(page, { page: true, workers: true });
   assert.ok(n >= 1, 'the page had a device to lose');
 }
@@ -152,7 +159,8 @@ test('chapter 3: a fine-tuning run finishes on the CPU with the CPU path\'s accu
     await page.locator('[data-out="blocks"]').waitFor({ timeout: 120_000 });
     if (lose) await onWebGpu(page);
     await page.locator('[data-action="run-one"]').click();
-    if (lose) await loseDeviceWhen(page, () => /[1-9]/.test(document.querySelector('section[aria-labelledby="experiment"] progress')?.value ?? '0'));
+    // The run's units go to the device worker: its device is lost too.
+    if (lose) await loseDeviceWhen(page, () => /[1-9]/.test(document.querySelector('section[aria-labelledby="experiment"] progress')?.value ?? '0'), { onWorker: true });
     await page.locator('[data-out="run-result"]').waitFor({ timeout: 300_000 });
     const t = await page.locator('[data-out="run-result"]').textContent();
     return /test accuracy ([\d.]+)% before, ([\d.]+)% after/.exec(t).slice(1).map(Number);

@@ -89,3 +89,35 @@ test('the Benchmarks appendix: the WebGPU worker\'s 10,000 logits equal the page
   assert.match(await page.locator('[data-bench="classify"] [data-col="webgpu"]').textContent(), /^\d+ ms$/);
   assert.deepEqual(page.problems(), []);
 });
+
+test('chapter 3\'s fine-tuning on the device worker gives the page\'s WebGPU numbers', async (t) => {
+  // block2, 60 images, 2 epochs on WebGPU: with the device worker (a unit of 64 images per job)
+  // and with the worker script blocked (the page's own device): the last epoch's loss (6 digits)
+  // and the result must agree.
+  const runs = [];
+  for (const blocked of [false, true]) {
+    const page = await watchedPage(env.browser);
+    if (blocked) await page.route('**/glassbox-worker.js', (r) => r.abort());
+    await page.goto(`${env.server.base}#/fine-tuning?images=60&test_images=40&epochs=2&lr=0.01&tune=block2`);
+    await onWebGpu(page);
+    await page.locator('[data-out="blocks"]').waitFor({ timeout: 120_000 });
+    await page.locator('[data-action="run-one"]').click();
+    await page.locator('[data-out="run-result"]').waitFor({ timeout: 300_000 });
+    const status = await page.locator('section[aria-labelledby="experiment"] p.status').textContent();
+    const loss = await page.locator('[data-out="run-loss"]').textContent();
+    const result = (await page.locator('[data-out="run-result"]').textContent()).replace(/ The frozen layers.*$/, '');
+    await page.goto(`${env.server.base}#/under-the-hood`);
+    const device = await page.locator('[data-out="device-worker"]').textContent();
+    runs.push({ status, loss, result, jobs: Number(/answered on this visit: (\d+)\./.exec(device)?.[1] ?? 0) });
+    if (!blocked) assert.deepEqual(page.problems(), []);
+    await page.close();
+  }
+  runs.forEach((r) => t.diagnostic(`${r.jobs} device jobs: ${r.status} ${r.loss} ${r.result}`));
+  assert.match(runs[0].status, /on WebGPU\.$/);
+  assert.match(runs[1].status, /on WebGPU\.$/);
+  assert.ok(runs[0].jobs > 0);
+  assert.equal(runs[1].jobs, 0);
+  assert.match(runs[0].loss, /: \d+\.\d{6}\.$/);
+  assert.equal(runs[0].loss, runs[1].loss);
+  assert.equal(runs[0].result, runs[1].result);
+});

@@ -23,4 +23,4 @@ pub use context::{AdapterSummary, Gpu, GpuError, GpuUnavailable};
 pub use glassbox_lab::kernels::MatmulShape;
 pub use lm::{GpuLm, GpuLmSession};
 pub use network::GpuNetwork;
-pub use tuning::{GpuTuning, GPU_CHUNK};
+pub use tuning::{answer_work, GpuTuning, GPU_CHUNK};

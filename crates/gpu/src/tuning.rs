@@ -45,28 +45,38 @@ impl GpuTuning {
             }
             self.version = tuner.version();
         }
-        let answer = match &work {
-            Work::Prefix { first, x, n } => {
-                Answer::Acts(self.net.prefix(gpu, *first, x, *n).await?)
-            }
-            Work::Correct { first, act, labels } => {
-                let logits = self.net.logits_from(gpu, *first, act, labels.len()).await?;
-                let classes = tuner.network().classes();
-                Answer::Correct(count_correct(&logits, labels, classes))
-            }
-            Work::Grads {
-                first,
-                act,
-                labels,
-                batch,
-            } => {
-                let (loss, grads) = self
-                    .net
-                    .suffix_grads(gpu, *first, tuner.tensors(), act, labels, *batch)
-                    .await?;
-                Answer::Grads(loss, grads)
-            }
-        };
+        let classes = tuner.network().classes();
+        let answer = answer_work(&self.net, gpu, &work, tuner.tensors(), classes).await?;
         Ok(tuner.answer(Some(answer)))
     }
+}
+
+/// One unit of work answered on the device by a network `net` that holds the tuner's current
+/// network (`tensors`: the tuned ones). A device worker answers a page's works with it, so its
+/// answers equal `GpuTuning::step`'s.
+pub async fn answer_work(
+    net: &GpuNetwork,
+    gpu: &Gpu,
+    work: &Work,
+    tensors: &[glassbox_lab::shift::Tensor],
+    classes: usize,
+) -> Result<Answer, GpuError> {
+    Ok(match work {
+        Work::Prefix { first, x, n } => Answer::Acts(net.prefix(gpu, *first, x, *n).await?),
+        Work::Correct { first, act, labels } => {
+            let logits = net.logits_from(gpu, *first, act, labels.len()).await?;
+            Answer::Correct(count_correct(&logits, labels, classes))
+        }
+        Work::Grads {
+            first,
+            act,
+            labels,
+            batch,
+        } => {
+            let (loss, grads) = net
+                .suffix_grads(gpu, *first, tensors, act, labels, *batch)
+                .await?;
+            Answer::Grads(loss, grads)
+        }
+    })
 }

@@ -2,8 +2,9 @@
 //! ~30 ms slices (never freezing the page), kept between slices so Pause keeps its place and Run
 //! goes on from there; the time spent in each phase is measured (`PhaseTimes`), so the page can
 //! say what computing the frozen layers once saved. With WebGPU the units' arithmetic runs on the
-//! device (`GpuTuning`, a batch per call, awaited, so the page stays free); a failed or lost device
-//! hands the run to the CPU where it stands. On the CPU the units' arithmetic goes to the worker
+//! device worker's GPU (`gpu-tune` jobs, a unit of 64 images each, the same numbers as the page's
+//! own device), or, where that worker cannot run, on the page's device (`GpuTuning`, a batch per
+//! call, awaited, so the page stays free); a lost device hands the run to the CPU where it stands. On the CPU the units' arithmetic goes to the worker
 //! pool (`tune` jobs: a batch's gradient chunks or a run of a set's units at once, answered in
 //! order, the same numbers as the page's own units); the page's thread keeps the units without
 //! work (drawing the shifted images, batch-norm statistics) and takes over if the pool is given up.
@@ -101,6 +102,26 @@ pub async fn drive(
 ) -> bool {
     if let Place::Engine(engine) = place {
         engine.settled().await;
+        if engine.gpu().is_some() {
+            if let Some(device) = crate::workers::pool::device_pool() {
+                {
+                    let mut j = job.borrow_mut();
+                    j.gpu = None;
+                    if let Some(t) = j.tuner.as_mut() {
+                        t.set_chunk(glassbox_gpu::GPU_CHUNK);
+                    }
+                }
+                match drive_workers(&job, &device, true, &alive, &mut report).await {
+                    Ok(finished) => return finished,
+                    Err(why) => {
+                        if let Some(why) = crate::workers::pool::lost_reason(&why) {
+                            engine.report(&glassbox_gpu::GpuError::DeviceLost(why));
+                        }
+                        // Otherwise the page drives the GPU itself.
+                    }
+                }
+            }
+        }
         if let Some(gpu) = engine.gpu() {
             match drive_gpu(&job, &gpu, &alive, &mut report).await {
                 Ok(finished) => return finished,
@@ -119,8 +140,8 @@ pub async fn drive(
     }
     if !matches!(place, Place::Page) {
         if let Some(pool) = crate::workers::pool::pool() {
-            // None: the pool was given up (the page says so), and this thread goes on.
-            if let Some(finished) = drive_workers(&job, &pool, &alive, &mut report).await {
+            // Err: the pool was given up (the page says so), and this thread goes on.
+            if let Ok(finished) = drive_workers(&job, &pool, false, &alive, &mut report).await {
                 return finished;
             }
         }
@@ -131,35 +152,43 @@ pub async fn drive(
 /// Units per worker job: a batch of 64 images is 16 chunks.
 const CHUNKS_PER_JOB: usize = 16;
 
-/// The worker path: runs of units computed on the pool, a job per worker, answered in order; the
-/// units without work run here in a slice. None when the pool was given up (the job keeps its
-/// place and the page's thread goes on).
+/// The worker path: runs of units computed on the pool (`on_device`: the device worker's GPU), a
+/// job per worker, answered in order; the units without work run here in a slice. Err (why) when
+/// the pool was given up (the job keeps its place and the page goes on without it).
 async fn drive_workers(
     job: &Rc<RefCell<Job>>,
     pool: &Pool,
+    on_device: bool,
     alive: &impl Fn() -> bool,
     report: &mut impl FnMut(&Job),
-) -> Option<bool> {
+) -> Result<bool, String> {
     loop {
         if !alive() {
-            return Some(false);
+            return Ok(false);
         }
         let (tuner, cached) = {
             let mut j = job.borrow_mut();
             (j.tuner.take(), j.net_bytes.take())
         };
         let Some(mut tuner) = tuner else {
-            return Some(false);
+            return Ok(false);
         };
         let (phase, t0) = (tuner.phase_name(), web::now_ms());
-        let works = tuner.works_ahead(CHUNKS_PER_JOB * pool.workers());
+        // The device takes a unit (`GPU_CHUNK` images, one submission) per job, as the page's
+        // own GPU path does; its activations alone can be tens of megabytes.
+        let max = if on_device {
+            1
+        } else {
+            CHUNKS_PER_JOB * pool.workers()
+        };
+        let works = tuner.works_ahead(max);
         // The network as bytes, made again only after it changed (and only for work to send).
         let bytes = match cached {
             Some((v, b)) if v == tuner.version() || works.is_empty() => Some((v, b)),
             _ if works.is_empty() => None,
             _ => Some((tuner.version(), Rc::new(tuner.network().to_bytes()))),
         };
-        let (mut given_up, mut stopped) = (false, false);
+        let (mut given_up, mut stopped) = (None, false);
         if works.is_empty() {
             // Drawing shifted images, batch-norm statistics (a unit is one convolution of a whole
             // batch): this thread, a slice's worth, with no unit started that the last one's time
@@ -179,7 +208,7 @@ async fn drive_workers(
                 .collect::<Result<Vec<_>, _>>();
             let tensors = tuner.tensors().to_vec();
             let message = |i: usize| match &packed {
-                Ok(p) => job::tune_message(net, &tensors, &p[i]),
+                Ok(p) => job::tune_message(on_device, net, &tensors, &p[i]),
                 Err(e) => Err(JsValue::from_str(e)),
             };
             match pool.run(groups.len(), &message, &|_| {}, &|| alive()).await {
@@ -207,7 +236,7 @@ async fn drive_workers(
                 }
                 // Stopped: the tuner keeps its place (the answers were not taken).
                 Ok(None) => stopped = true,
-                Err(_) => given_up = true,
+                Err(why) => given_up = Some(why),
             }
         }
         let more = !tuner.done() && tuner.error.is_none();
@@ -216,15 +245,15 @@ async fn drive_workers(
             j.times.add(phase, web::now_ms() - t0);
             j.net_bytes = bytes;
             j.tuner = Some(tuner);
-            if !given_up && !stopped {
-                j.ran = "CPU workers";
+            if given_up.is_none() && !stopped {
+                j.ran = if on_device { "WebGPU" } else { "CPU workers" };
                 report(&j);
             }
         }
         match (given_up, stopped, more) {
-            (true, _, _) => return None,
-            (_, true, _) => return Some(false),
-            (_, _, false) => return Some(true),
+            (Some(why), _, _) => return Err(why),
+            (_, true, _) => return Ok(false),
+            (_, _, false) => return Ok(true),
             _ => web::sleep(0).await,
         }
     }

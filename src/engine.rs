@@ -130,6 +130,14 @@ impl Engine {
         }
     }
 
+    /// Report why the device worker's pool was given up (`Pool::run`'s error): a lost device
+    /// switches the page to the CPU; any other failure leaves the page to drive the GPU itself.
+    pub fn report_device_worker(self, why: &str) {
+        if let Some(why) = crate::workers::pool::lost_reason(why) {
+            self.report(&GpuError::DeviceLost(why));
+        }
+    }
+
     /// Report a failed GPU call: a lost device (the page's, or the device worker's) switches the
     /// page to the CPU path with a notice.
     pub fn report(self, e: &GpuError) {

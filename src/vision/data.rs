@@ -243,12 +243,7 @@ pub async fn classify_split(
                     let secs = (web::now_ms() - t) / 1000.0;
                     return Some((nn::argmax_rows(&z, k), secs, "WebGPU"));
                 }
-                Err(why) => {
-                    if let Some(why) = pool::lost_reason(&why) {
-                        engine.report(&GpuError::DeviceLost(why));
-                    }
-                    // Otherwise the page drives the GPU itself.
-                }
+                Err(why) => engine.report_device_worker(&why),
             }
         }
     }

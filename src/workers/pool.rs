@@ -247,11 +247,25 @@ pub fn device_pool() -> Option<Rc<Pool>> {
     pool_of(Role::Device)
 }
 
+type PoolCell = std::thread::LocalKey<RefCell<Option<Rc<Pool>>>>;
+
+impl Role {
+    /// This role's pool and whether it was given up.
+    fn cells(
+        self,
+    ) -> (
+        &'static PoolCell,
+        &'static std::thread::LocalKey<Cell<bool>>,
+    ) {
+        match self {
+            Role::Compute => (&POOL, &GIVEN_UP),
+            Role::Device => (&DEVICE_POOL, &DEVICE_GIVEN_UP),
+        }
+    }
+}
+
 fn pool_of(role: Role) -> Option<Rc<Pool>> {
-    let (cell, given_up) = match role {
-        Role::Compute => (&POOL, &GIVEN_UP),
-        Role::Device => (&DEVICE_POOL, &DEVICE_GIVEN_UP),
-    };
+    let (cell, given_up) = role.cells();
     if given_up.get() {
         return None;
     }
@@ -267,10 +281,7 @@ fn pool_of(role: Role) -> Option<Rc<Pool>> {
 
 /// Give a pool up for the rest of the page's life, with the reason in the page.
 fn give_up(role: Role, why: &str) {
-    let (cell, given_up) = match role {
-        Role::Compute => (&POOL, &GIVEN_UP),
-        Role::Device => (&DEVICE_POOL, &DEVICE_GIVEN_UP),
-    };
+    let (cell, given_up) = role.cells();
     given_up.set(true);
     if let Some(p) = cell.with(|p| p.borrow_mut().take()) {
         p.slots.iter().for_each(Slot::stop);

@@ -182,7 +182,7 @@ async fn classify_gpu(
     let (Some(device), Some(gpu)) = (pool::device_pool(), engine.gpu()) else {
         return Ok(());
     };
-    let say = |verdict: String| same.update(|s| *s = format!("{s} {verdict}").trim().to_string());
+    let say = |verdict: String| say_after(same, &verdict);
     status.set(format!(
         "Classifying {count} test images on the WebGPU worker…"
     ));
@@ -193,9 +193,7 @@ async fn classify_gpu(
             Ok(Some(z)) => z,
             Ok(None) => return Err("The benchmark stopped.".into()),
             Err(e) => {
-                if let Some(why) = pool::lost_reason(&e) {
-                    engine.report(&glassbox_gpu::GpuError::DeviceLost(why));
-                }
+                engine.report_device_worker(&e);
                 say(format!("The WebGPU worker failed ({e})."));
                 return Ok(());
             }
@@ -266,8 +264,13 @@ async fn codebooks_on_workers(
     } else {
         format!("The codebooks from {n} differ from the single thread's.")
     };
-    same.update(|s| *s = format!("{s} {verdict}").trim().to_string());
+    say_after(same, &verdict);
     Ok(())
+}
+
+/// Add a verdict after those said so far.
+fn say_after(same: RwSignal<String>, verdict: &str) {
+    same.update(|s| *s = format!("{s} {verdict}").trim().to_string());
 }
 
 #[component]

@@ -17,6 +17,7 @@ mod experiment_figures;
 pub(crate) mod fields;
 pub mod full_table;
 mod grid_run;
+mod on_workers;
 pub(crate) mod runner;
 mod stage_noise;
 mod state;

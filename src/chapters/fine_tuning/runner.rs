@@ -4,24 +4,22 @@
 //! say what computing the frozen layers once saved. With WebGPU the units' arithmetic runs on the
 //! device worker's GPU (`gpu-tune` jobs, a unit of 64 images each, the same numbers as the page's
 //! own device), or, where that worker cannot run, on the page's device (`GpuTuning`, a batch per
-//! call, awaited, so the page stays free); a lost device hands the run to the CPU where it stands. On the CPU the units' arithmetic goes to the worker
-//! pool (`tune` jobs: a batch's gradient chunks or a run of a set's units at once, answered in
-//! order, the same numbers as the page's own units); the page's thread keeps the units without
-//! work (drawing the shifted images, batch-norm statistics) and takes over if the pool is given up.
+//! call, awaited, so the page stays free); a lost device hands the run to the CPU where it stands.
+//! On the CPU the units' arithmetic goes to the worker pool (`tune` jobs: a batch's gradient chunks
+//! or a run of a set's units at once, answered in order, the same numbers as the page's own units);
+//! the page's thread keeps the units without work (drawing the shifted images, batch-norm
+//! statistics) and takes over if the pool is given up. Both worker paths: `on_workers`.
 
+use super::on_workers::drive_workers;
 use crate::engine::Engine;
 use crate::tasks::{run_in_slices, Slice, SLICE_MS};
 use crate::web;
-use crate::workers::job;
-use crate::workers::pool::Pool;
 use glassbox_gpu::{Gpu, GpuTuning};
-use glassbox_lab::shift::work::{Packed, Work};
 use glassbox_lab::shift::{PhaseTimes, TuneResult, Tuner};
 use glassbox_lab::vision::network::Network;
 use std::cell::RefCell;
 use std::rc::Rc;
 use std::sync::Arc;
-use wasm_bindgen::JsValue;
 
 /// Where a run computes.
 #[derive(Clone, Copy)]
@@ -40,9 +38,9 @@ pub struct Job {
     pub tuner: Option<Tuner>,
     pub times: PhaseTimes,
     /// The run's network on the GPU, while it runs there.
-    gpu: Option<(Rc<Gpu>, GpuTuning)>,
+    pub(super) gpu: Option<(Rc<Gpu>, GpuTuning)>,
     /// The tuner's network as bytes for the workers, with the tuner's version it was taken at.
-    net_bytes: Option<(u64, Rc<Vec<u8>>)>,
+    pub(super) net_bytes: Option<(u64, Rc<Vec<u8>>)>,
     /// Where the last unit ran: "WebGPU", "CPU" or "CPU workers".
     pub ran: &'static str,
 }
@@ -113,12 +111,7 @@ pub async fn drive(
                 }
                 match drive_workers(&job, &device, true, &alive, &mut report).await {
                     Ok(finished) => return finished,
-                    Err(why) => {
-                        if let Some(why) = crate::workers::pool::lost_reason(&why) {
-                            engine.report(&glassbox_gpu::GpuError::DeviceLost(why));
-                        }
-                        // Otherwise the page drives the GPU itself.
-                    }
+                    Err(why) => engine.report_device_worker(&why),
                 }
             }
         }
@@ -147,116 +140,6 @@ pub async fn drive(
         }
     }
     drive_cpu(job, alive, report).await
-}
-
-/// Units per worker job: a batch of 64 images is 16 chunks.
-const CHUNKS_PER_JOB: usize = 16;
-
-/// The worker path: runs of units computed on the pool (`on_device`: the device worker's GPU), a
-/// job per worker, answered in order; the units without work run here in a slice. Err (why) when
-/// the pool was given up (the job keeps its place and the page goes on without it).
-async fn drive_workers(
-    job: &Rc<RefCell<Job>>,
-    pool: &Pool,
-    on_device: bool,
-    alive: &impl Fn() -> bool,
-    report: &mut impl FnMut(&Job),
-) -> Result<bool, String> {
-    loop {
-        if !alive() {
-            return Ok(false);
-        }
-        let (tuner, cached) = {
-            let mut j = job.borrow_mut();
-            (j.tuner.take(), j.net_bytes.take())
-        };
-        let Some(mut tuner) = tuner else {
-            return Ok(false);
-        };
-        let (phase, t0) = (tuner.phase_name(), web::now_ms());
-        // The device takes a unit (`GPU_CHUNK` images, one submission) per job, as the page's
-        // own GPU path does; its activations alone can be tens of megabytes.
-        let max = if on_device {
-            1
-        } else {
-            CHUNKS_PER_JOB * pool.workers()
-        };
-        let works = tuner.works_ahead(max);
-        // The network as bytes, made again only after it changed (and only for work to send).
-        let bytes = match cached {
-            Some((v, b)) if v == tuner.version() || works.is_empty() => Some((v, b)),
-            _ if works.is_empty() => None,
-            _ => Some((tuner.version(), Rc::new(tuner.network().to_bytes()))),
-        };
-        let (mut given_up, mut stopped) = (None, false);
-        if works.is_empty() {
-            // Drawing shifted images, batch-norm statistics (a unit is one convolution of a whole
-            // batch): this thread, a slice's worth, with no unit started that the last one's time
-            // says would end past the slice.
-            let mut last = 0.0;
-            while !tuner.needs_work() && !tuner.done() && web::now_ms() + last < t0 + SLICE_MS {
-                let start = web::now_ms();
-                tuner.step();
-                last = web::now_ms() - start;
-            }
-        } else if let Some((_, net)) = &bytes {
-            let per_job = works.len().div_ceil(pool.workers());
-            let groups: Vec<&[Work]> = works.chunks(per_job).collect();
-            let packed = groups
-                .iter()
-                .map(|g| Packed::new(g))
-                .collect::<Result<Vec<_>, _>>();
-            let tensors = tuner.tensors().to_vec();
-            let message = |i: usize| match &packed {
-                Ok(p) => job::tune_message(on_device, net, &tensors, &p[i]),
-                Err(e) => Err(JsValue::from_str(e)),
-            };
-            match pool.run(groups.len(), &message, &|_| {}, &|| alive()).await {
-                Ok(Some(replies)) => {
-                    // A batch's gradients of every tensor are megabytes to add: the page's thread
-                    // yields between answers once a slice's time is spent.
-                    let mut since = web::now_ms();
-                    let kind = packed.as_ref().map(|p| p[0].kind).unwrap_or(0);
-                    for (reply, g) in replies.iter().zip(&groups) {
-                        let answers = match job::tune_of(reply, kind, g.len(), tensors.len()) {
-                            Ok(a) => a,
-                            Err(e) => {
-                                tuner.error = Some(e);
-                                break;
-                            }
-                        };
-                        for a in answers {
-                            tuner.answer(Some(a));
-                            if web::now_ms() > since + SLICE_MS {
-                                web::sleep(0).await;
-                                since = web::now_ms();
-                            }
-                        }
-                    }
-                }
-                // Stopped: the tuner keeps its place (the answers were not taken).
-                Ok(None) => stopped = true,
-                Err(why) => given_up = Some(why),
-            }
-        }
-        let more = !tuner.done() && tuner.error.is_none();
-        {
-            let mut j = job.borrow_mut();
-            j.times.add(phase, web::now_ms() - t0);
-            j.net_bytes = bytes;
-            j.tuner = Some(tuner);
-            if given_up.is_none() && !stopped {
-                j.ran = if on_device { "WebGPU" } else { "CPU workers" };
-                report(&j);
-            }
-        }
-        match (given_up, stopped, more) {
-            (Some(why), _, _) => return Err(why),
-            (_, true, _) => return Ok(false),
-            (_, _, false) => return Ok(true),
-            _ => web::sleep(0).await,
-        }
-    }
 }
 
 /// The CPU path: units in ~30 ms slices.

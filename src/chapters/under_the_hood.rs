@@ -271,7 +271,7 @@ pub fn UnderTheHood() -> impl IntoView {
                 match crate::workers::pool::notice().get() {
                     Some(why) => why,
                     None => format!(
-                        "Test-set classification (chapters 3, 6 and 7 and the image lab) runs on {n} background \
+                        "On the CPU, test-set classification (chapters 3, 6 and 7 and the image lab) runs on {n} background \
                          worker{} (one per core your browser reports but one, kept for the page; at least 1, at most 4), so this page stays \
                          responsive; the results equal a single thread's bit for bit. Workers restarted on \
                          this visit: {restarts}.",

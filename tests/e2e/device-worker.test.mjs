@@ -7,7 +7,7 @@
 // images on both devices and compares the logits bit for bit.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { captureDevices, destroyDevices, useBrowsers, watchedPage } from './harness.mjs';
+import { captureDevices, destroyDevices, fineTuningRun, useBrowsers, watchedPage } from './harness.mjs';
 
 const env = useBrowsers({ browser: { webgpu: true }, cpuBrowser: {} });
 
@@ -98,17 +98,10 @@ test('chapter 3\'s fine-tuning on the device worker gives the page\'s WebGPU num
   for (const blocked of [false, true]) {
     const page = await watchedPage(env.browser);
     if (blocked) await page.route('**/glassbox-worker.js', (r) => r.abort());
-    await page.goto(`${env.server.base}#/fine-tuning?images=60&test_images=40&epochs=2&lr=0.01&tune=block2`);
-    await onWebGpu(page);
-    await page.locator('[data-out="blocks"]').waitFor({ timeout: 120_000 });
-    await page.locator('[data-action="run-one"]').click();
-    await page.locator('[data-out="run-result"]').waitFor({ timeout: 300_000 });
-    const status = await page.locator('section[aria-labelledby="experiment"] p.status').textContent();
-    const loss = await page.locator('[data-out="run-loss"]').textContent();
-    const result = (await page.locator('[data-out="run-result"]').textContent()).replace(/ The frozen layers.*$/, '');
+    const run = await fineTuningRun(page, env.server.base, 'images=60&test_images=40&epochs=2&lr=0.01&tune=block2', onWebGpu);
     await page.goto(`${env.server.base}#/under-the-hood`);
     const device = await page.locator('[data-out="device-worker"]').textContent();
-    runs.push({ status, loss, result, jobs: Number(/answered on this visit: (\d+)\./.exec(device)?.[1] ?? 0) });
+    runs.push({ ...run, jobs: Number(/answered on this visit: (\d+)\./.exec(device)?.[1] ?? 0) });
     if (!blocked) assert.deepEqual(page.problems(), []);
     await page.close();
   }

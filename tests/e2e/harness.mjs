@@ -197,3 +197,17 @@ export async function destroyDevices(page, { page: inPage, workers }) {
   if (workers) for (const worker of page.workers()) n += await worker.evaluate(destroy).catch(() => 0);
   return n;
 }
+
+/** Chapter 3: one fine-tuning run at `query` (`ready`, if given, waits for the backend first): the
+ * status line, the last epoch's loss and the result (without the frozen layers' sentence). */
+export async function fineTuningRun(page, base, query, ready = async () => {}) {
+  await page.goto(`${base}#/fine-tuning?${query}`);
+  await ready(page);
+  await page.locator('[data-out="blocks"]').waitFor({ timeout: 120_000 });
+  await page.locator('[data-action="run-one"]').click();
+  await page.locator('[data-out="run-result"]').waitFor({ timeout: 300_000 });
+  const status = await page.locator('section[aria-labelledby="experiment"] p.status').textContent();
+  const loss = await page.locator('[data-out="run-loss"]').textContent();
+  const result = (await page.locator('[data-out="run-result"]').textContent()).replace(/ The frozen layers.*$/, '');
+  return { status, loss, result };
+}

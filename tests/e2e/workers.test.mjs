@@ -8,7 +8,7 @@
 // and chapter 3's fine-tuning compute there with the page thread's numbers.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { useBrowsers, watchedPage } from './harness.mjs';
+import { fineTuningRun, useBrowsers, watchedPage } from './harness.mjs';
 
 const env = useBrowsers();
 
@@ -198,14 +198,8 @@ test('chapter 3\'s fine-tuning computes on the workers with the page thread\'s n
   for (const blocked of [false, true]) {
     const page = await watchedPage(env.browser);
     if (blocked) await page.route('**/glassbox-worker.js', (r) => r.abort());
-    await page.goto(`${env.server.base}#/fine-tuning?images=60&test_images=40&epochs=2&lr=0.01&tune=block2`);
-    await page.locator('[data-out="blocks"]').waitFor({ timeout: 120_000 });
-    await page.locator('[data-action="run-one"]').click();
-    await page.locator('[data-out="run-result"]').waitFor({ timeout: 300_000 });
-    const status = await page.locator('section[aria-labelledby="experiment"] p.status').textContent();
-    const loss = await page.locator('[data-out="run-loss"]').textContent();
-    const result = (await page.locator('[data-out="run-result"]').textContent()).replace(/ The frozen layers.*$/, '');
-    runs.push({ status, loss, result, workers: page.workers().length });
+    const run = await fineTuningRun(page, env.server.base, 'images=60&test_images=40&epochs=2&lr=0.01&tune=block2');
+    runs.push({ ...run, workers: page.workers().length });
     if (!blocked) assert.deepEqual(page.problems(), []);
     await page.close();
   }

@@ -75,8 +75,10 @@ impl Engine {
                     if self.force_cpu.get_untracked() {
                         return;
                     }
-                    self.state.set(BackendState::WebGpu(gpu.info.clone()));
+                    // The device first: a computation the new state starts must find it.
+                    let info = gpu.info.clone();
                     self.compute.set_value(Rc::new(Compute::new(Some(gpu))));
+                    self.state.set(BackendState::WebGpu(info));
                     self.notice.set(None);
                 }
                 Err(why) => {

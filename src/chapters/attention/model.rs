@@ -77,8 +77,9 @@ pub struct Moved {
     pub decoder: Vec<f32>,
 }
 
-/// The toy captioner, recomputed (on the engine) whenever its inputs change: its result goes to
-/// `state.view_state`, how much each output moved to `state.moved`.
+/// The toy captioner, recomputed (on the engine) whenever its inputs or the backend change (a
+/// WebGPU adapter that answers after the first computation, a lost device): its result goes to
+/// `state.view_state`, how much each output moved at the reader's edit to `state.moved`.
 pub fn follow_inputs(state: AttentionState, engine: Engine) {
     let AttentionState {
         settings,
@@ -102,6 +103,8 @@ pub fn follow_inputs(state: AttentionState, engine: Engine) {
         }
     });
     let last_inputs = StoredValue::new(None::<(Vec<u8>, Vec<String>, usize, u64)>);
+    let last_mask = StoredValue::new(None::<Vec<Vec<bool>>>);
+    let backend = Memo::new(move |_| engine.state.get());
     let generation = Generation::new();
     Effect::new(move |_| {
         let (lv, cap, n, sd, mask) = (
@@ -111,12 +114,18 @@ pub fn follow_inputs(state: AttentionState, engine: Engine) {
             seed.get(),
             mask_in_use.get(),
         );
+        // Read, not only tracked: a memo never read has no sources to hear from.
+        let _ = backend.get();
         let alive = generation.start();
-        // What the reader changed, in words, for the "what moved" readout.
-        let what = last_inputs
-            .get_value()
-            .map(|(l0, c0, n0, s0)| what_changed((&l0, &c0, n0, s0), (&lv, &cap, n, sd)));
+        // What the reader changed, in words, for the "what moved" readout (nothing when only the
+        // backend changed).
+        let same_mask = last_mask.get_value().as_ref() == Some(&mask);
+        let what = last_inputs.get_value().and_then(|(l0, c0, n0, s0)| {
+            let same = (&l0, &c0, n0, s0) == (&lv, &cap, n, sd);
+            (!(same && same_mask)).then(|| what_changed((&l0, &c0, n0, s0), (&lv, &cap, n, sd)))
+        });
         last_inputs.set_value(Some((lv.clone(), cap.clone(), n, sd)));
+        last_mask.set_value(Some(mask.clone()));
         crate::tasks::spawn_page_task(async move {
             engine.settled().await;
             let compute = engine.compute();

@@ -15,12 +15,11 @@
 //!   network after each Adam step has another checksum and is uploaded whole (the same numbers
 //!   the page writes into its tuned tensors), so the run equals the page's WebGPU run bit for bit.
 
-use super::job::{set, tune_reply, tune_request, typed};
+use super::job::{images_of, logits_reply, network_bytes, tune_reply, tune_request};
 use glassbox_gpu::{Gpu, GpuError, GpuNetwork};
-use glassbox_lab::vision::data::{Split, SIDE};
 use glassbox_lab::vision::network::Network;
 use glassbox_lab::vision::train;
-use js_sys::{Array, Float32Array, Object, Uint8Array};
+use js_sys::{Array, Object};
 use std::cell::RefCell;
 use std::rc::Rc;
 use wasm_bindgen::prelude::*;
@@ -70,12 +69,7 @@ fn gpu_error(e: GpuError) -> JsValue {
 /// The network a job brings (`net`, `Network::to_bytes`), parsed and on `gpu`: uploaded only
 /// when its checksum differs from the last one's.
 fn network_on(gpu: &Gpu, msg: &JsValue) -> Result<Rc<OnDevice>, JsValue> {
-    let bytes = typed::<Uint8Array>(msg, "net").ok_or("a job without a network")?;
-    let len = bytes.length();
-    if len < 8 {
-        return Err("a job's network is too short".into());
-    }
-    let checksum = bytes.subarray(len - 8, len).to_vec();
+    let (bytes, checksum) = network_bytes(msg)?;
     let cached = NETWORK.with(|n| {
         n.borrow()
             .as_ref()
@@ -95,20 +89,11 @@ fn network_on(gpu: &Gpu, msg: &JsValue) -> Result<Rc<OnDevice>, JsValue> {
 pub async fn logits_job(msg: &JsValue, reply: &Object) -> Result<Array, JsValue> {
     let gpu = device().await?;
     let net = network_on(&gpu, msg)?;
-    let images = typed::<Uint8Array>(msg, "images")
-        .ok_or("a job without images")?
-        .to_vec();
-    let count = images.len() / (SIDE * SIDE);
-    let split = Split {
-        images,
-        labels: vec![0; count],
-    };
-    let idx: Vec<usize> = (0..count).collect();
+    let split = images_of(msg)?;
+    let idx: Vec<usize> = (0..split.len()).collect();
     let (x, _) = train::batch(&split, &idx, None);
-    let logits = net.1.logits(&gpu, &x, count).await.map_err(gpu_error)?;
-    let out = Float32Array::from(&logits[..]);
-    set(reply, "logits", &out)?;
-    Ok(Array::of1(&out.buffer()))
+    let logits = net.1.logits(&gpu, &x, idx.len()).await.map_err(gpu_error)?;
+    logits_reply(reply, &logits)
 }
 
 pub async fn tune_job(msg: &JsValue, reply: &Object) -> Result<Array, JsValue> {

@@ -107,12 +107,7 @@ fn with_network<T>(
     msg: &JsValue,
     f: impl FnOnce(&mut Network) -> Result<T, JsValue>,
 ) -> Result<T, JsValue> {
-    let net = typed::<Uint8Array>(msg, "net").ok_or("a job without a network")?;
-    let len = net.length();
-    if len < 8 {
-        return Err("a job's network is too short".into());
-    }
-    let checksum = net.subarray(len - 8, len).to_vec();
+    let (net, checksum) = network_bytes(msg)?;
     NETWORK.with(|cell| {
         let mut cell = cell.borrow_mut();
         if cell.as_ref().map(|(c, _)| c != &checksum).unwrap_or(true) {
@@ -123,20 +118,42 @@ fn with_network<T>(
     })
 }
 
-fn logits_job(msg: &JsValue, reply: &Object) -> Result<Array, JsValue> {
+/// A job's network bytes (`net`) and their checksum (the file's last 8 bytes).
+pub(super) fn network_bytes(msg: &JsValue) -> Result<(Uint8Array, Vec<u8>), JsValue> {
+    let net = typed::<Uint8Array>(msg, "net").ok_or("a job without a network")?;
+    let len = net.length();
+    if len < 8 {
+        return Err("a job's network is too short".into());
+    }
+    let checksum = net.subarray(len - 8, len).to_vec();
+    Ok((net, checksum))
+}
+
+/// A logits job's images (`images`, whole 28 x 28 images) as a split without labels.
+pub(super) fn images_of(msg: &JsValue) -> Result<Split, JsValue> {
     let images = typed::<Uint8Array>(msg, "images")
         .ok_or("a job without images")?
         .to_vec();
     let side = glassbox_lab::vision::data::SIDE;
     let count = images.len() / (side * side);
-    let split = Split {
+    Ok(Split {
         images,
         labels: vec![0; count],
-    };
-    let logits = with_network(msg, |net| Ok(train::logits(net, &split, 0..count)))?;
-    let out = Float32Array::from(&logits[..]);
+    })
+}
+
+/// A logits job's reply.
+pub(super) fn logits_reply(reply: &Object, logits: &[f32]) -> Result<Array, JsValue> {
+    let out = Float32Array::from(logits);
     set(reply, "logits", &out)?;
     Ok(Array::of1(&out.buffer()))
+}
+
+fn logits_job(msg: &JsValue, reply: &Object) -> Result<Array, JsValue> {
+    let split = images_of(msg)?;
+    let count = split.len();
+    let logits = with_network(msg, |net| Ok(train::logits(net, &split, 0..count)))?;
+    logits_reply(reply, &logits)
 }
 
 /// The message of a `plurals` job: the model's file name and bytes (`LoadedLm::bytes`), the

@@ -2,18 +2,20 @@
 //! quantization chapters: one SGD step at a time (the `Trainer` of `glassbox_lab::vision::train`: momentum,
 //! weight decay, cosine schedule over the chosen steps, augmentation), keeping what the chapter
 //! needs kept after every step (pruning masks, or k-means codebooks for quantization-aware
-//! training). On WebGPU a step is one submission with the network resident on the device; on the
+//! training). On WebGPU a step is one submission with the network resident on the device (the
+//! device worker's where the page has one: `resident`); on the
 //! CPU a step's forward and backward passes run on a background worker (the page applies the
 //! update), or, without workers, on the page's thread a block at a time between screen updates.
 //! Pause lets the step in flight finish; reset returns to the starting weights.
 
 use super::data::Loaded;
+use super::resident::Resident;
 use crate::engine::Engine;
 use crate::tasks::SLICE_MS;
 use crate::ui::run_controls::Speed;
 use crate::web;
+use crate::workers::device_train::Sgd;
 use crate::workers::job;
-use glassbox_gpu::{Gpu, GpuNetwork};
 use glassbox_lab::compress::prune::Masks;
 use glassbox_lab::compress::quant::KMeansQuantizer;
 use glassbox_lab::figures::TrainPoint;
@@ -90,8 +92,11 @@ pub struct Model {
     /// On the CPU, compute on the page's thread even where it has background workers (the
     /// Benchmarks appendix's one-thread row).
     pub on_page: bool,
+    /// On WebGPU, train on the page's own device even where the device worker is there (the
+    /// Benchmarks appendix compares the two).
+    pub gpu_on_page: bool,
     cpu: Option<Network>,
-    gpu: Option<(Rc<Gpu>, Rc<GpuNetwork>)>,
+    gpu: Option<Resident>,
     trainer: Option<Trainer>,
     order: Vec<usize>,
     /// Next position in `order`.
@@ -107,11 +112,11 @@ pub async fn current_network(
     engine: Engine,
     committed: &Network,
 ) -> Network {
-    if let Some((gpu, resident)) = model.with_value(|m| m.gpu.clone()) {
-        match resident.download(&gpu).await {
+    if let Some(resident) = model.with_value(|m| m.gpu.clone()) {
+        match resident.download().await {
             Ok(net) => model.update_value(|m| m.cpu = Some(net)),
             Err(e) => {
-                engine.report(&e);
+                e.report(engine);
                 model.update_value(|m| m.gpu = None);
             }
         }
@@ -203,35 +208,24 @@ pub fn run(
             let cpu_only = model.with_value(|m| m.cpu_only || matches!(m.keep, Keep::Codebooks(_)));
             if let Some(gpu) = engine.gpu().filter(|_| !cpu_only) {
                 if model.with_value(|m| m.gpu.is_none()) {
-                    let masks = model.with_value(|m| match &m.keep {
-                        Keep::Masks(mk) => Some(mk.clone()),
-                        _ => None,
+                    let (masks, page_only) = model.with_value(|m| match &m.keep {
+                        Keep::Masks(mk) => (Some(mk.clone()), m.gpu_on_page),
+                        _ => (None, m.gpu_on_page),
                     });
-                    let resident = match gpu.upload(&net) {
-                        Ok(g) => match masks {
-                            Some(mk) => g.set_masks(&gpu, &mk.0).await.map(|_| g),
-                            None => Ok(g),
-                        },
-                        Err(e) => Err(e),
-                    };
-                    match resident {
-                        Ok(g) => model.update_value(|m| m.gpu = Some((gpu.clone(), Rc::new(g)))),
-                        Err(e) => engine.report(&e),
+                    match Resident::open(gpu, &net, masks.as_ref(), page_only).await {
+                        Ok(g) => model.update_value(|m| m.gpu = Some(g)),
+                        Err(e) => e.report(engine),
                     }
                 }
-                if let Some((_, g)) = model.with_value(|m| m.gpu.clone()) {
+                if let Some(g) = model.with_value(|m| m.gpu.clone()) {
                     let cfg = &trainer.config;
+                    let sgd = Sgd {
+                        lr: trainer.learning_rate(),
+                        momentum: cfg.momentum,
+                        weight_decay: cfg.weight_decay,
+                    };
                     let t0 = web::now_ms();
-                    let r = g
-                        .train_step(
-                            &gpu,
-                            &x,
-                            &y,
-                            trainer.learning_rate(),
-                            cfg.momentum,
-                            cfg.weight_decay,
-                        )
-                        .await;
+                    let r = g.step(&x, &y, sgd).await;
                     busy += web::now_ms() - t0;
                     match r {
                         Ok(r) => {
@@ -240,9 +234,9 @@ pub fn run(
                             ran = "WebGPU";
                         }
                         Err(e) => {
-                            engine.report(&e);
+                            e.report(engine);
                             model.update_value(|m| m.gpu = None);
-                            tuning.update(|t| t.status = format!("WebGPU failed ({e}); continuing on the CPU from the last weights copied back."));
+                            tuning.update(|t| t.status = e.status());
                         }
                     }
                 }

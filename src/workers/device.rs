@@ -46,7 +46,7 @@ fn lost(why: String) -> JsValue {
 }
 
 /// The worker's device, asked for at the first job.
-async fn device() -> Result<Rc<Gpu>, JsValue> {
+pub(super) async fn device() -> Result<Rc<Gpu>, JsValue> {
     if let Some(gpu) = DEVICE.with(|d| d.borrow().clone()) {
         return match gpu.lost_reason() {
             Some(why) => Err(lost(why)),
@@ -62,7 +62,7 @@ async fn device() -> Result<Rc<Gpu>, JsValue> {
     Ok(gpu)
 }
 
-fn gpu_error(e: GpuError) -> JsValue {
+pub(super) fn gpu_error(e: GpuError) -> JsValue {
     e.to_string().into()
 }
 

@@ -36,6 +36,7 @@
 //!   back packed and the page gives them to the tuner in order, so the run equals the page's own
 //!   bit for bit.
 
+use super::device_train;
 use glassbox_lab::lm::shipped::{self, Checkpoint};
 use glassbox_lab::lm::tuning::{self, Evaluator, MicroBatch};
 use glassbox_lab::lm::{Extras, Model, Vocab};
@@ -669,6 +670,10 @@ pub async fn glassbox_worker_job(msg: JsValue) -> Result<Array, JsValue> {
         "assign" => assign_job(&msg, &reply)?,
         super::device::LOGITS => super::device::logits_job(&msg, &reply).await?,
         super::device::TUNE => super::device::tune_job(&msg, &reply).await?,
+        device_train::OPEN => device_train::open_job(&msg, &reply).await?,
+        device_train::STEP => device_train::step_job(&msg, &reply).await?,
+        device_train::WEIGHTS => device_train::weights_job(&msg, &reply).await?,
+        device_train::RELEASE => device_train::release_job(&msg)?,
         other => return Err(format!("unknown job kind '{other}'").into()),
     };
     Ok(Array::of2(&reply, &transfer))

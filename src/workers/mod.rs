@@ -10,9 +10,11 @@
 //!
 //! - `pool`: the page's side (starting, feeding and restarting workers).
 //! - `job`: what a worker computes, and the worker's entry point.
-//! - `device`: what the device worker computes on its GPU.
+//! - `device`: what the device worker computes on its GPU; `device_train`: the network it keeps
+//!   on its device while the page fine-tunes it.
 
 pub mod device;
+pub mod device_train;
 pub mod job;
 pub mod pool;
 

@@ -114,3 +114,68 @@ test('chapter 3\'s fine-tuning on the device worker gives the page\'s WebGPU num
   assert.equal(runs[0].loss, runs[1].loss);
   assert.equal(runs[0].result, runs[1].result);
 });
+
+test('the image lab fine-tunes on the device worker with the page\'s WebGPU losses and weights', async (t) => {
+  // 3 steps of 16 images on WebGPU, then 200 test images under the tuned weights: with the device
+  // worker (the network resident there: a session opened, 3 steps, the weights copied back for
+  // the evaluation) and with the worker script blocked (the page's own device). The loss curve's
+  // summary, the last step's status and the accuracy must agree.
+  const runs = [];
+  for (const blocked of [false, true]) {
+    const page = await watchedPage(env.browser);
+    if (blocked) await page.route('**/glassbox-worker.js', (r) => r.abort());
+    await page.goto(`${env.server.base}#/image-lab?ft_steps=3&ft_batch=16&eval_images=200`);
+    await onWebGpu(page);
+    const group = page.getByRole('group', { name: 'Fine-tuning' });
+    await group.getByRole('button', { name: 'Run' }).click();
+    await page.waitForFunction(() => /Done: 3 steps/.test(document.querySelector('[aria-label="Fine-tuning"] .status')?.textContent ?? ''),
+      null, { timeout: 300_000 });
+    const curve = await page.locator('[data-figure="fine-tuning"] .summary-text').textContent();
+    await page.getByRole('button', { name: 'Evaluate on the test set' }).click();
+    await page.getByRole('status').filter({ hasText: /Done: 200 images with fine-tuned for 3 steps/ }).waitFor({ timeout: 300_000 });
+    const accuracy = page.locator('[data-out="accuracy"]');
+    const run = { curve, accuracy: await accuracy.textContent(), backend: await accuracy.getAttribute('data-backend') };
+    await page.goto(`${env.server.base}#/under-the-hood`);
+    const device = await page.locator('[data-out="device-worker"]').textContent();
+    runs.push({ ...run, jobs: Number(/answered on this visit: (\d+)\./.exec(device)?.[1] ?? 0) });
+    if (!blocked) assert.deepEqual(page.problems(), []);
+    await page.close();
+  }
+  runs.forEach((r) => t.diagnostic(`${r.jobs} device jobs: ${r.curve} | ${r.accuracy} (${r.backend})`));
+  // Open, 3 steps, the weights, 1 logits job of 200 images.
+  assert.ok(runs[0].jobs >= 6, `${runs[0].jobs} device jobs`);
+  assert.equal(runs[1].jobs, 0);
+  assert.equal(runs[0].backend, 'WebGPU');
+  assert.equal(runs[1].backend, 'WebGPU');
+  assert.equal(runs[0].curve, runs[1].curve);
+  assert.equal(runs[0].accuracy, runs[1].accuracy);
+});
+
+test('chapter 6\'s goal fine-tunes a pruned network on the device worker with its masks kept', async (t) => {
+  // conv7 and conv8 at 50%, 2 steps on WebGPU, with the device worker (the masks sent with the
+  // session) and with the worker script blocked. The goal's verdict counts the nonzero weights
+  // after fine-tuning and classifies 200 test images: it must be the same, the pruned size kept.
+  const verdicts = [];
+  for (const blocked of [false, true]) {
+    const page = await watchedPage(env.browser);
+    if (blocked) await page.route('**/glassbox-worker.js', (r) => r.abort());
+    await page.goto(`${env.server.base}#/pruning?s_conv8=0.5&s_conv7=0.5&eval_images=200&ft_steps=2&ft_batch=16`);
+    await onWebGpu(page);
+    await page.locator('[data-out="accuracy"]').filter({ hasText: /pruned/ }).waitFor({ timeout: 300_000 });
+    const size = /\(([\d.]+)% of dense/.exec(await page.locator('[data-out="size"]').textContent())[1];
+    const group = page.getByRole('group', { name: 'Fine-tuning the pruned network' });
+    await group.getByRole('button', { name: 'Run' }).click();
+    await page.waitForFunction(() => /Done: 2 steps/.test(document.querySelector('[aria-label="Fine-tuning the pruned network"] .status')?.textContent ?? ''),
+      null, { timeout: 300_000 });
+    await page.getByRole('button', { name: 'Check the goal' }).click();
+    const verdict = page.locator('[data-exercise="goal"] [data-result]');
+    await verdict.waitFor({ timeout: 300_000 });
+    const text = await verdict.textContent();
+    assert.ok(text.includes(`Size: ${size}% of dense`), `${size}: ${text}`);
+    verdicts.push(text);
+    if (!blocked) assert.deepEqual(page.problems(), []);
+    await page.close();
+  }
+  verdicts.forEach((v) => t.diagnostic(v));
+  assert.equal(verdicts[0], verdicts[1]);
+});

@@ -4,7 +4,8 @@
 //! updates) and, when the browser offers it, on WebGPU (a step per submission), with the two runs'
 //! batch losses compared step by step. On the CPU twice: on this page's thread, then with each
 //! step's forward and backward pass on a background worker (one worker: batch-norm's statistics
-//! couple a batch's images), which gives the same losses bit for bit.
+//! couple a batch's images), which gives the same losses bit for bit. On WebGPU twice where the
+//! device worker is there: on its device, then on the page's own, again bit for bit.
 
 use crate::engine::Engine;
 use crate::ui::run_controls::Speed;
@@ -24,8 +25,11 @@ enum Place {
     Page,
     /// The CPU path, each step's passes on a background worker.
     Worker,
-    /// WebGPU (it finishes on the CPU if the device fails).
+    /// WebGPU (it finishes on the CPU if the device fails): the device worker's where the page
+    /// has one.
     Gpu,
+    /// WebGPU on the page's own device, beside the device worker's run.
+    GpuPage,
 }
 
 impl Place {
@@ -34,6 +38,7 @@ impl Place {
             Place::Page => "train_step",
             Place::Worker => "train_step_workers",
             Place::Gpu => "train_step_webgpu",
+            Place::GpuPage => "train_step_webgpu_page",
         }
     }
 
@@ -42,6 +47,7 @@ impl Place {
             Place::Page => "the CPU, this page's thread",
             Place::Worker => "the CPU, a background worker",
             Place::Gpu => "WebGPU",
+            Place::GpuPage => "WebGPU, this page's own device",
         }
     }
 }
@@ -63,8 +69,9 @@ async fn timed(
     place: Place,
 ) -> Option<Run> {
     let mut m = Model::default();
-    m.cpu_only = place != Place::Gpu;
+    m.cpu_only = !matches!(place, Place::Gpu | Place::GpuPage);
     m.on_page = place == Place::Page;
+    m.gpu_on_page = place == Place::GpuPage;
     let model = StoredValue::new_local(m);
     let tuning = RwSignal::new(Tuning::default());
     let spec = TuneSpec {
@@ -110,14 +117,16 @@ pub fn TrainStepBench() -> impl IntoView {
         crate::tasks::spawn_page_task(async move {
             if let Some(l) = ensure_loaded(load).await {
                 engine.settled().await;
-                let places =
-                    [Place::Page, Place::Worker, Place::Gpu]
-                        .into_iter()
-                        .filter(|p| match p {
-                            Place::Page => true,
-                            Place::Worker => crate::workers::pool::pool().is_some(),
-                            Place::Gpu => engine.gpu().is_some(),
-                        });
+                let places = [Place::Page, Place::Worker, Place::Gpu, Place::GpuPage]
+                    .into_iter()
+                    .filter(|p| match p {
+                        Place::Page => true,
+                        Place::Worker => crate::workers::pool::pool().is_some(),
+                        Place::Gpu => engine.gpu().is_some(),
+                        Place::GpuPage => {
+                            engine.gpu().is_some() && crate::workers::pool::device_pool().is_some()
+                        }
+                    });
                 for place in places {
                     status.set(format!("Timing {STEPS} steps on {}…", place.name()));
                     match timed(l.clone(), engine, place).await {
@@ -136,13 +145,19 @@ pub fn TrainStepBench() -> impl IntoView {
     };
     let row = move |r: &Run| {
         let what = match (r.place, r.ran) {
-            (Place::Gpu, ran) if ran != "WebGPU" => {
+            (Place::Gpu | Place::GpuPage, ran) if ran != "WebGPU" => {
                 format!("{STEPS} steps of {BATCH} images (WebGPU failed; finished on the {ran})")
             }
             (Place::Worker, ran) if ran != finetune::WORKER => {
                 format!(
                     "{STEPS} steps of {BATCH} images (the workers stopped; finished on the {ran})"
                 )
+            }
+            (Place::Gpu, _) if crate::workers::pool::device_pool().is_some() => {
+                format!("{STEPS} steps of {BATCH} images on WebGPU, in the device worker")
+            }
+            (Place::GpuPage, _) => {
+                format!("{STEPS} steps of {BATCH} images on WebGPU, this page's own device")
             }
             (_, ran) => format!("{STEPS} steps of {BATCH} images on the {ran}"),
         };
@@ -176,10 +191,19 @@ pub fn TrainStepBench() -> impl IntoView {
                     .zip(&r.losses)
                     .map(|(a, b)| (a - b).abs())
                     .fold(0.0, f64::max);
+                let gpu = v.iter().find(|g| g.place == Place::Gpu);
                 line += &match r.place {
                     Place::Worker if worst == 0.0 => {
                         " On the worker: the same, bit for bit.".to_string()
                     }
+                    Place::GpuPage => match gpu.filter(|g| g.losses == r.losses) {
+                        Some(_) => " On this page's own device: the same as the device \
+                                     worker's, bit for bit."
+                            .to_string(),
+                        None => " On this page's own device: NOT the same as the device \
+                                 worker's."
+                            .to_string(),
+                    },
                     _ => format!(
                         " On {}: within {worst:.4} of this page's thread.",
                         r.place.name()
@@ -197,7 +221,8 @@ pub fn TrainStepBench() -> impl IntoView {
               CPU (WebAssembly): on this page's thread, a block at a time between screen updates, then with \
               each step's forward and backward pass on a background worker (the page applies the update; \
               batch-norm's statistics couple a batch's images, so a step is not split across workers); then \
-              on WebGPU when this browser offers it (one submission per step).")}
+              on WebGPU when this browser offers it (one submission per step), on the device worker's \
+              device and then on this page's own.")}
         </p>
         <button type="button" class="primary" on:click=start disabled=move || running.get()>"Time training steps"</button>
         <LoadStatus load/>

@@ -1,0 +1,253 @@
+//! The device worker's training sessions: the image network resident on the worker's device while
+//! the page fine-tunes it (the image lab, chapters 6 and 7), as the page's own WebGPU path keeps it
+//! on its device. Weights w and momentum v stay on the device between steps; a step is
+//! v <- mu v + (dL/dw + lambda w), w <- w - lr v, then the pruning masks w <- w * m
+//! (`GpuNetwork::train_step`), so a run equals the page's own WebGPU run bit for bit.
+//!
+//! - `gpu-open`: a session's network (`Network::to_bytes`) and keep-masks (optional), uploaded;
+//!   the worker keeps the `SESSIONS` sessions used last.
+//! - `gpu-step`: one step on a batch (N x C x S x S floats, N labels): the batch's loss and how
+//!   many images the network classified right before the update.
+//! - `gpu-weights`: the session's network as it is now on the device (`GpuNetwork::download`).
+//! - `gpu-release`: forget a session (the page's model was reset, or its page closed).
+//!
+//! A session the worker no longer has (a restarted worker, or one evicted) answers
+//! `resident: false`; the page then goes on from the weights it last copied back, as after a lost
+//! device.
+
+use super::device::{device, gpu_error};
+use super::job::{get, set, typed};
+use glassbox_gpu::GpuNetwork;
+use glassbox_lab::compress::prune::Masks;
+use glassbox_lab::vision::network::Network;
+use js_sys::{Array, Float32Array, Object, Uint32Array, Uint8Array};
+use std::cell::RefCell;
+use std::rc::Rc;
+use wasm_bindgen::prelude::*;
+
+pub const OPEN: &str = "gpu-open";
+pub const STEP: &str = "gpu-step";
+pub const WEIGHTS: &str = "gpu-weights";
+pub const RELEASE: &str = "gpu-release";
+
+/// Sessions a device worker keeps (the image lab's and two chapters' models, say).
+const SESSIONS: usize = 3;
+
+/// A mask's length when the layer has none (it is dense).
+const DENSE: u32 = u32::MAX;
+
+thread_local! {
+    /// Sessions by number, the one used last at the end.
+    static RESIDENT: RefCell<Vec<(u32, Rc<GpuNetwork>)>> = const { RefCell::new(Vec::new()) };
+}
+
+/// The session's network, now the one used last.
+fn session(id: u32) -> Option<Rc<GpuNetwork>> {
+    RESIDENT.with(|r| {
+        let mut r = r.borrow_mut();
+        let at = r.iter().position(|(s, _)| *s == id)?;
+        let entry = r.remove(at);
+        let net = entry.1.clone();
+        r.push(entry);
+        Some(net)
+    })
+}
+
+fn session_id(msg: &JsValue) -> Result<u32, JsValue> {
+    get(msg, "session")?
+        .as_f64()
+        .map(|s| s as u32)
+        .ok_or_else(|| "a training job without its session".into())
+}
+
+fn message(kind: &str, session: u32) -> Result<Object, JsValue> {
+    let msg = Object::new();
+    set(&msg, "kind", &kind.into())?;
+    set(&msg, "session", &f64::from(session).into())?;
+    Ok(msg)
+}
+
+/// The message that opens `session` on the device worker with `net` and its keep-masks.
+pub fn open_message(
+    session: u32,
+    net: &Network,
+    masks: Option<&Masks>,
+) -> Result<(Object, Array), JsValue> {
+    let msg = message(OPEN, session)?;
+    let bytes = Uint8Array::from(&net.to_bytes()[..]);
+    set(&msg, "net", &bytes)?;
+    let transfer = Array::of1(&bytes.buffer());
+    if let Some(m) = masks {
+        let lens: Vec<u32> =
+            m.0.iter()
+                .map(|l| l.as_ref().map_or(DENSE, |l| l.len() as u32))
+                .collect();
+        let keep: Vec<u8> = m.0.iter().flatten().flatten().map(|&k| k as u8).collect();
+        let (lens, keep) = (Uint32Array::from(&lens[..]), Uint8Array::from(&keep[..]));
+        set(&msg, "masks", &lens)?;
+        set(&msg, "keep", &keep)?;
+        transfer.push(&lens.buffer());
+        transfer.push(&keep.buffer());
+    }
+    Ok((msg, transfer))
+}
+
+/// The masks a `gpu-open` job brings, if any.
+fn masks_of(msg: &JsValue) -> Result<Option<Vec<Option<Vec<bool>>>>, JsValue> {
+    let Some(lens) = typed::<Uint32Array>(msg, "masks") else {
+        return Ok(None);
+    };
+    let keep = typed::<Uint8Array>(msg, "keep")
+        .ok_or("masks without their values")?
+        .to_vec();
+    let mut at = 0usize;
+    let mut masks = Vec::new();
+    for len in lens.to_vec() {
+        masks.push(match len {
+            DENSE => None,
+            len => {
+                let end = at + len as usize;
+                let layer = keep
+                    .get(at..end)
+                    .ok_or("masks shorter than their lengths")?;
+                at = end;
+                Some(layer.iter().map(|&k| k != 0).collect())
+            }
+        });
+    }
+    if at != keep.len() {
+        return Err("masks longer than their lengths".into());
+    }
+    Ok(Some(masks))
+}
+
+pub async fn open_job(msg: &JsValue, _reply: &Object) -> Result<Array, JsValue> {
+    let id = session_id(msg)?;
+    let gpu = device().await?;
+    let bytes = typed::<Uint8Array>(msg, "net").ok_or("a session without a network")?;
+    let net = Network::from_bytes(&bytes.to_vec())?;
+    let resident = gpu.upload(&net).map_err(gpu_error)?;
+    if let Some(m) = masks_of(msg)? {
+        resident.set_masks(&gpu, &m).await.map_err(gpu_error)?;
+    }
+    RESIDENT.with(|r| {
+        let mut r = r.borrow_mut();
+        r.retain(|(s, _)| *s != id);
+        if r.len() >= SESSIONS {
+            r.remove(0);
+        }
+        r.push((id, Rc::new(resident)));
+    });
+    Ok(Array::new())
+}
+
+/// One step's hyperparameters: learning rate, momentum, weight decay.
+#[derive(Clone, Copy)]
+pub struct Sgd {
+    pub lr: f32,
+    pub momentum: f32,
+    pub weight_decay: f32,
+}
+
+/// The message of a step of `session` on the batch `(x, labels)`.
+pub fn step_message(
+    session: u32,
+    x: &[f32],
+    labels: &[u32],
+    sgd: Sgd,
+) -> Result<(Object, Array), JsValue> {
+    let msg = message(STEP, session)?;
+    let (x, labels) = (Float32Array::from(x), Uint32Array::from(labels));
+    set(&msg, "x", &x)?;
+    set(&msg, "labels", &labels)?;
+    set(&msg, "lr", &f64::from(sgd.lr).into())?;
+    set(&msg, "momentum", &f64::from(sgd.momentum).into())?;
+    set(&msg, "decay", &f64::from(sgd.weight_decay).into())?;
+    Ok((msg, Array::of2(&x.buffer(), &labels.buffer())))
+}
+
+/// Whether the reply's session was still on the worker.
+pub fn resident(reply: &JsValue) -> bool {
+    get(reply, "resident").ok().and_then(|r| r.as_bool()) == Some(true)
+}
+
+/// A step's reply: the batch's loss and correct count (None: the session was not resident).
+pub fn stepped(reply: &JsValue) -> Result<Option<(f32, usize)>, String> {
+    if !resident(reply) {
+        return Ok(None);
+    }
+    let n = |k: &str| {
+        get(reply, k)
+            .ok()
+            .and_then(|v| v.as_f64())
+            .ok_or_else(|| format!("the device worker's step had no {k}"))
+    };
+    Ok(Some((n("loss")? as f32, n("correct")? as usize)))
+}
+
+pub async fn step_job(msg: &JsValue, reply: &Object) -> Result<Array, JsValue> {
+    let gpu = device().await?;
+    let Some(net) = session(session_id(msg)?) else {
+        set(reply, "resident", &false.into())?;
+        return Ok(Array::new());
+    };
+    let x = typed::<Float32Array>(msg, "x").ok_or("a step without images")?;
+    let labels = typed::<Uint32Array>(msg, "labels").ok_or("a step without labels")?;
+    let number = |k: &str| {
+        get(msg, k)?
+            .as_f64()
+            .map(|v| v as f32)
+            .ok_or_else(|| JsValue::from(format!("a step without '{k}'")))
+    };
+    let (lr, momentum, decay) = (number("lr")?, number("momentum")?, number("decay")?);
+    let (x, labels) = (x.to_vec(), labels.to_vec());
+    let (loss, correct) = net
+        .train_step(&gpu, &x, &labels, lr, momentum, decay)
+        .await
+        .map_err(gpu_error)?;
+    set(reply, "resident", &true.into())?;
+    set(reply, "loss", &f64::from(loss).into())?;
+    set(reply, "correct", &(correct as f64).into())?;
+    Ok(Array::new())
+}
+
+/// The message asking for `session`'s network.
+pub fn weights_message(session: u32) -> Result<(Object, Array), JsValue> {
+    Ok((message(WEIGHTS, session)?, Array::new()))
+}
+
+/// A `gpu-weights` reply's network (None: the session was not resident).
+pub fn weights_of(reply: &JsValue) -> Result<Option<Network>, String> {
+    if !resident(reply) {
+        return Ok(None);
+    }
+    let bytes = typed::<Uint8Array>(reply, "net")
+        .ok_or("the device worker sent no network")?
+        .to_vec();
+    Network::from_bytes(&bytes).map(Some)
+}
+
+pub async fn weights_job(msg: &JsValue, reply: &Object) -> Result<Array, JsValue> {
+    let gpu = device().await?;
+    let Some(net) = session(session_id(msg)?) else {
+        set(reply, "resident", &false.into())?;
+        return Ok(Array::new());
+    };
+    let net = net.download(&gpu).await.map_err(gpu_error)?;
+    let bytes = Uint8Array::from(&net.to_bytes()[..]);
+    set(reply, "resident", &true.into())?;
+    set(reply, "net", &bytes)?;
+    Ok(Array::of1(&bytes.buffer()))
+}
+
+/// The message that forgets `session`.
+pub fn release_message(session: u32) -> Result<(Object, Array), JsValue> {
+    Ok((message(RELEASE, session)?, Array::new()))
+}
+
+/// Forget a session; one the worker does not have is already forgotten.
+pub fn release_job(msg: &JsValue) -> Result<Array, JsValue> {
+    let id = session_id(msg)?;
+    RESIDENT.with(|r| r.borrow_mut().retain(|(s, _)| *s != id));
+    Ok(Array::new())
+}

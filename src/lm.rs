@@ -8,8 +8,8 @@
 use crate::engine::Engine;
 use crate::vision::data::{fetch_checked, fetch_with_status, load_once, LoadState};
 use crate::web;
-use crate::workers::job;
-use crate::workers::pool::Pool;
+use crate::workers::job::{self, GradJob};
+use crate::workers::pool::{self, Pool};
 use glassbox_gpu::{Gpu, GpuError, GpuLm, GpuLmSession, Ran};
 use glassbox_lab::assets::{self, Asset};
 use glassbox_lab::lm::corpus::parse_words_tsv;
@@ -366,41 +366,70 @@ async fn generate_on_cpu(
     Ok(busy)
 }
 
-/// One micro-batch of `tuner`: the gradient on `gpu` when given (`Gpu::lm_extras_grad`; a
-/// failing device hands the run to the CPU where it stands, and the engine says so), else on the
-/// CPU: the rest of the batch at once on the worker pool for a soft prompt or prefix
-/// (`batch_on_workers`), or on the page's thread.
+/// One micro-batch of `tuner`, or the rest of its batch at once: with `gpu` given, the rest of the
+/// batch on the device worker (`gpu-grad` jobs) where the page has one, else one micro-batch on
+/// `gpu` (`Gpu::lm_extras_grad`); a failing device hands the run to the CPU where it stands, and
+/// the engine says so. On the CPU: the rest of the batch at once on the worker pool for a soft
+/// prompt or prefix (`batch_on`), or one micro-batch on the page's thread.
 pub async fn tuning_step(
     tuner: &mut Tuner<'_>,
     lm: &LoadedLm,
     gpu: &mut Option<Rc<Gpu>>,
     engine: Engine,
 ) -> Result<Progress, String> {
-    if let Some(device) = gpu.clone() {
-        let mb = tuner.next_micro_batch()?;
-        let inputs = mb.inputs(tuner.extras());
-        match device
-            .lm_extras_grad(&lm.model, &inputs, &mb.targets())
-            .await
-        {
-            Ok((loss, soft, prefix)) => {
-                let g = soft.or(prefix).ok_or("the device gave no gradient")?;
-                return tuner.take(loss, &g);
+    if engine.gpu().is_none() {
+        // The page went to the CPU (a device lost, here or in the device worker).
+        *gpu = None;
+    }
+    if let Some(device) = gpu.is_some().then(pool::device_pool).flatten() {
+        match batch_on(&device, GradJob::DeviceGrad, tuner, lm).await? {
+            Ok(p) => return Ok(p),
+            Err(why) => {
+                engine.report_device_worker(&why);
+                if pool::lost_reason(&why).is_some() {
+                    *gpu = None;
+                }
             }
-            Err(GpuError::Invalid(msg)) => return Err(msg),
+        }
+    }
+    if let Some(device) = gpu.clone() {
+        match step_on_page_device(tuner, lm, &device).await? {
+            Ok(p) => return Ok(p),
             Err(e) => {
                 engine.report(&e);
                 *gpu = None;
             }
         }
     }
-    if let Some(pool) = crate::workers::pool::pool() {
-        // None: the pool was given up (the page says so), and this thread goes on.
-        if let Some(p) = batch_on_workers(&pool, tuner, lm).await? {
+    if let Some(pool) = pool::pool() {
+        // Err: the pool was given up (the page says so), and this thread goes on.
+        if let Ok(p) = batch_on(&pool, GradJob::Grad, tuner, lm).await? {
             return Ok(p);
         }
     }
     tuner.step()
+}
+
+/// One micro-batch of `tuner` with its gradient on the page's own `device`; Ok(Err) when the
+/// device failed (the tuner is where it was).
+pub async fn step_on_page_device(
+    tuner: &mut Tuner<'_>,
+    lm: &LoadedLm,
+    device: &Gpu,
+) -> Result<Result<Progress, GpuError>, String> {
+    let mb = tuner.next_micro_batch()?;
+    let inputs = mb.inputs(tuner.extras());
+    match device
+        .lm_extras_grad(&lm.model, &inputs, &mb.targets())
+        .await
+    {
+        Ok((loss, soft, prefix)) => {
+            let g = soft.or(prefix).ok_or("the device gave no gradient")?;
+            tuner.take(loss, &g).map(Ok)
+        }
+        Err(GpuError::Invalid(msg)) => Err(msg),
+        Err(e) => Ok(Err(e)),
+    }
 }
 
 /// The weights a job for `tuner` brings: full fine-tuning's copy of the model (None: the shipped
@@ -427,7 +456,7 @@ pub async fn train_loss_on_workers(
             &lm.job_lm(weights_of(tuner)),
             tuner.extras(),
             &parts[i],
-            true,
+            GradJob::Loss,
         )
     };
     let Ok(Some(replies)) = pool.run(parts.len(), &message, progress, alive).await else {
@@ -442,25 +471,23 @@ pub async fn train_loss_on_workers(
 }
 
 /// The rest of `tuner`'s batch (`Tuner::batch_rest`: its micro-batches read the same prompt) on
-/// the workers, a job per micro-batch, the gradients taken in order: the same training as
-/// `tuner.step()` over them. The last micro-batch's progress; None when the pool was given up
-/// (the tuner is where it was).
-async fn batch_on_workers(
+/// `pool`, a `job` per micro-batch, the gradients taken in order: the same training as
+/// `tuner.step()` over them (on the device worker, as the page's device computes them one at a
+/// time). The last micro-batch's progress; Ok(Err(why)) when the pool was given up (the tuner is
+/// where it was).
+async fn batch_on(
     pool: &Pool,
+    job: GradJob,
     tuner: &mut Tuner<'_>,
     lm: &LoadedLm,
-) -> Result<Option<Progress>, String> {
+) -> Result<Result<Progress, String>, String> {
     let rest = tuner.batch_rest()?;
-    let message = |i: usize| {
-        job::grad_message(
-            &lm.job_lm(weights_of(tuner)),
-            tuner.extras(),
-            &rest[i],
-            false,
-        )
-    };
-    let Ok(Some(replies)) = pool.run(rest.len(), &message, &|_| {}, &|| true).await else {
-        return Ok(None);
+    let message =
+        |i: usize| job::grad_message(&lm.job_lm(weights_of(tuner)), tuner.extras(), &rest[i], job);
+    let replies = match pool.run(rest.len(), &message, &|_| {}, &|| true).await {
+        Ok(Some(replies)) => replies,
+        Ok(None) => return Ok(Err("stopped".into())),
+        Err(why) => return Ok(Err(why)),
     };
     let grads = replies
         .iter()
@@ -470,5 +497,5 @@ async fn batch_on_workers(
     for (loss, g) in grads {
         last = Some(tuner.take(loss, &g)?);
     }
-    last.map(Some).ok_or_else(|| "an empty batch".into())
+    last.map(Ok).ok_or_else(|| "an empty batch".into())
 }

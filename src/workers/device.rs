@@ -14,9 +14,16 @@
 //!   on the device by `glassbox_gpu::answer_work`, what the page's `GpuTuning` computes; the
 //!   network after each Adam step has another checksum and is uploaded whole (the same numbers
 //!   the page writes into its tuned tensors), so the run equals the page's WebGPU run bit for bit.
+//! - `gpu-grad`: chapter 5's prompt tuning: one micro-batch's loss and the gradient of its soft
+//!   prompt or prefix (the model frozen) on the device (`Gpu::lm_extras_grad`), what the page's
+//!   own WebGPU path computes; the message is a CPU `grad` job's (`job::grad_message`).
 
-use super::job::{images_of, logits_reply, network_bytes, tune_reply, tune_request};
+use super::job::{
+    extras_of, grad_reply, images_of, logits_reply, micro_batch, network_bytes, shipped_lm,
+    tune_reply, tune_request,
+};
 use glassbox_gpu::{Gpu, GpuError, GpuNetwork};
+use glassbox_lab::lm::Extras;
 use glassbox_lab::vision::network::Network;
 use glassbox_lab::vision::train;
 use js_sys::{Array, Object};
@@ -28,6 +35,9 @@ use wasm_bindgen::prelude::*;
 pub const LOGITS: &str = "gpu-logits";
 /// The kind of a fine-tuning job on the device.
 pub const TUNE: &str = "gpu-tune";
+
+/// The kind of a prompt-tuning gradient job on the device.
+pub const GRAD: &str = "gpu-grad";
 
 /// Test images per device job: one submission, the batch the page's own WebGPU path uses.
 pub const GPU_JOB_IMAGES: usize = 200;
@@ -107,4 +117,21 @@ pub async fn tune_job(msg: &JsValue, reply: &Object) -> Result<Array, JsValue> {
         answers.push(a.map_err(gpu_error)?);
     }
     tune_reply(reply, &answers)
+}
+
+pub async fn grad_job(msg: &JsValue, reply: &Object) -> Result<Array, JsValue> {
+    let gpu = device().await?;
+    let lm = shipped_lm(msg)?;
+    let (soft, prefix) = extras_of(msg)?;
+    let extras = Extras {
+        soft: soft.as_deref(),
+        prefix: prefix.as_deref(),
+    };
+    let mb = micro_batch(msg)?;
+    let (loss, soft, prefix) = gpu
+        .lm_extras_grad(&lm.1, &mb.inputs(extras), &mb.targets())
+        .await
+        .map_err(gpu_error)?;
+    let grad = soft.or(prefix).ok_or("the device gave no gradient")?;
+    grad_reply(reply, loss, &grad)
 }

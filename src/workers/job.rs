@@ -47,6 +47,7 @@ use glassbox_lab::vision::network::{Grads, Network, StepJob};
 use glassbox_lab::vision::train;
 use js_sys::{Array, Float32Array, Float64Array, Object, Reflect, Uint32Array, Uint8Array};
 use std::cell::RefCell;
+use std::rc::Rc;
 use wasm_bindgen::prelude::*;
 
 pub(super) fn set(o: &Object, key: &str, v: &JsValue) -> Result<(), JsValue> {
@@ -214,9 +215,12 @@ pub struct JobLm<'a> {
     pub weights: Option<&'a [f32]>,
 }
 
+/// A shipped language model as a worker holds it: its file name, model and vocabulary.
+pub(super) type HeldLm = Rc<(String, Model, Vocab)>;
+
 thread_local! {
-    /// The last language model a job brought: its file name, model and vocabulary.
-    static LM: RefCell<Option<(String, Model, Vocab)>> = const { RefCell::new(None) };
+    /// The last language model a job brought.
+    static LM: RefCell<Option<HeldLm>> = const { RefCell::new(None) };
     /// A copy of it that takes the weights of jobs that bring their own.
     static TUNED: RefCell<Option<(String, Model)>> = const { RefCell::new(None) };
 }
@@ -228,53 +232,63 @@ fn checkpoint(file: &str) -> Result<&'static Checkpoint, JsValue> {
         .ok_or_else(|| format!("no shipped model is called '{file}'").into())
 }
 
-/// `f` of the language model a job names (its `file` and, when the worker does not hold that model
-/// yet, its bytes `lm`, checked; with the job's `params` in place of the file's when it brings
-/// them) and the job's soft prompt or prefix (`soft`, `prefix`).
+/// The shipped language model a job names (its `file` and, when the worker does not hold that
+/// model yet, its bytes `lm`, checked).
+pub(super) fn shipped_lm(msg: &JsValue) -> Result<HeldLm, JsValue> {
+    let file = get(msg, "file")?
+        .as_string()
+        .ok_or("a job without a model's name")?;
+    if let Some(held) = LM.with_borrow(|l| l.clone().filter(|l| l.0 == file)) {
+        return Ok(held);
+    }
+    let bytes = typed::<Uint8Array>(msg, "lm")
+        .ok_or("a job without the model's file")?
+        .to_vec();
+    let (model, vocab) = checkpoint(&file)?.check(&bytes)?;
+    let held = Rc::new((file, model, vocab));
+    LM.with_borrow_mut(|l| *l = Some(held.clone()));
+    Ok(held)
+}
+
+/// A job's soft prompt and prefix (`soft`, `prefix`), each if it brings one.
+pub(super) type HeldExtras = (Option<Vec<f32>>, Option<Vec<f32>>);
+
+pub(super) fn extras_of(msg: &JsValue) -> Result<HeldExtras, JsValue> {
+    Ok((floats(msg, "soft")?, floats(msg, "prefix")?))
+}
+
+/// `f` of the language model a job names (`shipped_lm`; with the job's `params` in place of the
+/// file's when it brings them) and the job's soft prompt or prefix.
 fn with_lm<T>(
     msg: &JsValue,
     f: impl FnOnce(&Model, &Vocab, Extras) -> Result<T, JsValue>,
 ) -> Result<T, JsValue> {
-    let file = get(msg, "file")?
-        .as_string()
-        .ok_or("a job without a model's name")?;
-    LM.with(|cell| {
-        let mut cell = cell.borrow_mut();
-        if cell.as_ref().map(|(f, ..)| f != &file).unwrap_or(true) {
-            let bytes = typed::<Uint8Array>(msg, "lm")
-                .ok_or("a job without the model's file")?
-                .to_vec();
-            let (model, vocab) = checkpoint(&file)?.check(&bytes)?;
-            *cell = Some((file.clone(), model, vocab));
+    let held = shipped_lm(msg)?;
+    let (file, model, vocab) = &*held;
+    let (soft, prefix) = extras_of(msg)?;
+    let extras = Extras {
+        soft: soft.as_deref(),
+        prefix: prefix.as_deref(),
+    };
+    let Some(weights) = floats(msg, "params")? else {
+        return f(model, vocab, extras);
+    };
+    if weights.len() != model.params.len() {
+        return Err(format!(
+            "{} weights for a model of {}",
+            weights.len(),
+            model.params.len()
+        )
+        .into());
+    }
+    TUNED.with(|tuned| {
+        let mut tuned = tuned.borrow_mut();
+        if tuned.as_ref().map(|(f, _)| f != file).unwrap_or(true) {
+            *tuned = Some((file.clone(), model.clone()));
         }
-        let Some((_, model, vocab)) = cell.as_ref() else {
-            return Err("no model".into());
-        };
-        let (soft, prefix) = (floats(msg, "soft")?, floats(msg, "prefix")?);
-        let extras = Extras {
-            soft: soft.as_deref(),
-            prefix: prefix.as_deref(),
-        };
-        let Some(weights) = floats(msg, "params")? else {
-            return f(model, vocab, extras);
-        };
-        if weights.len() != model.params.len() {
-            return Err(format!(
-                "{} weights for a model of {}",
-                weights.len(),
-                model.params.len()
-            )
-            .into());
-        }
-        TUNED.with(|tuned| {
-            let mut tuned = tuned.borrow_mut();
-            if tuned.as_ref().map(|(f, _)| f != &file).unwrap_or(true) {
-                *tuned = Some((file.clone(), model.clone()));
-            }
-            let (_, copy) = tuned.as_mut().expect("set above");
-            copy.params.copy_from_slice(&weights);
-            f(copy, vocab, extras)
-        })
+        let (_, copy) = tuned.as_mut().expect("set above");
+        copy.params.copy_from_slice(&weights);
+        f(copy, vocab, extras)
     })
 }
 
@@ -352,17 +366,33 @@ fn plurals_job(msg: &JsValue, reply: &Object) -> Result<Array, JsValue> {
     ))
 }
 
-/// The message of a `grad` job (with `loss_only`, a `loss` job): the model (as `plurals_message`;
-/// with its own weights, full fine-tuning's gradient of them), the soft prompt or prefix being
-/// trained, and one micro-batch.
+/// What a `grad_message` asks for.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum GradJob {
+    /// The loss alone (a `loss` job).
+    Loss,
+    /// The loss and the gradient (a `grad` job).
+    Grad,
+    /// The loss and the soft prompt's or prefix's gradient on the device worker's GPU
+    /// (`super::device`'s `gpu-grad`).
+    DeviceGrad,
+}
+
+/// The message of a `grad`, `loss` or `gpu-grad` job: the model (as `plurals_message`; with its
+/// own weights, full fine-tuning's gradient of them), the soft prompt or prefix being trained,
+/// and one micro-batch.
 pub fn grad_message(
     lm: &JobLm,
     extras: Extras,
     mb: &MicroBatch,
-    loss_only: bool,
+    job: GradJob,
 ) -> Result<(Object, Array), JsValue> {
     let msg = Object::new();
-    let kind = if loss_only { "loss" } else { "grad" };
+    let kind = match job {
+        GradJob::Loss => "loss",
+        GradJob::Grad => "grad",
+        GradJob::DeviceGrad => super::device::GRAD,
+    };
     set(&msg, "kind", &kind.into())?;
     let transfer = set_lm(&msg, lm, extras)?;
     let (tokens, targets, weights) = (
@@ -396,19 +426,32 @@ pub fn loss_of(reply: &JsValue) -> Result<f32, String> {
         .ok_or_else(|| "a worker's reply had no loss".into())
 }
 
-fn grad_job(msg: &JsValue, reply: &Object, loss_only: bool) -> Result<Array, JsValue> {
+/// A `grad` or `loss` job's micro-batch.
+pub(super) fn micro_batch(msg: &JsValue) -> Result<MicroBatch, JsValue> {
     let count = |key| -> Result<usize, JsValue> {
         number(msg, key)
             .map(|v| v as usize)
             .ok_or_else(|| format!("a job without '{key}'").into())
     };
-    let mb = MicroBatch {
+    Ok(MicroBatch {
         tokens: whole(msg, "tokens")?,
         targets: whole(msg, "targets")?,
         weights: floats(msg, "weights")?.ok_or("a job without loss weights")?,
         batch: count("batch")?,
         t: count("t")?,
-    };
+    })
+}
+
+/// A `grad` job's reply.
+pub(super) fn grad_reply(reply: &Object, loss: f32, grad: &[f32]) -> Result<Array, JsValue> {
+    let grad = Float32Array::from(grad);
+    set(reply, "loss", &f64::from(loss).into())?;
+    set(reply, "grad", &grad)?;
+    Ok(Array::of1(&grad.buffer()))
+}
+
+fn grad_job(msg: &JsValue, reply: &Object, loss_only: bool) -> Result<Array, JsValue> {
+    let mb = micro_batch(msg)?;
     if loss_only {
         let loss = with_lm(msg, |model, _, extras| {
             Ok(model.loss_with(&mb.inputs(extras), &mb.targets())?)
@@ -422,10 +465,7 @@ fn grad_job(msg: &JsValue, reply: &Object, loss_only: bool) -> Result<Array, JsV
         true => Ok(tuning::weights_gradient(model, &mb)?),
         false => Ok(tuning::extras_gradient(model, extras, &mb)?),
     })?;
-    let grad = Float32Array::from(&grad[..]);
-    set(reply, "loss", &f64::from(loss).into())?;
-    set(reply, "grad", &grad)?;
-    Ok(Array::of1(&grad.buffer()))
+    grad_reply(reply, loss, &grad)
 }
 
 /// The message of a `step` job: the network's bytes (`Network::to_bytes`) and a batch (N x C x S x S
@@ -670,6 +710,7 @@ pub async fn glassbox_worker_job(msg: JsValue) -> Result<Array, JsValue> {
         "assign" => assign_job(&msg, &reply)?,
         super::device::LOGITS => super::device::logits_job(&msg, &reply).await?,
         super::device::TUNE => super::device::tune_job(&msg, &reply).await?,
+        super::device::GRAD => super::device::grad_job(&msg, &reply).await?,
         device_train::OPEN => device_train::open_job(&msg, &reply).await?,
         device_train::STEP => device_train::step_job(&msg, &reply).await?,
         device_train::WEIGHTS => device_train::weights_job(&msg, &reply).await?,

@@ -105,18 +105,31 @@ test('CPU: the loss-position exercise, the precompute figure, and the comparison
 });
 
 test('WebGPU: the gradients and the validation answers on the device give the CPU run\'s curve', async () => {
+  // On the device worker (each batch's micro-batches as gpu-grad jobs; Under the hood counts
+  // them), then with the worker script blocked on the page's own device (a micro-batch at a
+  // time): the CPU run's losses and accuracies to the digits shown.
   const cpu = await watchedPage(env.browser);
   await open(cpu, '?k=4&epochs=1');
   const a = await train(cpu);
-  const page = await watchedPage(env.gpuBrowser);
-  await open(page, '?k=4&epochs=1');
-  await page.locator('[aria-label="Compute backend"]').filter({ hasText: /WebGPU \(/ }).waitFor({ timeout: 30_000 });
-  const b = await train(page);
-  console.log(b.status, JSON.stringify(b.rows));
-  assert.match(b.status, /of training on WebGPU and .* of validation answers on WebGPU\.$/);
-  assert.deepEqual(b.rows, a.rows, 'the same losses and accuracies to the digits shown');
-  assert.ok(Number(b.rows[1][1]) < Number(b.rows[0][1]), 'the loss falls');
-  assert.deepEqual(page.problems(), []);
+  for (const blocked of [false, true]) {
+    const page = await watchedPage(env.gpuBrowser);
+    if (blocked) await page.route('**/glassbox-worker.js', (r) => r.abort());
+    await open(page, '?k=4&epochs=1');
+    await page.locator('[aria-label="Compute backend"]').filter({ hasText: /WebGPU \(/ }).waitFor({ timeout: 30_000 });
+    const b = await train(page);
+    await page.goto(`${env.server.base}#/under-the-hood`);
+    const device = await page.locator('[data-out="device-worker"]').textContent();
+    const jobs = Number(/answered on this visit: (\d+)\./.exec(device)?.[1] ?? 0);
+    console.log(blocked ? 'page device:' : 'device worker:', jobs, 'device jobs', b.status, JSON.stringify(b.rows));
+    assert.match(b.status, /of training on WebGPU and .* of validation answers on WebGPU\.$/);
+    assert.deepEqual(b.rows, a.rows, 'the same losses and accuracies to the digits shown');
+    assert.ok(Number(b.rows[1][1]) < Number(b.rows[0][1]), 'the loss falls');
+    // 369 training nouns in micro-batches of 4: 93 gradient jobs.
+    if (blocked) assert.equal(jobs, 0);
+    else assert.ok(jobs >= 93, `${jobs} device jobs`);
+    if (!blocked) assert.deepEqual(page.problems(), []);
+    await page.close();
+  }
 });
 
 test('bad input from the URL and the page is named', async () => {

@@ -3,11 +3,12 @@
 //! thread and then on the worker pool, which must train the same prompt to the bit), then the
 //! validation answers with the prompt's keys and values computed once and copied for every noun,
 //! and read again for every noun (the same answers, checked); and, when the page has WebGPU, the
-//! validation answers on the device and the epoch with the prompt's gradient on the device. Times
+//! validation answers on the device and the epoch with the prompt's gradient on the device (the
+//! device worker's, then the page's own, which must train the same prompt to the bit). Times
 //! are computation only (the yields are left out).
 
 use crate::engine::Engine;
-use crate::lm::{ensure_lm, nouns_of, run_generation, tuning_step, LoadedLm};
+use crate::lm::{ensure_lm, nouns_of, run_generation, step_on_page_device, tuning_step, LoadedLm};
 use crate::tasks::breathe;
 use crate::vision::data::{LoadState, LoadStatus};
 use crate::web;
@@ -28,8 +29,11 @@ struct Times {
     each_ms: Option<f64>,
     /// The device's validation answers, and whether all ran there.
     webgpu_ms: Option<(f64, bool)>,
-    /// The epoch's training steps with the gradients on the device, and whether all ran there.
+    /// The epoch's training steps with the gradients on the device (the device worker's where
+    /// the page has one), and whether all ran there.
     webgpu_epoch_ms: Option<(f64, bool)>,
+    /// The same on the page's own device beside the device worker's, and whether all ran there.
+    webgpu_page_epoch_ms: Option<(f64, bool)>,
 }
 
 /// Where an epoch's gradients are computed.
@@ -38,8 +42,11 @@ enum GradsAt {
     Page,
     /// The worker pool (`tuning_step` without a device).
     Workers,
-    /// A device (`tuning_step`; it hands the rest to the CPU if it fails).
+    /// A device (`tuning_step`: the device worker's where the page has one; it hands the rest to
+    /// the CPU if it fails).
     Device(Rc<Gpu>),
+    /// The page's own device, one micro-batch at a time (`step_on_page_device`).
+    PageDevice(Rc<Gpu>),
 }
 
 /// One epoch of `settings` from a fresh tuner with its gradients `at`, computation timed;
@@ -55,23 +62,33 @@ async fn epoch(
 ) -> Result<(Vec<f32>, f64, bool), String> {
     let mut tuner = Tuner::new(&lm.model, &lm.vocab, train, settings)?;
     let on_page = matches!(at, GradsAt::Page);
-    let mut device = match at {
-        GradsAt::Device(gpu) => Some(gpu),
-        GradsAt::Page | GradsAt::Workers => None,
+    let (mut device, page_device) = match at {
+        GradsAt::Device(gpu) => (Some(gpu), None),
+        GradsAt::PageDevice(gpu) => (None, Some(gpu)),
+        GradsAt::Page | GradsAt::Workers => (None, None),
     };
+    let mut whole = true;
     let mut ms = 0.0;
     while !tuner.is_done() {
         let t0 = web::now_ms();
-        let p = if on_page {
-            tuner.step()?
-        } else {
-            tuning_step(&mut tuner, lm, &mut device, engine).await?
+        let p = match &page_device {
+            Some(gpu) if whole => match step_on_page_device(&mut tuner, lm, gpu).await? {
+                Ok(p) => p,
+                Err(e) => {
+                    engine.report(&e);
+                    whole = false;
+                    continue;
+                }
+            },
+            _ if on_page || page_device.is_some() => tuner.step()?,
+            _ => tuning_step(&mut tuner, lm, &mut device, engine).await?,
         };
         ms += web::now_ms() - t0;
         progress(p.done as f64 / p.total as f64);
         breathe().await;
     }
-    Ok((tuner.params().to_vec(), ms, device.is_some()))
+    let whole = whole && (page_device.is_some() || device.is_some());
+    Ok((tuner.params().to_vec(), ms, whole))
 }
 
 async fn measure(
@@ -142,9 +159,28 @@ async fn measure(
         times.update(|t| t.webgpu_ms = Some((ms, whole)));
         // The epoch again with the prompt's gradient on the device.
         let last = |f: f64| progress.set(0.9 + 0.1 * f);
-        let (_, ms, whole) =
-            epoch(&lm, &train, settings, engine, GradsAt::Device(gpu), last).await?;
+        let (prompt, ms, whole) = epoch(
+            &lm,
+            &train,
+            settings,
+            engine,
+            GradsAt::Device(gpu.clone()),
+            last,
+        )
+        .await?;
         times.update(|t| t.webgpu_epoch_ms = Some((ms, whole)));
+        if whole && crate::workers::pool::device_pool().is_some() {
+            // Again on the page's own device: the device worker's prompt to the bit.
+            let at = GradsAt::PageDevice(gpu);
+            let (again, ms, whole) = epoch(&lm, &train, settings, engine, at, last).await?;
+            let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+            if whole && bits(&again) != bits(&prompt) {
+                return Err(
+                    "the WebGPU worker trained another prompt than the page's device".into(),
+                );
+            }
+            times.update(|t| t.webgpu_page_epoch_ms = Some((ms, whole)));
+        }
     }
     progress.set(1.0);
     Ok(())
@@ -183,7 +219,8 @@ pub fn SoftPromptBench() -> impl IntoView {
              CPU: on this page's thread, then, with background workers, each batch's four micro-batches sent to \
              them at once), then the 40 validation answers twice on the CPU: with the prompt's keys and values computed \
              once and copied for every noun, and with the prompt read again for every noun; then, when this \
-             browser offers it, the answers and the epoch's training steps on WebGPU."
+             browser offers it, the answers and the epoch's training steps on WebGPU (on the device worker's device, \
+             then on this page's own)."
         </p>
         <button type="button" class="primary" on:click=start disabled=move || running.get()>"Time a soft-prompt epoch"</button>
         <LoadStatus load/>
@@ -199,6 +236,8 @@ pub fn SoftPromptBench() -> impl IntoView {
                 {move || times.get().each_ms.map(|ms| row("soft_val_each", "40 validation answers, prompt read for each (CPU)".into(), ms))}
                 {move || times.get().webgpu_epoch_ms.map(|(ms, whole)| row("soft_epoch_train_webgpu",
                     if whole { "training steps, 369 nouns (gradients on WebGPU)".into() } else { "training steps (WebGPU failed; finished on the CPU)".into() }, ms))}
+                {move || times.get().webgpu_page_epoch_ms.map(|(ms, whole)| row("soft_epoch_train_webgpu_page",
+                    if whole { "training steps, 369 nouns (gradients on this page's own WebGPU device; the device worker's prompt to the bit)".into() } else { "training steps (this page's WebGPU device failed; finished on the CPU)".into() }, ms))}
                 {move || times.get().webgpu_ms.map(|(ms, whole)| row("soft_val_webgpu",
                     if whole { "40 validation answers on WebGPU".into() } else { "40 validation answers (WebGPU failed; finished on the CPU)".into() }, ms))}
             </tbody>

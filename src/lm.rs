@@ -8,6 +8,8 @@
 use crate::engine::Engine;
 use crate::vision::data::{fetch_checked, fetch_with_status, load_once, LoadState};
 use crate::web;
+use crate::workers::device::Held;
+use crate::workers::device_lm;
 use crate::workers::job::{self, GradJob};
 use crate::workers::pool::{self, Pool};
 use glassbox_gpu::{Gpu, GpuError, GpuLm, GpuLmSession, Ran};
@@ -285,7 +287,8 @@ pub struct Generated {
 }
 
 /// Answer `gen`'s feeds until it is complete: on `gpu` when given (the weights and the key/value
-/// cache on the device, a character per submission), else on the CPU in ~20 ms slices. A device
+/// cache on the device, a character per submission; the device worker's device where the page has
+/// one, `generate_on_worker`), else on the CPU in ~20 ms slices. A device
 /// that fails hands the generation to the CPU where it stands (a fresh session reads the
 /// generator's window) and `engine` tells the reader. `tick` sees the generator after each token
 /// and returns whether to go on (false: stop where it stands, a reader's Stop).
@@ -298,6 +301,27 @@ pub async fn run_generation(
     mut tick: impl FnMut(&Generator) -> bool,
 ) -> Result<Generated, String> {
     let mut ms = 0.0;
+    let mut gpu = gpu.filter(|_| engine.gpu().is_some());
+    if let Some(device) = gpu.is_some().then(pool::device_pool).flatten() {
+        let t0 = web::now_ms();
+        match generate_on_worker(&device, lm, extras, gen, &mut tick).await? {
+            Ok(()) => {
+                return Ok(Generated {
+                    ran: Ran::Gpu,
+                    ms: web::now_ms() - t0,
+                })
+            }
+            Err((why, started)) => {
+                engine.report_device_worker(&why);
+                if started || pool::lost_reason(&why).is_some() {
+                    // The CPU finishes where the generation stands (a fresh reading of its
+                    // window); before any feed, the page's own device takes it.
+                    gpu = None;
+                }
+            }
+        }
+        ms += web::now_ms() - t0;
+    }
     if let Some(gpu) = gpu {
         let t0 = web::now_ms();
         match generate_on_device(lm, &gpu, extras, gen, &mut tick).await {
@@ -314,6 +338,44 @@ pub async fn run_generation(
     }
     ms += generate_on_cpu(lm, extras, gen, &mut tick).await?;
     Ok(Generated { ran: Ran::Cpu, ms })
+}
+
+/// `gen`'s feeds answered by a reading on the device worker (`device_lm`), the generator kept
+/// here; Ok(Err((why, whether it had answered any feed))) when the worker failed (the generation
+/// stands where it was).
+async fn generate_on_worker(
+    device: &Pool,
+    lm: &LoadedLm,
+    extras: Extras<'_>,
+    gen: &mut Generator,
+    tick: &mut impl FnMut(&Generator) -> bool,
+) -> Result<Result<(), (String, bool)>, String> {
+    let reading = Held::new(device_lm::close_message);
+    let open = |_| device_lm::open_message(reading.id(), &lm.job_lm(None), extras);
+    if let Err(why) = device.one(&open).await {
+        return Ok(Err((why, false)));
+    }
+    let mut started = false;
+    while let Some(feed) = gen.feed() {
+        let (restart, tokens) = (feed.restart, feed.tokens.to_vec());
+        let message = |_| device_lm::feed_message(reading.id(), restart, &tokens);
+        let answer = match device.one(&message).await {
+            Ok(reply) => device_lm::logits_of(&reply).and_then(|l| {
+                l.ok_or_else(|| "the WebGPU worker no longer had the reading".into())
+            }),
+            Err(why) => Err(why),
+        };
+        let logits = match answer {
+            Ok(logits) => logits,
+            Err(why) => return Ok(Err((why, started))),
+        };
+        started = true;
+        gen.give(&logits)?;
+        if !tick(gen) {
+            break;
+        }
+    }
+    Ok(Ok(()))
 }
 
 async fn generate_on_device(

@@ -4,13 +4,13 @@
 //! the same adapter, so the losses and weights are the same bit for bit.
 
 use crate::engine::Engine;
+use crate::workers::device::Held;
 use crate::workers::device_train::{self, Sgd};
 use crate::workers::pool::{self, Pool};
 use glassbox_gpu::{Gpu, GpuError, GpuNetwork};
 use glassbox_lab::compress::prune::Masks;
 use glassbox_lab::vision::network::Network;
 use js_sys::{Array, Object};
-use std::cell::Cell;
 use std::rc::Rc;
 use wasm_bindgen::JsValue;
 
@@ -19,26 +19,8 @@ use wasm_bindgen::JsValue;
 pub enum Resident {
     /// On the page's own device.
     Page(Rc<Gpu>, Rc<GpuNetwork>),
-    /// In a session on the device worker.
-    Worker(Rc<Session>),
-}
-
-/// A session on the device worker; dropping the last handle forgets it there.
-pub struct Session(u32);
-
-thread_local! {
-    static NEXT_SESSION: Cell<u32> = const { Cell::new(1) };
-}
-
-impl Drop for Session {
-    fn drop(&mut self) {
-        let id = self.0;
-        if let Some(pool) = pool::device_pool() {
-            leptos::task::spawn_local(async move {
-                let _ = one_job(&pool, &|_| device_train::release_message(id)).await;
-            });
-        }
-    }
+    /// In a session on the device worker (`device_train`).
+    Worker(Rc<Held>),
 }
 
 /// Why a resident network stopped answering.
@@ -82,11 +64,7 @@ async fn one_job(
     pool: &Pool,
     message: &dyn Fn(usize) -> Result<(Object, Array), JsValue>,
 ) -> Result<JsValue, Failure> {
-    match pool.run(1, message, &|_| {}, &|| true).await {
-        Ok(Some(mut replies)) => replies.pop().ok_or(Failure::Gone),
-        Ok(None) => Err(Failure::Gone),
-        Err(why) => Err(Failure::Worker(why)),
-    }
+    pool.one(message).await.map_err(Failure::Worker)
 }
 
 impl Resident {
@@ -99,10 +77,10 @@ impl Resident {
         page_only: bool,
     ) -> Result<Resident, Failure> {
         if let Some(device) = pool::device_pool().filter(|_| !page_only) {
-            let id = NEXT_SESSION.with(|n| n.replace(n.get().wrapping_add(1)));
-            let message = |_| device_train::open_message(id, net, masks);
+            let held = Held::new(device_train::release_message);
+            let message = |_| device_train::open_message(held.id(), net, masks);
             match one_job(&device, &message).await {
-                Ok(_) => return Ok(Resident::Worker(Rc::new(Session(id)))),
+                Ok(_) => return Ok(Resident::Worker(Rc::new(held))),
                 // A lost device: the page goes to the CPU; else the page's device takes over.
                 Err(Failure::Worker(why)) if pool::lost_reason(&why).is_some() => {
                     return Err(Failure::Worker(why))
@@ -126,7 +104,7 @@ impl Resident {
                 .map_err(Failure::Gpu),
             Resident::Worker(s) => {
                 let device = pool::device_pool().ok_or(Failure::Gone)?;
-                let message = |_| device_train::step_message(s.0, x, labels, sgd);
+                let message = |_| device_train::step_message(s.id(), x, labels, sgd);
                 let reply = one_job(&device, &message).await?;
                 device_train::stepped(&reply)
                     .map_err(Failure::Worker)?
@@ -141,7 +119,7 @@ impl Resident {
             Resident::Page(gpu, net) => net.download(gpu).await.map_err(Failure::Gpu),
             Resident::Worker(s) => {
                 let device = pool::device_pool().ok_or(Failure::Gone)?;
-                let reply = one_job(&device, &|_| device_train::weights_message(s.0)).await?;
+                let reply = one_job(&device, &|_| device_train::weights_message(s.id())).await?;
                 device_train::weights_of(&reply)
                     .map_err(Failure::Worker)?
                     .ok_or(Failure::Gone)

@@ -76,6 +76,45 @@ pub(super) fn gpu_error(e: GpuError) -> JsValue {
     e.to_string().into()
 }
 
+/// Wait `ms` in the worker (its global scope's `setTimeout`; a worker has no window).
+async fn pause(ms: i32) {
+    let global = js_sys::global();
+    let Some(set_timeout) = js_sys::Reflect::get(&global, &"setTimeout".into())
+        .ok()
+        .and_then(|f| f.dyn_into::<js_sys::Function>().ok())
+    else {
+        return;
+    };
+    let promise = js_sys::Promise::new(&mut |resolve, _| {
+        let _ = set_timeout.call2(&global, &resolve, &ms.into());
+    });
+    let _ = wasm_bindgen_futures::JsFuture::from(promise).await;
+}
+
+/// A device call's result for the page: a failure is the device's loss when the device is lost,
+/// whatever the call said (a destroyed device can fail a read-back before its loss is announced,
+/// so a failure waits up to 200 ms for the announcement); the page then goes to the CPU instead
+/// of restarting the worker.
+pub(super) async fn checked<T>(gpu: &Gpu, r: Result<T, GpuError>) -> Result<T, JsValue> {
+    let e = match r {
+        Ok(v) => return Ok(v),
+        Err(e) => e,
+    };
+    if matches!(e, GpuError::DeviceLost(_) | GpuError::Invalid(_)) {
+        return Err(gpu_error(e));
+    }
+    for _ in 0..20 {
+        if gpu.is_lost() {
+            break;
+        }
+        pause(10).await;
+    }
+    Err(match gpu.lost_reason() {
+        Some(why) => lost(why),
+        None => gpu_error(e),
+    })
+}
+
 /// The network a job brings (`net`, `Network::to_bytes`), parsed and on `gpu`: uploaded only
 /// when its checksum differs from the last one's.
 fn network_on(gpu: &Gpu, msg: &JsValue) -> Result<Rc<OnDevice>, JsValue> {
@@ -102,7 +141,7 @@ pub async fn logits_job(msg: &JsValue, reply: &Object) -> Result<Array, JsValue>
     let split = images_of(msg)?;
     let idx: Vec<usize> = (0..split.len()).collect();
     let (x, _) = train::batch(&split, &idx, None);
-    let logits = net.1.logits(&gpu, &x, idx.len()).await.map_err(gpu_error)?;
+    let logits = checked(&gpu, net.1.logits(&gpu, &x, idx.len()).await).await?;
     logits_reply(reply, &logits)
 }
 
@@ -114,7 +153,7 @@ pub async fn tune_job(msg: &JsValue, reply: &Object) -> Result<Array, JsValue> {
     let mut answers = Vec::with_capacity(works.len());
     for w in &works {
         let a = glassbox_gpu::answer_work(on_gpu, &gpu, w, &tensors, cpu.classes()).await;
-        answers.push(a.map_err(gpu_error)?);
+        answers.push(checked(&gpu, a).await?);
     }
     tune_reply(reply, &answers)
 }
@@ -128,10 +167,43 @@ pub async fn grad_job(msg: &JsValue, reply: &Object) -> Result<Array, JsValue> {
         prefix: prefix.as_deref(),
     };
     let mb = micro_batch(msg)?;
-    let (loss, soft, prefix) = gpu
+    let r = gpu
         .lm_extras_grad(&lm.1, &mb.inputs(extras), &mb.targets())
-        .await
-        .map_err(gpu_error)?;
+        .await;
+    let (loss, soft, prefix) = checked(&gpu, r).await?;
     let grad = soft.or(prefix).ok_or("the device gave no gradient")?;
     grad_reply(reply, loss, &grad)
+}
+
+/// A numbered session the device worker holds (a network being trained, a language model's
+/// reading); dropping the handle forgets it there (`release(id)` is the message that does).
+pub struct Held {
+    id: u32,
+    release: fn(u32) -> Result<(Object, Array), JsValue>,
+}
+
+thread_local! {
+    static NEXT_SESSION: std::cell::Cell<u32> = const { std::cell::Cell::new(1) };
+}
+
+impl Held {
+    pub fn new(release: fn(u32) -> Result<(Object, Array), JsValue>) -> Held {
+        let id = NEXT_SESSION.with(|n| n.replace(n.get().wrapping_add(1).max(1)));
+        Held { id, release }
+    }
+
+    pub fn id(&self) -> u32 {
+        self.id
+    }
+}
+
+impl Drop for Held {
+    fn drop(&mut self) {
+        let (id, release) = (self.id, self.release);
+        if let Some(pool) = super::pool::device_pool() {
+            leptos::task::spawn_local(async move {
+                let _ = pool.one(&|_| release(id)).await;
+            });
+        }
+    }
 }

@@ -15,7 +15,7 @@
 //! `resident: false`; the page then goes on from the weights it last copied back, as after a lost
 //! device.
 
-use super::device::{device, gpu_error};
+use super::device::{checked, device};
 use super::job::{get, set, typed};
 use glassbox_gpu::GpuNetwork;
 use glassbox_lab::compress::prune::Masks;
@@ -126,9 +126,9 @@ pub async fn open_job(msg: &JsValue, _reply: &Object) -> Result<Array, JsValue> 
     let gpu = device().await?;
     let bytes = typed::<Uint8Array>(msg, "net").ok_or("a session without a network")?;
     let net = Network::from_bytes(&bytes.to_vec())?;
-    let resident = gpu.upload(&net).map_err(gpu_error)?;
+    let resident = checked(&gpu, gpu.upload(&net)).await?;
     if let Some(m) = masks_of(msg)? {
-        resident.set_masks(&gpu, &m).await.map_err(gpu_error)?;
+        checked(&gpu, resident.set_masks(&gpu, &m).await).await?;
     }
     RESIDENT.with(|r| {
         let mut r = r.borrow_mut();
@@ -201,10 +201,8 @@ pub async fn step_job(msg: &JsValue, reply: &Object) -> Result<Array, JsValue> {
     };
     let (lr, momentum, decay) = (number("lr")?, number("momentum")?, number("decay")?);
     let (x, labels) = (x.to_vec(), labels.to_vec());
-    let (loss, correct) = net
-        .train_step(&gpu, &x, &labels, lr, momentum, decay)
-        .await
-        .map_err(gpu_error)?;
+    let r = net.train_step(&gpu, &x, &labels, lr, momentum, decay).await;
+    let (loss, correct) = checked(&gpu, r).await?;
     set(reply, "resident", &true.into())?;
     set(reply, "loss", &f64::from(loss).into())?;
     set(reply, "correct", &(correct as f64).into())?;
@@ -233,7 +231,7 @@ pub async fn weights_job(msg: &JsValue, reply: &Object) -> Result<Array, JsValue
         set(reply, "resident", &false.into())?;
         return Ok(Array::new());
     };
-    let net = net.download(&gpu).await.map_err(gpu_error)?;
+    let net = checked(&gpu, net.download(&gpu).await).await?;
     let bytes = Uint8Array::from(&net.to_bytes()[..]);
     set(reply, "resident", &true.into())?;
     set(reply, "net", &bytes)?;

@@ -36,7 +36,7 @@
 //!   back packed and the page gives them to the tuner in order, so the run equals the page's own
 //!   bit for bit.
 
-use super::device_train;
+use super::{device_lm, device_train};
 use glassbox_lab::lm::shipped::{self, Checkpoint};
 use glassbox_lab::lm::tuning::{self, Evaluator, MicroBatch};
 use glassbox_lab::lm::{Extras, Model, Vocab};
@@ -313,7 +313,7 @@ fn whole(msg: &JsValue, key: &str) -> Result<Vec<u32>, JsValue> {
 
 /// A job's language model and extras: its file name and bytes, its own weights if any, and the
 /// soft prompt or prefix. The buffers to transfer.
-fn set_lm(msg: &Object, lm: &JobLm, extras: Extras) -> Result<Array, JsValue> {
+pub(super) fn set_lm(msg: &Object, lm: &JobLm, extras: Extras) -> Result<Array, JsValue> {
     let bytes = Uint8Array::from(lm.bytes);
     set(msg, "file", &lm.file.into())?;
     set(msg, "lm", &bytes)?;
@@ -715,6 +715,9 @@ pub async fn glassbox_worker_job(msg: JsValue) -> Result<Array, JsValue> {
         device_train::STEP => device_train::step_job(&msg, &reply).await?,
         device_train::WEIGHTS => device_train::weights_job(&msg, &reply).await?,
         device_train::RELEASE => device_train::release_job(&msg)?,
+        device_lm::OPEN => device_lm::open_job(&msg).await?,
+        device_lm::FEED => device_lm::feed_job(&msg, &reply).await?,
+        device_lm::CLOSE => device_lm::close_job(&msg)?,
         other => return Err(format!("unknown job kind '{other}'").into()),
     };
     Ok(Array::of2(&reply, &transfer))

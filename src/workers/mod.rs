@@ -11,9 +11,10 @@
 //! - `pool`: the page's side (starting, feeding and restarting workers).
 //! - `job`: what a worker computes, and the worker's entry point.
 //! - `device`: what the device worker computes on its GPU; `device_train`: the network it keeps
-//!   on its device while the page fine-tunes it.
+//!   on its device while the page fine-tunes it; `device_lm`: language-model readings there.
 
 pub mod device;
+pub mod device_lm;
 pub mod device_train;
 pub mod job;
 pub mod pool;

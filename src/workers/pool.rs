@@ -420,6 +420,17 @@ impl Pool {
         ))
     }
 
+    /// One job alone (`message(0)`): its reply; Err when the pool had to be given up.
+    pub async fn one(
+        &self,
+        message: &dyn Fn(usize) -> Result<(Object, Array), JsValue>,
+    ) -> Result<JsValue, String> {
+        match self.run(1, message, &|_| {}, &|| true).await? {
+            Some(mut replies) => replies.pop().ok_or_else(|| "a job without a reply".into()),
+            None => Err("the job was stopped".into()),
+        }
+    }
+
     /// One worker's share of a run: jobs taken in turn until none is left, one restart allowed
     /// per job.
     async fn lane(&self, slot: &Slot, state: &RunState, jobs: &Jobs<'_>) {

@@ -179,3 +179,39 @@ test('chapter 6\'s goal fine-tunes a pruned network on the device worker with it
   verdicts.forEach((v) => t.diagnostic(v));
   assert.equal(verdicts[0], verdicts[1]);
 });
+
+test('chapter 4 generates on the device worker with the page\'s WebGPU text and answers', async (t) => {
+  // Greedy, 40 characters, then the 7 test irregulars (3 shots) on WebGPU: with the device worker
+  // (a reading opened there per generation, a feed job per character) and with the worker script
+  // blocked (the page's own device). The same text, answers and probabilities.
+  const runs = [];
+  for (const blocked of [false, true]) {
+    const page = await watchedPage(env.browser);
+    if (blocked) await page.route('**/glassbox-worker.js', (r) => r.abort());
+    await page.goto(`${env.server.base}#/prompting?t=0&chars=40`);
+    await onWebGpu(page);
+    await page.waitForFunction(() => [...document.querySelectorAll('button')].some((b) => b.textContent === 'Generate' && !b.disabled),
+      null, { timeout: 60_000 });
+    await page.getByRole('button', { name: 'Generate', exact: true }).click();
+    const status = page.locator('[data-out="play-status"]');
+    await status.filter({ hasText: /characters in .* ms on/ }).waitFor({ timeout: 300_000 });
+    const text = await page.locator('[data-out="play-output"]').textContent();
+    const on = await status.textContent();
+    await page.getByRole('button', { name: 'Ask the test nouns' }).click();
+    await page.locator('[data-out="test-summary"]').filter({ hasText: /^\d of 7 right/ }).waitFor({ timeout: 300_000 });
+    const answers = await page.$$eval('table[data-out="test-answers"] tbody tr', (rs) => rs.map((r) => r.textContent));
+    await page.goto(`${env.server.base}#/under-the-hood`);
+    const device = await page.locator('[data-out="device-worker"]').textContent();
+    runs.push({ text, on, answers, jobs: Number(/answered on this visit: (\d+)\./.exec(device)?.[1] ?? 0) });
+    if (!blocked) assert.deepEqual(page.problems(), []);
+    await page.close();
+  }
+  runs.forEach((r) => t.diagnostic(`${r.jobs} device jobs: ${r.on} ${JSON.stringify(r.text)} | ${r.answers.join(' | ')}`));
+  for (const r of runs) assert.match(r.on, /on WebGPU\./);
+  // 40 characters: an open and at least 40 feeds; then 7 readings of the test nouns.
+  assert.ok(runs[0].jobs >= 41 + 14, `${runs[0].jobs} device jobs`);
+  assert.equal(runs[1].jobs, 0);
+  assert.equal(runs[0].text, runs[1].text);
+  assert.equal(runs[0].answers.length, 7);
+  assert.deepEqual(runs[0].answers, runs[1].answers);
+});

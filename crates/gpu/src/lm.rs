@@ -422,10 +422,23 @@ pub async fn step(
     let Some(feed) = gen.feed() else {
         return Ok(false);
     };
-    if feed.restart && session.soft_pending == 0 && session.pos > 0 {
-        *session = GpuLmSession::new(gpu, lm, extras)?;
-    }
-    let logits = session.feed(gpu, lm, feed.tokens).await?;
+    let logits = read_feed(gpu, lm, extras, session, feed.restart, feed.tokens).await?;
     gen.give(&logits).map_err(invalid)?;
     Ok(!gen.is_done())
+}
+
+/// Read a generator's feed (`Feed`: `restart`, `tokens`) with `session`, first replaced by a
+/// fresh one when the feed restarts and this one has read anything; the next-token logits.
+pub async fn read_feed(
+    gpu: &Gpu,
+    lm: &GpuLm,
+    extras: Extras<'_>,
+    session: &mut GpuLmSession,
+    restart: bool,
+    tokens: &[u32],
+) -> Result<Vec<f32>, GpuError> {
+    if restart && session.soft_pending == 0 && session.pos > 0 {
+        *session = GpuLmSession::new(gpu, lm, extras)?;
+    }
+    session.feed(gpu, lm, tokens).await
 }

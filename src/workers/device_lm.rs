@@ -1,0 +1,158 @@
+//! The device worker's language-model readings: generation (chapters 4 and 5, the Benchmarks
+//! appendix) with the model's weights and a reading's key/value cache on the worker's device, as
+//! the page's own WebGPU path keeps them. The page keeps the `Generator` (sampling, stopping,
+//! the window) and sends its feeds; each feed's next-token logits
+//! z = W_out LN(h_t), after h_t is read with attention over the cached keys and values
+//! (`GpuLmSession::feed`), come back. Same adapter, same kernels: the page's numbers bit for bit.
+//!
+//! - `gpu-lm-open`: a reading of a shipped model (its file and bytes, as a CPU `plurals` job
+//!   brings them) after a soft prompt or prefix (optional); the worker uploads a model's weights
+//!   once (`Gpu::upload_lm`) and keeps the `READINGS` readings used last.
+//! - `gpu-lm-feed`: one feed (its tokens, and whether it restarts the reading): the logits.
+//! - `gpu-lm-close`: forget a reading.
+//!
+//! A reading the worker no longer has answers `resident: false`; the page then finishes the
+//! generation on the CPU where it stands.
+
+use super::device::{checked, device};
+use super::device_train::resident;
+use super::job::{extras_of, get, set, shipped_lm, typed, HeldExtras, JobLm};
+use glassbox_gpu::{GpuLm, GpuLmSession};
+use glassbox_lab::lm::Extras;
+use js_sys::{Array, Float32Array, Object, Uint32Array};
+use std::cell::RefCell;
+use std::rc::Rc;
+use wasm_bindgen::prelude::*;
+
+pub const OPEN: &str = "gpu-lm-open";
+pub const FEED: &str = "gpu-lm-feed";
+pub const CLOSE: &str = "gpu-lm-close";
+
+/// Readings a device worker keeps.
+const READINGS: usize = 4;
+
+/// A reading: its number, the model on the device, the extras it reads after, its session.
+type Reading = (u32, Rc<GpuLm>, HeldExtras, GpuLmSession);
+
+thread_local! {
+    /// Models on the device by file name (the standard and the small one at most).
+    static MODELS: RefCell<Vec<(String, Rc<GpuLm>)>> = const { RefCell::new(Vec::new()) };
+    /// Readings, the one used last at the end.
+    static READING: RefCell<Vec<Reading>> = const { RefCell::new(Vec::new()) };
+}
+
+fn extras(held: &HeldExtras) -> Extras<'_> {
+    Extras {
+        soft: held.0.as_deref(),
+        prefix: held.1.as_deref(),
+    }
+}
+
+fn reading_id(msg: &JsValue) -> Result<u32, JsValue> {
+    get(msg, "reading")?
+        .as_f64()
+        .map(|s| s as u32)
+        .ok_or_else(|| "a reading's job without its number".into())
+}
+
+fn message(kind: &str, reading: u32) -> Result<Object, JsValue> {
+    let msg = Object::new();
+    set(&msg, "kind", &kind.into())?;
+    set(&msg, "reading", &f64::from(reading).into())?;
+    Ok(msg)
+}
+
+/// The message that opens `reading` of `lm` (a shipped model: no weights of its own) after
+/// `extras`.
+pub fn open_message(reading: u32, lm: &JobLm, extras: Extras) -> Result<(Object, Array), JsValue> {
+    let msg = message(OPEN, reading)?;
+    let transfer = super::job::set_lm(&msg, lm, extras)?;
+    Ok((msg, transfer))
+}
+
+pub async fn open_job(msg: &JsValue) -> Result<Array, JsValue> {
+    let id = reading_id(msg)?;
+    let gpu = device().await?;
+    let held = shipped_lm(msg)?;
+    let file = &held.0;
+    let cached = MODELS.with_borrow(|m| m.iter().find(|e| &e.0 == file).map(|e| e.1.clone()));
+    let lm = match cached {
+        Some(lm) => lm,
+        None => {
+            let lm = Rc::new(checked(&gpu, gpu.upload_lm(&held.1)).await?);
+            MODELS.with_borrow_mut(|m| m.push((file.clone(), lm.clone())));
+            lm
+        }
+    };
+    let kept = extras_of(msg)?;
+    let session = checked(&gpu, GpuLmSession::new(&gpu, &lm, extras(&kept))).await?;
+    READING.with_borrow_mut(|r| {
+        r.retain(|e| e.0 != id);
+        if r.len() >= READINGS {
+            r.remove(0);
+        }
+        r.push((id, lm, kept, session));
+    });
+    Ok(Array::new())
+}
+
+/// The message of one feed of `reading`.
+pub fn feed_message(
+    reading: u32,
+    restart: bool,
+    tokens: &[u32],
+) -> Result<(Object, Array), JsValue> {
+    let msg = message(FEED, reading)?;
+    let tokens = Uint32Array::from(tokens);
+    set(&msg, "restart", &restart.into())?;
+    set(&msg, "tokens", &tokens)?;
+    Ok((msg, Array::of1(&tokens.buffer())))
+}
+
+/// A feed's logits (None: the reading was not resident).
+pub fn logits_of(reply: &JsValue) -> Result<Option<Vec<f32>>, String> {
+    if !resident(reply) {
+        return Ok(None);
+    }
+    typed::<Float32Array>(reply, "logits")
+        .map(|l| Some(l.to_vec()))
+        .ok_or_else(|| "the device worker sent no logits".into())
+}
+
+pub async fn feed_job(msg: &JsValue, reply: &Object) -> Result<Array, JsValue> {
+    let id = reading_id(msg)?;
+    let gpu = device().await?;
+    // Out of the list while it reads (the feed awaits the device), back in at the end.
+    let taken = READING.with_borrow_mut(|r| {
+        let at = r.iter().position(|e| e.0 == id)?;
+        Some(r.remove(at))
+    });
+    let Some((id, lm, kept, mut session)) = taken else {
+        set(reply, "resident", &false.into())?;
+        return Ok(Array::new());
+    };
+    let tokens = typed::<Uint32Array>(msg, "tokens")
+        .ok_or("a feed without tokens")?
+        .to_vec();
+    let restart = get(msg, "restart")?.as_bool().unwrap_or(false);
+    let r =
+        glassbox_gpu::lm::read_feed(&gpu, &lm, extras(&kept), &mut session, restart, &tokens).await;
+    let logits = checked(&gpu, r).await?;
+    READING.with_borrow_mut(|r| r.push((id, lm, kept, session)));
+    let logits = Float32Array::from(&logits[..]);
+    set(reply, "resident", &true.into())?;
+    set(reply, "logits", &logits)?;
+    Ok(Array::of1(&logits.buffer()))
+}
+
+/// The message that forgets `reading`.
+pub fn close_message(reading: u32) -> Result<(Object, Array), JsValue> {
+    Ok((message(CLOSE, reading)?, Array::new()))
+}
+
+/// Forget a reading; one the worker does not have is already forgotten.
+pub fn close_job(msg: &JsValue) -> Result<Array, JsValue> {
+    let id = reading_id(msg)?;
+    READING.with_borrow_mut(|r| r.retain(|e| e.0 != id));
+    Ok(Array::new())
+}

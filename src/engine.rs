@@ -80,6 +80,7 @@ impl Engine {
                     self.compute.set_value(Rc::new(Compute::new(Some(gpu))));
                     self.state.set(BackendState::WebGpu(info));
                     self.notice.set(None);
+                    crate::workers::device::warm_soon();
                 }
                 Err(why) => {
                     self.state.set(BackendState::Cpu(why.to_string()));

@@ -284,10 +284,11 @@ pub fn UnderTheHood() -> impl IntoView {
                 match crate::workers::pool::device_notice().get() {
                     Some(why) => why,
                     None => format!(
-                        "On WebGPU, test-set classification and chapter 3's fine-tuning run on a device \
-                         that one more background worker owns (the page's thread neither records nor waits for that work); \
-                         the results equal the page's own WebGPU path's bit for bit. Jobs it answered \
-                         on this visit: {jobs}."
+                        "On WebGPU, test-set classification, fine-tuning the image network (the image lab, \
+                         chapters 3, 6 and 7), the language model's text (chapters 4 and 5) and chapter 5's \
+                         prompt gradients run on a device that one more background worker owns (the page's \
+                         thread neither records nor waits for that work); the results equal the page's own \
+                         WebGPU path's bit for bit. Jobs it answered on this visit: {jobs}."
                     ),
                 }
             }}</p>

@@ -4,6 +4,7 @@
 //! that job and every later one with `GpuError::DeviceLost`'s text, which the page reads back
 //! (`pool::lost_reason`) to switch to the CPU.
 //!
+//! - `gpu-warm`: only start the device (adapter, device, kernels), ahead of the first real job.
 //! - `gpu-logits`: the eval-mode logits z = f(x; W) of a run of test images x under a network W,
 //!   in one submission (`GpuNetwork::logits`), as the page's own WebGPU path computes them: the
 //!   page cuts the images into the same batches (`GPU_JOB_IMAGES`), so the logits equal the page's
@@ -35,6 +36,9 @@ use wasm_bindgen::prelude::*;
 pub const LOGITS: &str = "gpu-logits";
 /// The kind of a fine-tuning job on the device.
 pub const TUNE: &str = "gpu-tune";
+
+/// The kind of the job that only starts the worker's device.
+pub const WARM: &str = "gpu-warm";
 
 /// The kind of a prompt-tuning gradient job on the device.
 pub const GRAD: &str = "gpu-grad";
@@ -206,4 +210,27 @@ impl Drop for Held {
             });
         }
     }
+}
+
+/// Start the device worker's device a little after the page settled on WebGPU (adapter, device
+/// and kernels take seconds on a software rasteriser: the reader's first GPU computation should
+/// not wait for them), once the page's first figures had their turn.
+pub fn warm_soon() {
+    const AFTER_MS: i32 = 3_000;
+    leptos::task::spawn_local(async {
+        crate::web::sleep(AFTER_MS).await;
+        if let Some(pool) = super::pool::device_pool() {
+            let message = |_| {
+                let msg = Object::new();
+                super::job::set(&msg, "kind", &WARM.into())?;
+                Ok((msg, Array::new()))
+            };
+            let _ = pool.one(&message).await;
+        }
+    });
+}
+
+pub async fn warm_job() -> Result<Array, JsValue> {
+    device().await?;
+    Ok(Array::new())
 }

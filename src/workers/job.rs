@@ -711,6 +711,7 @@ pub async fn glassbox_worker_job(msg: JsValue) -> Result<Array, JsValue> {
         super::device::LOGITS => super::device::logits_job(&msg, &reply).await?,
         super::device::TUNE => super::device::tune_job(&msg, &reply).await?,
         super::device::GRAD => super::device::grad_job(&msg, &reply).await?,
+        super::device::WARM => super::device::warm_job().await?,
         device_train::OPEN => device_train::open_job(&msg, &reply).await?,
         device_train::STEP => device_train::step_job(&msg, &reply).await?,
         device_train::WEIGHTS => device_train::weights_job(&msg, &reply).await?,

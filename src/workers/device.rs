@@ -1,5 +1,7 @@
 //! What the device worker computes: jobs that run on a WebGPU device the worker owns (the page
-//! posts them to the device pool, `pool::device_pool`). The worker asks for its adapter and device
+//! posts them to the device pool, `pool::device_pool`); sessions that keep state on it between
+//! jobs are in `device_train` (the image network in training) and `device_lm` (language-model
+//! readings), numbered by the page's `Held` handles. The worker asks for its adapter and device
 //! at its first job (`navigator.gpu` exists in workers too) and keeps them; a lost device fails
 //! that job and every later one with `GpuError::DeviceLost`'s text, which the page reads back
 //! (`pool::lost_reason`) to switch to the CPU.

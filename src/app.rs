@@ -57,12 +57,12 @@ pub fn App() -> impl IntoView {
     let choice = RwSignal::new(ThemeChoice::load());
     let dark = RwSignal::new(choice.get_untracked().is_dark());
     provide_context(Theme { dark });
-    Effect::new(move |_| {
+    crate::ui::effect(move || {
         let c = choice.get();
         web::local_storage_set("glassbox-theme", c.name());
         dark.set(c.is_dark());
     });
-    Effect::new(move |_| web::apply_theme_attribute(dark.get()));
+    crate::ui::effect(move || web::apply_theme_attribute(dark.get()));
     // Follow the system's colour scheme live while the choice is "system".
     if let Some(mq) = window()
         .match_media("(prefers-color-scheme: dark)")

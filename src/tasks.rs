@@ -63,6 +63,11 @@ thread_local! {
 /// parameters) cancels it with `abort_page_tasks`, so it never touches the signals of a page
 /// that is gone.
 pub fn spawn_page_task(task: impl std::future::Future<Output = ()> + 'static) {
+    // Boxed here, so what follows is compiled once, not once per task (the download's size).
+    spawn_boxed(Box::pin(task));
+}
+
+fn spawn_boxed(task: std::pin::Pin<Box<dyn std::future::Future<Output = ()>>>) {
     let (handle, registration) = futures::future::AbortHandle::new_pair();
     PAGE_TASKS.with(|t| {
         let mut t = t.borrow_mut();

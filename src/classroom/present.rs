@@ -34,7 +34,7 @@ fn typing_in_a_control(ev: &web_sys::KeyboardEvent) -> bool {
 /// Install, once, what presenter mode needs on the whole page: the `data-present` attribute on
 /// <html> (the stylesheet's large type) and the keys.
 pub fn install(lesson: Lesson) {
-    Effect::new(move |_| {
+    crate::ui::effect(move || {
         let on = lesson.link.with(|l| l.present);
         if let Some(el) = window().document().and_then(|d| d.document_element()) {
             let _ = if on {
@@ -110,7 +110,7 @@ pub fn PresenterBar() -> impl IntoView {
     let on = move || lesson.link.with(|l| l.present);
     // The section's heading, read from the page once it has drawn.
     let title = RwSignal::new(String::new());
-    Effect::new(move |_| {
+    crate::ui::effect(move || {
         let id = lesson.current();
         leptos::task::spawn_local(async move {
             web::sleep(0).await;

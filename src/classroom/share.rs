@@ -106,7 +106,7 @@ pub fn SharePanel() -> impl IntoView {
     let refresh = move || base.set(base_url());
     // A newly opened address closes the panel (it describes the page it was opened on).
     let open = RwSignal::new(false);
-    Effect::new(move |_| {
+    crate::ui::effect(move || {
         lesson.opened.track();
         open.set(false);
     });

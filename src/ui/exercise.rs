@@ -61,7 +61,7 @@ where
 {
     let chapter = chapter_of_page();
     let before = crate::progress::load().exercise(&chapter, id);
-    Effect::new(move |_| {
+    crate::ui::effect(move || {
         if let Some(correct) = verdict.with(|v| v.as_ref().map(|v| v.correct)) {
             crate::progress::record_exercise(&chapter, id, correct);
         }
@@ -181,7 +181,7 @@ where
     let typed = RwSignal::new(String::new());
     let verdict = RwSignal::new(None::<Verdict>);
     // New settings change the answer: an old verdict no longer applies.
-    Effect::new(move |_| {
+    crate::ui::effect(move || {
         answer.track();
         verdict.set(None);
     });

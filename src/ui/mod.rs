@@ -31,6 +31,13 @@ pub fn group(v: u64) -> String {
     out
 }
 
+/// `Effect::new` for an effect that keeps no value: the closure boxed, so Leptos's effect
+/// machinery is compiled once rather than once per effect (the download's size).
+pub fn effect(f: impl FnMut() + 'static) {
+    let mut f: Box<dyn FnMut()> = Box::new(f);
+    leptos::prelude::Effect::new(move |_| f());
+}
+
 #[cfg(test)]
 mod tests {
     #[test]

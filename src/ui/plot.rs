@@ -48,7 +48,7 @@ where
     let canvas_ref = NodeRef::<leptos::html::Canvas>::new();
     let theme = use_context::<Theme>();
     let error = RwSignal::new(None::<String>);
-    Effect::new(move |_| {
+    crate::ui::effect(move || {
         let dark = theme.map(|t| t.dark.get()).unwrap_or(false);
         let Some(canvas) = canvas_ref.get() else {
             return;

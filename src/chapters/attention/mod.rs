@@ -38,7 +38,7 @@ pub fn AttentionMasks(location: Location) -> impl IntoView {
     let (state, notices) = AttentionState::new(&location);
     provide_context(state);
     let AttentionState { settings, grid, .. } = state;
-    Effect::new(move |_| web::publish(&location_of(&settings.get(), &grid.get())));
+    crate::ui::effect(move || web::publish(&location_of(&settings.get(), &grid.get())));
     model::follow_inputs(state, expect_context::<Engine>());
 
     view! {

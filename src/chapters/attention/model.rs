@@ -106,7 +106,7 @@ pub fn follow_inputs(state: AttentionState, engine: Engine) {
     let last_mask = StoredValue::new(None::<Vec<Vec<bool>>>);
     let backend = Memo::new(move |_| engine.state.get());
     let generation = Generation::new();
-    Effect::new(move |_| {
+    crate::ui::effect(move || {
         let (lv, cap, n, sd, mask) = (
             levels.get(),
             caption.get(),

@@ -27,7 +27,7 @@ pub fn PicturePad(settings: RwSignal<Settings>) -> impl IntoView {
             s.picture = Picture::Drawn(l);
         })
     };
-    Effect::new(move |_| {
+    crate::ui::effect(move || {
         let levels = settings.with(|s| s.picture.levels());
         let (cr, cc) = cursor.get();
         let show_cursor = focused.get();

@@ -241,7 +241,7 @@ impl AttentionState {
         let grid = RwSignal::new(start_grid.unwrap_or_default());
         let feedback = RwSignal::new(None::<crate::ui::exercise::Verdict>);
         // The grid follows the shape of the mask: a new caption or image count starts it empty.
-        Effect::new(move |_| {
+        crate::ui::effect(move || {
             let a = answer.get();
             let fits = grid.with_untracked(|g| {
                 g.len() == a.keys.len() && g.iter().all(|r| r.len() == a.queries.len())

@@ -65,7 +65,7 @@ pub fn EvaluatingHere() -> impl IntoView {
         });
     };
     // Redraw the strip when the theme changes.
-    Effect::new(move |_| {
+    crate::ui::effect(move || {
         let dark = theme.map(|t| t.dark.get()).unwrap_or(false);
         if let (EvalState::Done(e, ..), Some(c), Some(l)) =
             (evaluation.get(), canvas_ref.get(), lab.get_value())

@@ -28,7 +28,7 @@ pub const SLUG: &str = "image-lab";
 pub fn ImageLab(location: Location) -> impl IntoView {
     let (shared, notices) = ImageLabState::new(&location);
     let settings = shared.settings;
-    Effect::new(move |_| web::publish(&location_of(&settings.get())));
+    crate::ui::effect(move || web::publish(&location_of(&settings.get())));
     provide_context(shared);
 
     view! {

@@ -87,7 +87,7 @@ pub fn Experiment(
         }
     };
     // A change of settings starts afresh.
-    Effect::new(move |_| {
+    crate::ui::effect(move || {
         v.settings.track();
         reset();
     });

@@ -39,7 +39,7 @@ pub fn MetaLearning(location: Location) -> impl IntoView {
     provide_context(state);
 
     // Keep the address bar in step with every control.
-    Effect::new(move |_| {
+    crate::ui::effect(move || {
         let loc = location_of(&state.settings());
         web::publish(&loc);
     });

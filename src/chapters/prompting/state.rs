@@ -193,7 +193,7 @@ impl PromptingState {
     pub fn new(location: &Location) -> (Self, Vec<String>) {
         let (start, notices) = settings_from_location(location);
         let settings = RwSignal::new(start);
-        Effect::new(move |_| web::publish(&location_of(&settings.get())));
+        crate::ui::effect(move || web::publish(&location_of(&settings.get())));
         let load = RwSignal::new(LoadState::Idle);
         let lm = RwSignal::new_local(None::<Rc<LoadedLm>>);
         crate::tasks::spawn_page_task(async move {

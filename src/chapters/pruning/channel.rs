@@ -34,7 +34,7 @@ pub fn ChannelPruning() -> impl IntoView {
     let ch_generation = Generation::new();
     let ch_model = StoredValue::new_local(finetune::Model::default());
     let ch_tuning = RwSignal::new(finetune::Tuning::default());
-    Effect::new(move |_| {
+    crate::ui::effect(move || {
         tune_key.track();
         let (Some(l), Some(Ok(net))) = (lab.get(), channel.get()) else {
             return;

@@ -25,7 +25,7 @@ pub fn FineGrained() -> impl IntoView {
 
     // Test accuracy of the dense and pruned networks, recomputed (after a pause) when they change.
     let generation = Generation::new();
-    Effect::new(move |_| {
+    crate::ui::effect(move || {
         let (Some(l), Some(Ok(p))) = (lab.get(), pruned.get()) else {
             return;
         };

@@ -34,7 +34,7 @@ pub fn GoalExercise() -> impl IntoView {
     // The checked goal, (goal, dense accuracy, fine-tuned accuracy, images), or why there is none.
     let verdict = RwSignal::new(None::<Result<(prune::Goal, f64, f64, usize), String>>);
     let checking = RwSignal::new(false);
-    Effect::new(move |_| {
+    crate::ui::effect(move || {
         let p = pruned.get();
         tune_key.track();
         if let Some(Ok(p)) = p {
@@ -97,7 +97,7 @@ pub fn GoalExercise() -> impl IntoView {
     };
     // The evaluation's outcome as the exercise's verdict; a failed evaluation is not an attempt.
     let shown = RwSignal::new(None::<exercise::Verdict>);
-    Effect::new(move |_| {
+    crate::ui::effect(move || {
         shown.set(match verdict.get() {
             Some(Ok((g, d, a, n))) => Some(goal_verdict(&g, d, a, n)),
             _ => None,

@@ -304,7 +304,7 @@ impl PruningState {
     pub fn new(location: &Location) -> (Self, Vec<String>) {
         let (start, notices) = settings_from_location(location);
         let settings = RwSignal::new(start);
-        Effect::new(move |_| web::publish(&location_of(&settings.get())));
+        crate::ui::effect(move || web::publish(&location_of(&settings.get())));
         let PageData { load, lab } = PageData::load_now();
 
         let sparsity = Memo::new(move |_| settings.get().sparsity);

@@ -35,7 +35,7 @@ pub fn Weights() -> impl IntoView {
     });
 
     let mask_ref = NodeRef::<leptos::html::Canvas>::new();
-    Effect::new(move |_| {
+    crate::ui::effect(move || {
         let dark = theme.map(|t| t.dark.get()).unwrap_or(false);
         let i = layer.get();
         if let (Some(c), Some(Ok(p))) = (mask_ref.get(), pruned.get()) {

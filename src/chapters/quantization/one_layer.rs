@@ -44,7 +44,7 @@ pub fn KMeansOneLayer() -> impl IntoView {
     let layer_result = RwSignal::new(None::<LayerResult>);
     let layer_progress = RwSignal::new(0.0f64);
     let layer_gen = Generation::new();
-    Effect::new(move |_| {
+    crate::ui::effect(move || {
         let (layer, bits, seed) = layer_key.get();
         let Some(l) = lab.get() else {
             return;

@@ -82,7 +82,7 @@ pub fn QuantizationAwareTraining() -> impl IntoView {
         finetune::run(model, tuning, l, spec, engine, speed, single);
     };
     // After each epoch's evaluation, go on if the reader did not pause.
-    Effect::new(move |_| {
+    crate::ui::effect(move || {
         let Some(&(epoch, _)) = qat_evals.with(|v| v.last().copied()).as_ref() else {
             return;
         };
@@ -98,7 +98,7 @@ pub fn QuantizationAwareTraining() -> impl IntoView {
         }
     });
     // Prepare: quantize the network at the QAT bit width and evaluate it (epoch 0).
-    Effect::new(move |_| {
+    crate::ui::effect(move || {
         let (bits, _, _, _, seed, _) = qat_key.get();
         qat_reset.track();
         let Some(l) = lab.get() else {
@@ -125,7 +125,7 @@ pub fn QuantizationAwareTraining() -> impl IntoView {
         });
     });
     // At each epoch's end (the run stops there), evaluate; then go on if the reader did not pause.
-    Effect::new(move |_| {
+    crate::ui::effect(move || {
         let t = tuning.get();
         let Some(last) = t.points.last().map(|p| p.step) else {
             return;

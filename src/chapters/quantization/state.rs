@@ -167,7 +167,7 @@ impl QuantizationState {
     pub fn new(location: &Location) -> (Self, Vec<String>) {
         let (start, notices) = settings_from_location(location);
         let settings = RwSignal::new(start);
-        Effect::new(move |_| web::publish(&location_of(&settings.get())));
+        crate::ui::effect(move || web::publish(&location_of(&settings.get())));
         let engine = expect_context::<Engine>();
         let PageData { load, lab } = PageData::load_now();
         let comparison = RwSignal::new(Comparison::default());

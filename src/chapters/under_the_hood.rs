@@ -285,8 +285,8 @@ pub fn UnderTheHood() -> impl IntoView {
                     Some(why) => why,
                     None => format!(
                         "On WebGPU, test-set classification, fine-tuning the image network (the image lab, \
-                         chapters 3, 6 and 7), the language model's text (chapters 4 and 5) and chapter 5's \
-                         prompt gradients run on a device that one more background worker owns (the page's \
+                         chapters 3, 6 and 7), the language model's text (chapters 4 and 5), chapter 5's \
+                         prompt gradients and chapter 7's k-means assignments run on a device that one more background worker owns (the page's \
                          thread neither records nor waits for that work); the results equal the page's own \
                          WebGPU path's bit for bit. Jobs it answered on this visit: {jobs}."
                     ),

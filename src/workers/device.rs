@@ -6,6 +6,9 @@
 //! that job and every later one with `GpuError::DeviceLost`'s text, which the page reads back
 //! (`pool::lost_reason`) to switch to the CPU.
 //!
+//! - `gpu-assign`: chapter 7's k-means assignment pass, a(i) = argmin_j |x_i - c_j| (the lowest
+//!   j on ties), over all of a layer's weights on the device (`Gpu::kmeans_assign`), what the
+//!   page's own WebGPU path computes; the message is a CPU `assign` job's.
 //! - `gpu-warm`: only start the device (adapter, device, kernels), ahead of the first real job.
 //! - `gpu-logits`: the eval-mode logits z = f(x; W) of a run of test images x under a network W,
 //!   in one submission (`GpuNetwork::logits`), as the page's own WebGPU path computes them: the
@@ -22,8 +25,8 @@
 //!   own WebGPU path computes; the message is a CPU `grad` job's (`job::grad_message`).
 
 use super::job::{
-    extras_of, grad_reply, images_of, logits_reply, micro_batch, network_bytes, shipped_lm,
-    tune_reply, tune_request,
+    assign_reply, assign_request, extras_of, grad_reply, images_of, logits_reply, micro_batch,
+    network_bytes, shipped_lm, tune_reply, tune_request,
 };
 use glassbox_gpu::{Gpu, GpuError, GpuNetwork};
 use glassbox_lab::lm::Extras;
@@ -38,6 +41,9 @@ use wasm_bindgen::prelude::*;
 pub const LOGITS: &str = "gpu-logits";
 /// The kind of a fine-tuning job on the device.
 pub const TUNE: &str = "gpu-tune";
+
+/// The kind of a k-means assignment pass on the device.
+pub const ASSIGN: &str = "gpu-assign";
 
 /// The kind of the job that only starts the worker's device.
 pub const WARM: &str = "gpu-warm";
@@ -235,4 +241,11 @@ pub fn warm_soon() {
 pub async fn warm_job() -> Result<Array, JsValue> {
     device().await?;
     Ok(Array::new())
+}
+
+pub async fn assign_job(msg: &JsValue, reply: &Object) -> Result<Array, JsValue> {
+    let gpu = device().await?;
+    let (x, c) = assign_request(msg)?;
+    let a = checked(&gpu, gpu.kmeans_assign(&x, &c).await).await?;
+    assign_reply(reply, &a)
 }

@@ -664,11 +664,21 @@ pub(super) fn tune_reply(reply: &Object, answers: &[Answer]) -> Result<Array, Js
     ))
 }
 
-/// The message of an `assign` job: weights and the current centroids.
-pub fn assign_message(x: &[f32], centroids: &[f32]) -> Result<(Object, Array), JsValue> {
+/// The message of an `assign` job: weights and the current centroids; `on_device`: the device
+/// worker's job (`super::device`), the same assignment on its WebGPU device.
+pub fn assign_message(
+    on_device: bool,
+    x: &[f32],
+    centroids: &[f32],
+) -> Result<(Object, Array), JsValue> {
     let msg = Object::new();
     let (x, c) = (Float32Array::from(x), Float32Array::from(centroids));
-    set(&msg, "kind", &"assign".into())?;
+    let kind = if on_device {
+        super::device::ASSIGN
+    } else {
+        "assign"
+    };
+    set(&msg, "kind", &kind.into())?;
     set(&msg, "x", &x)?;
     set(&msg, "centroids", &c)?;
     Ok((msg, Array::of2(&x.buffer(), &c.buffer())))
@@ -681,15 +691,26 @@ pub fn assign_of(reply: &JsValue) -> Result<Vec<u32>, String> {
         .ok_or_else(|| "a worker's reply had no assignment".into())
 }
 
-fn assign_job(msg: &JsValue, reply: &Object) -> Result<Array, JsValue> {
+/// An `assign` job's weights and centroids.
+pub(super) fn assign_request(msg: &JsValue) -> Result<(Vec<f32>, Vec<f32>), JsValue> {
     let x = floats(msg, "x")?.ok_or("an assignment without weights")?;
     let c = floats(msg, "centroids")?.ok_or("an assignment without centroids")?;
     if c.is_empty() {
         return Err("an assignment without centroids".into());
     }
-    let a = Uint32Array::from(&glassbox_lab::compress::kmeans::assign(&x, &c)[..]);
+    Ok((x, c))
+}
+
+/// An `assign` job's reply.
+pub(super) fn assign_reply(reply: &Object, assignment: &[u32]) -> Result<Array, JsValue> {
+    let a = Uint32Array::from(assignment);
     set(reply, "assignment", &a)?;
     Ok(Array::of1(&a.buffer()))
+}
+
+fn assign_job(msg: &JsValue, reply: &Object) -> Result<Array, JsValue> {
+    let (x, c) = assign_request(msg)?;
+    assign_reply(reply, &glassbox_lab::compress::kmeans::assign(&x, &c))
 }
 
 /// The worker's entry point (called by assets/glassbox-worker.js for every job message): the
@@ -712,6 +733,7 @@ pub async fn glassbox_worker_job(msg: JsValue) -> Result<Array, JsValue> {
         super::device::TUNE => super::device::tune_job(&msg, &reply).await?,
         super::device::GRAD => super::device::grad_job(&msg, &reply).await?,
         super::device::WARM => super::device::warm_job().await?,
+        super::device::ASSIGN => super::device::assign_job(&msg, &reply).await?,
         device_train::OPEN => device_train::open_job(&msg, &reply).await?,
         device_train::STEP => device_train::step_job(&msg, &reply).await?,
         device_train::WEIGHTS => device_train::weights_job(&msg, &reply).await?,

@@ -184,9 +184,15 @@ export async function captureDevices(page) {
   }
   await page.addInitScript(capture);
   await page.route('**/glassbox-worker.js', async (route) => {
-    const response = await route.fetch();
-    const body = `(${capture.toString()})();\n${await response.text()}`;
-    await route.fulfill({ response, body });
+    // A worker can start after its test ended (the device worker warms up 3 s after WebGPU is
+    // chosen): its request then finds the page closed, which is no failure of the test.
+    try {
+      const response = await route.fetch();
+      const body = `(${capture.toString()})();\n${await response.text()}`;
+      await route.fulfill({ response, body });
+    } catch (e) {
+      if (!page.isClosed() && !/disposed|closed/i.test(String(e))) throw e;
+    }
   });
 }
 

@@ -141,6 +141,11 @@ test('on WebGPU k-means runs on the kernel and finds the same codebook; bad URLs
   await gpu.goto(`${env.server.base}#/quantization?bits=4&layer=conv3`);
   await gpu.locator('[data-out="kmeans-ran"]').filter({ hasText: 'WebGPU' }).waitFor({ timeout: 180_000 });
   assert.deepEqual(await codebook(gpu), await codebook(cpu));
+  // The assignment passes ran on the device worker's device (Under the hood counts its jobs).
+  await gpu.goto(`${env.server.base}#/under-the-hood`);
+  const device = await gpu.locator('[data-out="device-worker"]').textContent();
+  const jobs = Number(/answered on this visit: (\d+)\./.exec(device)?.[1] ?? 0);
+  assert.ok(jobs >= 5, device);
   assert.deepEqual(gpu.problems(), []);
   await cpu.goto(`${env.server.base}#/quantization?layer=conv9&bits=12`);
   await cpu.getByRole('alert').filter({ hasText: /URL parameter layer/ }).waitFor();

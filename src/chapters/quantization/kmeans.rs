@@ -1,5 +1,6 @@
 //! k-means quantization on the page's engine: of one tensor, and of every layer of the network;
-//! the assignment passes on WebGPU, else on the worker pool, else on the page's thread in slices.
+//! the assignment passes on WebGPU (the device worker's device where the page has one), else on
+//! the worker pool, else on the page's thread in slices.
 
 use super::state::LAYERS;
 use crate::engine::Engine;
@@ -23,14 +24,31 @@ pub async fn run_kmeans(
     alive: impl Fn() -> bool,
 ) -> Option<(Codebook, Ran)> {
     engine.settled().await;
-    let compute = engine.compute();
     let mut ran = Ran::Cpu;
     while !job.done() {
         if !alive() {
             return None;
         }
         let mut assigned = false;
-        if compute.gpu().is_some() {
+        // On the device worker's device where the page has one (the page's own otherwise).
+        if let Some(device) = engine.gpu().is_some().then(pool::device_pool).flatten() {
+            let message = |_| job::assign_message(true, job.weights(), job.centroids());
+            let whole = |a: Vec<u32>| match a.len() == job.weights().len() {
+                true => Ok(a),
+                false => Err(format!("the device worker assigned {} weights", a.len())),
+            };
+            let answer = device.one(&message).await;
+            match answer.and_then(|r| job::assign_of(&r)).and_then(whole) {
+                Ok(a) => {
+                    (ran, assigned) = (Ran::Gpu, true);
+                    job.set_assignment(a);
+                }
+                Err(why) => engine.report_device_worker(&why),
+            }
+        }
+        // Asked each pass: a device lost on the way leaves the CPU-only engine.
+        let compute = engine.compute();
+        if compute.gpu().is_some() && !assigned {
             if let Ok((a, r)) = compute.kmeans_assign(job.weights(), job.centroids()).await {
                 ran = r;
                 job.set_assignment(a);
@@ -73,7 +91,7 @@ async fn assign_on_workers(
 ) -> Result<Option<Vec<u32>>, String> {
     let per = x.len().div_ceil(pool.workers()).max(1);
     let runs: Vec<&[f32]> = x.chunks(per).collect();
-    let message = |i: usize| job::assign_message(runs[i], centroids);
+    let message = |i: usize| job::assign_message(false, runs[i], centroids);
     let Some(replies) = pool.run(runs.len(), &message, &|_| {}, &|| alive()).await? else {
         return Ok(None);
     };

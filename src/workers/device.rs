@@ -25,11 +25,10 @@
 //!   own WebGPU path computes; the message is a CPU `grad` job's (`job::grad_message`).
 
 use super::job::{
-    assign_reply, assign_request, extras_of, grad_reply, images_of, logits_reply, micro_batch,
-    network_bytes, shipped_lm, tune_reply, tune_request,
+    as_extras, assign_reply, assign_request, extras_of, grad_reply, images_of, logits_reply,
+    micro_batch, network_bytes, shipped_lm, tune_reply, tune_request,
 };
 use glassbox_gpu::{Gpu, GpuError, GpuNetwork};
-use glassbox_lab::lm::Extras;
 use glassbox_lab::vision::network::Network;
 use glassbox_lab::vision::train;
 use js_sys::{Array, Object};
@@ -173,11 +172,8 @@ pub async fn tune_job(msg: &JsValue, reply: &Object) -> Result<Array, JsValue> {
 pub async fn grad_job(msg: &JsValue, reply: &Object) -> Result<Array, JsValue> {
     let gpu = device().await?;
     let lm = shipped_lm(msg)?;
-    let (soft, prefix) = extras_of(msg)?;
-    let extras = Extras {
-        soft: soft.as_deref(),
-        prefix: prefix.as_deref(),
-    };
+    let held = extras_of(msg)?;
+    let extras = as_extras(&held);
     let mb = micro_batch(msg)?;
     let r = gpu
         .lm_extras_grad(&lm.1, &mb.inputs(extras), &mb.targets())

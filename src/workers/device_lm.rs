@@ -15,8 +15,8 @@
 //! generation on the CPU where it stands.
 
 use super::device::{checked, device};
-use super::device_train::resident;
-use super::job::{extras_of, get, set, shipped_lm, typed, HeldExtras, JobLm};
+use super::device_train::{not_resident, resident};
+use super::job::{as_extras, extras_of, get, set, shipped_lm, typed, HeldExtras, JobLm};
 use glassbox_gpu::{GpuLm, GpuLmSession};
 use glassbox_lab::lm::Extras;
 use js_sys::{Array, Float32Array, Object, Uint32Array};
@@ -39,13 +39,6 @@ thread_local! {
     static MODELS: RefCell<Vec<(String, Rc<GpuLm>)>> = const { RefCell::new(Vec::new()) };
     /// Readings, the one used last at the end.
     static READING: RefCell<Vec<Reading>> = const { RefCell::new(Vec::new()) };
-}
-
-fn extras(held: &HeldExtras) -> Extras<'_> {
-    Extras {
-        soft: held.0.as_deref(),
-        prefix: held.1.as_deref(),
-    }
 }
 
 fn reading_id(msg: &JsValue) -> Result<u32, JsValue> {
@@ -85,7 +78,7 @@ pub async fn open_job(msg: &JsValue) -> Result<Array, JsValue> {
         }
     };
     let kept = extras_of(msg)?;
-    let session = checked(&gpu, GpuLmSession::new(&gpu, &lm, extras(&kept))).await?;
+    let session = checked(&gpu, GpuLmSession::new(&gpu, &lm, as_extras(&kept))).await?;
     READING.with_borrow_mut(|r| {
         r.retain(|e| e.0 != id);
         if r.len() >= READINGS {
@@ -128,15 +121,15 @@ pub async fn feed_job(msg: &JsValue, reply: &Object) -> Result<Array, JsValue> {
         Some(r.remove(at))
     });
     let Some((id, lm, kept, mut session)) = taken else {
-        set(reply, "resident", &false.into())?;
-        return Ok(Array::new());
+        return not_resident(reply);
     };
     let tokens = typed::<Uint32Array>(msg, "tokens")
         .ok_or("a feed without tokens")?
         .to_vec();
     let restart = get(msg, "restart")?.as_bool().unwrap_or(false);
     let r =
-        glassbox_gpu::lm::read_feed(&gpu, &lm, extras(&kept), &mut session, restart, &tokens).await;
+        glassbox_gpu::lm::read_feed(&gpu, &lm, as_extras(&kept), &mut session, restart, &tokens)
+            .await;
     let logits = checked(&gpu, r).await?;
     READING.with_borrow_mut(|r| r.push((id, lm, kept, session)));
     let logits = Float32Array::from(&logits[..]);

@@ -166,6 +166,12 @@ pub fn step_message(
     Ok((msg, Array::of2(&x.buffer(), &labels.buffer())))
 }
 
+/// The reply to a job for a session (or reading) the worker no longer has.
+pub(super) fn not_resident(reply: &Object) -> Result<Array, JsValue> {
+    set(reply, "resident", &false.into())?;
+    Ok(Array::new())
+}
+
 /// Whether the reply's session was still on the worker.
 pub fn resident(reply: &JsValue) -> bool {
     get(reply, "resident").ok().and_then(|r| r.as_bool()) == Some(true)
@@ -188,8 +194,7 @@ pub fn stepped(reply: &JsValue) -> Result<Option<(f32, usize)>, String> {
 pub async fn step_job(msg: &JsValue, reply: &Object) -> Result<Array, JsValue> {
     let gpu = device().await?;
     let Some(net) = session(session_id(msg)?) else {
-        set(reply, "resident", &false.into())?;
-        return Ok(Array::new());
+        return not_resident(reply);
     };
     let x = typed::<Float32Array>(msg, "x").ok_or("a step without images")?;
     let labels = typed::<Uint32Array>(msg, "labels").ok_or("a step without labels")?;
@@ -228,8 +233,7 @@ pub fn weights_of(reply: &JsValue) -> Result<Option<Network>, String> {
 pub async fn weights_job(msg: &JsValue, reply: &Object) -> Result<Array, JsValue> {
     let gpu = device().await?;
     let Some(net) = session(session_id(msg)?) else {
-        set(reply, "resident", &false.into())?;
-        return Ok(Array::new());
+        return not_resident(reply);
     };
     let net = checked(&gpu, net.download(&gpu).await).await?;
     let bytes = Uint8Array::from(&net.to_bytes()[..]);

@@ -257,6 +257,14 @@ pub(super) fn extras_of(msg: &JsValue) -> Result<HeldExtras, JsValue> {
     Ok((floats(msg, "soft")?, floats(msg, "prefix")?))
 }
 
+/// Held extras as the model reads them.
+pub(super) fn as_extras(held: &HeldExtras) -> Extras<'_> {
+    Extras {
+        soft: held.0.as_deref(),
+        prefix: held.1.as_deref(),
+    }
+}
+
 /// `f` of the language model a job names (`shipped_lm`; with the job's `params` in place of the
 /// file's when it brings them) and the job's soft prompt or prefix.
 fn with_lm<T>(
@@ -265,11 +273,8 @@ fn with_lm<T>(
 ) -> Result<T, JsValue> {
     let held = shipped_lm(msg)?;
     let (file, model, vocab) = &*held;
-    let (soft, prefix) = extras_of(msg)?;
-    let extras = Extras {
-        soft: soft.as_deref(),
-        prefix: prefix.as_deref(),
-    };
+    let held_extras = extras_of(msg)?;
+    let extras = as_extras(&held_extras);
     let Some(weights) = floats(msg, "params")? else {
         return f(model, vocab, extras);
     };

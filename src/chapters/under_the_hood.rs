@@ -4,8 +4,9 @@
 use crate::engine::{BackendState, Engine};
 use crate::tasks::{run_in_slices, Slice};
 use crate::web;
-use glassbox_gpu::selftest::{self, Parity};
-use glassbox_gpu::{GpuError, MatmulShape, Ran};
+use crate::workers::device_ops::{self, Kernel};
+use glassbox_gpu::selftest::Parity;
+use glassbox_gpu::{GpuError, MatmulShape};
 use glassbox_lab::kernels::{max_errors, PreparedProduct};
 use glassbox_lab::rng::Rng;
 use glassbox_lab::vision::nn::{conv2d_forward_im2col, ConvShape};
@@ -26,25 +27,16 @@ struct Row {
 }
 
 impl Row {
-    /// Record a timed WebGPU result (speed and parity against the CPU's), or its failure.
-    fn record_gpu(
-        &mut self,
-        engine: Engine,
-        timed: Result<Vec<f32>, GpuError>,
-        secs: f64,
-        flops: f64,
-        cpu: &[f32],
-    ) {
+    /// Record a timed WebGPU result (speed and parity against the CPU's), or its failure (the
+    /// engine was told).
+    fn record_gpu(&mut self, timed: Result<(Vec<f32>, f64), GpuError>, flops: f64, cpu: &[f32]) {
         match timed {
-            Ok(got) => {
+            Ok((got, secs)) => {
                 let want: Vec<f64> = cpu.iter().map(|&v| v as f64).collect();
                 self.gpu_gflops = Some(flops / secs / 1e9);
                 self.max_rel_err = Some(max_errors(&got, &want).1);
             }
-            Err(e) => {
-                engine.report(&e);
-                self.note = format!("WebGPU failed: {e}");
-            }
+            Err(e) => self.note = format!("WebGPU failed: {e}"),
         }
     }
 }
@@ -135,25 +127,10 @@ async fn run_benchmark(
             cpu_gflops: Some(s.flops() / cpu_s / 1e9),
             ..Default::default()
         };
-        if let Some(gpu) = engine.gpu() {
+        if engine.gpu().is_some() {
             status.set(format!("Matrix multiply {size}³ on WebGPU…"));
-            // The first call (through the engine's one API, which finishes on the CPU if the
-            // device is lost) compiles and uploads; then time a few dispatches read back once.
-            let first = match engine.compute().matmul(&a, &b, s).await {
-                Ok((got, Ran::Gpu)) => Ok(got),
-                Ok((_, Ran::Cpu)) => Err(GpuError::DeviceLost(
-                    engine.compute().lost().unwrap_or_default(),
-                )),
-                Err(e) => Err(GpuError::Failed(e)),
-            };
-            let reps = (2e9 / s.flops()).clamp(1.0, 20.0) as usize;
-            let t0 = web::now_ms();
-            let timed = match first {
-                Ok(got) => gpu.matmul_repeated(&a, &b, s, reps).await.map(|_| got),
-                Err(e) => Err(e),
-            };
-            let secs = (web::now_ms() - t0) / 1000.0 / reps as f64;
-            row.record_gpu(engine, timed, secs, s.flops(), &cpu);
+            let timed = device_ops::timed_kernel(engine, Kernel::Matmul(s), &a, &b).await;
+            row.record_gpu(timed, s.flops(), &cpu);
         } else {
             row.note = "CPU only".into();
         }
@@ -184,16 +161,10 @@ async fn run_benchmark(
             cpu_gflops: Some(flops / cpu_s / 1e9),
             ..Default::default()
         };
-        if let Some(gpu) = engine.gpu() {
+        if engine.gpu().is_some() {
             status.set("Convolution on WebGPU…".into());
-            let first = gpu.conv2d(&x, &w, conv).await;
-            let t0 = web::now_ms();
-            let timed = match first {
-                Ok(got) => gpu.conv2d(&x, &w, conv).await.map(|_| got),
-                Err(e) => Err(e),
-            };
-            let secs = (web::now_ms() - t0) / 1000.0;
-            row.record_gpu(engine, timed, secs, flops, &cpu);
+            let timed = device_ops::timed_kernel(engine, Kernel::Conv(conv), &x, &w).await;
+            row.record_gpu(timed, flops, &cpu);
         } else {
             row.note = "CPU only".into();
         }
@@ -201,11 +172,10 @@ async fn run_benchmark(
         web::sleep(0).await;
     }
     // Parity of every kernel.
-    if let Some(gpu) = engine.gpu() {
+    if engine.gpu().is_some() {
         status.set("Checking every kernel against its CPU reference…".into());
-        match selftest::run(&gpu).await {
-            Ok(p) => parity.set(p),
-            Err(e) => engine.report(&e),
+        if let Ok(p) = device_ops::self_test(engine).await {
+            parity.set(p);
         }
     }
     status.set("Done.".into());
@@ -284,11 +254,13 @@ pub fn UnderTheHood() -> impl IntoView {
                 match crate::workers::pool::device_notice().get() {
                     Some(why) => why,
                     None => format!(
-                        "On WebGPU, test-set classification, fine-tuning the image network (the image lab, \
-                         chapters 3, 6 and 7), the language model's text (chapters 4 and 5), chapter 5's \
-                         prompt gradients and chapter 7's k-means assignments run on a device that one more background worker owns (the page's \
-                         thread neither records nor waits for that work); the results equal the page's own \
-                         WebGPU path's bit for bit. Jobs it answered on this visit: {jobs}."
+                        "On WebGPU, chapter 2's attention, test-set classification, fine-tuning the image \
+                         network (the image lab, chapters 3, 6 and 7), the language model's text (chapters 4 \
+                         and 5), chapter 5's prompt gradients, chapter 6's latency, chapter 7's k-means \
+                         assignments and this page's kernel benchmark and self-test run on a device that one \
+                         more background worker owns (the page's thread neither records nor waits for that \
+                         work; timings are taken there); the results equal the page's own WebGPU path's bit \
+                         for bit. Jobs it answered on this visit: {jobs}."
                     ),
                 }
             }}</p>
@@ -296,16 +268,17 @@ pub fn UnderTheHood() -> impl IntoView {
             <p>
                 "Matrix multiply of two random n × n matrices (2n³ floating-point operations). The CPU \
                  path runs in short slices so the page stays responsive; its time counts computation only. \
-                 The WebGPU time includes the upload and the read-back. The last column is the largest \
+                 The WebGPU time includes the upload and the read-back (timed in the background worker \
+                 that owns the device). The last column is the largest \
                  difference between the two results, relative to the largest entry."
             </p>
             <div class="buttons">
                 <button type="button" class="primary" on:click=run disabled=move || running.get()>"Run the benchmark"</button>
                 <button type="button" on:click=move |_| {
-                    if let Some(g) = engine.gpu() {
-                        g.simulate_device_loss();
+                    crate::tasks::spawn_page_task(async move {
+                        device_ops::simulate_loss(engine).await;
                         status.set("The WebGPU device was destroyed; the next computation falls back to the CPU.".into());
-                    }
+                    });
                 } disabled=move || !matches!(engine.state.get(), BackendState::WebGpu(_))>"Simulate losing the GPU device"</button>
             </div>
             <p role="status" aria-live="polite" class="status">{move || status.get()}</p>

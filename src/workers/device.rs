@@ -83,6 +83,11 @@ pub(super) async fn device() -> Result<Rc<Gpu>, JsValue> {
     Ok(gpu)
 }
 
+/// The worker's device if it has asked for one (and whatever became of it).
+pub(super) fn started() -> Option<Rc<Gpu>> {
+    DEVICE.with(|d| d.borrow().clone())
+}
+
 pub(super) fn gpu_error(e: GpuError) -> JsValue {
     e.to_string().into()
 }

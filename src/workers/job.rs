@@ -36,7 +36,7 @@
 //!   back packed and the page gives them to the tuner in order, so the run equals the page's own
 //!   bit for bit.
 
-use super::{device_lm, device_train};
+use super::{device_lm, device_ops, device_train};
 use glassbox_lab::lm::shipped::{self, Checkpoint};
 use glassbox_lab::lm::tuning::{self, Evaluator, MicroBatch};
 use glassbox_lab::lm::{Extras, Model, Vocab};
@@ -298,7 +298,7 @@ fn with_lm<T>(
 }
 
 /// The numbers under `key`, if the message has them.
-fn floats(msg: &JsValue, key: &str) -> Result<Option<Vec<f32>>, JsValue> {
+pub(super) fn floats(msg: &JsValue, key: &str) -> Result<Option<Vec<f32>>, JsValue> {
     let v = get(msg, key)?;
     if v.is_undefined() {
         return Ok(None);
@@ -739,6 +739,11 @@ pub async fn glassbox_worker_job(msg: JsValue) -> Result<Array, JsValue> {
         super::device::GRAD => super::device::grad_job(&msg, &reply).await?,
         super::device::WARM => super::device::warm_job().await?,
         super::device::ASSIGN => super::device::assign_job(&msg, &reply).await?,
+        device_ops::ATTENTION => device_ops::attention_job(&msg, &reply).await?,
+        device_ops::KERNEL => device_ops::kernel_job(&msg, &reply).await?,
+        device_ops::SELFTEST => device_ops::selftest_job(&reply).await?,
+        device_ops::LATENCY => device_ops::latency_job(&msg, &reply).await?,
+        device_ops::LOSE => device_ops::lose_job()?,
         device_train::OPEN => device_train::open_job(&msg, &reply).await?,
         device_train::STEP => device_train::step_job(&msg, &reply).await?,
         device_train::WEIGHTS => device_train::weights_job(&msg, &reply).await?,

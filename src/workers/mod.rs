@@ -11,10 +11,12 @@
 //! - `pool`: the page's side (starting, feeding and restarting workers).
 //! - `job`: what a worker computes, and the worker's entry point.
 //! - `device`: what the device worker computes on its GPU; `device_train`: the network it keeps
-//!   on its device while the page fine-tunes it; `device_lm`: language-model readings there.
+//!   on its device while the page fine-tunes it; `device_lm`: language-model readings there;
+//!   `device_ops`: single operations there (attention, Under the hood's kernels, latency).
 
 pub mod device;
 pub mod device_lm;
+pub mod device_ops;
 pub mod device_train;
 pub mod job;
 pub mod pool;

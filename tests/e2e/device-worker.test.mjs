@@ -4,7 +4,8 @@
 // pool is given up and the page drives the GPU itself, as Under the hood then says). The device
 // worker's device lost in the middle of chapter 6's scan: the scan finishes on the CPU, the page
 // says so once, and its accuracies are the CPU path's. The Benchmarks appendix classifies 1000 test
-// images on both devices and compares the logits bit for bit.
+// images on both devices and compares the logits bit for bit. Chapter 2's attention and Under the
+// hood's kernels and self-test run there too.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { captureDevices, destroyDevices, fineTuningRun, useBrowsers, watchedPage } from './harness.mjs';
@@ -214,4 +215,49 @@ test('chapter 4 generates on the device worker with the page\'s WebGPU text and 
   assert.equal(runs[0].text, runs[1].text);
   assert.equal(runs[0].answers.length, 7);
   assert.deepEqual(runs[0].answers, runs[1].answers);
+});
+
+test('chapter 2\'s attention and Under the hood\'s kernels run on the device worker with the page\'s WebGPU results', async (t) => {
+  const runs = [];
+  for (const blocked of [false, true]) {
+    const page = await watchedPage(env.browser);
+    if (blocked) await page.route('**/glassbox-worker.js', (r) => r.abort());
+    await page.goto(`${env.server.base}#/attention?patch=8&window=2&dim=32`);
+    await page.locator('[data-out="ran"]').filter({ hasText: /WebGPU/ }).waitFor({ timeout: 120_000 });
+    // What every output moved at a caption edit (the toy captioner's attention on the kernel).
+    const before = await page.locator('table.moved caption').textContent();
+    const input = page.getByLabel('Caption tokens', { exact: true });
+    await input.fill('<SOS> a mountain ridge <PAD>');
+    await input.press('Enter');
+    await page.waitForFunction((b) => document.querySelector('table.moved caption')?.textContent !== b, before);
+    const cells = await page.$$eval('table.moved td', (tds) => tds.map((td) => td.textContent));
+    await page.getByRole('button', { name: 'Measure', exact: true }).click();
+    await page.waitForFunction(() => {
+      const b = [...document.querySelectorAll('button')].find((x) => x.textContent === 'Measure');
+      return b && !b.disabled && document.querySelectorAll('table[aria-label="Measured attention time"] tbody tr').length >= 2;
+    }, null, { timeout: 240_000 });
+    const timed = await page.$$eval('table[aria-label="Measured attention time"] tbody tr', (rs) => rs.length);
+    await page.goto(`${env.server.base}#/under-the-hood`);
+    await page.getByRole('button', { name: 'Run the benchmark' }).click();
+    await page.getByRole('status').filter({ hasText: 'Done.' }).waitFor({ timeout: 180_000 });
+    const gflops = await page.$$eval('table[aria-label="Kernel benchmark"] [data-col="gpu"]', (cs) => cs.map((c) => Number(c.textContent)));
+    const parity = await page.$$eval('table[aria-label="Kernel parity"] tbody tr', (rs) => rs.map((r) => `${r.firstElementChild.textContent} ${r.dataset.ok} ${r.children[1].textContent}`));
+    const device = await page.locator('[data-out="device-worker"]').textContent();
+    t.diagnostic(`${blocked ? 'worker blocked' : 'device worker'}: ${timed} sizes timed; WebGPU GFLOP/s ${gflops.join(', ')}; ${device}`);
+    assert.ok(timed >= 2);
+    assert.ok(gflops.length === 6 && gflops.every((g) => g > 0), JSON.stringify(gflops));
+    assert.ok(parity.length >= 18 && parity.every((p) => / true /.test(p)), JSON.stringify(parity));
+    if (!blocked) {
+      const jobs = Number(/Jobs it answered on this visit: (\d+)\./.exec(device)?.[1]);
+      // The captioner's layers (2 + one per caption token, twice), 2 timings per size, 6 kernels, the self-test.
+      assert.ok(jobs >= 2 * 2 + 2 * timed + 7, device);
+    } else {
+      assert.match(device, /the page drives the GPU itself/, device);
+    }
+    runs.push({ cells, parity });
+    assert.deepEqual(page.problems(), []);
+    await page.close();
+  }
+  assert.deepEqual(runs[0].cells, runs[1].cells);
+  assert.deepEqual(runs[0].parity, runs[1].parity);
 });

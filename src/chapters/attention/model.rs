@@ -5,22 +5,23 @@
 use super::state::AttentionState;
 use crate::engine::Engine;
 use crate::tasks::Generation;
-use glassbox_gpu::{Compute, Ran};
+use crate::workers::device_ops;
+use glassbox_gpu::Ran;
 use glassbox_lab::attention::captioner::{
     self, image_tokens, row_changes, AttentionInputs, Captioner, Layer, LayerTrace,
 };
 use leptos::prelude::*;
 
-/// One layer: attention on the engine (WebGPU or the CPU reference), the rest on the CPU.
+/// One layer: attention on the engine (WebGPU, the device worker's where the page has one, or the
+/// CPU reference), the rest on the CPU.
 async fn run_layer(
-    compute: &Compute,
+    engine: Engine,
     inputs: &AttentionInputs,
     layer: &Layer,
 ) -> Result<(LayerTrace, Ran), String> {
     let i = inputs;
-    let ((w, a), ran) = compute
-        .attention(&i.q, &i.k, &i.v, &i.masked, i.shape)
-        .await?;
+    let ((w, a), ran) =
+        device_ops::attention(engine, (&i.q, &i.k, &i.v), &i.masked, i.shape).await?;
     Ok((i.finish(layer, w, &a), ran))
 }
 
@@ -40,7 +41,7 @@ fn substitute(w: &str) -> String {
 }
 
 async fn run_model(
-    compute: &Compute,
+    engine: Engine,
     model: &Captioner,
     pixels: &[f32],
     caption: &[String],
@@ -48,16 +49,16 @@ async fn run_model(
     mask: &[Vec<bool>],
 ) -> Result<ModelView, String> {
     let enc_in = model.encoder_inputs(pixels)?;
-    let (encoder, ran) = run_layer(compute, &enc_in, &model.encoder).await?;
+    let (encoder, ran) = run_layer(engine, &enc_in, &model.encoder).await?;
     let img = image_tokens(&encoder.outputs, n_image);
     let dec_in = model.decoder_inputs(caption, &img, Some(mask))?;
-    let (decoder, _) = run_layer(compute, &dec_in, &model.decoder).await?;
+    let (decoder, _) = run_layer(engine, &dec_in, &model.decoder).await?;
     let mut reach = Vec::with_capacity(caption.len());
     for j in 0..caption.len() {
         let mut c = caption.to_vec();
         c[j] = substitute(&c[j]);
         let inputs = model.decoder_inputs(&c, &img, Some(mask))?;
-        let (changed, _) = run_layer(compute, &inputs, &model.decoder).await?;
+        let (changed, _) = run_layer(engine, &inputs, &model.decoder).await?;
         let moved = row_changes(&decoder.outputs, &changed.outputs);
         reach.push((0..j).filter(|&i| moved[i] != 0.0).collect());
     }
@@ -128,11 +129,9 @@ pub fn follow_inputs(state: AttentionState, engine: Engine) {
         last_mask.set_value(Some(mask.clone()));
         crate::tasks::spawn_page_task(async move {
             engine.settled().await;
-            let compute = engine.compute();
             let model = Captioner::new(sd);
             let result =
-                run_model(&compute, &model, &captioner::to_pixels(&lv), &cap, n, &mask).await;
-            engine.check_lost();
+                run_model(engine, &model, &captioner::to_pixels(&lv), &cap, n, &mask).await;
             if !alive() {
                 return;
             }

@@ -1,10 +1,11 @@
-//! Timing global against windowed attention on the engine's attention kernel (WebGPU, else the CPU
-//! in slices between screen updates) at growing image sizes.
+//! Timing global against windowed attention on the engine's attention kernel (WebGPU, timed where
+//! it runs: the device worker where the page has one; else the CPU in slices between screen
+//! updates) at growing image sizes.
 
 use crate::engine::Engine;
 use crate::tasks::{run_in_slices, Generation, Slice};
 use crate::web;
-use glassbox_gpu::{Compute, Ran};
+use crate::workers::device_ops;
 use glassbox_lab::attention::{
     attention_cost, gather_windows, scatter_windows, timing_sizes, windowed_shape, AttentionJob,
     AttentionShape,
@@ -74,28 +75,6 @@ async fn time_cpu(
     result.get().filter(|_| alive())
 }
 
-/// Mean milliseconds of one attention on WebGPU (upload, kernel, read-back), repeated to SAMPLE_MS.
-async fn time_gpu(
-    compute: &Compute,
-    q: &[f32],
-    k: &[f32],
-    v: &[f32],
-    s: AttentionShape,
-) -> Result<Option<f64>, String> {
-    let mask = vec![false; s.t_q * s.t_k];
-    let (mut spent, mut runs) = (0.0, 0usize);
-    while runs == 0 || spent < SAMPLE_MS {
-        let t = web::now_ms();
-        let (_, ran) = compute.attention(q, k, v, &mask, s).await?;
-        if ran != Ran::Gpu {
-            return Ok(None);
-        }
-        spent += web::now_ms() - t;
-        runs += 1;
-    }
-    Ok(Some(spent / runs as f64))
-}
-
 /// Start a measurement with the calculator's (H, P, K, D), or say in `timing` why it cannot run.
 /// Stopping `timing_gen` stops it.
 pub fn start(
@@ -146,7 +125,6 @@ pub fn start(
 /// when `on_gpu`, else on the CPU in slices. Ok(None) when stopped (`alive` false) or when the
 /// device did not run it (lost: the engine is told); Err when WebGPU refused the shape.
 pub(crate) async fn time_size(
-    compute: &Compute,
     engine: Engine,
     on_gpu: bool,
     (image, patch, window, dim): (usize, usize, usize, usize),
@@ -174,12 +152,12 @@ pub(crate) async fn time_size(
     let regroup_ms = web::now_ms() - t0;
     web::sleep(0).await;
     let times = if on_gpu {
-        let global = time_gpu(compute, &q, &k, &v, global_shape).await?;
+        let timed = |qkv, s| device_ops::timed_attention(engine, qkv, s, SAMPLE_MS);
+        let global = timed((&q, &k, &v), global_shape).await?;
         let windowed = match global {
-            Some(_) => time_gpu(compute, &wq, &wk, &wv, ws).await?,
+            Some(_) => timed((&wq, &wk, &wv), ws).await?,
             None => None,
         };
-        engine.check_lost();
         global.zip(windowed)
     } else {
         match time_cpu(&q, &k, &v, global_shape, alive, progress).await {
@@ -204,13 +182,13 @@ async fn measure_sizes(
 ) {
     engine.settled().await;
     let t0 = web::now_ms();
-    let compute = engine.compute();
     // A device lost on the way: start again on the CPU, so one figure has one path.
     'attempt: loop {
-        let on_gpu = compute.gpu().is_some();
+        let gpu = engine.gpu();
+        let on_gpu = gpu.is_some();
         timing_data.set(TimingData {
             rows: Vec::new(),
-            path: match compute.gpu() {
+            path: match gpu {
                 Some(gpu) => format!("WebGPU, {}", gpu.info.name),
                 None => "CPU (WebAssembly)".to_string(),
             },
@@ -229,7 +207,7 @@ async fn measure_sizes(
             }
             let progress = move |f: f64| timing.update(|t| t.fraction = f);
             let sized = (image, patch, window, dim);
-            let times = time_size(&compute, engine, on_gpu, sized, &mut rng, alive, progress).await;
+            let times = time_size(engine, on_gpu, sized, &mut rng, alive, progress).await;
             let (global_ms, windowed_ms) = match times {
                 Ok(Some(t)) => t,
                 Err(e) => {

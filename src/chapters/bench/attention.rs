@@ -2,8 +2,8 @@
 //! patch windows, D = 64, patches of 16 pixels) at the homework's 224-pixel image (196 tokens) and
 //! at 896 pixels (3136 tokens, the chapter's largest measured size), timed as the chapter's
 //! "Measure it" times them (`attention::timing::time_size`: windowed includes regrouping the tokens
-//! into windows and back), on the CPU path and, when the browser offers it, on WebGPU. Attention
-//! does not run on the worker pool.
+//! into windows and back), on the CPU path (the page's thread, in slices) and, when the browser
+//! offers it, on WebGPU (the device worker's device, timed there).
 
 use crate::chapters::attention::timing::time_size;
 use crate::engine::Engine;
@@ -46,8 +46,7 @@ pub fn AttentionBench() -> impl IntoView {
         );
         crate::tasks::spawn_page_task(async move {
             engine.settled().await;
-            let compute = engine.compute();
-            let on_gpu = compute.gpu().is_some();
+            let on_gpu = engine.gpu().is_some();
             for (on, place) in [(false, "the CPU"), (true, "WebGPU")] {
                 if on && !on_gpu {
                     break;
@@ -56,7 +55,7 @@ pub fn AttentionBench() -> impl IntoView {
                 for (i, image) in IMAGES.into_iter().enumerate() {
                     status.set(format!("Timing attention at H = {image} on {place}…"));
                     let sized = (image, PATCH, WINDOW, DIM);
-                    match time_size(&compute, engine, on, sized, &mut rng, || true, |_| {}).await {
+                    match time_size(engine, on, sized, &mut rng, || true, |_| {}).await {
                         Ok(Some(t)) => rows.update(|r| {
                             if on {
                                 r[i].gpu = Some(t)
@@ -87,8 +86,8 @@ pub fn AttentionBench() -> impl IntoView {
               {PATCH}-pixel patches) at the homework's {}-pixel image and at {} pixels, random queries, keys \
               and values, timed as the chapter's \u{201c}Measure it\u{201d} does (windowed includes regrouping \
               the tokens): on the CPU (WebAssembly, this page's thread, in slices) and on WebGPU when this \
-              browser offers it (upload, kernel and read-back). Attention does not run on the background \
-              workers.", IMAGES[0], IMAGES[1])}
+              browser offers it (upload, kernel and read-back, timed in the background worker that owns \
+              the device). The CPU rows do not use the background workers.", IMAGES[0], IMAGES[1])}
         </p>
         <button type="button" class="primary" on:click=start disabled=move || running.get()>"Time attention"</button>
         <p role="status" aria-live="polite" class="status" data-out="attention-bench-status">{move || status.get()}</p>

@@ -1,4 +1,5 @@
-//! Measuring one image's forward pass through several networks, on the CPU and on WebGPU.
+//! Measuring one image's forward pass through several networks, on the CPU (the page's thread) and
+//! on WebGPU (timed where it runs: the device worker, where the page has one).
 
 use crate::engine::Engine;
 use crate::vision::data::Loaded;
@@ -36,30 +37,10 @@ pub async fn measure_latency(l: &Loaded, nets: &[&Network], engine: Engine) -> L
     }
     let cpu = samples.into_iter().map(median).collect();
     engine.settled().await;
-    let mut gpu_times = None;
-    if let Some(gpu) = engine.gpu() {
-        let mut out = Vec::new();
-        for net in nets {
-            let Ok(resident) = gpu.upload(net) else {
-                break;
-            };
-            let mut times = Vec::new();
-            for _ in 0..11 {
-                let t = web::now_ms();
-                if let Err(e) = resident.logits(&gpu, &x, 1).await {
-                    engine.report(&e);
-                    break;
-                }
-                times.push(web::now_ms() - t);
-            }
-            if times.len() == 11 {
-                out.push(median(times));
-            }
-        }
-        if out.len() == nets.len() {
-            gpu_times = Some(out);
-        }
-    }
+    let gpu_times = match engine.gpu() {
+        Some(_) => crate::workers::device_ops::latencies(engine, nets, &x).await,
+        None => None,
+    };
     Latency {
         cpu,
         gpu: gpu_times,

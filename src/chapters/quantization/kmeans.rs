@@ -6,12 +6,13 @@ use super::state::LAYERS;
 use crate::engine::Engine;
 use crate::tasks::SLICE_MS;
 use crate::web;
-use crate::workers::job;
 use crate::workers::pool::{self, Pool};
+use crate::workers::{device_ops, job};
 use glassbox_gpu::Ran;
 use glassbox_lab::compress::prune;
 use glassbox_lab::compress::quant::{Codebook, KMeansJob, KMeansQuantizer, KMEANS_ROUNDS};
 use glassbox_lab::vision::network::Network;
+use wasm_bindgen::JsValue;
 
 /// k-means of one tensor on the engine: each assignment pass on the GPU kernel when the page has
 /// one, else (with `workers`) split over the worker pool, else on the CPU in slices; the centroid
@@ -31,20 +32,15 @@ pub async fn run_kmeans(
         }
         let mut assigned = false;
         // On the device worker's device where the page has one (the page's own otherwise).
-        if let Some(device) = engine.gpu().is_some().then(pool::device_pool).flatten() {
-            let message = |_| job::assign_message(true, job.weights(), job.centroids());
-            let whole = |a: Vec<u32>| match a.len() == job.weights().len() {
-                true => Ok(a),
-                false => Err(format!("the device worker assigned {} weights", a.len())),
-            };
-            let answer = device.one(&message).await;
-            match answer.and_then(|r| job::assign_of(&r)).and_then(whole) {
-                Ok(a) => {
-                    (ran, assigned) = (Ran::Gpu, true);
-                    job.set_assignment(a);
-                }
-                Err(why) => engine.report_device_worker(&why),
-            }
+        let message = |_| job::assign_message(true, job.weights(), job.centroids());
+        let whole = |a: Vec<u32>| match a.len() == job.weights().len() {
+            true => Ok(a),
+            false => Err(format!("the device worker assigned {} weights", a.len())),
+        };
+        let read = |r: &JsValue| job::assign_of(r).and_then(whole);
+        if let Some(a) = device_ops::on_worker(engine, &message, read).await {
+            (ran, assigned) = (Ran::Gpu, true);
+            job.set_assignment(a);
         }
         // Asked each pass: a device lost on the way leaves the CPU-only engine.
         let compute = engine.compute();

@@ -1,9 +1,11 @@
-//! Which compute backend the page uses: WebGPU when the browser grants an adapter and a device,
-//! otherwise the CPU (WebAssembly), with the reason in words. The reader can force the CPU path
+//! Which compute backend the page uses: WebGPU when the browser grants an adapter and a device
+//! (one per page: the device worker's, which runs the page's GPU work; the page opens its own only
+//! without that worker, or to compare with it), otherwise the CPU (WebAssembly), with the reason
+//! in words. The reader can force the CPU path
 //! (header control, or `backend=cpu` in the URL). A device lost mid-computation switches the page
 //! to the CPU path with a notice.
 
-use glassbox_gpu::{AdapterSummary, Compute, Gpu, GpuError};
+use glassbox_gpu::{AdapterSummary, Compute, Gpu, GpuError, GpuUnavailable};
 use leptos::prelude::*;
 use std::rc::Rc;
 
@@ -40,7 +42,12 @@ pub struct Engine {
     pub force_cpu: RwSignal<bool>,
     /// A notice for the reader (fallback reasons, a lost device).
     pub notice: RwSignal<Option<BackendNotice>>,
+    /// The operations on the page's own device, once it has one (else the CPU's).
     compute: StoredValue<Rc<Compute>, LocalStorage>,
+    /// The page's own device is being asked for (one request at a time).
+    opening: StoredValue<bool>,
+    /// The adapter the page computes on (the device worker's or the page's own), once found.
+    adapter: StoredValue<Option<AdapterSummary>>,
 }
 
 impl Engine {
@@ -50,12 +57,15 @@ impl Engine {
             force_cpu: RwSignal::new(force_cpu),
             notice: RwSignal::new(None),
             compute: StoredValue::new_local(Rc::new(Compute::new(None))),
+            opening: StoredValue::new(false),
+            adapter: StoredValue::new(None),
         };
         e.detect();
         e
     }
 
-    /// (Re)choose the backend: forced CPU, or try WebGPU.
+    /// (Re)choose the backend: forced CPU, or try WebGPU: the device worker's device (one device
+    /// per page: the page's GPU work runs there), else the page's own.
     pub fn detect(self) {
         if self.force_cpu.get_untracked() {
             self.state.set(BackendState::Cpu(
@@ -64,26 +74,24 @@ impl Engine {
             self.notice.set(None);
             return;
         }
-        if let Some(gpu) = self.compute.with_value(|c| c.gpu()) {
-            self.state.set(BackendState::WebGpu(gpu.info.clone()));
+        if let Some(adapter) = self.adapter.get_value() {
+            self.state.set(BackendState::WebGpu(adapter));
             return;
         }
         self.state.set(BackendState::Detecting);
         leptos::task::spawn_local(async move {
-            match Gpu::new().await {
-                Ok(gpu) => {
-                    if self.force_cpu.get_untracked() {
-                        return;
-                    }
-                    // The device first: a computation the new state starts must find it.
-                    let info = gpu.info.clone();
-                    self.compute.set_value(Rc::new(Compute::new(Some(gpu))));
-                    self.state.set(BackendState::WebGpu(info));
+            let found = self.find_device().await;
+            if self.force_cpu.get_untracked() {
+                return;
+            }
+            match found {
+                Ok(adapter) => {
+                    self.adapter.set_value(Some(adapter.clone()));
+                    self.state.set(BackendState::WebGpu(adapter));
                     self.notice.set(None);
-                    crate::workers::device::warm_soon();
                 }
                 Err(why) => {
-                    self.state.set(BackendState::Cpu(why.to_string()));
+                    self.state.set(BackendState::Cpu(why.clone()));
                     self.notice.set(Some(BackendNotice {
                         line: "Running on the CPU: this browser offers no WebGPU.".into(),
                         details: format!("Computing on the CPU: {why}."),
@@ -93,11 +101,44 @@ impl Engine {
         });
     }
 
+    /// The adapter to compute on: the device worker's (its device started now, so the first
+    /// computation finds it), else the page's own device's; Err: why there is none.
+    async fn find_device(self) -> Result<AdapterSummary, String> {
+        if !glassbox_gpu::webgpu_offered() {
+            return Err(GpuUnavailable::NoWebGpu.to_string());
+        }
+        match crate::workers::device::start().await {
+            Some(Ok(adapter)) => return Ok(adapter),
+            // WebGPU on the page but not in its worker: the page drives the GPU itself.
+            Some(Err(why)) => crate::workers::pool::give_up_device(&why),
+            // No device worker (its notice says why).
+            None => {}
+        }
+        self.open_page_device().await
+    }
+
+    /// Open the page's own device (one request at a time; a second caller waits for the first).
+    async fn open_page_device(self) -> Result<AdapterSummary, String> {
+        while self.opening.get_value() {
+            crate::web::sleep(20).await;
+        }
+        if let Some(gpu) = self.compute.with_value(|c| c.gpu()) {
+            return Ok(gpu.info.clone());
+        }
+        self.opening.set_value(true);
+        let gpu = Gpu::new().await;
+        self.opening.set_value(false);
+        let gpu = gpu.map_err(|e| e.to_string())?;
+        let adapter = gpu.info.clone();
+        self.compute.set_value(Rc::new(Compute::new(Some(gpu))));
+        Ok(adapter)
+    }
+
     /// Wait until the backend is chosen (the adapter request has answered), so that a computation
     /// started as the page opens does not run on the CPU only because WebGPU was still being asked.
-    /// A browser that never answers gets 5 seconds; then the computation runs on the CPU.
+    /// A browser that never answers gets 10 seconds; then the computation runs on the CPU.
     pub async fn settled(self) {
-        for _ in 0..100 {
+        for _ in 0..200 {
             if !matches!(self.state.get_untracked(), BackendState::Detecting) {
                 return;
             }
@@ -105,18 +146,50 @@ impl Engine {
         }
     }
 
-    /// The operations, on WebGPU or the CPU (forced CPU: a CPU-only `Compute`). After using it,
-    /// call `check_lost` so a device lost on the way is reported.
-    pub fn compute(self) -> Rc<Compute> {
+    /// Whether the page computes on WebGPU (the device worker's device, else its own). Finding the
+    /// page's own device lost switches the page to the CPU.
+    pub fn on_webgpu(self) -> bool {
         if self.force_cpu.get_untracked() {
+            return false;
+        }
+        self.check_lost();
+        matches!(self.state.get_untracked(), BackendState::WebGpu(_))
+    }
+
+    /// The adapter's name when the page computes on WebGPU.
+    pub fn webgpu_adapter(self) -> Option<String> {
+        match self.state.get_untracked() {
+            BackendState::WebGpu(a) if self.on_webgpu() => Some(a.name),
+            _ => None,
+        }
+    }
+
+    /// The operations on the page's own device (opened now if the page computes on WebGPU and has
+    /// none yet), or on the CPU. After using it, call `check_lost` so a device lost on the way is
+    /// reported.
+    pub async fn compute(self) -> Rc<Compute> {
+        if self.page_gpu().await.is_none() {
             return Rc::new(Compute::new(None));
         }
         self.compute.with_value(|c| c.clone())
     }
 
-    /// The GPU, when the page is using it. Finding it lost switches the page to the CPU.
-    pub fn gpu(self) -> Option<Rc<Gpu>> {
-        if self.force_cpu.get_untracked() {
+    /// The page's own device, when the page computes on WebGPU: opened at the first ask (the
+    /// device worker computes while it works; the page needs its own only without it, or to
+    /// compare with it). A device found lost, or one that cannot be opened without the device
+    /// worker, switches the page to the CPU with a notice.
+    pub async fn page_gpu(self) -> Option<Rc<Gpu>> {
+        if !self.on_webgpu() {
+            return None;
+        }
+        if let Err(why) = self.open_page_device().await {
+            // Without the device worker the page has no WebGPU left (beside it, only a comparison
+            // goes without).
+            if crate::workers::pool::device_pool().is_none() {
+                self.report(&GpuError::DeviceLost(format!(
+                    "the page could not open a device of its own: {why}"
+                )));
+            }
             return None;
         }
         let gpu = self.compute.with_value(|c| c.gpu());
@@ -124,7 +197,12 @@ impl Engine {
         gpu
     }
 
-    /// Tell the reader if the device was lost during a computation.
+    /// The page's own device if it has opened one (not opening one).
+    pub fn page_device(self) -> Option<Rc<Gpu>> {
+        self.compute.with_value(|c| c.gpu())
+    }
+
+    /// Tell the reader if the page's own device was lost during a computation.
     pub fn check_lost(self) {
         if let Some(why) = self.compute.with_value(|c| c.lost()) {
             if !matches!(self.state.get_untracked(), BackendState::Cpu(_)) {
@@ -147,6 +225,7 @@ impl Engine {
         if let GpuError::DeviceLost(why) = e {
             // The page's own device may still work; the page stays on the CPU all the same.
             self.compute.set_value(Rc::new(Compute::new(None)));
+            self.adapter.set_value(None);
             self.state.set(BackendState::Cpu(format!(
                 "the WebGPU device was lost ({why})"
             )));

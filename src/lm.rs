@@ -182,13 +182,13 @@ pub fn word_rank(word: &str) -> Option<usize> {
 /// (`pluralize`); with the ms of computation and where it ran.
 pub async fn answer_plural(
     lm: &LoadedLm,
-    gpu: Option<Rc<Gpu>>,
+    webgpu: bool,
     engine: Engine,
     prompt: &str,
     noun: &Noun,
 ) -> Result<(Answer, f64, Ran), String> {
     let mut gen = pluralize::generator(&lm.vocab, prompt, lm.model.config.context)?;
-    let done = run_generation(lm, gpu, engine, Extras::default(), &mut gen, |_| true).await?;
+    let done = run_generation(lm, webgpu, engine, Extras::default(), &mut gen, |_| true).await?;
     let (tokens, probs) = gen.finish();
     let text = lm.vocab.decode(&tokens)?;
     Ok((pluralize::score(noun, &text, &probs), done.ms, done.ran))
@@ -286,23 +286,23 @@ pub struct Generated {
     pub ms: f64,
 }
 
-/// Answer `gen`'s feeds until it is complete: on `gpu` when given (the weights and the key/value
-/// cache on the device, a character per submission; the device worker's device where the page has
-/// one, `generate_on_worker`), else on the CPU in ~20 ms slices. A device
+/// Answer `gen`'s feeds until it is complete: on WebGPU when `webgpu` and the page computes there
+/// (the weights and the key/value cache on the device, a character per submission; the device
+/// worker's device, `generate_on_worker`, else the page's own), else on the CPU in ~20 ms slices. A device
 /// that fails hands the generation to the CPU where it stands (a fresh session reads the
 /// generator's window) and `engine` tells the reader. `tick` sees the generator after each token
 /// and returns whether to go on (false: stop where it stands, a reader's Stop).
 pub async fn run_generation(
     lm: &LoadedLm,
-    gpu: Option<Rc<Gpu>>,
+    webgpu: bool,
     engine: Engine,
     extras: Extras<'_>,
     gen: &mut Generator,
     mut tick: impl FnMut(&Generator) -> bool,
 ) -> Result<Generated, String> {
     let mut ms = 0.0;
-    let mut gpu = gpu.filter(|_| engine.gpu().is_some());
-    if let Some(device) = gpu.is_some().then(pool::device_pool).flatten() {
+    let mut webgpu = webgpu && engine.on_webgpu();
+    if let Some(device) = webgpu.then(pool::device_pool).flatten() {
         let t0 = web::now_ms();
         match generate_on_worker(&device, lm, extras, gen, &mut tick).await? {
             Ok(()) => {
@@ -316,12 +316,16 @@ pub async fn run_generation(
                 if started || pool::lost_reason(&why).is_some() {
                     // The CPU finishes where the generation stands (a fresh reading of its
                     // window); before any feed, the page's own device takes it.
-                    gpu = None;
+                    webgpu = false;
                 }
             }
         }
         ms += web::now_ms() - t0;
     }
+    let gpu = match webgpu {
+        true => engine.page_gpu().await,
+        false => None,
+    };
     if let Some(gpu) = gpu {
         let t0 = web::now_ms();
         match generate_on_device(lm, &gpu, extras, gen, &mut tick).await {
@@ -428,38 +432,43 @@ async fn generate_on_cpu(
     Ok(busy)
 }
 
-/// One micro-batch of `tuner`, or the rest of its batch at once: with `gpu` given, the rest of the
-/// batch on the device worker (`gpu-grad` jobs) where the page has one, else one micro-batch on
-/// `gpu` (`Gpu::lm_extras_grad`); a failing device hands the run to the CPU where it stands, and
-/// the engine says so. On the CPU: the rest of the batch at once on the worker pool for a soft
+/// One micro-batch of `tuner`, or the rest of its batch at once: with `webgpu` (and the page on
+/// WebGPU), the rest of the batch on the device worker (`gpu-grad` jobs) where the page has one,
+/// else one micro-batch on the page's own device (`Gpu::lm_extras_grad`); a failing device hands
+/// the run to the CPU where it stands (`webgpu` turns false), and the engine says so. On the CPU: the rest of the batch at once on the worker pool for a soft
 /// prompt or prefix (`batch_on`), or one micro-batch on the page's thread.
 pub async fn tuning_step(
     tuner: &mut Tuner<'_>,
     lm: &LoadedLm,
-    gpu: &mut Option<Rc<Gpu>>,
+    webgpu: &mut bool,
     engine: Engine,
 ) -> Result<Progress, String> {
-    if engine.gpu().is_none() {
+    if !engine.on_webgpu() {
         // The page went to the CPU (a device lost, here or in the device worker).
-        *gpu = None;
+        *webgpu = false;
     }
-    if let Some(device) = gpu.is_some().then(pool::device_pool).flatten() {
+    if let Some(device) = webgpu.then(pool::device_pool).flatten() {
         match batch_on(&device, GradJob::DeviceGrad, tuner, lm).await? {
             Ok(p) => return Ok(p),
             Err(why) => {
                 engine.report_device_worker(&why);
                 if pool::lost_reason(&why).is_some() {
-                    *gpu = None;
+                    *webgpu = false;
                 }
             }
         }
     }
-    if let Some(device) = gpu.clone() {
+    let page_device = match *webgpu {
+        true => engine.page_gpu().await,
+        false => None,
+    };
+    *webgpu &= page_device.is_some();
+    if let Some(device) = page_device {
         match step_on_page_device(tuner, lm, &device).await? {
             Ok(p) => return Ok(p),
             Err(e) => {
                 engine.report(&e);
-                *gpu = None;
+                *webgpu = false;
             }
         }
     }

@@ -127,7 +127,7 @@ async fn run_benchmark(
             cpu_gflops: Some(s.flops() / cpu_s / 1e9),
             ..Default::default()
         };
-        if engine.gpu().is_some() {
+        if engine.on_webgpu() {
             status.set(format!("Matrix multiply {size}³ on WebGPU…"));
             let timed = device_ops::timed_kernel(engine, Kernel::Matmul(s), &a, &b).await;
             row.record_gpu(timed, s.flops(), &cpu);
@@ -161,7 +161,7 @@ async fn run_benchmark(
             cpu_gflops: Some(flops / cpu_s / 1e9),
             ..Default::default()
         };
-        if engine.gpu().is_some() {
+        if engine.on_webgpu() {
             status.set("Convolution on WebGPU…".into());
             let timed = device_ops::timed_kernel(engine, Kernel::Conv(conv), &x, &w).await;
             row.record_gpu(timed, flops, &cpu);
@@ -172,7 +172,7 @@ async fn run_benchmark(
         web::sleep(0).await;
     }
     // Parity of every kernel.
-    if engine.gpu().is_some() {
+    if engine.on_webgpu() {
         status.set("Checking every kernel against its CPU reference…".into());
         if let Ok(p) = device_ops::self_test(engine).await {
             parity.set(p);

@@ -233,7 +233,7 @@ pub async fn classify_split(
 ) -> Option<(Vec<u32>, f64, &'static str)> {
     engine.settled().await;
     let k = net.classes();
-    if engine.gpu().is_some() {
+    if engine.on_webgpu() {
         if let Some(device) = pool::device_pool() {
             let t = web::now_ms();
             let on = Jobs::Device;
@@ -247,7 +247,7 @@ pub async fn classify_split(
             }
         }
     }
-    if let Some(gpu) = engine.gpu() {
+    if let Some(gpu) = engine.page_gpu().await {
         let t0 = web::now_ms();
         match logits_on_page_gpu(&gpu, test, &net, count, &progress, &alive).await {
             Ok(None) => return None,

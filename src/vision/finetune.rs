@@ -206,13 +206,13 @@ pub fn run(
             let (x, y) = trainer.batch(&l.data.train, &idx);
             let mut result = None;
             let cpu_only = model.with_value(|m| m.cpu_only || matches!(m.keep, Keep::Codebooks(_)));
-            if let Some(gpu) = engine.gpu().filter(|_| !cpu_only) {
+            if engine.on_webgpu() && !cpu_only {
                 if model.with_value(|m| m.gpu.is_none()) {
                     let (masks, page_only) = model.with_value(|m| match &m.keep {
                         Keep::Masks(mk) => (Some(mk.clone()), m.gpu_on_page),
                         _ => (None, m.gpu_on_page),
                     });
-                    match Resident::open(gpu, &net, masks.as_ref(), page_only).await {
+                    match Resident::open(engine, &net, masks.as_ref(), page_only).await {
                         Ok(g) => model.update_value(|m| m.gpu = Some(g)),
                         Err(e) => e.report(engine),
                     }

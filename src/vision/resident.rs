@@ -69,9 +69,9 @@ async fn one_job(
 
 impl Resident {
     /// Put `net` (with its keep-masks) on the device worker, or, without one (or with
-    /// `page_only`), on the page's device `gpu`.
+    /// `page_only`), on the page's own device (opened now if it has none).
     pub async fn open(
-        gpu: Rc<Gpu>,
+        engine: Engine,
         net: &Network,
         masks: Option<&Masks>,
         page_only: bool,
@@ -88,6 +88,10 @@ impl Resident {
                 Err(_) => {}
             }
         }
+        let gpu = engine
+            .page_gpu()
+            .await
+            .ok_or_else(|| Failure::Gpu(GpuError::Failed("no WebGPU device is left".into())))?;
         let resident = gpu.upload(net).map_err(Failure::Gpu)?;
         if let Some(m) = masks {
             resident.set_masks(&gpu, &m.0).await.map_err(Failure::Gpu)?;

@@ -9,7 +9,9 @@
 //! - `gpu-assign`: chapter 7's k-means assignment pass, a(i) = argmin_j |x_i - c_j| (the lowest
 //!   j on ties), over all of a layer's weights on the device (`Gpu::kmeans_assign`), what the
 //!   page's own WebGPU path computes; the message is a CPU `assign` job's.
-//! - `gpu-warm`: only start the device (adapter, device, kernels), ahead of the first real job.
+//! - `gpu-warm`: start the device (adapter, device, kernels) and name its adapter: the page's
+//!   engine asks it first, so this is the page's one device; the page opens its own only without
+//!   a device worker (or beside it on the Benchmarks page, to compare).
 //! - `gpu-logits`: the eval-mode logits z = f(x; W) of a run of test images x under a network W,
 //!   in one submission (`GpuNetwork::logits`), as the page's own WebGPU path computes them: the
 //!   page cuts the images into the same batches (`GPU_JOB_IMAGES`), so the logits equal the page's
@@ -25,10 +27,10 @@
 //!   own WebGPU path computes; the message is a CPU `grad` job's (`job::grad_message`).
 
 use super::job::{
-    as_extras, assign_reply, assign_request, extras_of, grad_reply, images_of, logits_reply,
-    micro_batch, network_bytes, shipped_lm, tune_reply, tune_request,
+    as_extras, assign_reply, assign_request, extras_of, get, grad_reply, images_of, logits_reply,
+    micro_batch, network_bytes, set, shipped_lm, tune_reply, tune_request,
 };
-use glassbox_gpu::{Gpu, GpuError, GpuNetwork};
+use glassbox_gpu::{AdapterSummary, Gpu, GpuError, GpuNetwork};
 use glassbox_lab::vision::network::Network;
 use glassbox_lab::vision::train;
 use js_sys::{Array, Object};
@@ -44,7 +46,7 @@ pub const TUNE: &str = "gpu-tune";
 /// The kind of a k-means assignment pass on the device.
 pub const ASSIGN: &str = "gpu-assign";
 
-/// The kind of the job that only starts the worker's device.
+/// The kind of the job that starts the worker's device and names its adapter.
 pub const WARM: &str = "gpu-warm";
 
 /// The kind of a prompt-tuning gradient job on the device.
@@ -221,26 +223,76 @@ impl Drop for Held {
     }
 }
 
-/// Start the device worker's device a little after the page settled on WebGPU (adapter, device
-/// and kernels take seconds on a software rasteriser: the reader's first GPU computation should
-/// not wait for them), once the page's first figures had their turn.
-pub fn warm_soon() {
-    const AFTER_MS: i32 = 3_000;
-    leptos::task::spawn_local(async {
-        crate::web::sleep(AFTER_MS).await;
-        if let Some(pool) = super::pool::device_pool() {
-            let message = |_| {
-                let msg = Object::new();
-                super::job::set(&msg, "kind", &WARM.into())?;
-                Ok((msg, Array::new()))
-            };
-            let _ = pool.one(&message).await;
-        }
-    });
+/// Start the device worker's device (adapter, device and kernels, which take seconds on a
+/// software rasteriser) and learn its adapter: the page's engine asks this when it chooses its
+/// backend. Some(Ok(adapter)); Some(Err(why)) when the worker has no WebGPU; None without a device
+/// worker (given up: its notice says why).
+pub async fn start() -> Option<Result<AdapterSummary, String>> {
+    let pool = super::pool::device_pool()?;
+    let message = |_| {
+        let msg = Object::new();
+        super::job::set(&msg, "kind", &WARM.into())?;
+        Ok((msg, Array::new()))
+    };
+    let reply = pool.one(&message).await.ok()?;
+    let text = |key: &str| get(&reply, key).ok().and_then(|v| v.as_string());
+    let number = |key: &str| get(&reply, key).ok().and_then(|v| v.as_f64());
+    if let Some(why) = text("unavailable") {
+        return Some(Err(why));
+    }
+    let adapter = (|| {
+        Some(AdapterSummary {
+            name: text("name")?,
+            backend: text("backend")?,
+            device_type: text("device_type")?,
+            driver: text("driver")?,
+            max_buffer_size: number("max_buffer_size")? as u64,
+            max_storage_buffer_binding_size: number("max_storage_buffer_binding_size")? as u64,
+            max_compute_workgroup_storage_size: number("max_compute_workgroup_storage_size")?
+                as u32,
+            max_compute_invocations_per_workgroup: number("max_compute_invocations_per_workgroup")?
+                as u32,
+        })
+    })();
+    Some(adapter.ok_or_else(|| "the device worker named no adapter".into()))
 }
 
-pub async fn warm_job() -> Result<Array, JsValue> {
-    device().await?;
+/// Start the device; reply with its adapter, or why there is none (an answer, not a failure: the
+/// page then tries its own device).
+pub async fn warm_job(reply: &Object) -> Result<Array, JsValue> {
+    let gpu = match device().await {
+        Ok(gpu) => gpu,
+        Err(why) => {
+            set(reply, "unavailable", &why)?;
+            return Ok(Array::new());
+        }
+    };
+    let a = &gpu.info;
+    for (key, text) in [
+        ("name", &a.name),
+        ("backend", &a.backend),
+        ("device_type", &a.device_type),
+        ("driver", &a.driver),
+    ] {
+        set(reply, key, &text.as_str().into())?;
+    }
+    for (key, n) in [
+        ("max_buffer_size", a.max_buffer_size as f64),
+        (
+            "max_storage_buffer_binding_size",
+            a.max_storage_buffer_binding_size as f64,
+        ),
+        (
+            "max_compute_workgroup_storage_size",
+            a.max_compute_workgroup_storage_size as f64,
+        ),
+        (
+            "max_compute_invocations_per_workgroup",
+            a.max_compute_invocations_per_workgroup as f64,
+        ),
+    ] {
+        set(reply, key, &n.into())?;
+    }
     Ok(Array::new())
 }
 

@@ -118,8 +118,7 @@ pub async fn on_worker<T>(
     read: impl Fn(&JsValue) -> Result<T, String>,
 ) -> Option<T> {
     let device = engine
-        .gpu()
-        .is_some()
+        .on_webgpu()
         .then(super::pool::device_pool)
         .flatten()?;
     match device.one(message).await.and_then(|r| read(&r)) {
@@ -207,7 +206,7 @@ pub async fn attention(
     if let Some(wo) = on_worker(engine, &message, read).await {
         return Ok((wo, Ran::Gpu));
     }
-    let r = engine.compute().attention(q, k, v, masked, s).await;
+    let r = engine.compute().await.attention(q, k, v, masked, s).await;
     engine.check_lost();
     r
 }
@@ -224,7 +223,7 @@ pub async fn timed_attention(
     if let Some(ms) = on_worker(engine, &message, |r| number_of(r, "ms")).await {
         return Ok(Some(ms));
     }
-    let Some(gpu) = engine.gpu() else {
+    let Some(gpu) = engine.page_gpu().await else {
         return Ok(None);
     };
     match time_attention(&gpu, qkv, s, sample_ms).await {
@@ -301,7 +300,7 @@ pub async fn timed_kernel(
     if let Some(timed) = on_worker(engine, &message, read).await {
         return Ok(timed);
     }
-    let gpu = engine.gpu().ok_or_else(gone)?;
+    let gpu = engine.page_gpu().await.ok_or_else(gone)?;
     let r = match kernel {
         Kernel::Matmul(s) => time_matmul(&gpu, a, b, s).await,
         Kernel::Conv(s) => time_conv(&gpu, a, b, s).await,
@@ -358,7 +357,7 @@ pub async fn self_test(engine: Engine) -> Result<Vec<Parity>, GpuError> {
     if let Some(p) = on_worker(engine, &message, read).await {
         return Ok(p);
     }
-    let gpu = engine.gpu().ok_or_else(gone)?;
+    let gpu = engine.page_gpu().await.ok_or_else(gone)?;
     let r = selftest::run(&gpu).await;
     if let Err(e) = &r {
         engine.report(e);
@@ -400,7 +399,7 @@ pub async fn latencies(engine: Engine, nets: &[&Network], x: &[f32]) -> Option<V
             out.push(ms);
             continue;
         }
-        let gpu = engine.gpu()?;
+        let gpu = engine.page_gpu().await?;
         let timed = match gpu.upload(net) {
             Ok(resident) => median_logits_ms(&gpu, &resident, x).await,
             Err(e) => Err(e),
@@ -430,7 +429,7 @@ pub(super) async fn latency_job(msg: &JsValue, reply: &Object) -> Result<Array, 
 /// Destroy the device worker's device (if it has one) and the page's own: the next computation
 /// finds them lost and finishes on the CPU.
 pub async fn simulate_loss(engine: Engine) {
-    if let Some(gpu) = engine.gpu() {
+    if let Some(gpu) = engine.page_device() {
         gpu.simulate_device_loss();
     }
     if let Some(device) = super::pool::device_pool() {

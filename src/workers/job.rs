@@ -737,7 +737,7 @@ pub async fn glassbox_worker_job(msg: JsValue) -> Result<Array, JsValue> {
         super::device::LOGITS => super::device::logits_job(&msg, &reply).await?,
         super::device::TUNE => super::device::tune_job(&msg, &reply).await?,
         super::device::GRAD => super::device::grad_job(&msg, &reply).await?,
-        super::device::WARM => super::device::warm_job().await?,
+        super::device::WARM => super::device::warm_job(&reply).await?,
         super::device::ASSIGN => super::device::assign_job(&msg, &reply).await?,
         device_ops::ATTENTION => device_ops::attention_job(&msg, &reply).await?,
         device_ops::KERNEL => device_ops::kernel_job(&msg, &reply).await?,

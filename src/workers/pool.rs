@@ -279,6 +279,11 @@ fn pool_of(role: Role) -> Option<Rc<Pool>> {
     })
 }
 
+/// Give the device pool up (its worker has no WebGPU device): the page drives the GPU itself.
+pub fn give_up_device(why: &str) {
+    give_up(Role::Device, why);
+}
+
 /// Give a pool up for the rest of the page's life, with the reason in the page.
 fn give_up(role: Role, why: &str) {
     let (cell, given_up) = role.cells();

@@ -345,6 +345,15 @@ impl Gpu {
     }
 }
 
+/// Whether this browser thread offers WebGPU at all (`navigator.gpu`), before any adapter is asked
+/// for; natively, true (wgpu looks for a backend when `Gpu::new` asks).
+pub fn webgpu_offered() -> bool {
+    #[cfg(target_arch = "wasm32")]
+    return web_sys_has_gpu();
+    #[cfg(not(target_arch = "wasm32"))]
+    true
+}
+
 #[cfg(target_arch = "wasm32")]
 fn web_sys_has_gpu() -> bool {
     // `navigator.gpu` exists? (Requesting an adapter can still fail; that is handled after.)

@@ -19,7 +19,7 @@ mod suffix;
 mod tuning;
 
 pub use compute::{Compute, Ran};
-pub use context::{AdapterSummary, Gpu, GpuError, GpuUnavailable};
+pub use context::{webgpu_offered, AdapterSummary, Gpu, GpuError, GpuUnavailable};
 pub use glassbox_lab::kernels::MatmulShape;
 pub use lm::{GpuLm, GpuLmSession};
 pub use network::GpuNetwork;

@@ -184,12 +184,12 @@ async fn measure_sizes(
     let t0 = web::now_ms();
     // A device lost on the way: start again on the CPU, so one figure has one path.
     'attempt: loop {
-        let gpu = engine.gpu();
-        let on_gpu = gpu.is_some();
+        let adapter = engine.webgpu_adapter();
+        let on_gpu = adapter.is_some();
         timing_data.set(TimingData {
             rows: Vec::new(),
-            path: match gpu {
-                Some(gpu) => format!("WebGPU, {}", gpu.info.name),
+            path: match adapter {
+                Some(name) => format!("WebGPU, {name}"),
                 None => "CPU (WebAssembly)".to_string(),
             },
         });

@@ -46,7 +46,7 @@ pub fn AttentionBench() -> impl IntoView {
         );
         crate::tasks::spawn_page_task(async move {
             engine.settled().await;
-            let on_gpu = engine.gpu().is_some();
+            let on_gpu = engine.on_webgpu();
             for (on, place) in [(false, "the CPU"), (true, "WebGPU")] {
                 if on && !on_gpu {
                     break;

@@ -126,7 +126,7 @@ async fn measure(
         return Err(load.get_untracked().message().unwrap_or_default());
     };
     engine.settled().await;
-    let gpu = engine.gpu().is_some();
+    let gpu = engine.on_webgpu();
     let count = IMAGES.min(l.data.test.len());
     for (backend, on_gpu) in [(cpu, false), (engine, true)]
         .into_iter()
@@ -179,7 +179,7 @@ async fn classify_gpu(
     status: RwSignal<String>,
     same: RwSignal<String>,
 ) -> Result<(), String> {
-    let (Some(device), Some(gpu)) = (pool::device_pool(), engine.gpu()) else {
+    let Some(device) = pool::device_pool() else {
         return Ok(());
     };
     let say = |verdict: String| say_after(same, &verdict);
@@ -199,6 +199,10 @@ async fn classify_gpu(
             }
         };
     record(rows, 0, true, web::now_ms() - t0, true);
+    let Some(gpu) = engine.page_gpu().await else {
+        say("This page could not open a WebGPU device of its own to compare.".into());
+        return Ok(());
+    };
     status.set(format!(
         "Classifying {count} test images on this page's WebGPU device…"
     ));

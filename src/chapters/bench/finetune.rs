@@ -39,7 +39,7 @@ pub fn FineTuneBench() -> impl IntoView {
                 return;
             };
             engine.settled().await;
-            let gpu = engine.gpu().is_some();
+            let gpu = engine.on_webgpu();
             let places = [
                 (Place::Page, "", "the CPU (this page's thread)"),
                 (Place::Workers, "_workers", "the CPU workers"),

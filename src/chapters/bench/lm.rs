@@ -33,10 +33,10 @@ struct LmTimes {
     error: Option<String>,
 }
 
-/// Greedy generation after `PROMPT` on `gpu` (or the CPU): (text, ms of computation, where).
+/// Greedy generation after `PROMPT` on WebGPU when `gpu` (else the CPU): (text, ms of computation, where).
 async fn time_generation(
     lm: &LoadedLm,
-    gpu: Option<Rc<Gpu>>,
+    gpu: bool,
     engine: Engine,
 ) -> Result<(String, f64, Ran), String> {
     let prompt = lm.vocab.encode(PROMPT)?;
@@ -98,7 +98,7 @@ async fn time_soft_pass(lm: &LoadedLm) -> Result<f64, String> {
 
 async fn run(lm: Rc<LoadedLm>, times: RwSignal<LmTimes>, engine: Engine) {
     let fail = |e: String| times.update(|t| t.error = Some(e));
-    let text = match time_generation(&lm, None, engine).await {
+    let text = match time_generation(&lm, false, engine).await {
         Ok((text, ms, _)) => {
             times.update(|t| {
                 t.generate_ms = Some(ms);
@@ -108,11 +108,14 @@ async fn run(lm: Rc<LoadedLm>, times: RwSignal<LmTimes>, engine: Engine) {
         }
         Err(e) => return fail(e),
     };
-    if let Some(gpu) = engine.gpu() {
-        match time_generation(&lm, Some(gpu.clone()), engine).await {
+    if engine.on_webgpu() {
+        match time_generation(&lm, true, engine).await {
             Ok((text, ms, ran)) => times.update(|t| t.webgpu = Some((ms, ran == Ran::Gpu, text))),
             Err(e) => return fail(e),
         }
+    }
+    // The forward pass on the page's own device against the CPU's.
+    if let Some(gpu) = engine.page_gpu().await {
         match forward_parity(&lm, &gpu, &format!("{PROMPT}{text}")).await {
             Ok(p) => times.update(|t| t.parity = Some(p)),
             Err(e) => return fail(e),

@@ -10,12 +10,11 @@ use crate::lm::{answer_plural, answer_plurals_on_workers, ensure_lm, nouns_of, L
 use crate::vision::data::{LoadState, LoadStatus};
 use crate::web;
 use crate::workers::{named, pool, pool::Pool};
-use glassbox_gpu::{Gpu, Ran};
+use glassbox_gpu::Ran;
 use glassbox_lab::lm::pluralize::{self, Answer, Verdict, MAX_SHOTS};
 use glassbox_lab::lm::plurals::{Noun, Split};
 use glassbox_lab::lm::Extras;
 use leptos::prelude::*;
-use std::rc::Rc;
 
 /// One sweep: its computation time, the right answers per number of shots, and whether every
 /// answer ran where it was sent.
@@ -54,14 +53,14 @@ fn correct_per_shot(answers: &[Answer]) -> Vec<usize> {
 
 async fn sweep(
     lm: &LoadedLm,
-    gpu: Option<Rc<Gpu>>,
+    gpu: bool,
     engine: Engine,
     progress: RwSignal<usize>,
 ) -> Result<Sweep, String> {
-    let want = if gpu.is_some() { Ran::Gpu } else { Ran::Cpu };
+    let want = if gpu { Ran::Gpu } else { Ran::Cpu };
     let (mut ms, mut whole, mut answers) = (0.0, true, Vec::new());
     for (prompt, noun) in asks()? {
-        let (a, t, ran) = answer_plural(lm, gpu.clone(), engine, &prompt, noun).await?;
+        let (a, t, ran) = answer_plural(lm, gpu, engine, &prompt, noun).await?;
         ms += t;
         whole &= ran == want;
         answers.push(a);
@@ -126,14 +125,14 @@ pub fn LmSweepBench() -> impl IntoView {
         progress.set(0);
         crate::tasks::spawn_page_task(async move {
             if let Some(lm) = ensure_lm(load).await {
-                let mut r = sweep(&lm, None, engine, progress)
+                let mut r = sweep(&lm, false, engine, progress)
                     .await
                     .map(|s| cpu.set(Some(s)));
                 if let (Ok(()), Some(pool)) = (&r, pool::pool()) {
                     workers.set(Some(sweep_on_workers(&lm, &pool, progress).await));
                 }
-                if let (Ok(()), Some(gpu)) = (&r, engine.gpu()) {
-                    r = sweep(&lm, Some(gpu), engine, progress)
+                if r.is_ok() && engine.on_webgpu() {
+                    r = sweep(&lm, true, engine, progress)
                         .await
                         .map(|s| webgpu.set(Some(s)));
                 }
@@ -164,7 +163,7 @@ pub fn LmSweepBench() -> impl IntoView {
         </p>
         <button type="button" class="primary" on:click=start disabled=move || running.get()>"Time the pluralize sweep"</button>
         <LoadStatus load/>
-        <progress max=move || per_sweep() * (2 + usize::from(engine.gpu().is_some()))
+        <progress max=move || per_sweep() * (2 + usize::from(engine.on_webgpu()))
             value=move || progress.get()
             aria-label="Answers so far"></progress>
         {move || error.get().map(|e| view! { <p class="notice error" role="alert">{e}</p> })}

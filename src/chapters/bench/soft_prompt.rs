@@ -42,9 +42,9 @@ enum GradsAt {
     Page,
     /// The worker pool (`tuning_step` without a device).
     Workers,
-    /// A device (`tuning_step`: the device worker's where the page has one; it hands the rest to
+    /// WebGPU (`tuning_step`: the device worker's where the page has one; it hands the rest to
     /// the CPU if it fails).
-    Device(Rc<Gpu>),
+    Device,
     /// The page's own device, one micro-batch at a time (`step_on_page_device`).
     PageDevice(Rc<Gpu>),
 }
@@ -63,9 +63,9 @@ async fn epoch(
     let mut tuner = Tuner::new(&lm.model, &lm.vocab, train, settings)?;
     let on_page = matches!(at, GradsAt::Page);
     let (mut device, page_device) = match at {
-        GradsAt::Device(gpu) => (Some(gpu), None),
-        GradsAt::PageDevice(gpu) => (None, Some(gpu)),
-        GradsAt::Page | GradsAt::Workers => (None, None),
+        GradsAt::Device => (true, None),
+        GradsAt::PageDevice(gpu) => (false, Some(gpu)),
+        GradsAt::Page | GradsAt::Workers => (false, None),
     };
     let mut whole = true;
     let mut ms = 0.0;
@@ -87,7 +87,7 @@ async fn epoch(
         progress(p.done as f64 / p.total as f64);
         breathe().await;
     }
-    let whole = whole && (page_device.is_some() || device.is_some());
+    let whole = whole && (page_device.is_some() || device);
     Ok((tuner.params().to_vec(), ms, whole))
 }
 
@@ -145,12 +145,11 @@ async fn measure(
         t.once_ms = Some(once);
         t.each_ms = Some(each);
     });
-    if let Some(gpu) = engine.gpu() {
+    if engine.on_webgpu() {
         let (mut ms, mut whole) = (0.0, true);
         for (i, n) in val.iter().enumerate() {
             let mut gen = eval.generator(&tuning::question("", &n.singular))?;
-            let done =
-                run_generation(&lm, Some(gpu.clone()), engine, extras, &mut gen, |_| true).await?;
+            let done = run_generation(&lm, true, engine, extras, &mut gen, |_| true).await?;
             ms += done.ms;
             whole &= done.ran == Ran::Gpu;
             progress.set(0.9 + 0.1 * (i + 1) as f64 / val.len() as f64);
@@ -159,17 +158,14 @@ async fn measure(
         times.update(|t| t.webgpu_ms = Some((ms, whole)));
         // The epoch again with the prompt's gradient on the device.
         let last = |f: f64| progress.set(0.9 + 0.1 * f);
-        let (prompt, ms, whole) = epoch(
-            &lm,
-            &train,
-            settings,
-            engine,
-            GradsAt::Device(gpu.clone()),
-            last,
-        )
-        .await?;
+        let (prompt, ms, whole) =
+            epoch(&lm, &train, settings, engine, GradsAt::Device, last).await?;
         times.update(|t| t.webgpu_epoch_ms = Some((ms, whole)));
-        if whole && crate::workers::pool::device_pool().is_some() {
+        let compare = match whole && crate::workers::pool::device_pool().is_some() {
+            true => engine.page_gpu().await,
+            false => None,
+        };
+        if let Some(gpu) = compare {
             // Again on the page's own device: the device worker's prompt to the bit.
             let at = GradsAt::PageDevice(gpu);
             let (again, ms, whole) = epoch(&lm, &train, settings, engine, at, last).await?;

@@ -122,9 +122,9 @@ pub fn TrainStepBench() -> impl IntoView {
                     .filter(|p| match p {
                         Place::Page => true,
                         Place::Worker => crate::workers::pool::pool().is_some(),
-                        Place::Gpu => engine.gpu().is_some(),
+                        Place::Gpu => engine.on_webgpu(),
                         Place::GpuPage => {
-                            engine.gpu().is_some() && crate::workers::pool::device_pool().is_some()
+                            engine.on_webgpu() && crate::workers::pool::device_pool().is_some()
                         }
                     });
                 for place in places {

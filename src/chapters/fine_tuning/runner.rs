@@ -100,7 +100,7 @@ pub async fn drive(
 ) -> bool {
     if let Place::Engine(engine) = place {
         engine.settled().await;
-        if engine.gpu().is_some() {
+        if engine.on_webgpu() {
             if let Some(device) = crate::workers::pool::device_pool() {
                 {
                     let mut j = job.borrow_mut();
@@ -115,7 +115,7 @@ pub async fn drive(
                 }
             }
         }
-        if let Some(gpu) = engine.gpu() {
+        if let Some(gpu) = engine.page_gpu().await {
             match drive_gpu(&job, &gpu, &alive, &mut report).await {
                 Ok(finished) => return finished,
                 Err(e) => engine.report(&e),

@@ -29,7 +29,7 @@ pub async fn generate(
     gen: &mut Generator,
     tick: impl FnMut(&Generator) -> bool,
 ) -> Result<(f64, Ran), String> {
-    let done = run_generation(lm, engine.gpu(), engine, Extras::default(), gen, tick).await?;
+    let done = run_generation(lm, true, engine, Extras::default(), gen, tick).await?;
     Ok((done.ms, done.ran))
 }
 
@@ -41,7 +41,7 @@ pub async fn answer(
     prompt: &str,
     noun: &Noun,
 ) -> Result<(Answer, f64, Ran), String> {
-    crate::lm::answer_plural(lm, engine.gpu(), engine, prompt, noun).await
+    crate::lm::answer_plural(lm, true, engine, prompt, noun).await
 }
 
 /// Where a run of answers was computed, and for how long (ms: the page thread's and the device's
@@ -76,7 +76,7 @@ pub async fn answer_all<'n>(
     let mut done = Answered::default();
     let mut i = range.start;
     while i < range.end && go() {
-        if let Some(pool) = engine.gpu().is_none().then(pool::pool).flatten() {
+        if let Some(pool) = (!engine.on_webgpu()).then(pool::pool).flatten() {
             let end = (i + worker_round(&pool)).min(range.end);
             let asks = (i..end).map(&ask).collect::<Result<Vec<_>, _>>()?;
             let t = web::now_ms();

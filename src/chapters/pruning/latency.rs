@@ -37,9 +37,9 @@ pub async fn measure_latency(l: &Loaded, nets: &[&Network], engine: Engine) -> L
     }
     let cpu = samples.into_iter().map(median).collect();
     engine.settled().await;
-    let gpu_times = match engine.gpu() {
-        Some(_) => crate::workers::device_ops::latencies(engine, nets, &x).await,
-        None => None,
+    let gpu_times = match engine.on_webgpu() {
+        true => crate::workers::device_ops::latencies(engine, nets, &x).await,
+        false => None,
     };
     Latency {
         cpu,

@@ -42,15 +42,19 @@ pub async fn run_kmeans(
             (ran, assigned) = (Ran::Gpu, true);
             job.set_assignment(a);
         }
-        // Asked each pass: a device lost on the way leaves the CPU-only engine.
-        let compute = engine.compute();
-        if compute.gpu().is_some() && !assigned {
-            if let Ok((a, r)) = compute.kmeans_assign(job.weights(), job.centroids()).await {
-                ran = r;
-                job.set_assignment(a);
-                assigned = true;
+        // Asked each pass: a device lost on the way leaves the page on the CPU.
+        let page_device = match !assigned {
+            true => engine.page_gpu().await,
+            false => None,
+        };
+        if let Some(gpu) = page_device {
+            match gpu.kmeans_assign(job.weights(), job.centroids()).await {
+                Ok(a) => {
+                    (ran, assigned) = (Ran::Gpu, true);
+                    job.set_assignment(a);
+                }
+                Err(e) => engine.report(&e),
             }
-            engine.check_lost();
         }
         if let Some(pool) = pool::pool().filter(|_| workers && !assigned) {
             match assign_on_workers(&pool, job.weights(), job.centroids(), &alive).await {

@@ -93,7 +93,7 @@ pub fn MetaInit() -> impl IntoView {
                     if !wait_while_paused(pause, &alive).await {
                         return Ok(());
                     }
-                    let p = tuning_step(meta.inner_tuner()?, &lm, &mut None, engine).await?;
+                    let p = tuning_step(meta.inner_tuner()?, &lm, &mut false, engine).await?;
                     if let Advance::MetaStep(_) = meta.stepped(&p)? {
                         let d = meta.steps_done();
                         progress.set(0.7 * d as f64 / ms.meta_steps as f64);
@@ -123,7 +123,7 @@ pub fn MetaInit() -> impl IntoView {
                             if !wait_while_paused(pause, &alive).await {
                                 return Ok(());
                             }
-                            let p = tuning_step(&mut tuner, &lm, &mut None, engine).await?;
+                            let p = tuning_step(&mut tuner, &lm, &mut false, engine).await?;
                             if meta_prompt::adam_stepped(&p) {
                                 done += 1;
                             }

@@ -61,7 +61,7 @@ pub async fn answers(
         if !wait_while_paused(pause, alive).await {
             return Ok(None);
         }
-        let gpu = engine.and_then(|e| e.gpu());
+        let gpu = engine.filter(|e| e.on_webgpu());
         // Without WebGPU, the answers go to the worker pool a round at a time (a fully fine-tuned
         // model's weights with them).
         let pool = pool::pool().filter(|_| gpu.is_none());
@@ -94,11 +94,10 @@ pub async fn answers(
             eval = Some(Evaluator::new(model, &lm.vocab, extras)?);
         }
         let eval = eval.as_ref().expect("set above");
-        let a = match (gpu, engine) {
-            (Some(gpu), Some(engine)) => {
+        let a = match gpu {
+            Some(engine) => {
                 let mut gen = eval.generator(&tuning::question(frame, &n.singular))?;
-                let done =
-                    run_generation(lm, Some(gpu), engine, extras, &mut gen, |_| true).await?;
+                let done = run_generation(lm, true, engine, extras, &mut gen, |_| true).await?;
                 ran = done.ran;
                 let (tokens, probs) = gen.finish();
                 pluralize::score(n, &lm.vocab.decode(&tokens)?, &probs)
@@ -156,7 +155,7 @@ pub async fn train_run(
     let total = (settings.epochs + 1) * per_epoch;
     let gpu_engine = (settings.method != Method::Full).then_some(engine);
     // The prompt's gradient on the device when the page has one (full fine-tuning: the CPU).
-    let mut grad_gpu = gpu_engine.and_then(|e| e.gpu());
+    let mut grad_gpu = gpu_engine.is_some_and(|e| e.on_webgpu());
     let (mut train_ms, mut eval_ms) = (0.0, 0.0);
     let mut curve = Vec::new();
     // Epoch 0: the starting point's loss (its groups at once on the workers, when the page has
@@ -269,11 +268,7 @@ pub async fn train_run(
         train_ms,
         eval_ms,
         ran,
-        grad_ran: if grad_gpu.is_some() {
-            Ran::Gpu
-        } else {
-            Ran::Cpu
-        },
+        grad_ran: if grad_gpu { Ran::Gpu } else { Ran::Cpu },
     }))
 }
 

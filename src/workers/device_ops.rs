@@ -21,7 +21,7 @@ use super::job::{floats, get, network_bytes, set, typed};
 use crate::engine::Engine;
 use glassbox_gpu::selftest::{self, Parity};
 use glassbox_gpu::{Gpu, GpuError, GpuNetwork, MatmulShape, Ran};
-use glassbox_lab::attention::AttentionShape;
+use glassbox_lab::attention::{AttentionJob, AttentionShape};
 use glassbox_lab::vision::network::Network;
 use glassbox_lab::vision::nn::ConvShape;
 use js_sys::{Array, Float32Array, Float64Array, Object, Uint32Array, Uint8Array};
@@ -170,14 +170,16 @@ fn number_of(reply: &JsValue, key: &str) -> Result<f64, String> {
         .ok_or_else(|| format!("the device worker's reply had no '{key}'"))
 }
 
-/// An attention job's message: `sample_ms` asks for its time only.
+/// An attention job's message (`kind`: this file's on the device, or the CPU's timing job):
+/// `sample_ms` asks for its time only.
 fn attention_message(
+    kind: &str,
     (q, k, v): (&[f32], &[f32], &[f32]),
     masked: Option<&[bool]>,
     s: AttentionShape,
     sample_ms: Option<f64>,
 ) -> Result<(Object, Array), JsValue> {
-    let msg = new_message(ATTENTION, &[s.batch, s.t_q, s.t_k, s.d, s.d_v])?;
+    let msg = new_message(kind, &[s.batch, s.t_q, s.t_k, s.d, s.d_v])?;
     let transfer = Array::new();
     put(&msg, &transfer, "q", q)?;
     put(&msg, &transfer, "k", k)?;
@@ -201,7 +203,7 @@ pub async fn attention(
     masked: &[bool],
     s: AttentionShape,
 ) -> Result<((Vec<f32>, Vec<f32>), Ran), String> {
-    let message = |_| attention_message((q, k, v), Some(masked), s, None);
+    let message = |_| attention_message(ATTENTION, (q, k, v), Some(masked), s, None);
     let read = |r: &JsValue| Ok((floats_of(r, "weights")?, floats_of(r, "outputs")?));
     if let Some(wo) = on_worker(engine, &message, read).await {
         return Ok((wo, Ran::Gpu));
@@ -219,7 +221,7 @@ pub async fn timed_attention(
     s: AttentionShape,
     sample_ms: f64,
 ) -> Result<Option<f64>, String> {
-    let message = |_| attention_message(qkv, None, s, Some(sample_ms));
+    let message = |_| attention_message(ATTENTION, qkv, None, s, Some(sample_ms));
     if let Some(ms) = on_worker(engine, &message, |r| number_of(r, "ms")).await {
         return Ok(Some(ms));
     }
@@ -236,8 +238,10 @@ pub async fn timed_attention(
     }
 }
 
-pub(super) async fn attention_job(msg: &JsValue, reply: &Object) -> Result<Array, JsValue> {
-    let gpu = device().await?;
+/// An attention job's shape and its queries, keys and values.
+type AttentionInputs = (AttentionShape, Vec<f32>, Vec<f32>, Vec<f32>);
+
+fn attention_inputs(msg: &JsValue) -> Result<AttentionInputs, JsValue> {
     let [batch, t_q, t_k, d, d_v] = shape_of(msg)?[..] else {
         return Err("an attention job's shape is not 5 numbers".into());
     };
@@ -249,7 +253,50 @@ pub(super) async fn attention_job(msg: &JsValue, reply: &Object) -> Result<Array
         d_v,
     };
     let input = |key| floats(msg, key)?.ok_or_else(|| JsValue::from(format!("no '{key}'")));
-    let (q, k, v) = (input("q")?, input("k")?, input("v")?);
+    Ok((s, input("q")?, input("k")?, input("v")?))
+}
+
+/// The kind of the CPU's attention timing job (a compute worker, one thread).
+pub const CPU_ATTENTION_TIME: &str = "attention-time";
+
+/// Mean milliseconds of one unmasked attention on the CPU reference, timed on one of the compute
+/// workers (one thread, no slices): None without the workers (given up: the page then times it in
+/// slices).
+pub async fn cpu_timed_attention(
+    qkv: (&[f32], &[f32], &[f32]),
+    s: AttentionShape,
+    sample_ms: f64,
+) -> Option<f64> {
+    let pool = super::pool::pool()?;
+    let message = |_| attention_message(CPU_ATTENTION_TIME, qkv, None, s, Some(sample_ms));
+    let reply = pool.one(&message).await.ok()?;
+    number_of(&reply, "ms").ok()
+}
+
+/// Whole attentions (`AttentionJob`, the page's CPU path) repeated until `sample_ms` were spent:
+/// the mean milliseconds of one.
+pub(super) fn cpu_attention_time_job(msg: &JsValue, reply: &Object) -> Result<Array, JsValue> {
+    let (s, q, k, v) = attention_inputs(msg)?;
+    let sample_ms = number(msg, "sample_ms")?;
+    let mut job = AttentionJob::new(q, k, v, vec![false; s.t_q * s.t_k], s);
+    let (mut spent, mut runs) = (0.0, 0usize);
+    while runs == 0 || spent < sample_ms {
+        let t = now_ms();
+        job.restart();
+        while !job.done() {
+            job.advance(1e15);
+        }
+        spent += now_ms() - t;
+        runs += 1;
+    }
+    set(reply, "ms", &(spent / runs as f64).into())?;
+    Ok(Array::new())
+}
+
+pub(super) async fn attention_job(msg: &JsValue, reply: &Object) -> Result<Array, JsValue> {
+    let gpu = device().await?;
+    let (s, q, k, v) = attention_inputs(msg)?;
+    let (t_q, t_k) = (s.t_q, s.t_k);
     if let Ok(sample_ms) = number(msg, "sample_ms") {
         let ms = checked(&gpu, time_attention(&gpu, (&q, &k, &v), s, sample_ms).await).await?;
         set(reply, "ms", &ms.into())?;

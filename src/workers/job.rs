@@ -734,6 +734,7 @@ pub async fn glassbox_worker_job(msg: JsValue) -> Result<Array, JsValue> {
         "loss" => grad_job(&msg, &reply, true)?,
         "tune" => tune_job(&msg, &reply)?,
         "assign" => assign_job(&msg, &reply)?,
+        device_ops::CPU_ATTENTION_TIME => device_ops::cpu_attention_time_job(&msg, &reply)?,
         super::device::LOGITS => super::device::logits_job(&msg, &reply).await?,
         super::device::TUNE => super::device::tune_job(&msg, &reply).await?,
         super::device::GRAD => super::device::grad_job(&msg, &reply).await?,

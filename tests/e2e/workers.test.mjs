@@ -5,7 +5,8 @@
 // chapter 4's few-shot sweep, in the chapter and in the Benchmarks appendix, answers on the workers
 // as on the page's thread; chapter 5's soft-prompt epoch trains the same prompt with its gradients on
 // the workers; chapter 5's meta-learning of the start and comparison (full fine-tuning included)
-// and chapter 3's fine-tuning compute there with the page thread's numbers.
+// and chapter 3's fine-tuning compute there with the page thread's numbers; chapter 2's CPU
+// attention timing runs on a worker (on the page's thread in slices without one).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { fineTuningRun, useBrowsers, watchedPage } from './harness.mjs';
@@ -241,4 +242,25 @@ test('chapter 5\'s comparison, full fine-tuning included, trains on the workers 
   assert.equal(runs[0].rows.length, 4);
   assert.match(runs[0].rows[3], /^full fine-tuning/);
   assert.deepEqual(runs[0].rows, runs[1].rows);
+});
+
+test('chapter 2\'s CPU attention timing runs on a worker, and on the page\'s thread with the workers blocked', async (t) => {
+  for (const blocked of [false, true]) {
+    const page = await watchedPage(env.browser);
+    if (blocked) await page.route('**/glassbox-worker.js', (r) => r.abort());
+    await page.goto(`${env.server.base}#/attention?dim=16`);
+    await page.locator('[data-out="ran"]').filter({ hasText: /Computed with/ }).waitFor({ timeout: 60_000 });
+    await page.getByRole('button', { name: 'Measure', exact: true }).click();
+    await page.waitForFunction(() => {
+      const b = [...document.querySelectorAll('button')].find((x) => x.textContent === 'Measure');
+      return b && !b.disabled && document.querySelectorAll('table[aria-label="Measured attention time"] tbody tr').length >= 2;
+    }, null, { timeout: 240_000 });
+    const rows = await page.$$eval('table[aria-label="Measured attention time"] tbody tr', (rs) => rs.map((r) => r.querySelector('[data-out="global-ms"]').textContent));
+    const summary = await page.locator('figure[data-figure="attention-timing"] .summary-text').textContent();
+    t.diagnostic(`${blocked ? 'workers blocked' : 'workers'}: global ms ${rows.join(', ')}`);
+    assert.match(summary, blocked ? /CPU \(WebAssembly, this page's thread\)/ : /CPU \(WebAssembly, a background worker\)/, summary);
+    assert.ok(rows.length >= 4 && rows.every((ms) => Number(ms) > 0), JSON.stringify(rows));
+    if (!blocked) assert.deepEqual(page.problems(), []);
+    await page.close();
+  }
 });

@@ -1,6 +1,6 @@
-//! Timing global against windowed attention on the engine's attention kernel (WebGPU, timed where
-//! it runs: the device worker where the page has one; else the CPU in slices between screen
-//! updates) at growing image sizes.
+//! Timing global against windowed attention on the engine's attention kernel (WebGPU, or the CPU
+//! reference: timed where it runs, the device worker or a compute worker; without those, the page's
+//! own device or its thread in slices between screen updates) at growing image sizes.
 
 use crate::engine::Engine;
 use crate::tasks::{run_in_slices, Generation, Slice};
@@ -122,8 +122,9 @@ pub fn start(
 
 /// Global and windowed attention's mean milliseconds at `(image, patch, window, dim)` on random
 /// inputs from `rng` (windowed includes regrouping the tokens into windows and back): on WebGPU
-/// when `on_gpu`, else on the CPU in slices. Ok(None) when stopped (`alive` false) or when the
-/// device did not run it (lost: the engine is told); Err when WebGPU refused the shape.
+/// when `on_gpu`, else on the CPU (a compute worker, else this thread in slices). Ok(None) when
+/// stopped (`alive` false) or when the device did not run it (lost: the engine is told); Err when
+/// WebGPU refused the shape.
 pub(crate) async fn time_size(
     engine: Engine,
     on_gpu: bool,
@@ -160,14 +161,31 @@ pub(crate) async fn time_size(
         };
         global.zip(windowed)
     } else {
-        match time_cpu(&q, &k, &v, global_shape, alive, progress).await {
-            Some(a) => time_cpu(&wq, &wk, &wv, ws, alive, progress)
-                .await
-                .map(|b| (a, b)),
+        // On a background worker (one thread, whole runs), else on this thread in slices.
+        let timed = |qkv, s| device_ops::cpu_timed_attention(qkv, s, SAMPLE_MS);
+        let on_worker = match timed((&q, &k, &v), global_shape).await {
+            Some(a) => timed((&wq, &wk, &wv), ws).await.map(|b| (a, b)),
             None => None,
+        };
+        match on_worker {
+            Some(t) => Some(t),
+            None => match time_cpu(&q, &k, &v, global_shape, alive, progress).await {
+                Some(a) => time_cpu(&wq, &wk, &wv, ws, alive, progress)
+                    .await
+                    .map(|b| (a, b)),
+                None => None,
+            },
         }
     };
     Ok(times.filter(|_| alive()).map(|(g, w)| (g, w + regroup_ms)))
+}
+
+/// The CPU path's name: a background worker's thread while the workers work, else the page's.
+fn cpu_path() -> String {
+    match crate::workers::pool::pool() {
+        Some(_) => "CPU (WebAssembly, a background worker)".into(),
+        None => "CPU (WebAssembly, this page's thread)".into(),
+    }
 }
 
 /// Time both attentions at each size in turn, adding a row to `timing_data` per size, until the
@@ -190,7 +208,7 @@ async fn measure_sizes(
             rows: Vec::new(),
             path: match adapter {
                 Some(name) => format!("WebGPU, {name}"),
-                None => "CPU (WebAssembly)".to_string(),
+                None => cpu_path(),
             },
         });
         let mut rng = Rng::new(23);
@@ -222,7 +240,11 @@ async fn measure_sizes(
             };
             timing_data.update(|d| {
                 d.rows
-                    .push(TimingRow::new(image, &c, global_ms, windowed_ms))
+                    .push(TimingRow::new(image, &c, global_ms, windowed_ms));
+                // Where the CPU's times came from (the workers may have been given up on the way).
+                if !on_gpu {
+                    d.path = cpu_path();
+                }
             });
             timing.update(|t| {
                 t.done = i + 1;

@@ -2,8 +2,9 @@
 //! patch windows, D = 64, patches of 16 pixels) at the homework's 224-pixel image (196 tokens) and
 //! at 896 pixels (3136 tokens, the chapter's largest measured size), timed as the chapter's
 //! "Measure it" times them (`attention::timing::time_size`: windowed includes regrouping the tokens
-//! into windows and back), on the CPU path (the page's thread, in slices) and, when the browser
-//! offers it, on WebGPU (the device worker's device, timed there).
+//! into windows and back), on the CPU path (one background worker's thread; the page's thread in
+//! slices without workers) and, when the browser offers it, on WebGPU (the device worker's
+//! device, timed there).
 
 use crate::chapters::attention::timing::time_size;
 use crate::engine::Engine;
@@ -85,9 +86,9 @@ pub fn AttentionBench() -> impl IntoView {
             {format!("Global against windowed attention ({WINDOW} x {WINDOW} patch windows, D = {DIM}, \
               {PATCH}-pixel patches) at the homework's {}-pixel image and at {} pixels, random queries, keys \
               and values, timed as the chapter's \u{201c}Measure it\u{201d} does (windowed includes regrouping \
-              the tokens): on the CPU (WebAssembly, this page's thread, in slices) and on WebGPU when this \
-              browser offers it (upload, kernel and read-back, timed in the background worker that owns \
-              the device). The CPU rows do not use the background workers.", IMAGES[0], IMAGES[1])}
+              the tokens): on the CPU (WebAssembly, one thread: a background worker, or this page's thread \
+              in slices without workers) and on WebGPU when this browser offers it (upload, kernel and \
+              read-back, timed in the background worker that owns the device).", IMAGES[0], IMAGES[1])}
         </p>
         <button type="button" class="primary" on:click=start disabled=move || running.get()>"Time attention"</button>
         <p role="status" aria-live="polite" class="status" data-out="attention-bench-status">{move || status.get()}</p>

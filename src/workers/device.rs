@@ -201,6 +201,58 @@ thread_local! {
     static NEXT_SESSION: std::cell::Cell<u32> = const { std::cell::Cell::new(1) };
 }
 
+/// The numbered sessions a device worker keeps (`device_train`'s networks, `device_lm`'s
+/// readings), the one used last at the end; past `max`, the one used least recently is forgotten
+/// (its page then finds it gone and carries on without it).
+pub(super) struct Sessions<T> {
+    max: usize,
+    list: Vec<(u32, T)>,
+}
+
+impl<T> Sessions<T> {
+    pub(super) const fn new(max: usize) -> Sessions<T> {
+        Sessions {
+            max,
+            list: Vec::new(),
+        }
+    }
+
+    /// Keep `value` as session `id` (in place of one with that number), now the one used last.
+    pub(super) fn keep(&mut self, id: u32, value: T) {
+        self.forget(id);
+        if self.list.len() >= self.max {
+            self.list.remove(0);
+        }
+        self.list.push((id, value));
+    }
+
+    /// Take session `id` out (`keep` puts it back).
+    pub(super) fn take(&mut self, id: u32) -> Option<T> {
+        let at = self.list.iter().position(|(s, _)| *s == id)?;
+        Some(self.list.remove(at).1)
+    }
+
+    pub(super) fn forget(&mut self, id: u32) {
+        self.list.retain(|(s, _)| *s != id);
+    }
+}
+
+/// A session job's message: its kind and the session's number.
+pub(super) fn session_message(kind: &str, id: u32) -> Result<Object, JsValue> {
+    let msg = Object::new();
+    set(&msg, "kind", &kind.into())?;
+    set(&msg, "session", &f64::from(id).into())?;
+    Ok(msg)
+}
+
+/// The session a job names.
+pub(super) fn session_of(msg: &JsValue) -> Result<u32, JsValue> {
+    get(msg, "session")?
+        .as_f64()
+        .map(|s| s as u32)
+        .ok_or_else(|| "a session's job without its number".into())
+}
+
 impl Held {
     pub fn new(release: fn(u32) -> Result<(Object, Array), JsValue>) -> Held {
         let id = NEXT_SESSION.with(|n| n.replace(n.get().wrapping_add(1).max(1)));

@@ -14,7 +14,7 @@
 //! A reading the worker no longer has answers `resident: false`; the page then finishes the
 //! generation on the CPU where it stands.
 
-use super::device::{checked, device};
+use super::device::{checked, device, session_message, session_of, Sessions};
 use super::device_train::{not_resident, resident};
 use super::job::{as_extras, extras_of, get, set, shipped_lm, typed, HeldExtras, JobLm};
 use glassbox_gpu::{GpuLm, GpuLmSession};
@@ -31,40 +31,26 @@ pub const CLOSE: &str = "gpu-lm-close";
 /// Readings a device worker keeps.
 const READINGS: usize = 4;
 
-/// A reading: its number, the model on the device, the extras it reads after, its session.
-type Reading = (u32, Rc<GpuLm>, HeldExtras, GpuLmSession);
+/// A reading: the model on the device, the extras it reads after, its session.
+type Reading = (Rc<GpuLm>, HeldExtras, GpuLmSession);
 
 thread_local! {
     /// Models on the device by file name (the standard and the small one at most).
     static MODELS: RefCell<Vec<(String, Rc<GpuLm>)>> = const { RefCell::new(Vec::new()) };
     /// Readings, the one used last at the end.
-    static READING: RefCell<Vec<Reading>> = const { RefCell::new(Vec::new()) };
-}
-
-fn reading_id(msg: &JsValue) -> Result<u32, JsValue> {
-    get(msg, "reading")?
-        .as_f64()
-        .map(|s| s as u32)
-        .ok_or_else(|| "a reading's job without its number".into())
-}
-
-fn message(kind: &str, reading: u32) -> Result<Object, JsValue> {
-    let msg = Object::new();
-    set(&msg, "kind", &kind.into())?;
-    set(&msg, "reading", &f64::from(reading).into())?;
-    Ok(msg)
+    static READING: RefCell<Sessions<Reading>> = const { RefCell::new(Sessions::new(READINGS)) };
 }
 
 /// The message that opens `reading` of `lm` (a shipped model: no weights of its own) after
 /// `extras`.
 pub fn open_message(reading: u32, lm: &JobLm, extras: Extras) -> Result<(Object, Array), JsValue> {
-    let msg = message(OPEN, reading)?;
+    let msg = session_message(OPEN, reading)?;
     let transfer = super::job::set_lm(&msg, lm, extras)?;
     Ok((msg, transfer))
 }
 
 pub async fn open_job(msg: &JsValue) -> Result<Array, JsValue> {
-    let id = reading_id(msg)?;
+    let id = session_of(msg)?;
     let gpu = device().await?;
     let held = shipped_lm(msg)?;
     let file = &held.0;
@@ -79,13 +65,7 @@ pub async fn open_job(msg: &JsValue) -> Result<Array, JsValue> {
     };
     let kept = extras_of(msg)?;
     let session = checked(&gpu, GpuLmSession::new(&gpu, &lm, as_extras(&kept))).await?;
-    READING.with_borrow_mut(|r| {
-        r.retain(|e| e.0 != id);
-        if r.len() >= READINGS {
-            r.remove(0);
-        }
-        r.push((id, lm, kept, session));
-    });
+    READING.with_borrow_mut(|r| r.keep(id, (lm, kept, session)));
     Ok(Array::new())
 }
 
@@ -95,7 +75,7 @@ pub fn feed_message(
     restart: bool,
     tokens: &[u32],
 ) -> Result<(Object, Array), JsValue> {
-    let msg = message(FEED, reading)?;
+    let msg = session_message(FEED, reading)?;
     let tokens = Uint32Array::from(tokens);
     set(&msg, "restart", &restart.into())?;
     set(&msg, "tokens", &tokens)?;
@@ -113,14 +93,11 @@ pub fn logits_of(reply: &JsValue) -> Result<Option<Vec<f32>>, String> {
 }
 
 pub async fn feed_job(msg: &JsValue, reply: &Object) -> Result<Array, JsValue> {
-    let id = reading_id(msg)?;
+    let id = session_of(msg)?;
     let gpu = device().await?;
     // Out of the list while it reads (the feed awaits the device), back in at the end.
-    let taken = READING.with_borrow_mut(|r| {
-        let at = r.iter().position(|e| e.0 == id)?;
-        Some(r.remove(at))
-    });
-    let Some((id, lm, kept, mut session)) = taken else {
+    let taken = READING.with_borrow_mut(|r| r.take(id));
+    let Some((lm, kept, mut session)) = taken else {
         return not_resident(reply);
     };
     let tokens = typed::<Uint32Array>(msg, "tokens")
@@ -131,7 +108,7 @@ pub async fn feed_job(msg: &JsValue, reply: &Object) -> Result<Array, JsValue> {
         glassbox_gpu::lm::read_feed(&gpu, &lm, as_extras(&kept), &mut session, restart, &tokens)
             .await;
     let logits = checked(&gpu, r).await?;
-    READING.with_borrow_mut(|r| r.push((id, lm, kept, session)));
+    READING.with_borrow_mut(|r| r.keep(id, (lm, kept, session)));
     let logits = Float32Array::from(&logits[..]);
     set(reply, "resident", &true.into())?;
     set(reply, "logits", &logits)?;
@@ -140,12 +117,12 @@ pub async fn feed_job(msg: &JsValue, reply: &Object) -> Result<Array, JsValue> {
 
 /// The message that forgets `reading`.
 pub fn close_message(reading: u32) -> Result<(Object, Array), JsValue> {
-    Ok((message(CLOSE, reading)?, Array::new()))
+    Ok((session_message(CLOSE, reading)?, Array::new()))
 }
 
 /// Forget a reading; one the worker does not have is already forgotten.
 pub fn close_job(msg: &JsValue) -> Result<Array, JsValue> {
-    let id = reading_id(msg)?;
-    READING.with_borrow_mut(|r| r.retain(|e| e.0 != id));
+    let id = session_of(msg)?;
+    READING.with_borrow_mut(|r| r.forget(id));
     Ok(Array::new())
 }

@@ -15,7 +15,7 @@
 //! `resident: false`; the page then goes on from the weights it last copied back, as after a lost
 //! device.
 
-use super::device::{checked, device};
+use super::device::{checked, device, session_message, session_of, Sessions};
 use super::job::{get, set, typed};
 use glassbox_gpu::GpuNetwork;
 use glassbox_lab::compress::prune::Masks;
@@ -37,34 +37,16 @@ const SESSIONS: usize = 3;
 const DENSE: u32 = u32::MAX;
 
 thread_local! {
-    /// Sessions by number, the one used last at the end.
-    static RESIDENT: RefCell<Vec<(u32, Rc<GpuNetwork>)>> = const { RefCell::new(Vec::new()) };
+    static RESIDENT: RefCell<Sessions<Rc<GpuNetwork>>> = const { RefCell::new(Sessions::new(SESSIONS)) };
 }
 
 /// The session's network, now the one used last.
 fn session(id: u32) -> Option<Rc<GpuNetwork>> {
-    RESIDENT.with(|r| {
-        let mut r = r.borrow_mut();
-        let at = r.iter().position(|(s, _)| *s == id)?;
-        let entry = r.remove(at);
-        let net = entry.1.clone();
-        r.push(entry);
+    RESIDENT.with_borrow_mut(|r| {
+        let net = r.take(id)?;
+        r.keep(id, net.clone());
         Some(net)
     })
-}
-
-fn session_id(msg: &JsValue) -> Result<u32, JsValue> {
-    get(msg, "session")?
-        .as_f64()
-        .map(|s| s as u32)
-        .ok_or_else(|| "a training job without its session".into())
-}
-
-fn message(kind: &str, session: u32) -> Result<Object, JsValue> {
-    let msg = Object::new();
-    set(&msg, "kind", &kind.into())?;
-    set(&msg, "session", &f64::from(session).into())?;
-    Ok(msg)
 }
 
 /// The message that opens `session` on the device worker with `net` and its keep-masks.
@@ -73,7 +55,7 @@ pub fn open_message(
     net: &Network,
     masks: Option<&Masks>,
 ) -> Result<(Object, Array), JsValue> {
-    let msg = message(OPEN, session)?;
+    let msg = session_message(OPEN, session)?;
     let bytes = Uint8Array::from(&net.to_bytes()[..]);
     set(&msg, "net", &bytes)?;
     let transfer = Array::of1(&bytes.buffer());
@@ -122,7 +104,7 @@ fn masks_of(msg: &JsValue) -> Result<Option<Vec<Option<Vec<bool>>>>, JsValue> {
 }
 
 pub async fn open_job(msg: &JsValue, _reply: &Object) -> Result<Array, JsValue> {
-    let id = session_id(msg)?;
+    let id = session_of(msg)?;
     let gpu = device().await?;
     let bytes = typed::<Uint8Array>(msg, "net").ok_or("a session without a network")?;
     let net = Network::from_bytes(&bytes.to_vec())?;
@@ -130,14 +112,7 @@ pub async fn open_job(msg: &JsValue, _reply: &Object) -> Result<Array, JsValue> 
     if let Some(m) = masks_of(msg)? {
         checked(&gpu, resident.set_masks(&gpu, &m).await).await?;
     }
-    RESIDENT.with(|r| {
-        let mut r = r.borrow_mut();
-        r.retain(|(s, _)| *s != id);
-        if r.len() >= SESSIONS {
-            r.remove(0);
-        }
-        r.push((id, Rc::new(resident)));
-    });
+    RESIDENT.with_borrow_mut(|r| r.keep(id, Rc::new(resident)));
     Ok(Array::new())
 }
 
@@ -156,7 +131,7 @@ pub fn step_message(
     labels: &[u32],
     sgd: Sgd,
 ) -> Result<(Object, Array), JsValue> {
-    let msg = message(STEP, session)?;
+    let msg = session_message(STEP, session)?;
     let (x, labels) = (Float32Array::from(x), Uint32Array::from(labels));
     set(&msg, "x", &x)?;
     set(&msg, "labels", &labels)?;
@@ -193,7 +168,7 @@ pub fn stepped(reply: &JsValue) -> Result<Option<(f32, usize)>, String> {
 
 pub async fn step_job(msg: &JsValue, reply: &Object) -> Result<Array, JsValue> {
     let gpu = device().await?;
-    let Some(net) = session(session_id(msg)?) else {
+    let Some(net) = session(session_of(msg)?) else {
         return not_resident(reply);
     };
     let x = typed::<Float32Array>(msg, "x").ok_or("a step without images")?;
@@ -216,7 +191,7 @@ pub async fn step_job(msg: &JsValue, reply: &Object) -> Result<Array, JsValue> {
 
 /// The message asking for `session`'s network.
 pub fn weights_message(session: u32) -> Result<(Object, Array), JsValue> {
-    Ok((message(WEIGHTS, session)?, Array::new()))
+    Ok((session_message(WEIGHTS, session)?, Array::new()))
 }
 
 /// A `gpu-weights` reply's network (None: the session was not resident).
@@ -232,7 +207,7 @@ pub fn weights_of(reply: &JsValue) -> Result<Option<Network>, String> {
 
 pub async fn weights_job(msg: &JsValue, reply: &Object) -> Result<Array, JsValue> {
     let gpu = device().await?;
-    let Some(net) = session(session_id(msg)?) else {
+    let Some(net) = session(session_of(msg)?) else {
         return not_resident(reply);
     };
     let net = checked(&gpu, net.download(&gpu).await).await?;
@@ -244,12 +219,12 @@ pub async fn weights_job(msg: &JsValue, reply: &Object) -> Result<Array, JsValue
 
 /// The message that forgets `session`.
 pub fn release_message(session: u32) -> Result<(Object, Array), JsValue> {
-    Ok((message(RELEASE, session)?, Array::new()))
+    Ok((session_message(RELEASE, session)?, Array::new()))
 }
 
 /// Forget a session; one the worker does not have is already forgotten.
 pub fn release_job(msg: &JsValue) -> Result<Array, JsValue> {
-    let id = session_id(msg)?;
-    RESIDENT.with(|r| r.borrow_mut().retain(|(s, _)| *s != id));
+    let id = session_of(msg)?;
+    RESIDENT.with_borrow_mut(|r| r.forget(id));
     Ok(Array::new())
 }

@@ -15,6 +15,10 @@
 //! - `gpu-latency`: the median milliseconds of one image's eval-mode forward pass under a network
 //!   (`GpuNetwork::logits`, one submission per pass).
 //! - `gpu-lose`: destroy the worker's device (Under the hood's "Simulate losing the GPU device").
+//!
+//! One CPU job lives here too, beside its GPU twin: `attention-time` (on a compute worker), the
+//! mean milliseconds of one whole unmasked attention on the CPU reference (`AttentionJob`, the
+//! page's CPU path without its slices), repeated until `sample_ms` were spent.
 
 use super::device::{checked, device};
 use super::job::{floats, get, network_bytes, set, typed};

@@ -35,6 +35,7 @@
 //!   `CHUNK` images), packed, under the tuner's current network and tuned tensors; the answers come
 //!   back packed and the page gives them to the tuner in order, so the run equals the page's own
 //!   bit for bit.
+//! - `attention-time`: chapter 2's CPU attention timing (`device_ops::cpu_attention_time_job`).
 
 use super::{device_lm, device_ops, device_train};
 use glassbox_lab::lm::shipped::{self, Checkpoint};

@@ -5,7 +5,7 @@
 // worker's device lost in the middle of chapter 6's scan: the scan finishes on the CPU, the page
 // says so once, and its accuracies are the CPU path's. The Benchmarks appendix classifies 1000 test
 // images on both devices and compares the logits bit for bit. Chapter 2's attention and Under the
-// hood's kernels and self-test run there too.
+// hood's kernels and self-test run there too, on the page's one device (it opens none of its own).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { captureDevices, destroyDevices, fineTuningRun, useBrowsers, watchedPage } from './harness.mjs';
@@ -221,6 +221,7 @@ test('chapter 2\'s attention and Under the hood\'s kernels run on the device wor
   const runs = [];
   for (const blocked of [false, true]) {
     const page = await watchedPage(env.browser);
+    await captureDevices(page);
     if (blocked) await page.route('**/glassbox-worker.js', (r) => r.abort());
     await page.goto(`${env.server.base}#/attention?patch=8&window=2&dim=32`);
     await page.locator('[data-out="ran"]').filter({ hasText: /WebGPU/ }).waitFor({ timeout: 120_000 });
@@ -247,6 +248,11 @@ test('chapter 2\'s attention and Under the hood\'s kernels run on the device wor
     assert.ok(timed >= 2);
     assert.ok(gflops.length === 6 && gflops.every((g) => g > 0), JSON.stringify(gflops));
     assert.ok(parity.length >= 18 && parity.every((p) => / true /.test(p)), JSON.stringify(parity));
+    // One device per page: the device worker's, or (its script blocked) the page's own.
+    const pageDevices = await page.evaluate(() => self.__devices.length);
+    let workerDevices = 0;
+    for (const w of page.workers()) workerDevices += await w.evaluate(() => self.__devices?.length ?? 0).catch(() => 0);
+    assert.deepEqual([pageDevices, workerDevices], blocked ? [1, 0] : [0, 1]);
     if (!blocked) {
       const jobs = Number(/Jobs it answered on this visit: (\d+)\./.exec(device)?.[1]);
       // The captioner's layers (2 + one per caption token, twice), 2 timings per size, 6 kernels, the self-test.

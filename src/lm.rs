@@ -288,8 +288,8 @@ pub struct Generated {
 
 /// Answer `gen`'s feeds until it is complete: on WebGPU when `webgpu` and the page computes there
 /// (the weights and the key/value cache on the device, a character per submission; the device
-/// worker's device, `generate_on_worker`, else the page's own), else on the CPU in ~20 ms slices. A device
-/// that fails hands the generation to the CPU where it stands (a fresh session reads the
+/// worker's device, `generate_on_worker`, else the page's own), else on the CPU in ~20 ms slices.
+/// A device that fails hands the generation to the CPU where it stands (a fresh session reads the
 /// generator's window) and `engine` tells the reader. `tick` sees the generator after each token
 /// and returns whether to go on (false: stop where it stands, a reader's Stop).
 pub async fn run_generation(
@@ -435,8 +435,9 @@ async fn generate_on_cpu(
 /// One micro-batch of `tuner`, or the rest of its batch at once: with `webgpu` (and the page on
 /// WebGPU), the rest of the batch on the device worker (`gpu-grad` jobs) where the page has one,
 /// else one micro-batch on the page's own device (`Gpu::lm_extras_grad`); a failing device hands
-/// the run to the CPU where it stands (`webgpu` turns false), and the engine says so. On the CPU: the rest of the batch at once on the worker pool for a soft
-/// prompt or prefix (`batch_on`), or one micro-batch on the page's thread.
+/// the run to the CPU where it stands (`webgpu` turns false), and the engine says so. On the CPU:
+/// the rest of the batch at once on the worker pool for a soft prompt or prefix (`batch_on`), or
+/// one micro-batch on the page's thread.
 pub async fn tuning_step(
     tuner: &mut Tuner<'_>,
     lm: &LoadedLm,

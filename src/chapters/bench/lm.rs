@@ -33,7 +33,8 @@ struct LmTimes {
     error: Option<String>,
 }
 
-/// Greedy generation after `PROMPT` on WebGPU when `gpu` (else the CPU): (text, ms of computation, where).
+/// Greedy generation after `PROMPT` on WebGPU when `gpu` (else the CPU): (text, ms of
+/// computation, where).
 async fn time_generation(
     lm: &LoadedLm,
     gpu: bool,

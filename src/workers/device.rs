@@ -28,7 +28,7 @@
 
 use super::job::{
     as_extras, assign_reply, assign_request, extras_of, get, grad_reply, images_of, logits_reply,
-    micro_batch, network_bytes, set, shipped_lm, tune_reply, tune_request,
+    micro_batch, network_bytes, number, set, shipped_lm, tune_reply, tune_request,
 };
 use glassbox_gpu::{AdapterSummary, Gpu, GpuError, GpuNetwork};
 use glassbox_lab::vision::network::Network;
@@ -70,7 +70,7 @@ fn lost(why: String) -> JsValue {
 
 /// The worker's device, asked for at the first job.
 pub(super) async fn device() -> Result<Rc<Gpu>, JsValue> {
-    if let Some(gpu) = DEVICE.with(|d| d.borrow().clone()) {
+    if let Some(gpu) = started() {
         return match gpu.lost_reason() {
             Some(why) => Err(lost(why)),
             None => Ok(gpu),
@@ -288,7 +288,7 @@ pub async fn start() -> Option<Result<AdapterSummary, String>> {
     };
     let reply = pool.one(&message).await.ok()?;
     let text = |key: &str| get(&reply, key).ok().and_then(|v| v.as_string());
-    let number = |key: &str| get(&reply, key).ok().and_then(|v| v.as_f64());
+    let n = |key: &str| number(&reply, key);
     if let Some(why) = text("unavailable") {
         return Some(Err(why));
     }
@@ -298,11 +298,10 @@ pub async fn start() -> Option<Result<AdapterSummary, String>> {
             backend: text("backend")?,
             device_type: text("device_type")?,
             driver: text("driver")?,
-            max_buffer_size: number("max_buffer_size")? as u64,
-            max_storage_buffer_binding_size: number("max_storage_buffer_binding_size")? as u64,
-            max_compute_workgroup_storage_size: number("max_compute_workgroup_storage_size")?
-                as u32,
-            max_compute_invocations_per_workgroup: number("max_compute_invocations_per_workgroup")?
+            max_buffer_size: n("max_buffer_size")? as u64,
+            max_storage_buffer_binding_size: n("max_storage_buffer_binding_size")? as u64,
+            max_compute_workgroup_storage_size: n("max_compute_workgroup_storage_size")? as u32,
+            max_compute_invocations_per_workgroup: n("max_compute_invocations_per_workgroup")?
                 as u32,
         })
     })();

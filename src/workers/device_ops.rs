@@ -21,7 +21,7 @@
 //! page's CPU path without its slices), repeated until `sample_ms` were spent.
 
 use super::device::{checked, device};
-use super::job::{floats, get, network_bytes, set, typed};
+use super::job::{floats, get, network_bytes, number, set, typed};
 use crate::engine::Engine;
 use glassbox_gpu::selftest::{self, Parity};
 use glassbox_gpu::{Gpu, GpuError, GpuNetwork, MatmulShape, Ran};
@@ -134,12 +134,6 @@ pub async fn on_worker<T>(
     }
 }
 
-fn number(msg: &JsValue, key: &str) -> Result<f64, JsValue> {
-    get(msg, key)?
-        .as_f64()
-        .ok_or_else(|| format!("a job without '{key}'").into())
-}
-
 fn shape_of(msg: &JsValue) -> Result<Vec<usize>, JsValue> {
     let s = typed::<Uint32Array>(msg, "shape").ok_or("a job without a shape")?;
     Ok(s.to_vec().into_iter().map(|v| v as usize).collect())
@@ -162,16 +156,14 @@ fn put(msg: &Object, transfer: &Array, key: &str, floats: &[f32]) -> Result<(), 
 }
 
 fn floats_of(reply: &JsValue, key: &str) -> Result<Vec<f32>, String> {
-    typed::<Float32Array>(reply, key)
-        .map(|a| a.to_vec())
+    floats(reply, key)
+        .ok()
+        .flatten()
         .ok_or_else(|| format!("the device worker's reply had no '{key}'"))
 }
 
 fn number_of(reply: &JsValue, key: &str) -> Result<f64, String> {
-    get(reply, key)
-        .ok()
-        .and_then(|v| v.as_f64())
-        .ok_or_else(|| format!("the device worker's reply had no '{key}'"))
+    number(reply, key).ok_or_else(|| format!("the device worker's reply had no '{key}'"))
 }
 
 /// An attention job's message (`kind`: this file's on the device, or the CPU's timing job):
@@ -281,7 +273,7 @@ pub async fn cpu_timed_attention(
 /// the mean milliseconds of one.
 pub(super) fn cpu_attention_time_job(msg: &JsValue, reply: &Object) -> Result<Array, JsValue> {
     let (s, q, k, v) = attention_inputs(msg)?;
-    let sample_ms = number(msg, "sample_ms")?;
+    let sample_ms = number(msg, "sample_ms").ok_or("a timing job without 'sample_ms'")?;
     let mut job = AttentionJob::new(q, k, v, vec![false; s.t_q * s.t_k], s);
     let (mut spent, mut runs) = (0.0, 0usize);
     while runs == 0 || spent < sample_ms {
@@ -301,7 +293,7 @@ pub(super) async fn attention_job(msg: &JsValue, reply: &Object) -> Result<Array
     let gpu = device().await?;
     let (s, q, k, v) = attention_inputs(msg)?;
     let (t_q, t_k) = (s.t_q, s.t_k);
-    if let Ok(sample_ms) = number(msg, "sample_ms") {
+    if let Some(sample_ms) = number(msg, "sample_ms") {
         let ms = checked(&gpu, time_attention(&gpu, (&q, &k, &v), s, sample_ms).await).await?;
         set(reply, "ms", &ms.into())?;
         return Ok(Array::new());

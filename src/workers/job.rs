@@ -65,7 +65,7 @@ pub(super) fn typed<T: JsCast>(o: &JsValue, key: &str) -> Option<T> {
 }
 
 /// The number under `key`, if it is one.
-fn number(o: &JsValue, key: &str) -> Option<f64> {
+pub(super) fn number(o: &JsValue, key: &str) -> Option<f64> {
     get(o, key).ok()?.as_f64()
 }
 

@@ -123,6 +123,7 @@ async fn run_benchmark(
         status.set(format!("Matrix multiply {size}³ on the CPU…"));
         let (cpu, cpu_s) = cpu_matmul(&a, &b, s).await;
         let mut row = Row {
+            name: format!("matmul {size}×{size}×{size}"),
             size,
             cpu_gflops: Some(s.flops() / cpu_s / 1e9),
             ..Default::default()

@@ -36,6 +36,7 @@
 //!   back packed and the page gives them to the tuner in order, so the run equals the page's own
 //!   bit for bit.
 //! - `attention-time`: chapter 2's CPU attention timing (`device_ops::cpu_attention_time_job`).
+//! - `maml-sweep`: one entry of a chapter 1 evaluation curve (`super::maml`).
 
 use super::{device_lm, device_ops, device_train};
 use glassbox_lab::lm::shipped::{self, Checkpoint};
@@ -735,6 +736,7 @@ pub async fn glassbox_worker_job(msg: JsValue) -> Result<Array, JsValue> {
         "loss" => grad_job(&msg, &reply, true)?,
         "tune" => tune_job(&msg, &reply)?,
         "assign" => assign_job(&msg, &reply)?,
+        super::maml::SWEEP => super::maml::sweep_job(&msg, &reply)?,
         device_ops::CPU_ATTENTION_TIME => device_ops::cpu_attention_time_job(&msg, &reply)?,
         super::device::LOGITS => super::device::logits_job(&msg, &reply).await?,
         super::device::TUNE => super::device::tune_job(&msg, &reply).await?,

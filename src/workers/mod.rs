@@ -9,7 +9,8 @@
 //! posts it the jobs that run on the GPU, so the page's thread neither records nor waits for them.
 //!
 //! - `pool`: the page's side (starting, feeding and restarting workers).
-//! - `job`: what a worker computes, and the worker's entry point.
+//! - `job`: what a worker computes, and the worker's entry point; `maml`: chapter 1's evaluation
+//!   curves, an entry (value of n) per job.
 //! - `device`: what the device worker computes on its GPU; `device_train`: the network it keeps
 //!   on its device while the page fine-tunes it; `device_lm`: language-model readings there;
 //!   `device_ops`: single operations there (attention, Under the hood's kernels, latency).
@@ -19,6 +20,7 @@ pub mod device_lm;
 pub mod device_ops;
 pub mod device_train;
 pub mod job;
+pub mod maml;
 pub mod pool;
 
 /// "1 worker", "3 workers".

@@ -6,9 +6,11 @@
 // as on the page's thread; chapter 5's soft-prompt epoch trains the same prompt with its gradients on
 // the workers; chapter 5's meta-learning of the start and comparison (full fine-tuning included)
 // and chapter 3's fine-tuning compute there with the page thread's numbers; chapter 2's CPU
-// attention timing runs on a worker (on the page's thread in slices without one).
+// attention timing runs on a worker (on the page's thread in slices without one); chapter 1's
+// evaluation curves are computed there with the page thread's numbers.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import fs from 'node:fs';
 import { fineTuningRun, useBrowsers, watchedPage } from './harness.mjs';
 
 const env = useBrowsers();
@@ -263,4 +265,60 @@ test('chapter 2\'s CPU attention timing runs on a worker, and on the page\'s thr
     if (!blocked) assert.deepEqual(page.problems(), []);
     await page.close();
   }
+});
+
+test('chapter 1\'s evaluation curves are computed on the workers with the page thread\'s numbers', async () => {
+  // Parts (g) and (h)-(i), 10 meta-iterations each (both baselines and one evaluation of the
+  // meta-learned weights): with the pool (an entry of n_train_post per job) and with the worker
+  // script blocked (the page's thread, in slices). The figures' CSV (7 significant digits) must agree.
+  const runs = [];
+  for (const blocked of [false, true]) {
+    const page = await watchedPage(env.browser);
+    if (blocked) await page.route('**/glassbox-worker.js', (r) => r.abort());
+    await page.goto(`${env.server.base}#/meta-learning?gd_iters=10&cls_iters=10&cls_ilr=0.3`);
+    const run = { workers: 0, places: [], csv: [] };
+    for (const [id, figure] of [['part-g', 'gd_test_loss'], ['part-h', 'cls_test_error']]) {
+      const sec = page.locator(`section[aria-labelledby="${id}"]`);
+      await sec.getByRole('status').filter({ hasText: /[Pp]ress Run/ }).waitFor({ timeout: 60_000 });
+      await sec.getByRole('button', { name: 'Run' }).click();
+      const evaluating = sec.getByRole('status').filter({ hasText: /Evaluating the all-ones baseline/ });
+      await evaluating.waitFor({ timeout: 60_000 });
+      run.places.push(await evaluating.textContent());
+      await sec.getByRole('status').filter({ hasText: /Done: 10 meta-iterations/ }).waitFor({ timeout: 300_000 });
+      const download = page.waitForEvent('download');
+      await page.locator(`[data-figure="${figure}"]`).getByRole('button', { name: /as CSV/ }).click();
+      run.csv.push(fs.readFileSync(await (await download).path(), 'utf8'));
+    }
+    run.workers = page.workers().length;
+    if (!blocked) assert.deepEqual(page.problems(), []);
+    runs.push(run);
+    await page.close();
+  }
+  console.log(`chapter 1: ${runs.map((r) => `${r.workers} workers: ${r.places.join(' / ')}`).join(' // ')}`);
+  for (const place of runs[0].places) assert.match(place, /on \d+ workers? in the background…$/);
+  for (const place of runs[1].places) assert.match(place, /n_train_post…$/);
+  assert.ok(runs[0].workers > 0);
+  assert.equal(runs[1].workers, 0);
+  for (const [i, csv] of runs[0].csv.entries()) {
+    assert.ok(csv.split('\n').length > 30, csv);
+    assert.match(csv.split('\n')[1], /^\d+,\d/);
+    assert.equal(csv, runs[1].csv[i]);
+  }
+});
+
+test('the Benchmarks appendix times chapter 1\'s sweep on the workers, with the page thread\'s curves', async () => {
+  const page = await watchedPage(env.browser);
+  await page.goto(`${env.server.base}#/bench`);
+  await page.getByRole('button', { name: 'Run the benchmark' }).click();
+  const status = page.getByRole('status').filter({ hasText: /^Done\.$/ }).first();
+  await status.waitFor({ timeout: 180_000 });
+  const here = await page.locator('[data-bench="sweep_ms"]').textContent();
+  const there = page.locator('[data-bench="workers_sweep_ms"]');
+  const row = await there.locator('xpath=..').textContent();
+  console.log(`chapter 1's sweep: this page's thread ${here}; ${row}`);
+  assert.match(here, /^\d+ ms$/);
+  assert.equal(await there.getAttribute('data-same'), 'true');
+  assert.match(row, /on \d+ workers?, an entry of n per job\d+ ms, the same curves/);
+  assert.match(await page.locator('[data-bench="cls_k10_ms"]').textContent(), /^\d+ ms$/);
+  assert.deepEqual(page.problems(), []);
 });

@@ -25,7 +25,8 @@ macro_rules! kernels {
                     device,
                     $file,
                     &with_constants(
-                        include_str!(concat!("kernels/", $file)),
+                        // build.rs: the file without its comments and indentation.
+                        include_str!(concat!(env!("OUT_DIR"), "/kernels/", $file)),
                         &[$($((stringify!($name), $value)),*)?],
                     ),
                 ),)* }

@@ -14,9 +14,10 @@ mod lm_sweep;
 mod soft_prompt;
 mod train_step;
 
+use crate::chapters::meta_learning::sweep::Sweep;
 use crate::tasks::{run_in_slices, Slice};
 use crate::web;
-use glassbox_lab::maml::{EvalContext, MamlSettings, MetaTrainer, SweepJob, Weighting};
+use glassbox_lab::maml::{Curve, EvalContext, MamlSettings, MetaTrainer, SweepJob, Weighting};
 use leptos::prelude::*;
 
 pub const SLUG: &str = "bench";
@@ -25,6 +26,9 @@ pub const SLUG: &str = "bench";
 struct Results {
     train_ms: Option<f64>,
     sweep_ms: Option<f64>,
+    /// The same sweep on the workers: milliseconds, workers, and whether its curves equal the
+    /// page thread's to the bit.
+    workers_sweep: Option<(f64, usize, bool)>,
     /// 100 meta-iterations of each inner-loop variant: (key, label, ms).
     variants: Vec<(String, String, f64)>,
     status: String,
@@ -53,10 +57,49 @@ fn variant_settings() -> Vec<(String, String, MamlSettings)> {
 enum Stage {
     Train(Box<MetaTrainer>),
     Prepare(Box<(MetaTrainer, EvalContext)>),
-    Sweep(Box<EvalContext>, Vec<SweepJob>),
+    /// The context, the three curves' jobs, and the meta-learned weights (for the workers' turn).
+    Sweep(Box<EvalContext>, Vec<SweepJob>, Weighting),
+    /// The sweep again on the workers: its context, the three curves there (as they arrive) and
+    /// the page thread's, and when it started.
+    Workers(Box<OnWorkers>),
     /// Index into `variant_settings()`, its trainer and the time spent on it.
     Variant(usize, Box<MetaTrainer>, f64),
     Done,
+}
+
+struct OnWorkers {
+    ctx: EvalContext,
+    sweeps: Vec<(Sweep, Option<Curve>)>,
+    here: Vec<Curve>,
+    started: f64,
+    workers: usize,
+}
+
+/// The stage after the page thread's sweep: the same sweep on the workers, if the page has them.
+fn workers_stage(ctx: EvalContext, jobs: &[SweepJob], weights: Weighting) -> Option<Stage> {
+    let workers = crate::workers::pool::pool()?.workers();
+    let sweeps = [weights, Weighting::Ones, Weighting::Oracle]
+        .into_iter()
+        .map(|w| (Sweep::start(w, &ctx), None))
+        .collect();
+    let here = jobs.iter().map(|j| j.curve().clone()).collect();
+    Some(Stage::Workers(Box::new(OnWorkers {
+        ctx,
+        sweeps,
+        here,
+        started: web::now_ms(),
+        workers,
+    })))
+}
+
+fn same_bits(a: &Curve, b: &Curve) -> bool {
+    let bits = |c: &Curve| -> Vec<u64> {
+        [&c.mean, &c.p10, &c.p90]
+            .iter()
+            .flat_map(|v| v.iter().map(|x| x.to_bits()))
+            .collect()
+    };
+    bits(a) == bits(b)
 }
 
 /// The stage timing variant `i`; after the last (or if one cannot start) the run is over, and the
@@ -131,17 +174,18 @@ pub fn Bench() -> impl IntoView {
                             while web::now_ms() < deadline && !ctx.prepare(3_000_000) {}
                             sweep_ms += web::now_ms() - t0;
                             if ctx.ready() {
+                                let weights = Weighting::Weights(tr.weights.clone());
                                 let jobs = vec![
-                                    SweepJob::new(Weighting::Weights(tr.weights.clone()), &ctx),
+                                    SweepJob::new(weights.clone(), &ctx),
                                     SweepJob::new(Weighting::Ones, &ctx),
                                     SweepJob::new(Weighting::Oracle, &ctx),
                                 ];
-                                Stage::Sweep(Box::new(ctx), jobs)
+                                Stage::Sweep(Box::new(ctx), jobs, weights)
                             } else {
                                 Stage::Prepare(Box::new((tr, ctx)))
                             }
                         }
-                        Stage::Sweep(mut ctx, mut jobs) => {
+                        Stage::Sweep(mut ctx, mut jobs, weights) => {
                             let mut failed = None;
                             while web::now_ms() < deadline {
                                 let Some(job) = jobs.iter_mut().find(|j| !j.done(&ctx)) else {
@@ -157,13 +201,51 @@ pub fn Bench() -> impl IntoView {
                                 results.update(|r| r.status = e);
                                 Stage::Done
                             } else if jobs.iter().all(|j| j.done(&ctx)) {
+                                results.update(|r| r.sweep_ms = Some(sweep_ms));
+                                match workers_stage(*ctx, &jobs, weights) {
+                                    Some(next) => {
+                                        results.update(|r| {
+                                            r.status = "Timing the sweep on the workers…".into()
+                                        });
+                                        next
+                                    }
+                                    None => variant_stage(0, results),
+                                }
+                            } else {
+                                Stage::Sweep(ctx, jobs, weights)
+                            }
+                        }
+                        Stage::Workers(mut on) => {
+                            let OnWorkers { ctx, sweeps, .. } = &mut *on;
+                            let mut waited = 0.0;
+                            let mut failed = None;
+                            for (sweep, curve) in sweeps.iter_mut().filter(|(_, c)| c.is_none()) {
+                                match sweep.advance(ctx, &mut waited) {
+                                    Ok(c) => *curve = c,
+                                    Err(e) => failed = Some(e),
+                                }
+                                // Given up (the pool's notice says why): no workers' time to show.
+                                if !sweep.elsewhere() {
+                                    failed = Some("the workers were given up".into());
+                                }
+                            }
+                            if let Some(e) = failed {
+                                results.update(|r| r.status = e);
+                                variant_stage(0, results)
+                            } else if on.sweeps.iter().all(|(_, c)| c.is_some()) {
+                                let ms = web::now_ms() - on.started;
+                                let same = on
+                                    .sweeps
+                                    .iter()
+                                    .zip(&on.here)
+                                    .all(|((_, c), h)| c.as_ref().is_some_and(|c| same_bits(c, h)));
                                 results.update(|r| {
-                                    r.sweep_ms = Some(sweep_ms);
+                                    r.workers_sweep = Some((ms, on.workers, same));
                                     r.status = "Timing the inner-loop variants…".into();
                                 });
                                 variant_stage(0, results)
                             } else {
-                                Stage::Sweep(ctx, jobs)
+                                Stage::Workers(on)
                             }
                         }
                         Stage::Variant(i, mut tr, ms) => {
@@ -179,12 +261,15 @@ pub fn Bench() -> impl IntoView {
                         }
                         Stage::Done => Stage::Done,
                     };
-                    let idle = matches!(next, Stage::Done);
+                    let (idle, waiting) = (
+                        matches!(next, Stage::Done),
+                        matches!(next, Stage::Workers(_)),
+                    );
                     stage = next;
-                    if idle {
-                        Slice::Idle
-                    } else {
-                        Slice::Continue
+                    match (idle, waiting) {
+                        (true, _) => Slice::Idle,
+                        (_, true) => Slice::Wait(25),
+                        _ => Slice::Continue,
                     }
                 },
                 || true,
@@ -212,6 +297,14 @@ pub fn Bench() -> impl IntoView {
                 <tbody>
                     <tr><th scope="row">"100 meta-iterations (closed form)"</th><td data-bench="train_ms">{move || fmt(results.get().train_ms)}</td></tr>
                     <tr><th scope="row">"Full evaluation sweep (3 weightings x 10 tasks)"</th><td data-bench="sweep_ms">{move || fmt(results.get().sweep_ms)}</td></tr>
+                    {move || results.get().workers_sweep.map(|(ms, n, same)| view! {
+                        <tr>
+                            <th scope="row">{format!("The same sweep on {}, an entry of n per job", crate::workers::named(n))}</th>
+                            <td data-bench="workers_sweep_ms" data-same=same.to_string()>
+                                {format!("{ms:.0} ms, {}", if same { "the same curves" } else { "the curves differ" })}
+                            </td>
+                        </tr>
+                    })}
                     {move || results.get().variants.into_iter().map(|(key, label, ms)| view! {
                         <tr><th scope="row">{label}</th><td data-bench=key>{format!("{ms:.0} ms")}</td></tr>
                     }).collect_view()}

@@ -1,13 +1,15 @@
-//! One MAML experiment as it runs in the page: the trainer and its evaluation jobs (`Live`) and the
-//! signals its figures and controls read (`ExperimentView`), advanced one time slice at a time.
+//! One MAML experiment as it runs in the page: the trainer and its evaluation curves (`Live`) and
+//! the signals its figures and controls read (`ExperimentView`), advanced one time slice at a time;
+//! the curves are computed on the workers where the page has them (`super::sweep`).
 
+use super::sweep::Sweep;
 use crate::tasks::Slice;
 use crate::ui::run_controls::Speed;
 use crate::web;
 use glassbox_lab::figures::{self, FeatureWeightData, TestLossData};
 use glassbox_lab::maml::features;
 use glassbox_lab::maml::{
-    Curve, EvalContext, MamlSettings, MetaTrainer, Problem, SweepJob, TaskFit, Weighting,
+    Curve, EvalContext, MamlSettings, MetaTrainer, Problem, TaskFit, Weighting,
 };
 use leptos::prelude::*;
 
@@ -17,11 +19,12 @@ pub struct Live {
     ctx: EvalContext,
     ones: Option<Curve>,
     oracle: Option<Curve>,
-    baseline: Option<(bool, SweepJob)>,
-    meta_eval: Option<(usize, SweepJob)>,
+    baseline: Option<(bool, Sweep)>,
+    meta_eval: Option<(usize, Sweep)>,
     pub step_requested: bool,
     last_weights_draw: f64,
-    /// Milliseconds spent computing (preparing, training, evaluating; not the speed's pauses).
+    /// Milliseconds spent computing (preparing, training, evaluating here or on the workers; not the
+    /// speed's pauses).
     compute_ms: f64,
 }
 
@@ -57,9 +60,10 @@ pub struct ExperimentView {
     pub meta_loss: RwSignal<Option<f64>>,
 }
 
-/// Multiply-adds between deadline checks (3 million let one check run past a slice by up to ~40 ms
-/// in classification MAML's logistic fits; the work does not depend on it).
+/// Multiply-adds between deadline checks in preparing the test set.
 const MACS_PER_CHECK: u64 = 1_000_000;
+/// How often the page looks for the workers' answers.
+const POLL_MS: i32 = 25;
 
 impl ExperimentView {
     pub fn new(settings: MamlSettings) -> ExperimentView {
@@ -138,42 +142,41 @@ impl ExperimentView {
             }
             if live.ones.is_none() || live.oracle.is_none() {
                 let is_ones = live.ones.is_none();
-                let (_, job) = live.baseline.get_or_insert_with(|| {
-                    (
-                        is_ones,
-                        SweepJob::new(
-                            if is_ones {
-                                Weighting::Ones
-                            } else {
-                                Weighting::Oracle
-                            },
-                            &live.ctx,
-                        ),
-                    )
+                let (_, sweep) = live.baseline.get_or_insert_with(|| {
+                    let w = if is_ones {
+                        Weighting::Ones
+                    } else {
+                        Weighting::Oracle
+                    };
+                    (is_ones, Sweep::start(w, &live.ctx))
                 });
-                match job.advance(&mut live.ctx, MACS_PER_CHECK) {
+                match sweep.advance(&mut live.ctx, &mut live.compute_ms) {
                     Ok(done) => {
-                        self.progress.set(job.progress(&live.ctx));
+                        self.progress.set(sweep.progress(&live.ctx));
                         self.status.set(format!(
-                            "Evaluating the {} baseline over {} values of n_train_post…",
+                            "Evaluating the {} baseline over {} values of n_train_post{}…",
                             if is_ones { "all-ones" } else { "oracle" },
-                            live.ctx.ns.len()
+                            live.ctx.ns.len(),
+                            sweep.place()
                         ));
-                        if done {
-                            let curve = job.curve().clone();
-                            live.baseline = None;
-                            if is_ones {
-                                live.ones = Some(curve);
-                            } else {
-                                live.oracle = Some(curve);
-                                // Iteration 0: the weights are all ones, so the meta curve is the ones curve.
-                                if live.trainer.iteration == 0 {
-                                    let c = live.ones.clone().unwrap_or_default();
-                                    self.show_meta_curve(live, 0, c);
-                                    self.show_weights(live);
-                                    self.status.set("Ready: press Run to meta-train.".into());
-                                    self.progress.set(0.0);
-                                }
+                        let Some(curve) = done else {
+                            if sweep.elsewhere() {
+                                return Slice::Wait(POLL_MS);
+                            }
+                            continue;
+                        };
+                        live.baseline = None;
+                        if is_ones {
+                            live.ones = Some(curve);
+                        } else {
+                            live.oracle = Some(curve);
+                            // Iteration 0: the weights are all ones, so the meta curve is the ones curve.
+                            if live.trainer.iteration == 0 {
+                                let c = live.ones.clone().unwrap_or_default();
+                                self.show_meta_curve(live, 0, c);
+                                self.show_weights(live);
+                                self.status.set("Ready: press Run to meta-train.".into());
+                                self.progress.set(0.0);
                             }
                         }
                     }
@@ -181,26 +184,30 @@ impl ExperimentView {
                 }
                 continue;
             }
-            if let Some((it, job)) = live.meta_eval.as_mut() {
+            if let Some((it, sweep)) = live.meta_eval.as_mut() {
                 let it = *it;
-                match job.advance(&mut live.ctx, MACS_PER_CHECK) {
+                match sweep.advance(&mut live.ctx, &mut live.compute_ms) {
                     Ok(done) => {
-                        self.progress.set(job.progress(&live.ctx));
+                        self.progress.set(sweep.progress(&live.ctx));
                         self.status.set(format!(
-                            "Evaluating the meta-learned weights after {it} iterations…"
+                            "Evaluating the meta-learned weights after {it} iterations{}…",
+                            sweep.place()
                         ));
-                        if done {
-                            let curve = job.curve().clone();
-                            live.meta_eval = None;
-                            self.show_meta_curve(live, it, curve);
-                            self.progress
-                                .set(it as f64 / live.trainer.settings.iterations as f64);
-                            if live.trainer.finished() {
-                                self.finish(live);
-                                return Slice::Idle;
+                        let Some(curve) = done else {
+                            if sweep.elsewhere() {
+                                return Slice::Wait(POLL_MS);
                             }
-                            self.status.set(format!("Meta-training: iteration {it}."));
+                            continue;
+                        };
+                        live.meta_eval = None;
+                        self.show_meta_curve(live, it, curve);
+                        self.progress
+                            .set(it as f64 / live.trainer.settings.iterations as f64);
+                        if live.trainer.finished() {
+                            self.finish(live);
+                            return Slice::Idle;
                         }
+                        self.status.set(format!("Meta-training: iteration {it}."));
                     }
                     Err(e) => return self.fail(e),
                 }
@@ -232,7 +239,7 @@ impl ExperimentView {
             if eval_due {
                 live.meta_eval = Some((
                     it,
-                    SweepJob::new(Weighting::Weights(live.trainer.weights.clone()), &live.ctx),
+                    Sweep::start(Weighting::Weights(live.trainer.weights.clone()), &live.ctx),
                 ));
             } else if wants_step {
                 self.status.set(format!(

@@ -18,6 +18,7 @@ mod outer_loop;
 mod settings;
 mod setup;
 pub(crate) mod state;
+pub(crate) mod sweep;
 
 use crate::url_state::Location;
 use crate::web;

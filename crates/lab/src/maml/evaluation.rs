@@ -215,6 +215,16 @@ pub fn percentile(values: &[f64], q: f64) -> f64 {
 }
 
 impl Curve {
+    /// The curve of sweep entries' values (`SweepJob::entry`, in order): what `SweepJob::advance`
+    /// makes of the same values, to the bit.
+    pub fn from_entries(entries: &[Vec<f64>]) -> Curve {
+        let mut c = Curve::default();
+        for e in entries {
+            c.push(e);
+        }
+        c
+    }
+
     fn push(&mut self, mses: &[f64]) {
         self.mean.push(mses.iter().sum::<f64>() / mses.len() as f64);
         self.p10.push(percentile(mses, 10.0));
@@ -245,6 +255,9 @@ struct RegressionSweep {
     kernel: Array2<f64>,
     columns: Vec<usize>,
     mses: Vec<f64>,
+    /// The last finished entry's values, and the entry it stops before.
+    entry: Vec<f64>,
+    end: usize,
     pub curve: Curve,
 }
 
@@ -261,12 +274,14 @@ impl RegressionSweep {
             kernel: Array2::zeros((0, 0)),
             columns: Vec::new(),
             mses: Vec::new(),
+            entry: Vec::new(),
+            end: usize::MAX,
             curve: Curve::default(),
         }
     }
 
     fn done(&self, ctx: &EvalContext) -> bool {
-        self.n_index >= ctx.ns.len()
+        self.n_index >= ctx.ns.len().min(self.end)
     }
 
     fn advance(&mut self, ctx: &mut EvalContext, budget: u64) -> Result<bool, String> {
@@ -359,7 +374,7 @@ impl RegressionSweep {
         if self.group >= ctx.groups() {
             self.group = 0;
             self.curve.push(&self.mses);
-            self.mses.clear();
+            self.entry = std::mem::take(&mut self.mses);
             self.n_index += 1;
         }
     }
@@ -392,6 +407,8 @@ struct ClassificationSweep {
     task: usize,
     fit: Option<(Vec<usize>, Array1<f64>, LogisticFit)>,
     errors: Vec<f64>,
+    entry: Vec<f64>,
+    end: usize,
     curve: Curve,
 }
 
@@ -399,7 +416,8 @@ impl ClassificationSweep {
     fn advance(&mut self, ctx: &EvalContext, budget: u64) -> Result<bool, String> {
         let d = ctx.settings.d;
         let mut spent = 0u64;
-        while self.n_index < ctx.ns.len() && spent < budget.max(1) {
+        let end = ctx.ns.len().min(self.end);
+        while self.n_index < end && spent < budget.max(1) {
             let n = ctx.ns[self.n_index];
             let Some((columns, c_j, fit)) = self.fit.as_mut() else {
                 // One shared grid (group 0, a column per task) or one draw per task.
@@ -440,11 +458,11 @@ impl ClassificationSweep {
             if self.task >= ctx.tasks.len() {
                 self.task = 0;
                 self.curve.push(&self.errors);
-                self.errors.clear();
+                self.entry = std::mem::take(&mut self.errors);
                 self.n_index += 1;
             }
         }
-        Ok(self.n_index >= ctx.ns.len())
+        Ok(self.n_index >= end)
     }
 }
 
@@ -472,6 +490,8 @@ impl SweepJob {
                 task: 0,
                 fit: None,
                 errors: Vec::new(),
+                entry: Vec::new(),
+                end: usize::MAX,
                 curve: Curve::default(),
             })),
         };
@@ -504,6 +524,29 @@ impl SweepJob {
             SweepKind::Regression(j) => j.advance(ctx, budget),
             SweepKind::Classification(j) => j.advance(ctx, budget),
         }
+    }
+
+    /// The values of sweep entry `n_index` alone (one per test task, in the curve's order),
+    /// computed at once: a worker's share of a curve (`Curve::from_entries` joins the entries).
+    pub fn entry(
+        weighting: Weighting,
+        ctx: &mut EvalContext,
+        n_index: usize,
+    ) -> Result<Vec<f64>, String> {
+        if n_index >= ctx.ns.len() {
+            return Err(format!("sweep entry {n_index} of {}", ctx.ns.len()));
+        }
+        while !ctx.prepare(u64::MAX) {}
+        let mut job = SweepJob::new(weighting, ctx);
+        match &mut job.kind {
+            SweepKind::Regression(j) => (j.n_index, j.end) = (n_index, n_index + 1),
+            SweepKind::Classification(j) => (j.n_index, j.end) = (n_index, n_index + 1),
+        }
+        while !job.advance(ctx, u64::MAX)? {}
+        Ok(match job.kind {
+            SweepKind::Regression(j) => j.entry,
+            SweepKind::Classification(j) => j.entry,
+        })
     }
 
     /// Run the whole curve at once (the CLI and tests).
@@ -619,6 +662,53 @@ impl EvalContext {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn entries_computed_alone_make_the_sliced_curve_to_the_bit() {
+        let small = |s: MamlSettings| MamlSettings {
+            d: 41,
+            n_test_tasks: 4,
+            n_test_points: 200,
+            seed: 7,
+            ..s
+        };
+        for settings in [
+            small(MamlSettings::default()),
+            small(MamlSettings::gradient_descent(1)),
+            small(MamlSettings::classification(5, 0.3)),
+        ] {
+            let d = settings.d;
+            let weights = Array1::from_shape_fn(d, |k| 0.5 + (k % 7) as f64 * 0.3);
+            for w in [
+                Weighting::Weights(weights),
+                Weighting::Ones,
+                Weighting::Oracle,
+            ] {
+                // The page's way: small slices of one job.
+                let mut ctx = EvalContext::new(settings.clone()).unwrap();
+                while !ctx.prepare(10_000) {}
+                let mut job = SweepJob::new(w.clone(), &ctx);
+                while !job.advance(&mut ctx, 20_000).unwrap() {}
+                // The workers' way: each entry alone, on a context of its own.
+                let mut other = EvalContext::new(settings.clone()).unwrap();
+                let entries: Vec<Vec<f64>> = (0..other.ns.len())
+                    .rev()
+                    .map(|i| SweepJob::entry(w.clone(), &mut other, i).unwrap())
+                    .rev()
+                    .collect();
+                assert!(entries.iter().all(|e| e.len() == settings.n_test_tasks));
+                let joined = Curve::from_entries(&entries);
+                let bits = |v: &[f64]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+                let c = job.curve();
+                assert_eq!(bits(&joined.mean), bits(&c.mean), "{w:?} {settings:?}");
+                assert_eq!(bits(&joined.p10), bits(&c.p10));
+                assert_eq!(bits(&joined.p90), bits(&c.p90));
+            }
+        }
+        let mut ctx = EvalContext::new(MamlSettings::default()).unwrap();
+        let n = ctx.ns.len();
+        assert!(SweepJob::entry(Weighting::Ones, &mut ctx, n).is_err());
+    }
 
     #[test]
     fn percentile_interpolates_like_numpy() {

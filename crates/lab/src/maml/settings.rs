@@ -142,6 +142,78 @@ impl MamlSettings {
         }
     }
 
+    /// The settings as numbers (a worker's message: `from_numbers` reads them back exactly; the seed
+    /// as two 32-bit halves, since a double holds 53 bits).
+    pub fn to_numbers(&self) -> Vec<f64> {
+        let (steps, lr) = match self.inner {
+            InnerLoop::ClosedForm => (-1.0, 0.0),
+            InnerLoop::Gradient { steps, lr } => (steps as f64, lr),
+        };
+        let mut v = vec![
+            steps,
+            lr,
+            (self.problem == Problem::Classification) as u8 as f64,
+            (self.inner_points == InnerPoints::Uniform) as u8 as f64,
+            self.d as f64,
+            self.n_train_inner as f64,
+            self.n_train_meta as f64,
+            self.noise,
+            self.tasks_per_step as f64,
+            self.meta_lr,
+            self.iterations as f64,
+            self.n_test_tasks as f64,
+            self.n_test_points as f64,
+            self.eval_every as f64,
+            (self.seed >> 32) as f64,
+            (self.seed & 0xffff_ffff) as f64,
+        ];
+        v.extend(self.true_frequencies.iter().map(|&f| f as f64));
+        v
+    }
+
+    /// The settings `to_numbers` wrote, validated.
+    pub fn from_numbers(v: &[f64]) -> Result<Self, String> {
+        let whole = |x: f64| -> Result<usize, String> {
+            if x >= 0.0 && x.fract() == 0.0 && x < 1e15 {
+                Ok(x as usize)
+            } else {
+                Err(format!("settings: {x} is not a count"))
+            }
+        };
+        if v.len() < 17 {
+            return Err("settings: too few numbers".into());
+        }
+        let s = MamlSettings {
+            inner: if v[0] < 0.0 {
+                InnerLoop::ClosedForm
+            } else {
+                InnerLoop::Gradient {
+                    steps: whole(v[0])?,
+                    lr: v[1],
+                }
+            },
+            problem: [Problem::Regression, Problem::Classification][(v[2] != 0.0) as usize],
+            inner_points: [InnerPoints::Grid, InnerPoints::Uniform][(v[3] != 0.0) as usize],
+            d: whole(v[4])?,
+            n_train_inner: whole(v[5])?,
+            n_train_meta: whole(v[6])?,
+            noise: v[7],
+            tasks_per_step: whole(v[8])?,
+            meta_lr: v[9],
+            iterations: whole(v[10])?,
+            n_test_tasks: whole(v[11])?,
+            n_test_points: whole(v[12])?,
+            eval_every: whole(v[13])?,
+            seed: ((whole(v[14])? as u64) << 32) | whole(v[15])? as u64,
+            true_frequencies: v[16..]
+                .iter()
+                .map(|&f| whole(f))
+                .collect::<Result<_, _>>()?,
+        };
+        s.validate()?;
+        Ok(s)
+    }
+
     /// Check every setting; the message names the parameter.
     pub fn validate(&self) -> Result<(), String> {
         match self.inner {
@@ -251,6 +323,30 @@ mod tests {
         }
         assert!(ns.windows(2).all(|w| w[0] < w[1]));
         assert!(ns.len() >= 35 && ns.len() <= 44, "{}", ns.len());
+    }
+
+    #[test]
+    fn settings_travel_as_numbers_exactly() {
+        for s in [
+            MamlSettings::default(),
+            MamlSettings::classification(5, 0.3),
+            MamlSettings {
+                seed: u64::MAX - 12345,
+                noise: 0.1 + 0.2,
+                true_frequencies: vec![7, 2],
+                ..MamlSettings::gradient_descent(3)
+            },
+        ] {
+            assert_eq!(MamlSettings::from_numbers(&s.to_numbers()).unwrap(), s);
+        }
+        let mut v = MamlSettings::default().to_numbers();
+        v[4] = 2.5;
+        assert!(MamlSettings::from_numbers(&v).is_err());
+        v[4] = 500.0;
+        assert!(MamlSettings::from_numbers(&v)
+            .unwrap_err()
+            .starts_with("d:"));
+        assert!(MamlSettings::from_numbers(&v[..10]).is_err());
     }
 
     #[test]

@@ -289,7 +289,8 @@ pub fn Bench() -> impl IntoView {
                 "How long the chapters' computations take in this browser, on the CPU (WebAssembly). \
                  Meta-training is the notebook's 100 closed-form MAML iterations; the sweep evaluates \
                  the meta-learned, all-ones and oracle weights for every n_train_post on 10 test tasks, \
-                 including building the test set."
+                 including building the test set, on this page's thread and again on the background \
+                 workers (wall time there, from sending the jobs to the last answer)."
             </p>
             <button type="button" class="primary" on:click=start disabled=move || running.get()>"Run the benchmark"</button>
             <p role="status" aria-live="polite" class="status">{move || results.get().status}</p>

@@ -142,21 +142,26 @@ pub async fn drive(
     drive_cpu(job, alive, report).await
 }
 
-/// The CPU path: units in ~30 ms slices.
+/// The CPU path: units in slices, a slice starting no unit that the last unit's time says would
+/// end past its deadline (but always one).
 async fn drive_cpu(
     job: Rc<RefCell<Job>>,
     alive: impl Fn() -> bool,
     mut report: impl FnMut(&Job),
 ) -> bool {
-    let mut finished = false;
+    let (mut finished, mut last) = (false, 0.0);
     run_in_slices(
         |deadline| {
             let mut guard = job.borrow_mut();
             let j = &mut *guard;
             let mut more = j.tuner.is_some();
-            while more && web::now_ms() < deadline {
+            let mut first = true;
+            while more && (first || web::now_ms() + last < deadline) {
+                first = false;
                 if let Some(t) = j.tuner.as_mut() {
+                    let t0 = web::now_ms();
                     more = t.step_timed(&web::now_ms, &mut j.times);
+                    last = web::now_ms() - t0;
                     j.ran = "CPU";
                 }
             }

@@ -28,7 +28,7 @@
 
 use super::job::{
     as_extras, assign_reply, assign_request, extras_of, get, grad_reply, images_of, logits_reply,
-    micro_batch, network_bytes, number, set, shipped_lm, tune_reply, tune_request,
+    micro_batch, network_bytes, number, set, shipped_lm, tune_reply, tune_request, Fields,
 };
 use glassbox_gpu::{AdapterSummary, Gpu, GpuError, GpuNetwork};
 use glassbox_lab::vision::network::Network;
@@ -238,11 +238,8 @@ impl<T> Sessions<T> {
 }
 
 /// A session job's message: its kind and the session's number.
-pub(super) fn session_message(kind: &str, id: u32) -> Result<Object, JsValue> {
-    let msg = Object::new();
-    set(&msg, "kind", &kind.into())?;
-    set(&msg, "session", &f64::from(id).into())?;
-    Ok(msg)
+pub(super) fn session_message(kind: &str, id: u32) -> Fields {
+    Fields::job(kind).num("session", f64::from(id))
 }
 
 /// The session a job names.
@@ -281,11 +278,7 @@ impl Drop for Held {
 /// worker (given up: its notice says why).
 pub async fn start() -> Option<Result<AdapterSummary, String>> {
     let pool = super::pool::device_pool()?;
-    let message = |_| {
-        let msg = Object::new();
-        super::job::set(&msg, "kind", &WARM.into())?;
-        Ok((msg, Array::new()))
-    };
+    let message = |_| Fields::job(WARM).message();
     let reply = pool.one(&message).await.ok()?;
     let text = |key: &str| get(&reply, key).ok().and_then(|v| v.as_string());
     let n = |key: &str| number(&reply, key);

@@ -16,7 +16,7 @@
 
 use super::device::{checked, device, session_message, session_of, Sessions};
 use super::device_train::{not_resident, resident};
-use super::job::{as_extras, extras_of, get, set, shipped_lm, typed, HeldExtras, JobLm};
+use super::job::{as_extras, extras_of, get, shipped_lm, typed, Fields, HeldExtras, JobLm};
 use glassbox_gpu::{GpuLm, GpuLmSession};
 use glassbox_lab::lm::Extras;
 use js_sys::{Array, Float32Array, Object, Uint32Array};
@@ -44,9 +44,7 @@ thread_local! {
 /// The message that opens `reading` of `lm` (a shipped model: no weights of its own) after
 /// `extras`.
 pub fn open_message(reading: u32, lm: &JobLm, extras: Extras) -> Result<(Object, Array), JsValue> {
-    let msg = session_message(OPEN, reading)?;
-    let transfer = super::job::set_lm(&msg, lm, extras)?;
-    Ok((msg, transfer))
+    super::job::with_lm_fields(session_message(OPEN, reading), lm, extras).message()
 }
 
 pub async fn open_job(msg: &JsValue) -> Result<Array, JsValue> {
@@ -75,11 +73,10 @@ pub fn feed_message(
     restart: bool,
     tokens: &[u32],
 ) -> Result<(Object, Array), JsValue> {
-    let msg = session_message(FEED, reading)?;
-    let tokens = Uint32Array::from(tokens);
-    set(&msg, "restart", &restart.into())?;
-    set(&msg, "tokens", &tokens)?;
-    Ok((msg, Array::of1(&tokens.buffer())))
+    session_message(FEED, reading)
+        .value("restart", &restart.into())
+        .u32s("tokens", tokens)
+        .message()
 }
 
 /// A feed's logits (None: the reading was not resident).
@@ -109,15 +106,15 @@ pub async fn feed_job(msg: &JsValue, reply: &Object) -> Result<Array, JsValue> {
             .await;
     let logits = checked(&gpu, r).await?;
     READING.with_borrow_mut(|r| r.keep(id, (lm, kept, session)));
-    let logits = Float32Array::from(&logits[..]);
-    set(reply, "resident", &true.into())?;
-    set(reply, "logits", &logits)?;
-    Ok(Array::of1(&logits.buffer()))
+    Fields::on(reply)
+        .value("resident", &true.into())
+        .f32s("logits", &logits)
+        .reply()
 }
 
 /// The message that forgets `reading`.
 pub fn close_message(reading: u32) -> Result<(Object, Array), JsValue> {
-    Ok((session_message(CLOSE, reading)?, Array::new()))
+    session_message(CLOSE, reading).message()
 }
 
 /// Forget a reading; one the worker does not have is already forgotten.

@@ -21,14 +21,14 @@
 //! page's CPU path without its slices), repeated until `sample_ms` were spent.
 
 use super::device::{checked, device};
-use super::job::{floats, get, network_bytes, number, set, typed};
+use super::job::{floats, get, network_bytes, number, typed, Fields};
 use crate::engine::Engine;
 use glassbox_gpu::selftest::{self, Parity};
 use glassbox_gpu::{Gpu, GpuError, GpuNetwork, MatmulShape, Ran};
 use glassbox_lab::attention::{AttentionJob, AttentionShape};
 use glassbox_lab::vision::network::Network;
 use glassbox_lab::vision::nn::ConvShape;
-use js_sys::{Array, Float32Array, Float64Array, Object, Uint32Array, Uint8Array};
+use js_sys::{Array, Float64Array, Object, Uint32Array, Uint8Array};
 use wasm_bindgen::prelude::*;
 
 pub const ATTENTION: &str = "gpu-attention";
@@ -139,20 +139,9 @@ fn shape_of(msg: &JsValue) -> Result<Vec<usize>, JsValue> {
     Ok(s.to_vec().into_iter().map(|v| v as usize).collect())
 }
 
-fn new_message(kind: &str, shape: &[usize]) -> Result<Object, JsValue> {
-    let msg = Object::new();
-    set(&msg, "kind", &kind.into())?;
+fn new_message(kind: &str, shape: &[usize]) -> Fields {
     let shape: Vec<u32> = shape.iter().map(|&v| v as u32).collect();
-    set(&msg, "shape", &Uint32Array::from(&shape[..]))?;
-    Ok(msg)
-}
-
-/// Add `floats` under `key` to `msg`, and their buffer to `transfer`.
-fn put(msg: &Object, transfer: &Array, key: &str, floats: &[f32]) -> Result<(), JsValue> {
-    let a = Float32Array::from(floats);
-    set(msg, key, &a)?;
-    transfer.push(&a.buffer());
-    Ok(())
+    Fields::job(kind).u32s("shape", &shape)
 }
 
 fn floats_of(reply: &JsValue, key: &str) -> Result<Vec<f32>, String> {
@@ -175,21 +164,18 @@ fn attention_message(
     s: AttentionShape,
     sample_ms: Option<f64>,
 ) -> Result<(Object, Array), JsValue> {
-    let msg = new_message(kind, &[s.batch, s.t_q, s.t_k, s.d, s.d_v])?;
-    let transfer = Array::new();
-    put(&msg, &transfer, "q", q)?;
-    put(&msg, &transfer, "k", k)?;
-    put(&msg, &transfer, "v", v)?;
+    let mut msg = new_message(kind, &[s.batch, s.t_q, s.t_k, s.d, s.d_v])
+        .f32s("q", q)
+        .f32s("k", k)
+        .f32s("v", v);
     if let Some(m) = masked {
         let bytes: Vec<u8> = m.iter().map(|&b| b as u8).collect();
-        let a = Uint8Array::from(&bytes[..]);
-        set(&msg, "masked", &a)?;
-        transfer.push(&a.buffer());
+        msg = msg.bytes("masked", &bytes);
     }
     if let Some(ms) = sample_ms {
-        set(&msg, "sample_ms", &ms.into())?;
+        msg = msg.num("sample_ms", ms);
     }
-    Ok((msg, transfer))
+    msg.message()
 }
 
 /// Masked attention on the engine: the device worker's GPU, else the page's own or the CPU.
@@ -285,8 +271,7 @@ pub(super) fn cpu_attention_time_job(msg: &JsValue, reply: &Object) -> Result<Ar
         spent += now_ms() - t;
         runs += 1;
     }
-    set(reply, "ms", &(spent / runs as f64).into())?;
-    Ok(Array::new())
+    Fields::on(reply).num("ms", spent / runs as f64).reply()
 }
 
 pub(super) async fn attention_job(msg: &JsValue, reply: &Object) -> Result<Array, JsValue> {
@@ -295,18 +280,17 @@ pub(super) async fn attention_job(msg: &JsValue, reply: &Object) -> Result<Array
     let (t_q, t_k) = (s.t_q, s.t_k);
     if let Some(sample_ms) = number(msg, "sample_ms") {
         let ms = checked(&gpu, time_attention(&gpu, (&q, &k, &v), s, sample_ms).await).await?;
-        set(reply, "ms", &ms.into())?;
-        return Ok(Array::new());
+        return Fields::on(reply).num("ms", ms).reply();
     }
     let masked: Vec<bool> = match typed::<Uint8Array>(msg, "masked") {
         Some(m) => m.to_vec().into_iter().map(|b| b != 0).collect(),
         None => vec![false; t_q * t_k],
     };
     let (w, o) = checked(&gpu, gpu.attention(&q, &k, &v, &masked, s).await).await?;
-    let transfer = Array::new();
-    put(reply, &transfer, "weights", &w)?;
-    put(reply, &transfer, "outputs", &o)?;
-    Ok(transfer)
+    Fields::on(reply)
+        .f32s("weights", &w)
+        .f32s("outputs", &o)
+        .reply()
 }
 
 /// The page has no WebGPU device left (it was lost: the engine has told the reader).
@@ -331,13 +315,10 @@ pub async fn timed_kernel(
 ) -> Result<(Vec<f32>, f64), GpuError> {
     let message = |_| {
         let msg = match kernel {
-            Kernel::Matmul(s) => new_message(KERNEL, &[0, s.m, s.k, s.n])?,
-            Kernel::Conv(s) => new_message(KERNEL, &[1, s.n, s.c_in, s.c_out, s.h, s.w])?,
+            Kernel::Matmul(s) => new_message(KERNEL, &[0, s.m, s.k, s.n]),
+            Kernel::Conv(s) => new_message(KERNEL, &[1, s.n, s.c_in, s.c_out, s.h, s.w]),
         };
-        let transfer = Array::new();
-        put(&msg, &transfer, "a", a)?;
-        put(&msg, &transfer, "b", b)?;
-        Ok((msg, transfer))
+        msg.f32s("a", a).f32s("b", b).message()
     };
     let read = |r: &JsValue| Ok((floats_of(r, "out")?, number_of(r, "secs")?));
     if let Some(timed) = on_worker(engine, &message, read).await {
@@ -373,15 +354,15 @@ pub(super) async fn kernel_job(msg: &JsValue, reply: &Object) -> Result<Array, J
         _ => return Err("a kernel job's shape names no kernel".into()),
     };
     let (out, secs) = checked(&gpu, r).await?;
-    set(reply, "secs", &secs.into())?;
-    let transfer = Array::new();
-    put(reply, &transfer, "out", &out)?;
-    Ok(transfer)
+    Fields::on(reply)
+        .num("secs", secs)
+        .f32s("out", &out)
+        .reply()
 }
 
 /// Every kernel against its CPU reference on WebGPU (the device worker's, else the page's).
 pub async fn self_test(engine: Engine) -> Result<Vec<Parity>, GpuError> {
-    let message = |_| Ok((new_message(SELFTEST, &[])?, Array::new()));
+    let message = |_| new_message(SELFTEST, &[]).message();
     let read = |r: &JsValue| {
         let names = get(r, "names").map_err(|_| "no names".to_string())?;
         let numbers = typed::<Float64Array>(r, "numbers").ok_or("no numbers")?;
@@ -418,10 +399,10 @@ pub(super) async fn selftest_job(reply: &Object) -> Result<Array, JsValue> {
         let ok = if p.ok { 1.0 } else { 0.0 };
         numbers.extend([p.max_abs_err, p.max_rel_err, p.tolerance, ok]);
     }
-    let numbers = Float64Array::from(&numbers[..]);
-    set(reply, "names", &names)?;
-    set(reply, "numbers", &numbers)?;
-    Ok(Array::of1(&numbers.buffer()))
+    Fields::on(reply)
+        .value("names", &names)
+        .f64s("numbers", &numbers)
+        .reply()
 }
 
 /// The median milliseconds of one image's forward pass under each network on WebGPU (the device
@@ -430,13 +411,10 @@ pub async fn latencies(engine: Engine, nets: &[&Network], x: &[f32]) -> Option<V
     let mut out = Vec::with_capacity(nets.len());
     for net in nets {
         let message = |_| {
-            let msg = new_message(LATENCY, &[])?;
-            let transfer = Array::new();
-            let bytes = Uint8Array::from(&net.to_bytes()[..]);
-            set(&msg, "net", &bytes)?;
-            transfer.push(&bytes.buffer());
-            put(&msg, &transfer, "x", x)?;
-            Ok((msg, transfer))
+            new_message(LATENCY, &[])
+                .bytes("net", &net.to_bytes())
+                .f32s("x", x)
+                .message()
         };
         if let Some(ms) = on_worker(engine, &message, |r| number_of(r, "ms")).await {
             out.push(ms);
@@ -465,8 +443,7 @@ pub(super) async fn latency_job(msg: &JsValue, reply: &Object) -> Result<Array, 
     let x = floats(msg, "x")?.ok_or("a latency job without an image")?;
     let resident = gpu.upload(&net).map_err(super::device::gpu_error)?;
     let ms = checked(&gpu, median_logits_ms(&gpu, &resident, &x).await).await?;
-    set(reply, "ms", &ms.into())?;
-    Ok(Array::new())
+    Fields::on(reply).num("ms", ms).reply()
 }
 
 /// Destroy the device worker's device (if it has one) and the page's own: the next computation
@@ -476,9 +453,7 @@ pub async fn simulate_loss(engine: Engine) {
         gpu.simulate_device_loss();
     }
     if let Some(device) = super::pool::device_pool() {
-        let _ = device
-            .one(&|_| Ok((new_message(LOSE, &[])?, Array::new())))
-            .await;
+        let _ = device.one(&|_| new_message(LOSE, &[]).message()).await;
     }
 }
 

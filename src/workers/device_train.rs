@@ -16,7 +16,7 @@
 //! device.
 
 use super::device::{checked, device, session_message, session_of, Sessions};
-use super::job::{get, set, typed};
+use super::job::{get, set, typed, Fields};
 use glassbox_gpu::GpuNetwork;
 use glassbox_lab::compress::prune::Masks;
 use glassbox_lab::vision::network::Network;
@@ -55,23 +55,16 @@ pub fn open_message(
     net: &Network,
     masks: Option<&Masks>,
 ) -> Result<(Object, Array), JsValue> {
-    let msg = session_message(OPEN, session)?;
-    let bytes = Uint8Array::from(&net.to_bytes()[..]);
-    set(&msg, "net", &bytes)?;
-    let transfer = Array::of1(&bytes.buffer());
-    if let Some(m) = masks {
-        let lens: Vec<u32> =
-            m.0.iter()
-                .map(|l| l.as_ref().map_or(DENSE, |l| l.len() as u32))
-                .collect();
-        let keep: Vec<u8> = m.0.iter().flatten().flatten().map(|&k| k as u8).collect();
-        let (lens, keep) = (Uint32Array::from(&lens[..]), Uint8Array::from(&keep[..]));
-        set(&msg, "masks", &lens)?;
-        set(&msg, "keep", &keep)?;
-        transfer.push(&lens.buffer());
-        transfer.push(&keep.buffer());
-    }
-    Ok((msg, transfer))
+    let msg = session_message(OPEN, session).bytes("net", &net.to_bytes());
+    let Some(m) = masks else {
+        return msg.message();
+    };
+    let lens: Vec<u32> =
+        m.0.iter()
+            .map(|l| l.as_ref().map_or(DENSE, |l| l.len() as u32))
+            .collect();
+    let keep: Vec<u8> = m.0.iter().flatten().flatten().map(|&k| k as u8).collect();
+    msg.u32s("masks", &lens).bytes("keep", &keep).message()
 }
 
 /// The masks a `gpu-open` job brings, if any.
@@ -131,14 +124,13 @@ pub fn step_message(
     labels: &[u32],
     sgd: Sgd,
 ) -> Result<(Object, Array), JsValue> {
-    let msg = session_message(STEP, session)?;
-    let (x, labels) = (Float32Array::from(x), Uint32Array::from(labels));
-    set(&msg, "x", &x)?;
-    set(&msg, "labels", &labels)?;
-    set(&msg, "lr", &f64::from(sgd.lr).into())?;
-    set(&msg, "momentum", &f64::from(sgd.momentum).into())?;
-    set(&msg, "decay", &f64::from(sgd.weight_decay).into())?;
-    Ok((msg, Array::of2(&x.buffer(), &labels.buffer())))
+    session_message(STEP, session)
+        .f32s("x", x)
+        .u32s("labels", labels)
+        .num("lr", f64::from(sgd.lr))
+        .num("momentum", f64::from(sgd.momentum))
+        .num("decay", f64::from(sgd.weight_decay))
+        .message()
 }
 
 /// The reply to a job for a session (or reading) the worker no longer has.
@@ -183,15 +175,16 @@ pub async fn step_job(msg: &JsValue, reply: &Object) -> Result<Array, JsValue> {
     let (x, labels) = (x.to_vec(), labels.to_vec());
     let r = net.train_step(&gpu, &x, &labels, lr, momentum, decay).await;
     let (loss, correct) = checked(&gpu, r).await?;
-    set(reply, "resident", &true.into())?;
-    set(reply, "loss", &f64::from(loss).into())?;
-    set(reply, "correct", &(correct as f64).into())?;
-    Ok(Array::new())
+    Fields::on(reply)
+        .value("resident", &true.into())
+        .num("loss", f64::from(loss))
+        .num("correct", correct as f64)
+        .reply()
 }
 
 /// The message asking for `session`'s network.
 pub fn weights_message(session: u32) -> Result<(Object, Array), JsValue> {
-    Ok((session_message(WEIGHTS, session)?, Array::new()))
+    session_message(WEIGHTS, session).message()
 }
 
 /// A `gpu-weights` reply's network (None: the session was not resident).
@@ -211,15 +204,15 @@ pub async fn weights_job(msg: &JsValue, reply: &Object) -> Result<Array, JsValue
         return not_resident(reply);
     };
     let net = checked(&gpu, net.download(&gpu).await).await?;
-    let bytes = Uint8Array::from(&net.to_bytes()[..]);
-    set(reply, "resident", &true.into())?;
-    set(reply, "net", &bytes)?;
-    Ok(Array::of1(&bytes.buffer()))
+    Fields::on(reply)
+        .value("resident", &true.into())
+        .bytes("net", &net.to_bytes())
+        .reply()
 }
 
 /// The message that forgets `session`.
 pub fn release_message(session: u32) -> Result<(Object, Array), JsValue> {
-    Ok((session_message(RELEASE, session)?, Array::new()))
+    session_message(RELEASE, session).message()
 }
 
 /// Forget a session; one the worker does not have is already forgotten.

@@ -56,6 +56,81 @@ pub(super) fn set(o: &Object, key: &str, v: &JsValue) -> Result<(), JsValue> {
     Reflect::set(o, &key.into(), v).map(|_| ())
 }
 
+/// A message or a reply as it is built: its fields, and the buffers of its typed arrays, which go
+/// with it transferred, not copied. Setting a field of a plain object cannot fail, so nothing here
+/// reports an error.
+pub struct Fields {
+    obj: Object,
+    transfer: Array,
+}
+
+impl Fields {
+    /// A job's message of `kind`.
+    pub fn job(kind: &str) -> Fields {
+        Fields::on(&Object::new()).value("kind", &kind.into())
+    }
+
+    /// More fields of `obj` (a reply).
+    pub fn on(obj: &Object) -> Fields {
+        Fields {
+            obj: obj.clone(),
+            transfer: Array::new(),
+        }
+    }
+
+    pub fn value(self, key: &str, v: &JsValue) -> Fields {
+        let _ = Reflect::set(&self.obj, &key.into(), v);
+        self
+    }
+
+    pub fn num(self, key: &str, v: f64) -> Fields {
+        self.value(key, &v.into())
+    }
+
+    fn typed_array(self, key: &str, a: &JsValue, buffer: &JsValue) -> Fields {
+        self.transfer.push(buffer);
+        self.value(key, a)
+    }
+
+    pub fn f32s(self, key: &str, v: &[f32]) -> Fields {
+        let a = Float32Array::from(v);
+        self.typed_array(key, &a, &a.buffer())
+    }
+
+    pub fn f64s(self, key: &str, v: &[f64]) -> Fields {
+        let a = Float64Array::from(v);
+        self.typed_array(key, &a, &a.buffer())
+    }
+
+    pub fn u32s(self, key: &str, v: &[u32]) -> Fields {
+        let a = Uint32Array::from(v);
+        self.typed_array(key, &a, &a.buffer())
+    }
+
+    pub fn bytes(self, key: &str, v: &[u8]) -> Fields {
+        let a = Uint8Array::from(v);
+        self.typed_array(key, &a, &a.buffer())
+    }
+
+    /// `f32s` when there is a value.
+    pub fn some_f32s(self, key: &str, v: Option<&[f32]>) -> Fields {
+        match v {
+            Some(v) => self.f32s(key, v),
+            None => self,
+        }
+    }
+
+    /// The message and its buffers, as `Pool::run` takes them.
+    pub fn message(self) -> Result<(Object, Array), JsValue> {
+        Ok((self.obj, self.transfer))
+    }
+
+    /// A reply's buffers (its fields are on the reply).
+    pub fn reply(self) -> Result<Array, JsValue> {
+        Ok(self.transfer)
+    }
+}
+
 pub(super) fn get(o: &JsValue, key: &str) -> Result<JsValue, JsValue> {
     Reflect::get(o, &key.into())
 }
@@ -78,19 +153,15 @@ pub fn logits_message(
     net: &[u8],
     images: &[u8],
 ) -> Result<(Object, Array), JsValue> {
-    let msg = Object::new();
-    let net_bytes = Uint8Array::from(net);
-    let image_bytes = Uint8Array::from(images);
     let kind = if on_device {
         super::device::LOGITS
     } else {
         "logits"
     };
-    set(&msg, "kind", &kind.into())?;
-    set(&msg, "net", &net_bytes)?;
-    set(&msg, "images", &image_bytes)?;
-    let transfer = Array::of2(&net_bytes.buffer(), &image_bytes.buffer());
-    Ok((msg, transfer))
+    Fields::job(kind)
+        .bytes("net", net)
+        .bytes("images", images)
+        .message()
 }
 
 /// The logits of a `logits` job's reply.
@@ -148,9 +219,7 @@ pub(super) fn images_of(msg: &JsValue) -> Result<Split, JsValue> {
 
 /// A logits job's reply.
 pub(super) fn logits_reply(reply: &Object, logits: &[f32]) -> Result<Array, JsValue> {
-    let out = Float32Array::from(logits);
-    set(reply, "logits", &out)?;
-    Ok(Array::of1(&out.buffer()))
+    Fields::on(reply).f32s("logits", logits).reply()
 }
 
 fn logits_job(msg: &JsValue, reply: &Object) -> Result<Array, JsValue> {
@@ -167,15 +236,13 @@ pub fn plurals_message(
     extras: Extras,
     prompts: &[&str],
 ) -> Result<(Object, Array), JsValue> {
-    let msg = Object::new();
-    set(&msg, "kind", &"plurals".into())?;
-    let transfer = set_lm(&msg, lm, extras)?;
     let list = Array::new();
     for p in prompts {
         list.push(&(*p).into());
     }
-    set(&msg, "prompts", &list)?;
-    Ok((msg, transfer))
+    with_lm_fields(Fields::job("plurals"), lm, extras)
+        .value("prompts", &list)
+        .message()
 }
 
 /// A greedy continuation: its tokens and each one's probability.
@@ -319,25 +386,14 @@ fn whole(msg: &JsValue, key: &str) -> Result<Vec<u32>, JsValue> {
 }
 
 /// A job's language model and extras: its file name and bytes, its own weights if any, and the
-/// soft prompt or prefix. The buffers to transfer.
-pub(super) fn set_lm(msg: &Object, lm: &JobLm, extras: Extras) -> Result<Array, JsValue> {
-    let bytes = Uint8Array::from(lm.bytes);
-    set(msg, "file", &lm.file.into())?;
-    set(msg, "lm", &bytes)?;
-    let transfer = Array::of1(&bytes.buffer());
-    let fields = [
-        ("soft", extras.soft),
-        ("prefix", extras.prefix),
-        ("params", lm.weights),
-    ];
-    for (key, v) in fields {
-        if let Some(v) = v {
-            let a = Float32Array::from(v);
-            set(msg, key, &a)?;
-            transfer.push(&a.buffer());
-        }
-    }
-    Ok(transfer)
+/// soft prompt or prefix.
+pub(super) fn with_lm_fields(fields: Fields, lm: &JobLm, extras: Extras) -> Fields {
+    fields
+        .value("file", &lm.file.into())
+        .bytes("lm", lm.bytes)
+        .some_f32s("soft", extras.soft)
+        .some_f32s("prefix", extras.prefix)
+        .some_f32s("params", lm.weights)
 }
 
 fn plurals_job(msg: &JsValue, reply: &Object) -> Result<Array, JsValue> {
@@ -358,19 +414,11 @@ fn plurals_job(msg: &JsValue, reply: &Object) -> Result<Array, JsValue> {
         }
         Ok(())
     })?;
-    let (tokens, probs, lens) = (
-        Uint32Array::from(&tokens[..]),
-        Float32Array::from(&probs[..]),
-        Uint32Array::from(&lens[..]),
-    );
-    set(reply, "tokens", &tokens)?;
-    set(reply, "probs", &probs)?;
-    set(reply, "lens", &lens)?;
-    Ok(Array::of3(
-        &tokens.buffer(),
-        &probs.buffer(),
-        &lens.buffer(),
-    ))
+    Fields::on(reply)
+        .u32s("tokens", &tokens)
+        .f32s("probs", &probs)
+        .u32s("lens", &lens)
+        .reply()
 }
 
 /// What a `grad_message` asks for.
@@ -394,28 +442,18 @@ pub fn grad_message(
     mb: &MicroBatch,
     job: GradJob,
 ) -> Result<(Object, Array), JsValue> {
-    let msg = Object::new();
     let kind = match job {
         GradJob::Loss => "loss",
         GradJob::Grad => "grad",
         GradJob::DeviceGrad => super::device::GRAD,
     };
-    set(&msg, "kind", &kind.into())?;
-    let transfer = set_lm(&msg, lm, extras)?;
-    let (tokens, targets, weights) = (
-        Uint32Array::from(&mb.tokens[..]),
-        Uint32Array::from(&mb.targets[..]),
-        Float32Array::from(&mb.weights[..]),
-    );
-    set(&msg, "tokens", &tokens)?;
-    set(&msg, "targets", &targets)?;
-    set(&msg, "weights", &weights)?;
-    set(&msg, "batch", &(mb.batch as f64).into())?;
-    set(&msg, "t", &(mb.t as f64).into())?;
-    for b in [tokens.buffer(), targets.buffer(), weights.buffer()] {
-        transfer.push(&b);
-    }
-    Ok((msg, transfer))
+    with_lm_fields(Fields::job(kind), lm, extras)
+        .u32s("tokens", &mb.tokens)
+        .u32s("targets", &mb.targets)
+        .f32s("weights", &mb.weights)
+        .num("batch", mb.batch as f64)
+        .num("t", mb.t as f64)
+        .message()
 }
 
 /// The loss and gradient of a `grad` job's reply.
@@ -451,10 +489,10 @@ pub(super) fn micro_batch(msg: &JsValue) -> Result<MicroBatch, JsValue> {
 
 /// A `grad` job's reply.
 pub(super) fn grad_reply(reply: &Object, loss: f32, grad: &[f32]) -> Result<Array, JsValue> {
-    let grad = Float32Array::from(grad);
-    set(reply, "loss", &f64::from(loss).into())?;
-    set(reply, "grad", &grad)?;
-    Ok(Array::of1(&grad.buffer()))
+    Fields::on(reply)
+        .num("loss", f64::from(loss))
+        .f32s("grad", grad)
+        .reply()
 }
 
 fn grad_job(msg: &JsValue, reply: &Object, loss_only: bool) -> Result<Array, JsValue> {
@@ -463,8 +501,7 @@ fn grad_job(msg: &JsValue, reply: &Object, loss_only: bool) -> Result<Array, JsV
         let loss = with_lm(msg, |model, _, extras| {
             Ok(model.loss_with(&mb.inputs(extras), &mb.targets())?)
         })?;
-        set(reply, "loss", &f64::from(loss).into())?;
-        return Ok(Array::new());
+        return Fields::on(reply).num("loss", f64::from(loss)).reply();
     }
     // A job with the model's own weights trains them (full fine-tuning), else its extras.
     let full = !get(msg, "params")?.is_undefined();
@@ -478,20 +515,11 @@ fn grad_job(msg: &JsValue, reply: &Object, loss_only: bool) -> Result<Array, JsV
 /// The message of a `step` job: the network's bytes (`Network::to_bytes`) and a batch (N x C x S x S
 /// floats and N labels).
 pub fn step_message(net: &[u8], x: &[f32], labels: &[u32]) -> Result<(Object, Array), JsValue> {
-    let msg = Object::new();
-    let (net, x, labels) = (
-        Uint8Array::from(net),
-        Float32Array::from(x),
-        Uint32Array::from(labels),
-    );
-    set(&msg, "kind", &"step".into())?;
-    set(&msg, "net", &net)?;
-    set(&msg, "x", &x)?;
-    set(&msg, "labels", &labels)?;
-    Ok((
-        msg,
-        Array::of3(&net.buffer(), &x.buffer(), &labels.buffer()),
-    ))
+    Fields::job("step")
+        .bytes("net", net)
+        .f32s("x", x)
+        .u32s("labels", labels)
+        .message()
 }
 
 /// A `step` job's answer.
@@ -535,15 +563,12 @@ fn step_job(msg: &JsValue, reply: &Object) -> Result<Array, JsValue> {
     }
     let correct = job.correct();
     let (loss, grads) = job.finish();
-    let (grads, net) = (
-        Float32Array::from(&grads.flat()[..]),
-        Uint8Array::from(&net.to_bytes()[..]),
-    );
-    set(reply, "loss", &f64::from(loss).into())?;
-    set(reply, "correct", &(correct as f64).into())?;
-    set(reply, "grads", &grads)?;
-    set(reply, "net", &net)?;
-    Ok(Array::of2(&grads.buffer(), &net.buffer()))
+    Fields::on(reply)
+        .num("loss", f64::from(loss))
+        .num("correct", correct as f64)
+        .f32s("grads", &grads.flat())
+        .bytes("net", &net.to_bytes())
+        .reply()
 }
 
 /// The message of a `tune` job: the tuner's network (`Network::to_bytes`), its tuned tensors and
@@ -554,40 +579,22 @@ pub fn tune_message(
     tensors: &[Tensor],
     works: &Packed,
 ) -> Result<(Object, Array), JsValue> {
-    let msg = Object::new();
     let codes: Vec<u32> = tensors.iter().map(|t| t.code()).collect();
-    let (net, codes, sizes, data, labels) = (
-        Uint8Array::from(net),
-        Uint32Array::from(&codes[..]),
-        Uint32Array::from(&works.sizes[..]),
-        Float32Array::from(&works.data[..]),
-        Uint32Array::from(&works.labels[..]),
-    );
     let kind = if on_device {
         super::device::TUNE
     } else {
         "tune"
     };
-    set(&msg, "kind", &kind.into())?;
-    set(&msg, "net", &net)?;
-    set(&msg, "tensors", &codes)?;
-    set(&msg, "work", &works.kind.into())?;
-    set(&msg, "first", &(works.first as f64).into())?;
-    set(&msg, "batch", &(works.batch as f64).into())?;
-    set(&msg, "sizes", &sizes)?;
-    set(&msg, "data", &data)?;
-    set(&msg, "labels", &labels)?;
-    let transfer = Array::new();
-    for b in [
-        net.buffer(),
-        data.buffer(),
-        sizes.buffer(),
-        labels.buffer(),
-        codes.buffer(),
-    ] {
-        transfer.push(&b);
-    }
-    Ok((msg, transfer))
+    Fields::job(kind)
+        .bytes("net", net)
+        .u32s("tensors", &codes)
+        .num("work", works.kind as f64)
+        .num("first", works.first as f64)
+        .num("batch", works.batch as f64)
+        .u32s("sizes", &works.sizes)
+        .f32s("data", &works.data)
+        .u32s("labels", &works.labels)
+        .message()
 }
 
 /// The answers of a `tune` job's reply to `works` works of `kind` for `tensors` tensors.
@@ -656,19 +663,11 @@ pub(super) fn tune_request(
 /// A `tune` job's reply: its answers, packed.
 pub(super) fn tune_reply(reply: &Object, answers: &[Answer]) -> Result<Array, JsValue> {
     let p = PackedAnswers::new(answers);
-    let (numbers, floats, lens) = (
-        Float64Array::from(&p.numbers[..]),
-        Float32Array::from(&p.floats[..]),
-        Uint32Array::from(&p.lens[..]),
-    );
-    set(reply, "numbers", &numbers)?;
-    set(reply, "floats", &floats)?;
-    set(reply, "lens", &lens)?;
-    Ok(Array::of3(
-        &numbers.buffer(),
-        &floats.buffer(),
-        &lens.buffer(),
-    ))
+    Fields::on(reply)
+        .f64s("numbers", &p.numbers)
+        .f32s("floats", &p.floats)
+        .u32s("lens", &p.lens)
+        .reply()
 }
 
 /// The message of an `assign` job: weights and the current centroids; `on_device`: the device
@@ -678,17 +677,15 @@ pub fn assign_message(
     x: &[f32],
     centroids: &[f32],
 ) -> Result<(Object, Array), JsValue> {
-    let msg = Object::new();
-    let (x, c) = (Float32Array::from(x), Float32Array::from(centroids));
     let kind = if on_device {
         super::device::ASSIGN
     } else {
         "assign"
     };
-    set(&msg, "kind", &kind.into())?;
-    set(&msg, "x", &x)?;
-    set(&msg, "centroids", &c)?;
-    Ok((msg, Array::of2(&x.buffer(), &c.buffer())))
+    Fields::job(kind)
+        .f32s("x", x)
+        .f32s("centroids", centroids)
+        .message()
 }
 
 /// The assignment of an `assign` job's reply.
@@ -710,9 +707,7 @@ pub(super) fn assign_request(msg: &JsValue) -> Result<(Vec<f32>, Vec<f32>), JsVa
 
 /// An `assign` job's reply.
 pub(super) fn assign_reply(reply: &Object, assignment: &[u32]) -> Result<Array, JsValue> {
-    let a = Uint32Array::from(assignment);
-    set(reply, "assignment", &a)?;
-    Ok(Array::of1(&a.buffer()))
+    Fields::on(reply).u32s("assignment", assignment).reply()
 }
 
 fn assign_job(msg: &JsValue, reply: &Object) -> Result<Array, JsValue> {

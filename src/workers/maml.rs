@@ -4,7 +4,7 @@
 //! prepares it once per curve's settings; the page joins the entries in order
 //! (`Curve::from_entries`), which equals its own sliced run to the bit.
 
-use super::job::{get, set, typed};
+use super::job::{get, typed, Fields};
 use glassbox_lab::maml::{EvalContext, MamlSettings, SweepJob, Weighting};
 use js_sys::{Array, Float64Array, Object};
 use std::cell::RefCell;
@@ -19,24 +19,15 @@ pub fn sweep_message(
     weighting: &Weighting,
     entry: usize,
 ) -> Result<(Object, Array), JsValue> {
-    let msg = Object::new();
-    let numbers = Float64Array::from(settings);
-    set(&msg, "kind", &SWEEP.into())?;
-    set(&msg, "settings", &numbers)?;
-    set(&msg, "entry", &(entry as f64).into())?;
-    let transfer = Array::of1(&numbers.buffer());
-    let name = match weighting {
-        Weighting::Ones => "ones",
-        Weighting::Oracle => "oracle",
-        Weighting::Weights(c) => {
-            let c = Float64Array::from(c.as_slice().unwrap_or(&c.to_vec()));
-            set(&msg, "weights", &c)?;
-            transfer.push(&c.buffer());
-            "weights"
-        }
+    let msg = Fields::job(SWEEP)
+        .f64s("settings", settings)
+        .num("entry", entry as f64);
+    let (msg, name) = match weighting {
+        Weighting::Ones => (msg, "ones"),
+        Weighting::Oracle => (msg, "oracle"),
+        Weighting::Weights(c) => (msg.f64s("weights", &c.to_vec()), "weights"),
     };
-    set(&msg, "weighting", &name.into())?;
-    Ok((msg, transfer))
+    msg.value("weighting", &name.into()).message()
 }
 
 /// The entry's values (one per test task) of a `maml-sweep` job's reply.
@@ -83,7 +74,5 @@ pub(super) fn sweep_job(msg: &JsValue, reply: &Object) -> Result<Array, JsValue>
         }
         SweepJob::entry(weighting, ctx, entry)
     })?;
-    let values = Float64Array::from(&values[..]);
-    set(reply, "values", &values)?;
-    Ok(Array::of1(&values.buffer()))
+    Fields::on(reply).f64s("values", &values).reply()
 }

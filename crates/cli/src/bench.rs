@@ -256,32 +256,89 @@ fn finetune(repeat: usize) -> Result<serde_json::Value, Failure> {
 /// Native timings of meta-training (100 iterations) and the full evaluation sweep.
 fn maml(repeat: usize) -> Result<serde_json::Value, Failure> {
     let settings = MamlSettings::default();
-    let mut train = Vec::new();
-    let mut sweep = Vec::new();
+    let (mut train, mut sweep, mut threaded) = (Vec::new(), Vec::new(), Vec::new());
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let mut same = true;
     for _ in 0..repeat {
         let t = Instant::now();
         let mut trainer = maml::MetaTrainer::new(settings.clone())?;
         while trainer.step() {}
         train.push(t.elapsed().as_secs_f64());
-        let t = Instant::now();
-        let mut ctx = maml::EvalContext::new(settings.clone())?;
-        for w in [
+        let weightings = [
             maml::Weighting::Weights(trainer.weights.clone()),
             maml::Weighting::Ones,
             maml::Weighting::Oracle,
-        ] {
-            maml::SweepJob::run(w, &mut ctx)?;
+        ];
+        let t = Instant::now();
+        let mut ctx = maml::EvalContext::new(settings.clone())?;
+        let mut curves = Vec::new();
+        for w in &weightings {
+            curves.push(maml::SweepJob::run(w.clone(), &mut ctx)?);
         }
         sweep.push(t.elapsed().as_secs_f64());
+        let t = Instant::now();
+        let split = sweep_on_threads(&settings, &weightings, threads)?;
+        threaded.push(t.elapsed().as_secs_f64());
+        same &= split == curves;
     }
     let best = |v: &[f64]| v.iter().cloned().fold(f64::INFINITY, f64::min);
     Ok(json!({
         "meta_training_100_iterations_s": best(&train),
         "meta_iterations_per_s": settings.iterations as f64 / best(&train),
         "full_sweep_s": best(&sweep),
+        "full_sweep_on_threads_s": best(&threaded),
+        "threads": threads,
+        "threads_give_the_same_curves": same,
         "sweep_entries": maml::n_train_post_sweep(settings.d).len(),
         "repeat": repeat,
     }))
+}
+
+/// The sweep's curves with their entries (`SweepJob::entry`) split over `threads` threads, each
+/// with its own evaluation context, taking every `threads`-th entry of each curve (an entry's cost
+/// grows with n): what the page's workers do, joined in order the same way.
+fn sweep_on_threads(
+    settings: &MamlSettings,
+    weightings: &[maml::Weighting],
+    threads: usize,
+) -> Result<Vec<maml::Curve>, Failure> {
+    let entries = maml::EvalContext::new(settings.clone())?.ns.len();
+    let jobs: Vec<(usize, usize)> = (0..weightings.len())
+        .flat_map(|w| (0..entries).map(move |i| (w, i)))
+        .collect();
+    type Answers = Result<Vec<((usize, usize), Vec<f64>)>, String>;
+    let answers: Vec<Answers> = std::thread::scope(|s| {
+        let handles: Vec<_> = (0..threads)
+            .map(|t| {
+                let jobs = &jobs;
+                s.spawn(move || -> Answers {
+                    let mut ctx = maml::EvalContext::new(settings.clone())?;
+                    jobs.iter()
+                        .skip(t)
+                        .step_by(threads)
+                        .map(|&(w, i)| {
+                            let values = maml::SweepJob::entry(weightings[w].clone(), &mut ctx, i)?;
+                            Ok(((w, i), values))
+                        })
+                        .collect()
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| {
+                h.join()
+                    .unwrap_or_else(|_| Err("a sweep thread panicked".into()))
+            })
+            .collect()
+    });
+    let mut table = vec![vec![Vec::new(); entries]; weightings.len()];
+    for answer in answers {
+        for ((w, i), values) in answer? {
+            table[w][i] = values;
+        }
+    }
+    Ok(table.iter().map(|e| maml::Curve::from_entries(e)).collect())
 }
 
 /// Native timings of the gradient-descent and classification variants: meta-iterations per second

@@ -195,7 +195,7 @@ pub fn oracle_alpha(phi: ArrayView2<f64>, columns: &[usize], y: ArrayView2<f64>)
 }
 
 /// Mean and 10th/90th percentiles of the test MSE at each sweep entry.
-#[derive(Clone, Debug, Default, Serialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
 pub struct Curve {
     pub mean: Vec<f64>,
     pub p10: Vec<f64>,

@@ -234,11 +234,10 @@ pub fn Bench() -> impl IntoView {
                                 variant_stage(0, results)
                             } else if on.sweeps.iter().all(|(_, c)| c.is_some()) {
                                 let ms = web::now_ms() - on.started;
-                                let same = on
-                                    .sweeps
-                                    .iter()
-                                    .zip(&on.here)
-                                    .all(|((_, c), h)| c.as_ref().is_some_and(|c| same_bits(c, h)));
+                                let same =
+                                    on.sweeps.iter().zip(&on.here).all(|((_, c), h)| {
+                                        c.as_ref().is_some_and(|c| same_bits(c, h))
+                                    });
                                 results.update(|r| {
                                     r.workers_sweep = Some((ms, on.workers, same));
                                     r.status = "Timing the inner-loop variants…".into();

@@ -126,10 +126,6 @@ pub(crate) fn encode_bn_pool(
     (out, x_hat, y)
 }
 
-pub(crate) fn dims5(n: usize, b: &Block) -> [u32; 5] {
-    [n, b.c_in, b.c_out, b.size, b.size].map(|v| v as u32)
-}
-
 /// Block `b`'s convolution over `n` images.
 pub(crate) fn conv_shape(n: usize, b: &Block) -> ConvShape {
     ConvShape {
@@ -330,13 +326,7 @@ impl GpuNetwork {
                 (b.c_out as u32, 1, 1),
             );
             let dw = gpu.resident("weight gradient", b.c_out * b.c_in * 9, None);
-            gpu.encode(
-                enc,
-                &k.conv2d_weight_grad,
-                &dims5(n, b),
-                &[&fwd.acts[i], &dz, &dw],
-                grid(b.c_out * b.c_in * 9, 64),
-            );
+            gpu.encode_conv2d_weight_grad(enc, conv_shape(n, b), &fwd.acts[i], &dz, &dw);
             d_act = gpu.resident(
                 "input gradient",
                 if i > 0 { n * b.c_in * hw } else { 1 },

@@ -43,7 +43,11 @@ kernels! {
     conv2d_16 => "conv2d.wgsl" [TY = 2],
     conv2d_32 => "conv2d.wgsl" [TY = 4],
     conv2d => "conv2d.wgsl",
+    conv2d_weight_grad_16 => "conv2d_weight_grad.wgsl" [TY = 2],
+    conv2d_weight_grad_32 => "conv2d_weight_grad.wgsl" [TY = 4],
     conv2d_weight_grad => "conv2d_weight_grad.wgsl",
+    conv2d_weight_grad_128 => "conv2d_weight_grad.wgsl" [TX = 16, TY = 16],
+    conv2d_weight_grad_sum => "conv2d_weight_grad_sum.wgsl",
     bn_apply => "bn_apply.wgsl",
     bn_running => "bn_running.wgsl",
     bn_backward => "bn_backward.wgsl",
@@ -140,6 +144,47 @@ pub(crate) fn conv_pass(kernels: &Kernels, s: ConvShape, backward: bool) -> Pass
     (kernel, dims, groups)
 }
 
+/// The weight gradient's tile (kernels/conv2d_weight_grad.wgsl) as (rows, columns) of dW: 16, 32
+/// or 64 output channels (the fewest that cover them) by 64 weight columns (c, i, j), or past 64
+/// channels 128 x 128, the matmul's large tile.
+fn weight_grad_tile(c_out: usize) -> (usize, usize) {
+    match c_out {
+        0..=16 => (16, 64),
+        17..=32 => (32, 64),
+        33..=64 => (64, 64),
+        _ => (128, 128),
+    }
+}
+
+/// How the weight gradient splits its k axis (k = n h w): (ranges, k values per range). A 3 x 3
+/// layer's dW is small (C_out x 9 C_in) and its k long, so unsplit a few dozen workgroups would
+/// each run the whole of k while the rest of the GPU idles. The ranges multiply the output's tiles
+/// up to about 256 workgroups, each range at least 256 long (its partial sums, written once and
+/// read once by the sum, then cost a few percent of its multiply-adds) and a whole number of the
+/// kernel's 16-deep k-slices, their partial sums at most 2^22 floats (16 MB). But whatever the
+/// tiles, no range is longer than 16,384 (1,024 slices): lavapipe (Mesa's llvmpipe) ends all the
+/// loops of an invocation once they have run 65,535 iterations together, which 2,048 slices of the
+/// 16-row tile pass (the direct kernel this replaced, one n h w loop per weight, returned wrong
+/// sums there from 64 images of 32 x 32).
+fn weight_grad_split(s: ConvShape) -> (usize, usize) {
+    const GROUPS: usize = 256;
+    const MIN_RANGE: usize = 256;
+    const MAX_RANGE: usize = 16_384;
+    const SCRATCH: usize = 1 << 22;
+    const TK: usize = 16;
+    let (rows, cols) = weight_grad_tile(s.c_out);
+    let tiles = s.c_out.div_ceil(rows) * (9 * s.c_in).div_ceil(cols);
+    let k = s.n * s.h * s.w;
+    let ranges = GROUPS
+        .div_ceil(tiles.max(1))
+        .min(k / MIN_RANGE)
+        .min(SCRATCH / s.w_len().max(1))
+        .max(k.div_ceil(MAX_RANGE))
+        .max(1);
+    let chunk = k.div_ceil(ranges).next_multiple_of(TK).max(TK);
+    (k.div_ceil(chunk).max(1), chunk)
+}
+
 fn f(v: f32) -> u32 {
     v.to_bits()
 }
@@ -180,6 +225,50 @@ impl Gpu {
         pass.set_pipeline(&kernel.pipeline);
         pass.set_bind_group(0, &bind, &[]);
         pass.dispatch_workgroups(groups.0, groups.1, groups.2);
+    }
+
+    /// Add the 3 x 3 convolution's weight gradient to `encoder`: dW (`dw`, C_out x C_in x 3 x 3)
+    /// from the input `x` and the output gradient `dy` (kernels/conv2d_weight_grad.wgsl, an
+    /// implicit GEMM over k = n h w). With k split (`weight_grad_split`) the ranges' partial sums
+    /// go to a scratch buffer and conv2d_weight_grad_sum.wgsl adds them in order into `dw`;
+    /// unsplit, the one pass writes `dw`.
+    pub(crate) fn encode_conv2d_weight_grad(
+        &self,
+        encoder: &mut wgpu::CommandEncoder,
+        s: ConvShape,
+        x: &wgpu::Buffer,
+        dy: &wgpu::Buffer,
+        dw: &wgpu::Buffer,
+    ) {
+        let k = &self.kernels;
+        let (rows, cols) = weight_grad_tile(s.c_out);
+        let kernel = match rows {
+            16 => &k.conv2d_weight_grad_16,
+            32 => &k.conv2d_weight_grad_32,
+            64 => &k.conv2d_weight_grad,
+            _ => &k.conv2d_weight_grad_128,
+        };
+        let (splits, chunk) = weight_grad_split(s);
+        let (col_tiles, row_tiles) = ((9 * s.c_in).div_ceil(cols), s.c_out.div_ceil(rows));
+        let dims = [
+            s.n, s.c_in, s.c_out, s.h, s.w, chunk, splits, col_tiles, row_tiles,
+        ]
+        .map(|v| v as u32);
+        let groups = grid(col_tiles * row_tiles * splits, 1);
+        if splits == 1 {
+            self.encode(encoder, kernel, &dims, &[x, dy, dw], groups);
+            return;
+        }
+        let len = s.w_len();
+        let part = self.resident("weight gradient partial sums", splits * len, None);
+        self.encode(encoder, kernel, &dims, &[x, dy, &part], groups);
+        self.encode(
+            encoder,
+            &k.conv2d_weight_grad_sum,
+            &[len as u32, splits as u32],
+            &[&part, dw],
+            grid(len, 256),
+        );
     }
 
     /// Run `kernel` with `dims` as its uniform (binding 0), `inputs` as read-only storage
@@ -283,6 +372,7 @@ impl Gpu {
             .await
     }
 
+    /// The weight gradient dW[o,c,i,j] = sum over n, h, w of dy[n,o,h,w] x[n,c,h+i-1,w+j-1].
     pub async fn conv2d_backward_weight(
         &self,
         x: &[f32],
@@ -291,15 +381,26 @@ impl Gpu {
     ) -> Result<Vec<f32>, GpuError> {
         same_len("conv2d input", x.len(), s.x_len())?;
         same_len("conv2d dy", dy.len(), s.y_len())?;
-        let dims = [s.n, s.c_in, s.c_out, s.h, s.w].map(|v| v as u32);
-        self.run(
-            &self.kernels.conv2d_weight_grad,
-            &dims,
-            &[x, dy],
-            s.w_len(),
-            grid(s.w_len(), 64),
-        )
-        .await
+        self.check_alive()?;
+        let name = "conv2d weight gradient";
+        let limit = self.info.max_storage_buffer_binding_size as usize / 4;
+        let (ranges, _) = weight_grad_split(s);
+        let scratch = if ranges > 1 { ranges * s.w_len() } else { 0 };
+        if [x.len(), dy.len(), s.w_len(), scratch]
+            .iter()
+            .any(|&l| l > limit)
+        {
+            return Err(GpuError::Invalid(format!(
+                "{name}: data exceed this adapter's buffer limit"
+            )));
+        }
+        let (x, dy) = (self.storage(name, x), self.storage(name, dy));
+        let dw = self.output(name, s.w_len());
+        let mut encoder = self
+            .device
+            .create_command_encoder(&wgpu::CommandEncoderDescriptor { label: Some(name) });
+        self.encode_conv2d_weight_grad(&mut encoder, s, &x, &dy, &dw);
+        self.submit_and_read(encoder, &dw, s.w_len()).await
     }
 
     /// 2 x 2 max-pooling over `planes` planes of h x w: (values, arg-max input indices).
@@ -613,5 +714,49 @@ fn same_len(what: &str, got: usize, want: usize) -> Result<(), GpuError> {
         Err(GpuError::Invalid(format!(
             "{what} has {got} values, want {want}"
         )))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::weight_grad_split;
+    use glassbox_lab::vision::nn::ConvShape;
+
+    fn shape(n: usize, c_in: usize, c_out: usize, size: usize) -> ConvShape {
+        ConvShape {
+            n,
+            c_in,
+            c_out,
+            h: size,
+            w: size,
+        }
+    }
+
+    /// The split covers k exactly (the last range may be short, none is empty), in whole 16-deep
+    /// slices, none over 16,384 long; short k is not split, long k with few tiles is, up to about
+    /// 256 workgroups, and a long k is split however many tiles there are.
+    #[test]
+    fn the_weight_gradient_splits_long_k_over_few_tiles() {
+        for (s, want) in [
+            (shape(1, 3, 5, 7), 1),
+            (shape(3, 17, 64, 7), 1),
+            (shape(1, 1, 1, 1), 1),
+            (shape(3, 17, 64, 32), 12),
+            (shape(3, 3, 5, 32), 12),
+            (shape(64, 16, 16, 32), 86),
+            (shape(64, 64, 128, 4), 4),
+            (shape(64, 2000, 16, 32), 4),
+            (shape(1024, 1, 1, 32), 256),
+        ] {
+            let (ranges, chunk) = weight_grad_split(s);
+            let k = s.n * s.h * s.w;
+            assert_eq!(ranges, want, "{s:?}");
+            assert_eq!(chunk % 16, 0, "{s:?}");
+            assert!(chunk <= 16_384, "{s:?}");
+            assert!(
+                ranges * chunk >= k && (ranges - 1) * chunk < k.max(1),
+                "{s:?}"
+            );
+        }
     }
 }

@@ -12,7 +12,7 @@
 //! in dL/dz (the ReLU masks and the pooling arg-maxes come from the forward pass), so the scale is
 //! applied to the gradients read back.
 
-use crate::network::{conv_shape, dims5, encode_bn_pool, encode_conv, f, GpuNetwork};
+use crate::network::{conv_shape, encode_bn_pool, encode_conv, f, GpuNetwork};
 use crate::ops::{conv_pass, grid};
 use crate::{Gpu, GpuError};
 use glassbox_lab::shift::Tensor;
@@ -284,12 +284,12 @@ impl GpuNetwork {
                 );
                 let dw = wants(Tensor::ConvWeight(i)).then(|| {
                     let dw = gpu.resident("weight gradient", b.c_out * b.c_in * 9, None);
-                    gpu.encode(
+                    gpu.encode_conv2d_weight_grad(
                         &mut enc,
-                        &k.conv2d_weight_grad,
-                        &dims5(n, b),
-                        &[&ev.acts[j], &out, &dw],
-                        grid(b.c_out * b.c_in * 9, 64),
+                        conv_shape(n, b),
+                        &ev.acts[j],
+                        &out,
+                        &dw,
                     );
                     dw
                 });

@@ -178,6 +178,59 @@ fn conv2d_forward_and_backward_match_the_cpu() {
     }
 }
 
+/// The weight gradient's implicit GEMM at odd sizes: every tile (16, 32, 64 and 128 output
+/// channels; 9 C_in = 9, 27, 153 columns against 64- and 128-wide tiles), 1 x 1 to 32 x 32 images,
+/// k = n h w from 1 (one range) to 3072 (split into 12 ranges, each summed by its own workgroups,
+/// then added in order; ops.rs's unit test lists the splits), and the lab network's first block
+/// at a batch of 64 (k = 65,536 in 256 ranges; the direct kernel this replaced lost part of its
+/// sums there on lavapipe). The split sums in another order than the CPU reference (increasing
+/// n, h, w), hence 1e-5, and 3e-5 for k = 65,536, where the reference's own f32 rounding reaches
+/// about 1e-5 (the split's sums stay within 1e-6 of f64 ones there). Twice on the same input, the
+/// same bits.
+#[test]
+fn conv2d_weight_gradient_matches_the_cpu_and_repeats_bit_for_bit() {
+    use glassbox_lab::vision::nn::{conv2d_backward_weight, ConvShape};
+    let gpu = gpu();
+    let mut rng = Rng::new(17);
+    let mut shapes = vec![ConvShape {
+        n: 64,
+        c_in: 1,
+        c_out: 16,
+        h: 32,
+        w: 32,
+    }];
+    for n in [1, 3] {
+        for c_in in [1, 3, 17] {
+            for c_out in [1, 5, 20, 64, 130] {
+                for size in [1, 2, 7, 32] {
+                    shapes.push(ConvShape {
+                        n,
+                        c_in,
+                        c_out,
+                        h: size,
+                        w: size,
+                    });
+                }
+            }
+        }
+    }
+    let mut worst: f64 = 0.0;
+    for s in shapes {
+        let x = randv(s.x_len(), &mut rng);
+        let dy = randv(s.y_len(), &mut rng);
+        let got = pollster::block_on(gpu.conv2d_backward_weight(&x, &dy, s)).unwrap();
+        let again = pollster::block_on(gpu.conv2d_backward_weight(&x, &dy, s)).unwrap();
+        let want = conv2d_backward_weight(&x, &dy, s);
+        let tol = if s.n * s.h * s.w > 10_000 { 3e-5 } else { 1e-5 };
+        close(&format!("conv2d dw {s:?}"), &got, &want, tol);
+        let bits = |v: &[f32]| v.iter().map(|f| f.to_bits()).collect::<Vec<_>>();
+        assert_eq!(bits(&got), bits(&again), "conv2d dw {s:?}: not repeatable");
+        let want64: Vec<f64> = want.iter().map(|&v| v as f64).collect();
+        worst = worst.max(max_errors(&got, &want64).1);
+    }
+    eprintln!("largest relative error: {worst:e}");
+}
+
 #[test]
 fn elementwise_pooling_and_reductions_match_the_cpu() {
     use glassbox_lab::vision::nn;

@@ -1,5 +1,5 @@
 //! The live experiment that parts (e)-(f), (g) and (h)-(i) each hold one of: run controls,
-//! meta-training and evaluation in slices, and its figures.
+//! meta-training in slices, evaluation on the workers (or in slices), and its figures.
 
 use super::experiment_plots::{TestErrorPlots, WeightPlots};
 use super::live::{ExperimentView, Live};

@@ -1,10 +1,11 @@
 //! Chapter 1: meta-learning for learning 1D functions (parts a to i), live.
 //!
 //! Sections: (a) the min-norm solution, checked on a random system; (b)-(d) the aliased-feature toy
-//! with gradient descent on its weights; (e)-(f) closed-form MAML at the notebook's settings, trained
-//! and evaluated in slices so the page stays responsive; (g) an inner loop of gradient steps; (h)-(i)
-//! classification. The settings and their URL keys are in `settings` and `state`; the live
-//! experiment the last three parts share is in `experiment` and `live`.
+//! with gradient descent on its weights; (e)-(f) closed-form MAML at the notebook's settings,
+//! trained in slices and evaluated on the workers (`sweep`) so the page stays responsive; (g) an
+//! inner loop of gradient steps; (h)-(i) classification. The settings and their URL keys are in
+//! `settings` and `state`; the live experiment the last three parts share is in `experiment` and
+//! `live`.
 
 mod alias_toy;
 mod classification;

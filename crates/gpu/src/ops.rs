@@ -15,21 +15,52 @@ pub(crate) struct Kernel {
     pub(crate) pipeline: wgpu::ComputePipeline,
 }
 
+/// A kernel compiled at its first use (training's): on a software adapter each pipeline takes a
+/// good part of a second to compile, which every WebGPU visit would otherwise wait for at its
+/// start. A kernel the device rejects then fails its first call (the submission's error scope).
+pub(crate) struct Later {
+    name: &'static str,
+    source: String,
+    kernel: std::sync::OnceLock<Kernel>,
+}
+
+impl Later {
+    pub(crate) fn get(&self, device: &wgpu::Device) -> &Kernel {
+        self.kernel
+            .get_or_init(|| compile(device, self.name, &self.source))
+    }
+}
+
+/// A kernel's source: build.rs's copy of the file (without its comments and indentation), with
+/// its constants set.
+macro_rules! source {
+    ($file:literal $([$($name:ident = $value:literal),*])?) => {
+        with_constants(
+            include_str!(concat!(env!("OUT_DIR"), "/kernels/", $file)),
+            &[$($((stringify!($name), $value)),*)?],
+        )
+    };
+}
+
 macro_rules! kernels {
-    ($($field:ident => $file:literal $([$($name:ident = $value:literal),*])?),* $(,)?) => {
-        /// Every kernel's pipeline, compiled once when the device opens.
-        pub(crate) struct Kernels { $(pub(crate) $field: Kernel,)* }
+    ($($field:ident => $file:literal $([$($name:ident = $value:literal),*])?),* $(,)?
+     ; later: $($lfield:ident => $lfile:literal $([$($lname:ident = $lvalue:literal),*])?),* $(,)?) => {
+        /// Every kernel's pipeline, compiled once when the device opens (the `later` ones at their
+        /// first use).
+        pub(crate) struct Kernels {
+            $(pub(crate) $field: Kernel,)*
+            $(pub(crate) $lfield: Later,)*
+        }
         impl Kernels {
             pub(crate) fn new(device: &wgpu::Device) -> Kernels {
-                Kernels { $($field: compile(
-                    device,
-                    $file,
-                    &with_constants(
-                        // build.rs: the file without its comments and indentation.
-                        include_str!(concat!(env!("OUT_DIR"), "/kernels/", $file)),
-                        &[$($((stringify!($name), $value)),*)?],
-                    ),
-                ),)* }
+                Kernels {
+                    $($field: compile(device, $file, &source!($file $([$($name = $value),*])?)),)*
+                    $($lfield: Later {
+                        name: $lfile,
+                        source: source!($lfile $([$($lname = $lvalue),*])?),
+                        kernel: std::sync::OnceLock::new(),
+                    },)*
+                }
             }
         }
     };
@@ -43,11 +74,6 @@ kernels! {
     conv2d_16 => "conv2d.wgsl" [TY = 2],
     conv2d_32 => "conv2d.wgsl" [TY = 4],
     conv2d => "conv2d.wgsl",
-    conv2d_weight_grad_16 => "conv2d_weight_grad.wgsl" [TY = 2],
-    conv2d_weight_grad_32 => "conv2d_weight_grad.wgsl" [TY = 4],
-    conv2d_weight_grad => "conv2d_weight_grad.wgsl",
-    conv2d_weight_grad_128 => "conv2d_weight_grad.wgsl" [TX = 16, TY = 16],
-    conv2d_weight_grad_sum => "conv2d_weight_grad_sum.wgsl",
     bn_apply => "bn_apply.wgsl",
     bn_running => "bn_running.wgsl",
     bn_backward => "bn_backward.wgsl",
@@ -74,6 +100,12 @@ kernels! {
     lm_embed_backward => "lm_embed_backward.wgsl",
     lm_cross_entropy => "lm_cross_entropy.wgsl",
     lm_add => "lm_add.wgsl",
+    ; later:
+    conv2d_weight_grad_16 => "conv2d_weight_grad.wgsl" [TY = 2],
+    conv2d_weight_grad_32 => "conv2d_weight_grad.wgsl" [TY = 4],
+    conv2d_weight_grad => "conv2d_weight_grad.wgsl",
+    conv2d_weight_grad_128 => "conv2d_weight_grad.wgsl" [TX = 16, TY = 16],
+    conv2d_weight_grad_sum => "conv2d_weight_grad_sum.wgsl",
 }
 
 /// `source` with each `const NAME: u32 = ...;` of `constants` set to the given value: one WGSL file
@@ -247,7 +279,8 @@ impl Gpu {
             32 => &k.conv2d_weight_grad_32,
             64 => &k.conv2d_weight_grad,
             _ => &k.conv2d_weight_grad_128,
-        };
+        }
+        .get(&self.device);
         let (splits, chunk) = weight_grad_split(s);
         let (col_tiles, row_tiles) = ((9 * s.c_in).div_ceil(cols), s.c_out.div_ceil(rows));
         let dims = [
@@ -264,7 +297,7 @@ impl Gpu {
         self.encode(encoder, kernel, &dims, &[x, dy, &part], groups);
         self.encode(
             encoder,
-            &k.conv2d_weight_grad_sum,
+            k.conv2d_weight_grad_sum.get(&self.device),
             &[len as u32, splits as u32],
             &[&part, dw],
             grid(len, 256),

@@ -86,6 +86,13 @@ impl Sweep {
                     .iter()
                     .map(maml::sweep_of)
                     .collect::<Result<Vec<_>, _>>()?;
+                let tasks = ctx.settings.n_test_tasks;
+                if let Some(e) = entries.iter().find(|e| e.len() != tasks) {
+                    return Err(format!(
+                        "a worker's sweep entry had {} values for {tasks} test tasks",
+                        e.len()
+                    ));
+                }
                 Ok(Some(Curve::from_entries(&entries)))
             }
             Some(_) => {

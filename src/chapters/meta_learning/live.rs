@@ -44,6 +44,15 @@ impl Live {
     }
 }
 
+/// Where an evaluation curve stands after a step.
+enum Evaluated {
+    Curve(Curve),
+    /// The workers compute it: nothing to do here but wait.
+    Elsewhere,
+    /// More to compute here.
+    Here,
+}
+
 /// The signals the figures and controls read.
 #[derive(Clone, Copy)]
 pub struct ExperimentView {
@@ -150,67 +159,51 @@ impl ExperimentView {
                     };
                     (is_ones, Sweep::start(w, &live.ctx))
                 });
-                match sweep.advance(&mut live.ctx, &mut live.compute_ms) {
-                    Ok(done) => {
-                        self.progress.set(sweep.progress(&live.ctx));
-                        self.status.set(format!(
-                            "Evaluating the {} baseline over {} values of n_train_post{}…",
-                            if is_ones { "all-ones" } else { "oracle" },
-                            live.ctx.ns.len(),
-                            sweep.place()
-                        ));
-                        let Some(curve) = done else {
-                            if sweep.elsewhere() {
-                                return Slice::Wait(POLL_MS);
-                            }
-                            continue;
-                        };
-                        live.baseline = None;
-                        if is_ones {
-                            live.ones = Some(curve);
-                        } else {
-                            live.oracle = Some(curve);
-                            // Iteration 0: the weights are all ones, so the meta curve is the ones curve.
-                            if live.trainer.iteration == 0 {
-                                let c = live.ones.clone().unwrap_or_default();
-                                self.show_meta_curve(live, 0, c);
-                                self.show_weights(live);
-                                self.status.set("Ready: press Run to meta-train.".into());
-                                self.progress.set(0.0);
-                            }
-                        }
-                    }
+                let what = format!(
+                    "the {} baseline over {} values of n_train_post",
+                    if is_ones { "all-ones" } else { "oracle" },
+                    live.ctx.ns.len()
+                );
+                let curve = match self.evaluate(sweep, &mut live.ctx, &mut live.compute_ms, &what) {
+                    Ok(Evaluated::Curve(c)) => c,
+                    Ok(Evaluated::Elsewhere) => return Slice::Wait(POLL_MS),
+                    Ok(Evaluated::Here) => continue,
                     Err(e) => return self.fail(e),
+                };
+                live.baseline = None;
+                if is_ones {
+                    live.ones = Some(curve);
+                } else {
+                    live.oracle = Some(curve);
+                    // Iteration 0: the weights are all ones, so the meta curve is the ones curve.
+                    if live.trainer.iteration == 0 {
+                        let c = live.ones.clone().unwrap_or_default();
+                        self.show_meta_curve(live, 0, c);
+                        self.show_weights(live);
+                        self.status.set("Ready: press Run to meta-train.".into());
+                        self.progress.set(0.0);
+                    }
                 }
                 continue;
             }
             if let Some((it, sweep)) = live.meta_eval.as_mut() {
                 let it = *it;
-                match sweep.advance(&mut live.ctx, &mut live.compute_ms) {
-                    Ok(done) => {
-                        self.progress.set(sweep.progress(&live.ctx));
-                        self.status.set(format!(
-                            "Evaluating the meta-learned weights after {it} iterations{}…",
-                            sweep.place()
-                        ));
-                        let Some(curve) = done else {
-                            if sweep.elsewhere() {
-                                return Slice::Wait(POLL_MS);
-                            }
-                            continue;
-                        };
-                        live.meta_eval = None;
-                        self.show_meta_curve(live, it, curve);
-                        self.progress
-                            .set(it as f64 / live.trainer.settings.iterations as f64);
-                        if live.trainer.finished() {
-                            self.finish(live);
-                            return Slice::Idle;
-                        }
-                        self.status.set(format!("Meta-training: iteration {it}."));
-                    }
+                let what = format!("the meta-learned weights after {it} iterations");
+                let curve = match self.evaluate(sweep, &mut live.ctx, &mut live.compute_ms, &what) {
+                    Ok(Evaluated::Curve(c)) => c,
+                    Ok(Evaluated::Elsewhere) => return Slice::Wait(POLL_MS),
+                    Ok(Evaluated::Here) => continue,
                     Err(e) => return self.fail(e),
+                };
+                live.meta_eval = None;
+                self.show_meta_curve(live, it, curve);
+                self.progress
+                    .set(it as f64 / live.trainer.settings.iterations as f64);
+                if live.trainer.finished() {
+                    self.finish(live);
+                    return Slice::Idle;
                 }
+                self.status.set(format!("Meta-training: iteration {it}."));
                 continue;
             }
             let wants_step = live.step_requested;
@@ -255,6 +248,25 @@ impl ExperimentView {
             }
         }
         Slice::Continue
+    }
+
+    /// Advance `sweep` (the curve of `what`) and show its progress and where it is computed.
+    fn evaluate(
+        &self,
+        sweep: &mut Sweep,
+        ctx: &mut EvalContext,
+        compute_ms: &mut f64,
+        what: &str,
+    ) -> Result<Evaluated, String> {
+        let done = sweep.advance(ctx, compute_ms)?;
+        self.progress.set(sweep.progress(ctx));
+        self.status
+            .set(format!("Evaluating {what}{}…", sweep.place()));
+        Ok(match done {
+            Some(curve) => Evaluated::Curve(curve),
+            None if sweep.elsewhere() => Evaluated::Elsewhere,
+            None => Evaluated::Here,
+        })
     }
 
     fn finish(&self, live: &Live) {

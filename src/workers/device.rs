@@ -28,7 +28,7 @@
 
 use super::job::{
     as_extras, assign_reply, assign_request, extras_of, get, grad_reply, images_of, logits_reply,
-    micro_batch, network_bytes, number, set, shipped_lm, tune_reply, tune_request, Fields,
+    micro_batch, network_bytes, number, shipped_lm, tune_reply, tune_request, Fields,
 };
 use glassbox_gpu::{AdapterSummary, Gpu, GpuError, GpuNetwork};
 use glassbox_lab::vision::network::Network;
@@ -307,18 +307,18 @@ pub async fn warm_job(reply: &Object) -> Result<Array, JsValue> {
     let gpu = match device().await {
         Ok(gpu) => gpu,
         Err(why) => {
-            set(reply, "unavailable", &why)?;
-            return Ok(Array::new());
+            return Fields::on(reply).value("unavailable", &why).reply();
         }
     };
     let a = &gpu.info;
+    let mut fields = Fields::on(reply);
     for (key, text) in [
         ("name", &a.name),
         ("backend", &a.backend),
         ("device_type", &a.device_type),
         ("driver", &a.driver),
     ] {
-        set(reply, key, &text.as_str().into())?;
+        fields = fields.value(key, &text.as_str().into());
     }
     for (key, n) in [
         ("max_buffer_size", a.max_buffer_size as f64),
@@ -335,9 +335,9 @@ pub async fn warm_job(reply: &Object) -> Result<Array, JsValue> {
             a.max_compute_invocations_per_workgroup as f64,
         ),
     ] {
-        set(reply, key, &n.into())?;
+        fields = fields.num(key, n);
     }
-    Ok(Array::new())
+    fields.reply()
 }
 
 pub async fn assign_job(msg: &JsValue, reply: &Object) -> Result<Array, JsValue> {

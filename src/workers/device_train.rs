@@ -16,7 +16,7 @@
 //! device.
 
 use super::device::{checked, device, session_message, session_of, Sessions};
-use super::job::{get, set, typed, Fields};
+use super::job::{get, typed, Fields};
 use glassbox_gpu::GpuNetwork;
 use glassbox_lab::compress::prune::Masks;
 use glassbox_lab::vision::network::Network;
@@ -135,8 +135,7 @@ pub fn step_message(
 
 /// The reply to a job for a session (or reading) the worker no longer has.
 pub(super) fn not_resident(reply: &Object) -> Result<Array, JsValue> {
-    set(reply, "resident", &false.into())?;
-    Ok(Array::new())
+    Fields::on(reply).value("resident", &false.into()).reply()
 }
 
 /// Whether the reply's session was still on the worker.

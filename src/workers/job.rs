@@ -52,10 +52,6 @@ use std::cell::RefCell;
 use std::rc::Rc;
 use wasm_bindgen::prelude::*;
 
-pub(super) fn set(o: &Object, key: &str, v: &JsValue) -> Result<(), JsValue> {
-    Reflect::set(o, &key.into(), v).map(|_| ())
-}
-
 /// A message or a reply as it is built: its fields, and the buffers of its typed arrays, which go
 /// with it transferred, not copied. Setting a field of a plain object cannot fail, so nothing here
 /// reports an error.
@@ -721,7 +717,7 @@ fn assign_job(msg: &JsValue, reply: &Object) -> Result<Array, JsValue> {
 #[wasm_bindgen]
 pub async fn glassbox_worker_job(msg: JsValue) -> Result<Array, JsValue> {
     let reply = Object::new();
-    set(&reply, "id", &get(&msg, "id")?)?;
+    Fields::on(&reply).value("id", &get(&msg, "id")?);
     let kind = get(&msg, "kind")?.as_string().unwrap_or_default();
     let transfer = match kind.as_str() {
         "logits" => logits_job(&msg, &reply)?,

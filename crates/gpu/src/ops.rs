@@ -330,17 +330,7 @@ impl Gpu {
     ) -> Result<Vec<f32>, GpuError> {
         self.check_alive()?;
         let name = passes.first().map_or("kernel", |p| p.0.name);
-        let limit = self.info.max_storage_buffer_binding_size as usize / 4;
-        if inputs
-            .iter()
-            .map(|i| i.len())
-            .chain([out_len])
-            .any(|l| l > limit)
-        {
-            return Err(GpuError::Invalid(format!(
-                "{name}: data exceed this adapter's buffer limit"
-            )));
-        }
+        self.fits(name, inputs.iter().map(|i| i.len()).chain([out_len]))?;
         let buffers: Vec<wgpu::Buffer> = inputs.iter().map(|d| self.storage(name, d)).collect();
         let out = self.output(name, out_len);
         let mut bindings: Vec<&wgpu::Buffer> = buffers.iter().collect();
@@ -405,6 +395,18 @@ impl Gpu {
             .await
     }
 
+    /// Invalid when a buffer of any of `lens` floats would pass this adapter's storage binding
+    /// limit.
+    fn fits(&self, name: &str, lens: impl IntoIterator<Item = usize>) -> Result<(), GpuError> {
+        let limit = self.info.max_storage_buffer_binding_size as usize / 4;
+        if lens.into_iter().any(|l| l > limit) {
+            return Err(GpuError::Invalid(format!(
+                "{name}: data exceed this adapter's buffer limit"
+            )));
+        }
+        Ok(())
+    }
+
     /// The weight gradient dW[o,c,i,j] = sum over n, h, w of dy[n,o,h,w] x[n,c,h+i-1,w+j-1].
     pub async fn conv2d_backward_weight(
         &self,
@@ -416,17 +418,9 @@ impl Gpu {
         same_len("conv2d dy", dy.len(), s.y_len())?;
         self.check_alive()?;
         let name = "conv2d weight gradient";
-        let limit = self.info.max_storage_buffer_binding_size as usize / 4;
         let (ranges, _) = weight_grad_split(s);
         let scratch = if ranges > 1 { ranges * s.w_len() } else { 0 };
-        if [x.len(), dy.len(), s.w_len(), scratch]
-            .iter()
-            .any(|&l| l > limit)
-        {
-            return Err(GpuError::Invalid(format!(
-                "{name}: data exceed this adapter's buffer limit"
-            )));
-        }
+        self.fits(name, [x.len(), dy.len(), s.w_len(), scratch])?;
         let (x, dy) = (self.storage(name, x), self.storage(name, dy));
         let dw = self.output(name, s.w_len());
         let mut encoder = self

@@ -36,7 +36,8 @@
 //!   back packed and the page gives them to the tuner in order, so the run equals the page's own
 //!   bit for bit.
 //! - `attention-time`: chapter 2's CPU attention timing (`device_ops::cpu_attention_time_job`).
-//! - `maml-sweep`: one entry of a chapter 1 evaluation curve (`super::maml`).
+//! - `maml-sweep`, `maml-train`: one entry of a chapter 1 evaluation curve, a run of its
+//!   meta-training steps (`super::maml`).
 
 use super::{device_lm, device_ops, device_train};
 use glassbox_lab::lm::shipped::{self, Checkpoint};
@@ -728,6 +729,7 @@ pub async fn glassbox_worker_job(msg: JsValue) -> Result<Array, JsValue> {
         "tune" => tune_job(&msg, &reply)?,
         "assign" => assign_job(&msg, &reply)?,
         super::maml::SWEEP => super::maml::sweep_job(&msg, &reply)?,
+        super::maml::TRAIN => super::maml::train_job(&msg, &reply)?,
         device_ops::CPU_ATTENTION_TIME => device_ops::cpu_attention_time_job(&msg, &reply)?,
         super::device::LOGITS => super::device::logits_job(&msg, &reply).await?,
         super::device::TUNE => super::device::tune_job(&msg, &reply).await?,

@@ -1,16 +1,21 @@
-//! `maml-sweep`: one entry of a chapter 1 evaluation curve (`SweepJob::entry`): at n_train_post =
-//! ns[i], each test task's fit under a weighting of the features and its test error. A worker keeps
-//! the last settings' evaluation context (test tasks, test points, the test Gram matrix), so it
-//! prepares it once per curve's settings; the page joins the entries in order
-//! (`Curve::from_entries`), which equals its own sliced run to the bit.
+//! Chapter 1's jobs.
+//! - `maml-sweep`: one entry of an evaluation curve (`SweepJob::entry`): at n_train_post = ns[i],
+//!   each test task's fit under a weighting of the features and its test error. A worker keeps the
+//!   last settings' evaluation context (test tasks, test points, the test Gram matrix), so it
+//!   prepares it once per curve's settings; the page joins the entries in order
+//!   (`Curve::from_entries`), which equals its own sliced run to the bit.
+//! - `maml-train`: a run of meta-training steps from the trainer's state the page sends
+//!   (`MetaTrainer::run_until`); the page takes the state it ends at (`MetaTrainer::take`), the
+//!   same weights to the bit as stepping itself.
 
-use super::job::{get, typed, Fields};
-use glassbox_lab::maml::{EvalContext, MamlSettings, SweepJob, Weighting};
+use super::job::{get, number, typed, Fields};
+use glassbox_lab::maml::{EvalContext, MamlSettings, MetaTrainer, Run, SweepJob, Weighting};
 use js_sys::{Array, Float64Array, Object};
 use std::cell::RefCell;
 use wasm_bindgen::prelude::*;
 
 pub const SWEEP: &str = "maml-sweep";
+pub const TRAIN: &str = "maml-train";
 
 /// The message of a `maml-sweep` job: entry `entry` of the curve of `weighting` under the
 /// settings `settings` (`MamlSettings::to_numbers`).
@@ -75,4 +80,48 @@ pub(super) fn sweep_job(msg: &JsValue, reply: &Object) -> Result<Array, JsValue>
         SweepJob::entry(weighting, ctx, entry)
     })?;
     Fields::on(reply).f64s("values", &values).reply()
+}
+
+/// The message of a `maml-train` job: from the trainer's `state` under `settings` (as numbers),
+/// step until iteration `until`.
+pub fn train_message(
+    settings: &[f64],
+    state: &[f64],
+    until: usize,
+) -> Result<(Object, Array), JsValue> {
+    Fields::job(TRAIN)
+        .f64s("settings", settings)
+        .f64s("state", state)
+        .num("until", until as f64)
+        .message()
+}
+
+/// A `maml-train` reply: the state the run ended at, the run, and the worker's milliseconds.
+pub fn trained_of(reply: &JsValue) -> Result<(Vec<f64>, Run, f64), String> {
+    let floats = |key| typed::<Float64Array>(reply, key).map(|a| a.to_vec());
+    match (floats("state"), floats("losses"), number(reply, "ms")) {
+        (Some(state), Some(losses), Some(ms)) => {
+            let stops_next = number(reply, "stops_next") == Some(1.0);
+            Ok((state, Run { losses, stops_next }, ms))
+        }
+        _ => Err("a worker's training reply was incomplete".into()),
+    }
+}
+
+pub(super) fn train_job(msg: &JsValue, reply: &Object) -> Result<Array, JsValue> {
+    let t0 = super::device_ops::now_ms();
+    let floats = |key| typed::<Float64Array>(msg, key).map(|a| a.to_vec());
+    let (Some(settings), Some(state), Some(until)) =
+        (floats("settings"), floats("state"), number(msg, "until"))
+    else {
+        return Err("a training job without settings, state or end".into());
+    };
+    let mut trainer = MetaTrainer::resume(MamlSettings::from_numbers(&settings)?, &state)?;
+    let run = trainer.run_until(until as usize);
+    Fields::on(reply)
+        .f64s("state", &trainer.state())
+        .f64s("losses", &run.losses)
+        .num("stops_next", f64::from(u8::from(run.stops_next)))
+        .num("ms", super::device_ops::now_ms() - t0)
+        .reply()
 }

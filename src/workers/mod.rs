@@ -10,7 +10,7 @@
 //!
 //! - `pool`: the page's side (starting, feeding and restarting workers).
 //! - `job`: what a worker computes, and the worker's entry point; `maml`: chapter 1's evaluation
-//!   curves, an entry (value of n) per job.
+//!   curves, an entry (value of n) per job, and its meta-training, a run of steps per job.
 //! - `device`: what the device worker computes on its GPU; `device_train`: the network it keeps
 //!   on its device while the page fine-tunes it; `device_lm`: language-model readings there;
 //!   `device_ops`: single operations there (attention, Under the hood's kernels, latency).
@@ -22,6 +22,14 @@ pub mod device_train;
 pub mod job;
 pub mod maml;
 pub mod pool;
+
+/// Where a computation runs, for a status line: " on 1 worker in the background" (`Some(1)`), or
+/// "" on the page's thread (`None`).
+pub fn place(workers: Option<usize>) -> String {
+    workers
+        .map(|n| format!(" on {} in the background", named(n)))
+        .unwrap_or_default()
+}
 
 /// "1 worker", "3 workers".
 pub fn named(n: usize) -> String {

@@ -7,7 +7,7 @@
 // the workers; chapter 5's meta-learning of the start and comparison (full fine-tuning included)
 // and chapter 3's fine-tuning compute there with the page thread's numbers; chapter 2's CPU
 // attention timing runs on a worker (on the page's thread in slices without one); chapter 1's
-// evaluation curves are computed there with the page thread's numbers.
+// meta-training and evaluation curves run there with the page thread's numbers.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
@@ -267,41 +267,54 @@ test('chapter 2\'s CPU attention timing runs on a worker, and on the page\'s thr
   }
 });
 
-test('chapter 1\'s evaluation curves are computed on the workers with the page thread\'s numbers', async () => {
-  // Parts (g) and (h)-(i), 10 meta-iterations each (both baselines and one evaluation of the
-  // meta-learned weights): with the pool (an entry of n_train_post per job) and with the worker
-  // script blocked (the page's thread, in slices). The figures' CSV (7 significant digits) must agree.
+test('chapter 1\'s meta-training and evaluation curves run on the workers with the page thread\'s numbers', async () => {
+  // Parts (g) and (h)-(i), 10 meta-iterations each (both baselines, runs of meta-training steps and
+  // one evaluation of the meta-learned weights): with the pool (an entry of n_train_post per job, a
+  // run of steps per job) and with the worker script blocked (the page's thread, in slices). The
+  // figures' CSV (7 significant digits) must agree: test error and feature weights.
   const runs = [];
   for (const blocked of [false, true]) {
     const page = await watchedPage(env.browser);
     if (blocked) await page.route('**/glassbox-worker.js', (r) => r.abort());
     await page.goto(`${env.server.base}#/meta-learning?gd_iters=10&cls_iters=10&cls_ilr=0.3`);
-    const run = { workers: 0, places: [], csv: [] };
-    for (const [id, figure] of [['part-g', 'gd_test_loss'], ['part-h', 'cls_test_error']]) {
+    const run = { workers: 0, places: [], training: [], csv: [] };
+    for (const [id, figures] of [['part-g', ['gd_test_loss', 'gd_feature_weights']], ['part-h', ['cls_test_error', 'cls_feature_weights']]]) {
       const sec = page.locator(`section[aria-labelledby="${id}"]`);
       await sec.getByRole('status').filter({ hasText: /[Pp]ress Run/ }).waitFor({ timeout: 60_000 });
+      // Every status line the run shows (meta-training's lasts a fraction of a second).
+      await sec.getByRole('status').first().evaluate((el) => {
+        window.__statuses = [];
+        new MutationObserver(() => window.__statuses.push(el.textContent)).observe(el, { subtree: true, childList: true, characterData: true });
+      });
       await sec.getByRole('button', { name: 'Run' }).click();
       const evaluating = sec.getByRole('status').filter({ hasText: /Evaluating the all-ones baseline/ });
       await evaluating.waitFor({ timeout: 60_000 });
       run.places.push(await evaluating.textContent());
       await sec.getByRole('status').filter({ hasText: /Done: 10 meta-iterations/ }).waitFor({ timeout: 300_000 });
-      const download = page.waitForEvent('download');
-      await page.locator(`[data-figure="${figure}"]`).getByRole('button', { name: /as CSV/ }).click();
-      run.csv.push(fs.readFileSync(await (await download).path(), 'utf8'));
+      const statuses = await page.evaluate(() => window.__statuses);
+      run.training.push(statuses.find((t) => /^Meta-training.*: iteration/.test(t)) ?? '');
+      run.background ||= statuses.some((t) => /in the background/.test(t));
+      for (const figure of figures) {
+        const download = page.waitForEvent('download');
+        await page.locator(`[data-figure="${figure}"]`).getByRole('button', { name: /as CSV/ }).click();
+        run.csv.push(fs.readFileSync(await (await download).path(), 'utf8'));
+      }
     }
     run.workers = page.workers().length;
     if (!blocked) assert.deepEqual(page.problems(), []);
     runs.push(run);
     await page.close();
   }
-  console.log(`chapter 1: ${runs.map((r) => `${r.workers} workers: ${r.places.join(' / ')}`).join(' // ')}`);
+  console.log(`chapter 1: ${runs.map((r) => `${r.workers} workers: ${[...r.places, ...r.training].join(' / ')}`).join(' // ')}`);
   for (const place of runs[0].places) assert.match(place, /on \d+ workers? in the background…$/);
   for (const place of runs[1].places) assert.match(place, /n_train_post…$/);
+  for (const t of runs[0].training) assert.match(t, /^Meta-training on \d+ workers? in the background: iteration \d+\.$/);
+  assert.equal(runs[1].background, false);
   assert.ok(runs[0].workers > 0);
   assert.equal(runs[1].workers, 0);
   for (const [i, csv] of runs[0].csv.entries()) {
     assert.ok(csv.split('\n').length > 30, csv);
-    assert.match(csv.split('\n')[1], /^\d+,\d/);
+    assert.match(csv.split('\n')[1], /^\d+,-?\d/);
     assert.equal(csv, runs[1].csv[i]);
   }
 });

@@ -31,6 +31,23 @@ impl Rng {
         Rng { state }
     }
 
+    /// The generator's state as eight 32-bit halves (each exact in a double), for another thread
+    /// to continue the same stream (`from_halves`).
+    pub fn halves(&self) -> [u32; 8] {
+        let mut h = [0; 8];
+        for (i, s) in self.state.iter().enumerate() {
+            h[2 * i] = (s >> 32) as u32;
+            h[2 * i + 1] = *s as u32;
+        }
+        h
+    }
+
+    /// The generator whose state `halves` wrote.
+    pub fn from_halves(h: [u32; 8]) -> Self {
+        let state = std::array::from_fn(|i| (u64::from(h[2 * i]) << 32) | u64::from(h[2 * i + 1]));
+        Rng { state }
+    }
+
     /// An independent stream for a named purpose (test tasks, meta tasks ...), derived from a seed.
     pub fn stream(seed: u64, purpose: u64) -> Self {
         let mut x = seed ^ purpose.wrapping_mul(0xD6E8_FEB8_6659_FD93);

@@ -1,8 +1,10 @@
 //! One MAML experiment as it runs in the page: the trainer and its evaluation curves (`Live`) and
 //! the signals its figures and controls read (`ExperimentView`), advanced one time slice at a time;
-//! the curves are computed on the workers where the page has them (`super::sweep`).
+//! the steps are taken and the curves computed on the workers where the page has them
+//! (`super::train`, `super::sweep`).
 
 use super::sweep::Sweep;
+use super::train::{Stepped, Training};
 use crate::tasks::Slice;
 use crate::ui::run_controls::Speed;
 use crate::web;
@@ -16,12 +18,15 @@ use leptos::prelude::*;
 /// One experiment (closed form, gradient steps or classification) as it runs in the page.
 pub struct Live {
     pub trainer: MetaTrainer,
+    training: Training,
     ctx: EvalContext,
     ones: Option<Curve>,
     oracle: Option<Curve>,
     baseline: Option<(bool, Sweep)>,
     meta_eval: Option<(usize, Sweep)>,
     pub step_requested: bool,
+    /// The step the reader asked for is being taken (on a worker, it may take a while).
+    stepping: bool,
     last_weights_draw: f64,
     /// Milliseconds spent computing (preparing, training, evaluating here or on the workers; not the
     /// speed's pauses).
@@ -32,12 +37,14 @@ impl Live {
     pub fn new(settings: &MamlSettings) -> Result<Live, String> {
         Ok(Live {
             trainer: MetaTrainer::new(settings.clone())?,
+            training: Training::new(),
             ctx: EvalContext::new(settings.clone())?,
             ones: None,
             oracle: None,
             baseline: None,
             meta_eval: None,
             step_requested: false,
+            stepping: false,
             last_weights_draw: 0.0,
             compute_ms: 0.0,
         })
@@ -203,18 +210,45 @@ impl ExperimentView {
                     self.finish(live);
                     return Slice::Idle;
                 }
-                self.status.set(format!("Meta-training: iteration {it}."));
+                self.status.set(format!(
+                    "Meta-training{}: iteration {it}.",
+                    live.training.place()
+                ));
                 continue;
             }
+            let busy = live.training.busy();
             let wants_step = live.step_requested;
-            if !(self.running.get_untracked() || wants_step) || live.trainer.finished() {
+            if !busy && (!(self.running.get_untracked() || wants_step) || live.trainer.finished()) {
                 if live.trainer.finished() && self.running.get_untracked() {
                     self.finish(live);
                 }
                 return Slice::Idle;
             }
-            live.step_requested = false;
-            let advanced = live.trainer.step();
+            let delay = self.speed.get_untracked().delay_ms();
+            if !busy {
+                live.stepping = wants_step;
+                live.step_requested = false;
+            }
+            let single = live.stepping || delay > 0;
+            let advanced =
+                match live
+                    .training
+                    .advance(&mut live.trainer, single, &mut live.compute_ms)
+                {
+                    Ok(Stepped::Moved { advanced }) => advanced,
+                    Ok(Stepped::Waiting) => {
+                        if !busy {
+                            self.status.set(format!(
+                                "Meta-training{}: iteration {}.",
+                                live.training.place(),
+                                live.trainer.iteration
+                            ));
+                        }
+                        return Slice::Wait(POLL_MS);
+                    }
+                    Err(e) => return self.fail(e),
+                };
+            let wants_step = std::mem::take(&mut live.stepping);
             let it = live.trainer.iteration;
             let now = web::now_ms();
             if !advanced {
@@ -241,9 +275,11 @@ impl ExperimentView {
                 ));
                 return Slice::Idle;
             }
-            let delay = self.speed.get_untracked().delay_ms();
             if delay > 0 && !eval_due {
-                self.status.set(format!("Meta-training: iteration {it}."));
+                self.status.set(format!(
+                    "Meta-training{}: iteration {it}.",
+                    live.training.place()
+                ));
                 return Slice::Wait(delay);
             }
         }

@@ -20,6 +20,7 @@ mod settings;
 mod setup;
 pub(crate) mod state;
 pub(crate) mod sweep;
+mod train;
 
 use crate::url_state::Location;
 use crate::web;

@@ -115,13 +115,11 @@ impl Sweep {
         matches!(self, Sweep::Workers { .. })
     }
 
-    /// Where it is computed, for the status line: "" (here) or " on 1 background worker".
+    /// Where it is computed, for the status line: "" (here) or " on 1 worker in the background".
     pub fn place(&self) -> String {
-        match self {
-            Sweep::Here(_) => String::new(),
-            Sweep::Workers { workers, .. } => {
-                format!(" on {} in the background", workers::named(*workers))
-            }
-        }
+        workers::place(match self {
+            Sweep::Here(_) => None,
+            Sweep::Workers { workers, .. } => Some(*workers),
+        })
     }
 }

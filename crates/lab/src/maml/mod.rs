@@ -5,6 +5,7 @@
 pub mod alias_toy;
 mod evaluation;
 pub mod features;
+mod handoff;
 pub mod inner_loop;
 pub mod logistic;
 pub mod min_norm;
@@ -12,5 +13,6 @@ mod outer_loop;
 mod settings;
 
 pub use evaluation::*;
+pub use handoff::*;
 pub use outer_loop::*;
 pub use settings::*;

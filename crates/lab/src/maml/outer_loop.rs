@@ -163,7 +163,7 @@ pub struct MetaTrainer {
     /// Feature weights at iteration 0 and every `eval_every` iterations.
     pub snapshots: Vec<(usize, Array1<f64>)>,
     pub stopped: Option<TrainingStop>,
-    rng: Rng,
+    pub(super) rng: Rng,
     columns: Vec<usize>,
     grid_phi: Option<Array2<f64>>,
 }

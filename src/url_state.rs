@@ -109,6 +109,36 @@ pub struct NumField<S> {
 impl<S> NumField<S> {
     /// Check a typed or URL value; the error names the parameter and says what is allowed.
     pub fn check(&self, text: &str) -> Result<f64, String> {
+        self.bounds().check(text)
+    }
+
+    /// The field without its settings type.
+    pub fn bounds(&self) -> Bounds {
+        Bounds {
+            key: self.key,
+            label: self.label,
+            min: self.min,
+            max: self.max,
+            step: self.step,
+            integer: self.integer,
+        }
+    }
+}
+
+/// What a `NumField` allows, whatever settings it belongs to (checked once for all of them).
+#[derive(Clone, Copy)]
+pub struct Bounds {
+    pub key: &'static str,
+    pub label: &'static str,
+    pub min: f64,
+    pub max: f64,
+    pub step: f64,
+    pub integer: bool,
+}
+
+impl Bounds {
+    /// Check a typed or URL value; the error names the parameter and says what is allowed.
+    pub fn check(&self, text: &str) -> Result<f64, String> {
         let not_a = |what: &str| {
             let kind = if self.integer { "whole number" } else { what };
             format!(

@@ -4,7 +4,7 @@
 //! that key.
 
 use crate::classroom::control_locked;
-use crate::url_state::{fmt_num, NumField};
+use crate::url_state::{fmt_num, Bounds, NumField};
 use leptos::prelude::*;
 
 /// A number input (and a slider where the range is small enough) bound to one field of `S`.
@@ -17,22 +17,39 @@ pub fn FieldInput<S>(
 where
     S: Clone + Send + Sync + 'static,
 {
+    // The input is compiled once, not once per settings type: it reads and writes the value
+    // through these two.
+    let value: Value = std::sync::Arc::new(move || (field.get)(&settings.get()));
+    let apply: Box<dyn Fn(f64)> = Box::new(move |v| {
+        if (field.get)(&settings.get_untracked()) != v {
+            settings.update(|s| (field.set)(s, v));
+        }
+    });
+    number_input(field.bounds(), help, value, apply)
+}
+
+/// A field's current value (read in a reactive context, so the input follows it).
+type Value = std::sync::Arc<dyn Fn() -> f64 + Send + Sync>;
+
+fn number_input(
+    field: Bounds,
+    help: &'static str,
+    value: Value,
+    apply: Box<dyn Fn(f64)>,
+) -> AnyView {
     let id = format!("in-{}", field.key);
     let err_id = format!("err-{}", field.key);
     let error = RwSignal::new(None::<String>);
     let locked = control_locked(field.key, field.label);
-    let value = move || fmt_num((field.get)(&settings.get()));
-    let commit = move |text: String| match field.check(&text) {
+    let commit = std::rc::Rc::new(move |text: String| match field.check(&text) {
         Ok(v) => {
             error.set(None);
-            if (field.get)(&settings.get_untracked()) != v {
-                settings.update(|s| (field.set)(s, v));
-            }
+            apply(v);
         }
         Err(e) => error.set(Some(e)),
-    };
+    });
     let slider = (field.max - field.min) / field.step <= 2000.0;
-    let commit2 = commit;
+    let (value2, commit2) = (value.clone(), commit.clone());
     view! {
         <div class="field">
             <label for=id.clone()>{field.label}</label>
@@ -44,7 +61,7 @@ where
                     min=field.min
                     max=field.max
                     step=field.step
-                    prop:value=value
+                    prop:value=move || fmt_num(value())
                     data-key=field.key
                     disabled=locked
                     aria-invalid=move || if error.get().is_some() { "true" } else { "false" }
@@ -59,7 +76,7 @@ where
                                 min=field.min
                                 max=field.max
                                 step=field.step
-                                prop:value=value
+                                prop:value=move || fmt_num(value2())
                                 data-key=field.key
                                 disabled=locked
                                 aria-label=format!("{} slider", field.label)
@@ -72,6 +89,7 @@ where
             {(!help.is_empty()).then(|| view! { <p class="field-help">{help}</p> })}
         </div>
     }
+    .into_any()
 }
 
 /// A select between named options.
@@ -83,6 +101,17 @@ pub fn ChoiceInput(
     #[prop(into)] value: Signal<String>,
     on_change: impl Fn(String) + 'static,
 ) -> impl IntoView {
+    choice_input((label, key), options, value, Box::new(on_change))
+}
+
+/// `ChoiceInput`, compiled once (`named`: its label and URL key).
+fn choice_input(
+    named: (&'static str, &'static str),
+    options: &'static [(&'static str, &'static str)],
+    value: Signal<String>,
+    on_change: Box<dyn Fn(String)>,
+) -> AnyView {
+    let (label, key) = named;
     let id = format!("in-{key}");
     let locked = control_locked(key, label);
     view! {
@@ -96,6 +125,7 @@ pub fn ChoiceInput(
             </select>
         </div>
     }
+    .into_any()
 }
 
 /// A free-text input validated by `check` (for lists such as "3,4,5").

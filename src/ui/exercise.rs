@@ -59,6 +59,37 @@ pub fn Exercise<F>(
 where
     F: Fn() -> Option<Verdict> + Send + Sync + 'static,
 {
+    // The shell is compiled once, not once per `check`.
+    let asked = Asked {
+        id,
+        question,
+        hint,
+        check_label,
+    };
+    exercise(asked, Box::new(check), ready, verdict, children)
+}
+
+/// An exercise's fixed text.
+struct Asked {
+    id: &'static str,
+    question: &'static str,
+    hint: &'static str,
+    check_label: &'static str,
+}
+
+fn exercise(
+    asked: Asked,
+    check: Box<dyn Fn() -> Option<Verdict>>,
+    ready: Signal<bool>,
+    verdict: RwSignal<Option<Verdict>>,
+    children: Children,
+) -> AnyView {
+    let Asked {
+        id,
+        question,
+        hint,
+        check_label,
+    } = asked;
     let chapter = chapter_of_page();
     let before = crate::progress::load().exercise(&chapter, id);
     crate::ui::effect(move || {
@@ -104,6 +135,7 @@ where
             </div>
         </fieldset>
     }
+    .into_any()
 }
 
 /// One option: its label (MathML from `tex!` when `tex`), whether it is right, and why.
@@ -178,6 +210,18 @@ pub fn NumberExercise<E>(
 where
     E: Fn(f64) -> String + Send + Sync + 'static,
 {
+    number_exercise(id, question, (answer, tolerance), hint, Box::new(explain))
+}
+
+/// `NumberExercise`, compiled once: `answer` is the live answer and its relative tolerance.
+fn number_exercise(
+    id: &'static str,
+    question: &'static str,
+    answer: (Signal<Option<f64>>, f64),
+    hint: &'static str,
+    explain: Box<dyn Fn(f64) -> String + Send + Sync>,
+) -> AnyView {
+    let (answer, tolerance) = answer;
     let typed = RwSignal::new(String::new());
     let verdict = RwSignal::new(None::<Verdict>);
     // New settings change the answer: an old verdict no longer applies.
@@ -209,6 +253,7 @@ where
             </div>
         </Exercise>
     }
+    .into_any()
 }
 
 /// One of the homework's questions and our answer, closed until the reader opens it; the answer

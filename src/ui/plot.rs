@@ -11,6 +11,9 @@ use plotters::coord::Shift;
 use plotters::prelude::DrawingArea;
 use plotters::prelude::IntoDrawingArea;
 
+/// Draws a figure on its canvas's area in a palette.
+type Draw = Box<dyn Fn(&DrawingArea<Canvas, Shift>, &Palette) -> Result<(), String>>;
+
 #[component]
 pub fn Plot<F>(
     /// File-name stem of the downloads.
@@ -35,6 +38,31 @@ pub fn Plot<F>(
 where
     F: Fn(&DrawingArea<Canvas, Shift>, &Palette) -> Result<(), String> + 'static,
 {
+    // The figure itself is compiled once, not once per kind of `draw`.
+    let figure = Figure {
+        name,
+        title,
+        size: (width, height),
+        compact,
+    };
+    plot_view(figure, summary, csv, Box::new(draw))
+}
+
+/// A figure's fixed attributes.
+struct Figure {
+    name: &'static str,
+    title: &'static str,
+    size: (u32, u32),
+    compact: bool,
+}
+
+fn plot_view(figure: Figure, summary: Signal<String>, csv: Signal<String>, draw: Draw) -> AnyView {
+    let Figure {
+        name,
+        title,
+        size: (width, height),
+        compact,
+    } = figure;
     // A figure whose data is not computed yet says so, as the lab's empty figures do, rather than
     // naming only its title.
     let summary = Signal::derive(move || {
@@ -107,6 +135,7 @@ where
             </figcaption>
         </figure>
     }
+    .into_any()
 }
 
 /// A heatmap figure (`figures::heatmap`), blank until its data exists.

@@ -54,6 +54,49 @@ pub fn RunControls(
     on_step: impl Fn() + 'static,
     on_reset: impl Fn() + 'static,
 ) -> impl IntoView {
+    // The controls are compiled once, not once per set of handlers.
+    let state = RunState {
+        running,
+        can_run,
+        iteration,
+        total,
+        progress,
+        status,
+        speed,
+    };
+    let handlers: [Handler; 4] = [
+        Box::new(on_run),
+        Box::new(on_pause),
+        Box::new(on_step),
+        Box::new(on_reset),
+    ];
+    run_controls(label, state, handlers)
+}
+
+type Handler = Box<dyn Fn()>;
+
+/// What the run controls show.
+struct RunState {
+    running: Signal<bool>,
+    can_run: Signal<bool>,
+    iteration: Signal<usize>,
+    total: Signal<usize>,
+    progress: Signal<f64>,
+    status: Signal<String>,
+    speed: RwSignal<Speed>,
+}
+
+fn run_controls(label: &'static str, state: RunState, handlers: [Handler; 4]) -> AnyView {
+    let RunState {
+        running,
+        can_run,
+        iteration,
+        total,
+        progress,
+        status,
+        speed,
+    } = state;
+    let [on_run, on_pause, on_step, on_reset] = handlers;
     view! {
         <div class="run-controls" role="group" aria-label=label>
             <div class="buttons">
@@ -89,4 +132,5 @@ pub fn RunControls(
             <p class="status" role="status" aria-live="polite">{move || status.get()}</p>
         </div>
     }
+    .into_any()
 }

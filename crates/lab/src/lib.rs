@@ -9,6 +9,7 @@
 pub mod assets;
 pub mod kernels;
 pub mod linalg;
+pub mod rank;
 pub mod rng;
 pub mod stats;
 

@@ -35,8 +35,7 @@ pub fn CommonWords(
             for a in w {
                 *counts.entry(a.answer.to_lowercase()).or_default() += 1;
             }
-            let mut v: Vec<(String, usize)> = counts.into_iter().collect();
-            v.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+            let mut v = glassbox_lab::rank::by_count(counts);
             v.truncate(SHOWN);
             v
         })

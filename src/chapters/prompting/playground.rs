@@ -38,8 +38,7 @@ fn distribution_bars(st: PromptingState) -> BarGroups {
         },
         _ => (vec![], vec![]),
     };
-    let mut order: Vec<usize> = (0..probs.len()).collect();
-    order.sort_by(|&a, &b| probs[b].total_cmp(&probs[a]).then(a.cmp(&b)));
+    let mut order = glassbox_lab::rank::largest_first_f32(&probs);
     order.truncate(SHOWN);
     BarGroups {
         title,

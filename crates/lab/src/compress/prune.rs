@@ -335,8 +335,7 @@ pub fn sort_channels(net: &Network) -> Network {
                     .sqrt()
             })
             .collect();
-        let mut order: Vec<usize> = (0..c_out).collect();
-        order.sort_by(|&a, &b| importance[b].total_cmp(&importance[a]).then(a.cmp(&b)));
+        let order = crate::rank::largest_first(&importance);
         select_channels(&mut out, i, &order);
     }
     out

@@ -196,9 +196,7 @@ pub fn word_counts(text: &str) -> Vec<(String, usize)> {
     {
         *counts.entry(w.to_ascii_lowercase()).or_default() += 1;
     }
-    let mut v: Vec<(String, usize)> = counts.into_iter().collect();
-    v.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
-    v
+    crate::rank::by_count(counts)
 }
 
 /// The `top` most frequent words as a TSV (rank, word, count), after a comment line with the

@@ -42,13 +42,12 @@ pub fn distribution(logits: &[f32], temperature: f32, top_k: usize) -> Result<Ve
         p[best] = 1.0;
         return Ok(p);
     }
-    let mut order: Vec<usize> = (0..logits.len()).collect();
+    let order = crate::rank::largest_first_f32(logits);
     let k = if top_k == 0 {
         logits.len()
     } else {
         top_k.min(logits.len())
     };
-    order.sort_by(|&a, &b| logits[b].total_cmp(&logits[a]).then(a.cmp(&b)));
     let mut kept: Vec<f32> = order[..k]
         .iter()
         .map(|&i| logits[i] / temperature)

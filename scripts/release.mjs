@@ -40,7 +40,10 @@ if (optFlags !== '0') {
   const t0 = Date.now();
   const features = ['simd', 'bulk-memory', 'nontrapping-float-to-int', 'sign-ext', 'mutable-globals', 'reference-types', 'multivalue']
     .map((f) => `--enable-${f}`);
-  execFileSync(wasmOpt, [...optFlags.split(/\s+/), '--strip-debug', '--strip-producers', ...features, wasmPath, '-o', wasmPath], { stdio: 'inherit' });
+  // Rust's wasm32 memory puts the stack first (data from 1 MiB) and the module creates its memory
+  // zeroed: wasm-opt may drop zero bytes of data and assume the low 1 KiB unused (-4 KB gzipped).
+  const memory = ['--low-memory-unused', '--zero-filled-memory'];
+  execFileSync(wasmOpt, [...optFlags.split(/\s+/), ...memory, '--strip-debug', '--strip-producers', ...features, wasmPath, '-o', wasmPath], { stdio: 'inherit' });
   const after = fs.statSync(wasmPath).size;
   console.log(`release: wasm-opt ${optFlags}: ${wasmName} ${(before / 1e6).toFixed(2)} MB -> ${(after / 1e6).toFixed(2)} MB in ${((Date.now() - t0) / 1000).toFixed(0)} s`);
   // Trunk's preload carries the wasm's SHA-384: the optimised file needs its own.

@@ -19,7 +19,7 @@ pub fn CommonWords(
     #[prop(into)]
     wrong: Signal<Vec<Answer>>,
 ) -> impl IntoView {
-    let rank = |w: &str| word_rank(&w.to_lowercase());
+    let rank = |w: &str| word_rank(&w.to_ascii_lowercase());
     // Read when there are wrong answers, so after the model (and the word lists) loaded.
     let plural_share = move || {
         let val = nouns_of(Split::Val);
@@ -33,7 +33,7 @@ pub fn CommonWords(
         wrong.with(|w| {
             let mut counts = HashMap::<String, usize>::new();
             for a in w {
-                *counts.entry(a.answer.to_lowercase()).or_default() += 1;
+                *counts.entry(a.answer.to_ascii_lowercase()).or_default() += 1;
             }
             let mut v = glassbox_lab::rank::by_count(counts);
             v.truncate(SHOWN);

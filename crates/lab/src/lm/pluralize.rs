@@ -111,11 +111,12 @@ impl Verdict {
 }
 
 /// The answer in `continuation`, as (its text, the character index just past its end); None if
-/// the continuation holds no answer.
+/// the continuation holds no answer. A word is ASCII letters, '-' and '\'' (the model writes only
+/// the corpus's printable ASCII).
 pub fn extract(continuation: &str) -> Option<(String, usize)> {
     let chars: Vec<char> = continuation.chars().collect();
     let start = chars.iter().position(|&c| c != ' ')?;
-    let word = |c: char| c.is_alphabetic() || c == '-' || c == '\'';
+    let word = |c: char| c.is_ascii_alphabetic() || c == '-' || c == '\'';
     let len = chars[start..].iter().take_while(|&&c| word(c)).count();
     (len > 0).then(|| (chars[start..start + len].iter().collect(), start + len))
 }
@@ -141,7 +142,7 @@ pub fn score(noun: &Noun, continuation: &str, probs: &[f32]) -> Answer {
         None => (String::new(), Verdict::Invalid, 0.0),
         Some((a, end)) => {
             let prob = probs.iter().take(end).product();
-            let v = if a.to_lowercase() == noun.plural {
+            let v = if a.to_ascii_lowercase() == noun.plural {
                 Verdict::Correct
             } else {
                 Verdict::Incorrect

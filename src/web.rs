@@ -286,10 +286,24 @@ async fn fetch_chunks(
         on_chunk(&out);
         return Ok(out);
     };
+    read_stream(&body, total, progress, on_chunk)
+        .await
+        .map_err(|e| format!("{url}: {e}"))
+}
+
+/// Read `body` to its end (`total` bytes, if known), calling `progress` and `on_chunk` as chunks
+/// arrive.
+async fn read_stream(
+    body: &web_sys::ReadableStream,
+    total: Option<usize>,
+    progress: impl Fn(usize, Option<usize>),
+    mut on_chunk: impl FnMut(&[u8]),
+) -> Result<Vec<u8>, String> {
+    let err = |e: JsValue| format!("{e:?}");
     let reader: web_sys::ReadableStreamDefaultReader = body
         .get_reader()
         .dyn_into()
-        .map_err(|_| format!("{url}: the response cannot be read as a stream"))?;
+        .map_err(|_| "the stream cannot be read".to_string())?;
     let mut out = Vec::with_capacity(total.unwrap_or(0));
     progress(0, total);
     loop {
@@ -307,4 +321,27 @@ async fn fetch_chunks(
         progress(out.len(), total);
     }
     Ok(out)
+}
+
+#[wasm_bindgen::prelude::wasm_bindgen]
+extern "C" {
+    /// The browser's gzip decoder, a transform stream (a readable and a writable side).
+    type DecompressionStream;
+    #[wasm_bindgen(constructor, catch)]
+    fn new(format: &str) -> Result<DecompressionStream, JsValue>;
+}
+
+/// Decompress a gzip stream with the browser's own decoder (off the page's thread), calling
+/// `progress(bytes out so far)` as pieces arrive.
+pub async fn gunzip(gz: &[u8], progress: impl Fn(usize)) -> Result<Vec<u8>, String> {
+    let decoder = DecompressionStream::new("gzip")
+        .map_err(|_| "this browser cannot unpack gzip (no DecompressionStream)".to_string())?;
+    let parts = js_sys::Array::of1(&js_sys::Uint8Array::from(gz));
+    let blob = web_sys::Blob::new_with_u8_array_sequence(&parts).map_err(|e| format!("{e:?}"))?;
+    let out = blob
+        .stream()
+        .pipe_through(decoder.unchecked_ref::<web_sys::ReadableWritablePair>());
+    read_stream(&out, None, |n, _| progress(n), |_| {})
+        .await
+        .map_err(|e| format!("gzip: {e}"))
 }

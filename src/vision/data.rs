@@ -158,18 +158,17 @@ pub async fn ensure_loaded(load: RwSignal<LoadState>) -> Option<Rc<Loaded>> {
             "Checking and unpacking the images…".into(),
             None,
         ));
-        // Decompressed a megabyte at a time (each a few milliseconds), yielding in between.
+        // Decompressed by the browser, off the page's thread.
         let (stored, gz) = data::split_asset(&asset).map_err(|e| e.to_string())?;
-        let mut unzip = data::Gunzip::new(gz);
-        while !unzip.advance(1 << 20).map_err(|e| e.to_string())? {
+        let payload = web::gunzip(gz, |n| {
             load.set(LoadState::Loading(
-                format!("Unpacking the images: {}", mb(unzip.len())),
+                format!("Unpacking the images: {}", mb(n)),
                 None,
-            ));
-            web::sleep(0).await;
-        }
+            ))
+        })
+        .await?;
         web::sleep(0).await;
-        let data = data::decode_payload(stored, &unzip.finish()).map_err(|e| e.to_string())?;
+        let data = data::decode_payload(stored, &payload).map_err(|e| e.to_string())?;
         let pretrained = network(load).await?;
         Ok(Loaded {
             data,

@@ -7,7 +7,8 @@
 //! or into an SVG file.
 
 pub mod assets;
-pub mod kernels;
+/// The CPU matrix multiply (crates/kernels, kept at full optimisation in the browser's build).
+pub use glassbox_kernels as kernels;
 pub mod linalg;
 pub mod rank;
 pub mod rng;

@@ -76,6 +76,7 @@ pub fn RunControls(
 type Handler = Box<dyn Fn()>;
 
 /// What the run controls show.
+#[derive(Clone, Copy)]
 struct RunState {
     running: Signal<bool>,
     can_run: Signal<bool>,
@@ -86,27 +87,18 @@ struct RunState {
     speed: RwSignal<Speed>,
 }
 
-fn run_controls(label: &'static str, state: RunState, handlers: [Handler; 4]) -> AnyView {
-    let RunState {
-        running,
-        can_run,
-        iteration,
-        total,
-        progress,
-        status,
-        speed,
-    } = state;
+fn run_controls(label: &'static str, s: RunState, handlers: [Handler; 4]) -> AnyView {
     let [on_run, on_pause, on_step, on_reset] = handlers;
     view! {
         <div class="run-controls" role="group" aria-label=label>
             <div class="buttons">
-                <button type="button" class="primary" on:click=move |_| on_run() disabled=move || running.get() || !can_run.get()>
+                <button type="button" class="primary" on:click=move |_| on_run() disabled=move || s.running.get() || !s.can_run.get()>
                     "Run"
                 </button>
-                <button type="button" on:click=move |_| on_pause() disabled=move || !running.get()>
+                <button type="button" on:click=move |_| on_pause() disabled=move || !s.running.get()>
                     "Pause"
                 </button>
-                <button type="button" on:click=move |_| on_step() disabled=move || running.get() || !can_run.get()>
+                <button type="button" on:click=move |_| on_step() disabled=move || s.running.get() || !s.can_run.get()>
                     "Step"
                 </button>
                 <button type="button" on:click=move |_| on_reset()>"Reset"</button>
@@ -114,8 +106,8 @@ fn run_controls(label: &'static str, state: RunState, handlers: [Handler; 4]) ->
                     "Speed "
                     <select
                         aria-label="Speed"
-                        on:change=move |ev| speed.set(Speed::from_key(&event_target_value(&ev)))
-                        prop:value=move || speed.get().key()
+                        on:change=move |ev| s.speed.set(Speed::from_key(&event_target_value(&ev)))
+                        prop:value=move || s.speed.get().key()
                     >
                         <option value="slow">"slow"</option>
                         <option value="normal">"normal"</option>
@@ -124,12 +116,12 @@ fn run_controls(label: &'static str, state: RunState, handlers: [Handler; 4]) ->
                 </label>
             </div>
             <div class="progress-row">
-                <progress max="1" value=move || progress.get() aria-label=format!("{label} progress")></progress>
+                <progress max="1" value=move || s.progress.get() aria-label=format!("{label} progress")></progress>
                 <span class="counter" aria-label="Iteration">
-                    {move || format!("iteration {} / {}", iteration.get(), total.get())}
+                    {move || format!("iteration {} / {}", s.iteration.get(), s.total.get())}
                 </span>
             </div>
-            <p class="status" role="status" aria-live="polite">{move || status.get()}</p>
+            <p class="status" role="status" aria-live="polite">{move || s.status.get()}</p>
         </div>
     }
     .into_any()

@@ -319,6 +319,9 @@ async fn read_stream(
         out.extend(js_sys::Uint8Array::new(&value).to_vec());
         on_chunk(&out[start..]);
         progress(out.len(), total);
+        // A stream with chunks ready (the browser's decoder) answers each read in a microtask:
+        // go back to the browser now and then, or the whole read is one long task.
+        crate::tasks::breathe().await;
     }
     Ok(out)
 }

@@ -1,5 +1,5 @@
 //! The image lab's data and committed weights, shared by the chapters that use them: downloaded once
-//! per visit (with byte-level progress, unpacked a megabyte at a time), and the network's test-set
+//! per visit (with byte-level progress, unpacked by the browser's gzip decoder), and the network's test-set
 //! predictions on WebGPU (one submission per 200 images, by the device worker that owns the GPU,
 //! or by the page where there is none) or on the CPU: on the worker pool (jobs of 100 images), or on
 //! the page's thread in ~20 ms slices where there is no pool.

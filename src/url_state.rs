@@ -96,12 +96,7 @@ impl Location {
 
 /// A numeric control: its URL key, label, range and how it reads and writes the settings `S`.
 pub struct NumField<S> {
-    pub key: &'static str,
-    pub label: &'static str,
-    pub min: f64,
-    pub max: f64,
-    pub step: f64,
-    pub integer: bool,
+    pub bounds: Bounds,
     pub get: fn(&S) -> f64,
     pub set: fn(&mut S, f64),
 }
@@ -109,23 +104,11 @@ pub struct NumField<S> {
 impl<S> NumField<S> {
     /// Check a typed or URL value; the error names the parameter and says what is allowed.
     pub fn check(&self, text: &str) -> Result<f64, String> {
-        self.bounds().check(text)
-    }
-
-    /// The field without its settings type.
-    pub fn bounds(&self) -> Bounds {
-        Bounds {
-            key: self.key,
-            label: self.label,
-            min: self.min,
-            max: self.max,
-            step: self.step,
-            integer: self.integer,
-        }
+        self.bounds.check(text)
     }
 }
 
-/// What a `NumField` allows, whatever settings it belongs to (checked once for all of them).
+/// What a `NumField` allows (its URL key, label and range), whatever settings it belongs to.
 #[derive(Clone, Copy)]
 pub struct Bounds {
     pub key: &'static str,
@@ -169,12 +152,14 @@ impl Bounds {
 macro_rules! num_field {
     ($s:ty; $key:literal, $label:literal, $min:expr, $max:expr, $step:expr, $int:expr, $f:ident) => {
         $crate::url_state::NumField {
-            key: $key,
-            label: $label,
-            min: $min,
-            max: $max,
-            step: $step,
-            integer: $int,
+            bounds: $crate::url_state::Bounds {
+                key: $key,
+                label: $label,
+                min: $min,
+                max: $max,
+                step: $step,
+                integer: $int,
+            },
             get: |s: &$s| s.$f as f64,
             set: |s: &mut $s, v| s.$f = v as _,
         }
@@ -198,7 +183,7 @@ pub fn read_fields<S>(
     notices: &mut Vec<String>,
 ) {
     for f in fields {
-        if let Some(v) = loc.get(f.key) {
+        if let Some(v) = loc.get(f.bounds.key) {
             match f.check(v) {
                 Ok(x) => (f.set)(settings, x),
                 Err(e) => notices.push(format!(
@@ -220,7 +205,7 @@ pub fn write_fields<S>(
     for f in fields {
         let v = (f.get)(settings);
         if v != (f.get)(defaults) {
-            out.push((f.key.to_string(), fmt_num(v)));
+            out.push((f.bounds.key.to_string(), fmt_num(v)));
         }
     }
 }
@@ -238,22 +223,26 @@ mod tests {
     fn fields() -> Vec<NumField<S>> {
         vec![
             NumField {
-                key: "a",
-                label: "A",
-                min: 1.0,
-                max: 10.0,
-                step: 1.0,
-                integer: true,
+                bounds: Bounds {
+                    key: "a",
+                    label: "A",
+                    min: 1.0,
+                    max: 10.0,
+                    step: 1.0,
+                    integer: true,
+                },
                 get: |s| s.a as f64,
                 set: |s, v| s.a = v as usize,
             },
             NumField {
-                key: "b",
-                label: "B",
-                min: 0.0,
-                max: 1.0,
-                step: 0.01,
-                integer: false,
+                bounds: Bounds {
+                    key: "b",
+                    label: "B",
+                    min: 0.0,
+                    max: 1.0,
+                    step: 0.01,
+                    integer: false,
+                },
                 get: |s| s.b,
                 set: |s, v| s.b = v,
             },

@@ -25,7 +25,7 @@ where
             settings.update(|s| (field.set)(s, v));
         }
     });
-    number_input(field.bounds(), help, value, apply)
+    number_input(field.bounds, help, value, apply)
 }
 
 /// A field's current value (read in a reactive context, so the input follows it).

@@ -4,7 +4,7 @@
 
 use super::pruned::{prune_all, Pruned};
 use super::SLUG;
-use crate::url_state::{read_fields, write_fields, Location, NumField};
+use crate::url_state::{num_field, read_fields, write_fields, Bounds, Location, NumField};
 use crate::vision::data::{LoadState, Loaded, PageData};
 use crate::vision::finetune::TuneSpec;
 use crate::web;
@@ -86,12 +86,14 @@ impl PruneSettings {
 macro_rules! sparsity_fields {
     ($($i:literal => $key:literal, $label:literal;)*) => {
         [$(NumField {
-            key: $key,
-            label: $label,
-            min: 0.0,
-            max: 0.99,
-            step: 0.01,
-            integer: false,
+            bounds: Bounds {
+                key: $key,
+                label: $label,
+                min: 0.0,
+                max: 0.99,
+                step: 0.01,
+                integer: false,
+            },
             get: |s: &PruneSettings| s.sparsity[$i],
             set: |s: &mut PruneSettings, v| s.sparsity[$i] = v,
         },)*]
@@ -111,111 +113,21 @@ pub static SPARSITY_FIELDS: [NumField<PruneSettings>; LAYERS] = sparsity_fields!
 };
 
 pub static OTHER_FIELDS: [NumField<PruneSettings>; 5] = [
-    NumField {
-        key: "eval_images",
-        label: "Test images for the accuracy",
-        min: 100.0,
-        max: 10_000.0,
-        step: 100.0,
-        integer: true,
-        get: |s| s.eval_images as f64,
-        set: |s, v| s.eval_images = v as usize,
-    },
-    NumField {
-        key: "scan_from",
-        label: "Scan from sparsity",
-        min: 0.05,
-        max: 0.95,
-        step: 0.05,
-        integer: false,
-        get: |s| s.scan_from,
-        set: |s, v| s.scan_from = v,
-    },
-    NumField {
-        key: "scan_to",
-        label: "Scan to sparsity",
-        min: 0.05,
-        max: 0.99,
-        step: 0.01,
-        integer: false,
-        get: |s| s.scan_to,
-        set: |s, v| s.scan_to = v,
-    },
-    NumField {
-        key: "scan_step",
-        label: "Scan step",
-        min: 0.05,
-        max: 0.5,
-        step: 0.05,
-        integer: false,
-        get: |s| s.scan_step,
-        set: |s, v| s.scan_step = v,
-    },
-    NumField {
-        key: "scan_images",
-        label: "Test images per scan point",
-        min: 100.0,
-        max: 10_000.0,
-        step: 100.0,
-        integer: true,
-        get: |s| s.scan_images as f64,
-        set: |s, v| s.scan_images = v as usize,
-    },
+    num_field!(PruneSettings; "eval_images", "Test images for the accuracy", 100.0, 10_000.0, 100.0, true, eval_images),
+    num_field!(PruneSettings; "scan_from", "Scan from sparsity", 0.05, 0.95, 0.05, false, scan_from),
+    num_field!(PruneSettings; "scan_to", "Scan to sparsity", 0.05, 0.99, 0.01, false, scan_to),
+    num_field!(PruneSettings; "scan_step", "Scan step", 0.05, 0.5, 0.05, false, scan_step),
+    num_field!(PruneSettings; "scan_images", "Test images per scan point", 100.0, 10_000.0, 100.0, true, scan_images),
 ];
 
 pub static TUNE_FIELDS: [NumField<PruneSettings>; 4] = [
-    NumField {
-        key: "ft_steps",
-        label: "Fine-tuning steps",
-        min: 1.0,
-        max: 5000.0,
-        step: 1.0,
-        integer: true,
-        get: |s| s.ft_steps as f64,
-        set: |s, v| s.ft_steps = v as usize,
-    },
-    NumField {
-        key: "ft_batch",
-        label: "Batch size",
-        min: 8.0,
-        max: 128.0,
-        step: 8.0,
-        integer: true,
-        get: |s| s.ft_batch as f64,
-        set: |s, v| s.ft_batch = v as usize,
-    },
-    NumField {
-        key: "ft_lr",
-        label: "Learning rate (start of the cosine schedule)",
-        min: 0.0001,
-        max: 0.5,
-        step: 0.0001,
-        integer: false,
-        get: |s| s.ft_lr,
-        set: |s, v| s.ft_lr = v,
-    },
-    NumField {
-        key: "ft_seed",
-        label: "Seed (batch order and augmentation)",
-        min: 0.0,
-        max: 1_000_000.0,
-        step: 1.0,
-        integer: true,
-        get: |s| s.ft_seed as f64,
-        set: |s, v| s.ft_seed = v as u64,
-    },
+    num_field!(PruneSettings; "ft_steps", "Fine-tuning steps", 1.0, 5000.0, 1.0, true, ft_steps),
+    num_field!(PruneSettings; "ft_batch", "Batch size", 8.0, 128.0, 8.0, true, ft_batch),
+    num_field!(PruneSettings; "ft_lr", "Learning rate (start of the cosine schedule)", 0.0001, 0.5, 0.0001, false, ft_lr),
+    num_field!(PruneSettings; "ft_seed", "Seed (batch order and augmentation)", 0.0, 1_000_000.0, 1.0, true, ft_seed),
 ];
 
-pub static CH_FIELD: NumField<PruneSettings> = NumField {
-    key: "ch_ratio",
-    label: "Channel pruning ratio r",
-    min: 0.0,
-    max: 0.9,
-    step: 0.05,
-    integer: false,
-    get: |s| s.ch_ratio,
-    set: |s, v| s.ch_ratio = v,
-};
+pub static CH_FIELD: NumField<PruneSettings> = num_field!(PruneSettings; "ch_ratio", "Channel pruning ratio r", 0.0, 0.9, 0.05, false, ch_ratio);
 
 /// Settings from the URL, with a notice per bad parameter.
 pub fn settings_from_location(loc: &Location) -> (PruneSettings, Vec<String>) {

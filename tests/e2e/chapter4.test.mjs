@@ -2,7 +2,7 @@
 // greedy text is deterministic and the same on WebGPU as on the CPU, Stop stops, the distribution
 // chart moves with the temperature; five temperatures side by side; the digits histogram and its
 // chi-square; the shot sweep pauses and resumes to the same table as an uninterrupted run, with no
-// main-thread task over 100 ms, with a table per rule; the test irregulars, the sweep's zero-shot
+// main-thread task over 50 ms, with a table per rule; the test irregulars, the sweep's zero-shot
 // row and the multiple-choice table the same on WebGPU and the CPU; bad input from the URL and the
 // page is named.
 import { test } from 'node:test';

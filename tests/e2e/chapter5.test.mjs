@@ -1,5 +1,5 @@
 // Chapter 5 (soft prompting our own language model), WebGPU on and off: a soft prompt trains for
-// a few epochs and its loss falls, with no main-thread task over 100 ms; the trained prompt answers
+// a few epochs and its loss falls, with no main-thread task over 50 ms; the trained prompt answers
 // the test irregulars; the loss-position exercise checks a right and a wrong answer; the
 // precompute figure reports bit-identical prompt states; the comparison shows the frozen model's
 // held-out loss unchanged and full fine-tuning's raised; bad input from the URL and the page is

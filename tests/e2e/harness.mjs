@@ -146,7 +146,7 @@ export async function finishBench(page, browser, server) {
 
 /** The longest a main-thread task may take while a chapter computes (the browser's long-task
  * observer reports tasks over 50 ms). */
-export const TASK_BUDGET_MS = 100;
+export const TASK_BUDGET_MS = 50;
 
 /** Start recording the page's longest main-thread task (again from 0). */
 export async function watchLongTasks(page) {

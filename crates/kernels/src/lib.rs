@@ -8,6 +8,9 @@
 //!
 //! The CPU path's product is `matrixmultiply`'s SGEMM natively (the reference, on every core) and
 //! the register-blocked SGEMM of the `simd128` module in WebAssembly with SIMD (the browser).
+//! The convolutions' unfolding around it (im2col, col2im) is in `conv`.
+
+pub mod conv;
 
 /// The simd128 SGEMM (WebAssembly with SIMD only).
 #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]

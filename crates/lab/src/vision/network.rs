@@ -97,52 +97,13 @@ impl Grads {
     }
 }
 
+/// One image's unfolding (C_in 9) x (S S) for the 3 x 3 convolution, and its transpose.
 fn im2col(x: &[f32], c_in: usize, size: usize, cols: &mut [f32]) {
-    let hw = size * size;
-    for c in 0..c_in {
-        let plane = &x[c * hw..(c + 1) * hw];
-        for i in 0..3 {
-            for j in 0..3 {
-                let row = &mut cols[(c * 9 + i * 3 + j) * hw..(c * 9 + i * 3 + j + 1) * hw];
-                for h in 0..size {
-                    let hh = h as isize + i as isize - 1;
-                    for w in 0..size {
-                        let ww = w as isize + j as isize - 1;
-                        row[h * size + w] =
-                            if hh < 0 || ww < 0 || hh >= size as isize || ww >= size as isize {
-                                0.0
-                            } else {
-                                plane[hh as usize * size + ww as usize]
-                            };
-                    }
-                }
-            }
-        }
-    }
+    crate::kernels::conv::im2col3x3(x, c_in, size, size, cols);
 }
 
 fn col2im(cols: &[f32], c_in: usize, size: usize, dx: &mut [f32]) {
-    let hw = size * size;
-    dx[..c_in * hw].fill(0.0);
-    for c in 0..c_in {
-        for i in 0..3 {
-            for j in 0..3 {
-                let row = &cols[(c * 9 + i * 3 + j) * hw..(c * 9 + i * 3 + j + 1) * hw];
-                for h in 0..size {
-                    let hh = h as isize + i as isize - 1;
-                    if hh < 0 || hh >= size as isize {
-                        continue;
-                    }
-                    for w in 0..size {
-                        let ww = w as isize + j as isize - 1;
-                        if ww >= 0 && ww < size as isize {
-                            dx[c * hw + hh as usize * size + ww as usize] += row[h * size + w];
-                        }
-                    }
-                }
-            }
-        }
-    }
+    crate::kernels::conv::col2im3x3(cols, c_in, size, size, dx);
 }
 
 fn gemm(a: &[f32], b: &[f32], s: MatmulShape, c: &mut [f32]) {

@@ -95,25 +95,8 @@ pub fn conv2d_forward_im2col(
     let rows = s.c_in * 9;
     let mut cols = vec![0.0f32; rows * hw];
     for n in images.start..images.end.min(s.n) {
-        for c in 0..s.c_in {
-            for i in 0..3 {
-                for j in 0..3 {
-                    let row = (c * 9 + i * 3 + j) * hw;
-                    for h in 0..s.h {
-                        for w in 0..s.w {
-                            cols[row + h * s.w + w] = x_at(
-                                x,
-                                &s,
-                                n,
-                                c,
-                                h as isize + i as isize - 1,
-                                w as isize + j as isize - 1,
-                            );
-                        }
-                    }
-                }
-            }
-        }
+        let image = &x[n * s.c_in * hw..(n + 1) * s.c_in * hw];
+        crate::kernels::conv::im2col3x3(image, s.c_in, s.h, s.w, &mut cols);
         let shape = crate::kernels::MatmulShape::new(s.c_out, rows, hw);
         let out = &mut y[n * s.c_out * hw..(n + 1) * s.c_out * hw];
         if let Ok(p) = crate::kernels::PreparedProduct::new(weight, &cols, shape) {

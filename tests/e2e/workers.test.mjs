@@ -271,11 +271,23 @@ test('chapter 1\'s meta-training and evaluation curves run on the workers with t
   // Parts (g) and (h)-(i), 10 meta-iterations each (both baselines, runs of meta-training steps and
   // one evaluation of the meta-learned weights): with the pool (an entry of n_train_post per job, a
   // run of steps per job) and with the worker script blocked (the page's thread, in slices). The
-  // figures' CSV (7 significant digits) must agree: test error and feature weights.
+  // figures' CSV (7 significant digits) must agree: test error (with the zero predictor's line) and
+  // feature weights.
   const runs = [];
   for (const blocked of [false, true]) {
     const page = await watchedPage(env.browser);
     if (blocked) await page.route('**/glassbox-worker.js', (r) => r.abort());
+    // Whether the page ever says it prepares the test Gram matrix (only a curve computed on the
+    // page's thread needs it).
+    await page.addInitScript(() => {
+      window.__preparing = 0;
+      new MutationObserver((ms) => {
+        for (const m of ms) {
+          const el = m.target.nodeType === Node.TEXT_NODE ? m.target.parentElement : m.target;
+          if (/^Preparing the test tasks/.test(el?.closest?.('[role="status"]')?.textContent ?? '')) window.__preparing++;
+        }
+      }).observe(document, { subtree: true, childList: true, characterData: true });
+    });
     await page.goto(`${env.server.base}#/meta-learning?gd_iters=10&cls_iters=10&cls_ilr=0.3`);
     const run = { workers: 0, places: [], training: [], csv: [] };
     for (const [id, figures] of [['part-g', ['gd_test_loss', 'gd_feature_weights']], ['part-h', ['cls_test_error', 'cls_feature_weights']]]) {
@@ -301,6 +313,7 @@ test('chapter 1\'s meta-training and evaluation curves run on the workers with t
       }
     }
     run.workers = page.workers().length;
+    run.preparing = await page.evaluate(() => window.__preparing);
     if (!blocked) assert.deepEqual(page.problems(), []);
     runs.push(run);
     await page.close();
@@ -310,6 +323,9 @@ test('chapter 1\'s meta-training and evaluation curves run on the workers with t
   for (const place of runs[1].places) assert.match(place, /n_train_post…$/);
   for (const t of runs[0].training) assert.match(t, /^Meta-training on \d+ workers? in the background: iteration \d+\.$/);
   assert.equal(runs[1].background, false);
+  // With the workers the page's thread never builds the test Gram matrix; without, part (g) does.
+  assert.equal(runs[0].preparing, 0);
+  assert.ok(runs[1].preparing > 0, `${runs[1].preparing}`);
   assert.ok(runs[0].workers > 0);
   assert.equal(runs[1].workers, 0);
   for (const [i, csv] of runs[0].csv.entries()) {

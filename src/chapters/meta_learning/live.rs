@@ -1,7 +1,8 @@
 //! One MAML experiment as it runs in the page: the trainer and its evaluation curves (`Live`) and
 //! the signals its figures and controls read (`ExperimentView`), advanced one time slice at a time;
 //! the steps are taken and the curves computed on the workers where the page has them
-//! (`super::train`, `super::sweep`).
+//! (`super::train`, `super::sweep`), and then the page's thread computes nothing but the figures'
+//! small pieces (the zero predictor's line, the task-fit figure).
 
 use super::sweep::Sweep;
 use super::train::{Stepped, Training};
@@ -139,7 +140,7 @@ impl ExperimentView {
         }
     }
 
-    /// One slice of work (until `deadline`): prepare, evaluate baselines, train, evaluate.
+    /// One slice of work (until `deadline`): evaluate baselines, train, evaluate.
     pub fn slice(&self, live: &mut Live, deadline: f64) -> Slice {
         let t0 = web::now_ms();
         let r = self.slice_of_work(live, deadline);
@@ -149,13 +150,6 @@ impl ExperimentView {
 
     fn slice_of_work(&self, live: &mut Live, deadline: f64) -> Slice {
         while web::now_ms() < deadline {
-            if !live.ctx.ready() {
-                live.ctx.prepare(MACS_PER_CHECK);
-                self.status
-                    .set("Preparing the test tasks and test points…".into());
-                self.progress.set(live.ctx.prepared_fraction());
-                continue;
-            }
             if live.ones.is_none() || live.oracle.is_none() {
                 let is_ones = live.ones.is_none();
                 let (_, sweep) = live.baseline.get_or_insert_with(|| {
@@ -294,6 +288,15 @@ impl ExperimentView {
         compute_ms: &mut f64,
         what: &str,
     ) -> Result<Evaluated, String> {
+        // Only a curve computed here needs the test Gram matrix: it is built (in slices) before the
+        // first one, and never while the workers compute the curves.
+        if !sweep.elsewhere() && !ctx.ready() {
+            ctx.prepare(MACS_PER_CHECK);
+            self.status
+                .set("Preparing the test tasks and test points…".into());
+            self.progress.set(ctx.prepared_fraction());
+            return Ok(Evaluated::Here);
+        }
         let done = sweep.advance(ctx, compute_ms)?;
         self.progress.set(sweep.progress(ctx));
         self.status

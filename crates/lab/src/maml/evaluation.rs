@@ -646,14 +646,17 @@ pub fn run_experiment(settings: &MamlSettings) -> Result<ExperimentResult, Strin
 
 impl EvalContext {
     /// The figure's reference line: the zero predictor's test MSE (regression) or chance, 0.5
-    /// (classification).
+    /// (classification). The zero predictor's error is the truth itself, so its MSE is the mean
+    /// square of a task's function over the test points (a* G_test a*, without the Gram matrix: the
+    /// page draws this line before, or without, preparing it).
     pub fn zero_level(&self) -> f64 {
         if self.settings.problem == Problem::Classification {
             return 0.5;
         }
-        let zero = Array1::zeros(self.settings.d);
-        (0..self.tasks.len())
-            .map(|t| self.test_mse(zero.view(), t))
+        let phi = self.phi_test_t.t();
+        self.tasks
+            .iter()
+            .map(|task| task.values(phi).mapv(|v| v * v).mean().unwrap_or(0.0))
             .sum::<f64>()
             / self.tasks.len() as f64
     }
@@ -708,6 +711,27 @@ mod tests {
         let mut ctx = EvalContext::new(MamlSettings::default()).unwrap();
         let n = ctx.ns.len();
         assert!(SweepJob::entry(Weighting::Ones, &mut ctx, n).is_err());
+    }
+
+    #[test]
+    fn the_zero_level_needs_no_gram_matrix_and_equals_the_zero_predictors_test_mse() {
+        let settings = MamlSettings {
+            d: 41,
+            n_test_tasks: 4,
+            n_test_points: 200,
+            seed: 3,
+            ..MamlSettings::default()
+        };
+        let mut ctx = EvalContext::new(settings.clone()).unwrap();
+        let before = ctx.zero_level();
+        while !ctx.prepare(10_000) {}
+        let zero = Array1::zeros(settings.d);
+        let by_gram = (0..4).map(|t| ctx.test_mse(zero.view(), t)).sum::<f64>() / 4.0;
+        assert!(
+            before > 0.0 && (before - by_gram).abs() <= 1e-12 * by_gram,
+            "{before} vs {by_gram}"
+        );
+        assert_eq!(ctx.zero_level().to_bits(), before.to_bits());
     }
 
     #[test]

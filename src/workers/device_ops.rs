@@ -109,7 +109,7 @@ pub async fn median_logits_ms(gpu: &Gpu, net: &GpuNetwork, x: &[f32]) -> Result<
         net.logits(gpu, x, 1).await?;
         times.push(now_ms() - t);
     }
-    times.sort_by(f64::total_cmp);
+    let times = glassbox_lab::rank::ascending(&times);
     Ok(times[times.len() / 2])
 }
 

@@ -1,5 +1,6 @@
 //! Rankings the chapters share: the indices of values from largest to smallest (a language model's
-//! most likely characters, channels by importance), and strings by how often they occur. Ties keep
+//! most likely characters, channels by importance), numbers in ascending order (medians,
+//! percentiles, sorted draws), and strings by how often they occur. Ties keep
 //! a fixed order (the lower index, the alphabetically first string), so every run lists the same.
 
 use std::collections::HashMap;
@@ -9,6 +10,16 @@ pub fn largest_first(values: &[f64]) -> Vec<usize> {
     let mut order: Vec<usize> = (0..values.len()).collect();
     order.sort_by(|&a, &b| values[b].total_cmp(&values[a]).then(a.cmp(&b)));
     order
+}
+
+/// `values` from smallest to largest (IEEE total order). Through `largest_first`, so the download
+/// holds one sort of numbers, not one per call site's type.
+pub fn ascending(values: &[f64]) -> Vec<f64> {
+    largest_first(values)
+        .into_iter()
+        .rev()
+        .map(|i| values[i])
+        .collect()
 }
 
 /// `largest_first` of single-precision values (each widened exactly).
@@ -32,6 +43,11 @@ mod tests {
         assert_eq!(largest_first(&[1.0, 3.0, 2.0, 3.0]), vec![1, 3, 2, 0]);
         assert_eq!(largest_first_f32(&[0.5, -1.0, 0.5]), vec![0, 2, 1]);
         assert!(largest_first(&[]).is_empty());
+        let v = [2.0, -0.0, f64::INFINITY, 0.0, -3.5, 2.0];
+        let mut sorted = v.to_vec();
+        sorted.sort_by(f64::total_cmp);
+        let bits = |v: &[f64]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+        assert_eq!(bits(&ascending(&v)), bits(&sorted));
     }
 
     #[test]

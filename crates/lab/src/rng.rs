@@ -85,9 +85,8 @@ impl Rng {
 
     /// `n` sorted draws from U[low, high).
     pub fn sorted_uniform(&mut self, n: usize, low: f64, high: f64) -> Vec<f64> {
-        let mut xs: Vec<f64> = (0..n).map(|_| self.uniform(low, high)).collect();
-        xs.sort_by(f64::total_cmp);
-        xs
+        let xs: Vec<f64> = (0..n).map(|_| self.uniform(low, high)).collect();
+        crate::rank::ascending(&xs)
     }
 
     /// Uniform integer in 0..n (n > 0).

@@ -14,8 +14,8 @@ pub struct Latency {
     pub gpu: Option<Vec<f64>>,
 }
 
-fn median(mut v: Vec<f64>) -> f64 {
-    v.sort_by(f64::total_cmp);
+fn median(v: Vec<f64>) -> f64 {
+    let v = glassbox_lab::rank::ascending(&v);
     v.get(v.len() / 2).copied().unwrap_or(f64::NAN)
 }
 

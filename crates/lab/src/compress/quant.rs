@@ -174,8 +174,12 @@ impl KMeansJob {
         }
         let k = 1usize << bits;
         let mut rng = Rng::stream(seed, 7);
-        let mut centroids: Vec<f32> = (0..k).map(|_| w[rng.below(w.len())]).collect();
-        centroids.sort_by(f32::total_cmp);
+        let drawn: Vec<f64> = (0..k).map(|_| f64::from(w[rng.below(w.len())])).collect();
+        // Sorted (widened exactly, so narrowing gives the drawn values back).
+        let centroids: Vec<f32> = crate::rank::ascending(&drawn)
+            .into_iter()
+            .map(|c| c as f32)
+            .collect();
         Ok(KMeansJob {
             pass: Vec::with_capacity(w.len()),
             w,

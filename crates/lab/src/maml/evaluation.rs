@@ -204,8 +204,7 @@ pub struct Curve {
 
 /// Linear-interpolated percentile (numpy's default) of unsorted values.
 pub fn percentile(values: &[f64], q: f64) -> f64 {
-    let mut v = values.to_vec();
-    v.sort_by(f64::total_cmp);
+    let v = crate::rank::ascending(values);
     if v.is_empty() {
         return f64::NAN;
     }

@@ -150,7 +150,7 @@ impl Bounds {
 /// A `NumField` of the settings type `$s` for its field `$f` (read as f64, written back with
 /// `as`): `num_field!(Settings; "key", "Label", min, max, step, integer, field)`.
 macro_rules! num_field {
-    ($s:ty; $key:literal, $label:literal, $min:expr, $max:expr, $step:expr, $int:expr, $f:ident) => {
+    ($s:ty; $key:expr, $label:expr, $min:expr, $max:expr, $step:expr, $int:expr, $f:ident) => {
         $crate::url_state::NumField {
             bounds: $crate::url_state::Bounds {
                 key: $key,

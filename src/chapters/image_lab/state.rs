@@ -2,7 +2,7 @@
 //! evaluation, and the fine-tuning run with the network it changes.
 
 use super::SLUG;
-use crate::url_state::{read_fields, write_fields, Bounds, Location, NumField};
+use crate::url_state::{num_field, read_fields, write_fields, Location, NumField};
 use crate::vision::data::{LoadState, Loaded};
 use crate::vision::finetune::{Model, Tuning};
 use glassbox_lab::vision::train::Evaluation;
@@ -36,78 +36,12 @@ impl Default for LabSettings {
 }
 
 pub static FIELDS: [NumField<LabSettings>; 6] = [
-    NumField {
-        bounds: Bounds {
-            key: "prune",
-            label: "Channel pruning ratio r",
-            min: 0.0,
-            max: 0.9,
-            step: 0.05,
-            integer: false,
-        },
-        get: |s| s.ratio,
-        set: |s, v| s.ratio = v,
-    },
-    NumField {
-        bounds: Bounds {
-            key: "eval_images",
-            label: "Test images to classify",
-            min: 100.0,
-            max: 10_000.0,
-            step: 100.0,
-            integer: true,
-        },
-        get: |s| s.eval_images as f64,
-        set: |s, v| s.eval_images = v as usize,
-    },
-    NumField {
-        bounds: Bounds {
-            key: "ft_steps",
-            label: "Fine-tuning steps",
-            min: 1.0,
-            max: 2000.0,
-            step: 1.0,
-            integer: true,
-        },
-        get: |s| s.steps as f64,
-        set: |s, v| s.steps = v as usize,
-    },
-    NumField {
-        bounds: Bounds {
-            key: "ft_batch",
-            label: "Batch size",
-            min: 8.0,
-            max: 128.0,
-            step: 8.0,
-            integer: true,
-        },
-        get: |s| s.batch as f64,
-        set: |s, v| s.batch = v as usize,
-    },
-    NumField {
-        bounds: Bounds {
-            key: "ft_lr",
-            label: "Learning rate (start of the cosine schedule)",
-            min: 0.0001,
-            max: 0.5,
-            step: 0.0001,
-            integer: false,
-        },
-        get: |s| s.lr,
-        set: |s, v| s.lr = v,
-    },
-    NumField {
-        bounds: Bounds {
-            key: "ft_seed",
-            label: "Seed (batch order and augmentation)",
-            min: 0.0,
-            max: 1_000_000.0,
-            step: 1.0,
-            integer: true,
-        },
-        get: |s| s.seed as f64,
-        set: |s, v| s.seed = v as u64,
-    },
+    num_field!(LabSettings; "prune", "Channel pruning ratio r", 0.0, 0.9, 0.05, false, ratio),
+    num_field!(LabSettings; "eval_images", "Test images to classify", 100.0, 10_000.0, 100.0, true, eval_images),
+    num_field!(LabSettings; "ft_steps", "Fine-tuning steps", 1.0, 2000.0, 1.0, true, steps),
+    num_field!(LabSettings; "ft_batch", "Batch size", 8.0, 128.0, 8.0, true, batch),
+    num_field!(LabSettings; "ft_lr", "Learning rate (start of the cosine schedule)", 0.0001, 0.5, 0.0001, false, lr),
+    num_field!(LabSettings; "ft_seed", "Seed (batch order and augmentation)", 0.0, 1_000_000.0, 1.0, true, seed),
 ];
 
 /// Settings from the URL, with a notice per bad parameter.

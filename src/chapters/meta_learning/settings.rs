@@ -1,106 +1,18 @@
 //! The chapter's settings and the URL fields that carry them: each control's key, label and range,
 //! declared here once. Reading and writing a whole URL is in `state`.
 
-use crate::url_state::{Bounds, NumField};
+use crate::url_state::{num_field, Bounds, NumField};
 use glassbox_lab::maml::{InnerLoop, MamlSettings};
 
 pub static MAML_FIELDS: [NumField<MamlSettings>; 8] = [
-    NumField {
-        bounds: Bounds {
-            key: "iters",
-            label: "Meta-iterations",
-            min: 1.0,
-            max: 1000.0,
-            step: 1.0,
-            integer: true,
-        },
-        get: |s| s.iterations as f64,
-        set: |s, v| s.iterations = v as usize,
-    },
-    NumField {
-        bounds: Bounds {
-            key: "lr",
-            label: "Meta step size",
-            min: 1e-5,
-            max: 1.0,
-            step: 1e-4,
-            integer: false,
-        },
-        get: |s| s.meta_lr,
-        set: |s, v| s.meta_lr = v,
-    },
-    NumField {
-        bounds: Bounds {
-            key: "tasks",
-            label: "Tasks per meta step",
-            min: 1.0,
-            max: 50.0,
-            step: 1.0,
-            integer: true,
-        },
-        get: |s| s.tasks_per_step as f64,
-        set: |s, v| s.tasks_per_step = v as usize,
-    },
-    NumField {
-        bounds: Bounds {
-            key: "d",
-            label: "Features d (odd)",
-            min: 11.0,
-            max: 1001.0,
-            step: 2.0,
-            integer: true,
-        },
-        get: |s| s.d as f64,
-        set: |s, v| s.d = v as usize,
-    },
-    NumField {
-        bounds: Bounds {
-            key: "n_inner",
-            label: "Inner training points n",
-            min: 1.0,
-            max: 1000.0,
-            step: 1.0,
-            integer: true,
-        },
-        get: |s| s.n_train_inner as f64,
-        set: |s, v| s.n_train_inner = v as usize,
-    },
-    NumField {
-        bounds: Bounds {
-            key: "noise",
-            label: "Noise std",
-            min: 0.0,
-            max: 1.0,
-            step: 0.01,
-            integer: false,
-        },
-        get: |s| s.noise,
-        set: |s, v| s.noise = v,
-    },
-    NumField {
-        bounds: Bounds {
-            key: "test_tasks",
-            label: "Test tasks",
-            min: 2.0,
-            max: 50.0,
-            step: 1.0,
-            integer: true,
-        },
-        get: |s| s.n_test_tasks as f64,
-        set: |s, v| s.n_test_tasks = v as usize,
-    },
-    NumField {
-        bounds: Bounds {
-            key: "seed",
-            label: "Seed",
-            min: 0.0,
-            max: 4294967295.0,
-            step: 1.0,
-            integer: true,
-        },
-        get: |s| s.seed as f64,
-        set: |s, v| s.seed = v as u64,
-    },
+    num_field!(MamlSettings; "iters", "Meta-iterations", 1.0, 1000.0, 1.0, true, iterations),
+    num_field!(MamlSettings; "lr", "Meta step size", 1e-5, 1.0, 1e-4, false, meta_lr),
+    num_field!(MamlSettings; "tasks", "Tasks per meta step", 1.0, 50.0, 1.0, true, tasks_per_step),
+    num_field!(MamlSettings; "d", "Features d (odd)", 11.0, 1001.0, 2.0, true, d),
+    num_field!(MamlSettings; "n_inner", "Inner training points n", 1.0, 1000.0, 1.0, true, n_train_inner),
+    num_field!(MamlSettings; "noise", "Noise std", 0.0, 1.0, 0.01, false, noise),
+    num_field!(MamlSettings; "test_tasks", "Test tasks", 2.0, 50.0, 1.0, true, n_test_tasks),
+    num_field!(MamlSettings; "seed", "Seed", 0.0, 4294967295.0, 1.0, true, seed),
 ];
 
 fn inner_steps(s: &MamlSettings) -> f64 {
@@ -157,42 +69,9 @@ macro_rules! variant_fields {
                 get: inner_lr,
                 set: set_inner_lr,
             },
-            NumField {
-                bounds: Bounds {
-                    key: concat!($p, "_iters"),
-                    label: "Meta-iterations",
-                    min: 1.0,
-                    max: 1000.0,
-                    step: 1.0,
-                    integer: true,
-                },
-                get: |s| s.iterations as f64,
-                set: |s, v| s.iterations = v as usize,
-            },
-            NumField {
-                bounds: Bounds {
-                    key: concat!($p, "_lr"),
-                    label: "Meta step size",
-                    min: 1e-5,
-                    max: 1.0,
-                    step: 1e-4,
-                    integer: false,
-                },
-                get: |s| s.meta_lr,
-                set: |s, v| s.meta_lr = v,
-            },
-            NumField {
-                bounds: Bounds {
-                    key: concat!($p, "_seed"),
-                    label: "Seed",
-                    min: 0.0,
-                    max: 4294967295.0,
-                    step: 1.0,
-                    integer: true,
-                },
-                get: |s| s.seed as f64,
-                set: |s, v| s.seed = v as u64,
-            },
+            num_field!(MamlSettings; concat!($p, "_iters"), "Meta-iterations", 1.0, 1000.0, 1.0, true, iterations),
+            num_field!(MamlSettings; concat!($p, "_lr"), "Meta step size", 1e-5, 1.0, 1e-4, false, meta_lr),
+            num_field!(MamlSettings; concat!($p, "_seed"), "Seed", 0.0, 4294967295.0, 1.0, true, seed),
         ];
     };
 }
@@ -234,54 +113,10 @@ impl Default for ToySettings {
 }
 
 pub static TOY_FIELDS: [NumField<ToySettings>; 4] = [
-    NumField {
-        bounds: Bounds {
-            key: "toy_c0",
-            label: "Initial c0",
-            min: -10.0,
-            max: 10.0,
-            step: 0.01,
-            integer: false,
-        },
-        get: |s| s.c0,
-        set: |s, v| s.c0 = v,
-    },
-    NumField {
-        bounds: Bounds {
-            key: "toy_c1",
-            label: "Initial c1",
-            min: -10.0,
-            max: 10.0,
-            step: 0.01,
-            integer: false,
-        },
-        get: |s| s.c1,
-        set: |s, v| s.c1 = v,
-    },
-    NumField {
-        bounds: Bounds {
-            key: "toy_lr",
-            label: "Step size",
-            min: 0.001,
-            max: 10.0,
-            step: 0.001,
-            integer: false,
-        },
-        get: |s| s.lr,
-        set: |s, v| s.lr = v,
-    },
-    NumField {
-        bounds: Bounds {
-            key: "toy_steps",
-            label: "Gradient steps",
-            min: 1.0,
-            max: 100000.0,
-            step: 1.0,
-            integer: true,
-        },
-        get: |s| s.steps as f64,
-        set: |s, v| s.steps = v as usize,
-    },
+    num_field!(ToySettings; "toy_c0", "Initial c0", -10.0, 10.0, 0.01, false, c0),
+    num_field!(ToySettings; "toy_c1", "Initial c1", -10.0, 10.0, 0.01, false, c1),
+    num_field!(ToySettings; "toy_lr", "Step size", 0.001, 10.0, 0.001, false, lr),
+    num_field!(ToySettings; "toy_steps", "Gradient steps", 1.0, 100000.0, 1.0, true, steps),
 ];
 
 #[derive(Clone, Debug, PartialEq)]
@@ -302,42 +137,9 @@ impl Default for MinNormSettings {
 }
 
 pub static MN_FIELDS: [NumField<MinNormSettings>; 3] = [
-    NumField {
-        bounds: Bounds {
-            key: "mn_n",
-            label: "Equations n",
-            min: 1.0,
-            max: 20.0,
-            step: 1.0,
-            integer: true,
-        },
-        get: |s| s.n as f64,
-        set: |s, v| s.n = v as usize,
-    },
-    NumField {
-        bounds: Bounds {
-            key: "mn_d",
-            label: "Unknowns d",
-            min: 2.0,
-            max: 40.0,
-            step: 1.0,
-            integer: true,
-        },
-        get: |s| s.d as f64,
-        set: |s, v| s.d = v as usize,
-    },
-    NumField {
-        bounds: Bounds {
-            key: "mn_seed",
-            label: "Random system seed",
-            min: 0.0,
-            max: 4294967295.0,
-            step: 1.0,
-            integer: true,
-        },
-        get: |s| s.seed as f64,
-        set: |s, v| s.seed = v as u64,
-    },
+    num_field!(MinNormSettings; "mn_n", "Equations n", 1.0, 20.0, 1.0, true, n),
+    num_field!(MinNormSettings; "mn_d", "Unknowns d", 2.0, 40.0, 1.0, true, d),
+    num_field!(MinNormSettings; "mn_seed", "Random system seed", 0.0, 4294967295.0, 1.0, true, seed),
 ];
 
 /// Parse "3,4,5" into frequencies.

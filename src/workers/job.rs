@@ -33,8 +33,8 @@
 //! - `tune`: chapter 3's fine-tuning work (`glassbox_lab::shift::work`): consecutive units that
 //!   need no answer before them (a set's frozen prefixes or counts, a batch's gradient chunks of
 //!   `CHUNK` images), packed, under the tuner's current network and tuned tensors; the answers come
-//!   back packed and the page gives them to the tuner in order, so the run equals the page's own
-//!   bit for bit.
+//!   back packed (each whole group of gradient chunks as one sum, `work::compute_all`) and the page
+//!   gives them to the tuner in order, so the run equals the page's own bit for bit.
 //! - `attention-time`: chapter 2's CPU attention timing (`device_ops::cpu_attention_time_job`).
 //! - `maml-sweep`, `maml-train`: one entry of a chapter 1 evaluation curve, a run of its
 //!   meta-training steps (`super::maml`).
@@ -43,7 +43,7 @@ use super::{device_lm, device_ops, device_train};
 use glassbox_lab::lm::shipped::{self, Checkpoint};
 use glassbox_lab::lm::tuning::{self, Evaluator, MicroBatch};
 use glassbox_lab::lm::{Extras, Model, Vocab};
-use glassbox_lab::shift::work::{compute, Answer, Packed, PackedAnswers, Work};
+use glassbox_lab::shift::work::{compute_all, Answer, Packed, PackedAnswers, Work};
 use glassbox_lab::shift::Tensor;
 use glassbox_lab::vision::data::Split;
 use glassbox_lab::vision::network::{Grads, Network, StepJob};
@@ -588,6 +588,7 @@ pub fn tune_message(
         .num("work", works.kind as f64)
         .num("first", works.first as f64)
         .num("batch", works.batch as f64)
+        .num("pos", works.pos as f64)
         .u32s("sizes", &works.sizes)
         .f32s("data", &works.data)
         .u32s("labels", &works.labels)
@@ -619,10 +620,7 @@ pub fn tune_of(
 fn tune_job(msg: &JsValue, reply: &Object) -> Result<Array, JsValue> {
     let answers = with_network(msg, |net| {
         let (tensors, works) = tune_request(msg, net)?;
-        Ok(works
-            .iter()
-            .map(|w| compute(net, &tensors, w))
-            .collect::<Vec<_>>())
+        Ok(compute_all(net, &tensors, &works))
     })?;
     tune_reply(reply, &answers)
 }
@@ -639,6 +637,7 @@ pub(super) fn tune_request(
         kind: number(msg, "work").ok_or("a fine-tuning job without a kind")? as u32,
         first: number(msg, "first").ok_or("a fine-tuning job without its layer")? as usize,
         batch: number(msg, "batch").unwrap_or(0.0) as usize,
+        pos: number(msg, "pos").unwrap_or(0.0) as usize,
         sizes: whole(msg, "sizes")?,
         data: floats(msg, "data")?.ok_or("a fine-tuning job without inputs")?,
         labels: whole(msg, "labels")?,

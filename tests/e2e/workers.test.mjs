@@ -194,26 +194,29 @@ test('chapter 5\'s meta-learning of the start trains on the workers as on the pa
 });
 
 test('chapter 3\'s fine-tuning computes on the workers with the page thread\'s numbers', async () => {
-  // One run of block2 (Auto-RGN would add its multipliers; block2 keeps it short), with the pool
-  // (a batch's chunks of 4 images split between the workers, the answers taken in order) and with
-  // the worker script blocked: the last epoch's loss (6 digits) and the result must agree.
-  const runs = [];
-  for (const blocked of [false, true]) {
-    const page = await watchedPage(env.browser);
-    if (blocked) await page.route('**/glassbox-worker.js', (r) => r.abort());
-    const run = await fineTuningRun(page, env.server.base, 'images=60&test_images=40&epochs=2&lr=0.01&tune=block2');
-    runs.push({ ...run, workers: page.workers().length });
-    if (!blocked) assert.deepEqual(page.problems(), []);
-    await page.close();
+  // Runs of block2 (Auto-RGN would add its multipliers; block2 keeps it short) and of the head,
+  // with the pool (a batch's chunks of 4 images split between the workers at group ends, each
+  // group of 16 images summed there; the head's counts and gradients stay on the page's thread)
+  // and with the worker script blocked: the last epoch's loss (6 digits) and the result must agree.
+  for (const tune of ['block2', 'head']) {
+    const runs = [];
+    for (const blocked of [false, true]) {
+      const page = await watchedPage(env.browser);
+      if (blocked) await page.route('**/glassbox-worker.js', (r) => r.abort());
+      const run = await fineTuningRun(page, env.server.base, `images=60&test_images=40&epochs=2&lr=0.01&tune=${tune}`);
+      runs.push({ ...run, workers: page.workers().length });
+      if (!blocked) assert.deepEqual(page.problems(), []);
+      await page.close();
+    }
+    console.log(`chapter 3 fine-tuning, ${tune}: ${runs.map((r) => `${r.workers} workers: ${r.status} ${r.loss} ${r.result}`).join(' // ')}`);
+    assert.match(runs[0].status, /on the CPU, in background workers\.$/);
+    assert.match(runs[1].status, /on the CPU\.$/);
+    assert.ok(runs[0].workers > 0);
+    assert.equal(runs[1].workers, 0);
+    assert.match(runs[0].loss, /: \d+\.\d{6}\.$/);
+    assert.equal(runs[0].loss, runs[1].loss);
+    assert.equal(runs[0].result, runs[1].result);
   }
-  console.log(`chapter 3 fine-tuning: ${runs.map((r) => `${r.workers} workers: ${r.status} ${r.loss} ${r.result}`).join(' // ')}`);
-  assert.match(runs[0].status, /on the CPU, in background workers\.$/);
-  assert.match(runs[1].status, /on the CPU\.$/);
-  assert.ok(runs[0].workers > 0);
-  assert.equal(runs[1].workers, 0);
-  assert.match(runs[0].loss, /: \d+\.\d{6}\.$/);
-  assert.equal(runs[0].loss, runs[1].loss);
-  assert.equal(runs[0].result, runs[1].result);
 });
 
 test('chapter 5\'s comparison, full fine-tuning included, trains on the workers as on the page\'s thread', async () => {

@@ -72,6 +72,7 @@ pub async fn answer_work(
             act,
             labels,
             batch,
+            ..
         } => {
             let (loss, grads) = net
                 .suffix_grads(gpu, *first, tensors, act, labels, *batch)

@@ -1,13 +1,15 @@
 //! The worker paths of a fine-tuning run (`runner::drive`): the tuner's units that need no answer
-//! before them, packed, as jobs for the CPU pool (`tune`) or the device worker (`gpu-tune`), and
-//! the answers given back to the tuner in order, so a run equals the page's own to the bit.
+//! before them, packed, as jobs for the CPU pool (`tune`, cut where groups of gradient chunks end:
+//! `work::split`) or the device worker (`gpu-tune`), and the answers given back to the tuner in
+//! order, so a run equals the page's own to the bit.
 
 use super::runner::Job;
 use crate::tasks::SLICE_MS;
 use crate::web;
 use crate::workers::job;
 use crate::workers::pool::Pool;
-use glassbox_lab::shift::work::{Packed, Work};
+use glassbox_lab::shift::tuner::{PhaseTimes, Tuner};
+use glassbox_lab::shift::work::{split, Packed};
 use std::cell::RefCell;
 use std::rc::Rc;
 use wasm_bindgen::JsValue;
@@ -44,7 +46,14 @@ pub(super) async fn drive_workers(
         } else {
             CHUNKS_PER_JOB * pool.workers()
         };
-        let works = tuner.works_ahead(max);
+        // The head alone is a 512 x 10 product an image: this thread computes it in slices
+        // rather than send the network with every batch (the device keeps its own path).
+        let here = |t: &Tuner| !t.needs_work() || (t.head_only() && !on_device);
+        let works = if here(&tuner) {
+            Vec::new()
+        } else {
+            tuner.works_ahead(max)
+        };
         // The network as bytes, made again only after it changed (and only for work to send).
         let bytes = match cached {
             Some((v, b)) if v == tuner.version() || works.is_empty() => Some((v, b)),
@@ -54,17 +63,18 @@ pub(super) async fn drive_workers(
         let (mut given_up, mut stopped) = (None, false);
         if works.is_empty() {
             // Drawing shifted images, batch-norm statistics (a unit is one convolution of a whole
-            // batch): this thread, a slice's worth, with no unit started that the last one's time
-            // says would end past the slice.
-            let mut last = 0.0;
-            while !tuner.needs_work() && !tuner.done() && web::now_ms() + last < t0 + SLICE_MS {
+            // batch), the head: this thread, a slice's worth, with no unit started that the last
+            // one's time says would end past the slice.
+            // Each unit's time goes to its own phase (a slice of the head's can span several).
+            let (mut last, mut times) = (0.0, PhaseTimes::default());
+            while here(&tuner) && !tuner.done() && web::now_ms() + last < t0 + SLICE_MS {
                 let start = web::now_ms();
-                tuner.step();
+                tuner.step_timed(&web::now_ms, &mut times);
                 last = web::now_ms() - start;
             }
+            job.borrow_mut().times.add_all(&times);
         } else if let Some((_, net)) = &bytes {
-            let per_job = works.len().div_ceil(pool.workers());
-            let groups: Vec<&[Work]> = works.chunks(per_job).collect();
+            let groups = split(&works, pool.workers());
             let packed = groups
                 .iter()
                 .map(|g| Packed::new(g))
@@ -105,7 +115,9 @@ pub(super) async fn drive_workers(
         let more = !tuner.done() && tuner.error.is_none();
         {
             let mut j = job.borrow_mut();
-            j.times.add(phase, web::now_ms() - t0);
+            if !works.is_empty() {
+                j.times.add(phase, web::now_ms() - t0);
+            }
             j.net_bytes = bytes;
             j.tuner = Some(tuner);
             if given_up.is_none() && !stopped {

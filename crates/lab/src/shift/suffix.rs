@@ -83,6 +83,14 @@ pub fn accumulate_grads(
     loss as f64 * n as f64
 }
 
+/// `acc[k] += grads[k]` for each tensor (an empty `grads[k]`: zero).
+pub(super) fn add_into(acc: &mut [Vec<f32>], grads: &[Vec<f32>]) {
+    for (k, g) in grads.iter().enumerate().filter(|(_, g)| !g.is_empty()) {
+        add(acc, Some(k), g);
+    }
+}
+
+/// `grads[at] += g` (an empty `grads[at]` starts at zero).
 fn add(grads: &mut [Vec<f32>], at: Option<usize>, g: &[f32]) {
     if let Some(k) = at {
         let acc = &mut grads[k];

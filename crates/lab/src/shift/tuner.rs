@@ -21,8 +21,8 @@
 
 use super::blocks::{check_blocks, params_changed, Tensor, Tune};
 use super::shifts::{Shift, ShiftedData};
-use super::suffix::{relative_grad_norms, Adam};
-use super::work::{compute, Answer, Work};
+use super::suffix::{add_into, relative_grad_norms, Adam};
+use super::work::{compute, ends_group, Answer, Work};
 use crate::rng::Rng;
 use crate::vision::data::Split;
 use crate::vision::network::{Bn, Network};
@@ -248,7 +248,9 @@ pub struct Tuner {
     lr_index: usize,
     epoch: usize,
     order: Vec<usize>,
+    /// The batch's gradients so far, and its open group's (`work::GROUP`).
     grads: Vec<Vec<f32>>,
+    group: Vec<Vec<f32>>,
     loss_sum: f64,
     adam: Adam,
     multipliers: Vec<f64>,
@@ -301,6 +303,7 @@ impl Tuner {
             start,
             first,
             grads: vec![Vec::new(); tensors.len()],
+            group: vec![Vec::new(); tensors.len()],
             multipliers: vec![1.0; tensors.len()],
             rgn_sum: vec![0.0; tensors.len()],
             tensors,
@@ -516,6 +519,7 @@ impl Tuner {
             act: self.gather(0, &rows),
             labels: rows.iter().map(|&r| self.data.train.labels[r]).collect(),
             batch: size,
+            pos,
         }
     }
 
@@ -570,6 +574,15 @@ impl Tuner {
     /// Whether the current unit needs a computation (`work()` is Some), without building it.
     pub fn needs_work(&self) -> bool {
         self.span().is_some()
+    }
+
+    /// Whether the current unit's work is the classifier's head alone (counts or gradients from
+    /// past the last convolution: a 512 x 10 product an image), less arithmetic than copying
+    /// the network to another thread.
+    pub fn head_only(&self) -> bool {
+        self.first >= self.net.blocks.len()
+            && self.needs_work()
+            && !matches!(self.phase, Phase::Prefix { .. })
     }
 
     /// The computation the current unit needs (None: the unit needs none, or the run is done).
@@ -789,10 +802,12 @@ impl Tuner {
 
     fn clear_grads(&mut self) {
         self.grads.iter_mut().for_each(|g| g.fill(0.0));
+        self.group.iter_mut().for_each(|g| g.fill(0.0));
     }
 
-    /// Add a chunk's answer into the batch's gradients: (loss summed over the chunk, the chunk's
-    /// end within the batch, the batch's size).
+    /// Add a chunk's answer into its group's gradients, and a finished group's into the batch's
+    /// (`work::GROUP`): (loss summed over the chunk, the chunk's end within the batch, the batch's
+    /// size).
     fn take_grads(
         &mut self,
         batch: usize,
@@ -809,17 +824,14 @@ impl Tuner {
                 self.tensors.len()
             ));
         }
-        for (acc, g) in self.grads.iter_mut().zip(&grads) {
-            if g.is_empty() {
-                continue;
-            }
-            if acc.is_empty() {
-                acc.resize(g.len(), 0.0);
-            }
-            acc.iter_mut().zip(g).for_each(|(a, b)| *a += b);
-        }
+        add_into(&mut self.group, &grads);
         let (_, size) = self.batch_span(batch);
-        Ok((loss, self.chunk_end(pos, size), size))
+        let end = self.chunk_end(pos, size);
+        if ends_group(pos, end, size) {
+            add_into(&mut self.grads, &self.group);
+            self.group.iter_mut().for_each(|g| g.fill(0.0));
+        }
+        Ok((loss, end, size))
     }
 
     fn batches(&self) -> usize {
@@ -1127,15 +1139,30 @@ mod tests {
         // What the page's workers do: a run of units computed at once from the tuner's network
         // through the packed form (to bytes and back), then answered in order.
         use crate::shift::work::{Packed, PackedAnswers};
+        // Jobs of 3 chunks split the groups of gradient chunks of a batch of 40; jobs of 4 or 16
+        // bring whole groups back as sums (`compute_all`), in batches of one group (8 images) or
+        // of three (40).
+        use crate::shift::work::compute_all;
         let net = Network::new(&Arch::lab(), 4);
-        let split = fake_test_split(5);
-        for tune in [Tune::AutoRgn, Tune::Block(1), Tune::BnStats] {
-            let s = small(tune, Shift::Flip);
+        let split = fake_test_split(10);
+        for (tune, batch, max) in [
+            (Tune::AutoRgn, 8, 3),
+            (Tune::Block(1), 8, 3),
+            (Tune::BnStats, 8, 3),
+            (Tune::Block(2), 40, 3),
+            (Tune::AutoRgn, 40, 4),
+            (Tune::Block(3), 40, 16),
+        ] {
+            let s = TuneSettings {
+                images: 50,
+                batch,
+                ..small(tune, Shift::Flip)
+            };
             let cpu = run(&net, &split, s.clone());
             let mut t = Tuner::new(&net, &split, s).unwrap();
-            let mut runs = 0;
+            let (mut runs, mut sums) = (0, 0);
             loop {
-                let works = t.works_ahead(3);
+                let works = t.works_ahead(max);
                 assert_eq!(t.needs_work(), !works.is_empty());
                 if works.is_empty() {
                     if !t.step() {
@@ -1152,12 +1179,12 @@ mod tests {
                     .iter()
                     .map(|x| Tensor::from_code(x.code(), copy.blocks.len()).unwrap())
                     .collect();
-                let answers: Vec<Answer> = packed
-                    .works()
-                    .unwrap()
+                assert_eq!(packed.works().unwrap(), works);
+                let answers = compute_all(&mut copy, &tensors, &works);
+                sums += answers
                     .iter()
-                    .map(|w| compute(&mut copy, &tensors, w))
-                    .collect();
+                    .filter(|a| matches!(a, Answer::Grads(_, g) if g.iter().all(|x| x.is_empty())))
+                    .count();
                 let back = PackedAnswers::new(&answers)
                     .answers(packed.kind, works.len(), tensors.len())
                     .unwrap();
@@ -1171,6 +1198,13 @@ mod tests {
                 }
             }
             assert!(runs >= 5, "{tune:?}: {runs}");
+            // Chunks whose gradient came back inside their group's sum (with jobs of 3 chunks
+            // and batches of 40, only the epoch's last, short batch fits in one job).
+            assert_eq!(
+                sums > 0,
+                tune != Tune::BnStats,
+                "{tune:?} {batch} {max}: {sums}"
+            );
             assert_eq!(t.error, None);
             assert_eq!(t.result(), cpu.result(), "{tune:?}");
             assert_eq!(t.network().to_bytes(), cpu.network().to_bytes(), "{tune:?}");
@@ -1205,10 +1239,46 @@ mod tests {
         assert_eq!(p.works().unwrap().len(), 2);
         p.data.pop();
         assert!(p.works().is_err());
+        // Gradient chunks: one after another, within their batch.
+        let chunk = |pos: usize| Work::Grads {
+            first: 1,
+            act: vec![0.0; 6],
+            labels: vec![1, 2],
+            batch: 6,
+            pos,
+        };
+        let mut p = Packed::new(&[chunk(2), chunk(4)]).unwrap();
+        assert_eq!(p.works().unwrap(), vec![chunk(2), chunk(4)]);
+        assert!(Packed::new(&[chunk(0), chunk(4)]).is_err());
+        p.pos = 3;
+        assert!(p.works().is_err());
         let a = PackedAnswers::new(&[Answer::Grads(0.5, vec![vec![1.0], vec![]])]);
         assert!(a.answers(2, 1, 2).is_ok());
         assert!(a.answers(2, 2, 2).is_err());
         assert!(a.answers(2, 1, 3).is_err());
+    }
+
+    #[test]
+    fn only_the_heads_counts_and_gradients_are_head_only() {
+        let net = Network::new(&Arch::lab(), 4);
+        let split = fake_test_split(5);
+        for tune in [Tune::Head, Tune::Block(4)] {
+            let mut t = Tuner::new(&net, &split, small(tune, Shift::Flip)).unwrap();
+            let mut seen = [0; 3];
+            loop {
+                let kind = match t.work() {
+                    None => 0,
+                    Some(Work::Prefix { .. }) => 1,
+                    Some(_) => 2,
+                };
+                assert_eq!(t.head_only(), tune == Tune::Head && kind == 2);
+                seen[kind] += 1;
+                if !t.step() {
+                    break;
+                }
+            }
+            assert!(seen.iter().all(|&n| n > 0), "{tune:?}: {seen:?}");
+        }
     }
 
     #[test]

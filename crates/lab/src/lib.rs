@@ -9,14 +9,15 @@
 pub mod assets;
 /// The CPU matrix multiply (crates/kernels, kept at full optimisation in the browser's build).
 pub use glassbox_kernels as kernels;
-/// Chapter 1 and the foundations under it (crates/maml, kept at opt-level "s" in the browser's
-/// build while the rest of the lab is built at "z").
-pub use glassbox_maml::{linalg, maml, rank, rng};
+pub mod linalg;
+pub mod rank;
+pub mod rng;
 pub mod stats;
 
 pub mod attention;
 pub mod compress;
 pub mod figures;
 pub mod lm;
+pub mod maml;
 pub mod shift;
 pub mod vision;

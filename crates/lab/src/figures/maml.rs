@@ -413,6 +413,43 @@ pub fn draw_feature_weights<DB: DrawingBackend>(
     root.present().map_err(err)
 }
 
+impl TaskFit {
+    pub fn csv(&self) -> String {
+        let mut s = String::from("x,truth,meta_learned_fit,all_ones_fit\n");
+        for i in 0..self.x.len() {
+            writeln!(
+                s,
+                "{:.6},{:.6e},{:.6e},{:.6e}",
+                self.x[i], self.truth[i], self.meta[i], self.ones[i]
+            )
+            .ok();
+        }
+        s.push_str("\ntrain_x,train_y\n");
+        for (x, y) in self.train_x.iter().zip(&self.train_y) {
+            writeln!(s, "{x:.6},{y:.6e}").ok();
+        }
+        s
+    }
+
+    pub fn summary(&self) -> String {
+        let rms = |f: &[f64]| {
+            (f.iter()
+                .zip(&self.truth)
+                .map(|(a, b)| (a - b).powi(2))
+                .sum::<f64>()
+                / f.len().max(1) as f64)
+                .sqrt()
+        };
+        format!(
+            "One test task's true function on [-1, 1] with {} noisy training points and two fits. \
+             Root-mean-square error: meta-learned weights {:.3}, all-ones weights {:.3}.",
+            self.n,
+            rms(&self.meta),
+            rms(&self.ones)
+        )
+    }
+}
+
 pub fn draw_task_fit<DB: DrawingBackend>(
     root: &Area<DB>,
     fit: &TaskFit,

@@ -148,7 +148,7 @@ export async function finishBench(page, browser, server) {
  * (the browser's long-task observer reports tasks over 50 ms), and every row is printed; the test
  * fails above 80 ms because on the 2-core machine single stray tasks of 54-62 ms (a collection or
  * a compile) came in computations that slice at 20 ms (session 24's suites: image lab 56 ms,
- * chapter 7 62 ms, both 0 ms in the suites before and after). */
+ * chapter 7 62 ms, both 0 ms in session 23's suite). */
 export const TASK_BUDGET_MS = 80;
 
 /** Start recording the page's longest main-thread task (again from 0). */

@@ -20,15 +20,21 @@ const APPENDIX = ['image-lab', 'under-the-hood', 'bench'];
 const PAGES = ['', ...CHAPTERS, ...APPENDIX];
 const MAX_TABS = 400;
 
-/** Open `#/slug` and wait until it has drawn its first figures: the heading, then every visible
- * canvas in main named with a number (or 8 s), then a moment more. */
+/** Open `#/slug` and wait until it has drawn its first figures: every visible canvas in main is
+ * named with a number or says it is empty, and neither those names nor main's text have changed
+ * for 1.5 s (or 10 s have passed: a page still computing is checked as it is then). */
 async function openPage(page, slug) {
   await page.goto(`${env.server.base}#/${slug}`);
   await page.locator('main h1').waitFor();
-  await page.waitForFunction(() => [...document.querySelectorAll('main canvas')]
-    .filter((c) => c.checkVisibility())
-    .every((c) => /\d/.test(c.getAttribute('aria-label') || '')), null, { timeout: 8_000 }).catch(() => {});
-  await page.waitForTimeout(2_000);
+  await page.evaluate(() => { window.__settled = undefined; });
+  await page.waitForFunction(() => {
+    const names = [...document.querySelectorAll('main canvas')].filter((c) => c.checkVisibility())
+      .map((c) => c.getAttribute('aria-label') || '');
+    const now = names.join('\n') + document.querySelector('main').textContent;
+    const seen = (window.__settled ??= { last: '', since: performance.now() });
+    if (now !== seen.last) Object.assign(seen, { last: now, since: performance.now() });
+    return names.every((n) => /\d|\. Empty plot\b/.test(n)) && performance.now() - seen.since > 1500;
+  }, null, { timeout: 10_000, polling: 250 }).catch(() => {});
 }
 
 /** axe's violations, one line each: rule, impact, count, the first few targets. Every disclosure

@@ -6,7 +6,7 @@
 // named.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { useBrowsers, watchedPage, screenshot, checkLongTasks } from './harness.mjs';
+import { useBrowsers, watchedPage, screenshot, checkLongTasks, watchLongTasks as watchFrames } from './harness.mjs';
 
 const env = useBrowsers({ browser: {}, gpuBrowser: { webgpu: true } });
 
@@ -18,12 +18,11 @@ async function open(page, query = '') {
 }
 
 async function watchLongTasks(page) {
+  await watchFrames(page);
   page.on('console', (m) => { if (m.text().startsWith('long task')) console.log(m.text()); });
   await page.evaluate(() => {
-    window.__longest = 0;
     new PerformanceObserver((l) => {
       for (const e of l.getEntries()) {
-        window.__longest = Math.max(window.__longest, e.duration);
         if (e.duration > 100) {
           const status = [...document.querySelectorAll('p.status')].map((s) => s.textContent).filter((t) => t).join(' / ');
           console.log(`long task ${Math.round(e.duration)} ms at ${Math.round(e.startTime)} ms; status: ${status}`);

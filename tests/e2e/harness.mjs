@@ -151,23 +151,40 @@ export async function finishBench(page, browser, server) {
  * chapter 7 62 ms, both 0 ms in session 23's suite). */
 export const TASK_BUDGET_MS = 80;
 
-/** Start recording the page's longest main-thread task (again from 0). */
+/** Start recording the page's longest main-thread task (again from 0), and what the browser says
+ * filled each frame over 50 ms (the Long Animation Frames API: scripts with their invoker and
+ * duration, style and layout, rendering), printed by `checkLongTasks` when a task passes 50 ms. */
 export async function watchLongTasks(page) {
   await page.evaluate(() => {
     window.__longest = 0;
+    window.__longFrames = [];
     if (window.__longTasks) return;
     window.__longTasks = new PerformanceObserver((l) => {
       for (const e of l.getEntries()) window.__longest = Math.max(window.__longest, e.duration);
     });
     window.__longTasks.observe({ type: 'longtask', buffered: false });
+    if (!PerformanceObserver.supportedEntryTypes.includes('long-animation-frame')) return;
+    new PerformanceObserver((l) => {
+      for (const f of l.getEntries()) {
+        if (f.blockingDuration <= 0 || window.__longFrames.length >= 20) continue;
+        const ms = (x) => Math.round(x);
+        const scripts = f.scripts.map((s) => `${s.invoker || s.invokerType} ${ms(s.duration)} ms`
+          + ` (layout ${ms(s.forcedStyleAndLayoutDuration)})`).join(', ');
+        const render = f.renderStart ? ms(f.startTime + f.duration - f.renderStart) : 0;
+        const style = f.styleAndLayoutStart ? ms(f.startTime + f.duration - f.styleAndLayoutStart) : 0;
+        window.__longFrames.push(`frame ${ms(f.duration)} ms (blocking ${ms(f.blockingDuration)}):`
+          + ` scripts [${scripts}], rendering ${render} ms, style and layout ${style} ms`);
+      }
+    }).observe({ type: 'long-animation-frame', buffered: false });
   });
 }
 
 /** The longest task since `watchLongTasks`, printed as "long tasks, WHAT: N ms" (the README's
- * table comes from these lines) and held to the budget. */
+ * table comes from these lines) and held to the budget; over 50 ms, the long frames' contents. */
 export async function checkLongTasks(page, what) {
-  const ms = await page.evaluate(() => window.__longest);
+  const [ms, frames] = await page.evaluate(() => [window.__longest, window.__longFrames]);
   console.log(`long tasks, ${what}: longest ${ms.toFixed(0)} ms`);
+  if (ms > 50) for (const f of frames || []) console.log(`  ${f}`);
   assert.ok(ms <= TASK_BUDGET_MS, `${what}: a main-thread task took ${ms.toFixed(0)} ms (budget ${TASK_BUDGET_MS} ms)`);
   return ms;
 }

@@ -29,7 +29,7 @@ impl Progress {
                     }
                 }
                 ["time", chapter, ms] => {
-                    if let Ok(ms) = ms.parse::<f64>() {
+                    if let Some(ms) = glassbox_lab::decimal::parse(ms) {
                         if ms.is_finite() && ms >= 0.0 {
                             p.set_time(chapter, ms);
                         }

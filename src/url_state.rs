@@ -129,7 +129,7 @@ impl Bounds {
                 self.label, self.key, text, kind
             )
         };
-        let v: f64 = text.trim().parse().map_err(|_| not_a("number"))?;
+        let v = glassbox_lab::decimal::parse(text.trim()).ok_or_else(|| not_a("number"))?;
         if !v.is_finite() || (self.integer && v.fract() != 0.0) {
             return Err(not_a("finite number"));
         }

@@ -1,6 +1,6 @@
 """Chapter 1's closed-form MAML meta-training in NumPy: the peer for `glassbox bench maml`.
 
-The same computation as crates/lab/src/maml/outer_loop.rs at the notebook's settings (d = 501
+The same computation as crates/maml/src/maml/outer_loop.rs at the notebook's settings (d = 501
 Fourier features, true frequencies 3, 4, 5; 32 grid inner points, 64 uniform meta points, noise
 0.1, 5 tasks per step, SGD 0.01, 100 iterations). Per task, with S = diag(c^2), K = Phi S Phi^T:
   w = K^-1 y, u = Phi^T w, alpha = s u, r = Phi_m alpha - y_m, g = 2 Phi_m^T r,

@@ -232,7 +232,8 @@ fn number_exercise(
     let check = move || {
         let a = answer.get_untracked()?;
         let text = typed.get_untracked();
-        let Ok(v) = text.trim().replace([',', '_', ' '], "").parse::<f64>() else {
+        let Some(v) = glassbox_lab::decimal::parse(&text.trim().replace([',', '_', ' '], ""))
+        else {
             return Some(Verdict::new(
                 false,
                 format!("'{}' is not a number.", text.trim()),

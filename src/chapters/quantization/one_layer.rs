@@ -100,18 +100,16 @@ pub fn KMeansOneLayer() -> impl IntoView {
     let after_colours = Signal::derive(move || {
         after_map.get().map(|h| {
             let scale = h.effective_scale();
-            let mut c: Vec<(u8, u8, u8)> = h
+            let c = h
                 .values
                 .iter()
                 .flatten()
                 .map(|&v| {
                     let rgb = scale.colour(v, &Palette::LIGHT);
-                    (rgb.0, rgb.1, rgb.2)
+                    (rgb.0 as u64) << 16 | (rgb.1 as u64) << 8 | rgb.2 as u64
                 })
                 .collect();
-            c.sort_unstable();
-            c.dedup();
-            c.len()
+            glassbox_lab::rank::distinct(c).len()
         })
     });
     let layer_hist = Memo::new(move |_| {

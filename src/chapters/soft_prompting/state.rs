@@ -36,7 +36,7 @@ pub struct SoftSettings {
 
 /// An f32 rate as the decimal it was written as (0.005, not 0.004999999888241291).
 fn decimal(v: f32) -> f64 {
-    v.to_string().parse().unwrap_or(v as f64)
+    glassbox_lab::decimal::parse(&v.to_string()).unwrap_or(v as f64)
 }
 
 impl Default for SoftSettings {

@@ -296,10 +296,7 @@ impl KMeansQuantizer {
 
 /// Number of distinct values in a tensor.
 pub fn distinct_values(w: &[f32]) -> usize {
-    let mut v: Vec<u32> = w.iter().map(|x| x.to_bits()).collect();
-    v.sort_unstable();
-    v.dedup();
-    v.len()
+    crate::rank::distinct(w.iter().map(|x| x.to_bits() as u64).collect()).len()
 }
 
 #[cfg(test)]

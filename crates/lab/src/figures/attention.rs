@@ -1,6 +1,7 @@
 //! Chapter 2's figures: the cost of global and windowed attention against image size, which patches
 //! one query sees under each, and the measured time of both next to the FLOP prediction.
 
+use super::axis::Axis;
 use super::heatmap::{Heatmap, Scale};
 use super::{
     build_with_legend, err, font, frame, labelled, legend, mesh, Area, Key, Mark, Palette, Points,
@@ -126,7 +127,7 @@ pub fn draw_attention_cost<DB: DrawingBackend>(
     let area = frame(root, "Attention FLOPs against image size", p)?;
     let (mut chart, placed) = build_with_legend(key, &marks, |right, top| {
         labelled(&area, right, top, 70)
-            .build_cartesian_2d((x0..x1).log_scale(), (y0..y1).log_scale())
+            .build_cartesian_2d(Axis::log(x0..x1), Axis::log(y0..y1))
             .map_err(err)
     })?;
     log_mesh(&mut chart, p, "image size H (pixels)", "FLOPs (QKᵀ and AV)")?;
@@ -384,7 +385,7 @@ pub fn draw_attention_timing<DB: DrawingBackend>(
     let area = frame(root, &format!("Measured attention time ({})", d.path), p)?;
     let (mut chart, placed) = build_with_legend(key, &marks, |right, top| {
         labelled(&area, right, top, 70)
-            .build_cartesian_2d((x0..x1).log_scale(), (lo / 3.0..hi * 3.0).log_scale())
+            .build_cartesian_2d(Axis::log(x0..x1), Axis::log(lo / 3.0..hi * 3.0))
             .map_err(err)
     })?;
     log_mesh(&mut chart, p, "image size H (pixels)", "milliseconds")?;

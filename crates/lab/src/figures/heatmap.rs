@@ -183,7 +183,7 @@ pub fn draw_heatmap<DB: DrawingBackend>(
                         .map_err(err)?;
                     if h.show_values && cell >= 34.0 {
                         let t = format!("{v:.2}");
-                        let style = ("sans-serif", 12).into_font().color(&text_on(bg));
+                        let style = (FontFamily::SansSerif, 12).into_font().color(&text_on(bg));
                         root.draw(&Text::new(t, (x0 + 4, y0 + (cell as i32) / 2 - 6), style))
                             .map_err(err)?;
                     }

@@ -1,6 +1,7 @@
 //! The language model's training curve: the training loss (per step, and its moving average) and
 //! the held-out loss at each evaluation, in nats per character, against the step.
 
+use super::axis::Axis;
 use super::training::moving_average;
 use super::{
     build_with_legend, err, frame, labelled, legend, mesh, Area, Key, Mark, Palette, Symbol,
@@ -43,10 +44,10 @@ pub fn parse_loss_csv(text: &str) -> Result<Vec<LossPoint>, String> {
             let [step, train, held] = f.as_slice() else {
                 return Err(bad());
             };
-            let train: f64 = train.parse().map_err(|_| bad())?;
+            let train = crate::decimal::parse(train).ok_or_else(bad)?;
             let held_out = match held.trim() {
                 "" => None,
-                h => Some(h.parse::<f64>().map_err(|_| bad())?),
+                h => Some(crate::decimal::parse(h).ok_or_else(bad)?),
             };
             if !train.is_finite() || held_out.is_some_and(|h| !h.is_finite()) {
                 return Err(bad());
@@ -127,7 +128,7 @@ pub fn draw_loss_curve<DB: DrawingBackend>(
     let area = frame(root, "Language model: loss per character", p)?;
     let (mut chart, placed) = build_with_legend(key, &marks, |right, margin_top| {
         labelled(&area, right, margin_top, 50)
-            .build_cartesian_2d(0f64..last, 0f64..top)
+            .build_cartesian_2d(Axis::linear(0f64..last), Axis::linear(0f64..top))
             .map_err(err)
     })?;
     mesh(&mut chart, p)

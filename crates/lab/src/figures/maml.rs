@@ -1,6 +1,7 @@
 //! Chapter 1's figures: test loss (or error rate) against n, the learned feature weights, one test
 //! task's fit, and the aliased-feature toy's descent.
 
+use super::axis::Axis;
 use super::{
     build_with_legend, err, frame, labelled, legend, mesh, Area, Key, Mark, Palette, Points, Symbol,
 };
@@ -146,7 +147,7 @@ pub fn draw_test_loss<DB: DrawingBackend>(
     let marks = curve_marks(data, &visible, lo, span, &lines);
     let (mut chart, placed) = build_with_legend(key, &marks, |right, top| {
         labelled(&area, right, top, 60)
-            .build_cartesian_2d((1f64..x_max).log_scale(), (lo..hi).log_scale())
+            .build_cartesian_2d(Axis::log(1f64..x_max), Axis::log(lo..hi))
             .map_err(err)
     })?;
     mesh(&mut chart, p)
@@ -192,7 +193,7 @@ fn draw_error_rate<DB: DrawingBackend>(
     let top = (hi * 1.1).min(1.0);
     let (mut chart, placed) = build_with_legend(key, &marks, |right, margin_top| {
         labelled(&area, right, margin_top, 60)
-            .build_cartesian_2d((x_min..x_max).log_scale(), 0f64..top)
+            .build_cartesian_2d(Axis::log(x_min..x_max), Axis::linear(0f64..top))
             .map_err(err)
     })?;
     mesh(&mut chart, p)
@@ -265,8 +266,8 @@ fn curve_marks(
 /// The curves of a test-loss figure (mean line and 10–90% band, values below `floor` drawn at
 /// it) and horizontal reference `lines` across `span`.
 #[allow(clippy::too_many_arguments)]
-fn draw_curves<'a, DB: DrawingBackend + 'a, Y: Ranged<ValueType = f64>>(
-    chart: &mut ChartContext<'a, DB, Cartesian2d<LogCoord<f64>, Y>>,
+fn draw_curves<'a, DB: DrawingBackend + 'a>(
+    chart: &mut ChartContext<'a, DB, Cartesian2d<Axis, Axis>>,
     data: &TestLossData,
     p: &Palette,
     visible: &dyn Fn(usize) -> bool,
@@ -392,7 +393,7 @@ pub fn draw_feature_weights<DB: DrawingBackend>(
     let area = frame(root, &title, p)?;
     let (mut chart, placed) = build_with_legend(key, &marks, |right, top| {
         labelled(&area, right, top, 50)
-            .build_cartesian_2d(0f64..d as f64, 0f64..hi)
+            .build_cartesian_2d(Axis::linear(0f64..d as f64), Axis::linear(0f64..hi))
             .map_err(err)
     })?;
     mesh(&mut chart, p)
@@ -411,43 +412,6 @@ pub fn draw_feature_weights<DB: DrawingBackend>(
     }
     legend(&area, p, &placed)?;
     root.present().map_err(err)
-}
-
-impl TaskFit {
-    pub fn csv(&self) -> String {
-        let mut s = String::from("x,truth,meta_learned_fit,all_ones_fit\n");
-        for i in 0..self.x.len() {
-            writeln!(
-                s,
-                "{:.6},{:.6e},{:.6e},{:.6e}",
-                self.x[i], self.truth[i], self.meta[i], self.ones[i]
-            )
-            .ok();
-        }
-        s.push_str("\ntrain_x,train_y\n");
-        for (x, y) in self.train_x.iter().zip(&self.train_y) {
-            writeln!(s, "{x:.6},{y:.6e}").ok();
-        }
-        s
-    }
-
-    pub fn summary(&self) -> String {
-        let rms = |f: &[f64]| {
-            (f.iter()
-                .zip(&self.truth)
-                .map(|(a, b)| (a - b).powi(2))
-                .sum::<f64>()
-                / f.len().max(1) as f64)
-                .sqrt()
-        };
-        format!(
-            "One test task's true function on [-1, 1] with {} noisy training points and two fits. \
-             Root-mean-square error: meta-learned weights {:.3}, all-ones weights {:.3}.",
-            self.n,
-            rms(&self.meta),
-            rms(&self.ones)
-        )
-    }
 }
 
 pub fn draw_task_fit<DB: DrawingBackend>(
@@ -498,7 +462,7 @@ pub fn draw_task_fit<DB: DrawingBackend>(
     let area = frame(root, &format!("One test task, n_train_post = {}", fit.n), p)?;
     let (mut chart, placed) = build_with_legend(key, &marks, |right, top| {
         labelled(&area, right, top, 50)
-            .build_cartesian_2d(-1f64..1f64, -hi..hi)
+            .build_cartesian_2d(Axis::linear(-1f64..1f64), Axis::linear(-hi..hi))
             .map_err(err)
     })?;
     mesh(&mut chart, p)
@@ -589,7 +553,7 @@ pub fn draw_alias_toy<DB: DrawingBackend>(
     let area = frame(root, "Gradient descent on the feature weights", p)?;
     let (mut chart, placed) = build_with_legend(key, &marks, |right, top| {
         labelled(&area, right, top, 50)
-            .build_cartesian_2d((1f64..steps).log_scale(), (lo - pad)..(hi + pad))
+            .build_cartesian_2d(Axis::log(1f64..steps), Axis::linear((lo - pad)..(hi + pad)))
             .map_err(err)
     })?;
     mesh(&mut chart, p)

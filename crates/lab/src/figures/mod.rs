@@ -14,6 +14,7 @@ use plotters::coord::Shift;
 use plotters::prelude::*;
 
 pub mod attention;
+mod axis;
 pub mod heatmap;
 #[cfg(test)]
 mod legend_tests;
@@ -87,7 +88,9 @@ fn err<E: std::fmt::Display>(e: E) -> String {
 }
 
 fn font(p: &Palette, size: u32) -> TextStyle<'static> {
-    ("sans-serif", size).into_font().color(&p.foreground)
+    (FontFamily::SansSerif, size)
+        .into_font()
+        .color(&p.foreground)
 }
 
 /// A chart's axes and grid in the figures' style; the caller adds descriptions and formatters and

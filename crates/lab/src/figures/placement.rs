@@ -257,7 +257,7 @@ impl Key {
 
     /// The text style of the labels.
     pub(crate) fn font(&self) -> TextStyle<'static> {
-        ("sans-serif", self.size).into_font().into()
+        (FontFamily::SansSerif, self.size).into_font().into()
     }
 
     /// The legend box's size in pixels: the text block as the backend measures it (`measure`: the
@@ -486,7 +486,7 @@ mod tests {
         let mut svg = String::new();
         let area = SVGBackend::with_string(&mut svg, (400, 300)).into_drawing_area();
         let (w, h) = key.box_size(|t, s| area.estimate_text_size(t, s).ok());
-        let style: TextStyle = ("sans-serif", 13).into_font().into();
+        let style: TextStyle = (FontFamily::SansSerif, 13).into_font().into();
         let mut text = MultiLineText::<(i32, i32), &str>::new((0, 0), &style);
         text.push_line("one");
         text.push_line("a much longer label");

@@ -1,6 +1,7 @@
 //! Chapter 6's figures: a layer's weight histogram with the pruning threshold, and the sensitivity
 //! scan (accuracy against sparsity, one curve per layer).
 
+use super::axis::Axis;
 use super::{
     build_with_legend, err, font, frame, labelled, legend, mesh, Area, Key, Mark, Palette, Symbol,
 };
@@ -94,7 +95,10 @@ pub fn draw_weight_histogram<DB: DrawingBackend>(
         .margin(10)
         .x_label_area_size(40)
         .y_label_area_size(60)
-        .build_cartesian_2d(h.lo..h.hi.max(h.lo + 1e-9), 0f64..top)
+        .build_cartesian_2d(
+            Axis::linear(h.lo..h.hi.max(h.lo + 1e-9)),
+            Axis::linear(0f64..top),
+        )
         .map_err(err)?;
     mesh(&mut chart, p)
         .x_desc("weight value")
@@ -226,7 +230,7 @@ pub fn draw_sensitivity<DB: DrawingBackend>(
     let area = frame(root, "Sensitivity: each layer pruned alone", p)?;
     let (mut chart, placed) = build_with_legend(key, &marks, |right, top| {
         labelled(&area, right, top, 50)
-            .build_cartesian_2d(x0..x1, 0f64..1.0)
+            .build_cartesian_2d(Axis::linear(x0..x1), Axis::linear(0f64..1.0))
             .map_err(err)
     })?;
     mesh(&mut chart, p)

@@ -1,6 +1,7 @@
 //! Chapter 7's figures: the linear quantization map q(r) with its scale and zero point, and a
 //! weight tensor as a heatmap (before and after k-means, on one colour scale).
 
+use super::axis::Axis;
 use super::heatmap::{Heatmap, Scale};
 use super::{
     build_with_legend, err, frame, labelled, legend, mesh, Area, Key, Mark, Palette, Symbol,
@@ -107,7 +108,7 @@ pub fn draw_linear_mapping<DB: DrawingBackend>(
     let area = frame(root, &title, p)?;
     let (mut chart, placed) = build_with_legend(key, &marks, |right, top| {
         labelled(&area, right, top, 50)
-            .build_cartesian_2d(a..b, q0..q1)
+            .build_cartesian_2d(Axis::linear(a..b), Axis::linear(q0..q1))
             .map_err(err)
     })?;
     mesh(&mut chart, p)

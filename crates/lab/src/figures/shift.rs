@@ -4,9 +4,9 @@
 //! epoch for each learning rate, and heatmaps of a head's class map and of accuracy by perturbed
 //! block and tuned block.
 
+use super::axis::Axis;
 use super::heatmap::{Heatmap, Scale};
 use super::{err, font, mesh, Area, Palette};
-use plotters::coord::types::RangedCoordf64;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 use std::fmt::Write as _;
@@ -665,7 +665,7 @@ impl BarGroups {
     }
 }
 
-type Chart<'a, DB> = ChartContext<'a, DB, Cartesian2d<RangedCoordf64, RangedCoordf64>>;
+type Chart<'a, DB> = ChartContext<'a, DB, Cartesian2d<Axis, Axis>>;
 
 /// The bars, the dashed baseline and the marks on each series' best bar, on an axis up to `top`.
 fn draw_bars<DB: DrawingBackend>(
@@ -727,7 +727,7 @@ pub fn draw_bar_groups<DB: DrawingBackend>(
         .margin_top(4)
         .x_label_area_size(labels.area)
         .y_label_area_size(58)
-        .build_cartesian_2d(0f64..n as f64, 0f64..top)
+        .build_cartesian_2d(Axis::linear(0f64..n as f64), Axis::linear(0f64..top))
         .map_err(err)?;
     mesh(&mut chart, p)
         .disable_x_mesh()
@@ -864,7 +864,7 @@ pub fn draw_val_curves<DB: DrawingBackend>(
         .margin_top(4)
         .x_label_area_size(40)
         .y_label_area_size(58)
-        .build_cartesian_2d(0.7..epochs + 0.3, lo..1.0)
+        .build_cartesian_2d(Axis::linear(0.7..epochs + 0.3), Axis::linear(lo..1.0))
         .map_err(err)?;
     mesh(&mut chart, p)
         .x_desc("epoch")

@@ -1,6 +1,7 @@
 //! The training curve of in-page fine-tuning: batch loss and accuracy against the step, raw and
 //! smoothed.
 
+use super::axis::Axis;
 use super::{
     build_with_legend, err, frame, labelled, legend, mesh, Area, Key, Mark, Palette, Points, Symbol,
 };
@@ -109,7 +110,10 @@ pub fn draw_training<DB: DrawingBackend>(
     let area = frame(root, "Fine-tuning: batch loss and accuracy", p)?;
     let (mut chart, placed) = build_with_legend(key, &marks, |right, margin_top| {
         labelled(&area, right, margin_top, 50)
-            .build_cartesian_2d(first..last.max(first + 1.0), 0f64..top)
+            .build_cartesian_2d(
+                Axis::linear(first..last.max(first + 1.0)),
+                Axis::linear(0f64..top),
+            )
             .map_err(err)
     })?;
     mesh(&mut chart, p)

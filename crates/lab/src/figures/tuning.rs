@@ -2,9 +2,9 @@
 //! is the starting point), one line per run, with the best hard prompt's accuracy as a dashed
 //! horizontal line. Two panels, one above the other, so the figure reads at phone width.
 
+use super::axis::Axis;
 use super::shift::{colour, csv_field, draw_header, pct, Key};
 use super::{err, mesh, Area, Palette};
-use plotters::coord::types::RangedCoordf64;
 use plotters::prelude::*;
 use std::fmt::Write as _;
 
@@ -69,7 +69,7 @@ impl TuningCurves {
 /// One line with dots per run, of the value `y` picks from each epoch's (loss, accuracy); points
 /// whose value is not finite are left out.
 fn draw_runs<DB: DrawingBackend>(
-    chart: &mut ChartContext<'_, DB, Cartesian2d<RangedCoordf64, RangedCoordf64>>,
+    chart: &mut ChartContext<'_, DB, Cartesian2d<Axis, Axis>>,
     d: &TuningCurves,
     p: &Palette,
     y: impl Fn(&(f64, f64)) -> f64,
@@ -123,7 +123,7 @@ pub fn draw_tuning_curves<DB: DrawingBackend>(
         .margin_top(4)
         .x_label_area_size(24)
         .y_label_area_size(58)
-        .build_cartesian_2d(-0.2..x_max + 0.2, 0.0..loss_max)
+        .build_cartesian_2d(Axis::linear(-0.2..x_max + 0.2), Axis::linear(0.0..loss_max))
         .map_err(err)?;
     mesh(&mut chart, p)
         .y_desc("training loss")
@@ -140,7 +140,7 @@ pub fn draw_tuning_curves<DB: DrawingBackend>(
         .margin_top(4)
         .x_label_area_size(40)
         .y_label_area_size(58)
-        .build_cartesian_2d(-0.2..x_max + 0.2, 0.0..1.0)
+        .build_cartesian_2d(Axis::linear(-0.2..x_max + 0.2), Axis::linear(0.0..1.0))
         .map_err(err)?;
     mesh(&mut chart, p)
         .x_desc("epoch")

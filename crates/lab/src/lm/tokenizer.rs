@@ -30,9 +30,11 @@ fn list(chars: &[char]) -> String {
 impl Vocab {
     /// The distinct characters of `corpus`, sorted by code point.
     pub fn from_corpus(corpus: &str) -> Result<Vocab, String> {
-        let mut chars: Vec<char> = corpus.chars().collect();
-        chars.sort_unstable();
-        chars.dedup();
+        let codes = crate::rank::distinct(corpus.chars().map(|c| c as u64).collect());
+        let chars: Vec<char> = codes
+            .into_iter()
+            .filter_map(|c| char::from_u32(c as u32))
+            .collect();
         if chars.is_empty() {
             return Err("cannot build a vocabulary from an empty corpus".into());
         }

@@ -8,6 +8,7 @@
 
 use super::blocks::Tune;
 use super::tuner::TuneResult;
+use crate::decimal::FromText;
 
 pub const HEADER: &str =
     "shift,corruption,severity,tune,accuracy_before,accuracy_after,lr,epoch,params_tuned,images,seed";
@@ -81,13 +82,11 @@ pub fn to_csv(rows: &[SweepRow]) -> String {
     s
 }
 
-fn field<T: std::str::FromStr>(v: &str, what: &str, line: usize) -> Result<T, String> {
-    v.trim()
-        .parse()
-        .map_err(|_| format!("line {line}: {what} '{v}' is not valid"))
+fn field<T: FromText>(v: &str, what: &str, line: usize) -> Result<T, String> {
+    T::from_text(v.trim()).ok_or_else(|| format!("line {line}: {what} '{v}' is not valid"))
 }
 
-fn optional<T: std::str::FromStr>(v: &str, what: &str, line: usize) -> Result<Option<T>, String> {
+fn optional<T: FromText>(v: &str, what: &str, line: usize) -> Result<Option<T>, String> {
     if v.trim().is_empty() {
         Ok(None)
     } else {

@@ -293,20 +293,21 @@ pub fn classification_sweep(d: usize) -> Vec<usize> {
 
 pub fn logspace_ints(from: f64, to: f64, count: usize, extra: &[usize]) -> Vec<usize> {
     let (a, b) = (from.log10(), to.log10());
-    let mut ns: Vec<usize> = (0..count)
+    let ns: Vec<u64> = (0..count)
         .map(|i| {
             let e = if i + 1 == count {
                 b
             } else {
                 a + (b - a) * i as f64 / (count - 1) as f64
             };
-            (10f64.powf(e) + 1e-9).floor() as usize
+            (10f64.powf(e) + 1e-9).floor() as u64
         })
-        .chain(extra.iter().copied())
+        .chain(extra.iter().map(|&n| n as u64))
         .collect();
-    ns.sort_unstable();
-    ns.dedup();
-    ns
+    crate::rank::distinct(ns)
+        .into_iter()
+        .map(|n| n as usize)
+        .collect()
 }
 
 #[cfg(test)]

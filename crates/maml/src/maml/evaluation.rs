@@ -18,6 +18,7 @@ use crate::rng::Rng;
 use ndarray::{Array1, Array2, ArrayView1, ArrayView2, Axis};
 use serde::Serialize;
 use std::collections::HashMap;
+use std::fmt::Write;
 
 /// Which feature weights a curve of the sweep uses.
 #[derive(Clone, Debug)]
@@ -567,6 +568,44 @@ pub struct TaskFit {
     pub ones: Vec<f64>,
     pub train_x: Vec<f64>,
     pub train_y: Vec<f64>,
+}
+
+/// The figure's data as CSV, and a sentence for readers who cannot see it.
+impl TaskFit {
+    pub fn csv(&self) -> String {
+        let mut s = String::from("x,truth,meta_learned_fit,all_ones_fit\n");
+        for i in 0..self.x.len() {
+            writeln!(
+                s,
+                "{:.6},{:.6e},{:.6e},{:.6e}",
+                self.x[i], self.truth[i], self.meta[i], self.ones[i]
+            )
+            .ok();
+        }
+        s.push_str("\ntrain_x,train_y\n");
+        for (x, y) in self.train_x.iter().zip(&self.train_y) {
+            writeln!(s, "{x:.6},{y:.6e}").ok();
+        }
+        s
+    }
+
+    pub fn summary(&self) -> String {
+        let rms = |f: &[f64]| {
+            (f.iter()
+                .zip(&self.truth)
+                .map(|(a, b)| (a - b).powi(2))
+                .sum::<f64>()
+                / f.len().max(1) as f64)
+                .sqrt()
+        };
+        format!(
+            "One test task's true function on [-1, 1] with {} noisy training points and two fits. \
+             Root-mean-square error: meta-learned weights {:.3}, all-ones weights {:.3}.",
+            self.n,
+            rms(&self.meta),
+            rms(&self.ones)
+        )
+    }
 }
 
 /// The fit of test task 0 at n points (n < d), for the meta-learned weights and for all ones.

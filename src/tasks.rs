@@ -131,3 +131,16 @@ pub async fn breathe() {
         LAST_BREATH.set(now);
     }
 }
+
+/// `n` standard normal draws from `rng`, in slices (the same numbers as drawn at once): random
+/// inputs of a timing, where 600,000 draws at once (attention at 896 pixels) would be a task of
+/// 40-100 ms on a 2-core machine, and two 1024 x 1024 matrices twice that.
+pub async fn normals(rng: &mut glassbox_lab::rng::Rng, n: usize) -> Vec<f32> {
+    let mut out = Vec::with_capacity(n);
+    while out.len() < n {
+        let m = (n - out.len()).min(1 << 14);
+        out.extend((0..m).map(|_| rng.normal() as f32));
+        breathe().await;
+    }
+    out
+}

@@ -2,7 +2,7 @@
 //! of the engine's kernels on WebGPU and on the CPU path side by side, with the parity error of each.
 
 use crate::engine::{BackendState, Engine};
-use crate::tasks::{run_in_slices, Slice};
+use crate::tasks::{normals, run_in_slices, Slice};
 use crate::web;
 use crate::workers::device_ops::{self, Kernel};
 use glassbox_gpu::selftest::Parity;
@@ -41,20 +41,36 @@ impl Row {
     }
 }
 
-/// Run `unit(0..count)` in slices of about `SLICE_MS`, yielding between them; returns the seconds
-/// spent computing (not waiting).
+/// The least computing time a measurement adds up: the browser's clock counts in steps of about
+/// 0.1 ms, and a warm 128³ product takes little more (one run alone sometimes read 0 ms).
+const MIN_BUSY_MS: f64 = 20.0;
+
+/// Run `unit(0..count)` (one run) in slices of about `SLICE_MS`, yielding between them, as many
+/// whole runs as it takes to compute for `MIN_BUSY_MS`; returns the seconds one run spent
+/// computing (not waiting).
 async fn timed_in_slices(count: usize, mut unit: impl FnMut(usize)) -> f64 {
-    let mut next = 0usize;
-    let mut busy_ms = 0.0f64;
+    if count == 0 {
+        return 0.0;
+    }
+    let (mut next, mut runs, mut busy_ms) = (0usize, 0usize, 0.0f64);
     run_in_slices(
         |deadline| {
             let t0 = web::now_ms();
-            while next < count && web::now_ms() < deadline {
+            let mut done = false;
+            while web::now_ms() < deadline {
                 unit(next);
                 next += 1;
+                if next == count {
+                    next = 0;
+                    runs += 1;
+                    if busy_ms + web::now_ms() - t0 >= MIN_BUSY_MS {
+                        done = true;
+                        break;
+                    }
+                }
             }
             busy_ms += web::now_ms() - t0;
-            if next >= count {
+            if done {
                 Slice::Idle
             } else {
                 Slice::Continue
@@ -63,7 +79,7 @@ async fn timed_in_slices(count: usize, mut unit: impl FnMut(usize)) -> f64 {
         || true,
     )
     .await;
-    busy_ms / 1000.0
+    busy_ms / 1000.0 / runs.max(1) as f64
 }
 
 /// The CPU product, 8 output rows at a time; returns (C, seconds of computation).
@@ -118,8 +134,8 @@ async fn run_benchmark(
     let _ = cpu_matmul(&vec![1.0; warm.a_len()], &vec![1.0; warm.b_len()], warm).await;
     for &size in &SIZES {
         let s = MatmulShape::new(size, size, size);
-        let a: Vec<f32> = (0..s.a_len()).map(|_| rng.normal() as f32).collect();
-        let b: Vec<f32> = (0..s.b_len()).map(|_| rng.normal() as f32).collect();
+        let a = normals(&mut rng, s.a_len()).await;
+        let b = normals(&mut rng, s.b_len()).await;
         status.set(format!("Matrix multiply {size}³ on the CPU…"));
         let (cpu, cpu_s) = cpu_matmul(&a, &b, s).await;
         let mut row = Row {
@@ -139,14 +155,8 @@ async fn run_benchmark(
         web::sleep(0).await;
     }
     for conv in CONVS {
-        let (x, w) = (
-            (0..conv.x_len())
-                .map(|_| rng.normal() as f32)
-                .collect::<Vec<f32>>(),
-            (0..conv.w_len())
-                .map(|_| rng.normal() as f32)
-                .collect::<Vec<f32>>(),
-        );
+        let x = normals(&mut rng, conv.x_len()).await;
+        let w = normals(&mut rng, conv.w_len()).await;
         let flops = 2.0 * conv.macs() as f64;
         status.set(format!(
             "Convolution {} → {} channels on the CPU…",

@@ -3,7 +3,7 @@
 //! own device or its thread in slices between screen updates) at growing image sizes.
 
 use crate::engine::Engine;
-use crate::tasks::{run_in_slices, Generation, Slice};
+use crate::tasks::{normals, run_in_slices, Generation, Slice};
 use crate::web;
 use crate::workers::device_ops;
 use glassbox_lab::attention::{
@@ -135,8 +135,11 @@ pub(crate) async fn time_size(
 ) -> Result<Option<(f64, f64)>, String> {
     let side = image / patch;
     let t = side * side;
-    let mut rnd = |n: usize| -> Vec<f32> { (0..n).map(|_| rng.normal() as f32).collect() };
-    let (q, k, v) = (rnd(t * dim), rnd(t * dim), rnd(t * dim));
+    let (q, k, v) = (
+        normals(rng, t * dim).await,
+        normals(rng, t * dim).await,
+        normals(rng, t * dim).await,
+    );
     web::sleep(0).await;
     let global_shape = AttentionShape {
         batch: 1,

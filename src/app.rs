@@ -9,6 +9,7 @@ use crate::classroom::{present, share::SharePanel, Lesson};
 use crate::engine::{BackendNotice, BackendState, Engine};
 use crate::ui::Theme;
 use crate::url_state::Location;
+use crate::var::Var;
 use crate::web;
 use leptos::prelude::*;
 use wasm_bindgen::prelude::*;
@@ -54,8 +55,8 @@ impl ThemeChoice {
 
 #[component]
 pub fn App() -> impl IntoView {
-    let choice = RwSignal::new(ThemeChoice::load());
-    let dark = RwSignal::new(choice.get_untracked().is_dark());
+    let choice = Var::new(ThemeChoice::load());
+    let dark = Var::new(choice.get_untracked().is_dark());
     provide_context(Theme { dark });
     crate::ui::effect(move || {
         let c = choice.get();
@@ -78,7 +79,7 @@ pub fn App() -> impl IntoView {
         on_change.forget();
     }
 
-    let location = RwSignal::new(Location::parse(&web::current_hash()));
+    let location = Var::new(Location::parse(&web::current_hash()));
     let initial = location.get_untracked();
     let lesson = Lesson::new();
     lesson.open(&web::current_hash());
@@ -239,7 +240,7 @@ pub fn App() -> impl IntoView {
 fn BackendNoticeLine(notice: BackendNotice) -> impl IntoView {
     const KEY: &str = "glassbox-dismissed-notice";
     let dismissed =
-        RwSignal::new(web::session_storage_get(KEY).as_deref() == Some(notice.line.as_str()));
+        Var::new(web::session_storage_get(KEY).as_deref() == Some(notice.line.as_str()));
     let line = notice.line.clone();
     view! {
         <Show when=move || !dismissed.get()>

@@ -5,6 +5,7 @@
 //! (header control, or `backend=cpu` in the URL). A device lost mid-computation switches the page
 //! to the CPU path with a notice.
 
+use crate::var::Var;
 use glassbox_gpu::{AdapterSummary, Compute, Gpu, GpuError, GpuUnavailable};
 use leptos::prelude::*;
 use std::rc::Rc;
@@ -38,10 +39,10 @@ pub struct BackendNotice {
 /// Shared through context.
 #[derive(Clone, Copy)]
 pub struct Engine {
-    pub state: RwSignal<BackendState>,
-    pub force_cpu: RwSignal<bool>,
+    pub state: Var<BackendState>,
+    pub force_cpu: Var<bool>,
     /// A notice for the reader (fallback reasons, a lost device).
-    pub notice: RwSignal<Option<BackendNotice>>,
+    pub notice: Var<Option<BackendNotice>>,
     /// The operations on the page's own device, once it has one (else the CPU's).
     compute: StoredValue<Rc<Compute>, LocalStorage>,
     /// The page's own device is being asked for (one request at a time).
@@ -53,9 +54,9 @@ pub struct Engine {
 impl Engine {
     pub fn new(force_cpu: bool) -> Engine {
         let e = Engine {
-            state: RwSignal::new(BackendState::Detecting),
-            force_cpu: RwSignal::new(force_cpu),
-            notice: RwSignal::new(None),
+            state: Var::new(BackendState::Detecting),
+            force_cpu: Var::new(force_cpu),
+            notice: Var::new(None),
             compute: StoredValue::new_local(Rc::new(Compute::new(None))),
             opening: StoredValue::new(false),
             adapter: StoredValue::new(None),

@@ -6,6 +6,7 @@
 //! so does a prompt-tuning step's gradient (`tuning_step`).
 
 use crate::engine::Engine;
+use crate::var::Var;
 use crate::vision::data::{fetch_checked, fetch_with_status, load_once, LoadState};
 use crate::web;
 use crate::workers::device::Held;
@@ -20,7 +21,6 @@ use glassbox_lab::lm::plurals::{self, Noun, Split};
 use glassbox_lab::lm::shipped::{self, Checkpoint};
 use glassbox_lab::lm::tuning::{self, Method, Progress, Tuner};
 use glassbox_lab::lm::{Extras, Generator, Model, Session, Vocab};
-use leptos::prelude::*;
 use std::cell::RefCell;
 use std::collections::HashMap;
 use std::rc::{Rc, Weak};
@@ -53,7 +53,7 @@ thread_local! {
 }
 
 /// The shipped model, downloading and checking it the first time.
-pub async fn ensure_lm(load: RwSignal<LoadState>) -> Option<Rc<LoadedLm>> {
+pub async fn ensure_lm(load: Var<LoadState>) -> Option<Rc<LoadedLm>> {
     ensure(
         &shipped::STANDARD,
         "the language model's weights",
@@ -64,7 +64,7 @@ pub async fn ensure_lm(load: RwSignal<LoadState>) -> Option<Rc<LoadedLm>> {
 }
 
 /// The small model (chapter 4's "bigger vs smaller"), likewise.
-pub async fn ensure_small_lm(load: RwSignal<LoadState>) -> Option<Rc<LoadedLm>> {
+pub async fn ensure_small_lm(load: Var<LoadState>) -> Option<Rc<LoadedLm>> {
     ensure(
         &shipped::SMALL,
         "the small language model's weights",
@@ -80,7 +80,7 @@ async fn ensure(
     checkpoint: &'static Checkpoint,
     what: &'static str,
     cache: &'static std::thread::LocalKey<Cache>,
-    load: RwSignal<LoadState>,
+    load: Var<LoadState>,
 ) -> Option<Rc<LoadedLm>> {
     let fetch = async move {
         // The checkpoint's own check (below) names a damaged file.
@@ -137,7 +137,7 @@ struct WordLists {
 static WORD_LISTS: OnceLock<WordLists> = OnceLock::new();
 
 /// The word lists, downloaded and checked the first time.
-async fn ensure_word_lists(load: RwSignal<LoadState>) -> Result<(), String> {
+async fn ensure_word_lists(load: Var<LoadState>) -> Result<(), String> {
     if WORD_LISTS.get().is_some() {
         return Ok(());
     }
@@ -149,7 +149,7 @@ async fn ensure_word_lists(load: RwSignal<LoadState>) -> Result<(), String> {
 }
 
 /// One of the book's text assets, downloaded with progress in `load` and checked.
-pub async fn text_asset(asset: Asset, load: RwSignal<LoadState>) -> Result<String, String> {
+pub async fn text_asset(asset: Asset, load: Var<LoadState>) -> Result<String, String> {
     let bytes = fetch_checked(asset, load).await?;
     String::from_utf8(bytes).map_err(|_| format!("{} is not UTF-8", asset.file))
 }

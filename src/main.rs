@@ -12,6 +12,7 @@ mod ui;
 #[cfg(test)]
 mod url_fuzz;
 mod url_state;
+mod var;
 mod vision;
 mod web;
 mod workers;

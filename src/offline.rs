@@ -3,6 +3,7 @@
 //! newer build has installed itself beside the running one, the page says so and offers to reload
 //! into it: the waiting worker is told to take over, and the page reloads once it has.
 
+use crate::var::Var;
 use leptos::prelude::*;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
@@ -14,9 +15,9 @@ use web_sys::{
 #[derive(Clone, Copy)]
 pub struct Offline {
     /// A newer build is installed and waiting.
-    pub update: RwSignal<bool>,
+    pub update: Var<bool>,
     /// Whether the book is kept for offline use (a worker of ours is active).
-    pub ready: RwSignal<bool>,
+    pub ready: Var<bool>,
     waiting: StoredValue<Option<ServiceWorker>, LocalStorage>,
 }
 
@@ -32,8 +33,8 @@ impl Offline {
     /// Register the worker (once, at start) and watch for updates.
     pub fn start() -> Offline {
         let o = Offline {
-            update: RwSignal::new(false),
-            ready: RwSignal::new(false),
+            update: Var::new(false),
+            ready: Var::new(false),
             waiting: StoredValue::new_local(None),
         };
         let Some(c) = container() else {

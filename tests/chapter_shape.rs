@@ -258,3 +258,29 @@ fn a_long_file_and_a_long_function_are_reported() {
         "{found:?}"
     );
 }
+
+/// The page keeps its reactive values in `crate::var::Var` (src/var.rs): each value type given to
+/// Leptos's `RwSignal` compiles the signal's code again (about 2 KB of wasm each). The workers'
+/// few page-wide values, which no component owns, stay `ArcRwSignal`s.
+#[test]
+fn the_page_keeps_its_values_in_vars() {
+    let mut files = Vec::new();
+    rust_files(
+        &Path::new(env!("CARGO_MANIFEST_DIR")).join("src"),
+        &mut files,
+    );
+    let users: Vec<String> = files
+        .iter()
+        .filter(|p| !p.ends_with("var.rs"))
+        .filter(|p| {
+            let code = code_only(&std::fs::read_to_string(p).expect("readable file"));
+            code.match_indices("RwSignal")
+                .any(|(i, _)| !code[..i].ends_with("Arc"))
+        })
+        .map(|p| p.display().to_string())
+        .collect();
+    assert!(
+        users.is_empty(),
+        "RwSignal used (use crate::var::Var): {users:?}"
+    );
+}

@@ -3,6 +3,7 @@
 
 use crate::engine::{BackendState, Engine};
 use crate::tasks::{normals, run_in_slices, Slice};
+use crate::var::Var;
 use crate::web;
 use crate::workers::device_ops::{self, Kernel};
 use glassbox_gpu::selftest::Parity;
@@ -124,9 +125,9 @@ const CONVS: [ConvShape; 2] = [
 /// a row of `rows` each; then check every kernel on WebGPU against its CPU reference.
 async fn run_benchmark(
     engine: Engine,
-    rows: RwSignal<Vec<Row>>,
-    parity: RwSignal<Vec<Parity>>,
-    status: RwSignal<String>,
+    rows: Var<Vec<Row>>,
+    parity: Var<Vec<Parity>>,
+    status: Var<String>,
 ) {
     let mut rng = Rng::new(11);
     // Let the WebAssembly engine compile the hot loop before anything is timed.
@@ -195,10 +196,10 @@ async fn run_benchmark(
 #[component]
 pub fn UnderTheHood() -> impl IntoView {
     let engine = expect_context::<Engine>();
-    let rows = RwSignal::new(Vec::<Row>::new());
-    let running = RwSignal::new(false);
-    let status = RwSignal::new(String::new());
-    let parity = RwSignal::new(Vec::<Parity>::new());
+    let rows = Var::new(Vec::<Row>::new());
+    let running = Var::new(false);
+    let status = Var::new(String::new());
+    let parity = Var::new(Vec::<Parity>::new());
 
     let run = move |_| {
         if running.get_untracked() {

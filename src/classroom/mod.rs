@@ -10,31 +10,32 @@ pub mod share;
 pub use link::{with_lesson, LessonLink, KEYS};
 
 use crate::url_state::Location;
+use crate::var::Var;
 use crate::web;
 use leptos::prelude::*;
 
 /// The page's lesson, shared through context.
 #[derive(Clone, Copy)]
 pub struct Lesson {
-    pub link: RwSignal<LessonLink>,
+    pub link: Var<LessonLink>,
     /// Unusable lesson values in the address.
-    pub notices: RwSignal<Vec<String>>,
+    pub notices: Var<Vec<String>>,
     /// The page's sections in reading order (their ids), as they render.
-    pub sections: RwSignal<Vec<&'static str>>,
+    pub sections: Var<Vec<&'static str>>,
     /// The page's controls: (URL key, label), as they render.
-    pub controls: RwSignal<Vec<(&'static str, String)>>,
+    pub controls: Var<Vec<(&'static str, String)>>,
     /// The address the page was opened with: "Back to the lesson" returns to it.
-    pub opened: RwSignal<String>,
+    pub opened: Var<String>,
 }
 
 impl Lesson {
     pub fn new() -> Lesson {
         Lesson {
-            link: RwSignal::new(LessonLink::default()),
-            notices: RwSignal::new(Vec::new()),
-            sections: RwSignal::new(Vec::new()),
-            controls: RwSignal::new(Vec::new()),
-            opened: RwSignal::new(String::new()),
+            link: Var::new(LessonLink::default()),
+            notices: Var::new(Vec::new()),
+            sections: Var::new(Vec::new()),
+            controls: Var::new(Vec::new()),
+            opened: Var::new(String::new()),
         }
     }
 

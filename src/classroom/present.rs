@@ -4,6 +4,7 @@
 //! step. Outside presenter mode a link's `step=N` scrolls to that section when the page opens.
 
 use super::Lesson;
+use crate::var::Var;
 use crate::web;
 use leptos::prelude::*;
 use wasm_bindgen::prelude::*;
@@ -109,7 +110,7 @@ pub fn PresenterBar() -> impl IntoView {
     let lesson: Lesson = expect_context();
     let on = move || lesson.link.with(|l| l.present);
     // The section's heading, read from the page once it has drawn.
-    let title = RwSignal::new(String::new());
+    let title = Var::new(String::new());
     crate::ui::effect(move || {
         let id = lesson.current();
         leptos::task::spawn_local(async move {

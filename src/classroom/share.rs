@@ -5,6 +5,7 @@
 
 use super::{with_lesson, Lesson, LessonLink};
 use crate::url_state::Location;
+use crate::var::Var;
 use crate::web;
 use leptos::prelude::*;
 use qrcodegen::{QrCode, QrCodeEcc};
@@ -48,7 +49,7 @@ fn heading_text(id: &str) -> String {
         .unwrap_or_else(|| id.to_string())
 }
 
-fn copy(text: String, status: RwSignal<String>) {
+fn copy(text: String, status: Var<String>) {
     let promise = window().navigator().clipboard().write_text(&text);
     leptos::task::spawn_local(async move {
         match wasm_bindgen_futures::JsFuture::from(promise).await {
@@ -59,7 +60,7 @@ fn copy(text: String, status: RwSignal<String>) {
     });
 }
 
-fn toggle(list: RwSignal<Vec<String>>, name: &str, on: bool) {
+fn toggle(list: Var<Vec<String>>, name: &str, on: bool) {
     list.update(|l| {
         l.retain(|x| x != name);
         if on {
@@ -75,7 +76,7 @@ fn LinkRow(
     id: &'static str,
     #[prop(into)] link: Signal<String>,
 ) -> impl IntoView {
-    let status = RwSignal::new(String::new());
+    let status = Var::new(String::new());
     view! {
         <div class="field share-link">
             <label for=id>{label}</label>
@@ -98,14 +99,14 @@ pub fn SharePanel() -> impl IntoView {
         lesson.opened.track();
         web::tracked_hash()
     });
-    let base = RwSignal::new(base_url());
-    let hide = RwSignal::new(lesson.link.get_untracked().hide);
-    let lock = RwSignal::new(lesson.link.get_untracked().lock);
-    let present = RwSignal::new(lesson.link.get_untracked().present);
-    let start = RwSignal::new(lesson.link.get_untracked().step.unwrap_or(1));
+    let base = Var::new(base_url());
+    let hide = Var::new(lesson.link.get_untracked().hide);
+    let lock = Var::new(lesson.link.get_untracked().lock);
+    let present = Var::new(lesson.link.get_untracked().present);
+    let start = Var::new(lesson.link.get_untracked().step.unwrap_or(1));
     let refresh = move || base.set(base_url());
     // A newly opened address closes the panel (it describes the page it was opened on).
-    let open = RwSignal::new(false);
+    let open = Var::new(false);
     crate::ui::effect(move || {
         lesson.opened.track();
         open.set(false);

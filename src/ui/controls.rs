@@ -5,13 +5,14 @@
 
 use crate::classroom::control_locked;
 use crate::url_state::{fmt_num, Bounds, NumField};
+use crate::var::Var;
 use leptos::prelude::*;
 
 /// A number input (and a slider where the range is small enough) bound to one field of `S`.
 #[component]
 pub fn FieldInput<S>(
     field: &'static NumField<S>,
-    settings: RwSignal<S>,
+    settings: Var<S>,
     #[prop(optional)] help: &'static str,
 ) -> impl IntoView
 where
@@ -39,7 +40,7 @@ fn number_input(
 ) -> AnyView {
     let id = format!("in-{}", field.key);
     let err_id = format!("err-{}", field.key);
-    let error = RwSignal::new(None::<String>);
+    let error = Var::new(None::<String>);
     let locked = control_locked(field.key, field.label);
     let commit = std::rc::Rc::new(move |text: String| match field.check(&text) {
         Ok(v) => {
@@ -140,7 +141,7 @@ pub fn TextInput(
 ) -> impl IntoView {
     let id = format!("in-{key}");
     let err_id = format!("err-{key}");
-    let error = RwSignal::new(None::<String>);
+    let error = Var::new(None::<String>);
     let locked = control_locked(key, label);
     view! {
         <div class="field">

@@ -8,6 +8,7 @@
 
 use super::math::math_text;
 use crate::url_state::Location;
+use crate::var::Var;
 use crate::web;
 use leptos::prelude::*;
 
@@ -53,7 +54,7 @@ pub fn Exercise<F>(
     #[prop(into)]
     ready: Signal<bool>,
     /// The verdict shown (the input clears it when it changes).
-    verdict: RwSignal<Option<Verdict>>,
+    verdict: Var<Option<Verdict>>,
     children: Children,
 ) -> impl IntoView
 where
@@ -81,7 +82,7 @@ fn exercise(
     asked: Asked,
     check: Box<dyn Fn() -> Option<Verdict>>,
     ready: Signal<bool>,
-    verdict: RwSignal<Option<Verdict>>,
+    verdict: Var<Option<Verdict>>,
     children: Children,
 ) -> AnyView {
     let Asked {
@@ -155,8 +156,8 @@ pub fn ChoiceExercise(
     choices: &'static [Choice],
     #[prop(optional)] hint: &'static str,
 ) -> impl IntoView {
-    let picked = RwSignal::new(None::<usize>);
-    let verdict = RwSignal::new(None::<Verdict>);
+    let picked = Var::new(None::<usize>);
+    let verdict = Var::new(None::<Verdict>);
     let check = move || {
         let c = &choices[picked.get_untracked()?];
         Some(Verdict::new(c.correct, c.why))
@@ -222,8 +223,8 @@ fn number_exercise(
     explain: Box<dyn Fn(f64) -> String + Send + Sync>,
 ) -> AnyView {
     let (answer, tolerance) = answer;
-    let typed = RwSignal::new(String::new());
-    let verdict = RwSignal::new(None::<Verdict>);
+    let typed = Var::new(String::new());
+    let verdict = Var::new(None::<Verdict>);
     // New settings change the answer: an old verdict no longer applies.
     crate::ui::effect(move || {
         answer.track();

@@ -15,7 +15,7 @@ pub use section::Section;
 /// The effective colour theme, shared through context.
 #[derive(Clone, Copy)]
 pub struct Theme {
-    pub dark: leptos::prelude::RwSignal<bool>,
+    pub dark: crate::var::Var<bool>,
 }
 
 /// 9228362 -> "9,228,362".

@@ -3,6 +3,7 @@
 
 use super::canvas::Canvas;
 use super::Theme;
+use crate::var::Var;
 use crate::web;
 use glassbox_lab::figures::shift::{draw_bar_groups, BarGroups};
 use glassbox_lab::figures::Palette;
@@ -75,7 +76,7 @@ fn plot_view(figure: Figure, summary: Signal<String>, csv: Signal<String>, draw:
     });
     let canvas_ref = NodeRef::<leptos::html::Canvas>::new();
     let theme = use_context::<Theme>();
-    let error = RwSignal::new(None::<String>);
+    let error = Var::new(None::<String>);
     crate::ui::effect(move || {
         let dark = theme.map(|t| t.dark.get()).unwrap_or(false);
         let Some(canvas) = canvas_ref.get() else {

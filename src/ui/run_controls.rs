@@ -2,6 +2,7 @@
 //! iteration counter. The computation itself runs in short slices (see `chapters`), so the page
 //! stays responsive and a pause takes effect at once.
 
+use crate::var::Var;
 use leptos::prelude::*;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -48,7 +49,7 @@ pub fn RunControls(
     #[prop(into)]
     progress: Signal<f64>,
     #[prop(into)] status: Signal<String>,
-    speed: RwSignal<Speed>,
+    speed: Var<Speed>,
     on_run: impl Fn() + 'static,
     on_pause: impl Fn() + 'static,
     on_step: impl Fn() + 'static,
@@ -84,7 +85,7 @@ struct RunState {
     total: Signal<usize>,
     progress: Signal<f64>,
     status: Signal<String>,
-    speed: RwSignal<Speed>,
+    speed: Var<Speed>,
 }
 
 fn run_controls(label: &'static str, s: RunState, handlers: [Handler; 4]) -> AnyView {

@@ -6,6 +6,7 @@
 
 use crate::engine::Engine;
 use crate::tasks::{run_in_slices, Slice};
+use crate::var::Var;
 use crate::web;
 use crate::workers::device::GPU_JOB_IMAGES;
 use crate::workers::job::{logits_message, logits_of};
@@ -67,7 +68,7 @@ fn mb(bytes: usize) -> String {
 pub(crate) async fn fetch_with_status(
     url: &'static str,
     what: &'static str,
-    load: RwSignal<LoadState>,
+    load: Var<LoadState>,
     asset: Option<Asset>,
 ) -> Result<Vec<u8>, String> {
     let progress = move |got, total: Option<usize>| {
@@ -86,25 +87,22 @@ pub(crate) async fn fetch_with_status(
 }
 
 /// One of the book's assets, checked, with its progress in `load`.
-pub(crate) async fn fetch_checked(
-    asset: Asset,
-    load: RwSignal<LoadState>,
-) -> Result<Vec<u8>, String> {
+pub(crate) async fn fetch_checked(asset: Asset, load: Var<LoadState>) -> Result<Vec<u8>, String> {
     fetch_with_status(asset.file, asset.what, load, Some(asset)).await
 }
 
 /// The data for a page that needs it from the start: its loading state and, once there, the data.
 #[derive(Clone, Copy)]
 pub struct PageData {
-    pub load: RwSignal<LoadState>,
-    pub lab: RwSignal<Option<Rc<Loaded>>, LocalStorage>,
+    pub load: Var<LoadState>,
+    pub lab: Var<Option<Rc<Loaded>>>,
 }
 
 impl PageData {
     /// Start loading (a page task: leaving the page cancels it).
     pub fn load_now() -> Self {
-        let load = RwSignal::new(LoadState::Idle);
-        let lab = RwSignal::new_local(None::<Rc<Loaded>>);
+        let load = Var::new(LoadState::Idle);
+        let lab = Var::new(None::<Rc<Loaded>>);
         crate::tasks::spawn_page_task(async move {
             if let Some(l) = ensure_loaded(load).await {
                 lab.set(Some(l));
@@ -116,7 +114,7 @@ impl PageData {
 
 /// What is downloading, or why it failed, and the download's progress bar.
 #[component]
-pub fn LoadStatus(load: RwSignal<LoadState>) -> impl IntoView {
+pub fn LoadStatus(load: Var<LoadState>) -> impl IntoView {
     view! {
         <p class="status" role="status" aria-live="polite">{move || load.get().message().unwrap_or_default()}</p>
         <progress max="1" aria-label="Download progress" value=move || load.get().fraction()></progress>
@@ -128,7 +126,7 @@ pub fn LoadStatus(load: RwSignal<LoadState>) -> impl IntoView {
 /// page downloads once per visit.
 pub(crate) async fn load_once<T: 'static>(
     cache: &'static std::thread::LocalKey<RefCell<Option<Rc<T>>>>,
-    load: RwSignal<LoadState>,
+    load: Var<LoadState>,
     failure: &str,
     fetch: impl std::future::Future<Output = Result<T, String>>,
 ) -> Option<Rc<T>> {
@@ -151,7 +149,7 @@ pub(crate) async fn load_once<T: 'static>(
 }
 
 /// The data and weights, downloading them the first time (with byte-level progress).
-pub async fn ensure_loaded(load: RwSignal<LoadState>) -> Option<Rc<Loaded>> {
+pub async fn ensure_loaded(load: Var<LoadState>) -> Option<Rc<Loaded>> {
     let fetch = async move {
         let asset = fetch_checked(assets::IMAGES, load).await?;
         load.set(LoadState::Loading(
@@ -179,7 +177,7 @@ pub async fn ensure_loaded(load: RwSignal<LoadState>) -> Option<Rc<Loaded>> {
 }
 
 /// The committed weights, downloaded and kept the first time.
-async fn network(load: RwSignal<LoadState>) -> Result<Rc<Network>, String> {
+async fn network(load: Var<LoadState>) -> Result<Rc<Network>, String> {
     if let Some(n) = NETWORK.with(|c| c.borrow().clone()) {
         return Ok(n);
     }
@@ -190,7 +188,7 @@ async fn network(load: RwSignal<LoadState>) -> Result<Rc<Network>, String> {
 }
 
 /// The committed weights alone (the front page's pruning card), shared with `ensure_loaded`.
-pub async fn ensure_network(load: RwSignal<LoadState>) -> Option<Rc<Network>> {
+pub async fn ensure_network(load: Var<LoadState>) -> Option<Rc<Network>> {
     match network(load).await {
         Ok(n) => {
             load.set(LoadState::Ready);

@@ -13,6 +13,7 @@ use super::resident::Resident;
 use crate::engine::Engine;
 use crate::tasks::SLICE_MS;
 use crate::ui::run_controls::Speed;
+use crate::var::Var;
 use crate::web;
 use crate::workers::device_train::Sgd;
 use crate::workers::job;
@@ -129,7 +130,7 @@ pub async fn current_network(
 /// Start over from `start` (None: the committed weights) keeping `keep`; a run in flight stops.
 pub fn reset(
     model: StoredValue<Model, LocalStorage>,
-    tuning: RwSignal<Tuning>,
+    tuning: Var<Tuning>,
     start: Option<Network>,
     keep: Keep,
 ) {
@@ -147,11 +148,11 @@ pub fn reset(
 /// Run (or, with `single`, take one step of) fine-tuning in the background.
 pub fn run(
     model: StoredValue<Model, LocalStorage>,
-    tuning: RwSignal<Tuning>,
+    tuning: Var<Tuning>,
     l: Rc<Loaded>,
     s: TuneSpec,
     engine: Engine,
-    speed: RwSignal<Speed>,
+    speed: Var<Speed>,
     single: bool,
 ) {
     if tuning.get_untracked().running {

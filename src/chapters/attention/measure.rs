@@ -8,6 +8,7 @@ use crate::tasks::Generation;
 use crate::ui::math::{tex, M};
 use crate::ui::plot::Plot;
 use crate::ui::Section;
+use crate::var::Var;
 use glassbox_lab::figures::attention::{draw_attention_timing, exponent, TimingData};
 use leptos::prelude::*;
 
@@ -15,8 +16,8 @@ use leptos::prelude::*;
 pub fn MeasureIt() -> impl IntoView {
     let AttentionState { cost, .. } = expect_context();
     let engine = expect_context::<Engine>();
-    let timing = RwSignal::new(Timing::default());
-    let timing_data = RwSignal::new(TimingData::default());
+    let timing = Var::new(Timing::default());
+    let timing_data = Var::new(TimingData::default());
     let timing_gen = Generation::new();
     let measure = move |_| {
         timing::start(

@@ -1,6 +1,7 @@
 //! The reader's picture as a paintable grid of pixels, for the toy captioner's encoder.
 
 use super::state::{Picture, Settings};
+use crate::var::Var;
 use crate::web;
 use glassbox_lab::attention::captioner;
 use leptos::prelude::*;
@@ -8,10 +9,10 @@ use leptos::prelude::*;
 /// The picture as a paintable grid of pixels: click a pixel, or move with the arrow keys and press
 /// Space, to switch it between dark and light. Patch borders are drawn thicker.
 #[component]
-pub fn PicturePad(settings: RwSignal<Settings>) -> impl IntoView {
+pub fn PicturePad(settings: Var<Settings>) -> impl IntoView {
     let canvas_ref = NodeRef::<leptos::html::Canvas>::new();
-    let cursor = RwSignal::new((0usize, 0usize));
-    let focused = RwSignal::new(false);
+    let cursor = Var::new((0usize, 0usize));
+    let focused = Var::new(false);
     let theme = use_context::<crate::ui::Theme>();
     const PX: f64 = 16.0;
     let n = captioner::IMAGE;

@@ -5,6 +5,7 @@
 use super::model::{ModelView, Moved};
 use super::SLUG;
 use crate::url_state::{num_field, read_fields, write_fields, Location, NumField};
+use crate::var::Var;
 use glassbox_lab::attention::captioner::{self, picture, PICTURES};
 use glassbox_lab::attention::{caption_mask, tokenize, CaptionMask};
 use leptos::prelude::*;
@@ -210,22 +211,22 @@ pub fn location_of(s: &Settings, grid: &[Vec<bool>]) -> Location {
 /// What more than one section reads or writes, built once by the page and shared by context.
 #[derive(Clone, Copy)]
 pub struct AttentionState {
-    pub settings: RwSignal<Settings>,
+    pub settings: Var<Settings>,
     pub caption: Memo<Vec<String>>,
     pub n_image: Memo<usize>,
     /// The correct mask for the caption and the number of image tokens.
     pub answer: Memo<CaptionMask>,
     /// The reader's grid, masked[key][query]; starts with nothing masked, or from the URL.
-    pub grid: RwSignal<Vec<Vec<bool>>>,
+    pub grid: Var<Vec<Vec<bool>>>,
     /// The last check of the grid: how many cells are wrong, and why each one is.
-    pub feedback: RwSignal<Option<crate::ui::exercise::Verdict>>,
+    pub feedback: Var<Option<crate::ui::exercise::Verdict>>,
     /// The toy decoder uses the reader's grid instead of the correct mask.
     pub my_mask: Memo<bool>,
     /// What the toy captioner computed for the current inputs.
-    pub view_state: RwSignal<Option<ModelView>>,
+    pub view_state: Var<Option<ModelView>>,
     /// How much each output moved at the reader's last edit.
-    pub moved: RwSignal<Option<Moved>>,
-    pub model_error: RwSignal<Option<String>>,
+    pub moved: Var<Option<Moved>>,
+    pub model_error: Var<Option<String>>,
     /// The cost calculator's (H, P, K, D).
     pub cost: Memo<(usize, usize, usize, usize)>,
 }
@@ -234,12 +235,12 @@ impl AttentionState {
     /// The state for a location, with a notice per bad URL parameter.
     pub fn new(location: &Location) -> (Self, Vec<String>) {
         let (start, start_grid, notices) = settings_from_location(location);
-        let settings = RwSignal::new(start);
+        let settings = Var::new(start);
         let caption = Memo::new(move |_| tokenize(&settings.with(|s| s.caption.clone())));
         let n_image = Memo::new(move |_| settings.with(|s| s.image_tokens));
         let answer = Memo::new(move |_| caption_mask(&caption.get(), n_image.get()));
-        let grid = RwSignal::new(start_grid.unwrap_or_default());
-        let feedback = RwSignal::new(None::<crate::ui::exercise::Verdict>);
+        let grid = Var::new(start_grid.unwrap_or_default());
+        let feedback = Var::new(None::<crate::ui::exercise::Verdict>);
         // The grid follows the shape of the mask: a new caption or image count starts it empty.
         crate::ui::effect(move || {
             let a = answer.get();
@@ -259,9 +260,9 @@ impl AttentionState {
             grid,
             feedback,
             my_mask: Memo::new(move |_| settings.with(|s| s.my_mask)),
-            view_state: RwSignal::new(None),
-            moved: RwSignal::new(None),
-            model_error: RwSignal::new(None),
+            view_state: Var::new(None),
+            moved: Var::new(None),
+            model_error: Var::new(None),
             cost: Memo::new(move |_| {
                 let s = settings.get();
                 (s.image, s.patch, s.window, s.dim)

@@ -4,6 +4,7 @@
 
 use crate::engine::Engine;
 use crate::tasks::{normals, run_in_slices, Generation, Slice};
+use crate::var::Var;
 use crate::web;
 use crate::workers::device_ops;
 use glassbox_lab::attention::{
@@ -12,7 +13,6 @@ use glassbox_lab::attention::{
 };
 use glassbox_lab::figures::attention::{TimingData, TimingRow};
 use glassbox_lab::rng::Rng;
-use leptos::prelude::*;
 
 /// The timing experiment's state.
 #[derive(Clone, Debug, PartialEq, Default)]
@@ -80,8 +80,8 @@ async fn time_cpu(
 pub fn start(
     engine: Engine,
     cost: (usize, usize, usize, usize),
-    timing: RwSignal<Timing>,
-    timing_data: RwSignal<TimingData>,
+    timing: Var<Timing>,
+    timing_data: Var<TimingData>,
     timing_gen: Generation,
 ) {
     let (_, patch, window, dim) = cost;
@@ -197,8 +197,8 @@ async fn measure_sizes(
     engine: Engine,
     sizes: Vec<usize>,
     (patch, window, dim): (usize, usize, usize),
-    timing: RwSignal<Timing>,
-    timing_data: RwSignal<TimingData>,
+    timing: Var<Timing>,
+    timing_data: Var<TimingData>,
     alive: impl Fn() -> bool + Copy + 'static,
 ) {
     engine.settled().await;

@@ -8,6 +8,7 @@
 
 use crate::chapters::attention::timing::time_size;
 use crate::engine::Engine;
+use crate::var::Var;
 use crate::web;
 use glassbox_lab::rng::Rng;
 use leptos::prelude::*;
@@ -29,9 +30,9 @@ struct Row {
 #[component]
 pub fn AttentionBench() -> impl IntoView {
     let engine = expect_context::<Engine>();
-    let running = RwSignal::new(false);
-    let rows = RwSignal::new(Vec::<Row>::new());
-    let status = RwSignal::new(String::new());
+    let running = Var::new(false);
+    let rows = Var::new(Vec::<Row>::new());
+    let status = Var::new(String::new());
     let start = move |_| {
         running.set(true);
         rows.set(

@@ -13,6 +13,7 @@
 
 use crate::chapters::quantization::quantize_network;
 use crate::engine::Engine;
+use crate::var::Var;
 use crate::vision::data::{
     classify, ensure_loaded, logits_on_page, logits_on_page_gpu, logits_on_workers, Jobs, LoadState,
 };
@@ -46,7 +47,7 @@ const ROWS: [(&str, &str); 2] = [
     ("kmeans4", "4-bit k-means codebooks for all nine layers"),
 ];
 
-fn record(rows: RwSignal<Vec<Row>>, i: usize, on_gpu: bool, ms: f64, ran_there: bool) {
+fn record(rows: Var<Vec<Row>>, i: usize, on_gpu: bool, ms: f64, ran_there: bool) {
     rows.update(|r| {
         if on_gpu {
             r[i].webgpu = Some((ms, ran_there));
@@ -61,9 +62,9 @@ fn record(rows: RwSignal<Vec<Row>>, i: usize, on_gpu: bool, ms: f64, ran_there: 
 async fn classify_cpu(
     l: &crate::vision::data::Loaded,
     count: usize,
-    rows: RwSignal<Vec<Row>>,
-    status: RwSignal<String>,
-    same: RwSignal<String>,
+    rows: Var<Vec<Row>>,
+    status: Var<String>,
+    same: Var<String>,
 ) -> Result<(), String> {
     let stopped = || "The benchmark stopped.".to_string();
     status.set(format!(
@@ -117,10 +118,10 @@ async fn classify_cpu(
 async fn measure(
     engine: Engine,
     cpu: Engine,
-    rows: RwSignal<Vec<Row>>,
-    status: RwSignal<String>,
-    same: RwSignal<String>,
-    load: RwSignal<LoadState>,
+    rows: Var<Vec<Row>>,
+    status: Var<String>,
+    same: Var<String>,
+    load: Var<LoadState>,
 ) -> Result<(), String> {
     let Some(l) = ensure_loaded(load).await else {
         return Err(load.get_untracked().message().unwrap_or_default());
@@ -175,9 +176,9 @@ async fn classify_gpu(
     l: &crate::vision::data::Loaded,
     engine: Engine,
     count: usize,
-    rows: RwSignal<Vec<Row>>,
-    status: RwSignal<String>,
-    same: RwSignal<String>,
+    rows: Var<Vec<Row>>,
+    status: Var<String>,
+    same: Var<String>,
 ) -> Result<(), String> {
     let Some(device) = pool::device_pool() else {
         return Ok(());
@@ -246,8 +247,8 @@ async fn codebooks_on_workers(
     l: &crate::vision::data::Loaded,
     cpu: Engine,
     single: &KMeansQuantizer,
-    rows: RwSignal<Vec<Row>>,
-    same: RwSignal<String>,
+    rows: Var<Vec<Row>>,
+    same: Var<String>,
 ) -> Result<(), String> {
     let Some(pool) = pool::pool() else {
         return Ok(());
@@ -273,17 +274,17 @@ async fn codebooks_on_workers(
 }
 
 /// Add a verdict after those said so far.
-fn say_after(same: RwSignal<String>, verdict: &str) {
+fn say_after(same: Var<String>, verdict: &str) {
     same.update(|s| *s = format!("{s} {verdict}").trim().to_string());
 }
 
 #[component]
 pub fn CompressBench() -> impl IntoView {
-    let rows = RwSignal::new(Vec::<Row>::new());
-    let status = RwSignal::new(String::new());
-    let same = RwSignal::new(String::new());
-    let running = RwSignal::new(false);
-    let load = RwSignal::new(LoadState::Idle);
+    let rows = Var::new(Vec::<Row>::new());
+    let status = Var::new(String::new());
+    let same = Var::new(String::new());
+    let running = Var::new(false);
+    let load = Var::new(LoadState::Idle);
     let engine = expect_context::<Engine>();
     // The CPU path even where the page has WebGPU.
     let cpu = Engine::new(true);

@@ -6,6 +6,7 @@
 
 use crate::chapters::fine_tuning::runner::{drive, Job, Place};
 use crate::engine::Engine;
+use crate::var::Var;
 use crate::vision::data::{ensure_loaded, LoadState};
 use glassbox_lab::shift::{PhaseTimes, Tune, TuneSettings, Tuner};
 use leptos::prelude::*;
@@ -24,10 +25,10 @@ type Row = (String, String, &'static str, PhaseTimes);
 
 #[component]
 pub fn FineTuneBench() -> impl IntoView {
-    let rows = RwSignal::new(Vec::<Row>::new());
-    let status = RwSignal::new(String::new());
-    let running = RwSignal::new(false);
-    let load = RwSignal::new(LoadState::Idle);
+    let rows = Var::new(Vec::<Row>::new());
+    let status = Var::new(String::new());
+    let running = Var::new(false);
+    let load = Var::new(LoadState::Idle);
     let engine = expect_context::<Engine>();
     let start = move |_| {
         running.set(true);

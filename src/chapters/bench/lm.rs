@@ -7,6 +7,7 @@
 //! the page does not load the model: the button does.
 use crate::engine::Engine;
 use crate::lm::{ensure_lm, on_device, run_generation, LoadedLm};
+use crate::var::Var;
 use crate::vision::data::{LoadState, LoadStatus};
 use crate::web;
 use glassbox_gpu::{Gpu, GpuLmSession, Ran};
@@ -97,7 +98,7 @@ async fn time_soft_pass(lm: &LoadedLm) -> Result<f64, String> {
     Ok(busy)
 }
 
-async fn run(lm: Rc<LoadedLm>, times: RwSignal<LmTimes>, engine: Engine) {
+async fn run(lm: Rc<LoadedLm>, times: Var<LmTimes>, engine: Engine) {
     let fail = |e: String| times.update(|t| t.error = Some(e));
     let text = match time_generation(&lm, false, engine).await {
         Ok((text, ms, _)) => {
@@ -130,9 +131,9 @@ async fn run(lm: Rc<LoadedLm>, times: RwSignal<LmTimes>, engine: Engine) {
 
 #[component]
 pub fn LmBench() -> impl IntoView {
-    let times = RwSignal::new(LmTimes::default());
-    let load = RwSignal::new(LoadState::Idle);
-    let running = RwSignal::new(false);
+    let times = Var::new(LmTimes::default());
+    let load = Var::new(LoadState::Idle);
+    let running = Var::new(false);
     let engine = expect_context::<Engine>();
     let start = move |_| {
         running.set(true);

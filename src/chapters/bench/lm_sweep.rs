@@ -7,6 +7,7 @@
 
 use crate::engine::Engine;
 use crate::lm::{answer_plural, answer_plurals_on_workers, ensure_lm, nouns_of, LoadedLm};
+use crate::var::Var;
 use crate::vision::data::{LoadState, LoadStatus};
 use crate::web;
 use crate::workers::{named, pool, pool::Pool};
@@ -55,7 +56,7 @@ async fn sweep(
     lm: &LoadedLm,
     gpu: bool,
     engine: Engine,
-    progress: RwSignal<usize>,
+    progress: Var<usize>,
 ) -> Result<Sweep, String> {
     let want = if gpu { Ran::Gpu } else { Ran::Cpu };
     let (mut ms, mut whole, mut answers) = (0.0, true, Vec::new());
@@ -79,7 +80,7 @@ async fn sweep(
 async fn sweep_on_workers(
     lm: &LoadedLm,
     pool: &Pool,
-    progress: RwSignal<usize>,
+    progress: Var<usize>,
 ) -> Result<Sweep, String> {
     let asks = asks()?;
     let base = progress.get_untracked();
@@ -107,13 +108,13 @@ async fn sweep_on_workers(
 #[component]
 pub fn LmSweepBench() -> impl IntoView {
     let engine = expect_context::<Engine>();
-    let load = RwSignal::new(LoadState::Idle);
-    let running = RwSignal::new(false);
-    let progress = RwSignal::new(0usize);
-    let cpu = RwSignal::new(None::<Sweep>);
-    let webgpu = RwSignal::new(None::<Sweep>);
-    let workers = RwSignal::new(None::<Result<Sweep, String>>);
-    let error = RwSignal::new(None::<String>);
+    let load = Var::new(LoadState::Idle);
+    let running = Var::new(false);
+    let progress = Var::new(0usize);
+    let cpu = Var::new(None::<Sweep>);
+    let webgpu = Var::new(None::<Sweep>);
+    let workers = Var::new(None::<Result<Sweep, String>>);
+    let error = Var::new(None::<String>);
     // The validation nouns arrive with the model (0 before it has loaded).
     let per_sweep = move || load.with(|_| (MAX_SHOTS + 1) * nouns_of(Split::Val).len());
     let start = move |_| {

@@ -16,6 +16,7 @@ mod train_step;
 
 use crate::chapters::meta_learning::sweep::Sweep;
 use crate::tasks::{run_in_slices, Slice};
+use crate::var::Var;
 use crate::web;
 use glassbox_lab::maml::{Curve, EvalContext, MamlSettings, MetaTrainer, SweepJob, Weighting};
 use leptos::prelude::*;
@@ -104,7 +105,7 @@ fn same_bits(a: &Curve, b: &Curve) -> bool {
 
 /// The stage timing variant `i`; after the last (or if one cannot start) the run is over, and the
 /// status says so.
-fn variant_stage(i: usize, results: RwSignal<Results>) -> Stage {
+fn variant_stage(i: usize, results: Var<Results>) -> Stage {
     let next = variant_settings()
         .into_iter()
         .nth(i)
@@ -124,8 +125,8 @@ fn variant_stage(i: usize, results: RwSignal<Results>) -> Stage {
 
 #[component]
 pub fn Bench() -> impl IntoView {
-    let results = RwSignal::new(Results::default());
-    let running = RwSignal::new(false);
+    let results = Var::new(Results::default());
+    let running = Var::new(false);
     let start = move |_| {
         if running.get_untracked() {
             return;

@@ -10,6 +10,7 @@
 use crate::engine::Engine;
 use crate::lm::{ensure_lm, nouns_of, run_generation, step_on_page_device, tuning_step, LoadedLm};
 use crate::tasks::breathe;
+use crate::var::Var;
 use crate::vision::data::{LoadState, LoadStatus};
 use crate::web;
 use glassbox_gpu::Gpu;
@@ -93,9 +94,9 @@ async fn epoch(
 
 async fn measure(
     engine: Engine,
-    times: RwSignal<Times>,
-    progress: RwSignal<f64>,
-    load: RwSignal<LoadState>,
+    times: Var<Times>,
+    progress: Var<f64>,
+    load: Var<LoadState>,
 ) -> Result<(), String> {
     let Some(lm) = ensure_lm(load).await else {
         return Err("the language model could not be loaded".into());
@@ -185,11 +186,11 @@ async fn measure(
 #[component]
 pub fn SoftPromptBench() -> impl IntoView {
     let engine = expect_context::<Engine>();
-    let load = RwSignal::new(LoadState::Idle);
-    let times = RwSignal::new(Times::default());
-    let progress = RwSignal::new(0.0);
-    let running = RwSignal::new(false);
-    let error = RwSignal::new(None::<String>);
+    let load = Var::new(LoadState::Idle);
+    let times = Var::new(Times::default());
+    let progress = Var::new(0.0);
+    let running = Var::new(false);
+    let error = Var::new(None::<String>);
     let start = move |_| {
         running.set(true);
         times.set(Times::default());

@@ -9,6 +9,7 @@
 
 use crate::engine::Engine;
 use crate::ui::run_controls::Speed;
+use crate::var::Var;
 use crate::vision::data::{ensure_loaded, LoadState, LoadStatus};
 use crate::vision::finetune::{self, Model, TuneSpec, Tuning};
 use crate::web;
@@ -73,7 +74,7 @@ async fn timed(
     m.on_page = place == Place::Page;
     m.gpu_on_page = place == Place::GpuPage;
     let model = StoredValue::new_local(m);
-    let tuning = RwSignal::new(Tuning::default());
+    let tuning = Var::new(Tuning::default());
     let spec = TuneSpec {
         steps: STEPS,
         batch: BATCH,
@@ -82,15 +83,7 @@ async fn timed(
         done_hint: "",
         stop_every: None,
     };
-    finetune::run(
-        model,
-        tuning,
-        l,
-        spec,
-        engine,
-        RwSignal::new(Speed::Fast),
-        false,
-    );
+    finetune::run(model, tuning, l, spec, engine, Var::new(Speed::Fast), false);
     while tuning.with_untracked(|t| t.running) {
         web::sleep(50).await;
     }
@@ -107,10 +100,10 @@ async fn timed(
 #[component]
 pub fn TrainStepBench() -> impl IntoView {
     let engine = expect_context::<Engine>();
-    let load = RwSignal::new(LoadState::Idle);
-    let running = RwSignal::new(false);
-    let runs = RwSignal::new(Vec::<Run>::new());
-    let status = RwSignal::new(String::new());
+    let load = Var::new(LoadState::Idle);
+    let running = Var::new(false);
+    let runs = Var::new(Vec::<Run>::new());
+    let status = Var::new(String::new());
     let start = move |_| {
         running.set(true);
         runs.set(Vec::new());

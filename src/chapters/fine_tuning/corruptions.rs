@@ -9,6 +9,7 @@ use crate::tasks::Generation;
 use crate::ui::controls::FieldInput;
 use crate::ui::plot::{HeatmapPlot, Plot};
 use crate::ui::Section;
+use crate::var::Var;
 use crate::vision::data::{accuracy_of, classify_split};
 use glassbox_lab::figures::shift::{
     corruption_examples, corruption_table_heatmap, draw_corruption_grid,
@@ -35,8 +36,8 @@ pub fn Corruptions() -> impl IntoView {
         Some(Ok(g)) => g,
         _ => Default::default(),
     });
-    let table = RwSignal::new(None::<CorruptionTable>);
-    let state = RwSignal::new((false, 0usize, String::new()));
+    let table = Var::new(None::<CorruptionTable>);
+    let state = Var::new((false, 0usize, String::new()));
     let generation = Generation::new();
     let measure = move |_| {
         let Some(l) = lab.get_untracked() else { return };

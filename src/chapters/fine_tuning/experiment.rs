@@ -10,6 +10,7 @@ use super::runner::{drive, on, secs, Job, Place, Snapshot};
 use super::state::FineTuningState;
 use crate::tasks::Generation;
 use crate::ui::Section;
+use crate::var::Var;
 use glassbox_lab::shift::{Tune, Tuner};
 use leptos::prelude::*;
 use std::cell::RefCell;
@@ -26,9 +27,9 @@ pub fn Experiment() -> impl IntoView {
     // Held by the page thread; a StoredValue so the handlers below can be Send (as a section's
     // children must be).
     let job = StoredValue::new_local(Rc::new(RefCell::new(Job::default())));
-    let snap = RwSignal::new(Snapshot::default());
-    let running = RwSignal::new(false);
-    let error = RwSignal::new(None::<String>);
+    let snap = Var::new(Snapshot::default());
+    let running = Var::new(false);
+    let error = Var::new(None::<String>);
     let generation = Generation::new();
     let engine = expect_context::<crate::engine::Engine>();
     // New settings for this run start it over (the heatmap's settings do not).
@@ -146,7 +147,7 @@ pub fn Experiment() -> impl IntoView {
 /// The result in words: before and after, the best (lr, epoch), what was tuned and changed, and
 /// what computing the frozen prefix once saved.
 #[component]
-fn Readout(snap: RwSignal<Snapshot>) -> impl IntoView {
+fn Readout(snap: Var<Snapshot>) -> impl IntoView {
     let FineTuningState { settings, .. } = expect_context();
     move || {
         let s = snap.get();

@@ -5,6 +5,7 @@
 use super::runner::Snapshot;
 use super::state::FineTuningState;
 use crate::ui::plot::{HeatmapPlot, Plot};
+use crate::var::Var;
 use glassbox_lab::figures::shift::{
     draw_bar_groups, draw_val_curves, head_matrix_heatmap, BarGroups, ValCurves,
 };
@@ -32,7 +33,7 @@ pub fn curves(points: &[CurvePoint], best: Option<(f64, usize)>) -> ValCurves {
 }
 
 #[component]
-pub fn ValidationCurves(snap: RwSignal<Snapshot>) -> impl IntoView {
+pub fn ValidationCurves(snap: Var<Snapshot>) -> impl IntoView {
     let data = Memo::new(move |_| {
         let s = snap.get();
         let best = s.result.as_ref().and_then(|r| Some((r.lr?, r.epoch?)));
@@ -47,7 +48,7 @@ pub fn ValidationCurves(snap: RwSignal<Snapshot>) -> impl IntoView {
 }
 
 #[component]
-pub fn Multipliers(snap: RwSignal<Snapshot>) -> impl IntoView {
+pub fn Multipliers(snap: Var<Snapshot>) -> impl IntoView {
     let data = Memo::new(move |_| {
         let m = snap.get().multipliers;
         (!m.is_empty()).then(|| BarGroups {
@@ -82,7 +83,7 @@ pub fn Multipliers(snap: RwSignal<Snapshot>) -> impl IntoView {
 /// Under the flip, after tuning the head (or everything): the least-squares map M with
 /// [W' b'] ~ M [W b], beside the permutation P.
 #[component]
-pub fn HeadMap(snap: RwSignal<Snapshot>) -> impl IntoView {
+pub fn HeadMap(snap: Var<Snapshot>) -> impl IntoView {
     let FineTuningState { lab, .. } = expect_context();
     let map = Memo::new(move |_| {
         let s = snap.get();

@@ -6,6 +6,7 @@
 
 use crate::ui::plot::HeatmapPlot;
 use crate::ui::Section;
+use crate::var::Var;
 use crate::web;
 use glassbox_lab::assets;
 use glassbox_lab::figures::heatmap::Heatmap;
@@ -93,7 +94,7 @@ pub fn table_heatmap(rows: &[SweepRow]) -> Heatmap {
 
 #[component]
 pub fn FullTable() -> impl IntoView {
-    let rows = RwSignal::new(None::<Result<Vec<SweepRow>, String>>);
+    let rows = Var::new(None::<Result<Vec<SweepRow>, String>>);
     crate::tasks::spawn_page_task(async move {
         rows.set(Some(load_table().await));
     });

@@ -5,15 +5,16 @@
 use super::runner::{run_jobs, Place};
 use super::state::{clear_on_change, FineTuningState};
 use crate::tasks::Generation;
+use crate::var::Var;
 use glassbox_lab::shift::TuneSettings;
 use leptos::prelude::*;
 
 #[derive(Clone, Copy)]
 pub struct GridRun {
     /// Test accuracy after tuning, [row][column]; None until that run ends.
-    pub acc: RwSignal<Vec<Vec<Option<f64>>>>,
-    pub running: RwSignal<bool>,
-    pub status: RwSignal<String>,
+    pub acc: Var<Vec<Vec<Option<f64>>>>,
+    pub running: Var<bool>,
+    pub status: Var<String>,
     generation: Generation,
     state: FineTuningState,
     engine: crate::engine::Engine,
@@ -25,9 +26,9 @@ impl GridRun {
     pub fn new(rows: usize, cols: usize) -> GridRun {
         let state: FineTuningState = expect_context();
         let grid = GridRun {
-            acc: RwSignal::new(vec![vec![None; cols]; rows]),
-            running: RwSignal::new(false),
-            status: RwSignal::new(String::new()),
+            acc: Var::new(vec![vec![None; cols]; rows]),
+            running: Var::new(false),
+            status: Var::new(String::new()),
             generation: Generation::new(),
             engine: expect_context(),
             state,

@@ -4,6 +4,7 @@
 
 use super::fields::{location_of, settings_from_location};
 use crate::url_state::Location;
+use crate::var::Var;
 use crate::vision::data::{LoadState, Loaded, PageData};
 use crate::web;
 use glassbox_lab::shift::{Corruption, Shift, Tune, TuneSettings};
@@ -113,7 +114,7 @@ impl FtSettings {
 /// Call `clear` whenever a setting that the sections' runs depend on changes (the shift and the
 /// protocol; not the single run's tuning choice, nor the heatmap's settings), so no figure shows
 /// results of settings no longer on the page.
-pub fn clear_on_change(settings: RwSignal<FtSettings>, clear: impl Fn() + 'static) {
+pub fn clear_on_change(settings: Var<FtSettings>, clear: impl Fn() + 'static) {
     let key = Memo::new(move |_| {
         settings.with(|s| {
             let runs = FtSettings {
@@ -137,24 +138,24 @@ pub fn clear_on_change(settings: RwSignal<FtSettings>, clear: impl Fn() + 'stati
 /// What more than one section reads: the settings, the data, and whether a run holds the CPU.
 #[derive(Clone, Copy)]
 pub struct FineTuningState {
-    pub settings: RwSignal<FtSettings>,
-    pub load: RwSignal<LoadState>,
-    pub lab: RwSignal<Option<Rc<Loaded>>, LocalStorage>,
+    pub settings: Var<FtSettings>,
+    pub load: Var<LoadState>,
+    pub lab: Var<Option<Rc<Loaded>>>,
     /// A fine-tuning run (single or sweep) is in progress; the other waits.
-    pub busy: RwSignal<bool>,
+    pub busy: Var<bool>,
 }
 
 impl FineTuningState {
     pub fn new(location: &Location) -> (Self, Vec<String>) {
         let (start, notices) = settings_from_location(location);
-        let settings = RwSignal::new(start);
+        let settings = Var::new(start);
         crate::ui::effect(move || web::publish(&location_of(&settings.get())));
         let PageData { load, lab } = PageData::load_now();
         let state = FineTuningState {
             settings,
             load,
             lab,
-            busy: RwSignal::new(false),
+            busy: Var::new(false),
         };
         (state, notices)
     }

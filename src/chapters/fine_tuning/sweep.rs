@@ -8,6 +8,7 @@ use super::state::{clear_on_change, FineTuningState};
 use crate::tasks::Generation;
 use crate::ui::plot::BarPlot;
 use crate::ui::Section;
+use crate::var::Var;
 use glassbox_lab::figures::shift::BarGroups;
 use glassbox_lab::shift::{Tune, TuneResult};
 use leptos::prelude::*;
@@ -44,9 +45,9 @@ pub fn Sweep() -> impl IntoView {
         busy,
         ..
     } = expect_context();
-    let rows = RwSignal::new(Vec::<Row>::new());
-    let state = RwSignal::new((false, 0usize, 0.0f64, String::new())); // running, choice, fraction, activity
-    let error = RwSignal::new(None::<String>);
+    let rows = Var::new(Vec::<Row>::new());
+    let state = Var::new((false, 0usize, 0.0f64, String::new())); // running, choice, fraction, activity
+    let error = Var::new(None::<String>);
     let generation = Generation::new();
     let engine = expect_context::<crate::engine::Engine>();
     clear_on_change(settings, move || {
@@ -130,7 +131,7 @@ pub fn Sweep() -> impl IntoView {
 }
 
 #[component]
-fn SweepTable(rows: RwSignal<Vec<Row>>) -> impl IntoView {
+fn SweepTable(rows: Var<Vec<Row>>) -> impl IntoView {
     view! {
         <div class="table-scroll">
             <table class="numbers" data-out="sweep-table" aria-label="Sweep results">

@@ -10,6 +10,7 @@ use crate::chapters::{
 use crate::engine::Engine;
 use crate::ui::group;
 use crate::ui::plot::{HeatmapPlot, Plot};
+use crate::var::Var;
 use crate::vision::data::LoadState;
 use glassbox_lab::compress::prune;
 use glassbox_lab::compress::quant;
@@ -47,7 +48,7 @@ pub fn CardFigure(slug: &'static str) -> impl IntoView {
             .into_any()
         }
         fine_tuning::SLUG => {
-            let (heat, status) = (RwSignal::new(None), RwSignal::new(String::new()));
+            let (heat, status) = (Var::new(None), Var::new(String::new()));
             crate::tasks::spawn_page_task(async move {
                 match fine_tuning::full_table::load_table().await {
                     Ok(rows) => heat.set(Some(fine_tuning::full_table::table_heatmap(&rows))),
@@ -63,8 +64,8 @@ pub fn CardFigure(slug: &'static str) -> impl IntoView {
         }
         prompting::SLUG => {
             // The training log of the model chapters 4 and 5 use (written by `glassbox lm train`).
-            let points = RwSignal::new(None::<Vec<LossPoint>>);
-            let status = RwSignal::new(String::new());
+            let points = Var::new(None::<Vec<LossPoint>>);
+            let status = Var::new(String::new());
             crate::tasks::spawn_page_task(async move {
                 let log = crate::web::fetch_asset(glassbox_lab::assets::LM_LOSS, |_, _| {})
                     .await
@@ -120,11 +121,11 @@ const CARD_EPOCHS: usize = 3;
 /// small model for `CARD_EPOCHS` epochs on the CPU, with its loss and validation accuracy per epoch.
 #[component]
 fn SoftPromptCard() -> impl IntoView {
-    let curve = RwSignal::new(Vec::<(f64, f64)>::new());
-    let status = RwSignal::new(String::from("Downloading the small language model…"));
-    let load = RwSignal::new(LoadState::Idle);
+    let curve = Var::new(Vec::<(f64, f64)>::new());
+    let status = Var::new(String::from("Downloading the small language model…"));
+    let load = Var::new(LoadState::Idle);
     // On the CPU (a software WebGPU adapter would take minutes over the gradients), never paused.
-    let (engine, pause) = (Engine::new(true), RwSignal::new(false));
+    let (engine, pause) = (Engine::new(true), Var::new(false));
     crate::tasks::spawn_page_task(async move {
         let Some(lm) = crate::lm::ensure_small_lm(load).await else {
             status.set(load.get_untracked().message().unwrap_or_default());
@@ -176,8 +177,8 @@ const CARD_SPARSITY: f64 = 0.75;
 /// smallest in magnitude.
 #[component]
 fn PruningCard() -> impl IntoView {
-    let histogram = RwSignal::new(None::<WeightHistogram>);
-    let load = RwSignal::new(LoadState::Idle);
+    let histogram = Var::new(None::<WeightHistogram>);
+    let load = Var::new(LoadState::Idle);
     crate::tasks::spawn_page_task(async move {
         if let Some(net) = crate::vision::data::ensure_network(load).await {
             let w = prune::weights(&net, CARD_LAYER);

@@ -8,6 +8,7 @@ mod figures;
 use super::{attention, fine_tuning, meta_learning, quantization, under_the_hood, CHAPTERS};
 use crate::engine::{BackendState, Engine};
 use crate::progress;
+use crate::var::Var;
 use figures::CardFigure;
 use leptos::prelude::*;
 
@@ -83,7 +84,7 @@ fn duration(ms: f64) -> String {
 pub fn Home() -> impl IntoView {
     let engine = expect_context::<Engine>();
     let offline = expect_context::<crate::offline::Offline>();
-    let record = RwSignal::new(progress::load());
+    let record = Var::new(progress::load());
     view! {
         <article class="chapter home">
             <h1>"Glassbox"</h1>

@@ -7,6 +7,7 @@ use crate::ui::controls::FieldInput;
 use crate::ui::plot::Plot;
 use crate::ui::run_controls::{RunControls, Speed};
 use crate::ui::Section;
+use crate::var::Var;
 use crate::vision::data::ensure_loaded;
 use crate::vision::finetune::{self, TuneSpec};
 use glassbox_lab::figures;
@@ -24,7 +25,7 @@ pub fn FineTuningHere() -> impl IntoView {
         model,
     } = shared;
     let engine = expect_context::<Engine>();
-    let speed = RwSignal::new(Speed::Fast);
+    let speed = Var::new(Speed::Fast);
     let loading = move || shared.loading();
 
     // Fine-tuning: one SGD step at a time; on the CPU each step's forward and backward passes run a

@@ -3,6 +3,7 @@
 
 use super::SLUG;
 use crate::url_state::{num_field, read_fields, write_fields, Location, NumField};
+use crate::var::Var;
 use crate::vision::data::{LoadState, Loaded};
 use crate::vision::finetune::{Model, Tuning};
 use glassbox_lab::vision::train::Evaluation;
@@ -73,11 +74,11 @@ pub enum EvalState {
 /// fine-tuning never run at once, and both evaluate or train the same `model`.
 #[derive(Clone, Copy)]
 pub struct ImageLabState {
-    pub settings: RwSignal<LabSettings>,
+    pub settings: Var<LabSettings>,
     /// The download of the data set and the weights.
-    pub load: RwSignal<LoadState>,
-    pub evaluation: RwSignal<EvalState>,
-    pub tuning: RwSignal<Tuning>,
+    pub load: Var<LoadState>,
+    pub evaluation: Var<EvalState>,
+    pub tuning: Var<Tuning>,
     /// The downloaded data set and weights, once there.
     pub lab: StoredValue<Option<Rc<Loaded>>, LocalStorage>,
     pub model: StoredValue<Model, LocalStorage>,
@@ -88,10 +89,10 @@ impl ImageLabState {
     pub fn new(location: &Location) -> (Self, Vec<String>) {
         let (start, notices) = settings_from_location(location);
         let state = ImageLabState {
-            settings: RwSignal::new(start),
-            load: RwSignal::new(LoadState::Idle),
-            evaluation: RwSignal::new(EvalState::Idle),
-            tuning: RwSignal::new(Tuning::default()),
+            settings: Var::new(start),
+            load: Var::new(LoadState::Idle),
+            evaluation: Var::new(EvalState::Idle),
+            tuning: Var::new(Tuning::default()),
             lab: StoredValue::new_local(None),
             model: StoredValue::new_local(Model::default()),
         };

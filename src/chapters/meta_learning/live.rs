@@ -8,13 +8,13 @@ use super::sweep::Sweep;
 use super::train::{Stepped, Training};
 use crate::tasks::Slice;
 use crate::ui::run_controls::Speed;
+use crate::var::Var;
 use crate::web;
 use glassbox_lab::figures::{self, FeatureWeightData, TestLossData};
 use glassbox_lab::maml::features;
 use glassbox_lab::maml::{
     Curve, EvalContext, MamlSettings, MetaTrainer, Problem, TaskFit, Weighting,
 };
-use leptos::prelude::*;
 
 /// One experiment (closed form, gradient steps or classification) as it runs in the page.
 pub struct Live {
@@ -64,17 +64,17 @@ enum Evaluated {
 /// The signals the figures and controls read.
 #[derive(Clone, Copy)]
 pub struct ExperimentView {
-    pub settings: RwSignal<MamlSettings>,
-    pub running: RwSignal<bool>,
-    pub iteration: RwSignal<usize>,
-    pub progress: RwSignal<f64>,
-    pub status: RwSignal<String>,
-    pub failure: RwSignal<Option<String>>,
-    pub speed: RwSignal<Speed>,
-    pub test_loss: RwSignal<TestLossData>,
-    pub weights: RwSignal<FeatureWeightData>,
-    pub task_fit: RwSignal<Option<TaskFit>>,
-    pub meta_loss: RwSignal<Option<f64>>,
+    pub settings: Var<MamlSettings>,
+    pub running: Var<bool>,
+    pub iteration: Var<usize>,
+    pub progress: Var<f64>,
+    pub status: Var<String>,
+    pub failure: Var<Option<String>>,
+    pub speed: Var<Speed>,
+    pub test_loss: Var<TestLossData>,
+    pub weights: Var<FeatureWeightData>,
+    pub task_fit: Var<Option<TaskFit>>,
+    pub meta_loss: Var<Option<f64>>,
 }
 
 /// Multiply-adds between deadline checks in preparing the test set.
@@ -85,17 +85,17 @@ const POLL_MS: i32 = 25;
 impl ExperimentView {
     pub fn new(settings: MamlSettings) -> ExperimentView {
         ExperimentView {
-            settings: RwSignal::new(settings),
-            running: RwSignal::new(false),
-            iteration: RwSignal::new(0),
-            progress: RwSignal::new(0.0),
-            status: RwSignal::new(String::new()),
-            failure: RwSignal::new(None),
-            speed: RwSignal::new(Speed::Fast),
-            test_loss: RwSignal::new(TestLossData::default()),
-            weights: RwSignal::new(FeatureWeightData::default()),
-            task_fit: RwSignal::new(None),
-            meta_loss: RwSignal::new(None),
+            settings: Var::new(settings),
+            running: Var::new(false),
+            iteration: Var::new(0),
+            progress: Var::new(0.0),
+            status: Var::new(String::new()),
+            failure: Var::new(None),
+            speed: Var::new(Speed::Fast),
+            test_loss: Var::new(TestLossData::default()),
+            weights: Var::new(FeatureWeightData::default()),
+            task_fit: Var::new(None),
+            meta_loss: Var::new(None),
         }
     }
 

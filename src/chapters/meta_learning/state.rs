@@ -8,8 +8,8 @@ use super::settings::{
 };
 use super::SLUG;
 use crate::url_state::{read_fields, write_fields, Location, NumField};
+use crate::var::Var;
 use glassbox_lab::maml::{InnerPoints, MamlSettings};
-use leptos::prelude::*;
 
 /// A variant's settings from its URL fields; invalid combinations fall back to the defaults.
 fn variant_from_location(
@@ -116,8 +116,8 @@ pub struct MetaLearningState {
     pub maml: ExperimentView,
     pub gd: ExperimentView,
     pub cls: ExperimentView,
-    pub toy: RwSignal<ToySettings>,
-    pub mn: RwSignal<MinNormSettings>,
+    pub toy: Var<ToySettings>,
+    pub mn: Var<MinNormSettings>,
 }
 
 impl MetaLearningState {
@@ -128,8 +128,8 @@ impl MetaLearningState {
             maml: ExperimentView::new(start.maml),
             gd: ExperimentView::new(start.gd),
             cls: ExperimentView::new(start.cls),
-            toy: RwSignal::new(start.toy),
-            mn: RwSignal::new(start.mn),
+            toy: Var::new(start.toy),
+            mn: Var::new(start.mn),
         };
         (state, notices)
     }

@@ -10,6 +10,7 @@ use crate::lm::LoadedLm;
 use crate::ui::exercise::ShortAnswer;
 use crate::ui::plot::BarPlot;
 use crate::ui::Section;
+use crate::var::Var;
 use glassbox_lab::figures::shift::BarGroups;
 use glassbox_lab::lm::choice::{self, Outcome, Strategy};
 use glassbox_lab::lm::plurals::Split;
@@ -58,8 +59,8 @@ fn likeliest(lm: &LoadedLm, prompt: &str) -> Result<Option<usize>, String> {
 pub fn Choice() -> impl IntoView {
     let st = expect_context::<PromptingState>();
     let engine = expect_context::<Engine>();
-    let counts = RwSignal::new([Counts::default(); 3]);
-    let status = RwSignal::new(String::new());
+    let counts = Var::new([Counts::default(); 3]);
+    let status = Var::new(String::new());
     let run = move |_| {
         let Some(lm) = st.lm.get_untracked() else {
             return;

@@ -11,6 +11,7 @@ use crate::lm::nouns_of;
 use crate::ui::exercise::ShortAnswer;
 use crate::ui::plot::BarPlot;
 use crate::ui::Section;
+use crate::var::Var;
 use glassbox_lab::figures::shift::BarGroups;
 use glassbox_lab::lm::pluralize::{Answer, Verdict};
 use glassbox_lab::lm::plurals::Split;
@@ -101,8 +102,8 @@ fn reliability(answers: &[Answer]) -> BarGroups {
 pub fn Confidence() -> impl IntoView {
     let st = expect_context::<PromptingState>();
     let engine = expect_context::<Engine>();
-    let answers = RwSignal::new(Vec::<Answer>::new());
-    let status = RwSignal::new(String::new());
+    let answers = Var::new(Vec::<Answer>::new());
+    let status = Var::new(String::new());
     let run = move |_| {
         let Some(lm) = st.lm.get_untracked() else {
             return;

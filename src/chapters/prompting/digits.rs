@@ -9,6 +9,7 @@ use crate::ui::controls::FieldInput;
 use crate::ui::exercise::{NumberExercise, ShortAnswer};
 use crate::ui::plot::BarPlot;
 use crate::ui::Section;
+use crate::var::Var;
 use glassbox_lab::figures::shift::BarGroups;
 use glassbox_lab::lm::digits::{tally, Tally, CHARS_PER_DIGIT, PROMPT};
 use glassbox_lab::lm::{Generator, Sampling};
@@ -38,8 +39,8 @@ pub fn Digits() -> impl IntoView {
     let st = expect_context::<PromptingState>();
     let engine = expect_context::<Engine>();
     let settings = st.settings;
-    let result = RwSignal::new(None::<(Tally, String)>);
-    let status = RwSignal::new(String::new());
+    let result = Var::new(None::<(Tally, String)>);
+    let status = Var::new(String::new());
     let bars = Memo::new(move |_| result.with(|r| digit_bars(r.as_ref().map(|r| &r.0))));
     // The worked question: one term of Pearson's sum, from the counts the page drew.
     let seven = move || {

@@ -8,6 +8,7 @@ use crate::engine::Engine;
 use crate::lm::nouns_of;
 use crate::ui::controls::FieldInput;
 use crate::ui::Section;
+use crate::var::Var;
 use glassbox_lab::lm::pluralize::{self, Answer, Summary};
 use glassbox_lab::lm::plurals::Split;
 use leptos::prelude::*;
@@ -17,9 +18,9 @@ pub fn Irregulars() -> impl IntoView {
     let st = expect_context::<PromptingState>();
     let engine = expect_context::<Engine>();
     let settings = st.settings;
-    let answers = RwSignal::new(Vec::<Answer>::new());
-    let status = RwSignal::new(String::new());
-    let running = RwSignal::new(false);
+    let answers = Var::new(Vec::<Answer>::new());
+    let status = Var::new(String::new());
+    let running = Var::new(false);
     // The test nouns arrive with the model.
     let asked = move || st.lm.with(|_| nouns_of(Split::Test).len());
     let run = move |_| {

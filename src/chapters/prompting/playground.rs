@@ -10,6 +10,7 @@ use crate::ui::controls::FieldInput;
 use crate::ui::exercise::ShortAnswer;
 use crate::ui::plot::BarPlot;
 use crate::ui::Section;
+use crate::var::Var;
 use crate::web;
 use glassbox_lab::figures::shift::BarGroups;
 use glassbox_lab::lm::{distribution, Generator, Sampling};
@@ -58,12 +59,12 @@ pub fn Playground() -> impl IntoView {
     let engine = expect_context::<Engine>();
     let settings = st.settings;
     let prompt_locked = control_locked("prompt", "Prompt");
-    let written = RwSignal::new(String::new());
-    let shown_prompt = RwSignal::new(String::new());
-    let status = RwSignal::new(String::new());
-    let running = RwSignal::new(false);
-    let stop = RwSignal::new(false);
-    let prompt_error = RwSignal::new(None::<String>);
+    let written = Var::new(String::new());
+    let shown_prompt = Var::new(String::new());
+    let status = Var::new(String::new());
+    let running = Var::new(false);
+    let stop = Var::new(false);
+    let prompt_error = Var::new(None::<String>);
 
     let start = move |_| {
         let Some(lm) = st.lm.get_untracked() else {

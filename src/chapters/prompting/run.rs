@@ -11,7 +11,6 @@ use glassbox_gpu::Ran;
 use glassbox_lab::lm::pluralize::Answer;
 use glassbox_lab::lm::plurals::Noun;
 use glassbox_lab::lm::{Extras, Generator};
-use leptos::prelude::*;
 use std::ops::Range;
 
 /// "WebGPU" or "the CPU".

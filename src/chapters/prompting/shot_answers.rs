@@ -4,6 +4,7 @@
 
 use super::shots::{Answers, SHOTS};
 use crate::ui::exercise::ShortAnswer;
+use crate::var::Var;
 use glassbox_lab::lm::pluralize::Summary;
 use leptos::prelude::*;
 
@@ -23,7 +24,7 @@ fn best_few_shot(a: &Answers, per_shot: usize) -> Option<(usize, f64)> {
 }
 
 #[component]
-pub fn PerRule(answers: RwSignal<Answers>, per_shot: Signal<usize>) -> impl IntoView {
+pub fn PerRule(answers: Var<Answers>, per_shot: Signal<usize>) -> impl IntoView {
     move || {
         answers.with(|a| {
             accuracy(a, per_shot.get(), 0, 0)?;
@@ -49,7 +50,7 @@ pub fn PerRule(answers: RwSignal<Answers>, per_shot: Signal<usize>) -> impl Into
 }
 
 #[component]
-pub fn ShotAnswers(answers: RwSignal<Answers>, per_shot: Signal<usize>) -> impl IntoView {
+pub fn ShotAnswers(answers: Var<Answers>, per_shot: Signal<usize>) -> impl IntoView {
     let pct = |x: f64| format!("{:.1}%", 100.0 * x);
     let complete = move |a: &Answers| {
         (0..2).all(|kind| (0..SHOTS).all(|k| accuracy(a, per_shot.get(), kind, k).is_some()))

@@ -14,6 +14,7 @@ use crate::lm::{all_nouns, nouns_of};
 use crate::ui::controls::FieldInput;
 use crate::ui::plot::BarPlot;
 use crate::ui::Section;
+use crate::var::Var;
 use glassbox_lab::figures::shift::BarGroups;
 use glassbox_lab::lm::pluralize::{self, Answer, Summary, Verdict, MAX_SHOTS};
 use glassbox_lab::lm::plurals::Split;
@@ -55,11 +56,11 @@ pub fn Shots() -> impl IntoView {
     // The validation nouns arrive with the model.
     let per_shot = Signal::derive(move || st.lm.with(|_| nouns_of(Split::Val).len()));
     let total = move || KINDS.len() * SHOTS * per_shot.get();
-    let answers = RwSignal::new(vec![vec![Vec::<Answer>::new(); SHOTS]; KINDS.len()]);
-    let next = RwSignal::new(0usize);
-    let running = RwSignal::new(false);
-    let pause = RwSignal::new(false);
-    let status = RwSignal::new(String::new());
+    let answers = Var::new(vec![vec![Vec::<Answer>::new(); SHOTS]; KINDS.len()]);
+    let next = Var::new(0usize);
+    let running = Var::new(false);
+    let pause = Var::new(false);
+    let status = Var::new(String::new());
     let reset = move || {
         pause.set(true);
         answers.set(vec![vec![Vec::new(); SHOTS]; KINDS.len()]);

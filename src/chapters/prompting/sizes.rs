@@ -11,6 +11,7 @@ use crate::lm::{ensure_small_lm, LoadedLm};
 use crate::ui::exercise::ShortAnswer;
 use crate::ui::plot::BarPlot;
 use crate::ui::Section;
+use crate::var::Var;
 use crate::vision::data::{LoadState, LoadStatus};
 use glassbox_lab::figures::shift::BarGroups;
 use glassbox_lab::lm::pluralize::{self, Summary};
@@ -51,9 +52,9 @@ fn bars(t: &Table) -> BarGroups {
 pub fn Sizes() -> impl IntoView {
     let st = expect_context::<PromptingState>();
     let engine = expect_context::<Engine>();
-    let table = RwSignal::new([[None::<f64>; 2]; 2]);
-    let status = RwSignal::new(String::new());
-    let load = RwSignal::new(LoadState::Idle);
+    let table = Var::new([[None::<f64>; 2]; 2]);
+    let status = Var::new(String::new());
+    let load = Var::new(LoadState::Idle);
     let run = move |_| {
         let Some(big) = st.lm.get_untracked() else {
             return;
@@ -122,8 +123,8 @@ pub fn Sizes() -> impl IntoView {
 /// Every (model, task, noun) answer, filling `table` as each (model, task) completes.
 async fn measure(
     models: [Rc<LoadedLm>; 2],
-    table: RwSignal<Table>,
-    status: RwSignal<String>,
+    table: Var<Table>,
+    status: Var<String>,
     engine: Engine,
 ) {
     let val = nouns_of(Split::Val);

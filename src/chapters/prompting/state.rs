@@ -3,6 +3,7 @@
 
 use crate::lm::{ensure_lm, LoadedLm};
 use crate::url_state::{num_field, read_fields, write_fields, Location, NumField};
+use crate::var::Var;
 use crate::vision::data::LoadState;
 use crate::web;
 use glassbox_lab::lm::Session;
@@ -171,11 +172,11 @@ pub fn location_of(s: &PromptSettings) -> Location {
 /// What more than one section reads.
 #[derive(Clone, Copy)]
 pub struct PromptingState {
-    pub settings: RwSignal<PromptSettings>,
-    pub load: RwSignal<LoadState>,
-    pub lm: RwSignal<Option<Rc<LoadedLm>>, LocalStorage>,
+    pub settings: Var<PromptSettings>,
+    pub load: Var<LoadState>,
+    pub lm: Var<Option<Rc<LoadedLm>>>,
     /// A computation on the model is in progress; the others wait.
-    pub busy: RwSignal<bool>,
+    pub busy: Var<bool>,
     /// The next character's logits after the prompt (its last `context` characters, characters
     /// outside the vocabulary mapped to the fallback), on the CPU; None until the model is loaded.
     pub logits: Memo<Option<Result<Vec<f32>, String>>>,
@@ -192,10 +193,10 @@ fn next_logits(lm: &LoadedLm, prompt: &str) -> Result<Vec<f32>, String> {
 impl PromptingState {
     pub fn new(location: &Location) -> (Self, Vec<String>) {
         let (start, notices) = settings_from_location(location);
-        let settings = RwSignal::new(start);
+        let settings = Var::new(start);
         crate::ui::effect(move || web::publish(&location_of(&settings.get())));
-        let load = RwSignal::new(LoadState::Idle);
-        let lm = RwSignal::new_local(None::<Rc<LoadedLm>>);
+        let load = Var::new(LoadState::Idle);
+        let lm = Var::new(None::<Rc<LoadedLm>>);
         crate::tasks::spawn_page_task(async move {
             if let Some(m) = ensure_lm(load).await {
                 lm.set(Some(m));
@@ -209,7 +210,7 @@ impl PromptingState {
             settings,
             load,
             lm,
-            busy: RwSignal::new(false),
+            busy: Var::new(false),
             logits,
         };
         (state, notices)

@@ -8,6 +8,7 @@ use crate::engine::Engine;
 use crate::ui::exercise::ShortAnswer;
 use crate::ui::plot::BarPlot;
 use crate::ui::Section;
+use crate::var::Var;
 use glassbox_lab::figures::shift::BarGroups;
 use glassbox_lab::lm::{distribution, Generator, Sampling};
 use leptos::prelude::*;
@@ -52,8 +53,8 @@ fn entropy_bars(logits: Option<&[f32]>, top_k: usize) -> BarGroups {
 pub fn Temperature() -> impl IntoView {
     let st = expect_context::<PromptingState>();
     let engine = expect_context::<Engine>();
-    let rows = RwSignal::new(Vec::<(f32, String)>::new());
-    let status = RwSignal::new(String::new());
+    let rows = Var::new(Vec::<(f32, String)>::new());
+    let status = Var::new(String::new());
     let bars = Memo::new(move |_| {
         let k = st.settings.with(|s| s.top_k);
         st.logits

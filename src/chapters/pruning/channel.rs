@@ -9,6 +9,7 @@ use crate::engine::Engine;
 use crate::tasks::Generation;
 use crate::ui::controls::FieldInput;
 use crate::ui::Section;
+use crate::var::Var;
 use crate::vision::data::{accuracy_of, classify};
 use crate::vision::finetune;
 use crate::web;
@@ -30,10 +31,10 @@ pub fn ChannelPruning() -> impl IntoView {
     let engine = expect_context::<Engine>();
 
     // Channel pruning: its accuracy, fine-tuning (below), and measured latency (below that).
-    let ch_after = RwSignal::new(None::<(f64, usize, usize)>);
+    let ch_after = Var::new(None::<(f64, usize, usize)>);
     let ch_generation = Generation::new();
     let ch_model = StoredValue::new_local(finetune::Model::default());
-    let ch_tuning = RwSignal::new(finetune::Tuning::default());
+    let ch_tuning = Var::new(finetune::Tuning::default());
     crate::ui::effect(move || {
         tune_key.track();
         let (Some(l), Some(Ok(net))) = (lab.get(), channel.get()) else {

@@ -4,6 +4,7 @@
 use super::latency::{measure_latency, Latency};
 use super::state::PruningState;
 use crate::engine::Engine;
+use crate::var::Var;
 use glassbox_lab::vision::vgg::{self, Arch};
 use leptos::prelude::*;
 
@@ -17,8 +18,8 @@ pub fn ChannelLatency() -> impl IntoView {
     } = expect_context();
     let engine = expect_context::<Engine>();
 
-    let latency = RwSignal::new(None::<Latency>);
-    let measuring = RwSignal::new(false);
+    let latency = Var::new(None::<Latency>);
+    let measuring = Var::new(false);
     let measure = move |_| {
         let (Some(l), Some(Ok(ch)), Some(Ok(fine))) = (
             lab.get_untracked(),

@@ -3,6 +3,7 @@
 use super::state::PruningState;
 use crate::engine::Engine;
 use crate::ui::run_controls::{RunControls, Speed};
+use crate::var::Var;
 use crate::vision::data::{accuracy_of, classify};
 use crate::vision::finetune;
 use leptos::prelude::*;
@@ -12,8 +13,8 @@ use leptos::prelude::*;
 #[component]
 pub fn ChannelTuning(
     ch_model: StoredValue<finetune::Model, LocalStorage>,
-    ch_tuning: RwSignal<finetune::Tuning>,
-    ch_after: RwSignal<Option<(f64, usize, usize)>>,
+    ch_tuning: Var<finetune::Tuning>,
+    ch_after: Var<Option<(f64, usize, usize)>>,
 ) -> impl IntoView {
     let PruningState {
         settings,
@@ -24,7 +25,7 @@ pub fn ChannelTuning(
     } = expect_context();
     let engine = expect_context::<Engine>();
 
-    let ch_speed = RwSignal::new(Speed::Fast);
+    let ch_speed = Var::new(Speed::Fast);
     let ch_run = move |single: bool| {
         let Some(l) = lab.get_untracked() else {
             return;
@@ -32,7 +33,7 @@ pub fn ChannelTuning(
         let spec = settings.with_untracked(|s| s.tune_spec(" Evaluate it below."));
         finetune::run(ch_model, ch_tuning, l, spec, engine, ch_speed, single);
     };
-    let ch_evaluating = RwSignal::new(false);
+    let ch_evaluating = Var::new(false);
     let ch_evaluate = move |_| {
         let (Some(l), Some(Ok(net))) = (lab.get_untracked(), channel.get_untracked()) else {
             return;

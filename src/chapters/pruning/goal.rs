@@ -8,6 +8,7 @@ use crate::ui::exercise::{self, Exercise};
 use crate::ui::plot::Plot;
 use crate::ui::run_controls::{RunControls, Speed};
 use crate::ui::Section;
+use crate::var::Var;
 use crate::vision::data::{accuracy_of, classify};
 use crate::vision::finetune;
 use glassbox_lab::compress::prune;
@@ -29,11 +30,11 @@ pub fn GoalExercise() -> impl IntoView {
 
     // The lab's goal as an exercise: fine-tune the pruned network with its masks kept, then check.
     let model = StoredValue::new_local(finetune::Model::default());
-    let tuning = RwSignal::new(finetune::Tuning::default());
-    let speed = RwSignal::new(Speed::Fast);
+    let tuning = Var::new(finetune::Tuning::default());
+    let speed = Var::new(Speed::Fast);
     // The checked goal, (goal, dense accuracy, fine-tuned accuracy, images), or why there is none.
-    let verdict = RwSignal::new(None::<Result<(prune::Goal, f64, f64, usize), String>>);
-    let checking = RwSignal::new(false);
+    let verdict = Var::new(None::<Result<(prune::Goal, f64, f64, usize), String>>);
+    let checking = Var::new(false);
     crate::ui::effect(move || {
         let p = pruned.get();
         tune_key.track();
@@ -96,7 +97,7 @@ pub fn GoalExercise() -> impl IntoView {
         None
     };
     // The evaluation's outcome as the exercise's verdict; a failed evaluation is not an attempt.
-    let shown = RwSignal::new(None::<exercise::Verdict>);
+    let shown = Var::new(None::<exercise::Verdict>);
     crate::ui::effect(move || {
         shown.set(match verdict.get() {
             Some(Ok((g, d, a, n))) => Some(goal_verdict(&g, d, a, n)),

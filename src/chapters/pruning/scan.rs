@@ -7,6 +7,7 @@ use crate::tasks::Generation;
 use crate::ui::controls::FieldInput;
 use crate::ui::plot::Plot;
 use crate::ui::Section;
+use crate::var::Var;
 use crate::vision::data::{accuracy_of, classify};
 use crate::web;
 use glassbox_lab::compress::prune::{self, Sensitivity};
@@ -19,10 +20,10 @@ pub fn SensitivityScan() -> impl IntoView {
     let engine = expect_context::<Engine>();
 
     // The sensitivity scan, resumable, in slices.
-    let scan = RwSignal::new(SensitivityData::default());
-    let scan_state = RwSignal::new((false, 0usize, 0usize)); // (running, finished, total)
+    let scan = Var::new(SensitivityData::default());
+    let scan_state = Var::new((false, 0usize, 0usize)); // (running, finished, total)
     let scan_generation = Generation::new();
-    let scan_error = RwSignal::new(None::<String>);
+    let scan_error = Var::new(None::<String>);
     let run_scan = move |_| {
         let Some(l) = lab.get_untracked() else {
             return;

@@ -5,6 +5,7 @@
 use super::pruned::{prune_all, Pruned};
 use super::SLUG;
 use crate::url_state::{num_field, read_fields, write_fields, Bounds, Location, NumField};
+use crate::var::Var;
 use crate::vision::data::{LoadState, Loaded, PageData};
 use crate::vision::finetune::TuneSpec;
 use crate::web;
@@ -193,21 +194,21 @@ pub enum Accuracy {
 /// What more than one section reads and writes, built once by the page and passed by context.
 #[derive(Clone, Copy)]
 pub struct PruningState {
-    pub settings: RwSignal<PruneSettings>,
-    pub load: RwSignal<LoadState>,
-    pub lab: RwSignal<Option<Rc<Loaded>>, LocalStorage>,
+    pub settings: Var<PruneSettings>,
+    pub load: Var<LoadState>,
+    pub lab: Var<Option<Rc<Loaded>>>,
     pub sparsity: Memo<[f64; LAYERS]>,
     pub pruned: Memo<Option<Result<Arc<Pruned>, String>>>,
     pub eval_images: Memo<usize>,
     /// Test accuracy of the dense and pruned networks (the fine-grained section computes it).
-    pub accuracy: RwSignal<Accuracy>,
+    pub accuracy: Var<Accuracy>,
     /// The dense network's accuracy and on how many images, kept so it is computed once.
     pub dense_acc: StoredValue<Option<(usize, f64)>, LocalStorage>,
     /// The fine-tuning settings; a change starts both fine-tunings over.
     pub tune_key: Memo<(usize, usize, u64, u64)>,
     pub channel: Memo<Option<Result<Arc<Network>, String>>>,
     /// The channel-pruned network's accuracy before fine-tuning: (accuracy, images, where it ran).
-    pub ch_before: RwSignal<Option<(f64, usize, &'static str)>>,
+    pub ch_before: Var<Option<(f64, usize, &'static str)>>,
 }
 
 impl PruningState {
@@ -215,7 +216,7 @@ impl PruningState {
     /// bad URL parameter.
     pub fn new(location: &Location) -> (Self, Vec<String>) {
         let (start, notices) = settings_from_location(location);
-        let settings = RwSignal::new(start);
+        let settings = Var::new(start);
         crate::ui::effect(move || web::publish(&location_of(&settings.get())));
         let PageData { load, lab } = PageData::load_now();
 
@@ -250,11 +251,11 @@ impl PruningState {
             sparsity,
             pruned,
             eval_images,
-            accuracy: RwSignal::new(Accuracy::Idle),
+            accuracy: Var::new(Accuracy::Idle),
             dense_acc: StoredValue::new_local(None),
             tune_key,
             channel,
-            ch_before: RwSignal::new(None),
+            ch_before: Var::new(None),
         };
         (state, notices)
     }

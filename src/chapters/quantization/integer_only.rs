@@ -8,6 +8,7 @@ use crate::tasks::Generation;
 use crate::ui::controls::FieldInput;
 use crate::ui::math::{tex, tex_block, MathBlock, M};
 use crate::ui::Section;
+use crate::var::Var;
 use crate::vision::data::mib;
 use leptos::prelude::*;
 
@@ -19,8 +20,8 @@ pub fn IntegerOnlyInference() -> impl IntoView {
         lab,
         ..
     } = expect_context();
-    let int8_report = RwSignal::new(None::<Result<Int8Report, String>>);
-    let int8_state = RwSignal::new((false, 0.0f64, String::new()));
+    let int8_report = Var::new(None::<Result<Int8Report, String>>);
+    let int8_state = Var::new((false, 0.0f64, String::new()));
     let int8_gen = Generation::new();
     let run_int8 = move |_| {
         let Some(l) = lab.get_untracked() else {

@@ -9,6 +9,7 @@ use crate::ui::controls::FieldInput;
 use crate::ui::math::{tex, M};
 use crate::ui::plot::{HeatmapPlot, Plot};
 use crate::ui::Section;
+use crate::var::Var;
 use glassbox_gpu::Ran;
 use glassbox_lab::compress::prune;
 use glassbox_lab::compress::quant::{self, Codebook, KMeansJob, KMEANS_ROUNDS};
@@ -41,8 +42,8 @@ pub fn KMeansOneLayer() -> impl IntoView {
         ..
     } = expect_context();
     let layer_key = Memo::new(move |_| settings.with(|s| (s.layer, s.bits, s.seed)));
-    let layer_result = RwSignal::new(None::<LayerResult>);
-    let layer_progress = RwSignal::new(0.0f64);
+    let layer_result = Var::new(None::<LayerResult>);
+    let layer_progress = Var::new(0.0f64);
     let layer_gen = Generation::new();
     crate::ui::effect(move || {
         let (layer, bits, seed) = layer_key.get();

@@ -9,6 +9,7 @@ use crate::ui::controls::FieldInput;
 use crate::ui::plot::Plot;
 use crate::ui::run_controls::{RunControls, Speed};
 use crate::ui::Section;
+use crate::var::Var;
 use crate::vision::data::{accuracy_of, classify, Loaded};
 use crate::vision::finetune::{self, Keep, TuneSpec, Tuning};
 use glassbox_lab::figures;
@@ -25,14 +26,14 @@ pub fn QuantizationAwareTraining() -> impl IntoView {
     } = expect_context();
     let eval_images = Memo::new(move |_| settings.with(|s| s.eval_images));
     let model = StoredValue::new_local(finetune::Model::default());
-    let tuning = RwSignal::new(Tuning::default());
-    let speed = RwSignal::new(Speed::Fast);
-    let qat_status = RwSignal::new(String::new());
-    let qat_evals = RwSignal::new(Vec::<(usize, f64)>::new());
-    let qat_auto = RwSignal::new(false);
-    let qat_ready = RwSignal::new(false);
+    let tuning = Var::new(Tuning::default());
+    let speed = Var::new(Speed::Fast);
+    let qat_status = Var::new(String::new());
+    let qat_evals = Var::new(Vec::<(usize, f64)>::new());
+    let qat_auto = Var::new(false);
+    let qat_ready = Var::new(false);
     let qat_gen = Generation::new();
-    let qat_reset = RwSignal::new(0u64);
+    let qat_reset = Var::new(0u64);
     // The epoch whose evaluation is under way, so that it starts once.
     let qat_pending = StoredValue::new_local(None::<usize>);
     let qat_key = Memo::new(move |_| {
@@ -181,7 +182,7 @@ pub fn QuantizationAwareTraining() -> impl IntoView {
 
 /// The accuracy after each epoch, and how much of what quantization lost QAT won back.
 #[component]
-fn QatAccuracies(qat_evals: RwSignal<Vec<(usize, f64)>>) -> impl IntoView {
+fn QatAccuracies(qat_evals: Var<Vec<(usize, f64)>>) -> impl IntoView {
     let QuantizationState {
         settings,
         comparison,

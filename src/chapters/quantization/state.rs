@@ -3,6 +3,7 @@
 
 use crate::engine::Engine;
 use crate::url_state::{num_field, read_fields, write_fields, Location, NumField};
+use crate::var::Var;
 use crate::vision::data::{LoadState, Loaded, PageData};
 use crate::web;
 use leptos::prelude::*;
@@ -152,13 +153,13 @@ pub struct Comparison {
 /// What more than one section reads or writes, built once by the page and handed out by context.
 #[derive(Clone, Copy)]
 pub struct QuantizationState {
-    pub settings: RwSignal<QuantSettings>,
+    pub settings: Var<QuantSettings>,
     pub engine: Engine,
     /// The download of the test images and the trained network, shown at the top of the page.
-    pub load: RwSignal<LoadState>,
-    pub lab: RwSignal<Option<Rc<Loaded>>, LocalStorage>,
+    pub load: Var<LoadState>,
+    pub lab: Var<Option<Rc<Loaded>>>,
     /// The run of (b): its fp32 accuracy is what (c) compares with, its rows are (f)'s table.
-    pub comparison: RwSignal<Comparison>,
+    pub comparison: Var<Comparison>,
 }
 
 impl QuantizationState {
@@ -166,11 +167,11 @@ impl QuantizationState {
     /// published back to the URL as they change, and the download started.
     pub fn new(location: &Location) -> (Self, Vec<String>) {
         let (start, notices) = settings_from_location(location);
-        let settings = RwSignal::new(start);
+        let settings = Var::new(start);
         crate::ui::effect(move || web::publish(&location_of(&settings.get())));
         let engine = expect_context::<Engine>();
         let PageData { load, lab } = PageData::load_now();
-        let comparison = RwSignal::new(Comparison::default());
+        let comparison = Var::new(Comparison::default());
         let state = QuantizationState {
             settings,
             engine,

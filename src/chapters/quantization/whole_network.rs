@@ -9,6 +9,7 @@ use crate::tasks::Generation;
 use crate::ui::controls::FieldInput;
 use crate::ui::math::{tex, M};
 use crate::ui::Section;
+use crate::var::Var;
 use crate::vision::data::{accuracy_of, classify, mib, Loaded};
 use glassbox_lab::compress::prune;
 use glassbox_lab::compress::quant;
@@ -95,7 +96,7 @@ pub fn WholeNetwork() -> impl IntoView {
 async fn compare_widths(
     l: Rc<Loaded>,
     engine: Engine,
-    comparison: RwSignal<Comparison>,
+    comparison: Var<Comparison>,
     count: usize,
     seed: u64,
     alive: impl Fn() -> bool + Copy,

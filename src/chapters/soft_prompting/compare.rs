@@ -13,6 +13,7 @@ use crate::tasks::{breathe, Generation};
 use crate::ui::controls::FieldInput;
 use crate::ui::exercise::ShortAnswer;
 use crate::ui::Section;
+use crate::var::Var;
 use crate::vision::data::LoadStatus;
 use glassbox_lab::lm::pluralize::Answer;
 use glassbox_lab::lm::plurals::Split;
@@ -57,12 +58,12 @@ pub fn Compare() -> impl IntoView {
     let st = expect_context::<SoftState>();
     let engine = expect_context::<Engine>();
     let settings = st.settings;
-    let rows = RwSignal::new(Vec::<Row>::new());
-    let full_test = RwSignal::new(Vec::<Answer>::new());
-    let status = RwSignal::new(String::new());
-    let progress = RwSignal::new(0.0f64);
-    let running = RwSignal::new(false);
-    let pause = RwSignal::new(false);
+    let rows = Var::new(Vec::<Row>::new());
+    let full_test = Var::new(Vec::<Answer>::new());
+    let status = Var::new(String::new());
+    let progress = Var::new(0.0f64);
+    let running = Var::new(false);
+    let pause = Var::new(false);
     let generation = Generation::new();
     let run = move |_| {
         let Some(lm) = st.begin() else {

@@ -10,6 +10,7 @@ use crate::lm::nouns_of;
 use crate::tasks::Generation;
 use crate::ui::exercise::{Exercise, Verdict};
 use crate::ui::Section;
+use crate::var::Var;
 use glassbox_lab::lm::loss_cells::{self, LEN};
 use glassbox_lab::lm::plurals::Split;
 use glassbox_lab::lm::tuning::{LossOn, TuneSettings};
@@ -20,8 +21,8 @@ const EPOCHS: usize = 2;
 
 #[component]
 fn CellGrid() -> impl IntoView {
-    let marked = RwSignal::new(vec![false; LEN]);
-    let verdict = RwSignal::new(None::<Verdict>);
+    let marked = Var::new(vec![false; LEN]);
+    let verdict = Var::new(None::<Verdict>);
     let check = move || {
         Some(match loss_cells::check(&marked.get_untracked()) {
             Ok(wrong) if wrong.is_empty() => Verdict::new(
@@ -91,10 +92,10 @@ pub fn LossCells() -> impl IntoView {
     let st = expect_context::<SoftState>();
     let engine = expect_context::<Engine>();
     let settings = st.settings;
-    let results = RwSignal::new(Vec::<(LossOn, f64, f64)>::new());
-    let status = RwSignal::new(String::new());
-    let running = RwSignal::new(false);
-    let pause = RwSignal::new(false);
+    let results = Var::new(Vec::<(LossOn, f64, f64)>::new());
+    let status = Var::new(String::new());
+    let running = Var::new(false);
+    let pause = Var::new(false);
     let generation = Generation::new();
     let run = move |_| {
         let Some(lm) = st.begin() else {

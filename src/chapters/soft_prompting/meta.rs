@@ -14,6 +14,7 @@ use crate::tasks::{breathe, Generation};
 use crate::ui::controls::{ChoiceInput, FieldInput};
 use crate::ui::exercise::ShortAnswer;
 use crate::ui::Section;
+use crate::var::Var;
 use crate::vision::data::LoadState;
 use glassbox_lab::assets;
 use glassbox_lab::lm::meta_prompt::{
@@ -26,7 +27,7 @@ use leptos::prelude::*;
 
 /// The word list of `kind` (the plural list is chapter 4's, loaded with the model; the others are
 /// downloaded here, `load` showing their progress).
-async fn task(kind: TaskKind, load: RwSignal<LoadState>) -> Result<Task, String> {
+async fn task(kind: TaskKind, load: Var<LoadState>) -> Result<Task, String> {
     let asset = match kind {
         TaskKind::Plural => {
             return Ok(Task {
@@ -55,12 +56,12 @@ pub fn MetaInit() -> impl IntoView {
     let st = expect_context::<SoftState>();
     let engine = expect_context::<Engine>();
     let settings = st.settings;
-    let table = RwSignal::new(Table::new());
-    let moved = RwSignal::new(None::<f64>);
-    let status = RwSignal::new(String::new());
-    let progress = RwSignal::new(0.0f64);
-    let running = RwSignal::new(false);
-    let pause = RwSignal::new(false);
+    let table = Var::new(Table::new());
+    let moved = Var::new(None::<f64>);
+    let status = Var::new(String::new());
+    let progress = Var::new(0.0f64);
+    let running = Var::new(false);
+    let pause = Var::new(false);
     let generation = Generation::new();
     let run = move |_| {
         let Some(lm) = st.begin() else {
@@ -73,7 +74,7 @@ pub fn MetaInit() -> impl IntoView {
         running.set(true);
         crate::tasks::spawn_page_task(async move {
             let result = async {
-                let load = RwSignal::new(LoadState::Idle);
+                let load = Var::new(LoadState::Idle);
                 let target = task(s.target, load).await?;
                 let mut others = Vec::new();
                 for k in TaskKind::ALL.into_iter().filter(|&k| k != s.target) {

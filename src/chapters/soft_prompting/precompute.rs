@@ -9,6 +9,7 @@ use crate::lm::nouns_of;
 use crate::tasks::breathe;
 use crate::ui::exercise::{Choice, ChoiceExercise};
 use crate::ui::Section;
+use crate::var::Var;
 use crate::web;
 use glassbox_lab::lm::plurals::Split;
 use glassbox_lab::lm::tuning::{self, hard_embeddings, Evaluator, Method};
@@ -62,10 +63,10 @@ const TRUE_FALSE_II: &[Choice] = &[
 pub fn Precompute() -> impl IntoView {
     let st = expect_context::<SoftState>();
     let settings = st.settings;
-    let rows = RwSignal::new(Vec::<(String, f32, bool)>::new());
-    let timing = RwSignal::new(None::<(f64, f64, usize)>);
-    let status = RwSignal::new(String::new());
-    let running = RwSignal::new(false);
+    let rows = Var::new(Vec::<(String, f32, bool)>::new());
+    let timing = Var::new(None::<(f64, f64, usize)>);
+    let status = Var::new(String::new());
+    let running = Var::new(false);
     let run = move |_| {
         let Some(lm) = st.begin() else {
             return;

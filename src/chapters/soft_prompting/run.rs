@@ -12,6 +12,7 @@ use crate::lm::{
     worker_round, LoadedLm,
 };
 use crate::tasks::breathe;
+use crate::var::Var;
 use crate::web;
 use crate::workers::pool;
 use glassbox_gpu::Ran;
@@ -19,7 +20,6 @@ use glassbox_lab::lm::pluralize::{self, Answer};
 use glassbox_lab::lm::plurals::Noun;
 use glassbox_lab::lm::tuning::{self, Evaluator, Method, TuneSettings, Tuner};
 use glassbox_lab::lm::{Extras, Model};
-use leptos::prelude::*;
 
 /// "WebGPU" or "the CPU".
 pub fn ran_on(ran: Ran) -> &'static str {
@@ -30,7 +30,7 @@ pub fn ran_on(ran: Ran) -> &'static str {
 }
 
 /// Wait while `pause` holds; false once `alive` turns false.
-pub async fn wait_while_paused(pause: RwSignal<bool>, alive: &impl Fn() -> bool) -> bool {
+pub async fn wait_while_paused(pause: Var<bool>, alive: &impl Fn() -> bool) -> bool {
     while pause.get_untracked() {
         if !alive() {
             return false;
@@ -50,7 +50,7 @@ pub async fn answers(
     frame: &str,
     extras: Extras<'_>,
     nouns: &[&Noun],
-    pause: RwSignal<bool>,
+    pause: Var<bool>,
     alive: &impl Fn() -> bool,
 ) -> Result<Option<(Vec<Answer>, f64, Ran)>, String> {
     // The prompt read once, when the page's thread answers (not when the workers do).
@@ -145,7 +145,7 @@ pub async fn train_run(
     settings: TuneSettings,
     train: &[&Noun],
     val: &[&Noun],
-    pause: RwSignal<bool>,
+    pause: Var<bool>,
     alive: impl Fn() -> bool,
     mut on: impl FnMut(Event),
 ) -> Result<Option<RunResult>, String> {

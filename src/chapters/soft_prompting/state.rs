@@ -5,12 +5,12 @@
 
 use crate::lm::{ensure_lm, LoadedLm};
 use crate::url_state::{num_field, read_fields, write_fields, Location, NumField};
+use crate::var::Var;
 use crate::vision::data::{fetch_checked, load_once, LoadState};
 use crate::web;
 use glassbox_lab::assets;
 use glassbox_lab::lm::meta_prompt::TaskKind;
 use glassbox_lab::lm::tuning::{Init, Method, TuneSettings};
-use leptos::prelude::*;
 use std::rc::Rc;
 
 /// Most epochs the page trains for in one run.
@@ -251,24 +251,24 @@ pub struct Trained {
 /// What more than one section reads.
 #[derive(Clone, Copy)]
 pub struct SoftState {
-    pub settings: RwSignal<SoftSettings>,
-    pub load: RwSignal<LoadState>,
-    pub lm: RwSignal<Option<Rc<LoadedLm>>, LocalStorage>,
+    pub settings: Var<SoftSettings>,
+    pub load: Var<LoadState>,
+    pub lm: Var<Option<Rc<LoadedLm>>>,
     /// A computation on the model is in progress; the others wait.
-    pub busy: RwSignal<bool>,
-    pub hard: RwSignal<Option<HardBest>>,
-    pub trained: RwSignal<Option<Trained>, LocalStorage>,
+    pub busy: Var<bool>,
+    pub hard: Var<Option<HardBest>>,
+    pub trained: Var<Option<Trained>>,
     /// The held-out text's download (the comparison's forgetting measure).
-    pub held_load: RwSignal<LoadState>,
+    pub held_load: Var<LoadState>,
 }
 
 impl SoftState {
     pub fn new(location: &Location) -> (Self, Vec<String>) {
         let (start, notices) = settings_from_location(location);
-        let settings = RwSignal::new(start);
+        let settings = Var::new(start);
         crate::ui::effect(move || web::publish(&location_of(&settings.get())));
-        let load = RwSignal::new(LoadState::Idle);
-        let lm = RwSignal::new_local(None::<Rc<LoadedLm>>);
+        let load = Var::new(LoadState::Idle);
+        let lm = Var::new(None::<Rc<LoadedLm>>);
         crate::tasks::spawn_page_task(async move {
             if let Some(m) = ensure_lm(load).await {
                 lm.set(Some(m));
@@ -278,10 +278,10 @@ impl SoftState {
             settings,
             load,
             lm,
-            busy: RwSignal::new(false),
-            hard: RwSignal::new(None),
-            trained: RwSignal::new_local(None),
-            held_load: RwSignal::new(LoadState::Idle),
+            busy: Var::new(false),
+            hard: Var::new(None),
+            trained: Var::new(None),
+            held_load: Var::new(LoadState::Idle),
         };
         (state, notices)
     }

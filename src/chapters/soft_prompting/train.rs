@@ -13,6 +13,7 @@ use crate::ui::controls::{ChoiceInput, FieldInput};
 use crate::ui::exercise::ShortAnswer;
 use crate::ui::plot::Plot;
 use crate::ui::Section;
+use crate::var::Var;
 use glassbox_lab::figures::tuning::{draw_tuning_curves, TuningCurves};
 use glassbox_lab::lm::pluralize::Answer;
 use glassbox_lab::lm::plurals::Split;
@@ -34,14 +35,14 @@ pub fn TrainPrompt() -> impl IntoView {
     let st = expect_context::<SoftState>();
     let engine = expect_context::<Engine>();
     let settings = st.settings;
-    let curve = RwSignal::new(Vec::<(f64, f64)>::new());
-    let label = RwSignal::new(String::new());
-    let progress = RwSignal::new(0.0f64);
-    let status = RwSignal::new(String::new());
-    let running = RwSignal::new(false);
-    let pause = RwSignal::new(false);
-    let finals = RwSignal::new(Vec::<Answer>::new());
-    let nonce_answers = RwSignal::new(Vec::<Answer>::new());
+    let curve = Var::new(Vec::<(f64, f64)>::new());
+    let label = Var::new(String::new());
+    let progress = Var::new(0.0f64);
+    let status = Var::new(String::new());
+    let running = Var::new(false);
+    let pause = Var::new(false);
+    let finals = Var::new(Vec::<Answer>::new());
+    let nonce_answers = Var::new(Vec::<Answer>::new());
     let generation = Generation::new();
     let reset = move || {
         generation.stop();
@@ -216,10 +217,10 @@ pub fn TrainPrompt() -> impl IntoView {
 }
 
 fn reset_view(
-    curve: RwSignal<Vec<(f64, f64)>>,
-    finals: RwSignal<Vec<Answer>>,
-    nonce: RwSignal<Vec<Answer>>,
-    progress: RwSignal<f64>,
+    curve: Var<Vec<(f64, f64)>>,
+    finals: Var<Vec<Answer>>,
+    nonce: Var<Vec<Answer>>,
+    progress: Var<f64>,
 ) {
     curve.set(Vec::new());
     finals.set(Vec::new());
@@ -229,7 +230,7 @@ fn reset_view(
 
 /// The loss and accuracy after each epoch, as numbers.
 #[component]
-fn EpochTable(curve: RwSignal<Vec<(f64, f64)>>) -> impl IntoView {
+fn EpochTable(curve: Var<Vec<(f64, f64)>>) -> impl IntoView {
     view! {
             <Show when=move || curve.with(|c| !c.is_empty())>
                 <div class="table-scroll">
@@ -246,7 +247,7 @@ fn EpochTable(curve: RwSignal<Vec<(f64, f64)>>) -> impl IntoView {
 
 /// The homework's (b) v, answered with this run's numbers.
 #[component]
-fn SoftVsHard(curve: RwSignal<Vec<(f64, f64)>>) -> impl IntoView {
+fn SoftVsHard(curve: Var<Vec<(f64, f64)>>) -> impl IntoView {
     let st = expect_context::<SoftState>();
     view! {
             <ShortAnswer label="(b) v" question="Does a soft prompt beat hand-written prompts on pluralize, even few-shot ones?">

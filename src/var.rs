@@ -1,11 +1,11 @@
-//! `Var<T>`: the page's reactive value. It reads like Leptos's `Var<T>` (`get`, `set`,
+//! `Var<T>`: the page's reactive value. It reads like Leptos's `RwSignal<T>` (`get`, `set`,
 //! `update`, `with` and their untracked forms), and is made of a `Trigger` (tracking and
 //! notifying, one type for every value) and the value in one type-erased arena slot
 //! (`Rc<RefCell<dyn Any>>`). Leptos compiles a signal's read, write, arena and subscriber code once
 //! per value type, about 2 KB of wasm each for some 90 types; a `Var` adds only a downcast and the
 //! caller's closure per type (the download's size, issue 22).
 //!
-//! Semantics as `Var`'s: `set` and `update` always notify; reading a disposed `Var` panics
+//! Semantics as `RwSignal`'s: `set` and `update` always notify; reading a disposed `Var` panics
 //! and `try_set`/`try_update` answer it with `Some(value)`/`None`; a write inside a read of the same
 //! `Var` panics (a `RefCell`, where the signal's lock would).
 

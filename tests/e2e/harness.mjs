@@ -153,7 +153,8 @@ export const TASK_BUDGET_MS = 80;
 
 /** Start recording the page's longest main-thread task (again from 0), and what the browser says
  * filled each frame over 50 ms (the Long Animation Frames API: scripts with their invoker and
- * duration, style and layout, rendering), printed by `checkLongTasks` when a task passes 50 ms. */
+ * duration, style and layout, rendering, and the page's status lines just after), printed by
+ * `checkLongTasks` when a task passes 50 ms. */
 export async function watchLongTasks(page) {
   await page.evaluate(() => {
     window.__longest = 0;
@@ -172,8 +173,11 @@ export async function watchLongTasks(page) {
           + ` (layout ${ms(s.forcedStyleAndLayoutDuration)})`).join(', ');
         const render = f.renderStart ? ms(f.startTime + f.duration - f.renderStart) : 0;
         const style = f.styleAndLayoutStart ? ms(f.startTime + f.duration - f.styleAndLayoutStart) : 0;
+        // What the page said it was doing just after the frame (its status lines).
+        const status = [...document.querySelectorAll('p.status')].map((p) => p.textContent)
+          .filter((t) => t).join(' / ').slice(0, 240);
         window.__longFrames.push(`frame ${ms(f.duration)} ms (blocking ${ms(f.blockingDuration)}):`
-          + ` scripts [${scripts}], rendering ${render} ms, style and layout ${style} ms`);
+          + ` scripts [${scripts}], rendering ${render} ms, style and layout ${style} ms; status: ${status}`);
       }
     }).observe({ type: 'long-animation-frame', buffered: false });
   });

@@ -6,7 +6,7 @@
 // named.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { useBrowsers, watchedPage, screenshot, checkLongTasks, watchLongTasks as watchFrames } from './harness.mjs';
+import { useBrowsers, watchedPage, screenshot, checkLongTasks, watchLongTasks } from './harness.mjs';
 
 const env = useBrowsers({ browser: {}, gpuBrowser: { webgpu: true } });
 
@@ -15,21 +15,6 @@ async function open(page, query = '') {
   await page.getByRole('heading', { level: 1, name: 'Soft prompting' }).waitFor();
   await page.waitForFunction(() => [...document.querySelectorAll('button')].some((b) => b.textContent === 'Train' && !b.disabled),
     null, { timeout: 60_000 });
-}
-
-async function watchLongTasks(page) {
-  await watchFrames(page);
-  page.on('console', (m) => { if (m.text().startsWith('long task')) console.log(m.text()); });
-  await page.evaluate(() => {
-    new PerformanceObserver((l) => {
-      for (const e of l.getEntries()) {
-        if (e.duration > 100) {
-          const status = [...document.querySelectorAll('p.status')].map((s) => s.textContent).filter((t) => t).join(' / ');
-          console.log(`long task ${Math.round(e.duration)} ms at ${Math.round(e.startTime)} ms; status: ${status}`);
-        }
-      }
-    }).observe({ type: 'longtask', buffered: false });
-  });
 }
 
 async function train(page) {

@@ -127,6 +127,9 @@ pub fn App() -> impl IntoView {
     on_hash.forget();
 
     let route = Memo::new(move |_| location.with(|l| l.route.clone()));
+    // The shell (header, contents) is mounted first; the page comes a task later, so that no
+    // single task at page open does both.
+    let page_turn = crate::ui::next_turn();
 
     view! {
         <a class="skip-link" href="#main" on:click=|ev| {
@@ -201,6 +204,9 @@ pub fn App() -> impl IntoView {
                     </div>
                 })}
                 {move || {
+                    if !page_turn.get() {
+                        return view! { <p class="status">"Opening the page…"</p> }.into_any();
+                    }
                     let loc = location.get();
                     // The page shown before is going away: stop its computations first.
                     crate::tasks::abort_page_tasks();

@@ -291,6 +291,9 @@ async fn fetch_chunks(
         .map_err(|e| format!("{url}: {e}"))
 }
 
+/// Bytes given to `on_chunk` at a time (a SHA-256 of this many takes a few milliseconds).
+const CHECK_PIECE: usize = 1 << 18;
+
 /// Read `body` to its end (`total` bytes, if known), calling `progress` and `on_chunk` as chunks
 /// arrive.
 async fn read_stream(
@@ -317,11 +320,18 @@ async fn read_stream(
         let value = js_sys::Reflect::get(&chunk, &"value".into()).map_err(err)?;
         let start = out.len();
         out.extend(js_sys::Uint8Array::new(&value).to_vec());
-        on_chunk(&out[start..]);
+        // A chunk can be the whole file (a local or cached one): it is checked in pieces, with
+        // turns between, rather than in one task of tens of milliseconds.
+        let mut at = start;
+        while at < out.len() {
+            let end = (at + CHECK_PIECE).min(out.len());
+            on_chunk(&out[at..end]);
+            at = end;
+            // A stream with chunks ready (the browser's decoder) answers each read in a
+            // microtask: go back to the browser now and then, or the whole read is one long task.
+            crate::tasks::breathe().await;
+        }
         progress(out.len(), total);
-        // A stream with chunks ready (the browser's decoder) answers each read in a microtask:
-        // go back to the browser now and then, or the whole read is one long task.
-        crate::tasks::breathe().await;
     }
     Ok(out)
 }

@@ -31,6 +31,18 @@ pub fn group(v: u64) -> String {
     out
 }
 
+/// A flag that turns true one task after this call: what waits for it (a route's page, a figure's
+/// first drawing) is done in a task of its own instead of in the one that mounted it, so that
+/// opening a page is several short tasks rather than one long one.
+pub fn next_turn() -> crate::var::Var<bool> {
+    let ready = crate::var::Var::new(false);
+    wasm_bindgen_futures::spawn_local(async move {
+        crate::web::sleep(0).await;
+        let _ = ready.try_set(true);
+    });
+    ready
+}
+
 /// `Effect::new` for an effect that keeps no value: the closure boxed, so Leptos's effect
 /// machinery is compiled once rather than once per effect (the download's size).
 pub fn effect(f: impl FnMut() + 'static) {

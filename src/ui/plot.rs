@@ -77,7 +77,12 @@ fn plot_view(figure: Figure, summary: Signal<String>, csv: Signal<String>, draw:
     let canvas_ref = NodeRef::<leptos::html::Canvas>::new();
     let theme = use_context::<Theme>();
     let error = Var::new(None::<String>);
+    // The first drawing waits a turn: a page's figures then draw one per task after it mounts.
+    let ready = crate::ui::next_turn();
     crate::ui::effect(move || {
+        if !ready.get() {
+            return;
+        }
         let dark = theme.map(|t| t.dark.get()).unwrap_or(false);
         let Some(canvas) = canvas_ref.get() else {
             return;

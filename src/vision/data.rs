@@ -165,8 +165,14 @@ pub async fn ensure_loaded(load: Var<LoadState>) -> Option<Rc<Loaded>> {
             ))
         })
         .await?;
+        // Summed a piece at a time: the payload is tens of megabytes.
+        let mut sum = data::FNV_START;
+        for piece in payload.chunks(1 << 22) {
+            crate::tasks::breathe().await;
+            sum = data::fnv1a64_update(sum, piece);
+        }
         web::sleep(0).await;
-        let data = data::decode_payload(stored, &payload).map_err(|e| e.to_string())?;
+        let data = data::decode_summed(stored, sum, &payload).map_err(|e| e.to_string())?;
         let pretrained = network(load).await?;
         Ok(Loaded {
             data,

@@ -29,7 +29,9 @@ pub fn CardFigure(slug: &'static str) -> impl IntoView {
     match slug {
         meta_learning::SLUG => {
             let path = alias_toy::descend(1.0, 1.0, 0.1, 20_000).unwrap_or_default();
-            let (s, c) = (figures::toy_summary(&path), figures::toy_csv(&path));
+            // The table (20,000 rows) is written only when it is downloaded.
+            let (s, rows) = (figures::toy_summary(&path), path.clone());
+            let c = Signal::derive(move || figures::toy_csv(&rows));
             view! {
                 <Plot name="card-meta-learning" title="A feature and its alias under gradient descent"
                     width=480 height=280 compact=true summary=s csv=c

@@ -86,10 +86,14 @@ pub fn Experiment(
             }
         }
     };
-    // A change of settings starts afresh.
+    // A change of settings starts afresh. The first start (drawing the test tasks) waits a turn,
+    // so that it is not in the task that mounts the chapter.
+    let turn = crate::ui::next_turn();
     crate::ui::effect(move || {
         v.settings.track();
-        reset();
+        if turn.get() {
+            reset();
+        }
     });
 
     let on_run = move || {

@@ -77,9 +77,17 @@ pub struct FashionMnist {
     pub train: Split,
 }
 
+/// FNV-1a's starting value.
+pub const FNV_START: u64 = 0xcbf2_9ce4_8422_2325;
+
 /// 64-bit FNV-1a.
 pub fn fnv1a64(bytes: &[u8]) -> u64 {
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    fnv1a64_update(FNV_START, bytes)
+}
+
+/// FNV-1a continued over more bytes: `fnv1a64_update(fnv1a64(a), b) == fnv1a64(a ++ b)`, so a
+/// long buffer can be summed a piece at a time.
+pub fn fnv1a64_update(mut h: u64, bytes: &[u8]) -> u64 {
     for &b in bytes {
         h ^= b as u64;
         h = h.wrapping_mul(0x0000_0100_0000_01b3);
@@ -234,7 +242,15 @@ pub fn split_asset(bytes: &[u8]) -> Result<(u64, &[u8]), DataError> {
 
 /// The two splits from the decompressed payload, after checking it against the stored checksum.
 pub fn decode_payload(stored: u64, payload: &[u8]) -> Result<FashionMnist, DataError> {
-    let computed = fnv1a64(payload);
+    decode_summed(stored, fnv1a64(payload), payload)
+}
+
+/// `decode_payload` with the payload's FNV-1a already `computed` (the page sums it in pieces).
+pub fn decode_summed(
+    stored: u64,
+    computed: u64,
+    payload: &[u8],
+) -> Result<FashionMnist, DataError> {
     if stored != computed {
         return Err(DataError::Checksum { stored, computed });
     }
@@ -362,6 +378,29 @@ mod tests {
         bad[9] ^= 0xff; // the stored checksum
         assert!(matches!(decode(&bad), Err(DataError::Checksum { .. })));
         assert!(decode(b"hello world, not an asset").is_err());
+    }
+
+    #[test]
+    fn fnv_summed_in_pieces_is_the_whole_sum() {
+        let bytes: Vec<u8> = (0..1000u32).map(|i| (i * 37 % 251) as u8).collect();
+        let whole = fnv1a64(&bytes);
+        for piece in [1, 7, 64, 999, 1000, 4096] {
+            let pieces = bytes.chunks(piece).fold(FNV_START, fnv1a64_update);
+            assert_eq!(pieces, whole, "pieces of {piece}");
+        }
+        // The known FNV-1a 64 of "a" (the published test vector).
+        assert_eq!(fnv1a64(b"a"), 0xaf63_dc4c_8601_ec8c);
+        let bytes = encode(&tiny()).unwrap();
+        let (stored, gz) = split_asset(&bytes).unwrap();
+        let mut g = Gunzip::new(gz);
+        while !g.advance(1 << 16).unwrap() {}
+        let payload = g.finish();
+        let sum = payload.chunks(100).fold(FNV_START, fnv1a64_update);
+        assert_eq!(decode_summed(stored, sum, &payload).unwrap(), tiny());
+        assert!(matches!(
+            decode_summed(stored, sum ^ 1, &payload),
+            Err(DataError::Checksum { .. })
+        ));
     }
 
     #[test]

@@ -238,10 +238,25 @@ impl StepJob {
     }
 }
 
+/// How a weight starts: normal with this standard deviation, or uniform in +-this bound.
+enum Init {
+    Normal(f64),
+    Uniform(f64),
+}
+
 impl Network {
     /// He-normal convolution weights, batch-norm at identity, uniform linear layer; seeded.
     pub fn new(arch: &Arch, seed: u64) -> Network {
         let mut rng = Rng::stream(seed, 41);
+        Network::shaped(arch, |init| match init {
+            Init::Normal(std) => (rng.normal() * std) as f32,
+            Init::Uniform(bound) => rng.uniform(-bound, bound) as f32,
+        })
+    }
+
+    /// The network of `arch` with each weight `draw`n in order (the blocks' convolutions with
+    /// He's normal, then the head's weights and biases uniform); batch norm starts as identity.
+    fn shaped(arch: &Arch, mut draw: impl FnMut(Init) -> f32) -> Network {
         let mut blocks = Vec::new();
         let (mut c, mut size) = (arch.in_channels, arch.size);
         for (i, s) in arch.stages.iter().enumerate() {
@@ -253,9 +268,7 @@ impl Network {
                     c_out: out,
                     size,
                     pool,
-                    weight: (0..out * c * 9)
-                        .map(|_| (rng.normal() * std) as f32)
-                        .collect(),
+                    weight: (0..out * c * 9).map(|_| draw(Init::Normal(std))).collect(),
                     gamma: vec![1.0; out],
                     beta: vec![0.0; out],
                     running_mean: vec![0.0; out],
@@ -272,10 +285,10 @@ impl Network {
             arch: arch.clone(),
             blocks,
             fc_weight: (0..arch.classes * c)
-                .map(|_| rng.uniform(-bound, bound) as f32)
+                .map(|_| draw(Init::Uniform(bound)))
                 .collect(),
             fc_bias: (0..arch.classes)
-                .map(|_| rng.uniform(-bound, bound) as f32)
+                .map(|_| draw(Init::Uniform(bound)))
                 .collect(),
         }
     }
@@ -583,7 +596,8 @@ impl Network {
             stages,
             classes,
         };
-        let mut net = Network::new(&arch, 0);
+        // Every value is read from the file below: no random start to draw first.
+        let mut net = Network::shaped(&arch, |_| 0.0);
         let floats = &body[at..];
         let want: usize = net
             .blocks

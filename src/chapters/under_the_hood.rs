@@ -3,6 +3,7 @@
 
 use crate::engine::{BackendState, Engine};
 use crate::tasks::{normals, run_in_slices, Slice};
+use crate::ui::math::{prose, Prose};
 use crate::var::Var;
 use crate::web;
 use crate::workers::device_ops::{self, Kernel};
@@ -222,11 +223,12 @@ pub fn UnderTheHood() -> impl IntoView {
     view! {
         <article class="chapter">
             <h1>"Under the hood"</h1>
-            <p>
-                "Glassbox runs its heavy kernels on WebGPU when your browser grants an adapter, and on the \
-                 CPU (WebAssembly) otherwise. Both paths compute the same numbers; the GPU works in single \
-                 precision, so its results agree with the CPU's to about one part in a million."
-            </p>
+            <Prose html=prose!(r#"
+                <p>Glassbox runs its heavy kernels on WebGPU when your browser grants an adapter,
+                and on the CPU (WebAssembly) otherwise. Both paths compute the same numbers; the GPU
+                works in single precision, so its results agree with the CPU's to about one part in
+                a million.</p>
+            "#)/>
             <h2>"Your backend"</h2>
             {move || match engine.state.get() {
                 BackendState::Detecting => view! { <p>"Asking the browser for a WebGPU adapter…"</p> }.into_any(),
@@ -277,13 +279,13 @@ pub fn UnderTheHood() -> impl IntoView {
                 }
             }}</p>
             <h2>"Kernel benchmark"</h2>
-            <p>
-                "Matrix multiply of two random n × n matrices (2n³ floating-point operations). The CPU \
-                 path runs in short slices so the page stays responsive; its time counts computation only. \
-                 The WebGPU time includes the upload and the read-back (timed in the background worker \
-                 that owns the device). The last column is the largest \
-                 difference between the two results, relative to the largest entry."
-            </p>
+            <Prose html=prose!(r#"
+                <p>Matrix multiply of two random n × n matrices (2n³ floating-point operations). The
+                CPU path runs in short slices so the page stays responsive; its time counts
+                computation only. The WebGPU time includes the upload and the read-back (timed in
+                the background worker that owns the device). The last column is the largest
+                difference between the two results, relative to the largest entry.</p>
+            "#)/>
             <div class="buttons">
                 <button type="button" class="primary" on:click=run disabled=move || running.get()>"Run the benchmark"</button>
                 <button type="button" on:click=move |_| {
@@ -312,11 +314,12 @@ pub fn UnderTheHood() -> impl IntoView {
                 </tbody>
             </table>
             <h2>"Every kernel against its CPU reference"</h2>
-            <p>
-                "With WebGPU, the benchmark also runs each of the engine's kernels once on random data of \
-                 awkward shapes and compares it with the CPU reference: the largest difference, relative to \
-                 the largest entry, must stay under the tolerance (0 where the result must be exact)."
-            </p>
+            <Prose html=prose!(r#"
+                <p>With WebGPU, the benchmark also runs each of the engine's kernels once on random
+                data of awkward shapes and compares it with the CPU reference: the largest
+                difference, relative to the largest entry, must stay under the tolerance (0 where
+                the result must be exact).</p>
+            "#)/>
             <table class="numbers" aria-label="Kernel parity">
                 <thead><tr><th scope="col">"kernel"</th><th scope="col">"max rel. error"</th><th scope="col">"tolerance"</th><th scope="col">"ok"</th></tr></thead>
                 <tbody>

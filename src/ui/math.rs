@@ -1,10 +1,10 @@
-//! Mathematics typeset when the book compiles: `tex!`/`tex_block!` (crates/math) turn LaTeX into
-//! MathML on the build machine, which the browser lays out natively. Nothing is fetched and no parser
+//! Mathematics typeset when the book compiles: `tex!` and `prose!`'s formulas (crates/math) turn
+//! LaTeX into MathML on the build machine, which the browser lays out natively. Nothing is fetched and no parser
 //! is downloaded; the colours follow the theme through CSS.
 
 use leptos::prelude::*;
 
-pub use glassbox_math::{tex, tex_block};
+pub use glassbox_math::{prose, tex};
 
 /// The text of a formula's MathML, its tokens separated by spaces ("S = r max − r min ..."): the
 /// name a browser reads from the rendered MathML, for an attribute (`aria-label`) that needs it as
@@ -43,10 +43,11 @@ pub fn M(mathml: &'static str) -> impl IntoView {
     view! { <span class="math" inner_html=mathml></span> }
 }
 
-/// Display (block) mathematics: `<MathBlock mathml=tex_block!(r"...")/>`.
+/// A passage of static prose: `<Prose html=prose!(r"<p>...</p>")/>`, its paragraphs in one element
+/// that lays out as if they stood in its place (`display: contents`).
 #[component]
-pub fn MathBlock(mathml: &'static str) -> impl IntoView {
-    view! { <div class="math-block" inner_html=mathml></div> }
+pub fn Prose(html: &'static str) -> impl IntoView {
+    view! { <div class="prose" inner_html=html></div> }
 }
 
 #[cfg(test)]

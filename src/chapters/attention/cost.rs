@@ -3,7 +3,7 @@
 
 use super::state::{AttentionState, COST_FIELDS};
 use crate::ui::controls::FieldInput;
-use crate::ui::math::{tex, tex_block, MathBlock, M};
+use crate::ui::math::{prose, Prose};
 use crate::ui::plot::Plot;
 use crate::ui::Section;
 use glassbox_lab::attention::attention_cost;
@@ -20,21 +20,17 @@ pub fn AttentionCost() -> impl IntoView {
     view! {
         <Section id="cost">
         <h2 id="cost">"(c) The cost of global and windowed attention"</h2>
-        <p>
-            "An "<M mathml=tex!(r"H \times H")/>" image cut into "<M mathml=tex!(r"P \times P")/>" patches gives "
-            <M mathml=tex!(r"T = (H/P)^2")/>" tokens. Global attention compares every token with every token, \
-             so its two products cost"
-        </p>
-        <MathBlock mathml=tex_block!(r"4\,T^2 D = O\left(\frac{D H^4}{P^4}\right)\ \text{FLOPs},")/>
-        <p>
-            "while windows of "<M mathml=tex!(r"K \times K")/>" patches let each token see only "<M mathml=tex!("K^2")/>" others:"
-        </p>
-        <MathBlock mathml=tex_block!(r"4\,T K^2 D = O\left(\frac{H^2 K^2 D}{P^2}\right)\ \text{FLOPs}.")/>
-        <p>
-            "Doubling the image multiplies the first by 16 and the second by 4. The price is that a \
-             token no longer sees the whole image in one layer: models that use windows shift them \
-             between layers, or add a few global layers, so that information still travels across."
-        </p>
+        <Prose html=prose!(r#"
+            <p>An \(H \times H\) image cut into \(P \times P\) patches gives \(T = (H/P)^2\) tokens.
+            Global attention compares every token with every token, so its two products cost</p>
+            \[4\,T^2 D = O\left(\frac{D H^4}{P^4}\right)\ \text{FLOPs},\]
+            <p>while windows of \(K \times K\) patches let each token see only \(K^2\) others:</p>
+            \[4\,T K^2 D = O\left(\frac{H^2 K^2 D}{P^2}\right)\ \text{FLOPs}.\]
+            <p>Doubling the image multiplies the first by 16 and the second by 4. The price is that
+            a token no longer sees the whole image in one layer: models that use windows shift them
+            between layers, or add a few global layers, so that information still travels
+            across.</p>
+        "#)/>
         <div class="controls-grid">
             {COST_FIELDS.iter().map(|f| view! { <FieldInput field=f settings=settings/> }).collect_view()}
         </div>

@@ -1,6 +1,7 @@
 //! (a) Encoder or decoder: which half of a captioner may look at every token, as a checked exercise.
 
 use crate::ui::exercise::{Choice, ChoiceExercise};
+use crate::ui::math::{prose, Prose};
 use crate::ui::Section;
 use leptos::prelude::*;
 
@@ -47,12 +48,12 @@ pub fn EncoderOrDecoder() -> impl IntoView {
     view! {
         <Section id="encoder-decoder">
         <h2 id="encoder-decoder">"(a) Encoder or decoder?"</h2>
-        <p>
-            "An encoder turns a whole input into a representation: every token may attend to every \
-             other, masked only where there is padding. A decoder generates a sequence token by token: \
-             when it produces a token it may not look at the ones that come after it, so its \
-             self-attention is masked causally. Which is each half of the captioner?"
-        </p>
+        <Prose html=prose!(r#"
+            <p>An encoder turns a whole input into a representation: every token may attend to every
+            other, masked only where there is padding. A decoder generates a sequence token by
+            token: when it produces a token it may not look at the ones that come after it, so its
+            self-attention is masked causally. Which is each half of the captioner?</p>
+        "#)/>
         <div class="exercises">
             <ChoiceExercise name="vision" question="The vision transformer that reads the image is…" choices=&VISION_CHOICES/>
             <ChoiceExercise name="language" question="The language transformer that writes the caption is…" choices=&LANGUAGE_CHOICES/>

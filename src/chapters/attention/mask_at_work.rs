@@ -3,7 +3,7 @@
 
 use super::state::AttentionState;
 use crate::classroom::control_locked;
-use crate::ui::math::{tex, M};
+use crate::ui::math::{prose, Prose};
 use crate::ui::plot::HeatmapPlot;
 use crate::ui::Section;
 use glassbox_lab::figures::attention::attention_heatmaps;
@@ -32,12 +32,12 @@ pub fn MaskAtWork() -> impl IntoView {
     view! {
         <Section id="mask-at-work">
         <h3 id="mask-at-work">"The mask at work"</h3>
-        <p>
-            "The toy decoder computes the scores "<M mathml=tex!(r"q_i \cdot k_j / \sqrt{d}")/>" of every query \
-             against every key, removes the masked ones (they become "<M mathml=tex!(r"-\infty")/>"), and takes \
-             a softmax over what is left, so a masked key gets exactly zero weight. Run it with the \
-             correct mask or with yours, and pick the query to follow."
-        </p>
+        <Prose html=prose!(r#"
+            <p>The toy decoder computes the scores \(q_i \cdot k_j / \sqrt{d}\) of every query
+            against every key, removes the masked ones (they become \(-\infty\)), and takes a
+            softmax over what is left, so a masked key gets exactly zero weight. Run it with the
+            correct mask or with yours, and pick the query to follow.</p>
+        "#)/>
         <div class="controls-grid">
             <div class="field">
                 <label for="in-mask">"Mask used by the decoder"</label>

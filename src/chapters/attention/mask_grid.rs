@@ -3,6 +3,7 @@
 
 use super::state::AttentionState;
 use crate::ui::exercise::{Exercise, Verdict};
+use crate::ui::math::{prose, Prose};
 use crate::ui::Section;
 use glassbox_lab::attention::{CaptionMask, PAD};
 use leptos::prelude::*;
@@ -66,12 +67,13 @@ pub fn MaskGrid() -> impl IntoView {
     view! {
         <Section id="mask-grid">
         <h2 id="mask-grid">"(b) One mask for self- and cross-attention"</h2>
-        <p>
-            "Suppose one layer does both at once, as the toy decoder above does: each column of the \
-             grid is a query (a caption token) and each row a key and value (caption tokens, then image \
-             tokens). Click cells, or move to them with Tab and press Space, to mark the ones that must \
-             be masked, then check. The caption and the number of image tokens are the ones above."
-        </p>
+        <Prose html=prose!(r#"
+            <p>Suppose one layer does both at once, as the toy decoder above does: each column of
+            the grid is a query (a caption token) and each row a key and value (caption tokens, then
+            image tokens). Click cells, or move to them with Tab and press Space, to mark the ones
+            that must be masked, then check. The caption and the number of image tokens are the ones
+            above.</p>
+        "#)/>
         <Exercise id="mask-grid" question="Mark the cells that must be masked" check=check check_label="Check my mask"
             ready=true verdict=feedback>
         <div class="table-scroll">

@@ -5,7 +5,7 @@ use super::state::AttentionState;
 use super::timing::{self, Timing};
 use crate::engine::Engine;
 use crate::tasks::Generation;
-use crate::ui::math::{tex, M};
+use crate::ui::math::{prose, Prose};
 use crate::ui::plot::Plot;
 use crate::ui::Section;
 use crate::var::Var;
@@ -35,15 +35,14 @@ pub fn MeasureIt() -> impl IntoView {
     view! {
         <Section id="measure">
         <h3 id="measure">"Measure it"</h3>
-        <p>
-            "The FLOP counts predict that global attention's time grows as "<M mathml=tex!("H^4")/>" and \
-             windowed attention's as "<M mathml=tex!("H^2")/>". Measure both here, on the engine's attention \
-             kernel (WebGPU when this page has it, else the CPU), at growing image sizes "
-            <M mathml=tex!(r"H = mPK")/>" with the calculator's "<M mathml=tex!("P")/>", "<M mathml=tex!("K")/>" and "<M mathml=tex!("D")/>
-            ". At small sizes fixed costs (launching the kernel, moving data) hide the scaling; it shows \
-             once the work dominates. The measurement stops growing the image once global attention \
-             takes 1.5 s."
-        </p>
+        <Prose html=prose!(r#"
+            <p>The FLOP counts predict that global attention's time grows as \(H^4\) and windowed
+            attention's as \(H^2\). Measure both here, on the engine's attention kernel (WebGPU when
+            this page has it, else the CPU), at growing image sizes \(H = mPK\) with the
+            calculator's \(P\), \(K\) and \(D\). At small sizes fixed costs (launching the kernel,
+            moving data) hide the scaling; it shows once the work dominates. The measurement stops
+            growing the image once global attention takes 1.5 s.</p>
+        "#)/>
         <div class="buttons">
             <button type="button" class="primary" on:click=measure disabled=move || timing.get().running>"Measure"</button>
             <button type="button" on:click=stop disabled=move || !timing.get().running>"Stop"</button>

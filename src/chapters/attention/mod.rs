@@ -18,6 +18,7 @@ pub(crate) mod timing;
 mod toy_captioner;
 
 use crate::engine::Engine;
+use crate::ui::math::{prose, Prose};
 use crate::ui::notices::UrlNotices;
 use crate::url_state::Location;
 use crate::web;
@@ -45,11 +46,11 @@ pub fn AttentionMasks(location: Location) -> impl IntoView {
         <article class="chapter" aria-labelledby="chapter-title">
             <h1 id="chapter-title">"Attention in a captioning transformer"</h1>
             <UrlNotices notices/>
-            <p class="lede">
-                "An image-captioning model pairs a vision transformer, which reads the image as a sequence \
-                 of patch tokens, with a language transformer, which writes the caption one token at a \
-                 time and reads the image through cross-attention."
-            </p>
+            <Prose html=prose!(r#"
+                <p class="lede">An image-captioning model pairs a vision transformer, which reads
+                the image as a sequence of patch tokens, with a language transformer, which writes
+                the caption one token at a time and reads the image through cross-attention.</p>
+            "#)/>
             <EncoderOrDecoder/>
             <ToyCaptioner/>
             <MaskGrid/>

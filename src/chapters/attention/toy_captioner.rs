@@ -5,7 +5,7 @@ use super::picture_pad::PicturePad;
 use super::state::{check_caption, AttentionState, Picture, MODEL_FIELDS};
 use crate::classroom::control_locked;
 use crate::ui::controls::{FieldInput, TextInput};
-use crate::ui::math::{tex, M};
+use crate::ui::math::{prose, Prose};
 use crate::ui::plot::HeatmapPlot;
 use crate::ui::Section;
 use glassbox_gpu::Ran;
@@ -49,15 +49,15 @@ pub fn ToyCaptioner() -> impl IntoView {
     view! {
         <Section id="toy-captioner">
         <h3 id="toy-captioner">"See it: a toy captioner"</h3>
-        <p>
-            "Below, a captioner small enough to read runs on your picture and caption: a one-layer \
-             vision encoder over the 16 patches of a 16 × 16 picture, and a one-layer caption decoder \
-             whose single attention does self-attention over the caption and cross-attention to "
-            <M mathml=tex!(r"N")/>" image tokens (the encoder's 16 outputs averaged in "<M mathml=tex!(r"N")/>" runs of \
-             consecutive patches). Its weights are random (seeded): it is not trained, and it does not \
-             need to be, because which output can depend on which input is decided by the masks, not \
-             by the weights. Draw on the picture or edit the caption, and read what moved."
-        </p>
+        <Prose html=prose!(r#"
+            <p>Below, a captioner small enough to read runs on your picture and caption: a one-layer
+            vision encoder over the 16 patches of a 16 × 16 picture, and a one-layer caption decoder
+            whose single attention does self-attention over the caption and cross-attention to \(N\)
+            image tokens (the encoder's 16 outputs averaged in \(N\) runs of consecutive patches).
+            Its weights are random (seeded): it is not trained, and it does not need to be, because
+            which output can depend on which input is decided by the masks, not by the weights. Draw
+            on the picture or edit the caption, and read what moved.</p>
+        "#)/>
         <div class="model-inputs">
             <div>
                 <div class="field">
@@ -108,13 +108,13 @@ pub fn ToyCaptioner() -> impl IntoView {
         </div>
         <p class="status" data-out="ran">{move || view_state.get().map(|v| format!("Computed with the attention kernel on {}.", if v.ran == Ran::Gpu { "WebGPU" } else { "the CPU" }))}</p>
         <HeatmapPlot name="encoder-attention" title="Encoder attention weights" width=560 height=520 heatmap=encoder_map/>
-        <p>
-            "Every encoder output moves when any patch changes: global self-attention gives every \
-             patch a nonzero weight on every other. In the decoder, changing a caption token moves \
-             its own output and those after it, never one before it; changing the picture moves every \
-             caption token's output, because each one attends to every image token. The output at "
-            <code>"<PAD>"</code>" depends only on its own embedding: padding makes no query."
-        </p>
+        <Prose html=prose!(r#"
+            <p>Every encoder output moves when any patch changes: global self-attention gives every
+            patch a nonzero weight on every other. In the decoder, changing a caption token moves
+            its own output and those after it, never one before it; changing the picture moves every
+            caption token's output, because each one attends to every image token. The output at
+            <code>&lt;PAD&gt;</code> depends only on its own embedding: padding makes no query.</p>
+        "#)/>
         </Section>
     }
 }

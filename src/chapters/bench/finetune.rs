@@ -6,6 +6,7 @@
 
 use crate::chapters::fine_tuning::runner::{drive, Job, Place};
 use crate::engine::Engine;
+use crate::ui::math::{prose, Prose};
 use crate::var::Var;
 use crate::vision::data::{ensure_loaded, LoadState};
 use glassbox_lab::shift::{PhaseTimes, Tune, TuneSettings, Tuner};
@@ -71,14 +72,15 @@ pub fn FineTuneBench() -> impl IntoView {
     };
     view! {
         <h2>"Fine-tuning (chapter 3)"</h2>
-        <p>
-            "One epoch of surgical fine-tuning: 1000 training images under severity-5 Gaussian noise, batch \
-             64, Adam, batch-norm frozen. The frozen layers before the tuned block run once per image \
-             (\"prefix\"); an epoch then runs only the tuned block and what follows it. It runs on the CPU \
-             (WebAssembly) on this page's thread in slices, again in the background workers (a batch's \
-             chunks of 4 images split between them, the same numbers), and on WebGPU when this browser \
-             offers it (a whole batch per GPU call; Adam stays on the CPU)."
-        </p>
+        <Prose html=prose!(r#"
+            <p>One epoch of surgical fine-tuning: 1000 training images under severity-5 Gaussian
+            noise, batch 64, Adam, batch-norm frozen. The frozen layers before the tuned block run
+            once per image ("prefix"); an epoch then runs only the tuned block and what follows it.
+            It runs on the CPU (WebAssembly) on this page's thread in slices, again in the
+            background workers (a batch's chunks of 4 images split between them, the same numbers),
+            and on WebGPU when this browser offers it (a whole batch per GPU call; Adam stays on the
+            CPU).</p>
+        "#)/>
         <button type="button" class="primary" on:click=start disabled=move || running.get()>"Time a fine-tuning epoch"</button>
         <p role="status" aria-live="polite" class="status" data-out="ft-bench-status">{move || status.get()}</p>
         <table class="numbers" aria-label="Fine-tuning benchmark">

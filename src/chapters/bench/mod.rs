@@ -16,6 +16,7 @@ mod train_step;
 
 use crate::chapters::meta_learning::sweep::Sweep;
 use crate::tasks::{run_in_slices, Slice};
+use crate::ui::math::{prose, Prose};
 use crate::var::Var;
 use crate::web;
 use glassbox_lab::maml::{Curve, EvalContext, MamlSettings, MetaTrainer, SweepJob, Weighting};
@@ -285,13 +286,14 @@ pub fn Bench() -> impl IntoView {
     view! {
         <article class="chapter">
             <h1>"Benchmarks"</h1>
-            <p>
-                "How long the chapters' computations take in this browser, on the CPU (WebAssembly). \
-                 Meta-training is the notebook's 100 closed-form MAML iterations; the sweep evaluates \
-                 the meta-learned, all-ones and oracle weights for every n_train_post on 10 test tasks, \
-                 including building the test set, on this page's thread and again on the background \
-                 workers (wall time there, from sending the jobs to the last answer)."
-            </p>
+            <Prose html=prose!(r#"
+                <p>How long the chapters' computations take in this browser, on the CPU
+                (WebAssembly). Meta-training is the notebook's 100 closed-form MAML iterations; the
+                sweep evaluates the meta-learned, all-ones and oracle weights for every n_train_post
+                on 10 test tasks, including building the test set, on this page's thread and again
+                on the background workers (wall time there, from sending the jobs to the last
+                answer).</p>
+            "#)/>
             <button type="button" class="primary" on:click=start disabled=move || running.get()>"Run the benchmark"</button>
             <p role="status" aria-live="polite" class="status">{move || results.get().status}</p>
             <table class="numbers" aria-label="Benchmark results">

@@ -10,6 +10,7 @@
 use crate::engine::Engine;
 use crate::lm::{ensure_lm, nouns_of, run_generation, step_on_page_device, tuning_step, LoadedLm};
 use crate::tasks::breathe;
+use crate::ui::math::{prose, Prose};
 use crate::var::Var;
 use crate::vision::data::{LoadState, LoadStatus};
 use crate::web;
@@ -210,15 +211,16 @@ pub fn SoftPromptBench() -> impl IntoView {
     };
     view! {
         <h2>"A soft-prompt epoch (chapter 5)"</h2>
-        <p>
-            "One epoch of chapter 5's soft prompt at its settings (K = 14 vectors from the hard prompt, the 369 \
-             training nouns in micro-batches of 4, an Adam step per 16 nouns; forward and backward passes on the \
-             CPU: on this page's thread, then, with background workers, each batch's four micro-batches sent to \
-             them at once), then the 40 validation answers twice on the CPU: with the prompt's keys and values computed \
-             once and copied for every noun, and with the prompt read again for every noun; then, when this \
-             browser offers it, the answers and the epoch's training steps on WebGPU (on the device worker's device, \
-             then on this page's own)."
-        </p>
+        <Prose html=prose!(r#"
+            <p>One epoch of chapter 5's soft prompt at its settings (K = 14 vectors from the hard
+            prompt, the 369 training nouns in micro-batches of 4, an Adam step per 16 nouns; forward
+            and backward passes on the CPU: on this page's thread, then, with background workers,
+            each batch's four micro-batches sent to them at once), then the 40 validation answers
+            twice on the CPU: with the prompt's keys and values computed once and copied for every
+            noun, and with the prompt read again for every noun; then, when this browser offers it,
+            the answers and the epoch's training steps on WebGPU (on the device worker's device,
+            then on this page's own).</p>
+        "#)/>
         <button type="button" class="primary" on:click=start disabled=move || running.get()>"Time a soft-prompt epoch"</button>
         <LoadStatus load/>
         <progress max="1" value=move || progress.get() aria-label="Soft-prompt benchmark progress"></progress>

@@ -7,6 +7,7 @@ use super::state::FineTuningState;
 use crate::engine::Engine;
 use crate::tasks::Generation;
 use crate::ui::controls::FieldInput;
+use crate::ui::math::{prose, Prose};
 use crate::ui::plot::{HeatmapPlot, Plot};
 use crate::ui::Section;
 use crate::var::Var;
@@ -82,12 +83,13 @@ pub fn Corruptions() -> impl IntoView {
     view! {
         <Section id="corruptions">
             <h2 id="corruptions">"Eight corruptions, five severities"</h2>
-            <p>
-                "The input-level shifts follow MNIST-C and CIFAR-10-C: three kinds of noise, lower contrast, \
-                 more brightness, two blurs and pixelation, each at severities 1 to 5, computed here from the \
-                 test images (pixels in [0, 1], clipped after each corruption). The noise of test image i comes \
-                 from its own seeded stream, so a link shows the same pixels on every machine."
-            </p>
+            <Prose html=prose!(r#"
+                <p>The input-level shifts follow MNIST-C and CIFAR-10-C: three kinds of noise, lower
+                contrast, more brightness, two blurs and pixelation, each at severities 1 to 5,
+                computed here from the test images (pixels in [0, 1], clipped after each
+                corruption). The noise of test image i comes from its own seeded stream, so a link
+                shows the same pixels on every machine.</p>
+            "#)/>
             <div class="controls-grid">
                 {TABLE_FIELDS.iter().map(|f| view! { <FieldInput field=f settings=settings/> }).collect_view()}
             </div>
@@ -99,7 +101,9 @@ pub fn Corruptions() -> impl IntoView {
                 summary=Signal::derive(move || grid.get().summary())
                 csv=Signal::derive(move || grid.get().csv())
                 draw=move |area, palette| draw_corruption_grid(area, &grid.get(), palette)/>
-            <p>"How much does each one hurt the network trained on clean images?"</p>
+            <Prose html=prose!(r#"
+                <p>How much does each one hurt the network trained on clean images?</p>
+            "#)/>
             <div class="buttons">
                 <button type="button" class="primary" data-action="measure-corruptions" on:click=measure
                     disabled=move || state.get().0 || lab.get().is_none()>"Measure the network under every corruption"</button>

@@ -5,6 +5,7 @@
 use super::controls::RunStop;
 use super::grid_run::GridRun;
 use super::state::FineTuningState;
+use crate::ui::math::{prose, Prose};
 use crate::ui::plot::BarPlot;
 use crate::ui::Section;
 use glassbox_lab::figures::shift::BarGroups;
@@ -78,12 +79,12 @@ pub fn Demonstration() -> impl IntoView {
     view! {
         <Section id="three-shifts">
             <h2 id="three-shifts">"Three shifts side by side"</h2>
-            <p>
-                "The paper's pattern in one chart: the first block for an input-level shift, a middle block \
-                 for a feature-level one, the head for a label-level one. Each bar is a full run of the protocol \
-                 above; the stage noise perturbs the block chosen above (with its alpha), and the middle group \
-                 tunes that same block."
-            </p>
+            <Prose html=prose!(r#"
+                <p>The paper's pattern in one chart: the first block for an input-level shift, a
+                middle block for a feature-level one, the head for a label-level one. Each bar is a
+                full run of the protocol above; the stage noise perturbs the block chosen above
+                (with its alpha), and the middle group tunes that same block.</p>
+            "#)/>
             <RunStop action="run-three" label="Run the three shifts" running=grid.running on_run=run
                 on_stop=move || grid.stop()/>
             <p class="status" role="status" aria-live="polite">{move || grid.status.get()}</p>

@@ -1,6 +1,7 @@
 //! Section "Which block, and why": the homework's question as an exercise the page checks.
 
 use crate::ui::exercise::{Choice, ChoiceExercise};
+use crate::ui::math::{prose, Prose};
 use crate::ui::Section;
 use leptos::prelude::*;
 
@@ -47,12 +48,12 @@ pub fn WhichBlock() -> impl IntoView {
             <ChoiceExercise name="which-block"
                 question="Under a pixel-level corruption (noise, blur, contrast, pixelation), which single block is best to fine-tune?"
                 choices=CHOICES/>
-            <p>
-                "That is the paper's answer and the homework's. It is a tendency, not a law: the full-protocol \
-                 table above shows, corruption by corruption, where our network follows it and where another \
-                 block (or everything, or Auto-RGN) does better. The next section puts the three kinds of \
-                 shift side by side."
-            </p>
+            <Prose html=prose!(r#"
+                <p>That is the paper's answer and the homework's. It is a tendency, not a law: the
+                full-protocol table above shows, corruption by corruption, where our network follows
+                it and where another block (or everything, or Auto-RGN) does better. The next
+                section puts the three kinds of shift side by side.</p>
+            "#)/>
         </Section>
     }
 }

@@ -9,6 +9,7 @@ use super::fields::TUNE_OPTIONS;
 use super::runner::{drive, on, secs, Job, Place, Snapshot};
 use super::state::FineTuningState;
 use crate::tasks::Generation;
+use crate::ui::math::{prose, Prose};
 use crate::ui::Section;
 use crate::var::Var;
 use glassbox_lab::shift::{Tune, Tuner};
@@ -105,13 +106,13 @@ pub fn Experiment() -> impl IntoView {
     view! {
         <Section id="experiment">
             <h2 id="experiment">"Fine-tune one choice"</h2>
-            <p>
-                "Choose the shift and what to tune, and run the protocol here. Each learning rate starts \
-                 again from the shifted network; after every epoch the validation images score it, and the \
-                 reported accuracy is the test accuracy of the parameters at the best validation score. The \
-                 defaults are sized for a browser; the button below restores the paper's protocol (minutes \
-                 here for an early block)."
-            </p>
+            <Prose html=prose!(r#"
+                <p>Choose the shift and what to tune, and run the protocol here. Each learning rate
+                starts again from the shifted network; after every epoch the validation images score
+                it, and the reported accuracy is the test accuracy of the parameters at the best
+                validation score. The defaults are sized for a browser; the button below restores
+                the paper's protocol (minutes here for an early block).</p>
+            "#)/>
             <ShiftControls/>
             <ProtocolControls/>
             <div class="controls-grid">

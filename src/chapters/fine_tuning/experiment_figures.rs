@@ -4,6 +4,7 @@
 
 use super::runner::Snapshot;
 use super::state::FineTuningState;
+use crate::ui::math::{prose, Prose};
 use crate::ui::plot::{HeatmapPlot, Plot};
 use crate::var::Var;
 use glassbox_lab::figures::shift::{
@@ -65,9 +66,11 @@ pub fn Multipliers(snap: Var<Snapshot>) -> impl IntoView {
     move || {
         data.get().map(|_| {
             view! {
-                <p>"Auto-RGN sets each tensor's learning rate from its relative gradient norm \
-                    ||g|| / ||θ||, averaged over the first five batches of the epoch and divided by the largest. \
-                    The bars show the multipliers of the latest epoch."</p>
+                <Prose html=prose!(r#"
+                    <p>Auto-RGN sets each tensor's learning rate from its relative gradient norm
+                    ||g|| / ||θ||, averaged over the first five batches of the epoch and divided by
+                    the largest. The bars show the multipliers of the latest epoch.</p>
+                "#)/>
                 <Plot name="auto-rgn" title="Auto-RGN multipliers" height=360
                     summary=Signal::derive(move || data.get().map(|d| d.summary()).unwrap_or_default())
                     csv=Signal::derive(move || data.get().map(|d| d.csv()).unwrap_or_default())
@@ -114,9 +117,12 @@ pub fn HeadMap(snap: Var<Snapshot>) -> impl IntoView {
     move || {
         map.get().map(|_| {
             view! {
-                <p>"The flip only renames the classes, so the head alone can undo it: new weights W' = P W \
-                    and biases b' = P b. Left, the map M that best writes the tuned head's rows from the \
-                    pretrained head's (least squares), drawn with the old classes as rows; right, the permutation P."</p>
+                <Prose html=prose!(r#"
+                    <p>The flip only renames the classes, so the head alone can undo it: new weights
+                    W' = P W and biases b' = P b. Left, the map M that best writes the tuned head's
+                    rows from the pretrained head's (least squares), drawn with the old classes as
+                    rows; right, the permutation P.</p>
+                "#)/>
                 <div class="figure-row">
                     <HeatmapPlot name="head-map" title="Learned head map" width=480 height=440 heatmap=learned/>
                     <HeatmapPlot name="flip-permutation" title="Flip permutation" width=480 height=440 heatmap=perm/>

@@ -4,6 +4,7 @@
 //! and read here; a heatmap of test accuracy by corruption and choice, and the best choice per
 //! corruption in words.
 
+use crate::ui::math::{prose, Prose};
 use crate::ui::plot::HeatmapPlot;
 use crate::ui::Section;
 use crate::var::Var;
@@ -105,14 +106,13 @@ pub fn FullTable() -> impl IntoView {
     view! {
         <Section id="full-table">
             <h2 id="full-table">"The full protocol on every corruption"</h2>
-            <p>
-                "Computed natively with the paper's protocol (1000 images, the learning-rate grid, 10 \
-                 epochs, seed 0) for every corruption at severity 5 and every choice, 64 runs that took \
-                 97 minutes on two cores, so the page ships the table; the sections above rerun any cell \
-                 of it here. "
-                <code>"glassbox finetune sweep --corruption all --severity 5 --out DIR"</code>
-                " writes the same file."
-            </p>
+            <Prose html=prose!(r#"
+                <p>Computed natively with the paper's protocol (1000 images, the learning-rate grid,
+                10 epochs, seed 0) for every corruption at severity 5 and every choice, 64 runs that
+                took 97 minutes on two cores, so the page ships the table; the sections above rerun
+                any cell of it here. <code>glassbox finetune sweep --corruption all --severity 5
+                --out DIR</code> writes the same file.</p>
+            "#)/>
             {move || match rows.get() {
                 None => view! { <p class="status">"Loading the table…"</p> }.into_any(),
                 Some(Err(e)) => view! { <p class="notice error" role="alert">{format!("The table could not be read: {e}")}</p> }.into_any(),

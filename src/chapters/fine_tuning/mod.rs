@@ -23,6 +23,7 @@ mod stage_noise;
 mod state;
 mod sweep;
 
+use crate::ui::math::{prose, Prose};
 use crate::ui::notices::UrlNotices;
 use crate::ui::Section;
 use crate::url_state::Location;
@@ -50,35 +51,35 @@ pub fn FineTuning(location: Location) -> impl IntoView {
         <article class="chapter">
             <h1>"Fine-tuning under distribution shift"</h1>
             <UrlNotices notices/>
-            <p>
-                "A network trained on one distribution meets another: noisier photographs, relabelled \
-                 classes, a changed sensor. With a thousand labelled examples of the new distribution, the \
-                 usual answer is to fine-tune the whole network. Lee et al. (\"Surgical fine-tuning improves \
-                 adaptation to distribution shifts\", ICLR 2023) found that tuning a single block often does \
-                 better, and that which block depends on the kind of shift: early blocks for input-level \
-                 shifts (corrupted pixels), middle blocks for feature-level shifts, the last layer for \
-                 label-level shifts. This chapter tests that on our own network, the image lab's \
-                 Fashion-MNIST classifier (eight convolutions with batch-norm in four blocks, and a linear \
-                 head), in this browser."
-            </p>
-            <p>
-                "The shifted data come from the test split, which the network never trained on: per class, \
-                 100 training images, 10 validation images and 100 test images (the paper used CIFAR-10-C \
-                 with 1000 training images at severity 5). An independent replication on CIFAR-10-C found the \
-                 first block far ahead of the last layer but only tying full fine-tuning (77.0% against \
-                 78.2%); what our network shows is measured below, not assumed."
-            </p>
+            <Prose html=prose!(r#"
+                <p>A network trained on one distribution meets another: noisier photographs,
+                relabelled classes, a changed sensor. With a thousand labelled examples of the new
+                distribution, the usual answer is to fine-tune the whole network. Lee et al.
+                ("Surgical fine-tuning improves adaptation to distribution shifts", ICLR 2023) found
+                that tuning a single block often does better, and that which block depends on the
+                kind of shift: early blocks for input-level shifts (corrupted pixels), middle blocks
+                for feature-level shifts, the last layer for label-level shifts. This chapter tests
+                that on our own network, the image lab's Fashion-MNIST classifier (eight
+                convolutions with batch-norm in four blocks, and a linear head), in this
+                browser.</p>
+                <p>The shifted data come from the test split, which the network never trained on:
+                per class, 100 training images, 10 validation images and 100 test images (the paper
+                used CIFAR-10-C with 1000 training images at severity 5). An independent replication
+                on CIFAR-10-C found the first block far ahead of the last layer but only tying full
+                fine-tuning (77.0% against 78.2%); what our network shows is measured below, not
+                assumed.</p>
+            "#)/>
             <LoadStatus load/>
             <Corruptions/>
             <Section id="blocks">
                 <h2 id="blocks">"What can be tuned"</h2>
-                <p>
-                    "Block k is convolutions 2k-1 and 2k with their batch-norm scale and shift. Tuning one \
-                     choice leaves every other parameter bit-identical (the run below counts the parameters \
-                     that changed). Batch-norm's running statistics stay frozen throughout, except in \
-                     bn-stats, which trains nothing and only re-estimates them on the shifted images: the \
-                     zero-parameter baseline."
-                </p>
+                <Prose html=prose!(r#"
+                    <p>Block k is convolutions 2k-1 and 2k with their batch-norm scale and shift.
+                    Tuning one choice leaves every other parameter bit-identical (the run below
+                    counts the parameters that changed). Batch-norm's running statistics stay frozen
+                    throughout, except in bn-stats, which trains nothing and only re-estimates them
+                    on the shifted images: the zero-parameter baseline.</p>
+                "#)/>
                 <Blocks/>
             </Section>
             <Experiment/>

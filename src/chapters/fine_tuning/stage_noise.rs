@@ -6,6 +6,7 @@
 use super::controls::RunStop;
 use super::grid_run::GridRun;
 use super::state::FineTuningState;
+use crate::ui::math::{prose, Prose};
 use crate::ui::plot::HeatmapPlot;
 use crate::ui::Section;
 use glassbox_lab::figures::shift::block_matrix_heatmap;
@@ -95,17 +96,17 @@ pub fn StageNoise() -> impl IntoView {
     view! {
         <Section id="stage-noise">
             <h2 id="stage-noise">"Noise inside the network"</h2>
-            <p>
-                "A feature-level shift made to order: add noise to one block's weights (alpha times each \
-                 tensor's standard deviation, the alpha set above), then try to repair the network by tuning \
-                 one block on clean images. If the paper's reasoning holds, the block that was damaged is the \
-                 one to tune: the diagonal of this matrix should win. Twenty runs of the protocol above. \
-                 Natively, with alpha 1, 1000 images, the learning-rate grid and 10 epochs (the paper's \
-                 protocol), our network's diagonal wins in all four rows (87.9-89.4% against 77-89.2% off \
-                 the diagonal; for block4 the head comes within 0.2 points). With much less \
-                 training the picture can differ: at 100 images and one epoch the head won every row in \
-                 our tests."
-            </p>
+            <Prose html=prose!(r#"
+                <p>A feature-level shift made to order: add noise to one block's weights (alpha
+                times each tensor's standard deviation, the alpha set above), then try to repair the
+                network by tuning one block on clean images. If the paper's reasoning holds, the
+                block that was damaged is the one to tune: the diagonal of this matrix should win.
+                Twenty runs of the protocol above. Natively, with alpha 1, 1000 images, the
+                learning-rate grid and 10 epochs (the paper's protocol), our network's diagonal wins
+                in all four rows (87.9-89.4% against 77-89.2% off the diagonal; for block4 the head
+                comes within 0.2 points). With much less training the picture can differ: at 100
+                images and one epoch the head won every row in our tests.</p>
+            "#)/>
             <RunStop action="run-stage-noise" label="Run the matrix" running=grid.running on_run=run
                 on_stop=move || grid.stop()/>
             <p class="status" role="status" aria-live="polite">{move || grid.status.get()}</p>

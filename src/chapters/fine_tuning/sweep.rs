@@ -6,6 +6,7 @@ use super::controls::RunStop;
 use super::runner::{on, run_jobs, secs, Place};
 use super::state::{clear_on_change, FineTuningState};
 use crate::tasks::Generation;
+use crate::ui::math::{prose, Prose};
 use crate::ui::plot::BarPlot;
 use crate::ui::Section;
 use crate::var::Var;
@@ -110,12 +111,12 @@ pub fn Sweep() -> impl IntoView {
     view! {
         <Section id="sweep">
             <h2 id="sweep">"Sweep all blocks"</h2>
-            <p>
-                "The same shift and protocol as above, for every choice in turn: the four blocks, the head, \
-                 everything, batch-norm statistics alone and Auto-RGN. An early block and everything cost the \
-                 most (the gradient must travel back through the whole network); the head costs little, \
-                 since its input is computed once."
-            </p>
+            <Prose html=prose!(r#"
+                <p>The same shift and protocol as above, for every choice in turn: the four blocks,
+                the head, everything, batch-norm statistics alone and Auto-RGN. An early block and
+                everything cost the most (the gradient must travel back through the whole network);
+                the head costs little, since its input is computed once.</p>
+            "#)/>
             <RunStop action="run-sweep" label="Sweep all blocks" running=Signal::derive(move || state.get().0)
                 on_run=run on_stop=stop/>
             {move || error.get().map(|e| view! { <p class="notice error" role="alert">{e}</p> })}

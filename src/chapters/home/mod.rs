@@ -8,6 +8,7 @@ mod figures;
 use super::{attention, fine_tuning, meta_learning, quantization, under_the_hood, CHAPTERS};
 use crate::engine::{BackendState, Engine};
 use crate::progress;
+use crate::ui::math::{prose, Prose};
 use crate::var::Var;
 use figures::CardFigure;
 use leptos::prelude::*;
@@ -88,12 +89,11 @@ pub fn Home() -> impl IntoView {
     view! {
         <article class="chapter home">
             <h1>"Glassbox"</h1>
-            <p class="lede">
-                "A textbook of one graduate deep-learning problem set in which every figure is a live \
-                 computation: change a setting and the experiment runs again, here, in your browser, \
-                 at the original settings, on real data and networks we trained."
-            </p>
-            <p class="backend-line" data-out="home-backend">
+            <Prose html=prose!(r#"
+                <p class="lede">A textbook of one graduate deep-learning problem set in which every
+                figure is a live computation: change a setting and the experiment runs again, here,
+                in your browser, at the original settings, on real data and networks we trained.</p>
+            "#)/><p class="backend-line" data-out="home-backend">
                 {move || match engine.state.get() {
                     BackendState::WebGpu(a) => format!("Computing on WebGPU ({}). ", a.name),
                     BackendState::Cpu(_) => "Computing on the CPU (WebAssembly). ".to_string(),
@@ -127,17 +127,16 @@ pub fn Home() -> impl IntoView {
             </ol>
             <section aria-labelledby="in-class">
                 <h2 id="in-class">"Using it in class"</h2>
-                <ul>
-                    <li>"Open a chapter, set the figures as you want them, and use "<strong>"Share"</strong>
-                        ": the link reproduces exactly that view; its QR code lets students on phones open it \
-                         from the projector."</li>
-                    <li>"For a lesson, tick sections to hide and controls to lock; students get the chapter \
-                         with only those sections and with your values fixed."</li>
-                    <li><strong>"Present"</strong>" shows one section at a time in large type; arrow keys \
-                         or space step, Escape leaves, and the step is in the link."</li>
-                    <li>"Print a chapter for a handout: prose, figures as drawn and the exercises with space \
-                         for answers."</li>
-                </ul>
+                <Prose html=prose!(r#"
+                    <ul><li>Open a chapter, set the figures as you want them, and use
+                    <strong>Share</strong>: the link reproduces exactly that view; its QR code lets
+                    students on phones open it from the projector.</li><li>For a lesson, tick
+                    sections to hide and controls to lock; students get the chapter with only those
+                    sections and with your values fixed.</li><li><strong>Present</strong> shows one
+                    section at a time in large type; arrow keys or space step, Escape leaves, and
+                    the step is in the link.</li><li>Print a chapter for a handout: prose, figures
+                    as drawn and the exercises with space for answers.</li></ul>
+                "#)/>
             </section>
             <section aria-labelledby="your-progress">
                 <h2 id="your-progress">"Your progress"</h2>

@@ -6,6 +6,7 @@ use super::mistakes::draw_mistakes;
 use super::state::{EvalState, ImageLabState, FIELDS};
 use crate::engine::Engine;
 use crate::ui::controls::FieldInput;
+use crate::ui::math::{prose, Prose};
 use crate::ui::Section;
 use crate::vision::data::{classify, ensure_loaded};
 use crate::vision::finetune::current_network;
@@ -77,13 +78,14 @@ pub fn EvaluatingHere() -> impl IntoView {
     view! {
         <Section id="evaluation">
         <h2 id="evaluation">"Evaluating the trained network here"</h2>
-        <p>
-            "The committed weights reached 92.0% on the 10,000 test images when trained natively. \
-             Press the button to download the data set (8.8 MB: the 10,000 test images and 10,000 \
-             training images) and the weights (1.2 MB), and classify the test images in this browser: \
-             on WebGPU when the page uses it (one submission per 200 images), otherwise on the CPU in \
-             short slices. After fine-tuning below, the same button evaluates the fine-tuned network."
-        </p>
+        <Prose html=prose!(r#"
+            <p>The committed weights reached 92.0% on the 10,000 test images when trained natively.
+            Press the button to download the data set (8.8 MB: the 10,000 test images and 10,000
+            training images) and the weights (1.2 MB), and classify the test images in this browser:
+            on WebGPU when the page uses it (one submission per 200 images), otherwise on the CPU in
+            short slices. After fine-tuning below, the same button evaluates the fine-tuned
+            network.</p>
+        "#)/>
         <div class="controls-grid">
             <FieldInput field=&FIELDS[1] settings=settings/>
         </div>

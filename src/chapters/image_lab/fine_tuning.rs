@@ -4,6 +4,7 @@
 use super::state::{EvalState, ImageLabState, FIELDS};
 use crate::engine::Engine;
 use crate::ui::controls::FieldInput;
+use crate::ui::math::{prose, Prose};
 use crate::ui::plot::Plot;
 use crate::ui::run_controls::{RunControls, Speed};
 use crate::ui::Section;
@@ -80,16 +81,16 @@ pub fn FineTuningHere() -> impl IntoView {
     view! {
         <Section id="fine-tuning">
         <h2 id="fine-tuning">"Fine-tuning here"</h2>
-        <p>
-            "Training continues from the committed weights on the 10,000 training images, exactly as \
-             the command line trains: SGD with momentum 0.9 and weight decay 5·10⁻⁴, a cosine \
-             learning-rate schedule over the chosen number of steps, batch-norm in training mode, and \
-             augmentation (a random shift of up to two pixels and a horizontal flip). The curve shows \
-             each batch's loss and the share of the batch the network got right before the step. On the \
-             CPU a step runs a layer at a time between screen updates; on WebGPU the whole step is one \
-             submission and the weights stay on the device. Evaluate the test set above to see what the \
-             fine-tuning did; Reset returns to the committed weights."
-        </p>
+        <Prose html=prose!(r#"
+            <p>Training continues from the committed weights on the 10,000 training images, exactly
+            as the command line trains: SGD with momentum 0.9 and weight decay 5·10⁻⁴, a cosine
+            learning-rate schedule over the chosen number of steps, batch-norm in training mode, and
+            augmentation (a random shift of up to two pixels and a horizontal flip). The curve shows
+            each batch's loss and the share of the batch the network got right before the step. On
+            the CPU a step runs a layer at a time between screen updates; on WebGPU the whole step
+            is one submission and the weights stay on the device. Evaluate the test set above to see
+            what the fine-tuning did; Reset returns to the committed weights.</p>
+        "#)/>
         <div class="controls-grid">
             <FieldInput field=&FIELDS[2] settings=settings/>
             <FieldInput field=&FIELDS[3] settings=settings/>

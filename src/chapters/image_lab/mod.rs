@@ -12,6 +12,7 @@ mod original_network;
 mod our_network;
 pub(crate) mod state;
 
+use crate::ui::math::{prose, Prose};
 use crate::ui::notices::UrlNotices;
 use crate::url_state::Location;
 use crate::web;
@@ -35,13 +36,13 @@ pub fn ImageLab(location: Location) -> impl IntoView {
         <article class="chapter">
             <h1>"The image lab"</h1>
             <UrlNotices notices/>
-            <p>
-                "The pruning and quantization chapters work on a real trained network: the original lab's \
-                 VGG pattern (3 × 3 convolutions without bias, each with batch-norm and ReLU, max-pooling \
-                 after every second one, a mean over space and one linear layer), scaled down to train on \
-                 Fashion-MNIST in minutes. Its images are 28 × 28, padded to 32 × 32 so the network keeps \
-                 the original's four pooling stages."
-            </p>
+            <Prose html=prose!(r#"
+                <p>The pruning and quantization chapters work on a real trained network: the
+                original lab's VGG pattern (3 × 3 convolutions without bias, each with batch-norm
+                and ReLU, max-pooling after every second one, a mean over space and one linear
+                layer), scaled down to train on Fashion-MNIST in minutes. Its images are 28 × 28,
+                padded to 32 × 32 so the network keeps the original's four pooling stages.</p>
+            "#)/>
             <OurNetwork/>
             <OriginalNetwork/>
             <EvaluatingHere/>

@@ -4,6 +4,7 @@
 use super::layer_table::layer_table;
 use super::state::{ImageLabState, FIELDS};
 use crate::ui::controls::FieldInput;
+use crate::ui::math::{prose, Prose};
 use crate::ui::Section;
 use glassbox_lab::vision::vgg::{self, Arch};
 use leptos::prelude::*;
@@ -20,13 +21,13 @@ pub fn OriginalNetwork() -> impl IntoView {
     view! {
         <Section id="original-network">
         <h2 id="original-network">"The original lab's network"</h2>
-        <p>
-            "The same calculator on the original CIFAR-10 VGG gives its published totals: 9,228,362 \
-             parameters (35.20 MiB in fp32) and about 606 million multiply-adds per image. Uniform \
-             channel pruning keeps round(C (1 − r)) output channels of every convolution but the last; \
-             both the input and the output channels of the inner layers shrink, so their compute falls \
-             by (1 − r)², 0.49 at r = 0.3."
-        </p>
+        <Prose html=prose!(r#"
+            <p>The same calculator on the original CIFAR-10 VGG gives its published totals:
+            9,228,362 parameters (35.20 MiB in fp32) and about 606 million multiply-adds per image.
+            Uniform channel pruning keeps round(C (1 − r)) output channels of every convolution but
+            the last; both the input and the output channels of the inner layers shrink, so their
+            compute falls by (1 − r)², 0.49 at r = 0.3.</p>
+        "#)/>
         <div class="controls-grid">
             <FieldInput field=&FIELDS[0] settings=settings/>
         </div>

@@ -5,7 +5,7 @@ use super::settings::TOY_FIELDS;
 use super::state::MetaLearningState;
 use crate::ui::controls::FieldInput;
 use crate::ui::exercise::NumberExercise;
-use crate::ui::math::{tex, tex_block, MathBlock, M};
+use crate::ui::math::{prose, Prose};
 use crate::ui::plot::Plot;
 use crate::ui::Section;
 use glassbox_lab::figures;
@@ -41,30 +41,24 @@ pub fn AliasToy() -> impl IntoView {
     view! {
         <Section id="part-b">
             <h2 id="part-b">"(b)–(d) A feature and its alias"</h2>
-            <p>
-                "Take one training point at which a true feature "<M mathml=tex!(r"\phi_0")/>
-                " and a second feature "<M mathml=tex!(r"\phi_1")/>" happen to have the same value, and the \
-                 true function "<M mathml=tex!(r"y = \phi_0")/>". Seen from that point the two features are \
-                 identical: an alias. The min-norm fit with weights "<M mathml=tex!("c_0, c_1")/>" is"
-            </p>
-            <MathBlock mathml=tex_block!(r"\beta = \frac{[c_0,\ c_1]}{c_0^2 + c_1^2}, \qquad \alpha_k = c_k\beta_k = \frac{c_k^2}{c_0^2 + c_1^2}.")/>
-            <p>
-                "So the prediction splits the signal between the two features in proportion to "
-                <M mathml=tex!("c_k^2")/>". If the features are orthonormal under the test distribution, the \
-                 test error (with the usual one-half) and its gradient are"
-            </p>
-            <MathBlock mathml=tex_block!(r"E = \frac{c_1^4}{s^2},\quad \frac{\partial E}{\partial c_0} = -\frac{4 c_0 c_1^4}{s^3},\quad \frac{\partial E}{\partial c_1} = \frac{4 c_0^2 c_1^3}{s^3},\qquad s = c_0^2 + c_1^2.")/>
-            <p>
-                "The gradient is orthogonal to "<M mathml=tex!("c")/>" ("<M mathml=tex!(r"c \cdot \nabla E = 0")/>
-                "), so gradient flow moves "<M mathml=tex!("c")/>" around a circle: "<M mathml=tex!("c_1")/>
-                " shrinks to zero, "<M mathml=tex!("c_0")/>" grows to "<M mathml=tex!(r"\|c(0)\|")/>", and "
-                <M mathml=tex!(r"\beta_0 \to 1/c_0")/>". Because the gradient near "<M mathml=tex!("c_1 = 0")/>
-                " is of order "<M mathml=tex!("c_1^3")/>", the last part of the way is slow: "<M mathml=tex!("c_1")/>
-                " decays polynomially, not geometrically. With a finite step the norm creeps up a little, \
-                 since each step adds "<M mathml=tex!(r"\eta^2\|\nabla E\|^2")/>" to "<M mathml=tex!(r"\|c\|^2")/>
-                ". Try a larger step size, or start with "
-                <M mathml=tex!("c_1 > c_0")/>"."
-            </p>
+            <Prose html=prose!(r#"
+                <p>Take one training point at which a true feature \(\phi_0\) and a second feature
+                \(\phi_1\) happen to have the same value, and the true function \(y = \phi_0\). Seen
+                from that point the two features are identical: an alias. The min-norm fit with
+                weights \(c_0, c_1\) is</p>
+                \[\beta = \frac{[c_0,\ c_1]}{c_0^2 + c_1^2}, \qquad \alpha_k = c_k\beta_k = \frac{c_k^2}{c_0^2 + c_1^2}.\]
+                <p>So the prediction splits the signal between the two features in proportion to
+                \(c_k^2\). If the features are orthonormal under the test distribution, the test
+                error (with the usual one-half) and its gradient are</p>
+                \[E = \frac{c_1^4}{s^2},\quad \frac{\partial E}{\partial c_0} = -\frac{4 c_0 c_1^4}{s^3},\quad \frac{\partial E}{\partial c_1} = \frac{4 c_0^2 c_1^3}{s^3},\qquad s = c_0^2 + c_1^2.\]
+                <p>The gradient is orthogonal to \(c\) (\(c \cdot \nabla E = 0\)), so gradient flow
+                moves \(c\) around a circle: \(c_1\) shrinks to zero, \(c_0\) grows to \(\|c(0)\|\),
+                and \(\beta_0 \to 1/c_0\). Because the gradient near \(c_1 = 0\) is of order
+                \(c_1^3\), the last part of the way is slow: \(c_1\) decays polynomially, not
+                geometrically. With a finite step the norm creeps up a little, since each step adds
+                \(\eta^2\|\nabla E\|^2\) to \(\|c\|^2\). Try a larger step size, or start with
+                \(c_1 > c_0\).</p>
+            "#)/>
             <div class="controls-grid">
                 {TOY_FIELDS.iter().map(|f| view! { <FieldInput field=f settings=toy/> }).collect_view()}
             </div>

@@ -5,7 +5,7 @@ use super::experiment::{Experiment, PlotNames};
 use super::settings::CLS_FIELDS;
 use super::state::MetaLearningState;
 use crate::ui::controls::FieldInput;
-use crate::ui::math::{tex, M};
+use crate::ui::math::{prose, tex, Prose, M};
 use crate::ui::Section;
 use leptos::prelude::*;
 
@@ -24,26 +24,23 @@ pub fn Classification() -> impl IntoView {
     view! {
         <Section id="part-h">
             <h2 id="part-h">"(h)–(i) Meta-learning for classification"</h2>
-            <p>
-                "Now the tasks are classification: the label of a point is the sign of the task's \
-                 function (sign 0 counts as +1), taken of the same noisy targets. The inner loop takes "
-                <M mathml=tex!("K")/>" gradient steps on the logistic loss "
-                <M mathml=tex!(r"\ell(z, y) = \log(1 + e^{-yz})")/>" with weight decay "<M mathml=tex!("10^{-5}")/>
-                " and step 0.01 (or 0.3: try both); the meta loss is the logistic loss on 64 \
-                 random points. The backward pass is the one above with "<M mathml=tex!(r"q = -y\,\sigma(-yz)")/>
-                " and the curvature "<M mathml=tex!(r"\sigma(z)\sigma(-z)")/>" in place of 2."
-            </p>
-            <p>
-                "Evaluation fits each test task on "<M mathml=tex!("n")/>" labelled random points, for "
-                <M mathml=tex!("n")/>" from 24 to "<M mathml=tex!("3d")/>", with a well-converged logistic regression on \
-                 the weighted features, "<M mathml=tex!(r"\min_\beta \sum_i \ell(y_i, (\Phi\,\mathrm{diag}(c)\,\beta)_i) + \tfrac12\|\beta\|^2")/>
-                " (scikit-learn's default objective), solved by Newton's method with a \
-                 preconditioned conjugate-gradient solve per step, stopped when the Newton decrement \
-                 falls below "<M mathml=tex!("10^{-10}")/>". The metric is the error rate on 1000 noiseless \
-                 test points; chance is 0.5. As with the min-norm rule, the penalty on "
-                <M mathml=tex!(r"\beta")/>" is a penalty "<M mathml=tex!(r"\sum_k \alpha_k^2 / c_k^2")/>" on the \
-                 prediction weights, so "<M mathml=tex!("c_k^2")/>" again plays the prior variance."
-            </p>
+            <Prose html=prose!(r#"
+                <p>Now the tasks are classification: the label of a point is the sign of the task's
+                function (sign 0 counts as +1), taken of the same noisy targets. The inner loop
+                takes \(K\) gradient steps on the logistic loss \(\ell(z, y) = \log(1 + e^{-yz})\)
+                with weight decay \(10^{-5}\) and step 0.01 (or 0.3: try both); the meta loss is the
+                logistic loss on 64 random points. The backward pass is the one above with
+                \(q = -y\,\sigma(-yz)\) and the curvature \(\sigma(z)\sigma(-z)\) in place of 2.</p>
+                <p>Evaluation fits each test task on \(n\) labelled random points, for \(n\) from 24
+                to \(3d\), with a well-converged logistic regression on the weighted features,
+                \(\min_\beta \sum_i \ell(y_i, (\Phi\,\mathrm{diag}(c)\,\beta)_i) + \tfrac12\|\beta\|^2\)
+                (scikit-learn's default objective), solved by Newton's method with a preconditioned
+                conjugate-gradient solve per step, stopped when the Newton decrement falls below
+                \(10^{-10}\). The metric is the error rate on 1000 noiseless test points; chance is
+                0.5. As with the min-norm rule, the penalty on \(\beta\) is a penalty
+                \(\sum_k \alpha_k^2 / c_k^2\) on the prediction weights, so \(c_k^2\) again plays
+                the prior variance.</p>
+            "#)/>
             <div class="controls-grid">
                 {CLS_FIELDS.iter().map(|f| view! { <FieldInput field=f settings=cls.settings/> }).collect_view()}
             </div>

@@ -4,6 +4,7 @@
 use super::experiment_plots::{TestErrorPlots, WeightPlots};
 use super::live::{ExperimentView, Live};
 use crate::tasks::{run_in_slices, Slice};
+use crate::ui::math::{prose, Prose};
 use crate::ui::run_controls::RunControls;
 use glassbox_lab::figures::TestLossData;
 use glassbox_lab::maml::Problem;
@@ -149,7 +150,9 @@ pub fn Experiment(
         {move || v.failure.get().map(|e| view! {
             <div class="notice error" role="alert">
                 <p>{e}</p>
-                <p>"Change a setting or press Reset to start again."</p>
+                <Prose html=prose!(r#"
+                    <p>Change a setting or press Reset to start again.</p>
+                "#)/>
             </div>
         })}
         <p class="meta-loss" aria-live="off">

@@ -4,7 +4,7 @@
 use super::settings::MN_FIELDS;
 use super::state::MetaLearningState;
 use crate::ui::controls::FieldInput;
-use crate::ui::math::{tex, tex_block, MathBlock, M};
+use crate::ui::math::{prose, Prose};
 use crate::ui::Section;
 use glassbox_lab::maml::min_norm;
 use leptos::prelude::*;
@@ -21,21 +21,17 @@ pub fn MinNorm() -> impl IntoView {
     view! {
         <Section id="part-a">
             <h2 id="part-a">"(a) The min-norm solution"</h2>
-            <p>
-                "Among all "<M mathml=tex!(r"\beta")/>" with "<M mathml=tex!(r"A\beta = y")/>" (with "
-                <M mathml=tex!(r"A")/>" of size "<M mathml=tex!(r"n \times d")/>", "<M mathml=tex!("n < d")/>
-                ", full row rank), the shortest one is"
-            </p>
-            <MathBlock mathml=tex_block!(r"\beta^\star = A^\top (A A^\top)^{-1} y.")/>
-            <p>
-                "Why: "<M mathml=tex!(r"\beta^\star")/>" lies in the row space of "<M mathml=tex!("A")/>
-                ", and any other exact solution adds a vector "<M mathml=tex!("z")/>" with "<M mathml=tex!("Az = 0")/>
-                ", which is orthogonal to the row space. So "
-                <M mathml=tex!(r"\|\beta^\star + z\|^2 = \|\beta^\star\|^2 + \|z\|^2")/>
-                ". We never form the inverse: "<M mathml=tex!(r"AA^\top")/>" is factored by Cholesky and \
-                 two triangular solves give the answer. Below, a random Gaussian system and a few \
-                 other exact solutions: all fit the data, all are longer."
-            </p>
+            <Prose html=prose!(r#"
+                <p>Among all \(\beta\) with \(A\beta = y\) (with \(A\) of size \(n \times d\),
+                \(n < d\), full row rank), the shortest one is</p>
+                \[\beta^\star = A^\top (A A^\top)^{-1} y.\]
+                <p>Why: \(\beta^\star\) lies in the row space of \(A\), and any other exact solution
+                adds a vector \(z\) with \(Az = 0\), which is orthogonal to the row space. So
+                \(\|\beta^\star + z\|^2 = \|\beta^\star\|^2 + \|z\|^2\). We never form the inverse:
+                \(AA^\top\) is factored by Cholesky and two triangular solves give the answer.
+                Below, a random Gaussian system and a few other exact solutions: all fit the data,
+                all are longer.</p>
+            "#)/>
             <div class="controls-grid">
                 {MN_FIELDS.iter().map(|f| view! { <FieldInput field=f settings=mn/> }).collect_view()}
             </div>

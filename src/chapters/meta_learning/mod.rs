@@ -22,6 +22,7 @@ pub(crate) mod state;
 pub(crate) mod sweep;
 mod train;
 
+use crate::ui::math::{prose, Prose};
 use crate::url_state::Location;
 use crate::web;
 use alias_toy::AliasToy;
@@ -52,16 +53,18 @@ pub fn MetaLearning(location: Location) -> impl IntoView {
             <h1 id="chapter-title">"Meta-learning for learning 1D functions"</h1>
             {(!notices.is_empty()).then(|| view! {
                 <div class="notice warning url-notice" role="alert">
-                    <p><strong>"Some settings in the address were not usable:"</strong></p>
-                    <ul>{notices.into_iter().map(|n| view! { <li>{n}</li> }).collect_view()}</ul>
+                    <Prose html=prose!(r#"
+                        <p><strong>Some settings in the address were not usable:</strong></p>
+                    "#)/><ul>{notices.into_iter().map(|n| view! { <li>{n}</li> }).collect_view()}</ul>
                 </div>
             })}
-            <p class="lede">
-                "A network that has seen many related tasks should need fewer examples for the next one. \
-                 This chapter studies that idea in a model small enough to solve exactly: regression on \
-                 Fourier features, where the only thing learned across tasks is how much weight each \
-                 feature gets. Every number and figure below is computed in your browser as you read."
-            </p>
+            <Prose html=prose!(r#"
+                <p class="lede">A network that has seen many related tasks should need fewer
+                examples for the next one. This chapter studies that idea in a model small enough to
+                solve exactly: regression on Fourier features, where the only thing learned across
+                tasks is how much weight each feature gets. Every number and figure below is
+                computed in your browser as you read.</p>
+            "#)/>
 
             <Setup/>
             <MinNorm/>

@@ -8,6 +8,7 @@ use crate::engine::Engine;
 use crate::lm::nouns_of;
 use crate::lm::LoadedLm;
 use crate::ui::exercise::ShortAnswer;
+use crate::ui::math::{prose, Prose};
 use crate::ui::plot::BarPlot;
 use crate::ui::Section;
 use crate::var::Var;
@@ -156,18 +157,18 @@ pub fn Choice() -> impl IntoView {
             </table>
             </div>
             <ShortAnswer label="(b) i" question="How do the failures differ between prompting strategies?">
-                <p>
-                    "The homework found that weak prompts fail mostly by invalid answers and better ones by \
-                     plausible wrong choices. This model fails by invalid answers under all three: after \
-                     \u{201c}Answer:\u{201d} it starts a word (\u{201c} Un\u{201d}, \u{201c} En\u{201d}, \
-                     \u{201c} a \u{201d}) instead of writing a lone letter, because its training text holds no \
-                     multiple-choice questions, and neither the instruction nor two worked questions teach the \
-                     format within its 128 characters. Scoring by likelihood forces a valid letter and shows the \
-                     next failure: with the examples' seed at 0 it picks D for nearly every question, the letter \
-                     it read last, a bias of position rather than knowledge, so it scores near or below chance \
-                     (25%). A model that had read exam questions, as GPT-2 had, reaches the homework's second \
-                     kind of failure."
-                </p>
+                <Prose html=prose!(r#"
+                    <p>The homework found that weak prompts fail mostly by invalid answers and
+                    better ones by plausible wrong choices. This model fails by invalid answers
+                    under all three: after “Answer:” it starts a word (“ Un”, “ En”, “ a ”) instead
+                    of writing a lone letter, because its training text holds no multiple-choice
+                    questions, and neither the instruction nor two worked questions teach the format
+                    within its 128 characters. Scoring by likelihood forces a valid letter and shows
+                    the next failure: with the examples' seed at 0 it picks D for nearly every
+                    question, the letter it read last, a bias of position rather than knowledge, so
+                    it scores near or below chance (25%). A model that had read exam questions, as
+                    GPT-2 had, reaches the homework's second kind of failure.</p>
+                "#)/>
             </ShortAnswer>
         </Section>
     }

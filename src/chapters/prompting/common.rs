@@ -3,6 +3,7 @@
 
 use crate::lm::{nouns_of, word_rank};
 use crate::ui::exercise::ShortAnswer;
+use crate::ui::math::{prose, Prose};
 use glassbox_lab::lm::pluralize::Answer;
 use glassbox_lab::lm::plurals::Split;
 use leptos::prelude::*;
@@ -51,12 +52,11 @@ pub fn CommonWords(
     };
     view! {
         <h3>"What the wrong answers say"</h3>
-        <p>
-            "When the model does not know what comes next, the likeliest next word is simply a frequent \
-             one: a word that follows almost anything in its training text. So its failures are not random \
-             words but the corpus's commonest."
-        </p>
-        <p data-out="common-share">{move || {
+        <Prose html=prose!(r#"
+            <p>When the model does not know what comes next, the likeliest next word is simply a
+            frequent one: a word that follows almost anything in its training text. So its failures
+            are not random words but the corpus's commonest.</p>
+        "#)/><p data-out="common-share">{move || {
             let (n, s) = share();
             (n > 0).then(|| format!(
                 "Of the {n} wrong answers so far, {:.0}% are among the corpus's {TOP} most frequent words; of the \
@@ -75,16 +75,17 @@ pub fn CommonWords(
             </tbody>
         </table>
         <ShortAnswer label="(b) vi" question="Why do failing prompts emit common words?">
-            <p>
-                "Training with cross-entropy makes the model's prediction match how often each continuation \
-                 followed similar text. When the prompt tells it little (a frame it never saw, a noun it does \
-                 not know), similar text is almost any text, and the best prediction it can make is close to \
-                 the corpus's overall frequencies: words like the, a, of, and, and the newline. Greedy \
-                 decoding then takes the likeliest of those. The line above measures it on this model's own \
-                 failures: far more of its wrong answers than of the true plurals are among the corpus's most \
-                 frequent words. Most of the rest copy the singular back, the other safe guess after a frame \
-                 that, in its training text, is followed by a bare noun."
-            </p>
+            <Prose html=prose!(r#"
+                <p>Training with cross-entropy makes the model's prediction match how often each
+                continuation followed similar text. When the prompt tells it little (a frame it
+                never saw, a noun it does not know), similar text is almost any text, and the best
+                prediction it can make is close to the corpus's overall frequencies: words like the,
+                a, of, and, and the newline. Greedy decoding then takes the likeliest of those. The
+                line above measures it on this model's own failures: far more of its wrong answers
+                than of the true plurals are among the corpus's most frequent words. Most of the
+                rest copy the singular back, the other safe guess after a frame that, in its
+                training text, is followed by a bare noun.</p>
+            "#)/>
         </ShortAnswer>
     }
 }

@@ -9,6 +9,7 @@ use super::state::PromptingState;
 use crate::engine::Engine;
 use crate::lm::nouns_of;
 use crate::ui::exercise::ShortAnswer;
+use crate::ui::math::{prose, Prose};
 use crate::ui::plot::BarPlot;
 use crate::ui::Section;
 use crate::var::Var;
@@ -151,28 +152,29 @@ pub fn Confidence() -> impl IntoView {
     view! {
         <Section id="confidence">
             <h2 id="confidence">"Confidence"</h2>
-            <p>
-                "The homework found models more confident, on average, when they are right. Here the model \
-                 gives the plural of every training and validation noun in the corpus's pattern \
-                 (\u{201c}one wolf, two\u{201d}), and the probability it gave its answer (the product of its \
-                 characters' probabilities) is set against whether the answer was right. The second chart \
-                 bins the answers by that probability: where the model is calibrated, the share right in a \
-                 bin equals the mean probability in it."
-            </p>
+            <Prose html=prose!(r#"
+                <p>The homework found models more confident, on average, when they are right. Here
+                the model gives the plural of every training and validation noun in the corpus's
+                pattern (“one wolf, two”), and the probability it gave its answer (the product of
+                its characters' probabilities) is set against whether the answer was right. The
+                second chart bins the answers by that probability: where the model is calibrated,
+                the share right in a bin equals the mean probability in it.</p>
+            "#)/>
             <button type="button" on:click=run disabled=move || !ready() || st.busy.get()>"Measure the confidence"</button>
             <p class="status" role="status" data-out="confidence-status">{move || status.get()}</p>
             <BarPlot name="confidence" title="Confidence of right and wrong answers" height=300 bars=hist/>
             <BarPlot name="reliability" title="Reliability" height=300 bars=rel/>
             <ShortAnswer label="(b) iii" question="Is the model more confident when it is right?">
-                <p>
-                    "Read the two means in the status line and the first chart. A right answer is usually a \
-                     plural the model has met many times, so each of its characters is likely and their product \
-                     is high; a wrong one is the model completing a word it does not know, character by \
-                     uncertain character, and the product falls fast with every doubtful character. So the \
-                     probability of a whole answer separates right from wrong better than any single character's \
-                     does. The reliability chart asks the sharper question, whether a probability of 0.8 means \
-                     right four times in five: bars of equal height in a bin mean yes."
-                </p>
+                <Prose html=prose!(r#"
+                    <p>Read the two means in the status line and the first chart. A right answer is
+                    usually a plural the model has met many times, so each of its characters is
+                    likely and their product is high; a wrong one is the model completing a word it
+                    does not know, character by uncertain character, and the product falls fast with
+                    every doubtful character. So the probability of a whole answer separates right
+                    from wrong better than any single character's does. The reliability chart asks
+                    the sharper question, whether a probability of 0.8 means right four times in
+                    five: bars of equal height in a bin mean yes.</p>
+                "#)/>
             </ShortAnswer>
         </Section>
     }

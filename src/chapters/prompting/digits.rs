@@ -7,6 +7,7 @@ use super::state::{PromptingState, DIGIT_FIELDS};
 use crate::engine::Engine;
 use crate::ui::controls::FieldInput;
 use crate::ui::exercise::{NumberExercise, ShortAnswer};
+use crate::ui::math::{prose, Prose};
 use crate::ui::plot::BarPlot;
 use crate::ui::Section;
 use crate::var::Var;
@@ -143,15 +144,16 @@ pub fn Digits() -> impl IntoView {
                 answer=seven_term tolerance=0.01 explain=explain_seven
                 hint="E is the count every digit would have under the uniform: the digits counted divided by 10. O is digit 7's count."/>
             <ShortAnswer label="(a)" question="Are a language model's \u{201c}uniformly random\u{201d} digits uniform?">
-                <p>
-                    "Only as far as its training text was and its sampling lets them be. The model's next digit is \
-                     drawn from what followed similar lists in training; this model read lists of uniformly random \
-                     digits, so at temperature 1 its draw can come close to uniform, but a temperature below 1 \
-                     favours its likeliest digits and greedy decoding picks one digit pattern and repeats it. A \
-                     model trained on text where people write \u{201c}random\u{201d} numbers (which favour 7 and \
-                     avoid repeats) would copy those habits. The test above decides it for the temperature you set: \
-                     try 1, then 0.5."
-                </p>
+                <Prose html=prose!(r#"
+                    <p>Only as far as its training text was and its sampling lets them be. The
+                    model's next digit is drawn from what followed similar lists in training; this
+                    model read lists of uniformly random digits, so at temperature 1 its draw can
+                    come close to uniform, but a temperature below 1 favours its likeliest digits
+                    and greedy decoding picks one digit pattern and repeats it. A model trained on
+                    text where people write “random” numbers (which favour 7 and avoid repeats)
+                    would copy those habits. The test above decides it for the temperature you set:
+                    try 1, then 0.5.</p>
+                "#)/>
             </ShortAnswer>
         </Section>
     }

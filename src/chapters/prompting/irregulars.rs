@@ -7,6 +7,7 @@ use super::state::{PromptingState, TEST_FIELDS};
 use crate::engine::Engine;
 use crate::lm::nouns_of;
 use crate::ui::controls::FieldInput;
+use crate::ui::math::{prose, Prose};
 use crate::ui::Section;
 use crate::var::Var;
 use glassbox_lab::lm::pluralize::{self, Answer, Summary};
@@ -65,12 +66,13 @@ pub fn Irregulars() -> impl IntoView {
     view! {
         <Section id="irregulars">
             <h2 id="irregulars">"The test irregulars, one by one"</h2>
-            <p>
-                "The notebook kept seven irregular nouns for its test: foot, man, person, self, wife, wolf and \
-                 woman. Their plurals follow no rule a few examples could show, so a right answer here means \
-                 the model knew the word. Each is asked with the same hard prompt, after the number of worked \
-                 examples you choose (correct labels, drawn with the sweep's seed)."
-            </p>
+            <Prose html=prose!(r#"
+                <p>The notebook kept seven irregular nouns for its test: foot, man, person, self,
+                wife, wolf and woman. Their plurals follow no rule a few examples could show, so a
+                right answer here means the model knew the word. Each is asked with the same hard
+                prompt, after the number of worked examples you choose (correct labels, drawn with
+                the sweep's seed).</p>
+            "#)/>
             <div class="controls-grid">
                 {TEST_FIELDS.iter().map(|f| view! { <FieldInput field=f settings/> }).collect_view()}
             </div>

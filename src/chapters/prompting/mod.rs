@@ -19,6 +19,7 @@ mod sizes;
 pub(crate) mod state;
 mod temperature;
 
+use crate::ui::math::{prose, Prose};
 use crate::ui::notices::UrlNotices;
 use crate::url_state::Location;
 use crate::vision::data::LoadStatus;
@@ -44,15 +45,15 @@ pub fn Prompting(location: Location) -> impl IntoView {
         <article class="chapter">
             <h1>"Prompting a language model"</h1>
             <UrlNotices notices/>
-            <p>
-                "A language model gives, for any text, a probability to each possible next character. \
-                 Prompting is choosing the text so that the likely continuation is the one you want. The \
-                 homework asked these questions of GPT-2 and of hosted models; here they are asked of \
-                 Glassbox's own model, a GPT-2-style decoder of 0.8 million parameters trained on WordNet's \
-                 definitions and generated sentences (its card is in the repository), which runs entirely \
-                 in this browser. It is small enough that its failures are plain to see, and every number \
-                 below is computed here."
-            </p>
+            <Prose html=prose!(r#"
+                <p>A language model gives, for any text, a probability to each possible next
+                character. Prompting is choosing the text so that the likely continuation is the one
+                you want. The homework asked these questions of GPT-2 and of hosted models; here
+                they are asked of Glassbox's own model, a GPT-2-style decoder of 0.8 million
+                parameters trained on WordNet's definitions and generated sentences (its card is in
+                the repository), which runs entirely in this browser. It is small enough that its
+                failures are plain to see, and every number below is computed here.</p>
+            "#)/>
             <LoadStatus load/>
             <Playground/>
             <Temperature/>

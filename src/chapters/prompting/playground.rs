@@ -8,6 +8,7 @@ use crate::classroom::control_locked;
 use crate::engine::Engine;
 use crate::ui::controls::FieldInput;
 use crate::ui::exercise::ShortAnswer;
+use crate::ui::math::{prose, Prose};
 use crate::ui::plot::BarPlot;
 use crate::ui::Section;
 use crate::var::Var;
@@ -138,13 +139,13 @@ pub fn Playground() -> impl IntoView {
     view! {
         <Section id="playground">
             <h2 id="playground">"Playground"</h2>
-            <p>
-                "Write a prompt; the model continues it one character at a time. Temperature 0 always picks \
-                 the likeliest character (greedy: the same text every time); higher temperatures flatten the \
-                 distribution before the draw, and top-k keeps only the k likeliest characters. The seed \
-                 makes a draw reproducible: the link to this page reproduces the text you see. The model \
-                 reads at most the last 128 characters."
-            </p>
+            <Prose html=prose!(r#"
+                <p>Write a prompt; the model continues it one character at a time. Temperature 0
+                always picks the likeliest character (greedy: the same text every time); higher
+                temperatures flatten the distribution before the draw, and top-k keeps only the k
+                likeliest characters. The seed makes a draw reproducible: the link to this page
+                reproduces the text you see. The model reads at most the last 128 characters.</p>
+            "#)/>
             <div class="field">
                 <label for="in-prompt">"Prompt"</label>
                 <textarea
@@ -177,17 +178,18 @@ pub fn Playground() -> impl IntoView {
             <pre class="sample" data-out="play-output"><span class="muted">{move || shown_prompt.get()}</span>{move || written.get()}</pre>
             <BarPlot name="next-character" title="Next character" height=320 bars=bars/>
             <ShortAnswer label="(a)" question="Which of the playground tasks can this model attempt?">
-                <p>
-                    "The homework's playground asked hosted models factual questions, to correct a poorly \
-                     written sentence, to brainstorm and to chat. Each asks for a kind of text this model never \
-                     read: its corpus is definitions, sentences about singulars and plurals, lists of pairs and \
-                     lists of digits. Given \u{201c}Q: What is the capital of France? A:\u{201d} it continues \
-                     as if writing a gloss; given \u{201c}Ideas for a birthday party: 1.\u{201d} it falls into a \
-                     loop of its templates' words. What it can attempt is the text it knows: a definition after \
-                     \u{201c}wolf:\u{201d}, a list of pairs carried on, the plural after \u{201c}one wolf, \
-                     two\u{201d}, a list of digits. Models trained on the web could try the rest because their \
-                     text held questions, corrections and conversations."
-                </p>
+                <Prose html=prose!(r#"
+                    <p>The homework's playground asked hosted models factual questions, to correct a
+                    poorly written sentence, to brainstorm and to chat. Each asks for a kind of text
+                    this model never read: its corpus is definitions, sentences about singulars and
+                    plurals, lists of pairs and lists of digits. Given “Q: What is the capital of
+                    France? A:” it continues as if writing a gloss; given “Ideas for a birthday
+                    party: 1.” it falls into a loop of its templates' words. What it can attempt is
+                    the text it knows: a definition after “wolf:”, a list of pairs carried on, the
+                    plural after “one wolf, two”, a list of digits. Models trained on the web could
+                    try the rest because their text held questions, corrections and
+                    conversations.</p>
+                "#)/>
             </ShortAnswer>
         </Section>
     }

@@ -4,6 +4,7 @@
 
 use super::shots::{Answers, SHOTS};
 use crate::ui::exercise::ShortAnswer;
+use crate::ui::math::{prose, Prose};
 use crate::var::Var;
 use glassbox_lab::lm::pluralize::Summary;
 use leptos::prelude::*;
@@ -96,32 +97,31 @@ pub fn ShotAnswers(answers: Var<Answers>, per_shot: Signal<usize>) -> impl IntoV
     };
     view! {
         <ShortAnswer label="(a)" question="Where does few-shot prompting beat zero-shot?">
-            <p>
-                "Where the output must follow a format the question alone does not show. The notebook's frame \
-                 \u{201c}The plural of X is\u{201d} never occurs in this model's training text, so on its own it \
-                 says little about what should come next; worked examples show what follows the frame (one word, \
-                 then a full stop), and the model's own lists of pairs, some a pair per line, taught it to carry a \
-                 repeated pattern on. Examples cannot supply a plural the model does not know, which is why the \
-                 irregular rules gain least."
-            </p>
-            <p data-out="few-shot-answer">{few_shot}</p>
+            <Prose html=prose!(r#"
+                <p>Where the output must follow a format the question alone does not show. The
+                notebook's frame “The plural of X is” never occurs in this model's training text, so
+                on its own it says little about what should come next; worked examples show what
+                follows the frame (one word, then a full stop), and the model's own lists of pairs,
+                some a pair per line, taught it to carry a repeated pattern on. Examples cannot
+                supply a plural the model does not know, which is why the irregular rules gain
+                least.</p>
+            "#)/><p data-out="few-shot-answer">{few_shot}</p>
         </ShortAnswer>
         <ShortAnswer label="(b) ii" question="Do wrong labels in the examples matter?">
-            <p>
-                "The homework found they matter little: the examples teach the format of the answer more than \
-                 the mapping from noun to plural, which the model brings from its training. Here each example's \
-                 plural belongs to another example's noun, so the format is intact and every label is wrong."
-            </p>
-            <p data-out="wrong-labels-answer">{wrong_labels}</p>
+            <Prose html=prose!(r#"
+                <p>The homework found they matter little: the examples teach the format of the
+                answer more than the mapping from noun to plural, which the model brings from its
+                training. Here each example's plural belongs to another example's noun, so the
+                format is intact and every label is wrong.</p>
+            "#)/><p data-out="wrong-labels-answer">{wrong_labels}</p>
         </ShortAnswer>
         <ShortAnswer label="(b) v" question="Does a soft prompt beat these hard prompts?">
-            <p>
-                "That is chapter 5's experiment: it trains a prompt's vectors on the training nouns with the \
-                 model frozen. The hard prompt's accuracy here, zero-shot and at its best few-shot count, is the \
-                 mark it has to beat; it does, by far: "
-                <a href="#/soft-prompting">"Soft prompting"</a>
-                "."
-            </p>
+            <Prose html=prose!(r##"
+                <p>That is chapter 5's experiment: it trains a prompt's vectors on the training
+                nouns with the model frozen. The hard prompt's accuracy here, zero-shot and at its
+                best few-shot count, is the mark it has to beat; it does, by far: <a
+                href="#/soft-prompting">Soft prompting</a>.</p>
+            "##)/>
         </ShortAnswer>
     }
 }

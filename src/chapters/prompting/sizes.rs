@@ -9,6 +9,7 @@ use crate::engine::Engine;
 use crate::lm::nouns_of;
 use crate::lm::{ensure_small_lm, LoadedLm};
 use crate::ui::exercise::ShortAnswer;
+use crate::ui::math::{prose, Prose};
 use crate::ui::plot::BarPlot;
 use crate::ui::Section;
 use crate::var::Var;
@@ -99,22 +100,24 @@ pub fn Sizes() -> impl IntoView {
                 </tbody>
             </table>
             <ShortAnswer label="(a)" question="Where does the larger model do better, and where does every model fail?">
-                <p>
-                    "Read the table: the larger model does better where the answer is knowledge stored in the \
-                     weights and asked for in a form the training text used, the corpus's pattern. Where the \
-                     question's form is one neither model has read, the notebook's prompt without examples, size \
-                     does not rescue either: both fail, the larger mostly by copying the singular back, the \
-                     smaller with a common word or a fragment of one."
-                </p>
+                <Prose html=prose!(r#"
+                    <p>Read the table: the larger model does better where the answer is knowledge
+                    stored in the weights and asked for in a form the training text used, the
+                    corpus's pattern. Where the question's form is one neither model has read, the
+                    notebook's prompt without examples, size does not rescue either: both fail, the
+                    larger mostly by copying the singular back, the smaller with a common word or a
+                    fragment of one.</p>
+                "#)/>
             </ShortAnswer>
             <ShortAnswer label="(b) iv" question="Why does a smaller model do worse at answering questions?">
-                <p>
-                    "Answering without a passage to read from is recall: the fact has to be stored in the \
-                     weights. A tenth of the parameters is a tenth of the room to store the pairing of each noun \
-                     with its plural, and the small model also predicts text less well everywhere (its higher \
-                     held-out loss: more surprise at every character). A wrong character early in an answer \
-                     then leads it away, since each character is predicted from the ones before it."
-                </p>
+                <Prose html=prose!(r#"
+                    <p>Answering without a passage to read from is recall: the fact has to be stored
+                    in the weights. A tenth of the parameters is a tenth of the room to store the
+                    pairing of each noun with its plural, and the small model also predicts text
+                    less well everywhere (its higher held-out loss: more surprise at every
+                    character). A wrong character early in an answer then leads it away, since each
+                    character is predicted from the ones before it.</p>
+                "#)/>
             </ShortAnswer>
         </Section>
     }

@@ -6,6 +6,7 @@ use super::run::{generate, ran_on};
 use super::state::PromptingState;
 use crate::engine::Engine;
 use crate::ui::exercise::ShortAnswer;
+use crate::ui::math::{prose, Prose};
 use crate::ui::plot::BarPlot;
 use crate::ui::Section;
 use crate::var::Var;
@@ -112,12 +113,13 @@ pub fn Temperature() -> impl IntoView {
     view! {
         <Section id="temperature">
             <h2 id="temperature">"Temperature, measured"</h2>
-            <p>
-                "Dividing the logits by a temperature T before the softmax sharpens the distribution (T < 1) \
-                 or flattens it (T > 1). Its entropy, in nats, says how many characters are in play: e^H of \
-                 them, roughly. At T = 0 it is 0 (one character is certain); as T grows it climbs toward \
-                 ln 92 = 4.52, every character equally likely. The chart is for the playground's prompt."
-            </p>
+            <Prose html=prose!(r#"
+                <p>Dividing the logits by a temperature T before the softmax sharpens the
+                distribution (T &lt; 1) or flattens it (T &gt; 1). Its entropy, in nats, says how
+                many characters are in play: e^H of them, roughly. At T = 0 it is 0 (one character
+                is certain); as T grows it climbs toward ln 92 = 4.52, every character equally
+                likely. The chart is for the playground's prompt.</p>
+            "#)/>
             <BarPlot name="entropy-temperature" title="Entropy against temperature" height=300 bars=bars/>
             <p>
                 {format!("The same prompt and seed, {SAMPLE_CHARS} characters at each temperature: greedy repeats \
@@ -134,15 +136,16 @@ pub fn Temperature() -> impl IntoView {
                 </tbody>
             </table>
             <ShortAnswer label="(a)" question="How does the temperature change the outputs?">
-                <p>
-                    "At 0 the model always takes its likeliest character, so the text is the same every time and \
-                     often falls into a loop, a phrase said again and again. Raising T spreads the draw over more \
-                     characters: samples differ from one seed to the next, stay plausible up to about 1, and \
-                     above about 1.5 turn into strings that are not words. The entropy chart is the same story \
-                     in one number: it starts at 0 and climbs toward ln 92 as T grows. Whatever the task, a \
-                     low temperature is the one to use when there is one right answer, and a higher one when \
-                     variety is the point (brainstorming, say)."
-                </p>
+                <Prose html=prose!(r#"
+                    <p>At 0 the model always takes its likeliest character, so the text is the same
+                    every time and often falls into a loop, a phrase said again and again. Raising T
+                    spreads the draw over more characters: samples differ from one seed to the next,
+                    stay plausible up to about 1, and above about 1.5 turn into strings that are not
+                    words. The entropy chart is the same story in one number: it starts at 0 and
+                    climbs toward ln 92 as T grows. Whatever the task, a low temperature is the one
+                    to use when there is one right answer, and a higher one when variety is the
+                    point (brainstorming, say).</p>
+                "#)/>
             </ShortAnswer>
         </Section>
     }

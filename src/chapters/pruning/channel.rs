@@ -8,6 +8,7 @@ use crate::classroom::control_locked;
 use crate::engine::Engine;
 use crate::tasks::Generation;
 use crate::ui::controls::FieldInput;
+use crate::ui::math::{prose, Prose};
 use crate::ui::Section;
 use crate::var::Var;
 use crate::vision::data::{accuracy_of, classify};
@@ -66,22 +67,20 @@ pub fn ChannelPruning() -> impl IntoView {
     view! {
         <Section id="channel">
             <h2 id="channel">"Channel pruning"</h2>
-            <p>
-                "Fine-grained pruning leaves the tensors their shapes, full of scattered zeros; only \
-                 hardware that skips zeros runs it faster. Channel pruning removes whole output \
-                 channels instead: with ratio r every convolution but the last keeps round(C (1 − r)) \
-                 of its C channels, and the next convolution loses the matching input channels, so the \
-                 network stays dense, only thinner, and any hardware runs it faster. An inner layer \
-                 loses both input and output channels, so its compute falls by (1 − r)²: 0.49 at \
-                 r = 0.3."
-            </p>
-            <p>
-                "Which channels to keep? Keeping the first ones is arbitrary. Sorting first ranks each \
-                 channel by importance, the size (L2 norm) of the next layer's weights that read it, \
-                 and keeps the largest. Reordering channels (with their batch-norm parameters and the \
-                 next layer's input slices) does not change what the network computes; it only decides \
-                 which channels survive the cut."
-            </p>
+            <Prose html=prose!(r#"
+                <p>Fine-grained pruning leaves the tensors their shapes, full of scattered zeros;
+                only hardware that skips zeros runs it faster. Channel pruning removes whole output
+                channels instead: with ratio r every convolution but the last keeps round(C (1 − r))
+                of its C channels, and the next convolution loses the matching input channels, so
+                the network stays dense, only thinner, and any hardware runs it faster. An inner
+                layer loses both input and output channels, so its compute falls by (1 − r)²: 0.49
+                at r = 0.3.</p>
+                <p>Which channels to keep? Keeping the first ones is arbitrary. Sorting first ranks
+                each channel by importance, the size (L2 norm) of the next layer's weights that read
+                it, and keeps the largest. Reordering channels (with their batch-norm parameters and
+                the next layer's input slices) does not change what the network computes; it only
+                decides which channels survive the cut.</p>
+            "#)/>
             <div class="controls-grid">
                 <FieldInput field=&CH_FIELD settings=settings/>
                 <label class="field checkbox">

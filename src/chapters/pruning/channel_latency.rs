@@ -4,6 +4,7 @@
 use super::latency::{measure_latency, Latency};
 use super::state::PruningState;
 use crate::engine::Engine;
+use crate::ui::math::{prose, Prose};
 use crate::var::Var;
 use glassbox_lab::vision::vgg::{self, Arch};
 use leptos::prelude::*;
@@ -38,16 +39,16 @@ pub fn ChannelLatency() -> impl IntoView {
 
     view! {
             <h3>"Latency on this machine"</h3>
-            <p>
-                "Compute is not time. Measure one image's forward pass through the dense network, \
-                 the fine-grained pruned one (the sparsities chosen above) and the channel-pruned one \
-                 here: the time falls less than the multiply-adds, because part of it \
-                 does not shrink with the channels — reading the image and writing each layer's \
-                 activations, the element-wise batch-norm, ReLU and pooling, and fixed costs per layer \
-                 (launching a kernel, allocating buffers, the JavaScript–WebAssembly boundary). The \
-                 fine-grained pruned network runs in the dense time, give or take the machine's noise: \
-                 our kernels multiply its zeros like any other weight."
-            </p>
+            <Prose html=prose!(r#"
+                <p>Compute is not time. Measure one image's forward pass through the dense network,
+                the fine-grained pruned one (the sparsities chosen above) and the channel-pruned one
+                here: the time falls less than the multiply-adds, because part of it does not shrink
+                with the channels — reading the image and writing each layer's activations, the
+                element-wise batch-norm, ReLU and pooling, and fixed costs per layer (launching a
+                kernel, allocating buffers, the JavaScript–WebAssembly boundary). The fine-grained
+                pruned network runs in the dense time, give or take the machine's noise: our kernels
+                multiply its zeros like any other weight.</p>
+            "#)/>
             <button type="button" on:click=measure disabled=move || lab.get().is_none() || measuring.get()>
                 "Measure latency"
             </button>

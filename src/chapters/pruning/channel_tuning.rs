@@ -2,6 +2,7 @@
 
 use super::state::PruningState;
 use crate::engine::Engine;
+use crate::ui::math::{prose, Prose};
 use crate::ui::run_controls::{RunControls, Speed};
 use crate::var::Var;
 use crate::vision::data::{accuracy_of, classify};
@@ -58,7 +59,9 @@ pub fn ChannelTuning(
     };
 
     view! {
-            <p>"Fine-tune the thinner network (the fine-tuning settings above apply):"</p>
+            <Prose html=prose!(r#"
+                <p>Fine-tune the thinner network (the fine-tuning settings above apply):</p>
+            "#)/>
             <RunControls
                 label="Fine-tuning the channel-pruned network"
                 running=Signal::derive(move || ch_tuning.get().running)

@@ -1,6 +1,7 @@
 //! Section "Fine-grained or channel pruning?": the two side by side with the settings above.
 
 use super::state::{Accuracy, PruningState};
+use crate::ui::math::{prose, Prose};
 use crate::ui::Section;
 use glassbox_lab::vision::vgg::{self, Arch};
 use leptos::prelude::*;
@@ -33,15 +34,16 @@ pub fn Compare() -> impl IntoView {
                     _ => "The comparison appears once both accuracies are computed.".to_string(),
                 }
             }}</p>
-            <p>
-                "Fine-grained pruning compresses more at the same accuracy: it removes exactly the \
-                 weights that matter least, wherever they sit, while channel pruning removes whole \
-                 channels, good weights with the bad. But a fine-grained sparse tensor is still \
-                 multiplied in full by ordinary hardware (the zeros are multiplied too), so it saves \
-                 storage, and time only on hardware or kernels built for sparsity. Channel pruning \
-                 gives a smaller dense network that is faster on any hardware, a CPU, a phone's GPU or \
-                 this browser. Both lose accuracy at once, and fine-tuning recovers most of it."
-            </p>
+            <Prose html=prose!(r#"
+                <p>Fine-grained pruning compresses more at the same accuracy: it removes exactly the
+                weights that matter least, wherever they sit, while channel pruning removes whole
+                channels, good weights with the bad. But a fine-grained sparse tensor is still
+                multiplied in full by ordinary hardware (the zeros are multiplied too), so it saves
+                storage, and time only on hardware or kernels built for sparsity. Channel pruning
+                gives a smaller dense network that is faster on any hardware, a CPU, a phone's GPU
+                or this browser. Both lose accuracy at once, and fine-tuning recovers most of
+                it.</p>
+            "#)/>
         </Section>
     }
 }

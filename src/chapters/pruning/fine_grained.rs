@@ -5,6 +5,7 @@ use super::state::{Accuracy, PruningState, OTHER_FIELDS, SPARSITY_FIELDS};
 use crate::engine::Engine;
 use crate::tasks::Generation;
 use crate::ui::controls::FieldInput;
+use crate::ui::math::{prose, Prose};
 use crate::ui::Section;
 use crate::vision::data::{accuracy_of, classify, mib};
 use crate::web;
@@ -71,13 +72,14 @@ pub fn FineGrained() -> impl IntoView {
     view! {
         <Section id="fine">
             <h2 id="fine">"Fine-grained pruning"</h2>
-            <p>
-                "The rule, per tensor: to reach sparsity s, set the round(s · n) weights of smallest \
-                 magnitude to zero (n = the tensor's number of weights). Choose a sparsity per layer; \
-                 the table, the sizes and the test accuracy follow. Dense size counts every parameter \
-                 at 32 bits; sparse size counts only the nonzero ones at 32 bits, as the original lab \
-                 does (real sparse formats also store where the nonzeros are, which this ignores)."
-            </p>
+            <Prose html=prose!(r#"
+                <p>The rule, per tensor: to reach sparsity s, set the round(s · n) weights of
+                smallest magnitude to zero (n = the tensor's number of weights). Choose a sparsity
+                per layer; the table, the sizes and the test accuracy follow. Dense size counts
+                every parameter at 32 bits; sparse size counts only the nonzero ones at 32 bits, as
+                the original lab does (real sparse formats also store where the nonzeros are, which
+                this ignores).</p>
+            "#)/>
             <div class="controls-grid">
                 {SPARSITY_FIELDS.iter().map(|f| view! { <FieldInput field=f settings=settings/> }).collect_view()}
                 <FieldInput field=&OTHER_FIELDS[0] settings=settings/>

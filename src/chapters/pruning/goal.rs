@@ -5,6 +5,7 @@ use super::state::{PruningState, TUNE_FIELDS};
 use crate::engine::Engine;
 use crate::ui::controls::FieldInput;
 use crate::ui::exercise::{self, Exercise};
+use crate::ui::math::{prose, Prose};
 use crate::ui::plot::Plot;
 use crate::ui::run_controls::{RunControls, Speed};
 use crate::ui::Section;
@@ -111,14 +112,14 @@ pub fn GoalExercise() -> impl IntoView {
     view! {
         <Section id="goal">
             <h2 id="goal">"Exercise: a quarter of the size, the same accuracy"</h2>
-            <p>
-                "The original lab's goal: choose per-layer sparsities so that the model is at most 25% of \
-                 its dense size, then fine-tune with the masks re-applied after every step (pruned \
-                 weights stay zero) until the accuracy is within half a point of the dense network's. \
-                 A sparse network loses accuracy at once, and fine-tuning wins most of it back: the \
-                 surviving weights learn to do the work of the removed ones. Start from the scan's \
-                 suggestion, or from your own sparsities above; then fine-tune and check."
-            </p>
+            <Prose html=prose!(r#"
+                <p>The original lab's goal: choose per-layer sparsities so that the model is at most
+                25% of its dense size, then fine-tune with the masks re-applied after every step
+                (pruned weights stay zero) until the accuracy is within half a point of the dense
+                network's. A sparse network loses accuracy at once, and fine-tuning wins most of it
+                back: the surviving weights learn to do the work of the removed ones. Start from the
+                scan's suggestion, or from your own sparsities above; then fine-tune and check.</p>
+            "#)/>
             <div class="controls-grid">
                 {TUNE_FIELDS.iter().map(|f| view! { <FieldInput field=f settings=settings/> }).collect_view()}
             </div>

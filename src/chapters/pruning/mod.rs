@@ -17,6 +17,7 @@ mod scan;
 pub(crate) mod state;
 mod weights;
 
+use crate::ui::math::{prose, Prose};
 use crate::ui::notices::UrlNotices;
 use crate::url_state::Location;
 use crate::vision::data::LoadStatus;
@@ -41,12 +42,12 @@ pub fn Pruning(location: Location) -> impl IntoView {
         <article class="chapter">
             <h1>"Pruning the trained network"</h1>
             <UrlNotices notices/>
-            <p>
-                "A trained network holds many weights it hardly uses. Pruning removes them: set a weight \
-                 to zero and it no longer needs storing (with sparse storage) or multiplying (with hardware \
-                 that skips zeros). Everything below runs on the network of the image lab, trained on \
-                 Fashion-MNIST, and its real test images, in this browser."
-            </p>
+            <Prose html=prose!(r#"
+                <p>A trained network holds many weights it hardly uses. Pruning removes them: set a
+                weight to zero and it no longer needs storing (with sparse storage) or multiplying
+                (with hardware that skips zeros). Everything below runs on the network of the image
+                lab, trained on Fashion-MNIST, and its real test images, in this browser.</p>
+            "#)/>
             <LoadStatus load/>
 
             <Weights/>

@@ -5,6 +5,7 @@ use super::state::{PruningState, LAYERS, OTHER_FIELDS};
 use crate::engine::Engine;
 use crate::tasks::Generation;
 use crate::ui::controls::FieldInput;
+use crate::ui::math::{prose, Prose};
 use crate::ui::plot::Plot;
 use crate::ui::Section;
 use crate::var::Var;
@@ -91,12 +92,12 @@ pub fn SensitivityScan() -> impl IntoView {
     view! {
         <Section id="scan">
             <h2 id="scan">"Sensitivity scan"</h2>
-            <p>
-                "Which layers can lose the most? Prune one layer at a time, leave the others dense, and \
-                 measure the accuracy at each sparsity of the scan. In the original lab (a VGG on \
-                 CIFAR-10) the first convolution was the most sensitive: it has the fewest weights, and \
-                 everything after it depends on its few features."
-            </p>
+            <Prose html=prose!(r#"
+                <p>Which layers can lose the most? Prune one layer at a time, leave the others
+                dense, and measure the accuracy at each sparsity of the scan. In the original lab (a
+                VGG on CIFAR-10) the first convolution was the most sensitive: it has the fewest
+                weights, and everything after it depends on its few features.</p>
+            "#)/>
             <div class="controls-grid">
                 {OTHER_FIELDS[1..].iter().map(|f| view! { <FieldInput field=f settings=settings/> }).collect_view()}
             </div>
@@ -133,11 +134,11 @@ pub fn SensitivityScan() -> impl IntoView {
                     _ => String::new(),
                 }
             }}</p>
-            <p>
-                "The suggestion takes, for every layer, the largest scanned sparsity that costs at most \
-                 half a point of accuracy on its own, and allows more loss, half a point at a time, until \
-                 the model is at most a quarter of its dense size."
-            </p>
+            <Prose html=prose!(r#"
+                <p>The suggestion takes, for every layer, the largest scanned sparsity that costs at
+                most half a point of accuracy on its own, and allows more loss, half a point at a
+                time, until the model is at most a quarter of its dense size.</p>
+            "#)/>
         </Section>
     }
 }

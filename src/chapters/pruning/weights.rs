@@ -4,6 +4,7 @@
 use super::mask::{draw_mask, MASK_MAX};
 use super::state::{PruningState, NAMES};
 use crate::classroom::control_locked;
+use crate::ui::math::{prose, Prose};
 use crate::ui::plot::Plot;
 use crate::ui::Section;
 use glassbox_lab::compress::prune;
@@ -53,12 +54,12 @@ pub fn Weights() -> impl IntoView {
     view! {
         <Section id="hist">
             <h2 id="hist">"Where the weights are"</h2>
-            <p>
-                "Pick a layer: its weights pile up around zero and thin out fast towards the tails. \
-                 Removing the smallest ones changes each output a little, which is why a trained \
-                 network tolerates a lot of pruning. The shaded bars are the weights the layer's \
-                 sparsity below would remove; the orange lines mark the threshold ±t."
-            </p>
+            <Prose html=prose!(r#"
+                <p>Pick a layer: its weights pile up around zero and thin out fast towards the
+                tails. Removing the smallest ones changes each output a little, which is why a
+                trained network tolerates a lot of pruning. The shaded bars are the weights the
+                layer's sparsity below would remove; the orange lines mark the threshold ±t.</p>
+            "#)/>
             <label class="field">"Layer "
                 <select aria-label="Layer" data-key="layer" disabled=layer_locked prop:value=move || NAMES[layer.get()]
                     on:change=move |ev| {
@@ -79,7 +80,10 @@ pub fn Weights() -> impl IntoView {
                 let i = layer.get();
                 let small = lab.get().map(|l| prune::weights(&l.pretrained, i).len() <= MASK_MAX).unwrap_or(false);
                 small.then(|| view! {
-                    <p>"The mask of this small layer: one cell per weight, a row per output channel; coloured cells are kept."</p>
+                    <Prose html=prose!(r#"
+                        <p>The mask of this small layer: one cell per weight, a row per output
+                        channel; coloured cells are kept.</p>
+                    "#)/>
                 })
             }}
             <div hidden=move || !lab.get().map(|l| prune::weights(&l.pretrained, layer.get()).len() <= MASK_MAX).unwrap_or(false)>

@@ -6,7 +6,7 @@ use super::pct;
 use super::state::{QuantizationState, CALIB_FIELD, NAMES};
 use crate::tasks::Generation;
 use crate::ui::controls::FieldInput;
-use crate::ui::math::{tex, tex_block, MathBlock, M};
+use crate::ui::math::{prose, Prose};
 use crate::ui::Section;
 use crate::var::Var;
 use crate::vision::data::mib;
@@ -49,26 +49,27 @@ pub fn IntegerOnlyInference() -> impl IntoView {
     view! {
         <Section id="int8">
             <h2 id="int8">"(e) Integer-only inference"</h2>
-            <p>
-                "To run on integer hardware the whole network must compute in integers. Batch-norm is \
-                 first folded into the convolution before it (in evaluation mode it is a per-channel \
-                 scale and shift, so "<M mathml=tex!(r"W'_o = W_o\,\gamma_o/\sqrt{\sigma_o^2+\epsilon}")/>" and "
-                <M mathml=tex!(r"b'_o = \beta_o - \mu_o\,\gamma_o/\sqrt{\sigma_o^2+\epsilon}")/>"). The weights \
-                 become int8 per output channel; each activation gets a range calibrated on training \
-                 images; the bias becomes int32 at the scale "<M mathml=tex!(r"S_{\text{in}} S_w")/>". A \
-                 convolution then multiplies int8 by int8, sums in int32, and rescales:"
-            </p>
-            <MathBlock mathml=tex_block!(r"q_y = \operatorname{clamp}\left(Z_y + \operatorname{round}\left(\frac{S_{\text{in}} S_w}{S_y}\Big(\sum (q_x - Z_x)\, q_w + q_b\Big)\right),\ -128,\ 127\right).")/>
-            <p>
-                "The rescale factor is held as a 23-bit integer and a shift, so not even it needs a \
-                 float. And there is no ReLU anywhere: each activation's range is measured after its \
-                 ReLU, so "<M mathml=tex!(r"r_{\min} = 0")/>", "<M mathml=tex!(r"Z_y = q_{\min} = -128")/>", and the clamp \
-                 at "<M mathml=tex!("-128")/>" already turns every negative value into the real 0."
-            </p>
+            <Prose html=prose!(r#"
+                <p>To run on integer hardware the whole network must compute in integers. Batch-norm
+                is first folded into the convolution before it (in evaluation mode it is a
+                per-channel scale and shift, so \(W'_o = W_o\,\gamma_o/\sqrt{\sigma_o^2+\epsilon}\)
+                and \(b'_o = \beta_o - \mu_o\,\gamma_o/\sqrt{\sigma_o^2+\epsilon}\)). The weights
+                become int8 per output channel; each activation gets a range calibrated on training
+                images; the bias becomes int32 at the scale \(S_{\text{in}} S_w\). A convolution
+                then multiplies int8 by int8, sums in int32, and rescales:</p>
+                \[q_y = \operatorname{clamp}\left(Z_y + \operatorname{round}\left(\frac{S_{\text{in}} S_w}{S_y}\Big(\sum (q_x - Z_x)\, q_w + q_b\Big)\right),\ -128,\ 127\right).\]
+                <p>The rescale factor is held as a 23-bit integer and a shift, so not even it needs
+                a float. And there is no ReLU anywhere: each activation's range is measured after
+                its ReLU, so \(r_{\min} = 0\), \(Z_y = q_{\min} = -128\), and the clamp at \(-128\)
+                already turns every negative value into the real 0.</p>
+            "#)/>
             <div class="controls-grid">
                 <FieldInput field=&CALIB_FIELD settings=settings/>
             </div>
-            <p class="field-help">"The accuracies use the number of test images chosen in (b)."</p>
+            <Prose html=prose!(r#"
+                <p class="field-help">The accuracies use the number of test images chosen in
+                (b).</p>
+            "#)/>
             <div class="buttons">
                 <button type="button" class="primary" on:click=run_int8 disabled=move || lab.get().is_none() || int8_state.get().0>"Build and run the int8 network"</button>
             </div>

@@ -2,7 +2,7 @@
 
 use super::pct;
 use super::state::QuantizationState;
-use crate::ui::math::{tex, M};
+use crate::ui::math::{prose, Prose};
 use crate::ui::Section;
 use crate::vision::data::mib;
 use leptos::prelude::*;
@@ -13,11 +13,11 @@ pub fn KMeansOrLinear() -> impl IntoView {
     view! {
         <Section id="compare">
             <h2 id="compare">"(f) k-means or linear?"</h2>
-            <p>
-                "The same bit widths with linear quantization of the weights (symmetric, per output \
-                 channel; activations kept in float, so that only the weights' grid is compared), from \
-                 the run in (b):"
-            </p>
+            <Prose html=prose!(r#"
+                <p>The same bit widths with linear quantization of the weights (symmetric, per
+                output channel; activations kept in float, so that only the weights' grid is
+                compared), from the run in (b):</p>
+            "#)/>
             <div class="table-scroll">
                 <table class="numbers" aria-label="k-means against linear quantization">
                     <thead><tr><th scope="col">"bits"</th><th scope="col">"k-means accuracy"</th><th scope="col">"k-means size"</th><th scope="col">"linear accuracy"</th><th scope="col">"linear size"</th></tr></thead>
@@ -30,15 +30,15 @@ pub fn KMeansOrLinear() -> impl IntoView {
                     </tbody>
                 </table>
             </div>
-            <p>
-                "k-means places its "<M mathml=tex!("2^n")/>" values where the weights are, dense near zero \
-                 where most weights lie, so at few bits it keeps more accuracy than a uniform grid, \
-                 which spends levels on the sparse tails. But it only saves storage: each weight is \
-                 looked up in the codebook and the arithmetic stays floating point. Linear quantization's \
-                 grid is uniform, so integers add and multiply like the values they stand for: the whole \
-                 network runs on int8 hardware, as (e) showed, at no loss at 8 bits. At 2 bits a \
-                 symmetric grid has only the values "<M mathml=tex!(r"\{-S, 0, S\}")/>" per channel."
-            </p>
+            <Prose html=prose!(r#"
+                <p>k-means places its \(2^n\) values where the weights are, dense near zero where
+                most weights lie, so at few bits it keeps more accuracy than a uniform grid, which
+                spends levels on the sparse tails. But it only saves storage: each weight is looked
+                up in the codebook and the arithmetic stays floating point. Linear quantization's
+                grid is uniform, so integers add and multiply like the values they stand for: the
+                whole network runs on int8 hardware, as (e) showed, at no loss at 8 bits. At 2 bits
+                a symmetric grid has only the values \(\{-S, 0, S\}\) per channel.</p>
+            "#)/>
         </Section>
     }
 }

@@ -5,7 +5,7 @@ use super::exercises::{SCALE_CHOICES, ZERO_CHOICES};
 use super::state::{QuantizationState, LINEAR_FIELDS};
 use crate::ui::controls::FieldInput;
 use crate::ui::exercise::{ChoiceExercise, NumberExercise};
-use crate::ui::math::{tex, tex_block, MathBlock, M};
+use crate::ui::math::{prose, Prose};
 use crate::ui::plot::Plot;
 use crate::ui::Section;
 use glassbox_lab::compress::quant;
@@ -45,16 +45,14 @@ pub fn LinearQuantization() -> impl IntoView {
     view! {
         <Section id="linear">
             <h2 id="linear">"(d) Linear quantization"</h2>
-            <p>
-                "Linear quantization maps an integer "<M mathml=tex!("q")/>" to the real value"
-            </p>
-            <MathBlock mathml=tex_block!(r"r = S\,(q - Z),")/>
-            <p>
-                "with a real scale "<M mathml=tex!("S")/>" and an integer zero point "<M mathml=tex!("Z")/>". On "
-                <M mathml=tex!("n")/>" signed bits "<M mathml=tex!(r"q \in [q_{\min}, q_{\max}] = [-2^{n-1}, 2^{n-1} - 1]")/>
-                ". Choose the real range and the bits; the page computes "<M mathml=tex!("S")/>" and "<M mathml=tex!("Z")/>
-                " and draws the map. First, two questions."
-            </p>
+            <Prose html=prose!(r#"
+                <p>Linear quantization maps an integer \(q\) to the real value</p>
+                \[r = S\,(q - Z),\]
+                <p>with a real scale \(S\) and an integer zero point \(Z\). On \(n\) signed bits
+                \(q \in [q_{\min}, q_{\max}] = [-2^{n-1}, 2^{n-1} - 1]\). Choose the real range and
+                the bits; the page computes \(S\) and \(Z\) and draws the map. First, two
+                questions.</p>
+            "#)/>
             <div class="exercises">
                 <ChoiceExercise name="scale" question="Which expression is the scale S?" choices=&SCALE_CHOICES/>
                 <ChoiceExercise name="zero" question="Which expression is the zero point Z?" choices=&ZERO_CHOICES/>
@@ -85,13 +83,13 @@ pub fn LinearQuantization() -> impl IntoView {
                     Ok(m) => draw_linear_mapping(area, &m, palette),
                     Err(_) => area.fill(&palette.background).map_err(|e| e.to_string()),
                 }/>
-            <p>
-                "The homework's example, "<M mathml=tex!(r"r \in [-0.25, 0.75]")/>" on 2 bits, gives "
-                <M mathml=tex!(r"S = 1/3")/>" and "<M mathml=tex!(r"Z = \operatorname{round}(-2 + 0.75) = -1")/>
-                " (the page's defaults). Weights are quantized symmetrically instead: "<M mathml=tex!("Z = 0")/>
-                " and "<M mathml=tex!(r"S = \max |w| / q_{\max}")/>", one scale per output channel, because the \
-                 channels of a layer can differ in size by orders of magnitude."
-            </p>
+            <Prose html=prose!(r#"
+                <p>The homework's example, \(r \in [-0.25, 0.75]\) on 2 bits, gives \(S = 1/3\) and
+                \(Z = \operatorname{round}(-2 + 0.75) = -1\) (the page's defaults). Weights are
+                quantized symmetrically instead: \(Z = 0\) and \(S = \max |w| / q_{\max}\), one
+                scale per output channel, because the channels of a layer can differ in size by
+                orders of magnitude.</p>
+            "#)/>
         </Section>
     }
 }

@@ -19,6 +19,7 @@ mod whole_network;
 /// The whole-network k-means, timed by the Benchmarks appendix.
 pub(crate) use kmeans::quantize_network;
 
+use crate::ui::math::{prose, Prose};
 use crate::ui::notices::UrlNotices;
 use crate::url_state::Location;
 use crate::vision::data::LoadStatus;
@@ -48,13 +49,13 @@ pub fn Quantization(location: Location) -> impl IntoView {
         <article class="chapter">
             <h1>"Quantizing the trained network"</h1>
             <UrlNotices notices/>
-            <p class="lede">
-                "A trained network stores every weight as a 32-bit float. Quantization stores fewer bits \
-                 per weight: either an index into a small table of values (k-means), or an integer on an \
-                 evenly spaced grid (linear), which integer hardware can compute with directly. Everything \
-                 below runs on the image lab's network, trained on Fashion-MNIST, and its real test images, \
-                 in this browser."
-            </p>
+            <Prose html=prose!(r#"
+                <p class="lede">A trained network stores every weight as a 32-bit float.
+                Quantization stores fewer bits per weight: either an index into a small table of
+                values (k-means), or an integer on an evenly spaced grid (linear), which integer
+                hardware can compute with directly. Everything below runs on the image lab's
+                network, trained on Fashion-MNIST, and its real test images, in this browser.</p>
+            "#)/>
             <LoadStatus load/>
 
             <KMeansOneLayer/>

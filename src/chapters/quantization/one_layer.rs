@@ -6,7 +6,7 @@ use super::state::{QuantizationState, KMEANS_FIELDS, NAMES};
 use crate::classroom::control_locked;
 use crate::tasks::Generation;
 use crate::ui::controls::FieldInput;
-use crate::ui::math::{tex, M};
+use crate::ui::math::{prose, Prose};
 use crate::ui::plot::{HeatmapPlot, Plot};
 use crate::ui::Section;
 use crate::var::Var;
@@ -124,12 +124,12 @@ pub fn KMeansOneLayer() -> impl IntoView {
     view! {
         <Section id="kmeans">
             <h2 id="kmeans">"(a) k-means quantization of one layer"</h2>
-            <p>
-                "With "<M mathml=tex!("n")/>" bits a tensor gets a codebook of "<M mathml=tex!("2^n")/>" values, the \
-                 centroids of k-means on its weights, and each weight is stored as the "<M mathml=tex!("n")/>
-                "-bit index of its nearest centroid. The quantized tensor then holds at most "
-                <M mathml=tex!("2^n")/>" distinct values: in the heatmap below, at most "<M mathml=tex!("2^n")/>" colours."
-            </p>
+            <Prose html=prose!(r#"
+                <p>With \(n\) bits a tensor gets a codebook of \(2^n\) values, the centroids of
+                k-means on its weights, and each weight is stored as the \(n\)-bit index of its
+                nearest centroid. The quantized tensor then holds at most \(2^n\) distinct values:
+                in the heatmap below, at most \(2^n\) colours.</p>
+            "#)/>
             <div class="controls-grid">
                 <div class="field">
                     <label for="in-layer">"Layer"</label>

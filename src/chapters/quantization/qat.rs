@@ -6,6 +6,7 @@ use super::pct;
 use super::state::{QuantizationState, QAT_FIELDS};
 use crate::tasks::{Generation, Run};
 use crate::ui::controls::FieldInput;
+use crate::ui::math::{prose, Prose};
 use crate::ui::plot::Plot;
 use crate::ui::run_controls::{RunControls, Speed};
 use crate::ui::Section;
@@ -146,14 +147,14 @@ pub fn QuantizationAwareTraining() -> impl IntoView {
     view! {
         <Section id="qat">
             <h2 id="qat">"(c) Quantization-aware training"</h2>
-            <p>
-                "Fine-tune the quantized network as the original lab does: each step trains the weights \
-                 as usual, then every centroid moves to the mean of the weights assigned to it and every \
-                 weight goes back to its centroid, so the network stays quantized with the same \
-                 assignment while the codebook learns. The accuracy is measured after each epoch (a pass \
-                 over the 10,000 training images). The codebooks live on the CPU, so this runs on the \
-                 CPU path."
-            </p>
+            <Prose html=prose!(r#"
+                <p>Fine-tune the quantized network as the original lab does: each step trains the
+                weights as usual, then every centroid moves to the mean of the weights assigned to
+                it and every weight goes back to its centroid, so the network stays quantized with
+                the same assignment while the codebook learns. The accuracy is measured after each
+                epoch (a pass over the 10,000 training images). The codebooks live on the CPU, so
+                this runs on the CPU path.</p>
+            "#)/>
             <div class="controls-grid">
                 {QAT_FIELDS.iter().map(|f| view! { <FieldInput field=f settings=settings/> }).collect_view()}
             </div>

@@ -7,7 +7,7 @@ use super::state::{Comparison, QuantizationState, WidthRow, EVAL_FIELD};
 use crate::engine::Engine;
 use crate::tasks::Generation;
 use crate::ui::controls::FieldInput;
-use crate::ui::math::{tex, M};
+use crate::ui::math::{prose, Prose};
 use crate::ui::Section;
 use crate::var::Var;
 use crate::vision::data::{accuracy_of, classify, mib, Loaded};
@@ -53,11 +53,11 @@ pub fn WholeNetwork() -> impl IntoView {
     view! {
         <Section id="whole">
             <h2 id="whole">"(b) The whole network at 8, 4 and 2 bits"</h2>
-            <p>
-                "Every convolution and the linear layer get their own codebook. The size counts "
-                <M mathml=tex!("n")/>" bits per weight plus each codebook ("<M mathml=tex!("2^n")/>" values at 32 bits) \
-                 and every other parameter (batch-norm, the linear bias) at 32 bits."
-            </p>
+            <Prose html=prose!(r#"
+                <p>Every convolution and the linear layer get their own codebook. The size counts
+                \(n\) bits per weight plus each codebook (\(2^n\) values at 32 bits) and every other
+                parameter (batch-norm, the linear bias) at 32 bits.</p>
+            "#)/>
             <div class="controls-grid"><FieldInput field=&EVAL_FIELD settings=settings/></div>
             <div class="buttons">
                 <button type="button" class="primary" on:click=run_comparison disabled=move || lab.get().is_none() || comparison.get().running>"Quantize and evaluate"</button>

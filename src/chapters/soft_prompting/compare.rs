@@ -12,6 +12,7 @@ use crate::lm::nouns_of;
 use crate::tasks::{breathe, Generation};
 use crate::ui::controls::FieldInput;
 use crate::ui::exercise::ShortAnswer;
+use crate::ui::math::{prose, Prose};
 use crate::ui::Section;
 use crate::var::Var;
 use crate::vision::data::LoadStatus;
@@ -255,20 +256,21 @@ pub fn Compare() -> impl IntoView {
 fn ForgettingAnswers(verdict: Signal<Option<String>>) -> impl IntoView {
     view! {
             <ShortAnswer label="(c) iii" question="True or false: full fine-tuning is always better than soft prompting.">
-                <p>
-                    "False. Fine-tuning trains every weight on the task's few examples; it can fit them better, but it \
-                     can also overfit a small training set, and it changes the model for everything else. Read the \
-                     table: compare the validation and test columns, and the held-out loss after full fine-tuning \
-                     against the frozen model's."
-                </p>
-                <p>{move || verdict.get()}</p>
+                <Prose html=prose!(r#"
+                    <p>False. Fine-tuning trains every weight on the task's few examples; it can fit
+                    them better, but it can also overfit a small training set, and it changes the
+                    model for everything else. Read the table: compare the validation and test
+                    columns, and the held-out loss after full fine-tuning against the frozen
+                    model's.</p>
+                "#)/><p>{move || verdict.get()}</p>
             </ShortAnswer>
             <ShortAnswer label="(c) iv" question="Does a frozen model prompted (softly) for task A forget task B?">
-                <p>
-                    "No: its weights are untouched, so every other task works exactly as before; the held-out loss \
-                     after soft prompting equals the loss before, to the last bit. Full fine-tuning on task A is what \
-                     can make a model worse at task B (its held-out loss rises)."
-                </p>
+                <Prose html=prose!(r#"
+                    <p>No: its weights are untouched, so every other task works exactly as before;
+                    the held-out loss after soft prompting equals the loss before, to the last bit.
+                    Full fine-tuning on task A is what can make a model worse at task B (its
+                    held-out loss rises).</p>
+                "#)/>
             </ShortAnswer>
     }
 }

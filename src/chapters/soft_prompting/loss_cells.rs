@@ -9,6 +9,7 @@ use crate::engine::Engine;
 use crate::lm::nouns_of;
 use crate::tasks::Generation;
 use crate::ui::exercise::{Exercise, Verdict};
+use crate::ui::math::{prose, Prose};
 use crate::ui::Section;
 use crate::var::Var;
 use glassbox_lab::lm::loss_cells::{self, LEN};
@@ -64,12 +65,12 @@ fn CellGrid() -> impl IntoView {
     view! {
         <Exercise id="loss-cells" question="Which outputs carry the loss?" check=check ready=true verdict=verdict
             hint="Output j predicts token j + 1. Which next tokens should the model learn to produce, and which are given or filler?">
-            <p>
-                "The homework's sequence: positions 1 to 5 are the soft prompt, 6 to 50 the question, 51 to 70 \
-                 the reasoning, 71 the answer, 72 a newline, 73 to 100 padding. Output j is the model's \
-                 prediction of token j + 1. Mark the outputs that belong in the loss, then check."
-            </p>
-            <ul class="cell-legend">
+            <Prose html=prose!(r#"
+                <p>The homework's sequence: positions 1 to 5 are the soft prompt, 6 to 50 the
+                question, 51 to 70 the reasoning, 71 the answer, 72 a newline, 73 to 100 padding.
+                Output j is the model's prediction of token j + 1. Mark the outputs that belong in
+                the loss, then check.</p>
+            "#)/><ul class="cell-legend">
                 {legend.into_iter().map(|s| view! {
                     <li><span class=format!("swatch seg-{}", s.name().replace(' ', "-"))></span>{s.name()}</li>
                 }).collect_view()}

@@ -13,6 +13,7 @@ use crate::lm::{plural_nouns, text_asset, tuning_step};
 use crate::tasks::{breathe, Generation};
 use crate::ui::controls::{ChoiceInput, FieldInput};
 use crate::ui::exercise::ShortAnswer;
+use crate::ui::math::{prose, Prose};
 use crate::ui::Section;
 use crate::var::Var;
 use crate::vision::data::LoadState;
@@ -167,17 +168,18 @@ pub fn MetaInit() -> impl IntoView {
     view! {
         <Section id="meta">
             <h2 id="meta">"Meta-learning where the prompt starts"</h2>
-            <p>
-                "A family of related tasks: a noun's plural, a verb's past tense (walk, walked; run, ran), an \
-                 adjective's comparative (tall, taller; good, better), each a committed word list from WordNet \
-                 read as \u{201c}X is Y.\u{201d}. Reptile (Nichol, Achiam and Schulman, 2018) looks for a starting \
-                 prompt from which a few steps of training suit any of them: from the current start it trains a \
-                 copy on each of two tasks for five Adam steps and moves the start halfway towards where the \
-                 copies ended. Then the third task, held out, is learned from that start, from a random one and \
-                 from the hard prompt's embeddings, with the same batches: validation accuracy after 1, 5 and 20 \
-                 steps. The prompts have 8 vectors. A meta-iteration takes about a second here; the command line \
-                 runs 200."
-            </p>
+            <Prose html=prose!(r#"
+                <p>A family of related tasks: a noun's plural, a verb's past tense (walk, walked;
+                run, ran), an adjective's comparative (tall, taller; good, better), each a committed
+                word list from WordNet read as “X is Y.”. Reptile (Nichol, Achiam and Schulman,
+                2018) looks for a starting prompt from which a few steps of training suit any of
+                them: from the current start it trains a copy on each of two tasks for five Adam
+                steps and moves the start halfway towards where the copies ended. Then the third
+                task, held out, is learned from that start, from a random one and from the hard
+                prompt's embeddings, with the same batches: validation accuracy after 1, 5 and 20
+                steps. The prompts have 8 vectors. A meta-iteration takes about a second here; the
+                command line runs 200.</p>
+            "#)/>
             <fieldset class="controls-grid" disabled=move || running.get()>
                 <legend>"Meta-learning"</legend>
                 <ChoiceInput label="Held-out task" key="target" options=TARGETS
@@ -211,13 +213,15 @@ pub fn MetaInit() -> impl IntoView {
                 </table>
             </div>
             <ShortAnswer label="(d)" question="Can meta-learning find a better starting point for soft prompts?">
-                <p>
-                    "Yes, when the tasks share structure: here all three append a suffix to a word the model knows, \
-                     with their own spelling rules. On the command line (200 Reptile iterations, K = 8, seed 0), \
-                     adapting to the comparative reached 45% after 20 steps from the meta-learned start, against 5% \
-                     from a random start and 5% from the hard prompt; first-order MAML, whose shortcut ignores how \
-                     the inner Adam steps depend on the start, reached 10%. The table above is this browser's run."
-                </p>
+                <Prose html=prose!(r#"
+                    <p>Yes, when the tasks share structure: here all three append a suffix to a word
+                    the model knows, with their own spelling rules. On the command line (200 Reptile
+                    iterations, K = 8, seed 0), adapting to the comparative reached 45% after 20
+                    steps from the meta-learned start, against 5% from a random start and 5% from
+                    the hard prompt; first-order MAML, whose shortcut ignores how the inner Adam
+                    steps depend on the start, reached 10%. The table above is this browser's
+                    run.</p>
+                "#)/>
             </ShortAnswer>
         </Section>
     }

@@ -8,6 +8,7 @@ use super::state::SoftState;
 use crate::lm::nouns_of;
 use crate::tasks::breathe;
 use crate::ui::exercise::{Choice, ChoiceExercise};
+use crate::ui::math::{prose, Prose};
 use crate::ui::Section;
 use crate::var::Var;
 use crate::web;
@@ -143,15 +144,16 @@ pub fn Precompute() -> impl IntoView {
     view! {
         <Section id="precompute">
             <h2 id="precompute">"Precomputing the prompt"</h2>
-            <p>
-                "The mask is causal: position j attends to positions 1 to j and no further. The soft prompt comes \
-                 first, so its positions never see the question, and their states (every layer's) are the same \
-                 whatever follows. They can be computed once and reused. Below, the prompt positions' states after \
-                 every layer for four different inputs, compared with the first's; then the validation answers \
-                 timed both ways: the prompt's keys and values read once and copied for each noun, or read again \
-                 for each noun. In training the gradient must still flow back through the prompt positions, so the \
-                 page recomputes them there."
-            </p>
+            <Prose html=prose!(r#"
+                <p>The mask is causal: position j attends to positions 1 to j and no further. The
+                soft prompt comes first, so its positions never see the question, and their states
+                (every layer's) are the same whatever follows. They can be computed once and reused.
+                Below, the prompt positions' states after every layer for four different inputs,
+                compared with the first's; then the validation answers timed both ways: the prompt's
+                keys and values read once and copied for each noun, or read again for each noun. In
+                training the gradient must still flow back through the prompt positions, so the page
+                recomputes them there.</p>
+            "#)/>
             <div class="buttons">
                 <button type="button" class="primary" on:click=run
                     disabled=move || running.get() || !ready() || st.busy.get()>"Compare and time"</button>

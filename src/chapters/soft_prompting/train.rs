@@ -11,6 +11,7 @@ use crate::lm::nouns_of;
 use crate::tasks::Generation;
 use crate::ui::controls::{ChoiceInput, FieldInput};
 use crate::ui::exercise::ShortAnswer;
+use crate::ui::math::{prose, Prose};
 use crate::ui::plot::Plot;
 use crate::ui::Section;
 use crate::var::Var;
@@ -169,16 +170,17 @@ pub fn TrainPrompt() -> impl IntoView {
     view! {
         <Section id="train">
             <h2 id="train">"Train a soft prompt"</h2>
-            <p>
-                "A hard prompt is a choice of characters; each enters the model as its embedding, a vector of 128 \
-                 numbers. A soft prompt skips the characters: K vectors are put where the first K embeddings \
-                 would go and trained by gradient descent, through the frozen model, to make the right plural \
-                 likely. Each training sequence is the K vectors, then \u{201c}wolf is wolves.\u{201d}; the loss \
-                 is the cross-entropy of the answer \u{201c} wolves\u{201d} and its full stop only. Starting from a \
-                 hard prompt's embeddings (its last K characters) makes epoch 0 exactly that hard prompt: with \
-                 K = 14 it is \u{201c}The plural of \u{201d}, chapter 4's zero-shot prompt. The dashed line is \
-                 chapter 4's best hard prompt at this seed (0 to 3 worked examples)."
-            </p>
+            <Prose html=prose!(r#"
+                <p>A hard prompt is a choice of characters; each enters the model as its embedding,
+                a vector of 128 numbers. A soft prompt skips the characters: K vectors are put where
+                the first K embeddings would go and trained by gradient descent, through the frozen
+                model, to make the right plural likely. Each training sequence is the K vectors,
+                then “wolf is wolves.”; the loss is the cross-entropy of the answer “ wolves” and
+                its full stop only. Starting from a hard prompt's embeddings (its last K characters)
+                makes epoch 0 exactly that hard prompt: with K = 14 it is “The plural of ”, chapter
+                4's zero-shot prompt. The dashed line is chapter 4's best hard prompt at this seed
+                (0 to 3 worked examples).</p>
+            "#)/>
             <fieldset class="controls-grid" disabled=move || running.get()>
                 <legend>"The prompt and its training"</legend>
                 <ChoiceInput label="What is trained" key="tuning" options=KINDS
@@ -251,14 +253,14 @@ fn SoftVsHard(curve: Var<Vec<(f64, f64)>>) -> impl IntoView {
     let st = expect_context::<SoftState>();
     view! {
             <ShortAnswer label="(b) v" question="Does a soft prompt beat hand-written prompts on pluralize, even few-shot ones?">
-                <p>
-                    "Yes. Started from a hard prompt, training can only lower the training loss below that prompt's, \
-                     and on this model it lifts validation accuracy far above every hard prompt of chapter 4: the \
-                     model knows plurals from its corpus, and a few trained vectors reach that knowledge where no \
-                     wording did. The irregular test nouns stay hard, since a prompt selects a skill the model has \
-                     and does not add one."
-                </p>
-                <p data-out="soft-vs-hard">{move || {
+                <Prose html=prose!(r#"
+                    <p>Yes. Started from a hard prompt, training can only lower the training loss
+                    below that prompt's, and on this model it lifts validation accuracy far above
+                    every hard prompt of chapter 4: the model knows plurals from its corpus, and a
+                    few trained vectors reach that knowledge where no wording did. The irregular
+                    test nouns stay hard, since a prompt selects a skill the model has and does not
+                    add one.</p>
+                "#)/><p data-out="soft-vs-hard">{move || {
                     let h = st.hard.get()?;
                     curve.with(|c| {
                         let (first, last) = (c.first()?, c.last()?);

@@ -1,6 +1,6 @@
 //! Mathematics typeset when the book compiles: `tex!` and `prose!`'s formulas (crates/math) turn
-//! LaTeX into MathML on the build machine, which the browser lays out natively. Nothing is fetched and no parser
-//! is downloaded; the colours follow the theme through CSS.
+//! LaTeX into MathML on the build machine, which the browser lays out natively. Nothing is fetched
+//! and no parser is downloaded; the colours follow the theme through CSS.
 
 use leptos::prelude::*;
 

@@ -63,7 +63,7 @@ mod tests {
     #[test]
     fn inline_and_display_formulas_differ_only_in_their_mode() {
         let inline = tex!(r"\beta = A^\top (A A^\top)^{-1} y");
-        let block = tex_block!(r"\beta = A^\top (A A^\top)^{-1} y");
+        let block = glassbox_math::tex_block!(r"\beta = A^\top (A A^\top)^{-1} y");
         assert!(inline.starts_with("<math") && !inline.contains("display=\"block\""));
         assert!(block.contains("display=\"block\"") && block.contains("<msup>"));
         assert_eq!(math_text(inline), math_text(block));

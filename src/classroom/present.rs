@@ -87,19 +87,24 @@ pub fn scroll_to_step(lesson: Lesson) {
         return;
     }
     leptos::task::spawn_local(async move {
-        web::sleep(50).await;
-        let shown = lesson.sections.with_untracked(|s| {
-            s.iter()
-                .copied()
-                .filter(|id| !link.hide.iter().any(|h| h == id))
-                .collect::<Vec<_>>()
-        });
-        let n = link.step.unwrap_or(1).clamp(1, shown.len().max(1));
-        if let Some(el) = shown
-            .get(n - 1)
-            .and_then(|id| window().document()?.get_element_by_id(id))
-        {
-            el.scroll_into_view();
+        // The sections fill in one after another (`ui::Section`): wait for the step's heading,
+        // which comes after every section above it, for up to 3 seconds.
+        for _ in 0..60 {
+            web::sleep(50).await;
+            let shown = lesson.sections.with_untracked(|s| {
+                s.iter()
+                    .copied()
+                    .filter(|id| !link.hide.iter().any(|h| h == id))
+                    .collect::<Vec<_>>()
+            });
+            let n = link.step.unwrap_or(1).clamp(1, shown.len().max(1));
+            if let Some(el) = shown
+                .get(n - 1)
+                .and_then(|id| window().document()?.get_element_by_id(id))
+            {
+                el.scroll_into_view();
+                return;
+            }
         }
     });
 }

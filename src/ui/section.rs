@@ -18,9 +18,20 @@ pub fn Section(
     let hidden =
         move || lesson.is_some_and(|l| l.hides(id) || l.current().is_some_and(|c| c != id));
     let current = move || lesson.and_then(|l| l.current()) == Some(id);
+    // The section's contents come in a turn of their own (the sections of a page one after another,
+    // in order), so that opening a long chapter is a task per section, not one long task. They are
+    // built once, untracked: a value the section's components read as they start does not rebuild it.
+    let turn = crate::ui::next_turn();
+    let contents = StoredValue::new_local(Some(children));
+    let body = move || {
+        turn.get()
+            .then(|| contents.try_update_value(Option::take).flatten())
+            .flatten()
+            .map(|c| untrack(c))
+    };
     view! {
         <section aria-labelledby=id data-section=id hidden=hidden data-current=move || current().then_some("true")>
-            {children()}
+            {body}
         </section>
     }
 }

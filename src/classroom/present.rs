@@ -88,9 +88,14 @@ pub fn scroll_to_step(lesson: Lesson) {
     }
     leptos::task::spawn_local(async move {
         // The sections fill in one after another (`ui::Section`): wait for the step's heading,
-        // which comes after every section above it, for up to 3 seconds.
+        // which comes after every section above it, for up to 3 seconds, on this page only.
+        let route = || crate::url_state::Location::parse(&web::current_hash()).route;
+        let page = route();
         for _ in 0..60 {
             web::sleep(50).await;
+            if route() != page {
+                return;
+            }
             let shown = lesson.sections.with_untracked(|s| {
                 s.iter()
                     .copied()

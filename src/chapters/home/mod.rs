@@ -93,7 +93,8 @@ pub fn Home() -> impl IntoView {
                 <p class="lede">A textbook of one graduate deep-learning problem set in which every
                 figure is a live computation: change a setting and the experiment runs again, here,
                 in your browser, at the original settings, on real data and networks we trained.</p>
-            "#)/><p class="backend-line" data-out="home-backend">
+            "#)/>
+            <p class="backend-line" data-out="home-backend">
                 {move || match engine.state.get() {
                     BackendState::WebGpu(a) => format!("Computing on WebGPU ({}). ", a.name),
                     BackendState::Cpu(_) => "Computing on the CPU (WebAssembly). ".to_string(),
@@ -128,14 +129,17 @@ pub fn Home() -> impl IntoView {
             <section aria-labelledby="in-class">
                 <h2 id="in-class">"Using it in class"</h2>
                 <Prose html=prose!(r#"
-                    <ul><li>Open a chapter, set the figures as you want them, and use
-                    <strong>Share</strong>: the link reproduces exactly that view; its QR code lets
-                    students on phones open it from the projector.</li><li>For a lesson, tick
-                    sections to hide and controls to lock; students get the chapter with only those
-                    sections and with your values fixed.</li><li><strong>Present</strong> shows one
-                    section at a time in large type; arrow keys or space step, Escape leaves, and
-                    the step is in the link.</li><li>Print a chapter for a handout: prose, figures
-                    as drawn and the exercises with space for answers.</li></ul>
+                    <ul>
+                    <li>Open a chapter, set the figures as you want them, and use <strong>Share</strong>:
+                    the link reproduces exactly that view; its QR code lets students on phones open it
+                    from the projector.</li>
+                    <li>For a lesson, tick sections to hide and controls to lock; students get the
+                    chapter with only those sections and with your values fixed.</li>
+                    <li><strong>Present</strong> shows one section at a time in large type; arrow keys
+                    or space step, Escape leaves, and the step is in the link.</li>
+                    <li>Print a chapter for a handout: prose, figures as drawn and the exercises with
+                    space for answers.</li>
+                    </ul>
                 "#)/>
             </section>
             <section aria-labelledby="your-progress">

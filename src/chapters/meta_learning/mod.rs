@@ -55,7 +55,8 @@ pub fn MetaLearning(location: Location) -> impl IntoView {
                 <div class="notice warning url-notice" role="alert">
                     <Prose html=prose!(r#"
                         <p><strong>Some settings in the address were not usable:</strong></p>
-                    "#)/><ul>{notices.into_iter().map(|n| view! { <li>{n}</li> }).collect_view()}</ul>
+                    "#)/>
+                    <ul>{notices.into_iter().map(|n| view! { <li>{n}</li> }).collect_view()}</ul>
                 </div>
             })}
             <Prose html=prose!(r#"

@@ -56,7 +56,8 @@ pub fn CommonWords(
             <p>When the model does not know what comes next, the likeliest next word is simply a
             frequent one: a word that follows almost anything in its training text. So its failures
             are not random words but the corpus's commonest.</p>
-        "#)/><p data-out="common-share">{move || {
+        "#)/>
+        <p data-out="common-share">{move || {
             let (n, s) = share();
             (n > 0).then(|| format!(
                 "Of the {n} wrong answers so far, {:.0}% are among the corpus's {TOP} most frequent words; of the \

@@ -105,7 +105,8 @@ pub fn ShotAnswers(answers: Var<Answers>, per_shot: Signal<usize>) -> impl IntoV
                 some a pair per line, taught it to carry a repeated pattern on. Examples cannot
                 supply a plural the model does not know, which is why the irregular rules gain
                 least.</p>
-            "#)/><p data-out="few-shot-answer">{few_shot}</p>
+            "#)/>
+            <p data-out="few-shot-answer">{few_shot}</p>
         </ShortAnswer>
         <ShortAnswer label="(b) ii" question="Do wrong labels in the examples matter?">
             <Prose html=prose!(r#"
@@ -113,7 +114,8 @@ pub fn ShotAnswers(answers: Var<Answers>, per_shot: Signal<usize>) -> impl IntoV
                 answer more than the mapping from noun to plural, which the model brings from its
                 training. Here each example's plural belongs to another example's noun, so the
                 format is intact and every label is wrong.</p>
-            "#)/><p data-out="wrong-labels-answer">{wrong_labels}</p>
+            "#)/>
+            <p data-out="wrong-labels-answer">{wrong_labels}</p>
         </ShortAnswer>
         <ShortAnswer label="(b) v" question="Does a soft prompt beat these hard prompts?">
             <Prose html=prose!(r##"

@@ -262,7 +262,8 @@ fn ForgettingAnswers(verdict: Signal<Option<String>>) -> impl IntoView {
                     model for everything else. Read the table: compare the validation and test
                     columns, and the held-out loss after full fine-tuning against the frozen
                     model's.</p>
-                "#)/><p>{move || verdict.get()}</p>
+                "#)/>
+                <p>{move || verdict.get()}</p>
             </ShortAnswer>
             <ShortAnswer label="(c) iv" question="Does a frozen model prompted (softly) for task A forget task B?">
                 <Prose html=prose!(r#"

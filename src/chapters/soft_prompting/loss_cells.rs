@@ -70,7 +70,8 @@ fn CellGrid() -> impl IntoView {
                 question, 51 to 70 the reasoning, 71 the answer, 72 a newline, 73 to 100 padding.
                 Output j is the model's prediction of token j + 1. Mark the outputs that belong in
                 the loss, then check.</p>
-            "#)/><ul class="cell-legend">
+            "#)/>
+            <ul class="cell-legend">
                 {legend.into_iter().map(|s| view! {
                     <li><span class=format!("swatch seg-{}", s.name().replace(' ', "-"))></span>{s.name()}</li>
                 }).collect_view()}

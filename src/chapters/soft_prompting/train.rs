@@ -260,7 +260,8 @@ fn SoftVsHard(curve: Var<Vec<(f64, f64)>>) -> impl IntoView {
                     few trained vectors reach that knowledge where no wording did. The irregular
                     test nouns stay hard, since a prompt selects a skill the model has and does not
                     add one.</p>
-                "#)/><p data-out="soft-vs-hard">{move || {
+                "#)/>
+                <p data-out="soft-vs-hard">{move || {
                     let h = st.hard.get()?;
                     curve.with(|c| {
                         let (first, last) = (c.first()?, c.last()?);

@@ -7,7 +7,7 @@ use crate::chapters::{
 };
 use crate::classroom::{present, share::SharePanel, Lesson};
 use crate::engine::{BackendNotice, BackendState, Engine};
-use crate::ui::Theme;
+use crate::ui::{prose, Theme};
 use crate::url_state::Location;
 use crate::var::Var;
 use crate::web;
@@ -130,6 +130,9 @@ pub fn App() -> impl IntoView {
     // The shell (header, contents) is mounted first; the page comes a task later, so that no
     // single task at page open does both.
     let page_turn = crate::ui::next_turn();
+    // The page's prose is a file of its own (ui::prose): the page opens when it has arrived (or
+    // failed, with a notice), so that its text does not push the figures down as it comes.
+    let text_ready = Memo::new(move |_| route.with(|r| text_page(r).is_none_or(prose::ready)));
 
     view! {
         <a class="skip-link" href="#main" on:click=|ev| {
@@ -203,13 +206,20 @@ pub fn App() -> impl IntoView {
                             aria-pressed=move || if lesson.link.with(|l| l.present) { "true" } else { "false" }>"Present"</button>
                     </div>
                 })}
+                {move || route.with(|r| text_page(r)).and_then(prose::failure).map(|why| view! {
+                    <p class="notice warning page-notice" role="alert" data-out="text-notice">{format!(
+                        "This page's text could not be loaded ({why}). Its figures and controls work without it; reload the page to try again."
+                    )}</p>
+                })}
                 {move || {
-                    if !page_turn.get() {
+                    // The page shown before is going away: stop its computations first.
+                    crate::tasks::abort_page_tasks();
+                    // Read first: the page's text starts downloading as the shell mounts.
+                    let text = text_ready.get();
+                    if !page_turn.get() || !text {
                         return view! { <p class="status">"Opening the page…"</p> }.into_any();
                     }
                     let loc = location.get();
-                    // The page shown before is going away: stop its computations first.
-                    crate::tasks::abort_page_tasks();
                     present::scroll_to_step(lesson);
                     match loc.route.as_str() {
                         "" => view! { <chapters::home::Home/> }.into_any(),
@@ -238,6 +248,25 @@ pub fn App() -> impl IntoView {
             <p>"Glassbox runs entirely in your browser: no server, no network requests, no tracking."</p>
         </footer>
     }
+}
+
+/// The text file a route's page reads: its chapter module, as `prose!` names it (None: a page
+/// without prose).
+fn text_page(route: &str) -> Option<&'static str> {
+    Some(match route {
+        "" => "home",
+        meta_learning::SLUG => "meta_learning",
+        bench::SLUG => "bench",
+        attention::SLUG => "attention",
+        fine_tuning::SLUG => "fine_tuning",
+        prompting::SLUG => "prompting",
+        soft_prompting::SLUG => "soft_prompting",
+        under_the_hood::SLUG => "under_the_hood",
+        image_lab::SLUG => "image_lab",
+        pruning::SLUG => "pruning",
+        quantization::SLUG => "quantization",
+        _ => return None,
+    })
 }
 
 /// The backend notice: one line, the technical reason behind "Details", dismissible (remembered

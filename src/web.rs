@@ -257,6 +257,28 @@ pub async fn fetch_asset(
     Ok(bytes)
 }
 
+/// A small text file shipped beside index.html, revalidated with the server (or the service
+/// worker, which answers from the build's cache): a file that changed with a new build is not
+/// taken from the browser's HTTP cache.
+pub async fn fetch_text_fresh(url: &str) -> Result<String, String> {
+    let err = |e: JsValue| format!("{url}: {e:?}");
+    let init = web_sys::RequestInit::new();
+    init.set_cache(web_sys::RequestCache::NoCache);
+    let resp = JsFuture::from(window().fetch_with_str_and_init(url, &init))
+        .await
+        .map_err(err)?;
+    let resp: web_sys::Response = resp
+        .dyn_into()
+        .map_err(|_| format!("{url}: not a response"))?;
+    if !resp.ok() {
+        return Err(format!("{url}: HTTP {}", resp.status()));
+    }
+    let text = JsFuture::from(resp.text().map_err(err)?)
+        .await
+        .map_err(err)?;
+    text.as_string().ok_or_else(|| format!("{url}: not text"))
+}
+
 async fn fetch_chunks(
     url: &str,
     progress: impl Fn(usize, Option<usize>),

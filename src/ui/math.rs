@@ -1,9 +1,11 @@
 //! Mathematics typeset when the book compiles: `tex!` and `prose!`'s formulas (crates/math) turn
-//! LaTeX into MathML on the build machine, which the browser lays out natively. Nothing is fetched
-//! and no parser is downloaded; the colours follow the theme through CSS.
+//! LaTeX into MathML on the build machine, which the browser lays out natively. No parser is
+//! downloaded; the colours follow the theme through CSS. A `tex!` formula is in the code; a
+//! `prose!` passage is in its page's text file (`ui::prose`).
 
 use leptos::prelude::*;
 
+pub use super::prose::Prose;
 pub use glassbox_math::{prose, tex};
 
 /// The text of a formula's MathML, its tokens separated by spaces ("S = r max − r min ..."): the
@@ -41,13 +43,6 @@ pub fn math_text(mathml: &str) -> String {
 #[component]
 pub fn M(mathml: &'static str) -> impl IntoView {
     view! { <span class="math" inner_html=mathml></span> }
-}
-
-/// A passage of static prose: `<Prose html=prose!(r"<p>...</p>")/>`, its paragraphs in one element
-/// that lays out as if they stood in its place (`display: contents`).
-#[component]
-pub fn Prose(html: &'static str) -> impl IntoView {
-    view! { <div class="prose" inner_html=html></div> }
 }
 
 #[cfg(test)]

@@ -7,6 +7,7 @@ pub mod exercise;
 pub mod math;
 pub mod notices;
 pub mod plot;
+pub mod prose;
 pub mod run_controls;
 pub mod section;
 

@@ -52,3 +52,32 @@ for (const a of ASSETS) {
     });
   }
 }
+
+// A page's prose (ui::prose: prose-PAGE.txt, summed with FNV-1a) damaged, cut or missing: the page
+// opens without its text, says which file and why, and its figures still compute; the next page's
+// text comes as usual.
+for (const [how, damage] of [...Object.entries(DAMAGE), ['missing', null]]) {
+  test(`prose-quantization.txt, ${how}: the page says so and still computes`, async () => {
+    const file = 'prose-quantization.txt';
+    const server = await serve({ transform: (url, bytes) => (damage && url.endsWith(`/${file}`) ? damage(bytes) : bytes) });
+    const page = await watchedPage(browser);
+    if (!damage) await page.route(`**/${file}`, (r) => r.fulfill({ status: 404, body: 'not found' }));
+    await page.goto(`${server.base}#/quantization`);
+    await page.getByRole('heading', { level: 1, name: 'Quantizing the trained network' }).waitFor();
+    const notice = page.locator('[data-out="text-notice"]');
+    await notice.waitFor();
+    const text = await notice.textContent();
+    assert.match(text, damage ? /prose-quantization\.txt: the file is damaged/ : /prose-quantization\.txt: HTTP 404/, text);
+    assert.match(text, /figures and controls work without it/);
+    assert.equal(await page.locator('main .prose').count(), 0);
+    await page.locator('[data-out="scale"]').filter({ hasText: /\d/ }).waitFor();
+    // Another page's text arrives and the notice goes.
+    await page.goto(`${server.base}#/pruning`);
+    await page.locator('main .prose').first().waitFor();
+    assert.equal(await notice.count(), 0);
+    const problems = page.problems().filter((p) => !(damage === null && /404/.test(p)));
+    assert.deepEqual(problems, []);
+    await page.context().close();
+    await server.close();
+  });
+}

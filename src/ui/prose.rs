@@ -8,7 +8,6 @@
 use glassbox_lab::vision::data::{fnv1a64_update, FNV_START};
 use leptos::prelude::*;
 use std::cell::RefCell;
-use std::collections::HashMap;
 use std::rc::Rc;
 
 /// A passage's place: its page (a chapter module's name) and its key (the FNV-1a of its source).
@@ -16,12 +15,14 @@ pub type Place = (&'static str, u64);
 
 enum Text {
     Loading,
-    Ready(Rc<HashMap<u64, String>>),
+    /// The passages in ascending order of key.
+    Ready(Rc<Vec<(u64, String)>>),
     Failed(String),
 }
 
 thread_local! {
-    static PAGES: RefCell<HashMap<&'static str, Text>> = RefCell::new(HashMap::new());
+    /// The pages whose text was asked for (a dozen at most: a list, not a map, is less code).
+    static PAGES: RefCell<Vec<(&'static str, Text)>> = const { RefCell::new(Vec::new()) };
     /// Notified when a page's text arrives or fails.
     static ARRIVED: ArcTrigger = ArcTrigger::new();
 }
@@ -31,8 +32,10 @@ fn with_text<R>(page: &'static str, f: impl FnOnce(&Text) -> R) -> R {
     ARRIVED.with(|t| t.track());
     let started = PAGES.with(|p| {
         let mut pages = p.borrow_mut();
-        let fresh = !pages.contains_key(page);
-        pages.entry(page).or_insert(Text::Loading);
+        let fresh = !pages.iter().any(|(name, _)| *name == page);
+        if fresh {
+            pages.push((page, Text::Loading));
+        }
         fresh
     });
     if started {
@@ -45,13 +48,21 @@ fn with_text<R>(page: &'static str, f: impl FnOnce(&Text) -> R) -> R {
                 },
                 Err(why) => Text::Failed(why),
             };
-            PAGES.with(|p| p.borrow_mut().insert(page, text));
+            PAGES.with(|p| {
+                if let Some(slot) = p.borrow_mut().iter_mut().find(|(name, _)| *name == page) {
+                    slot.1 = text;
+                }
+            });
             // What waits for the text (the route's page) is built in a task of its own.
             crate::web::sleep(0).await;
             ARRIVED.with(|t| t.notify());
         });
     }
-    PAGES.with(|p| f(&p.borrow()[page]))
+    PAGES.with(|p| {
+        let pages = p.borrow();
+        let text = pages.iter().find(|(name, _)| *name == page).map(|(_, t)| t);
+        f(text.unwrap_or(&Text::Loading))
+    })
 }
 
 /// Whether `page`'s text has arrived or failed (tracked; the first call starts its download).
@@ -68,8 +79,8 @@ pub fn failure(page: &'static str) -> Option<String> {
 }
 
 /// A page's text file: `glassbox-prose <FNV-1a of the rest, 16 hex digits>`, then a line per
-/// passage, `<key, 16 hex digits> <HTML>`.
-fn parse(file: &str) -> Result<HashMap<u64, String>, String> {
+/// passage, `<key, 16 hex digits> <HTML>`, in ascending order of key.
+fn parse(file: &str) -> Result<Vec<(u64, String)>, String> {
     let (head, body) = file.split_once('\n').ok_or("no header line")?;
     let sum = head
         .strip_prefix("glassbox-prose ")
@@ -78,13 +89,18 @@ fn parse(file: &str) -> Result<HashMap<u64, String>, String> {
     if fnv1a64_update(FNV_START, body.as_bytes()) != sum {
         return Err("the file is damaged (its checksum does not match)".into());
     }
-    body.lines()
-        .map(|line| {
-            line.split_once(' ')
-                .and_then(|(k, html)| Some((u64::from_str_radix(k, 16).ok()?, html.to_string())))
-                .ok_or_else(|| "a line without a passage key".to_string())
-        })
-        .collect()
+    let mut passages: Vec<(u64, String)> = Vec::new();
+    for line in body.lines() {
+        let (key, html) = line
+            .split_once(' ')
+            .and_then(|(k, html)| Some((u64::from_str_radix(k, 16).ok()?, html)))
+            .ok_or("a line without a passage key")?;
+        if passages.last().is_some_and(|(last, _)| *last >= key) {
+            return Err("its passages are out of order".into());
+        }
+        passages.push((key, html.to_string()));
+    }
+    Ok(passages)
 }
 
 /// A passage of static prose: `<Prose html=prose!(r"<p>...</p>")/>`, its paragraphs in one element
@@ -96,7 +112,12 @@ pub fn Prose(html: Place) -> impl IntoView {
     let (page, key) = html;
     let passage = move || {
         with_text(page, |t| match t {
-            Text::Ready(passages) => Some(passages.get(&key).cloned().ok_or(())),
+            Text::Ready(passages) => Some(
+                passages
+                    .binary_search_by_key(&key, |(k, _)| *k)
+                    .map(|i| passages[i].1.clone())
+                    .map_err(|_| ()),
+            ),
             _ => None,
         })
     };
@@ -130,8 +151,9 @@ mod tests {
     fn a_text_file_is_read_and_checked() {
         let body = "0000000000000001 <p>a b</p>\n00000000000000ff <p>c</p>\n";
         let passages = parse(&file(body)).unwrap();
-        assert_eq!(passages[&1], "<p>a b</p>");
-        assert_eq!(passages[&0xff], "<p>c</p>");
+        assert_eq!(passages, [(1, "<p>a b</p>".into()), (0xff, "<p>c</p>".into())]);
+        let swapped = "00000000000000ff <p>c</p>\n0000000000000001 <p>a b</p>\n";
+        assert!(parse(&file(swapped)).unwrap_err().contains("order"));
         let damaged = file(body).replace("a b", "a c");
         assert!(parse(&damaged).unwrap_err().contains("damaged"));
         assert!(parse("<!DOCTYPE html>\n<p>").is_err());

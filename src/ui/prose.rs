@@ -151,7 +151,10 @@ mod tests {
     fn a_text_file_is_read_and_checked() {
         let body = "0000000000000001 <p>a b</p>\n00000000000000ff <p>c</p>\n";
         let passages = parse(&file(body)).unwrap();
-        assert_eq!(passages, [(1, "<p>a b</p>".into()), (0xff, "<p>c</p>".into())]);
+        assert_eq!(
+            passages,
+            [(1, "<p>a b</p>".into()), (0xff, "<p>c</p>".into())]
+        );
         let swapped = "00000000000000ff <p>c</p>\n0000000000000001 <p>a b</p>\n";
         assert!(parse(&file(swapped)).unwrap_err().contains("order"));
         let damaged = file(body).replace("a b", "a c");

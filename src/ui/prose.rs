@@ -121,19 +121,18 @@ pub fn Prose(html: Place) -> impl IntoView {
             _ => None,
         })
     };
-    move || {
-        match passage() {
+    move || match passage() {
         Some(Ok(html)) => view! { <div class="prose" inner_html=html></div> }.into_any(),
-        Some(Err(())) => view! {
-            <p class="notice warning">{format!(
-                "A passage of this page is missing from prose-{page}.txt, which may be from another \
-                 build of the book: reload the page."
-            )}</p>
-        }
-        .into_any(),
+        Some(Err(())) => view! { <p class="notice warning">{missing(page)}</p> }.into_any(),
         None => ().into_any(),
     }
-    }
+}
+
+fn missing(page: &str) -> String {
+    format!(
+        "A passage of this page is missing from prose-{page}.txt, which may be from another build \
+         of the book: reload the page."
+    )
 }
 
 #[cfg(test)]

@@ -81,3 +81,31 @@ for (const [how, damage] of [...Object.entries(DAMAGE), ['missing', null]]) {
     await server.close();
   });
 }
+
+// A prose file from another build: well formed and summed, but without a passage this build asks
+// for. The passage says so in its place; the others show.
+test('prose-quantization.txt without one of its passages: that passage says so', async () => {
+  const fnv = (buf) => {
+    let h = 0xcbf29ce484222325n;
+    for (const b of buf) h = BigInt.asUintN(64, (h ^ BigInt(b)) * 0x100000001b3n);
+    return h.toString(16).padStart(16, '0');
+  };
+  const drop = (bytes) => {
+    const [, first, ...rest] = bytes.toString('utf8').split('\n');
+    const body = rest.join('\n');
+    assert.match(first, /^[0-9a-f]{16} </);
+    return Buffer.from(`glassbox-prose ${fnv(Buffer.from(body))}\n${body}`);
+  };
+  const server = await serve({ transform: (url, bytes) => (url.endsWith('/prose-quantization.txt') ? drop(bytes) : bytes) });
+  const page = await watchedPage(browser);
+  await page.goto(`${server.base}#/quantization`);
+  await page.getByRole('heading', { level: 1, name: 'Quantizing the trained network' }).waitFor();
+  const missing = page.locator('main .notice').filter({ hasText: /missing from prose-quantization\.txt/ });
+  await missing.first().waitFor();
+  assert.equal(await missing.count(), 1);
+  assert.ok((await page.locator('main .prose').count()) >= 5);
+  assert.equal(await page.locator('[data-out="text-notice"]').count(), 0);
+  assert.deepEqual(page.problems(), []);
+  await page.context().close();
+  await server.close();
+});

@@ -264,19 +264,31 @@ pub async fn fetch_text_fresh(url: &str) -> Result<String, String> {
     let err = |e: JsValue| format!("{url}: {e:?}");
     let init = web_sys::RequestInit::new();
     init.set_cache(web_sys::RequestCache::NoCache);
-    let resp = JsFuture::from(window().fetch_with_str_and_init(url, &init))
+    let resp = response(url, Some(&init)).await?;
+    let text = JsFuture::from(resp.text().map_err(err)?)
         .await
         .map_err(err)?;
-    let resp: web_sys::Response = resp
+    text.as_string().ok_or_else(|| format!("{url}: not text"))
+}
+
+/// `fetch(url)` (with `init`, if any) to a successful response, or an error naming the file.
+async fn response(
+    url: &str,
+    init: Option<&web_sys::RequestInit>,
+) -> Result<web_sys::Response, String> {
+    let promise = match init {
+        Some(init) => window().fetch_with_str_and_init(url, init),
+        None => window().fetch_with_str(url),
+    };
+    let resp: web_sys::Response = JsFuture::from(promise)
+        .await
+        .map_err(|e| format!("{url}: {e:?}"))?
         .dyn_into()
         .map_err(|_| format!("{url}: not a response"))?;
     if !resp.ok() {
         return Err(format!("{url}: HTTP {}", resp.status()));
     }
-    let text = JsFuture::from(resp.text().map_err(err)?)
-        .await
-        .map_err(err)?;
-    text.as_string().ok_or_else(|| format!("{url}: not text"))
+    Ok(resp)
 }
 
 async fn fetch_chunks(
@@ -285,15 +297,7 @@ async fn fetch_chunks(
     mut on_chunk: impl FnMut(&[u8]),
 ) -> Result<Vec<u8>, String> {
     let err = |e: JsValue| format!("{url}: {e:?}");
-    let resp = JsFuture::from(window().fetch_with_str(url))
-        .await
-        .map_err(err)?;
-    let resp: web_sys::Response = resp
-        .dyn_into()
-        .map_err(|_| format!("{url}: not a response"))?;
-    if !resp.ok() {
-        return Err(format!("{url}: HTTP {}", resp.status()));
-    }
+    let resp = response(url, None).await?;
     let total = resp
         .headers()
         .get("content-length")

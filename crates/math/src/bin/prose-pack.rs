@@ -41,6 +41,12 @@ fn pack(src: &Path, out: &Path) -> Result<String, String> {
         let page = typeset::page_of(&name)?;
         for source in found {
             let html = typeset::prose_html(&source).map_err(|e| format!("{name}: {e}"))?;
+            // A passage is one line of its page's file.
+            if html.contains(['\n', '\r']) {
+                return Err(format!(
+                    "{name}: a passage's HTML keeps a line break: {html:?}"
+                ));
+            }
             pages
                 .entry(page.clone())
                 .or_default()

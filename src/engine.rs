@@ -6,7 +6,7 @@
 //! to the CPU path with a notice.
 
 use crate::var::Var;
-use glassbox_gpu::{AdapterSummary, Compute, Gpu, GpuError, GpuUnavailable};
+use glassbox_gpu::{AdapterSummary, Compute, Gpu, GpuError, GpuUnavailable, KernelSources};
 use leptos::prelude::*;
 use std::rc::Rc;
 
@@ -92,9 +92,16 @@ impl Engine {
                     self.notice.set(None);
                 }
                 Err(why) => {
+                    let line = match why {
+                        GpuUnavailable::NoWebGpu | GpuUnavailable::NoAdapter(_) => {
+                            "Running on the CPU: this browser offers no WebGPU."
+                        }
+                        _ => "Running on the CPU: WebGPU could not be started.",
+                    };
+                    let why = why.to_string();
                     self.state.set(BackendState::Cpu(why.clone()));
                     self.notice.set(Some(BackendNotice {
-                        line: "Running on the CPU: this browser offers no WebGPU.".into(),
+                        line: line.into(),
                         details: format!("Computing on the CPU: {why}."),
                     }));
                 }
@@ -104,9 +111,9 @@ impl Engine {
 
     /// The adapter to compute on: the device worker's (its device started now, so the first
     /// computation finds it), else the page's own device's; Err: why there is none.
-    async fn find_device(self) -> Result<AdapterSummary, String> {
+    async fn find_device(self) -> Result<AdapterSummary, GpuUnavailable> {
         if !glassbox_gpu::webgpu_offered() {
-            return Err(GpuUnavailable::NoWebGpu.to_string());
+            return Err(GpuUnavailable::NoWebGpu);
         }
         match crate::workers::device::start().await {
             Some(Ok(adapter)) => return Ok(adapter),
@@ -119,7 +126,7 @@ impl Engine {
     }
 
     /// Open the page's own device (one request at a time; a second caller waits for the first).
-    async fn open_page_device(self) -> Result<AdapterSummary, String> {
+    async fn open_page_device(self) -> Result<AdapterSummary, GpuUnavailable> {
         while self.opening.get_value() {
             crate::web::sleep(20).await;
         }
@@ -127,9 +134,9 @@ impl Engine {
             return Ok(gpu.info.clone());
         }
         self.opening.set_value(true);
-        let gpu = Gpu::new().await;
+        let gpu = open_gpu().await;
         self.opening.set_value(false);
-        let gpu = gpu.map_err(|e| e.to_string())?;
+        let gpu = gpu?;
         let adapter = gpu.info.clone();
         self.compute.set_value(Rc::new(Compute::new(Some(gpu))));
         Ok(adapter)
@@ -238,4 +245,18 @@ impl Engine {
             }));
         }
     }
+}
+
+/// The WGSL kernels, beside index.html (crates/pack's `kernel-pack`, Trunk's hook).
+const KERNELS_FILE: &str = "kernels.txt";
+
+/// Open a WebGPU device with the kernels file, which is fetched only here (by the device worker,
+/// or by the page when it drives the GPU itself) once a device is granted: a reader without WebGPU
+/// never downloads it.
+pub async fn open_gpu() -> Result<Gpu, GpuUnavailable> {
+    Gpu::open(|| async {
+        let file = crate::web::fetch_text_fresh(KERNELS_FILE).await?;
+        KernelSources::parse(&file).map_err(|e| format!("{KERNELS_FILE}: {e}"))
+    })
+    .await
 }

@@ -271,18 +271,27 @@ pub async fn fetch_text_fresh(url: &str) -> Result<String, String> {
     text.as_string().ok_or_else(|| format!("{url}: not text"))
 }
 
-/// `fetch(url)` (with `init`, if any) to a successful response, or an error naming the file.
+/// `fetch(url)` (with `init`, if any) to a successful response, or an error naming the file. The
+/// thread's own `fetch`, so a worker (which has no window) fetches too.
 async fn response(
     url: &str,
     init: Option<&web_sys::RequestInit>,
 ) -> Result<web_sys::Response, String> {
-    let promise = match init {
-        Some(init) => window().fetch_with_str_and_init(url, init),
-        None => window().fetch_with_str(url),
-    };
+    let err = |e: JsValue| format!("{url}: {e:?}");
+    let global = js_sys::global();
+    let fetch: js_sys::Function = js_sys::Reflect::get(&global, &"fetch".into())
+        .map_err(err)?
+        .dyn_into()
+        .map_err(|_| format!("{url}: this thread cannot fetch"))?;
+    let init = init.map_or(JsValue::UNDEFINED, JsValue::from);
+    let promise: js_sys::Promise = fetch
+        .call2(&global, &url.into(), &init)
+        .map_err(err)?
+        .dyn_into()
+        .map_err(|_| format!("{url}: fetch gave no promise"))?;
     let resp: web_sys::Response = JsFuture::from(promise)
         .await
-        .map_err(|e| format!("{url}: {e:?}"))?
+        .map_err(err)?
         .dyn_into()
         .map_err(|_| format!("{url}: not a response"))?;
     if !resp.ok() {

@@ -1,29 +1,18 @@
-//! The WGSL kernels as the engine compiles (and the browser downloads) them: comments, indentation
-//! and blank lines removed, a third of their bytes; src/kernels keeps them as written. WGSL has no
-//! string literals and these files no block comments, so `//` always starts a comment.
+//! The WGSL kernels as the engine compiles them, in the kernels file (glassbox_pack::kernels_file:
+//! comments and indentation removed, checksummed) that native builds compile in and the browser
+//! fetches (Trunk's hook writes the same file beside index.html; its header line, with the
+//! checksum, is compiled in so that only this build's file is taken); src/kernels keeps them as
+//! written.
 
 use std::{env, fs, path::Path};
 
 fn main() {
-    let out = Path::new(&env::var("OUT_DIR").expect("cargo sets OUT_DIR")).join("kernels");
-    fs::create_dir_all(&out).expect("OUT_DIR is writable");
     println!("cargo:rerun-if-changed=src/kernels");
-    for entry in fs::read_dir("src/kernels").expect("src/kernels") {
-        let path = entry.expect("a kernel file").path();
-        if path.extension().is_none_or(|e| e != "wgsl") {
-            continue;
-        }
-        let text = fs::read_to_string(&path).expect("a WGSL file is text");
-        assert!(!text.contains("/*"), "{}: a block comment", path.display());
-        let mut lean = String::new();
-        for line in text.lines() {
-            let code = line.split("//").next().unwrap_or("").trim();
-            if !code.is_empty() {
-                lean.push_str(code);
-                lean.push('\n');
-            }
-        }
-        let name = path.file_name().expect("a file name");
-        fs::write(out.join(name), lean).expect("OUT_DIR is writable");
-    }
+    let file =
+        glassbox_pack::kernels_file(Path::new("src/kernels")).unwrap_or_else(|e| panic!("{e}"));
+    // The file's header (its checksum) in the code: the book takes only this build's kernels.
+    let head = file.lines().next().unwrap_or_default();
+    println!("cargo:rustc-env=GLASSBOX_KERNELS_HEAD={head}");
+    let out = Path::new(&env::var("OUT_DIR").expect("cargo sets OUT_DIR")).join("kernels.txt");
+    fs::write(out, file).expect("OUT_DIR is writable");
 }

@@ -5,7 +5,6 @@
 //! The file's first line carries the FNV-1a of the rest, so a damaged file is a notice (`failure`),
 //! and the page's figures and controls work without it.
 
-use glassbox_lab::vision::data::{fnv1a64_update, FNV_START};
 use leptos::prelude::*;
 use std::cell::RefCell;
 use std::rc::Rc;
@@ -78,17 +77,10 @@ pub fn failure(page: &'static str) -> Option<String> {
     })
 }
 
-/// A page's text file: `glassbox-prose <FNV-1a of the rest, 16 hex digits>`, then a line per
+/// A page's text file (glassbox_pack's `prose` kind): after its checked header, a line per
 /// passage, `<key, 16 hex digits> <HTML>`, in ascending order of key.
 fn parse(file: &str) -> Result<Vec<(u64, String)>, String> {
-    let (head, body) = file.split_once('\n').ok_or("no header line")?;
-    let sum = head
-        .strip_prefix("glassbox-prose ")
-        .and_then(|h| u64::from_str_radix(h, 16).ok())
-        .ok_or("not a text file of this book")?;
-    if fnv1a64_update(FNV_START, body.as_bytes()) != sum {
-        return Err("the file is damaged (its checksum does not match)".into());
-    }
+    let body = glassbox_pack::open("prose", file)?;
     let mut passages: Vec<(u64, String)> = Vec::new();
     for line in body.lines() {
         let (key, html) = line
@@ -140,10 +132,7 @@ mod tests {
     use super::*;
 
     fn file(body: &str) -> String {
-        format!(
-            "glassbox-prose {:016x}\n{body}",
-            fnv1a64_update(FNV_START, body.as_bytes())
-        )
+        glassbox_pack::seal("prose", body)
     }
 
     #[test]

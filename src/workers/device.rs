@@ -77,7 +77,7 @@ pub(super) async fn device() -> Result<Rc<Gpu>, JsValue> {
         };
     }
     let gpu = Rc::new(
-        Gpu::new()
+        crate::engine::open_gpu()
             .await
             .map_err(|e| JsValue::from(format!("no WebGPU device in the worker: {e}")))?,
     );

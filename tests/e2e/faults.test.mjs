@@ -14,6 +14,13 @@ const DAMAGE = {
   cut: (b) => b.subarray(0, b.length >> 1),
 };
 
+// FNV-1a, 64-bit, as 16 hex digits: the checksum of the book's text files (crates/pack).
+const fnv = (buf) => {
+  let h = 0xcbf29ce484222325n;
+  for (const b of buf) h = BigInt.asUintN(64, (h ^ BigInt(b)) * 0x100000001b3n);
+  return h.toString(16).padStart(16, '0');
+};
+
 // Each asset, a page that uses it, and where that page says what went wrong.
 const ASSETS = [
   { file: 'fashion-mnist.gbds', page: '#/pruning?eval_images=100', where: '.status', name: /Fashion-MNIST images \(fashion-mnist\.gbds\) arrived damaged/ },
@@ -85,11 +92,6 @@ for (const [how, damage] of [...Object.entries(DAMAGE), ['missing', null]]) {
 // A prose file from another build: well formed and summed, but without a passage this build asks
 // for. The passage says so in its place; the others show.
 test('prose-quantization.txt without one of its passages: that passage says so', async () => {
-  const fnv = (buf) => {
-    let h = 0xcbf29ce484222325n;
-    for (const b of buf) h = BigInt.asUintN(64, (h ^ BigInt(b)) * 0x100000001b3n);
-    return h.toString(16).padStart(16, '0');
-  };
   const drop = (bytes) => {
     const [, first, ...rest] = bytes.toString('utf8').split('\n');
     const body = rest.join('\n');
@@ -105,6 +107,58 @@ test('prose-quantization.txt without one of its passages: that passage says so',
   assert.equal(await missing.count(), 1);
   assert.ok((await page.locator('main .prose').count()) >= 5);
   assert.equal(await page.locator('[data-out="text-notice"]').count(), 0);
+  assert.deepEqual(page.problems(), []);
+  await page.context().close();
+  await server.close();
+});
+
+// The WGSL kernels (kernels.txt, crates/pack: summed with FNV-1a, fetched only when a WebGPU device
+// opens) damaged or cut: the page says WebGPU could not be started and why, and computes on the CPU.
+// A sound file from another build (its kernels changed, its checksum redone) is refused too.
+const otherBuild = (bytes) => {
+  const body = bytes.toString('utf8').split('\n').slice(1).join('\n').replace('fn main', 'fn  main');
+  return Buffer.from(`glassbox-kernels ${fnv(Buffer.from(body))}\n${body}`);
+};
+for (const [how, damage, why] of [
+  ['flipped', DAMAGE.flipped, /kernels\.txt: the file is damaged/],
+  ['cut', DAMAGE.cut, /kernels\.txt: the file is damaged/],
+  ['from another build', otherBuild, /kernels\.txt: it is from another build of the book/],
+]) {
+  test(`kernels.txt, ${how}: the page computes on the CPU and says why`, async () => {
+    const server = await serve({ transform: (url, bytes) => (url.endsWith('/kernels.txt') ? damage(bytes) : bytes) });
+    const gpuBrowser = await launch({ webgpu: true });
+    try {
+      const page = await watchedPage(gpuBrowser);
+      await page.goto(`${server.base}#/under-the-hood`);
+      const backend = page.locator('[data-backend="cpu"]');
+      await backend.waitFor({ timeout: 30_000 });
+      const text = await backend.textContent();
+      assert.match(text, /the kernels file could not be used/, text);
+      assert.match(text, why, text);
+      const notice = page.locator('.backend-notice');
+      assert.equal(await notice.locator('.notice-line').textContent(), 'Running on the CPU: WebGPU could not be started.');
+      // The chapters compute on the CPU.
+      await page.goto(`${server.base}#/quantization`);
+      await page.locator('[data-out="scale"]').filter({ hasText: /\d/ }).waitFor();
+      assert.ok(server.requests.some((u) => u.endsWith('/kernels.txt')), 'the kernels were asked for');
+      assert.deepEqual(page.problems(), []);
+    } finally {
+      await gpuBrowser.close();
+      await server.close();
+    }
+  });
+}
+
+// A reader without WebGPU never downloads the kernels.
+test('without WebGPU the kernels file is never fetched', async () => {
+  const server = await serve();
+  const page = await watchedPage(browser);
+  await page.goto(`${server.base}#/under-the-hood`);
+  await page.locator('[data-backend="cpu"]').waitFor({ timeout: 30_000 });
+  await page.goto(`${server.base}#/quantization`);
+  await page.locator('[data-out="scale"]').filter({ hasText: /\d/ }).waitFor();
+  assert.ok(server.requests.some((u) => u.endsWith('.wasm')), server.requests.join(' '));
+  assert.deepEqual(server.requests.filter((u) => u.endsWith('/kernels.txt')), []);
   assert.deepEqual(page.problems(), []);
   await page.context().close();
   await server.close();

@@ -1,5 +1,6 @@
 //! Adapter and device set-up, buffers, and asynchronous read-back.
 
+use crate::ops::KernelSources;
 use std::fmt;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -12,6 +13,8 @@ pub enum GpuUnavailable {
     NoWebGpu,
     /// No adapter was granted.
     NoAdapter(String),
+    /// The kernels file could not be fetched or read (the browser's copy; natively it is built in).
+    Kernels(String),
     /// The adapter refused to create a device.
     DeviceRefused(String),
 }
@@ -23,6 +26,7 @@ impl fmt::Display for GpuUnavailable {
                 write!(f, "this browser does not offer WebGPU (no navigator.gpu)")
             }
             GpuUnavailable::NoAdapter(e) => write!(f, "no GPU adapter was granted ({e})"),
+            GpuUnavailable::Kernels(e) => write!(f, "the kernels file could not be used ({e})"),
             GpuUnavailable::DeviceRefused(e) => {
                 write!(f, "the GPU adapter refused to create a device ({e})")
             }
@@ -80,9 +84,19 @@ pub struct Gpu {
 }
 
 impl Gpu {
-    /// Request an adapter and a device. Natively this uses any backend wgpu finds (set
-    /// `WGPU_BACKEND=vulkan` and `VK_DRIVER_FILES` to pick lavapipe); in the browser, WebGPU.
+    /// `open` with the kernels compiled in (the CLI and the tests). Natively this uses any backend
+    /// wgpu finds (set `WGPU_BACKEND=vulkan` and `VK_DRIVER_FILES` to pick lavapipe). The book
+    /// does not call it: its download would carry every kernel (`open` with the fetched file).
     pub async fn new() -> Result<Gpu, GpuUnavailable> {
+        Gpu::open(|| async { Ok(KernelSources::built_in()) }).await
+    }
+
+    /// Request an adapter and a device, and compile the kernels on it; in the browser, WebGPU.
+    /// `kernels` is asked for only once a device is granted (the browser fetches them then).
+    pub async fn open<F>(kernels: impl FnOnce() -> F) -> Result<Gpu, GpuUnavailable>
+    where
+        F: std::future::Future<Output = Result<KernelSources, String>>,
+    {
         #[cfg(target_arch = "wasm32")]
         {
             let has_gpu = web_sys_has_gpu();
@@ -159,13 +173,15 @@ impl Gpu {
             #[cfg(target_arch = "wasm32")]
             let _ = e;
         }));
+        let sources = kernels().await.map_err(GpuUnavailable::Kernels)?;
         let scope = device.push_error_scope(wgpu::ErrorFilter::Validation);
-        let kernels = crate::ops::Kernels::new(&device);
+        let kernels = crate::ops::Kernels::new(&device, &sources);
         if let Some(e) = scope.pop().await {
             return Err(GpuUnavailable::DeviceRefused(format!(
                 "the engine's kernels were rejected: {e}"
             )));
         }
+        let kernels = kernels.map_err(GpuUnavailable::Kernels)?;
         Ok(Gpu {
             device,
             queue,

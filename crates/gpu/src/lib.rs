@@ -23,4 +23,5 @@ pub use context::{webgpu_offered, AdapterSummary, Gpu, GpuError, GpuUnavailable}
 pub use glassbox_lab::kernels::MatmulShape;
 pub use lm::{GpuLm, GpuLmSession};
 pub use network::GpuNetwork;
+pub use ops::KernelSources;
 pub use tuning::{answer_work, GpuTuning, GPU_CHUNK};

@@ -31,15 +31,44 @@ impl Later {
     }
 }
 
-/// A kernel's source: build.rs's copy of the file (without its comments and indentation), with
-/// its constants set.
-macro_rules! source {
-    ($file:literal $([$($name:ident = $value:literal),*])?) => {
-        with_constants(
-            include_str!(concat!(env!("OUT_DIR"), "/kernels/", $file)),
-            &[$($((stringify!($name), $value)),*)?],
-        )
-    };
+/// The engine's WGSL kernels by file name: the kernels file (glassbox_pack), compiled in natively
+/// and fetched by the page, whose code carries none of them.
+pub struct KernelSources(Vec<(String, String)>);
+
+impl KernelSources {
+    /// Read a kernels file; a damaged or cut one is refused, and so is a sound one from another
+    /// build (its checksum is not the one this build compiled in): its kernels may not match
+    /// this code's.
+    pub fn parse(file: &str) -> Result<KernelSources, String> {
+        let kernels = glassbox_pack::kernels(file)?;
+        if file.lines().next() != Some(env!("GLASSBOX_KERNELS_HEAD")) {
+            return Err("it is from another build of the book (reload the page)".into());
+        }
+        Ok(KernelSources(
+            kernels
+                .into_iter()
+                .map(|(name, source)| (name.to_string(), source.to_string()))
+                .collect(),
+        ))
+    }
+
+    /// The kernels this build was made with (build.rs's file), compiled in: the CLI's and the
+    /// tests'. The book fetches its copy instead.
+    pub fn built_in() -> KernelSources {
+        KernelSources::parse(include_str!(concat!(env!("OUT_DIR"), "/kernels.txt")))
+            .expect("build.rs writes a well-formed kernels file")
+    }
+
+    /// A kernel's source with its constants set; an error names a kernel or a constant that a
+    /// file from another build lacks.
+    fn get(&self, file: &str, constants: &[(&str, u32)]) -> Result<String, String> {
+        let (_, source) = self
+            .0
+            .iter()
+            .find(|(name, _)| name == file)
+            .ok_or_else(|| format!("it has no {file}"))?;
+        with_constants(source, constants).map_err(|e| format!("{file}: {e}"))
+    }
 }
 
 macro_rules! kernels {
@@ -52,15 +81,26 @@ macro_rules! kernels {
             $(pub(crate) $lfield: Later,)*
         }
         impl Kernels {
-            pub(crate) fn new(device: &wgpu::Device) -> Kernels {
-                Kernels {
-                    $($field: compile(device, $file, &source!($file $([$($name = $value),*])?)),)*
+            pub(crate) fn new(device: &wgpu::Device, sources: &KernelSources) -> Result<Kernels, String> {
+                // Every source first (a file from another build fails here, before any compiles).
+                let files: &[(&str, &[(&str, u32)])] = &[
+                    $(($file, &[$($((stringify!($name), $value)),*)?]),)*
+                    $(($lfile, &[$($((stringify!($lname), $lvalue)),*)?]),)*
+                ];
+                let mut texts = Vec::with_capacity(files.len());
+                for (file, constants) in files {
+                    texts.push(sources.get(file, constants)?);
+                }
+                let mut texts = texts.into_iter();
+                let mut next = move || texts.next().unwrap_or_default();
+                Ok(Kernels {
+                    $($field: compile(device, $file, &next()),)*
                     $($lfield: Later {
                         name: $lfile,
-                        source: source!($lfile $([$($lname = $lvalue),*])?),
+                        source: next(),
                         kernel: std::sync::OnceLock::new(),
                     },)*
-                }
+                })
             }
         }
     };
@@ -109,19 +149,21 @@ kernels! {
 }
 
 /// `source` with each `const NAME: u32 = ...;` of `constants` set to the given value: one WGSL file
-/// compiled at several tile sizes. A name the file does not declare is a bug (the parity tests and
-/// the self-test compile every kernel).
-fn with_constants(source: &str, constants: &[(&str, u32)]) -> String {
+/// compiled at several tile sizes.
+fn with_constants(source: &str, constants: &[(&str, u32)]) -> Result<String, String> {
     let mut out = source.to_string();
     for (name, value) in constants {
         let head = format!("const {name}: u32 = ");
         let start = out
             .find(&head)
-            .unwrap_or_else(|| panic!("the kernel declares no `{head}...`"));
-        let end = start + out[start..].find(';').expect("a WGSL const ends with ;");
+            .ok_or_else(|| format!("it declares no `{head}...`"))?;
+        let end = start
+            + out[start..]
+                .find(';')
+                .ok_or_else(|| format!("its `{head}...` has no end"))?;
         out.replace_range(start..end, &format!("{head}{value}u"));
     }
-    out
+    Ok(out)
 }
 
 fn compile(device: &wgpu::Device, name: &'static str, source: &str) -> Kernel {
@@ -746,8 +788,31 @@ fn same_len(what: &str, got: usize, want: usize) -> Result<(), GpuError> {
 
 #[cfg(test)]
 mod tests {
-    use super::weight_grad_split;
+    use super::{weight_grad_split, KernelSources};
     use glassbox_lab::vision::nn::ConvShape;
+
+    /// The built-in kernels file holds every WGSL file as written, less comments; a file from
+    /// another build that lacks a kernel or a constant is refused with its name, not a panic.
+    #[test]
+    fn kernel_sources_come_from_the_kernels_file() {
+        let built = KernelSources::built_in();
+        let on_disk = std::fs::read_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/src/kernels"))
+            .unwrap()
+            .count();
+        assert_eq!(built.0.len(), on_disk);
+        let matmul = built.get("matmul.wgsl", &[("TX", 8), ("TY", 8)]).unwrap();
+        assert!(matmul.contains("const TX: u32 = 8u;") && !matmul.contains("//"));
+        assert!(built
+            .get("none.wgsl", &[])
+            .unwrap_err()
+            .contains("none.wgsl"));
+        let err = built.get("relu.wgsl", &[("TX", 8)]).unwrap_err();
+        assert!(err.contains("relu.wgsl") && err.contains("TX"), "{err}");
+        let foreign = glassbox_pack::seal("kernels", "== relu.wgsl\nfn main() {}\n");
+        let refused = |file: &str| KernelSources::parse(file).err().unwrap_or_default();
+        assert!(refused(&foreign).contains("another build"));
+        assert!(refused(&foreign.replace("main", "mainx")).contains("damaged"));
+    }
 
     fn shape(n: usize, c_in: usize, c_out: usize, size: usize) -> ConvShape {
         ConvShape {

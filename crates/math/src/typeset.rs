@@ -1,9 +1,8 @@
 //! The typesetting shared by the macros (lib.rs) and the text packer (bin/prose-pack.rs): LaTeX to
 //! MathML with pulldown-latex, a `prose!` passage to HTML, and a page's passages to the text file
-//! the page loads. A passage's key is the FNV-1a (64-bit) hash of its source,
-//! h = (h xor byte) * 0x100000001b3 from 0xcbf29ce484222325, so the macro (which leaves only the
-//! key in the download) and the packer (which writes the HTML beside it) agree without sharing
-//! anything but the source.
+//! the page loads (a glassbox_pack file). A passage's key is the FNV-1a (64-bit) hash of its
+//! source, so the macro (which leaves only the key in the download) and the packer (which writes
+//! the HTML beside it) agree without sharing anything but the source.
 
 use pulldown_latex::config::DisplayMode;
 use pulldown_latex::{push_mathml, Parser, RenderConfig, Storage};
@@ -144,9 +143,7 @@ pub fn typeset(tex: &str, display: bool) -> Result<String, String> {
 
 /// A passage's key: the FNV-1a (64-bit) hash of its source.
 pub fn key(src: &str) -> u64 {
-    src.bytes().fold(0xcbf2_9ce4_8422_2325, |h, b| {
-        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
-    })
+    glassbox_pack::fnv1a64(src.as_bytes())
 }
 
 /// The page whose text file holds a source file's passages: the module under `src/chapters/`
@@ -259,14 +256,14 @@ fn literal_len(s: &str) -> Result<usize, String> {
     Ok(quote + 1 + end + close.len())
 }
 
-/// A page's text file: a first line `glassbox-prose <FNV-1a of the rest, 16 hex digits>`, then a
-/// line per passage, `<key, 16 hex digits> <HTML>` (the HTML has no line breaks).
+/// A page's text file (glassbox_pack's `prose` kind): after its header line, a line per passage,
+/// `<key, 16 hex digits> <HTML>` (the HTML has no line breaks).
 pub fn text_file(passages: &[(u64, String)]) -> String {
     let body: String = passages
         .iter()
         .map(|(k, html)| format!("{k:016x} {html}\n"))
         .collect();
-    format!("glassbox-prose {:016x}\n{body}", key(&body))
+    glassbox_pack::seal("prose", &body)
 }
 
 #[cfg(test)]

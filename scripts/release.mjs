@@ -1,6 +1,7 @@
 // What the release needs after Trunk's build, in the build folder DIR (default dist/):
 //  0. wasm-opt (npm's binaryen, installed by scripts/setup.sh) over the wasm, -Oz unless
 //     GLASSBOX_WASM_OPT names other flags ("0" skips it), and the preload's integrity hash updated;
+//     then the JavaScript glue without its comments and indentation (its preload's hash updated);
 //  1. the Content-Security-Policy, as a <meta> at the top of index.html, with the SHA-256 of
 //     Trunk's one inline script (its loader) so no other inline script can run;
 //  2. the service worker, DIR/sw.js, from assets/sw.js with the build's version and every file's
@@ -26,6 +27,15 @@ if (!fs.existsSync(indexPath)) fail(`${indexPath} is missing: run Trunk's build 
 let html = fs.readFileSync(indexPath, 'utf8');
 if (html.includes('http-equiv="Content-Security-Policy"')) fail(`${indexPath} already has a policy (run Trunk's build again)`);
 
+// Set the integrity attribute of the preload of DIR/NAME to the file's SHA-384 (Trunk's, made
+// before the release changed the file, no longer matches).
+function updateIntegrity(name) {
+  const sri = `sha384-${crypto.createHash('sha384').update(fs.readFileSync(path.join(dir, name))).digest('base64')}`;
+  const link = new RegExp(`(<link[^>]*href="\\./${name.replace(/[.]/g, '\\.')}"[^>]*integrity=")[^"]*(")`);
+  if (!link.test(html)) fail(`the preload of ${name} has no integrity attribute to update`);
+  html = html.replace(link, `$1${sri}$2`);
+}
+
 // 0. wasm-opt. Trunk's own wasm-opt download cannot work offline, so index.html asks it for none
 // (data-wasm-opt="0") and the pinned binaryen from npm runs here. The features are those rustc's
 // wasm32 target and our +simd128 build use.
@@ -47,10 +57,43 @@ if (optFlags !== '0') {
   const after = fs.statSync(wasmPath).size;
   console.log(`release: wasm-opt ${optFlags}: ${wasmName} ${(before / 1e6).toFixed(2)} MB -> ${(after / 1e6).toFixed(2)} MB in ${((Date.now() - t0) / 1000).toFixed(0)} s`);
   // Trunk's preload carries the wasm's SHA-384: the optimised file needs its own.
-  const sri = `sha384-${crypto.createHash('sha384').update(fs.readFileSync(wasmPath)).digest('base64')}`;
-  const link = new RegExp(`(<link[^>]*href="\\./${wasmName.replace(/[.]/g, '\\.')}"[^>]*integrity=")[^"]*(")`);
-  if (!link.test(html)) fail(`the preload of ${wasmName} has no integrity attribute to update`);
-  html = html.replace(link, `$1${sri}$2`);
+  updateIntegrity(wasmName);
+}
+
+// 0b. The JavaScript glue without its comments and indentation: wasm-bindgen writes it to be read,
+// and Trunk's --minify leaves it (-1.4 KB gzipped). Every line is trimmed and comment lines and
+// /* */ blocks that open a line are dropped; nothing else changes. That is safe while no string
+// spans lines (no template literal left open, no line continued with a backslash): checked, and
+// otherwise the glue stays as it is.
+const jsName = (html.match(/href="\.\/([^"]+\.js)"/) || [])[1];
+if (!jsName) fail('no modulepreload of the glue in index.html');
+{
+  const jsPath = path.join(dir, jsName);
+  const source = fs.readFileSync(jsPath, 'utf8');
+  const kept = [];
+  let inComment = false;
+  let safe = true;
+  for (const raw of source.split('\n')) {
+    const line = raw.trim();
+    if (inComment) {
+      inComment = !line.includes('*/');
+      continue;
+    }
+    if (line.startsWith('/*')) {
+      inComment = !line.includes('*/');
+      continue;
+    }
+    if (line === '' || line.startsWith('//')) continue;
+    if ((line.split('`').length - 1) % 2 === 1 || line.endsWith('\\')) safe = false;
+    kept.push(line);
+  }
+  if (!safe) {
+    console.log(`release: ${jsName} has a string across lines: left as it is`);
+  } else {
+    fs.writeFileSync(jsPath, `${kept.join('\n')}\n`);
+    updateIntegrity(jsName);
+    console.log(`release: ${jsName} ${(source.length / 1e3).toFixed(1)} -> ${(kept.join('\n').length / 1e3).toFixed(1)} KB without comments and indentation`);
+  }
 }
 
 // 1. The policy. Every inline script is hashed (Trunk writes exactly one, the wasm loader).

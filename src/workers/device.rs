@@ -16,19 +16,20 @@
 //!   in one submission (`GpuNetwork::logits`), as the page's own WebGPU path computes them: the
 //!   page cuts the images into the same batches (`GPU_JOB_IMAGES`), so the logits equal the page's
 //!   bit for bit. The network comes with every job (a restarted worker needs it); the worker
-//!   uploads it only when its checksum (its bytes' last 8) differs from the last one's.
+//!   uploads it only when the copy it holds does not serve the job (`job::NetKey`).
 //! - `gpu-tune`: chapter 3's fine-tuning work (`glassbox_lab::shift::work`, as a `tune` job packs
-//!   it: the tuner's network and tuned tensors, consecutive units of `GPU_CHUNK` images) answered
-//!   on the device by `glassbox_gpu::answer_work`, what the page's `GpuTuning` computes; the
-//!   network after each Adam step has another checksum and is uploaded whole (the same numbers
-//!   the page writes into its tuned tensors), so the run equals the page's WebGPU run bit for bit.
+//!   it: the tuner's network, its tuned tensors and their values, consecutive units of
+//!   `GPU_CHUNK` images) answered on the device by `glassbox_gpu::answer_work`, what the page's
+//!   `GpuTuning` computes; the tuned tensors' values after each Adam step are written over the
+//!   held copy (the whole network is uploaded again only when its bytes change: batch-norm's
+//!   statistics), so the run equals the page's WebGPU run bit for bit.
 //! - `gpu-grad`: chapter 5's prompt tuning: one micro-batch's loss and the gradient of its soft
 //!   prompt or prefix (the model frozen) on the device (`Gpu::lm_extras_grad`), what the page's
 //!   own WebGPU path computes; the message is a CPU `grad` job's (`job::grad_message`).
 
 use super::job::{
     as_extras, assign_reply, assign_request, extras_of, get, grad_reply, images_of, logits_reply,
-    micro_batch, network_bytes, number, shipped_lm, tune_reply, tune_request, Fields,
+    micro_batch, network_bytes, number, shipped_lm, tune_reply, tune_request, Fields, NetKey,
 };
 use glassbox_gpu::{AdapterSummary, Gpu, GpuError, GpuNetwork};
 use glassbox_lab::vision::network::Network;
@@ -55,13 +56,13 @@ pub const GRAD: &str = "gpu-grad";
 /// Test images per device job: one submission, the batch the page's own WebGPU path uses.
 pub const GPU_JOB_IMAGES: usize = 200;
 
-/// A network as parsed and as uploaded.
-type OnDevice = (Network, GpuNetwork);
+/// A network as parsed and as uploaded (a `tune` job writes its tuned tensors into both).
+type OnDevice = (RefCell<Network>, GpuNetwork);
 
 thread_local! {
     static DEVICE: RefCell<Option<Rc<Gpu>>> = const { RefCell::new(None) };
     /// The last network a job brought, parsed and uploaded, with its checksum.
-    static NETWORK: RefCell<Option<(Vec<u8>, Rc<OnDevice>)>> = const { RefCell::new(None) };
+    static NETWORK: RefCell<Option<(NetKey, Rc<OnDevice>)>> = const { RefCell::new(None) };
 }
 
 fn lost(why: String) -> JsValue {
@@ -134,22 +135,22 @@ pub(super) async fn checked<T>(gpu: &Gpu, r: Result<T, GpuError>) -> Result<T, J
 }
 
 /// The network a job brings (`net`, `Network::to_bytes`), parsed and on `gpu`: uploaded only
-/// when its checksum differs from the last one's.
+/// when the copy held does not serve it (`NetKey::serves`).
 fn network_on(gpu: &Gpu, msg: &JsValue) -> Result<Rc<OnDevice>, JsValue> {
-    let (bytes, checksum) = network_bytes(msg)?;
+    let (bytes, key) = network_bytes(msg)?;
     let cached = NETWORK.with(|n| {
-        n.borrow()
-            .as_ref()
-            .filter(|(c, _)| c == &checksum)
-            .map(|(_, g)| g.clone())
+        let mut n = n.borrow_mut();
+        let (held, g) = n.as_mut().filter(|(held, _)| held.serves(&key))?;
+        *held = key.clone();
+        Some(g.clone())
     });
     if let Some(g) = cached {
         return Ok(g);
     }
     let net = Network::from_bytes(&bytes.to_vec())?;
     let on_gpu = gpu.upload(&net).map_err(gpu_error)?;
-    let g = Rc::new((net, on_gpu));
-    NETWORK.with(|n| *n.borrow_mut() = Some((checksum, g.clone())));
+    let g = Rc::new((RefCell::new(net), on_gpu));
+    NETWORK.with(|n| *n.borrow_mut() = Some((key, g.clone())));
     Ok(g)
 }
 
@@ -167,10 +168,13 @@ pub async fn tune_job(msg: &JsValue, reply: &Object) -> Result<Array, JsValue> {
     let gpu = device().await?;
     let net = network_on(&gpu, msg)?;
     let (cpu, on_gpu) = &*net;
-    let (tensors, works) = tune_request(msg, cpu)?;
+    let (tensors, works) = tune_request(msg, &mut cpu.borrow_mut())?;
+    let classes = cpu.borrow().classes();
+    let written = on_gpu.write_tensors(&gpu, &cpu.borrow(), &tensors);
+    checked(&gpu, written).await?;
     let mut answers = Vec::with_capacity(works.len());
     for w in &works {
-        let a = glassbox_gpu::answer_work(on_gpu, &gpu, w, &tensors, cpu.classes()).await;
+        let a = glassbox_gpu::answer_work(on_gpu, &gpu, w, &tensors, classes).await;
         answers.push(checked(&gpu, a).await?);
     }
     tune_reply(reply, &answers)

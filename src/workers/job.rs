@@ -6,7 +6,8 @@
 //!   `EVAL_BATCH` in the page's split, so each image is computed in the same batch as on the page's
 //!   thread, and the logits equal the single-thread run's bit for bit. The page sends the network's
 //!   bytes (`Network::to_bytes`) with every job (a copy of about a megabyte); a worker parses them
-//!   only when their last 8 bytes, the file's own checksum, differ from the last network's.
+//!   only when the copy it holds does not serve the job (`NetKey`: the bytes' last 8, the file's
+//!   own checksum, differ, or a `tune` job overwrote some of its tensors).
 //! - `plurals`: the greedy continuations of a list of prompts under one of the shipped language
 //!   models, after a trained soft prompt or prefix when the job brings one (`tuning::Evaluator`:
 //!   without one it equals `pluralize::generator` run by `sample::complete`, what the page's CPU
@@ -32,8 +33,9 @@
 //!   centroids itself, so the codebooks equal the single thread's.
 //! - `tune`: chapter 3's fine-tuning work (`glassbox_lab::shift::work`): consecutive units that
 //!   need no answer before them (a set's frozen prefixes or counts, a batch's gradient chunks of
-//!   `CHUNK` images), packed, under the tuner's current network and tuned tensors; the answers come
-//!   back packed (each whole group of gradient chunks as one sum, `work::compute_all`) and the page
+//!   `CHUNK` images), packed, under the tuner's network (its bytes made again only when it changed
+//!   outside the tuned tensors, `Tuner::frozen_version`) with the tuned tensors' current values
+//!   written over it; the answers come back packed (each whole group of gradient chunks as one sum, `work::compute_all`) and the page
 //!   gives them to the tuner in order, so the run equals the page's own bit for bit.
 //! - `attention-time`: chapter 2's CPU attention timing (`device_ops::cpu_attention_time_job`).
 //! - `maml-sweep`, `maml-train`: one entry of a chapter 1 evaluation curve, a run of its
@@ -43,6 +45,7 @@ use super::{device_lm, device_ops, device_train};
 use glassbox_lab::lm::shipped::{self, Checkpoint};
 use glassbox_lab::lm::tuning::{self, Evaluator, MicroBatch};
 use glassbox_lab::lm::{Extras, Model, Vocab};
+use glassbox_lab::shift::blocks::scatter;
 use glassbox_lab::shift::work::{compute_all, Answer, Packed, PackedAnswers, Work};
 use glassbox_lab::shift::Tensor;
 use glassbox_lab::vision::data::Split;
@@ -169,36 +172,59 @@ pub fn logits_of(reply: &JsValue) -> Result<Vec<f32>, String> {
 }
 
 thread_local! {
-    /// The last network a job brought, parsed, with its checksum (its bytes' last 8).
-    static NETWORK: RefCell<Option<(Vec<u8>, Network)>> = const { RefCell::new(None) };
+    /// The last network a job brought, parsed, under its key.
+    static NETWORK: RefCell<Option<(NetKey, Network)>> = const { RefCell::new(None) };
 }
 
-/// `f` over the network a job brings (`net`, `Network::to_bytes`), parsed only when its checksum
-/// differs from the last one's.
+/// What a worker's parsed copy of a network holds: the bytes it was parsed from, by their
+/// checksum (their last 8), and the tensors that `tune` jobs have overwritten since (codes).
+#[derive(Clone, Debug, PartialEq)]
+pub(super) struct NetKey {
+    checksum: Vec<u8>,
+    tuned: Vec<u32>,
+}
+
+impl NetKey {
+    /// Whether a copy held under this key serves a job under `want`: parsed from the same bytes,
+    /// and untouched or overwritten in exactly the tensors the job writes again.
+    pub(super) fn serves(&self, want: &NetKey) -> bool {
+        self.checksum == want.checksum && (self.tuned.is_empty() || self.tuned == want.tuned)
+    }
+}
+
+/// `f` over the network a job brings (`net`, `Network::to_bytes`), parsed only when the copy
+/// held does not serve it (`NetKey::serves`).
 fn with_network<T>(
     msg: &JsValue,
     f: impl FnOnce(&mut Network) -> Result<T, JsValue>,
 ) -> Result<T, JsValue> {
-    let (net, checksum) = network_bytes(msg)?;
+    let (net, key) = network_bytes(msg)?;
     NETWORK.with(|cell| {
         let mut cell = cell.borrow_mut();
-        if cell.as_ref().map(|(c, _)| c != &checksum).unwrap_or(true) {
-            *cell = Some((checksum, Network::from_bytes(&net.to_vec())?));
+        match cell.as_mut() {
+            Some((held, _)) if held.serves(&key) => *held = key,
+            _ => *cell = Some((key, Network::from_bytes(&net.to_vec())?)),
         }
         let (_, net) = cell.as_mut().expect("set above");
         f(net)
     })
 }
 
-/// A job's network bytes (`net`) and their checksum (the file's last 8 bytes).
-pub(super) fn network_bytes(msg: &JsValue) -> Result<(Uint8Array, Vec<u8>), JsValue> {
+/// A job's network bytes (`net`) and their key: their checksum (the file's last 8 bytes) and
+/// the tensors the job overwrites (a `tune` job's `tensors`; none for other jobs).
+pub(super) fn network_bytes(msg: &JsValue) -> Result<(Uint8Array, NetKey), JsValue> {
     let net = typed::<Uint8Array>(msg, "net").ok_or("a job without a network")?;
     let len = net.length();
     if len < 8 {
         return Err("a job's network is too short".into());
     }
-    let checksum = net.subarray(len - 8, len).to_vec();
-    Ok((net, checksum))
+    let key = NetKey {
+        checksum: net.subarray(len - 8, len).to_vec(),
+        tuned: typed::<Uint32Array>(msg, "tensors")
+            .map(|a| a.to_vec())
+            .unwrap_or_default(),
+    };
+    Ok((net, key))
 }
 
 /// A logits job's images (`images`, whole 28 x 28 images) as a split without labels.
@@ -568,12 +594,14 @@ fn step_job(msg: &JsValue, reply: &Object) -> Result<Array, JsValue> {
         .reply()
 }
 
-/// The message of a `tune` job: the tuner's network (`Network::to_bytes`), its tuned tensors and
-/// consecutive works of one kind, packed; `on_device`: the device worker's job (`super::device`).
+/// The message of a `tune` job: the tuner's network (`Network::to_bytes`, taken at its frozen
+/// version), its tuned tensors with their values now (`blocks::gather`) and consecutive works of
+/// one kind, packed; `on_device`: the device worker's job (`super::device`).
 pub fn tune_message(
     on_device: bool,
     net: &[u8],
     tensors: &[Tensor],
+    tuned: &[f32],
     works: &Packed,
 ) -> Result<(Object, Array), JsValue> {
     let codes: Vec<u32> = tensors.iter().map(|t| t.code()).collect();
@@ -585,6 +613,7 @@ pub fn tune_message(
     Fields::job(kind)
         .bytes("net", net)
         .u32s("tensors", &codes)
+        .f32s("tuned", tuned)
         .num("work", works.kind as f64)
         .num("first", works.first as f64)
         .num("batch", works.batch as f64)
@@ -625,10 +654,11 @@ fn tune_job(msg: &JsValue, reply: &Object) -> Result<Array, JsValue> {
     tune_reply(reply, &answers)
 }
 
-/// A `tune` job's tuned tensors and works, checked against the network `net` they run on.
+/// A `tune` job's tuned tensors and works, checked against the network `net` they run on, and
+/// the tensors' values written into `net` (which may hold another job's).
 pub(super) fn tune_request(
     msg: &JsValue,
-    net: &Network,
+    net: &mut Network,
 ) -> Result<(Vec<Tensor>, Vec<Work>), JsValue> {
     let codes = typed::<Uint32Array>(msg, "tensors")
         .ok_or("a fine-tuning job without tensors")?
@@ -653,6 +683,8 @@ pub(super) fn tune_request(
         .iter()
         .map(|&c| Tensor::from_code(c, convs))
         .collect::<Result<Vec<_>, _>>()?;
+    let tuned = floats(msg, "tuned")?.ok_or("a fine-tuning job without its tensors' values")?;
+    scatter(net, &tensors, &tuned)?;
     Ok((tensors, packed.works()?))
 }
 
@@ -750,4 +782,26 @@ pub async fn glassbox_worker_job(msg: JsValue) -> Result<Array, JsValue> {
         other => return Err(format!("unknown job kind '{other}'").into()),
     };
     Ok(Array::of2(&reply, &transfer))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::NetKey;
+
+    #[test]
+    fn a_held_network_serves_only_jobs_that_rewrite_what_was_overwritten() {
+        let key = |sum: u8, tuned: &[u32]| NetKey {
+            checksum: vec![sum; 8],
+            tuned: tuned.to_vec(),
+        };
+        // Untouched: serves every job on the same bytes, none on others.
+        assert!(key(1, &[]).serves(&key(1, &[])));
+        assert!(key(1, &[]).serves(&key(1, &[2, 3])));
+        assert!(!key(1, &[]).serves(&key(2, &[])));
+        // Overwritten in block 1's tensors: only a job that writes those again.
+        assert!(key(1, &[2, 3]).serves(&key(1, &[2, 3])));
+        assert!(!key(1, &[2, 3]).serves(&key(1, &[])));
+        assert!(!key(1, &[2, 3]).serves(&key(1, &[11, 12])));
+        assert!(!key(1, &[2, 3]).serves(&key(2, &[2, 3])));
+    }
 }

@@ -5,11 +5,11 @@
 //! keeps the protocol, the optimiser (Adam on the CPU: a few hundred thousand numbers per batch at
 //! most) and the bookkeeping, so a run's results are the CPU run's within float rounding. The
 //! device copy follows the tuner's network: when `Tuner::version` moves, the tuned tensors are
-//! written again (or, after `bn-stats` changed the running statistics, the whole network).
+//! written again (or, when `Tuner::frozen_version` moved too, the whole network is uploaded).
 
 use crate::{Gpu, GpuError, GpuNetwork};
 use glassbox_lab::shift::work::{Answer, Work};
-use glassbox_lab::shift::{Tune, Tuner};
+use glassbox_lab::shift::Tuner;
 use glassbox_lab::vision::nn::count_correct;
 
 /// Images per GPU call.
@@ -19,6 +19,7 @@ pub const GPU_CHUNK: usize = 64;
 pub struct GpuTuning {
     net: GpuNetwork,
     version: u64,
+    frozen_version: u64,
 }
 
 impl GpuTuning {
@@ -28,6 +29,7 @@ impl GpuTuning {
         Ok(GpuTuning {
             net: gpu.upload(tuner.network())?,
             version: tuner.version(),
+            frozen_version: tuner.frozen_version(),
         })
     }
 
@@ -37,8 +39,9 @@ impl GpuTuning {
             return Ok(tuner.step());
         };
         if tuner.version() != self.version {
-            if tuner.settings.tune == Tune::BnStats {
+            if tuner.frozen_version() != self.frozen_version {
                 self.net = gpu.upload(tuner.network())?;
+                self.frozen_version = tuner.frozen_version();
             } else {
                 self.net
                     .write_tensors(gpu, tuner.network(), tuner.tensors())?;

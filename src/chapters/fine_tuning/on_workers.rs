@@ -8,6 +8,7 @@ use crate::tasks::SLICE_MS;
 use crate::web;
 use crate::workers::job;
 use crate::workers::pool::Pool;
+use glassbox_lab::shift::blocks::gather;
 use glassbox_lab::shift::tuner::{PhaseTimes, Tuner};
 use glassbox_lab::shift::work::{split, Packed};
 use std::cell::RefCell;
@@ -54,11 +55,13 @@ pub(super) async fn drive_workers(
         } else {
             tuner.works_ahead(max)
         };
-        // The network as bytes, made again only after it changed (and only for work to send).
+        // The network as bytes, made again only after it changed outside its tuned tensors (and
+        // only for work to send): an optimiser step changes only the tuned tensors, whose values
+        // go with every job.
         let bytes = match cached {
-            Some((v, b)) if v == tuner.version() || works.is_empty() => Some((v, b)),
+            Some((v, b)) if v == tuner.frozen_version() || works.is_empty() => Some((v, b)),
             _ if works.is_empty() => None,
-            _ => Some((tuner.version(), Rc::new(tuner.network().to_bytes()))),
+            _ => Some((tuner.frozen_version(), Rc::new(tuner.network().to_bytes()))),
         };
         let (mut given_up, mut stopped) = (None, false);
         if works.is_empty() {
@@ -80,8 +83,9 @@ pub(super) async fn drive_workers(
                 .map(|g| Packed::new(g))
                 .collect::<Result<Vec<_>, _>>();
             let tensors = tuner.tensors().to_vec();
+            let tuned = gather(tuner.network(), &tensors);
             let message = |i: usize| match &packed {
-                Ok(p) => job::tune_message(on_device, net, &tensors, &p[i]),
+                Ok(p) => job::tune_message(on_device, net, &tensors, &tuned, &p[i]),
                 Err(e) => Err(JsValue::from_str(e)),
             };
             match pool.run(groups.len(), &message, &|_| {}, &|| alive()).await {

@@ -39,7 +39,8 @@ pub struct Job {
     pub times: PhaseTimes,
     /// The run's network on the GPU, while it runs there.
     pub(super) gpu: Option<(Rc<Gpu>, GpuTuning)>,
-    /// The tuner's network as bytes for the workers, with the tuner's version it was taken at.
+    /// The tuner's network as bytes for the workers, with the tuner's frozen version it was
+    /// taken at (`Tuner::frozen_version`: the tuned tensors' values go with every job).
     pub(super) net_bytes: Option<(u64, Rc<Vec<u8>>)>,
     /// Where the last unit ran: "WebGPU", "CPU" or "CPU workers".
     pub ran: &'static str,

@@ -93,6 +93,35 @@ impl Tensor {
     }
 }
 
+/// The values of `tensors` in `net`, end to end: all another thread's copy of the network needs
+/// after an optimiser step (nothing else changed while `Tuner::frozen_version` stands still).
+pub fn gather(net: &Network, tensors: &[Tensor]) -> Vec<f32> {
+    let mut out = Vec::with_capacity(tensors.iter().map(|t| t.get(net).len()).sum());
+    for t in tensors {
+        out.extend_from_slice(t.get(net));
+    }
+    out
+}
+
+/// Write `values` (in `gather`'s order) into `tensors` of `net`; Err when their lengths differ.
+pub fn scatter(net: &mut Network, tensors: &[Tensor], values: &[f32]) -> Result<(), String> {
+    let want: usize = tensors.iter().map(|t| t.get(net).len()).sum();
+    if values.len() != want {
+        return Err(format!(
+            "{} values for tuned tensors of {want}",
+            values.len()
+        ));
+    }
+    let mut at = 0;
+    for t in tensors {
+        let dst = t.get_mut(net);
+        let len = dst.len();
+        dst.copy_from_slice(&values[at..at + len]);
+        at += len;
+    }
+    Ok(())
+}
+
 /// A tuning choice.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Tune {
@@ -244,5 +273,27 @@ mod tests {
         b.blocks[2].weight[0] = -b.blocks[2].weight[0];
         b.blocks[0].running_mean[0] = 9.0; // a statistic, not a parameter
         assert_eq!(params_changed(&a, &b), 2);
+    }
+
+    #[test]
+    fn gathered_values_written_back_give_the_same_network() {
+        let a = Network::new(&Arch::lab(), 1);
+        let mut b = Network::new(&Arch::lab(), 2);
+        let tensors = Tune::Block(3).tensors(&a);
+        let values = gather(&a, &tensors);
+        assert_eq!(values.len(), Tune::Block(3).param_count(&a));
+        let before = b.clone();
+        scatter(&mut b, &tensors, &values).unwrap();
+        assert_eq!(gather(&b, &tensors), values);
+        let others: Vec<Tensor> = Tune::All
+            .tensors(&a)
+            .into_iter()
+            .filter(|t| !tensors.contains(t))
+            .collect();
+        assert_eq!(gather(&b, &others), gather(&before, &others));
+        assert!(params_changed(&before, &b) > values.len() / 2);
+        assert!(scatter(&mut b, &tensors, &values[1..])
+            .unwrap_err()
+            .contains("values for tuned tensors"));
     }
 }

@@ -272,6 +272,8 @@ pub struct Tuner {
     /// Counts changes of the network's parameters or statistics (an engine holding a copy
     /// refreshes it when this moves).
     version: u64,
+    /// Counts changes outside the tuned tensors (batch-norm's running statistics).
+    frozen_version: u64,
 }
 
 /// Sizes of the batches of an epoch over `n` images (the last may be smaller).
@@ -325,6 +327,7 @@ impl Tuner {
             units_total: 0,
             chunk: CHUNK,
             version: 0,
+            frozen_version: 0,
             data,
             settings,
         };
@@ -455,6 +458,14 @@ impl Tuner {
     /// Moves whenever the network's parameters or running statistics change.
     pub fn version(&self) -> u64 {
         self.version
+    }
+
+    /// Moves whenever the network changes outside its tuned tensors (batch-norm's running
+    /// statistics, re-estimated by `bn-stats`): a copy of the whole network taken at one value
+    /// equals the tuner's while this stands still once its tuned tensors are written again
+    /// (`blocks::scatter` of `blocks::gather`).
+    pub fn frozen_version(&self) -> u64 {
+        self.frozen_version
     }
 
     /// Run to the end.
@@ -762,6 +773,7 @@ impl Tuner {
         let momentum = 1.0 / (batch as f32 + 1.0);
         let (next, _) = self.net.block_forward(conv, act, rows, Bn::Train(momentum));
         self.version += 1;
+        self.frozen_version += 1;
         if conv + 1 < self.net.blocks.len() {
             Phase::BnStats {
                 batch,
@@ -1138,6 +1150,7 @@ mod tests {
     fn works_computed_ahead_and_packed_give_the_same_run_to_the_bit() {
         // What the page's workers do: a run of units computed at once from the tuner's network
         // through the packed form (to bytes and back), then answered in order.
+        use crate::shift::blocks::{gather, scatter};
         use crate::shift::work::{Packed, PackedAnswers};
         // Jobs of 3 chunks split the groups of gradient chunks of a batch of 40; jobs of 4 or 16
         // bring whole groups back as sums (`compute_all`), in batches of one group (8 images) or
@@ -1161,6 +1174,7 @@ mod tests {
             let cpu = run(&net, &split, s.clone());
             let mut t = Tuner::new(&net, &split, s).unwrap();
             let (mut runs, mut sums) = (0, 0);
+            let mut base: Option<(u64, Network)> = None;
             loop {
                 let works = t.works_ahead(max);
                 assert_eq!(t.needs_work(), !works.is_empty());
@@ -1173,14 +1187,23 @@ mod tests {
                 assert_eq!(Some(&works[0]), t.work().as_ref());
                 runs += 1;
                 let packed = Packed::new(&works).unwrap();
-                let mut copy = Network::from_bytes(&t.network().to_bytes()).unwrap();
+                // As the page and a worker do: the whole network (bytes) only when the frozen
+                // version moved, the tuned tensors' values with every job, written into the
+                // copy the worker keeps.
+                if base.as_ref().is_none_or(|(v, _)| *v != t.frozen_version()) {
+                    let bytes = t.network().to_bytes();
+                    base = Some((t.frozen_version(), Network::from_bytes(&bytes).unwrap()));
+                }
+                let copy = &mut base.as_mut().unwrap().1;
                 let tensors: Vec<Tensor> = t
                     .tensors()
                     .iter()
                     .map(|x| Tensor::from_code(x.code(), copy.blocks.len()).unwrap())
                     .collect();
+                scatter(copy, &tensors, &gather(t.network(), t.tensors())).unwrap();
+                assert_eq!(copy.to_bytes(), t.network().to_bytes(), "{tune:?}");
                 assert_eq!(packed.works().unwrap(), works);
-                let answers = compute_all(&mut copy, &tensors, &works);
+                let answers = compute_all(copy, &tensors, &works);
                 sums += answers
                     .iter()
                     .filter(|a| matches!(a, Answer::Grads(_, g) if g.iter().all(|x| x.is_empty())))

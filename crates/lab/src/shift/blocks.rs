@@ -107,10 +107,7 @@ pub fn gather(net: &Network, tensors: &[Tensor]) -> Vec<f32> {
 pub fn scatter(net: &mut Network, tensors: &[Tensor], values: &[f32]) -> Result<(), String> {
     let want: usize = tensors.iter().map(|t| t.get(net).len()).sum();
     if values.len() != want {
-        return Err(format!(
-            "{} values for tuned tensors of {want}",
-            values.len()
-        ));
+        return Err("the tuned tensors' values do not fit them".into());
     }
     let mut at = 0;
     for t in tensors {
@@ -294,6 +291,6 @@ mod tests {
         assert!(params_changed(&before, &b) > values.len() / 2);
         assert!(scatter(&mut b, &tensors, &values[1..])
             .unwrap_err()
-            .contains("values for tuned tensors"));
+            .contains("do not fit"));
     }
 }

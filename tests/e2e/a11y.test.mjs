@@ -106,7 +106,10 @@ function describeControls() {
   };
   const key = (el) => (el.type === 'radio' && el.name ? `radio group ${el.name}` : el);
   const main = document.querySelector('main');
+  // A control counts when it was enabled before the first Tab and still is: one the page enables
+  // while the Tabs go past it (a computation that ends meanwhile) cannot have been reached.
   const controls = [...main.querySelectorAll(SELECTOR)].filter((el) => !el.disabled
+    && (!('disabled' in el) || window.__enabledAtStart.has(el))
     && el.type !== 'hidden' && el.getAttribute('tabindex') !== '-1'
     && el.checkVisibility({ checkVisibilityCSS: true })
     // Only a details element's first summary is its toggle.
@@ -137,7 +140,11 @@ function describeControls() {
  * the browser's chrome or back to the top), at most MAX_TABS times. Returns the number of Tabs. */
 async function tabThrough(page) {
   await page.evaluate(recordFocus);
-  await page.evaluate(() => { document.activeElement?.blur(); window.scrollTo(0, 0); });
+  await page.evaluate(() => {
+    window.__enabledAtStart = new Set([...document.querySelectorAll('main *')].filter((el) => 'disabled' in el && !el.disabled));
+    document.activeElement?.blur();
+    window.scrollTo(0, 0);
+  });
   let tabs = 0;
   while (tabs < MAX_TABS) {
     await page.keyboard.press('Tab');

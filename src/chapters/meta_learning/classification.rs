@@ -19,7 +19,7 @@ static CLS_PLOTS: PlotNames = PlotNames {
 /// Parts (h)-(i), with their controls and their live experiment.
 #[component]
 pub fn Classification() -> impl IntoView {
-    let cls = expect_context::<MetaLearningState>().cls;
+    let cls = crate::ui::context::<MetaLearningState>().cls;
 
     view! {
         <Section id="part-h">
@@ -32,9 +32,9 @@ pub fn Classification() -> impl IntoView {
                 logistic loss on 64 random points. The backward pass is the one above with
                 \(q = -y\,\sigma(-yz)\) and the curvature \(\sigma(z)\sigma(-z)\) in place of 2.</p>
                 <p>Evaluation fits each test task on \(n\) labelled random points, for \(n\) from 24
-                to \(3d\), with a well-converged logistic regression on the weighted features,
-                \(\min_\beta \sum_i \ell(y_i, (\Phi\,\mathrm{diag}(c)\,\beta)_i) + \tfrac12\|\beta\|^2\)
-                (scikit-learn's default objective), solved by Newton's method with a preconditioned
+                to \(3d\), with a well-converged logistic regression on the weighted features,</p>
+                \[\min_\beta \sum_i \ell(y_i, (\Phi\,\mathrm{diag}(c)\,\beta)_i) + \tfrac12\|\beta\|^2\]
+                <p>(scikit-learn's default objective), solved by Newton's method with a preconditioned
                 conjugate-gradient solve per step, stopped when the Newton decrement falls below
                 \(10^{-10}\). The metric is the error rate on 1000 noiseless test points; chance is
                 0.5. As with the min-norm rule, the penalty on \(\beta\) is a penalty

@@ -14,7 +14,7 @@ use leptos::prelude::*;
 
 #[component]
 pub fn LinearQuantization() -> impl IntoView {
-    let QuantizationState { settings, .. } = expect_context();
+    let QuantizationState { settings, .. } = crate::ui::context();
     let mapping = Memo::new(move |_| {
         let s = settings.get();
         quant::linear_params(s.rmin, s.rmax, s.lin_bits).map(|params| LinearMapping {
@@ -49,9 +49,9 @@ pub fn LinearQuantization() -> impl IntoView {
                 <p>Linear quantization maps an integer \(q\) to the real value</p>
                 \[r = S\,(q - Z),\]
                 <p>with a real scale \(S\) and an integer zero point \(Z\). On \(n\) signed bits
-                \(q \in [q_{\min}, q_{\max}] = [-2^{n-1}, 2^{n-1} - 1]\). Choose the real range and
-                the bits; the page computes \(S\) and \(Z\) and draws the map. First, two
-                questions.</p>
+                \(q\) runs from \(q_{\min} = -2^{n-1}\) to \(q_{\max} = 2^{n-1} - 1\). Choose the
+                real range and the bits; the page computes \(S\) and \(Z\) and draws the map.
+                First, two questions.</p>
             "#)/>
             <div class="exercises">
                 <ChoiceExercise name="scale" question="Which expression is the scale S?" choices=&SCALE_CHOICES/>

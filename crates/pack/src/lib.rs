@@ -8,11 +8,22 @@
 
 use std::path::Path;
 
-/// FNV-1a, 64-bit.
+/// FNV-1a's starting value.
+pub const FNV_START: u64 = 0xcbf2_9ce4_8422_2325;
+
+/// FNV-1a, 64-bit (also the lab's checksum of its data and weights files).
 pub fn fnv1a64(bytes: &[u8]) -> u64 {
-    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |h, &b| {
-        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
-    })
+    fnv1a64_update(FNV_START, bytes)
+}
+
+/// FNV-1a continued over more bytes: `fnv1a64_update(fnv1a64(a), b) == fnv1a64(a ++ b)`, so a
+/// long buffer can be summed a piece at a time.
+pub fn fnv1a64_update(mut h: u64, bytes: &[u8]) -> u64 {
+    for &b in bytes {
+        h ^= u64::from(b);
+        h = h.wrapping_mul(0x0000_0100_0000_01b3);
+    }
+    h
 }
 
 /// `body` as a file of `kind`: the header line, then the body.

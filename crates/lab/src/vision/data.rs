@@ -77,23 +77,8 @@ pub struct FashionMnist {
     pub train: Split,
 }
 
-/// FNV-1a's starting value.
-pub const FNV_START: u64 = 0xcbf2_9ce4_8422_2325;
-
-/// 64-bit FNV-1a.
-pub fn fnv1a64(bytes: &[u8]) -> u64 {
-    fnv1a64_update(FNV_START, bytes)
-}
-
-/// FNV-1a continued over more bytes: `fnv1a64_update(fnv1a64(a), b) == fnv1a64(a ++ b)`, so a
-/// long buffer can be summed a piece at a time.
-pub fn fnv1a64_update(mut h: u64, bytes: &[u8]) -> u64 {
-    for &b in bytes {
-        h ^= b as u64;
-        h = h.wrapping_mul(0x0000_0100_0000_01b3);
-    }
-    h
-}
+/// FNV-1a (the book's one checksum, in the leaf crate the build's packers share).
+pub use glassbox_pack::{fnv1a64, fnv1a64_update, FNV_START};
 
 /// A gzip stream decompressed a piece at a time, so the page can yield between pieces.
 pub struct Gunzip<'a> {

@@ -301,7 +301,7 @@ fn BackendNoticeLine(notice: BackendNotice) -> impl IntoView {
 /// What a teacher's link asked for that this page could not do; the rest of the link applies.
 #[component]
 fn LessonNotice() -> impl IntoView {
-    let lesson: Lesson = expect_context();
+    let lesson: Lesson = crate::ui::context();
     let text = move || {
         let mut parts = lesson.notices.get();
         let (ids, keys) = lesson.unknown();

@@ -112,7 +112,7 @@ impl Offline {
 /// "A new version is available: reload", while one is waiting.
 #[component]
 pub fn UpdateNotice() -> impl IntoView {
-    let o = expect_context::<Offline>();
+    let o = crate::ui::context::<Offline>();
     view! {
         <Show when=move || o.update.get()>
             <div class="notice page-notice update-notice" role="status">

@@ -196,7 +196,7 @@ async fn run_benchmark(
 
 #[component]
 pub fn UnderTheHood() -> impl IntoView {
-    let engine = expect_context::<Engine>();
+    let engine = crate::ui::context::<Engine>();
     let rows = Var::new(Vec::<Row>::new());
     let running = Var::new(false);
     let status = Var::new(String::new());

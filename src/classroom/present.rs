@@ -117,7 +117,7 @@ pub fn scroll_to_step(lesson: Lesson) {
 /// The presenter's bar: previous, where we are, next, leave.
 #[component]
 pub fn PresenterBar() -> impl IntoView {
-    let lesson: Lesson = expect_context();
+    let lesson: Lesson = crate::ui::context();
     let on = move || lesson.link.with(|l| l.present);
     // The section's heading, read from the page once it has drawn.
     let title = Var::new(String::new());

@@ -93,7 +93,7 @@ fn LinkRow(
 
 #[component]
 pub fn SharePanel() -> impl IntoView {
-    let lesson: Lesson = expect_context();
+    let lesson: Lesson = crate::ui::context();
     // The page keeps the address bar in step with its controls; the links follow it.
     let view_hash = Signal::derive(move || {
         lesson.opened.track();

@@ -19,6 +19,20 @@ pub struct Theme {
     pub dark: crate::var::Var<bool>,
 }
 
+/// The context a component needs, provided by the page or the chapter around it. Leptos's
+/// `expect_context` formats the type's name into its panic, a message and a formatter compiled
+/// once per type; here the panic is one function, and names the caller's line.
+#[track_caller]
+pub fn context<T: Clone + 'static>() -> T {
+    let at = std::panic::Location::caller();
+    leptos::prelude::use_context().unwrap_or_else(|| missing_context(at))
+}
+
+#[inline(never)]
+fn missing_context(at: &std::panic::Location) -> ! {
+    panic!("{at}: a component was used outside the page that provides its context")
+}
+
 /// 9228362 -> "9,228,362".
 pub fn group(v: u64) -> String {
     let s = v.to_string();

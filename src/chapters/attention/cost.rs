@@ -12,7 +12,7 @@ use leptos::prelude::*;
 
 #[component]
 pub fn AttentionCost() -> impl IntoView {
-    let AttentionState { settings, cost, .. } = expect_context();
+    let AttentionState { settings, cost, .. } = crate::ui::context();
     let cost_curve = Memo::new(move |_| {
         let (h, p, k, d) = cost.get();
         CostCurve::new(h, p, k, d)

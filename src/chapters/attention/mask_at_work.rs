@@ -18,7 +18,7 @@ pub fn MaskAtWork() -> impl IntoView {
         my_mask,
         view_state,
         ..
-    } = expect_context();
+    } = crate::ui::context();
     let mask_locked = control_locked("mask", "Mask used by the decoder");
     let query_locked = control_locked("query", "Query to follow");
     let query = Memo::new(move |_| settings.with(|s| s.query));

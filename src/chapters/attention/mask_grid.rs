@@ -50,7 +50,7 @@ pub fn MaskGrid() -> impl IntoView {
         grid,
         feedback,
         ..
-    } = expect_context();
+    } = crate::ui::context();
     let check = move || {
         let wrong = wrong_cells(&answer.get_untracked(), &grid.get_untracked());
         let n = wrong.len();

@@ -14,8 +14,8 @@ use leptos::prelude::*;
 
 #[component]
 pub fn MeasureIt() -> impl IntoView {
-    let AttentionState { cost, .. } = expect_context();
-    let engine = expect_context::<Engine>();
+    let AttentionState { cost, .. } = crate::ui::context();
+    let engine = crate::ui::context::<Engine>();
     let timing = Var::new(Timing::default());
     let timing_data = Var::new(TimingData::default());
     let timing_gen = Generation::new();

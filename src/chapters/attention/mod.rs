@@ -40,7 +40,7 @@ pub fn AttentionMasks(location: Location) -> impl IntoView {
     provide_context(state);
     let AttentionState { settings, grid, .. } = state;
     crate::ui::effect(move || web::publish(&location_of(&settings.get(), &grid.get())));
-    model::follow_inputs(state, expect_context::<Engine>());
+    model::follow_inputs(state, crate::ui::context::<Engine>());
 
     view! {
         <article class="chapter" aria-labelledby="chapter-title">

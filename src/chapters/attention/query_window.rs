@@ -10,7 +10,7 @@ use leptos::prelude::*;
 
 #[component]
 pub fn QueryWindow() -> impl IntoView {
-    let AttentionState { settings, .. } = expect_context();
+    let AttentionState { settings, .. } = crate::ui::context();
     let window_view = Memo::new(move |_| {
         let s = settings.get();
         let side = s.image.checked_div(s.patch).unwrap_or(0);

@@ -31,7 +31,7 @@ pub fn ToyCaptioner() -> impl IntoView {
         moved,
         model_error,
         ..
-    } = expect_context();
+    } = crate::ui::context();
     let picture_locked = control_locked("picture", "Picture");
     let encoder_map = Memo::new(move |_| {
         let v = view_state.get()?;

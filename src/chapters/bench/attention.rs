@@ -29,7 +29,7 @@ struct Row {
 
 #[component]
 pub fn AttentionBench() -> impl IntoView {
-    let engine = expect_context::<Engine>();
+    let engine = crate::ui::context::<Engine>();
     let running = Var::new(false);
     let rows = Var::new(Vec::<Row>::new());
     let status = Var::new(String::new());

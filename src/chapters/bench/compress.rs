@@ -285,7 +285,7 @@ pub fn CompressBench() -> impl IntoView {
     let same = Var::new(String::new());
     let running = Var::new(false);
     let load = Var::new(LoadState::Idle);
-    let engine = expect_context::<Engine>();
+    let engine = crate::ui::context::<Engine>();
     // The CPU path even where the page has WebGPU.
     let cpu = Engine::new(true);
     let start = move |_| {

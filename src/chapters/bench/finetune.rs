@@ -30,7 +30,7 @@ pub fn FineTuneBench() -> impl IntoView {
     let status = Var::new(String::new());
     let running = Var::new(false);
     let load = Var::new(LoadState::Idle);
-    let engine = expect_context::<Engine>();
+    let engine = crate::ui::context::<Engine>();
     let start = move |_| {
         running.set(true);
         rows.set(Vec::new());

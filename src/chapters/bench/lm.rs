@@ -134,7 +134,7 @@ pub fn LmBench() -> impl IntoView {
     let times = Var::new(LmTimes::default());
     let load = Var::new(LoadState::Idle);
     let running = Var::new(false);
-    let engine = expect_context::<Engine>();
+    let engine = crate::ui::context::<Engine>();
     let start = move |_| {
         running.set(true);
         times.set(LmTimes::default());

@@ -107,7 +107,7 @@ async fn sweep_on_workers(
 
 #[component]
 pub fn LmSweepBench() -> impl IntoView {
-    let engine = expect_context::<Engine>();
+    let engine = crate::ui::context::<Engine>();
     let load = Var::new(LoadState::Idle);
     let running = Var::new(false);
     let progress = Var::new(0usize);

@@ -186,7 +186,7 @@ async fn measure(
 
 #[component]
 pub fn SoftPromptBench() -> impl IntoView {
-    let engine = expect_context::<Engine>();
+    let engine = crate::ui::context::<Engine>();
     let load = Var::new(LoadState::Idle);
     let times = Var::new(Times::default());
     let progress = Var::new(0.0);

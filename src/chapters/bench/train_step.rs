@@ -99,7 +99,7 @@ async fn timed(
 
 #[component]
 pub fn TrainStepBench() -> impl IntoView {
-    let engine = expect_context::<Engine>();
+    let engine = crate::ui::context::<Engine>();
     let load = Var::new(LoadState::Idle);
     let running = Var::new(false);
     let runs = Var::new(Vec::<Run>::new());

@@ -8,7 +8,7 @@ use leptos::prelude::*;
 
 #[component]
 pub fn Blocks() -> impl IntoView {
-    let FineTuningState { lab, .. } = expect_context();
+    let FineTuningState { lab, .. } = crate::ui::context();
     move || {
         let l = lab.get()?;
         let net = &l.pretrained;

@@ -31,7 +31,7 @@ const BLOCK_OPTIONS: &[(&str, &str)] = &[
 
 #[component]
 pub fn ShiftControls() -> impl IntoView {
-    let FineTuningState { settings, busy, .. } = expect_context();
+    let FineTuningState { settings, busy, .. } = crate::ui::context();
     let kind = Signal::derive(move || settings.get().shift.to_string());
     view! {
         <fieldset class="controls-grid" disabled=move || busy.get()>
@@ -68,7 +68,7 @@ pub fn ShiftControls() -> impl IntoView {
 
 #[component]
 pub fn ProtocolControls() -> impl IntoView {
-    let FineTuningState { settings, busy, .. } = expect_context();
+    let FineTuningState { settings, busy, .. } = crate::ui::context();
     let grid_locked = control_locked("grid", "The paper's learning-rate grid");
     view! {
         <fieldset class="controls-grid" disabled=move || busy.get()>
@@ -101,7 +101,7 @@ pub fn RunStop(
     on_run: impl Fn() + 'static,
     on_stop: impl Fn() + 'static,
 ) -> impl IntoView {
-    let FineTuningState { lab, busy, .. } = expect_context();
+    let FineTuningState { lab, busy, .. } = crate::ui::context();
     view! {
         <div class="buttons">
             <button type="button" class="primary" data-action=action on:click=move |_| on_run()

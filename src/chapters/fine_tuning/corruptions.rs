@@ -22,8 +22,8 @@ use leptos::prelude::*;
 
 #[component]
 pub fn Corruptions() -> impl IntoView {
-    let FineTuningState { settings, lab, .. } = expect_context();
-    let engine = expect_context::<Engine>();
+    let FineTuningState { settings, lab, .. } = crate::ui::context();
+    let engine = crate::ui::context::<Engine>();
     let example = Memo::new(move |_| {
         let l = lab.get()?;
         let s = settings.get();

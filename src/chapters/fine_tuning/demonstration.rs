@@ -34,7 +34,7 @@ fn shifts(s: &super::state::FtSettings) -> [Shift; 3] {
 
 #[component]
 pub fn Demonstration() -> impl IntoView {
-    let FineTuningState { settings, .. } = expect_context();
+    let FineTuningState { settings, .. } = crate::ui::context();
     let grid = GridRun::new(3, 3); // [tuned][shift]
     let acc = grid.acc;
     let tunes = Memo::new(move |_| {

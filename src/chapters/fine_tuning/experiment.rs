@@ -24,7 +24,7 @@ pub fn Experiment() -> impl IntoView {
         lab,
         busy,
         ..
-    } = expect_context();
+    } = crate::ui::context();
     // Held by the page thread; a StoredValue so the handlers below can be Send (as a section's
     // children must be).
     let job = StoredValue::new_local(Rc::new(RefCell::new(Job::default())));
@@ -32,7 +32,7 @@ pub fn Experiment() -> impl IntoView {
     let running = Var::new(false);
     let error = Var::new(None::<String>);
     let generation = Generation::new();
-    let engine = expect_context::<crate::engine::Engine>();
+    let engine = crate::ui::context::<crate::engine::Engine>();
     // New settings for this run start it over (the heatmap's settings do not).
     let key = Memo::new(move |_| settings.with(|s| format!("{:?}", s.tune_settings(s.tune))));
     {
@@ -149,7 +149,7 @@ pub fn Experiment() -> impl IntoView {
 /// what computing the frozen prefix once saved.
 #[component]
 fn Readout(snap: Var<Snapshot>) -> impl IntoView {
-    let FineTuningState { settings, .. } = expect_context();
+    let FineTuningState { settings, .. } = crate::ui::context();
     move || {
         let s = snap.get();
         let r = s.result?;

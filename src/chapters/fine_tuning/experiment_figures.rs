@@ -87,7 +87,7 @@ pub fn Multipliers(snap: Var<Snapshot>) -> impl IntoView {
 /// [W' b'] ~ M [W b], beside the permutation P.
 #[component]
 pub fn HeadMap(snap: Var<Snapshot>) -> impl IntoView {
-    let FineTuningState { lab, .. } = expect_context();
+    let FineTuningState { lab, .. } = crate::ui::context();
     let map = Memo::new(move |_| {
         let s = snap.get();
         let r = s.result.as_ref()?;

@@ -7,7 +7,6 @@ use super::state::{clear_on_change, FineTuningState};
 use crate::tasks::Generation;
 use crate::var::Var;
 use glassbox_lab::shift::TuneSettings;
-use leptos::prelude::*;
 
 #[derive(Clone, Copy)]
 pub struct GridRun {
@@ -24,13 +23,13 @@ pub struct GridRun {
 
 impl GridRun {
     pub fn new(rows: usize, cols: usize) -> GridRun {
-        let state: FineTuningState = expect_context();
+        let state: FineTuningState = crate::ui::context();
         let grid = GridRun {
             acc: Var::new(vec![vec![None; cols]; rows]),
             running: Var::new(false),
             status: Var::new(String::new()),
             generation: Generation::new(),
-            engine: expect_context(),
+            engine: crate::ui::context(),
             state,
             rows,
             cols,

@@ -41,7 +41,7 @@ fn winners(acc: &[Vec<Option<f64>>]) -> Vec<(usize, usize, bool)> {
 
 #[component]
 pub fn StageNoise() -> impl IntoView {
-    let FineTuningState { settings, .. } = expect_context();
+    let FineTuningState { settings, .. } = crate::ui::context();
     let grid = GridRun::new(BLOCKS, TUNED.len());
     let acc = grid.acc;
     let run = move || {

@@ -45,12 +45,12 @@ pub fn Sweep() -> impl IntoView {
         lab,
         busy,
         ..
-    } = expect_context();
+    } = crate::ui::context();
     let rows = Var::new(Vec::<Row>::new());
     let state = Var::new((false, 0usize, 0.0f64, String::new())); // running, choice, fraction, activity
     let error = Var::new(None::<String>);
     let generation = Generation::new();
-    let engine = expect_context::<crate::engine::Engine>();
+    let engine = crate::ui::context::<crate::engine::Engine>();
     clear_on_change(settings, move || {
         generation.stop();
         rows.set(Vec::new());

@@ -83,8 +83,8 @@ fn duration(ms: f64) -> String {
 
 #[component]
 pub fn Home() -> impl IntoView {
-    let engine = expect_context::<Engine>();
-    let offline = expect_context::<crate::offline::Offline>();
+    let engine = crate::ui::context::<Engine>();
+    let offline = crate::ui::context::<crate::offline::Offline>();
     let record = Var::new(progress::load());
     view! {
         <article class="chapter home">

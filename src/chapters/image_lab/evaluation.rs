@@ -15,7 +15,7 @@ use leptos::prelude::*;
 
 #[component]
 pub fn EvaluatingHere() -> impl IntoView {
-    let shared = expect_context::<ImageLabState>();
+    let shared = crate::ui::context::<ImageLabState>();
     let ImageLabState {
         settings,
         load,
@@ -24,7 +24,7 @@ pub fn EvaluatingHere() -> impl IntoView {
         lab,
         model,
     } = shared;
-    let engine = expect_context::<Engine>();
+    let engine = crate::ui::context::<Engine>();
     let canvas_ref = NodeRef::<leptos::html::Canvas>::new();
     let theme = use_context::<crate::ui::Theme>();
     let loading = move || shared.loading();

@@ -16,7 +16,7 @@ use leptos::prelude::*;
 
 #[component]
 pub fn FineTuningHere() -> impl IntoView {
-    let shared = expect_context::<ImageLabState>();
+    let shared = crate::ui::context::<ImageLabState>();
     let ImageLabState {
         settings,
         load,
@@ -25,7 +25,7 @@ pub fn FineTuningHere() -> impl IntoView {
         lab,
         model,
     } = shared;
-    let engine = expect_context::<Engine>();
+    let engine = crate::ui::context::<Engine>();
     let speed = Var::new(Speed::Fast);
     let loading = move || shared.loading();
 

@@ -11,7 +11,7 @@ use leptos::prelude::*;
 
 #[component]
 pub fn OriginalNetwork() -> impl IntoView {
-    let settings = expect_context::<ImageLabState>().settings;
+    let settings = crate::ui::context::<ImageLabState>().settings;
     let cifar = Memo::new(move |_| {
         let r = settings.get().ratio;
         Arch::cifar_vgg().channel_pruned(r).map(|a| vgg::stats(&a))

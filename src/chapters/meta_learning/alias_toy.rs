@@ -15,7 +15,7 @@ use leptos::prelude::*;
 /// Parts (b)-(d), with the toy's controls, its descent figure and its final values.
 #[component]
 pub fn AliasToy() -> impl IntoView {
-    let toy = expect_context::<MetaLearningState>().toy;
+    let toy = crate::ui::context::<MetaLearningState>().toy;
     let toy_path = Memo::new(move |_| {
         let t = toy.get();
         alias_toy::descend(t.c0, t.c1, t.lr, t.steps)

@@ -21,7 +21,7 @@ static CLOSED_FORM_PLOTS: PlotNames = PlotNames {
 /// them), the live experiment and the reading of its figures.
 #[component]
 pub fn ClosedForm() -> impl IntoView {
-    let v = expect_context::<MetaLearningState>().maml;
+    let v = crate::ui::context::<MetaLearningState>().maml;
     let settings = v.settings;
     let freqs_text = Signal::derive(move || {
         settings

@@ -19,7 +19,7 @@ static GD_PLOTS: PlotNames = PlotNames {
 /// Part (g), with its controls and its live experiment.
 #[component]
 pub fn GradientSteps() -> impl IntoView {
-    let gd = expect_context::<MetaLearningState>().gd;
+    let gd = crate::ui::context::<MetaLearningState>().gd;
 
     view! {
         <Section id="part-g">

@@ -12,7 +12,7 @@ use leptos::prelude::*;
 /// Part (a), with its random system's controls and the table of exact solutions.
 #[component]
 pub fn MinNorm() -> impl IntoView {
-    let mn = expect_context::<MetaLearningState>().mn;
+    let mn = crate::ui::context::<MetaLearningState>().mn;
     let mn_demo = Memo::new(move |_| {
         let s = mn.get();
         min_norm::demo(s.seed, s.n, s.d, 4)

@@ -58,8 +58,8 @@ fn likeliest(lm: &LoadedLm, prompt: &str) -> Result<Option<usize>, String> {
 
 #[component]
 pub fn Choice() -> impl IntoView {
-    let st = expect_context::<PromptingState>();
-    let engine = expect_context::<Engine>();
+    let st = crate::ui::context::<PromptingState>();
+    let engine = crate::ui::context::<Engine>();
     let counts = Var::new([Counts::default(); 3]);
     let status = Var::new(String::new());
     let run = move |_| {

@@ -101,8 +101,8 @@ fn reliability(answers: &[Answer]) -> BarGroups {
 
 #[component]
 pub fn Confidence() -> impl IntoView {
-    let st = expect_context::<PromptingState>();
-    let engine = expect_context::<Engine>();
+    let st = crate::ui::context::<PromptingState>();
+    let engine = crate::ui::context::<Engine>();
     let answers = Var::new(Vec::<Answer>::new());
     let status = Var::new(String::new());
     let run = move |_| {

@@ -37,8 +37,8 @@ fn digit_bars(t: Option<&Tally>) -> BarGroups {
 
 #[component]
 pub fn Digits() -> impl IntoView {
-    let st = expect_context::<PromptingState>();
-    let engine = expect_context::<Engine>();
+    let st = crate::ui::context::<PromptingState>();
+    let engine = crate::ui::context::<Engine>();
     let settings = st.settings;
     let result = Var::new(None::<(Tally, String)>);
     let status = Var::new(String::new());

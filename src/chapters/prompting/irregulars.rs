@@ -16,8 +16,8 @@ use leptos::prelude::*;
 
 #[component]
 pub fn Irregulars() -> impl IntoView {
-    let st = expect_context::<PromptingState>();
-    let engine = expect_context::<Engine>();
+    let st = crate::ui::context::<PromptingState>();
+    let engine = crate::ui::context::<Engine>();
     let settings = st.settings;
     let answers = Var::new(Vec::<Answer>::new());
     let status = Var::new(String::new());

@@ -56,8 +56,8 @@ fn distribution_bars(st: PromptingState) -> BarGroups {
 
 #[component]
 pub fn Playground() -> impl IntoView {
-    let st = expect_context::<PromptingState>();
-    let engine = expect_context::<Engine>();
+    let st = crate::ui::context::<PromptingState>();
+    let engine = crate::ui::context::<Engine>();
     let settings = st.settings;
     let prompt_locked = control_locked("prompt", "Prompt");
     let written = Var::new(String::new());

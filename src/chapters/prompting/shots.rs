@@ -50,8 +50,8 @@ fn accuracy_bars(answers: &Answers, per_shot: usize) -> BarGroups {
 
 #[component]
 pub fn Shots() -> impl IntoView {
-    let st = expect_context::<PromptingState>();
-    let engine = expect_context::<Engine>();
+    let st = crate::ui::context::<PromptingState>();
+    let engine = crate::ui::context::<Engine>();
     let settings = st.settings;
     // The validation nouns arrive with the model.
     let per_shot = Signal::derive(move || st.lm.with(|_| nouns_of(Split::Val).len()));

@@ -51,8 +51,8 @@ fn bars(t: &Table) -> BarGroups {
 
 #[component]
 pub fn Sizes() -> impl IntoView {
-    let st = expect_context::<PromptingState>();
-    let engine = expect_context::<Engine>();
+    let st = crate::ui::context::<PromptingState>();
+    let engine = crate::ui::context::<Engine>();
     let table = Var::new([[None::<f64>; 2]; 2]);
     let status = Var::new(String::new());
     let load = Var::new(LoadState::Idle);

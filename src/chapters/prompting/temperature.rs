@@ -52,8 +52,8 @@ fn entropy_bars(logits: Option<&[f32]>, top_k: usize) -> BarGroups {
 
 #[component]
 pub fn Temperature() -> impl IntoView {
-    let st = expect_context::<PromptingState>();
-    let engine = expect_context::<Engine>();
+    let st = crate::ui::context::<PromptingState>();
+    let engine = crate::ui::context::<Engine>();
     let rows = Var::new(Vec::<(f32, String)>::new());
     let status = Var::new(String::new());
     let bars = Memo::new(move |_| {

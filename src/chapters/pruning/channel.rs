@@ -28,8 +28,8 @@ pub fn ChannelPruning() -> impl IntoView {
         channel,
         ch_before,
         ..
-    } = expect_context();
-    let engine = expect_context::<Engine>();
+    } = crate::ui::context();
+    let engine = crate::ui::context::<Engine>();
 
     // Channel pruning: its accuracy, fine-tuning (below), and measured latency (below that).
     let ch_after = Var::new(None::<(f64, usize, usize)>);

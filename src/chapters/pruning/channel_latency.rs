@@ -16,8 +16,8 @@ pub fn ChannelLatency() -> impl IntoView {
         pruned,
         channel,
         ..
-    } = expect_context();
-    let engine = expect_context::<Engine>();
+    } = crate::ui::context();
+    let engine = crate::ui::context::<Engine>();
 
     let latency = Var::new(None::<Latency>);
     let measuring = Var::new(false);

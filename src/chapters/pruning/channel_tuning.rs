@@ -23,8 +23,8 @@ pub fn ChannelTuning(
         eval_images,
         channel,
         ..
-    } = expect_context();
-    let engine = expect_context::<Engine>();
+    } = crate::ui::context();
+    let engine = crate::ui::context::<Engine>();
 
     let ch_speed = Var::new(Speed::Fast);
     let ch_run = move |single: bool| {

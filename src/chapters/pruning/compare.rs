@@ -14,7 +14,7 @@ pub fn Compare() -> impl IntoView {
         channel,
         ch_before,
         ..
-    } = expect_context();
+    } = crate::ui::context();
 
     view! {
         <Section id="compare">

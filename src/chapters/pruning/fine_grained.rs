@@ -21,8 +21,8 @@ pub fn FineGrained() -> impl IntoView {
         accuracy,
         dense_acc,
         ..
-    } = expect_context();
-    let engine = expect_context::<Engine>();
+    } = crate::ui::context();
+    let engine = crate::ui::context::<Engine>();
 
     // Test accuracy of the dense and pruned networks, recomputed (after a pause) when they change.
     let generation = Generation::new();

@@ -26,8 +26,8 @@ pub fn GoalExercise() -> impl IntoView {
         dense_acc,
         tune_key,
         ..
-    } = expect_context();
-    let engine = expect_context::<Engine>();
+    } = crate::ui::context();
+    let engine = crate::ui::context::<Engine>();
 
     // The lab's goal as an exercise: fine-tune the pruned network with its masks kept, then check.
     let model = StoredValue::new_local(finetune::Model::default());

@@ -17,8 +17,8 @@ use leptos::prelude::*;
 
 #[component]
 pub fn SensitivityScan() -> impl IntoView {
-    let PruningState { settings, lab, .. } = expect_context();
-    let engine = expect_context::<Engine>();
+    let PruningState { settings, lab, .. } = crate::ui::context();
+    let engine = crate::ui::context::<Engine>();
 
     // The sensitivity scan, resumable, in slices.
     let scan = Var::new(SensitivityData::default());

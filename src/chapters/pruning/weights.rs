@@ -19,7 +19,7 @@ pub fn Weights() -> impl IntoView {
         sparsity,
         pruned,
         ..
-    } = expect_context();
+    } = crate::ui::context();
     let theme = use_context::<crate::ui::Theme>();
     let layer = Memo::new(move |_| settings.get().layer);
     let histogram = Memo::new(move |_| {

@@ -19,7 +19,7 @@ pub fn IntegerOnlyInference() -> impl IntoView {
         engine,
         lab,
         ..
-    } = expect_context();
+    } = crate::ui::context();
     let int8_report = Var::new(None::<Result<Int8Report, String>>);
     let int8_state = Var::new((false, 0.0f64, String::new()));
     let int8_gen = Generation::new();

@@ -9,7 +9,7 @@ use leptos::prelude::*;
 
 #[component]
 pub fn KMeansOrLinear() -> impl IntoView {
-    let QuantizationState { comparison, .. } = expect_context();
+    let QuantizationState { comparison, .. } = crate::ui::context();
     view! {
         <Section id="compare">
             <h2 id="compare">"(f) k-means or linear?"</h2>

@@ -40,7 +40,7 @@ pub fn KMeansOneLayer() -> impl IntoView {
         engine,
         lab,
         ..
-    } = expect_context();
+    } = crate::ui::context();
     let layer_key = Memo::new(move |_| settings.with(|s| (s.layer, s.bits, s.seed)));
     let layer_result = Var::new(None::<LayerResult>);
     let layer_progress = Var::new(0.0f64);

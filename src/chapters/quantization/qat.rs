@@ -24,7 +24,7 @@ pub fn QuantizationAwareTraining() -> impl IntoView {
         engine,
         lab,
         ..
-    } = expect_context();
+    } = crate::ui::context();
     let eval_images = Memo::new(move |_| settings.with(|s| s.eval_images));
     let model = StoredValue::new_local(finetune::Model::default());
     let tuning = Var::new(Tuning::default());
@@ -188,7 +188,7 @@ fn QatAccuracies(qat_evals: Var<Vec<(usize, f64)>>) -> impl IntoView {
         settings,
         comparison,
         ..
-    } = expect_context();
+    } = crate::ui::context();
     view! {
         <div class="table-scroll">
             <table class="numbers" aria-label="Accuracy per epoch of quantization-aware training">

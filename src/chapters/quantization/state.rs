@@ -6,7 +6,6 @@ use crate::url_state::{num_field, read_fields, write_fields, Location, NumField}
 use crate::var::Var;
 use crate::vision::data::{LoadState, Loaded, PageData};
 use crate::web;
-use leptos::prelude::*;
 use std::rc::Rc;
 
 pub const LAYERS: usize = 9;
@@ -169,7 +168,7 @@ impl QuantizationState {
         let (start, notices) = settings_from_location(location);
         let settings = Var::new(start);
         crate::ui::effect(move || web::publish(&location_of(&settings.get())));
-        let engine = expect_context::<Engine>();
+        let engine = crate::ui::context::<Engine>();
         let PageData { load, lab } = PageData::load_now();
         let comparison = Var::new(Comparison::default());
         let state = QuantizationState {

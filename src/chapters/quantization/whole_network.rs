@@ -27,7 +27,7 @@ pub fn WholeNetwork() -> impl IntoView {
         lab,
         comparison,
         ..
-    } = expect_context();
+    } = crate::ui::context();
     let cmp_gen = Generation::new();
     let run_comparison = move |_| {
         let Some(l) = lab.get_untracked() else {

@@ -56,8 +56,8 @@ async fn held_loss(
 
 #[component]
 pub fn Compare() -> impl IntoView {
-    let st = expect_context::<SoftState>();
-    let engine = expect_context::<Engine>();
+    let st = crate::ui::context::<SoftState>();
+    let engine = crate::ui::context::<Engine>();
     let settings = st.settings;
     let rows = Var::new(Vec::<Row>::new());
     let full_test = Var::new(Vec::<Answer>::new());

@@ -91,8 +91,8 @@ fn CellGrid() -> impl IntoView {
 
 #[component]
 pub fn LossCells() -> impl IntoView {
-    let st = expect_context::<SoftState>();
-    let engine = expect_context::<Engine>();
+    let st = crate::ui::context::<SoftState>();
+    let engine = crate::ui::context::<Engine>();
     let settings = st.settings;
     let results = Var::new(Vec::<(LossOn, f64, f64)>::new());
     let status = Var::new(String::new());

@@ -54,8 +54,8 @@ type Table = Vec<(&'static str, Vec<f64>)>;
 
 #[component]
 pub fn MetaInit() -> impl IntoView {
-    let st = expect_context::<SoftState>();
-    let engine = expect_context::<Engine>();
+    let st = crate::ui::context::<SoftState>();
+    let engine = crate::ui::context::<Engine>();
     let settings = st.settings;
     let table = Var::new(Table::new());
     let moved = Var::new(None::<f64>);

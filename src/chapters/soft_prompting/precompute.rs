@@ -62,7 +62,7 @@ const TRUE_FALSE_II: &[Choice] = &[
 
 #[component]
 pub fn Precompute() -> impl IntoView {
-    let st = expect_context::<SoftState>();
+    let st = crate::ui::context::<SoftState>();
     let settings = st.settings;
     let rows = Var::new(Vec::<(String, f32, bool)>::new());
     let timing = Var::new(None::<(f64, f64, usize)>);

@@ -33,8 +33,8 @@ pub fn trained_count(prefix: bool, k: usize, width: usize, layers: usize) -> usi
 
 #[component]
 pub fn TrainPrompt() -> impl IntoView {
-    let st = expect_context::<SoftState>();
-    let engine = expect_context::<Engine>();
+    let st = crate::ui::context::<SoftState>();
+    let engine = crate::ui::context::<Engine>();
     let settings = st.settings;
     let curve = Var::new(Vec::<(f64, f64)>::new());
     let label = Var::new(String::new());
@@ -250,7 +250,7 @@ fn EpochTable(curve: Var<Vec<(f64, f64)>>) -> impl IntoView {
 /// The homework's (b) v, answered with this run's numbers.
 #[component]
 fn SoftVsHard(curve: Var<Vec<(f64, f64)>>) -> impl IntoView {
-    let st = expect_context::<SoftState>();
+    let st = crate::ui::context::<SoftState>();
     view! {
             <ShortAnswer label="(b) v" question="Does a soft prompt beat hand-written prompts on pluralize, even few-shot ones?">
                 <Prose html=prose!(r#"

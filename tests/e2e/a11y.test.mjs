@@ -85,9 +85,9 @@ for (const slug of PAGES) {
 }
 
 // Reflow (WCAG 1.4.10): at 320 CSS px no page scrolls sideways, and no formula in the running text
-// reaches past the text column (one cannot break across lines; a long one is set as a display
-// formula, which scrolls inside itself). Two did, by up to 50 px, once formulas were set in a
-// math font (session 31).
+// reaches past the text column (a formula does not break across lines: a long one is set as a
+// display formula, which scrolls inside itself, or as shorter ones). Two did, by up to 50 px, once
+// formulas were set in a math font (session 31).
 test('at 320 px wide no page scrolls sideways and every formula in the text fits its column', async () => {
   const page = await watchedPage(env.browser, { width: 320, height: 740 });
   const problems = [];

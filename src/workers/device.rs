@@ -140,9 +140,8 @@ fn network_on(gpu: &Gpu, msg: &JsValue) -> Result<Rc<OnDevice>, JsValue> {
     let (bytes, key) = network_bytes(msg)?;
     let cached = NETWORK.with(|n| {
         let mut n = n.borrow_mut();
-        let (held, g) = n.as_mut().filter(|(held, _)| held.serves(&key))?;
-        *held = key.clone();
-        Some(g.clone())
+        let (held, g) = n.as_mut()?;
+        held.adopt(&key).then(|| g.clone())
     });
     if let Some(g) = cached {
         return Ok(g);

@@ -35,8 +35,9 @@
 //!   need no answer before them (a set's frozen prefixes or counts, a batch's gradient chunks of
 //!   `CHUNK` images), packed, under the tuner's network (its bytes made again only when it changed
 //!   outside the tuned tensors, `Tuner::frozen_version`) with the tuned tensors' current values
-//!   written over it; the answers come back packed (each whole group of gradient chunks as one sum, `work::compute_all`) and the page
-//!   gives them to the tuner in order, so the run equals the page's own bit for bit.
+//!   written over it; the answers come back packed (each whole group of gradient chunks as one
+//!   sum, `work::compute_all`) and the page gives them to the tuner in order, so the run equals
+//!   the page's own bit for bit.
 //! - `attention-time`: chapter 2's CPU attention timing (`device_ops::cpu_attention_time_job`).
 //! - `maml-sweep`, `maml-train`: one entry of a chapter 1 evaluation curve, a run of its
 //!   meta-training steps (`super::maml`).
@@ -190,6 +191,16 @@ impl NetKey {
     pub(super) fn serves(&self, want: &NetKey) -> bool {
         self.checksum == want.checksum && (self.tuned.is_empty() || self.tuned == want.tuned)
     }
+
+    /// `serves`, and when it does, this key becomes `want` (the job is about to overwrite
+    /// `want`'s tensors in the held copy): what each worker's cache of a network asks.
+    pub(super) fn adopt(&mut self, want: &NetKey) -> bool {
+        let serves = self.serves(want);
+        if serves {
+            self.clone_from(want);
+        }
+        serves
+    }
 }
 
 /// `f` over the network a job brings (`net`, `Network::to_bytes`), parsed only when the copy
@@ -201,9 +212,8 @@ fn with_network<T>(
     let (net, key) = network_bytes(msg)?;
     NETWORK.with(|cell| {
         let mut cell = cell.borrow_mut();
-        match cell.as_mut() {
-            Some((held, _)) if held.serves(&key) => *held = key,
-            _ => *cell = Some((key, Network::from_bytes(&net.to_vec())?)),
+        if !cell.as_mut().is_some_and(|(held, _)| held.adopt(&key)) {
+            *cell = Some((key, Network::from_bytes(&net.to_vec())?));
         }
         let (_, net) = cell.as_mut().expect("set above");
         f(net)
@@ -800,6 +810,12 @@ mod tests {
         assert!(!key(1, &[]).serves(&key(2, &[])));
         // Overwritten in block 1's tensors: only a job that writes those again.
         assert!(key(1, &[2, 3]).serves(&key(1, &[2, 3])));
+        // A copy that serves a tune job takes its key; one that does not keeps its own.
+        let mut held = key(1, &[]);
+        assert!(held.adopt(&key(1, &[2, 3])));
+        assert_eq!(held, key(1, &[2, 3]));
+        assert!(!held.adopt(&key(1, &[])));
+        assert_eq!(held, key(1, &[2, 3]));
         assert!(!key(1, &[2, 3]).serves(&key(1, &[])));
         assert!(!key(1, &[2, 3]).serves(&key(1, &[11, 12])));
         assert!(!key(1, &[2, 3]).serves(&key(2, &[2, 3])));

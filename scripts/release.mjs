@@ -1,5 +1,6 @@
 // What the release needs after Trunk's build, in the build folder DIR (default dist/):
-//  0. wasm-opt (npm's binaryen, installed by scripts/setup.sh) over the wasm, -Oz unless
+//  0. the stream adapters of wasm-streams (below) out of the wasm's exports and the glue; then
+//     wasm-opt (npm's binaryen, installed by scripts/setup.sh) over the wasm, -Oz unless
 //     GLASSBOX_WASM_OPT names other flags ("0" skips it), and the preload's integrity hash updated;
 //     then the JavaScript glue without its comments and indentation (its preload's hash updated);
 //  1. the Content-Security-Policy, as a <meta> at the top of index.html, with the SHA-256 of
@@ -36,12 +37,92 @@ function updateIntegrity(name) {
   html = html.replace(link, `$1${sri}$2`);
 }
 
-// 0. wasm-opt. Trunk's own wasm-opt download cannot work offline, so index.html asks it for none
-// (data-wasm-opt="0") and the pinned binaryen from npm runs here. The features are those rustc's
-// wasm32 target and our +simd128 build use.
 const wasmName = (html.match(/href="\.\/([^"]+_bg\.wasm)"/) || [])[1];
 if (!wasmName) fail('no _bg.wasm preload in index.html');
 const wasmPath = path.join(dir, wasmName);
+
+// 0a. Dead exports. Leptos always builds its server-function client (the book has no server
+// functions), which brings the crate wasm-streams; wasm-bindgen exports its three adapters from a
+// Rust stream to a JavaScript one (IntoUnderlyingSource, IntoUnderlyingSink and
+// IntoUnderlyingByteSource: their methods, as `intounderlying*` exports, and a class each in the
+// glue) from every module that links it. Nothing in the book creates one: no import of the glue
+// refers to them. Their exports leave the wasm here, so wasm-opt drops their code, and their
+// classes leave the glue (-1.4 KB gzipped in all); the build fails if the glue still names them
+// after that.
+const jsName = (html.match(/href="\.\/([^"]+\.js)"/) || [])[1];
+if (!jsName) fail('no modulepreload of the glue in index.html');
+const jsPath = path.join(dir, jsName);
+const ADAPTER = /^(__wbg_)?intounderlying(bytesource|sink|source)_/;
+
+/** The wasm module `bytes` without the exports whose names `drop` accepts, and their names. */
+function withoutExports(bytes, drop) {
+  const leb = (at) => {
+    let value = 0;
+    let shift = 0;
+    let byte;
+    do {
+      byte = bytes[at++];
+      value += (byte & 0x7f) * 2 ** shift;
+      shift += 7;
+    } while (byte & 0x80);
+    return [value, at];
+  };
+  const uleb = (n) => {
+    const out = [];
+    do {
+      let byte = n % 128;
+      n = Math.floor(n / 128);
+      if (n) byte |= 0x80;
+      out.push(byte);
+    } while (n);
+    return Buffer.from(out);
+  };
+  const parts = [bytes.subarray(0, 8)];
+  const dropped = [];
+  let at = 8;
+  while (at < bytes.length) {
+    const [size, start] = leb(at + 1);
+    const end = start + size;
+    if (bytes[at] !== 7) {
+      parts.push(bytes.subarray(at, end));
+    } else {
+      // The export section: a count, then (name, kind byte, index) each.
+      let [count, p] = leb(start);
+      const kept = [];
+      while (count--) {
+        const from = p;
+        const [length, nameAt] = leb(p);
+        const name = bytes.subarray(nameAt, nameAt + length).toString();
+        p = leb(nameAt + length + 1)[1];
+        if (drop(name)) dropped.push(name);
+        else kept.push(bytes.subarray(from, p));
+      }
+      const body = Buffer.concat([uleb(kept.length), ...kept]);
+      parts.push(Buffer.from([7]), uleb(body.length), body);
+    }
+    at = end;
+  }
+  return [Buffer.concat(parts), dropped];
+}
+{
+  const [stripped, dropped] = withoutExports(fs.readFileSync(wasmPath), (n) => ADAPTER.test(n));
+  if (dropped.length) {
+    fs.writeFileSync(wasmPath, stripped);
+    const glue = fs.readFileSync(jsPath, 'utf8')
+      .replace(/^export class IntoUnderlying\w+ \{\n[\s\S]*?\n\}\n(if \(Symbol\.dispose\) IntoUnderlying\w+\.prototype\[Symbol\.dispose\] = IntoUnderlying\w+\.prototype\.free;\n)?/gm, '')
+      .replace(/^const IntoUnderlying\w+Finalization = [\s\S]*?;\n/gm, '');
+    if (/intounderlying/i.test(glue)) fail(`${jsName} still names wasm-streams' adapters after their classes were taken out`);
+    fs.writeFileSync(jsPath, glue);
+    updateIntegrity(wasmName);
+    updateIntegrity(jsName);
+    console.log(`release: ${dropped.length} exports of wasm-streams' stream adapters left out (nothing creates them)`);
+  }
+}
+
+// 0. wasm-opt. Trunk's own wasm-opt download cannot work offline, so index.html asks it for none
+// (data-wasm-opt="0") and the pinned binaryen from npm runs here. The features are those rustc's
+// wasm32 target and our +simd128 build use.
+
 const optFlags = (process.env.GLASSBOX_WASM_OPT ?? '-Oz').trim();
 if (optFlags !== '0') {
   const wasmOpt = path.join(root, 'node_modules/.bin/wasm-opt');
@@ -65,10 +146,7 @@ if (optFlags !== '0') {
 // /* */ blocks that open a line are dropped; nothing else changes. That is safe while no string
 // spans lines (no template literal left open, no line continued with a backslash): checked, and
 // otherwise the glue stays as it is.
-const jsName = (html.match(/href="\.\/([^"]+\.js)"/) || [])[1];
-if (!jsName) fail('no modulepreload of the glue in index.html');
 {
-  const jsPath = path.join(dir, jsName);
   const source = fs.readFileSync(jsPath, 'utf8');
   const kept = [];
   let inComment = false;

@@ -91,14 +91,15 @@ test('CPU: the loss-position exercise, the precompute figure, and the comparison
 test('WebGPU: the gradients and the validation answers on the device give the CPU run\'s curve', async () => {
   // On the device worker (each batch's micro-batches as gpu-grad jobs; Under the hood counts
   // them), then with the worker script blocked on the page's own device (a micro-batch at a
-  // time): the CPU run's losses and accuracies to the digits shown.
+  // time): the CPU run's losses and accuracies to the digits shown. 40 of the 369 training nouns
+  // (SwiftShader is slow: all of them took 82 s a run on WebGPU).
   const cpu = await watchedPage(env.browser);
-  await open(cpu, '?k=4&epochs=1');
+  await open(cpu, '?k=4&epochs=1&nouns=40');
   const a = await train(cpu);
   for (const blocked of [false, true]) {
     const page = await watchedPage(env.gpuBrowser);
     if (blocked) await page.route('**/glassbox-worker.js', (r) => r.abort());
-    await open(page, '?k=4&epochs=1');
+    await open(page, '?k=4&epochs=1&nouns=40');
     await page.locator('[aria-label="Compute backend"]').filter({ hasText: /WebGPU \(/ }).waitFor({ timeout: 30_000 });
     const b = await train(page);
     await page.goto(`${env.server.base}#/under-the-hood`);
@@ -108,9 +109,9 @@ test('WebGPU: the gradients and the validation answers on the device give the CP
     assert.match(b.status, /of training on WebGPU and .* of validation answers on WebGPU\.$/);
     assert.deepEqual(b.rows, a.rows, 'the same losses and accuracies to the digits shown');
     assert.ok(Number(b.rows[1][1]) < Number(b.rows[0][1]), 'the loss falls');
-    // 369 training nouns in micro-batches of 4: 93 gradient jobs.
+    // 40 training nouns in micro-batches of 4: 10 gradient jobs.
     if (blocked) assert.equal(jobs, 0);
-    else assert.ok(jobs >= 93, `${jobs} device jobs`);
+    else assert.ok(jobs >= 10, `${jobs} device jobs`);
     if (!blocked) assert.deepEqual(page.problems(), []);
     await page.close();
   }
@@ -118,10 +119,10 @@ test('WebGPU: the gradients and the validation answers on the device give the CP
 
 test('bad input from the URL and the page is named', async () => {
   const page = await watchedPage(env.browser, { width: 360, height: 740, colorScheme: 'dark' });
-  await open(page, '?k=0&lr=NaN&epochs=1000&init=zeros&tuning=both');
+  await open(page, '?k=0&lr=NaN&epochs=1000&nouns=2&init=zeros&tuning=both');
   const notices = await page.locator('article.chapter > p.notice.warning').allTextContents();
   const all = notices.join(' | ');
-  for (const key of ['(k)', '(lr)', '(epochs)', 'init', 'tuning']) assert.ok(all.includes(key), `${key} in ${all}`);
+  for (const key of ['(k)', '(lr)', '(epochs)', '(nouns)', 'init', 'tuning']) assert.ok(all.includes(key), `${key} in ${all}`);
   await page.locator('#in-k').fill('1000');
   await page.locator('#in-k').press('Enter');
   assert.match(await page.locator('#err-k').textContent(), /1 to 32/);

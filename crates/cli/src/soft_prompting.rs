@@ -13,7 +13,7 @@ use glassbox_lab::figures::tuning::{draw_tuning_curves, TuningCurves};
 use glassbox_lab::figures::{to_svg, Palette};
 use glassbox_lab::lm::eval_loss;
 use glassbox_lab::lm::pluralize::Answer;
-use glassbox_lab::lm::plurals::{self, Split};
+use glassbox_lab::lm::plurals::{self, Split, TRAIN_COUNT};
 use glassbox_lab::lm::shipped::HELD_OUT_WINDOWS;
 use glassbox_lab::lm::tuning::{
     self, Init, LossOn, Method, TuneSettings, Tuner, MAX_EPOCHS, MAX_TOKENS,
@@ -42,6 +42,9 @@ pub struct Common {
     /// Passes over the training nouns (1 to 100).
     #[arg(long, default_value_t = 10, value_parser = ranges::between(1usize, MAX_EPOCHS))]
     epochs: usize,
+    /// Training nouns to learn from, evenly spaced through the list (4 to 369; all by default).
+    #[arg(long, default_value_t = TRAIN_COUNT, value_parser = ranges::between(4usize, TRAIN_COUNT))]
+    nouns: usize,
     #[arg(long, default_value_t = 0, value_parser = ranges::whole::<u64>)]
     seed: u64,
     /// Windows of the held-out text scored before and after (the forgetting measure).
@@ -149,7 +152,8 @@ fn run(mut s: TuneSettings, c: &Common) -> Result<serde_json::Value, Failure> {
     );
     let heldout_before = eval_loss(&model, &held, c.heldout_windows)?;
     let (hard_shots, hard_acc) = tuning::best_hard_prompt(&model, &vocab, &train, &val, s.seed)?;
-    let mut tuner = Tuner::new(&model, &vocab, &train, s)?;
+    let learn = plurals::spaced(train.clone(), c.nouns);
+    let mut tuner = Tuner::new(&model, &vocab, &learn, s)?;
     let start_loss = tuner.train_loss()?;
     let start_acc = tuning::accuracy(&tuner.answers(&vocab, &val)?);
     let mut epochs = Vec::new();
@@ -197,7 +201,7 @@ fn run(mut s: TuneSettings, c: &Common) -> Result<serde_json::Value, Failure> {
     Ok(json!({
         "method": s.method.name(), "tokens": if s.method == Method::Full { 0 } else { s.tokens },
         "prefix": s.method == Method::Prefix, "init": s.init.name(), "loss_on": s.loss_on.name(),
-        "lr": s.lr, "seed": s.seed,
+        "lr": s.lr, "seed": s.seed, "train_nouns": learn.len(),
         "params_trained": tuner.params_trained(), "params_model": model.param_count(),
         "start": {"train_loss": start_loss, "val_accuracy": start_acc},
         "epochs": epochs,

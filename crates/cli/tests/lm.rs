@@ -308,6 +308,8 @@ fn soft_prompt_and_finetune_all_with_the_shipped_model() {
         "4",
         "--epochs",
         "1",
+        "--nouns",
+        "40",
         "--out",
         &out,
     ];
@@ -319,6 +321,7 @@ fn soft_prompt_and_finetune_all_with_the_shipped_model() {
         (Some(4), Some(false))
     );
     assert_eq!(v["params_trained"], 4 * 128);
+    assert_eq!(v["train_nouns"], 40);
     assert_eq!(v["params_model"], 821_504);
     assert_eq!(v["epochs"].as_array().unwrap().len(), 1);
     assert_eq!(v["heldout_loss_before"], v["heldout_loss_after"], "frozen");
@@ -350,6 +353,7 @@ fn soft_prompt_and_finetune_all_with_the_shipped_model() {
         (vec!["lm", "soft-prompt", "--tokens", "1000"], "--tokens"),
         (vec!["lm", "soft-prompt", "--lr", "NaN"], "--lr"),
         (vec!["lm", "soft-prompt", "--epochs", "101"], "--epochs"),
+        (vec!["lm", "soft-prompt", "--nouns", "3"], "--nouns"),
         (
             vec!["lm", "soft-prompt", "--loss-on", "padding"],
             "--loss-on",

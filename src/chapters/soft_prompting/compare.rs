@@ -5,7 +5,7 @@
 
 use super::answers_table::AnswersTable;
 use super::run::{answers, best_hard, epochs, extras_of, train_run, Event};
-use super::state::{SoftState, FULL_FIELDS};
+use super::state::{training_nouns, SoftState, FULL_FIELDS};
 use super::train::trained_count;
 use crate::engine::Engine;
 use crate::lm::nouns_of;
@@ -73,6 +73,7 @@ pub fn Compare() -> impl IntoView {
         let s = settings.get_untracked();
         let split = nouns_of;
         let (train, val, test) = (split(Split::Train), split(Split::Val), split(Split::Test));
+        let learn = training_nouns(&s);
         let alive = generation.start();
         rows.set(Vec::new());
         full_test.set(Vec::new());
@@ -122,7 +123,7 @@ pub fn Compare() -> impl IntoView {
                         }
                     };
                     let Some(r) =
-                        train_run(&lm, engine, tune, &train, &val, pause, alive, on).await?
+                        train_run(&lm, engine, tune, &learn, &val, pause, alive, on).await?
                     else {
                         return Ok(());
                     };

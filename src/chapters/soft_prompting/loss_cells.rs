@@ -4,7 +4,7 @@
 //! question too, or on everything with the padding.
 
 use super::run::{train_run, Event};
-use super::state::SoftState;
+use super::state::{training_nouns, SoftState};
 use crate::engine::Engine;
 use crate::lm::nouns_of;
 use crate::tasks::Generation;
@@ -103,8 +103,9 @@ pub fn LossCells() -> impl IntoView {
         let Some(lm) = st.begin() else {
             return;
         };
-        let base: TuneSettings = settings.get_untracked().tune();
-        let (train, val) = (nouns_of(Split::Train), nouns_of(Split::Val));
+        let s = settings.get_untracked();
+        let base: TuneSettings = s.tune();
+        let (train, val) = (training_nouns(&s), nouns_of(Split::Val));
         let alive = generation.start();
         results.set(Vec::new());
         running.set(true);

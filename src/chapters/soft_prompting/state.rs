@@ -3,13 +3,14 @@
 //! hard prompt of chapter 4 at this seed, the last trained prompt, and whether a computation holds
 //! the model.
 
-use crate::lm::{ensure_lm, LoadedLm};
+use crate::lm::{ensure_lm, nouns_of, LoadedLm};
 use crate::url_state::{num_field, read_fields, write_fields, Location, NumField};
 use crate::var::Var;
 use crate::vision::data::{fetch_checked, load_once, LoadState};
 use crate::web;
 use glassbox_lab::assets;
 use glassbox_lab::lm::meta_prompt::TaskKind;
+use glassbox_lab::lm::plurals::{self, Noun, Split, TRAIN_COUNT};
 use glassbox_lab::lm::tuning::{Init, Method, TuneSettings};
 use std::rc::Rc;
 
@@ -21,6 +22,8 @@ pub struct SoftSettings {
     /// Soft vectors (or prefix entries), 1 to 32.
     pub tokens: usize,
     pub epochs: usize,
+    /// Training nouns the runs learn from, evenly spaced through the list (all by default).
+    pub nouns: usize,
     pub lr: f64,
     pub init: Init,
     /// Train a key/value prefix at every layer instead.
@@ -46,6 +49,7 @@ impl Default for SoftSettings {
         SoftSettings {
             tokens: soft.tokens,
             epochs: 5,
+            nouns: TRAIN_COUNT,
             lr: decimal(soft.lr),
             init: Init::Hard,
             prefix: false,
@@ -113,7 +117,7 @@ macro_rules! field {
     };
 }
 
-pub static TRAIN_FIELDS: [NumField<SoftSettings>; 4] = [
+pub static TRAIN_FIELDS: [NumField<SoftSettings>; 5] = [
     field!(
         "k",
         "Prompt length K (vectors)",
@@ -124,6 +128,15 @@ pub static TRAIN_FIELDS: [NumField<SoftSettings>; 4] = [
         tokens
     ),
     field!("epochs", "Epochs", 1.0, MAX_PAGE_EPOCHS, 1.0, true, epochs),
+    field!(
+        "nouns",
+        "Training nouns",
+        4.0,
+        TRAIN_COUNT as f64,
+        1.0,
+        true,
+        nouns
+    ),
     field!("lr", "Learning rate (Adam)", 0.0001, 1.0, 0.0005, false, lr),
     field!("seed", "Seed", 0.0, 1_000_000.0, 1.0, true, seed),
 ];
@@ -226,6 +239,12 @@ pub fn location_of(s: &SoftSettings) -> Location {
         route: super::SLUG.into(),
         params,
     }
+}
+
+/// The training nouns a run learns from: `s.nouns` of them, evenly spaced (empty until the model
+/// has loaded).
+pub fn training_nouns(s: &SoftSettings) -> Vec<&'static Noun> {
+    plurals::spaced(nouns_of(Split::Train), s.nouns)
 }
 
 /// The best of chapter 4's hard prompts at a seed: its shots and its accuracy on the validation and
@@ -354,6 +373,7 @@ mod tests {
         let s = SoftSettings {
             tokens: 32,
             epochs: 7,
+            nouns: 40,
             lr: 0.02,
             init: Init::Random,
             prefix: true,
@@ -366,11 +386,11 @@ mod tests {
         let loc = Location::parse(&location_of(&s).to_hash());
         assert_eq!(settings_from_location(&loc), (s, vec![]));
         let loc = Location::parse(
-            "#/soft-prompting?k=0&epochs=1000&lr=NaN&init=zeros&tuning=both&ft_epochs=99&target=future",
+            "#/soft-prompting?k=0&epochs=1000&nouns=3&lr=NaN&init=zeros&tuning=both&ft_epochs=99&target=future",
         );
         let (s, notices) = settings_from_location(&loc);
         assert_eq!(s, SoftSettings::default());
-        assert_eq!(notices.len(), 7, "{notices:?}");
+        assert_eq!(notices.len(), 8, "{notices:?}");
         assert!(
             notices[0].contains("(k)") && notices[0].contains("1 to 32"),
             "{notices:?}"

@@ -5,7 +5,7 @@
 
 use super::answers_table::AnswersTable;
 use super::run::{answers, best_hard, epochs, extras_of, ran_on, train_run, Event};
-use super::state::{SoftState, Trained, INITS, KINDS, TRAIN_FIELDS};
+use super::state::{training_nouns, SoftState, Trained, INITS, KINDS, TRAIN_FIELDS};
 use crate::engine::Engine;
 use crate::lm::nouns_of;
 use crate::tasks::Generation;
@@ -67,6 +67,7 @@ pub fn TrainPrompt() -> impl IntoView {
             split(Split::Test),
             split(Split::Nonce),
         );
+        let learn = training_nouns(&s);
         let alive = generation.start();
         reset_view(curve, finals, nonce_answers, progress);
         label.set(format!(
@@ -99,7 +100,7 @@ pub fn TrainPrompt() -> impl IntoView {
                     }
                     Event::Epoch(loss, acc) => curve.update(|c| c.push((loss, acc))),
                 };
-                let Some(r) = train_run(&lm, engine, tune, &train, &val, pause, alive, on).await? else {
+                let Some(r) = train_run(&lm, engine, tune, &learn, &val, pause, alive, on).await? else {
                     return Ok(());
                 };
                 status.set("Answering the test irregulars and the made-up nouns…".into());
@@ -180,6 +181,11 @@ pub fn TrainPrompt() -> impl IntoView {
                 makes epoch 0 exactly that hard prompt: with K = 14 it is “The plural of ”, chapter
                 4's zero-shot prompt. The dashed line is chapter 4's best hard prompt at this seed
                 (0 to 3 worked examples).</p>
+                <p>Training nouns sets how many of the 369 training nouns every run of this chapter
+                learns from (the comparison's and the loss exercise's too), spread evenly through
+                the alphabetical list so that every way of making a plural stays in. Fewer train
+                faster, and show how many examples a soft prompt needs; chapter 4's best hard
+                prompt is always chosen with all of them.</p>
             "#)/>
             <fieldset class="controls-grid" disabled=move || running.get()>
                 <legend>"The prompt and its training"</legend>

@@ -140,6 +140,22 @@ pub fn of(nouns: &[Noun], split: Split) -> Vec<&Noun> {
     nouns.iter().filter(|n| n.split == split).collect()
 }
 
+/// How many training nouns the shipped list has (a test holds the file to it).
+pub const TRAIN_COUNT: usize = 369;
+
+/// `n` of `nouns`, evenly spaced through the list (item ⌊k·len/n⌋ for k < n), so that a smaller
+/// training set still spans the alphabetical list and its rules; all of them when `n` ≥ len.
+/// Item i is one of those when some whole k lies in [i·n/len, (i+1)·n/len).
+pub fn spaced(mut nouns: Vec<&Noun>, n: usize) -> Vec<&Noun> {
+    let len = nouns.len();
+    let mut i = 0;
+    nouns.retain(|_| {
+        i += 1;
+        n >= len || (i * n).div_ceil(len) > ((i - 1) * n).div_ceil(len)
+    });
+    nouns
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -157,7 +173,7 @@ mod tests {
         let person = nouns.iter().find(|n| n.singular == "person").unwrap();
         assert_eq!(person.plural, "people");
         let (train, val) = (of(&nouns, Split::Train), of(&nouns, Split::Val));
-        assert!((300..600).contains(&train.len()), "{}", train.len());
+        assert_eq!(train.len(), TRAIN_COUNT);
         assert_eq!(val.len(), (train.len() + val.len()) / 10);
         let diag = of(&nouns, Split::Diagnostic);
         assert_eq!(diag.len(), 40);
@@ -172,6 +188,31 @@ mod tests {
         }
         for n in &nouns {
             assert!((3..=10).contains(&n.singular.len()) || n.split == Split::Nonce);
+        }
+    }
+
+    #[test]
+    fn a_smaller_training_set_is_spread_through_the_list() {
+        let nouns = parse(SHIPPED).unwrap();
+        let train = of(&nouns, Split::Train);
+        let names = |v: &[&Noun]| v.iter().map(|n| n.singular.clone()).collect::<Vec<_>>();
+        assert_eq!(names(&spaced(train.clone(), TRAIN_COUNT)), names(&train));
+        assert_eq!(names(&spaced(train.clone(), 1000)), names(&train));
+        for n in [1, 4, 7, 40, 368] {
+            let want: Vec<&Noun> = (0..n).map(|k| train[k * TRAIN_COUNT / n]).collect();
+            assert_eq!(names(&spaced(train.clone(), n)), names(&want), "{n}");
+        }
+        let few = spaced(train.clone(), 40);
+        assert_eq!(few.len(), 40);
+        assert_eq!(few[0].singular, train[0].singular);
+        assert_eq!(few[39].singular, train[39 * TRAIN_COUNT / 40].singular);
+        // Evenly spaced and in order: no noun twice, and from the list's both ends.
+        let mut sorted = names(&few);
+        sorted.dedup();
+        assert_eq!(sorted.len(), 40);
+        assert!(few[39].singular.as_str() > "s", "{}", few[39].singular);
+        for rule in Rule::ALL {
+            assert!(few.iter().any(|n| n.rule == rule), "{rule:?}");
         }
     }
 

@@ -16,6 +16,8 @@ use std::rc::Rc;
 
 /// Most epochs the page trains for in one run.
 pub const MAX_PAGE_EPOCHS: f64 = 50.0;
+/// Most training nouns a run learns from: all of them.
+const NOUNS: f64 = TRAIN_COUNT as f64;
 
 #[derive(Clone, Debug, PartialEq)]
 pub struct SoftSettings {
@@ -128,15 +130,7 @@ pub static TRAIN_FIELDS: [NumField<SoftSettings>; 5] = [
         tokens
     ),
     field!("epochs", "Epochs", 1.0, MAX_PAGE_EPOCHS, 1.0, true, epochs),
-    field!(
-        "nouns",
-        "Training nouns",
-        4.0,
-        TRAIN_COUNT as f64,
-        1.0,
-        true,
-        nouns
-    ),
+    field!("nouns", "Training nouns", 4.0, NOUNS, 1.0, true, nouns),
     field!("lr", "Learning rate (Adam)", 0.0001, 1.0, 0.0005, false, lr),
     field!("seed", "Seed", 0.0, 1_000_000.0, 1.0, true, seed),
 ];

@@ -206,10 +206,10 @@ mod tests {
         assert_eq!(few.len(), 40);
         assert_eq!(few[0].singular, train[0].singular);
         assert_eq!(few[39].singular, train[39 * TRAIN_COUNT / 40].singular);
-        // Evenly spaced and in order: no noun twice, and from the list's both ends.
-        let mut sorted = names(&few);
-        sorted.dedup();
-        assert_eq!(sorted.len(), 40);
+        // In the list's (alphabetical) order with no noun twice, and from both of its ends.
+        let mut unique = names(&few);
+        unique.dedup();
+        assert_eq!(unique.len(), 40);
         assert!(few[39].singular.as_str() > "s", "{}", few[39].singular);
         for rule in Rule::ALL {
             assert!(few.iter().any(|n| n.rule == rule), "{rule:?}");

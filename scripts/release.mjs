@@ -122,7 +122,6 @@ function withoutExports(bytes, drop) {
 // 0. wasm-opt. Trunk's own wasm-opt download cannot work offline, so index.html asks it for none
 // (data-wasm-opt="0") and the pinned binaryen from npm runs here. The features are those rustc's
 // wasm32 target and our +simd128 build use.
-
 const optFlags = (process.env.GLASSBOX_WASM_OPT ?? '-Oz').trim();
 if (optFlags !== '0') {
   const wasmOpt = path.join(root, 'node_modules/.bin/wasm-opt');

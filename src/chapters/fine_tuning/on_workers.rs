@@ -65,9 +65,9 @@ pub(super) async fn drive_workers(
         };
         let (mut given_up, mut stopped) = (None, false);
         if works.is_empty() {
-            // Drawing shifted images, batch-norm statistics (a unit is one convolution of a whole
-            // batch), the head: this thread, a slice's worth, with no unit started that the last
-            // one's time says would end past the slice.
+            // Drawing shifted images, batch-norm statistics (a unit is one image's convolution, or
+            // the rest of a block on the whole batch), the head: this thread, a slice's worth, with
+            // no unit started that the last one's time says would end past the slice.
             // Each unit's time goes to its own phase (a slice of the head's can span several).
             let (mut last, mut times) = (0.0, PhaseTimes::default());
             while here(&tuner) && !tuner.done() && web::now_ms() + last < t0 + SLICE_MS {

@@ -202,11 +202,16 @@ enum Phase {
         pos: usize,
         correct: usize,
     },
-    /// Batch `batch`'s pass through convolution `conv` in training mode.
+    /// Batch `batch`'s pass through convolution `conv` in training mode: its images from `pos`
+    /// on are still to convolve into `z` (a unit an image: the page's thread runs these units, and
+    /// the first of them also compiles the convolution there), then one unit finishes the block on
+    /// the whole batch (its statistics are the batch's).
     BnStats {
         batch: usize,
         conv: usize,
         act: Vec<f32>,
+        z: Vec<f32>,
+        pos: usize,
     },
     Rgn {
         batch: usize,
@@ -367,9 +372,9 @@ impl Tuner {
             Phase::Prefix { set, pos } | Phase::Before { set, pos, .. } => {
                 within(*pos, self.set_len(*set))
             }
-            Phase::BnStats { batch, .. } => {
-                let (b, n) = (self.settings.batch, self.data.train.len());
-                ((batch + 1) * b).min(n) - batch * b
+            Phase::BnStats { batch, pos, .. } => {
+                let rows = self.bn_rows(*batch);
+                usize::from(*pos < rows)
             }
             Phase::Rgn { batch, pos } | Phase::Train { batch, pos } => {
                 within(*pos, self.batch_span(*batch).1)
@@ -685,7 +690,13 @@ impl Tuner {
                     }
                 }
             }
-            Phase::BnStats { batch, conv, act } => self.bn_unit(batch, conv, act),
+            Phase::BnStats {
+                batch,
+                conv,
+                act,
+                z,
+                pos,
+            } => self.bn_unit(batch, conv, act, z, pos),
             Phase::Rgn { batch, pos } => self.rgn_unit(batch, pos, answer)?,
             Phase::Train { batch, pos } => self.train_unit(batch, pos, answer)?,
             Phase::Val { pos, correct } => {
@@ -764,14 +775,43 @@ impl Tuner {
             batch,
             conv: 0,
             act: self.data.train.x[batch * b * px..end * px].to_vec(),
+            z: self.net.block_conv_buffer(0, end - batch * b),
+            pos: 0,
         }
     }
 
-    fn bn_unit(&mut self, batch: usize, conv: usize, act: Vec<f32>) -> Phase {
+    /// The images in batch `batch` of the training set.
+    fn bn_rows(&self, batch: usize) -> usize {
         let (b, n) = (self.settings.batch, self.data.train.len());
-        let rows = ((batch + 1) * b).min(n) - batch * b;
+        ((batch + 1) * b).min(n) - batch * b
+    }
+
+    /// One of the batch's images through convolution `conv`, or (all convolved) the rest of the
+    /// block on the whole batch, which moves its running statistics.
+    fn bn_unit(
+        &mut self,
+        batch: usize,
+        conv: usize,
+        act: Vec<f32>,
+        mut z: Vec<f32>,
+        pos: usize,
+    ) -> Phase {
+        let rows = self.bn_rows(batch);
+        if pos < rows {
+            let end = pos + 1;
+            self.net.block_conv(conv, &act, pos..end, &mut z);
+            return Phase::BnStats {
+                batch,
+                conv,
+                act,
+                z,
+                pos: end,
+            };
+        }
         let momentum = 1.0 / (batch as f32 + 1.0);
-        let (next, _) = self.net.block_forward(conv, act, rows, Bn::Train(momentum));
+        let (next, _) = self
+            .net
+            .block_finish(conv, act, z, rows, Bn::Train(momentum));
         self.version += 1;
         self.frozen_version += 1;
         if conv + 1 < self.net.blocks.len() {
@@ -779,6 +819,8 @@ impl Tuner {
                 batch,
                 conv: conv + 1,
                 act: next,
+                z: self.net.block_conv_buffer(conv + 1, rows),
+                pos: 0,
             }
         } else {
             self.bn_batch(batch + 1)
@@ -1090,6 +1132,32 @@ mod tests {
         assert_eq!((r.params_changed, r.params_tuned, r.lr), (0, 0, None));
         for (a, b) in t.network().blocks.iter().zip(&net.blocks) {
             assert_ne!(a.running_var, b.running_var);
+        }
+    }
+
+    #[test]
+    fn bn_stats_convolved_an_image_a_unit_equal_whole_batches() {
+        let net = Network::new(&Arch::lab(), 4);
+        let split = fake_test_split(5);
+        let t = run(&net, &split, small(Tune::BnStats, Shift::Flip));
+        // The reference: each batch of the shifted training images through every block at once.
+        let mut reference = t.start_network().clone();
+        let (b, n) = (t.settings.batch, t.data.train.len());
+        let px = t.data.train.x.len() / n;
+        assert!(n > b && n % b != 0);
+        for batch in 0..n.div_ceil(b) {
+            let rows = ((batch + 1) * b).min(n) - batch * b;
+            let mut act = t.data.train.x[batch * b * px..(batch * b + rows) * px].to_vec();
+            for i in 0..reference.blocks.len() {
+                let bn = Bn::Train(1.0 / (batch as f32 + 1.0));
+                act = reference.block_forward(i, act, rows, bn).0;
+            }
+        }
+        let blocks = t.network().blocks.iter().zip(&reference.blocks);
+        for ((a, r), start) in blocks.zip(&net.blocks) {
+            assert_eq!(a.running_mean, r.running_mean);
+            assert_eq!(a.running_var, r.running_var);
+            assert_ne!(a.running_var, start.running_var);
         }
     }
 

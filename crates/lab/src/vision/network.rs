@@ -18,6 +18,7 @@ use crate::vision::nn::{
     relu_batchnorm_backward_eval, softmax_cross_entropy, HeadShape,
 };
 use crate::vision::vgg::{Arch, Stage};
+use std::ops::Range;
 
 pub use crate::vision::nn::BN_EPS;
 pub const BN_MOMENTUM: f32 = 0.1;
@@ -342,11 +343,25 @@ impl Network {
         n: usize,
         bn: Bn,
     ) -> (Vec<f32>, BlockCache) {
-        let b = &mut self.blocks[i];
+        let mut z = self.block_conv_buffer(i, n);
+        self.block_conv(i, &input, 0..n, &mut z);
+        self.block_finish(i, input, z, n, bn)
+    }
+
+    /// Room for block `i`'s convolution outputs z of `n` images (N x C_out x H x W).
+    pub fn block_conv_buffer(&self, i: usize, n: usize) -> Vec<f32> {
+        let b = &self.blocks[i];
+        vec![0.0f32; n * b.c_out * b.size * b.size]
+    }
+
+    /// Block `i`'s convolution z = W * x of the images `imgs` of its input (each image alone, by
+    /// im2col and a GEMM) into their places in `z`: the first half of `block_forward`, so a batch
+    /// can be convolved a few images at a time with the same result.
+    pub fn block_conv(&self, i: usize, input: &[f32], imgs: Range<usize>, z: &mut [f32]) {
+        let b = &self.blocks[i];
         let (hw, k) = (b.size * b.size, b.c_in * 9);
         let mut cols = vec![0.0f32; k * hw];
-        let mut z = vec![0.0f32; n * b.c_out * hw];
-        for img in 0..n {
+        for img in imgs {
             im2col(
                 &input[img * b.c_in * hw..(img + 1) * b.c_in * hw],
                 b.c_in,
@@ -360,6 +375,21 @@ impl Network {
                 &mut z[img * b.c_out * hw..(img + 1) * b.c_out * hw],
             );
         }
+    }
+
+    /// The rest of block `i` on the convolved batch `z` of `n` images: batch-norm in mode `bn`
+    /// (in training mode its statistics are the whole batch's, and the running ones move), ReLU
+    /// and the pool; (output, what its backward pass needs).
+    pub fn block_finish(
+        &mut self,
+        i: usize,
+        input: Vec<f32>,
+        z: Vec<f32>,
+        n: usize,
+        bn: Bn,
+    ) -> (Vec<f32>, BlockCache) {
+        let b = &mut self.blocks[i];
+        let hw = b.size * b.size;
         let (mean, var) = match bn {
             Bn::Train(momentum) => {
                 let (mean, var) = batchnorm_stats(&z, n, b.c_out, hw);

@@ -120,16 +120,24 @@ pub enum Slice {
 thread_local! {
     /// When the page's thread last went back to the browser through `breathe`.
     static LAST_BREATH: std::cell::Cell<f64> = const { std::cell::Cell::new(0.0) };
+    /// When `breathe` was last called (the work since is the guess at the next step's).
+    static LAST_CALL: std::cell::Cell<f64> = const { std::cell::Cell::new(0.0) };
 }
 
-/// Yield to the browser if this thread has computed for `SLICE_MS` since it last did so here:
-/// for loops of many short steps (a character, an answer) that no single step would yield in.
+/// Yield to the browser if this thread, computing since it last did so here, would pass
+/// `SLICE_MS` with one more step as long as the last (no step starts that the last one says would
+/// end past the slice): for loops of many short steps (a character, an answer) that no single
+/// step would yield in.
 pub async fn breathe() {
     let now = crate::web::now_ms();
     let last = LAST_BREATH.get();
-    if now - last > SLICE_MS {
+    let step = (now - LAST_CALL.get()).min(SLICE_MS);
+    LAST_CALL.set(now);
+    if now - last + step > SLICE_MS {
         crate::web::sleep(0).await;
-        LAST_BREATH.set(crate::web::now_ms());
+        let after = crate::web::now_ms();
+        LAST_BREATH.set(after);
+        LAST_CALL.set(after);
     } else if last == 0.0 {
         LAST_BREATH.set(now);
     }

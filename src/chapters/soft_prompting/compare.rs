@@ -8,7 +8,7 @@ use super::run::{answers, best_hard, epochs, extras_of, train_run, Event};
 use super::state::{training_nouns, SoftState, FULL_FIELDS};
 use super::train::trained_count;
 use crate::engine::Engine;
-use crate::lm::nouns_of;
+use crate::lm::{nouns_of, LoadedLm};
 use crate::tasks::{breathe, Generation};
 use crate::ui::controls::FieldInput;
 use crate::ui::exercise::ShortAnswer;
@@ -16,6 +16,7 @@ use crate::ui::math::{prose, Prose};
 use crate::ui::Section;
 use crate::var::Var;
 use crate::vision::data::LoadStatus;
+use crate::workers::job;
 use glassbox_lab::lm::pluralize::Answer;
 use glassbox_lab::lm::plurals::Split;
 use glassbox_lab::lm::tuning::{self, Method};
@@ -36,20 +37,54 @@ pub struct Row {
     pub held: Option<(f32, f32)>,
 }
 
-/// The held-out loss over `HELD_WINDOWS` windows, one per slice; None when stopped.
+/// Windows a held-out job on the workers takes (`HELD_WINDOWS` of them in 8 jobs).
+const HELD_PER_JOB: usize = 4;
+
+/// The held-out loss of `model` (`weights`: its own, when it is a fine-tuned copy of `lm`'s) over
+/// `HELD_WINDOWS` windows: on the workers when the page has them (a window's forward pass is
+/// about 30 ms), else here one a slice; the losses summed in order either way. None when stopped.
 async fn held_loss(
+    lm: &LoadedLm,
     model: &Model,
+    weights: Option<&[f32]>,
     held: &[u32],
     alive: &impl Fn() -> bool,
 ) -> Result<Option<f32>, String> {
-    let starts = eval_starts(held.len(), model.config.context, HELD_WINDOWS)?;
-    let mut total = 0.0f64;
-    for s in &starts {
-        if !alive() {
-            return Ok(None);
+    let t = model.config.context;
+    let starts = eval_starts(held.len(), t, HELD_WINDOWS)?;
+    let mut losses = Vec::with_capacity(starts.len());
+    if let Some(pool) = crate::workers::pool::pool() {
+        let window = |s: usize| held.get(s..s + t + 1).ok_or("a window past the text");
+        let groups = starts
+            .chunks(HELD_PER_JOB)
+            .map(|c| c.iter().map(|&s| window(s)).collect::<Result<Vec<_>, _>>())
+            .map(|g| g.map(|w| w.concat()))
+            .collect::<Result<Vec<_>, _>>()?;
+        let message = |i: usize| job::held_message(&lm.job_lm(weights), &groups[i], t + 1);
+        match pool.run(groups.len(), &message, &|_| {}, &|| alive()).await {
+            Ok(Some(replies)) => {
+                for r in &replies {
+                    losses.extend(job::held_of(r)?);
+                }
+            }
+            Ok(None) => return Ok(None),
+            // Given up (the page says so): this thread computes them.
+            Err(_) => {}
         }
-        total += windows_loss(model, held, &[*s])? as f64;
-        breathe().await;
+    }
+    if losses.len() != starts.len() {
+        losses.clear();
+        for s in &starts {
+            if !alive() {
+                return Ok(None);
+            }
+            losses.push(windows_loss(model, held, &[*s])?);
+            breathe().await;
+        }
+    }
+    let mut total = 0.0f64;
+    for l in losses {
+        total += l as f64;
     }
     Ok(Some((total / starts.len() as f64) as f32))
 }
@@ -99,7 +134,7 @@ pub fn Compare() -> impl IntoView {
                     }
                 };
                 status.set("The frozen model's held-out loss…".into());
-                let Some(before) = held_loss(&lm.model, &held, &alive).await? else {
+                let Some(before) = held_loss(&lm, &lm.model, None, &held, &alive).await? else {
                     return Ok(());
                 };
                 rows.update(|r| {
@@ -136,7 +171,8 @@ pub fn Compare() -> impl IntoView {
                         return Ok(());
                     };
                     status.set(format!("{name}: the held-out loss after training…"));
-                    let Some(after) = held_loss(model, &held, &alive).await? else {
+                    let weights = r.model.as_ref().map(|m| &m.params[..]);
+                    let Some(after) = held_loss(&lm, model, weights, &held, &alive).await? else {
                         return Ok(());
                     };
                     let params = match tune.method {

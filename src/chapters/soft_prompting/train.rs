@@ -18,7 +18,7 @@ use crate::var::Var;
 use glassbox_lab::figures::tuning::{draw_tuning_curves, TuningCurves};
 use glassbox_lab::lm::pluralize::Answer;
 use glassbox_lab::lm::plurals::Split;
-use glassbox_lab::lm::tuning::Init;
+use glassbox_lab::lm::tuning::{Init, BATCH};
 use leptos::prelude::*;
 use std::rc::Rc;
 
@@ -249,6 +249,12 @@ fn EpochTable(curve: Var<Vec<(f64, f64)>>) -> impl IntoView {
                         }).collect_view()}</tbody>
                     </table>
                 </div>
+                <p class="field-help">{format!(
+                    "Epoch 0's training loss is the starting prompt's loss on the training nouns; \
+                     each later epoch's is the mean of its batches' losses (batches of {BATCH} \
+                     nouns), each taken before that batch's step, so with a single batch epoch 1 \
+                     repeats epoch 0."
+                )}</p>
             </Show>
     }
 }

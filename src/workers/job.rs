@@ -22,9 +22,6 @@
 //!   brings the model's weights (full fine-tuning: the page's copy after its last Adam step) runs
 //!   on those, and `grad` then gives their gradient (`tuning::weights_gradient`); `plurals` jobs
 //!   can bring them too (a fully fine-tuned model's answers).
-//! - `held`: the language model's loss on each of a run of windows of text (`train::windows_loss`
-//!   of one window, what the page computes for each alone), under the model's file or the weights
-//!   the job brings; the page sums them in order, so the held-out loss equals its own to the bit.
 //! - `step`: one training step's forward and backward pass of the image network on a batch
 //!   (`StepJob`, batch-norm in training mode, which updates the running statistics): the batch's
 //!   loss, how many it classified right, the gradients (`Grads::flat`) and the network after the
@@ -47,7 +44,6 @@
 
 use super::{device_lm, device_ops, device_train};
 use glassbox_lab::lm::shipped::{self, Checkpoint};
-use glassbox_lab::lm::train::windows_loss;
 use glassbox_lab::lm::tuning::{self, Evaluator, MicroBatch};
 use glassbox_lab::lm::{Extras, Model, Vocab};
 use glassbox_lab::shift::blocks::scatter;
@@ -549,42 +545,6 @@ fn grad_job(msg: &JsValue, reply: &Object, loss_only: bool) -> Result<Array, JsV
     grad_reply(reply, loss, &grad)
 }
 
-/// The message of a `held` job: the model (with its own weights if given) and windows of
-/// `window` tokens each, laid end to end; the reply has each window's loss.
-pub fn held_message(
-    lm: &JobLm,
-    windows: &[u32],
-    window: usize,
-) -> Result<(Object, Array), JsValue> {
-    with_lm_fields(Fields::job("held"), lm, Extras::default())
-        .u32s("windows", windows)
-        .num("window", window as f64)
-        .message()
-}
-
-/// The window losses of a `held` job's reply.
-pub fn held_of(reply: &JsValue) -> Result<Vec<f32>, String> {
-    typed::<Float32Array>(reply, "losses")
-        .map(|l| l.to_vec())
-        .ok_or_else(|| "a worker's reply had no held-out losses".into())
-}
-
-fn held_job(msg: &JsValue, reply: &Object) -> Result<Array, JsValue> {
-    let windows = whole(msg, "windows")?;
-    let window = number(msg, "window").map_or(0, |w| w as usize);
-    if window == 0 || windows.len() % window != 0 {
-        return Err("a held-out job's windows do not match their length".into());
-    }
-    let starts: Vec<usize> = (0..windows.len() / window).map(|i| i * window).collect();
-    let losses = with_lm(msg, |model, _, _| {
-        starts
-            .iter()
-            .map(|&s| Ok(windows_loss(model, &windows, &[s])?))
-            .collect::<Result<Vec<f32>, JsValue>>()
-    })?;
-    Fields::on(reply).f32s("losses", &losses).reply()
-}
-
 /// The message of a `step` job: the network's bytes (`Network::to_bytes`) and a batch (N x C x S x S
 /// floats and N labels).
 pub fn step_message(net: &[u8], x: &[f32], labels: &[u32]) -> Result<(Object, Array), JsValue> {
@@ -807,7 +767,6 @@ pub async fn glassbox_worker_job(msg: JsValue) -> Result<Array, JsValue> {
         "step" => step_job(&msg, &reply)?,
         "grad" => grad_job(&msg, &reply, false)?,
         "loss" => grad_job(&msg, &reply, true)?,
-        "held" => held_job(&msg, &reply)?,
         "tune" => tune_job(&msg, &reply)?,
         "assign" => assign_job(&msg, &reply)?,
         super::maml::SWEEP => super::maml::sweep_job(&msg, &reply)?,

@@ -16,11 +16,11 @@ use crate::ui::math::{prose, Prose};
 use crate::ui::Section;
 use crate::var::Var;
 use crate::vision::data::LoadStatus;
-use crate::workers::job;
+use crate::workers::job::{self, GradJob};
 use glassbox_lab::lm::pluralize::Answer;
 use glassbox_lab::lm::plurals::Split;
-use glassbox_lab::lm::tuning::{self, Method};
-use glassbox_lab::lm::{eval_starts, windows_loss, Model};
+use glassbox_lab::lm::tuning::{self, Method, MicroBatch};
+use glassbox_lab::lm::{eval_starts, windows_loss, Extras, Model};
 use leptos::prelude::*;
 
 /// Windows of the held-out text the page scores (the CLI's default is 256).
@@ -37,12 +37,11 @@ pub struct Row {
     pub held: Option<(f32, f32)>,
 }
 
-/// Windows a held-out job on the workers takes (`HELD_WINDOWS` of them in 8 jobs).
-const HELD_PER_JOB: usize = 4;
-
 /// The held-out loss of `model` (`weights`: its own, when it is a fine-tuned copy of `lm`'s) over
 /// `HELD_WINDOWS` windows: on the workers when the page has them (a window's forward pass is
-/// about 30 ms), else here one a slice; the losses summed in order either way. None when stopped.
+/// about 30 ms; each a `loss` job of one sequence, every position weighted 1, which is
+/// `windows_loss` of that window), else here one a slice; the losses summed in order either way.
+/// None when stopped.
 async fn held_loss(
     lm: &LoadedLm,
     model: &Model,
@@ -54,17 +53,35 @@ async fn held_loss(
     let starts = eval_starts(held.len(), t, HELD_WINDOWS)?;
     let mut losses = Vec::with_capacity(starts.len());
     if let Some(pool) = crate::workers::pool::pool() {
-        let window = |s: usize| held.get(s..s + t + 1).ok_or("a window past the text");
-        let groups = starts
-            .chunks(HELD_PER_JOB)
-            .map(|c| c.iter().map(|&s| window(s)).collect::<Result<Vec<_>, _>>())
-            .map(|g| g.map(|w| w.concat()))
+        let window = |s: usize| -> Result<MicroBatch, String> {
+            let w = held.get(s..s + t + 1).ok_or("a window past the text")?;
+            Ok(MicroBatch {
+                tokens: w[..t].to_vec(),
+                targets: w[1..].to_vec(),
+                weights: vec![1.0; t],
+                batch: 1,
+                t,
+            })
+        };
+        let windows = starts
+            .iter()
+            .map(|&s| window(s))
             .collect::<Result<Vec<_>, _>>()?;
-        let message = |i: usize| job::held_message(&lm.job_lm(weights), &groups[i], t + 1);
-        match pool.run(groups.len(), &message, &|_| {}, &|| alive()).await {
+        let message = |i: usize| {
+            job::grad_message(
+                &lm.job_lm(weights),
+                Extras::default(),
+                &windows[i],
+                GradJob::Loss,
+            )
+        };
+        match pool
+            .run(windows.len(), &message, &|_| {}, &|| alive())
+            .await
+        {
             Ok(Some(replies)) => {
                 for r in &replies {
-                    losses.extend(job::held_of(r)?);
+                    losses.push(job::loss_of(r)?);
                 }
             }
             Ok(None) => return Ok(None),

@@ -18,7 +18,8 @@
 //!   its soft prompt or prefix (`tuning::extras_gradient`, what the page's CPU path computes); the
 //!   page sends a batch's micro-batches at once (they read the same prompt) and takes the
 //!   gradients in order, so the training equals the page's own run bit for bit. `loss`: the same
-//!   micro-batch's loss alone (an epoch's starting loss, its groups computed at once). A job that
+//!   micro-batch's loss alone (an epoch's starting loss, its groups computed at once; or chapter 5's
+//!   held-out loss, a window a job, every position weighted 1). A job that
 //!   brings the model's weights (full fine-tuning: the page's copy after its last Adam step) runs
 //!   on those, and `grad` then gives their gradient (`tuning::weights_gradient`); `plurals` jobs
 //!   can bring them too (a fully fine-tuned model's answers).

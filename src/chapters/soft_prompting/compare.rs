@@ -20,7 +20,7 @@ use crate::workers::job::{self, GradJob};
 use glassbox_lab::lm::pluralize::Answer;
 use glassbox_lab::lm::plurals::Split;
 use glassbox_lab::lm::tuning::{self, Method, MicroBatch};
-use glassbox_lab::lm::{eval_starts, windows_loss, Extras, Model};
+use glassbox_lab::lm::{eval_starts, Extras, Model};
 use leptos::prelude::*;
 
 /// Windows of the held-out text the page scores (the CLI's default is 256).
@@ -38,10 +38,9 @@ pub struct Row {
 }
 
 /// The held-out loss of `model` (`weights`: its own, when it is a fine-tuned copy of `lm`'s) over
-/// `HELD_WINDOWS` windows: on the workers when the page has them (a window's forward pass is
-/// about 30 ms; each a `loss` job of one sequence, every position weighted 1, which is
-/// `windows_loss` of that window), else here one a slice; the losses summed in order either way.
-/// None when stopped.
+/// `HELD_WINDOWS` windows, each one sequence with every position weighted 1: on the workers as
+/// `loss` jobs when the page has them (a window's forward pass is about 30 ms), else here one a
+/// slice; the losses summed in order either way. None when stopped.
 async fn held_loss(
     lm: &LoadedLm,
     model: &Model,
@@ -50,23 +49,22 @@ async fn held_loss(
     alive: &impl Fn() -> bool,
 ) -> Result<Option<f32>, String> {
     let t = model.config.context;
-    let starts = eval_starts(held.len(), t, HELD_WINDOWS)?;
-    let mut losses = Vec::with_capacity(starts.len());
+    let window = |s: usize| -> Result<MicroBatch, String> {
+        let w = held.get(s..s + t + 1).ok_or("a window past the text")?;
+        Ok(MicroBatch {
+            tokens: w[..t].to_vec(),
+            targets: w[1..].to_vec(),
+            weights: vec![1.0; t],
+            batch: 1,
+            t,
+        })
+    };
+    let windows = eval_starts(held.len(), t, HELD_WINDOWS)?
+        .into_iter()
+        .map(window)
+        .collect::<Result<Vec<_>, _>>()?;
+    let mut losses = Vec::with_capacity(windows.len());
     if let Some(pool) = crate::workers::pool::pool() {
-        let window = |s: usize| -> Result<MicroBatch, String> {
-            let w = held.get(s..s + t + 1).ok_or("a window past the text")?;
-            Ok(MicroBatch {
-                tokens: w[..t].to_vec(),
-                targets: w[1..].to_vec(),
-                weights: vec![1.0; t],
-                batch: 1,
-                t,
-            })
-        };
-        let windows = starts
-            .iter()
-            .map(|&s| window(s))
-            .collect::<Result<Vec<_>, _>>()?;
         let message = |i: usize| {
             job::grad_message(
                 &lm.job_lm(weights),
@@ -89,13 +87,13 @@ async fn held_loss(
             Err(_) => {}
         }
     }
-    if losses.len() != starts.len() {
+    if losses.len() != windows.len() {
         losses.clear();
-        for s in &starts {
+        for w in &windows {
             if !alive() {
                 return Ok(None);
             }
-            losses.push(windows_loss(model, held, &[*s])?);
+            losses.push(model.loss_with(&w.inputs(Extras::default()), &w.targets())?);
             breathe().await;
         }
     }
@@ -103,7 +101,7 @@ async fn held_loss(
     for l in losses {
         total += l as f64;
     }
-    Ok(Some((total / starts.len() as f64) as f32))
+    Ok(Some((total / windows.len() as f64) as f32))
 }
 
 #[component]

@@ -770,12 +770,12 @@ impl Tuner {
             return Phase::Test { pos: 0, correct: 0 };
         }
         let px = self.data.train.x.len() / n.max(1);
-        let end = ((batch + 1) * b).min(n);
+        let rows = self.bn_rows(batch);
         Phase::BnStats {
             batch,
             conv: 0,
-            act: self.data.train.x[batch * b * px..end * px].to_vec(),
-            z: self.net.block_conv_buffer(0, end - batch * b),
+            act: self.data.train.x[batch * b * px..(batch * b + rows) * px].to_vec(),
+            z: self.net.block_conv_buffer(0, rows),
             pos: 0,
         }
     }

@@ -1,5 +1,6 @@
 // What the release needs after Trunk's build, in the build folder DIR (default dist/):
 //  0. the stream adapters of wasm-streams (below) out of the wasm's exports and the glue; then
+//     the functions renamed so wasm-opt's sort by name groups alike code (scripts/wasm.mjs), and
 //     wasm-opt (npm's binaryen, installed by scripts/setup.sh) over the wasm, -Oz unless
 //     GLASSBOX_WASM_OPT names other flags ("0" skips it), and the preload's integrity hash updated;
 //     then the JavaScript glue without its comments and indentation (its preload's hash updated);
@@ -14,6 +15,7 @@ import { execFileSync } from 'node:child_process';
 import path from 'node:path';
 import crypto from 'node:crypto';
 import { fileURLToPath } from 'node:url';
+import { leb, renamedInOrder, section, sections, uleb } from './wasm.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const dir = path.resolve(process.argv[2] || path.join(root, 'dist'));
@@ -56,51 +58,25 @@ const ADAPTER = /^(__wbg_)?intounderlying(bytesource|sink|source)_/;
 
 /** The wasm module `bytes` without the exports whose names `drop` accepts, and their names. */
 function withoutExports(bytes, drop) {
-  const leb = (at) => {
-    let value = 0;
-    let shift = 0;
-    let byte;
-    do {
-      byte = bytes[at++];
-      value += (byte & 0x7f) * 2 ** shift;
-      shift += 7;
-    } while (byte & 0x80);
-    return [value, at];
-  };
-  const uleb = (n) => {
-    const out = [];
-    do {
-      let byte = n % 128;
-      n = Math.floor(n / 128);
-      if (n) byte |= 0x80;
-      out.push(byte);
-    } while (n);
-    return Buffer.from(out);
-  };
   const parts = [bytes.subarray(0, 8)];
   const dropped = [];
-  let at = 8;
-  while (at < bytes.length) {
-    const [size, start] = leb(at + 1);
-    const end = start + size;
-    if (bytes[at] !== 7) {
-      parts.push(bytes.subarray(at, end));
-    } else {
-      // The export section: a count, then (name, kind byte, index) each.
-      let [count, p] = leb(start);
-      const kept = [];
-      while (count--) {
-        const from = p;
-        const [length, nameAt] = leb(p);
-        const name = bytes.subarray(nameAt, nameAt + length).toString();
-        p = leb(nameAt + length + 1)[1];
-        if (drop(name)) dropped.push(name);
-        else kept.push(bytes.subarray(from, p));
-      }
-      const body = Buffer.concat([uleb(kept.length), ...kept]);
-      parts.push(Buffer.from([7]), uleb(body.length), body);
+  for (const s of sections(bytes)) {
+    if (s.id !== 7) {
+      parts.push(bytes.subarray(s.from, s.end));
+      continue;
     }
-    at = end;
+    // The export section: a count, then (name, kind byte, index) each.
+    let [count, p] = leb(bytes, s.start);
+    const kept = [];
+    while (count--) {
+      const from = p;
+      const [length, nameAt] = leb(bytes, p);
+      const name = bytes.subarray(nameAt, nameAt + length).toString();
+      p = leb(bytes, nameAt + length + 1)[1];
+      if (drop(name)) dropped.push(name);
+      else kept.push(bytes.subarray(from, p));
+    }
+    parts.push(section(7, Buffer.concat([uleb(kept.length), ...kept])));
   }
   return [Buffer.concat(parts), dropped];
 }
@@ -133,7 +109,19 @@ if (optFlags !== '0') {
   // Rust's wasm32 memory puts the stack first (data from 1 MiB) and the module creates its memory
   // zeroed: wasm-opt may drop zero bytes of data and assume the low 1 KiB unused (-4 KB gzipped).
   const memory = ['--low-memory-unused', '--zero-filled-memory'];
-  execFileSync(wasmOpt, [...optFlags.split(/\s+/), ...memory, '--strip-debug', '--strip-producers', ...features, wasmPath, '-o', wasmPath], { stdio: 'inherit' });
+  // gzip finds a repeat only in the 32 KB before it, and -Oz leaves the functions in the order of
+  // how often they are called, so alike code (a chapter's view closures, the drop glue, one
+  // crate's kernels) lies scattered over 2 MB. The functions are renamed so that wasm-opt's
+  // reorder by name groups them by the first two parts of their Rust path (crate and module),
+  // smallest first within a group: -36.6 KB gzipped (903.1 -> 866.4 KB for the wasm, session 34), the
+  // same bytes otherwise (only the order of the functions and the indices that name them change).
+  fs.writeFileSync(wasmPath, renamedInOrder(fs.readFileSync(wasmPath), (functions) => {
+    const group = (name) => name.replace(/::h[0-9a-f]{16}$/, '').split('::').slice(0, 2).join('::');
+    for (const f of functions) f.group = group(f.name);
+    return functions.sort((a, b) => (a.group < b.group ? -1 : a.group > b.group ? 1 : a.size - b.size || a.index - b.index));
+  }));
+  const order = ['--reorder-functions-by-name'];
+  execFileSync(wasmOpt, [...optFlags.split(/\s+/), ...order, ...memory, '--strip-debug', '--strip-producers', ...features, wasmPath, '-o', wasmPath], { stdio: 'inherit' });
   const after = fs.statSync(wasmPath).size;
   console.log(`release: wasm-opt ${optFlags}: ${wasmName} ${(before / 1e6).toFixed(2)} MB -> ${(after / 1e6).toFixed(2)} MB in ${((Date.now() - t0) / 1000).toFixed(0)} s`);
   // Trunk's preload carries the wasm's SHA-384: the optimised file needs its own.

@@ -31,6 +31,7 @@ export PATH="$HOME/.cargo/bin:$PATH"
 phase "native build (tests)" cargo test --workspace --locked --no-run
 phase "native tests (with GPU parity)" cargo test --workspace --locked
 phase "wasm simd128 kernel tests (Node)" scripts/test-wasm-kernels.sh
+phase "release scripts (Node)" node --test tests/scripts/
 phase "release build (dist/)" scripts/build.sh dist
 phase "download size (code gzipped)" scripts/size.sh dist
 # Test files run in parallel where the machine has cores to spare: each browser test drives

@@ -1,0 +1,145 @@
+// The few pieces of the WebAssembly binary format that scripts/release.mjs rewrites: a module is
+// an 8-byte header, then sections (an id byte, a LEB128 size, the contents). Nothing here runs or
+// validates code; wasm-opt, which runs after these, parses the result and fails on a bad module.
+
+/** The unsigned LEB128 number at `at` in `bytes`: [value, the offset after it]. */
+export function leb(bytes, at) {
+  let value = 0;
+  let shift = 0;
+  let byte;
+  do {
+    byte = bytes[at++];
+    value += (byte & 0x7f) * 2 ** shift;
+    shift += 7;
+  } while (byte & 0x80);
+  return [value, at];
+}
+
+/** `n` as unsigned LEB128. */
+export function uleb(n) {
+  const out = [];
+  do {
+    let byte = n % 128;
+    n = Math.floor(n / 128);
+    if (n) byte |= 0x80;
+    out.push(byte);
+  } while (n);
+  return Buffer.from(out);
+}
+
+/** The module's sections in order: { id, start, end } (start..end is the contents), and each
+ *  custom section's name. */
+export function sections(bytes) {
+  const out = [];
+  let at = 8;
+  while (at < bytes.length) {
+    const id = bytes[at];
+    const [size, start] = leb(bytes, at + 1);
+    const section = { id, from: at, start, end: start + size };
+    if (id === 0) {
+      const [length, nameAt] = leb(bytes, start);
+      section.name = bytes.subarray(nameAt, nameAt + length).toString();
+    }
+    out.push(section);
+    at = start + size;
+  }
+  return out;
+}
+
+/** A section with id `id` and contents `body`. */
+export function section(id, body) {
+  return Buffer.concat([Buffer.from([id]), uleb(body.length), body]);
+}
+
+/** The name as a length-prefixed UTF-8 string. */
+function string(text) {
+  const bytes = Buffer.from(text);
+  return Buffer.concat([uleb(bytes.length), bytes]);
+}
+
+/** How many functions the module imports (they come first in its function index space). */
+function importedFunctions(bytes, imports) {
+  if (!imports) return 0;
+  let [count, p] = leb(bytes, imports.start);
+  let functions = 0;
+  const limits = () => {
+    const flags = bytes[p++];
+    p = leb(bytes, p)[1];
+    if (flags & 1) p = leb(bytes, p)[1];
+  };
+  while (count--) {
+    for (let i = 0; i < 2; i++) {
+      const [length, at] = leb(bytes, p);
+      p = at + length;
+    }
+    const kind = bytes[p++];
+    if (kind === 0) {
+      functions++;
+      p = leb(bytes, p)[1];
+    } else if (kind === 1) {
+      p++;
+      limits();
+    } else if (kind === 2) {
+      limits();
+    } else if (kind === 3) {
+      p += 2;
+    } else if (kind === 4) {
+      p = leb(bytes, p + 1)[1];
+    } else {
+      throw new Error(`an import of unknown kind ${kind}`);
+    }
+  }
+  return functions;
+}
+
+/**
+ * The module with every defined function renamed so that sorting the names (wasm-opt's
+ * --reorder-functions-by-name) puts the functions in `order`'s order. `order` gets one
+ * { index, name, size } per defined function (name from the module's name section, "" where it
+ * has none; size in bytes of its body) and returns them sorted. The name section keeps nothing
+ * else: the release strips it after the reorder.
+ */
+export function renamedInOrder(bytes, order) {
+  const all = sections(bytes);
+  const imported = importedFunctions(bytes, all.find((s) => s.id === 2));
+  const code = all.find((s) => s.id === 10);
+  if (!code) return bytes;
+  const functions = [];
+  let [count, p] = leb(bytes, code.start);
+  for (let i = 0; i < count; i++) {
+    const [size, at] = leb(bytes, p);
+    functions.push({ index: imported + i, name: '', size });
+    p = at + size;
+  }
+  const names = all.find((s) => s.id === 0 && s.name === 'name');
+  if (names) {
+    let q = leb(bytes, names.start);
+    q = q[1] + q[0];
+    while (q < names.end) {
+      const kind = bytes[q];
+      const [size, at] = leb(bytes, q + 1);
+      if (kind === 1) {
+        let [entries, r] = leb(bytes, at);
+        while (entries--) {
+          const [index, lengthAt] = leb(bytes, r);
+          const [length, textAt] = leb(bytes, lengthAt);
+          const f = functions[index - imported];
+          if (f) f.name = bytes.subarray(textAt, textAt + length).toString();
+          r = textAt + length;
+        }
+      }
+      q = at + size;
+    }
+  }
+  const rank = new Array(functions.length);
+  order(functions.slice()).forEach((f, i) => {
+    rank[f.index - imported] = i;
+  });
+  const width = String(functions.length).length;
+  const map = [uleb(functions.length)];
+  functions.forEach((f, i) => map.push(uleb(f.index), string(`f${String(rank[i]).padStart(width, '0')}`)));
+  const subsection = Buffer.concat(map);
+  const nameSection = section(0, Buffer.concat([string('name'), Buffer.from([1]), uleb(subsection.length), subsection]));
+  const kept = all.filter((s) => s !== names).map((s) => bytes.subarray(s.from, s.end));
+  return Buffer.concat([bytes.subarray(0, 8), ...kept, nameSection]);
+}

@@ -1,6 +1,7 @@
 // What the release needs after Trunk's build, in the build folder DIR (default dist/):
 //  0. the stream adapters of wasm-streams (below) out of the wasm's exports and the glue; then
-//     the functions renamed so wasm-opt's sort by name groups alike code (scripts/wasm.mjs), and
+//     short names for the functions the wasm imports from the glue, in both; the functions
+//     renamed so wasm-opt's sort by name groups alike code (scripts/wasm.mjs); and
 //     wasm-opt (npm's binaryen, installed by scripts/setup.sh) over the wasm, -Oz unless
 //     GLASSBOX_WASM_OPT names other flags ("0" skips it), and the preload's integrity hash updated;
 //     then the JavaScript glue without its comments and indentation (its preload's hash updated);
@@ -15,7 +16,7 @@ import { execFileSync } from 'node:child_process';
 import path from 'node:path';
 import crypto from 'node:crypto';
 import { fileURLToPath } from 'node:url';
-import { leb, renamedInOrder, section, sections, uleb } from './wasm.mjs';
+import { leb, renamedImports, renamedInOrder, section, sections, uleb } from './wasm.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const dir = path.resolve(process.argv[2] || path.join(root, 'dist'));
@@ -95,7 +96,39 @@ function withoutExports(bytes, drop) {
   }
 }
 
-// 0. wasm-opt. Trunk's own wasm-opt download cannot work offline, so index.html asks it for none
+// 0b. Short import names. wasm-bindgen names each function the wasm imports from the glue after
+// what it calls and a 16-digit hash (`__wbg_value_df0a0e29a4d182fe`), and each name is written
+// twice: in the wasm's import section and as a key of the glue's import object. 380 of them, about
+// 6.5 KB of hex digits that gzip cannot shorten, in each file. Each becomes a short name of letters
+// in both (-10.8 KB gzipped); a name the glue does not define exactly once, on a line of its own
+// (`NAME: function(`), and nowhere else, keeps its name.
+{
+  let glue = fs.readFileSync(jsPath, 'utf8');
+  const letters = 'abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ';
+  const short = (i) => (i < letters.length ? '' : short(Math.floor(i / letters.length) - 1)) + letters[i % letters.length];
+  let renamed = 0;
+  let kept = 0;
+  const wasm = renamedImports(fs.readFileSync(wasmPath), (module, name) => {
+    const word = new RegExp(`\\b${name.replace(/\$/g, '\\$')}\\b`, 'g');
+    const key = new RegExp(`^(\\s*)${name.replace(/\$/g, '\\$')}(: function\\()`, 'm');
+    if ((glue.match(word) || []).length !== 1 || !key.test(glue)) {
+      kept++;
+      return undefined;
+    }
+    const to = short(renamed++);
+    glue = glue.replace(key, `$1${to}$2`);
+    return to;
+  });
+  if (renamed) {
+    fs.writeFileSync(wasmPath, wasm);
+    fs.writeFileSync(jsPath, glue);
+    updateIntegrity(wasmName);
+    updateIntegrity(jsName);
+  }
+  console.log(`release: ${renamed} imports of the wasm given short names (${kept} kept theirs)`);
+}
+
+// 0c. wasm-opt. Trunk's own wasm-opt download cannot work offline, so index.html asks it for none
 // (data-wasm-opt="0") and the pinned binaryen from npm runs here. The features are those rustc's
 // wasm32 target and our +simd128 build use.
 const optFlags = (process.env.GLASSBOX_WASM_OPT ?? '-Oz').trim();
@@ -128,7 +161,7 @@ if (optFlags !== '0') {
   updateIntegrity(wasmName);
 }
 
-// 0b. The JavaScript glue without its comments and indentation: wasm-bindgen writes it to be read,
+// 0d. The JavaScript glue without its comments and indentation: wasm-bindgen writes it to be read,
 // and Trunk's --minify leaves it (-1.4 KB gzipped). Every line is trimmed and comment lines and
 // /* */ blocks that open a line are dropped; nothing else changes. That is safe while no string
 // spans lines (no template literal left open, no line continued with a backslash): checked, and

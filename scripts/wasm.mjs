@@ -57,37 +57,38 @@ function string(text) {
   return Buffer.concat([uleb(bytes.length), bytes]);
 }
 
+/** The import description (a kind byte and what it imports) at `at`: [kind, the offset after it]. */
+function describe(bytes, at) {
+  const kind = bytes[at++];
+  const limits = () => {
+    const flags = bytes[at++];
+    at = leb(bytes, at)[1];
+    if (flags & 1) at = leb(bytes, at)[1];
+  };
+  if (kind === 0) at = leb(bytes, at)[1];
+  else if (kind === 1) {
+    at++;
+    limits();
+  } else if (kind === 2) limits();
+  else if (kind === 3) at += 2;
+  else if (kind === 4) at = leb(bytes, at + 1)[1];
+  else throw new Error(`an import of unknown kind ${kind}`);
+  return [kind, at];
+}
+
 /** How many functions the module imports (they come first in its function index space). */
 function importedFunctions(bytes, imports) {
   if (!imports) return 0;
   let [count, p] = leb(bytes, imports.start);
   let functions = 0;
-  const limits = () => {
-    const flags = bytes[p++];
-    p = leb(bytes, p)[1];
-    if (flags & 1) p = leb(bytes, p)[1];
-  };
   while (count--) {
     for (let i = 0; i < 2; i++) {
       const [length, at] = leb(bytes, p);
       p = at + length;
     }
-    const kind = bytes[p++];
-    if (kind === 0) {
-      functions++;
-      p = leb(bytes, p)[1];
-    } else if (kind === 1) {
-      p++;
-      limits();
-    } else if (kind === 2) {
-      limits();
-    } else if (kind === 3) {
-      p += 2;
-    } else if (kind === 4) {
-      p = leb(bytes, p + 1)[1];
-    } else {
-      throw new Error(`an import of unknown kind ${kind}`);
-    }
+    const [kind, end] = describe(bytes, p);
+    if (kind === 0) functions++;
+    p = end;
   }
   return functions;
 }
@@ -142,4 +143,28 @@ export function renamedInOrder(bytes, order) {
   const nameSection = section(0, Buffer.concat([string('name'), Buffer.from([1]), uleb(subsection.length), subsection]));
   const kept = all.filter((s) => s !== names).map((s) => bytes.subarray(s.from, s.end));
   return Buffer.concat([bytes.subarray(0, 8), ...kept, nameSection]);
+}
+
+/**
+ * The module with its function imports renamed: `rename(module, name)` gives the new name, or
+ * undefined to keep it. Only function imports are offered; the rest stay as they are.
+ */
+export function renamedImports(bytes, rename) {
+  const imports = sections(bytes).find((s) => s.id === 2);
+  if (!imports) return bytes;
+  let [count, p] = leb(bytes, imports.start);
+  const entries = [uleb(count)];
+  while (count--) {
+    const [moduleLength, moduleAt] = leb(bytes, p);
+    const module = bytes.subarray(moduleAt, moduleAt + moduleLength).toString();
+    const [nameLength, nameAt] = leb(bytes, moduleAt + moduleLength);
+    const name = bytes.subarray(nameAt, nameAt + nameLength).toString();
+    const kindAt = nameAt + nameLength;
+    const [kind, end] = describe(bytes, kindAt);
+    const renamed = kind === 0 ? rename(module, name) : undefined;
+    if (renamed === undefined) entries.push(bytes.subarray(p, end));
+    else entries.push(string(module), string(renamed), bytes.subarray(kindAt, end));
+    p = end;
+  }
+  return Buffer.concat([bytes.subarray(0, imports.from), section(2, Buffer.concat(entries)), bytes.subarray(imports.end)]);
 }

@@ -8,7 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { leb, renamedInOrder, sections } from '../../scripts/wasm.mjs';
+import { leb, renamedImports, renamedInOrder, sections } from '../../scripts/wasm.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const wasmOpt = path.join(root, 'node_modules/.bin/wasm-opt');
@@ -77,4 +77,25 @@ test('a module without names is ordered by the other keys', () => {
   fs.writeFileSync(path.join(tmp, 'bare.wasm'), renamed);
   const out = execFileSync(wasmOpt, [path.join(tmp, 'bare.wasm'), '--reorder-functions-by-name', '-o', '-']);
   assert.deepEqual(constants(out), [2, 3, 1]);
+});
+
+test('a function import renamed is looked up by its new name; the memory import keeps its own', () => {
+  const module = assemble(`(module
+    (import "env" "memory" (memory 1))
+    (import "env" "__wbg_log_0123456789abcdef" (func $log (param i32)))
+    (func (export "run") (call $log (i32.const 7))))`);
+  const offered = [];
+  const renamed = renamedImports(module, (from, name) => {
+    offered.push(`${from} ${name}`);
+    return 'a';
+  });
+  assert.deepEqual(offered, ['env __wbg_log_0123456789abcdef']);
+  const logged = [];
+  const memory = new WebAssembly.Memory({ initial: 1 });
+  const instance = new WebAssembly.Instance(new WebAssembly.Module(renamed), { env: { memory, a: (x) => logged.push(x) } });
+  instance.exports.run();
+  assert.deepEqual(logged, [7]);
+  assert.throws(() => new WebAssembly.Instance(new WebAssembly.Module(renamed), { env: { memory, __wbg_log_0123456789abcdef() {} } }));
+  // Kept where the callback gives nothing.
+  assert.deepEqual(renamedImports(module, () => undefined), module);
 });

@@ -148,7 +148,7 @@ if (optFlags !== '0') {
   // how often they are called, so alike code (a chapter's view closures, the drop glue, one
   // crate's kernels) lies scattered over 2 MB. The functions are renamed so that wasm-opt's
   // reorder by name groups them by the first two parts of their Rust path (crate and module),
-  // smallest first within a group: -36.6 KB gzipped (903.1 -> 866.4 KB for the wasm, session 34), the
+  // smallest first within a group: -36.6 KB gzipped (903.1 -> 866.4 KB for the wasm at -Oz, session 34), the
   // same bytes otherwise (only the order of the functions and the indices that name them change).
   fs.writeFileSync(wasmPath, renamedInOrder(fs.readFileSync(wasmPath), (functions) => {
     const group = (name) => name.replace(/::h[0-9a-f]{16}$/, '').split('::').slice(0, 2).join('::');

@@ -27,8 +27,8 @@ export function uleb(n) {
   return Buffer.from(out);
 }
 
-/** The module's sections in order: { id, start, end } (start..end is the contents), and each
- *  custom section's name. */
+/** The module's sections in order: { id, from, start, end } (from..end the whole section,
+ *  start..end its contents), and each custom section's name. */
 export function sections(bytes) {
   const out = [];
   let at = 8;

@@ -133,9 +133,13 @@ export function renamedInOrder(bytes, order) {
     }
   }
   const rank = new Array(functions.length);
-  order(functions.slice()).forEach((f, i) => {
+  const sorted = order(functions.slice());
+  sorted.forEach((f, i) => {
     rank[f.index - imported] = i;
   });
+  if (sorted.length !== functions.length || rank.includes(undefined)) {
+    throw new Error('the order did not give every function exactly once');
+  }
   const width = String(functions.length).length;
   const map = [uleb(functions.length)];
   functions.forEach((f, i) => map.push(uleb(f.index), string(`f${String(rank[i]).padStart(width, '0')}`)));

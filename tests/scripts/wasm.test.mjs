@@ -77,6 +77,9 @@ test('a module without names is ordered by the other keys', () => {
   fs.writeFileSync(path.join(tmp, 'bare.wasm'), renamed);
   const out = execFileSync(wasmOpt, [path.join(tmp, 'bare.wasm'), '--reorder-functions-by-name', '-o', '-']);
   assert.deepEqual(constants(out), [2, 3, 1]);
+  // An order that loses or repeats a function is refused.
+  assert.throws(() => renamedInOrder(bare, (functions) => functions.slice(1)), /exactly once/);
+  assert.throws(() => renamedInOrder(bare, (functions) => [functions[0], functions[0], functions[1]]), /exactly once/);
 });
 
 test('a function import renamed is looked up by its new name; the memory import keeps its own', () => {

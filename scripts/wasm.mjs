@@ -76,20 +76,32 @@ function describe(bytes, at) {
   return [kind, at];
 }
 
-/** How many functions the module imports (they come first in its function index space). */
-function importedFunctions(bytes, imports) {
-  if (!imports) return 0;
+/** The import section's entries in order: { module, name, kind, from, kindAt, end } (from..end
+ *  the whole entry, kindAt..end its description). */
+function* importEntries(bytes, imports) {
+  if (!imports) return;
   let [count, p] = leb(bytes, imports.start);
-  let functions = 0;
   while (count--) {
-    for (let i = 0; i < 2; i++) {
-      const [length, at] = leb(bytes, p);
-      p = at + length;
-    }
-    const [kind, end] = describe(bytes, p);
-    if (kind === 0) functions++;
+    const [moduleLength, moduleAt] = leb(bytes, p);
+    const [nameLength, nameAt] = leb(bytes, moduleAt + moduleLength);
+    const kindAt = nameAt + nameLength;
+    const [kind, end] = describe(bytes, kindAt);
+    yield {
+      module: bytes.subarray(moduleAt, moduleAt + moduleLength).toString(),
+      name: bytes.subarray(nameAt, kindAt).toString(),
+      kind,
+      from: p,
+      kindAt,
+      end,
+    };
     p = end;
   }
+}
+
+/** How many functions the module imports (they come first in its function index space). */
+function importedFunctions(bytes, imports) {
+  let functions = 0;
+  for (const entry of importEntries(bytes, imports)) if (entry.kind === 0) functions++;
   return functions;
 }
 
@@ -156,19 +168,11 @@ export function renamedInOrder(bytes, order) {
 export function renamedImports(bytes, rename) {
   const imports = sections(bytes).find((s) => s.id === 2);
   if (!imports) return bytes;
-  let [count, p] = leb(bytes, imports.start);
-  const entries = [uleb(count)];
-  while (count--) {
-    const [moduleLength, moduleAt] = leb(bytes, p);
-    const module = bytes.subarray(moduleAt, moduleAt + moduleLength).toString();
-    const [nameLength, nameAt] = leb(bytes, moduleAt + moduleLength);
-    const name = bytes.subarray(nameAt, nameAt + nameLength).toString();
-    const kindAt = nameAt + nameLength;
-    const [kind, end] = describe(bytes, kindAt);
+  const entries = [uleb(leb(bytes, imports.start)[0])];
+  for (const { module, name, kind, from, kindAt, end } of importEntries(bytes, imports)) {
     const renamed = kind === 0 ? rename(module, name) : undefined;
-    if (renamed === undefined) entries.push(bytes.subarray(p, end));
+    if (renamed === undefined) entries.push(bytes.subarray(from, end));
     else entries.push(string(module), string(renamed), bytes.subarray(kindAt, end));
-    p = end;
   }
   return Buffer.concat([bytes.subarray(0, imports.from), section(2, Buffer.concat(entries)), bytes.subarray(imports.end)]);
 }

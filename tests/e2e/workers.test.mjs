@@ -58,10 +58,19 @@ test('a worker that dies mid-run is restarted and the run gives the same logits'
   await startBench(page);
   await status(page).filter({ hasText: /on \d+ workers?…/ }).waitFor({ timeout: 300_000 });
   // The worker ends itself between two jobs, as a crashed one would: no message, no event; the
-  // pool notices by its deadline (8 s).
+  // pool notices by its deadline (8 s). It ends after its first job's answer, not at once: the
+  // page says the run started before the worker has started the module, and a worker that dies
+  // while starting is one that cannot start (the pool waits 30 s for it, then computes on the
+  // page's thread).
   // (Playwright may not have reported the worker yet when the page says it started.)
   const first = page.workers()[0] ?? await page.waitForEvent('worker');
-  await first.evaluate(() => { setTimeout(() => self.close(), 0); });
+  await first.evaluate(() => {
+    const post = self.postMessage.bind(self);
+    self.postMessage = (reply, transfer) => {
+      post(reply, transfer);
+      if (!reply?.ready) setTimeout(() => self.close(), 0);
+    };
+  });
   await done(page);
   assert.match(await same(page), /^The logits from \d+ workers? \(10000\) equal the single thread's bit for bit\. The codebooks from \d+ workers? equal the single thread's\.$/);
   assert.match(await workersLine(page), /restarted on this visit: 1\./);

@@ -16,7 +16,7 @@
 
 use super::settings::*;
 use crate::linalg::{gram_rows, Cholesky, LinalgError};
-use crate::maml::features::{design_matrix, grid_points};
+use crate::maml::features::{design_matrix, design_matrix_into, grid_points};
 use crate::maml::inner_loop::{self, label};
 use crate::rng::Rng;
 use ndarray::{Array1, Array2, ArrayView1, ArrayView2, Axis};
@@ -166,6 +166,21 @@ pub struct MetaTrainer {
     pub(super) rng: Rng,
     columns: Vec<usize>,
     grid_phi: Option<Array2<f64>>,
+    scratch: Scratch,
+}
+
+/// A step's design matrices (training and held-out points), kept between steps so their memory is
+/// reused; not part of the trainer's state (a clone starts with empty ones).
+#[derive(Debug, Default)]
+struct Scratch {
+    train: Array2<f64>,
+    meta: Array2<f64>,
+}
+
+impl Clone for Scratch {
+    fn clone(&self) -> Self {
+        Scratch::default()
+    }
 }
 
 impl MetaTrainer {
@@ -184,6 +199,7 @@ impl MetaTrainer {
             stopped: None,
             grid_phi,
             settings,
+            scratch: Scratch::default(),
         })
     }
 
@@ -202,18 +218,18 @@ impl MetaTrainer {
         let mut loss_sum = 0.0;
         for _ in 0..st.tasks_per_step {
             let task = Task::sample(&mut self.rng, &self.columns);
-            let uniform_phi;
             let phi_train = match &self.grid_phi {
                 Some(p) => p.view(),
                 None => {
                     let xs = self.rng.sorted_uniform(st.n_train_inner, -1.0, 1.0);
-                    uniform_phi = design_matrix(&xs, st.d);
-                    uniform_phi.view()
+                    design_matrix_into(&xs, st.d, &mut self.scratch.train);
+                    self.scratch.train.view()
                 }
             };
             let mut y_train = add_noise(task.values(phi_train), st.noise, &mut self.rng);
             let xm = self.rng.sorted_uniform(st.n_train_meta, -1.0, 1.0);
-            let phi_meta = design_matrix(&xm, st.d);
+            design_matrix_into(&xm, st.d, &mut self.scratch.meta);
+            let phi_meta = &self.scratch.meta;
             let mut y_meta = add_noise(task.values(phi_meta.view()), st.noise, &mut self.rng);
             if st.problem == Problem::Classification {
                 y_train.mapv_inplace(label);

@@ -188,7 +188,10 @@ pub async fn answer_plural(
     noun: &Noun,
 ) -> Result<(Answer, f64, Ran), String> {
     let mut gen = pluralize::generator(&lm.vocab, prompt, lm.model.config.context)?;
-    let done = run_generation(lm, webgpu, engine, Extras::default(), &mut gen, |_| true).await?;
+    let done = run_generation(lm, webgpu, engine, Extras::default(), &mut gen, &mut |_| {
+        true
+    })
+    .await?;
     let (tokens, probs) = gen.finish();
     let text = lm.vocab.decode(&tokens)?;
     Ok((pluralize::score(noun, &text, &probs), done.ms, done.ran))
@@ -298,13 +301,13 @@ pub async fn run_generation(
     engine: Engine,
     extras: Extras<'_>,
     gen: &mut Generator,
-    mut tick: impl FnMut(&Generator) -> bool,
+    tick: &mut dyn FnMut(&Generator) -> bool,
 ) -> Result<Generated, String> {
     let mut ms = 0.0;
     let mut webgpu = webgpu && engine.on_webgpu();
     if let Some(device) = webgpu.then(pool::device_pool).flatten() {
         let t0 = web::now_ms();
-        match generate_on_worker(&device, lm, extras, gen, &mut tick).await? {
+        match generate_on_worker(&device, lm, extras, gen, &mut *tick).await? {
             Ok(()) => {
                 return Ok(Generated {
                     ran: Ran::Gpu,
@@ -328,7 +331,7 @@ pub async fn run_generation(
     };
     if let Some(gpu) = gpu {
         let t0 = web::now_ms();
-        match generate_on_device(lm, &gpu, extras, gen, &mut tick).await {
+        match generate_on_device(lm, &gpu, extras, gen, &mut *tick).await {
             Ok(()) => {
                 return Ok(Generated {
                     ran: Ran::Gpu,
@@ -340,7 +343,7 @@ pub async fn run_generation(
         }
         ms += web::now_ms() - t0;
     }
-    ms += generate_on_cpu(lm, extras, gen, &mut tick).await?;
+    ms += generate_on_cpu(lm, extras, gen, &mut *tick).await?;
     Ok(Generated { ran: Ran::Cpu, ms })
 }
 
@@ -352,7 +355,7 @@ async fn generate_on_worker(
     lm: &LoadedLm,
     extras: Extras<'_>,
     gen: &mut Generator,
-    tick: &mut impl FnMut(&Generator) -> bool,
+    tick: &mut dyn FnMut(&Generator) -> bool,
 ) -> Result<Result<(), (String, bool)>, String> {
     let reading = Held::new(device_lm::close_message);
     let open = |_| device_lm::open_message(reading.id(), &lm.job_lm(None), extras);
@@ -387,7 +390,7 @@ async fn generate_on_device(
     gpu: &Rc<Gpu>,
     extras: Extras<'_>,
     gen: &mut Generator,
-    tick: &mut impl FnMut(&Generator) -> bool,
+    tick: &mut dyn FnMut(&Generator) -> bool,
 ) -> Result<(), GpuError> {
     let dev = on_device(gpu, lm)?;
     let mut session = GpuLmSession::new(gpu, &dev, extras)?;
@@ -406,7 +409,7 @@ async fn generate_on_cpu(
     lm: &LoadedLm,
     extras: Extras<'_>,
     gen: &mut Generator,
-    tick: &mut impl FnMut(&Generator) -> bool,
+    tick: &mut dyn FnMut(&Generator) -> bool,
 ) -> Result<f64, String> {
     let mut session = Session::with_extras(&lm.model, extras)?;
     let mut busy = 0.0;

@@ -88,7 +88,7 @@ pub fn abort_page_tasks() {
 /// between slices, until it reports `Slice::Idle` or `alive` turns false. The first slice starts
 /// in a task of its own: started from a click, it would otherwise share the click's task with the
 /// click's own updates (a 51 ms click in CI, session 33).
-pub async fn run_in_slices(mut work: impl FnMut(f64) -> Slice, alive: impl Fn() -> bool) {
+pub async fn run_in_slices(work: &mut dyn FnMut(f64) -> Slice, alive: &dyn Fn() -> bool) {
     crate::web::sleep(0).await;
     loop {
         if !alive() {

@@ -240,19 +240,19 @@ pub fn apply_theme_attribute(dark: bool) {
 /// calling `progress(bytes so far, total bytes if the server said)` as chunks arrive.
 pub async fn fetch_bytes_with_progress(
     url: &str,
-    progress: impl Fn(usize, Option<usize>),
+    progress: &dyn Fn(usize, Option<usize>),
 ) -> Result<Vec<u8>, String> {
-    fetch_chunks(url, progress, |_| {}).await
+    fetch_chunks(url, progress, &mut |_| {}).await
 }
 
 /// `fetch_bytes_with_progress` of one of the book's assets, checked against its SHA-256 as the
 /// chunks arrive (a damaged or cut download is an error that names the file).
 pub async fn fetch_asset(
     asset: Asset,
-    progress: impl Fn(usize, Option<usize>),
+    progress: &dyn Fn(usize, Option<usize>),
 ) -> Result<Vec<u8>, String> {
     let check = std::cell::RefCell::new(assets::Check::new(asset));
-    let bytes = fetch_chunks(asset.file, progress, |c| check.borrow_mut().update(c)).await?;
+    let bytes = fetch_chunks(asset.file, progress, &mut |c| check.borrow_mut().update(c)).await?;
     check.into_inner().finish()?;
     Ok(bytes)
 }
@@ -302,8 +302,8 @@ async fn response(
 
 async fn fetch_chunks(
     url: &str,
-    progress: impl Fn(usize, Option<usize>),
-    mut on_chunk: impl FnMut(&[u8]),
+    progress: &dyn Fn(usize, Option<usize>),
+    on_chunk: &mut dyn FnMut(&[u8]),
 ) -> Result<Vec<u8>, String> {
     let err = |e: JsValue| format!("{url}: {e:?}");
     let resp = response(url, None).await?;
@@ -334,8 +334,8 @@ const CHECK_PIECE: usize = 1 << 18;
 async fn read_stream(
     body: &web_sys::ReadableStream,
     total: Option<usize>,
-    progress: impl Fn(usize, Option<usize>),
-    mut on_chunk: impl FnMut(&[u8]),
+    progress: &dyn Fn(usize, Option<usize>),
+    on_chunk: &mut dyn FnMut(&[u8]),
 ) -> Result<Vec<u8>, String> {
     let err = |e: JsValue| format!("{e:?}");
     let reader: web_sys::ReadableStreamDefaultReader = body
@@ -381,7 +381,7 @@ extern "C" {
 
 /// Decompress a gzip stream with the browser's own decoder (off the page's thread), calling
 /// `progress(bytes out so far)` as pieces arrive.
-pub async fn gunzip(gz: &[u8], progress: impl Fn(usize)) -> Result<Vec<u8>, String> {
+pub async fn gunzip(gz: &[u8], progress: &dyn Fn(usize)) -> Result<Vec<u8>, String> {
     let decoder = DecompressionStream::new("gzip")
         .map_err(|_| "this browser cannot unpack gzip (no DecompressionStream)".to_string())?;
     let parts = js_sys::Array::of1(&js_sys::Uint8Array::from(gz));
@@ -389,7 +389,7 @@ pub async fn gunzip(gz: &[u8], progress: impl Fn(usize)) -> Result<Vec<u8>, Stri
     let out = blob
         .stream()
         .pipe_through(decoder.unchecked_ref::<web_sys::ReadableWritablePair>());
-    read_stream(&out, None, |n, _| progress(n), |_| {})
+    read_stream(&out, None, &|n, _| progress(n), &mut |_| {})
         .await
         .map_err(|e| format!("gzip: {e}"))
 }

@@ -50,13 +50,13 @@ const MIN_BUSY_MS: f64 = 20.0;
 /// Run `unit(0..count)` (one run) in slices of about `SLICE_MS`, yielding between them, as many
 /// whole runs as it takes to compute for `MIN_BUSY_MS`; returns the seconds one run spent
 /// computing (not waiting).
-async fn timed_in_slices(count: usize, mut unit: impl FnMut(usize)) -> f64 {
+async fn timed_in_slices(count: usize, unit: &mut dyn FnMut(usize)) -> f64 {
     if count == 0 {
         return 0.0;
     }
     let (mut next, mut runs, mut busy_ms) = (0usize, 0usize, 0.0f64);
     run_in_slices(
-        |deadline| {
+        &mut |deadline| {
             let t0 = web::now_ms();
             let mut done = false;
             while web::now_ms() < deadline {
@@ -78,7 +78,7 @@ async fn timed_in_slices(count: usize, mut unit: impl FnMut(usize)) -> f64 {
                 Slice::Continue
             }
         },
-        || true,
+        &|| true,
     )
     .await;
     busy_ms / 1000.0 / runs.max(1) as f64
@@ -90,7 +90,7 @@ async fn cpu_matmul(a: &[f32], b: &[f32], s: MatmulShape) -> (Vec<f32>, f64) {
         return (Vec::new(), f64::NAN);
     };
     let mut c = vec![0.0f32; s.c_len()];
-    let secs = timed_in_slices(s.m.div_ceil(8), |blk| {
+    let secs = timed_in_slices(s.m.div_ceil(8), &mut |blk| {
         let _ = op.rows(blk * 8..(blk * 8 + 8).min(s.m), &mut c);
     })
     .await;
@@ -100,7 +100,10 @@ async fn cpu_matmul(a: &[f32], b: &[f32], s: MatmulShape) -> (Vec<f32>, f64) {
 /// The CPU convolution one image at a time; returns (y, seconds of computation).
 async fn cpu_conv(x: &[f32], w: &[f32], s: ConvShape) -> (Vec<f32>, f64) {
     let mut y = vec![0.0f32; s.y_len()];
-    let secs = timed_in_slices(s.n, |n| conv2d_forward_im2col(x, w, s, n..n + 1, &mut y)).await;
+    let secs = timed_in_slices(s.n, &mut |n| {
+        conv2d_forward_im2col(x, w, s, n..n + 1, &mut y)
+    })
+    .await;
     (y, secs)
 }
 

@@ -81,8 +81,8 @@ pub(crate) async fn fetch_with_status(
         ))
     };
     match asset {
-        Some(a) => web::fetch_asset(a, progress).await,
-        None => web::fetch_bytes_with_progress(url, progress).await,
+        Some(a) => web::fetch_asset(a, &progress).await,
+        None => web::fetch_bytes_with_progress(url, &progress).await,
     }
 }
 
@@ -158,7 +158,7 @@ pub async fn ensure_loaded(load: Var<LoadState>) -> Option<Rc<Loaded>> {
         ));
         // Decompressed by the browser, off the page's thread.
         let (stored, gz) = data::split_asset(&asset).map_err(|e| e.to_string())?;
-        let payload = web::gunzip(gz, |n| {
+        let payload = web::gunzip(gz, &|n| {
             load.set(LoadState::Loading(
                 format!("Unpacking the images: {}", mb(n)),
                 None,
@@ -219,8 +219,8 @@ pub async fn classify(
     net: Network,
     count: usize,
     engine: Engine,
-    progress: impl Fn(f64),
-    alive: impl Fn() -> bool,
+    progress: &dyn Fn(f64),
+    alive: &dyn Fn() -> bool,
 ) -> Option<(Vec<u32>, f64, &'static str)> {
     classify_split(&d.test, net, count, engine, progress, alive).await
 }
@@ -231,8 +231,8 @@ pub async fn classify_split(
     mut net: Network,
     count: usize,
     engine: Engine,
-    progress: impl Fn(f64),
-    alive: impl Fn() -> bool,
+    progress: &dyn Fn(f64),
+    alive: &dyn Fn() -> bool,
 ) -> Option<(Vec<u32>, f64, &'static str)> {
     engine.settled().await;
     let k = net.classes();
@@ -240,7 +240,7 @@ pub async fn classify_split(
         if let Some(device) = pool::device_pool() {
             let t = web::now_ms();
             let on = Jobs::Device;
-            match logits_on_workers(&device, on, test, &net, count, &progress, &alive).await {
+            match logits_on_workers(&device, on, test, &net, count, progress, alive).await {
                 Ok(None) => return None,
                 Ok(Some(z)) => {
                     let secs = (web::now_ms() - t) / 1000.0;
@@ -252,7 +252,7 @@ pub async fn classify_split(
     }
     if let Some(gpu) = engine.page_gpu().await {
         let t0 = web::now_ms();
-        match logits_on_page_gpu(&gpu, test, &net, count, &progress, &alive).await {
+        match logits_on_page_gpu(&gpu, test, &net, count, progress, alive).await {
             Ok(None) => return None,
             Ok(Some(z)) => {
                 let secs = (web::now_ms() - t0) / 1000.0;
@@ -263,7 +263,7 @@ pub async fn classify_split(
     }
     if let Some(pool) = pool::pool() {
         let t = web::now_ms();
-        match logits_on_workers(&pool, Jobs::Cpu, test, &net, count, &progress, &alive).await {
+        match logits_on_workers(&pool, Jobs::Cpu, test, &net, count, progress, alive).await {
             Ok(None) => return None,
             Ok(Some(z)) => {
                 let secs = (web::now_ms() - t) / 1000.0;
@@ -273,7 +273,7 @@ pub async fn classify_split(
             Err(_) => {}
         }
     }
-    let (z, secs) = logits_on_page(test, &mut net, count, &progress, &alive).await?;
+    let (z, secs) = logits_on_page(test, &mut net, count, progress, alive).await?;
     Some((nn::argmax_rows(&z, k), secs, "CPU"))
 }
 
@@ -364,7 +364,7 @@ pub async fn logits_on_page(
     let mut done = 0;
     let mut busy = 0.0f64;
     run_in_slices(
-        |deadline| {
+        &mut |deadline| {
             let t = web::now_ms();
             while done < count && web::now_ms() < deadline {
                 let end = (done + train::EVAL_BATCH).min(count);

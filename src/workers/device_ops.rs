@@ -119,7 +119,7 @@ pub async fn median_logits_ms(gpu: &Gpu, net: &GpuNetwork, x: &[f32]) -> Result<
 pub async fn on_worker<T>(
     engine: Engine,
     message: &dyn Fn(usize) -> Result<(Object, Array), JsValue>,
-    read: impl Fn(&JsValue) -> Result<T, String>,
+    read: &dyn Fn(&JsValue) -> Result<T, String>,
 ) -> Option<T> {
     let device = engine
         .on_webgpu()
@@ -187,7 +187,7 @@ pub async fn attention(
 ) -> Result<((Vec<f32>, Vec<f32>), Ran), String> {
     let message = |_| attention_message(ATTENTION, (q, k, v), Some(masked), s, None);
     let read = |r: &JsValue| Ok((floats_of(r, "weights")?, floats_of(r, "outputs")?));
-    if let Some(wo) = on_worker(engine, &message, read).await {
+    if let Some(wo) = on_worker(engine, &message, &read).await {
         return Ok((wo, Ran::Gpu));
     }
     let r = engine.compute().await.attention(q, k, v, masked, s).await;
@@ -204,7 +204,7 @@ pub async fn timed_attention(
     sample_ms: f64,
 ) -> Result<Option<f64>, String> {
     let message = |_| attention_message(ATTENTION, qkv, None, s, Some(sample_ms));
-    if let Some(ms) = on_worker(engine, &message, |r| number_of(r, "ms")).await {
+    if let Some(ms) = on_worker(engine, &message, &|r| number_of(r, "ms")).await {
         return Ok(Some(ms));
     }
     let Some(gpu) = engine.page_gpu().await else {
@@ -321,7 +321,7 @@ pub async fn timed_kernel(
         msg.f32s("a", a).f32s("b", b).message()
     };
     let read = |r: &JsValue| Ok((floats_of(r, "out")?, number_of(r, "secs")?));
-    if let Some(timed) = on_worker(engine, &message, read).await {
+    if let Some(timed) = on_worker(engine, &message, &read).await {
         return Ok(timed);
     }
     let gpu = engine.page_gpu().await.ok_or_else(gone)?;
@@ -378,7 +378,7 @@ pub async fn self_test(engine: Engine) -> Result<Vec<Parity>, GpuError> {
             })
             .collect())
     };
-    if let Some(p) = on_worker(engine, &message, read).await {
+    if let Some(p) = on_worker(engine, &message, &read).await {
         return Ok(p);
     }
     let gpu = engine.page_gpu().await.ok_or_else(gone)?;
@@ -416,7 +416,7 @@ pub async fn latencies(engine: Engine, nets: &[&Network], x: &[f32]) -> Option<V
                 .f32s("x", x)
                 .message()
         };
-        if let Some(ms) = on_worker(engine, &message, |r| number_of(r, "ms")).await {
+        if let Some(ms) = on_worker(engine, &message, &|r| number_of(r, "ms")).await {
             out.push(ms);
             continue;
         }

@@ -40,8 +40,8 @@ async fn time_cpu(
     k: &[f32],
     v: &[f32],
     s: AttentionShape,
-    alive: impl Fn() -> bool + Copy,
-    progress: impl Fn(f64) + Copy,
+    alive: &dyn Fn() -> bool,
+    progress: &dyn Fn(f64),
 ) -> Option<f64> {
     let mask = vec![false; s.t_q * s.t_k];
     let mut job = AttentionJob::new(q.to_vec(), k.to_vec(), v.to_vec(), mask, s);
@@ -51,7 +51,7 @@ async fn time_cpu(
     let out = result.clone();
     let (mut spent, mut runs) = (0.0f64, 0usize);
     run_in_slices(
-        move |deadline| {
+        &mut move |deadline| {
             let start = web::now_ms();
             while web::now_ms() < deadline {
                 job.advance(2e6);
@@ -130,8 +130,8 @@ pub(crate) async fn time_size(
     on_gpu: bool,
     (image, patch, window, dim): (usize, usize, usize, usize),
     rng: &mut Rng,
-    alive: impl Fn() -> bool + Copy,
-    progress: impl Fn(f64) + Copy,
+    alive: &dyn Fn() -> bool,
+    progress: &dyn Fn(f64),
 ) -> Result<Option<(f64, f64)>, String> {
     let side = image / patch;
     let t = side * side;
@@ -228,7 +228,7 @@ async fn measure_sizes(
             }
             let progress = move |f: f64| timing.update(|t| t.fraction = f);
             let sized = (image, patch, window, dim);
-            let times = time_size(engine, on_gpu, sized, &mut rng, alive, progress).await;
+            let times = time_size(engine, on_gpu, sized, &mut rng, &alive, &progress).await;
             let (global_ms, windowed_ms) = match times {
                 Ok(Some(t)) => t,
                 Err(e) => {

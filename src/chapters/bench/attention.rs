@@ -57,7 +57,7 @@ pub fn AttentionBench() -> impl IntoView {
                 for (i, image) in IMAGES.into_iter().enumerate() {
                     status.set(format!("Timing attention at H = {image} on {place}…"));
                     let sized = (image, PATCH, WINDOW, DIM);
-                    match time_size(engine, on, sized, &mut rng, || true, |_| {}).await {
+                    match time_size(engine, on, sized, &mut rng, &|| true, &|_| {}).await {
                         Ok(Some(t)) => rows.update(|r| {
                             if on {
                                 r[i].gpu = Some(t)

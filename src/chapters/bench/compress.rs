@@ -143,8 +143,8 @@ async fn measure(
                 l.pretrained.clone(),
                 count,
                 backend,
-                |_| {},
-                || true,
+                &|_| {},
+                &|| true,
             )
             .await
             else {
@@ -156,7 +156,7 @@ async fn measure(
         }
         status.set(format!("Finding {BITS}-bit codebooks on {on}…"));
         let t0 = web::now_ms();
-        match quantize_network(backend, false, &l.pretrained, BITS, 0, |_| {}, || true).await {
+        match quantize_network(backend, false, &l.pretrained, BITS, 0, &|_| {}, &|| true).await {
             None => return Err("The benchmark stopped.".into()),
             Some(Err(e)) => return Err(e),
             Some(Ok((_, q, ran))) => {
@@ -254,7 +254,7 @@ async fn codebooks_on_workers(
         return Ok(());
     };
     let t0 = web::now_ms();
-    let q = match quantize_network(cpu, true, &l.pretrained, BITS, 0, |_| {}, || true).await {
+    let q = match quantize_network(cpu, true, &l.pretrained, BITS, 0, &|_| {}, &|| true).await {
         None => return Err("The benchmark stopped.".into()),
         Some(r) => r?.1,
     };

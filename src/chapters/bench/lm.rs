@@ -49,7 +49,7 @@ async fn time_generation(
     };
     let room = lm.model.config.context;
     let mut gen = Generator::new(&prompt, GENERATED, greedy, room)?;
-    let done = run_generation(lm, gpu, engine, Extras::default(), &mut gen, |_| true).await?;
+    let done = run_generation(lm, gpu, engine, Extras::default(), &mut gen, &mut |_| true).await?;
     Ok((lm.vocab.decode(gen.tokens())?, done.ms, done.ran))
 }
 

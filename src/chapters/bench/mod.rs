@@ -149,7 +149,7 @@ pub fn Bench() -> impl IntoView {
         let (mut train_ms, mut sweep_ms) = (0.0f64, 0.0f64);
         crate::tasks::spawn_page_task(async move {
             run_in_slices(
-                move |deadline| {
+                &mut move |deadline| {
                     let t0 = web::now_ms();
                     let next = match std::mem::replace(&mut stage, Stage::Done) {
                         Stage::Train(mut tr) => {
@@ -273,7 +273,7 @@ pub fn Bench() -> impl IntoView {
                         _ => Slice::Continue,
                     }
                 },
-                || true,
+                &|| true,
             )
             .await;
             running.set(false);

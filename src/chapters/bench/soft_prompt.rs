@@ -60,7 +60,7 @@ async fn epoch(
     settings: TuneSettings,
     engine: Engine,
     at: GradsAt,
-    progress: impl Fn(f64),
+    progress: &dyn Fn(f64),
 ) -> Result<(Vec<f32>, f64, bool), String> {
     let mut tuner = Tuner::new(&lm.model, &lm.vocab, train, settings)?;
     let on_page = matches!(at, GradsAt::Page);
@@ -108,11 +108,11 @@ async fn measure(
         ..TuneSettings::new(Method::Soft)
     };
     let first = |f: f64| progress.set(0.7 * f);
-    let (params, ms, _) = epoch(&lm, &train, settings, engine, GradsAt::Page, first).await?;
+    let (params, ms, _) = epoch(&lm, &train, settings, engine, GradsAt::Page, &first).await?;
     times.update(|t| t.epoch_ms = Some(ms));
     if let Some(pool) = crate::workers::pool::pool() {
         // The epoch again with each batch's micro-batches on the workers: the same prompt.
-        let (again, ms, _) = epoch(&lm, &train, settings, engine, GradsAt::Workers, first).await?;
+        let (again, ms, _) = epoch(&lm, &train, settings, engine, GradsAt::Workers, &first).await?;
         let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
         if bits(&again) != bits(&params) {
             return Err("the workers' epoch trained another prompt than this page's thread".into());
@@ -151,7 +151,7 @@ async fn measure(
         let (mut ms, mut whole) = (0.0, true);
         for (i, n) in val.iter().enumerate() {
             let mut gen = eval.generator(&tuning::question("", &n.singular))?;
-            let done = run_generation(&lm, true, engine, extras, &mut gen, |_| true).await?;
+            let done = run_generation(&lm, true, engine, extras, &mut gen, &mut |_| true).await?;
             ms += done.ms;
             whole &= done.ran == Ran::Gpu;
             progress.set(0.9 + 0.1 * (i + 1) as f64 / val.len() as f64);
@@ -161,7 +161,7 @@ async fn measure(
         // The epoch again with the prompt's gradient on the device.
         let last = |f: f64| progress.set(0.9 + 0.1 * f);
         let (prompt, ms, whole) =
-            epoch(&lm, &train, settings, engine, GradsAt::Device, last).await?;
+            epoch(&lm, &train, settings, engine, GradsAt::Device, &last).await?;
         times.update(|t| t.webgpu_epoch_ms = Some((ms, whole)));
         let compare = match whole && crate::workers::pool::device_pool().is_some() {
             true => engine.page_gpu().await,
@@ -170,7 +170,7 @@ async fn measure(
         if let Some(gpu) = compare {
             // Again on the page's own device: the device worker's prompt to the bit.
             let at = GradsAt::PageDevice(gpu);
-            let (again, ms, whole) = epoch(&lm, &train, settings, engine, at, last).await?;
+            let (again, ms, whole) = epoch(&lm, &train, settings, engine, at, &last).await?;
             let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
             if whole && bits(&again) != bits(&prompt) {
                 return Err(

@@ -63,7 +63,7 @@ pub fn Corruptions() -> impl IntoView {
                 };
                 let net = l.pretrained.clone();
                 let Some((preds, _, where_)) =
-                    classify_split(&split, net, n, engine, |_| {}, alive).await
+                    classify_split(&split, net, n, engine, &|_| {}, &alive).await
                 else {
                     return;
                 };

@@ -68,7 +68,7 @@ fn verdict(rows: &[SweepRow]) -> String {
 
 /// The shipped table (`ASSET`), read.
 pub async fn load_table() -> Result<Vec<SweepRow>, String> {
-    web::fetch_asset(assets::FINETUNE_TABLE, |_, _| {})
+    web::fetch_asset(assets::FINETUNE_TABLE, &|_, _| {})
         .await
         .and_then(|b| String::from_utf8(b).map_err(|_| format!("{ASSET} is not text")))
         .and_then(|t| parse(&t).map_err(|e| format!("{ASSET}: {e}")))

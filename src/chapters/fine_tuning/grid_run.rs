@@ -58,15 +58,15 @@ impl GridRun {
                 &l,
                 Place::Engine(self.engine),
                 jobs,
-                alive,
-                |k, f, activity| {
+                &alive,
+                &|k, f, activity| {
                     status.set(if f < 0.0 {
                         activity
                     } else {
                         format!("Run {} of {}: {activity}", k + 1, rows * cols)
                     })
                 },
-                |k, r, _, _| {
+                &mut |k, r, _, _| {
                     self.acc
                         .update(|v| v[k / cols][k % cols] = Some(r.accuracy_after))
                 },

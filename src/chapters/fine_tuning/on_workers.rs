@@ -25,8 +25,8 @@ pub(super) async fn drive_workers(
     job: &Rc<RefCell<Job>>,
     pool: &Pool,
     on_device: bool,
-    alive: &impl Fn() -> bool,
-    report: &mut impl FnMut(&Job),
+    alive: &dyn Fn() -> bool,
+    report: &mut dyn FnMut(&Job),
 ) -> Result<bool, String> {
     loop {
         if !alive() {

@@ -99,6 +99,16 @@ pub async fn drive(
     alive: impl Fn() -> bool,
     mut report: impl FnMut(&Job),
 ) -> bool {
+    // One body for every caller's closures (the download's size, issue 22).
+    drive_at(job, place, &alive, &mut report).await
+}
+
+async fn drive_at(
+    job: Rc<RefCell<Job>>,
+    place: Place,
+    alive: &dyn Fn() -> bool,
+    report: &mut dyn FnMut(&Job),
+) -> bool {
     if let Place::Engine(engine) = place {
         engine.settled().await;
         if engine.on_webgpu() {
@@ -110,14 +120,14 @@ pub async fn drive(
                         t.set_chunk(glassbox_gpu::GPU_CHUNK);
                     }
                 }
-                match drive_workers(&job, &device, true, &alive, &mut report).await {
+                match drive_workers(&job, &device, true, alive, report).await {
                     Ok(finished) => return finished,
                     Err(why) => engine.report_device_worker(&why),
                 }
             }
         }
         if let Some(gpu) = engine.page_gpu().await {
-            match drive_gpu(&job, &gpu, &alive, &mut report).await {
+            match drive_gpu(&job, &gpu, alive, report).await {
                 Ok(finished) => return finished,
                 Err(e) => engine.report(&e),
             }
@@ -135,7 +145,7 @@ pub async fn drive(
     if !matches!(place, Place::Page) {
         if let Some(pool) = crate::workers::pool::pool() {
             // Err: the pool was given up (the page says so), and this thread goes on.
-            if let Ok(finished) = drive_workers(&job, &pool, false, &alive, &mut report).await {
+            if let Ok(finished) = drive_workers(&job, &pool, false, alive, report).await {
                 return finished;
             }
         }
@@ -147,12 +157,12 @@ pub async fn drive(
 /// end past its deadline (but always one).
 async fn drive_cpu(
     job: Rc<RefCell<Job>>,
-    alive: impl Fn() -> bool,
-    mut report: impl FnMut(&Job),
+    alive: &dyn Fn() -> bool,
+    report: &mut dyn FnMut(&Job),
 ) -> bool {
     let (mut finished, mut last) = (false, 0.0);
     run_in_slices(
-        |deadline| {
+        &mut |deadline| {
             let mut guard = job.borrow_mut();
             let j = &mut *guard;
             let mut more = j.tuner.is_some();
@@ -174,7 +184,7 @@ async fn drive_cpu(
                 Slice::Idle
             }
         },
-        &alive,
+        alive,
     )
     .await;
     finished
@@ -185,8 +195,8 @@ async fn drive_cpu(
 async fn drive_gpu(
     job: &Rc<RefCell<Job>>,
     gpu: &Rc<Gpu>,
-    alive: &impl Fn() -> bool,
-    report: &mut impl FnMut(&Job),
+    alive: &dyn Fn() -> bool,
+    report: &mut dyn FnMut(&Job),
 ) -> Result<bool, glassbox_gpu::GpuError> {
     loop {
         if !alive() {
@@ -260,9 +270,9 @@ pub async fn run_jobs(
     lab: &crate::vision::data::Loaded,
     place: Place,
     jobs: Vec<glassbox_lab::shift::TuneSettings>,
-    alive: impl Fn() -> bool + Copy,
-    progress: impl Fn(usize, f64, String),
-    mut done: impl FnMut(usize, TuneResult, f64, &'static str),
+    alive: &dyn Fn() -> bool,
+    progress: &dyn Fn(usize, f64, String),
+    done: &mut dyn FnMut(usize, TuneResult, f64, &'static str),
 ) -> bool {
     for (i, settings) in jobs.into_iter().enumerate() {
         // Each job starts in a task of its own: the last slice of the job before and the table it

@@ -74,8 +74,8 @@ pub fn Sweep() -> impl IntoView {
                 &l,
                 Place::Engine(engine),
                 jobs,
-                alive,
-                |i, f, activity| {
+                &alive,
+                &|i, f, activity| {
                     if f < 0.0 {
                         error.set(Some(activity));
                     } else {
@@ -87,7 +87,7 @@ pub fn Sweep() -> impl IntoView {
                         ));
                     }
                 },
-                |_, r, ms, ran| rows.update(|v| v.push((r, ms, ran))),
+                &mut |_, r, ms, ran| rows.update(|v| v.push((r, ms, ran))),
             )
             .await;
             if finished || (alive() && error.get_untracked().is_some()) {

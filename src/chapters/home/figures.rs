@@ -69,7 +69,7 @@ pub fn CardFigure(slug: &'static str) -> impl IntoView {
             let points = Var::new(None::<Vec<LossPoint>>);
             let status = Var::new(String::new());
             crate::tasks::spawn_page_task(async move {
-                let log = crate::web::fetch_asset(glassbox_lab::assets::LM_LOSS, |_, _| {})
+                let log = crate::web::fetch_asset(glassbox_lab::assets::LM_LOSS, &|_, _| {})
                     .await
                     .and_then(|b| String::from_utf8(b).map_err(|_| "loss.csv is not text".into()))
                     .and_then(|t| lm_figures::parse_loss_csv(&t));
@@ -142,11 +142,22 @@ fn SoftPromptCard() -> impl IntoView {
             epochs: CARD_EPOCHS,
             ..TuneSettings::new(Method::Soft)
         };
-        let on = move |e: Event| match e {
+        let mut on = move |e: Event| match e {
             Event::Progress(_, text) => status.set(text),
             Event::Epoch(loss, acc) => curve.update(|c| c.push((loss, acc))),
         };
-        match train_run(&lm, engine, settings, &train, &val, pause, || true, on).await {
+        match train_run(
+            &lm,
+            engine,
+            settings,
+            &train,
+            &val,
+            pause,
+            &|| true,
+            &mut on,
+        )
+        .await
+        {
             Ok(Some(r)) => status.set(format!(
                 "Trained here on the CPU in {:.1} s: {} of the small model's {} numbers.",
                 (r.train_ms + r.eval_ms) / 1000.0,

@@ -49,7 +49,7 @@ pub fn EvaluatingHere() -> impl IntoView {
             let count = settings.get_untracked().eval_images.min(l.data.test.len());
             let progress = move |p| evaluation.set(EvalState::Running(p));
             let Some((preds, secs, ran)) =
-                classify(&l.data, net, count, engine, progress, || true).await
+                classify(&l.data, net, count, engine, &progress, &|| true).await
             else {
                 return;
             };

@@ -41,7 +41,7 @@ pub fn Experiment(
         driving.set_value(Some(gen));
         crate::tasks::spawn_page_task(async move {
             run_in_slices(
-                |deadline| {
+                &mut |deadline| {
                     let mut out = Slice::Idle;
                     live.update_value(|l| {
                         if let Some(l) = l.as_mut() {
@@ -50,7 +50,7 @@ pub fn Experiment(
                     });
                     out
                 },
-                move || generation.get_value() == gen,
+                &move || generation.get_value() == gen,
             )
             .await;
             if driving.get_value() == Some(gen) {

@@ -81,16 +81,15 @@ pub fn Choice() -> impl IntoView {
                     let item = choice::item(noun, seed.wrapping_add(i as u64));
                     let prompt = choice::prompt(strategy, &examples, &item);
                     let room = lm.model.config.context;
-                    let written = match choice::generator(&lm.vocab, &prompt, room) {
-                        Ok(mut gen) => {
-                            generate(engine, &lm, &mut gen, |_| true)
+                    let written =
+                        match choice::generator(&lm.vocab, &prompt, room) {
+                            Ok(mut gen) => generate(engine, &lm, &mut gen, &mut |_| true)
                                 .await
                                 .map(|(t, ran)| {
                                     (t, ran, lm.vocab.decode(gen.tokens()).unwrap_or_default())
-                                })
-                        }
-                        Err(e) => Err(e),
-                    };
+                                }),
+                            Err(e) => Err(e),
+                        };
                     let (t, ran, text) = match written {
                         Ok(w) => w,
                         Err(e) => {

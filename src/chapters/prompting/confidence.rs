@@ -121,11 +121,11 @@ pub fn Confidence() -> impl IntoView {
             let n = asked.len();
             let ask = |i: usize| Ok((format!("one {}, two", asked[i].singular), asked[i]));
             let of = format!("{n} answers");
-            let got = |i: usize, a, so_far: &Answered| {
+            let mut got = |i: usize, a, so_far: &Answered| {
                 answers.update(|x| x.push(a));
                 status.set(so_far.progress(i + 1, &of));
             };
-            match answer_all(engine, &lm, 0..n, ask, got, || true).await {
+            match answer_all(engine, &lm, 0..n, &ask, &mut got, &|| true).await {
                 Err(e) => status.set(e),
                 Ok(run) => answers.with_untracked(|x| {
                     let mean = |v: Verdict| {

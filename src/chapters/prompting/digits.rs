@@ -84,7 +84,7 @@ pub fn Digits() -> impl IntoView {
             crate::tasks::spawn_page_task(async move {
                 let n = gen.target();
                 let mut last = 0;
-                let r = generate(engine, &lm, &mut gen, |g| {
+                let r = generate(engine, &lm, &mut gen, &mut |g| {
                     let done = g.tokens().len();
                     if done - last >= 50 {
                         status.set(format!("Writing digits… {done} of {n} characters"));

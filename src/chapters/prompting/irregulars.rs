@@ -43,11 +43,11 @@ pub fn Irregulars() -> impl IntoView {
                 Ok((pluralize::prompt(ex, &test[i].singular), test[i]))
             };
             let of = format!("{n} test nouns, {k} shots");
-            let got = |i: usize, a, so_far: &Answered| {
+            let mut got = |i: usize, a, so_far: &Answered| {
                 answers.update(|all| all.push(a));
                 status.set(so_far.progress(i + 1, &of));
             };
-            if let Err(e) = answer_all(engine, &lm, 0..n, ask, got, || true).await {
+            if let Err(e) = answer_all(engine, &lm, 0..n, &ask, &mut got, &|| true).await {
                 status.set(e);
             }
             running.set(false);

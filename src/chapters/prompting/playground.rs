@@ -104,7 +104,7 @@ pub fn Playground() -> impl IntoView {
         crate::tasks::spawn_page_task(async move {
             let decode = |g: &Generator| lm.vocab.decode(g.tokens()).unwrap_or_default();
             let mut last = web::now_ms();
-            let r = generate(engine, &lm, &mut gen, |g| {
+            let r = generate(engine, &lm, &mut gen, &mut |g| {
                 if web::now_ms() - last > 40.0 {
                     written.set(decode(g));
                     last = web::now_ms();

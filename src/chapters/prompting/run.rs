@@ -26,7 +26,7 @@ pub async fn generate(
     engine: Engine,
     lm: &LoadedLm,
     gen: &mut Generator,
-    tick: impl FnMut(&Generator) -> bool,
+    tick: &mut dyn FnMut(&Generator) -> bool,
 ) -> Result<(f64, Ran), String> {
     let done = run_generation(lm, true, engine, Extras::default(), gen, tick).await?;
     Ok((done.ms, done.ran))
@@ -68,16 +68,16 @@ pub async fn answer_all<'n>(
     engine: Engine,
     lm: &LoadedLm,
     range: Range<usize>,
-    ask: impl Fn(usize) -> Result<(String, &'n Noun), String>,
-    mut got: impl FnMut(usize, Answer, &Answered),
-    go: impl Fn() -> bool,
+    ask: &dyn Fn(usize) -> Result<(String, &'n Noun), String>,
+    got: &mut dyn FnMut(usize, Answer, &Answered),
+    go: &dyn Fn() -> bool,
 ) -> Result<Answered, String> {
     let mut done = Answered::default();
     let mut i = range.start;
     while i < range.end && go() {
         if let Some(pool) = (!engine.on_webgpu()).then(pool::pool).flatten() {
             let end = (i + worker_round(&pool)).min(range.end);
-            let asks = (i..end).map(&ask).collect::<Result<Vec<_>, _>>()?;
+            let asks = (i..end).map(ask).collect::<Result<Vec<_>, _>>()?;
             let t = web::now_ms();
             if let Ok(Some(answers)) = answer_plurals_on_workers(
                 &pool,

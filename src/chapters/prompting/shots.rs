@@ -97,14 +97,23 @@ pub fn Shots() -> impl IntoView {
                     .map(|ex| (pluralize::prompt(&ex, &val[n].singular), val[n]))
             };
             let of = format!("{total} answers");
-            let got = |i: usize, a, so_far: &Answered| {
+            let mut got = |i: usize, a, so_far: &Answered| {
                 let (kind, k, _) = at(i);
                 answers.update(|all| all[kind][k].push(a));
                 next.set(i + 1);
                 status.set(so_far.progress(i + 1, &of));
             };
             let go = || !pause.get_untracked();
-            match answer_all(engine, &lm, next.get_untracked()..total, ask, got, go).await {
+            match answer_all(
+                engine,
+                &lm,
+                next.get_untracked()..total,
+                &ask,
+                &mut got,
+                &go,
+            )
+            .await
+            {
                 Err(e) => status.set(e),
                 Ok(run) if next.get_untracked() == total => {
                     status.set(format!(

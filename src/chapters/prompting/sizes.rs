@@ -137,7 +137,7 @@ async fn measure(
         for (t, (_, prompt)) in TASKS.iter().enumerate() {
             let mut answers = Vec::new();
             let ask = |i: usize| Ok((prompt(&val[i].singular), val[i]));
-            let got = |_, a, so_far: &Answered| {
+            let mut got = |_, a, so_far: &Answered| {
                 answers.push(a);
                 status.set(format!(
                     "{} of {total} answers ({:.0} ms on {})",
@@ -146,7 +146,7 @@ async fn measure(
                     so_far.place
                 ));
             };
-            match answer_all(engine, lm, 0..val.len(), ask, got, || true).await {
+            match answer_all(engine, lm, 0..val.len(), &ask, &mut got, &|| true).await {
                 Ok(run) => (ms, place) = (ms + run.ms, run.place),
                 Err(e) => return status.set(e),
             }

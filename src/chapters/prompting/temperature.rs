@@ -84,7 +84,7 @@ pub fn Temperature() -> impl IntoView {
                 };
                 let r = match Generator::new(&ids, SAMPLE_CHARS, sampling, room) {
                     Ok(mut gen) => {
-                        generate(engine, &lm, &mut gen, |_| true)
+                        generate(engine, &lm, &mut gen, &mut |_| true)
                             .await
                             .map(|(ms, ran)| {
                                 (ms, ran, lm.vocab.decode(gen.tokens()).unwrap_or_default())

@@ -57,7 +57,7 @@ pub fn ChannelPruning() -> impl IntoView {
                 return;
             }
             if let Some((preds, _, ran)) =
-                classify(&l.data, (*net).clone(), count, engine, |_| {}, alive).await
+                classify(&l.data, (*net).clone(), count, engine, &|_| {}, &alive).await
             {
                 ch_before.set(Some((accuracy_of(&l.data.test, &preds), count, ran)));
             }

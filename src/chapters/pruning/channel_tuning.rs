@@ -50,7 +50,7 @@ pub fn ChannelTuning(
                 .map(|p| p.step)
                 .unwrap_or(0);
             if let Some((preds, ..)) =
-                classify(&l.data, tuned, count, engine, |_| {}, || true).await
+                classify(&l.data, tuned, count, engine, &|_| {}, &|| true).await
             {
                 ch_after.set(Some((accuracy_of(&l.data.test, &preds), count, steps)));
             }

@@ -47,8 +47,8 @@ pub fn FineGrained() -> impl IntoView {
                         l.pretrained.clone(),
                         count,
                         engine,
-                        progress,
-                        alive,
+                        &progress,
+                        &alive,
                     )
                     .await
                     else {
@@ -61,7 +61,7 @@ pub fn FineGrained() -> impl IntoView {
             };
             let progress = move |f: f64| accuracy.set(Accuracy::Running(0.5 + f / 2.0));
             let Some((preds, _, ran)) =
-                classify(&l.data, p.net.clone(), count, engine, progress, alive).await
+                classify(&l.data, p.net.clone(), count, engine, &progress, &alive).await
             else {
                 return;
             };

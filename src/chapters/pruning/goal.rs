@@ -73,13 +73,13 @@ pub fn GoalExercise() -> impl IntoView {
                     l.pretrained.clone(),
                     count,
                     engine,
-                    |_| {},
-                    || true,
+                    &|_| {},
+                    &|| true,
                 )
                 .await
                 .map(|(p, ..)| accuracy_of(&l.data.test, &p)),
             };
-            let tuned = classify(&l.data, net, count, engine, |_| {}, || true)
+            let tuned = classify(&l.data, net, count, engine, &|_| {}, &|| true)
                 .await
                 .map(|(p, ..)| accuracy_of(&l.data.test, &p));
             let result = match (dense, tuned) {

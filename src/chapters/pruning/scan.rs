@@ -49,7 +49,8 @@ pub fn SensitivityScan() -> impl IntoView {
                 // Pruning a copy of the network (a selection over up to 590k weights) is a task of
                 // its own, apart from the evaluation's first slice.
                 web::sleep(0).await;
-                let Some((preds, ..)) = classify(&l.data, net, count, engine, |_| {}, alive).await
+                let Some((preds, ..)) =
+                    classify(&l.data, net, count, engine, &|_| {}, &alive).await
                 else {
                     return;
                 };

@@ -34,8 +34,8 @@ pub async fn build_and_run(
     count: usize,
     calib_n: usize,
     seed: u64,
-    say: impl Fn(f64, &str) + Copy,
-    alive: impl Fn() -> bool + Copy,
+    say: &dyn Fn(f64, &str),
+    alive: &dyn Fn() -> bool,
 ) -> Option<Result<Int8Report, String>> {
     let net = l.pretrained.clone();
     let folded = int8::fold_batchnorm(&net);
@@ -62,7 +62,7 @@ pub async fn build_and_run(
         net.clone(),
         count,
         engine,
-        |f| say(0.2 + 0.2 * f, "Evaluating the fp32 network…"),
+        &|f| say(0.2 + 0.2 * f, "Evaluating the fp32 network…"),
         alive,
     )
     .await?;
@@ -101,13 +101,13 @@ async fn fold_error(
     net: &Network,
     folded: &[(Vec<f32>, Vec<f32>)],
     fold_images: usize,
-    alive: impl Fn() -> bool,
+    alive: &dyn Fn() -> bool,
 ) -> f64 {
     let mut fold_err = 0.0f64;
     let mut at = 0usize;
     let mut eval_net = net.clone();
     run_in_slices(
-        |deadline| {
+        &mut |deadline| {
             while at < fold_images && web::now_ms() < deadline {
                 // One image (two forward passes) per unit: ten made a 45 ms unit on a slow machine,
                 // and two 25-30 ms units that stretched slices to 57-64 ms in 2026-12-04's profile.
@@ -139,8 +139,8 @@ async fn calibrate(
     folded: &[(Vec<f32>, Vec<f32>)],
     calib_n: usize,
     seed: u64,
-    say: impl Fn(f64, &str),
-    alive: impl Fn() -> bool,
+    say: &dyn Fn(f64, &str),
+    alive: &dyn Fn() -> bool,
 ) -> Calibration {
     let calib = int8::calibration_batch(&l.data.train, calib_n, seed);
     let px = glassbox_lab::vision::data::PADDED * glassbox_lab::vision::data::PADDED;
@@ -148,7 +148,7 @@ async fn calibrate(
     let mut c = Calibration::default();
     let mut done = 0usize;
     run_in_slices(
-        |deadline| {
+        &mut |deadline| {
             while done < n_calib && web::now_ms() < deadline {
                 // Two images per unit (four made units that stretched slices past 50 ms).
                 let k = 2.min(n_calib - done);
@@ -179,8 +179,8 @@ async fn integer_inference(
     q: &mut Int8Network,
     count: usize,
     relu_checked: usize,
-    say: impl Fn(f64, &str),
-    alive: impl Fn() -> bool,
+    say: &dyn Fn(f64, &str),
+    alive: &dyn Fn() -> bool,
 ) -> (Vec<u32>, usize, f64) {
     let px = glassbox_lab::vision::data::PADDED * glassbox_lab::vision::data::PADDED;
     let mut preds = Vec::with_capacity(count);
@@ -190,7 +190,7 @@ async fn integer_inference(
     // An image whose forward pass with an explicit ReLU is still to run (a unit of its own).
     let mut check: Option<(Vec<i8>, Vec<i32>)> = None;
     run_in_slices(
-        |deadline| {
+        &mut |deadline| {
             let t0 = web::now_ms();
             while preds.len() < count && web::now_ms() < deadline {
                 if let Some((qx, acc)) = check.take() {
@@ -237,12 +237,12 @@ async fn float_without_relu(
     net: &Network,
     folded: &[(Vec<f32>, Vec<f32>)],
     count: usize,
-    say: impl Fn(f64, &str),
-    alive: impl Fn() -> bool,
+    say: &dyn Fn(f64, &str),
+    alive: &dyn Fn() -> bool,
 ) -> Vec<u32> {
     let mut no_relu = Vec::with_capacity(count);
     run_in_slices(
-        |deadline| {
+        &mut |deadline| {
             while no_relu.len() < count && web::now_ms() < deadline {
                 // Two images per unit (each image is convolved alone, so the batch changes nothing).
                 let idx: Vec<usize> = (no_relu.len()..(no_relu.len() + 2).min(count)).collect();

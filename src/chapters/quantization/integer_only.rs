@@ -33,7 +33,7 @@ pub fn IntegerOnlyInference() -> impl IntoView {
         int8_report.set(None);
         let say = move |f: f64, what: &str| int8_state.set((true, f, what.to_string()));
         crate::tasks::spawn_page_task(async move {
-            match build_and_run(l, engine, count, calib_n, seed, say, alive).await {
+            match build_and_run(l, engine, count, calib_n, seed, &say, &alive).await {
                 None => {}
                 Some(Err(e)) => {
                     int8_report.set(Some(Err(e)));

@@ -21,8 +21,8 @@ pub async fn run_kmeans(
     engine: Engine,
     workers: bool,
     mut job: KMeansJob,
-    progress: impl Fn(f64),
-    alive: impl Fn() -> bool,
+    progress: &dyn Fn(f64),
+    alive: &dyn Fn() -> bool,
 ) -> Option<(Codebook, Ran)> {
     engine.settled().await;
     let mut ran = Ran::Cpu;
@@ -38,7 +38,7 @@ pub async fn run_kmeans(
             false => Err(format!("the device worker assigned {} weights", a.len())),
         };
         let read = |r: &JsValue| job::assign_of(r).and_then(whole);
-        if let Some(a) = device_ops::on_worker(engine, &message, read).await {
+        if let Some(a) = device_ops::on_worker(engine, &message, &read).await {
             (ran, assigned) = (Ran::Gpu, true);
             job.set_assignment(a);
         }
@@ -57,7 +57,7 @@ pub async fn run_kmeans(
             }
         }
         if let Some(pool) = pool::pool().filter(|_| workers && !assigned) {
-            match assign_on_workers(&pool, job.weights(), job.centroids(), &alive).await {
+            match assign_on_workers(&pool, job.weights(), job.centroids(), alive).await {
                 Ok(Some(a)) => {
                     (ran, assigned) = (Ran::Cpu, true);
                     job.set_assignment(a);
@@ -87,7 +87,7 @@ async fn assign_on_workers(
     pool: &Pool,
     x: &[f32],
     centroids: &[f32],
-    alive: &impl Fn() -> bool,
+    alive: &dyn Fn() -> bool,
 ) -> Result<Option<Vec<u32>>, String> {
     let per = x.len().div_ceil(pool.workers()).max(1);
     let runs: Vec<&[f32]> = x.chunks(per).collect();
@@ -117,8 +117,8 @@ pub async fn quantize_network(
     net: &Network,
     bits: u32,
     seed: u64,
-    progress: impl Fn(f64) + Copy,
-    alive: impl Fn() -> bool + Copy,
+    progress: &dyn Fn(f64),
+    alive: &dyn Fn() -> bool,
 ) -> Option<Result<(Network, KMeansQuantizer, Ran), String>> {
     let mut q = net.clone();
     let mut codebooks = Vec::with_capacity(LAYERS);
@@ -137,7 +137,7 @@ pub async fn quantize_network(
             engine,
             workers,
             job,
-            move |f| progress((i as f64 + f) / LAYERS as f64),
+            &move |f| progress((i as f64 + f) / LAYERS as f64),
             alive,
         )
         .await?;

@@ -58,7 +58,7 @@ pub fn KMeansOneLayer() -> impl IntoView {
                 return;
             };
             if let Some((codebook, ran)) =
-                run_kmeans(engine, true, job, move |f| layer_progress.set(f), alive).await
+                run_kmeans(engine, true, job, &move |f| layer_progress.set(f), &alive).await
             {
                 layer_progress.set(1.0);
                 layer_result.set(Some(LayerResult {

@@ -61,7 +61,7 @@ pub fn QuantizationAwareTraining() -> impl IntoView {
             let count = eval_images.get_untracked().min(l.data.test.len());
             qat_status.set(format!("Evaluating after epoch {epoch}…"));
             let net = finetune::current_network(model, engine, &l.pretrained).await;
-            let Some((p, ..)) = classify(&l.data, net, count, engine, |_| {}, alive).await else {
+            let Some((p, ..)) = classify(&l.data, net, count, engine, &|_| {}, &alive).await else {
                 return;
             };
             let acc = accuracy_of(&l.data.test, &p);
@@ -115,7 +115,7 @@ pub fn QuantizationAwareTraining() -> impl IntoView {
         finetune::reset(model, tuning, None, Keep::Nothing);
         qat_status.set(format!("Quantizing every layer to {bits} bits…"));
         crate::tasks::spawn_page_task(async move {
-            match quantize_network(engine, true, &l.pretrained, bits, seed, |_| {}, alive).await {
+            match quantize_network(engine, true, &l.pretrained, bits, seed, &|_| {}, &alive).await {
                 None => {}
                 Some(Err(e)) => qat_status.set(e),
                 Some(Ok((qnet, quantizer, _))) => {

@@ -111,8 +111,8 @@ async fn compare_widths(
         l.pretrained.clone(),
         count,
         engine,
-        step_progress(0),
-        alive,
+        &step_progress(0),
+        &alive,
     )
     .await
     else {
@@ -127,8 +127,8 @@ async fn compare_widths(
             &l.pretrained,
             bits,
             seed,
-            step_progress(1 + 3 * w),
-            alive,
+            &step_progress(1 + 3 * w),
+            &alive,
         )
         .await
         {
@@ -154,8 +154,8 @@ async fn compare_widths(
             qnet,
             count,
             engine,
-            step_progress(2 + 3 * w),
-            alive,
+            &step_progress(2 + 3 * w),
+            &alive,
         )
         .await
         else {
@@ -179,8 +179,8 @@ async fn compare_widths(
             lnet,
             count,
             engine,
-            step_progress(3 + 3 * w),
-            alive,
+            &step_progress(3 + 3 * w),
+            &alive,
         )
         .await
         else {

@@ -46,7 +46,7 @@ async fn held_loss(
     model: &Model,
     weights: Option<&[f32]>,
     held: &[u32],
-    alive: &impl Fn() -> bool,
+    alive: &dyn Fn() -> bool,
 ) -> Result<Option<f32>, String> {
     let t = model.config.context;
     let window = |s: usize| -> Result<MicroBatch, String> {
@@ -140,7 +140,7 @@ pub fn Compare() -> impl IntoView {
                     None => {
                         let prog = move |f: f64| progress.set(0.1 * f);
                         let Some(h) =
-                            best_hard(&lm, &train, &val, &test, s.seed, alive, prog).await?
+                            best_hard(&lm, &train, &val, &test, s.seed, &alive, &prog).await?
                         else {
                             return Ok(());
                         };
@@ -166,14 +166,14 @@ pub fn Compare() -> impl IntoView {
                 let n = runs.len() as f64;
                 for (i, tune) in runs.into_iter().enumerate() {
                     let name = tune.method.name();
-                    let on = move |e: Event| {
+                    let mut on = move |e: Event| {
                         if let Event::Progress(f, text) = e {
                             progress.set(0.1 + 0.9 * (i as f64 + f) / n);
                             status.set(format!("{name}: {text}"));
                         }
                     };
                     let Some(r) =
-                        train_run(&lm, engine, tune, &learn, &val, pause, alive, on).await?
+                        train_run(&lm, engine, tune, &learn, &val, pause, &alive, &mut on).await?
                     else {
                         return Ok(());
                     };

@@ -118,13 +118,13 @@ pub fn LossCells() -> impl IntoView {
                         epochs: EPOCHS,
                         ..base
                     };
-                    let on = move |e: Event| {
+                    let mut on = move |e: Event| {
                         if let Event::Progress(_, text) = e {
                             status.set(format!("Loss on {}: {text}", loss_on.name()));
                         }
                     };
                     let Some(r) =
-                        train_run(&lm, engine, tune, &train, &val, pause, alive, on).await?
+                        train_run(&lm, engine, tune, &train, &val, pause, &alive, &mut on).await?
                     else {
                         return Ok(());
                     };

@@ -30,7 +30,7 @@ pub fn ran_on(ran: Ran) -> &'static str {
 }
 
 /// Wait while `pause` holds; false once `alive` turns false.
-pub async fn wait_while_paused(pause: Var<bool>, alive: &impl Fn() -> bool) -> bool {
+pub async fn wait_while_paused(pause: Var<bool>, alive: &dyn Fn() -> bool) -> bool {
     while pause.get_untracked() {
         if !alive() {
             return false;
@@ -51,7 +51,7 @@ pub async fn answers(
     extras: Extras<'_>,
     nouns: &[&Noun],
     pause: Var<bool>,
-    alive: &impl Fn() -> bool,
+    alive: &dyn Fn() -> bool,
 ) -> Result<Option<(Vec<Answer>, f64, Ran)>, String> {
     // The prompt read once, when the page's thread answers (not when the workers do).
     let mut eval = None;
@@ -97,7 +97,8 @@ pub async fn answers(
         let a = match gpu {
             Some(engine) => {
                 let mut gen = eval.generator(&tuning::question(frame, &n.singular))?;
-                let done = run_generation(lm, true, engine, extras, &mut gen, |_| true).await?;
+                let done =
+                    run_generation(lm, true, engine, extras, &mut gen, &mut |_| true).await?;
                 ran = done.ran;
                 let (tokens, probs) = gen.finish();
                 pluralize::score(n, &lm.vocab.decode(&tokens)?, &probs)
@@ -146,8 +147,8 @@ pub async fn train_run(
     train: &[&Noun],
     val: &[&Noun],
     pause: Var<bool>,
-    alive: impl Fn() -> bool,
-    mut on: impl FnMut(Event),
+    alive: &dyn Fn() -> bool,
+    on: &mut dyn FnMut(Event),
 ) -> Result<Option<RunResult>, String> {
     let mut tuner = Tuner::new(&lm.model, &lm.vocab, train, settings)?;
     let frame = settings.frame();
@@ -172,7 +173,7 @@ pub async fn train_run(
     };
     let mut loss0 = None;
     if let Some(pool) = crate::workers::pool::pool() {
-        let on_cell = std::cell::RefCell::new(&mut on);
+        let on_cell = std::cell::RefCell::new(&mut *on);
         let progress = |d: usize| (on_cell.borrow_mut())(epoch0(d));
         let t0 = web::now_ms();
         loss0 = train_loss_on_workers(&pool, &tuner, lm, &progress, &|| alive()).await?;
@@ -180,7 +181,7 @@ pub async fn train_run(
     }
     let (mut num, mut den) = loss0.unwrap_or((0.0, 0.0));
     for i in (0..tuner.loss_parts()).filter(|_| loss0.is_none()) {
-        if !wait_while_paused(pause, &alive).await {
+        if !wait_while_paused(pause, alive).await {
             return Ok(None);
         }
         let t0 = web::now_ms();
@@ -199,7 +200,7 @@ pub async fn train_run(
         tuner.extras(),
         val,
         pause,
-        &alive,
+        alive,
     )
     .await?
     else {
@@ -210,7 +211,7 @@ pub async fn train_run(
     curve.push(start);
     on(Event::Epoch(start.0, start.1));
     while !tuner.is_done() {
-        if !wait_while_paused(pause, &alive).await {
+        if !wait_while_paused(pause, alive).await {
             return Ok(None);
         }
         let t0 = web::now_ms();
@@ -248,7 +249,7 @@ pub async fn train_run(
                 tuner.extras(),
                 val,
                 pause,
-                &alive,
+                alive,
             )
             .await?
             else {
@@ -280,8 +281,8 @@ pub async fn best_hard(
     val: &[&Noun],
     test: &[&Noun],
     seed: u64,
-    alive: impl Fn() -> bool,
-    progress: impl Fn(f64),
+    alive: &dyn Fn() -> bool,
+    progress: &dyn Fn(f64),
 ) -> Result<Option<super::state::HardBest>, String> {
     fn ask<'n>(
         train: &[&Noun],
@@ -303,7 +304,7 @@ pub async fn best_hard(
         asks.extend(ask(train, shots, val, seed)?);
     }
     let progress_of = |d: usize| progress(d as f64 / asks.len().max(1) as f64);
-    let Some(answers) = answer_plurals(lm, &asks, &progress_of, &alive).await? else {
+    let Some(answers) = answer_plurals(lm, &asks, &progress_of, alive).await? else {
         return Ok(None);
     };
     let mut best = (0, -1.0);
@@ -314,7 +315,7 @@ pub async fn best_hard(
         }
     }
     let asks = ask(train, best.0, test, seed)?;
-    let Some(answers) = answer_plurals(lm, &asks, &|_| {}, &alive).await? else {
+    let Some(answers) = answer_plurals(lm, &asks, &|_| {}, alive).await? else {
         return Ok(None);
     };
     let test_right = answers

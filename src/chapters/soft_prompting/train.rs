@@ -88,19 +88,19 @@ pub fn TrainPrompt() -> impl IntoView {
                 if st.hard.get_untracked().is_none_or(|h| h.seed != s.seed) {
                     status.set("Measuring chapter 4's best hard prompt (0 to 3 shots) on the CPU…".into());
                     let prog = move |f: f64| progress.set(0.1 * f);
-                    let Some(h) = best_hard(&lm, &train, &val, &test, s.seed, alive, prog).await? else {
+                    let Some(h) = best_hard(&lm, &train, &val, &test, s.seed, &alive, &prog).await? else {
                         return Ok(());
                     };
                     st.hard.set(Some(h));
                 }
-                let on = move |e: Event| match e {
+                let mut on = move |e: Event| match e {
                     Event::Progress(f, text) => {
                         progress.set(0.1 + 0.85 * f);
                         status.set(text);
                     }
                     Event::Epoch(loss, acc) => curve.update(|c| c.push((loss, acc))),
                 };
-                let Some(r) = train_run(&lm, engine, tune, &learn, &val, pause, alive, on).await? else {
+                let Some(r) = train_run(&lm, engine, tune, &learn, &val, pause, &alive, &mut on).await? else {
                     return Ok(());
                 };
                 status.set("Answering the test irregulars and the made-up nouns…".into());

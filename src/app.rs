@@ -1,6 +1,7 @@
 //! The textbook's shell: header (title, theme, compute backend), table of contents, and the chapter
 //! named by the URL's hash.
 
+use crate::calc::Calc;
 use crate::chapters::{
     self, attention, bench, fine_tuning, image_lab, meta_learning, prompting, pruning,
     quantization, soft_prompting, under_the_hood, CHAPTERS,
@@ -126,13 +127,13 @@ pub fn App() -> impl IntoView {
         window().add_event_listener_with_callback("hashchange", on_hash.as_ref().unchecked_ref());
     on_hash.forget();
 
-    let route = Memo::new(move |_| location.with(|l| l.route.clone()));
+    let route = Calc::new(move |_| location.with(|l| l.route.clone()));
     // The shell (header, contents) is mounted first; the page comes a task later, so that no
     // single task at page open does both.
     let page_turn = crate::ui::next_turn();
     // The page's prose is a file of its own (ui::prose): the page opens when it has arrived (or
     // failed, with a notice), so that its text does not push the figures down as it comes.
-    let text_ready = Memo::new(move |_| route.with(|r| text_page(r).is_none_or(prose::ready)));
+    let text_ready = Calc::new(move |_| route.with(|r| text_page(r).is_none_or(prose::ready)));
 
     view! {
         <a class="skip-link" href="#main" on:click=|ev| {

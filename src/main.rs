@@ -1,6 +1,7 @@
 //! Glassbox: the textbook's single-page app (Leptos, client-side rendered, built by Trunk).
 
 mod app;
+mod calc;
 mod chapters;
 mod classroom;
 mod engine;

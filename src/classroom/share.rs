@@ -4,6 +4,7 @@
 //! from a projector), drawn as SVG from `qrcodegen`'s module matrix.
 
 use super::{with_lesson, Lesson, LessonLink};
+use crate::calc::Calc;
 use crate::url_state::Location;
 use crate::var::Var;
 use crate::web;
@@ -122,7 +123,7 @@ pub fn SharePanel() -> impl IntoView {
         };
         format!("{}{}", base.get(), with_lesson(&loc, &link).to_hash())
     });
-    let qr = Memo::new(move |_| qr_svg(&class_link.get()));
+    let qr = Calc::new(move |_| qr_svg(&class_link.get()));
     let sections = move || {
         lesson
             .sections

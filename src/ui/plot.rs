@@ -3,6 +3,7 @@
 
 use super::canvas::Canvas;
 use super::Theme;
+use crate::calc::Calc;
 use crate::var::Var;
 use crate::web;
 use glassbox_lab::figures::shift::{draw_bar_groups, BarGroups};
@@ -176,7 +177,7 @@ pub fn BarPlot(
     /// Short title, used in the buttons' accessible names.
     title: &'static str,
     #[prop(default = 320)] height: u32,
-    bars: Memo<BarGroups>,
+    bars: Calc<BarGroups>,
 ) -> impl IntoView {
     view! {
         <Plot name title height

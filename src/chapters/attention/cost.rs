@@ -2,6 +2,7 @@
 //! against image size.
 
 use super::state::{AttentionState, COST_FIELDS};
+use crate::calc::Calc;
 use crate::ui::controls::FieldInput;
 use crate::ui::math::{prose, Prose};
 use crate::ui::plot::Plot;
@@ -13,7 +14,7 @@ use leptos::prelude::*;
 #[component]
 pub fn AttentionCost() -> impl IntoView {
     let AttentionState { settings, cost, .. } = crate::ui::context();
-    let cost_curve = Memo::new(move |_| {
+    let cost_curve = Calc::new(move |_| {
         let (h, p, k, d) = cost.get();
         CostCurve::new(h, p, k, d)
     });

@@ -2,6 +2,7 @@
 //! correct mask or the reader's grid, and a check that no later token reaches an earlier output.
 
 use super::state::AttentionState;
+use crate::calc::Calc;
 use crate::classroom::control_locked;
 use crate::ui::math::{prose, Prose};
 use crate::ui::plot::HeatmapPlot;
@@ -21,8 +22,8 @@ pub fn MaskAtWork() -> impl IntoView {
     } = crate::ui::context();
     let mask_locked = control_locked("mask", "Mask used by the decoder");
     let query_locked = control_locked("query", "Query to follow");
-    let query = Memo::new(move |_| settings.with(|s| s.query));
-    let heatmaps = Memo::new(move |_| {
+    let query = Calc::new(move |_| settings.with(|s| s.query));
+    let heatmaps = Calc::new(move |_| {
         let v = view_state.get()?;
         let a = answer.get();
         (v.decoder.t_q == a.queries.len() && v.decoder.t_k == a.keys.len())

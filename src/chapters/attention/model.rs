@@ -3,6 +3,7 @@
 //! reference), recomputed whenever the reader changes an input, with how much each output moved.
 
 use super::state::AttentionState;
+use crate::calc::Calc;
 use crate::engine::Engine;
 use crate::tasks::Generation;
 use crate::workers::device_ops;
@@ -94,9 +95,9 @@ pub fn follow_inputs(state: AttentionState, engine: Engine) {
         model_error,
         ..
     } = state;
-    let levels = Memo::new(move |_| settings.with(|s| s.picture.levels()));
-    let seed = Memo::new(move |_| settings.with(|s| s.seed));
-    let mask_in_use = Memo::new(move |_| {
+    let levels = Calc::new(move |_| settings.with(|s| s.picture.levels()));
+    let seed = Calc::new(move |_| settings.with(|s| s.seed));
+    let mask_in_use = Calc::new(move |_| {
         if my_mask.get() {
             grid.get()
         } else {
@@ -105,7 +106,7 @@ pub fn follow_inputs(state: AttentionState, engine: Engine) {
     });
     let last_inputs = StoredValue::new(None::<(Vec<u8>, Vec<String>, usize, u64)>);
     let last_mask = StoredValue::new(None::<Vec<Vec<bool>>>);
-    let backend = Memo::new(move |_| engine.state.get());
+    let backend = Calc::new(move |_| engine.state.get());
     let generation = Generation::new();
     crate::ui::effect(move || {
         let (lv, cap, n, sd, mask) = (

@@ -2,6 +2,7 @@
 //! would compare it with.
 
 use super::state::{AttentionState, QUERY_FIELDS};
+use crate::calc::Calc;
 use crate::ui::controls::FieldInput;
 use crate::ui::plot::Plot;
 use crate::ui::Section;
@@ -11,7 +12,7 @@ use leptos::prelude::*;
 #[component]
 pub fn QueryWindow() -> impl IntoView {
     let AttentionState { settings, .. } = crate::ui::context();
-    let window_view = Memo::new(move |_| {
+    let window_view = Calc::new(move |_| {
         let s = settings.get();
         let side = s.image.checked_div(s.patch).unwrap_or(0);
         (side > 0 && s.window > 0 && side.is_multiple_of(s.window)).then(|| WindowView {

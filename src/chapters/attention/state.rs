@@ -4,11 +4,11 @@
 
 use super::model::{ModelView, Moved};
 use super::SLUG;
+use crate::calc::Calc;
 use crate::url_state::{num_field, read_fields, write_fields, Location, NumField};
 use crate::var::Var;
 use glassbox_lab::attention::captioner::{self, picture, PICTURES};
 use glassbox_lab::attention::{caption_mask, tokenize, CaptionMask};
-use leptos::prelude::*;
 
 pub const HOMEWORK_CAPTION: &str = "<SOS> a mountain range <PAD>";
 
@@ -212,23 +212,23 @@ pub fn location_of(s: &Settings, grid: &[Vec<bool>]) -> Location {
 #[derive(Clone, Copy)]
 pub struct AttentionState {
     pub settings: Var<Settings>,
-    pub caption: Memo<Vec<String>>,
-    pub n_image: Memo<usize>,
+    pub caption: Calc<Vec<String>>,
+    pub n_image: Calc<usize>,
     /// The correct mask for the caption and the number of image tokens.
-    pub answer: Memo<CaptionMask>,
+    pub answer: Calc<CaptionMask>,
     /// The reader's grid, masked[key][query]; starts with nothing masked, or from the URL.
     pub grid: Var<Vec<Vec<bool>>>,
     /// The last check of the grid: how many cells are wrong, and why each one is.
     pub feedback: Var<Option<crate::ui::exercise::Verdict>>,
     /// The toy decoder uses the reader's grid instead of the correct mask.
-    pub my_mask: Memo<bool>,
+    pub my_mask: Calc<bool>,
     /// What the toy captioner computed for the current inputs.
     pub view_state: Var<Option<ModelView>>,
     /// How much each output moved at the reader's last edit.
     pub moved: Var<Option<Moved>>,
     pub model_error: Var<Option<String>>,
     /// The cost calculator's (H, P, K, D).
-    pub cost: Memo<(usize, usize, usize, usize)>,
+    pub cost: Calc<(usize, usize, usize, usize)>,
 }
 
 impl AttentionState {
@@ -236,9 +236,9 @@ impl AttentionState {
     pub fn new(location: &Location) -> (Self, Vec<String>) {
         let (start, start_grid, notices) = settings_from_location(location);
         let settings = Var::new(start);
-        let caption = Memo::new(move |_| tokenize(&settings.with(|s| s.caption.clone())));
-        let n_image = Memo::new(move |_| settings.with(|s| s.image_tokens));
-        let answer = Memo::new(move |_| caption_mask(&caption.get(), n_image.get()));
+        let caption = Calc::new(move |_| tokenize(&settings.with(|s| s.caption.clone())));
+        let n_image = Calc::new(move |_| settings.with(|s| s.image_tokens));
+        let answer = Calc::new(move |_| caption_mask(&caption.get(), n_image.get()));
         let grid = Var::new(start_grid.unwrap_or_default());
         let feedback = Var::new(None::<crate::ui::exercise::Verdict>);
         // The grid follows the shape of the mask: a new caption or image count starts it empty.
@@ -259,11 +259,11 @@ impl AttentionState {
             answer,
             grid,
             feedback,
-            my_mask: Memo::new(move |_| settings.with(|s| s.my_mask)),
+            my_mask: Calc::new(move |_| settings.with(|s| s.my_mask)),
             view_state: Var::new(None),
             moved: Var::new(None),
             model_error: Var::new(None),
-            cost: Memo::new(move |_| {
+            cost: Calc::new(move |_| {
                 let s = settings.get();
                 (s.image, s.patch, s.window, s.dim)
             }),

@@ -3,6 +3,7 @@
 
 use super::picture_pad::PicturePad;
 use super::state::{check_caption, AttentionState, Picture, MODEL_FIELDS};
+use crate::calc::Calc;
 use crate::classroom::control_locked;
 use crate::ui::controls::{FieldInput, TextInput};
 use crate::ui::math::{prose, Prose};
@@ -33,7 +34,7 @@ pub fn ToyCaptioner() -> impl IntoView {
         ..
     } = crate::ui::context();
     let picture_locked = control_locked("picture", "Picture");
-    let encoder_map = Memo::new(move |_| {
+    let encoder_map = Calc::new(move |_| {
         let v = view_state.get()?;
         let names: Vec<String> = (1..=captioner::TOKENS)
             .map(|p| format!("patch {p}"))

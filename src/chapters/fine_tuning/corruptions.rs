@@ -4,6 +4,7 @@
 
 use super::fields::TABLE_FIELDS;
 use super::state::FineTuningState;
+use crate::calc::Calc;
 use crate::engine::Engine;
 use crate::tasks::Generation;
 use crate::ui::controls::FieldInput;
@@ -24,7 +25,7 @@ use leptos::prelude::*;
 pub fn Corruptions() -> impl IntoView {
     let FineTuningState { settings, lab, .. } = crate::ui::context();
     let engine = crate::ui::context::<Engine>();
-    let example = Memo::new(move |_| {
+    let example = Calc::new(move |_| {
         let l = lab.get()?;
         let s = settings.get();
         Some(corruption_examples(

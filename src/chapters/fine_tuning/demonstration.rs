@@ -5,6 +5,7 @@
 use super::controls::RunStop;
 use super::grid_run::GridRun;
 use super::state::FineTuningState;
+use crate::calc::Calc;
 use crate::ui::math::{prose, Prose};
 use crate::ui::plot::BarPlot;
 use crate::ui::Section;
@@ -37,7 +38,7 @@ pub fn Demonstration() -> impl IntoView {
     let FineTuningState { settings, .. } = crate::ui::context();
     let grid = GridRun::new(3, 3); // [tuned][shift]
     let acc = grid.acc;
-    let tunes = Memo::new(move |_| {
+    let tunes = Calc::new(move |_| {
         let b = settings.get().noise_block;
         let mid = if b == 0 {
             Tune::Block(1)
@@ -61,7 +62,7 @@ pub fn Demonstration() -> impl IntoView {
             .collect();
         grid.start(jobs);
     };
-    let bars = Memo::new(move |_| {
+    let bars = Calc::new(move |_| {
         let a = acc.get();
         let names = ["corruption", "flip", "stage-noise"];
         BarGroups {

@@ -8,6 +8,7 @@ use super::experiment_figures::{HeadMap, Multipliers, ValidationCurves};
 use super::fields::TUNE_OPTIONS;
 use super::runner::{drive, on, secs, Job, Place, Snapshot};
 use super::state::FineTuningState;
+use crate::calc::Calc;
 use crate::tasks::Generation;
 use crate::ui::math::{prose, Prose};
 use crate::ui::Section;
@@ -34,7 +35,7 @@ pub fn Experiment() -> impl IntoView {
     let generation = Generation::new();
     let engine = crate::ui::context::<crate::engine::Engine>();
     // New settings for this run start it over (the heatmap's settings do not).
-    let key = Memo::new(move |_| settings.with(|s| format!("{:?}", s.tune_settings(s.tune))));
+    let key = Calc::new(move |_| settings.with(|s| format!("{:?}", s.tune_settings(s.tune))));
     {
         Effect::new(move |prev: Option<String>| {
             let k = key.get();

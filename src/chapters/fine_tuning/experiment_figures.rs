@@ -4,6 +4,7 @@
 
 use super::runner::Snapshot;
 use super::state::FineTuningState;
+use crate::calc::Calc;
 use crate::ui::math::{prose, Prose};
 use crate::ui::plot::{HeatmapPlot, Plot};
 use crate::var::Var;
@@ -35,7 +36,7 @@ pub fn curves(points: &[CurvePoint], best: Option<(f64, usize)>) -> ValCurves {
 
 #[component]
 pub fn ValidationCurves(snap: Var<Snapshot>) -> impl IntoView {
-    let data = Memo::new(move |_| {
+    let data = Calc::new(move |_| {
         let s = snap.get();
         let best = s.result.as_ref().and_then(|r| Some((r.lr?, r.epoch?)));
         curves(&s.curve, best)
@@ -50,7 +51,7 @@ pub fn ValidationCurves(snap: Var<Snapshot>) -> impl IntoView {
 
 #[component]
 pub fn Multipliers(snap: Var<Snapshot>) -> impl IntoView {
-    let data = Memo::new(move |_| {
+    let data = Calc::new(move |_| {
         let m = snap.get().multipliers;
         (!m.is_empty()).then(|| BarGroups {
             title: "Auto-RGN: learning-rate multiplier per tensor".into(),
@@ -88,7 +89,7 @@ pub fn Multipliers(snap: Var<Snapshot>) -> impl IntoView {
 #[component]
 pub fn HeadMap(snap: Var<Snapshot>) -> impl IntoView {
     let FineTuningState { lab, .. } = crate::ui::context();
-    let map = Memo::new(move |_| {
+    let map = Calc::new(move |_| {
         let s = snap.get();
         let r = s.result.as_ref()?;
         if r.shift != "flip" || !["head", "all", "auto-rgn"].contains(&r.tune.as_str()) {

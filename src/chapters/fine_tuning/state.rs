@@ -3,6 +3,7 @@
 //! at a time: a single run, the sweep, the three shifts or the stage-noise matrix).
 
 use super::fields::{location_of, settings_from_location};
+use crate::calc::Calc;
 use crate::url_state::Location;
 use crate::var::Var;
 use crate::vision::data::{LoadState, Loaded, PageData};
@@ -115,7 +116,7 @@ impl FtSettings {
 /// protocol; not the single run's tuning choice, nor the heatmap's settings), so no figure shows
 /// results of settings no longer on the page.
 pub fn clear_on_change(settings: Var<FtSettings>, clear: impl Fn() + 'static) {
-    let key = Memo::new(move |_| {
+    let key = Calc::new(move |_| {
         settings.with(|s| {
             let runs = FtSettings {
                 tune: Tune::Head,

@@ -5,6 +5,7 @@
 use super::controls::RunStop;
 use super::runner::{on, run_jobs, secs, Place};
 use super::state::{clear_on_change, FineTuningState};
+use crate::calc::Calc;
 use crate::tasks::Generation;
 use crate::ui::math::{prose, Prose};
 use crate::ui::plot::BarPlot;
@@ -101,7 +102,7 @@ pub fn Sweep() -> impl IntoView {
         state.update(|s| s.0 = false);
         busy.set(false);
     };
-    let bars = Memo::new(move |_| {
+    let bars = Calc::new(move |_| {
         sweep_bars(
             &format!("Under {}", settings.get().shift().describe()),
             &rows.get(),

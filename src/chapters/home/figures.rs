@@ -3,6 +3,7 @@
 //! card downloads after the page is shown: chapter 5 trains a soft prompt on the small language model
 //! (178 KB) for a few epochs here, chapter 6 draws a layer's weights with the magnitude threshold.
 
+use crate::calc::Calc;
 use crate::chapters::soft_prompting::run::{train_run, Event};
 use crate::chapters::{
     attention, fine_tuning, meta_learning, prompting, pruning, quantization, soft_prompting,
@@ -168,7 +169,7 @@ fn SoftPromptCard() -> impl IntoView {
             Err(e) => status.set(format!("The soft prompt could not be trained: {e}")),
         }
     });
-    let figure = Memo::new(move |_| TuningCurves {
+    let figure = Calc::new(move |_| TuningCurves {
         runs: vec![("soft prompt, small model".into(), curve.get())],
         baseline: None,
     });

@@ -3,6 +3,7 @@
 
 use super::layer_table::layer_table;
 use super::state::{ImageLabState, FIELDS};
+use crate::calc::Calc;
 use crate::ui::controls::FieldInput;
 use crate::ui::math::{prose, Prose};
 use crate::ui::Section;
@@ -12,7 +13,7 @@ use leptos::prelude::*;
 #[component]
 pub fn OriginalNetwork() -> impl IntoView {
     let settings = crate::ui::context::<ImageLabState>().settings;
-    let cifar = Memo::new(move |_| {
+    let cifar = Calc::new(move |_| {
         let r = settings.get().ratio;
         Arch::cifar_vgg().channel_pruned(r).map(|a| vgg::stats(&a))
     });

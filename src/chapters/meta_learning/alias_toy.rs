@@ -3,6 +3,7 @@
 
 use super::settings::TOY_FIELDS;
 use super::state::MetaLearningState;
+use crate::calc::Calc;
 use crate::ui::controls::FieldInput;
 use crate::ui::exercise::NumberExercise;
 use crate::ui::math::{prose, Prose};
@@ -16,7 +17,7 @@ use leptos::prelude::*;
 #[component]
 pub fn AliasToy() -> impl IntoView {
     let toy = crate::ui::context::<MetaLearningState>().toy;
-    let toy_path = Memo::new(move |_| {
+    let toy_path = Calc::new(move |_| {
         let t = toy.get();
         alias_toy::descend(t.c0, t.c1, t.lr, t.steps)
     });

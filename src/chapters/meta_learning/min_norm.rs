@@ -3,6 +3,7 @@
 
 use super::settings::MN_FIELDS;
 use super::state::MetaLearningState;
+use crate::calc::Calc;
 use crate::ui::controls::FieldInput;
 use crate::ui::math::{prose, Prose};
 use crate::ui::Section;
@@ -13,7 +14,7 @@ use leptos::prelude::*;
 #[component]
 pub fn MinNorm() -> impl IntoView {
     let mn = crate::ui::context::<MetaLearningState>().mn;
-    let mn_demo = Memo::new(move |_| {
+    let mn_demo = Calc::new(move |_| {
         let s = mn.get();
         min_norm::demo(s.seed, s.n, s.d, 4)
     });

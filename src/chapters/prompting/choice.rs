@@ -4,6 +4,7 @@
 
 use super::run::{generate, ran_on};
 use super::state::PromptingState;
+use crate::calc::Calc;
 use crate::engine::Engine;
 use crate::lm::nouns_of;
 use crate::lm::LoadedLm;
@@ -119,7 +120,7 @@ pub fn Choice() -> impl IntoView {
             st.busy.set(false);
         });
     };
-    let figure = Memo::new(move |_| counts.with(bars));
+    let figure = Calc::new(move |_| counts.with(bars));
     let ready = move || st.lm.with(|m| m.is_some());
     let row = move |s: usize| {
         counts.with(|c| {

@@ -6,6 +6,7 @@
 
 use super::run::{answer_all, Answered};
 use super::state::PromptingState;
+use crate::calc::Calc;
 use crate::engine::Engine;
 use crate::lm::nouns_of;
 use crate::ui::exercise::ShortAnswer;
@@ -146,8 +147,8 @@ pub fn Confidence() -> impl IntoView {
             st.busy.set(false);
         });
     };
-    let hist = Memo::new(move |_| answers.with(|a| histogram(a)));
-    let rel = Memo::new(move |_| answers.with(|a| reliability(a)));
+    let hist = Calc::new(move |_| answers.with(|a| histogram(a)));
+    let rel = Calc::new(move |_| answers.with(|a| reliability(a)));
     let ready = move || st.lm.with(|m| m.is_some());
     view! {
         <Section id="confidence">

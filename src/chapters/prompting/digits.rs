@@ -4,6 +4,7 @@
 
 use super::run::{generate, ran_on};
 use super::state::{PromptingState, DIGIT_FIELDS};
+use crate::calc::Calc;
 use crate::engine::Engine;
 use crate::ui::controls::FieldInput;
 use crate::ui::exercise::{NumberExercise, ShortAnswer};
@@ -42,7 +43,7 @@ pub fn Digits() -> impl IntoView {
     let settings = st.settings;
     let result = Var::new(None::<(Tally, String)>);
     let status = Var::new(String::new());
-    let bars = Memo::new(move |_| result.with(|r| digit_bars(r.as_ref().map(|r| &r.0))));
+    let bars = Calc::new(move |_| result.with(|r| digit_bars(r.as_ref().map(|r| &r.0))));
     // The worked question: one term of Pearson's sum, from the counts the page drew.
     let seven = move || {
         result.with(|r| {

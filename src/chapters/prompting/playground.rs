@@ -4,6 +4,7 @@
 
 use super::run::{generate, ran_on, show_char};
 use super::state::{check_prompt, PromptingState, PLAY_FIELDS};
+use crate::calc::Calc;
 use crate::classroom::control_locked;
 use crate::engine::Engine;
 use crate::ui::controls::FieldInput;
@@ -133,7 +134,7 @@ pub fn Playground() -> impl IntoView {
         }
         Err(e) => prompt_error.set(Some(e)),
     };
-    let bars = Memo::new(move |_| distribution_bars(st));
+    let bars = Calc::new(move |_| distribution_bars(st));
     let ready = move || st.lm.with(|m| m.is_some());
 
     view! {

@@ -9,6 +9,7 @@ use super::common::CommonWords;
 use super::run::{answer_all, Answered};
 use super::shot_answers::{PerRule, ShotAnswers};
 use super::state::{PromptingState, SHOT_FIELDS};
+use crate::calc::Calc;
 use crate::engine::Engine;
 use crate::lm::{all_nouns, nouns_of};
 use crate::ui::controls::FieldInput;
@@ -131,7 +132,7 @@ pub fn Shots() -> impl IntoView {
             st.busy.set(false);
         });
     };
-    let bars = Memo::new(move |_| answers.with(|a| accuracy_bars(a, per_shot.get())));
+    let bars = Calc::new(move |_| answers.with(|a| accuracy_bars(a, per_shot.get())));
     let ready = move || st.lm.with(|m| m.is_some());
     let row = move |k: usize| {
         answers.with(|a| {

@@ -5,6 +5,7 @@
 
 use super::run::{answer_all, Answered};
 use super::state::PromptingState;
+use crate::calc::Calc;
 use crate::engine::Engine;
 use crate::lm::nouns_of;
 use crate::lm::{ensure_small_lm, LoadedLm};
@@ -71,7 +72,7 @@ pub fn Sizes() -> impl IntoView {
             st.busy.set(false);
         });
     };
-    let figure = Memo::new(move |_| table.with(bars));
+    let figure = Calc::new(move |_| table.with(bars));
     let ready = move || st.lm.with(|m| m.is_some());
     let cell = move |m: usize, t: usize| {
         move || table.with(|x| x[m][t].map_or("–".into(), |a| format!("{:.1}%", 100.0 * a)))

@@ -1,13 +1,13 @@
 //! The chapter's settings and their URL keys, and what its sections share: the settings, the
 //! language model (loaded when the page opens), and whether a computation holds the model.
 
+use crate::calc::Calc;
 use crate::lm::{ensure_lm, LoadedLm};
 use crate::url_state::{num_field, read_fields, write_fields, Location, NumField};
 use crate::var::Var;
 use crate::vision::data::LoadState;
 use crate::web;
 use glassbox_lab::lm::Session;
-use leptos::prelude::*;
 use std::rc::Rc;
 
 /// Longest prompt the page takes (the model reads its last 128 characters).
@@ -179,7 +179,7 @@ pub struct PromptingState {
     pub busy: Var<bool>,
     /// The next character's logits after the prompt (its last `context` characters, characters
     /// outside the vocabulary mapped to the fallback), on the CPU; None until the model is loaded.
-    pub logits: Memo<Option<Result<Vec<f32>, String>>>,
+    pub logits: Calc<Option<Result<Vec<f32>, String>>>,
 }
 
 /// The next-character logits after `prompt`.
@@ -202,7 +202,7 @@ impl PromptingState {
                 lm.set(Some(m));
             }
         });
-        let logits = Memo::new(move |_| {
+        let logits = Calc::new(move |_| {
             let prompt = settings.with(|s| s.prompt.clone());
             lm.with(|m| m.as_ref().map(|m| next_logits(m, &prompt)))
         });

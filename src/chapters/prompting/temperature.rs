@@ -4,6 +4,7 @@
 
 use super::run::{generate, ran_on};
 use super::state::PromptingState;
+use crate::calc::Calc;
 use crate::engine::Engine;
 use crate::ui::exercise::ShortAnswer;
 use crate::ui::math::{prose, Prose};
@@ -56,7 +57,7 @@ pub fn Temperature() -> impl IntoView {
     let engine = crate::ui::context::<Engine>();
     let rows = Var::new(Vec::<(f32, String)>::new());
     let status = Var::new(String::new());
-    let bars = Memo::new(move |_| {
+    let bars = Calc::new(move |_| {
         let k = st.settings.with(|s| s.top_k);
         st.logits
             .with(|l| entropy_bars(l.as_ref().and_then(|r| r.as_deref().ok()), k))

@@ -4,6 +4,7 @@
 
 use super::pruned::{prune_all, Pruned};
 use super::SLUG;
+use crate::calc::Calc;
 use crate::url_state::{num_field, read_fields, write_fields, Bounds, Location, NumField};
 use crate::var::Var;
 use crate::vision::data::{LoadState, Loaded, PageData};
@@ -197,16 +198,16 @@ pub struct PruningState {
     pub settings: Var<PruneSettings>,
     pub load: Var<LoadState>,
     pub lab: Var<Option<Rc<Loaded>>>,
-    pub sparsity: Memo<[f64; LAYERS]>,
-    pub pruned: Memo<Option<Result<Arc<Pruned>, String>>>,
-    pub eval_images: Memo<usize>,
+    pub sparsity: Calc<[f64; LAYERS]>,
+    pub pruned: Calc<Option<Result<Arc<Pruned>, String>>>,
+    pub eval_images: Calc<usize>,
     /// Test accuracy of the dense and pruned networks (the fine-grained section computes it).
     pub accuracy: Var<Accuracy>,
     /// The dense network's accuracy and on how many images, kept so it is computed once.
     pub dense_acc: StoredValue<Option<(usize, f64)>, LocalStorage>,
     /// The fine-tuning settings; a change starts both fine-tunings over.
-    pub tune_key: Memo<(usize, usize, u64, u64)>,
-    pub channel: Memo<Option<Result<Arc<Network>, String>>>,
+    pub tune_key: Calc<(usize, usize, u64, u64)>,
+    pub channel: Calc<Option<Result<Arc<Network>, String>>>,
     /// The channel-pruned network's accuracy before fine-tuning: (accuracy, images, where it ran).
     pub ch_before: Var<Option<(f64, usize, &'static str)>>,
 }
@@ -220,20 +221,20 @@ impl PruningState {
         crate::ui::effect(move || web::publish(&location_of(&settings.get())));
         let PageData { load, lab } = PageData::load_now();
 
-        let sparsity = Memo::new(move |_| settings.get().sparsity);
-        let pruned = Memo::new(move |_| {
+        let sparsity = Calc::new(move |_| settings.get().sparsity);
+        let pruned = Calc::new(move |_| {
             lab.get()
                 .map(|l| prune_all(&l.pretrained, &sparsity.get()).map(Arc::new))
         });
-        let eval_images = Memo::new(move |_| settings.get().eval_images);
+        let eval_images = Calc::new(move |_| settings.get().eval_images);
         // A new pruning (or new fine-tuning settings) starts the fine-tuning over from the pruned network.
-        let tune_key = Memo::new(move |_| {
+        let tune_key = Calc::new(move |_| {
             settings.with(|s| (s.ft_steps, s.ft_batch, s.ft_lr.to_bits(), s.ft_seed))
         });
 
         // Channel pruning: sorted (or not), pruned.
-        let ch_key = Memo::new(move |_| settings.with(|s| (s.ch_ratio.to_bits(), s.ch_sort)));
-        let channel = Memo::new(move |_| {
+        let ch_key = Calc::new(move |_| settings.with(|s| (s.ch_ratio.to_bits(), s.ch_sort)));
+        let channel = Calc::new(move |_| {
             let l = lab.get()?;
             let (r, sort) = ch_key.get();
             let start = if sort {

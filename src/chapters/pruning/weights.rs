@@ -3,6 +3,7 @@
 
 use super::mask::{draw_mask, MASK_MAX};
 use super::state::{PruningState, NAMES};
+use crate::calc::Calc;
 use crate::classroom::control_locked;
 use crate::ui::math::{prose, Prose};
 use crate::ui::plot::Plot;
@@ -21,8 +22,8 @@ pub fn Weights() -> impl IntoView {
         ..
     } = crate::ui::context();
     let theme = use_context::<crate::ui::Theme>();
-    let layer = Memo::new(move |_| settings.get().layer);
-    let histogram = Memo::new(move |_| {
+    let layer = Calc::new(move |_| settings.get().layer);
+    let histogram = Calc::new(move |_| {
         let l = lab.get()?;
         let i = layer.get();
         let s = sparsity.get()[i];

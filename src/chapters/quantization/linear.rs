@@ -3,6 +3,7 @@
 
 use super::exercises::{SCALE_CHOICES, ZERO_CHOICES};
 use super::state::{QuantizationState, LINEAR_FIELDS};
+use crate::calc::Calc;
 use crate::ui::controls::FieldInput;
 use crate::ui::exercise::{ChoiceExercise, NumberExercise};
 use crate::ui::math::{prose, Prose};
@@ -15,7 +16,7 @@ use leptos::prelude::*;
 #[component]
 pub fn LinearQuantization() -> impl IntoView {
     let QuantizationState { settings, .. } = crate::ui::context();
-    let mapping = Memo::new(move |_| {
+    let mapping = Calc::new(move |_| {
         let s = settings.get();
         quant::linear_params(s.rmin, s.rmax, s.lin_bits).map(|params| LinearMapping {
             rmin: s.rmin,

@@ -3,6 +3,7 @@
 
 use super::kmeans::{run_kmeans, where_ran};
 use super::state::{QuantizationState, KMEANS_FIELDS, NAMES};
+use crate::calc::Calc;
 use crate::classroom::control_locked;
 use crate::tasks::Generation;
 use crate::ui::controls::FieldInput;
@@ -41,7 +42,7 @@ pub fn KMeansOneLayer() -> impl IntoView {
         lab,
         ..
     } = crate::ui::context();
-    let layer_key = Memo::new(move |_| settings.with(|s| (s.layer, s.bits, s.seed)));
+    let layer_key = Calc::new(move |_| settings.with(|s| (s.layer, s.bits, s.seed)));
     let layer_result = Var::new(None::<LayerResult>);
     let layer_progress = Var::new(0.0f64);
     let layer_gen = Generation::new();
@@ -71,11 +72,11 @@ pub fn KMeansOneLayer() -> impl IntoView {
             }
         });
     });
-    let current = Memo::new(move |_| {
+    let current = Calc::new(move |_| {
         let r = layer_result.get()?;
         (layer_key.get() == (r.layer, r.bits, r.seed)).then_some(r)
     });
-    let maps = Memo::new(move |_| {
+    let maps = Calc::new(move |_| {
         let (l, r) = (lab.get()?, current.get()?);
         let w = prune::weights(&l.pretrained, r.layer);
         let rows = rows_of(&l.pretrained, r.layer);
@@ -113,7 +114,7 @@ pub fn KMeansOneLayer() -> impl IntoView {
             glassbox_lab::rank::distinct(c).len()
         })
     });
-    let layer_hist = Memo::new(move |_| {
+    let layer_hist = Calc::new(move |_| {
         let (l, r) = (lab.get()?, current.get()?);
         let w = prune::weights(&l.pretrained, r.layer);
         let mut h = WeightHistogram::new(NAMES[r.layer], w, 0.0, 0.0, 80);

@@ -4,6 +4,7 @@
 use super::kmeans::quantize_network;
 use super::pct;
 use super::state::{QuantizationState, QAT_FIELDS};
+use crate::calc::Calc;
 use crate::tasks::{Generation, Run};
 use crate::ui::controls::FieldInput;
 use crate::ui::math::{prose, Prose};
@@ -25,7 +26,7 @@ pub fn QuantizationAwareTraining() -> impl IntoView {
         lab,
         ..
     } = crate::ui::context();
-    let eval_images = Memo::new(move |_| settings.with(|s| s.eval_images));
+    let eval_images = Calc::new(move |_| settings.with(|s| s.eval_images));
     let model = StoredValue::new_local(finetune::Model::default());
     let tuning = Var::new(Tuning::default());
     let speed = Var::new(Speed::Fast);
@@ -37,7 +38,7 @@ pub fn QuantizationAwareTraining() -> impl IntoView {
     let qat_reset = Var::new(0u64);
     // The epoch whose evaluation is under way, so that it starts once.
     let qat_pending = StoredValue::new_local(None::<usize>);
-    let qat_key = Memo::new(move |_| {
+    let qat_key = Calc::new(move |_| {
         settings.with(|s| {
             (
                 s.qat_bits,

@@ -6,6 +6,7 @@
 use super::answers_table::AnswersTable;
 use super::run::{answers, best_hard, epochs, extras_of, ran_on, train_run, Event};
 use super::state::{training_nouns, SoftState, Trained, INITS, KINDS, TRAIN_FIELDS};
+use crate::calc::Calc;
 use crate::engine::Engine;
 use crate::lm::nouns_of;
 use crate::tasks::Generation;
@@ -137,7 +138,7 @@ pub fn TrainPrompt() -> impl IntoView {
             st.busy.set(false);
         });
     };
-    let figure = Memo::new(move |_| TuningCurves {
+    let figure = Calc::new(move |_| TuningCurves {
         runs: curve.with(|c| {
             if c.is_empty() {
                 vec![]

@@ -279,7 +279,8 @@ fn BackendNoticeLine(notice: BackendNotice) -> impl IntoView {
         Var::new(web::session_storage_get(KEY).as_deref() == Some(notice.line.as_str()));
     let line = notice.line.clone();
     view! {
-        <Show when=move || !dismissed.get()>
+        { let shown = Calc::new(move |_| !dismissed.get());
+        move || shown.get().then(|| view! {
             <div class="notice page-notice backend-notice" role="status">
                 <span class="notice-line">{notice.line.clone()}</span>
                 <details>
@@ -295,7 +296,7 @@ fn BackendNoticeLine(notice: BackendNotice) -> impl IntoView {
                     }
                 }>"×"</button>
             </div>
-        </Show>
+        }) }
     }
 }
 

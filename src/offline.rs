@@ -3,6 +3,7 @@
 //! newer build has installed itself beside the running one, the page says so and offers to reload
 //! into it: the waiting worker is told to take over, and the page reloads once it has.
 
+use crate::calc::Calc;
 use crate::var::Var;
 use leptos::prelude::*;
 use wasm_bindgen::prelude::*;
@@ -114,11 +115,12 @@ impl Offline {
 pub fn UpdateNotice() -> impl IntoView {
     let o = crate::ui::context::<Offline>();
     view! {
-        <Show when=move || o.update.get()>
+        { let shown = Calc::new(move |_| o.update.get());
+        move || shown.get().then(|| view! {
             <div class="notice page-notice update-notice" role="status">
                 <span class="notice-line">"A new version of the book is available. "</span>
                 <button type="button" data-action="reload-update" on:click=move |_| o.reload_into_update()>"Reload"</button>
             </div>
-        </Show>
+        }) }
     }
 }

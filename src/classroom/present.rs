@@ -4,6 +4,7 @@
 //! step. Outside presenter mode a link's `step=N` scrolls to that section when the page opens.
 
 use super::Lesson;
+use crate::calc::Calc;
 use crate::var::Var;
 use crate::web;
 use leptos::prelude::*;
@@ -132,7 +133,8 @@ pub fn PresenterBar() -> impl IntoView {
         });
     });
     view! {
-        <Show when=on>
+        { let shown = Calc::new(move |_| on());
+        move || shown.get().then(|| view! {
             <nav class="presenter-bar" aria-label="Presenter">
                 <button type="button" on:click=move |_| lesson.set_step(lesson.step().saturating_sub(1))
                     disabled=move || lesson.step() <= 1 aria-label="Previous section">"◀ Previous"</button>
@@ -143,6 +145,6 @@ pub fn PresenterBar() -> impl IntoView {
                     disabled=move || { lesson.step() >= lesson.shown().len() } aria-label="Next section">"Next ▶"</button>
                 <button type="button" on:click=move |_| lesson.set_present(false)>"Leave (Esc)"</button>
             </nav>
-        </Show>
+        }) }
     }
 }

@@ -145,7 +145,8 @@ pub fn SharePanel() -> impl IntoView {
             <summary>"Share"</summary>
             // Built only while open: its labels repeat the page's controls' labels, and the QR code
             // need not follow every change of the address while nobody looks.
-            <Show when=move || open.get()>
+            { let shown = Calc::new(move |_| open.get());
+            move || shown.get().then(|| view! {
             <LinkRow label="Link to exactly this view" id="share-view" link=view_link/>
             <fieldset class="share-choices">
                 <legend>"Link for my class"</legend>
@@ -199,7 +200,7 @@ pub fn SharePanel() -> impl IntoView {
                 }}
                 <p class="muted">"Students can scan this from the projector with a phone's camera."</p>
             </div>
-            </Show>
+            }) }
         </details>
     }
 }

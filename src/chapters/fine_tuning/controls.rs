@@ -4,6 +4,7 @@
 
 use super::fields::{RUN_FIELDS, SHIFT_FIELDS};
 use super::state::{FineTuningState, SHIFTS};
+use crate::calc::Calc;
 use crate::classroom::control_locked;
 use crate::ui::controls::{ChoiceInput, FieldInput};
 use glassbox_lab::shift::{Corruption, Tune};
@@ -42,7 +43,8 @@ pub fn ShiftControls() -> impl IntoView {
                         settings.update(|s| s.shift = k);
                     }
                 }/>
-            <Show when=move || kind.get() == "corruption">
+            { let shown = Calc::new(move |_| kind.get() == "corruption");
+            move || shown.get().then(|| view! {
                 <ChoiceInput label="Corruption" key="corruption" options=corruption_options()
                     value=Signal::derive(move || settings.get().corruption.name().to_string())
                     on_change=move |v| {
@@ -51,8 +53,9 @@ pub fn ShiftControls() -> impl IntoView {
                         }
                     }/>
                 <FieldInput field=&SHIFT_FIELDS[0] settings=settings/>
-            </Show>
-            <Show when=move || kind.get() == "stage-noise">
+            }) }
+            { let shown = Calc::new(move |_| kind.get() == "stage-noise");
+            move || shown.get().then(|| view! {
                 <ChoiceInput label="Perturbed block" key="noise_block" options=BLOCK_OPTIONS
                     value=Signal::derive(move || format!("block{}", settings.get().noise_block + 1))
                     on_change=move |v| {
@@ -61,7 +64,7 @@ pub fn ShiftControls() -> impl IntoView {
                         }
                     }/>
                 <FieldInput field=&SHIFT_FIELDS[1] settings=settings/>
-            </Show>
+            }) }
         </fieldset>
     }
 }

@@ -1,5 +1,6 @@
 //! A table of scored answers: noun, what the model wrote, the label, the verdict.
 
+use crate::calc::Calc;
 use glassbox_lab::lm::pluralize::{Answer, Summary};
 use leptos::prelude::*;
 
@@ -10,7 +11,8 @@ pub fn AnswersTable(
     #[prop(into)] answers: Signal<Vec<Answer>>,
 ) -> impl IntoView {
     view! {
-        <Show when=move || answers.with(|a| !a.is_empty())>
+        { let shown = Calc::new(move |_| answers.with(|a| !a.is_empty()));
+        move || shown.get().then(|| view! {
             <div class="table-scroll">
                 <table class="numbers" aria-label=label data-answers=label>
                     <caption>{move || answers.with(|a| {
@@ -28,6 +30,6 @@ pub fn AnswersTable(
                     }).collect_view()}</tbody>
                 </table>
             </div>
-        </Show>
+        }) }
     }
 }

@@ -5,6 +5,7 @@
 //! true/false (c)(i) and (ii) as checked questions beside it.
 
 use super::state::SoftState;
+use crate::calc::Calc;
 use crate::lm::nouns_of;
 use crate::tasks::breathe;
 use crate::ui::exercise::{Choice, ChoiceExercise};
@@ -159,7 +160,8 @@ pub fn Precompute() -> impl IntoView {
                     disabled=move || running.get() || !ready() || st.busy.get()>"Compare and time"</button>
             </div>
             <p class="status" role="status" data-out="precompute-status">{move || status.get()}</p>
-            <Show when=move || rows.with(|r| !r.is_empty())>
+            { let shown = Calc::new(move |_| rows.with(|r| !r.is_empty()));
+            move || shown.get().then(|| view! {
                 <div class="table-scroll">
                     <table class="numbers" aria-label="Prompt states across inputs">
                         <thead><tr><th>"Input after the prompt"</th><th>"Largest difference from the first"</th><th>"Bit-identical"</th></tr></thead>
@@ -169,7 +171,7 @@ pub fn Precompute() -> impl IntoView {
                         }).collect_view()}</tbody>
                     </table>
                 </div>
-            </Show>
+            }) }
             <p data-out="precompute-timing">{move || timing.get().map(|(once, each, n)| format!(
                 "{n} validation answers: {once:.0} ms with the prompt read once, {each:.0} ms reading it for every \
                  noun: {:.0} ms saved per epoch ({:.0}%), with the same answers.",

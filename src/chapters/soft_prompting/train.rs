@@ -241,7 +241,8 @@ fn reset_view(
 #[component]
 fn EpochTable(curve: Var<Vec<(f64, f64)>>) -> impl IntoView {
     view! {
-            <Show when=move || curve.with(|c| !c.is_empty())>
+            { let shown = Calc::new(move |_| curve.with(|c| !c.is_empty()));
+            move || shown.get().then(|| view! {
                 <div class="table-scroll">
                     <table class="numbers" aria-label="Loss and accuracy per epoch">
                         <thead><tr><th>"Epoch"</th><th>"Training loss"</th><th>"Validation accuracy"</th></tr></thead>
@@ -256,7 +257,7 @@ fn EpochTable(curve: Var<Vec<(f64, f64)>>) -> impl IntoView {
                      nouns), each taken before that batch's step, so with a single batch epoch 1 \
                      repeats epoch 0."
                 )}</p>
-            </Show>
+            }) }
     }
 }
 

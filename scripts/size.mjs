@@ -1,14 +1,14 @@
 // The size of every file of a build (DIR, default dist/): raw, gzip (level 9) and brotli (quality
 // 11), and the code's total (wasm + JS): what every reader downloads before the first page (data
 // and weights are fetched only by the chapters that use them). The budget is 800 KB gzipped; the
-// code is not there yet (866.5 KB in session 34), so CI (scripts/test.sh) fails only when it passes
+// code is not there yet (812.5 KB in session 36), so CI (scripts/test.sh) fails only when it passes
 // the ceiling, today's size and a little: the code may shrink towards the budget, never grow.
 import fs from 'node:fs';
 import path from 'node:path';
 import zlib from 'node:zlib';
 
 const BUDGET_KB = 800;
-const CEILING_KB = 868;
+const CEILING_KB = 814;
 const dir = path.resolve(process.argv[2] || 'dist');
 if (!fs.existsSync(path.join(dir, 'index.html'))) {
   console.error(`size: ${dir} has no build (scripts/build.sh first)`);

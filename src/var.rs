@@ -37,6 +37,26 @@ fn slot(cell: StoredValue<Cell, LocalStorage>) -> Option<Cell> {
     cell.try_get_value()
 }
 
+/// `f` over the slot's value; false once disposed (one function for every `T`).
+#[inline(never)]
+fn read_slot(cell: StoredValue<Cell, LocalStorage>, f: &mut dyn FnMut(&dyn Any)) -> bool {
+    let Some(cell) = slot(cell) else {
+        return false;
+    };
+    f(&*cell.borrow());
+    true
+}
+
+/// `f` over the slot's value, mutably; false once disposed (one function for every `T`).
+#[inline(never)]
+fn write_slot(cell: StoredValue<Cell, LocalStorage>, f: &mut dyn FnMut(&mut dyn Any)) -> bool {
+    let Some(cell) = slot(cell) else {
+        return false;
+    };
+    f(&mut *cell.borrow_mut());
+    true
+}
+
 #[inline(never)]
 #[track_caller]
 fn disposed() -> ! {
@@ -54,9 +74,13 @@ impl<T: 'static> Var<T> {
     }
 
     fn try_with_untracked<R>(&self, f: impl FnOnce(&T) -> R) -> Option<R> {
-        let cell = slot(self.cell)?;
-        let value = cell.borrow();
-        value.downcast_ref::<T>().map(f)
+        let (mut f, mut out) = (Some(f), None);
+        read_slot(self.cell, &mut |v| {
+            if let (Some(v), Some(f)) = (v.downcast_ref::<T>(), f.take()) {
+                out = Some(f(v));
+            }
+        });
+        out
     }
 
     /// Subscribes the running effect or memo, as reading a signal does.
@@ -89,11 +113,16 @@ impl<T: 'static> Var<T> {
 
     /// Changes the value and notifies its readers; `None` when the `Var` is disposed.
     pub fn try_update<R>(&self, f: impl FnOnce(&mut T) -> R) -> Option<R> {
-        let cell = slot(self.cell)?;
-        let r = cell.borrow_mut().downcast_mut::<T>().map(f);
-        drop(cell);
-        self.trigger.notify();
-        r
+        let (mut f, mut out) = (Some(f), None);
+        let live = write_slot(self.cell, &mut |v| {
+            if let (Some(v), Some(f)) = (v.downcast_mut::<T>(), f.take()) {
+                out = Some(f(v));
+            }
+        });
+        if live {
+            self.trigger.notify();
+        }
+        out
     }
 
     pub fn update(&self, f: impl FnOnce(&mut T)) {

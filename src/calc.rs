@@ -7,6 +7,7 @@
 //! Semantics as `Memo`'s: computed when first read, again when something it read changes, and its
 //! readers notified only when the new value differs (`PartialEq`) from the last.
 
+use crate::var::as_ref;
 use leptos::prelude::*;
 use std::any::Any;
 use std::marker::PhantomData;
@@ -28,7 +29,7 @@ impl PartialEq for Erased {
 }
 
 fn same<T: PartialEq + 'static>(a: &Value, b: &Value) -> bool {
-    a.downcast_ref::<T>() == b.downcast_ref::<T>()
+    as_ref::<T>(&**a) == as_ref::<T>(&**b)
 }
 
 pub struct Calc<T> {
@@ -58,7 +59,7 @@ impl<T: PartialEq + Send + Sync + 'static> Calc<T> {
     /// The value of `f`, given its last value (None the first time).
     pub fn new(f: impl Fn(Option<&T>) -> T + Send + Sync + 'static) -> Self {
         let memo = Memo::new(move |last: Option<&Erased>| Erased {
-            value: Arc::new(f(last.and_then(|e| e.value.downcast_ref::<T>()))),
+            value: Arc::new(f(last.and_then(|e| as_ref::<T>(&*e.value)))),
             same: same::<T>,
         });
         Calc {
@@ -69,7 +70,7 @@ impl<T: PartialEq + Send + Sync + 'static> Calc<T> {
 
     fn read<R>(&self, tracked: bool, f: impl FnOnce(&T) -> R) -> R {
         let v = value(self.memo, tracked);
-        f(v.downcast_ref::<T>().expect("a Calc holds its own type"))
+        f(as_ref::<T>(&*v).expect("a Calc holds its own type"))
     }
 
     /// Subscribes the running effect or memo, as reading it does.

@@ -57,6 +57,17 @@ fn write_slot(cell: StoredValue<Cell, LocalStorage>, f: &mut dyn FnMut(&mut dyn 
     true
 }
 
+/// The slot's value as a `T`: once per type, not inlined in every reader and writer.
+#[inline(never)]
+pub(crate) fn as_ref<T: 'static>(v: &dyn Any) -> Option<&T> {
+    v.downcast_ref()
+}
+
+#[inline(never)]
+fn as_mut<T: 'static>(v: &mut dyn Any) -> Option<&mut T> {
+    v.downcast_mut()
+}
+
 #[inline(never)]
 #[track_caller]
 fn disposed() -> ! {
@@ -76,7 +87,7 @@ impl<T: 'static> Var<T> {
     fn try_with_untracked<R>(&self, f: impl FnOnce(&T) -> R) -> Option<R> {
         let (mut f, mut out) = (Some(f), None);
         read_slot(self.cell, &mut |v| {
-            if let (Some(v), Some(f)) = (v.downcast_ref::<T>(), f.take()) {
+            if let (Some(v), Some(f)) = (as_ref::<T>(v), f.take()) {
                 out = Some(f(v));
             }
         });
@@ -115,7 +126,7 @@ impl<T: 'static> Var<T> {
     pub fn try_update<R>(&self, f: impl FnOnce(&mut T) -> R) -> Option<R> {
         let (mut f, mut out) = (Some(f), None);
         let live = write_slot(self.cell, &mut |v| {
-            if let (Some(v), Some(f)) = (v.downcast_mut::<T>(), f.take()) {
+            if let (Some(v), Some(f)) = (as_mut::<T>(v), f.take()) {
                 out = Some(f(v));
             }
         });

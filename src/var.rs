@@ -31,6 +31,12 @@ impl<T> Clone for Var<T> {
 
 impl<T> Copy for Var<T> {}
 
+/// A new `Var`'s trigger and slot (one function for every `T`).
+#[inline(never)]
+fn new_slot(cell: Cell) -> (Trigger, StoredValue<Cell, LocalStorage>) {
+    (Trigger::new(), StoredValue::new_local(cell))
+}
+
 /// The slot's value, `None` once disposed (one function for every `T`).
 #[inline(never)]
 fn slot(cell: StoredValue<Cell, LocalStorage>) -> Option<Cell> {
@@ -76,10 +82,10 @@ fn disposed() -> ! {
 
 impl<T: 'static> Var<T> {
     pub fn new(value: T) -> Self {
-        let cell: Cell = Rc::new(RefCell::new(value));
+        let (trigger, cell) = new_slot(Rc::new(RefCell::new(value)));
         Var {
-            trigger: Trigger::new(),
-            cell: StoredValue::new_local(cell),
+            trigger,
+            cell,
             _t: PhantomData,
         }
     }

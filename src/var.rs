@@ -43,9 +43,18 @@ fn slot(cell: StoredValue<Cell, LocalStorage>) -> Option<Cell> {
     cell.try_get_value()
 }
 
-/// `f` over the slot's value; false once disposed (one function for every `T`).
+/// `f` over the slot's value, the read tracked when `tracked`; false once disposed (one function
+/// for every `T`).
 #[inline(never)]
-fn read_slot(cell: StoredValue<Cell, LocalStorage>, f: &mut dyn FnMut(&dyn Any)) -> bool {
+fn read_slot(
+    trigger: Trigger,
+    cell: StoredValue<Cell, LocalStorage>,
+    tracked: bool,
+    f: &mut dyn FnMut(&dyn Any),
+) -> bool {
+    if tracked {
+        trigger.track();
+    }
     let Some(cell) = slot(cell) else {
         return false;
     };
@@ -53,13 +62,20 @@ fn read_slot(cell: StoredValue<Cell, LocalStorage>, f: &mut dyn FnMut(&dyn Any))
     true
 }
 
-/// `f` over the slot's value, mutably; false once disposed (one function for every `T`).
+/// `f` over the slot's value, mutably, then its readers notified; false once disposed (one
+/// function for every `T`).
 #[inline(never)]
-fn write_slot(cell: StoredValue<Cell, LocalStorage>, f: &mut dyn FnMut(&mut dyn Any)) -> bool {
+fn write_slot(
+    trigger: Trigger,
+    cell: StoredValue<Cell, LocalStorage>,
+    f: &mut dyn FnMut(&mut dyn Any),
+) -> bool {
     let Some(cell) = slot(cell) else {
         return false;
     };
     f(&mut *cell.borrow_mut());
+    drop(cell);
+    trigger.notify();
     true
 }
 
@@ -90,9 +106,9 @@ impl<T: 'static> Var<T> {
         }
     }
 
-    fn try_with_untracked<R>(&self, f: impl FnOnce(&T) -> R) -> Option<R> {
+    fn try_with<R>(&self, tracked: bool, f: impl FnOnce(&T) -> R) -> Option<R> {
         let (mut f, mut out) = (Some(f), None);
-        read_slot(self.cell, &mut |v| {
+        read_slot(self.trigger, self.cell, tracked, &mut |v| {
             if let (Some(v), Some(f)) = (as_ref::<T>(v), f.take()) {
                 out = Some(f(v));
             }
@@ -106,12 +122,11 @@ impl<T: 'static> Var<T> {
     }
 
     pub fn with_untracked<R>(&self, f: impl FnOnce(&T) -> R) -> R {
-        self.try_with_untracked(f).unwrap_or_else(|| disposed())
+        self.try_with(false, f).unwrap_or_else(|| disposed())
     }
 
     pub fn with<R>(&self, f: impl FnOnce(&T) -> R) -> R {
-        self.trigger.track();
-        self.with_untracked(f)
+        self.try_with(true, f).unwrap_or_else(|| disposed())
     }
 
     pub fn get_untracked(&self) -> T
@@ -131,14 +146,11 @@ impl<T: 'static> Var<T> {
     /// Changes the value and notifies its readers; `None` when the `Var` is disposed.
     pub fn try_update<R>(&self, f: impl FnOnce(&mut T) -> R) -> Option<R> {
         let (mut f, mut out) = (Some(f), None);
-        let live = write_slot(self.cell, &mut |v| {
+        write_slot(self.trigger, self.cell, &mut |v| {
             if let (Some(v), Some(f)) = (as_mut::<T>(v), f.take()) {
                 out = Some(f(v));
             }
         });
-        if live {
-            self.trigger.notify();
-        }
         out
     }
 

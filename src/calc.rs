@@ -104,7 +104,7 @@ impl<T: PartialEq + Send + Sync + 'static> Calc<T> {
 /// A `Calc` where a component takes a `Signal` (its reads are tracked the same way).
 impl<T: Clone + PartialEq + Send + Sync + 'static> From<Calc<T>> for Signal<T> {
     fn from(c: Calc<T>) -> Self {
-        Signal::derive(move || c.get())
+        crate::ui::derive(move || c.get())
     }
 }
 

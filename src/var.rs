@@ -173,7 +173,7 @@ impl<T: 'static> Var<T> {
 /// A `Var` where a component takes a `Signal` (its reads are tracked the same way).
 impl<T: Clone + Send + Sync + 'static> From<Var<T>> for Signal<T> {
     fn from(v: Var<T>) -> Self {
-        Signal::derive(move || v.get())
+        crate::ui::derive(move || v.get())
     }
 }
 

@@ -173,8 +173,8 @@ pub fn control_locked(key: &'static str, label: &str) -> Signal<bool> {
     match use_context::<Lesson>() {
         Some(lesson) => {
             lesson.register_control(key, label);
-            Signal::derive(move || lesson.locks(key))
+            crate::ui::derive(move || lesson.locks(key))
         }
-        None => Signal::derive(|| false),
+        None => crate::ui::derive(|| false),
     }
 }

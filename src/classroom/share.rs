@@ -96,7 +96,7 @@ fn LinkRow(
 pub fn SharePanel() -> impl IntoView {
     let lesson: Lesson = crate::ui::context();
     // The page keeps the address bar in step with its controls; the links follow it.
-    let view_hash = Signal::derive(move || {
+    let view_hash = crate::ui::derive(move || {
         lesson.opened.track();
         web::tracked_hash()
     });
@@ -112,8 +112,8 @@ pub fn SharePanel() -> impl IntoView {
         lesson.opened.track();
         open.set(false);
     });
-    let view_link = Signal::derive(move || format!("{}{}", base.get(), view_hash.get()));
-    let class_link = Signal::derive(move || {
+    let view_link = crate::ui::derive(move || format!("{}{}", base.get(), view_hash.get()));
+    let class_link = crate::ui::derive(move || {
         let loc = Location::parse(&view_hash.get());
         let link = LessonLink {
             hide: hide.get(),

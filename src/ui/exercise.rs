@@ -164,7 +164,7 @@ pub fn ChoiceExercise(
     };
     view! {
         <Exercise id=name question=question hint=hint check=check
-            ready=Signal::derive(move || picked.get().is_some()) verdict=verdict>
+            ready=crate::ui::derive(move || picked.get().is_some()) verdict=verdict>
             {choices.iter().enumerate().map(|(i, c)| {
                 let id = format!("{name}-{i}");
                 // A formula's MathML gives the radio no name in every accessibility checker: the
@@ -246,7 +246,7 @@ fn number_exercise(
     let input_id = format!("ex-{id}");
     view! {
         <Exercise id=id question=question hint=hint check=check verdict=verdict
-            ready=Signal::derive(move || answer.get().is_some() && !typed.get().trim().is_empty())>
+            ready=crate::ui::derive(move || answer.get().is_some() && !typed.get().trim().is_empty())>
             <div class="field">
                 <label for=input_id.clone()>"Your answer"</label>
                 <input id=input_id type="text" inputmode="decimal" autocomplete="off"

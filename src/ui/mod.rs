@@ -65,6 +65,20 @@ pub fn effect(f: impl FnMut() + 'static) {
     leptos::prelude::Effect::new(move |_| f());
 }
 
+/// `Signal::derive` with the closure boxed: Leptos's derived-signal code is compiled once per
+/// value type rather than once per closure (the download's size).
+pub fn derive<T: Send + Sync + 'static>(
+    f: impl Fn() -> T + Send + Sync + 'static,
+) -> leptos::prelude::Signal<T> {
+    derive_boxed(std::sync::Arc::new(f))
+}
+
+fn derive_boxed<T: Send + Sync + 'static>(
+    f: std::sync::Arc<dyn Fn() -> T + Send + Sync>,
+) -> leptos::prelude::Signal<T> {
+    leptos::prelude::Signal::derive(move || f())
+}
+
 #[cfg(test)]
 mod tests {
     #[test]

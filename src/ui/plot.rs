@@ -67,7 +67,7 @@ fn plot_view(figure: Figure, summary: Signal<String>, csv: Signal<String>, draw:
     } = figure;
     // A figure whose data is not computed yet says so, as the lab's empty figures do, rather than
     // naming only its title.
-    let summary = Signal::derive(move || {
+    let summary = crate::ui::derive(move || {
         let s = summary.get();
         if s.trim().is_empty() {
             "Empty plot: not computed yet.".to_string()
@@ -160,8 +160,8 @@ pub fn HeatmapPlot(
 ) -> impl IntoView {
     view! {
         <Plot name=name title=title width=width height=height compact=compact
-            summary=Signal::derive(move || heatmap.get().map(|h| h.summary()).unwrap_or_default())
-            csv=Signal::derive(move || heatmap.get().map(|h| h.csv()).unwrap_or_default())
+            summary=crate::ui::derive(move || heatmap.get().map(|h| h.summary()).unwrap_or_default())
+            csv=crate::ui::derive(move || heatmap.get().map(|h| h.csv()).unwrap_or_default())
             draw=move |area, palette| match heatmap.get() {
                 Some(h) => glassbox_lab::figures::heatmap::draw_heatmap(area, &h, palette),
                 None => area.fill(&palette.background).map_err(|e| e.to_string()),
@@ -181,8 +181,8 @@ pub fn BarPlot(
 ) -> impl IntoView {
     view! {
         <Plot name title height
-            summary=Signal::derive(move || bars.with(|b| b.summary()))
-            csv=Signal::derive(move || bars.with(|b| b.csv()))
+            summary=crate::ui::derive(move || bars.with(|b| b.summary()))
+            csv=crate::ui::derive(move || bars.with(|b| b.csv()))
             draw=move |root, p| bars.with(|b| draw_bar_groups(root, b, p))/>
     }
 }

@@ -50,8 +50,8 @@ pub fn AttentionCost() -> impl IntoView {
             }
         }}
         <Plot name="attention-cost" title="Attention FLOPs against image size"
-            summary=Signal::derive(move || cost_curve.get().summary())
-            csv=Signal::derive(move || cost_curve.get().csv())
+            summary=crate::ui::derive(move || cost_curve.get().summary())
+            csv=crate::ui::derive(move || cost_curve.get().csv())
             draw=move |area, palette| draw_attention_cost(area, &cost_curve.get(), palette)/>
         </Section>
     }

@@ -29,7 +29,7 @@ pub fn MaskAtWork() -> impl IntoView {
         (v.decoder.t_q == a.queries.len() && v.decoder.t_k == a.keys.len())
             .then(|| attention_heatmaps(&v.decoder, &a.queries, &a.keys, Some(query.get())))
     });
-    let heat = move |i: usize| Signal::derive(move || heatmaps.get().map(|h| h[i].clone()));
+    let heat = move |i: usize| crate::ui::derive(move || heatmaps.get().map(|h| h[i].clone()));
     view! {
         <Section id="mask-at-work">
         <h3 id="mask-at-work">"The mask at work"</h3>

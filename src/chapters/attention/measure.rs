@@ -54,8 +54,8 @@ pub fn MeasureIt() -> impl IntoView {
         </div>
         {move || timing.get().message.map(|m| view! { <p class="notice warning" role="alert">{m}</p> })}
         <Plot name="attention-timing" title="Measured attention time"
-            summary=Signal::derive(move || timing_data.get().summary())
-            csv=Signal::derive(move || timing_data.get().csv())
+            summary=crate::ui::derive(move || timing_data.get().summary())
+            csv=crate::ui::derive(move || timing_data.get().csv())
             draw=move |area, palette| draw_attention_timing(area, &timing_data.get(), palette)/>
         <div class="table-scroll">
             <table class="numbers" aria-label="Measured attention time">

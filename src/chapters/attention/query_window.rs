@@ -30,8 +30,8 @@ pub fn QueryWindow() -> impl IntoView {
         {move || match window_view.get() {
             Some(_) => view! {
                 <Plot name="window-view" title="Patches one query sees" height=420
-                    summary=Signal::derive(move || window_view.get().map(|w| w.summary()).unwrap_or_default())
-                    csv=Signal::derive(move || window_view.get().map(|w| w.csv()).unwrap_or_default())
+                    summary=crate::ui::derive(move || window_view.get().map(|w| w.summary()).unwrap_or_default())
+                    csv=crate::ui::derive(move || window_view.get().map(|w| w.csv()).unwrap_or_default())
                     draw=move |area, palette| match window_view.get() {
                         Some(w) => draw_window_view(area, &w, palette),
                         None => area.fill(&palette.background).map_err(|e| e.to_string()),

@@ -79,7 +79,7 @@ pub fn ToyCaptioner() -> impl IntoView {
                 <TextInput
                     label="Caption tokens"
                     key="caption"
-                    value=Signal::derive(move || settings.with(|s| s.caption.clone()))
+                    value=crate::ui::derive(move || settings.with(|s| s.caption.clone()))
                     check=check_caption
                     on_commit=move |t: String| settings.update(|s| { s.caption = t; s.query = s.query.min(tokenize(&s.caption).len() - 1); })
                     help="separated by spaces; <PAD> is padding"

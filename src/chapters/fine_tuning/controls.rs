@@ -33,7 +33,7 @@ const BLOCK_OPTIONS: &[(&str, &str)] = &[
 #[component]
 pub fn ShiftControls() -> impl IntoView {
     let FineTuningState { settings, busy, .. } = crate::ui::context();
-    let kind = Signal::derive(move || settings.get().shift.to_string());
+    let kind = crate::ui::derive(move || settings.get().shift.to_string());
     view! {
         <fieldset class="controls-grid" disabled=move || busy.get()>
             <legend>"The shift"</legend>
@@ -46,7 +46,7 @@ pub fn ShiftControls() -> impl IntoView {
             { let shown = Calc::new(move |_| kind.get() == "corruption");
             move || shown.get().then(|| view! {
                 <ChoiceInput label="Corruption" key="corruption" options=corruption_options()
-                    value=Signal::derive(move || settings.get().corruption.name().to_string())
+                    value=crate::ui::derive(move || settings.get().corruption.name().to_string())
                     on_change=move |v| {
                         if let Ok(c) = Corruption::parse(&v) {
                             settings.update(|s| s.corruption = c);
@@ -57,7 +57,7 @@ pub fn ShiftControls() -> impl IntoView {
             { let shown = Calc::new(move |_| kind.get() == "stage-noise");
             move || shown.get().then(|| view! {
                 <ChoiceInput label="Perturbed block" key="noise_block" options=BLOCK_OPTIONS
-                    value=Signal::derive(move || format!("block{}", settings.get().noise_block + 1))
+                    value=crate::ui::derive(move || format!("block{}", settings.get().noise_block + 1))
                     on_change=move |v| {
                         if let Ok(Tune::Block(b)) = Tune::parse(&v) {
                             settings.update(|s| s.noise_block = b);

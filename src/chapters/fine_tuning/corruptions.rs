@@ -34,7 +34,7 @@ pub fn Corruptions() -> impl IntoView {
             s.seed,
         ))
     });
-    let grid = Signal::derive(move || match example.get() {
+    let grid = crate::ui::derive(move || match example.get() {
         Some(Ok(g)) => g,
         _ => Default::default(),
     });
@@ -80,7 +80,7 @@ pub fn Corruptions() -> impl IntoView {
             ));
         });
     };
-    let heat = Signal::derive(move || table.get().map(|t| corruption_table_heatmap(&t)));
+    let heat = crate::ui::derive(move || table.get().map(|t| corruption_table_heatmap(&t)));
     view! {
         <Section id="corruptions">
             <h2 id="corruptions">"Eight corruptions, five severities"</h2>
@@ -99,8 +99,8 @@ pub fn Corruptions() -> impl IntoView {
                 _ => None,
             }}
             <Plot name="corruption-examples" title="One test image under every corruption" width=720 height=980
-                summary=Signal::derive(move || grid.get().summary())
-                csv=Signal::derive(move || grid.get().csv())
+                summary=crate::ui::derive(move || grid.get().summary())
+                csv=crate::ui::derive(move || grid.get().csv())
                 draw=move |area, palette| draw_corruption_grid(area, &grid.get(), palette)/>
             <Prose html=prose!(r#"
                 <p>How much does each one hurt the network trained on clean images?</p>

@@ -102,7 +102,7 @@ pub fn Experiment() -> impl IntoView {
             }
         }
     };
-    let tune = Signal::derive(move || settings.get().tune.name());
+    let tune = crate::ui::derive(move || settings.get().tune.name());
 
     view! {
         <Section id="experiment">

@@ -43,8 +43,8 @@ pub fn ValidationCurves(snap: Var<Snapshot>) -> impl IntoView {
     });
     view! {
         <Plot name="validation-curves" title="Validation accuracy per epoch" height=360
-            summary=Signal::derive(move || data.get().summary())
-            csv=Signal::derive(move || data.get().csv())
+            summary=crate::ui::derive(move || data.get().summary())
+            csv=crate::ui::derive(move || data.get().csv())
             draw=move |area, palette| draw_val_curves(area, &data.get(), palette)/>
     }
 }
@@ -73,8 +73,8 @@ pub fn Multipliers(snap: Var<Snapshot>) -> impl IntoView {
                     the largest. The bars show the multipliers of the latest epoch.</p>
                 "#)/>
                 <Plot name="auto-rgn" title="Auto-RGN multipliers" height=360
-                    summary=Signal::derive(move || data.get().map(|d| d.summary()).unwrap_or_default())
-                    csv=Signal::derive(move || data.get().map(|d| d.csv()).unwrap_or_default())
+                    summary=crate::ui::derive(move || data.get().map(|d| d.summary()).unwrap_or_default())
+                    csv=crate::ui::derive(move || data.get().map(|d| d.csv()).unwrap_or_default())
                     draw=move |area, palette| match data.get() {
                         Some(d) => draw_bar_groups(area, &d, palette),
                         None => area.fill(&palette.background).map_err(|e| e.to_string()),
@@ -105,11 +105,11 @@ pub fn HeadMap(snap: Var<Snapshot>) -> impl IntoView {
                 .collect::<Vec<f32>>(),
         )
     });
-    let learned = Signal::derive(move || {
+    let learned = crate::ui::derive(move || {
         map.get()
             .map(|m| head_matrix_heatmap(&m, 10, "Learned map M", &CLASSES))
     });
-    let perm = Signal::derive(move || {
+    let perm = crate::ui::derive(move || {
         map.get().map(|_| {
             let p: Vec<f32> = flip_permutation(10).iter().map(|&x| x as f32).collect();
             head_matrix_heatmap(&p, 10, "The flip's permutation P", &CLASSES)

@@ -99,7 +99,7 @@ pub fn FullTable() -> impl IntoView {
     crate::tasks::spawn_page_task(async move {
         rows.set(Some(load_table().await));
     });
-    let heat = Signal::derive(move || match rows.get() {
+    let heat = crate::ui::derive(move || match rows.get() {
         Some(Ok(r)) => Some(table_heatmap(&r)),
         _ => None,
     });

@@ -60,7 +60,7 @@ pub fn StageNoise() -> impl IntoView {
             .collect();
         grid.start(jobs);
     };
-    let heat = Signal::derive(move || {
+    let heat = crate::ui::derive(move || {
         let rows: Vec<String> = (1..=BLOCKS).map(|b| format!("noise in block{b}")).collect();
         let cols: Vec<String> = TUNED.iter().map(|t| t.name()).collect();
         Some(block_matrix_heatmap(

@@ -118,7 +118,7 @@ pub fn Sweep() -> impl IntoView {
                 everything cost the most (the gradient must travel back through the whole network);
                 the head costs little, since its input is computed once.</p>
             "#)/>
-            <RunStop action="run-sweep" label="Sweep all blocks" running=Signal::derive(move || state.get().0)
+            <RunStop action="run-sweep" label="Sweep all blocks" running=crate::ui::derive(move || state.get().0)
                 on_run=run on_stop=stop/>
             {move || error.get().map(|e| view! { <p class="notice error" role="alert">{e}</p> })}
             <div class="progress-row">

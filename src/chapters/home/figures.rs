@@ -32,7 +32,7 @@ pub fn CardFigure(slug: &'static str) -> impl IntoView {
             let path = alias_toy::descend(1.0, 1.0, 0.1, 20_000).unwrap_or_default();
             // The table (20,000 rows) is written only when it is downloaded.
             let (s, rows) = (figures::toy_summary(&path), path.clone());
-            let c = Signal::derive(move || figures::toy_csv(&rows));
+            let c = crate::ui::derive(move || figures::toy_csv(&rows));
             view! {
                 <Plot name="card-meta-learning" title="A feature and its alias under gradient descent"
                     width=480 height=280 compact=true summary=s csv=c
@@ -83,8 +83,8 @@ pub fn CardFigure(slug: &'static str) -> impl IntoView {
             view! {
                 <Plot name="card-prompting" title="How our language model learned: loss per character"
                     width=480 height=280 compact=true
-                    summary=Signal::derive(move || lm_figures::loss_summary(&pts()))
-                    csv=Signal::derive(move || lm_figures::loss_csv(&pts()))
+                    summary=crate::ui::derive(move || lm_figures::loss_summary(&pts()))
+                    csv=crate::ui::derive(move || lm_figures::loss_csv(&pts()))
                     draw=move |a, p| match points.get() {
                         Some(ps) => lm_figures::draw_loss_curve(a, &ps, p),
                         None => a.fill(&p.background).map_err(|e| e.to_string()),
@@ -176,8 +176,8 @@ fn SoftPromptCard() -> impl IntoView {
     view! {
         <Plot name="card-soft-prompting" title="A soft prompt trained here on the small model"
             width=480 height=400 compact=true
-            summary=Signal::derive(move || figure.with(|f| f.summary()))
-            csv=Signal::derive(move || figure.with(|f| f.csv()))
+            summary=crate::ui::derive(move || figure.with(|f| f.summary()))
+            csv=crate::ui::derive(move || figure.with(|f| f.csv()))
             draw=move |a, p| figure.with(|f| draw_tuning_curves(a, f, p))/>
         <CardStatus slug="soft-prompting" status=status/>
     }
@@ -211,13 +211,13 @@ fn PruningCard() -> impl IntoView {
     view! {
         <Plot name="card-pruning" title="Which weights magnitude pruning removes"
             width=480 height=280 compact=true
-            summary=Signal::derive(move || histogram.with(|h| h.as_ref().map(|h| h.summary()).unwrap_or_default()))
-            csv=Signal::derive(move || histogram.with(|h| h.as_ref().map(|h| h.csv()).unwrap_or_default()))
+            summary=crate::ui::derive(move || histogram.with(|h| h.as_ref().map(|h| h.summary()).unwrap_or_default()))
+            csv=crate::ui::derive(move || histogram.with(|h| h.as_ref().map(|h| h.csv()).unwrap_or_default()))
             draw=move |a, p| histogram.with(|h| match h {
                 Some(h) => figures::draw_weight_histogram(a, h, p),
                 None => a.fill(&p.background).map_err(|e| e.to_string()),
             })/>
-        <CardStatus slug="pruning" status=Signal::derive(move || load.get().message().unwrap_or_default())/>
+        <CardStatus slug="pruning" status=crate::ui::derive(move || load.get().message().unwrap_or_default())/>
     }
 }
 

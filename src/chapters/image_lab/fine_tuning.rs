@@ -67,16 +67,16 @@ pub fn FineTuningHere() -> impl IntoView {
         }
         key
     });
-    let points = Signal::derive(move || tuning.get().points);
-    let loss_summary = Signal::derive(move || figures::training_summary(&points.get()));
-    let loss_csv = Signal::derive(move || figures::training_csv(&points.get()));
+    let points = crate::ui::derive(move || tuning.get().points);
+    let loss_summary = crate::ui::derive(move || figures::training_summary(&points.get()));
+    let loss_csv = crate::ui::derive(move || figures::training_csv(&points.get()));
 
-    let can_run = Signal::derive(move || {
+    let can_run = crate::ui::derive(move || {
         !loading() && tuning.get().points.last().map(|p| p.step) != Some(settings.get().steps)
     });
     let step_count =
-        Signal::derive(move || tuning.get().points.last().map(|p| p.step).unwrap_or(0));
-    let total = Signal::derive(move || settings.get().steps);
+        crate::ui::derive(move || tuning.get().points.last().map(|p| p.step).unwrap_or(0));
+    let total = crate::ui::derive(move || settings.get().steps);
 
     view! {
         <Section id="fine-tuning">
@@ -99,12 +99,12 @@ pub fn FineTuningHere() -> impl IntoView {
         </div>
         <RunControls
             label="Fine-tuning"
-            running=Signal::derive(move || tuning.get().running)
+            running=crate::ui::derive(move || tuning.get().running)
             can_run=can_run
             iteration=step_count
             total=total
-            progress=Signal::derive(move || step_count.get() as f64 / total.get().max(1) as f64)
-            status=Signal::derive(move || match (load.get().message(), tuning.get()) {
+            progress=crate::ui::derive(move || step_count.get() as f64 / total.get().max(1) as f64)
+            status=crate::ui::derive(move || match (load.get().message(), tuning.get()) {
                 (Some(m), _) => m,
                 (_, t) => t.status_line(),
             })

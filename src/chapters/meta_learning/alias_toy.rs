@@ -23,7 +23,7 @@ pub fn AliasToy() -> impl IntoView {
     });
     let toy_ok = move || toy_path.get().ok().unwrap_or_default();
     // The worked question: E at the start, from the reader's c0 and c1.
-    let start_error = Signal::derive(move || {
+    let start_error = crate::ui::derive(move || {
         toy.with(|t| {
             let s = t.c0 * t.c0 + t.c1 * t.c1;
             (s > 0.0).then(|| t.c1.powi(4) / (s * s))
@@ -67,8 +67,8 @@ pub fn AliasToy() -> impl IntoView {
             <Plot
                 name="alias_toy"
                 title="Gradient descent on the feature weights"
-                summary=Signal::derive(move || figures::toy_summary(&toy_ok()))
-                csv=Signal::derive(move || figures::toy_csv(&toy_ok()))
+                summary=crate::ui::derive(move || figures::toy_summary(&toy_ok()))
+                csv=crate::ui::derive(move || figures::toy_csv(&toy_ok()))
                 draw=move |area, p| figures::draw_alias_toy(area, &toy_ok(), p)
             />
             <NumberExercise id="alias-error"

@@ -23,7 +23,7 @@ static CLOSED_FORM_PLOTS: PlotNames = PlotNames {
 pub fn ClosedForm() -> impl IntoView {
     let v = crate::ui::context::<MetaLearningState>().maml;
     let settings = v.settings;
-    let freqs_text = Signal::derive(move || {
+    let freqs_text = crate::ui::derive(move || {
         settings
             .get()
             .true_frequencies
@@ -32,7 +32,7 @@ pub fn ClosedForm() -> impl IntoView {
             .collect::<Vec<_>>()
             .join(",")
     });
-    let inner_text = Signal::derive(move || settings.get().inner_points.name().to_string());
+    let inner_text = crate::ui::derive(move || settings.get().inner_points.name().to_string());
 
     view! {
         <Section id="part-e">

@@ -129,8 +129,8 @@ pub fn Experiment(
         drive();
     };
 
-    let total = Signal::derive(move || v.settings.get().iterations);
-    let can_run = Signal::derive(move || v.failure.get().is_none());
+    let total = crate::ui::derive(move || v.settings.get().iterations);
+    let can_run = crate::ui::derive(move || v.failure.get().is_none());
 
     view! {
         <RunControls

@@ -19,16 +19,16 @@ pub fn TestErrorPlots(v: ExperimentView, names: &'static PlotNames) -> impl Into
             name=names.test_loss
             title=if classification { "Test classification error against n_train_post" } else { "Test error against n_train_post" }
             height=520
-            summary=Signal::derive(move || v.test_loss.with(|t| t.summary()))
-            csv=Signal::derive(move || v.test_loss.with(|t| t.csv()))
+            summary=crate::ui::derive(move || v.test_loss.with(|t| t.summary()))
+            csv=crate::ui::derive(move || v.test_loss.with(|t| t.csv()))
             draw=move |area, p| v.test_loss.with(|t| figures::draw_test_loss(area, t, p, None))
         />
         <Plot
             name=names.zoom
             title="Test error, n up to 128"
             height=520
-            summary=Signal::derive(move || v.test_loss.with(|t| t.summary()))
-            csv=Signal::derive(move || v.test_loss.with(|t| t.csv()))
+            summary=crate::ui::derive(move || v.test_loss.with(|t| t.summary()))
+            csv=crate::ui::derive(move || v.test_loss.with(|t| t.csv()))
             draw=move |area, p| v.test_loss.with(|t| figures::draw_test_loss(area, t, p, Some(128)))
         />
     }
@@ -45,8 +45,8 @@ pub fn WeightPlots(v: ExperimentView, names: &'static PlotNames) -> impl IntoVie
             name=names.weights
             title="Feature weights"
             height=440
-            summary=Signal::derive(move || v.weights.with(|w| w.summary()))
-            csv=Signal::derive(move || v.weights.with(|w| w.csv()))
+            summary=crate::ui::derive(move || v.weights.with(|w| w.summary()))
+            csv=crate::ui::derive(move || v.weights.with(|w| w.csv()))
             draw=move |area, p| v.weights.with(|w| figures::draw_feature_weights(area, w, p))
         />
         {(!classification).then(|| view! {
@@ -54,8 +54,8 @@ pub fn WeightPlots(v: ExperimentView, names: &'static PlotNames) -> impl IntoVie
                 name=names.fit
                 title="One test task and its fits"
                 height=440
-                summary=Signal::derive(move || v.task_fit.with(|f| f.as_ref().map(|f| f.summary()).unwrap_or_default()))
-                csv=Signal::derive(move || v.task_fit.with(|f| f.as_ref().map(|f| f.csv()).unwrap_or_default()))
+                summary=crate::ui::derive(move || v.task_fit.with(|f| f.as_ref().map(|f| f.summary()).unwrap_or_default()))
+                csv=crate::ui::derive(move || v.task_fit.with(|f| f.as_ref().map(|f| f.csv()).unwrap_or_default()))
                 draw=move |area, p| v.task_fit.with(|f| match f {
                     Some(f) => figures::draw_task_fit(area, f, p),
                     None => Ok(()),

@@ -52,7 +52,7 @@ pub fn Digits() -> impl IntoView {
                 .map(|(t, _)| (t.counts[7] as f64, t.found as f64 / 10.0))
         })
     };
-    let seven_term = Signal::derive(move || seven().map(|(o, e)| (o - e) * (o - e) / e));
+    let seven_term = crate::ui::derive(move || seven().map(|(o, e)| (o - e) * (o - e) / e));
     let explain_seven = move |term: f64| match seven() {
         Some((o, e)) => format!("O = {o}, E = {e}, so (O \u{2212} E)\u{b2} / E = {term:.3}."),
         None => String::new(),

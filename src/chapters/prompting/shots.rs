@@ -55,7 +55,7 @@ pub fn Shots() -> impl IntoView {
     let engine = crate::ui::context::<Engine>();
     let settings = st.settings;
     // The validation nouns arrive with the model.
-    let per_shot = Signal::derive(move || st.lm.with(|_| nouns_of(Split::Val).len()));
+    let per_shot = crate::ui::derive(move || st.lm.with(|_| nouns_of(Split::Val).len()));
     let total = move || KINDS.len() * SHOTS * per_shot.get();
     let answers = Var::new(vec![vec![Vec::<Answer>::new(); SHOTS]; KINDS.len()]);
     let next = Var::new(0usize);
@@ -180,7 +180,7 @@ pub fn Shots() -> impl IntoView {
             </table>
             <PerRule answers per_shot/>
             <ShotAnswers answers per_shot/>
-            <CommonWords wrong=Signal::derive(move || answers.with(|a| {
+            <CommonWords wrong=crate::ui::derive(move || answers.with(|a| {
                 a.iter().flatten().flatten().filter(|x| x.verdict == Verdict::Incorrect).cloned().collect()
             }))/>
         </Section>

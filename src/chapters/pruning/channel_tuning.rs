@@ -64,12 +64,12 @@ pub fn ChannelTuning(
             "#)/>
             <RunControls
                 label="Fine-tuning the channel-pruned network"
-                running=Signal::derive(move || ch_tuning.get().running)
-                can_run=Signal::derive(move || lab.get().is_some() && ch_tuning.get().points.last().map(|p| p.step) != Some(settings.get().ft_steps))
-                iteration=Signal::derive(move || ch_tuning.get().points.last().map(|p| p.step).unwrap_or(0))
-                total=Signal::derive(move || settings.get().ft_steps)
-                progress=Signal::derive(move || ch_tuning.get().points.last().map(|p| p.step).unwrap_or(0) as f64 / settings.get().ft_steps.max(1) as f64)
-                status=Signal::derive(move || ch_tuning.get().status)
+                running=crate::ui::derive(move || ch_tuning.get().running)
+                can_run=crate::ui::derive(move || lab.get().is_some() && ch_tuning.get().points.last().map(|p| p.step) != Some(settings.get().ft_steps))
+                iteration=crate::ui::derive(move || ch_tuning.get().points.last().map(|p| p.step).unwrap_or(0))
+                total=crate::ui::derive(move || settings.get().ft_steps)
+                progress=crate::ui::derive(move || ch_tuning.get().points.last().map(|p| p.step).unwrap_or(0) as f64 / settings.get().ft_steps.max(1) as f64)
+                status=crate::ui::derive(move || ch_tuning.get().status)
                 speed=ch_speed
                 on_run=move || ch_run(false)
                 on_pause=move || ch_tuning.update(|t| t.request_pause())

@@ -105,9 +105,9 @@ pub fn GoalExercise() -> impl IntoView {
             _ => None,
         })
     });
-    let tune_points = Signal::derive(move || tuning.get().points);
+    let tune_points = crate::ui::derive(move || tuning.get().points);
     let tune_steps =
-        Signal::derive(move || tuning.get().points.last().map(|p| p.step).unwrap_or(0));
+        crate::ui::derive(move || tuning.get().points.last().map(|p| p.step).unwrap_or(0));
 
     view! {
         <Section id="goal">
@@ -125,12 +125,12 @@ pub fn GoalExercise() -> impl IntoView {
             </div>
             <RunControls
                 label="Fine-tuning the pruned network"
-                running=Signal::derive(move || tuning.get().running)
-                can_run=Signal::derive(move || lab.get().is_some() && tuning.get().points.last().map(|p| p.step) != Some(settings.get().ft_steps))
+                running=crate::ui::derive(move || tuning.get().running)
+                can_run=crate::ui::derive(move || lab.get().is_some() && tuning.get().points.last().map(|p| p.step) != Some(settings.get().ft_steps))
                 iteration=tune_steps
-                total=Signal::derive(move || settings.get().ft_steps)
-                progress=Signal::derive(move || tune_steps.get() as f64 / settings.get().ft_steps.max(1) as f64)
-                status=Signal::derive(move || tuning.get().status_line())
+                total=crate::ui::derive(move || settings.get().ft_steps)
+                progress=crate::ui::derive(move || tune_steps.get() as f64 / settings.get().ft_steps.max(1) as f64)
+                status=crate::ui::derive(move || tuning.get().status_line())
                 speed=speed
                 on_run=move || run_tuning(false)
                 on_pause=move || tuning.update(|t| t.request_pause())
@@ -143,13 +143,13 @@ pub fn GoalExercise() -> impl IntoView {
                 }
             />
             <Plot name="pruned-fine-tuning" title="Fine-tuning the pruned network"
-                summary=Signal::derive(move || figures::training_summary(&tune_points.get()))
-                csv=Signal::derive(move || figures::training_csv(&tune_points.get()))
+                summary=crate::ui::derive(move || figures::training_summary(&tune_points.get()))
+                csv=crate::ui::derive(move || figures::training_csv(&tune_points.get()))
                 draw=move |area, palette| figures::draw_training(area, &tune_points.get(), palette)/>
             <Exercise id="goal" check=check check_label="Check the goal" verdict=shown
                 question="The lab's goal: at most 25% of the dense model's size, within half a point of its accuracy"
                 hint="Prune the large layers (conv7, conv8) hardest and the sensitive first ones least, then fine-tune with the masks kept."
-                ready=Signal::derive(move || lab.get().is_some() && !tuning.get().running && !checking.get())>
+                ready=crate::ui::derive(move || lab.get().is_some() && !tuning.get().running && !checking.get())>
                 <div data-out="verdict" role="status" aria-live="polite">{move || {
                     if checking.get() {
                         view! { <p>"Evaluating the pruned network and the dense one…"</p> }.into_any()

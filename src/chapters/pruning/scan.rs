@@ -87,8 +87,8 @@ pub fn SensitivityScan() -> impl IntoView {
             }
         });
     };
-    let scan_summary = Signal::derive(move || scan.get().summary());
-    let scan_csv = Signal::derive(move || scan.get().csv());
+    let scan_summary = crate::ui::derive(move || scan.get().summary());
+    let scan_csv = crate::ui::derive(move || scan.get().csv());
 
     view! {
         <Section id="scan">

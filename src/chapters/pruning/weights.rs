@@ -48,8 +48,8 @@ pub fn Weights() -> impl IntoView {
     });
 
     let hist_summary =
-        Signal::derive(move || histogram.get().map(|h| h.summary()).unwrap_or_default());
-    let hist_csv = Signal::derive(move || histogram.get().map(|h| h.csv()).unwrap_or_default());
+        crate::ui::derive(move || histogram.get().map(|h| h.summary()).unwrap_or_default());
+    let hist_csv = crate::ui::derive(move || histogram.get().map(|h| h.csv()).unwrap_or_default());
 
     let layer_locked = control_locked("layer", "Layer");
     view! {

@@ -27,7 +27,7 @@ pub fn LinearQuantization() -> impl IntoView {
     });
     // A value three quarters of the way up the reader's range, for the worked question.
     let point = move || settings.with(|s| s.rmin + 0.75 * (s.rmax - s.rmin));
-    let quantized = Signal::derive(move || {
+    let quantized = crate::ui::derive(move || {
         mapping
             .get()
             .ok()
@@ -78,8 +78,8 @@ pub fn LinearQuantization() -> impl IntoView {
                 hint="Divide r by S, round to the nearest integer (ties to even), add Z, and clamp to the q range."/>
             <p class="muted">{move || format!("That value is r = {:.4}.", point())}</p>
             <Plot name="linear-mapping" title="The linear quantization map"
-                summary=Signal::derive(move || mapping.get().map(|m| m.summary()).unwrap_or_default())
-                csv=Signal::derive(move || mapping.get().map(|m| m.csv()).unwrap_or_default())
+                summary=crate::ui::derive(move || mapping.get().map(|m| m.summary()).unwrap_or_default())
+                csv=crate::ui::derive(move || mapping.get().map(|m| m.csv()).unwrap_or_default())
                 draw=move |area, palette| match mapping.get() {
                     Ok(m) => draw_linear_mapping(area, &m, palette),
                     Err(_) => area.fill(&palette.background).map_err(|e| e.to_string()),

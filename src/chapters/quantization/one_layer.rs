@@ -96,10 +96,10 @@ pub fn KMeansOneLayer() -> impl IntoView {
             ),
         ))
     });
-    let before_map = Signal::derive(move || maps.get().map(|m| m.0));
-    let after_map = Signal::derive(move || maps.get().map(|m| m.1));
+    let before_map = crate::ui::derive(move || maps.get().map(|m| m.0));
+    let after_map = crate::ui::derive(move || maps.get().map(|m| m.1));
     // Distinct colours of the quantized heatmap (light theme): never more than 2^n.
-    let after_colours = Signal::derive(move || {
+    let after_colours = crate::ui::derive(move || {
         after_map.get().map(|h| {
             let scale = h.effective_scale();
             let c = h
@@ -162,8 +162,8 @@ pub fn KMeansOneLayer() -> impl IntoView {
                 <HeatmapPlot name="weights-after" title="Weights after k-means quantization" height=400 heatmap=after_map/>
             </div>
             <Plot name="codebook-histogram" title="Weight histogram with the centroids"
-                summary=Signal::derive(move || layer_hist.get().map(|h| h.summary()).unwrap_or_default())
-                csv=Signal::derive(move || layer_hist.get().map(|h| h.csv()).unwrap_or_default())
+                summary=crate::ui::derive(move || layer_hist.get().map(|h| h.summary()).unwrap_or_default())
+                csv=crate::ui::derive(move || layer_hist.get().map(|h| h.csv()).unwrap_or_default())
                 draw=move |area, palette| match layer_hist.get() {
                     Some(h) => figures::draw_weight_histogram(area, &h, palette),
                     None => area.fill(&palette.background).map_err(|e| e.to_string()),

@@ -143,8 +143,9 @@ pub fn QuantizationAwareTraining() -> impl IntoView {
             }
         }
     });
-    let qat_steps = Signal::derive(move || tuning.get().points.last().map(|p| p.step).unwrap_or(0));
-    let qat_total = Signal::derive(move || steps_per_epoch() * settings.with(|s| s.qat_epochs));
+    let qat_steps =
+        crate::ui::derive(move || tuning.get().points.last().map(|p| p.step).unwrap_or(0));
+    let qat_total = crate::ui::derive(move || steps_per_epoch() * settings.with(|s| s.qat_epochs));
     view! {
         <Section id="qat">
             <h2 id="qat">"(c) Quantization-aware training"</h2>
@@ -161,12 +162,12 @@ pub fn QuantizationAwareTraining() -> impl IntoView {
             </div>
             <RunControls
                 label="Quantization-aware training"
-                running=Signal::derive(move || tuning.get().running || qat_auto.get())
-                can_run=Signal::derive(move || qat_ready.get() && qat_status.get().is_empty() && qat_steps.get() < qat_total.get())
+                running=crate::ui::derive(move || tuning.get().running || qat_auto.get())
+                can_run=crate::ui::derive(move || qat_ready.get() && qat_status.get().is_empty() && qat_steps.get() < qat_total.get())
                 iteration=qat_steps
                 total=qat_total
-                progress=Signal::derive(move || qat_steps.get() as f64 / qat_total.get().max(1) as f64)
-                status=Signal::derive(move || { let q = qat_status.get(); if q.is_empty() { tuning.get().status_line() } else { q } })
+                progress=crate::ui::derive(move || qat_steps.get() as f64 / qat_total.get().max(1) as f64)
+                status=crate::ui::derive(move || { let q = qat_status.get(); if q.is_empty() { tuning.get().status_line() } else { q } })
                 speed=speed
                 on_run=move || { if let Some(l) = lab.get_untracked() { qat_auto.set(true); run_qat(l, false); } }
                 on_pause=move || { qat_auto.set(false); if tuning.get_untracked().running { tuning.update(|t| t.request_pause()); } }
@@ -175,8 +176,8 @@ pub fn QuantizationAwareTraining() -> impl IntoView {
             />
             <QatAccuracies qat_evals=qat_evals/>
             <Plot name="qat-training" title="Quantization-aware training"
-                summary=Signal::derive(move || figures::training_summary(&tuning.get().points))
-                csv=Signal::derive(move || figures::training_csv(&tuning.get().points))
+                summary=crate::ui::derive(move || figures::training_summary(&tuning.get().points))
+                csv=crate::ui::derive(move || figures::training_csv(&tuning.get().points))
                 draw=move |area, palette| figures::draw_training(area, &tuning.get().points, palette)/>
         </Section>
     }

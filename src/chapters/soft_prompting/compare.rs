@@ -298,7 +298,7 @@ pub fn Compare() -> impl IntoView {
             </div>
             <p data-out="compare-verdict">{verdict}</p>
             <AnswersTable label="The test irregulars after full fine-tuning" answers=full_test/>
-            <ForgettingAnswers verdict=Signal::derive(verdict)/>
+            <ForgettingAnswers verdict=crate::ui::derive(verdict)/>
         </Section>
     }
 }

@@ -183,7 +183,7 @@ pub fn MetaInit() -> impl IntoView {
             <fieldset class="controls-grid" disabled=move || running.get()>
                 <legend>"Meta-learning"</legend>
                 <ChoiceInput label="Held-out task" key="target" options=TARGETS
-                    value=Signal::derive(move || settings.get().target.name().to_string())
+                    value=crate::ui::derive(move || settings.get().target.name().to_string())
                     on_change=move |v| if let Some(k) = TaskKind::parse(&v) { settings.update(|s| s.target = k) }/>
                 {META_FIELDS.iter().map(|f| view! { <FieldInput field=f settings/> }).collect_view()}
             </fieldset>

@@ -191,10 +191,10 @@ pub fn TrainPrompt() -> impl IntoView {
             <fieldset class="controls-grid" disabled=move || running.get()>
                 <legend>"The prompt and its training"</legend>
                 <ChoiceInput label="What is trained" key="tuning" options=KINDS
-                    value=Signal::derive(move || String::from(if settings.get().prefix { "prefix" } else { "soft" }))
+                    value=crate::ui::derive(move || String::from(if settings.get().prefix { "prefix" } else { "soft" }))
                     on_change=move |v| settings.update(|s| s.prefix = v == "prefix")/>
                 <ChoiceInput label="Start from" key="init" options=INITS
-                    value=Signal::derive(move || settings.get().init.name().to_string())
+                    value=crate::ui::derive(move || settings.get().init.name().to_string())
                     on_change=move |v| settings.update(|s| s.init = if v == "random" { Init::Random } else { Init::Hard })/>
                 {TRAIN_FIELDS.iter().map(|f| view! { <FieldInput field=f settings/> }).collect_view()}
             </fieldset>
@@ -213,8 +213,8 @@ pub fn TrainPrompt() -> impl IntoView {
                 name="soft-prompt-training"
                 title="Prompt tuning: loss and accuracy by epoch"
                 height=460
-                summary=Signal::derive(move || figure.with(|f| f.summary()))
-                csv=Signal::derive(move || figure.with(|f| f.csv()))
+                summary=crate::ui::derive(move || figure.with(|f| f.summary()))
+                csv=crate::ui::derive(move || figure.with(|f| f.csv()))
                 draw=move |root, p| figure.with(|f| draw_tuning_curves(root, f, p))
             />
             <EpochTable curve/>

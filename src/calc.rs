@@ -45,6 +45,18 @@ impl<T> Clone for Calc<T> {
 
 impl<T> Copy for Calc<T> {}
 
+/// A memo's computation: its value from its last (None the first time).
+type Compute = Arc<dyn Fn(Option<&Value>) -> Value + Send + Sync>;
+
+/// The Leptos memo of a computation (one function and one memo closure for every `T`).
+#[inline(never)]
+fn erased_memo(compute: Compute, same: fn(&Value, &Value) -> bool) -> Memo<Erased> {
+    Memo::new(move |last: Option<&Erased>| Erased {
+        value: compute(last.map(|e| &e.value)),
+        same,
+    })
+}
+
 /// The memo's value, its read tracked or not (one function for every `T`).
 #[inline(never)]
 fn value(memo: Memo<Erased>, tracked: bool) -> Value {
@@ -58,12 +70,11 @@ fn value(memo: Memo<Erased>, tracked: bool) -> Value {
 impl<T: PartialEq + Send + Sync + 'static> Calc<T> {
     /// The value of `f`, given its last value (None the first time).
     pub fn new(f: impl Fn(Option<&T>) -> T + Send + Sync + 'static) -> Self {
-        let memo = Memo::new(move |last: Option<&Erased>| Erased {
-            value: Arc::new(f(last.and_then(|e| as_ref::<T>(&*e.value)))),
-            same: same::<T>,
+        let compute: Compute = Arc::new(move |last: Option<&Value>| -> Value {
+            Arc::new(f(last.and_then(|v| as_ref::<T>(&**v))))
         });
         Calc {
-            memo,
+            memo: erased_memo(compute, same::<T>),
             _t: PhantomData,
         }
     }

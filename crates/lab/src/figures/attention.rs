@@ -125,7 +125,7 @@ pub fn draw_attention_cost<DB: DrawingBackend>(
         .collect();
     marks.extend(marker.iter().map(|l| Mark::Line(l.clone(), 2)));
     let area = frame(root, "Attention FLOPs against image size", p)?;
-    let (mut chart, placed) = build_with_legend(key, &marks, |right, top| {
+    let (mut chart, placed) = build_with_legend(key, &marks, &|right, top| {
         labelled(&area, right, top, 70)
             .build_cartesian_2d(Axis::log(x0..x1), Axis::log(y0..y1))
             .map_err(err)
@@ -383,7 +383,7 @@ pub fn draw_attention_timing<DB: DrawingBackend>(
         }
     }
     let area = frame(root, &format!("Measured attention time ({})", d.path), p)?;
-    let (mut chart, placed) = build_with_legend(key, &marks, |right, top| {
+    let (mut chart, placed) = build_with_legend(key, &marks, &|right, top| {
         labelled(&area, right, top, 70)
             .build_cartesian_2d(Axis::log(x0..x1), Axis::log(lo / 3.0..hi * 3.0))
             .map_err(err)

@@ -217,7 +217,7 @@ fn a_plot_with_no_room_puts_its_legend_in_a_strip() {
     let dots: Vec<Mark<(f64, f64)>> = (0..2000).map(|_| Mark::Dot((r(), r()), 2)).collect();
     let (rect, drawn) = check("crowded dots", (800, 440), |root| {
         let area = frame(root, "Crowded", &Palette::LIGHT)?;
-        let (mut chart, placed) = build_with_legend(key, &dots, |right, top| {
+        let (mut chart, placed) = build_with_legend(key, &dots, &|right, top| {
             labelled(&area, right, top, 50)
                 .build_cartesian_2d(0f64..1.0, 0f64..1.0)
                 .map_err(err)

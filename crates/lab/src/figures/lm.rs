@@ -126,7 +126,7 @@ pub fn draw_loss_curve<DB: DrawingBackend>(
     ];
     marks.extend(held.iter().map(|&pt| Mark::Dot(pt, 3)));
     let area = frame(root, "Language model: loss per character", p)?;
-    let (mut chart, placed) = build_with_legend(key, &marks, |right, margin_top| {
+    let (mut chart, placed) = build_with_legend(key, &marks, &|right, margin_top| {
         labelled(&area, right, margin_top, 50)
             .build_cartesian_2d(Axis::linear(0f64..last), Axis::linear(0f64..top))
             .map_err(err)

@@ -145,7 +145,7 @@ pub fn draw_test_loss<DB: DrawingBackend>(
     let area = frame(root, &title, p)?;
     let key = curves_key(data, p, &lines, SeriesLabelPosition::LowerLeft);
     let marks = curve_marks(data, &visible, lo, span, &lines);
-    let (mut chart, placed) = build_with_legend(key, &marks, |right, top| {
+    let (mut chart, placed) = build_with_legend(key, &marks, &|right, top| {
         labelled(&area, right, top, 60)
             .build_cartesian_2d(Axis::log(1f64..x_max), Axis::log(lo..hi))
             .map_err(err)
@@ -191,7 +191,7 @@ fn draw_error_rate<DB: DrawingBackend>(
     let key = curves_key(data, p, &lines, SeriesLabelPosition::UpperRight);
     let marks = curve_marks(data, &visible, 0.0, span, &lines);
     let top = (hi * 1.1).min(1.0);
-    let (mut chart, placed) = build_with_legend(key, &marks, |right, margin_top| {
+    let (mut chart, placed) = build_with_legend(key, &marks, &|right, margin_top| {
         labelled(&area, right, margin_top, 60)
             .build_cartesian_2d(Axis::log(x_min..x_max), Axis::linear(0f64..top))
             .map_err(err)
@@ -391,7 +391,7 @@ pub fn draw_feature_weights<DB: DrawingBackend>(
         .collect();
     let title = format!("Feature weights |c_k|, iteration {}", data.iteration);
     let area = frame(root, &title, p)?;
-    let (mut chart, placed) = build_with_legend(key, &marks, |right, top| {
+    let (mut chart, placed) = build_with_legend(key, &marks, &|right, top| {
         labelled(&area, right, top, 50)
             .build_cartesian_2d(Axis::linear(0f64..d as f64), Axis::linear(0f64..hi))
             .map_err(err)
@@ -460,7 +460,7 @@ pub fn draw_task_fit<DB: DrawingBackend>(
         .collect();
     marks.extend(dots.iter().map(|&pt| Mark::Dot(pt, 3)));
     let area = frame(root, &format!("One test task, n_train_post = {}", fit.n), p)?;
-    let (mut chart, placed) = build_with_legend(key, &marks, |right, top| {
+    let (mut chart, placed) = build_with_legend(key, &marks, &|right, top| {
         labelled(&area, right, top, 50)
             .build_cartesian_2d(Axis::linear(-1f64..1f64), Axis::linear(-hi..hi))
             .map_err(err)
@@ -551,7 +551,7 @@ pub fn draw_alias_toy<DB: DrawingBackend>(
     );
     let marks: Vec<Mark<(f64, f64)>> = lines.iter().map(|l| Mark::Line(l.clone(), 2)).collect();
     let area = frame(root, "Gradient descent on the feature weights", p)?;
-    let (mut chart, placed) = build_with_legend(key, &marks, |right, top| {
+    let (mut chart, placed) = build_with_legend(key, &marks, &|right, top| {
         labelled(&area, right, top, 50)
             .build_cartesian_2d(Axis::log(1f64..steps), Axis::linear((lo - pad)..(hi + pad)))
             .map_err(err)

@@ -360,15 +360,17 @@ fn plot_size<DB: DrawingBackend, CT: CoordTranslate>(
 /// `build(0, 0)` has one; else a strip `GAP` pixels right of the plot, or above it when a strip
 /// beside would leave the plot less than 60% of its width. `marks` are in the chart's data
 /// coordinates. Draw the legend (`figures::legend`) on an area that holds the strip.
-pub(crate) fn build_with_legend<'a, DB, CT, F>(
+///
+/// `build` is a `&dyn` closure, so this is compiled once per backend and coordinates, and each
+/// figure's chart building once (not at each of its three calls).
+pub(crate) fn build_with_legend<'a, DB, CT>(
     key: Key,
     marks: &[Mark<CT::From>],
-    build: F,
+    build: &dyn Fn(u32, u32) -> Result<ChartContext<'a, DB, CT>, String>,
 ) -> Result<(ChartContext<'a, DB, CT>, Legend), String>
 where
     DB: DrawingBackend + 'a,
     CT: CoordTranslate,
-    F: Fn(u32, u32) -> Result<ChartContext<'a, DB, CT>, String>,
 {
     let chart = build(0, 0)?;
     let area = chart.plotting_area();

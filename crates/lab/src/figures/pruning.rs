@@ -228,7 +228,7 @@ pub fn draw_sensitivity<DB: DrawingBackend>(
         marks.extend(l.iter().map(|&pt| Mark::Dot(pt, 3)));
     }
     let area = frame(root, "Sensitivity: each layer pruned alone", p)?;
-    let (mut chart, placed) = build_with_legend(key, &marks, |right, top| {
+    let (mut chart, placed) = build_with_legend(key, &marks, &|right, top| {
         labelled(&area, right, top, 50)
             .build_cartesian_2d(Axis::linear(x0..x1), Axis::linear(0f64..1.0))
             .map_err(err)

@@ -106,7 +106,7 @@ pub fn draw_linear_mapping<DB: DrawingBackend>(
         Mark::Dot((0.0, z), 6),
     ];
     let area = frame(root, &title, p)?;
-    let (mut chart, placed) = build_with_legend(key, &marks, |right, top| {
+    let (mut chart, placed) = build_with_legend(key, &marks, &|right, top| {
         labelled(&area, right, top, 50)
             .build_cartesian_2d(Axis::linear(a..b), Axis::linear(q0..q1))
             .map_err(err)

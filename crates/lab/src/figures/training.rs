@@ -108,7 +108,7 @@ pub fn draw_training<DB: DrawingBackend>(
     let mut marks = vec![Mark::Line(raw.clone(), 1)];
     marks.extend(smooth.iter().map(|s| Mark::Line(s.1.clone(), 2)));
     let area = frame(root, "Fine-tuning: batch loss and accuracy", p)?;
-    let (mut chart, placed) = build_with_legend(key, &marks, |right, margin_top| {
+    let (mut chart, placed) = build_with_legend(key, &marks, &|right, margin_top| {
         labelled(&area, right, margin_top, 50)
             .build_cartesian_2d(
                 Axis::linear(first..last.max(first + 1.0)),

@@ -198,17 +198,4 @@ mod tests {
         assert_eq!(v.try_set(vec![5]), Some(vec![5]));
         assert_eq!(v.try_update(|x| x.len()), None);
     }
-
-    #[test]
-    fn a_memo_follows_a_var() {
-        let owner = Owner::new();
-        owner.set();
-        let v = Var::new(2);
-        let twice = Memo::new(move |_| v.get() * 2);
-        assert_eq!(twice.get_untracked(), 4);
-        v.set(5);
-        assert_eq!(twice.get_untracked(), 10);
-        v.update(|x| *x += 1);
-        assert_eq!(twice.get_untracked(), 12);
-    }
 }

@@ -284,3 +284,28 @@ fn the_page_keeps_its_values_in_vars() {
         "RwSignal used (use crate::var::Var): {users:?}"
     );
 }
+
+/// The page's memos are `crate::calc::Calc`s (src/calc.rs): each value type or closure given to
+/// Leptos's `Memo` compiles the memo's code again.
+#[test]
+fn the_page_keeps_its_memos_in_calcs() {
+    let mut files = Vec::new();
+    rust_files(
+        &Path::new(env!("CARGO_MANIFEST_DIR")).join("src"),
+        &mut files,
+    );
+    let users: Vec<String> = files
+        .iter()
+        .filter(|p| !p.ends_with("calc.rs"))
+        .filter(|p| {
+            let code = code_only(&std::fs::read_to_string(p).expect("readable file"));
+            code.match_indices("Memo")
+                .any(|(i, _)| !code[..i].ends_with("Arc") && !code[..i].ends_with("Erased"))
+        })
+        .map(|p| p.display().to_string())
+        .collect();
+    assert!(
+        users.is_empty(),
+        "Memo used (use crate::calc::Calc): {users:?}"
+    );
+}

@@ -145,13 +145,16 @@ pub async fn breathe() {
 
 /// `n` standard normal draws from `rng`, in slices (the same numbers as drawn at once): random
 /// inputs of a timing, where 600,000 draws at once (attention at 896 pixels) would be a task of
-/// 40-100 ms on a 2-core machine, and two 1024 x 1024 matrices twice that.
+/// 40-100 ms on a 2-core machine, and two 1024 x 1024 matrices twice that. It yields after every
+/// 16,384 draws (2-3 ms), not a whole slice: on a page as long as the Benchmarks appendix the
+/// frame after a slice also lays the page out (about 30 ms), and a 20 ms slice with it made a
+/// task of 50-80 ms (session 36).
 pub async fn normals(rng: &mut glassbox_lab::rng::Rng, n: usize) -> Vec<f32> {
     let mut out = Vec::with_capacity(n);
     while out.len() < n {
         let m = (n - out.len()).min(1 << 14);
         out.extend((0..m).map(|_| rng.normal() as f32));
-        breathe().await;
+        crate::web::sleep(0).await;
     }
     out
 }

@@ -43,40 +43,36 @@ fn slot(cell: StoredValue<Cell, LocalStorage>) -> Option<Cell> {
     cell.try_get_value()
 }
 
-/// `f` over the slot's value, the read tracked when `tracked`; false once disposed (one function
-/// for every `T`).
+/// `f` over the slot's value, the read tracked when `tracked`; `f` is not called once the slot is
+/// disposed (one function for every `T`).
 #[inline(never)]
 fn read_slot(
     trigger: Trigger,
     cell: StoredValue<Cell, LocalStorage>,
     tracked: bool,
     f: &mut dyn FnMut(&dyn Any),
-) -> bool {
+) {
     if tracked {
         trigger.track();
     }
-    let Some(cell) = slot(cell) else {
-        return false;
-    };
-    f(&*cell.borrow());
-    true
+    if let Some(cell) = slot(cell) {
+        f(&*cell.borrow());
+    }
 }
 
-/// `f` over the slot's value, mutably, then its readers notified; false once disposed (one
-/// function for every `T`).
+/// `f` over the slot's value, mutably, then its readers notified; neither once the slot is
+/// disposed (one function for every `T`).
 #[inline(never)]
 fn write_slot(
     trigger: Trigger,
     cell: StoredValue<Cell, LocalStorage>,
     f: &mut dyn FnMut(&mut dyn Any),
-) -> bool {
-    let Some(cell) = slot(cell) else {
-        return false;
-    };
-    f(&mut *cell.borrow_mut());
-    drop(cell);
-    trigger.notify();
-    true
+) {
+    if let Some(cell) = slot(cell) {
+        f(&mut *cell.borrow_mut());
+        drop(cell);
+        trigger.notify();
+    }
 }
 
 /// The slot's value as a `T`: once per type, not inlined in every reader and writer.

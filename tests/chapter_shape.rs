@@ -259,26 +259,32 @@ fn a_long_file_and_a_long_function_are_reported() {
     );
 }
 
-/// The page keeps its reactive values in `crate::var::Var` (src/var.rs): each value type given to
-/// Leptos's `RwSignal` compiles the signal's code again (about 2 KB of wasm each). The workers'
-/// few page-wide values, which no component owns, stay `ArcRwSignal`s.
-#[test]
-fn the_page_keeps_its_values_in_vars() {
+/// The files of src, other than `home` (the type's own file), that name Leptos's `leptos_type`
+/// where it is not preceded by one of `allowed` (`Arc` for the page-wide `ArcRwSignal`s, say).
+fn page_files_using(leptos_type: &str, home: &str, allowed: &[&str]) -> Vec<String> {
     let mut files = Vec::new();
     rust_files(
         &Path::new(env!("CARGO_MANIFEST_DIR")).join("src"),
         &mut files,
     );
-    let users: Vec<String> = files
+    files
         .iter()
-        .filter(|p| !p.ends_with("var.rs"))
+        .filter(|p| !p.ends_with(home))
         .filter(|p| {
             let code = code_only(&std::fs::read_to_string(p).expect("readable file"));
-            code.match_indices("RwSignal")
-                .any(|(i, _)| !code[..i].ends_with("Arc"))
+            code.match_indices(leptos_type)
+                .any(|(i, _)| !allowed.iter().any(|a| code[..i].ends_with(a)))
         })
         .map(|p| p.display().to_string())
-        .collect();
+        .collect()
+}
+
+/// The page keeps its reactive values in `crate::var::Var` (src/var.rs): each value type given to
+/// Leptos's `RwSignal` compiles the signal's code again (about 2 KB of wasm each). The workers'
+/// few page-wide values, which no component owns, stay `ArcRwSignal`s.
+#[test]
+fn the_page_keeps_its_values_in_vars() {
+    let users = page_files_using("RwSignal", "var.rs", &["Arc"]);
     assert!(
         users.is_empty(),
         "RwSignal used (use crate::var::Var): {users:?}"
@@ -289,21 +295,7 @@ fn the_page_keeps_its_values_in_vars() {
 /// Leptos's `Memo` compiles the memo's code again.
 #[test]
 fn the_page_keeps_its_memos_in_calcs() {
-    let mut files = Vec::new();
-    rust_files(
-        &Path::new(env!("CARGO_MANIFEST_DIR")).join("src"),
-        &mut files,
-    );
-    let users: Vec<String> = files
-        .iter()
-        .filter(|p| !p.ends_with("calc.rs"))
-        .filter(|p| {
-            let code = code_only(&std::fs::read_to_string(p).expect("readable file"));
-            code.match_indices("Memo")
-                .any(|(i, _)| !code[..i].ends_with("Arc") && !code[..i].ends_with("Erased"))
-        })
-        .map(|p| p.display().to_string())
-        .collect();
+    let users = page_files_using("Memo", "calc.rs", &["Arc", "Erased"]);
     assert!(
         users.is_empty(),
         "Memo used (use crate::calc::Calc): {users:?}"
